@@ -257,3 +257,10 @@ def test_amounts_are_written_in_the_currency_minor_unit() -> None:
     assert create["meta_data"][3] == {"key": "backorders_payment", "value": "charge_on_release"}
     update = original_update_body(order_from_data(data), plan)
     assert update["line_items"] == [{"id": 11, "quantity": 2, "subtotal": "2000", "total": "2000"}]
+
+
+def test_update_body_skips_a_moved_line_already_removed() -> None:
+    payload = order_json(line_items=[line(11, 93, 2, "20.00", reduced=2), line(12, 94, 1, "10.00")])
+    original = order_from_data(load_order(payload))  # re-read after a first, partial attempt
+    body = original_update_body(original, _plan(), backorder_order_id="1060")
+    assert body["line_items"] == [{"id": 11, "quantity": 2, "subtotal": "20.00", "total": "20.00"}]
