@@ -536,9 +536,7 @@ def original_update_body(
                     "total": money_text(line_plan.kept_amounts.total, currency),
                 }
             )
-    children = list(dict.fromkeys([*original.links.backorder_ids, *existing_children]))
-    if backorder_order_id and backorder_order_id not in children:
-        children.append(backorder_order_id)
+    children = children_ids(original, existing_children, backorder_order_id)
     split_keys = list(dict.fromkeys([*existing_split_keys, split_key]))
     body: dict[str, Any] = {
         "line_items": line_items,
@@ -546,13 +544,28 @@ def original_update_body(
             _meta(META_SPLIT_KEY, split_key),
             _meta(META_ROLE, ROLE_ORIGINAL),
             _meta(META_NUMBER, number),
-            _meta(META_CHILDREN, json.dumps([_int_or_str(c) for c in children])),
+            children_meta(children),
             _meta(META_SPLIT_KEYS, json.dumps(split_keys)),
         ],
     }
     if plan.hold_original:
         body["status"] = "on-hold"
     return body
+
+
+def children_ids(
+    original: Order, existing_children: Sequence[str] = (), backorder_order_id: str | None = None
+) -> list[str]:
+    """The original's backorder order ids: those it records, plus `backorder_order_id`."""
+    children = list(dict.fromkeys([*original.links.backorder_ids, *existing_children]))
+    if backorder_order_id and backorder_order_id not in children:
+        children.append(backorder_order_id)
+    return children
+
+
+def children_meta(children: Sequence[str]) -> dict[str, str]:
+    """The `backorders_children` meta entry: a JSON list of ids."""
+    return _meta(META_CHILDREN, json.dumps([_int_or_str(c) for c in children]))
 
 
 def _int_or_str(value: str) -> int | str:

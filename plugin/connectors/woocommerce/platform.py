@@ -6,7 +6,15 @@ Platform calls per split (happy path, counted by `client.calls`):
    `GET /products/<parent>/variations?include=` get_stock (variations of one product; on
    WooCommerce ≥ 10.3 `GET /variations?include=` covers variations of several products)
 3. `POST /orders/batch` {create: [backorder], update: [original]}   write_split
-4. `POST /orders/<id>/notes`                   add_note
+4. `PUT /orders/<original>` {meta_data: [backorders_children]}      write_split
+5. `POST /orders/<id>/notes`                   add_note
+Step 4 exists because a batch cannot refer to an order it creates: the original's update in
+step 3 cannot name the new backorder order's id, and PIPELINE.md asks for `backorders_children`
+on the original. `WooCommercePlatform(client, record_children=False)` skips it (4 calls); the
+list then lacks the newest child until the next write of that original, the split count stays
+exact (`backorders_split_keys`), and `find_backorder_order` (`GET /orders?parent=`) is the
+authority either way.
+
 An order mixing simple products and variations needs one more read in step 2, because
 `/products?include=` never returns variations (the products route forces `post_type=product`,
 class-wc-rest-crud-controller.php `prepare_objects_query`). Parents of variations are never read:
@@ -14,8 +22,8 @@ a variation's `stock_quantity`/`backorders` already show the parent's values whe
 keeps the stock (WC_Product_Variation getters in view context).
 
 `write_split` is idempotent given `backorder_order_id`: when the backorder order exists, only the
-original is updated (absolute quantities and amounts; removing an already removed line is a no-op
-in WooCommerce), with one `PUT /orders/<id>`.
+original is updated (absolute quantities and amounts, children included; removing an already
+removed line is a no-op in WooCommerce), with one `PUT /orders/<id>`.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ from plugin.connectors.woocommerce.mapping import (
     META_SPLIT_KEYS,
     ROLE_BACKORDER,
     backorder_create_body,
+    children_ids,
+    children_meta,
     id_list,
     load_order,
     meta_value,
@@ -56,8 +66,9 @@ log = logging.getLogger(__name__)
 class WooCommercePlatform:
     """A WooCommerce store in domain terms (implements `plugin.ports.Platform`)."""
 
-    def __init__(self, client: WooCommerceClient) -> None:
+    def __init__(self, client: WooCommerceClient, *, record_children: bool = True) -> None:
         self.client = client
+        self.record_children = record_children
         # The latest loaded JSON of orders read through this instance: `get_stock` and
         # `write_split` need WooCommerce facts the core `Order` does not carry (`_reduced_stock`,
         # our meta, the payment method title) and take them from here instead of re-reading.
@@ -213,10 +224,13 @@ class WooCommercePlatform:
                 f"order {original.id}: the store did not confirm the update",
                 reason="invalid_response",
             )
-            failure.args = (f"{failure.args[0]} (backorder order {new_id} was created)",)
-            if isinstance(failure, BackordersError):
-                failure.backorder_order_id = new_id  # type: ignore[attr-defined]
-            raise failure
+            raise _naming_created(failure, new_id)
+        if self.record_children:
+            children = children_ids(original, existing_children, new_id)
+            try:
+                self.client.update_order(original.id, {"meta_data": [children_meta(children)]})
+            except BackordersError as exc:
+                raise _naming_created(exc, new_id) from exc
         log.info("split written original=%s backorder=%s", original.id, new_id)
         return new_id
 
@@ -228,6 +242,15 @@ class WooCommercePlatform:
         """Set the WooCommerce status that stands for `canonical_status`."""
         self._orders.pop(str(order_id), None)
         self.client.update_order(order_id, {"status": wc_status(canonical_status)})
+
+
+def _naming_created(error: Exception, backorder_order_id: str) -> Exception:
+    """`error`, saying which backorder order was created before it happened (attribute
+    `backorder_order_id` too), so the merchant and the retry know."""
+    message = error.args[0] if error.args else str(error)
+    error.args = (f"{message} (backorder order {backorder_order_id} was created)",)
+    error.backorder_order_id = backorder_order_id  # type: ignore[attr-defined]
+    return error
 
 
 def _first(answer: Mapping[str, Any], key: str) -> dict[str, Any] | None:
