@@ -114,7 +114,6 @@ class Deliverer:
         self.user_agent = user_agent
         self._clock = clock
         self._cond = threading.Condition()
-        self._intake: deque[tuple[str, int, str]] = deque()
         self._scheduled: list[tuple[float, int, dict[str, Any]]] = []
         self._sequence = itertools.count()
         self._busy = 0
@@ -127,14 +126,12 @@ class Deliverer:
 
     # ------------------------------------------------------------ public API
     def on_event(self, topic: str, resource_id: int) -> None:
-        """Queue deliveries for a committed store change; returns at once."""
+        """Queue deliveries of a committed store change to its active webhooks; returns at once."""
+        # WC_Webhook::process() decides at hook time (webhook active, topic matches) and
+        # schedules the delivery; the payload itself is built later, when the delivery runs.
         source = self._source_for_event()
-        with self._cond:
-            if self._closed:
-                return
-            self._intake.append((topic, int(resource_id), source))
-            self._busy += 1
-            self._cond.notify_all()
+        for webhook in self.store.webhooks_for(topic):
+            self._plan(webhook, topic, int(resource_id), source)
 
     def ping(self, webhook: dict[str, Any]) -> bool:
         """Send the creation ping synchronously; True only when the receiver answers 200."""
@@ -218,54 +215,49 @@ class Deliverer:
     def _run(self) -> None:
         while True:
             with self._cond:
-                job = self._next_job()
-                if job is None:
+                delivery = self._next_due()
+                if delivery is None:
                     return
-            kind, item = job
             try:
-                if kind == "event":
-                    self._expand(*item)
-                else:
-                    self._deliver(item)
+                self._deliver(delivery)
             except Exception:  # keep the worker alive whatever one delivery does
-                log.exception("webhook worker error kind=%s", kind)
+                log.exception("webhook delivery error webhook_id=%s", delivery["webhook_id"])
             finally:
                 with self._cond:
                     self._busy -= 1
                     self._cond.notify_all()
 
-    def _next_job(self) -> tuple[str, Any] | None:
-        """Called with the condition held: next event to expand or due delivery."""
+    def _next_due(self) -> dict[str, Any] | None:
+        """Called with the condition held: the next delivery whose time has come."""
         while not self._closed:
-            if self._intake:
-                return "event", self._intake.popleft()
             if self._scheduled:
-                due = self._scheduled[0][0] - self._clock()
-                if due <= 0:
-                    return "delivery", heapq.heappop(self._scheduled)[2]
-                self._cond.wait(due)
+                wait = self._scheduled[0][0] - self._clock()
+                if wait <= 0:
+                    return heapq.heappop(self._scheduled)[2]
+                self._cond.wait(wait)
             else:
                 self._cond.wait()
         return None
 
-    def _expand(self, topic: str, resource_id: int, source: str) -> None:
-        """Turn one event into deliveries, one per active webhook, applying faults."""
-        for webhook in self.store.webhooks_for(topic):
-            plan = self.faults.plan_delivery()
-            base = {
-                "webhook_id": int(webhook["id"]),
-                "topic": topic,
-                "resource_id": resource_id,
-                "source": source,
-                "plan": plan,
-            }
-            if plan.drop:
-                self._append_log(self._entry(base, webhook, delivery_id=None, fault="drop"))
-                continue
-            now = self._clock()
-            with self._cond:
-                for _ in range(plan.copies):
-                    self._schedule(now + plan.delay_ms / 1000, dict(base))
+    def _plan(self, webhook: dict[str, Any], topic: str, resource_id: int, source: str) -> None:
+        """Apply the fault decision for one webhook and schedule its delivery (or not)."""
+        plan = self.faults.plan_delivery()
+        base = {
+            "webhook_id": int(webhook["id"]),
+            "topic": topic,
+            "resource_id": resource_id,
+            "source": source,
+            "plan": plan,
+        }
+        if plan.drop:
+            self._append_log(self._entry(base, webhook, delivery_id=None, fault="drop"))
+            return
+        due = self._clock() + plan.delay_ms / 1000
+        with self._cond:
+            if self._closed:
+                return
+            for _ in range(plan.copies):
+                self._schedule(due, dict(base))
 
     def _schedule(self, due: float, delivery: dict[str, Any]) -> None:
         heapq.heappush(self._scheduled, (due, next(self._sequence), delivery))
