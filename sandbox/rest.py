@@ -10,9 +10,9 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from urllib.parse import quote, unquote
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, unquote
 
 from flask import Blueprint, Response, current_app, g, request
 
