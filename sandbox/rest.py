@@ -270,8 +270,11 @@ def _product_out(product_id: int) -> dict[str, Any] | None:
 
 def _variation_out(product_id: int, variation_id: int) -> dict[str, Any] | None:
     data = _store().variation_json(variation_id)
-    if data is None:
-        return None
+    return None if data is None else _variation_links(product_id, data)
+
+
+def _variation_links(product_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    variation_id = data["id"]
     return _with_links(
         data,
         f"products/{product_id}/variations/{variation_id}",
@@ -389,28 +392,25 @@ def delete_variation(product_id: int, variation_id: int) -> Response:
             501,
         )
     data = _store().delete_variation(product_id, variation_id)
-    return _json(
-        _with_links(
-            data,
-            f"products/{product_id}/variations/{variation_id}",
-            f"products/{product_id}/variations",
-        )
-    )
+    return _json(_variation_links(product_id, data))
 
 
 # ---------------------------------------------------------------------------- orders
 
 
-def _order_out(order_id: int) -> dict[str, Any] | None:
-    data = _store().order_json(order_id)
-    if data is None:
-        return None
+def _order_links(data: dict[str, Any]) -> dict[str, Any]:
+    """Version2 prepare_links: self, collection, customer and up when they apply."""
     extra = {}
     if data["customer_id"]:
         extra["customer"] = f"customers/{data['customer_id']}"
     if data["parent_id"]:
         extra["up"] = f"orders/{data['parent_id']}"
-    return _with_links(data, f"orders/{order_id}", "orders", extra)
+    return _with_links(data, f"orders/{data['id']}", "orders", extra)
+
+
+def _order_out(order_id: int) -> dict[str, Any] | None:
+    data = _store().order_json(order_id)
+    return None if data is None else _order_links(data)
 
 
 _ORDER_STATUS_FILTER = (
@@ -488,8 +488,7 @@ def update_order(order_id: int) -> Response:
 @bp.delete("/orders/<int:order_id>")
 def delete_order(order_id: int) -> Response:
     """DELETE /orders/<id>[?force=true]."""
-    data = _store().delete_order(order_id, force=_force())
-    return _json(_with_links(data, f"orders/{order_id}", "orders"))
+    return _json(_order_links(_store().delete_order(order_id, force=_force())))
 
 
 def _batch(
@@ -544,7 +543,7 @@ def batch_orders() -> Response:
     return _batch(
         lambda d: _order_out(store.create_order(d, created_via="rest-api")["id"]) or {},
         lambda i, d: (store.update_order(i, d), _order_out(i) or {})[1],
-        lambda i: _with_links(store.delete_order(i, force=True), f"orders/{i}", "orders"),
+        lambda i: _order_links(store.delete_order(i, force=True)),
     )
 
 
@@ -569,7 +568,7 @@ def batch_variations(product_id: int) -> Response:
             store.update_variation(product_id, i, d),
             _variation_out(product_id, i) or {},
         )[1],
-        lambda i: store.delete_variation(product_id, i),
+        lambda i: _variation_links(product_id, store.delete_variation(product_id, i)),
     )
 
 
@@ -578,8 +577,11 @@ def batch_variations(product_id: int) -> Response:
 
 def _note_out(order_id: int, note_id: int) -> dict[str, Any] | None:
     data = _store().note_json(note_id)
-    if data is None:
-        return None
+    return None if data is None else _note_links(order_id, data)
+
+
+def _note_links(order_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    note_id = data["id"]
     return _with_links(
         data,
         f"orders/{order_id}/notes/{note_id}",

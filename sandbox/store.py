@@ -1621,6 +1621,8 @@ class Store:
         return self.order_json(order_id) or {}
 
     def _update_order_locked(self, order: dict[str, Any], data: dict[str, Any]) -> None:
+        # Listeners hear the order first, then the products whose stock it moved.
+        self._emit("order.updated", order["id"])
         self._apply_order_fields(order, data, checkout=False)
         if any(
             key in data
@@ -1643,7 +1645,6 @@ class Store:
             self._payment_complete(order, str(data.get("transaction_id") or ""))
         order["date_modified"] = self.now()
         self._put("order", order)
-        self._emit("order.updated", order["id"])
 
     def delete_order(self, order_id: int, *, force: bool) -> dict[str, Any]:
         """REST DELETE /orders/<id>: trash, or delete with force. Stock is left alone."""
