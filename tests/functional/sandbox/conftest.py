@@ -55,6 +55,11 @@ def store(app: Flask) -> Store:
 
 
 @pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
 def api(app: Flask) -> Api:
     return Api(app.test_client())
 
