@@ -22,8 +22,8 @@ a variation's `stock_quantity`/`backorders` already show the parent's values whe
 keeps the stock (WC_Product_Variation getters in view context).
 
 `write_split` is idempotent given `backorder_order_id`: when the backorder order exists, only the
-original is updated (absolute quantities and amounts, children included; removing an already
-removed line is a no-op in WooCommerce), with one `PUT /orders/<id>`.
+original is updated (absolute quantities and amounts, children included; a line that an
+earlier attempt removed is not sent again), with one `PUT /orders/<id>`.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ from plugin.connectors.woocommerce.mapping import (
     meta_value,
     order_from_data,
     original_update_body,
-    reduced_stock_by_line,
     stock_for_order,
     wc_status,
 )
@@ -195,7 +194,6 @@ class WooCommercePlatform:
                     original,
                     plan,
                     payment_method_title=str(data.get("payment_method_title", "")),
-                    reduced_stock=reduced_stock_by_line(data),
                 )
         except ValueError as exc:
             raise PermanentError(f"order {original.id}: {exc}", reason="invalid_plan") from exc

@@ -170,8 +170,7 @@ def test_happy_path_split_calls(mocked: responses.RequestsMock, record_children:
         {"product_id": 80, "quantity": 3, "subtotal": "30.00", "total": "30.00",
          "meta_data": [{"key": "backorders_original_line", "value": "20"}]},
         {"product_id": 81, "quantity": 2, "subtotal": "20.00", "total": "20.00",
-         "meta_data": [{"key": "backorders_original_line", "value": "21"},
-                       {"key": "_reduced_stock", "value": "2"}]},
+         "meta_data": [{"key": "backorders_original_line", "value": "21"}]},
     ]  # fmt: skip
     assert {"key": "backorders_payment", "value": "paid_from_original"} in create["meta_data"]
     assert batch["update"] == [
