@@ -239,3 +239,41 @@ def test_update_body_skips_a_moved_line_already_removed() -> None:
     original = order_from_data(load_order(payload))  # re-read after a first, partial attempt
     body = original_update_body(original, _plan(), backorder_order_id="1060")
     assert body["line_items"] == [{"id": 11, "quantity": 2, "subtotal": "20.00", "total": "20.00"}]
+
+
+def test_from_order_json_through_the_planner_to_bodies() -> None:
+    """End to end without I/O: WooCommerce JSON → core plan → request bodies."""
+    from plugin.connectors.woocommerce.mapping import stock_for_order
+    from plugin.core.model import Policies
+    from plugin.core.split import plan_split
+
+    from .conftest import product_json
+
+    payload = order_json(
+        line_items=[
+            line(11, 93, 5, "50.00", "45.00", reduced=5),  # 10% off; stock was 2 → now -3
+            line(12, 94, 1, "10.00", reduced=1),
+        ]
+    )
+    data = load_order(payload)
+    original = order_from_data(data)
+    stock = stock_for_order(data, [product_json(93, -3, backorders="notify"), product_json(94, 4)])
+    plan = plan_split(original, stock, Policies())
+    assert plan.outcome is Outcome.SPLIT
+    assert plan.payment is PaymentAction.PAID_FROM_ORIGINAL  # stripe, date_paid set
+    create = backorder_create_body(original, plan, payment_method_title="Credit card")
+    update = original_update_body(original, plan)
+    assert create["line_items"] == [
+        {
+            "product_id": 93,
+            "quantity": 3,
+            "subtotal": "30.00",
+            "total": "27.00",
+            "meta_data": [{"key": "backorders_original_line", "value": "11"}],
+        }
+    ]
+    assert update["line_items"] == [
+        {"id": 11, "quantity": 2, "subtotal": "20.00", "total": "18.00"}
+    ]
+    assert create["meta_data"][0] == {"key": "backorders_split_key", "value": plan.split_key}
+    assert create["meta_data"][2] == {"key": "backorders_number", "value": "1042-001"}
