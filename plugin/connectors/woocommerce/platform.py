@@ -61,6 +61,8 @@ from plugin.ports import OrderChange
 
 log = logging.getLogger(__name__)
 
+_REMEMBERED_ORDERS = 32
+
 
 class WooCommercePlatform:
     """A WooCommerce store in domain terms (implements `plugin.ports.Platform`)."""
@@ -83,8 +85,14 @@ class WooCommercePlatform:
     def get_order(self, order_id: str) -> Order:
         """GET the order and map it to the core model."""
         data = self._load(self.client.get_order(order_id), order_id)
-        self._orders[str(data["id"])] = data
+        self._remember(str(data["id"]), data)
         return order_from_data(data)
+
+    def _remember(self, order_id: str, data: dict[str, Any]) -> None:
+        self._orders.pop(order_id, None)
+        self._orders[order_id] = data
+        while len(self._orders) > _REMEMBERED_ORDERS:  # a long-lived instance stays small
+            self._orders.pop(next(iter(self._orders)))
 
     def _load(self, payload: Any, order_id: str) -> dict[str, Any]:
         try:
@@ -98,7 +106,7 @@ class WooCommercePlatform:
         data = self._orders.get(str(order_id))
         if data is None:
             data = self._load(self.client.get_order(order_id), order_id)
-            self._orders[str(order_id)] = data
+            self._remember(str(order_id), data)
         return data
 
     def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:

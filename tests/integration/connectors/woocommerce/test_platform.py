@@ -454,3 +454,15 @@ def test_invalid_plan_is_permanent_and_sends_nothing(
         )
     assert info.value.reason == "invalid_plan"
     assert platform.calls == 1
+
+
+def test_remembered_orders_stay_bounded(
+    platform: WooCommercePlatform, mocked: responses.RequestsMock
+) -> None:
+    for order_id in range(1, 41):
+        mocked.get(
+            f"{API}/orders/{order_id}", json=_order([_line(20, 80, 1, "10.00")], id=order_id)
+        )
+        platform.get_order(str(order_id))
+    assert len(platform._orders) == 32
+    assert "40" in platform._orders and "1" not in platform._orders
