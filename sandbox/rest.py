@@ -594,9 +594,9 @@ def _batch(
         )
     result: dict[str, list[Any]] = {}
 
-    def run(fn: Callable[[], dict[str, Any]], item_id: int = 0) -> dict[str, Any]:
+    def run(fn: Callable[..., dict[str, Any]], *args: Any, item_id: int = 0) -> dict[str, Any]:
         try:
-            return fn()
+            return fn(*args)
         except ApiError as error:
             return {
                 "id": item_id,
@@ -608,17 +608,15 @@ def _batch(
             }
 
     if "create" in body:
-        result["create"] = [
-            run(lambda entry=entry: create(entry)) for entry in body.get("create") or []
-        ]
+        result["create"] = [run(create, entry) for entry in body.get("create") or []]
     if "update" in body:
         result["update"] = [
-            run(lambda entry=entry: update(int(entry.get("id", 0)), entry), int(entry.get("id", 0)))
+            run(update, int(entry.get("id", 0)), entry, item_id=int(entry.get("id", 0)))
             for entry in body.get("update") or []
         ]
     if "delete" in body:
         result["delete"] = [
-            run(lambda item=item: delete(int(item)), int(item)) for item in body.get("delete") or []
+            run(delete, int(item), item_id=int(item)) for item in body.get("delete") or []
         ]
     return _json(result)
 

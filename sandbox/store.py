@@ -853,7 +853,7 @@ class Store:
                     )
             with self._write():
                 now = self.now()
-                record = {
+                record: dict[str, Any] = {
                     "id": self._next("user"),
                     "date_created": now,
                     "date_modified": now,
@@ -1784,7 +1784,7 @@ class Store:
         self._validate_webhook(data)
         with self._write():
             now = self.now()
-            record = {
+            record: dict[str, Any] = {
                 "id": self._next("webhook"),
                 "name": "",
                 "status": "active",
