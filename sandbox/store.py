@@ -542,8 +542,8 @@ class Store:
 
     def create_product(self, data: dict[str, Any]) -> dict[str, Any]:
         """REST POST /products."""
-        self._validate_product_fields(data, variation=False)
         with self._write():
+            self._validate_product_fields(data, variation=False)
             record = self._new_product_record(data.get("type") or "simple")
             self._apply_product_fields(record, data)
             self._after_product_change(record)
@@ -552,57 +552,54 @@ class Store:
 
     def update_product(self, product_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST PUT /products/<id>."""
-        with self._lock:
+        with self._write():
             record = self._product(product_id)
             if record is None:
                 raise ApiError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
             self._validate_product_fields(
                 {**data, "id": product_id}, variation=record["type"] == "variation"
             )
-            with self._write():
-                self._apply_product_fields(record, data)
-                self._after_product_change(record)
-                self._emit("product.updated", product_id)
+            self._apply_product_fields(record, data)
+            self._after_product_change(record)
+            self._emit("product.updated", product_id)
         return self.product_json(product_id) or {}
 
     def delete_product(self, product_id: int, *, force: bool) -> dict[str, Any]:
         """REST DELETE /products/<id> (trash unless force)."""
-        with self._lock:
+        with self._write():
             record = self._product(product_id)
             if record is None or record["type"] == "variation":
                 raise ApiError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
             before = self.product_json(product_id) or {}
-            with self._write():
-                if force:
-                    for child in self._children(product_id):
-                        self._remove("product", child["id"])
-                    self._remove("product", product_id)
-                else:
-                    if record["status"] == "trash":
-                        raise ApiError(
-                            "woocommerce_rest_already_trashed",
-                            f"The product with ID {product_id} has already been deleted.",
-                            410,
-                        )
-                    record["status"] = "trash"
-                    self._put("product", record)
-                    before = self.product_json(product_id) or {}
-                self._emit("product.deleted", product_id)
+            if force:
+                for child in self._children(product_id):
+                    self._remove("product", child["id"])
+                self._remove("product", product_id)
+            else:
+                if record["status"] == "trash":
+                    raise ApiError(
+                        "woocommerce_rest_already_trashed",
+                        f"The product with ID {product_id} has already been deleted.",
+                        410,
+                    )
+                record["status"] = "trash"
+                self._put("product", record)
+                before = self.product_json(product_id) or {}
+            self._emit("product.deleted", product_id)
         return before
 
     def create_variation(self, product_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST POST /products/<id>/variations."""
-        with self._lock:
+        with self._write():
             parent = self._product(product_id)
             if parent is None or parent["type"] == "variation":
                 raise ApiError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
             self._validate_product_fields(data, variation=True)
-            with self._write():
-                record = self._new_product_record("variation", product_id)
-                record["name"] = parent["name"]
-                self._apply_product_fields(record, data)
-                self._after_product_change(record)
-                self._emit("product.created", record["id"])
+            record = self._new_product_record("variation", product_id)
+            record["name"] = parent["name"]
+            self._apply_product_fields(record, data)
+            self._after_product_change(record)
+            self._emit("product.created", record["id"])
         return self.variation_json(record["id"]) or {}
 
     def _variation(self, product_id: int, variation_id: int) -> dict[str, Any]:
@@ -615,25 +612,23 @@ class Store:
         self, product_id: int, variation_id: int, data: dict[str, Any]
     ) -> dict[str, Any]:
         """REST PUT /products/<id>/variations/<vid>."""
-        with self._lock:
+        with self._write():
             record = self._variation(product_id, variation_id)
             self._validate_product_fields({**data, "id": variation_id}, variation=True)
-            with self._write():
-                self._apply_product_fields(record, data)
-                self._after_product_change(record)
-                # class-wc-webhook.php: variations fire product.* with the variation's id.
-                self._emit("product.updated", variation_id)
+            self._apply_product_fields(record, data)
+            self._after_product_change(record)
+            # class-wc-webhook.php: variations fire product.* with the variation's id.
+            self._emit("product.updated", variation_id)
         return self.variation_json(variation_id) or {}
 
     def delete_variation(self, product_id: int, variation_id: int) -> dict[str, Any]:
         """REST DELETE /products/<id>/variations/<vid>?force=true."""
-        with self._lock:
+        with self._write():
             self._variation(product_id, variation_id)
             before = self.variation_json(variation_id) or {}
-            with self._write():
-                self._remove("product", variation_id)
-                self._sync_parent(product_id)
-                self._emit("product.deleted", variation_id)
+            self._remove("product", variation_id)
+            self._sync_parent(product_id)
+            self._emit("product.deleted", variation_id)
         return before
 
     def list_products(
@@ -843,7 +838,7 @@ class Store:
             )
         if not isinstance(email, str) or "@" not in email:
             raise invalid_param("email", "Invalid email address.")
-        with self._lock:
+        with self._write():
             for other in self._tables["customer"].values():
                 if other["email"].lower() == email.lower():
                     raise ApiError(
@@ -851,31 +846,30 @@ class Store:
                         "An account is already registered with your email address. Please log in.",
                         400,
                     )
-            with self._write():
-                now = self.now()
-                record: dict[str, Any] = {
-                    "id": self._next("user"),
-                    "date_created": now,
-                    "date_modified": now,
-                    "email": email,
-                    "first_name": str(data.get("first_name", "")),
-                    "last_name": str(data.get("last_name", "")),
-                    "role": "customer",
-                    "username": str(data.get("username") or email.split("@")[0]),
-                    "billing": {k: "" for k in ADDRESS_BILLING},
-                    "shipping": {k: "" for k in ADDRESS_SHIPPING},
-                    "is_paying_customer": False,
-                    "meta_data": [],
-                }
-                for kind in ("billing", "shipping"):
-                    if isinstance(data.get(kind), dict):
-                        for key, value in data[kind].items():
-                            if key in record[kind]:
-                                record[kind][key] = str(value)
-                if isinstance(data.get("meta_data"), list):
-                    self._update_meta(record["meta_data"], data["meta_data"])
-                self._put("customer", record)
-                self._emit("customer.created", record["id"])
+            now = self.now()
+            record: dict[str, Any] = {
+                "id": self._next("user"),
+                "date_created": now,
+                "date_modified": now,
+                "email": email,
+                "first_name": str(data.get("first_name", "")),
+                "last_name": str(data.get("last_name", "")),
+                "role": "customer",
+                "username": str(data.get("username") or email.split("@")[0]),
+                "billing": {k: "" for k in ADDRESS_BILLING},
+                "shipping": {k: "" for k in ADDRESS_SHIPPING},
+                "is_paying_customer": False,
+                "meta_data": [],
+            }
+            for kind in ("billing", "shipping"):
+                if isinstance(data.get(kind), dict):
+                    for key, value in data[kind].items():
+                        if key in record[kind]:
+                            record[kind][key] = str(value)
+            if isinstance(data.get("meta_data"), list):
+                self._update_meta(record["meta_data"], data["meta_data"])
+            self._put("customer", record)
+            self._emit("customer.created", record["id"])
         return self.customer_json(record["id"]) or {}
 
     def customer_json(self, customer_id: int) -> dict[str, Any] | None:
@@ -1607,10 +1601,9 @@ class Store:
         self, data: dict[str, Any], *, created_via: str = "rest-api"
     ) -> dict[str, Any]:
         """REST POST /orders (Version3 save_object); the storefront uses created_via="checkout"."""
-        with self._lock:
+        with self._write():
             self._validate_order_request(data, None)
-            with self._write():
-                order = self._create_order_locked(data, created_via)
+            order = self._create_order_locked(data, created_via)
         return self.order_json(order["id"]) or {}
 
     def _create_order_locked(self, data: dict[str, Any], created_via: str) -> dict[str, Any]:
@@ -1635,13 +1628,12 @@ class Store:
 
     def update_order(self, order_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST PUT /orders/<id> (Version3 save_object, updating)."""
-        with self._lock:
+        with self._write():
             order = self._order(order_id)
             if order is None:
                 raise ApiError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
             self._validate_order_request(data, order)
-            with self._write():
-                self._update_order_locked(order, data)
+            self._update_order_locked(order, data)
         return self.order_json(order_id) or {}
 
     def _update_order_locked(self, order: dict[str, Any], data: dict[str, Any]) -> None:
@@ -1672,36 +1664,35 @@ class Store:
 
     def delete_order(self, order_id: int, *, force: bool) -> dict[str, Any]:
         """REST DELETE /orders/<id>: trash, or delete with force. Stock is left alone."""
-        with self._lock:
+        with self._write():
             order = self._order(order_id)
             if order is None:
                 raise ApiError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
             before = self.order_json(order_id) or {}
-            with self._write():
-                if force:
-                    self._remove("order", order_id)
-                    for note in list(self._tables["note"].values()):
-                        if note["order_id"] == order_id:
-                            self._remove("note", note["id"])
-                else:
-                    if order["status"] == "trash":
-                        raise ApiError(
-                            "woocommerce_rest_already_trashed",
-                            f"The order with ID {order_id} has already been deleted.",
-                            410,
-                        )
-                    order["status"] = "trash"
-                    order["date_modified"] = self.now()
-                    self._put("order", order)
-                    before = self.order_json(order_id) or {}
-                self._emit("order.deleted", order_id)
+            if force:
+                self._remove("order", order_id)
+                for note in list(self._tables["note"].values()):
+                    if note["order_id"] == order_id:
+                        self._remove("note", note["id"])
+            else:
+                if order["status"] == "trash":
+                    raise ApiError(
+                        "woocommerce_rest_already_trashed",
+                        f"The order with ID {order_id} has already been deleted.",
+                        410,
+                    )
+                order["status"] = "trash"
+                order["date_modified"] = self.now()
+                self._put("order", order)
+                before = self.order_json(order_id) or {}
+            self._emit("order.deleted", order_id)
         return before
 
     # ------------------------------------------------------------------ order notes
 
     def add_order_note(self, order_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST POST /orders/<id>/notes."""
-        with self._lock:
+        with self._write():
             order = self._order(order_id)
             if order is None:
                 raise ApiError("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
@@ -1718,13 +1709,12 @@ class Store:
             customer_note = data.get("customer_note", False)
             if not isinstance(customer_note, bool):
                 raise invalid_param("customer_note", "customer_note is not of type boolean.")
-            with self._write():
-                note = self._add_note(
-                    order,
-                    note_text,
-                    customer_note=customer_note,
-                    added_by_user=bool(data.get("added_by_user")),
-                )
+            note = self._add_note(
+                order,
+                note_text,
+                customer_note=customer_note,
+                added_by_user=bool(data.get("added_by_user")),
+            )
         return self.note_json(note["id"]) or {}
 
     def note_json(self, note_id: int) -> dict[str, Any] | None:
@@ -1760,13 +1750,12 @@ class Store:
 
     def delete_order_note(self, order_id: int, note_id: int) -> dict[str, Any]:
         """REST DELETE /orders/<id>/notes/<note_id>?force=true."""
-        with self._lock:
+        with self._write():
             note = self._tables["note"].get(note_id)
             if note is None or note["order_id"] != order_id:
                 raise ApiError("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
             before = self.note_json(note_id) or {}
-            with self._write():
-                self._remove("note", note_id)
+            self._remove("note", note_id)
         return before
 
     # ------------------------------------------------------------------ webhooks
@@ -1840,36 +1829,33 @@ class Store:
 
     def update_webhook(self, webhook_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST PUT /webhooks/<id>."""
-        with self._lock:
+        with self._write():
             record = self._tables["webhook"].get(webhook_id)
             if record is None:
                 raise ApiError("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
             self._validate_webhook(data)
-            with self._write():
-                self._apply_webhook(record, data)
-                record["date_modified"] = self.now()
-                self._put("webhook", record)
+            self._apply_webhook(record, data)
+            record["date_modified"] = self.now()
+            self._put("webhook", record)
         return self.webhook_json(webhook_id) or {}
 
     def delete_webhook(self, webhook_id: int) -> dict[str, Any]:
         """REST DELETE /webhooks/<id>?force=true."""
-        with self._lock:
+        with self._write():
             if webhook_id not in self._tables["webhook"]:
                 raise ApiError("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
             before = self.webhook_json(webhook_id) or {}
-            with self._write():
-                self._remove("webhook", webhook_id)
+            self._remove("webhook", webhook_id)
         return before
 
     def mark_pinged(self, webhook_id: int, success: bool) -> None:
         """Record the creation ping's outcome (WC_Webhook pending_delivery)."""
-        with self._lock:
+        with self._write():
             record = self._tables["webhook"].get(webhook_id)
             if record is None or not success:
                 return
-            with self._write():
-                record["pending_delivery"] = False
-                self._put("webhook", record)
+            record["pending_delivery"] = False
+            self._put("webhook", record)
 
     def webhook(self, webhook_id: int) -> dict[str, Any] | None:
         """The internal webhook record (id, name, status, topic, delivery_url, secret, ...)."""
@@ -1900,18 +1886,17 @@ class Store:
 
     def record_delivery(self, webhook_id: int, success: bool) -> None:
         """Count a delivery; more than 5 consecutive failures disable the webhook."""
-        with self._lock:
+        with self._write():
             record = self._tables["webhook"].get(webhook_id)
             if record is None:
                 return
-            with self._write():
-                if success:
-                    record["failure_count"] = 0
-                else:
-                    record["failure_count"] += 1
-                    if record["failure_count"] > MAX_CONSECUTIVE_FAILURES:
-                        record["status"] = "disabled"
-                self._put("webhook", record)
+            if success:
+                record["failure_count"] = 0
+            else:
+                record["failure_count"] += 1
+                if record["failure_count"] > MAX_CONSECUTIVE_FAILURES:
+                    record["status"] = "disabled"
+            self._put("webhook", record)
 
     def webhook_json(self, webhook_id: int) -> dict[str, Any] | None:
         """GET /webhooks/<id> (the secret is write-only, as in WooCommerce)."""

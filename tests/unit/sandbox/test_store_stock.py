@@ -515,3 +515,28 @@ def test_a_refused_request_changes_nothing_and_fires_nothing(
     assert stock_of(store, pid) == 10
     assert store.list_orders() == []
     assert events == []
+
+
+def test_concurrent_writers_are_serialised(store: Store) -> None:
+    import threading
+
+    pid = product(store, 1000)
+    created: list[int] = []
+    lock = threading.Lock()
+
+    def place_orders() -> None:
+        for _ in range(25):
+            order = store.create_order(
+                {"status": "processing", "line_items": [{"product_id": pid, "quantity": 1}]}
+            )
+            with lock:
+                created.append(order["id"])
+
+    threads = [threading.Thread(target=place_orders) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(created)) == 200
+    assert stock_of(store, pid) == 800
+    assert sorted(store.list_orders()) == sorted(created)
