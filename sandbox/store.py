@@ -65,9 +65,24 @@ EDITABLE_STATUSES = ("pending", "on-hold", "auto-draft", "checkout-draft")
 WEBHOOK_STATUSES = ("active", "paused", "disabled")
 # class-wc-webhook.php get_topic_hooks (the hooks each core topic is bound to).
 TOPIC_HOOKS = {
+    "coupon.created": ["woocommerce_process_shop_coupon_meta", "woocommerce_new_coupon"],
+    "coupon.updated": ["woocommerce_process_shop_coupon_meta", "woocommerce_update_coupon"],
+    "coupon.deleted": ["wp_trash_post"],
+    "coupon.restored": ["untrashed_post"],
+    "customer.created": [
+        "user_register",
+        "woocommerce_created_customer",
+        "woocommerce_new_customer",
+    ],
+    "customer.updated": ["profile_update", "woocommerce_update_customer"],
+    "customer.deleted": ["delete_user"],
     "order.created": ["woocommerce_new_order"],
-    "order.updated": ["woocommerce_update_order", "woocommerce_order_refunded"],
-    "order.deleted": ["wp_trash_post", "woocommerce_trash_order", "woocommerce_delete_order"],
+    "order.updated": [
+        "woocommerce_update_order",
+        "woocommerce_order_refunded",
+        "woocommerce_delete_order_refund",
+    ],
+    "order.deleted": ["wp_trash_post", "woocommerce_trash_order"],
     "order.restored": ["untrashed_post", "woocommerce_untrash_order"],
     "product.created": [
         "woocommerce_process_product_meta",
@@ -81,20 +96,11 @@ TOPIC_HOOKS = {
     ],
     "product.deleted": ["wp_trash_post"],
     "product.restored": ["untrashed_post"],
-    "customer.created": [
-        "user_register",
-        "woocommerce_created_customer",
-        "woocommerce_new_customer",
-    ],
-    "customer.updated": ["profile_update", "woocommerce_update_customer"],
-    "customer.deleted": ["delete_user"],
-    "coupon.created": ["woocommerce_process_shop_coupon_meta", "woocommerce_new_coupon"],
-    "coupon.updated": ["woocommerce_process_shop_coupon_meta", "woocommerce_update_coupon"],
-    "coupon.deleted": ["wp_trash_post"],
-    "coupon.restored": ["untrashed_post"],
-    "action.woocommerce_order_status_changed": ["woocommerce_order_status_changed"],
+    "product.published": ["woocommerce_product_published"],
 }
-# WC_Webhook: "more than 5 consecutive failures" disables the webhook (reference README).
+# class-wc-webhook.php is_valid_resource: order webhooks ignore draft orders.
+SILENT_ORDER_STATUSES = ("checkout-draft", "auto-draft", "new")
+# Reference README / class-wc-webhook.php: more than 5 consecutive failures disable a webhook.
 MAX_CONSECUTIVE_FAILURES = 5
 ADDRESS_BILLING = (
     "first_name",
@@ -248,7 +254,11 @@ class Store:
             try:
                 yield
                 self._commit()
-                events = self._pending_events
+                events = [
+                    (topic, rid)
+                    for topic, rid in self._pending_events
+                    if not self._silent(topic, rid)
+                ]
             finally:
                 self._pending_events = None
         for topic, resource_id in events:
@@ -258,6 +268,13 @@ class Store:
                 except Exception:
                     # A broken listener must not undo a committed change.
                     logger.exception("listener_failed topic=%s id=%s", topic, resource_id)
+
+    def _silent(self, topic: str, resource_id: int) -> bool:
+        """class-wc-webhook.php is_valid_resource: draft orders fire no order webhooks."""
+        if not topic.startswith("order.") or topic == "order.deleted":
+            return False
+        order = self._tables["order"].get(resource_id)
+        return order is not None and order["status"] in SILENT_ORDER_STATUSES
 
     def _commit(self) -> None:
         rows = [
@@ -585,7 +602,9 @@ class Store:
                 record["status"] = "trash"
                 self._put("product", record)
                 before = self.product_json(product_id) or {}
-            self._emit("product.deleted", product_id)
+                # product.deleted is bound to wp_trash_post only (class-wc-webhook.php): a
+                # permanent delete that skips the trash fires no webhook.
+                self._emit("product.deleted", product_id)
         return before
 
     def create_variation(self, product_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -628,7 +647,7 @@ class Store:
             before = self.variation_json(variation_id) or {}
             self._remove("product", variation_id)
             self._sync_parent(product_id)
-            self._emit("product.deleted", variation_id)
+            # Variations are deleted, never trashed: wp_trash_post does not run, no webhook.
         return before
 
     def list_products(
@@ -1685,7 +1704,9 @@ class Store:
                 order["date_modified"] = self.now()
                 self._put("order", order)
                 before = self.order_json(order_id) or {}
-            self._emit("order.deleted", order_id)
+                # order.deleted is bound to wp_trash_post/woocommerce_trash_order only
+                # (class-wc-webhook.php): force=true without trashing first fires no webhook.
+                self._emit("order.deleted", order_id)
         return before
 
     # ------------------------------------------------------------------ order notes
@@ -1822,9 +1843,8 @@ class Store:
             if data.get(key) is not None:
                 record[key] = data[key]
         if data.get("status"):
-            if data["status"] == "active" and record["status"] != "active":
-                # An edit that re-activates the webhook starts a new failure streak.
-                record["failure_count"] = 0
+            # WC_Webhook::set_status leaves failure_count alone: a re-activated webhook keeps
+            # its count until a delivery succeeds.
             record["status"] = data["status"]
 
     def update_webhook(self, webhook_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -1885,7 +1905,7 @@ class Store:
             )
 
     def record_delivery(self, webhook_id: int, success: bool) -> None:
-        """Count a delivery; more than 5 consecutive failures disable the webhook."""
+        """Count a delivery like WC_Webhook::log_delivery/failed_delivery (disable after >5)."""
         with self._write():
             record = self._tables["webhook"].get(webhook_id)
             if record is None:
@@ -1893,6 +1913,9 @@ class Store:
             if success:
                 record["failure_count"] = 0
             else:
+                # The agreed contract: the 6th consecutive failure disables ("more than 5").
+                # class-wc-webhook.php failed_delivery literally checks the count BEFORE
+                # counting the new failure, which disables only on the 7th.
                 record["failure_count"] += 1
                 if record["failure_count"] > MAX_CONSECUTIVE_FAILURES:
                     record["status"] = "disabled"
