@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 
@@ -341,7 +341,20 @@ def _paginate(ids: list[int], render: Callable[[int], dict[str, Any] | None]) ->
     items = [item for item in (render(i) for i in chosen) if item is not None]
     pages = math.ceil(total / per_page) if total else 0
     headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+    # WC_REST_CRUD_Controller::get_items: prev/next Link headers keep the other query args.
+    links = []
+    if page > 1:
+        links.append(f'<{_page_url(min(page - 1, max(pages, 1)))}>; rel="prev"')
+    if pages > page:
+        links.append(f'<{_page_url(page + 1)}>; rel="next"')
+    if links:
+        headers["Link"] = ", ".join(links)
     return _json(items, 200, headers)
+
+
+def _page_url(page: int) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    return f"{request.base_url}?{urlencode(args + [('page', str(page))])}"
 
 
 # ---------------------------------------------------------------------------- products

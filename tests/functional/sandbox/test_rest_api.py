@@ -179,6 +179,12 @@ def test_pagination_headers_and_pages(api: Api, store: Store) -> None:
     assert [o["id"] for o in first.get_json()] == ids[:3]
     third = api.get("/orders?per_page=3&page=3&orderby=id&order=asc")
     assert [o["id"] for o in third.get_json()] == ids[6:]
+    assert first.headers["Link"] == (
+        '<http://localhost/wp-json/wc/v3/orders?per_page=3&orderby=id&order=asc&page=2>; rel="next"'
+    )
+    assert third.headers["Link"] == (
+        '<http://localhost/wp-json/wc/v3/orders?per_page=3&orderby=id&order=asc&page=2>; rel="prev"'
+    )
     beyond = api.get("/orders?per_page=3&page=4")
     assert beyond.get_json() == []
     assert beyond.headers["X-WP-Total"] == "7"
