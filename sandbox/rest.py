@@ -36,10 +36,32 @@ def _store() -> Store:
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    fields = request.args.get("_fields")
+    if fields and status < 300:
+        data = _only_fields(data, [f.strip() for f in fields.split(",") if f.strip()])
     response = Response(json.dumps(data), status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _only_fields(data: Any, fields: list[str]) -> Any:
+    """WordPress ``_fields``: keep the named (dotted for nested) keys; ``_links`` only if named."""
+    if isinstance(data, list):
+        return [_only_fields(item, fields) for item in data]
+    if not isinstance(data, dict):
+        return data
+    wanted: dict[str, list[str]] = {}
+    for field in fields:
+        head, _, rest = field.partition(".")
+        wanted.setdefault(head, [])
+        if rest:
+            wanted[head].append(rest)
+    kept = {}
+    for key, nested in wanted.items():
+        if key in data:
+            kept[key] = _only_fields(data[key], nested) if nested else data[key]
+    return kept
 
 
 def _error(error: ApiError) -> Response:

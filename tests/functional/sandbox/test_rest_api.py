@@ -263,6 +263,15 @@ def test_order_representation_basics(api: Api, store: Store) -> None:
     assert order["_links"]["self"][0]["href"].endswith(f"/wp-json/wc/v3/orders/{order['id']}")
 
 
+def test_fields_parameter_trims_the_response(api: Api, store: Store) -> None:
+    pid = make_product(store)["id"]
+    order = _order(api, pid, status="processing")
+    trimmed = api.get(f"/orders/{order['id']}?_fields=id,status,line_items.quantity").get_json()
+    assert trimmed == {"id": order["id"], "status": "processing", "line_items": [{"quantity": 1}]}
+    listed = api.get("/orders?_fields=id").get_json()
+    assert listed == [{"id": order["id"]}]
+
+
 def test_batch_orders_create_update_delete_with_per_item_errors(api: Api, store: Store) -> None:
     pid = make_product(store, stock_quantity=10)["id"]
     existing = _order(api, pid)
