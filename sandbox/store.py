@@ -1452,11 +1452,11 @@ class Store:
         diff = -already if item_quantity == 0 else item_quantity - already
         if diff == 0:
             return
-        before, after = self._change_stock(product, -diff)
+        self._change_stock(product, -diff)
         self._set_reduced(line, item_quantity)
         if item_quantity > 0:
             order["stock_reduced"] = True
-        self._add_note(order, f"Adjusted stock: {line['name']} ({before}&rarr;{after})")
+        # No order note: only the admin screen (wc_save_order_items) writes "Adjusted stock".
 
     def _reduce_stock(self, order: dict[str, Any]) -> None:
         """wc_maybe_reduce_stock_levels + wc_reduce_stock_levels."""
