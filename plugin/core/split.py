@@ -148,7 +148,8 @@ def allocate(amount: Decimal, weights: tuple[int, ...], unit: Decimal) -> tuple[
         floors[i] += 1
     parts = [Decimal(n) * unit for n in floors]
     parts[0] += residue
-    return tuple(sign * p for p in parts)
+    # `0 - p`, not `-p`: a zero share stays "0.00" rather than "-0.00".
+    return tuple(ZERO - p if sign < 0 else p for p in parts)
 
 
 def _split_two(amount: Decimal, keep: int, moved: int, exponent: int) -> tuple[Decimal, Decimal]:
