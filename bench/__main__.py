@@ -45,7 +45,7 @@ def environment() -> dict[str, Any]:
     }
 
 
-def run(name: str, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
+def run(name: str, results_dir: Path | None = None) -> dict[str, Any]:
     """Run benchmark `name` and write its figures to `results_dir/<name>.json`."""
     module = importlib.import_module(f"bench.{name}")
     main: Callable[[], dict[str, Any]] | None = getattr(module, "main", None)
@@ -54,6 +54,7 @@ def run(name: str, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
     print(f"== {name}")
     figures = main()
     record = {"benchmark": name, **environment(), "figures": figures}
+    results_dir = RESULTS_DIR if results_dir is None else results_dir
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
