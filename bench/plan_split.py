@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import os
-import statistics
-import time
 from decimal import Decimal
 from typing import Any
 
+from bench._timing import measure, report
 from plugin.core.model import (
     Address,
     BackorderMode,
@@ -85,66 +82,15 @@ def sample_order(lines: int = LINES) -> tuple[Order, dict[ProductRef, Stock], Po
     return order, stock, policies
 
 
-def _percentile(sorted_values: list[float], fraction: float) -> float:
-    index = min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))
-    return sorted_values[index]
-
-
 def main() -> dict[str, Any]:
     """Time `plan_split` on the sample order; print and return median, p99 and the ratio."""
     order, stock, policies = sample_order()
     plan = plan_split(order, stock, policies)
     assert plan.outcome is Outcome.SPLIT  # the benchmark must exercise the full path
-    for _ in range(WARMUP):
-        plan_split(order, stock, policies)
-    timings: list[float] = []
-    cpu_timings: list[float] = []
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # measure the planner, not a collection that happens to land in a run
-    try:
-        for _ in range(RUNS):
-            start, cpu_start = time.perf_counter(), time.thread_time()
-            plan_split(order, stock, policies)
-            cpu_timings.append(time.thread_time() - cpu_start)
-            timings.append(time.perf_counter() - start)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    timings.sort()
-    cpu_timings.sort()
-    median = statistics.median(timings)
-    p99 = _percentile(timings, 0.99)
-    cpu_median = statistics.median(cpu_timings)
-    cpu_p99 = _percentile(cpu_timings, 0.99)
-    figures = {
-        "lines": LINES,
-        "runs": RUNS,
-        "moved_lines": sum(1 for lp in plan.lines if lp.backorder),
-        "median_ms": round(median * 1000, 4),
-        "p99_ms": round(p99 * 1000, 4),
-        "target_ms": TARGET_SECONDS * 1000,
-        "median_ratio_to_target": round(median / TARGET_SECONDS, 3),
-        "p99_ratio_to_target": round(p99 / TARGET_SECONDS, 3),
-        # CPU time of the planning thread: the same runs without time spent descheduled,
-        # which dominates wall-clock p99 on a busy machine.
-        "cpu_median_ms": round(cpu_median * 1000, 4),
-        "cpu_p99_ms": round(cpu_p99 * 1000, 4),
-        "cpu_p99_ratio_to_target": round(cpu_p99 / TARGET_SECONDS, 3),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-    }
-    print(
-        f"plan_split, {LINES}-line order ({figures['moved_lines']} lines moved), {RUNS} runs: "
-        f"median {figures['median_ms']:.3f} ms, p99 {figures['p99_ms']:.3f} ms; "
-        f"target {figures['target_ms']:.0f} ms -> "
-        f"median at {figures['median_ratio_to_target']:.2f}x, "
-        f"p99 at {figures['p99_ratio_to_target']:.2f}x of target"
-    )
-    print(
-        f"  CPU time: median {figures['cpu_median_ms']:.3f} ms, p99 {figures['cpu_p99_ms']:.3f} ms "
-        f"({figures['cpu_p99_ratio_to_target']:.2f}x of target); "
-        f"load average {figures['load_average_1m']} on {os.cpu_count()} CPUs"
-    )
-    return figures
+    moved = sum(1 for lp in plan.lines if lp.backorder)
+    timing = measure(lambda: plan_split(order, stock, policies), RUNS, WARMUP, TARGET_SECONDS)
+    report(f"plan_split, {LINES}-line order ({moved} lines moved), {RUNS} runs", timing)
+    return {"lines": LINES, "moved_lines": moved, **timing}
 
 
 if __name__ == "__main__":

@@ -145,18 +145,18 @@ def plan_release(
 
 def _allocate_order(backorder: OpenBackorder, pool: Mapping[ProductRef, int]) -> list[int]:
     """Units each line of `backorder` gets from `pool` (not modified here)."""
-    left = dict(pool)
+    taken: dict[ProductRef, int] = {}  # what earlier lines of this order already took
     result: list[int] = []
     condition = backorder.delivery
     for line in backorder.lines:
         wanted = line.quantity if line.quantity > 0 else 0
-        free = left.get(line.ref, 0)
+        free = pool.get(line.ref, 0) - taken.get(line.ref, 0)
         if condition is DeliveryCondition.SHIP_AVAILABLE:
             got = wanted if wanted <= free else free
         else:
             got = wanted if wanted <= free else 0
         if got:
-            left[line.ref] = free - got
+            taken[line.ref] = taken.get(line.ref, 0) + got
         result.append(got)
     if condition is DeliveryCondition.WHOLE_ORDER and any(
         got < max(line.quantity, 0) for line, got in zip(backorder.lines, result, strict=True)
