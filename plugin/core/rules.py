@@ -120,8 +120,9 @@ def allows_backorder(stock: Stock, policy: ProductPolicy | None) -> bool:
     """A merchant's product policy wins; otherwise the platform's own backorder setting."""
     if policy is not None and policy.allow_backorder is not None:
         return policy.allow_backorder
-    # WooCommerce's `backorders` field: "no", "notify" (allow, tell the customer) or "yes".
-    # Reference: ../shared/reference/woocommerce/ products page, product properties.
+    # WooCommerce's product/variation `backorders`: "If managing stock, this controls if
+    # backorders are allowed. Options: no, notify and yes" (reference/woocommerce/products.md,
+    # product-variations.md). Both "notify" and "yes" allow them.
     return stock.backorders in (BackorderMode.NOTIFY, BackorderMode.YES)
 
 
@@ -186,7 +187,8 @@ def decide_lines(
             continue
         free = free_by_ref.get(ref)
         if free is None:
-            # Platforms may let stock go below zero; that is simply nothing available.
+            # Platforms may let stock go below zero (WooCommerce does when it accepts a
+            # backorder, reference/woocommerce/README.md); that is simply nothing available.
             free = max(item.available, 0)
         shortfall = qty - free if qty > free else 0
         if shortfall == 0:
