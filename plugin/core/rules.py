@@ -201,10 +201,12 @@ def decide_lines(
         label = line_label(line)
         alert: Reason | None = None
         allowed = allows_backorder(item, policy)
+        # Open backorders elsewhere, plus what earlier lines of this order put on backorder.
+        already = item.open_backorder_qty + backordered_by_ref.get(ref, 0)
         if not allowed:
             backorder = 0
         elif policy is not None and policy.cap is not None:
-            room = policy.cap - item.open_backorder_qty - backordered_by_ref.get(ref, 0)
+            room = policy.cap - already
             room = room if room > 0 else 0
             backorder = wanted if wanted <= room else room
         else:
@@ -215,7 +217,9 @@ def decide_lines(
         from_stock = keep if keep <= free else free
         free_by_ref[ref] = free - from_stock
         oversold = keep - from_stock
-        short_text = f"{shortfall} of {qty} units are out of stock"
+        short_text = (
+            f"{shortfall} of {_units(qty)} {'is' if shortfall == 1 else 'are'} out of stock"
+        )
 
         if not allowed:
             message = (
@@ -228,7 +232,7 @@ def decide_lines(
             assert policy is not None and policy.cap is not None  # only a cap limits `backorder`
             message = (
                 f"{label}: {short_text}; the backorder cap of {_units(policy.cap)} "
-                f"({item.open_backorder_qty} already on backorder) leaves room for "
+                f"({already} already on backorder) leaves room for "
                 f"{backorder}, so {backorder} go on backorder and {oversold} stay on the "
                 f"order without stock (oversold)."
             )
