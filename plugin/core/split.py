@@ -19,6 +19,7 @@ How the outcomes are expressed (`Plan.outcome`):
 from __future__ import annotations
 
 import functools
+import re
 import string
 from collections.abc import Mapping
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -65,6 +66,8 @@ def _zero_amounts(exponent: int) -> Amounts:
 
 
 _PATTERN_FIELDS = frozenset({"number", "seq"})
+_MAX_PATTERN_LENGTH = 100
+_MAX_FIELD_WIDTH = 20
 _FORMATTER = string.Formatter()
 
 
@@ -80,8 +83,10 @@ def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
         parsed = list(_FORMATTER.parse(pattern))
     except ValueError as exc:
         return (f"The pattern is not valid: {exc}.",)
+    if len(pattern) > _MAX_PATTERN_LENGTH:
+        return (f"The pattern may be at most {_MAX_PATTERN_LENGTH} characters long.",)
     names: set[str] = set()
-    for _literal, name, _spec, conversion in parsed:
+    for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         # Only plain names: "{number.__class__}" or "{seq[0]}" would reach into objects.
@@ -89,6 +94,12 @@ def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
             errors.append(f"Unknown field {{{name}}}: use only {{number}} and {{seq}}.")
         if conversion is not None:
             errors.append(f"Field {{{name}}} may not use a !{conversion} conversion.")
+        if spec and ("{" in spec or "}" in spec):
+            # A nested field ("{seq:{number.__class__}}") is formatted too: same risk.
+            errors.append(f"Field {{{name}}} may not nest other fields in its format.")
+        elif spec and any(int(n) > _MAX_FIELD_WIDTH for n in re.findall(r"\d+", spec)):
+            # "{number:>999999999}" would build a gigabyte string on every split.
+            errors.append(f"Field {{{name}}} may be at most {_MAX_FIELD_WIDTH} characters wide.")
         names.add(name)
     if "number" not in names:
         errors.append("The pattern must contain {number}, the original order number.")
@@ -97,13 +108,13 @@ def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
     if errors:
         return tuple(errors)
     try:
-        first = pattern.format(number="1042", seq=1)
-        second = pattern.format(number="1042", seq=2)
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        # Check the first thousand splits: "{seq:.0e}" formats but gives 10 and 11 alike.
+        numbers = [pattern.format(number="1042", seq=seq) for seq in range(1, 1001)]
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
         return (f"The pattern does not format: {exc}.",)
-    if not first.strip() or first == second:
+    if not numbers[0].strip() or len(set(numbers)) != len(numbers):
         errors.append("The pattern must give a different number for every split.")
-    if any(not ch.isprintable() for ch in first):
+    if any(not number.isprintable() for number in numbers):
         errors.append("The pattern may not contain control characters.")
     return tuple(errors)
 
