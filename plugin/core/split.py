@@ -313,6 +313,10 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
         lines = tuple(_unchanged_line(d, exponent) for d in decisions)
         if any_oversold:
             reasons.append(oversold_reason)
+        elif alerts:  # stock unknown for some product: it may be short, but nothing moves
+            reasons.append(
+                Reason("nothing_to_backorder", "Nothing goes on backorder; see the alerts.")
+            )
         else:
             reasons.append(Reason("nothing_to_backorder", "Every line can ship now; no split."))
         return Plan(
