@@ -522,6 +522,8 @@ def original_update_body(
         if line_plan.backorder <= 0:
             continue
         if line_plan.line_id not in lines_by_id:
+            if line_plan.keep == 0:
+                continue  # removed already by an earlier attempt of this split: nothing to do
             raise ValueError(f"plan line {line_plan.line_id} is not on order {original.id}")
         if line_plan.keep == 0:
             line_items.append({"id": int(line_plan.line_id), "product_id": None})

@@ -170,24 +170,29 @@ class WooCommercePlatform:
         meta = data.get("meta_data", [])
         existing_children = _json_ids(meta_value(meta, META_CHILDREN))
         existing_keys = _json_ids(meta_value(meta, META_SPLIT_KEYS))
-        update = original_update_body(
-            original,
-            plan,
-            existing_children=existing_children,
-            existing_split_keys=existing_keys,
-            backorder_order_id=backorder_order_id,
-        )
+        try:
+            update = original_update_body(
+                original,
+                plan,
+                existing_children=existing_children,
+                existing_split_keys=existing_keys,
+                backorder_order_id=backorder_order_id,
+            )
+            create = None
+            if backorder_order_id is None:
+                create = backorder_create_body(
+                    original,
+                    plan,
+                    payment_method_title=str(data.get("payment_method_title", "")),
+                    reduced_stock=reduced_stock_by_line(data),
+                )
+        except ValueError as exc:
+            raise PermanentError(f"order {original.id}: {exc}", reason="invalid_plan") from exc
         self._orders.pop(str(original.id), None)  # the original changes now; read it afresh
-        if backorder_order_id is not None:
+        if create is None:
             self.client.update_order(original.id, update)
-            return backorder_order_id
+            return str(backorder_order_id)
 
-        create = backorder_create_body(
-            original,
-            plan,
-            payment_method_title=str(data.get("payment_method_title", "")),
-            reduced_stock=reduced_stock_by_line(data),
-        )
         answer = self.client.batch_orders(
             create=[create], update=[{"id": int(original.id), **update}]
         )
