@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
 from typing import Any
 
+import psutil
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -127,8 +129,8 @@ def children_of_safe(sandbox: Sandbox, order_id: int) -> list[dict[str, Any]]:
 
 
 def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox: Sandbox) -> None:
-    """SIGKILL the worker (its whole process group: worker, work horse, scheduler) while it
-    is in the middle of a split; a surviving worker finishes the split, once."""
+    """SIGKILL the worker and its work horse (which RQ puts in a process group of its own)
+    while the horse is in the middle of a split; a surviving worker finishes it, once."""
     order = short_order(sandbox)
     # Every API call takes 1.5 s, so the job is certainly mid-way when the worker dies.
     sandbox.faults.update({"latency_ms": 1500})
@@ -145,8 +147,14 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
     )
     time.sleep(2.0)  # inside the job: at least one slow API call has been made
     survivor = instance.start_worker("w-survivor")
+    horses = psutil.Process(victim.pid).children(recursive=True)
+    assert horses  # the work horse (and the scheduler process)
     os.killpg(victim.pid, signal.SIGKILL)
+    for process in horses:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signal.SIGKILL)
     victim.wait()
+    psutil.wait_procs(horses, timeout=10)
     killed_at = time.monotonic()
     sandbox.faults.update({"latency_ms": 0})
 
