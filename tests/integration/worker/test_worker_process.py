@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import signal
 import time
@@ -15,7 +16,7 @@ from rq.serializers import JSONSerializer
 
 from plugin.dispatch import QUEUE_NAME, event_job_id
 from plugin.ports import SplitState
-from plugin.storage.repositories import SqlAuditLog, SqlSplitLedger
+from plugin.storage.repositories import InboxRepository, SqlAuditLog, SqlSplitLedger
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 
@@ -168,3 +169,98 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
     assert "requeued abandoned job=" + job_id in instance.log("w-survivor")
     assert recovered_in < 120
     print(f"worker: job of a SIGKILLed worker finished by another {recovered_in:.1f}s later")
+
+
+def test_a_slow_job_that_keeps_its_heartbeat_is_not_reaped(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    """The reaper's negative case, with aggressive settings: heartbeats every second, stale
+    after 3 s, a pass every 0.5 s, and a job that runs for about 7 s."""
+    order = short_order(sandbox)
+    sandbox.faults.update({"latency_ms": 1200})
+    fast_reaper = {
+        "BACKORDERS_HEARTBEAT": "1",
+        "BACKORDERS_REAP_STALE": "3",
+        "BACKORDERS_REAP_TICK": "0.5",
+    }
+    instance.start_worker("w-slow-1", **fast_reaper)
+    instance.start_worker("w-slow-2", **fast_reaper)
+    event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
+
+    took = wait_until(lambda: instance.event(event_id).status == "done", 60, "the slow job")
+
+    assert took > 5  # the job really outlived the stale threshold several times over
+    assert instance.event(event_id).attempts == 1
+    assert "requeued abandoned" not in instance.log("w-slow-1") + instance.log("w-slow-2")
+    assert len(children_of(sandbox, order["id"])) == 1
+
+
+def test_reconciliation_finds_a_missed_order_and_revives_a_disabled_webhook(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    order = short_order(sandbox)  # its webhook never arrived: nothing in our inbox
+    hook = sandbox.store.create_webhook(
+        {"topic": "order.created", "status": "disabled", "secret": "s",
+         "delivery_url": "http://127.0.0.1:8000/webhooks/woocommerce/1"}
+    )  # fmt: skip
+    other = sandbox.store.create_webhook(
+        {"topic": "order.updated", "status": "disabled", "secret": "s",
+         "delivery_url": "https://elsewhere.example/hook"}
+    )  # fmt: skip
+    instance.stores.update(
+        instance.store_id,
+        webhook_ids=[hook["id"]],
+        reconcile_checkpoint=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10),
+    )
+    started = dt.datetime.now(dt.UTC)
+    Queue(QUEUE_NAME, connection=instance.redis, serializer=JSONSerializer).enqueue_call(
+        "worker.reconcile_all"
+    )
+    instance.start_worker("w-reconcile")
+
+    wait_until(lambda: len(children_of(sandbox, order["id"])) == 1, 60, "the missed split")
+
+    events = InboxRepository(instance.db).list(instance.store_id)
+    assert [(e.resource_id, e.source) for e in events if e.resource_id == str(order["id"])][
+        -1:
+    ] == [(str(order["id"]), "reconcile")]
+    client = sandbox.client()
+    assert client.get(f"/webhooks/{hook['id']}")["status"] == "active"
+    assert client.get(f"/webhooks/{other['id']}")["status"] == "disabled"  # not ours
+    alerts = instance.stores.list_alerts(instance.store_id)
+    assert [a.kind for a in alerts] == ["webhook_disabled"]
+    store = instance.stores.get(instance.store_id)
+    assert store is not None and store.reconcile_checkpoint is not None
+    assert store.reconcile_checkpoint >= started
+
+
+def test_a_429_pauses_the_store_and_the_job_is_retried(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    order = short_order(sandbox)
+    event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
+    Job.fetch(event_job_id(event_id), connection=instance.redis, serializer=JSONSerializer).delete()
+    # The store accepts 2 requests a second; a split needs more, so one is answered 429.
+    sandbox.faults.update({"rate_limit_per_sec": 2})
+    job = Queue(QUEUE_NAME, connection=instance.redis, serializer=JSONSerializer).enqueue_call(
+        "worker.process_event",
+        args=(event_id,),
+        job_id=event_job_id(event_id),
+        retry=Retry(max=5, interval=[1, 1, 1, 1, 1]),
+    )
+    instance.start_worker("w-429")
+
+    wait_until(lambda: "rate limit pause store=" in instance.log("w-429"), 30, "the pause")
+    sandbox.faults.update({"rate_limit_per_sec": 0})
+    wait_until(lambda: instance.event(event_id).status == "done", 60, "the retried event")
+
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+    assert len(children_of(sandbox, order["id"])) == 1
+    audit = SqlAuditLog(instance.db).for_order(instance.store_id, str(order["id"]))
+    # The connector keeps WooCommerce's error code as the RateLimited reason.
+    assert [e.data.get("reason") for e in audit if e.kind == "retry"] == [
+        "woocommerce_rest_too_many_requests"
+    ]
+    # The retry found no backorder order from the failed batch call and created it once.
+    [record] = SqlSplitLedger(instance.db).for_order(instance.store_id, str(order["id"]))
+    assert (record.state, record.create_attempted) == (SplitState.DONE, True)
