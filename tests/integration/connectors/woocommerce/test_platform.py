@@ -112,9 +112,10 @@ def test_connect_builds_a_platform_with_throttle() -> None:
     assert port is platform
 
 
-def test_happy_path_split_takes_four_calls(
-    platform: WooCommercePlatform, mocked: responses.RequestsMock
-) -> None:
+@pytest.mark.parametrize("record_children", [True, False])
+def test_happy_path_split_calls(mocked: responses.RequestsMock, record_children: bool) -> None:
+    client = connect(BASE, "ck", "cs").client
+    platform = WooCommercePlatform(client, record_children=record_children)
     # 6 lines; only the last two are short. The call count does not depend on the line count.
     lines = [_line(10 + i, 90 + i, 1, "10.00", reduced=1) for i in range(4)]
     lines += [_line(20, 80, 5, "50.00", reduced=5), _line(21, 81, 2, "20.00", reduced=2)]
@@ -130,6 +131,10 @@ def test_happy_path_split_takes_four_calls(
     )
     created = _order([], id=1060, parent_id=1042, status="on-hold")
     mocked.post(f"{API}/orders/batch", json={"create": [created], "update": [_order(lines)]})
+    if record_children:
+        children = {"meta_data": [{"key": "backorders_children", "value": "[1060]"}]}
+        match = [matchers.json_params_matcher(children)]
+        mocked.put(f"{API}/orders/1042", json=_order(lines), match=match)
     mocked.post(f"{API}/orders/1042/notes", json={"id": 1, "note": "Split"})
 
     order = platform.get_order("1042")
@@ -149,7 +154,11 @@ def test_happy_path_split_takes_four_calls(
     platform.add_note("1042", "Split into 1042 and 1042-001", customer=True)
 
     assert backorder_id == "1060"
-    assert platform.calls == 4
+    # GET order, GET products, POST batch, [PUT children], POST note: whatever the line count.
+    assert platform.calls == (5 if record_children else 4)
+    assert [c.request.method for c in mocked.calls] == (
+        ["GET", "GET", "POST", "PUT", "POST"] if record_children else ["GET", "GET", "POST", "POST"]
+    )
     batch = json.loads(mocked.calls[2].request.body)
     assert set(batch) == {"create", "update"}
     (create,) = batch["create"]
@@ -161,8 +170,7 @@ def test_happy_path_split_takes_four_calls(
         {"product_id": 80, "quantity": 3, "subtotal": "30.00", "total": "30.00",
          "meta_data": [{"key": "backorders_original_line", "value": "20"}]},
         {"product_id": 81, "quantity": 2, "subtotal": "20.00", "total": "20.00",
-         "meta_data": [{"key": "backorders_original_line", "value": "21"},
-                       {"key": "_reduced_stock", "value": "2"}]},
+         "meta_data": [{"key": "backorders_original_line", "value": "21"}]},
     ]  # fmt: skip
     assert {"key": "backorders_payment", "value": "paid_from_original"} in create["meta_data"]
     assert batch["update"] == [
@@ -181,7 +189,7 @@ def test_happy_path_split_takes_four_calls(
             ],
         }
     ]
-    assert json.loads(mocked.calls[3].request.body) == {
+    assert json.loads(mocked.calls[-1].request.body) == {
         "note": "Split into 1042 and 1042-001",
         "customer_note": True,
     }
@@ -214,11 +222,32 @@ def test_write_split_without_cached_order_reads_it_once(
     lines = [_line(20, 80, 5, "50.00", reduced=5)]
     mocked.get(f"{API}/orders/1042", json=_order(lines))
     mocked.post(f"{API}/orders/batch", json={"create": [{"id": 1061}], "update": [{"id": 1042}]})
+    mocked.put(f"{API}/orders/1042", json={"id": 1042})
     order = WooCommercePlatform(platform.client).get_order("1042")  # another instance's read
     assert platform.calls == 1
     plan = _plan(_lp("20", ProductRef("80"), 2, 3, "10.00"))
     assert platform.write_split(order, plan, backorder_order_id=None) == "1061"
-    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "POST"]
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "POST", "PUT"]
+
+
+def test_children_update_failure_names_the_created_order(
+    platform: WooCommercePlatform, mocked: responses.RequestsMock
+) -> None:
+    meta = [{"id": 1, "key": "backorders_children", "value": "[1043]"}]
+    lines = [_line(20, 80, 5, "50.00", reduced=5)]
+    mocked.get(f"{API}/orders/1042", json=_order(lines, meta_data=meta))
+    mocked.post(f"{API}/orders/batch", json={"create": [{"id": 1061}], "update": [{"id": 1042}]})
+    children = {"meta_data": [{"key": "backorders_children", "value": "[1043, 1061]"}]}
+    match = [matchers.json_params_matcher(children)]
+    mocked.put(f"{API}/orders/1042", status=503, match=match)
+    order = platform.get_order("1042")
+    plan = _plan(_lp("20", ProductRef("80"), 2, 3, "10.00"))
+    with pytest.raises(TransientError) as info:
+        platform.write_split(order, plan, backorder_order_id=None)
+    assert info.value.backorder_order_id == "1061"  # type: ignore[attr-defined]
+    assert "backorder order 1061 was created" in str(info.value)
+    batch = json.loads(mocked.calls[1].request.body)
+    assert {"key": "backorders_children", "value": "[1043]"} in batch["update"][0]["meta_data"]
 
 
 def test_batch_create_error_raises_and_returns_nothing(
@@ -425,3 +454,15 @@ def test_invalid_plan_is_permanent_and_sends_nothing(
         )
     assert info.value.reason == "invalid_plan"
     assert platform.calls == 1
+
+
+def test_remembered_orders_stay_bounded(
+    platform: WooCommercePlatform, mocked: responses.RequestsMock
+) -> None:
+    for order_id in range(1, 41):
+        mocked.get(
+            f"{API}/orders/{order_id}", json=_order([_line(20, 80, 1, "10.00")], id=order_id)
+        )
+        platform.get_order(str(order_id))
+    assert len(platform._orders) == 32
+    assert "40" in platform._orders and "1" not in platform._orders
