@@ -4,12 +4,15 @@ Jobs take plain ids and build their adapters from `Config.from_env(os.environ)`,
 process (RQ forks a work horse per job, so "per process" is per job in the default worker; the
 cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` or tests).
 
-Run with `python worker.py` (what `run.py` does), or in production with plain RQ:
+Run with `python worker.py` (what `run.py` does), or in production with plain RQ (the same
+environment; jobs are JSON-serialised, and the reaper relies on 10 s heartbeats):
 
-    rq worker --with-scheduler --serializer rq.serializers.JSONSerializer \
-        --job-monitoring-interval 10 --maintenance-interval 30 backorders
+    rq worker --with-scheduler --serializer json --job-monitoring-interval 10 \
+        --worker-ttl 35 --maintenance-interval 30 --url "$REDIS_URL" backorders
 
-plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs).
+plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs, which then
+reschedule themselves). A plain `rq worker` has no reaper thread: jobs of dead workers are
+requeued by the periodic `reap_abandoned` job instead.
 """
 
 from __future__ import annotations

@@ -132,11 +132,13 @@ class Instance:
         assert record is not None
         return record
 
-    def start_worker(self, name: str, **env: str) -> subprocess.Popen[bytes]:
-        """`python worker.py` in its own process group; returns once it is registered."""
+    def start_worker(
+        self, name: str, argv: list[str] | None = None, **env: str
+    ) -> subprocess.Popen[bytes]:
+        """`python worker.py` (or `argv`) in its own process group; returns once registered."""
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
-            [PYTHON, str(ROOT / "worker.py"), "--name", name],
+            argv or [PYTHON, str(ROOT / "worker.py"), "--name", name],
             env={**self.env, **env},
             cwd=ROOT,
             stdout=log,

@@ -264,3 +264,24 @@ def test_a_429_pauses_the_store_and_the_job_is_retried(
     # The retry found no backorder order from the failed batch call and created it once.
     [record] = SqlSplitLedger(instance.db).for_order(instance.store_id, str(order["id"]))
     assert (record.state, record.create_attempted) == (SplitState.DONE, True)
+
+
+def test_plain_rq_worker_cli_runs_the_jobs(instance: Instance, sandbox: Sandbox) -> None:
+    """The production command, as documented in worker.py."""
+    import sys
+    from pathlib import Path
+
+    rq = str(Path(sys.executable).with_name("rq"))
+    order = short_order(sandbox)
+    event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
+    instance.start_worker(
+        "w-cli",
+        [rq, "worker", "--with-scheduler", "--serializer", "json",
+         "--job-monitoring-interval", "10", "--worker-ttl", "35", "--maintenance-interval", "30",
+         "--url", instance.env["REDIS_URL"], "--name", "w-cli", "backorders"],
+    )  # fmt: skip
+
+    wait_until(lambda: instance.event(event_id).status == "done", 60, "the event")
+
+    [child] = children_of(sandbox, order["id"])
+    assert quantities(child) == [("Widget", 2)]
