@@ -456,6 +456,11 @@ def main(argv: list[str] | None = None) -> int:
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     connection = connect_redis(config, retries=5)
+    socket_path = connection.connection_pool.connection_kwargs.get("path")
+    if not config.redis_url and socket_path:
+        # The embedded server this process started: work horses and the scheduler process
+        # must use it rather than start servers of their own.
+        os.environ["REDIS_URL"] = f"unix://{socket_path}"
     ensure_schedules(connection)
     if args.schedule_only:
         return 0
