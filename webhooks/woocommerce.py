@@ -103,6 +103,9 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
     except DecryptionFailed:
         logger.error("event=webhook_secret_unreadable store_id=%s", store_id)
         raise Rejected(404, "unknown store") from None
+    except SQLAlchemyError:
+        logger.exception("event=webhook_store_lookup_failed store_id=%s", store_id)
+        return _answer(503, {"error": "storage unavailable"})
     if target is None or not target.connected:
         raise Rejected(404, "unknown store")
 
