@@ -76,7 +76,10 @@ class Database:
         """Upgrade the schema to the newest Alembic revision (safe to call on every start)."""
         from alembic import command
 
-        command.upgrade(self.alembic_config(), "head")
+        # Web and worker processes may start together: one migrates, the others then find the
+        # schema at head (SQLite: the writer lock; PostgreSQL: an advisory lock in env.py).
+        with self._write_lock if self._write_lock is not None else nullcontext():
+            command.upgrade(self.alembic_config(), "head")
 
     def alembic_config(self) -> Any:
         """An Alembic Config for this database; `env.py` takes its engine from it."""

@@ -488,7 +488,12 @@ INBOX_SOURCES = ("webhook", "reconcile")
 
 
 def _inbox_values(
-    store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str, at: dt.datetime
+    store_id: int,
+    topic: str,
+    resource_id: str,
+    modified_gmt: str | dt.datetime,
+    source: str,
+    at: dt.datetime,
 ) -> dict[str, Any]:
     if source not in INBOX_SOURCES:
         raise ValueError(f"unknown inbox source {source!r}")
@@ -534,7 +539,7 @@ class InboxRepository:
         store_id: int,
         topic: str,
         resource_id: str,
-        modified_gmt: str,
+        modified_gmt: str | dt.datetime,
         source: str = "webhook",
         *,
         at: dt.datetime | None = None,
