@@ -14,6 +14,10 @@ How the outcomes are expressed (`Plan.outcome`):
   meets the store's "hold" oversold action.
 - NO_CHANGE: nothing to do (all in stock, oversold with "report"), or not allowed to act
   (store disabled, status not eligible, already split). Gate refusals carry no lines.
+
+`payment` is set for a split and for a whole-order wait (how the order waiting for stock is
+paid when released); `alerts` hold what the merchant must look at (oversold, cap reached,
+stock unknown, invalid numbering pattern).
 """
 
 from __future__ import annotations
