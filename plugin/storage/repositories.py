@@ -518,9 +518,17 @@ class SqlInbox:
         self.db = db
 
     def add(
-        self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
+        self,
+        store_id: int,
+        topic: str,
+        resource_id: str,
+        modified_gmt: str | dt.datetime,
+        source: str,
     ) -> int | None:
-        """Insert a pending event; None when its dedupe key exists (also under a race)."""
+        """Insert a pending event; None when its dedupe key exists (also under a race).
+
+        `modified_gmt` may be WooCommerce's text (GMT without offset) or an aware datetime.
+        """
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, utcnow())
         with self.db.session(write=True) as session:
             return _insert_ignoring_conflict(
