@@ -322,3 +322,32 @@ def test_healthz_reports_database_and_redis(client: FlaskClient) -> None:
         200,
         {"status": "ok", "database": "ok", "redis": "ok"},
     )
+
+
+def test_simultaneous_duplicate_deliveries_make_one_row_and_one_job(
+    app: Flask, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    import threading
+
+    answers: list[tuple[int, dict[str, object]]] = []
+    barrier = threading.Barrier(6)
+
+    def post() -> None:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = deliver(client, store.id, order_payload(555))
+        answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(status for status, _ in answers) == [202] * 6
+    fresh = [body for _, body in answers if body.get("duplicate") is False]
+    assert len(fresh) == 1
+    assert [body for _, body in answers if body.get("duplicate") is True] == [
+        {"duplicate": True}
+    ] * 5
+    assert inbox_count(app) == 1
+    assert job_keys(redis_client) == [f"rq:job:event-{fresh[0]['event_id']}"]
