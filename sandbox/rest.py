@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote, urlencode
 from flask import Blueprint, Response, current_app, g, request
 
 from sandbox.errors import ApiError, invalid_param
-from sandbox.store import Store, parse_iso
+from sandbox.store import ORDER_STATUSES, Store, parse_iso
 
 bp = Blueprint("sandbox_rest", __name__)
 
@@ -535,18 +535,8 @@ def _order_out(order_id: int) -> dict[str, Any] | None:
     return None if data is None else _order_links(data)
 
 
-_ORDER_STATUS_FILTER = (
-    "any",
-    "trash",
-    "pending",
-    "processing",
-    "on-hold",
-    "completed",
-    "cancelled",
-    "refunded",
-    "failed",
-    "checkout-draft",
-)
+# GET /orders `status` takes "any" or an order status, in the order its error message lists.
+_ORDER_STATUS_FILTER = ("any", "trash") + tuple(s for s in ORDER_STATUSES if s != "trash")
 
 
 @bp.get("/orders")

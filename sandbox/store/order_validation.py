@@ -48,7 +48,7 @@ class OrderValidation(Records):
         """Check a create/update body before anything changes (so a 400 changes nothing)."""
         if not isinstance(data, dict):
             raise ApiError("rest_invalid_json", "Invalid JSON body passed.", 400)
-        if "status" in data and data["status"] not in ORDER_STATUSES[:8] + ("checkout-draft",):
+        if "status" in data and data["status"] not in ORDER_STATUSES:
             raise invalid_param(
                 "status",
                 "status is not one of pending, processing, on-hold, completed, cancelled, "

@@ -21,6 +21,7 @@ from sandbox.store.contract import (
 )
 from sandbox.store.order_stock import OrderStock
 from sandbox.store.order_validation import OrderValidation, item_is_null
+from sandbox.store.records import variation_title
 
 
 class Orders(OrderStock, OrderValidation):
@@ -180,9 +181,8 @@ class Orders(OrderStock, OrderValidation):
             parent = self._product(product["parent_id"])
             line["product_id"] = product["parent_id"]
             line["variation_id"] = product["id"]
-            options = ", ".join(a["option"] for a in product["attributes"])
             base = parent["name"] if parent else product["name"]
-            line["name"] = f"{base} - {options}" if options else base
+            line["name"] = variation_title(base, product["attributes"])
         else:
             line["product_id"] = product["id"]
             line["variation_id"] = 0

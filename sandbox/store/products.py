@@ -164,13 +164,7 @@ class Products(Rendering):
             record["attributes"] = [self._attribute(a, record) for a in data["attributes"]]
         if isinstance(data.get("default_attributes"), list):
             record["default_attributes"] = [
-                {
-                    "id": int(a.get("id", 0)),
-                    "name": str(a.get("name", "")),
-                    "option": str(a.get("option", "")),
-                }
-                for a in data["default_attributes"]
-                if isinstance(a, dict)
+                _chosen_option(a) for a in data["default_attributes"] if isinstance(a, dict)
             ]
         if isinstance(data.get("meta_data"), list):
             self._update_meta(record["meta_data"], data["meta_data"])
@@ -183,11 +177,7 @@ class Products(Rendering):
         if not isinstance(attr, dict):
             raise invalid_param("attributes", "attributes must be objects.")
         if record["type"] == "variation":
-            return {
-                "id": int(attr.get("id", 0)),
-                "name": str(attr.get("name", "")),
-                "option": str(attr.get("option", "")),
-            }
+            return _chosen_option(attr)
         return {
             "id": int(attr.get("id", 0)),
             "name": str(attr.get("name", "")),
@@ -363,3 +353,12 @@ class Products(Rendering):
         """Ids of a variable product's variations, in menu order."""
         with self._lock:
             return [c["id"] for c in self._children(product_id)]
+
+
+def _chosen_option(attr: dict[str, Any]) -> dict[str, Any]:
+    """One option of an attribute: a variation's attributes and a product's defaults."""
+    return {
+        "id": int(attr.get("id", 0)),
+        "name": str(attr.get("name", "")),
+        "option": str(attr.get("option", "")),
+    }

@@ -66,3 +66,9 @@ class Records(StoreBase):
         """Whether an order (any status, trash included) exists."""
         with self._lock:
             return order_id in self._tables["order"]
+
+
+def variation_title(base: str, attributes: list[dict[str, Any]]) -> str:
+    """A variation's display name: "<product> - <option>, <option>" (WC_Product_Variation)."""
+    options = ", ".join(a["option"] for a in attributes)
+    return f"{base} - {options}" if options else base

@@ -17,7 +17,7 @@ from sandbox.store.contract import (
     json_number,
     money,
 )
-from sandbox.store.records import Records
+from sandbox.store.records import Records, variation_title
 
 
 class Rendering(Records):
@@ -33,20 +33,22 @@ class Rendering(Records):
             "backordered": stock.is_on_backorder(record),
         }
 
+    def _price_text(self, record: dict[str, Any]) -> str:
+        """The ``price`` field: the active price, empty while no regular price is set."""
+        return fmt(self._price(record)) if record["regular_price"] != "" else ""
+
     def product_json(self, product_id: int) -> dict[str, Any] | None:
         """GET /products/<id> as WooCommerce returns it (a variation id gives type variation)."""
         with self._lock:
             record = self._product(product_id)
             if record is None:
                 return None
-            price = self._price(record)
             parent = self._product(record["parent_id"]) if record["type"] == "variation" else None
             name = record["name"]
             if parent is not None:
-                options = ", ".join(a["option"] for a in record["attributes"])
-                name = f"{parent['name']} - {options}" if options else parent["name"]
+                name = variation_title(parent["name"], record["attributes"])
             children = self._children(product_id) if record["type"] == "variable" else []
-            price_text = fmt(price) if record["regular_price"] != "" else ""
+            price_text = self._price_text(record)
             if children:
                 prices = [self._price(c) for c in children]
                 price_text = fmt(min(prices))
@@ -126,7 +128,7 @@ class Rendering(Records):
             record = self._product(variation_id)
             if record is None or record["type"] != "variation":
                 return None
-            price = fmt(self._price(record)) if record["regular_price"] != "" else ""
+            price = self._price_text(record)
             return {
                 "id": record["id"],
                 "date_created": record["date_created"],
