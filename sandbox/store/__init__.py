@@ -34,7 +34,6 @@ from sandbox.store.contract import (
     WC_VERSION,
     WEBHOOK_STATUSES,
     fmt,
-    fmt_date,
     money,
     parse_iso,
 )
@@ -60,7 +59,6 @@ __all__ = [
     "Listener",
     "Store",
     "fmt",
-    "fmt_date",
     "money",
     "parse_iso",
 ]

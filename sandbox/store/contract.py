@@ -110,11 +110,6 @@ def fmt(value: Decimal) -> str:
     return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
 
 
-def fmt_date(value: str | None) -> str | None:
-    """Dates are kept as UTC ISO strings without offset, the REST format (site timezone UTC)."""
-    return value
-
-
 def parse_iso(value: str) -> datetime | None:
     """Parse an ISO8601 date as the REST API accepts it; naive means UTC."""
     try:

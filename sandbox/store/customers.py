@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, invalid_param, missing_param
 from sandbox.store.contract import (
     ADDRESS_BILLING,
     ADDRESS_SHIPPING,
@@ -19,12 +19,7 @@ class Customers(Rendering):
         """REST POST /customers."""
         email = data.get("email")
         if not email:
-            raise ApiError(
-                "rest_missing_callback_param",
-                "Missing parameter(s): email",
-                400,
-                {"params": ["email"]},
-            )
+            raise missing_param("email")
         if not isinstance(email, str) or "@" not in email:
             raise invalid_param("email", "Invalid email address.")
         with self._write():

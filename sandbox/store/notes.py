@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, invalid_param, missing_param
 from sandbox.store.rendering import Rendering
 
 
@@ -38,12 +38,7 @@ class Notes(Rendering):
                 raise ApiError("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
             note_text = data.get("note")
             if not note_text:
-                raise ApiError(
-                    "rest_missing_callback_param",
-                    "Missing parameter(s): note",
-                    400,
-                    {"params": ["note"]},
-                )
+                raise missing_param("note")
             if not isinstance(note_text, str):
                 raise invalid_param("note", "note is not of type string.")
             customer_note = data.get("customer_note", False)

@@ -6,7 +6,7 @@ import re
 import secrets
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, invalid_param, missing_param
 from sandbox.store.contract import (
     MAX_CONSECUTIVE_FAILURES,
     TOPIC_HOOKS,
@@ -22,12 +22,7 @@ class Webhooks(Rendering):
         """REST POST /webhooks (the ping is the REST layer's job)."""
         missing = [k for k in ("topic", "delivery_url") if not data.get(k)]
         if missing:
-            raise ApiError(
-                "rest_missing_callback_param",
-                f"Missing parameter(s): {', '.join(missing)}",
-                400,
-                {"params": missing},
-            )
+            raise missing_param(*missing)
         self._validate_webhook(data)
         with self._write():
             now = self.now()

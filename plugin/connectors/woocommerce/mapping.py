@@ -229,11 +229,6 @@ def line_reduced_stock(line: Mapping[str, Any]) -> int:
     return max(0, _int(meta_value(line.get("meta_data", []), LINE_REDUCED_STOCK)))
 
 
-def reduced_stock_by_line(order: Mapping[str, Any]) -> dict[str, int]:
-    """`_reduced_stock` of every line of a loaded order, keyed by line id (as string)."""
-    return {str(line["id"]): line_reduced_stock(line) for line in order.get("line_items", [])}
-
-
 # -- orders -----------------------------------------------------------------------------------
 
 
