@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, request
 
 from sandbox.errors import ApiError, invalid_param
-from sandbox.store import Store, parse_iso
+from sandbox.store import Store, parse_iso, rest_links
 
 bp = Blueprint("sandbox_rest", __name__)
 
@@ -153,21 +153,11 @@ def force_arg() -> bool:
     return raw.lower() in ("true", "1", "yes")
 
 
-def _base() -> str:
-    return request.host_url.rstrip("/") + "/wp-json/wc/v3"
-
-
 def with_links(
     data: dict[str, Any], path: str, collection: str, extra: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """``data`` with the ``_links`` WordPress adds, against the URL the request came to."""
-    links: dict[str, Any] = {
-        "self": [{"href": f"{_base()}/{path}"}],
-        "collection": [{"href": f"{_base()}/{collection}"}],
-    }
-    for rel, href in (extra or {}).items():
-        links[rel] = [{"href": f"{_base()}/{href}"}]
-    return {**data, "_links": links}
+    return {**data, "_links": rest_links(request.host_url, path, collection, extra or {})}
 
 
 def paginate(ids: list[int], render: Callable[[int], dict[str, Any] | None]) -> Response:

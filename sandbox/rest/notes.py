@@ -64,7 +64,7 @@ def delete_note(order_id: int, note_id: int) -> Response:
     if not force_arg():
         raise ApiError(
             "woocommerce_rest_trash_not_supported",
-            "Webhooks do not support trashing.".replace("Webhooks", "Order notes"),
+            "Order notes do not support trashing.",
             501,
         )
     data = current_store().delete_order_note(order_id, note_id)

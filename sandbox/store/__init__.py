@@ -36,6 +36,7 @@ from sandbox.store.contract import (
     fmt,
     money,
     parse_iso,
+    rest_links,
 )
 from sandbox.store.customers import Customers
 from sandbox.store.db import Listener
@@ -61,6 +62,7 @@ __all__ = [
     "fmt",
     "money",
     "parse_iso",
+    "rest_links",
 ]
 
 

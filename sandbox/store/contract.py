@@ -5,6 +5,7 @@ and how the REST API writes money and dates.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -131,3 +132,17 @@ def json_number(value: Decimal) -> int | float:
 def slugify(text: str) -> str:
     """A product slug from its name (lowercase, dashes), as WordPress sanitize_title does."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "product"
+
+
+def rest_links(
+    site_url: str, path: str, collection: str, extra: Mapping[str, str]
+) -> dict[str, Any]:
+    """The ``_links`` object WordPress adds to a REST response of the site at ``site_url``."""
+    base = site_url.rstrip("/") + "/wp-json/wc/v3"
+    links: dict[str, Any] = {
+        "self": [{"href": f"{base}/{path}"}],
+        "collection": [{"href": f"{base}/{collection}"}],
+    }
+    for rel, href in extra.items():
+        links[rel] = [{"href": f"{base}/{href}"}]
+    return links

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.store.contract import SILENT_ORDER_STATUSES
+from sandbox.store.contract import SILENT_ORDER_STATUSES, rest_links
 
 logger = logging.getLogger(__name__)
 
@@ -153,14 +153,7 @@ class StoreBase:
 
     def links(self, path: str, collection: str, **extra: str) -> dict[str, Any]:
         """The ``_links`` object WordPress adds to a REST response, against ``site_url``."""
-        base = self.site_url.rstrip("/") + "/wp-json/wc/v3"
-        links: dict[str, Any] = {
-            "self": [{"href": f"{base}/{path}"}],
-            "collection": [{"href": f"{base}/{collection}"}],
-        }
-        for rel, href in extra.items():
-            links[rel] = [{"href": f"{base}/{href}"}]
-        return links
+        return rest_links(self.site_url, path, collection, extra)
 
     def _update_meta(self, meta: list[dict[str, Any]], posted: list[Any]) -> None:
         """WC_Data::update_meta_data for each posted entry (by id, else by key, else add)."""
