@@ -41,7 +41,6 @@ _DEFAULTS: dict[str, Any] = {
     "seed": None,
 }
 _RATES = ("error_rate", "drop_rate", "duplicate_rate", "delay_rate")
-_COUNTS = ("latency_ms", "rate_limit_per_sec", "delay_max_ms", "fail_next")
 _SERVER_ERRORS = (500, 502, 503)
 _WINDOW_SECONDS = 1.0
 

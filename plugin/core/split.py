@@ -33,6 +33,7 @@ from plugin.core.model import (
     ZERO,
     Amounts,
     DeliveryCondition,
+    Line,
     LinePlan,
     Order,
     OrderTotals,
@@ -200,17 +201,17 @@ def _split_two(amount: Decimal, keep: int, moved: int, exponent: int) -> tuple[D
     return amount - moved_part, moved_part
 
 
+def _line_amounts(line: Line) -> Amounts:
+    return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax)
+
+
 def _split_line_amounts(decision: LineDecision, exponent: int) -> tuple[Amounts, Amounts]:
     line = decision.line
     keep, moved = decision.keep, decision.backorder
     if moved == 0:
-        return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _zero_amounts(
-            exponent
-        )
+        return _line_amounts(line), _zero_amounts(exponent)
     if keep == 0:
-        return _zero_amounts(exponent), Amounts(
-            line.subtotal, line.subtotal_tax, line.total, line.tax
-        )
+        return _zero_amounts(exponent), _line_amounts(line)
     ks, ms = _split_two(line.subtotal, keep, moved, exponent)
     kst, mst = _split_two(line.subtotal_tax, keep, moved, exponent)
     kt, mt = _split_two(line.total, keep, moved, exponent)
@@ -243,24 +244,14 @@ def _totals(
 
 def order_totals(order: Order) -> OrderTotals:
     """Totals of `order` as it stands, computed from its lines, shipping and fees."""
-    lines = order.lines
     zero = minor_unit(order.currency) * 0  # "0.00" for USD: sums keep the currency's precision
-    subtotal = sum((line.subtotal for line in lines), zero)
-    items = sum((line.total for line in lines), zero)
-    items_tax = sum((line.tax for line in lines), zero)
-    shipping = sum((s.total for s in order.shipping_lines), zero)
-    shipping_tax = sum((s.tax for s in order.shipping_lines), zero)
-    fees = sum((f.total for f in order.fees), zero)
-    fees_tax = sum((f.tax for f in order.fees), zero)
-    return OrderTotals(
-        items=items,
-        items_tax=items_tax,
-        discount=subtotal - items,
-        shipping=shipping,
-        shipping_tax=shipping_tax,
-        fees=fees,
-        fees_tax=fees_tax,
-        total=items + items_tax + shipping + shipping_tax + fees + fees_tax,
+    return _totals(
+        [_line_amounts(line) for line in order.lines],
+        shipping=sum((s.total for s in order.shipping_lines), zero),
+        shipping_tax=sum((s.tax for s in order.shipping_lines), zero),
+        fees=sum((f.total for f in order.fees), zero),
+        fees_tax=sum((f.tax for f in order.fees), zero),
+        zero=zero,
     )
 
 

@@ -159,24 +159,19 @@ class WooCommerceClient:
                 headers={"Accept": "application/json"},
             )
         except requests.Timeout as exc:
-            log.warning("woocommerce call failed method=%s path=%s error=timeout", method, path)
-            raise TransientError(
-                f"{method} {path}: no answer within {self.timeout:g}s", reason="timeout"
+            raise _call_failed(
+                method, path, "timeout", f"no answer within {self.timeout:g}s", "timeout"
             ) from exc
         except requests.ConnectionError as exc:
-            log.warning("woocommerce call failed method=%s path=%s error=connection", method, path)
-            raise TransientError(
-                f"{method} {path}: could not connect to the store", reason="connection_error"
+            raise _call_failed(
+                method, path, "connection", "could not connect to the store", "connection_error"
             ) from exc
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
             raise PermanentError(
                 f"{method} {path}: invalid store URL", reason="invalid_url"
             ) from exc
         except requests.RequestException as exc:
-            log.warning("woocommerce call failed method=%s path=%s error=request", method, path)
-            raise TransientError(
-                f"{method} {path}: request failed", reason="request_failed"
-            ) from exc
+            raise _call_failed(method, path, "request", "request failed", "request_failed") from exc
         elapsed_ms = int((time.monotonic() - started) * 1000)
         log.info(
             "woocommerce call method=%s path=%s status=%s ms=%s",
@@ -423,6 +418,12 @@ class WooCommerceClient:
     def check_credentials(self) -> None:
         """Cheapest authenticated read: one order id. Raises AuthenticationFailed on bad keys."""
         self.get("/orders", {"per_page": 1, "_fields": "id"})
+
+
+def _call_failed(method: str, path: str, error: str, message: str, reason: str) -> TransientError:
+    """Log a request that got no HTTP answer and return the transient error to raise."""
+    log.warning("woocommerce call failed method=%s path=%s error=%s", method, path, error)
+    return TransientError(f"{method} {path}: {message}", reason=reason)
 
 
 def batch_item_error(item: Mapping[str, Any]) -> Exception | None:

@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -74,12 +74,14 @@ from marshmallow import post_load
 from plugin.connectors.woocommerce.schemas import OrderSchema, load_product
 from plugin.core.model import (
     Address,
+    Amounts,
     BackorderMode,
     CouponLine,
     Customer,
     DeliveryCondition,
     FeeLine,
     Line,
+    LinePlan,
     Links,
     Order,
     Outcome,
@@ -225,11 +227,6 @@ def payment_state(order: Mapping[str, Any]) -> PaymentState:
 def line_reduced_stock(line: Mapping[str, Any]) -> int:
     """How many units WooCommerce took from stock for this line (`_reduced_stock`, else 0)."""
     return max(0, _int(meta_value(line.get("meta_data", []), LINE_REDUCED_STOCK)))
-
-
-def reduced_stock_by_line(order: Mapping[str, Any]) -> dict[str, int]:
-    """`_reduced_stock` of every line of a loaded order, keyed by line id (as string)."""
-    return {str(line["id"]): line_reduced_stock(line) for line in order.get("line_items", [])}
 
 
 # -- orders -----------------------------------------------------------------------------------
@@ -443,6 +440,27 @@ def _meta(key: str, value: str) -> dict[str, str]:
     return {"key": key, "value": value}
 
 
+def _moving_lines(original: Order, plan: Plan) -> Iterator[tuple[LinePlan, Line | None]]:
+    """The plan's lines that move units to the backorder, each with the original's line
+    (None when the original no longer has it)."""
+    lines_by_id = {line.line_id: line for line in original.lines}
+    for line_plan in plan.lines:
+        if line_plan.backorder > 0:
+            yield line_plan, lines_by_id.get(line_plan.line_id)
+
+
+def _not_on_order(line_plan: LinePlan, original: Order) -> ValueError:
+    return ValueError(f"plan line {line_plan.line_id} is not on order {original.id}")
+
+
+def _amounts_text(amounts: Amounts, currency: str) -> dict[str, str]:
+    """A line item's `subtotal` and `total` as a request writes them."""
+    return {
+        "subtotal": money_text(amounts.subtotal, currency),
+        "total": money_text(amounts.total, currency),
+    }
+
+
 def backorder_create_body(
     original: Order,
     plan: Plan,
@@ -451,21 +469,16 @@ def backorder_create_body(
 ) -> dict[str, Any]:
     """POST /orders body for the backorder order of `plan` (see module docstring)."""
     split_key, number = _require_split(plan)
-    lines_by_id = {line.line_id: line for line in original.lines}
     currency = original.currency
     line_items: list[dict[str, Any]] = []
-    for line_plan in plan.lines:
-        if line_plan.backorder <= 0:
-            continue
-        line = lines_by_id.get(line_plan.line_id)
+    for line_plan, line in _moving_lines(original, plan):
         if line is None:
-            raise ValueError(f"plan line {line_plan.line_id} is not on order {original.id}")
+            raise _not_on_order(line_plan, original)
         item: dict[str, Any] = {"product_id": int(line.product_id)}
         if line.variant_id:
             item["variation_id"] = int(line.variant_id)
         item["quantity"] = line_plan.backorder
-        item["subtotal"] = money_text(line_plan.moved_amounts.subtotal, currency)
-        item["total"] = money_text(line_plan.moved_amounts.total, currency)
+        item.update(_amounts_text(line_plan.moved_amounts, currency))
         item["meta_data"] = [_meta(META_ORIGINAL_LINE, line.line_id)]
         line_items.append(item)
     if not line_items:
@@ -511,18 +524,15 @@ def original_update_body(
 ) -> dict[str, Any]:
     """PUT /orders/<id> body (or batch `update` item, without `id`) for the original."""
     split_key, number = _require_split(plan)
-    lines_by_id = {line.line_id: line for line in original.lines}
     currency = original.currency
     line_items: list[dict[str, Any]] = []
-    for line_plan in plan.lines:
-        if line_plan.backorder <= 0:
-            continue
-        if line_plan.line_id not in lines_by_id:
+    for line_plan, line in _moving_lines(original, plan):
+        if line is None:
             if line_plan.keep == 0:
                 # Removed by an earlier attempt of this split. Sending it again would be refused
                 # (400 woocommerce_rest_invalid_item_id, Version3 `remove_item`).
                 continue
-            raise ValueError(f"plan line {line_plan.line_id} is not on order {original.id}")
+            raise _not_on_order(line_plan, original)
         if line_plan.keep == 0:
             line_items.append({"id": int(line_plan.line_id), "product_id": None})
         else:
@@ -530,8 +540,7 @@ def original_update_body(
                 {
                     "id": int(line_plan.line_id),
                     "quantity": line_plan.keep,
-                    "subtotal": money_text(line_plan.kept_amounts.subtotal, currency),
-                    "total": money_text(line_plan.kept_amounts.total, currency),
+                    **_amounts_text(line_plan.kept_amounts, currency),
                 }
             )
     children = children_ids(original, existing_children, backorder_order_id)

@@ -12,6 +12,7 @@ from sandbox import admin, storefront
 from sandbox.delivery import Deliverer
 from sandbox.faults import Faults
 from tests.unit.sandbox.conftest import FakeStore
+from tests.unit.sandbox.fault_defaults import FAULT_DEFAULTS
 from tests.unit.sandbox.receiver import Receiver
 
 
@@ -40,17 +41,7 @@ def test_get_faults_returns_the_configuration(client: FlaskClient) -> None:
     response = client.get("/sandbox/faults")
 
     assert response.status_code == 200
-    assert response.get_json() == {
-        "latency_ms": 0,
-        "rate_limit_per_sec": 0,
-        "error_rate": 0.0,
-        "drop_rate": 0.0,
-        "duplicate_rate": 0.0,
-        "delay_rate": 0.0,
-        "delay_max_ms": 0,
-        "fail_next": 0,
-        "seed": 1,
-    }
+    assert response.get_json() == {**FAULT_DEFAULTS, "seed": 1}
 
 
 def test_post_faults_changes_them_at_runtime(app: Flask, client: FlaskClient) -> None:

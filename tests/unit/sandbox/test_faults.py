@@ -7,18 +7,7 @@ import json
 import pytest
 
 from sandbox.faults import DeliveryPlan, Faults
-
-DEFAULTS = {
-    "latency_ms": 0,
-    "rate_limit_per_sec": 0,
-    "error_rate": 0.0,
-    "drop_rate": 0.0,
-    "duplicate_rate": 0.0,
-    "delay_rate": 0.0,
-    "delay_max_ms": 0,
-    "fail_next": 0,
-    "seed": None,
-}
+from tests.unit.sandbox.fault_defaults import FAULT_DEFAULTS
 
 
 class FakeClock:
@@ -37,7 +26,7 @@ def test_everything_is_off_by_default() -> None:
     clock = FakeClock()
     faults = Faults(None, clock=clock, sleep=clock.sleep)
 
-    assert faults.snapshot() == DEFAULTS
+    assert faults.snapshot() == FAULT_DEFAULTS
     assert [faults.before_api_request("ck_a") for _ in range(50)] == [None] * 50
     assert clock.slept == []
     assert {faults.plan_delivery() for _ in range(50)} == {DeliveryPlan()}
@@ -169,7 +158,7 @@ def test_update_changes_only_given_keys_and_reseeds() -> None:
     snapshot = faults.update({"seed": 1, "delay_max_ms": 10})
     after = [faults.plan_delivery() for _ in range(20)]
 
-    assert snapshot == {**DEFAULTS, "drop_rate": 0.5, "seed": 1, "delay_max_ms": 10}
+    assert snapshot == {**FAULT_DEFAULTS, "drop_rate": 0.5, "seed": 1, "delay_max_ms": 10}
     assert before == after
 
 
@@ -193,4 +182,4 @@ def test_invalid_update_is_refused_and_changes_nothing(
 
     with pytest.raises(ValueError, match=message):
         faults.update(partial)
-    assert faults.snapshot() == {**DEFAULTS, "latency_ms": 1}
+    assert faults.snapshot() == {**FAULT_DEFAULTS, "latency_ms": 1}

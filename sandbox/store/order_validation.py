@@ -1,0 +1,153 @@
+"""Checks on an order create/update body, made before anything changes (a 400 changes nothing)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sandbox.errors import ApiError, invalid_param
+from sandbox.store.contract import (
+    ORDER_STATUSES,
+    money,
+)
+from sandbox.store.records import Records
+
+
+class OrderValidation(Records):
+    """Validation of REST order bodies and resolution of line item products."""
+
+    def _line_product(self, posted: dict[str, Any], *, creating: bool) -> dict[str, Any] | None:
+        """WC_REST_Orders_V2_Controller::get_product_id: sku, then product_id, then variation_id."""
+        if posted.get("sku"):
+            match = next(
+                (p for p in self._tables["product"].values() if p["sku"] == posted["sku"]), None
+            )
+            if match is None:
+                raise ApiError("woocommerce_rest_invalid_product_id", "Invalid product SKU.", 400)
+            return match
+        product_id = posted.get("product_id")
+        variation_id = posted.get("variation_id")
+        for key, value in (("product_id", product_id), ("variation_id", variation_id)):
+            if value not in (None, "") and (not isinstance(value, int) or isinstance(value, bool)):
+                raise invalid_param("line_items", f"line_items[{key}] is not of type integer.")
+        wanted = variation_id or product_id
+        if not wanted:
+            if creating:
+                raise ApiError(
+                    "woocommerce_rest_required_product_reference",
+                    "Product ID or SKU is required.",
+                    400,
+                )
+            return None
+        product = self._product(wanted)
+        if product is None or (variation_id and product["type"] != "variation"):
+            raise ApiError("woocommerce_rest_invalid_product_id", "Invalid product ID.", 400)
+        return product
+
+    def _validate_order_request(self, data: dict[str, Any], order: dict[str, Any] | None) -> None:
+        """Check a create/update body before anything changes (so a 400 changes nothing)."""
+        if not isinstance(data, dict):
+            raise ApiError("rest_invalid_json", "Invalid JSON body passed.", 400)
+        if "status" in data and data["status"] not in ORDER_STATUSES:
+            raise invalid_param(
+                "status",
+                "status is not one of pending, processing, on-hold, completed, cancelled, "
+                "refunded, failed, trash and checkout-draft.",
+            )
+        for key in ("parent_id", "customer_id"):
+            if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool)):
+                raise invalid_param(key, f"{key} is not of type integer.")
+        if "set_paid" in data and not isinstance(data["set_paid"], bool):
+            raise invalid_param("set_paid", "set_paid is not of type boolean.")
+        for key in ("billing", "shipping"):
+            if key in data and not isinstance(data[key], dict):
+                raise invalid_param(key, f"{key} is not of type object.")
+        if "billing" in data and data["billing"].get("email") not in (None, ""):
+            email = data["billing"]["email"]
+            if not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+                raise invalid_param("billing", "Invalid email address.")
+        for key in ("meta_data", "line_items", "shipping_lines", "fee_lines", "coupon_lines"):
+            if key in data and not isinstance(data[key], list):
+                raise invalid_param(key, f"{key} is not of type array.")
+            for entry in data.get(key) or []:
+                if not isinstance(entry, dict):
+                    raise invalid_param(key, f"{key}[0] is not of type object.")
+        if data.get("customer_id") and data["customer_id"] not in self._tables["customer"]:
+            raise ApiError("woocommerce_rest_invalid_customer_id", "Customer ID is invalid.", 400)
+        existing_ids: dict[str, set[int]] = {}
+        if order is not None:
+            existing_ids = {
+                key: {item["id"] for item in order[key]}
+                for key in ("line_items", "shipping_lines", "fee_lines", "coupon_lines")
+            }
+        for line in data.get("line_items") or []:
+            quantity = line.get("quantity")
+            if quantity is not None and (
+                not isinstance(quantity, int) or isinstance(quantity, bool)
+            ):
+                raise invalid_param("line_items", "line_items[0][quantity] is not of type integer.")
+            for key in ("total", "subtotal"):
+                if key in line:
+                    try:
+                        money(line[key])
+                    except ValueError:
+                        raise invalid_param(
+                            "line_items", f"line_items[0][{key}] is not a decimal."
+                        ) from None
+            removing = item_is_null(line) or quantity == 0
+            item_id = line.get("id")
+            if item_id and item_id not in existing_ids.get("line_items", set()):
+                raise ApiError(
+                    "woocommerce_rest_invalid_item_id",
+                    "Order item ID provided is not associated with order.",
+                    400,
+                )
+            if removing:
+                continue
+            self._line_product(line, creating=not item_id)
+        for key in ("shipping_lines", "fee_lines"):
+            for item in data.get(key) or []:
+                if item.get("id") and item["id"] not in existing_ids.get(key, set()):
+                    raise ApiError(
+                        "woocommerce_rest_invalid_item_id",
+                        "Order item ID provided is not associated with order.",
+                        400,
+                    )
+                if item_is_null(item) or item.get("id"):
+                    continue
+                if key == "shipping_lines" and not item.get("method_id"):
+                    raise ApiError(
+                        "woocommerce_rest_invalid_shipping_item",
+                        "Shipping method ID is required.",
+                        400,
+                    )
+                if key == "fee_lines" and not item.get("name"):
+                    raise ApiError(
+                        "woocommerce_rest_invalid_fee_item", "Fee name is required.", 400
+                    )
+                if "total" in item:
+                    try:
+                        money(item["total"])
+                    except ValueError:
+                        raise invalid_param(key, f"{key}[0][total] is not a decimal.") from None
+        for item in data.get("coupon_lines") or []:
+            if item.get("id"):
+                # Version3 calculate_coupons: coupon lines are replaced, never edited by id.
+                raise ApiError(
+                    "woocommerce_rest_coupon_item_id_readonly", "Coupon item ID is readonly.", 400
+                )
+            if not str(item.get("code") or "").strip():
+                raise ApiError("woocommerce_rest_invalid_coupon", "Coupon code is required.", 400)
+            if "discount" in item:
+                try:
+                    money(item["discount"])
+                except ValueError:
+                    raise invalid_param("coupon_lines", "discount is not a decimal.") from None
+
+
+def item_is_null(item: dict[str, Any]) -> bool:
+    """Version2 item_is_null: any identifying key explicitly sent as null removes the item."""
+    return any(
+        key in item and item[key] is None
+        for key in ("product_id", "method_id", "method_title", "name", "code")
+    )
