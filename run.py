@@ -175,7 +175,9 @@ class Supervisor:
         if returncode != 0:
             raise ChildExited(name, returncode)
 
-    def stop(self, child: Child, *, timeout: float = STOP_TIMEOUT, sig: int = signal.SIGTERM) -> None:
+    def stop(
+        self, child: Child, *, timeout: float = STOP_TIMEOUT, sig: int = signal.SIGTERM
+    ) -> None:
         """Signal the child's whole group; SIGKILL what is left after `timeout`."""
         child.expected_exit = True
         with contextlib.suppress(ProcessLookupError):
