@@ -265,7 +265,7 @@ def connect_store(
             consumer_secret=consumer_secret,
             webhook_secret=webhook_secret,
             merchant_id=merchant_id,
-        )
+        ).id
     )
     try:
         # The store pings the delivery URL while creating each webhook, so the store row
@@ -274,9 +274,9 @@ def connect_store(
             client, delivery_url=webhook_delivery_url(public_url, store_id), secret=webhook_secret
         )
     except Exception:
-        stores.mark_disconnected(store_id)
+        stores.set_status(store_id, "disconnected")
         raise
-    stores.set_webhook_ids(store_id, webhook_ids)
+    stores.update(store_id, webhook_ids=webhook_ids)
     logger.info("store connected store_id=%s webhooks=%s", store_id, webhook_ids)
     return store_id
 
@@ -296,8 +296,8 @@ def ensure_connected(
     """Idempotent connect for `make run`: reuse a connected store with this URL and keys,
     re-registering its webhooks only when they are no longer all there."""
     normalised = validate_store_url(base_url, development=development, resolve=resolve)
-    for store in stores.list():
-        if store.base_url != normalised or store.status != "connected":
+    for store in stores.list(status="connected"):
+        if store.base_url != normalised:
             continue
         credentials = stores.credentials(store.id)
         if credentials.consumer_key != consumer_key:
@@ -310,7 +310,7 @@ def ensure_connected(
             webhook_ids = register_webhooks(
                 client, delivery_url=delivery_url, secret=credentials.webhook_secret
             )
-            stores.set_webhook_ids(store.id, webhook_ids)
+            stores.update(store.id, webhook_ids=webhook_ids)
             logger.info("webhooks re-registered store_id=%s webhooks=%s", store.id, webhook_ids)
         return int(store.id)
     return connect_store(
@@ -332,13 +332,15 @@ def disconnect_store(
     """Delete the store's webhooks and mark it disconnected. Returns webhook ids that could
     not be deleted (the store is disconnected anyway; its deliveries will be refused)."""
     store = stores.get(store_id)
+    if store is None:
+        raise ConnectError(f"Store {store_id} does not exist.", reason="unknown_store")
     credentials = stores.credentials(store_id)
     client = client_factory(
         credentials.base_url, credentials.consumer_key, credentials.consumer_secret
     )
     failed = delete_webhooks(client, store.webhook_ids or [])
-    stores.set_webhook_ids(store_id, failed)
-    stores.mark_disconnected(store_id)
+    stores.update(store_id, webhook_ids=failed)
+    stores.set_status(store_id, "disconnected")
     logger.info("store disconnected store_id=%s undeleted_webhooks=%s", store_id, failed)
     return failed
 
