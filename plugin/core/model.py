@@ -276,7 +276,12 @@ class Amounts:
 
 @dataclass(frozen=True)
 class LinePlan:
-    """What happens to one line. `keep + backorder == ordered`; `oversold <= keep`."""
+    """What happens to one line. `keep + backorder == ordered`; `oversold + waiting <= keep`.
+
+    `waiting` is only set when the whole order waits (Outcome.HOLD for whole-order delivery,
+    or when nothing could ship now): nothing moves, so `backorder` stays 0 and `waiting` says
+    how many of the kept units wait for stock.
+    """
 
     line_id: str
     ref: ProductRef
@@ -287,6 +292,7 @@ class LinePlan:
     kept_amounts: Amounts
     moved_amounts: Amounts
     reason: Reason
+    waiting: int = 0  # of `keep`, units the held original waits for (see docstring)
 
 
 @dataclass(frozen=True)
@@ -320,3 +326,8 @@ class Plan:
     moved_amount: Decimal = ZERO  # value of the backorder order (incl. additional shipping)
     hold_original: bool = False  # put the original On Hold
     alerts: tuple[Reason, ...] = ()  # for the merchant: oversold, cap reached
+
+    @property
+    def awaits_stock(self) -> bool:
+        """True when the whole original waits for stock and is recorded as a backorder."""
+        return any(line.waiting > 0 for line in self.lines)

@@ -1,0 +1,243 @@
+"""The merchant's backorder rules as pure decisions, each explained by a `Reason`.
+
+Quantities only: `split.py` turns these decisions into money and a `Plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from plugin.core.model import (
+    BackorderMode,
+    DeliveryCondition,
+    Line,
+    Order,
+    Policies,
+    ProductPolicy,
+    ProductRef,
+    Reason,
+    Status,
+    Stock,
+    StoreSettings,
+)
+
+_STATUS_NAMES = {
+    Status.QUOTE: "Quote",
+    Status.NEW: "New",
+    Status.ON_HOLD: "On Hold",
+    Status.NEW_BACKORDER: "New Backorder",
+    Status.BACKORDER_APPROVED: "Backorder Approved",
+    Status.PICK: "Pick",
+    Status.PACK: "Pack",
+    Status.PENDING_DISPATCH: "Pending Dispatch",
+    Status.DISPATCHED: "Dispatched",
+    Status.CANCELLED: "Cancelled",
+    Status.UNCOMMITTED: "Uncommitted",
+}
+
+_DELIVERY_NAMES = {
+    DeliveryCondition.SHIP_AVAILABLE: "ship what is available, backorder the rest",
+    DeliveryCondition.LINES_COMPLETE: "ship only complete lines",
+    DeliveryCondition.WHOLE_ORDER: "ship the whole order together",
+}
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    """Quantities decided for one line, before any money is split.
+
+    `backorder` is what the line would put on backorder; when the whole order waits instead
+    (see `split.plan_split`) those units stay on the original as `waiting`.
+    """
+
+    line: Line
+    keep: int
+    backorder: int
+    oversold: int
+    reason: Reason
+    alert: Reason | None = None
+
+
+def status_name(status: Status) -> str:
+    """The merchant-facing name of a canonical status."""
+    return _STATUS_NAMES.get(status, str(status))
+
+
+def delivery_name(condition: DeliveryCondition) -> str:
+    """A merchant-facing description of a delivery condition."""
+    return _DELIVERY_NAMES[condition]
+
+
+def eligibility(order: Order, settings: StoreSettings) -> tuple[bool, Reason]:
+    """Whether Backorders may put lines of `order` on backorder, and why (not)."""
+    if not settings.enabled:
+        return False, Reason(
+            "store_disabled",
+            "Backorders is switched off for this store, so the order is left as it is.",
+        )
+    links = order.links
+    if links.is_backorder_order:
+        return False, Reason(
+            "is_backorder_order",
+            f"Order {order.number} is itself a backorder order, so it is not split again.",
+        )
+    if links.backorder_ids or links.split_count > 0:
+        return False, Reason(
+            "already_split",
+            f"Order {order.number} was already split into a backorder order, "
+            "so it is not split again.",
+        )
+    if order.status not in settings.eligible_statuses:
+        allowed = ", ".join(sorted(status_name(s) for s in settings.eligible_statuses)) or "none"
+        return False, Reason(
+            "status_not_eligible",
+            f"Order {order.number} is {status_name(order.status)}; only orders in these "
+            f"statuses may have lines put on backorder: {allowed}.",
+        )
+    return True, Reason(
+        "eligible",
+        f"Order {order.number} is {status_name(order.status)}, so its lines may be put on "
+        "backorder.",
+    )
+
+
+def delivery_condition(order: Order, policies: Policies) -> tuple[DeliveryCondition, Reason]:
+    """The delivery condition that applies: order override, then customer, then store."""
+    if order.delivery_override is not None:
+        condition, source = order.delivery_override, "set on this order"
+    elif policies.customer is not None and policies.customer.delivery_condition is not None:
+        condition, source = policies.customer.delivery_condition, "the customer's preference"
+    else:
+        condition, source = policies.settings.default_delivery, "the store default"
+    return condition, Reason(
+        f"delivery_{condition.value}", f"Delivery: {delivery_name(condition)} ({source})."
+    )
+
+
+def allows_backorder(stock: Stock, policy: ProductPolicy | None) -> bool:
+    """A merchant's product policy wins; otherwise the platform's own backorder setting."""
+    if policy is not None and policy.allow_backorder is not None:
+        return policy.allow_backorder
+    # WooCommerce's `backorders` field: "no", "notify" (allow, tell the customer) or "yes".
+    # Reference: ../shared/reference/woocommerce/ products page, product properties.
+    return stock.backorders in (BackorderMode.NOTIFY, BackorderMode.YES)
+
+
+def line_label(line: Line) -> str:
+    """How a line is named in messages: its name, and its SKU when it has one."""
+    return f"'{line.name}' (SKU {line.sku})" if line.sku else f"'{line.name}'"
+
+
+def _units(n: int) -> str:
+    return "1 unit" if n == 1 else f"{n} units"
+
+
+def _kept(line: Line, code: str, message: str) -> LineDecision:
+    return LineDecision(
+        line, line.quantity, 0, 0, Reason(code, f"{line_label(line)}: {message}", line.line_id)
+    )
+
+
+def decide_lines(
+    order: Order,
+    stock: Mapping[ProductRef, Stock],
+    policies: Policies,
+    condition: DeliveryCondition,
+) -> tuple[LineDecision, ...]:
+    """Decide keep / backorder / oversold for every line, in line order.
+
+    Stock of one product shared by several lines is handed out in line order and never
+    twice. A line put on backorder whole (complete-lines delivery) takes no stock, so a
+    later line of the same product may still ship from it. Whole-order delivery is decided
+    like ship-available here; the caller turns it into a wait.
+    """
+    product_policies: dict[ProductRef, ProductPolicy] = {}
+    for product_policy in policies.products:
+        product_policies.setdefault(product_policy.ref, product_policy)
+    free_by_ref: dict[ProductRef, int] = {}
+    backordered_by_ref: dict[ProductRef, int] = {}
+    decisions: list[LineDecision] = []
+    for line in order.lines:
+        qty = line.quantity
+        if qty <= 0:
+            decisions.append(_kept(line, "no_quantity", "no quantity to ship; left as it is."))
+            continue
+        ref = line.ref
+        item = stock.get(ref)
+        if item is None:
+            # The connector reports stock for every product of the order; a gap is a fault
+            # the merchant should see, and the safe answer is to move nothing.
+            unknown = _kept(
+                line, "stock_unknown", "stock is unknown, so the line stays on the order."
+            )
+            decisions.append(LineDecision(line, qty, 0, 0, unknown.reason, alert=unknown.reason))
+            continue
+        if not item.managed:
+            decisions.append(
+                _kept(line, "stock_not_managed", "stock is not tracked, so it is never short.")
+            )
+            continue
+        free = free_by_ref.get(ref)
+        if free is None:
+            # Platforms may let stock go below zero; that is simply nothing available.
+            free = max(item.available, 0)
+        shortfall = qty - free if qty > free else 0
+        if shortfall == 0:
+            free_by_ref[ref] = free - qty
+            decisions.append(_kept(line, "in_stock", f"all {_units(qty)} are in stock."))
+            continue
+
+        wanted = qty if condition is DeliveryCondition.LINES_COMPLETE else shortfall
+        policy = product_policies.get(ref)
+        label = line_label(line)
+        alert: Reason | None = None
+        allowed = allows_backorder(item, policy)
+        if not allowed:
+            backorder = 0
+        elif policy is not None and policy.cap is not None:
+            room = policy.cap - item.open_backorder_qty - backordered_by_ref.get(ref, 0)
+            room = room if room > 0 else 0
+            backorder = wanted if wanted <= room else room
+        else:
+            backorder = wanted
+        if backorder:
+            backordered_by_ref[ref] = backordered_by_ref.get(ref, 0) + backorder
+        keep = qty - backorder
+        from_stock = keep if keep <= free else free
+        free_by_ref[ref] = free - from_stock
+        oversold = keep - from_stock
+        short_text = f"{shortfall} of {qty} units are out of stock"
+
+        if not allowed:
+            message = (
+                f"{label}: {short_text} and the product may not be backordered; "
+                f"they stay on the order without stock (oversold)."
+            )
+            reason = Reason("oversold_not_backorderable", message, line.line_id)
+            alert = reason
+        elif backorder < wanted:
+            assert policy is not None and policy.cap is not None  # only a cap limits `backorder`
+            message = (
+                f"{label}: {short_text}; the backorder cap of {_units(policy.cap)} "
+                f"({item.open_backorder_qty} already on backorder) leaves room for "
+                f"{backorder}, so {backorder} go on backorder and {oversold} stay on the "
+                f"order without stock (oversold)."
+            )
+            reason = Reason("backorder_cap_reached", message, line.line_id)
+            alert = reason
+        elif condition is DeliveryCondition.LINES_COMPLETE:
+            reason = Reason(
+                "line_backordered",
+                f"{label}: {short_text} and only complete lines ship, so all {_units(qty)} "
+                "go on backorder.",
+                line.line_id,
+            )
+        else:
+            reason = Reason(
+                "partly_backordered" if keep else "line_backordered",
+                f"{label}: {short_text}; {keep} ship now and {backorder} go on backorder.",
+                line.line_id,
+            )
+        decisions.append(LineDecision(line, keep, backorder, oversold, reason, alert))
+    return tuple(decisions)

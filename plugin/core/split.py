@@ -1,0 +1,423 @@
+"""The split plan: which quantities and how much money go to the backorder order.
+
+Pure and deterministic: no clock, no I/O. The same order, stock and policies always give
+the same `Plan`, so a retried job writes the same split under the same split key.
+
+How the outcomes are expressed (`Plan.outcome`):
+
+- SPLIT: at least one unit moves. `LinePlan.backorder` units and their money move to a new
+  backorder order; shipping and fees stay on the original.
+- HOLD: nothing moves, the original is put On Hold (`hold_original`). Either the whole order
+  waits for stock (whole-order delivery, or nothing at all could ship now): every line keeps
+  its full quantity, `LinePlan.waiting` counts the units it waits for and `Plan.awaits_stock`
+  is true, so the order is recorded as a backorder and released as one. Or an oversold line
+  meets the store's "hold" oversold action.
+- NO_CHANGE: nothing to do (all in stock, oversold with "report"), or not allowed to act
+  (store disabled, status not eligible, already split). Gate refusals carry no lines.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from plugin.core.model import (
+    DEFAULT_NUMBERING_PATTERN,
+    ZERO,
+    Amounts,
+    DeliveryCondition,
+    LinePlan,
+    Order,
+    OrderTotals,
+    Outcome,
+    OversoldAction,
+    PaymentAction,
+    PaymentState,
+    Plan,
+    Policies,
+    ProductRef,
+    Reason,
+    Stock,
+    minor_unit,
+)
+from plugin.core.rules import (
+    LineDecision,
+    decide_lines,
+    delivery_condition,
+    eligibility,
+    line_label,
+)
+
+_ZERO_AMOUNTS = Amounts()
+_PATTERN_FIELDS = frozenset({"number", "seq"})
+_FORMATTER = string.Formatter()
+
+
+# --- numbering ------------------------------------------------------------------------------
+
+
+def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
+    """Why `pattern` cannot number backorder orders; empty when it can."""
+    errors: list[str] = []
+    try:
+        parsed = list(_FORMATTER.parse(pattern))
+    except ValueError as exc:
+        return (f"The pattern is not valid: {exc}.",)
+    names: set[str] = set()
+    for _literal, name, _spec, conversion in parsed:
+        if name is None:
+            continue
+        # Only plain names: "{number.__class__}" or "{seq[0]}" would reach into objects.
+        if name not in _PATTERN_FIELDS:
+            errors.append(f"Unknown field {{{name}}}: use only {{number}} and {{seq}}.")
+        if conversion is not None:
+            errors.append(f"Field {{{name}}} may not use a !{conversion} conversion.")
+        names.add(name)
+    if "number" not in names:
+        errors.append("The pattern must contain {number}, the original order number.")
+    if "seq" not in names:
+        errors.append("The pattern must contain {seq}, the split sequence (e.g. {seq:03d}).")
+    if errors:
+        return tuple(errors)
+    try:
+        first = pattern.format(number="1042", seq=1)
+        second = pattern.format(number="1042", seq=2)
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        return (f"The pattern does not format: {exc}.",)
+    if not first.strip() or first == second:
+        errors.append("The pattern must give a different number for every split.")
+    if any(not ch.isprintable() for ch in first):
+        errors.append("The pattern may not contain control characters.")
+    return tuple(errors)
+
+
+def validate_numbering_pattern(pattern: str) -> None:
+    """Raise ValueError with every problem of `pattern`, if it has any."""
+    errors = numbering_pattern_errors(pattern)
+    if errors:
+        raise ValueError(" ".join(errors))
+
+
+def backorder_number(pattern: str, number: str, seq: int) -> str:
+    """The backorder order's number, e.g. ("{number}-{seq:03d}", "1042", 1) -> "1042-001"."""
+    validate_numbering_pattern(pattern)
+    return pattern.format(number=number, seq=seq)
+
+
+def split_key(order_id: str, seq: int) -> str:
+    """The deterministic key of the `seq`-th split of an order, written on both orders."""
+    return f"{order_id}:{seq}"
+
+
+def next_split_seq(order: Order) -> int:
+    """The sequence number the next split of `order` gets (1 for the first)."""
+    return max(order.links.split_count, len(order.links.backorder_ids)) + 1
+
+
+# --- money ----------------------------------------------------------------------------------
+
+
+def allocate(amount: Decimal, weights: tuple[int, ...], unit: Decimal) -> tuple[Decimal, ...]:
+    """Split `amount` by `weights` in whole `unit`s, largest remainder first.
+
+    The parts always add up to `amount` exactly. Ties go to the earlier part. A residue
+    smaller than `unit` (an amount the platform did not round) stays on the first part.
+    """
+    total_weight = sum(weights)
+    if total_weight <= 0 or any(w < 0 for w in weights):
+        raise ValueError("weights must be non-negative with a positive sum")
+    sign = -1 if amount < 0 else 1
+    magnitude = -amount if sign < 0 else amount
+    base = magnitude.quantize(unit, rounding=ROUND_DOWN)
+    residue = magnitude - base
+    units = int(base / unit)
+    floors: list[int] = []
+    remainders: list[int] = []
+    for weight in weights:
+        q, r = divmod(units * weight, total_weight)
+        floors.append(q)
+        remainders.append(r)
+    left = units - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    for i in order[:left]:
+        floors[i] += 1
+    parts = [Decimal(n) * unit for n in floors]
+    parts[0] += residue
+    return tuple(sign * p for p in parts)
+
+
+def _split_two(amount: Decimal, keep: int, moved: int, unit: Decimal) -> tuple[Decimal, Decimal]:
+    # Whole lines need no arithmetic: everything stays, or everything moves.
+    if moved == 0:
+        return amount, ZERO * unit
+    if keep == 0:
+        return ZERO * unit, amount
+    kept_part, moved_part = allocate(amount, (keep, moved), unit)
+    return kept_part, moved_part
+
+
+def _split_line_amounts(decision: LineDecision, unit: Decimal) -> tuple[Amounts, Amounts]:
+    line = decision.line
+    if decision.backorder == 0:
+        return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _ZERO_AMOUNTS
+    keep, moved = decision.keep, decision.backorder
+    ks, ms = _split_two(line.subtotal, keep, moved, unit)
+    kst, mst = _split_two(line.subtotal_tax, keep, moved, unit)
+    kt, mt = _split_two(line.total, keep, moved, unit)
+    ktx, mtx = _split_two(line.tax, keep, moved, unit)
+    return Amounts(ks, kst, kt, ktx), Amounts(ms, mst, mt, mtx)
+
+
+def _totals(
+    amounts: list[Amounts],
+    shipping: Decimal,
+    shipping_tax: Decimal,
+    fees: Decimal,
+    fees_tax: Decimal,
+) -> OrderTotals:
+    subtotal = sum((a.subtotal for a in amounts), ZERO)
+    items = sum((a.total for a in amounts), ZERO)
+    items_tax = sum((a.tax for a in amounts), ZERO)
+    return OrderTotals(
+        items=items,
+        items_tax=items_tax,
+        discount=subtotal - items,
+        shipping=shipping,
+        shipping_tax=shipping_tax,
+        fees=fees,
+        fees_tax=fees_tax,
+        total=items + items_tax + shipping + shipping_tax + fees + fees_tax,
+    )
+
+
+def order_totals(order: Order) -> OrderTotals:
+    """Totals of `order` as it stands, computed from its lines, shipping and fees."""
+    return _totals(
+        [Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax) for line in order.lines],
+        sum((s.total for s in order.shipping_lines), ZERO),
+        sum((s.tax for s in order.shipping_lines), ZERO),
+        sum((f.total for f in order.fees), ZERO),
+        sum((f.tax for f in order.fees), ZERO),
+    )
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return f"{amount} {currency}"
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Policies) -> Plan:
+    """Decide what of `order` ships now, what goes on backorder, and the money of both."""
+    settings = policies.settings
+    eligible, eligible_reason = eligibility(order, settings)
+    if not eligible:
+        return Plan(order_id=order.id, outcome=Outcome.NO_CHANGE, reasons=(eligible_reason,))
+
+    condition, condition_reason = delivery_condition(order, policies)
+    decisions = decide_lines(order, stock, policies, condition)
+    alerts = tuple(d.alert for d in decisions if d.alert is not None)
+    any_backorder = any(d.backorder for d in decisions)
+    any_oversold = any(d.oversold for d in decisions)
+    hold_for_oversold = any_oversold and settings.oversold_action is OversoldAction.HOLD
+    before = order_totals(order)
+    payment = (
+        PaymentAction.PAID_FROM_ORIGINAL
+        if order.payment_state is PaymentState.PAID
+        else PaymentAction.CHARGE_ON_RELEASE
+    )
+    reasons: list[Reason] = [eligible_reason, condition_reason]
+    if hold_for_oversold:
+        oversold_reason = Reason(
+            "oversold_hold",
+            "Some units are out of stock and may not be backordered; the store puts such "
+            "orders On Hold for review.",
+        )
+    else:
+        oversold_reason = Reason(
+            "oversold_report",
+            "Some units are out of stock and may not be backordered; they stay on the order "
+            "and the merchant is alerted.",
+        )
+
+    if any_backorder and (
+        condition is DeliveryCondition.WHOLE_ORDER or not any(d.keep for d in decisions)
+    ):
+        return _whole_order_waits(
+            order, decisions, reasons, condition, alerts, any_oversold, oversold_reason, before,
+            payment,
+        )  # fmt: skip
+
+    if not any_backorder:
+        lines = tuple(_unchanged_line(d) for d in decisions)
+        if any_oversold:
+            reasons.append(oversold_reason)
+        else:
+            reasons.append(Reason("nothing_to_backorder", "Every line can ship now; no split."))
+        return Plan(
+            order_id=order.id,
+            outcome=Outcome.HOLD if hold_for_oversold else Outcome.NO_CHANGE,
+            reasons=tuple(reasons),
+            lines=lines,
+            original_totals=before,
+            hold_original=hold_for_oversold,
+            alerts=alerts,
+        )
+
+    unit = minor_unit(order.currency)
+    line_plans: list[LinePlan] = []
+    kept: list[Amounts] = []
+    moved: list[Amounts] = []
+    for d in decisions:
+        kept_amounts, moved_amounts = _split_line_amounts(d, unit)
+        kept.append(kept_amounts)
+        if d.backorder:
+            moved.append(moved_amounts)
+        line_plans.append(
+            LinePlan(
+                d.line.line_id,
+                d.line.ref,
+                d.line.quantity,
+                d.keep,
+                d.backorder,
+                d.oversold,
+                kept_amounts,
+                moved_amounts,
+                d.reason,
+            )  # fmt: skip
+        )
+    extra = settings.additional_shipping
+    extra = extra.quantize(unit, rounding=ROUND_HALF_UP) if extra > 0 else ZERO * unit
+    original_after = _totals(
+        kept, before.shipping, before.shipping_tax, before.fees, before.fees_tax
+    )
+    backorder_totals = _totals(moved, extra, ZERO * unit, ZERO * unit, ZERO * unit)
+
+    seq = next_split_seq(order)
+    pattern = settings.numbering_pattern
+    if numbering_pattern_errors(pattern):
+        alerts += (
+            Reason(
+                "numbering_pattern_invalid",
+                f"The numbering pattern {pattern!r} is not valid; the default "
+                f"{DEFAULT_NUMBERING_PATTERN!r} was used.",
+            ),
+        )
+        pattern = DEFAULT_NUMBERING_PATTERN
+    number = pattern.format(number=order.number, seq=seq)
+    moved_lines = sum(1 for d in decisions if d.backorder)
+    moved_units = sum(d.backorder for d in decisions)
+    reasons.append(
+        Reason(
+            "split",
+            f"{moved_units} units on {moved_lines} line(s) move to backorder order {number}; "
+            "the rest ships now.",
+        )
+    )
+    value = _money(backorder_totals.total, order.currency)
+    if payment is PaymentAction.PAID_FROM_ORIGINAL:
+        extra_note = (
+            f" The additional shipping of {_money(extra, order.currency)} is not yet paid."
+            if extra
+            else ""
+        )
+        reasons.append(
+            Reason(
+                "payment_paid_from_original",
+                f"The order is paid; backorder order {number} ({value}) is covered by that "
+                f"payment and is not charged again.{extra_note}",
+            )
+        )
+    else:
+        reasons.append(
+            Reason(
+                "payment_charge_on_release",
+                f"The order is not paid yet: the customer now pays "
+                f"{_money(original_after.total, order.currency)} for what ships, and {value} "
+                f"for backorder order {number} when it ships.",
+            )
+        )
+    if extra:
+        reasons.append(
+            Reason(
+                "additional_shipping",
+                f"Additional shipping of {_money(extra, order.currency)} is added to backorder "
+                f"order {number}.",
+            )
+        )
+    if any_oversold:
+        reasons.append(oversold_reason)
+    return Plan(
+        order_id=order.id,
+        outcome=Outcome.SPLIT,
+        reasons=tuple(reasons),
+        lines=tuple(line_plans),
+        split_key=split_key(order.id, seq),
+        backorder_number=number,
+        original_totals=original_after,
+        backorder_totals=backorder_totals,
+        additional_shipping=extra,
+        payment=payment,
+        moved_amount=backorder_totals.total,
+        hold_original=hold_for_oversold,
+        alerts=alerts,
+    )
+
+
+def _unchanged_line(d: LineDecision, waiting: int = 0) -> LinePlan:
+    line = d.line
+    return LinePlan(
+        line.line_id, line.ref, line.quantity, line.quantity, 0, d.oversold,
+        Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _ZERO_AMOUNTS,
+        d.reason, waiting,
+    )  # fmt: skip
+
+
+def _whole_order_waits(
+    order: Order,
+    decisions: tuple[LineDecision, ...],
+    reasons: list[Reason],
+    condition: DeliveryCondition,
+    alerts: tuple[Reason, ...],
+    any_oversold: bool,
+    oversold_reason: Reason,
+    before: OrderTotals,
+    payment: PaymentAction,
+) -> Plan:
+    lines: list[LinePlan] = []
+    for d in decisions:
+        if d.backorder:
+            waiting_reason = Reason(
+                "whole_order_waits",
+                f"{line_label(d.line)}: waits for {d.backorder} of {d.line.quantity} units; "
+                "the whole order waits with it.",
+                d.line.line_id,
+            )
+            d = LineDecision(d.line, d.keep, d.backorder, d.oversold, waiting_reason, d.alert)
+        lines.append(_unchanged_line(d, waiting=d.backorder))
+    why = (
+        "the customer wants the whole order delivered together"
+        if condition is DeliveryCondition.WHOLE_ORDER
+        else "nothing in it can ship now"
+    )
+    reasons.append(
+        Reason(
+            "whole_order_waits",
+            f"Order {order.number} is not split because {why}: it is put On Hold and "
+            "recorded as a backorder until the missing stock arrives.",
+        )
+    )
+    if any_oversold:
+        reasons.append(oversold_reason)
+    return Plan(
+        order_id=order.id,
+        outcome=Outcome.HOLD,
+        reasons=tuple(reasons),
+        lines=tuple(lines),
+        original_totals=before,
+        payment=payment,
+        hold_original=True,
+        alerts=alerts,
+    )

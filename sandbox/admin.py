@@ -1,0 +1,73 @@
+"""Sandbox admin endpoints, mounted at /sandbox: runtime faults and the webhook delivery log.
+
+- ``GET /sandbox/faults``: the fault configuration as JSON.
+- ``POST /sandbox/faults``: a JSON object of keys to change; 400 with ``{"error": ...}`` when a
+  key or value is invalid (nothing is changed then).
+- ``GET /sandbox/deliveries``: the delivery log, newest first (``?limit=N``, default 100), as JSON,
+  or as a small HTML table when the client prefers HTML (a browser) or asks ``?format=html``.
+- ``POST /sandbox/deliveries/flush``: waits until queued deliveries finished (``?timeout=``
+  seconds, default 10); 200 ``{"idle": true}`` or 504 ``{"idle": false}``.
+
+These endpoints are unauthenticated on purpose: the sandbox is a local test double.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+bp = Blueprint("sandbox_admin", __name__, template_folder="templates")
+
+_MAX_FLUSH_SECONDS = 120.0
+
+
+def _sandbox() -> dict[str, Any]:
+    return current_app.extensions["sandbox"]  # type: ignore[no-any-return]
+
+
+@bp.get("/faults")
+def get_faults() -> Response:
+    """Current fault configuration."""
+    return jsonify(_sandbox()["faults"].snapshot())
+
+
+@bp.post("/faults")
+def update_faults() -> tuple[Response, int] | Response:
+    """Change some fault keys at runtime."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return jsonify({"error": "expected a JSON object"}), 400
+    try:
+        snapshot = _sandbox()["faults"].update(payload)
+    except ValueError as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify(snapshot)
+
+
+@bp.get("/deliveries")
+def list_deliveries() -> tuple[Response, int] | Response | str:
+    """The webhook delivery log, newest first."""
+    try:
+        limit = int(request.args.get("limit", "100"))
+    except ValueError:
+        return jsonify({"error": "limit must be an integer"}), 400
+    items = _sandbox()["deliverer"].deliveries(limit=limit)
+    wants_html = request.args.get("format") == "html" or (
+        "format" not in request.args
+        and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+    )
+    if wants_html:
+        return render_template("sandbox/deliveries.html", deliveries=items)
+    return jsonify(items)
+
+
+@bp.post("/deliveries/flush")
+def flush_deliveries() -> tuple[Response, int]:
+    """Wait for all queued webhook deliveries to finish."""
+    try:
+        timeout = min(float(request.args.get("timeout", "10")), _MAX_FLUSH_SECONDS)
+    except ValueError:
+        return jsonify({"error": "timeout must be a number"}), 400
+    idle = _sandbox()["deliverer"].wait_idle(timeout)
+    return jsonify({"idle": idle}), 200 if idle else 504
