@@ -439,7 +439,7 @@ class Stack:
 
 def set_sandbox_faults(sandbox_url: str, faults: Mapping[str, object]) -> None:
     """Switch the sandbox's fault injection (see sandbox/faults.py)."""
-    response = requests.put(f"{sandbox_url}/_sandbox/faults", json=dict(faults), timeout=5)
+    response = requests.post(f"{sandbox_url}/sandbox/faults", json=dict(faults), timeout=5)
     response.raise_for_status()
 
 
@@ -502,7 +502,7 @@ def banner(stack: Stack) -> str:
         "Backorders is running.",
         f"  plugin:              {stack.web_url}/",
         f"  sandbox storefront:  {stack.sandbox_url}/",
-        f"  sandbox deliveries:  {stack.sandbox_url}/admin/deliveries",
+        f"  sandbox deliveries:  {stack.sandbox_url}/sandbox/deliveries?format=html",
         f"  instance folder:     {stack.home}",
     ]
     if demo is not None:

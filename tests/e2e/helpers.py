@@ -1,0 +1,147 @@
+"""Helpers for the e2e tests: waiting with deadlines, the sandbox's REST API and storefront,
+and the plugin's own storage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import requests
+
+T = TypeVar("T")
+
+SPLIT_DEADLINE = 10.0  # seconds an order may take to be split
+
+
+def wait_for(
+    predicate: Callable[[], T | None], *, timeout: float = SPLIT_DEADLINE, what: str = "condition"
+) -> T:
+    """Poll `predicate` until it returns something truthy; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while True:
+        last = predicate()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not reached within {timeout:g} s (last: {last!r})")
+        time.sleep(0.05)
+
+
+def money(value: object) -> Decimal:
+    return Decimal(str(value))
+
+
+class Api:
+    """The sandbox store's REST API v3 with the demo keys (Basic auth, loopback only)."""
+
+    def __init__(self, base_url: str, consumer_key: str, consumer_secret: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.auth = (consumer_key, consumer_secret)
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}/wp-json/wc/v3{path}"
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.session.get(self._url(path), params=params, timeout=10)
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+        return response.json()
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.session.post(self._url(path), json=body, timeout=10)
+        assert response.status_code in (200, 201), (path, response.status_code, response.text)
+        return response.json()
+
+    def put(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.session.put(self._url(path), json=body, timeout=10)
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+        return response.json()
+
+    def order(self, order_id: int) -> dict[str, Any]:
+        return dict(self.get(f"/orders/{order_id}"))
+
+    def children(self, order_id: int) -> list[dict[str, Any]]:
+        """Orders whose parent is `order_id` (the backorder orders split from it)."""
+        return list(self.get("/orders", parent=order_id, status="any", per_page=100))
+
+    def notes(self, order_id: int) -> list[dict[str, Any]]:
+        return list(self.get(f"/orders/{order_id}/notes"))
+
+    def create_product(
+        self,
+        name: str,
+        *,
+        price: str,
+        stock: int,
+        backorders: str = "notify",
+    ) -> dict[str, Any]:
+        """A simple product with managed stock; `backorders` is 'no', 'notify' or 'yes'."""
+        return dict(
+            self.post(
+                "/products",
+                {
+                    "name": name,
+                    "type": "simple",
+                    "status": "publish",
+                    "regular_price": price,
+                    "manage_stock": True,
+                    "stock_quantity": stock,
+                    "backorders": backorders,
+                },
+            )
+        )
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return list(self.get("/webhooks", per_page=100))
+
+    @staticmethod
+    def flush_deliveries(sandbox_url: str, timeout: float = 10) -> bool:
+        """True once the sandbox has sent every queued webhook delivery."""
+        response = requests.post(
+            f"{sandbox_url}/sandbox/deliveries/flush", params={"timeout": timeout}, timeout=30
+        )
+        return response.status_code == 200
+
+    @staticmethod
+    def deliveries(sandbox_url: str, limit: int = 1000) -> list[dict[str, Any]]:
+        response = requests.get(
+            f"{sandbox_url}/sandbox/deliveries",
+            params={"limit": limit, "format": "json"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return list(response.json())
+
+
+def meta(order: dict[str, Any], key: str) -> Any:
+    """The value of `key` in an order's meta_data, or None."""
+    for item in order.get("meta_data", []):
+        if item.get("key") == key:
+            return item.get("value")
+    return None
+
+
+class PluginDb:
+    """The plugin's repositories on the stack's database (read by the test process)."""
+
+    def __init__(self, config: Any) -> None:
+        from plugin.crypto import Vault
+        from plugin.storage.db import Database
+        from plugin.storage.repositories import (
+            InboxRepository,
+            SqlAuditLog,
+            SqlPolicyStore,
+            SqlSplitLedger,
+            StoreRepository,
+        )
+
+        self.config = config
+        self.db = Database(config.database_url)
+        self.stores = StoreRepository(self.db, Vault(config.secret_key))
+        self.inbox = InboxRepository(self.db)
+        self.ledger = SqlSplitLedger(self.db)
+        self.policies = SqlPolicyStore(self.db)
+        self.audit = SqlAuditLog(self.db)
