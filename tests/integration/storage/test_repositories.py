@@ -1,0 +1,325 @@
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from plugin.core.model import (
+    Address,
+    Customer,
+    CustomerPolicy,
+    DeliveryCondition,
+    Line,
+    Order,
+    OversoldAction,
+    PaymentState,
+    Policies,
+    ProductPolicy,
+    ProductRef,
+    Status,
+    StoreSettings,
+)
+from plugin.crypto import DecryptionFailed, Vault
+from plugin.ports import SplitState
+from plugin.storage.db import Database
+from plugin.storage.models import InboxEvent, Split, Store
+from plugin.storage.repositories import (
+    InboxRepository,
+    InvalidTransition,
+    SqlAuditLog,
+    SqlInbox,
+    SqlPolicyStore,
+    SqlSplitLedger,
+    StoreCredentials,
+    StoreRecord,
+    StoreRepository,
+    UnknownRecord,
+)
+
+
+def _count(db: Database, model: type) -> int:
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- stores -----------------------------------------------------------------------------------
+
+
+def test_store_secrets_are_encrypted_at_rest_and_decrypted_on_read(
+    db: Database, stores: StoreRepository, store: StoreRecord
+) -> None:
+    with db.session() as session:
+        row = session.get(Store, store.id)
+        assert row is not None
+        stored = (row.consumer_key_enc, row.consumer_secret_enc, row.webhook_secret_enc)
+    assert all(
+        s not in blob for s, blob in zip(("ck_test", "cs_test", "whsec-test"), stored, strict=True)
+    )
+    assert stores.credentials(store.id) == StoreCredentials(
+        "http://127.0.0.1:8001", "ck_test", "cs_test", "whsec-test"
+    )
+    assert "cs_test" not in repr(stores.credentials(store.id))
+
+
+def test_credentials_under_another_secret_key_fail_clearly(
+    db: Database, store: StoreRecord
+) -> None:
+    other = StoreRepository(db, Vault("a-completely-different-secret-key"))
+    with pytest.raises(DecryptionFailed):
+        other.credentials(store.id)
+
+
+def test_store_updates_and_event_time(stores: StoreRepository, store: StoreRecord) -> None:
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    stores.mark_event_received(store.id, at)
+    stores.update(store.id, webhook_ids=[11, 12], api_rate_limit=2.5)
+    stores.set_status(store.id, "disconnected")
+    settings = StoreSettings(
+        oversold_action=OversoldAction.HOLD, additional_shipping=Decimal("4.50")
+    )
+    stores.update_settings(store.id, settings)
+    stores.update_credentials(store.id, webhook_secret="rotated")
+    got = stores.get(store.id)
+    assert got is not None
+    assert (got.last_event_at, got.webhook_ids, got.api_rate_limit, got.status) == (
+        at,
+        (11, 12),
+        2.5,
+        "disconnected",
+    )
+    assert got.settings == settings
+    assert got.created_at.tzinfo == dt.UTC
+    assert stores.credentials(store.id).webhook_secret == "rotated"
+    assert [s.id for s in stores.list(status="connected")] == []
+    with pytest.raises(UnknownRecord):
+        stores.mark_event_received(store.id + 100)
+
+
+def test_alerts_add_list_resolve(stores: StoreRepository, store: StoreRecord) -> None:
+    first = stores.add_alert(store.id, "oversold", "Line 3 oversold", order_id="42")
+    second = stores.add_alert(store.id, "auth", "Keys rejected")
+    assert [a.id for a in stores.list_alerts(store.id)] == [second, first]
+    stores.resolve_alert(first)
+    assert [a.id for a in stores.list_alerts(store.id)] == [second]
+    assert [a.id for a in stores.list_alerts(store.id, include_resolved=True)] == [second, first]
+
+
+# --- inbox ------------------------------------------------------------------------------------
+
+
+def test_inbox_dedupes_on_topic_resource_and_modified_time(
+    db: Database, store: StoreRecord
+) -> None:
+    inbox = SqlInbox(db)
+    first = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:00", "webhook")
+    # The same moment spelled with an offset, from reconciliation: still the same event.
+    again = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:00+00:00", "reconcile")
+    later = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:01", "webhook")
+    other_topic = inbox.add(store.id, "order.created", "42", "2026-03-01T10:00:00", "webhook")
+    assert isinstance(first, int)
+    assert again is None
+    assert later is not None and other_topic is not None
+    assert len({first, later, other_topic}) == 3
+    assert _count(db, InboxEvent) == 3
+    event = InboxRepository(db).get(first)
+    assert event is not None
+    assert (event.dedupe_key, event.status, event.source) == (
+        "order.updated:42:2026-03-01T10:00:00",
+        "pending",
+        "webhook",
+    )
+
+
+def test_inbox_concurrent_duplicates_insert_exactly_one_row(
+    db: Database, store: StoreRecord
+) -> None:
+    inbox = SqlInbox(db)
+    results: list[int | None] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def deliver() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(
+                inbox.add(store.id, "order.created", "7", "2026-03-01T10:00:00", "webhook")
+            )
+        except BaseException as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    inserted = [r for r in results if r is not None]
+    assert (len(results), len(inserted), results.count(None)) == (8, 1, 7)
+    assert _count(db, InboxEvent) == 1
+
+
+def test_inbox_status_moves(db: Database, store: StoreRecord) -> None:
+    inbox, events = SqlInbox(db), InboxRepository(db)
+    event_id = inbox.add(store.id, "order.created", "1", "2026-03-01T10:00:00", "webhook")
+    assert event_id is not None
+    now = dt.datetime.now(dt.UTC)
+    assert [e.id for e in events.pending_older_than(0, now=now + dt.timedelta(seconds=1))] == [
+        event_id
+    ]
+    assert events.pending_older_than(60, now=now) == []
+    assert events.mark_enqueued(event_id) is True
+    assert events.mark_enqueued(event_id) is False
+    events.mark_started(event_id)
+    assert events.mark_done(event_id) is True
+    assert events.mark_failed(event_id, "late") is False
+    got = events.get(event_id)
+    assert got is not None
+    assert (got.status, got.attempts, got.error) == ("done", 1, None)
+    assert got.enqueued_at is not None and got.finished_at is not None
+
+
+def test_inbox_rejects_unparseable_modified_time(db: Database, store: StoreRecord) -> None:
+    with pytest.raises(ValueError):
+        SqlInbox(db).add(store.id, "order.created", "1", "yesterday", "webhook")
+    assert _count(db, InboxEvent) == 0
+
+
+# --- splits -----------------------------------------------------------------------------------
+
+
+def test_split_start_is_idempotent(db: Database, store: StoreRecord) -> None:
+    ledger = SqlSplitLedger(db)
+    first = ledger.start(store.id, "42", "key-1", {"order_id": "42", "amount": "1.10"})
+    again = ledger.start(store.id, "42", "key-1", {"order_id": "different"})
+    assert first == again
+    assert (first.state, first.plan, first.create_attempted) == (
+        SplitState.PLANNED,
+        {"order_id": "42", "amount": "1.10"},
+        False,
+    )
+    assert _count(db, Split) == 1
+
+
+def test_split_moves_forward_only(db: Database, store: StoreRecord) -> None:
+    ledger = SqlSplitLedger(db)
+    ledger.start(store.id, "42", "key-1", {})
+    ledger.mark_create_attempted(store.id, "key-1")
+    ledger.advance(store.id, "key-1", SplitState.BACKORDER_CREATED, backorder_order_id="43")
+    ledger.advance(store.id, "key-1", SplitState.BACKORDER_CREATED, backorder_order_id="43")
+    with pytest.raises(InvalidTransition):
+        ledger.advance(store.id, "key-1", SplitState.BACKORDER_CREATED, backorder_order_id="99")
+    with pytest.raises(InvalidTransition):
+        ledger.advance(store.id, "key-1", SplitState.PLANNED)
+    ledger.advance(store.id, "key-1", SplitState.ORIGINAL_UPDATED)
+    ledger.advance(store.id, "key-1", SplitState.DONE)
+    with pytest.raises(InvalidTransition):
+        ledger.advance(store.id, "key-1", SplitState.FAILED, error="late")
+    record = ledger.get(store.id, "key-1")
+    assert record is not None
+    assert (record.state, record.backorder_order_id, record.create_attempted, record.error) == (
+        SplitState.DONE,
+        "43",
+        True,
+        None,
+    )
+    assert [r.split_key for r in ledger.for_order(store.id, "43")] == ["key-1"]
+    assert [r.split_key for r in ledger.for_order(store.id, "42")] == ["key-1"]
+    assert ledger.for_order(store.id, "44") == []
+    with pytest.raises(UnknownRecord):
+        ledger.advance(store.id, "missing", SplitState.DONE)
+
+
+def test_split_failure_is_final(db: Database, store: StoreRecord) -> None:
+    ledger = SqlSplitLedger(db)
+    ledger.start(store.id, "42", "key-2", {})
+    ledger.advance(store.id, "key-2", SplitState.FAILED, error="validation_failed")
+    with pytest.raises(InvalidTransition):
+        ledger.advance(store.id, "key-2", SplitState.DONE)
+    record = ledger.get(store.id, "key-2")
+    assert record is not None
+    assert (record.state, record.error) == (SplitState.FAILED, "validation_failed")
+
+
+# --- policies ---------------------------------------------------------------------------------
+
+
+def _order(customer_id: str | None) -> Order:
+    def line(line_id: str, product: str, variant: str | None) -> Line:
+        one = Decimal("1.00")
+        return Line(line_id, product, variant, "", "", 1, one, one, Decimal(0), one, Decimal(0))
+
+    return Order(
+        id="42",
+        number="42",
+        status=Status.NEW,
+        currency="USD",
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        customer=Customer(customer_id),
+        payment_state=PaymentState.UNPAID,
+        payment_method="bacs",
+        billing=Address(),
+        shipping=Address(),
+        lines=(line("1", "10", None), line("2", "20", "21")),
+    )
+
+
+def test_policies_for_builds_policies_from_rows_and_settings(
+    db: Database, stores: StoreRepository, store: StoreRecord
+) -> None:
+    policies = SqlPolicyStore(db)
+    settings = StoreSettings(
+        eligible_statuses=frozenset({Status.NEW}),
+        default_delivery=DeliveryCondition.LINES_COMPLETE,
+        additional_shipping=Decimal("2.00"),
+        numbering_pattern="{number}-BO{seq}",
+    )
+    stores.update_settings(store.id, settings)
+    whole = ProductPolicy(ProductRef("10"), allow_backorder=True, cap=5, message="Soon")
+    variant = ProductPolicy(
+        ProductRef("20", "21"), allow_backorder=False, expected_date=dt.date(2026, 5, 1)
+    )
+    other_variant = ProductPolicy(ProductRef("20", "22"), cap=1)
+    unrelated = ProductPolicy(ProductRef("30"), cap=9)
+    for policy in (whole, variant, other_variant, unrelated):
+        policies.set_product_policy(store.id, policy)
+    policies.set_product_policy(
+        store.id, ProductPolicy(ProductRef("10"), allow_backorder=True, cap=5, message="Soon")
+    )
+    customer = CustomerPolicy("5", DeliveryCondition.WHOLE_ORDER, priority=3)
+    policies.set_customer_policy(store.id, customer)
+    policies.set_customer_policy(store.id, CustomerPolicy("6", None, priority=1))
+
+    assert policies.policies_for(store.id, _order("5")) == Policies(
+        settings=settings, products=(whole, variant), customer=customer
+    )
+    assert policies.policies_for(store.id, _order(None)) == Policies(
+        settings=settings, products=(whole, variant), customer=None
+    )
+    assert len(policies.product_policies(store.id)) == 4
+    assert [c.customer_id for c in policies.customer_policies(store.id)] == ["5", "6"]
+
+
+def test_policies_for_unknown_store(db: Database) -> None:
+    with pytest.raises(UnknownRecord):
+        SqlPolicyStore(db).policies_for(999, _order(None))
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def test_audit_log_records_json_safe_data(db: Database, store: StoreRecord) -> None:
+    audit = SqlAuditLog(db)
+    audit.record(store.id, "42", "decision", "Split 1 unit", moved=Decimal("9.99"), lines=("1",))
+    audit.record(store.id, "42", "call", "POST /orders")
+    audit.record(store.id, "43", "info", "other order")
+    entries = audit.for_order(store.id, "42")
+    assert [(e.kind, e.message, dict(e.data)) for e in entries] == [
+        ("decision", "Split 1 unit", {"moved": "9.99", "lines": ["1"]}),
+        ("call", "POST /orders", {}),
+    ]
+    with pytest.raises(ValueError):
+        audit.record(store.id, "42", "gossip", "no")
+    assert len(audit.for_order(store.id, "42")) == 2
