@@ -145,3 +145,89 @@ class PluginDb:
         self.ledger = SqlSplitLedger(self.db)
         self.policies = SqlPolicyStore(self.db)
         self.audit = SqlAuditLog(self.db)
+
+    def events_for(self, store_id: int, order_id: int) -> list[Any]:
+        """Inbox events about one order (newest first)."""
+        return [
+            e
+            for e in self.inbox.list(store_id, limit=1000)
+            if e.resource_id == str(order_id) and e.topic.startswith("order.")
+        ]
+
+    def settled(self, store_id: int, order_id: int) -> list[Any]:
+        """The order's events once every one of them is finished (done/ignored/failed)."""
+        events = self.events_for(store_id, order_id)
+        if events and all(e.status in ("done", "ignored", "failed") for e in events):
+            return events
+        return []
+
+
+def create_order(
+    api: Api,
+    lines: list[tuple[int, int]],
+    *,
+    status: str = "processing",
+    set_paid: bool = True,
+    payment_method: str = "bacs",
+    customer_id: int = 0,
+) -> dict[str, Any]:
+    """An order created through REST (as an admin or another app would), firing order.created."""
+    return dict(
+        api.post(
+            "/orders",
+            {
+                "status": status,
+                "set_paid": set_paid,
+                "payment_method": payment_method,
+                "customer_id": customer_id,
+                "billing": dict(BILLING),
+                "shipping": {k: v for k, v in BILLING.items() if k not in ("email", "phone")},
+                "line_items": [{"product_id": pid, "quantity": qty} for pid, qty in lines],
+            },
+        )
+    )
+
+
+BILLING = {
+    "first_name": "Ada",
+    "last_name": "Lovelace",
+    "address_1": "12 Analytical Row",
+    "city": "London",
+    "postcode": "EC1A 1BB",
+    "country": "GB",
+    "email": "ada@example.com",
+    "phone": "020 7946 0000",
+}
+
+
+class Jobs:
+    """The RQ side: enqueue a job function by dotted path, count failures, wait for idle."""
+
+    def __init__(self, redis_url: str) -> None:
+        import redis
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        self.connection = redis.Redis.from_url(redis_url)
+        self.queue = Queue("backorders", connection=self.connection, serializer=JSONSerializer)
+
+    def enqueue(self, func: str, *args: Any) -> str:
+        return str(self.queue.enqueue(func, *args).id)
+
+    def failed_ids(self) -> list[str]:
+        from rq.registry import FailedJobRegistry
+
+        return list(FailedJobRegistry(queue=self.queue).get_job_ids())
+
+    def idle(self) -> bool:
+        """Nothing queued, started or scheduled for a retry."""
+        from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+        return (
+            self.queue.count == 0
+            and StartedJobRegistry(queue=self.queue).count == 0
+            and ScheduledJobRegistry(queue=self.queue).count == 0
+        )
+
+    def close(self) -> None:
+        self.connection.close()
