@@ -200,8 +200,8 @@ class Deliverer:
     # --------------------------------------------------------------- worker
     def _source_for_event(self) -> str:
         # X-WC-Webhook-Source is home_url('/'): the site URL with a trailing slash. Without a
-        # configured URL, use the host the triggering request came in on.
-        source = self.source_url
+        # configured URL, use the store's site URL, else the host the request came in on.
+        source = self.source_url or str(getattr(self.store, "site_url", "") or "")
         if not source:
             try:
                 from flask import has_request_context, request

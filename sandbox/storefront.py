@@ -15,7 +15,7 @@ Stable selectors for browser tests:
 
 ==================================  ===========================================================
 ``.product-card[data-product-id]``  one catalogue entry; also ``data-stock-status``
-``.product-card a.product-link``    link to the product page
+``.product-card a.product-link``    link to the product page (`/product/<id>/`)
 ``#product[data-product-id]``       product page root; ``data-product-type``, ``data-sku``,
                                     ``data-stock-status``, ``data-variation-id`` (chosen one)
 ``#choose-variation``               GET form choosing a variation (variable products)
@@ -83,7 +83,7 @@ bp = Blueprint(
 PAYMENT_METHODS: dict[str, dict[str, Any]] = {
     "bacs": {"title": "Direct bank transfer", "status": "on-hold", "set_paid": False},
     "cod": {"title": "Cash on delivery", "status": "processing", "set_paid": False},
-    "card": {"title": "Card", "status": "processing", "set_paid": True},
+    "card": {"title": "Card", "status": None, "set_paid": True},
 }
 CHECKOUT_FIELDS = (
     ("first_name", "First name"),
@@ -125,8 +125,8 @@ def _page_context() -> dict[str, Any]:
 def _products() -> list[dict[str, Any]]:
     """Published products in the REST representation, catalogue order."""
     store = _store()
-    products = store.list_products()
-    return [p for p in products if p.get("status", "publish") == "publish"]
+    products = (store.product_json(pid) for pid in store.list_products(status="publish"))
+    return [p for p in products if p is not None]
 
 
 def _product(product_id: int) -> dict[str, Any] | None:
@@ -138,11 +138,17 @@ def _product(product_id: int) -> dict[str, Any] | None:
     return product  # type: ignore[no-any-return]
 
 
+def _product_by_ident(ident: str) -> dict[str, Any] | None:
+    if ident.isdigit():
+        return _product(int(ident))
+    return next((p for p in _products() if p.get("slug") == ident), None)
+
+
 def _variations(product: dict[str, Any]) -> list[dict[str, Any]]:
     store = _store()
     found = []
     for variation_id in product.get("variations") or []:
-        variation = store.variation_json(product["id"], variation_id)
+        variation = store.variation_json(variation_id)
         if variation is not None:
             found.append(variation)
     return found
@@ -151,7 +157,7 @@ def _variations(product: dict[str, Any]) -> list[dict[str, Any]]:
 def _variation(product: dict[str, Any], variation_id: int) -> dict[str, Any] | None:
     if variation_id not in (product.get("variations") or []):
         return None
-    return _store().variation_json(product["id"], variation_id)  # type: ignore[no-any-return]
+    return _store().variation_json(variation_id)  # type: ignore[no-any-return]
 
 
 def variation_label(variation: dict[str, Any]) -> str:
@@ -196,10 +202,10 @@ def catalogue() -> str:
     return render_template("storefront/catalogue.html", cards=cards)
 
 
-@bp.get("/product/<int:product_id>")
-def product_page(product_id: int) -> str:
-    """One product, its variations and the add-to-cart form."""
-    product = _product(product_id)
+@bp.get("/product/<ident>/")
+def product_page(ident: str) -> str:
+    """One product (by id or slug, as in the REST permalink), its variations, add to cart."""
+    product = _product_by_ident(ident)
     if product is None:
         abort(404)
     variations: list[dict[str, Any]] = []
@@ -207,7 +213,10 @@ def product_page(product_id: int) -> str:
     if product.get("type") == "variable":
         variations = _variations(product)
         chosen = None
-        wanted = request.args.get("variation_id", type=int)
+        # The REST permalink of a variation is /product/<parent>/?variation=<id>.
+        wanted = request.args.get("variation_id", type=int) or request.args.get(
+            "variation", type=int
+        )
         if wanted is not None:
             chosen = next((v for v in variations if v["id"] == wanted), None)
     return render_template(
@@ -272,7 +281,7 @@ def add_to_cart() -> Response:
     product_id = request.form.get("product_id", type=int) or 0
     variation_id = request.form.get("variation_id", type=int) or 0
     quantity = request.form.get("quantity", type=int)
-    back = url_for(".product_page", product_id=product_id, variation_id=variation_id or None)
+    back = url_for(".product_page", ident=product_id, variation_id=variation_id or None)
     resolved = _resolve(product_id, variation_id)
     if resolved is None:
         if _product(product_id) is None:
@@ -422,7 +431,9 @@ def _order_data(form: dict[str, str], lines: list[dict[str, Any]]) -> dict[str, 
     return {
         "payment_method": form["payment_method"],
         "payment_method_title": method["title"],
-        "status": method["status"],
+        # A card payment leaves the order pending and completes the payment (set_paid), which
+        # moves it to processing, sets date_paid and reduces stock (WC_Order::payment_complete).
+        **({"status": method["status"]} if method["status"] else {}),
         "set_paid": method["set_paid"],
         "billing": {**address, "email": form["email"]},
         "shipping": dict(address),

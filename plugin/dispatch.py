@@ -1,0 +1,68 @@
+"""Putting inbox events on the RQ queue. The web side enqueues by dotted path, so it never
+imports the worker; job ids are deterministic so a second enqueue of one event is a no-op."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
+from rq.serializers import JSONSerializer
+
+from plugin.storage.db import Database
+from plugin.storage.repositories import InboxRepository
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "backorders"
+PROCESS_EVENT = "worker.process_event"
+# Transient failures (platform 5xx/429, timeouts) are retried by RQ with growing pauses.
+EVENT_RETRY_INTERVALS = [10, 30, 90, 270, 810]
+EVENT_JOB_TIMEOUT_S = 300
+
+
+def event_job_id(event_id: int) -> str:
+    """The RQ job id of an inbox event."""
+    return f"event-{event_id}"
+
+
+def event_queue(connection: redis.Redis) -> Queue:
+    """The queue, with the JSON serializer every producer and worker must share."""
+    return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
+
+
+def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
+    """Enqueue `worker.process_event(event_id)`; False when that job exists already.
+
+    Raises redis.RedisError when Redis cannot be reached (the event then stays 'pending').
+    """
+    try:
+        event_queue(connection).enqueue_call(
+            PROCESS_EVENT,
+            args=(event_id,),
+            job_id=event_job_id(event_id),
+            unique=True,  # atomic check-and-enqueue in Redis: concurrent callers create one job
+            retry=Retry(max=len(EVENT_RETRY_INTERVALS), interval=EVENT_RETRY_INTERVALS),
+            timeout=EVENT_JOB_TIMEOUT_S,
+            description=f"process inbox event {event_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+def enqueue_pending(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
+    """Enqueue inbox events still 'pending' after `older_than_s`; returns how many were queued.
+
+    Used by the scheduler and at worker start for events that arrived while Redis was away.
+    """
+    inbox = InboxRepository(db)
+    queued = 0
+    for event in inbox.pending_older_than(older_than_s):
+        if enqueue_event(connection, event.id):
+            queued += 1
+        inbox.mark_enqueued(event.id)
+    if queued:
+        logger.info("event=pending_enqueued count=%d", queued)
+    return queued
