@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from html.parser import HTMLParser
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 import requests
 
@@ -231,3 +233,107 @@ class Jobs:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class _Forms(HTMLParser):
+    """Collects forms (by id) with their action, method and fields, and data-* of elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, dict[str, Any]] = {}
+        self.elements: dict[str, dict[str, str]] = {}
+        self._current: dict[str, Any] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {k: v or "" for k, v in attrs}
+        if "id" in attributes:
+            self.elements[attributes["id"]] = attributes
+        if tag == "form":
+            self._current = {
+                "action": attributes.get("action", ""),
+                "method": attributes.get("method", "get").lower(),
+                "fields": {},
+                "radios": {},
+                "disabled": [],
+            }
+            self.forms[attributes.get("id", f"form-{len(self.forms)}")] = self._current
+            return
+        if self._current is None or tag != "input" or "name" not in attributes:
+            return
+        name = attributes["name"]
+        if "disabled" in attributes:
+            self._current["disabled"].append(name)
+        if attributes.get("type") == "radio":
+            self._current["radios"].setdefault(name, []).append(attributes.get("value", ""))
+            if "checked" in attributes:
+                self._current["fields"][name] = attributes.get("value", "")
+        else:
+            self._current["fields"][name] = attributes.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._current = None
+
+
+def parse_page(html: str) -> _Forms:
+    parser = _Forms()
+    parser.feed(html)
+    return parser
+
+
+class Shop:
+    """A shopper on the sandbox storefront: real pages, real forms, one cookie session."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+
+    def __enter__(self) -> Shop:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.session.close()
+
+    def _get(self, path: str) -> _Forms:
+        response = self.session.get(self.base_url + path, timeout=10)
+        assert response.status_code == 200, (path, response.status_code)
+        return parse_page(response.text)
+
+    def _submit(self, page: _Forms, form_id: str, values: dict[str, str]) -> requests.Response:
+        form = page.forms[form_id]
+        fields = dict(form["fields"])
+        for name, value in values.items():
+            assert name in fields or name in form["radios"], (form_id, name, sorted(fields))
+            if name in form["radios"]:
+                assert value in form["radios"][name], (name, value, form["radios"][name])
+            fields[name] = value
+        assert not [n for n in form["disabled"] if n in values], (form_id, form["disabled"])
+        return self.session.post(
+            urljoin(self.base_url + "/", form["action"]),
+            data=fields,
+            timeout=10,
+            allow_redirects=True,
+        )
+
+    def add_to_cart(self, product_id: int, quantity: int) -> None:
+        """Open the product page and submit its add-to-cart form."""
+        page = self._get(f"/product/{product_id}/")
+        response = self._submit(page, "add-to-cart-form", {"quantity": str(quantity)})
+        assert response.status_code == 200, response.status_code
+        assert "flash error" not in response.text, response.text[:2000]
+
+    def checkout(self, payment_method: str) -> tuple[int, str]:
+        """Fill the checkout form and place the order; returns (order id, order number)."""
+        page = self._get("/checkout")
+        values = {k: v for k, v in BILLING.items() if k != "phone"}
+        values["payment_method"] = payment_method
+        response = self._submit(page, "checkout-form", values)
+        assert response.status_code == 200, (response.status_code, response.text[:2000])
+        received = parse_page(response.text).elements.get("order-received")
+        assert received is not None, response.text[:2000]
+        return int(received["data-order-id"]), received["data-order-number"]
+
+    def place_order(self, lines: list[tuple[int, int]], payment_method: str) -> tuple[int, str]:
+        for product_id, quantity in lines:
+            self.add_to_cart(product_id, quantity)
+        return self.checkout(payment_method)
