@@ -418,11 +418,12 @@ class Stack:
             sys.executable, "-m", "sandbox",
             "--host", "127.0.0.1",
             "--port", str(self.sandbox_port),
-            "--data", str(data),
+            "--data-dir", str(data),
             "--seed", "demo",
         ]  # fmt: skip
         child = self.supervisor.spawn("sandbox", argv, env=env)
-        self.supervisor.wait_until("sandbox", http_ok(f"{self.sandbox_url}/healthz"))
+        # The sandbox has no /healthz; its admin endpoint answers once the app is loaded.
+        self.supervisor.wait_until("sandbox", http_ok(f"{self.sandbox_url}/sandbox/faults"))
         if self.sandbox_faults:
             set_sandbox_faults(self.sandbox_url, self.sandbox_faults)
         return child
@@ -445,9 +446,13 @@ def set_sandbox_faults(sandbox_url: str, faults: Mapping[str, object]) -> None:
 
 def demo_store(sandbox_url: str) -> DemoStore:
     """The demo credentials the sandbox was seeded with."""
-    from sandbox.seed import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
-    return DemoStore(sandbox_url, DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET)
+    return DemoStore(
+        sandbox_url,
+        os.environ.get("SANDBOX_CONSUMER_KEY") or DEMO_CONSUMER_KEY,
+        os.environ.get("SANDBOX_CONSUMER_SECRET") or DEMO_CONSUMER_SECRET,
+    )
 
 
 def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
