@@ -19,7 +19,7 @@ import psutil
 import pytest
 
 import run
-from tests.e2e.helpers import Api, PluginDb, Shop, wait_for
+from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -101,6 +101,13 @@ def shop(stack: run.Stack) -> Iterator[Shop]:
 @pytest.fixture(scope="session")
 def plugin_db(stack: run.Stack) -> PluginDb:
     return PluginDb(stack.config())
+
+
+@pytest.fixture(scope="session")
+def jobs(stack: run.Stack) -> Iterator[Jobs]:
+    queues = Jobs(stack.redis_url)
+    yield queues
+    queues.close()
 
 
 @pytest.fixture(autouse=True)

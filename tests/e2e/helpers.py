@@ -337,3 +337,14 @@ class Shop:
         for product_id, quantity in lines:
             self.add_to_cart(product_id, quantity)
         return self.checkout(payment_method)
+
+
+def settle(
+    sandbox_url: str, plugin_db: PluginDb, jobs: Jobs, store_id: int, order_id: int
+) -> list[Any]:
+    """Wait until the store sent every delivery, the queue is idle and every event about the
+    order is finished; returns those events."""
+    wait_for(lambda: Api.flush_deliveries(sandbox_url), what="sandbox deliveries sent")
+    wait_for(lambda: plugin_db.settled(store_id, order_id), what="events processed")
+    wait_for(jobs.idle, what="queue idle")
+    return wait_for(lambda: plugin_db.settled(store_id, order_id), what="events processed")

@@ -1,0 +1,150 @@
+"""The pipeline under the sandbox's faults: duplicated and dropped deliveries, a worker killed
+mid-split, a storm of 429s."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+import run
+from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, create_order, meta, settle, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def _pair(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    tag = uuid.uuid4().hex[:6]
+    return (
+        api.create_product(f"Towel {tag}", price="7.25", stock=100),
+        api.create_product(f"Pan {tag}", price="54.00", stock=0, backorders="notify"),
+    )
+
+
+def _split_done(api: Api, order_id: int) -> list[dict[str, Any]] | None:
+    children = api.children(order_id)
+    if children and meta(api.order(order_id), "backorders_children"):
+        return children
+    return None
+
+
+def test_duplicated_deliveries_give_exactly_one_split(
+    stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
+) -> None:
+    assert stack.store_id is not None
+    kept, short = _pair(api)
+    run.set_sandbox_faults(stack.sandbox_url, {"duplicate_rate": 1.0})
+    order_id, _ = shop.place_order([(kept["id"], 1), (short["id"], 2)], "card")
+
+    wait_for(lambda: _split_done(api, order_id), what="split")
+    settle(stack.sandbox_url, plugin_db, jobs, stack.store_id, order_id)
+
+    sent = [
+        d for d in Api.deliveries(stack.sandbox_url) if str(d.get("resource_id")) == str(order_id)
+    ]
+    assert any("duplicate" in str(d.get("fault") or "") for d in sent), sent[:3]
+    assert len(api.children(order_id)) == 1
+    assert jobs.failed_ids() == []
+
+
+def test_dropped_deliveries_are_caught_by_reconciliation(
+    stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
+) -> None:
+    assert stack.store_id is not None
+    kept, short = _pair(api)
+    run.set_sandbox_faults(stack.sandbox_url, {"drop_rate": 1.0})
+    order_id, _ = shop.place_order([(kept["id"], 1), (short["id"], 2)], "card")
+    wait_for(lambda: Api.flush_deliveries(stack.sandbox_url), what="deliveries dropped")
+    run.set_sandbox_faults(stack.sandbox_url, {"drop_rate": 0.0})
+
+    # Nothing reached the plugin, so nothing happened.
+    assert plugin_db.events_for(stack.store_id, order_id) == []
+    assert api.children(order_id) == []
+
+    jobs.enqueue("worker.reconcile_store", stack.store_id)
+
+    children = wait_for(lambda: _split_done(api, order_id), what="split after reconciliation")
+    assert len(children) == 1
+    sources = {e.source for e in plugin_db.events_for(stack.store_id, order_id)}
+    assert "reconcile" in sources
+
+
+def test_a_worker_killed_mid_split_leaves_exactly_one_backorder_order(
+    stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
+) -> None:
+    assert stack.store_id is not None
+    kept, short = _pair(api)
+    # Slow REST calls so the kill lands while the split is being written.
+    run.set_sandbox_faults(stack.sandbox_url, {"latency_ms": 700})
+    order_id, _ = shop.place_order([(kept["id"], 1), (short["id"], 2)], "card")
+
+    # The split has started (planned, the create call may be on its way) and is not done.
+    record = wait_for(
+        lambda: next(
+            (
+                r
+                for r in plugin_db.ledger.for_order(stack.store_id, str(order_id))
+                if r.state != "done"
+            ),
+            None,
+        ),
+        timeout=15,
+        what="split in progress",
+    )
+    for child in stack.worker_children():
+        if child.is_running():
+            stack.supervisor.kill(child)
+    run.set_sandbox_faults(stack.sandbox_url, {"latency_ms": 0})
+
+    for _ in range(stack.workers):
+        stack.start_worker()
+    # Recovery: the abandoned job is found and run again by the new workers.
+    jobs.enqueue("worker.reap_abandoned")
+
+    wait_for(
+        lambda: [
+            r
+            for r in plugin_db.ledger.for_order(stack.store_id, str(order_id))
+            if r.split_key == record.split_key and r.state == "done"
+        ],
+        timeout=30,
+        what="split finished after recovery",
+    )
+    settle(stack.sandbox_url, plugin_db, jobs, stack.store_id, order_id)
+    children = api.children(order_id)
+    assert len(children) == 1
+    assert meta(children[0], "backorders_split_key") == record.split_key
+    assert [li["quantity"] for li in api.order(order_id)["line_items"]] == [1]
+
+
+def test_a_429_storm_ends_with_every_order_split_and_no_job_failed(
+    stack: run.Stack, api: Api, plugin_db: PluginDb, jobs: Jobs
+) -> None:
+    assert stack.store_id is not None
+    store_id = stack.store_id
+    kept, short = _pair(api)
+    failed_before = set(jobs.failed_ids())
+    # From now on the store answers most REST calls with 429 Retry-After (per consumer key,
+    # so this test reads the plugin's ledger, not the store, until the storm is over). Orders
+    # come in through the storefront, which is not rate limited.
+    run.set_sandbox_faults(stack.sandbox_url, {"rate_limit_per_sec": 2})
+    order_ids = []
+    for _ in range(4):
+        with Shop(stack.sandbox_url) as shopper:
+            order_ids.append(shopper.place_order([(kept["id"], 1), (short["id"], 1)], "cod")[0])
+
+    def all_done() -> bool:
+        return all(
+            any(r.state == "done" for r in plugin_db.ledger.for_order(store_id, str(order_id)))
+            for order_id in order_ids
+        )
+
+    wait_for(all_done, timeout=60, what="every order split under 429s")
+    run.set_sandbox_faults(stack.sandbox_url, {"rate_limit_per_sec": 0})
+    for order_id in order_ids:
+        settle(stack.sandbox_url, plugin_db, jobs, store_id, order_id)
+        children = api.children(order_id)
+        assert len(children) == 1
+        assert [li["quantity"] for li in children[0]["line_items"]] == [1]
+    assert set(jobs.failed_ids()) == failed_before
