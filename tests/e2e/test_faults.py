@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import run
-from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, create_order, meta, settle, wait_for
+from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, meta, settle, wait_for
 
 pytestmark = pytest.mark.e2e
 
