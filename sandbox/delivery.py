@@ -316,7 +316,8 @@ class Deliverer:
     ) -> None:
         topic: str = delivery["topic"]
         resource, _, event = topic.partition(".")
-        body = encode_payload(self._payload(resource, event, delivery["resource_id"]))
+        payload = self._payload(resource, event, delivery["resource_id"], delivery["source"])
+        body = encode_payload(payload)
         headers = {
             "User-Agent": self.user_agent,
             "Content-Type": "application/json",
@@ -343,9 +344,10 @@ class Deliverer:
         # log_delivery(): a code >= 200 and < 303 resets the failure count.
         entry["success"] = 200 <= response.status_code < 303
 
-    def _payload(self, resource: str, event: str, resource_id: int) -> Any:
-        # build_payload(): a deleted resource is only its id; otherwise the REST representation
-        # read now, as `GET /wc/v3/<resource>s/<id>` would answer.
+    def _payload(self, resource: str, event: str, resource_id: int, source: str) -> Any:
+        # build_payload(): a deleted resource is only its id; otherwise what
+        # `GET /wc/v3/<resource>s/<id>` answers when the delivery runs. RestApiUtil
+        # get_endpoint_data() passes it through response_to_data(), so `_links` is included.
         if event == "deleted":
             return {"id": resource_id}
         if resource == "order":
@@ -362,7 +364,7 @@ class Deliverer:
                 "message": "Invalid ID.",
                 "data": {"status": 404},
             }
-        return data
+        return {**data, "_links": _links(resource, data, source + "wp-json/wc/v3")}
 
     def _append_log(self, entry: dict[str, Any]) -> None:
         with self._log_lock:
@@ -377,6 +379,20 @@ class Deliverer:
             entry["error"],
             entry["fault"],
         )
+
+
+def _links(resource: str, data: dict[str, Any], base: str) -> dict[str, Any]:
+    """The REST `_links` of an order or product, as the sandbox REST API renders them."""
+    plural = f"{resource}s"
+    links: dict[str, Any] = {
+        "self": [{"href": f"{base}/{plural}/{data['id']}"}],
+        "collection": [{"href": f"{base}/{plural}"}],
+    }
+    if resource == "order" and data.get("customer_id"):
+        links["customer"] = [{"href": f"{base}/customers/{data['customer_id']}"}]
+    if data.get("parent_id"):
+        links["up"] = [{"href": f"{base}/{plural}/{data['parent_id']}"}]
+    return links
 
 
 __all__ = ["DEFAULT_USER_AGENT", "Deliverer", "decode_secret", "encode_payload", "sign"]

@@ -76,9 +76,16 @@ def test_order_created_is_delivered_with_woocommerce_headers(
     assert deliverer.wait_idle(10)
 
     [got] = receiver.wait_for(1)
+    expected = {
+        **ORDER,
+        "_links": {
+            "self": [{"href": "http://shop.test/wp-json/wc/v3/orders/41"}],
+            "collection": [{"href": "http://shop.test/wp-json/wc/v3/orders"}],
+        },
+    }
     assert got.path == "/hook"
-    assert got.body == encode_payload(ORDER)
-    assert json.loads(got.body) == ORDER
+    assert got.body == encode_payload(expected)
+    assert json.loads(got.body) == expected
     h = got.headers
     assert h["Content-Type"] == "application/json"
     assert h["User-Agent"] == DEFAULT_USER_AGENT
@@ -123,6 +130,32 @@ def test_each_delivery_gets_a_new_delivery_id(
     assert [e["delivery_id"] for e in deliverer.deliveries()] == [
         r.headers["X-WC-Webhook-Delivery-ID"] for r in reversed(got)
     ]
+
+
+def test_links_name_customer_and_parent(
+    fake_store: FakeStore, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    fake_store.orders[9] = {"id": 9, "customer_id": 4, "parent_id": 8}
+    fake_store.products[21] = {"id": 21, "parent_id": 20}
+    fake_store.add_webhook(1, "order.updated", receiver.url)
+    fake_store.add_webhook(2, "product.updated", receiver.url)
+
+    deliverer.on_event("order.updated", 9)
+    deliverer.on_event("product.updated", 21)
+    order, product = (json.loads(r.body) for r in receiver.wait_for(2))
+
+    base = "http://shop.test/wp-json/wc/v3"
+    assert order["_links"] == {
+        "self": [{"href": f"{base}/orders/9"}],
+        "collection": [{"href": f"{base}/orders"}],
+        "customer": [{"href": f"{base}/customers/4"}],
+        "up": [{"href": f"{base}/orders/8"}],
+    }
+    assert product["_links"] == {
+        "self": [{"href": f"{base}/products/21"}],
+        "collection": [{"href": f"{base}/products"}],
+        "up": [{"href": f"{base}/products/20"}],
+    }
 
 
 def test_deleted_payload_is_only_the_id(

@@ -1,0 +1,377 @@
+"""In-memory fakes of the ports in `plugin/ports.py` (and the few small ones in
+`plugin/service.py`), in the cosmicpython style: real behaviour, no mocks.
+
+`FakePlatform` behaves like a store that keeps orders and stock: `write_split` really creates a
+backorder order and really reduces the original. Its switches make a chosen step fail with a
+transient or permanent error, or "crash" (a `Crash` raised right after the step's effect took
+place, as if the worker process died there), so tests can drive the split state machine through
+every failure point.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from plugin.core.model import (
+    Customer,
+    Line,
+    Links,
+    Order,
+    PaymentState,
+    Plan,
+    Policies,
+    ProductRef,
+    Status,
+    Stock,
+)
+from plugin.ports import OrderChange, SplitRecord, SplitState
+from plugin.service import WebhookInfo
+
+UTC = dt.UTC
+_STATE_ORDER = [
+    SplitState.PLANNED,
+    SplitState.BACKORDER_CREATED,
+    SplitState.ORIGINAL_UPDATED,
+    SplitState.NOTED,
+    SplitState.DONE,
+]
+
+
+class Crash(BaseException):  # noqa: N818 - it stands for a process dying, not an error
+    """The worker process died right after a step: nothing in the service may catch it."""
+
+
+def make_line(
+    line_id: str, product_id: str, quantity: int, unit_price: str = "10.00", *, name: str = ""
+) -> Line:
+    """An order line without tax or discount."""
+    price = Decimal(unit_price)
+    amount = price * quantity
+    return Line(
+        line_id=line_id,
+        product_id=product_id,
+        variant_id=None,
+        sku=f"SKU-{product_id}",
+        name=name or f"Product {product_id}",
+        quantity=quantity,
+        unit_price=price,
+        subtotal=amount,
+        subtotal_tax=Decimal("0.00"),
+        total=amount,
+        tax=Decimal("0.00"),
+    )
+
+
+def make_order(
+    order_id: str = "1042",
+    lines: Iterable[Line] = (),
+    *,
+    status: Status = Status.NEW,
+    payment_state: PaymentState = PaymentState.UNPAID,
+    links: Links | None = None,
+) -> Order:
+    """A New USD order by customer 7 with the given lines."""
+    lines = tuple(lines)
+    total = sum((line.total for line in lines), Decimal("0.00"))
+    return Order(
+        id=order_id,
+        number=order_id,
+        status=status,
+        currency="USD",
+        created_at=dt.datetime(2026, 11, 1, 9, 0, tzinfo=UTC),
+        customer=Customer(id="7", email="ann@example.com"),
+        payment_state=payment_state,
+        payment_method="cod",
+        billing=_address(),
+        shipping=_address(),
+        lines=lines,
+        total=total,
+        links=links or Links(),
+    )
+
+
+def _address():  # type: ignore[no-untyped-def]
+    from plugin.core.model import Address
+
+    return Address(first_name="Ann", last_name="Lee", email="ann@example.com", country="US")
+
+
+@dataclass
+class CreatedOrder:
+    order_id: str
+    original_id: str
+    split_key: str
+    number: str
+    quantities: dict[str, int]  # line id of the original -> units moved
+
+
+@dataclass
+class FakePlatform:
+    """A store in memory. `fail_at[step]` raises that error when `step` is reached;
+    `crash_after` raises `Crash` right after that step's effect. Steps: get_order, get_stock,
+    find_backorder_order, create_backorder, update_original, add_note, set_status,
+    orders_modified_since, list_webhooks, activate_webhook."""
+
+    orders: dict[str, Order] = field(default_factory=dict)
+    stock: dict[ProductRef, Stock] = field(default_factory=dict)
+    changes: list[OrderChange] = field(default_factory=list)
+    webhooks: list[WebhookInfo] = field(default_factory=list)
+    fail_at: dict[str, BaseException] = field(default_factory=dict)
+    fail_times: dict[str, int] = field(default_factory=dict)  # how often; absent = always
+    crash_after: str | None = None
+    created: list[CreatedOrder] = field(default_factory=list)
+    notes: list[tuple[str, str, bool]] = field(default_factory=list)
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    _next_id: int = 5000
+
+    def add_order(self, order: Order) -> Order:
+        self.orders[order.id] = order
+        return order
+
+    def set_stock(self, product_id: str, available: int, **kwargs: object) -> None:
+        ref = ProductRef(product_id)
+        self.stock[ref] = Stock(ref, available, **kwargs)  # type: ignore[arg-type]
+
+    # -- switches ---------------------------------------------------------------------------
+    def _step(self, step: str) -> None:
+        self.calls.append(step)
+        error = self.fail_at.get(step)
+        if error is None:
+            return
+        left = self.fail_times.get(step)
+        if left is not None:
+            if left <= 0:
+                return
+            self.fail_times[step] = left - 1
+        raise error
+
+    def _done(self, step: str) -> None:
+        if self.crash_after == step:
+            self.crash_after = None  # the restarted worker does not crash again
+            raise Crash(step)
+
+    # -- Platform ---------------------------------------------------------------------------
+    def get_order(self, order_id: str) -> Order:
+        from plugin.errors import NotFound
+
+        self._step("get_order")
+        if order_id not in self.orders:
+            raise NotFound(f"order {order_id} not found")
+        self._done("get_order")
+        return self.orders[order_id]
+
+    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
+        self._step("get_stock")
+        result = {line.ref: self.stock[line.ref] for line in order.lines if line.ref in self.stock}
+        self._done("get_stock")
+        return result
+
+    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
+        self._step("find_backorder_order")
+        found = [
+            c.order_id
+            for c in self.created
+            if c.original_id == original_id and c.split_key == split_key
+        ]
+        self._done("find_backorder_order")
+        return found[0] if found else None
+
+    def write_split(self, original: Order, plan: Plan, *, backorder_order_id: str | None) -> str:
+        assert plan.split_key is not None and plan.backorder_number is not None
+        if backorder_order_id is None:
+            self._step("create_backorder")
+            backorder_order_id = str(self._next_id)
+            self._next_id += 1
+            moved = {lp.line_id: lp.backorder for lp in plan.lines if lp.backorder}
+            by_id = {line.line_id: line for line in original.lines}
+            self.created.append(
+                CreatedOrder(
+                    backorder_order_id, original.id, plan.split_key, plan.backorder_number, moved
+                )
+            )
+            backorder = make_order(
+                backorder_order_id,
+                [
+                    dataclasses.replace(by_id[line_id], line_id=f"b{line_id}", quantity=qty)
+                    for line_id, qty in moved.items()
+                ],
+                status=Status.NEW_BACKORDER,
+                links=Links(parent_id=original.id, is_backorder_order=True),
+            )
+            self.orders[backorder_order_id] = backorder
+            self._done("create_backorder")
+        self._step("update_original")
+        current = self.orders[original.id]
+        keep = {lp.line_id: lp.keep for lp in plan.lines}
+        lines = tuple(
+            dataclasses.replace(line, quantity=keep.get(line.line_id, line.quantity))
+            for line in current.lines
+        )
+        children = current.links.backorder_ids
+        if backorder_order_id not in children:
+            children = (*children, backorder_order_id)
+        self.orders[original.id] = dataclasses.replace(
+            current,
+            lines=lines,
+            links=dataclasses.replace(
+                current.links, backorder_ids=children, split_count=len(children)
+            ),
+        )
+        self._done("update_original")
+        return backorder_order_id
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
+        self._step("add_note")
+        self.notes.append((order_id, text, customer))
+        self._done("add_note")
+
+    def set_status(self, order_id: str, canonical_status: str) -> None:
+        self._step("set_status")
+        self.statuses.append((order_id, canonical_status))
+        self.orders[order_id] = dataclasses.replace(
+            self.orders[order_id], status=Status(canonical_status)
+        )
+        self._done("set_status")
+
+    def orders_modified_since(self, since: dt.datetime) -> Iterable[OrderChange]:
+        self._step("orders_modified_since")
+        result = [c for c in self.changes if c.modified_gmt > since]
+        self._done("orders_modified_since")
+        return result
+
+    # -- WebhookAdmin ------------------------------------------------------------------------
+    def list_webhooks(self) -> list[WebhookInfo]:
+        self._step("list_webhooks")
+        return list(self.webhooks)
+
+    def activate_webhook(self, webhook_id: str) -> None:
+        self._step("activate_webhook")
+        self.webhooks = [
+            dataclasses.replace(w, status="active") if w.id == webhook_id else w
+            for w in self.webhooks
+        ]
+
+
+@dataclass
+class FakeLedger:
+    """SplitLedger in memory; refuses to move a split backwards, as the SQL one must."""
+
+    records: dict[tuple[int, str], SplitRecord] = field(default_factory=dict)
+
+    def get(self, store_id: int, split_key: str) -> SplitRecord | None:
+        return self.records.get((store_id, split_key))
+
+    def start(
+        self, store_id: int, original_order_id: str, split_key: str, plan: Mapping[str, object]
+    ) -> SplitRecord:
+        existing = self.records.get((store_id, split_key))
+        if existing is not None:
+            return existing
+        record = SplitRecord(store_id, original_order_id, split_key, SplitState.PLANNED, plan)
+        self.records[(store_id, split_key)] = record
+        return record
+
+    def mark_create_attempted(self, store_id: int, split_key: str) -> None:
+        record = self.records[(store_id, split_key)]
+        self.records[(store_id, split_key)] = dataclasses.replace(record, create_attempted=True)
+
+    def advance(
+        self,
+        store_id: int,
+        split_key: str,
+        state: str,
+        *,
+        backorder_order_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        record = self.records[(store_id, split_key)]
+        if state != SplitState.FAILED and record.state != SplitState.FAILED:
+            assert _STATE_ORDER.index(state) >= _STATE_ORDER.index(record.state), (
+                f"split moved backwards: {record.state} -> {state}"
+            )
+        self.records[(store_id, split_key)] = dataclasses.replace(
+            record,
+            state=state,
+            backorder_order_id=backorder_order_id or record.backorder_order_id,
+            error=error or record.error,
+        )
+
+    def for_order(self, store_id: int, order_id: str) -> list[SplitRecord]:
+        return [
+            r
+            for (sid, _), r in self.records.items()
+            if sid == store_id and order_id in (r.original_order_id, r.backorder_order_id)
+        ]
+
+
+@dataclass
+class FakePolicies:
+    policies: Policies = field(default_factory=Policies)
+    asked: list[tuple[int, str]] = field(default_factory=list)
+
+    def policies_for(self, store_id: int, order: Order) -> Policies:
+        self.asked.append((store_id, order.id))
+        return self.policies
+
+
+@dataclass
+class AuditEntry:
+    store_id: int
+    order_id: str
+    kind: str
+    message: str
+    data: dict[str, object]
+
+
+@dataclass
+class FakeAudit:
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    def record(self, store_id: int, order_id: str, kind: str, message: str, **data: object) -> None:
+        self.entries.append(AuditEntry(store_id, order_id, kind, message, dict(data)))
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.entries]
+
+
+@dataclass
+class FakeAlerts:
+    alerts: list[tuple[int, str | None, str, str]] = field(default_factory=list)
+
+    def add_alert(self, store_id: int, order_id: str | None, kind: str, message: str) -> None:
+        self.alerts.append((store_id, order_id, kind, message))
+
+
+@dataclass
+class FakeInbox:
+    """Inbox with the dedupe key (store, topic:resource_id:modified) of the SQL one."""
+
+    events: dict[int, tuple[int, str, str, str, str]] = field(default_factory=dict)
+    keys: set[tuple[int, str]] = field(default_factory=set)
+
+    def add(
+        self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
+    ) -> int | None:
+        key = (store_id, f"{topic}:{resource_id}:{modified_gmt}")
+        if key in self.keys:
+            return None
+        self.keys.add(key)
+        event_id = len(self.events) + 1
+        self.events[event_id] = (store_id, topic, resource_id, modified_gmt, source)
+        return event_id
+
+
+@dataclass
+class FakeCheckpoints:
+    checkpoints: dict[int, dt.datetime] = field(default_factory=dict)
+
+    def get_checkpoint(self, store_id: int) -> dt.datetime | None:
+        return self.checkpoints.get(store_id)
+
+    def set_checkpoint(self, store_id: int, at: dt.datetime) -> None:
+        self.checkpoints[store_id] = at
