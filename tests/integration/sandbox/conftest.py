@@ -1,0 +1,59 @@
+"""The real sandbox app with a real Store, and a real webhook receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from sandbox.app import create_app
+from tests.unit.sandbox.receiver import Receiver
+
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"ck_test:cs_test").decode()}
+
+
+class Api:
+    """REST v3 calls through the Flask test client with the test credentials."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, body: Any = None, headers: Any = None) -> Any:
+        return self.client.open(
+            "/wp-json/wc/v3" + path, method=method, json=body, headers={**AUTH, **(headers or {})}
+        )
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.call(method, path, body)
+        assert response.status_code in (200, 201), (response.status_code, response.get_json())
+        return response.get_json()
+
+
+@pytest.fixture
+def app(tmp_path: Any) -> Iterator[Flask]:
+    flask_app = create_app(
+        data_dir=str(tmp_path / "store"), consumer_key="ck_test", consumer_secret="cs_test"
+    )
+    yield flask_app
+    flask_app.extensions["sandbox"]["deliverer"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client: FlaskClient) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.close()
