@@ -180,3 +180,27 @@ def _smtp_url(environ: Mapping[str, str]) -> str:
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ConfigError("SMTP_URL", "must look like smtp://host:port or smtps://host:port")
     return raw
+
+
+class KeyValueFormatter(logging.Formatter):
+    """`at=... level=... logger=... <message>`; messages are written as key=value pairs."""
+
+    def __init__(self) -> None:
+        super().__init__("at=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        import datetime as dt
+
+        moment = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Entry points call this once: key=value lines on stderr at `level`."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_backorders", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(KeyValueFormatter())
+        handler._backorders = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)

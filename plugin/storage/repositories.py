@@ -473,6 +473,25 @@ def _inbox_record(row: InboxEvent) -> InboxRecord:
 INBOX_SOURCES = ("webhook", "reconcile")
 
 
+def _inbox_values(
+    store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str, at: dt.datetime
+) -> dict[str, Any]:
+    if source not in INBOX_SOURCES:
+        raise ValueError(f"unknown inbox source {source!r}")
+    modified = normalize_modified_gmt(modified_gmt)
+    return {
+        "store_id": store_id,
+        "topic": topic,
+        "resource_id": str(resource_id),
+        "dedupe_key": dedupe_key(topic, str(resource_id), modified),
+        "modified_gmt": modified,
+        "source": source,
+        "status": "pending",
+        "attempts": 0,
+        "received_at": at,
+    }
+
+
 class SqlInbox:
     """`plugin.ports.Inbox` on the `inbox_events` table."""
 
@@ -483,20 +502,7 @@ class SqlInbox:
         self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
     ) -> int | None:
         """Insert a pending event; None when its dedupe key exists (also under a race)."""
-        if source not in INBOX_SOURCES:
-            raise ValueError(f"unknown inbox source {source!r}")
-        modified = normalize_modified_gmt(modified_gmt)
-        values = {
-            "store_id": store_id,
-            "topic": topic,
-            "resource_id": str(resource_id),
-            "dedupe_key": dedupe_key(topic, str(resource_id), modified),
-            "modified_gmt": modified,
-            "source": source,
-            "status": "pending",
-            "attempts": 0,
-            "received_at": utcnow(),
-        }
+        values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, utcnow())
         with self.db.session() as session:
             return _insert_ignoring_conflict(
                 session, InboxEvent.__table__, values, ("store_id", "dedupe_key")
@@ -508,6 +514,28 @@ class InboxRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def receive(
+        self,
+        store_id: int,
+        topic: str,
+        resource_id: str,
+        modified_gmt: str,
+        source: str = "webhook",
+        *,
+        at: dt.datetime | None = None,
+    ) -> int | None:
+        """`SqlInbox.add` and the store's `last_event_at` in one transaction (the webhook)."""
+        at = at or utcnow()
+        with self.db.session() as session:
+            event_id = _insert_ignoring_conflict(
+                session,
+                InboxEvent.__table__,
+                _inbox_values(store_id, topic, resource_id, modified_gmt, source, at),
+                ("store_id", "dedupe_key"),
+            )
+            session.execute(update(Store).where(Store.id == store_id).values(last_event_at=at))
+            return event_id
 
     def get(self, event_id: int) -> InboxRecord | None:
         """The event, or None."""

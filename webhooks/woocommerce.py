@@ -1,0 +1,213 @@
+"""`POST /webhooks/woocommerce/<store_id>`: receive fast, work later.
+
+A short guard sequence: size, ping, store, signature (on the raw bytes, before parsing), topic,
+payload. An accepted event becomes one inbox row (unique per resource state), then a queued job;
+the answer is 202. The request never calls the platform. Delivery facts relied on here are in
+../shared/reference/woocommerce/README.md ("How a WooCommerce store delivers webhooks").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import redis
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from plugin.connectors.woocommerce.signature import verify
+from plugin.crypto import DecryptionFailed
+from plugin.dispatch import enqueue_event
+
+if TYPE_CHECKING:
+    from app import Backorders
+
+logger = logging.getLogger(__name__)
+
+blueprint = Blueprint("woocommerce_webhooks", __name__, url_prefix="/webhooks/woocommerce")
+
+SIGNATURE_HEADER = "X-WC-Webhook-Signature"
+TOPIC_HEADER = "X-WC-Webhook-Topic"
+
+# Topics that become inbox events; the payload is the resource as GET /<resource>s/<id> returns
+# it (reference woocommerce/README.md), so `id` and `date_modified_gmt` identify its state.
+HANDLED_TOPICS = frozenset({"order.created", "order.updated", "product.updated"})
+# Topics a store may send that need no work here: answered 204 and logged. `order.deleted`
+# carries only {"id": N}; a new product has no backorders yet; restored/deleted resources and
+# customers/coupons do not change a split. Reconciliation still sees any order change.
+IGNORED_TOPICS = frozenset(
+    {
+        "order.deleted",
+        "order.restored",
+        "product.created",
+        "product.deleted",
+        "product.restored",
+    }
+)
+
+
+class Rejected(Exception):
+    """A guard's answer: status code and a short reason (never the payload)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@blueprint.post("/<int:store_id>")
+def receive(store_id: int) -> Response | tuple[Response, int]:
+    """Verify, record and enqueue one WooCommerce webhook delivery."""
+    try:
+        return _receive(store_id)
+    except Rejected as rejection:
+        logger.info(
+            "event=webhook_rejected store_id=%s status=%s reason=%s",
+            store_id,
+            rejection.status,
+            rejection.reason,
+        )
+        return _answer(rejection.status, {"error": rejection.reason})
+
+
+def _receive(store_id: int) -> Response | tuple[Response, int]:
+    state: Backorders = current_app.extensions["backorders"]
+    body = _read_body(state.config.max_webhook_bytes)
+    signature = request.headers.get(SIGNATURE_HEADER)
+
+    if signature is None and _is_ping(body):
+        # The store pings a new webhook with an unsigned form post and saves the webhook as
+        # active only if the answer is 200.
+        logger.info("event=webhook_ping store_id=%s", store_id)
+        return _answer(200, {"ping": True})
+
+    try:
+        found = state.stores.webhook_secret(store_id)
+    except DecryptionFailed:
+        logger.error("event=webhook_secret_unreadable store_id=%s", store_id)
+        raise Rejected(404, "unknown store") from None
+    if found is None or not found[0].is_connected:
+        raise Rejected(404, "unknown store")
+    store, secret = found
+
+    if not verify(secret, body, signature):
+        raise Rejected(401, "missing or invalid signature")
+
+    topic = request.headers.get(TOPIC_HEADER, "").strip()
+    if not topic:
+        raise Rejected(400, f"missing {TOPIC_HEADER}")
+    if topic not in HANDLED_TOPICS:
+        kind = "ignored" if topic in IGNORED_TOPICS else "unknown"
+        logger.info("event=webhook_topic_%s store_id=%s topic=%s", kind, store_id, topic[:64])
+        return _answer(204, None)
+
+    resource_id, modified_gmt = _parse(body)
+
+    try:
+        event_id = state.events.receive(store.id, topic, resource_id, modified_gmt, "webhook")
+    except SQLAlchemyError:
+        logger.exception("event=webhook_store_failed store_id=%s topic=%s", store_id, topic)
+        return _answer(503, {"error": "storage unavailable"})
+
+    if event_id is None:
+        logger.info(
+            "event=webhook_duplicate store_id=%s topic=%s resource_id=%s",
+            store_id,
+            topic,
+            resource_id,
+        )
+        return _answer(202, {"duplicate": True})
+
+    try:
+        enqueue_event(state.redis, event_id)
+        state.events.mark_enqueued(event_id)
+    except redis.RedisError as error:
+        # The row is committed and 'pending'; enqueue_pending picks it up when Redis is back.
+        logger.warning(
+            "event=webhook_enqueue_failed store_id=%s event_id=%s error=%s",
+            store_id,
+            event_id,
+            type(error).__name__,
+        )
+    except SQLAlchemyError:
+        logger.warning("event=webhook_mark_enqueued_failed event_id=%s", event_id)
+    logger.info(
+        "event=webhook_accepted store_id=%s topic=%s resource_id=%s event_id=%s",
+        store_id,
+        topic,
+        resource_id,
+        event_id,
+    )
+    return _answer(202, {"event_id": event_id, "duplicate": False})
+
+
+def _read_body(limit: int) -> bytes:
+    """The raw body, at most `limit` bytes; 413 past it (declared length or chunked)."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise Rejected(413, f"body larger than {limit} bytes")
+    request.max_content_length = limit
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        stream = request.stream
+        while True:
+            chunk = stream.read(min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise Rejected(413, f"body larger than {limit} bytes")
+    except RequestEntityTooLarge:
+        raise Rejected(413, f"body larger than {limit} bytes") from None
+    except (OSError, ValueError, HTTPException):
+        # The client went away or sent a broken chunked encoding.
+        raise Rejected(400, "unreadable body") from None
+    return b"".join(chunks)
+
+
+def _is_ping(body: bytes) -> bool:
+    """`webhook_id=N`, form-encoded: the store checking a new webhook's delivery URL."""
+    if len(body) > 64:
+        return False
+    try:
+        form = parse_qs(body.decode("ascii"), strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    values = form.get("webhook_id", [])
+    return set(form) == {"webhook_id"} and len(values) == 1 and values[0].isdigit()
+
+
+def _parse(body: bytes) -> tuple[str, str]:
+    """The resource id and its `date_modified_gmt` from an order or product payload."""
+    try:
+        payload: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise Rejected(400, "body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "payload is not a JSON object")
+    resource_id = payload.get("id")
+    if type(resource_id) is not int or resource_id <= 0:
+        raise Rejected(400, "id must be a positive integer")
+    modified = payload.get("date_modified_gmt")
+    if not isinstance(modified, str):
+        raise Rejected(400, "date_modified_gmt must be a date-time string")
+    try:
+        # WooCommerce dates are ISO 8601 without offset (reference woocommerce/orders.md).
+        moment = dt.datetime.fromisoformat(modified)
+    except ValueError:
+        raise Rejected(400, "date_modified_gmt must be a date-time string") from None
+    if moment.tzinfo is not None and moment.utcoffset() != dt.timedelta(0):
+        raise Rejected(400, "date_modified_gmt must be GMT")
+    return str(resource_id), modified
+
+
+def _answer(status: int, payload: dict[str, Any] | None) -> tuple[Response, int]:
+    if payload is None:
+        return Response(status=status), status
+    return jsonify(payload), status
