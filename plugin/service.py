@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +18,15 @@ from plugin.core.model import Order, Outcome, Plan, Policies, Status
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import plan_split
 from plugin.errors import PermanentError, TransientError
-from plugin.ports import AuditLog, Inbox, Platform, PolicyStore, SplitLedger, SplitRecord, SplitState
+from plugin.ports import (
+    AuditLog,
+    Inbox,
+    Platform,
+    PolicyStore,
+    SplitLedger,
+    SplitRecord,
+    SplitState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +43,9 @@ _TERMINAL = (SplitState.DONE, SplitState.FAILED)
 class Alerts(Protocol):
     """Where the merchant is told about something needing attention (StoreRepository)."""
 
-    def add_alert(self, store_id: int, order_id: str | None, kind: str, message: str) -> None: ...
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -73,8 +83,11 @@ class EventResult:
 
 
 class _NoAlerts:
-    def add_alert(self, store_id: int, order_id: str | None, kind: str, message: str) -> None:
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> object:
         log.warning("alert store=%s order=%s kind=%s (no alert sink)", store_id, order_id, kind)
+        return None
 
 
 def handle_order_event(
@@ -118,7 +131,9 @@ def _handle(
     records = ledger.for_order(store_id, order_id)
     if any(r.backorder_order_id == order_id for r in records):
         return EventResult("ignored", order_id, detail="backorder order created by us")
-    unfinished = [r for r in records if r.original_order_id == order_id and r.state not in _TERMINAL]
+    unfinished = [
+        r for r in records if r.original_order_id == order_id and r.state not in _TERMINAL
+    ]
     policies = policy_store.policies_for(store_id, order)
     if unfinished:
         # Finish what was started from its stored plan: stock may have changed since, and a
@@ -143,7 +158,9 @@ def _handle(
         _decision_summary(plan),
         outcome=plan.outcome.value,
         split_key=plan.split_key,
-        reasons=[{"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons],
+        reasons=[
+            {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
+        ],
         lines=[
             {"line_id": lp.line_id, "ordered": lp.ordered, "keep": lp.keep,
              "backorder": lp.backorder, "oversold": lp.oversold}
@@ -151,7 +168,7 @@ def _handle(
         ],
     )  # fmt: skip
     for reason in plan.alerts:
-        alerts.add_alert(store_id, order_id, reason.code, reason.message)
+        alerts.add_alert(store_id, reason.code, reason.message, order_id=order_id)
 
     if plan.outcome is Outcome.SPLIT:
         assert plan.split_key is not None  # a SPLIT plan always carries its key
@@ -199,7 +216,9 @@ def _carry_out_split(
         )  # fmt: skip
         written_id = platform.write_split(order, plan, backorder_order_id=backorder_id)
         if state == SplitState.PLANNED:
-            ledger.advance(store_id, key, SplitState.BACKORDER_CREATED, backorder_order_id=written_id)
+            ledger.advance(
+                store_id, key, SplitState.BACKORDER_CREATED, backorder_order_id=written_id
+            )
         ledger.advance(store_id, key, SplitState.ORIGINAL_UPDATED, backorder_order_id=written_id)
         backorder_id = written_id
         state = SplitState.ORIGINAL_UPDATED
@@ -248,8 +267,10 @@ def _record_failure(
     for record in ledger.for_order(store_id, order_id):
         if record.original_order_id == order_id and record.state not in _TERMINAL:
             ledger.advance(store_id, record.split_key, SplitState.FAILED, error=message)
-    alerts.add_alert(store_id, order_id, exc.reason, message)
-    log.warning("order failed permanently store=%s order=%s reason=%s", store_id, order_id, exc.reason)
+    alerts.add_alert(store_id, exc.reason, message, order_id=order_id)
+    log.warning(
+        "order failed permanently store=%s order=%s reason=%s", store_id, order_id, exc.reason
+    )
 
 
 # --- notes ------------------------------------------------------------------------------------
@@ -272,7 +293,9 @@ def split_note(plan: Plan, backorder_order_id: str) -> str:
     ]
     for lp in plan.lines:
         if lp.backorder:
-            lines.append(f"- {lp.backorder} of {lp.ordered} units of line {lp.line_id}: {lp.reason.message}")
+            lines.append(
+                f"- {lp.backorder} of {lp.ordered} units of line {lp.line_id}: {lp.reason.message}"
+            )
     for reason in plan.reasons:
         if reason.line_id is None:
             lines.append(reason.message)
@@ -322,11 +345,10 @@ def reconcile_store(
     # failures (reference/woocommerce/README.md), so polling is what catches what was missed.
     reactivated = _reactivate_webhooks(store_id, webhooks, alert_sink)
     checkpoint = checkpoints.get_checkpoint(store_id)
-    since = (checkpoint if checkpoint is not None else now - RECONCILE_FIRST_LOOKBACK)
+    since = checkpoint if checkpoint is not None else now - RECONCILE_FIRST_LOOKBACK
     since -= RECONCILE_OVERLAP
     seen = added = enqueued = 0
-    changes: Iterable = platform.orders_modified_since(since)
-    for change in changes:
+    for change in platform.orders_modified_since(since):
         seen += 1
         event_id = inbox.add(
             store_id, RECONCILE_TOPIC, change.order_id, woo_gmt(change.modified_gmt), "reconcile"
@@ -339,7 +361,11 @@ def reconcile_store(
     # Only after every change is in the inbox: a crash above repeats the run, not skips it.
     checkpoints.set_checkpoint(store_id, now)
     log.info(
-        "reconciled store=%s seen=%s added=%s reactivated=%s", store_id, seen, added, len(reactivated)
+        "reconciled store=%s seen=%s added=%s reactivated=%s",
+        store_id,
+        seen,
+        added,
+        len(reactivated),
     )
     return ReconcileResult(seen, added, enqueued, reactivated, now)
 
@@ -353,7 +379,6 @@ def _reactivate_webhooks(store_id: int, webhooks: WebhookAdmin, alerts: Alerts) 
         revived.append(hook.id)
         alerts.add_alert(
             store_id,
-            None,
             "webhook_disabled",
             f"The store had disabled webhook {hook.id} ({hook.topic}) after failed deliveries; "
             "it was re-activated and missed orders are picked up by reconciliation.",

@@ -343,8 +343,11 @@ class FakeAudit:
 class FakeAlerts:
     alerts: list[tuple[int, str | None, str, str]] = field(default_factory=list)
 
-    def add_alert(self, store_id: int, order_id: str | None, kind: str, message: str) -> None:
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> int:
         self.alerts.append((store_id, order_id, kind, message))
+        return len(self.alerts)
 
 
 @dataclass
