@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,22 +35,37 @@ class LiveSandbox:
         return [dict(self.store.webhook(i)) for i in sorted(self.store.list_webhooks())]
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[LiveSandbox]:
-    app = create_app(
-        data_dir=str(tmp_path / "sandbox"),
-        consumer_key=CONSUMER_KEY,
-        consumer_secret=CONSUMER_SECRET,
-    )
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Serve a WSGI app on a free loopback port in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LiveSandbox(f"http://127.0.0.1:{server.server_port}", app)
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+        server.server_close()
         thread.join(timeout=10)
+
+
+@contextlib.contextmanager
+def live_sandbox(data_dir: Path) -> Iterator[LiveSandbox]:
+    """The real sandbox store app served over HTTP."""
+    app = create_app(
+        data_dir=str(data_dir), consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET
+    )
+    try:
+        with serve(app) as url:
+            yield LiveSandbox(url, app)
+    finally:
         app.extensions["sandbox"]["deliverer"].close()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[LiveSandbox]:
+    with live_sandbox(tmp_path / "sandbox") as live:
+        yield live
 
 
 @pytest.fixture
