@@ -1,0 +1,252 @@
+"""`plugin.ports.Platform` for WooCommerce, over `WooCommerceClient`.
+
+Platform calls per split (happy path, counted by `client.calls`):
+1. `GET /orders/<id>`                          get_order
+2. `GET /products?include=<ids>`               get_stock (simple products), or
+   `GET /products/<parent>/variations?include=` get_stock (variations of one product; on
+   WooCommerce ≥ 10.3 `GET /variations?include=` covers variations of several products)
+3. `POST /orders/batch` {create: [backorder], update: [original]}   write_split
+4. `POST /orders/<id>/notes`                   add_note
+An order mixing simple products and variations needs one more read in step 2, because
+`/products?include=` never returns variations (the products route forces `post_type=product`,
+class-wc-rest-crud-controller.php `prepare_objects_query`). Parents of variations are never read:
+a variation's `stock_quantity`/`backorders` already show the parent's values when the parent
+keeps the stock (WC_Product_Variation getters in view context).
+
+`write_split` is idempotent given `backorder_order_id`: when the backorder order exists, only the
+original is updated (absolute quantities and amounts; removing an already removed line is a no-op
+in WooCommerce), with one `PUT /orders/<id>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import requests
+from marshmallow import ValidationError
+
+from plugin.connectors.woocommerce.client import WooCommerceClient, batch_item_error
+from plugin.connectors.woocommerce.mapping import (
+    META_CHILDREN,
+    META_ROLE,
+    META_SPLIT_KEY,
+    META_SPLIT_KEYS,
+    ROLE_BACKORDER,
+    backorder_create_body,
+    id_list,
+    load_order,
+    meta_value,
+    order_from_data,
+    original_update_body,
+    reduced_stock_by_line,
+    stock_for_order,
+    wc_status,
+)
+from plugin.connectors.woocommerce.schemas import GmtDateTime, summarise
+from plugin.core.model import Order, Plan, ProductRef, Stock
+from plugin.errors import BackordersError, PermanentError
+from plugin.ports import OrderChange
+
+log = logging.getLogger(__name__)
+
+
+class WooCommercePlatform:
+    """A WooCommerce store in domain terms (implements `plugin.ports.Platform`)."""
+
+    def __init__(self, client: WooCommerceClient) -> None:
+        self.client = client
+        # The latest loaded JSON of orders read through this instance: `get_stock` and
+        # `write_split` need WooCommerce facts the core `Order` does not carry (`_reduced_stock`,
+        # our meta, the payment method title) and take them from here instead of re-reading.
+        self._orders: dict[str, dict[str, Any]] = {}
+
+    @property
+    def calls(self) -> int:
+        """Platform calls made so far."""
+        return self.client.calls
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> Order:
+        """GET the order and map it to the core model."""
+        data = self._load(self.client.get_order(order_id), order_id)
+        self._orders[str(data["id"])] = data
+        return order_from_data(data)
+
+    def _load(self, payload: Any, order_id: str) -> dict[str, Any]:
+        try:
+            return load_order(payload)
+        except ValidationError as exc:
+            raise PermanentError(
+                f"order {order_id}: {summarise(exc)}", reason="invalid_order"
+            ) from exc
+
+    def _order_data(self, order_id: str) -> dict[str, Any]:
+        data = self._orders.get(str(order_id))
+        if data is None:
+            data = self._load(self.client.get_order(order_id), order_id)
+            self._orders[str(order_id)] = data
+        return data
+
+    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
+        """Stock of the order's products and variations, seen from the order."""
+        data = self._order_data(order.id)
+        simple_ids: list[int] = []
+        variations_by_parent: dict[int, list[int]] = {}
+        for line in data["line_items"]:
+            product_id = int(line["product_id"])
+            variation_id = int(line.get("variation_id") or 0)
+            if variation_id:
+                variations_by_parent.setdefault(product_id, []).append(variation_id)
+            elif product_id:
+                simple_ids.append(product_id)
+
+        records: list[dict[str, Any]] = []
+        if variations_by_parent:
+            records.extend(self._variations(variations_by_parent))
+        if simple_ids:
+            records.extend(self.client.get_products(simple_ids))
+        try:
+            return stock_for_order(data, records)
+        except ValidationError as exc:
+            raise PermanentError(
+                f"products of order {order.id}: {summarise(exc)}", reason="invalid_product"
+            ) from exc
+
+    def _variations(self, by_parent: Mapping[int, list[int]]) -> list[dict[str, Any]]:
+        if len(by_parent) > 1:
+            every_id = [vid for ids in by_parent.values() for vid in ids]
+            found = self.client.get_variations_any_product(every_id)
+            if found is not None:
+                return found
+        records: list[dict[str, Any]] = []
+        for parent_id, ids in by_parent.items():
+            records.extend(self.client.get_variations(parent_id, ids))
+        return records
+
+    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
+        """The backorder order made for `split_key`: `GET /orders?parent=<id>`, matched on meta."""
+        for child in self.client.list_orders(parent=[original_id], fields=["id", "meta_data"]):
+            meta = child.get("meta_data") or []
+            if meta_value(meta, META_SPLIT_KEY) == split_key and (
+                meta_value(meta, META_ROLE) == ROLE_BACKORDER
+            ):
+                return str(child["id"])
+        return None
+
+    def orders_modified_since(self, since: dt.datetime) -> Iterator[OrderChange]:
+        """Every order modified after `since` (UTC), oldest id first, via `modified_after`."""
+        since_utc = since.astimezone(dt.UTC) if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        field = GmtDateTime()
+        for item in self.client.list_orders(
+            modified_after=since_utc,
+            dates_are_gmt=True,  # orders.md: compare with the GMT modified date
+            orderby="id",  # stable pages while orders keep changing
+            order="asc",
+            fields=["id", "status", "date_modified_gmt"],
+        ):
+            modified = item.get("date_modified_gmt")
+            modified_gmt: dt.datetime = since_utc
+            if modified:
+                try:
+                    modified_gmt = field.deserialize(modified) or since_utc
+                except ValidationError:
+                    modified_gmt = since_utc
+            yield OrderChange(
+                order_id=str(item["id"]),
+                modified_gmt=modified_gmt,
+                status=str(item.get("status", "")),
+            )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write_split(self, original: Order, plan: Plan, *, backorder_order_id: str | None) -> str:
+        """Create the backorder order and update the original in one batch call; when
+        `backorder_order_id` is given, only update the original."""
+        data = self._order_data(original.id)
+        meta = data.get("meta_data", [])
+        existing_children = _json_ids(meta_value(meta, META_CHILDREN))
+        existing_keys = _json_ids(meta_value(meta, META_SPLIT_KEYS))
+        update = original_update_body(
+            original,
+            plan,
+            existing_children=existing_children,
+            existing_split_keys=existing_keys,
+            backorder_order_id=backorder_order_id,
+        )
+        self._orders.pop(str(original.id), None)  # the original changes now; read it afresh
+        if backorder_order_id is not None:
+            self.client.update_order(original.id, update)
+            return backorder_order_id
+
+        create = backorder_create_body(
+            original,
+            plan,
+            payment_method_title=str(data.get("payment_method_title", "")),
+            reduced_stock=reduced_stock_by_line(data),
+        )
+        answer = self.client.batch_orders(
+            create=[create], update=[{"id": int(original.id), **update}]
+        )
+        created = _first(answer, "create")
+        error = batch_item_error(created) if created is not None else None
+        if created is None or error is not None or not created.get("id"):
+            raise error or PermanentError(
+                f"order {original.id}: the store did not return the backorder order",
+                reason="invalid_response",
+            )
+        new_id = str(created["id"])
+        updated = _first(answer, "update")
+        update_error = batch_item_error(updated) if updated is not None else None
+        if updated is None or update_error is not None:
+            # The backorder order exists; the retry finds it (find_backorder_order) and only
+            # updates the original. Say which order was created.
+            failure = update_error or PermanentError(
+                f"order {original.id}: the store did not confirm the update",
+                reason="invalid_response",
+            )
+            failure.args = (f"{failure.args[0]} (backorder order {new_id} was created)",)
+            if isinstance(failure, BackordersError):
+                failure.backorder_order_id = new_id  # type: ignore[attr-defined]
+            raise failure
+        log.info("split written original=%s backorder=%s", original.id, new_id)
+        return new_id
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
+        """Add an order note; a customer note is e-mailed to the buyer by WooCommerce."""
+        self.client.add_order_note(order_id, text, customer_note=customer)
+
+    def set_status(self, order_id: str, canonical_status: str) -> None:
+        """Set the WooCommerce status that stands for `canonical_status`."""
+        self._orders.pop(str(order_id), None)
+        self.client.update_order(order_id, {"status": wc_status(canonical_status)})
+
+
+def _first(answer: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    items = answer.get(key)
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        return items[0]
+    return None
+
+
+def _json_ids(value: Any) -> list[str]:
+    return list(id_list(value))
+
+
+def connect(
+    base_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    throttle: Callable[[], None] | None = None,
+    *,
+    timeout: float = 30.0,
+    session: requests.Session | None = None,
+) -> WooCommercePlatform:
+    """The `Platform` for one store: what the worker builds from stored credentials."""
+    client = WooCommerceClient(
+        base_url, consumer_key, consumer_secret, timeout=timeout, session=session, throttle=throttle
+    )
+    return WooCommercePlatform(client)
