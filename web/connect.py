@@ -41,6 +41,7 @@ from plugin.connect import (
     validate_store_url,
 )
 from plugin.errors import BackordersError
+from web.auth import current_merchant, login_required, owned_store
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,8 @@ def _exempt_callback_from_csrf(state: BlueprintSetupState) -> None:
 
 
 def _page(keys_form: KeysForm, authorize_form: AuthorizeForm, status: int = 200) -> tuple[str, int]:
-    stores = _services().stores.list()
+    merchant = current_merchant()
+    stores = _services().stores.list(merchant_id=merchant.id if merchant else -1)
     html = render_template_string(
         _PAGE,
         keys_form=keys_form,
@@ -156,6 +158,7 @@ def _page(keys_form: KeysForm, authorize_form: AuthorizeForm, status: int = 200)
 
 
 @bp.route("/stores/connect", methods=["GET", "POST"])
+@login_required
 def connect_form() -> BaseResponse | tuple[str, int]:
     """Show the connect page; POST connects with keys or starts the authorize flow."""
     action = request.form.get("action", "keys") if request.method == "POST" else None
@@ -186,7 +189,8 @@ def connect_form() -> BaseResponse | tuple[str, int]:
         except ConnectError as exc:
             authorize_form.store_url.errors = [str(exc)]
             return _page(keys_form, authorize_form, 400)
-        state = _states(services).issue(store_url)
+        merchant = current_merchant()
+        state = _states(services).issue(store_url, merchant_id=merchant.id if merchant else None)
         location = build_authorize_url(
             store_url,
             state=state,
@@ -204,6 +208,7 @@ def connect_form() -> BaseResponse | tuple[str, int]:
             keys_form.consumer_secret.data or "",
             public_url=services.public_url,
             development=services.development,
+            merchant_id=merchant.id if (merchant := current_merchant()) else None,
         )
     except BackordersError as exc:
         logger.info("store connect refused reason=%s", exc.reason)
@@ -233,14 +238,14 @@ def wc_auth_callback(state: str) -> tuple[Response, int]:
 
 
 @bp.post("/stores/<int:store_id>/disconnect")
+@login_required
 def disconnect(store_id: int) -> BaseResponse:
     """Delete the store's webhooks and mark it disconnected."""
     form = DisconnectForm()
     if not form.validate_on_submit():
         abort(400)
     services = _services()
-    if services.stores.get(store_id) is None:
-        abort(404)
+    owned_store(store_id)  # 404 for a missing store or another merchant's
     try:
         left = disconnect_store(services.stores, store_id)
     except BackordersError as exc:

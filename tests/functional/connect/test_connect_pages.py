@@ -45,6 +45,24 @@ class Plugin:
         self.state = app.extensions["backorders"]
         self.http = requests.Session()
 
+    def sign_in(self) -> None:
+        """The connect pages need a signed-in merchant (web/auth.py)."""
+        from plugin.accounts import ensure_demo_merchant
+
+        self.merchant_id = ensure_demo_merchant(self.state.db, "owner@example.com", "pw-0123456789")
+        html = self.http.get(f"{self.url}/signin", timeout=10).text
+        response = self.http.post(
+            f"{self.url}/signin",
+            data={
+                "csrf_token": self.token(html=html),
+                "email": "owner@example.com",
+                "password": "pw-0123456789",
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert response.status_code == 303
+
     def page(self) -> str:
         response = self.http.get(f"{self.url}/stores/connect", timeout=10)
         assert response.status_code == 200
@@ -85,6 +103,7 @@ def plugin(tmp_path: Path, redis_server: EmbeddedRedis) -> Iterator[Plugin]:
         )
         holder["app"] = create_app(config)
         plugin = Plugin(url, holder["app"])
+        plugin.sign_in()
         yield plugin
         plugin.http.close()
         plugin.state.db.dispose()
