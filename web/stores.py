@@ -285,6 +285,7 @@ def settings(store_id: int) -> Response | str | tuple[str, int]:
         oversold_choices=OVERSOLD_CHOICES,
         example=example,
         example_number=EXAMPLE_NUMBER,
+        known_fields=set(SettingsSchema().fields),
     )
     return (html, 400) if errors else html
 
