@@ -32,3 +32,31 @@ def splits_of_store(
         rows = list(session.scalars(query))
         session.expunge_all()
     return rows
+
+
+def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[dict[str, object]]:
+    """Orders with audit entries, newest first: id, last entry time, last decision."""
+    from plugin.storage.models import AuditEntry
+
+    with db.session() as session:
+        rows = session.execute(
+            select(AuditEntry.order_id, func.max(AuditEntry.id), func.max(AuditEntry.at))
+            .where(AuditEntry.store_id == store_id)
+            .group_by(AuditEntry.order_id)
+            .order_by(func.max(AuditEntry.id).desc())
+            .limit(limit)
+        ).all()
+        result: list[dict[str, object]] = []
+        for order_id, _last_id, at in rows:
+            decision = session.scalars(
+                select(AuditEntry.message)
+                .where(
+                    AuditEntry.store_id == store_id,
+                    AuditEntry.order_id == order_id,
+                    AuditEntry.kind == "decision",
+                )
+                .order_by(AuditEntry.id.desc())
+                .limit(1)
+            ).first()
+            result.append({"order_id": order_id, "at": at, "decision": decision or ""})
+    return result
