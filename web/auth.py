@@ -197,3 +197,13 @@ def _messages(error: ValidationError) -> dict[str, list[str]]:
 def abort_404() -> None:
     """404 (used where a record exists but belongs to someone else)."""
     abort(404)
+
+
+def store_client(store: StoreRecord, timeout: float = 10) -> Any:
+    """A REST client for one of the merchant's stores (page reads and single writes)."""
+    from plugin.connectors.woocommerce.client import WooCommerceClient
+
+    credentials = services().stores.credentials(store.id)
+    return WooCommerceClient(
+        credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=timeout
+    )

@@ -60,3 +60,17 @@ def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[
             ).first()
             result.append({"order_id": order_id, "at": at, "decision": decision or ""})
     return result
+
+
+def open_backorder_quantities(db: Database, store_id: int) -> dict[tuple[str, str | None], int]:
+    """Units on backorder per (product_id, variant_id), from finished splits of the ledger."""
+    totals: dict[tuple[str, str | None], int] = {}
+    for split in splits_of_store(db, store_id, states=("done",)):
+        plan = split.plan or {}
+        if plan.get("outcome") != "split":
+            continue
+        for line in plan.get("lines", []):
+            ref = line.get("ref") or {}
+            key = (str(ref.get("product_id", "")), ref.get("variant_id") or None)
+            totals[key] = totals.get(key, 0) + int(line.get("backorder", 0))
+    return totals

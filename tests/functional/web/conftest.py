@@ -148,3 +148,53 @@ def add_store(
 @pytest.fixture
 def alice_store(app: Flask, alice: Merchant) -> StoreRecord:
     return add_store(app, alice.id)
+
+
+DEMO_KEY = "ck_merchant_pages"
+DEMO_SECRET = "cs_merchant_pages"  # noqa: S105 - test credential
+
+
+class LiveStore:
+    """The real sandbox store (demo seed) served over HTTP on loopback, and its plugin row."""
+
+    def __init__(self, url: str, sandbox_app: Any, store: StoreRecord) -> None:
+        self.url = url
+        self.sandbox_app = sandbox_app
+        self.store = store
+
+    @property
+    def shop(self) -> Any:
+        return self.sandbox_app.extensions["sandbox"]["store"]
+
+    def product_id(self, sku: str) -> int:
+        [product_id] = self.shop.list_products(sku=sku)
+        return int(product_id)
+
+    def backorders(self, sku: str) -> str:
+        return str(self.shop.product_json(self.product_id(sku))["backorders"])
+
+
+@pytest.fixture
+def live_store(app: Flask, alice: Merchant, tmp_path: Path) -> Iterator[LiveStore]:
+    from sandbox.app import create_app as create_sandbox
+    from tests.integration.connect.conftest import serve
+
+    sandbox_app = create_sandbox(
+        data_dir=str(tmp_path / "sandbox"),
+        consumer_key=DEMO_KEY,
+        consumer_secret=DEMO_SECRET,
+        seed="demo",
+    )
+    try:
+        with serve(sandbox_app) as url:
+            store = state(app).stores.create(
+                name="Sandbox",
+                base_url=url,
+                consumer_key=DEMO_KEY,
+                consumer_secret=DEMO_SECRET,
+                webhook_secret="whs",
+                merchant_id=alice.id,
+            )
+            yield LiveStore(url, sandbox_app, store)
+    finally:
+        sandbox_app.extensions["sandbox"]["deliverer"].close()
