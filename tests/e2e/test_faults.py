@@ -24,7 +24,7 @@ def _pair(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _split_done(api: Api, order_id: int) -> list[dict[str, Any]] | None:
     children = api.children(order_id)
-    if children and meta(api.order(order_id), "backorders_children"):
+    if children and meta(api.order(order_id), "backorders_split_key"):
         return children
     return None
 

@@ -35,7 +35,7 @@ def _split_of(api: Api, order_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
         if len(children) != 1:
             return None
         original = api.order(order_id)
-        if not meta(original, "backorders_children"):
+        if not meta(original, "backorders_split_key"):
             return None  # the backorder order exists, the original is not updated yet
         return original, children[0]
 
