@@ -296,6 +296,7 @@ class Stack:
     redis_url: str = ""
     store_id: int | None = None
     demo: DemoStore | None = None
+    widget_url: str | None = None
     _worker_seq: int = 0
 
     # -- addresses ---------------------------------------------------------------------------
@@ -413,7 +414,10 @@ class Stack:
         data = self.home / "sandbox"
         data.mkdir(parents=True, exist_ok=True)
         env = self.env()
-        env["SANDBOX_WIDGET_URL"] = f"{self.web_url}/storefront/{{store_id}}/widget.js"
+        # On a restart the store id is known before the sandbox starts.
+        self.widget_url = self._widget_url(_existing_store_id(env, self.sandbox_url))
+        if self.widget_url:
+            env["SANDBOX_WIDGET_URL"] = self.widget_url
         argv = [
             sys.executable, "-m", "sandbox",
             "--host", "127.0.0.1",
@@ -428,10 +432,24 @@ class Stack:
             set_sandbox_faults(self.sandbox_url, self.sandbox_faults)
         return child
 
+    def _widget_url(self, store_id: int | None) -> str | None:
+        """Our storefront widget for `store_id`, if the web app serves one (a later feature)."""
+        if store_id is None:
+            return None
+        url = f"{self.web_url}/storefront/{store_id}/widget.js"
+        return url if http_ok(url)() else None
+
     def connect_demo_store(self) -> int:
         """Connect the sandbox to the plugin, reusing an existing connection on restart."""
         self.demo = demo_store(self.sandbox_url)
         self.store_id = _connect_in_process(self.env(), self.demo)
+        if self.widget_url is None and self._widget_url(self.store_id):
+            # First run: the store id (and so the widget URL) exists only now; the sandbox
+            # reads SANDBOX_WIDGET_URL at start, so start it once more with it.
+            sandbox = next(c for c in self.supervisor.children if c.name == "sandbox")
+            self.supervisor.stop(sandbox)
+            self.supervisor.children.remove(sandbox)
+            self.start_sandbox()
         return self.store_id
 
     def stop(self) -> list[Child]:
@@ -455,6 +473,23 @@ def demo_store(sandbox_url: str) -> DemoStore:
     )
 
 
+def _existing_store_id(env: Mapping[str, str], base_url: str) -> int | None:
+    """The id of a connected store for `base_url` in this instance's database, if any."""
+    from plugin.config import Config
+    from plugin.crypto import Vault
+    from plugin.storage.db import Database
+    from plugin.storage.repositories import StoreRepository
+
+    config = Config.from_env(env)
+    db = Database(config.database_url)
+    try:
+        stores = StoreRepository(db, Vault(config.secret_key))
+        found = [s.id for s in stores.list(status="connected") if s.base_url == base_url]
+    finally:
+        db.dispose()
+    return found[0] if found else None
+
+
 def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     from plugin.config import Config
     from plugin.connect import ensure_connected
@@ -463,16 +498,19 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     from plugin.storage.repositories import StoreRepository
 
     config = Config.from_env(env)
-    stores = StoreRepository(Database(config.database_url), Vault(config.secret_key))
-    return ensure_connected(
-        stores,
-        demo.base_url,
-        demo.consumer_key,
-        demo.consumer_secret,
-        public_url=config.public_url,
-        development=config.development,
-        name="Sandbox demo store",
-    )
+    db = Database(config.database_url)
+    try:
+        return ensure_connected(
+            StoreRepository(db, Vault(config.secret_key)),
+            demo.base_url,
+            demo.consumer_key,
+            demo.consumer_secret,
+            public_url=config.public_url,
+            development=config.development,
+            name="Sandbox demo store",
+        )
+    finally:
+        db.dispose()
 
 
 def migrate_from_env() -> None:

@@ -57,8 +57,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[run.Stack]:
         sandbox_port=free_port(),
         workers=2,
         supervisor=supervisor,
-        # Reconciliation is triggered by the tests themselves (enqueue reconcile_store).
-        extra_env={"RECONCILE_INTERVAL": "3600", "LOG_LEVEL": "INFO"},
+        extra_env={
+            # Reconciliation is triggered by the tests themselves (enqueue reconcile_store).
+            "RECONCILE_INTERVAL": "3600",
+            "LOG_LEVEL": "INFO",
+            # Find the jobs of a killed worker within seconds (worker.py, plugin/reaper.py).
+            "BACKORDERS_HEARTBEAT": "1",
+            "BACKORDERS_REAP_INTERVAL": "2",
+            "BACKORDERS_REAP_STALE": "4",
+        },
     )
     before = {p.pid for p in _descendants()}
     try:

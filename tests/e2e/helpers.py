@@ -222,13 +222,17 @@ class Jobs:
         return list(FailedJobRegistry(queue=self.queue).get_job_ids())
 
     def idle(self) -> bool:
-        """Nothing queued, started or scheduled for a retry."""
+        """Nothing queued, running or waiting for a retry, apart from the periodic jobs
+        (worker.py keeps one run of each scheduled at all times)."""
         from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
+        def ours(job_ids: list[str]) -> list[str]:
+            return [j for j in job_ids if not j.startswith("periodic-")]
+
         return (
-            self.queue.count == 0
-            and StartedJobRegistry(queue=self.queue).count == 0
-            and ScheduledJobRegistry(queue=self.queue).count == 0
+            not ours(list(self.queue.get_job_ids()))
+            and not ours(StartedJobRegistry(queue=self.queue).get_job_ids())
+            and not ours(ScheduledJobRegistry(queue=self.queue).get_job_ids())
         )
 
     def close(self) -> None:
@@ -340,11 +344,18 @@ class Shop:
 
 
 def settle(
-    sandbox_url: str, plugin_db: PluginDb, jobs: Jobs, store_id: int, order_id: int
+    sandbox_url: str,
+    plugin_db: PluginDb,
+    jobs: Jobs,
+    store_id: int,
+    order_id: int,
+    *,
+    timeout: float = SPLIT_DEADLINE,
 ) -> list[Any]:
     """Wait until the store sent every delivery, the queue is idle and every event about the
     order is finished; returns those events."""
-    wait_for(lambda: Api.flush_deliveries(sandbox_url), what="sandbox deliveries sent")
-    wait_for(lambda: plugin_db.settled(store_id, order_id), what="events processed")
-    wait_for(jobs.idle, what="queue idle")
-    return wait_for(lambda: plugin_db.settled(store_id, order_id), what="events processed")
+    wait_for(lambda: Api.flush_deliveries(sandbox_url), timeout=timeout, what="deliveries sent")
+    wait_for(jobs.idle, timeout=timeout, what="queue idle")
+    return wait_for(
+        lambda: plugin_db.settled(store_id, order_id), timeout=timeout, what="events processed"
+    )

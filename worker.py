@@ -1,0 +1,448 @@
+"""Worker composition root: the RQ job functions and `main()` (an RQ worker with its scheduler).
+
+Jobs take plain ids and build their adapters from `Config.from_env(os.environ)`, once per
+process (RQ forks a work horse per job, so "per process" is per job in the default worker; the
+cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` or tests).
+
+Run with `python worker.py` (what `run.py` does), or in production with plain RQ:
+
+    rq worker --with-scheduler --serializer rq.serializers.JSONSerializer \
+        --job-monitoring-interval 10 --maintenance-interval 30 backorders
+
+plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import logging
+import math
+import os
+import random
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from rq import Worker, get_current_job
+from rq.exceptions import DuplicateJobError
+from rq.serializers import JSONSerializer
+
+from plugin import service
+from plugin.config import Config
+from plugin.crypto import Vault
+from plugin.dispatch import QUEUE_NAME, enqueue_event, enqueue_pending, event_queue
+from plugin.errors import PermanentError, RateLimited, TransientError
+from plugin.ratelimit import StoreRateLimiter
+from plugin.reaper import DEFAULT_STALE_AFTER
+from plugin.reaper import reap_abandoned as reap_started_registry
+from plugin.redis_connection import connect_redis
+from plugin.storage.db import Database
+from plugin.storage.repositories import (
+    InboxRepository,
+    SqlAuditLog,
+    SqlInbox,
+    SqlPolicyStore,
+    SqlSplitLedger,
+    StoreRecord,
+    StoreRepository,
+)
+
+log = logging.getLogger("worker")
+
+ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
+# One job at a time per order: an order.created and an order.updated of the same order may be
+# processed by two workers at once, and both would otherwise try to create the backorder order.
+ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
+ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
+RECONCILE_JOB_TIMEOUT = 600
+PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it is re-enqueued
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+def heartbeat_interval() -> int:
+    """RQ's job_monitoring_interval for `python worker.py` (BACKORDERS_HEARTBEAT, default 10 s)."""
+    return max(1, int(_env_seconds("BACKORDERS_HEARTBEAT", 10)))
+
+
+def periodic_intervals() -> dict[str, int]:
+    """Seconds between runs of each periodic job (reaper: BACKORDERS_REAP_INTERVAL, 15 s)."""
+    return {
+        "reap_abandoned": max(1, int(_env_seconds("BACKORDERS_REAP_INTERVAL", 15))),
+        "requeue_pending": 60,
+        "reconcile_all": 60,
+    }
+
+
+# --- adapters, built once per process -------------------------------------------------------
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db: Database
+    redis: redis.Redis
+    stores: StoreRepository
+    inbox_events: InboxRepository
+    inbox: SqlInbox
+    ledger: SqlSplitLedger
+    policies: SqlPolicyStore
+    audit: SqlAuditLog
+    pid: int
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The adapters of this process (rebuilt after a fork: connections are not fork-safe)."""
+    global _runtime
+    if _runtime is None or _runtime.pid != os.getpid():
+        config = Config.from_env(os.environ)
+        db = Database(config.database_url)
+        _runtime = Runtime(
+            config=config,
+            db=db,
+            redis=connect_redis(config, retries=3),
+            stores=StoreRepository(db, Vault(config.secret_key)),
+            inbox_events=InboxRepository(db),
+            inbox=SqlInbox(db),
+            ledger=SqlSplitLedger(db),
+            policies=SqlPolicyStore(db),
+            audit=SqlAuditLog(db),
+            pid=os.getpid(),
+        )
+    return _runtime
+
+
+def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimiter]:
+    """The store's Platform, its requests throttled by the shared per-store rate limiter."""
+    from plugin.connectors.woocommerce.platform import connect
+
+    limiter = StoreRateLimiter(rt.redis, store.id, store.api_rate_limit)
+    credentials = rt.stores.credentials(store.id)
+    platform = connect(
+        credentials.base_url,
+        credentials.consumer_key,
+        credentials.consumer_secret,
+        throttle=limiter,
+    )
+    return platform, limiter
+
+
+class StoreWebhooks:
+    """`service.WebhookAdmin` over the WooCommerce client: only the webhooks we created."""
+
+    def __init__(self, client: Any, store: StoreRecord, public_url: str) -> None:
+        self.client = client
+        self.ids = {str(i) for i in store.webhook_ids}
+        self.public_url = public_url.rstrip("/")
+
+    def list_webhooks(self) -> list[service.WebhookInfo]:
+        hooks = []
+        for item in self.client.list_webhooks():
+            hook = service.WebhookInfo(
+                id=str(item.get("id")),
+                topic=str(item.get("topic", "")),
+                status=str(item.get("status", "")),
+                delivery_url=str(item.get("delivery_url", "")),
+            )
+            if hook.id in self.ids or hook.delivery_url.startswith(self.public_url + "/"):
+                hooks.append(hook)
+        return hooks
+
+    def activate_webhook(self, webhook_id: str) -> None:
+        # webhooks.md: `status` is writable (active, paused, disabled).
+        self.client.update_webhook(webhook_id, status="active")
+
+
+class StoreCheckpoints:
+    """`service.Checkpoints` on the stores table."""
+
+    def __init__(self, stores: StoreRepository) -> None:
+        self.stores = stores
+
+    def get_checkpoint(self, store_id: int) -> dt.datetime | None:
+        store = self.stores.get(store_id)
+        return store.reconcile_checkpoint if store is not None else None
+
+    def set_checkpoint(self, store_id: int, at: dt.datetime) -> None:
+        self.stores.update(store_id, reconcile_checkpoint=at)
+
+
+# --- retries --------------------------------------------------------------------------------
+
+
+def retry_delay(base: float, retry_after: float | None, rng: random.Random) -> int:
+    """Seconds before the next attempt: the job's exponential interval with ±25 % jitter (so
+    jobs failing together do not retry together), never sooner than the store's Retry-After."""
+    delay = base * rng.uniform(0.75, 1.25)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return max(1, math.ceil(delay))
+
+
+def _prepare_retry(exc: TransientError, event_id: int | None, rt: Runtime) -> None:
+    """Set the delay of the retry RQ is about to schedule, or record the final failure."""
+    job = get_current_job()
+    if job is None:
+        return
+    if not job.retries_left:
+        if event_id is not None:
+            rt.inbox_events.mark_failed(event_id, f"gave up after retries: {exc.reason}: {exc}")
+        log.error("job=%s gave up after retries reason=%s", job.id, exc.reason)
+        return
+    intervals = list(job.retry_intervals or [0])
+    index = max(len(intervals) - job.retries_left, 0)
+    while len(intervals) <= index:
+        intervals.append(intervals[-1])
+    # RQ reads this in the same process right after the job raises (Job.retry).
+    intervals[index] = retry_delay(intervals[index], exc.retry_after, random.Random())  # noqa: S311 - jitter
+    job.retry_intervals = intervals
+    log.info(
+        "job=%s transient reason=%s retry_in=%ss retries_left=%s",
+        job.id,
+        exc.reason,
+        intervals[index],
+        job.retries_left,
+    )
+
+
+@contextlib.contextmanager
+def order_lock(connection: redis.Redis, store_id: int, order_id: str) -> Iterator[None]:
+    """Hold the per-order lock, renewing it while the block runs."""
+    lock = connection.lock(
+        f"backorders:lock:order:{store_id}:{order_id}",
+        timeout=ORDER_LOCK_TTL,
+        blocking_timeout=ORDER_LOCK_WAIT,
+        thread_local=False,
+    )
+    if not lock.acquire():
+        raise TransientError(f"order {order_id} is being processed by another job", reason="busy")
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ORDER_LOCK_TTL / 3):
+            with contextlib.suppress(redis.RedisError):
+                lock.extend(ORDER_LOCK_TTL, replace_ttl=True)
+
+    renewer = threading.Thread(target=renew, name="order-lock", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        with contextlib.suppress(redis.RedisError):
+            lock.release()
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+def process_event(event_id: int) -> str:
+    """Handle one inbox event; returns what became of it."""
+    rt = runtime()
+    event = rt.inbox_events.get(event_id)
+    if event is None:
+        log.warning("event=%s missing from the inbox", event_id)
+        return "missing"
+    if event.status in ("done", "ignored", "failed"):
+        return event.status  # a duplicate job; the event was settled already
+    rt.inbox_events.mark_started(event_id)
+    store = rt.stores.get(event.store_id)
+    if store is None or not store.is_connected:
+        rt.inbox_events.mark_ignored(event_id, "store not connected")
+        return "ignored"
+    if event.topic not in ORDER_TOPICS:
+        rt.inbox_events.mark_ignored(event_id, f"topic {event.topic} is not handled")
+        return "ignored"
+    platform, limiter = connect_store(rt, store)
+    try:
+        with order_lock(rt.redis, store.id, event.resource_id):
+            result = service.handle_order_event(
+                store.id,
+                event.resource_id,
+                platform=platform,
+                ledger=rt.ledger,
+                policies=rt.policies,
+                audit=rt.audit,
+                alerts=rt.stores,
+            )
+    except PermanentError as exc:
+        # Deliberately swallowed: the service recorded it for the merchant; a retry would
+        # fail the same way.
+        rt.inbox_events.mark_failed(event_id, f"{exc.reason}: {exc}")
+        log.warning("event=%s failed permanently reason=%s (not retried)", event_id, exc.reason)
+        return "failed"
+    except TransientError as exc:
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            limiter.pause(exc.retry_after)  # every worker holds off this store
+        _prepare_retry(exc, event_id, rt)
+        raise
+    if result.status == "ignored":
+        rt.inbox_events.mark_ignored(event_id, result.detail or "own write")
+    else:
+        rt.inbox_events.mark_done(event_id)
+    log.info(
+        "event=%s store=%s order=%s result=%s", event_id, store.id, event.resource_id, result.status
+    )
+    return result.status
+
+
+def reconcile_store(store_id: int) -> int:
+    """Poll one store for orders the webhooks missed; returns how many events were added."""
+    rt = runtime()
+    store = rt.stores.get(store_id)
+    if store is None or not store.is_connected:
+        return 0
+    platform, limiter = connect_store(rt, store)
+
+    def enqueue(event_id: int) -> None:
+        enqueue_event(rt.redis, event_id)
+        rt.inbox_events.mark_enqueued(event_id)
+
+    try:
+        result = service.reconcile_store(
+            store_id,
+            platform=platform,
+            webhooks=StoreWebhooks(platform.client, store, rt.config.public_url),
+            inbox=rt.inbox,
+            checkpoints=StoreCheckpoints(rt.stores),
+            enqueue=enqueue,
+            now=dt.datetime.now(dt.UTC),
+            alerts=rt.stores,
+        )
+    except PermanentError as exc:
+        rt.stores.add_alert(store_id, exc.reason, f"Reconciliation failed: {exc}")
+        log.warning("reconcile store=%s failed permanently reason=%s", store_id, exc.reason)
+        return 0
+    except RateLimited as exc:
+        if exc.retry_after:
+            limiter.pause(exc.retry_after)
+        raise
+    return result.added
+
+
+def reconcile_all() -> int:
+    """Enqueue `reconcile_store` for each connected store whose interval has passed."""
+    rt = runtime()
+    schedule_periodic(rt.redis, "reconcile_all")
+    now = dt.datetime.now(dt.UTC)
+    queue = event_queue(rt.redis)
+    queued = 0
+    for store in rt.stores.list(status="connected"):
+        last = store.reconcile_checkpoint
+        if last is not None and (now - last).total_seconds() < store.reconcile_interval_seconds:
+            continue
+        try:
+            queue.enqueue_call(
+                "worker.reconcile_store",
+                args=(store.id,),
+                job_id=f"reconcile-{store.id}",
+                unique=True,  # one reconciliation per store at a time
+                result_ttl=0,
+                failure_ttl=300,
+                timeout=RECONCILE_JOB_TIMEOUT,
+                description=f"reconcile store {store.id}",
+            )
+        except DuplicateJobError:
+            continue
+        queued += 1
+    return queued
+
+
+def requeue_pending() -> int:
+    """Enqueue inbox events left 'pending' (Redis was away when they arrived)."""
+    rt = runtime()
+    schedule_periodic(rt.redis, "requeue_pending")
+    return enqueue_pending(rt.db, rt.redis, older_than_s=PENDING_OLDER_THAN)
+
+
+def reap_abandoned() -> list[str]:
+    """Requeue jobs whose worker died mid-job (see plugin/reaper.py)."""
+    rt = runtime()
+    schedule_periodic(rt.redis, "reap_abandoned")
+    stale_after = _env_seconds("BACKORDERS_REAP_STALE", DEFAULT_STALE_AFTER)
+    return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=stale_after)
+
+
+# --- periodic jobs on RQ's scheduler ---------------------------------------------------------
+
+
+def schedule_periodic(connection: redis.Redis, name: str) -> bool:
+    """Schedule the next run of periodic job `name` with RQ's scheduler, once.
+
+    Runs fall on multiples of the interval and the job id names that instant, so every
+    process computing "the next run" computes the same job; `unique=True` keeps one of them.
+    Each run schedules its successor first, and every worker start seeds the chain.
+    """
+    interval = periodic_intervals()[name]
+    due = (math.floor(time.time() / interval) + 1) * interval
+    try:
+        event_queue(connection).enqueue_at(
+            dt.datetime.fromtimestamp(due, dt.UTC),
+            f"worker.{name}",
+            job_id=f"periodic-{name}-{due}",
+            unique=True,
+            result_ttl=0,
+            failure_ttl=3600,
+            job_timeout=300,
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+def ensure_schedules(connection: redis.Redis) -> None:
+    """Seed every periodic job's chain (idempotent)."""
+    for name in periodic_intervals():
+        schedule_periodic(connection, name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run an RQ worker with the scheduler on the `backorders` queue."""
+    parser = argparse.ArgumentParser(description="Backorders worker")
+    parser.add_argument("--name", help="worker name (unique per process)")
+    parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    parser.add_argument(
+        "--schedule-only", action="store_true", help="seed the periodic jobs and exit"
+    )
+    args = parser.parse_args(argv)
+    config = Config.from_env(os.environ)
+    logging.basicConfig(
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    connection = connect_redis(config, retries=5)
+    ensure_schedules(connection)
+    if args.schedule_only:
+        return 0
+    db = Database(config.database_url)
+    db.migrate()
+    enqueue_pending(db, connection, older_than_s=0)
+    db.dispose()  # work horses are forked: no pooled connection may cross the fork
+    worker = Worker(
+        [event_queue(connection)],
+        connection=connection,
+        serializer=JSONSerializer,
+        name=args.name,
+        # Heartbeats every few seconds let the reaper tell a dead worker from a slow job;
+        # frequent maintenance lets a surviving worker take the scheduler over quickly.
+        job_monitoring_interval=heartbeat_interval(),
+        maintenance_interval=int(_env_seconds("BACKORDERS_MAINTENANCE_INTERVAL", 30)),
+    )
+    worker.work(with_scheduler=True, burst=args.burst, logging_level=config.log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
