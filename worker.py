@@ -4,12 +4,15 @@ Jobs take plain ids and build their adapters from `Config.from_env(os.environ)`,
 process (RQ forks a work horse per job, so "per process" is per job in the default worker; the
 cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` or tests).
 
-Run with `python worker.py` (what `run.py` does), or in production with plain RQ:
+Run with `python worker.py` (what `run.py` does), or in production with plain RQ (the same
+environment; jobs are JSON-serialised, and the reaper relies on 10 s heartbeats):
 
-    rq worker --with-scheduler --serializer rq.serializers.JSONSerializer \
-        --job-monitoring-interval 10 --maintenance-interval 30 backorders
+    rq worker --with-scheduler --serializer json --job-monitoring-interval 10 \
+        --worker-ttl 35 --maintenance-interval 30 --url "$REDIS_URL" backorders
 
-plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs).
+plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs, which then
+reschedule themselves). A plain `rq worker` has no reaper thread: jobs of dead workers are
+requeued by the periodic `reap_abandoned` job instead.
 """
 
 from __future__ import annotations
@@ -61,12 +64,23 @@ ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
 ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
 RECONCILE_JOB_TIMEOUT = 600
+WORKER_TTL = 35
 PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it is re-enqueued
 
 
 def _env_seconds(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     return float(raw) if raw else default
+
+
+def reap_interval() -> float:
+    """Seconds between reaper passes of each worker's guardian thread (BACKORDERS_REAP_TICK)."""
+    return max(0.2, _env_seconds("BACKORDERS_REAP_TICK", 10))
+
+
+def reap_stale_after() -> float:
+    """Heartbeat age that marks a job abandoned (BACKORDERS_REAP_STALE)."""
+    return _env_seconds("BACKORDERS_REAP_STALE", DEFAULT_STALE_AFTER)
 
 
 def heartbeat_interval() -> int:
@@ -372,8 +386,7 @@ def reap_abandoned() -> list[str]:
     """Requeue jobs whose worker died mid-job (see plugin/reaper.py)."""
     rt = runtime()
     schedule_periodic(rt.redis, "reap_abandoned")
-    stale_after = _env_seconds("BACKORDERS_REAP_STALE", DEFAULT_STALE_AFTER)
-    return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=stale_after)
+    return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=reap_stale_after())
 
 
 # --- periodic jobs on RQ's scheduler ---------------------------------------------------------
@@ -409,6 +422,26 @@ def ensure_schedules(connection: redis.Redis) -> None:
         schedule_periodic(connection, name)
 
 
+def start_guardian(connection: redis.Redis, stop: threading.Event) -> threading.Thread:
+    """Run the reaper in this worker's main process every `reap_interval()` seconds.
+
+    It does not depend on RQ's scheduler (whose lock a killed worker holds for up to 61 s) nor
+    on a free worker to run a job, so a job of a dead worker is back on the queue within
+    `reap_stale_after() + reap_interval()` seconds while any worker lives.
+    """
+
+    def guard() -> None:
+        while not stop.wait(reap_interval()):
+            try:
+                reap_started_registry(connection, [QUEUE_NAME], stale_after=reap_stale_after())
+            except redis.RedisError as exc:  # Redis away for a moment: try again next tick
+                log.warning("reaper pass failed: %s", exc)
+
+    thread = threading.Thread(target=guard, name="reaper", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run an RQ worker with the scheduler on the `backorders` queue."""
     parser = argparse.ArgumentParser(description="Backorders worker")
@@ -438,9 +471,18 @@ def main(argv: list[str] | None = None) -> int:
         # Heartbeats every few seconds let the reaper tell a dead worker from a slow job;
         # frequent maintenance lets a surviving worker take the scheduler over quickly.
         job_monitoring_interval=heartbeat_interval(),
+        # An idle worker blocks in BLMOVE for worker_ttl - 15 s and only then runs its
+        # maintenance (registry cleanup, taking the scheduler over from a dead worker); RQ's
+        # default 420 s would leave scheduled jobs and retries stuck for minutes.
+        worker_ttl=WORKER_TTL,
         maintenance_interval=int(_env_seconds("BACKORDERS_MAINTENANCE_INTERVAL", 30)),
     )
-    worker.work(with_scheduler=True, burst=args.burst, logging_level=config.log_level)
+    stop = threading.Event()
+    start_guardian(connect_redis(config, retries=5), stop)
+    try:
+        worker.work(with_scheduler=True, burst=args.burst, logging_level=config.log_level)
+    finally:
+        stop.set()
     return 0
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import math
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, unquote, urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 
@@ -31,10 +36,32 @@ def _store() -> Store:
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    fields = request.args.get("_fields")
+    if fields and status < 300:
+        data = _only_fields(data, [f.strip() for f in fields.split(",") if f.strip()])
     response = Response(json.dumps(data), status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _only_fields(data: Any, fields: list[str]) -> Any:
+    """WordPress ``_fields``: keep the named (dotted for nested) keys; ``_links`` only if named."""
+    if isinstance(data, list):
+        return [_only_fields(item, fields) for item in data]
+    if not isinstance(data, dict):
+        return data
+    wanted: dict[str, list[str]] = {}
+    for field in fields:
+        head, _, rest = field.partition(".")
+        wanted.setdefault(head, [])
+        if rest:
+            wanted[head].append(rest)
+    kept = {}
+    for key, nested in wanted.items():
+        if key in data:
+            kept[key] = _only_fields(data[key], nested) if nested else data[key]
+    return kept
 
 
 def _error(error: ApiError) -> Response:
@@ -62,6 +89,75 @@ def _credentials() -> tuple[str | None, str | None]:
     if "consumer_key" in request.args:
         return request.args.get("consumer_key"), request.args.get("consumer_secret", "")
     return None, None
+
+
+# class-wc-rest-authentication.php: OAuth timestamps older than 15 minutes are refused.
+OAUTH_WINDOW_SECONDS = 15 * 60
+OAUTH_PARAMS = (
+    "oauth_consumer_key",
+    "oauth_timestamp",
+    "oauth_nonce",
+    "oauth_signature",
+    "oauth_signature_method",
+)
+_used_nonces: OrderedDict[tuple[str, str], float] = OrderedDict()
+_nonce_lock = threading.Lock()
+
+
+def _oauth_params() -> dict[str, str] | None:
+    """OAuth 1.0a parameters from the query string or an ``Authorization: OAuth`` header."""
+    header = request.headers.get("Authorization", "")
+    params = {k: v for k, v in request.args.items()}
+    if header.lower().startswith("oauth "):
+        for part in header[6:].split(","):
+            key, _, value = part.strip().partition("=")
+            if key.startswith("oauth_"):
+                params[key] = unquote(value.strip('"'))
+    if not any(key.startswith("oauth_") for key in params):
+        return None
+    return params
+
+
+def _rfc3986(value: str) -> str:
+    """wc_rest_urlencode_rfc3986: rawurlencode(rawurldecode(v)) with % doubled."""
+    return quote(unquote(value), safe="~").replace("%", "%25")
+
+
+def _oauth_error(message: str) -> ApiError:
+    return ApiError("woocommerce_rest_authentication_error", message, 401)
+
+
+def _check_oauth(params: dict[str, str], secret: str) -> None:
+    """class-wc-rest-authentication.php check_oauth_signature and timestamp/nonce checks."""
+    method = params.get("oauth_signature_method", "")
+    if method not in ("HMAC-SHA1", "HMAC-SHA256"):
+        raise _oauth_error("Invalid signature - signature method is invalid.")
+    signed = {k: v for k, v in params.items() if k != "oauth_signature"}
+    pairs = sorted((_rfc3986(k), _rfc3986(v)) for k, v in signed.items())
+    query = "%26".join(f"{k}%3D{v}" for k, v in pairs)
+    base_uri = quote(request.host_url.rstrip("/") + request.path, safe="~")
+    string_to_sign = f"{request.method.upper()}&{base_uri}&{query}"
+    digest = hashlib.sha1 if method == "HMAC-SHA1" else hashlib.sha256
+    expected = base64.b64encode(
+        hmac.new(f"{secret}&".encode(), string_to_sign.encode(), digest).digest()
+    ).decode()
+    provided = unquote(params["oauth_signature"].replace(" ", "+"))
+    if not hmac.compare_digest(expected, provided):
+        raise _oauth_error("Invalid signature - provided signature does not match.")
+    try:
+        timestamp = int(params["oauth_timestamp"])
+    except ValueError:
+        raise _oauth_error("Invalid timestamp.") from None
+    now = time.time()
+    if abs(now - timestamp) > OAUTH_WINDOW_SECONDS:
+        raise _oauth_error("Invalid timestamp.")
+    nonce = (params["oauth_consumer_key"], params["oauth_nonce"])
+    with _nonce_lock:
+        while _used_nonces and next(iter(_used_nonces.values())) < now - OAUTH_WINDOW_SECONDS:
+            _used_nonces.popitem(last=False)
+        if nonce in _used_nonces:
+            raise _oauth_error("Invalid nonce - nonce has already been used.")
+        _used_nonces[nonce] = now
 
 
 # class-wc-rest-*-controller.php permission checks: the error a caller without a valid user
@@ -104,6 +200,9 @@ def _names_resource() -> bool:
 @bp.before_request
 def _before() -> Response | None:
     key, secret = _credentials()
+    oauth = _oauth_params() if key is None else None
+    if oauth is not None:
+        key = oauth.get("oauth_consumer_key")
     faults = _ext().get("faults")
     if faults is not None:
         injected: Response | None = faults.before_api_request(key)
@@ -111,6 +210,11 @@ def _before() -> Response | None:
             return injected
     config = _ext()["credentials"]
     # class-wc-rest-authentication.php: unknown key, then wrong secret, each a 401.
+    if oauth is not None:
+        missing = [name for name in OAUTH_PARAMS if not oauth.get(name)]
+        if missing:
+            label = "parameter" if len(missing) == 1 else "parameters"
+            return _error(_oauth_error(f"Missing OAuth {label} {', '.join(missing)}"))
     if key is None:
         return _error(_denied())
     expected_secret = config[1] if hmac.compare_digest(key, config[0]) else None
@@ -122,7 +226,12 @@ def _before() -> Response | None:
                 ApiError("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
             )
         expected_secret, scope = issued
-    if not hmac.compare_digest(secret or "", expected_secret):
+    if oauth is not None:
+        try:
+            _check_oauth(oauth, expected_secret)
+        except ApiError as error:
+            return _error(error)
+    elif not hmac.compare_digest(secret or "", expected_secret):
         return _error(
             ApiError("woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401)
         )
@@ -254,7 +363,20 @@ def _paginate(ids: list[int], render: Callable[[int], dict[str, Any] | None]) ->
     items = [item for item in (render(i) for i in chosen) if item is not None]
     pages = math.ceil(total / per_page) if total else 0
     headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+    # WC_REST_CRUD_Controller::get_items: prev/next Link headers keep the other query args.
+    links = []
+    if page > 1:
+        links.append(f'<{_page_url(min(page - 1, max(pages, 1)))}>; rel="prev"')
+    if pages > page:
+        links.append(f'<{_page_url(page + 1)}>; rel="next"')
+    if links:
+        headers["Link"] = ", ".join(links)
     return _json(items, 200, headers)
+
+
+def _page_url(page: int) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    return f"{request.base_url}?{urlencode(args + [('page', str(page))])}"
 
 
 # ---------------------------------------------------------------------------- products
@@ -270,8 +392,11 @@ def _product_out(product_id: int) -> dict[str, Any] | None:
 
 def _variation_out(product_id: int, variation_id: int) -> dict[str, Any] | None:
     data = _store().variation_json(variation_id)
-    if data is None:
-        return None
+    return None if data is None else _variation_links(product_id, data)
+
+
+def _variation_links(product_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    variation_id = data["id"]
     return _with_links(
         data,
         f"products/{product_id}/variations/{variation_id}",
@@ -389,28 +514,25 @@ def delete_variation(product_id: int, variation_id: int) -> Response:
             501,
         )
     data = _store().delete_variation(product_id, variation_id)
-    return _json(
-        _with_links(
-            data,
-            f"products/{product_id}/variations/{variation_id}",
-            f"products/{product_id}/variations",
-        )
-    )
+    return _json(_variation_links(product_id, data))
 
 
 # ---------------------------------------------------------------------------- orders
 
 
-def _order_out(order_id: int) -> dict[str, Any] | None:
-    data = _store().order_json(order_id)
-    if data is None:
-        return None
+def _order_links(data: dict[str, Any]) -> dict[str, Any]:
+    """Version2 prepare_links: self, collection, customer and up when they apply."""
     extra = {}
     if data["customer_id"]:
         extra["customer"] = f"customers/{data['customer_id']}"
     if data["parent_id"]:
         extra["up"] = f"orders/{data['parent_id']}"
-    return _with_links(data, f"orders/{order_id}", "orders", extra)
+    return _with_links(data, f"orders/{data['id']}", "orders", extra)
+
+
+def _order_out(order_id: int) -> dict[str, Any] | None:
+    data = _store().order_json(order_id)
+    return None if data is None else _order_links(data)
 
 
 _ORDER_STATUS_FILTER = (
@@ -488,8 +610,7 @@ def update_order(order_id: int) -> Response:
 @bp.delete("/orders/<int:order_id>")
 def delete_order(order_id: int) -> Response:
     """DELETE /orders/<id>[?force=true]."""
-    data = _store().delete_order(order_id, force=_force())
-    return _json(_with_links(data, f"orders/{order_id}", "orders"))
+    return _json(_order_links(_store().delete_order(order_id, force=_force())))
 
 
 def _batch(
@@ -508,9 +629,9 @@ def _batch(
         )
     result: dict[str, list[Any]] = {}
 
-    def run(fn: Callable[[], dict[str, Any]], item_id: int = 0) -> dict[str, Any]:
+    def run(fn: Callable[..., dict[str, Any]], *args: Any, item_id: int = 0) -> dict[str, Any]:
         try:
-            return fn()
+            return fn(*args)
         except ApiError as error:
             return {
                 "id": item_id,
@@ -522,17 +643,15 @@ def _batch(
             }
 
     if "create" in body:
-        result["create"] = [
-            run(lambda entry=entry: create(entry)) for entry in body.get("create") or []
-        ]
+        result["create"] = [run(create, entry) for entry in body.get("create") or []]
     if "update" in body:
         result["update"] = [
-            run(lambda entry=entry: update(int(entry.get("id", 0)), entry), int(entry.get("id", 0)))
+            run(update, int(entry.get("id", 0)), entry, item_id=int(entry.get("id", 0)))
             for entry in body.get("update") or []
         ]
     if "delete" in body:
         result["delete"] = [
-            run(lambda item=item: delete(int(item)), int(item)) for item in body.get("delete") or []
+            run(delete, int(item), item_id=int(item)) for item in body.get("delete") or []
         ]
     return _json(result)
 
@@ -544,7 +663,7 @@ def batch_orders() -> Response:
     return _batch(
         lambda d: _order_out(store.create_order(d, created_via="rest-api")["id"]) or {},
         lambda i, d: (store.update_order(i, d), _order_out(i) or {})[1],
-        lambda i: _with_links(store.delete_order(i, force=True), f"orders/{i}", "orders"),
+        lambda i: _order_links(store.delete_order(i, force=True)),
     )
 
 
@@ -569,7 +688,7 @@ def batch_variations(product_id: int) -> Response:
             store.update_variation(product_id, i, d),
             _variation_out(product_id, i) or {},
         )[1],
-        lambda i: store.delete_variation(product_id, i),
+        lambda i: _variation_links(product_id, store.delete_variation(product_id, i)),
     )
 
 
@@ -578,8 +697,11 @@ def batch_variations(product_id: int) -> Response:
 
 def _note_out(order_id: int, note_id: int) -> dict[str, Any] | None:
     data = _store().note_json(note_id)
-    if data is None:
-        return None
+    return None if data is None else _note_links(order_id, data)
+
+
+def _note_links(order_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    note_id = data["id"]
     return _with_links(
         data,
         f"orders/{order_id}/notes/{note_id}",

@@ -86,15 +86,14 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
         return _answer(200, {"ping": True})
 
     try:
-        found = state.stores.webhook_secret(store_id)
+        target = state.stores.webhook_target(store_id)
     except DecryptionFailed:
         logger.error("event=webhook_secret_unreadable store_id=%s", store_id)
         raise Rejected(404, "unknown store") from None
-    if found is None or not found[0].is_connected:
+    if target is None or not target.connected:
         raise Rejected(404, "unknown store")
-    store, secret = found
 
-    if not verify(secret, body, signature):
+    if not verify(target.webhook_secret, body, signature):
         raise Rejected(401, "missing or invalid signature")
 
     topic = request.headers.get(TOPIC_HEADER, "").strip()
@@ -108,7 +107,7 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
     resource_id, modified_gmt = _parse(body)
 
     try:
-        event_id = state.events.receive(store.id, topic, resource_id, modified_gmt, "webhook")
+        event_id = state.events.receive(store_id, topic, resource_id, modified_gmt, "webhook")
     except SQLAlchemyError:
         logger.exception("event=webhook_store_failed store_id=%s topic=%s", store_id, topic)
         return _answer(503, {"error": "storage unavailable"})

@@ -6,7 +6,7 @@ Quantities only: `split.py` turns these decisions into money and a `Plan`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from plugin.core.model import (
     BackorderMode,
@@ -43,15 +43,16 @@ _DELIVERY_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class LineDecision:
+class LineDecision(NamedTuple):
     """Quantities decided for one line, before any money is split.
 
     `backorder` is what the line would put on backorder; when the whole order waits instead
-    (see `split.plan_split`) those units stay on the original as `waiting`.
+    (see `split.plan_split`) those units stay on the original as `waiting`. A named tuple,
+    not a dataclass: the planner makes one per line and stays within its time budget.
     """
 
     line: Line
+    ref: ProductRef
     keep: int
     backorder: int
     oversold: int
@@ -133,9 +134,14 @@ def _units(n: int) -> str:
     return "1 unit" if n == 1 else f"{n} units"
 
 
-def _kept(line: Line, code: str, message: str) -> LineDecision:
+def _kept(line: Line, ref: ProductRef, code: str, message: str) -> LineDecision:
     return LineDecision(
-        line, line.quantity, 0, 0, Reason(code, f"{line_label(line)}: {message}", line.line_id)
+        line,
+        ref,
+        line.quantity,
+        0,
+        0,
+        Reason(code, f"{line_label(line)}: {message}", line.line_id),
     )
 
 
@@ -160,22 +166,22 @@ def decide_lines(
     decisions: list[LineDecision] = []
     for line in order.lines:
         qty = line.quantity
-        if qty <= 0:
-            decisions.append(_kept(line, "no_quantity", "no quantity to ship; left as it is."))
-            continue
         ref = line.ref
+        if qty <= 0:
+            decisions.append(_kept(line, ref, "no_quantity", "no quantity to ship; left as it is."))
+            continue
         item = stock.get(ref)
         if item is None:
             # The connector reports stock for every product of the order; a gap is a fault
             # the merchant should see, and the safe answer is to move nothing.
             unknown = _kept(
-                line, "stock_unknown", "stock is unknown, so the line stays on the order."
+                line, ref, "stock_unknown", "stock is unknown, so the line stays on the order."
             )
-            decisions.append(LineDecision(line, qty, 0, 0, unknown.reason, alert=unknown.reason))
+            decisions.append(unknown._replace(alert=unknown.reason))
             continue
         if not item.managed:
             decisions.append(
-                _kept(line, "stock_not_managed", "stock is not tracked, so it is never short.")
+                _kept(line, ref, "stock_not_managed", "stock is not tracked, so it is never short.")
             )
             continue
         free = free_by_ref.get(ref)
@@ -185,7 +191,7 @@ def decide_lines(
         shortfall = qty - free if qty > free else 0
         if shortfall == 0:
             free_by_ref[ref] = free - qty
-            decisions.append(_kept(line, "in_stock", f"all {_units(qty)} are in stock."))
+            decisions.append(_kept(line, ref, "in_stock", f"all {_units(qty)} are in stock."))
             continue
 
         wanted = qty if condition is DeliveryCondition.LINES_COMPLETE else shortfall
@@ -239,5 +245,5 @@ def decide_lines(
                 f"{label}: {short_text}; {keep} ship now and {backorder} go on backorder.",
                 line.line_id,
             )
-        decisions.append(LineDecision(line, keep, backorder, oversold, reason, alert))
+        decisions.append(LineDecision(line, ref, keep, backorder, oversold, reason, alert))
     return tuple(decisions)

@@ -18,6 +18,7 @@ How the outcomes are expressed (`Plan.outcome`):
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -50,6 +51,7 @@ from plugin.core.rules import (
 )
 
 _ZERO_AMOUNTS = Amounts()
+_ZERO = Decimal(0)
 _PATTERN_FIELDS = frozenset({"number", "seq"})
 _FORMATTER = string.Formatter()
 
@@ -57,8 +59,10 @@ _FORMATTER = string.Formatter()
 # --- numbering ------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
 def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
     """Why `pattern` cannot number backorder orders; empty when it can."""
+    # Cached: a store has one pattern, and every plan checks it.
     errors: list[str] = []
     try:
         parsed = list(_FORMATTER.parse(pattern))
@@ -144,28 +148,45 @@ def allocate(amount: Decimal, weights: tuple[int, ...], unit: Decimal) -> tuple[
         floors[i] += 1
     parts = [Decimal(n) * unit for n in floors]
     parts[0] += residue
-    return tuple(sign * p for p in parts)
+    # `0 - p`, not `-p`: a zero share stays "0.00" rather than "-0.00".
+    return tuple(ZERO - p if sign < 0 else p for p in parts)
 
 
-def _split_two(amount: Decimal, keep: int, moved: int, unit: Decimal) -> tuple[Decimal, Decimal]:
-    # Whole lines need no arithmetic: everything stays, or everything moves.
-    if moved == 0:
-        return amount, ZERO * unit
-    if keep == 0:
-        return ZERO * unit, amount
-    kept_part, moved_part = allocate(amount, (keep, moved), unit)
-    return kept_part, moved_part
+def _split_two(amount: Decimal, keep: int, moved: int, exponent: int) -> tuple[Decimal, Decimal]:
+    """`allocate(amount, (keep, moved), unit)` for `unit = 10**exponent`, without the loops.
+
+    This runs four times per moved line, so it is the planner's hot path.
+    """
+    scaled = amount.scaleb(-exponent)
+    units = int(scaled)
+    if scaled != units:  # not in whole minor units: let the general rule place the residue
+        kept_part, moved_part = allocate(amount, (keep, moved), Decimal(1).scaleb(exponent))
+        return kept_part, moved_part
+    magnitude = -units if units < 0 else units
+    quantity = keep + moved
+    moved_units, remainder = divmod(magnitude * moved, quantity)
+    # The kept share's remainder is `quantity - remainder`: the larger one gets the spare
+    # unit, the kept share on a tie (as in `allocate`).
+    if remainder * 2 > quantity:
+        moved_units += 1
+    moved_part = Decimal(-moved_units if units < 0 else moved_units).scaleb(exponent)
+    return amount - moved_part, moved_part
 
 
-def _split_line_amounts(decision: LineDecision, unit: Decimal) -> tuple[Amounts, Amounts]:
+def _split_line_amounts(decision: LineDecision, exponent: int) -> tuple[Amounts, Amounts]:
     line = decision.line
-    if decision.backorder == 0:
-        return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _ZERO_AMOUNTS
     keep, moved = decision.keep, decision.backorder
-    ks, ms = _split_two(line.subtotal, keep, moved, unit)
-    kst, mst = _split_two(line.subtotal_tax, keep, moved, unit)
-    kt, mt = _split_two(line.total, keep, moved, unit)
-    ktx, mtx = _split_two(line.tax, keep, moved, unit)
+    if moved == 0:
+        return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _ZERO_AMOUNTS
+    if keep == 0:
+        zero = _ZERO.scaleb(exponent)
+        return Amounts(zero, zero, zero, zero), Amounts(
+            line.subtotal, line.subtotal_tax, line.total, line.tax
+        )
+    ks, ms = _split_two(line.subtotal, keep, moved, exponent)
+    kst, mst = _split_two(line.subtotal_tax, keep, moved, exponent)
+    kt, mt = _split_two(line.total, keep, moved, exponent)
+    ktx, mtx = _split_two(line.tax, keep, moved, exponent)
     return Amounts(ks, kst, kt, ktx), Amounts(ms, mst, mt, mtx)
 
 
@@ -193,12 +214,23 @@ def _totals(
 
 def order_totals(order: Order) -> OrderTotals:
     """Totals of `order` as it stands, computed from its lines, shipping and fees."""
-    return _totals(
-        [Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax) for line in order.lines],
-        sum((s.total for s in order.shipping_lines), ZERO),
-        sum((s.tax for s in order.shipping_lines), ZERO),
-        sum((f.total for f in order.fees), ZERO),
-        sum((f.tax for f in order.fees), ZERO),
+    lines = order.lines
+    subtotal = sum((line.subtotal for line in lines), ZERO)
+    items = sum((line.total for line in lines), ZERO)
+    items_tax = sum((line.tax for line in lines), ZERO)
+    shipping = sum((s.total for s in order.shipping_lines), ZERO)
+    shipping_tax = sum((s.tax for s in order.shipping_lines), ZERO)
+    fees = sum((f.total for f in order.fees), ZERO)
+    fees_tax = sum((f.tax for f in order.fees), ZERO)
+    return OrderTotals(
+        items=items,
+        items_tax=items_tax,
+        discount=subtotal - items,
+        shipping=shipping,
+        shipping_tax=shipping_tax,
+        fees=fees,
+        fees_tax=fees_tax,
+        total=items + items_tax + shipping + shipping_tax + fees + fees_tax,
     )
 
 
@@ -270,8 +302,9 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
     line_plans: list[LinePlan] = []
     kept: list[Amounts] = []
     moved: list[Amounts] = []
+    exponent = int(unit.as_tuple().exponent)
     for d in decisions:
-        kept_amounts, moved_amounts = _split_line_amounts(d, unit)
+        kept_amounts, moved_amounts = _split_line_amounts(d, exponent)
         kept.append(kept_amounts)
         if d.backorder:
             moved.append(moved_amounts)
@@ -369,7 +402,7 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
 def _unchanged_line(d: LineDecision, waiting: int = 0) -> LinePlan:
     line = d.line
     return LinePlan(
-        line.line_id, line.ref, line.quantity, line.quantity, 0, d.oversold,
+        line.line_id, d.ref, line.quantity, line.quantity, 0, d.oversold,
         Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _ZERO_AMOUNTS,
         d.reason, waiting,
     )  # fmt: skip
@@ -395,7 +428,7 @@ def _whole_order_waits(
                 "the whole order waits with it.",
                 d.line.line_id,
             )
-            d = LineDecision(d.line, d.keep, d.backorder, d.oversold, waiting_reason, d.alert)
+            d = d._replace(reason=waiting_reason)
         lines.append(_unchanged_line(d, waiting=d.backorder))
     why = (
         "the customer wants the whole order delivered together"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,9 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock: WriteLock | None = None
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            self._write_lock = WriteLock(Path(str(parsed.database)).with_suffix(".writelock"))
 
     def __repr__(self) -> str:
         return f"Database({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -46,17 +52,25 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits when the block succeeds and rolls back when it raises."""
-        session = self._sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A session that commits when the block succeeds and rolls back when it raises.
+
+        `write=True` (SQLite file): writers of every process (web threads, workers) take turns
+        on one lock file, and wake as soon as it is free, instead of meeting SQLite's busy
+        handler, which polls in sleeps of up to 100 ms. Other writes still work, through the
+        busy timeout. Keep write sessions short: never call a platform inside one.
+        """
+        guard = self._write_lock if write and self._write_lock is not None else nullcontext()
+        with guard:
+            session = self._sessions()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest Alembic revision (safe to call on every start)."""
@@ -96,3 +110,41 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+class WriteLock:
+    """A process-shared writer lock: a thread mutex plus `flock` on a file, re-entrant per
+    thread. flock is released by the kernel if the holder dies, so a crash cannot wedge it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mutex = threading.RLock()
+        self._depth = threading.local()
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def __enter__(self) -> None:
+        self._mutex.acquire()
+        depth = getattr(self._depth, "value", 0)
+        if depth == 0:
+            try:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+            except BaseException:
+                self._mutex.release()
+                raise
+        self._depth.value = depth + 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth.value -= 1
+        try:
+            if self._depth.value == 0:
+                fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
+
+    def _file(self) -> int:
+        # A descriptor per process: after fork the child must not share the parent's lock.
+        if self._fd is None or self._fd_pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._fd_pid = os.getpid()
+        return self._fd

@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Table, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -50,6 +50,10 @@ from plugin.storage.models import (
 
 # ---------------------------------------------------------------------------------------------
 # shared helpers
+
+# Core tables for the hot paths: plain statements skip the ORM's per-statement bookkeeping.
+_STORES = cast(Table, Store.__table__)
+_INBOX = cast(Table, InboxEvent.__table__)
 
 
 class InvalidTransition(PermanentError):
@@ -188,6 +192,13 @@ class StoreCredentials:
 
 
 @dataclass(frozen=True)
+class WebhookTarget:
+    store_id: int
+    connected: bool
+    webhook_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class StoreRecord:
     """A store row without its secrets."""
 
@@ -289,7 +300,7 @@ class StoreRepository:
             status=status,
             created_at=utcnow(),
         )
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.add(row)
             session.flush()
             return _store_record(row)
@@ -325,13 +336,16 @@ class StoreRepository:
                 webhook_secret=self.vault.decrypt(row.webhook_secret_enc),
             )
 
-    def webhook_secret(self, store_id: int) -> tuple[StoreRecord, str] | None:
-        """The store and its decrypted webhook secret in one read (the webhook's hot path)."""
+    def webhook_target(self, store_id: int) -> WebhookTarget | None:
+        """Status and decrypted webhook secret in one small read (the webhook's hot path)."""
+        table = _STORES
         with self.db.session() as session:
-            row = session.get(Store, store_id)
-            if row is None:
-                return None
-            return _store_record(row), self.vault.decrypt(row.webhook_secret_enc)
+            row = session.execute(
+                select(table.c.status, table.c.webhook_secret_enc).where(table.c.id == store_id)
+            ).one_or_none()
+        if row is None:
+            return None
+        return WebhookTarget(store_id, row.status == "connected", self.vault.decrypt(row[1]))
 
     def update_credentials(
         self,
@@ -389,7 +403,7 @@ class StoreRepository:
     def _update(self, store_id: int, values: Mapping[str, Any]) -> None:
         if not values:
             return
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             result = session.execute(update(Store).where(Store.id == store_id).values(**values))
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise UnknownRecord(f"store {store_id} does not exist")
@@ -398,7 +412,7 @@ class StoreRepository:
         self, store_id: int, kind: str, message: str, *, order_id: str | None = None
     ) -> int:
         """Record something the merchant must see; returns the alert id."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             row = Alert(
                 store_id=store_id,
                 order_id=order_id,
@@ -423,7 +437,7 @@ class StoreRepository:
 
     def resolve_alert(self, alert_id: int, at: dt.datetime | None = None) -> None:
         """Mark an alert as dealt with."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.execute(
                 update(Alert)
                 .where(Alert.id == alert_id, Alert.resolved_at.is_(None))
@@ -503,7 +517,7 @@ class SqlInbox:
     ) -> int | None:
         """Insert a pending event; None when its dedupe key exists (also under a race)."""
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, utcnow())
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             return _insert_ignoring_conflict(
                 session, InboxEvent.__table__, values, ("store_id", "dedupe_key")
             )
@@ -527,14 +541,15 @@ class InboxRepository:
     ) -> int | None:
         """`SqlInbox.add` and the store's `last_event_at` in one transaction (the webhook)."""
         at = at or utcnow()
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             event_id = _insert_ignoring_conflict(
                 session,
                 InboxEvent.__table__,
                 _inbox_values(store_id, topic, resource_id, modified_gmt, source, at),
                 ("store_id", "dedupe_key"),
             )
-            session.execute(update(Store).where(Store.id == store_id).values(last_event_at=at))
+            stores = _STORES
+            session.execute(update(stores).where(stores.c.id == store_id).values(last_event_at=at))
             return event_id
 
     def get(self, event_id: int) -> InboxRecord | None:
@@ -575,7 +590,7 @@ class InboxRepository:
 
     def mark_started(self, event_id: int) -> None:
         """Count one processing attempt (the worker calls this when a job starts)."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id == event_id)
@@ -599,10 +614,11 @@ class InboxRepository:
         )
 
     def _move(self, event_id: int, from_statuses: Iterable[str], to: str, **values: Any) -> bool:
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
+            table = _INBOX
             result = session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == event_id, InboxEvent.status.in_(tuple(from_statuses)))
+                update(table)
+                .where(table.c.id == event_id, table.c.status.in_(tuple(from_statuses)))
                 .values(status=to, **values)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -669,7 +685,7 @@ class SqlSplitLedger:
             "created_at": now,
             "updated_at": now,
         }
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             _insert_ignoring_conflict(session, Split.__table__, values, ("store_id", "split_key"))
             row = self._row(session, store_id, split_key)
             assert row is not None  # inserted now or found by the conflict
@@ -677,7 +693,7 @@ class SqlSplitLedger:
 
     def mark_create_attempted(self, store_id: int, split_key: str) -> None:
         """Committed before the create call, so a retry knows to look for the order first."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             result = session.execute(
                 update(Split)
                 .where(Split.store_id == store_id, Split.split_key == split_key)
@@ -702,7 +718,7 @@ class SqlSplitLedger:
         if error is not None:
             values["error"] = error[:2000]
         where = (Split.store_id == store_id, Split.split_key == split_key)
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             # One conditional UPDATE: of two workers racing, only one moves the row.
             result = session.execute(
                 update(Split).where(*where, Split.state.in_(_states_before(state))).values(**values)
@@ -818,7 +834,7 @@ class SqlPolicyStore:
     def set_product_policy(self, store_id: int, policy: ProductPolicy) -> None:
         """Insert or replace the policy of one product or variant."""
         variant = policy.ref.variant_id or ""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             row = session.scalars(
                 select(ProductPolicyRow).where(
                     ProductPolicyRow.store_id == store_id,
@@ -838,7 +854,7 @@ class SqlPolicyStore:
 
     def set_customer_policy(self, store_id: int, policy: CustomerPolicy) -> None:
         """Insert or replace one customer's policy."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             row = session.scalars(
                 select(CustomerPolicyRow).where(
                     CustomerPolicyRow.store_id == store_id,
@@ -901,7 +917,7 @@ class SqlAuditLog:
         """Append one entry; `data` must be JSON-able (Decimal and dates become strings)."""
         if kind not in AUDIT_KINDS:
             raise ValueError(f"unknown audit kind {kind!r}")
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.add(
                 AuditEntry(
                     store_id=store_id,
