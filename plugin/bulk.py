@@ -32,7 +32,7 @@ def _text(value: bytes | str) -> str:
 
 
 def _hash(connection: redis.Redis, key: str) -> dict[str, str]:
-    raw: dict[Any, Any] = connection.hgetall(key)  # type: ignore[assignment]
+    raw: dict[Any, Any] = connection.hgetall(key)
     return {_text(k): _text(v) for k, v in raw.items()}
 
 
@@ -85,7 +85,7 @@ def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
     fields = _hash(connection, _key(job_id))
     if not fields:
         return None
-    raw: list[Any] = connection.lrange(_outcomes_key(job_id), 0, -1)  # type: ignore[assignment]
+    raw: list[Any] = connection.lrange(_outcomes_key(job_id), 0, -1)
     outcomes = [json.loads(o) for o in raw]
     total, done = int(fields["total"]), int(fields["done"])
     return {
