@@ -128,7 +128,7 @@ def sign_up() -> Response | str | tuple[str, int]:
         try:
             loaded = SignUpSchema().load(data)
         except ValidationError as error:
-            errors = _messages(error)
+            errors = form_errors(error)
         else:
             if loaded["password"] != loaded["confirm"]:
                 errors["confirm"] = ["The two passwords differ."]
@@ -184,7 +184,7 @@ def home() -> Response:
     return redirect(url_for("stores.index"), code=303)
 
 
-def _messages(error: ValidationError) -> dict[str, list[str]]:
+def form_errors(error: ValidationError) -> dict[str, list[str]]:
     """marshmallow's messages as {field: [message, ...]}; unknown fields under '_form'."""
     result: dict[str, list[str]] = {}
     messages = error.messages if isinstance(error.messages, dict) else {"_form": error.messages}
@@ -192,11 +192,6 @@ def _messages(error: ValidationError) -> dict[str, list[str]]:
         texts = value if isinstance(value, list) else [str(value)]
         result.setdefault(str(key), []).extend(str(t) for t in texts)
     return result
-
-
-def abort_404() -> None:
-    """404 (used where a record exists but belongs to someone else)."""
-    abort(404)
 
 
 def store_client(store: StoreRecord, timeout: float = 10) -> Any:

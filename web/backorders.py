@@ -91,7 +91,11 @@ def _fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Map
         client = WooCommerceClient(
             credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=5
         )
-        return {str(o["id"]): o for o in client.list_orders(include=ids[:100], status="any")}
+        found: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(ids), 100):  # keep each request's URL short
+            chunk = ids[start : start + 100]
+            found.update({str(o["id"]): o for o in client.list_orders(include=chunk, status="any")})
+        return found
     except (BackordersError, ValueError, KeyError) as error:
         logger.info("event=backorders_fetch_failed store_id=%s error=%s", store.id, error)
         return {}

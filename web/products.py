@@ -19,7 +19,7 @@ from plugin.core.rules import delivery_name
 from plugin.errors import BackordersError
 from plugin.storage.reports import open_backorder_quantities
 from plugin.storage.repositories import SqlPolicyStore, StoreRecord
-from web.auth import _messages, login_required, owned_store, services, store_client
+from web.auth import form_errors, login_required, owned_store, services, store_client
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ def update_product(store_id: int, product_id: int) -> Response | tuple[str, int]
     try:
         loaded = ProductSchema().load(data)
     except ValidationError as error:
-        return _product_errors(store, product_id, _messages(error), back)
+        return _product_errors(store, product_id, form_errors(error), back)
     try:
         current = store_client(store).get(f"/products/{product_id}")
         if current.get("backorders") != loaded["backorders"]:
@@ -329,7 +329,7 @@ def update_customer(store_id: int, customer_id: int) -> Response | tuple[str, in
         loaded = CustomerSchema().load(data)
     except ValidationError as error:
         search = str(data.get("q", ""))
-        return _customers_page(store, search, {str(customer_id): _messages(error)})
+        return _customers_page(store, search, {str(customer_id): form_errors(error)})
     SqlPolicyStore(services().db).set_customer_policy(
         store.id,
         CustomerPolicy(

@@ -29,7 +29,7 @@ from plugin.errors import BackordersError
 from plugin.storage.accounts import StoreSettingsForm, alert_email, save_store_settings
 from plugin.storage.reports import inbox_counts
 from plugin.storage.repositories import StoreRecord
-from web.auth import _messages, current_merchant, login_required, owned_store, services
+from web.auth import current_merchant, form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,12 @@ def index() -> str:
                 alerts=state.stores.list_alerts(store.id),
             )
         )
-    return render_template("stores/index.html", healths=healths, queue=_queue_counts())
+    return render_template(
+        "stores/index.html",
+        healths=healths,
+        queue=_queue_counts(),
+        public_url=state.config.public_url.rstrip("/"),
+    )
 
 
 # -- settings --------------------------------------------------------------------------------
@@ -268,7 +273,7 @@ def settings(store_id: int) -> Response | str | tuple[str, int]:
         try:
             form: StoreSettingsForm = SettingsSchema().load(data)
         except ValidationError as error:
-            errors = _messages(error)
+            errors = form_errors(error)
         else:
             save_store_settings(services().db, store.id, form)
             logger.info("event=settings_saved store_id=%s", store.id)

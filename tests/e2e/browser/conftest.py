@@ -32,7 +32,9 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[object]:
+def chromium(stack: run.Stack) -> Iterator[object]:
+    # Depends on `stack` so it closes first: the stack's teardown checks that no process it
+    # started (Chromium's included) is left running.
     if not os.path.exists(CHROMIUM):
         pytest.skip(
             f"{CHROMIUM} is missing: run `make browser-deps` as root (apt-get install chromium)"

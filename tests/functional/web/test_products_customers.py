@@ -210,3 +210,23 @@ def test_an_invalid_customer_form_shows_errors_and_saves_nothing(
     assert bob.post(f"{path}/1", {"priority": "1"}, token_from="/stores").status_code == 404
     assert bob.get(path).status_code == 404
     assert SqlPolicyStore(state(app).db).customer_policies(live_store.store.id) == []
+
+
+def test_bulk_job_records_a_failed_product_and_carries_on(
+    app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis, worker_env: None
+) -> None:
+    from plugin.bulk import start_bulk_backorders
+
+    mug = live_store.product_id("MUG-BLUE")
+    job_id = start_bulk_backorders(redis_client, live_store.store.id, [999999, mug], "yes")
+    worker = SimpleWorker(
+        [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
+    )
+    assert worker.work(burst=True) is True
+    status = alice.get(f"/stores/{live_store.store.id}/products/bulk/{job_id}").get_json()
+    assert (status["status"], status["done"], status["failed"]) == ("finished", 2, 1)
+    assert status["outcomes"] == [
+        {"product_id": 999999, "ok": False, "message": "woocommerce_rest_product_invalid_id"},
+        {"product_id": mug, "ok": True, "message": "backorders=yes"},
+    ]
+    assert live_store.backorders("MUG-BLUE") == "yes"

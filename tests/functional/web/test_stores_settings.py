@@ -190,3 +190,11 @@ def test_disconnect_of_another_merchants_store_is_404_and_changes_nothing(
     assert response.status_code == 404
     store = state(app).stores.get(alice_store.id)
     assert store is not None and store.status == "connected"
+
+
+def test_stores_page_shows_the_widget_snippet(alice: Merchant, alice_store: StoreRecord) -> None:
+    html = alice.get("/stores").get_data(as_text=True)
+    assert (
+        f'&lt;script src="http://127.0.0.1:8000/storefront/{alice_store.id}/widget.js" '
+        "defer&gt;&lt;/script&gt;"
+    ) in html
