@@ -6,7 +6,7 @@ Quantities only: `split.py` turns these decisions into money and a `Plan`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from plugin.core.model import (
     BackorderMode,
@@ -43,15 +43,16 @@ _DELIVERY_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class LineDecision:
+class LineDecision(NamedTuple):
     """Quantities decided for one line, before any money is split.
 
     `backorder` is what the line would put on backorder; when the whole order waits instead
-    (see `split.plan_split`) those units stay on the original as `waiting`.
+    (see `split.plan_split`) those units stay on the original as `waiting`. A named tuple,
+    not a dataclass: the planner makes one per line and stays within its time budget.
     """
 
     line: Line
+    ref: ProductRef
     keep: int
     backorder: int
     oversold: int
@@ -119,8 +120,9 @@ def allows_backorder(stock: Stock, policy: ProductPolicy | None) -> bool:
     """A merchant's product policy wins; otherwise the platform's own backorder setting."""
     if policy is not None and policy.allow_backorder is not None:
         return policy.allow_backorder
-    # WooCommerce's `backorders` field: "no", "notify" (allow, tell the customer) or "yes".
-    # Reference: ../shared/reference/woocommerce/ products page, product properties.
+    # WooCommerce's product/variation `backorders`: "If managing stock, this controls if
+    # backorders are allowed. Options: no, notify and yes" (reference/woocommerce/products.md,
+    # product-variations.md). Both "notify" and "yes" allow them.
     return stock.backorders in (BackorderMode.NOTIFY, BackorderMode.YES)
 
 
@@ -133,9 +135,14 @@ def _units(n: int) -> str:
     return "1 unit" if n == 1 else f"{n} units"
 
 
-def _kept(line: Line, code: str, message: str) -> LineDecision:
+def _kept(line: Line, ref: ProductRef, code: str, message: str) -> LineDecision:
     return LineDecision(
-        line, line.quantity, 0, 0, Reason(code, f"{line_label(line)}: {message}", line.line_id)
+        line,
+        ref,
+        line.quantity,
+        0,
+        0,
+        Reason(code, f"{line_label(line)}: {message}", line.line_id),
     )
 
 
@@ -160,32 +167,33 @@ def decide_lines(
     decisions: list[LineDecision] = []
     for line in order.lines:
         qty = line.quantity
-        if qty <= 0:
-            decisions.append(_kept(line, "no_quantity", "no quantity to ship; left as it is."))
-            continue
         ref = line.ref
+        if qty <= 0:
+            decisions.append(_kept(line, ref, "no_quantity", "no quantity to ship; left as it is."))
+            continue
         item = stock.get(ref)
         if item is None:
             # The connector reports stock for every product of the order; a gap is a fault
             # the merchant should see, and the safe answer is to move nothing.
             unknown = _kept(
-                line, "stock_unknown", "stock is unknown, so the line stays on the order."
+                line, ref, "stock_unknown", "stock is unknown, so the line stays on the order."
             )
-            decisions.append(LineDecision(line, qty, 0, 0, unknown.reason, alert=unknown.reason))
+            decisions.append(unknown._replace(alert=unknown.reason))
             continue
         if not item.managed:
             decisions.append(
-                _kept(line, "stock_not_managed", "stock is not tracked, so it is never short.")
+                _kept(line, ref, "stock_not_managed", "stock is not tracked, so it is never short.")
             )
             continue
         free = free_by_ref.get(ref)
         if free is None:
-            # Platforms may let stock go below zero; that is simply nothing available.
+            # Platforms may let stock go below zero (WooCommerce does when it accepts a
+            # backorder, reference/woocommerce/README.md); that is simply nothing available.
             free = max(item.available, 0)
         shortfall = qty - free if qty > free else 0
         if shortfall == 0:
             free_by_ref[ref] = free - qty
-            decisions.append(_kept(line, "in_stock", f"all {_units(qty)} are in stock."))
+            decisions.append(_kept(line, ref, "in_stock", f"all {_units(qty)} are in stock."))
             continue
 
         wanted = qty if condition is DeliveryCondition.LINES_COMPLETE else shortfall
@@ -193,10 +201,12 @@ def decide_lines(
         label = line_label(line)
         alert: Reason | None = None
         allowed = allows_backorder(item, policy)
+        # Open backorders elsewhere, plus what earlier lines of this order put on backorder.
+        already = item.open_backorder_qty + backordered_by_ref.get(ref, 0)
         if not allowed:
             backorder = 0
         elif policy is not None and policy.cap is not None:
-            room = policy.cap - item.open_backorder_qty - backordered_by_ref.get(ref, 0)
+            room = policy.cap - already
             room = room if room > 0 else 0
             backorder = wanted if wanted <= room else room
         else:
@@ -207,7 +217,9 @@ def decide_lines(
         from_stock = keep if keep <= free else free
         free_by_ref[ref] = free - from_stock
         oversold = keep - from_stock
-        short_text = f"{shortfall} of {qty} units are out of stock"
+        short_text = (
+            f"{shortfall} of {_units(qty)} {'is' if shortfall == 1 else 'are'} out of stock"
+        )
 
         if not allowed:
             message = (
@@ -220,7 +232,7 @@ def decide_lines(
             assert policy is not None and policy.cap is not None  # only a cap limits `backorder`
             message = (
                 f"{label}: {short_text}; the backorder cap of {_units(policy.cap)} "
-                f"({item.open_backorder_qty} already on backorder) leaves room for "
+                f"({already} already on backorder) leaves room for "
                 f"{backorder}, so {backorder} go on backorder and {oversold} stay on the "
                 f"order without stock (oversold)."
             )
@@ -239,5 +251,5 @@ def decide_lines(
                 f"{label}: {short_text}; {keep} ship now and {backorder} go on backorder.",
                 line.line_id,
             )
-        decisions.append(LineDecision(line, keep, backorder, oversold, reason, alert))
+        decisions.append(LineDecision(line, ref, keep, backorder, oversold, reason, alert))
     return tuple(decisions)

@@ -1,4 +1,5 @@
-"""Plans to and from JSON-safe dicts: Decimals as strings, enums as their values.
+"""Plans and release allocations to and from JSON-safe dicts (Decimals as strings, enums
+as their values).
 
 The split ledger stores the plan it carries out, so a resumed split uses exactly the plan it
 started with. `plan_from_dict(plan_to_dict(p)) == p` for every plan.
@@ -20,6 +21,7 @@ from plugin.core.model import (
     ProductRef,
     Reason,
 )
+from plugin.core.release import LineRelease, OrderRelease, ReleaseResult
 
 SCHEMA_VERSION = 1
 
@@ -186,3 +188,60 @@ def plan_from_dict(d: Mapping[str, Any]) -> Plan:
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"malformed plan: {exc!r}") from exc
+
+
+def release_to_dict(result: ReleaseResult) -> dict[str, Any]:
+    """A release allocation as a JSON-safe dict."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "orders": [
+            {
+                "order_id": order.order_id,
+                "rank": order.rank,
+                "lines": [
+                    {
+                        "line_id": line.line_id,
+                        "ref": ref_to_dict(line.ref),
+                        "requested": line.requested,
+                        "allocated": line.allocated,
+                    }
+                    for line in order.lines
+                ],
+                "reason": reason_to_dict(order.reason),
+            }
+            for order in result.orders
+        ],
+        "remaining": [
+            {"ref": ref_to_dict(ref), "quantity": quantity} for ref, quantity in result.remaining
+        ],
+    }
+
+
+def release_from_dict(d: Mapping[str, Any]) -> ReleaseResult:
+    """The ReleaseResult that `release_to_dict` wrote. Raises ValueError on malformed input."""
+    try:
+        if d.get("schema") != SCHEMA_VERSION:
+            raise ValueError(f"unsupported release schema {d.get('schema')!r}")
+        orders = tuple(
+            OrderRelease(
+                order_id=_str(order["order_id"]),
+                rank=_int(order["rank"]),
+                lines=tuple(
+                    LineRelease(
+                        line_id=_str(line["line_id"]),
+                        ref=ref_from_dict(line["ref"]),
+                        requested=_int(line["requested"]),
+                        allocated=_int(line["allocated"]),
+                    )
+                    for line in order["lines"]
+                ),
+                reason=reason_from_dict(order["reason"]),
+            )
+            for order in d["orders"]
+        )
+        remaining = tuple(
+            (ref_from_dict(item["ref"]), _int(item["quantity"])) for item in d["remaining"]
+        )
+        return ReleaseResult(orders, remaining)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"malformed release: {exc!r}") from exc

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from plugin.core.model import minor_unit
-from plugin.core.split import allocate
+from plugin.core.split import _split_two, allocate
 
 D = Decimal
 
@@ -49,3 +51,40 @@ def test_allocate_refuses_meaningless_weights(weights: tuple[int, ...]) -> None:
 )
 def test_minor_units(currency: str, unit: str) -> None:
     assert minor_unit(currency) == D(unit)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.integers(-(10**9), 10**9),
+    st.integers(0, 50),
+    st.integers(0, 50),
+    st.sampled_from([0, -2, -3]),
+)
+def test_fast_two_part_split_matches_allocate(
+    units: int, keep: int, moved: int, exponent: int
+) -> None:
+    assume(keep + moved > 0)
+    amount = Decimal(units).scaleb(exponent)
+    unit = Decimal(1).scaleb(exponent)
+    assert _split_two(amount, keep, moved, exponent) == allocate(amount, (keep, moved), unit)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.decimals("-1000", "1000", places=5),
+    st.lists(st.integers(0, 30), min_size=1, max_size=6),
+    st.sampled_from(["USD", "JPY", "KWD"]),
+)
+def test_allocate_conserves_and_stays_within_one_unit_of_exact(
+    amount: Decimal, weights: list[int], currency: str
+) -> None:
+    assume(sum(weights) > 0)
+    unit = minor_unit(currency)
+    parts = allocate(amount, tuple(weights), unit)
+    assert sum(parts) == amount
+    base = abs(amount).quantize(unit, rounding=ROUND_DOWN)
+    for i, (part, weight) in enumerate(zip(parts, weights, strict=True)):
+        share = abs(part) - (abs(amount) - base if i == 0 else 0)
+        exact = base * weight / sum(weights)
+        assert abs(share - exact) < unit
+        assert share % unit == 0
