@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import math
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, unquote
 
 from flask import Blueprint, Response, current_app, g, request
 
@@ -64,6 +69,75 @@ def _credentials() -> tuple[str | None, str | None]:
     return None, None
 
 
+# class-wc-rest-authentication.php: OAuth timestamps older than 15 minutes are refused.
+OAUTH_WINDOW_SECONDS = 15 * 60
+OAUTH_PARAMS = (
+    "oauth_consumer_key",
+    "oauth_timestamp",
+    "oauth_nonce",
+    "oauth_signature",
+    "oauth_signature_method",
+)
+_used_nonces: OrderedDict[tuple[str, str], float] = OrderedDict()
+_nonce_lock = threading.Lock()
+
+
+def _oauth_params() -> dict[str, str] | None:
+    """OAuth 1.0a parameters from the query string or an ``Authorization: OAuth`` header."""
+    header = request.headers.get("Authorization", "")
+    params = {k: v for k, v in request.args.items()}
+    if header.lower().startswith("oauth "):
+        for part in header[6:].split(","):
+            key, _, value = part.strip().partition("=")
+            if key.startswith("oauth_"):
+                params[key] = unquote(value.strip('"'))
+    if not any(key.startswith("oauth_") for key in params):
+        return None
+    return params
+
+
+def _rfc3986(value: str) -> str:
+    """wc_rest_urlencode_rfc3986: rawurlencode(rawurldecode(v)) with % doubled."""
+    return quote(unquote(value), safe="~").replace("%", "%25")
+
+
+def _oauth_error(message: str) -> ApiError:
+    return ApiError("woocommerce_rest_authentication_error", message, 401)
+
+
+def _check_oauth(params: dict[str, str], secret: str) -> None:
+    """class-wc-rest-authentication.php check_oauth_signature and timestamp/nonce checks."""
+    method = params.get("oauth_signature_method", "")
+    if method not in ("HMAC-SHA1", "HMAC-SHA256"):
+        raise _oauth_error("Invalid signature - signature method is invalid.")
+    signed = {k: v for k, v in params.items() if k != "oauth_signature"}
+    pairs = sorted((_rfc3986(k), _rfc3986(v)) for k, v in signed.items())
+    query = "%26".join(f"{k}%3D{v}" for k, v in pairs)
+    base_uri = quote(request.host_url.rstrip("/") + request.path, safe="~")
+    string_to_sign = f"{request.method.upper()}&{base_uri}&{query}"
+    digest = hashlib.sha1 if method == "HMAC-SHA1" else hashlib.sha256
+    expected = base64.b64encode(
+        hmac.new(f"{secret}&".encode(), string_to_sign.encode(), digest).digest()
+    ).decode()
+    provided = unquote(params["oauth_signature"].replace(" ", "+"))
+    if not hmac.compare_digest(expected, provided):
+        raise _oauth_error("Invalid signature - provided signature does not match.")
+    try:
+        timestamp = int(params["oauth_timestamp"])
+    except ValueError:
+        raise _oauth_error("Invalid timestamp.") from None
+    now = time.time()
+    if abs(now - timestamp) > OAUTH_WINDOW_SECONDS:
+        raise _oauth_error("Invalid timestamp.")
+    nonce = (params["oauth_consumer_key"], params["oauth_nonce"])
+    with _nonce_lock:
+        while _used_nonces and next(iter(_used_nonces.values())) < now - OAUTH_WINDOW_SECONDS:
+            _used_nonces.popitem(last=False)
+        if nonce in _used_nonces:
+            raise _oauth_error("Invalid nonce - nonce has already been used.")
+        _used_nonces[nonce] = now
+
+
 # class-wc-rest-*-controller.php permission checks: the error a caller without a valid user
 # gets, per method and whether the URL names one resource.
 _DENIED = {
@@ -104,6 +178,9 @@ def _names_resource() -> bool:
 @bp.before_request
 def _before() -> Response | None:
     key, secret = _credentials()
+    oauth = _oauth_params() if key is None else None
+    if oauth is not None:
+        key = oauth.get("oauth_consumer_key")
     faults = _ext().get("faults")
     if faults is not None:
         injected: Response | None = faults.before_api_request(key)
@@ -111,6 +188,11 @@ def _before() -> Response | None:
             return injected
     config = _ext()["credentials"]
     # class-wc-rest-authentication.php: unknown key, then wrong secret, each a 401.
+    if oauth is not None:
+        missing = [name for name in OAUTH_PARAMS if not oauth.get(name)]
+        if missing:
+            label = "parameter" if len(missing) == 1 else "parameters"
+            return _error(_oauth_error(f"Missing OAuth {label} {', '.join(missing)}"))
     if key is None:
         return _error(_denied())
     expected_secret = config[1] if hmac.compare_digest(key, config[0]) else None
@@ -122,7 +204,12 @@ def _before() -> Response | None:
                 ApiError("woocommerce_rest_authentication_error", "Consumer key is invalid.", 401)
             )
         expected_secret, scope = issued
-    if not hmac.compare_digest(secret or "", expected_secret):
+    if oauth is not None:
+        try:
+            _check_oauth(oauth, expected_secret)
+        except ApiError as error:
+            return _error(error)
+    elif not hmac.compare_digest(secret or "", expected_secret):
         return _error(
             ApiError("woocommerce_rest_authentication_error", "Consumer secret is invalid.", 401)
         )
@@ -270,8 +357,11 @@ def _product_out(product_id: int) -> dict[str, Any] | None:
 
 def _variation_out(product_id: int, variation_id: int) -> dict[str, Any] | None:
     data = _store().variation_json(variation_id)
-    if data is None:
-        return None
+    return None if data is None else _variation_links(product_id, data)
+
+
+def _variation_links(product_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    variation_id = data["id"]
     return _with_links(
         data,
         f"products/{product_id}/variations/{variation_id}",
@@ -389,28 +479,25 @@ def delete_variation(product_id: int, variation_id: int) -> Response:
             501,
         )
     data = _store().delete_variation(product_id, variation_id)
-    return _json(
-        _with_links(
-            data,
-            f"products/{product_id}/variations/{variation_id}",
-            f"products/{product_id}/variations",
-        )
-    )
+    return _json(_variation_links(product_id, data))
 
 
 # ---------------------------------------------------------------------------- orders
 
 
-def _order_out(order_id: int) -> dict[str, Any] | None:
-    data = _store().order_json(order_id)
-    if data is None:
-        return None
+def _order_links(data: dict[str, Any]) -> dict[str, Any]:
+    """Version2 prepare_links: self, collection, customer and up when they apply."""
     extra = {}
     if data["customer_id"]:
         extra["customer"] = f"customers/{data['customer_id']}"
     if data["parent_id"]:
         extra["up"] = f"orders/{data['parent_id']}"
-    return _with_links(data, f"orders/{order_id}", "orders", extra)
+    return _with_links(data, f"orders/{data['id']}", "orders", extra)
+
+
+def _order_out(order_id: int) -> dict[str, Any] | None:
+    data = _store().order_json(order_id)
+    return None if data is None else _order_links(data)
 
 
 _ORDER_STATUS_FILTER = (
@@ -488,8 +575,7 @@ def update_order(order_id: int) -> Response:
 @bp.delete("/orders/<int:order_id>")
 def delete_order(order_id: int) -> Response:
     """DELETE /orders/<id>[?force=true]."""
-    data = _store().delete_order(order_id, force=_force())
-    return _json(_with_links(data, f"orders/{order_id}", "orders"))
+    return _json(_order_links(_store().delete_order(order_id, force=_force())))
 
 
 def _batch(
@@ -544,7 +630,7 @@ def batch_orders() -> Response:
     return _batch(
         lambda d: _order_out(store.create_order(d, created_via="rest-api")["id"]) or {},
         lambda i, d: (store.update_order(i, d), _order_out(i) or {})[1],
-        lambda i: _with_links(store.delete_order(i, force=True), f"orders/{i}", "orders"),
+        lambda i: _order_links(store.delete_order(i, force=True)),
     )
 
 
@@ -569,7 +655,7 @@ def batch_variations(product_id: int) -> Response:
             store.update_variation(product_id, i, d),
             _variation_out(product_id, i) or {},
         )[1],
-        lambda i: store.delete_variation(product_id, i),
+        lambda i: _variation_links(product_id, store.delete_variation(product_id, i)),
     )
 
 
@@ -578,8 +664,11 @@ def batch_variations(product_id: int) -> Response:
 
 def _note_out(order_id: int, note_id: int) -> dict[str, Any] | None:
     data = _store().note_json(note_id)
-    if data is None:
-        return None
+    return None if data is None else _note_links(order_id, data)
+
+
+def _note_links(order_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    note_id = data["id"]
     return _with_links(
         data,
         f"orders/{order_id}/notes/{note_id}",

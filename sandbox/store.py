@@ -274,6 +274,17 @@ class Store:
                 "INSERT OR REPLACE INTO counters VALUES (?, ?)", list(self._counters.items())
             )
 
+    def links(self, path: str, collection: str, **extra: str) -> dict[str, Any]:
+        """The ``_links`` object WordPress adds to a REST response, against ``site_url``."""
+        base = self.site_url.rstrip("/") + "/wp-json/wc/v3"
+        links: dict[str, Any] = {
+            "self": [{"href": f"{base}/{path}"}],
+            "collection": [{"href": f"{base}/{collection}"}],
+        }
+        for rel, href in extra.items():
+            links[rel] = [{"href": f"{base}/{href}"}]
+        return links
+
     # ------------------------------------------------------------------ products
 
     def product_record(self, product_id: int) -> dict[str, Any] | None:
@@ -762,6 +773,8 @@ class Store:
                 "menu_order": record["menu_order"],
                 "meta_data": copy.deepcopy(record["meta_data"]),
             }
+            up = {"up": f"products/{record['parent_id']}"} if record["parent_id"] else {}
+            data["_links"] = self.links(f"products/{record['id']}", "products", **up)
             return data
 
     def variation_json(self, variation_id: int) -> dict[str, Any] | None:
@@ -809,6 +822,11 @@ class Store:
                 "attributes": copy.deepcopy(record["attributes"]),
                 "menu_order": record["menu_order"],
                 "meta_data": copy.deepcopy(record["meta_data"]),
+                "_links": self.links(
+                    f"products/{record['parent_id']}/variations/{record['id']}",
+                    f"products/{record['parent_id']}/variations",
+                    up=f"products/{record['parent_id']}",
+                ),
             }
 
     # ------------------------------------------------------------------ customers
@@ -931,7 +949,7 @@ class Store:
         ]
 
     def order_json(self, order_id: int) -> dict[str, Any] | None:
-        """GET /orders/<id> exactly as the REST API represents it (without ``_links``)."""
+        """GET /orders/<id> exactly as the REST API represents it (``_links`` included)."""
         with self._lock:
             order = self._order(order_id)
             if order is None:
@@ -1005,6 +1023,11 @@ class Store:
                 }
                 for c in order["coupon_lines"]
             ]
+            order_extra = {}
+            if order["customer_id"]:
+                order_extra["customer"] = f"customers/{order['customer_id']}"
+            if order["parent_id"]:
+                order_extra["up"] = f"orders/{order['parent_id']}"
             return {
                 "id": order["id"],
                 "parent_id": order["parent_id"],
@@ -1055,6 +1078,7 @@ class Store:
                 "date_completed_gmt": order["date_completed"],
                 "date_paid_gmt": order["date_paid"],
                 "currency_symbol": "$",
+                "_links": self.links(f"orders/{order['id']}", "orders", **order_extra),
             }
 
     def list_orders(
@@ -1621,6 +1645,8 @@ class Store:
         return self.order_json(order_id) or {}
 
     def _update_order_locked(self, order: dict[str, Any], data: dict[str, Any]) -> None:
+        # Listeners hear the order first, then the products whose stock it moved.
+        self._emit("order.updated", order["id"])
         self._apply_order_fields(order, data, checkout=False)
         if any(
             key in data
@@ -1643,7 +1669,6 @@ class Store:
             self._payment_complete(order, str(data.get("transaction_id") or ""))
         order["date_modified"] = self.now()
         self._put("order", order)
-        self._emit("order.updated", order["id"])
 
     def delete_order(self, order_id: int, *, force: bool) -> dict[str, Any]:
         """REST DELETE /orders/<id>: trash, or delete with force. Stock is left alone."""

@@ -43,13 +43,16 @@ behaviour from class-wc-rest-orders-v2-controller.php):
 - An update sets `quantity`, `subtotal`, `total` of kept lines; a line that moves entirely is
   removed with `product_id: null` (`item_is_null`). Coupon lines are left alone (their stored
   `discount` is not recalculated; order `discount_total` is, from the line totals).
-- Stock stays consistent without extra calls: updating a line's quantity runs
-  `wc_maybe_adjust_line_item_product_stock`, which gives back `_reduced_stock - new quantity`;
-  the backorder order is created `on-hold`, which reduces stock for its lines. A removed line
-  gives nothing back (`remove_item` does not restock), so when a wholly moved line had reduced
-  stock its backorder line carries `_reduced_stock` itself, and WooCommerce skips it ("only
-  reduce stock once for each item"): net change zero, and cancelling the backorder order later
-  restocks exactly those units.
+- Stock stays consistent without extra calls, and without us touching `_reduced_stock`: updating
+  a kept line's quantity runs `wc_maybe_adjust_line_item_product_stock`, which gives back
+  `_reduced_stock - new quantity`; removing a line runs the Version3 controller's `remove_item`,
+  which gives back that line's whole `_reduced_stock` (`wc_maybe_adjust_line_item_product_stock(
+  $item, 0)`, class-wc-rest-orders-controller.php) and refuses an item id the order does not
+  have (400 `woocommerce_rest_invalid_item_id`); the backorder order is created `on-hold`, which
+  reduces stock for its lines (`wc_maybe_reduce_stock_levels`). Net change zero; the units stay
+  counted by the backorder order, and cancelling it restocks them. (WooCommerce releases whose
+  v3 controller predates that `remove_item` wrapper did not restock removed lines; there a
+  wholly moved line stays counted twice until the backorder order is completed or cancelled.)
 - `set_paid` is never sent: with `set_paid: true` WooCommerce calls `payment_complete()`, which
   moves an `on-hold` order to `processing` and fires the payment hooks, so the backorder order
   would no longer wait. PAID_FROM_ORIGINAL is recorded as meta `backorders_payment`; the original
@@ -445,12 +448,10 @@ def backorder_create_body(
     plan: Plan,
     *,
     payment_method_title: str = "",
-    reduced_stock: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """POST /orders body for the backorder order of `plan` (see module docstring)."""
     split_key, number = _require_split(plan)
     lines_by_id = {line.line_id: line for line in original.lines}
-    reduced_stock = reduced_stock or {}
     currency = original.currency
     line_items: list[dict[str, Any]] = []
     for line_plan in plan.lines:
@@ -465,12 +466,7 @@ def backorder_create_body(
         item["quantity"] = line_plan.backorder
         item["subtotal"] = money_text(line_plan.moved_amounts.subtotal, currency)
         item["total"] = money_text(line_plan.moved_amounts.total, currency)
-        meta = [_meta(META_ORIGINAL_LINE, line.line_id)]
-        already_reduced = reduced_stock.get(line.line_id, 0)
-        if line_plan.keep == 0 and already_reduced > 0:
-            # The original line is removed without restocking; its reduction moves with the units.
-            meta.append(_meta(LINE_REDUCED_STOCK, str(min(already_reduced, line_plan.backorder))))
-        item["meta_data"] = meta
+        item["meta_data"] = [_meta(META_ORIGINAL_LINE, line.line_id)]
         line_items.append(item)
     if not line_items:
         raise ValueError("the plan moves nothing to a backorder order")
@@ -522,6 +518,10 @@ def original_update_body(
         if line_plan.backorder <= 0:
             continue
         if line_plan.line_id not in lines_by_id:
+            if line_plan.keep == 0:
+                # Removed by an earlier attempt of this split. Sending it again would be refused
+                # (400 woocommerce_rest_invalid_item_id, Version3 `remove_item`).
+                continue
             raise ValueError(f"plan line {line_plan.line_id} is not on order {original.id}")
         if line_plan.keep == 0:
             line_items.append({"id": int(line_plan.line_id), "product_id": None})
@@ -534,9 +534,7 @@ def original_update_body(
                     "total": money_text(line_plan.kept_amounts.total, currency),
                 }
             )
-    children = list(dict.fromkeys([*original.links.backorder_ids, *existing_children]))
-    if backorder_order_id and backorder_order_id not in children:
-        children.append(backorder_order_id)
+    children = children_ids(original, existing_children, backorder_order_id)
     split_keys = list(dict.fromkeys([*existing_split_keys, split_key]))
     body: dict[str, Any] = {
         "line_items": line_items,
@@ -544,13 +542,28 @@ def original_update_body(
             _meta(META_SPLIT_KEY, split_key),
             _meta(META_ROLE, ROLE_ORIGINAL),
             _meta(META_NUMBER, number),
-            _meta(META_CHILDREN, json.dumps([_int_or_str(c) for c in children])),
+            children_meta(children),
             _meta(META_SPLIT_KEYS, json.dumps(split_keys)),
         ],
     }
     if plan.hold_original:
         body["status"] = "on-hold"
     return body
+
+
+def children_ids(
+    original: Order, existing_children: Sequence[str] = (), backorder_order_id: str | None = None
+) -> list[str]:
+    """The original's backorder order ids: those it records, plus `backorder_order_id`."""
+    children = list(dict.fromkeys([*original.links.backorder_ids, *existing_children]))
+    if backorder_order_id and backorder_order_id not in children:
+        children.append(backorder_order_id)
+    return children
+
+
+def children_meta(children: Sequence[str]) -> dict[str, str]:
+    """The `backorders_children` meta entry: a JSON list of ids."""
+    return _meta(META_CHILDREN, json.dumps([_int_or_str(c) for c in children]))
 
 
 def _int_or_str(value: str) -> int | str:

@@ -6,7 +6,15 @@ Platform calls per split (happy path, counted by `client.calls`):
    `GET /products/<parent>/variations?include=` get_stock (variations of one product; on
    WooCommerce ≥ 10.3 `GET /variations?include=` covers variations of several products)
 3. `POST /orders/batch` {create: [backorder], update: [original]}   write_split
-4. `POST /orders/<id>/notes`                   add_note
+4. `PUT /orders/<original>` {meta_data: [backorders_children]}      write_split
+5. `POST /orders/<id>/notes`                   add_note
+Step 4 exists because a batch cannot refer to an order it creates: the original's update in
+step 3 cannot name the new backorder order's id, and PIPELINE.md asks for `backorders_children`
+on the original. `WooCommercePlatform(client, record_children=False)` skips it (4 calls); the
+list then lacks the newest child until the next write of that original, the split count stays
+exact (`backorders_split_keys`), and `find_backorder_order` (`GET /orders?parent=`) is the
+authority either way.
+
 An order mixing simple products and variations needs one more read in step 2, because
 `/products?include=` never returns variations (the products route forces `post_type=product`,
 class-wc-rest-crud-controller.php `prepare_objects_query`). Parents of variations are never read:
@@ -14,8 +22,8 @@ a variation's `stock_quantity`/`backorders` already show the parent's values whe
 keeps the stock (WC_Product_Variation getters in view context).
 
 `write_split` is idempotent given `backorder_order_id`: when the backorder order exists, only the
-original is updated (absolute quantities and amounts; removing an already removed line is a no-op
-in WooCommerce), with one `PUT /orders/<id>`.
+original is updated (absolute quantities and amounts, children included; a line that an
+earlier attempt removed is not sent again), with one `PUT /orders/<id>`.
 """
 
 from __future__ import annotations
@@ -36,12 +44,13 @@ from plugin.connectors.woocommerce.mapping import (
     META_SPLIT_KEYS,
     ROLE_BACKORDER,
     backorder_create_body,
+    children_ids,
+    children_meta,
     id_list,
     load_order,
     meta_value,
     order_from_data,
     original_update_body,
-    reduced_stock_by_line,
     stock_for_order,
     wc_status,
 )
@@ -52,12 +61,15 @@ from plugin.ports import OrderChange
 
 log = logging.getLogger(__name__)
 
+_REMEMBERED_ORDERS = 32
+
 
 class WooCommercePlatform:
     """A WooCommerce store in domain terms (implements `plugin.ports.Platform`)."""
 
-    def __init__(self, client: WooCommerceClient) -> None:
+    def __init__(self, client: WooCommerceClient, *, record_children: bool = True) -> None:
         self.client = client
+        self.record_children = record_children
         # The latest loaded JSON of orders read through this instance: `get_stock` and
         # `write_split` need WooCommerce facts the core `Order` does not carry (`_reduced_stock`,
         # our meta, the payment method title) and take them from here instead of re-reading.
@@ -73,8 +85,14 @@ class WooCommercePlatform:
     def get_order(self, order_id: str) -> Order:
         """GET the order and map it to the core model."""
         data = self._load(self.client.get_order(order_id), order_id)
-        self._orders[str(data["id"])] = data
+        self._remember(str(data["id"]), data)
         return order_from_data(data)
+
+    def _remember(self, order_id: str, data: dict[str, Any]) -> None:
+        self._orders.pop(order_id, None)
+        self._orders[order_id] = data
+        while len(self._orders) > _REMEMBERED_ORDERS:  # a long-lived instance stays small
+            self._orders.pop(next(iter(self._orders)))
 
     def _load(self, payload: Any, order_id: str) -> dict[str, Any]:
         try:
@@ -88,7 +106,7 @@ class WooCommercePlatform:
         data = self._orders.get(str(order_id))
         if data is None:
             data = self._load(self.client.get_order(order_id), order_id)
-            self._orders[str(order_id)] = data
+            self._remember(str(order_id), data)
         return data
 
     def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
@@ -170,24 +188,28 @@ class WooCommercePlatform:
         meta = data.get("meta_data", [])
         existing_children = _json_ids(meta_value(meta, META_CHILDREN))
         existing_keys = _json_ids(meta_value(meta, META_SPLIT_KEYS))
-        update = original_update_body(
-            original,
-            plan,
-            existing_children=existing_children,
-            existing_split_keys=existing_keys,
-            backorder_order_id=backorder_order_id,
-        )
+        try:
+            update = original_update_body(
+                original,
+                plan,
+                existing_children=existing_children,
+                existing_split_keys=existing_keys,
+                backorder_order_id=backorder_order_id,
+            )
+            create = None
+            if backorder_order_id is None:
+                create = backorder_create_body(
+                    original,
+                    plan,
+                    payment_method_title=str(data.get("payment_method_title", "")),
+                )
+        except ValueError as exc:
+            raise PermanentError(f"order {original.id}: {exc}", reason="invalid_plan") from exc
         self._orders.pop(str(original.id), None)  # the original changes now; read it afresh
-        if backorder_order_id is not None:
+        if create is None:
             self.client.update_order(original.id, update)
-            return backorder_order_id
+            return str(backorder_order_id)
 
-        create = backorder_create_body(
-            original,
-            plan,
-            payment_method_title=str(data.get("payment_method_title", "")),
-            reduced_stock=reduced_stock_by_line(data),
-        )
         answer = self.client.batch_orders(
             create=[create], update=[{"id": int(original.id), **update}]
         )
@@ -208,10 +230,13 @@ class WooCommercePlatform:
                 f"order {original.id}: the store did not confirm the update",
                 reason="invalid_response",
             )
-            failure.args = (f"{failure.args[0]} (backorder order {new_id} was created)",)
-            if isinstance(failure, BackordersError):
-                failure.backorder_order_id = new_id  # type: ignore[attr-defined]
-            raise failure
+            raise _naming_created(failure, new_id)
+        if self.record_children:
+            children = children_ids(original, existing_children, new_id)
+            try:
+                self.client.update_order(original.id, {"meta_data": [children_meta(children)]})
+            except BackordersError as exc:
+                raise _naming_created(exc, new_id) from exc
         log.info("split written original=%s backorder=%s", original.id, new_id)
         return new_id
 
@@ -223,6 +248,15 @@ class WooCommercePlatform:
         """Set the WooCommerce status that stands for `canonical_status`."""
         self._orders.pop(str(order_id), None)
         self.client.update_order(order_id, {"status": wc_status(canonical_status)})
+
+
+def _naming_created(error: Exception, backorder_order_id: str) -> Exception:
+    """`error`, saying which backorder order was created before it happened (attribute
+    `backorder_order_id` too), so the merchant and the retry know."""
+    message = error.args[0] if error.args else str(error)
+    error.args = (f"{message} (backorder order {backorder_order_id} was created)",)
+    error.backorder_order_id = backorder_order_id  # type: ignore[attr-defined]
+    return error
 
 
 def _first(answer: Mapping[str, Any], key: str) -> dict[str, Any] | None:

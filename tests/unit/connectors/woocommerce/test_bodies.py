@@ -14,7 +14,6 @@ from plugin.connectors.woocommerce.mapping import (
     load_order,
     order_from_data,
     original_update_body,
-    reduced_stock_by_line,
 )
 from plugin.core.model import (
     Amounts,
@@ -84,13 +83,8 @@ def _plan(**overrides: Any) -> Plan:
 
 
 def test_backorder_create_body_exact() -> None:
-    original, data = _original()
-    body = backorder_create_body(
-        original,
-        _plan(),
-        payment_method_title="Credit card",
-        reduced_stock=reduced_stock_by_line(data),
-    )
+    original, _ = _original()
+    body = backorder_create_body(original, _plan(), payment_method_title="Credit card")
     assert body == {
         "parent_id": 1042,
         "status": "on-hold",
@@ -115,11 +109,9 @@ def test_backorder_create_body_exact() -> None:
                 "quantity": 2,
                 "subtotal": "24.00",
                 "total": "20.00",
-                # The removed original line keeps its stock reduction: it moves with the units.
-                "meta_data": [
-                    {"key": "backorders_original_line", "value": "14"},
-                    {"key": "_reduced_stock", "value": "2"},
-                ],
+                # No `_reduced_stock`: removing the original line restocks it and the on-hold
+                # backorder order reduces it again (mapping docstring).
+                "meta_data": [{"key": "backorders_original_line", "value": "14"}],
             },
         ],
         "shipping_lines": [
@@ -159,36 +151,19 @@ def test_original_update_body_exact() -> None:
 
 
 def test_paid_from_original_hold_and_no_extra_shipping() -> None:
-    original, data = _original(customer_id=0)
+    original, _ = _original(customer_id=0)
     plan = _plan(
         payment=PaymentAction.PAID_FROM_ORIGINAL,
         additional_shipping=Decimal("0"),
         hold_original=True,
     )
-    create = backorder_create_body(original, plan, reduced_stock=reduced_stock_by_line(data))
+    create = backorder_create_body(original, plan)
     assert "shipping_lines" not in create
     assert create["customer_id"] == 0
     assert create["set_paid"] is False  # payment_complete() would move on-hold to processing
     assert create["meta_data"][3] == {"key": "backorders_payment", "value": "paid_from_original"}
     update = original_update_body(original, plan)
     assert update["status"] == "on-hold"
-
-
-def test_no_stock_transfer_when_original_had_not_reduced_stock() -> None:
-    payload = order_json(
-        status="pending",
-        date_paid_gmt=None,
-        line_items=[line(11, 93, 5, "50.00"), line(14, 22, 2, "24.00", "20.00", variation_id=23)],
-    )
-    data = load_order(payload)
-    plan = _plan(lines=tuple(lp for lp in _plan().lines if lp.line_id != "12"))
-    body = backorder_create_body(
-        order_from_data(data), plan, reduced_stock=reduced_stock_by_line(data)
-    )
-    assert [item["meta_data"] for item in body["line_items"]] == [
-        [{"key": "backorders_original_line", "value": "11"}],
-        [{"key": "backorders_original_line", "value": "14"}],
-    ]
 
 
 def test_update_body_keeps_earlier_children_and_split_keys() -> None:
@@ -257,3 +232,48 @@ def test_amounts_are_written_in_the_currency_minor_unit() -> None:
     assert create["meta_data"][3] == {"key": "backorders_payment", "value": "charge_on_release"}
     update = original_update_body(order_from_data(data), plan)
     assert update["line_items"] == [{"id": 11, "quantity": 2, "subtotal": "2000", "total": "2000"}]
+
+
+def test_update_body_skips_a_moved_line_already_removed() -> None:
+    payload = order_json(line_items=[line(11, 93, 2, "20.00", reduced=2), line(12, 94, 1, "10.00")])
+    original = order_from_data(load_order(payload))  # re-read after a first, partial attempt
+    body = original_update_body(original, _plan(), backorder_order_id="1060")
+    assert body["line_items"] == [{"id": 11, "quantity": 2, "subtotal": "20.00", "total": "20.00"}]
+
+
+def test_from_order_json_through_the_planner_to_bodies() -> None:
+    """End to end without I/O: WooCommerce JSON → core plan → request bodies."""
+    from plugin.connectors.woocommerce.mapping import stock_for_order
+    from plugin.core.model import Policies
+    from plugin.core.split import plan_split
+
+    from .conftest import product_json
+
+    payload = order_json(
+        line_items=[
+            line(11, 93, 5, "50.00", "45.00", reduced=5),  # 10% off; stock was 2 → now -3
+            line(12, 94, 1, "10.00", reduced=1),
+        ]
+    )
+    data = load_order(payload)
+    original = order_from_data(data)
+    stock = stock_for_order(data, [product_json(93, -3, backorders="notify"), product_json(94, 4)])
+    plan = plan_split(original, stock, Policies())
+    assert plan.outcome is Outcome.SPLIT
+    assert plan.payment is PaymentAction.PAID_FROM_ORIGINAL  # stripe, date_paid set
+    create = backorder_create_body(original, plan, payment_method_title="Credit card")
+    update = original_update_body(original, plan)
+    assert create["line_items"] == [
+        {
+            "product_id": 93,
+            "quantity": 3,
+            "subtotal": "30.00",
+            "total": "27.00",
+            "meta_data": [{"key": "backorders_original_line", "value": "11"}],
+        }
+    ]
+    assert update["line_items"] == [
+        {"id": 11, "quantity": 2, "subtotal": "20.00", "total": "18.00"}
+    ]
+    assert create["meta_data"][0] == {"key": "backorders_split_key", "value": plan.split_key}
+    assert create["meta_data"][2] == {"key": "backorders_number", "value": "1042-001"}

@@ -1,0 +1,157 @@
+"""Benchmark: ``GET /wp-json/wc/v3/orders/<id>`` per second against a real sandbox process.
+
+Starts ``python -m sandbox`` on a free loopback port (in-memory store), creates orders, then
+lets concurrent clients (threads with keep-alive sessions) read random orders for a fixed time.
+Target: at least 500 requests per second on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+TARGET_PER_SECOND = 500
+CLIENTS = 8
+DURATION_SECONDS = 5.0
+ORDERS = 50
+AUTH = ("ck_bench", "cs_bench")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {**os.environ, "SANDBOX_CONSUMER_KEY": AUTH[0], "SANDBOX_CONSUMER_SECRET": AUTH[1]}
+    process = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/wp-json/wc/v3"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/orders", auth=AUTH, timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("sandbox did not start")
+
+
+def _prepare(url: str) -> list[int]:
+    session = requests.Session()
+    session.auth = AUTH
+    product = session.post(
+        url + "/products",
+        json={
+            "name": "Bench",
+            "regular_price": "9.99",
+            "manage_stock": True,
+            "stock_quantity": 10_000,
+        },
+        timeout=10,
+    ).json()
+    ids = []
+    for _ in range(ORDERS):
+        order = session.post(
+            url + "/orders",
+            json={
+                "status": "processing",
+                "billing": {"first_name": "Bench", "email": "bench@example.com"},
+                "line_items": [{"product_id": product["id"], "quantity": 2}],
+                "shipping_lines": [
+                    {"method_id": "flat_rate", "method_title": "Flat", "total": "5"}
+                ],
+            },
+            timeout=10,
+        ).json()
+        ids.append(order["id"])
+    return ids
+
+
+def _hammer(
+    url: str, ids: list[int], stop: float, counts: list[int], errors: list[int], index: int
+) -> None:
+    # A keep-alive http.client connection: the load generator shares the 2 cores with the
+    # server, so it must cost as little CPU per request as possible.
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"}
+    rng = random.Random(index)
+    done = failed = 0
+    while time.monotonic() < stop:
+        connection.request("GET", f"{parts.path}/orders/{rng.choice(ids)}", headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status == 200 and body.startswith(b'{"id"'):
+            done += 1
+        else:
+            failed += 1
+    connection.close()
+    counts[index] = done
+    errors[index] = failed
+
+
+def main() -> dict[str, Any]:
+    """Run the benchmark, print the figures and return them."""
+    process, url = _start()
+    try:
+        ids = _prepare(url)
+        counts = [0] * CLIENTS
+        errors = [0] * CLIENTS
+        started = time.monotonic()
+        stop = started + DURATION_SECONDS
+        threads = [
+            threading.Thread(target=_hammer, args=(url, ids, stop, counts, errors, i))
+            for i in range(CLIENTS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    per_second = sum(counts) / elapsed
+    result = {
+        "name": "sandbox_orders",
+        "clients": CLIENTS,
+        "seconds": round(elapsed, 2),
+        "requests": sum(counts),
+        "errors": sum(errors),
+        "orders_get_per_second": round(per_second, 1),
+        "target_per_second": TARGET_PER_SECOND,
+        "ratio_to_target": round(per_second / TARGET_PER_SECOND, 2),
+    }
+    print(
+        f"sandbox GET /orders/<id>: {result['orders_get_per_second']}/s with {CLIENTS} clients "
+        f"({result['requests']} requests, {result['errors']} errors) - "
+        f"{result['ratio_to_target']}x the {TARGET_PER_SECOND}/s target"
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,517 @@
+"""Stock rules of the sandbox store, one WooCommerce behaviour per test (see sandbox/stock.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from sandbox.errors import ApiError
+from sandbox.store import Store
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self, seconds: int = 1) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def events() -> list[tuple[str, int]]:
+    return []
+
+
+@pytest.fixture
+def store(clock: Clock, events: list[tuple[str, int]]) -> Store:
+    shop = Store(clock=clock)
+    shop.add_listener(lambda topic, rid: events.append((topic, rid)))
+    return shop
+
+
+def product(
+    store: Store,
+    quantity: int | None = 10,
+    backorders: str = "no",
+    manage: bool = True,
+    price: str = "10.00",
+) -> int:
+    return store.create_product(
+        {
+            "name": "Mug",
+            "regular_price": price,
+            "manage_stock": manage,
+            "stock_quantity": quantity,
+            "backorders": backorders,
+        }
+    )["id"]
+
+
+def stock_of(store: Store, product_id: int) -> Any:
+    data = store.product_json(product_id)
+    assert data is not None
+    return data["stock_quantity"]
+
+
+def meta(line: dict[str, Any]) -> dict[str, Any]:
+    return {m["key"]: m["value"] for m in line["meta_data"]}
+
+
+def reduced_flag(store: Store, order_id: int) -> bool:
+    record = store.order_record(order_id)
+    assert record is not None
+    return bool(record["stock_reduced"])
+
+
+# ------------------------------------------------------------------ derived product fields
+
+
+@pytest.mark.parametrize(
+    (
+        "manage",
+        "quantity",
+        "backorders",
+        "status",
+        "allowed",
+        "backordered",
+        "shown_quantity",
+        "shown_backorders",
+    ),
+    [
+        (True, 5, "no", "instock", False, False, 5, "no"),
+        (True, 0, "no", "outofstock", False, False, 0, "no"),
+        (True, 0, "notify", "onbackorder", True, True, 0, "notify"),
+        (True, 0, "yes", "onbackorder", True, True, 0, "yes"),
+        (True, -3, "notify", "onbackorder", True, True, -3, "notify"),
+        (True, 2, "yes", "instock", True, False, 2, "yes"),
+        # validate_props: without stock management quantity is null and backorders "no".
+        (False, 7, "notify", "instock", False, False, None, "no"),
+    ],
+)
+def test_stock_fields_are_derived_as_woocommerce_derives_them(
+    store: Store,
+    manage: bool,
+    quantity: int,
+    backorders: str,
+    status: str,
+    allowed: bool,
+    backordered: bool,
+    shown_quantity: int | None,
+    shown_backorders: str,
+) -> None:
+    data = store.product_json(product(store, quantity, backorders, manage))
+    assert data is not None
+    assert data["stock_status"] == status
+    assert data["backorders_allowed"] is allowed
+    assert data["backordered"] is backordered
+    assert data["stock_quantity"] == shown_quantity
+    assert data["backorders"] == shown_backorders
+
+
+# ------------------------------------------------------------------ order creation
+
+
+def test_rest_order_left_pending_does_not_reduce_stock(store: Store) -> None:
+    pid = product(store, 10)
+    order = store.create_order({"line_items": [{"product_id": pid, "quantity": 4}]})
+    assert order["status"] == "pending"
+    assert stock_of(store, pid) == 10
+    assert meta(order["line_items"][0]) == {}
+    assert reduced_flag(store, order["id"]) is False
+
+
+@pytest.mark.parametrize("status", ["on-hold", "processing", "completed"])
+def test_rest_order_created_with_a_reducing_status_reduces_stock_without_set_paid(
+    store: Store, status: str
+) -> None:
+    # WooCommerce's REST test test_order_update_line_item_quantity_updates_product_stock:
+    # stock 10, POST /orders status on-hold quantity 4 -> stock 6.
+    pid = product(store, 10)
+    order = store.create_order(
+        {"status": status, "line_items": [{"product_id": pid, "quantity": 4}]}
+    )
+    assert order["status"] == status
+    assert stock_of(store, pid) == 6
+    assert meta(order["line_items"][0]) == {"_reduced_stock": "4"}
+    assert reduced_flag(store, order["id"]) is True
+    # The internal flag never shows in REST meta_data.
+    assert order["meta_data"] == []
+
+
+@pytest.mark.parametrize("status", ["pending", "failed", "cancelled"])
+def test_rest_order_created_with_a_non_reducing_status_keeps_stock(
+    store: Store, status: str
+) -> None:
+    pid = product(store, 10)
+    order = store.create_order(
+        {"status": status, "line_items": [{"product_id": pid, "quantity": 4}]}
+    )
+    assert order["status"] == status
+    assert stock_of(store, pid) == 10
+    assert reduced_flag(store, order["id"]) is False
+
+
+def test_set_paid_completes_payment_and_reduces_stock_once(store: Store, clock: Clock) -> None:
+    pid = product(store, 10)
+    order = store.create_order(
+        {
+            "set_paid": True,
+            "transaction_id": "tx-1",
+            "line_items": [{"product_id": pid, "quantity": 3}],
+        }
+    )
+    assert order["status"] == "processing"
+    assert order["date_paid"] == "2026-03-01T12:00:00"
+    assert order["date_paid_gmt"] == "2026-03-01T12:00:00"
+    assert order["transaction_id"] == "tx-1"
+    assert stock_of(store, pid) == 7
+    assert meta(order["line_items"][0]) == {"_reduced_stock": "3"}
+
+
+def test_status_and_set_paid_together_reduce_exactly_once(store: Store) -> None:
+    pid = product(store, 10)
+    order = store.create_order(
+        {"status": "on-hold", "set_paid": True, "line_items": [{"product_id": pid, "quantity": 3}]}
+    )
+    assert order["status"] == "processing"
+    assert stock_of(store, pid) == 7
+
+
+def test_unmanaged_product_is_never_reduced(store: Store) -> None:
+    pid = product(store, None, manage=False)
+    order = store.create_order(
+        {"status": "processing", "line_items": [{"product_id": pid, "quantity": 3}]}
+    )
+    assert stock_of(store, pid) is None
+    assert meta(order["line_items"][0]) == {}
+
+
+# ------------------------------------------------------------------ transitions
+
+
+def test_each_transition_reduces_or_restores_as_woocommerce(store: Store) -> None:
+    pid = product(store, 10)
+    oid = store.create_order({"line_items": [{"product_id": pid, "quantity": 4}]})["id"]
+    steps = [
+        ("processing", 6, True),  # reduce
+        ("completed", 6, True),  # already reduced: no double count
+        ("cancelled", 10, False),  # restore
+        ("on-hold", 6, True),  # reduce again
+        ("failed", 6, True),  # failed neither reduces nor restores
+        ("pending", 10, False),  # restore
+        ("refunded", 10, False),  # refunded does not touch stock by itself
+        ("processing", 6, True),
+    ]
+    for status, expected_stock, flag in steps:
+        order = store.update_order(oid, {"status": status})
+        assert (status, stock_of(store, pid)) == (status, expected_stock)
+        assert reduced_flag(store, oid) is flag
+        assert ("_reduced_stock" in meta(order["line_items"][0])) is flag
+
+
+def test_restoring_notes_and_reducing_notes_are_written(store: Store) -> None:
+    pid = product(store, 10)
+    oid = store.create_order(
+        {"status": "processing", "line_items": [{"product_id": pid, "quantity": 4}]}
+    )["id"]
+    store.update_order(oid, {"status": "cancelled"})
+    notes = [store.note_json(n)["note"] for n in store.order_notes(oid)]  # type: ignore[index]
+    assert "Stock levels reduced: Mug 10&rarr;6" in notes
+    assert "Stock levels increased: Mug 6&rarr;10" in notes
+    assert "Order status changed from Processing to Cancelled." in notes
+
+
+def test_cash_on_delivery_processing_gets_date_paid(store: Store, clock: Clock) -> None:
+    # class-wc-order.php maybe_set_date_paid: reaching processing sets date_paid, paid or not.
+    pid = product(store, 10)
+    oid = store.create_order(
+        {"payment_method": "cod", "line_items": [{"product_id": pid, "quantity": 1}]}
+    )["id"]
+    assert store.order_json(oid)["date_paid"] is None  # type: ignore[index]
+    clock.tick(60)
+    order = store.update_order(oid, {"status": "processing"})
+    assert order["date_paid"] == "2026-03-01T12:01:00"
+    assert order["date_completed"] is None
+    clock.tick(60)
+    order = store.update_order(oid, {"status": "completed"})
+    assert order["date_paid"] == "2026-03-01T12:01:00"
+    assert order["date_completed"] == "2026-03-01T12:02:00"
+
+
+def test_on_hold_does_not_set_date_paid(store: Store) -> None:
+    pid = product(store, 10)
+    order = store.create_order(
+        {"status": "on-hold", "line_items": [{"product_id": pid, "quantity": 1}]}
+    )
+    assert order["date_paid"] is None
+    assert order["needs_payment"] is False
+
+
+# ------------------------------------------------------------------ backorders
+
+
+def test_notify_backorder_beyond_stock_goes_negative_and_checkout_marks_backordered(
+    store: Store,
+) -> None:
+    pid = product(store, 3, "notify")
+    order = store.create_order(
+        {"status": "on-hold", "line_items": [{"product_id": pid, "quantity": 5}]},
+        created_via="checkout",
+    )
+    assert order["created_via"] == "checkout"
+    assert meta(order["line_items"][0]) == {"Backordered": "2", "_reduced_stock": "5"}
+    data = store.product_json(pid)
+    assert data is not None
+    assert (data["stock_quantity"], data["stock_status"], data["backordered"]) == (
+        -2,
+        "onbackorder",
+        True,
+    )
+
+
+def test_checkout_backordered_meta_counts_from_zero_when_stock_already_negative(
+    store: Store,
+) -> None:
+    pid = product(store, -4, "notify")
+    order = store.create_order(
+        {"line_items": [{"product_id": pid, "quantity": 3}]}, created_via="checkout"
+    )
+    assert meta(order["line_items"][0]) == {"Backordered": "3"}
+    assert stock_of(store, pid) == -4  # pending checkout: nothing reduced yet
+
+
+def test_yes_backorders_have_no_backordered_meta(store: Store) -> None:
+    pid = product(store, 0, "yes")
+    order = store.create_order(
+        {"status": "processing", "line_items": [{"product_id": pid, "quantity": 2}]},
+        created_via="checkout",
+    )
+    assert meta(order["line_items"][0]) == {"_reduced_stock": "2"}
+    assert stock_of(store, pid) == -2
+
+
+def test_rest_created_lines_get_no_backordered_meta(store: Store) -> None:
+    pid = product(store, 1, "notify")
+    order = store.create_order(
+        {"status": "processing", "line_items": [{"product_id": pid, "quantity": 3}]}
+    )
+    assert meta(order["line_items"][0]) == {"_reduced_stock": "3"}
+    assert stock_of(store, pid) == -2
+
+
+def test_rest_does_not_refuse_an_order_beyond_stock_without_backorders(store: Store) -> None:
+    pid = product(store, 1, "no")
+    store.create_order({"status": "processing", "line_items": [{"product_id": pid, "quantity": 3}]})
+    data = store.product_json(pid)
+    assert data is not None
+    assert (data["stock_quantity"], data["stock_status"]) == (-2, "outofstock")
+
+
+# ------------------------------------------------------------------ editing lines
+
+
+def _processing_order(store: Store, pid: int, quantity: int) -> dict[str, Any]:
+    return store.create_order(
+        {"status": "processing", "line_items": [{"product_id": pid, "quantity": quantity}]}
+    )
+
+
+def test_changing_quantity_adjusts_stock_by_the_difference(store: Store) -> None:
+    pid = product(store, 10)
+    order = _processing_order(store, pid, 4)
+    line_id = order["line_items"][0]["id"]
+    order = store.update_order(order["id"], {"line_items": [{"id": line_id, "quantity": 6}]})
+    assert stock_of(store, pid) == 4
+    assert meta(order["line_items"][0]) == {"_reduced_stock": "6"}
+    order = store.update_order(order["id"], {"line_items": [{"id": line_id, "quantity": 1}]})
+    assert stock_of(store, pid) == 9
+    assert meta(order["line_items"][0]) == {"_reduced_stock": "1"}
+
+
+def test_changing_quantity_keeps_line_totals_unless_they_are_posted(store: Store) -> None:
+    pid = product(store, 10, price="10.00")
+    order = _processing_order(store, pid, 4)
+    line_id = order["line_items"][0]["id"]
+    order = store.update_order(order["id"], {"line_items": [{"id": line_id, "quantity": 2}]})
+    line = order["line_items"][0]
+    assert (line["quantity"], line["subtotal"], line["total"], line["price"]) == (
+        2,
+        "40.00",
+        "40.00",
+        20,
+    )
+    assert order["total"] == "40.00"
+    order = store.update_order(
+        order["id"],
+        {"line_items": [{"id": line_id, "quantity": 2, "subtotal": "20.00", "total": "20.00"}]},
+    )
+    line = order["line_items"][0]
+    assert (line["subtotal"], line["total"], line["price"]) == ("20.00", "20.00", 10)
+    assert order["total"] == "20.00"
+
+
+def test_changing_quantity_on_a_never_reduced_order_reduces_the_whole_line(store: Store) -> None:
+    # wc_maybe_adjust_line_item_product_stock has no status check: a pending order whose line
+    # quantity changes through REST reduces the full new quantity and is marked reduced.
+    pid = product(store, 10)
+    order = store.create_order({"line_items": [{"product_id": pid, "quantity": 4}]})
+    line_id = order["line_items"][0]["id"]
+    order = store.update_order(order["id"], {"line_items": [{"id": line_id, "quantity": 3}]})
+    assert stock_of(store, pid) == 7
+    assert meta(order["line_items"][0]) == {"_reduced_stock": "3"}
+    assert reduced_flag(store, order["id"]) is True
+
+
+@pytest.mark.parametrize("removal", [{"product_id": None}, {"quantity": 0}])
+def test_removing_a_reduced_line_restores_its_stock_and_totals(
+    store: Store, removal: dict[str, Any]
+) -> None:
+    mug = product(store, 10, price="10.00")
+    bowl = product(store, 10, price="5.00")
+    order = store.create_order(
+        {
+            "status": "processing",
+            "line_items": [{"product_id": mug, "quantity": 2}, {"product_id": bowl, "quantity": 3}],
+            "shipping_lines": [{"method_id": "flat_rate", "method_title": "Flat", "total": "4.00"}],
+        }
+    )
+    assert (stock_of(store, mug), stock_of(store, bowl), order["total"]) == (8, 7, "39.00")
+    bowl_line = order["line_items"][1]["id"]
+    order = store.update_order(order["id"], {"line_items": [{"id": bowl_line, **removal}]})
+    assert [li["product_id"] for li in order["line_items"]] == [mug]
+    assert (stock_of(store, mug), stock_of(store, bowl)) == (8, 10)
+    assert order["total"] == "24.00"
+
+
+def test_removing_a_line_never_reduced_gives_nothing_back(store: Store) -> None:
+    pid = product(store, 10)
+    order = store.create_order({"line_items": [{"product_id": pid, "quantity": 4}]})
+    order = store.update_order(
+        order["id"], {"line_items": [{"id": order["line_items"][0]["id"], "product_id": None}]}
+    )
+    assert order["line_items"] == []
+    assert stock_of(store, pid) == 10
+    assert order["total"] == "0.00"
+
+
+def test_a_line_added_to_a_reduced_order_is_not_reduced(store: Store) -> None:
+    mug = product(store, 10)
+    bowl = product(store, 10)
+    order = _processing_order(store, mug, 1)
+    order = store.update_order(order["id"], {"line_items": [{"product_id": bowl, "quantity": 2}]})
+    assert stock_of(store, bowl) == 10
+    assert meta(order["line_items"][1]) == {}
+    # ...and a later cancel only gives back what was reduced.
+    store.update_order(order["id"], {"status": "cancelled"})
+    assert (stock_of(store, mug), stock_of(store, bowl)) == (10, 10)
+
+
+def test_removing_a_line_of_another_order_is_refused_and_changes_nothing(store: Store) -> None:
+    pid = product(store, 10)
+    first = _processing_order(store, pid, 1)
+    second = _processing_order(store, pid, 2)
+    with pytest.raises(ApiError) as raised:
+        store.update_order(
+            first["id"],
+            {"line_items": [{"id": second["line_items"][0]["id"], "product_id": None}]},
+        )
+    assert raised.value.code == "woocommerce_rest_invalid_item_id"
+    assert raised.value.status == 400
+    assert stock_of(store, pid) == 7
+    assert len(store.order_json(second["id"])["line_items"]) == 1  # type: ignore[index]
+
+
+def test_trashing_and_deleting_orders_leave_stock_alone(store: Store) -> None:
+    pid = product(store, 10)
+    first = _processing_order(store, pid, 2)
+    second = _processing_order(store, pid, 3)
+    trashed = store.delete_order(first["id"], force=False)
+    assert trashed["status"] == "trash"
+    store.delete_order(second["id"], force=True)
+    assert stock_of(store, pid) == 5
+    assert store.order_json(second["id"]) is None
+
+
+# ------------------------------------------------------------------ variations and events
+
+
+def test_variation_stock_is_reduced_and_fires_product_updated_for_the_variation(
+    store: Store, events: list[tuple[str, int]]
+) -> None:
+    parent = store.create_product({"name": "Shirt", "type": "variable"})["id"]
+    small = store.create_variation(
+        parent,
+        {
+            "regular_price": "20.00",
+            "manage_stock": True,
+            "stock_quantity": 1,
+            "backorders": "notify",
+            "attributes": [{"name": "Size", "option": "S"}],
+        },
+    )["id"]
+    assert store.product_json(parent)["stock_status"] == "instock"  # type: ignore[index]
+    events.clear()
+    order = store.create_order(
+        {
+            "status": "processing",
+            "line_items": [{"product_id": parent, "variation_id": small, "quantity": 2}],
+        }
+    )
+    line = order["line_items"][0]
+    assert (line["product_id"], line["variation_id"], line["name"]) == (parent, small, "Shirt - S")
+    assert meta(line) == {"size": "S", "_reduced_stock": "2"}
+    variation = store.variation_json(small)
+    assert variation is not None
+    assert (variation["stock_quantity"], variation["stock_status"]) == (-1, "onbackorder")
+    assert store.product_json(parent)["stock_status"] == "onbackorder"  # type: ignore[index]
+    assert events == [("order.created", order["id"]), ("product.updated", small)]
+
+
+def test_listeners_hear_each_committed_change_once(
+    store: Store, events: list[tuple[str, int]]
+) -> None:
+    pid = product(store, 10)
+    assert events == [("product.created", pid)]
+    events.clear()
+    oid = store.create_order({"line_items": [{"product_id": pid, "quantity": 1}]})["id"]
+    store.update_order(oid, {"status": "processing"})
+    store.delete_order(oid, force=True)
+    assert events == [
+        ("order.created", oid),
+        ("order.updated", oid),
+        ("product.updated", pid),
+        ("order.deleted", oid),
+    ]
+
+
+def test_a_refused_request_changes_nothing_and_fires_nothing(
+    store: Store, events: list[tuple[str, int]]
+) -> None:
+    pid = product(store, 10)
+    events.clear()
+    with pytest.raises(ApiError) as raised:
+        store.create_order(
+            {
+                "status": "processing",
+                "line_items": [
+                    {"product_id": pid, "quantity": 1},
+                    {"product_id": 99999, "quantity": 1},
+                ],
+            }
+        )
+    assert raised.value.code == "woocommerce_rest_invalid_product_id"
+    assert stock_of(store, pid) == 10
+    assert store.list_orders() == []
+    assert events == []
