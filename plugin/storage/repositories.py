@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -51,6 +51,21 @@ from plugin.storage.models import (
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 
+# Core tables for the hot paths: plain statements skip the ORM's per-statement bookkeeping.
+_STORES = cast(Table, Store.__table__)
+_INBOX = cast(Table, InboxEvent.__table__)
+_WEBHOOK_TARGET = select(_STORES.c.status, _STORES.c.webhook_secret_enc).where(
+    _STORES.c.id == bindparam("store")
+)
+_TOUCH_STORE = (
+    update(_STORES).where(_STORES.c.id == bindparam("store")).values(last_event_at=bindparam("at"))
+)
+_MARK_ENQUEUED = (
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("event"), _INBOX.c.status == "pending")
+    .values(status="enqueued", enqueued_at=bindparam("at"))
+)
+
 
 class InvalidTransition(PermanentError):
     """A split was asked to move backwards, or out of a final state."""
@@ -65,23 +80,18 @@ class UnknownRecord(PermanentError):
 
 
 def _insert_ignoring_conflict(
-    session: Session, table: Any, values: Mapping[str, Any], conflict: Sequence[str]
+    session: Session | Connection, table: Any, values: Mapping[str, Any], conflict: Sequence[str]
 ) -> int | None:
     """Insert one row and return its id, or None when `conflict` columns already hold it.
 
     One statement (`ON CONFLICT DO NOTHING`) on SQLite and PostgreSQL, so concurrent inserts
     of the same key never raise; other databases fall back to a savepoint.
     """
-    dialect = session.get_bind().dialect.name
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        module = sqlite if dialect == "sqlite" else postgresql
-        statement = (
-            module.insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(table.c.id)
-        )
-        inserted: int | None = session.execute(statement).scalar_one_or_none()
+        statement = _insert_statement(dialect, table, tuple(conflict))
+        inserted: int | None = session.execute(statement, dict(values)).scalar_one_or_none()
         return inserted
     try:
         with session.begin_nested():
@@ -91,6 +101,24 @@ def _insert_ignoring_conflict(
             return new_id
     except IntegrityError:
         return None
+
+
+_INSERT_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _insert_statement(dialect: str, table: Any, conflict: tuple[str, ...]) -> Any:
+    # Built once per table: values come as parameters, so the compiled form is reused.
+    key = (dialect, table.name, conflict)
+    statement = _INSERT_STATEMENTS.get(key)
+    if statement is None:
+        module = sqlite if dialect == "sqlite" else postgresql
+        statement = (
+            module.insert(table)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(table.c.id)
+        )
+        _INSERT_STATEMENTS[key] = statement
+    return statement
 
 
 def _json_safe(value: Any) -> Any:
@@ -184,6 +212,13 @@ class StoreCredentials:
     base_url: str
     consumer_key: str = field(repr=False)
     consumer_secret: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    store_id: int
+    connected: bool
     webhook_secret: str = field(repr=False)
 
 
@@ -289,7 +324,7 @@ class StoreRepository:
             status=status,
             created_at=utcnow(),
         )
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.add(row)
             session.flush()
             return _store_record(row)
@@ -325,13 +360,13 @@ class StoreRepository:
                 webhook_secret=self.vault.decrypt(row.webhook_secret_enc),
             )
 
-    def webhook_secret(self, store_id: int) -> tuple[StoreRecord, str] | None:
-        """The store and its decrypted webhook secret in one read (the webhook's hot path)."""
-        with self.db.session() as session:
-            row = session.get(Store, store_id)
-            if row is None:
-                return None
-            return _store_record(row), self.vault.decrypt(row.webhook_secret_enc)
+    def webhook_target(self, store_id: int) -> WebhookTarget | None:
+        """Status and decrypted webhook secret in one small read (the webhook's hot path)."""
+        with self.db.transaction() as connection:
+            row = connection.execute(_WEBHOOK_TARGET, {"store": store_id}).one_or_none()
+        if row is None:
+            return None
+        return WebhookTarget(store_id, row.status == "connected", self.vault.decrypt(row[1]))
 
     def update_credentials(
         self,
@@ -389,7 +424,7 @@ class StoreRepository:
     def _update(self, store_id: int, values: Mapping[str, Any]) -> None:
         if not values:
             return
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             result = session.execute(update(Store).where(Store.id == store_id).values(**values))
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise UnknownRecord(f"store {store_id} does not exist")
@@ -398,7 +433,7 @@ class StoreRepository:
         self, store_id: int, kind: str, message: str, *, order_id: str | None = None
     ) -> int:
         """Record something the merchant must see; returns the alert id."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             row = Alert(
                 store_id=store_id,
                 order_id=order_id,
@@ -423,7 +458,7 @@ class StoreRepository:
 
     def resolve_alert(self, alert_id: int, at: dt.datetime | None = None) -> None:
         """Mark an alert as dealt with."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.execute(
                 update(Alert)
                 .where(Alert.id == alert_id, Alert.resolved_at.is_(None))
@@ -474,7 +509,12 @@ INBOX_SOURCES = ("webhook", "reconcile")
 
 
 def _inbox_values(
-    store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str, at: dt.datetime
+    store_id: int,
+    topic: str,
+    resource_id: str,
+    modified_gmt: str | dt.datetime,
+    source: str,
+    at: dt.datetime,
 ) -> dict[str, Any]:
     if source not in INBOX_SOURCES:
         raise ValueError(f"unknown inbox source {source!r}")
@@ -499,11 +539,19 @@ class SqlInbox:
         self.db = db
 
     def add(
-        self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
+        self,
+        store_id: int,
+        topic: str,
+        resource_id: str,
+        modified_gmt: str | dt.datetime,
+        source: str,
     ) -> int | None:
-        """Insert a pending event; None when its dedupe key exists (also under a race)."""
+        """Insert a pending event; None when its dedupe key exists (also under a race).
+
+        `modified_gmt` may be WooCommerce's text (GMT without offset) or an aware datetime.
+        """
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, utcnow())
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             return _insert_ignoring_conflict(
                 session, InboxEvent.__table__, values, ("store_id", "dedupe_key")
             )
@@ -520,21 +568,19 @@ class InboxRepository:
         store_id: int,
         topic: str,
         resource_id: str,
-        modified_gmt: str,
+        modified_gmt: str | dt.datetime,
         source: str = "webhook",
         *,
         at: dt.datetime | None = None,
     ) -> int | None:
         """`SqlInbox.add` and the store's `last_event_at` in one transaction (the webhook)."""
         at = at or utcnow()
-        with self.db.session() as session:
+        values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at)
+        with self.db.transaction(write=True) as connection:
             event_id = _insert_ignoring_conflict(
-                session,
-                InboxEvent.__table__,
-                _inbox_values(store_id, topic, resource_id, modified_gmt, source, at),
-                ("store_id", "dedupe_key"),
+                connection, _INBOX, values, ("store_id", "dedupe_key")
             )
-            session.execute(update(Store).where(Store.id == store_id).values(last_event_at=at))
+            connection.execute(_TOUCH_STORE, {"store": store_id, "at": at})
             return event_id
 
     def get(self, event_id: int) -> InboxRecord | None:
@@ -571,11 +617,13 @@ class InboxRepository:
 
     def mark_enqueued(self, event_id: int) -> bool:
         """pending → enqueued. False when the event had already moved on."""
-        return self._move(event_id, ("pending",), "enqueued", enqueued_at=utcnow())
+        with self.db.transaction(write=True) as connection:
+            result = connection.execute(_MARK_ENQUEUED, {"event": event_id, "at": utcnow()})
+            return bool(result.rowcount)
 
     def mark_started(self, event_id: int) -> None:
         """Count one processing attempt (the worker calls this when a job starts)."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.execute(
                 update(InboxEvent)
                 .where(InboxEvent.id == event_id)
@@ -599,10 +647,11 @@ class InboxRepository:
         )
 
     def _move(self, event_id: int, from_statuses: Iterable[str], to: str, **values: Any) -> bool:
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
+            table = _INBOX
             result = session.execute(
-                update(InboxEvent)
-                .where(InboxEvent.id == event_id, InboxEvent.status.in_(tuple(from_statuses)))
+                update(table)
+                .where(table.c.id == event_id, table.c.status.in_(tuple(from_statuses)))
                 .values(status=to, **values)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -669,7 +718,7 @@ class SqlSplitLedger:
             "created_at": now,
             "updated_at": now,
         }
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             _insert_ignoring_conflict(session, Split.__table__, values, ("store_id", "split_key"))
             row = self._row(session, store_id, split_key)
             assert row is not None  # inserted now or found by the conflict
@@ -677,7 +726,7 @@ class SqlSplitLedger:
 
     def mark_create_attempted(self, store_id: int, split_key: str) -> None:
         """Committed before the create call, so a retry knows to look for the order first."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             result = session.execute(
                 update(Split)
                 .where(Split.store_id == store_id, Split.split_key == split_key)
@@ -702,7 +751,7 @@ class SqlSplitLedger:
         if error is not None:
             values["error"] = error[:2000]
         where = (Split.store_id == store_id, Split.split_key == split_key)
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             # One conditional UPDATE: of two workers racing, only one moves the row.
             result = session.execute(
                 update(Split).where(*where, Split.state.in_(_states_before(state))).values(**values)
@@ -818,7 +867,7 @@ class SqlPolicyStore:
     def set_product_policy(self, store_id: int, policy: ProductPolicy) -> None:
         """Insert or replace the policy of one product or variant."""
         variant = policy.ref.variant_id or ""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             row = session.scalars(
                 select(ProductPolicyRow).where(
                     ProductPolicyRow.store_id == store_id,
@@ -838,7 +887,7 @@ class SqlPolicyStore:
 
     def set_customer_policy(self, store_id: int, policy: CustomerPolicy) -> None:
         """Insert or replace one customer's policy."""
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             row = session.scalars(
                 select(CustomerPolicyRow).where(
                     CustomerPolicyRow.store_id == store_id,
@@ -901,7 +950,7 @@ class SqlAuditLog:
         """Append one entry; `data` must be JSON-able (Decimal and dates become strings)."""
         if kind not in AUDIT_KINDS:
             raise ValueError(f"unknown audit kind {kind!r}")
-        with self.db.session() as session:
+        with self.db.session(write=True) as session:
             session.add(
                 AuditEntry(
                     store_id=store_id,

@@ -1,0 +1,325 @@
+"""Webhook ingest under gunicorn: signed order webhooks vs a bare 200 endpoint on the same server.
+
+Prints and returns requests/s and p50/p99 latency for both, their ratio, and the p99 of
+webhooks paced at 200 requests/s (target: under 50 ms). Loopback only; about 30 s.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "bench-secret-key-0123456789abcdef"
+WEBHOOK_SECRET = "bench-webhook-secret"
+GUNICORN_WORKERS = 2
+GUNICORN_THREADS = 4
+CLIENTS = 8
+THROUGHPUT_SECONDS = 5.0
+PACED_RATE = 200
+PACED_SECONDS = 5.0
+
+
+def bench_app() -> Any:
+    """The real app plus `/bench/bare`, a route that answers 200 and does nothing else."""
+    from flask import Response
+
+    from app import create_app
+
+    app = create_app()
+    app.add_url_rule("/bench/bare", "bench_bare", lambda: Response("ok"), methods=["POST"])
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _server(home: Path, redis_url: str) -> Iterator[int]:
+    port = _free_port()
+    env = dict(
+        os.environ,
+        BACKORDERS_HOME=str(home),
+        SECRET_KEY=SECRET_KEY,
+        REDIS_URL=redis_url,
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--preload",
+        "-w",
+        str(GUNICORN_WORKERS),
+        "-k",
+        "gthread",
+        "--threads",
+        str(GUNICORN_THREADS),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "bench.webhook_ingest:bench_app()",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {process.returncode}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                connection.request("GET", "/healthz")
+                if connection.getresponse().status == 200:
+                    connection.close()
+                    break
+                connection.close()
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not become healthy in 30 s")
+            time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class _Bodies:
+    """Distinct signed order payloads, so every webhook is a new event (no duplicate path)."""
+
+    def __init__(self) -> None:
+        from plugin.connectors.woocommerce.signature import sign
+
+        self._sign = sign
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[bytes, str]:
+        with self._lock:
+            self._next += 1
+            number = self._next
+        # A typical small order as WooCommerce sends it (reference woocommerce/orders.md).
+        line = {
+            "id": 1,
+            "name": "Widget",
+            "product_id": 7,
+            "variation_id": 0,
+            "quantity": 2,
+            "subtotal": "20.00",
+            "subtotal_tax": "2.00",
+            "total": "20.00",
+            "total_tax": "2.00",
+            "sku": "W-1",
+            "price": 10,
+            "meta_data": [],
+        }
+        address = {"first_name": "Ada", "last_name": "Lovelace", "city": "London", "country": "GB"}
+        payload = {
+            "id": number,
+            "parent_id": 0,
+            "number": str(number),
+            "status": "processing",
+            "currency": "USD",
+            "date_created_gmt": "2026-03-01T10:00:00",
+            "date_modified_gmt": "2026-03-01T10:00:00",
+            "total": "27.00",
+            "total_tax": "2.00",
+            "shipping_total": "5.00",
+            "customer_id": 3,
+            "billing": dict(address, email="ada@example.test"),
+            "shipping": address,
+            "payment_method": "bacs",
+            "meta_data": [],
+            "line_items": [line, dict(line, id=2, product_id=8, sku="W-2")],
+            "shipping_lines": [{"id": 3, "method_id": "flat_rate", "total": "5.00"}],
+        }
+        body = json.dumps(payload).encode()
+        return body, self._sign(WEBHOOK_SECRET, body)
+
+
+def _post(
+    connection: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str]
+) -> int:
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def _request_maker(port: int, store_id: int, bodies: _Bodies, bare: bool) -> Callable[..., int]:
+    def send(connection: http.client.HTTPConnection) -> int:
+        body, signature = bodies.take()
+        if bare:
+            return _post(connection, "/bench/bare", body, {"Content-Type": "application/json"})
+        headers = {
+            "Content-Type": "application/json",
+            "X-WC-Webhook-Topic": "order.created",
+            "X-WC-Webhook-Signature": signature,
+        }
+        return _post(connection, f"/webhooks/woocommerce/{store_id}", body, headers)
+
+    return send
+
+
+def _closed_loop(port: int, send: Callable[..., int], seconds: float) -> dict[str, float]:
+    """CLIENTS keep-alive connections sending back to back for `seconds`."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine: list[float] = []
+        codes: dict[int, int] = {}
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            status = send(connection)
+            mine.append(time.perf_counter() - started)
+            codes[status] = codes.get(status, 0) + 1
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            for code, count in codes.items():
+                statuses[code] = statuses.get(code, 0) + count
+
+    began = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    return _summary(latencies, elapsed, statuses)
+
+
+def _paced(port: int, send: Callable[..., int], rate: int, seconds: float) -> dict[str, float]:
+    """Requests started on a fixed schedule; latency counts from the scheduled start, so a
+    slow server cannot hide queueing (no coordinated omission)."""
+    total = int(rate * seconds)
+    interval = 1.0 / rate
+    start = time.perf_counter() + 0.05
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    next_index = iter(range(total))
+    index_lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while True:
+            with index_lock:
+                index = next(next_index, None)
+            if index is None:
+                break
+            scheduled = start + index * interval
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            status = send(connection)
+            latency = time.perf_counter() - scheduled
+            with lock:
+                latencies.append(latency)
+                statuses[status] = statuses.get(status, 0) + 1
+        connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return _summary(latencies, time.perf_counter() - start, statuses)
+
+
+def _summary(latencies: list[float], elapsed: float, statuses: dict[int, int]) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    quantiles = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {
+        "requests": len(ordered),
+        "requests_per_s": round(len(ordered) / elapsed, 1),
+        "p50_ms": round(quantiles[49] * 1000, 2),
+        "p99_ms": round(quantiles[98] * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+        "statuses": {str(code): count for code, count in sorted(statuses.items())},
+    }
+
+
+def main() -> dict[str, Any]:
+    """Run the benchmark, print the figures and return them."""
+    sys.path.insert(0, str(ROOT))
+    from plugin.crypto import Vault
+    from plugin.redis_connection import start_embedded_redis
+    from plugin.storage.db import Database
+    from plugin.storage.repositories import StoreRepository
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bo-bench-") as folder:
+        home = Path(folder)
+        redis_server, redis_url = start_embedded_redis(home / "redis.rdb")
+        try:
+            db = Database(f"sqlite:///{home / 'backorders.db'}")
+            db.migrate()
+            store = StoreRepository(db, Vault(SECRET_KEY)).create(
+                name="Bench",
+                base_url="http://127.0.0.1:9",
+                consumer_key="ck",
+                consumer_secret="cs",
+                webhook_secret=WEBHOOK_SECRET,
+            )
+            db.dispose()
+            bodies = _Bodies()
+            with _server(home, redis_url) as port:
+                bare = _request_maker(port, store.id, bodies, bare=True)
+                webhook = _request_maker(port, store.id, bodies, bare=False)
+                _closed_loop(port, bare, 1.0)  # warm up both paths
+                _closed_loop(port, webhook, 1.0)
+                bare_result = _closed_loop(port, bare, THROUGHPUT_SECONDS)
+                webhook_result = _closed_loop(port, webhook, THROUGHPUT_SECONDS)
+                paced_result = _paced(port, webhook, PACED_RATE, PACED_SECONDS)
+            queued = redis_server.client().llen("rq:queue:backorders")
+        finally:
+            redis_server.stop()
+
+    result = {
+        "server": (
+            f"gunicorn --preload -w {GUNICORN_WORKERS} -k gthread --threads {GUNICORN_THREADS}"
+        ),
+        # Other processes on the machine skew every figure; the 1-minute load shows how much.
+        "load_average_before": round(load_before, 2),
+        "clients": CLIENTS,
+        "bare": bare_result,
+        "webhook": webhook_result,
+        "throughput_ratio_webhook_to_bare": round(
+            webhook_result["requests_per_s"] / bare_result["requests_per_s"], 3
+        ),
+        "paced_200_per_s": paced_result,
+        "paced_p99_under_50ms": paced_result["p99_ms"] < 50,
+        "jobs_queued": queued,
+    }
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
