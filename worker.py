@@ -4,12 +4,15 @@ Jobs take plain ids and build their adapters from `Config.from_env(os.environ)`,
 process (RQ forks a work horse per job, so "per process" is per job in the default worker; the
 cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` or tests).
 
-Run with `python worker.py` (what `run.py` does), or in production with plain RQ:
+Run with `python worker.py` (what `run.py` does), or in production with plain RQ (the same
+environment; jobs are JSON-serialised, and the reaper relies on 10 s heartbeats):
 
-    rq worker --with-scheduler --serializer rq.serializers.JSONSerializer \
-        --job-monitoring-interval 10 --maintenance-interval 30 backorders
+    rq worker --with-scheduler --serializer json --job-monitoring-interval 10 \
+        --worker-ttl 35 --maintenance-interval 30 --url "$REDIS_URL" backorders
 
-plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs).
+plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs, which then
+reschedule themselves). A plain `rq worker` has no reaper thread: jobs of dead workers are
+requeued by the periodic `reap_abandoned` job instead.
 """
 
 from __future__ import annotations
@@ -61,12 +64,23 @@ ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
 ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
 RECONCILE_JOB_TIMEOUT = 600
+WORKER_TTL = 35
 PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it is re-enqueued
 
 
 def _env_seconds(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     return float(raw) if raw else default
+
+
+def reap_interval() -> float:
+    """Seconds between reaper passes of each worker's guardian thread (BACKORDERS_REAP_TICK)."""
+    return max(0.2, _env_seconds("BACKORDERS_REAP_TICK", 10))
+
+
+def reap_stale_after() -> float:
+    """Heartbeat age that marks a job abandoned (BACKORDERS_REAP_STALE)."""
+    return _env_seconds("BACKORDERS_REAP_STALE", DEFAULT_STALE_AFTER)
 
 
 def heartbeat_interval() -> int:
@@ -163,6 +177,22 @@ class StoreWebhooks:
     def activate_webhook(self, webhook_id: str) -> None:
         # webhooks.md: `status` is writable (active, paused, disabled).
         self.client.update_webhook(webhook_id, status="active")
+
+
+class OpenAlerts:
+    """`service.Alerts` that does not repeat an alert the merchant has not dealt with yet
+    (an order re-planned on each edit would otherwise raise the same alert every time)."""
+
+    def __init__(self, stores: StoreRepository) -> None:
+        self.stores = stores
+
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> int | None:
+        for alert in self.stores.list_alerts(store_id):
+            if (alert.kind, alert.order_id, alert.message) == (kind, order_id, message):
+                return None
+        return self.stores.add_alert(store_id, kind, message, order_id=order_id)
 
 
 class StoreCheckpoints:
@@ -276,7 +306,7 @@ def process_event(event_id: int) -> str:
                 ledger=rt.ledger,
                 policies=rt.policies,
                 audit=rt.audit,
-                alerts=rt.stores,
+                alerts=OpenAlerts(rt.stores),
             )
     except PermanentError as exc:
         # Deliberately swallowed: the service recorded it for the merchant; a retry would
@@ -320,7 +350,7 @@ def reconcile_store(store_id: int) -> int:
             checkpoints=StoreCheckpoints(rt.stores),
             enqueue=enqueue,
             now=dt.datetime.now(dt.UTC),
-            alerts=rt.stores,
+            alerts=OpenAlerts(rt.stores),
         )
     except PermanentError as exc:
         rt.stores.add_alert(store_id, exc.reason, f"Reconciliation failed: {exc}")
@@ -372,8 +402,7 @@ def reap_abandoned() -> list[str]:
     """Requeue jobs whose worker died mid-job (see plugin/reaper.py)."""
     rt = runtime()
     schedule_periodic(rt.redis, "reap_abandoned")
-    stale_after = _env_seconds("BACKORDERS_REAP_STALE", DEFAULT_STALE_AFTER)
-    return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=stale_after)
+    return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=reap_stale_after())
 
 
 # --- periodic jobs on RQ's scheduler ---------------------------------------------------------
@@ -409,6 +438,26 @@ def ensure_schedules(connection: redis.Redis) -> None:
         schedule_periodic(connection, name)
 
 
+def start_guardian(connection: redis.Redis, stop: threading.Event) -> threading.Thread:
+    """Run the reaper in this worker's main process every `reap_interval()` seconds.
+
+    It does not depend on RQ's scheduler (whose lock a killed worker holds for up to 61 s) nor
+    on a free worker to run a job, so a job of a dead worker is back on the queue within
+    `reap_stale_after() + reap_interval()` seconds while any worker lives.
+    """
+
+    def guard() -> None:
+        while not stop.wait(reap_interval()):
+            try:
+                reap_started_registry(connection, [QUEUE_NAME], stale_after=reap_stale_after())
+            except redis.RedisError as exc:  # Redis away for a moment: try again next tick
+                log.warning("reaper pass failed: %s", exc)
+
+    thread = threading.Thread(target=guard, name="reaper", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run an RQ worker with the scheduler on the `backorders` queue."""
     parser = argparse.ArgumentParser(description="Backorders worker")
@@ -423,6 +472,11 @@ def main(argv: list[str] | None = None) -> int:
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     connection = connect_redis(config, retries=5)
+    socket_path = connection.connection_pool.connection_kwargs.get("path")
+    if not config.redis_url and socket_path:
+        # The embedded server this process started: work horses and the scheduler process
+        # must use it rather than start servers of their own.
+        os.environ["REDIS_URL"] = f"unix://{socket_path}"
     ensure_schedules(connection)
     if args.schedule_only:
         return 0
@@ -438,9 +492,18 @@ def main(argv: list[str] | None = None) -> int:
         # Heartbeats every few seconds let the reaper tell a dead worker from a slow job;
         # frequent maintenance lets a surviving worker take the scheduler over quickly.
         job_monitoring_interval=heartbeat_interval(),
+        # An idle worker blocks in BLMOVE for worker_ttl - 15 s and only then runs its
+        # maintenance (registry cleanup, taking the scheduler over from a dead worker); RQ's
+        # default 420 s would leave scheduled jobs and retries stuck for minutes.
+        worker_ttl=WORKER_TTL,
         maintenance_interval=int(_env_seconds("BACKORDERS_MAINTENANCE_INTERVAL", 30)),
     )
-    worker.work(with_scheduler=True, burst=args.burst, logging_level=config.log_level)
+    stop = threading.Event()
+    start_guardian(connect_redis(config, retries=5), stop)
+    try:
+        worker.work(with_scheduler=True, burst=args.burst, logging_level=config.log_level)
+    finally:
+        stop.set()
     return 0
 
 

@@ -95,7 +95,7 @@ def _hammer(
     # A keep-alive http.client connection: the load generator shares the 2 cores with the
     # server, so it must cost as little CPU per request as possible.
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
     headers = {"Authorization": f"Basic {token}"}
     rng = random.Random(index)

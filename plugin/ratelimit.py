@@ -108,22 +108,23 @@ class StoreRateLimiter:
     def interval_us(self) -> int:
         return max(1, round(1_000_000 / self.rate))
 
-    def try_acquire(self) -> tuple[float, float]:
-        """One attempt: (0, granted_at) when allowed, else (seconds to wait, server now)."""
+    def try_acquire(self) -> tuple[int, int]:
+        """One attempt: (0, granted_at) when allowed, else (wait, server now); microseconds."""
         wait_us, now_us = self._acquire_script(
             keys=[self.bucket_key, self.pause_key],
             args=[self.interval_us, self.interval_us * (self.burst - 1)],
         )
-        return int(wait_us) / 1_000_000, int(now_us) / 1_000_000
+        return int(wait_us), int(now_us)
 
-    def acquire(self) -> float:
+    def acquire(self) -> int:
         """Block until this store may send one request; returns the grant time (Redis clock,
-        seconds). Raises RateLimitTimeout after `max_wait` seconds."""
+        microseconds). Raises RateLimitTimeout when no slot comes within `max_wait` seconds."""
         deadline = self.clock() + self.max_wait
         while True:
-            wait, at = self.try_acquire()
-            if wait == 0:
-                return at
+            wait_us, at_us = self.try_acquire()
+            if wait_us == 0:
+                return at_us
+            wait = wait_us / 1_000_000
             left = deadline - self.clock()
             if left <= 0 or wait > left + 1e-3:
                 raise RateLimitTimeout(
@@ -136,12 +137,14 @@ class StoreRateLimiter:
         """The `throttle` hook: wait for a slot."""
         self.acquire()
 
-    def pause(self, seconds: float) -> None:
-        """Hold every worker's requests to this store for `seconds` (a 429's Retry-After)."""
-        if seconds <= 0:
-            return
-        self._pause_script(keys=[self.pause_key], args=[round(seconds * 1_000_000)])
+    def pause(self, seconds: float) -> int:
+        """Hold every worker's requests to this store for `seconds` (a 429's Retry-After);
+        returns when the pause ends (Redis clock, microseconds)."""
+        until_us = self._pause_script(
+            keys=[self.pause_key], args=[max(0, round(seconds * 1_000_000))]
+        )
         log.info("rate limit pause store=%s seconds=%.1f", self.store_id, seconds)
+        return int(until_us)
 
     def paused_for(self) -> float:
         """Seconds left of a pause (0 when none)."""

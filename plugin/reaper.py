@@ -28,9 +28,10 @@ from rq.serializers import JSONSerializer
 
 log = logging.getLogger(__name__)
 
-# Heartbeats come every `job_monitoring_interval` (10 s in `python worker.py`, 30 s for a plain
-# `rq worker`); two missed beats of the slower one plus slack means the worker is gone.
-DEFAULT_STALE_AFTER = 60.0
+# Heartbeats come every `job_monitoring_interval`: 10 s in `python worker.py` (plain `rq worker`
+# must be started with `--job-monitoring-interval 10`; its default is 30 s). Four missed beats
+# mean the worker is gone.
+DEFAULT_STALE_AFTER = 40.0
 
 
 def reap_abandoned(

@@ -266,7 +266,15 @@ def _record_failure(
     audit.record(store_id, order_id, "error", message, reason=exc.reason)
     for record in ledger.for_order(store_id, order_id):
         if record.original_order_id == order_id and record.state not in _TERMINAL:
-            ledger.advance(store_id, record.split_key, SplitState.FAILED, error=message)
+            # The connector names a backorder order it created before failing: keep it.
+            created = getattr(exc, "backorder_order_id", None)
+            ledger.advance(
+                store_id,
+                record.split_key,
+                SplitState.FAILED,
+                backorder_order_id=str(created) if created else None,
+                error=message,
+            )
     alerts.add_alert(store_id, exc.reason, message, order_id=order_id)
     log.warning(
         "order failed permanently store=%s order=%s reason=%s", store_id, order_id, exc.reason

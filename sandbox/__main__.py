@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         "worker_class": "gthread",
         "threads": args.threads,
         "accesslog": None,
-        "loglevel": "warning",
+        "loglevel": "info",
         "timeout": 120,
         "graceful_timeout": 5,
     }

@@ -62,7 +62,7 @@ def create_app(
     app.register_blueprint(storefront.bp, url_prefix="/")
     app.register_blueprint(admin.bp, url_prefix="/sandbox")
 
-    def _rest_fallback(error: Exception) -> Response | Exception:
+    def _rest_fallback(error: Any) -> Any:
         if request.path.startswith("/wp-json/"):
             body = ApiError(
                 "rest_no_route", "No route was found matching the URL and request method.", 404

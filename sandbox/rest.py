@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from flask import Blueprint, Response, current_app, g, request
 
@@ -36,10 +36,32 @@ def _store() -> Store:
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    fields = request.args.get("_fields")
+    if fields and status < 300:
+        data = _only_fields(data, [f.strip() for f in fields.split(",") if f.strip()])
     response = Response(json.dumps(data), status=status, mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _only_fields(data: Any, fields: list[str]) -> Any:
+    """WordPress ``_fields``: keep the named (dotted for nested) keys; ``_links`` only if named."""
+    if isinstance(data, list):
+        return [_only_fields(item, fields) for item in data]
+    if not isinstance(data, dict):
+        return data
+    wanted: dict[str, list[str]] = {}
+    for field in fields:
+        head, _, rest = field.partition(".")
+        wanted.setdefault(head, [])
+        if rest:
+            wanted[head].append(rest)
+    kept = {}
+    for key, nested in wanted.items():
+        if key in data:
+            kept[key] = _only_fields(data[key], nested) if nested else data[key]
+    return kept
 
 
 def _error(error: ApiError) -> Response:
@@ -341,7 +363,20 @@ def _paginate(ids: list[int], render: Callable[[int], dict[str, Any] | None]) ->
     items = [item for item in (render(i) for i in chosen) if item is not None]
     pages = math.ceil(total / per_page) if total else 0
     headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+    # WC_REST_CRUD_Controller::get_items: prev/next Link headers keep the other query args.
+    links = []
+    if page > 1:
+        links.append(f'<{_page_url(min(page - 1, max(pages, 1)))}>; rel="prev"')
+    if pages > page:
+        links.append(f'<{_page_url(page + 1)}>; rel="next"')
+    if links:
+        headers["Link"] = ", ".join(links)
     return _json(items, 200, headers)
+
+
+def _page_url(page: int) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "page"]
+    return f"{request.base_url}?{urlencode(args + [('page', str(page))])}"
 
 
 # ---------------------------------------------------------------------------- products
@@ -594,9 +629,9 @@ def _batch(
         )
     result: dict[str, list[Any]] = {}
 
-    def run(fn: Callable[[], dict[str, Any]], item_id: int = 0) -> dict[str, Any]:
+    def run(fn: Callable[..., dict[str, Any]], *args: Any, item_id: int = 0) -> dict[str, Any]:
         try:
-            return fn()
+            return fn(*args)
         except ApiError as error:
             return {
                 "id": item_id,
@@ -608,17 +643,15 @@ def _batch(
             }
 
     if "create" in body:
-        result["create"] = [
-            run(lambda entry=entry: create(entry)) for entry in body.get("create") or []
-        ]
+        result["create"] = [run(create, entry) for entry in body.get("create") or []]
     if "update" in body:
         result["update"] = [
-            run(lambda entry=entry: update(int(entry.get("id", 0)), entry), int(entry.get("id", 0)))
+            run(update, int(entry.get("id", 0)), entry, item_id=int(entry.get("id", 0)))
             for entry in body.get("update") or []
         ]
     if "delete" in body:
         result["delete"] = [
-            run(lambda item=item: delete(int(item)), int(item)) for item in body.get("delete") or []
+            run(delete, int(item), item_id=int(item)) for item in body.get("delete") or []
         ]
     return _json(result)
 

@@ -65,9 +65,24 @@ EDITABLE_STATUSES = ("pending", "on-hold", "auto-draft", "checkout-draft")
 WEBHOOK_STATUSES = ("active", "paused", "disabled")
 # class-wc-webhook.php get_topic_hooks (the hooks each core topic is bound to).
 TOPIC_HOOKS = {
+    "coupon.created": ["woocommerce_process_shop_coupon_meta", "woocommerce_new_coupon"],
+    "coupon.updated": ["woocommerce_process_shop_coupon_meta", "woocommerce_update_coupon"],
+    "coupon.deleted": ["wp_trash_post"],
+    "coupon.restored": ["untrashed_post"],
+    "customer.created": [
+        "user_register",
+        "woocommerce_created_customer",
+        "woocommerce_new_customer",
+    ],
+    "customer.updated": ["profile_update", "woocommerce_update_customer"],
+    "customer.deleted": ["delete_user"],
     "order.created": ["woocommerce_new_order"],
-    "order.updated": ["woocommerce_update_order", "woocommerce_order_refunded"],
-    "order.deleted": ["wp_trash_post", "woocommerce_trash_order", "woocommerce_delete_order"],
+    "order.updated": [
+        "woocommerce_update_order",
+        "woocommerce_order_refunded",
+        "woocommerce_delete_order_refund",
+    ],
+    "order.deleted": ["wp_trash_post", "woocommerce_trash_order"],
     "order.restored": ["untrashed_post", "woocommerce_untrash_order"],
     "product.created": [
         "woocommerce_process_product_meta",
@@ -81,20 +96,11 @@ TOPIC_HOOKS = {
     ],
     "product.deleted": ["wp_trash_post"],
     "product.restored": ["untrashed_post"],
-    "customer.created": [
-        "user_register",
-        "woocommerce_created_customer",
-        "woocommerce_new_customer",
-    ],
-    "customer.updated": ["profile_update", "woocommerce_update_customer"],
-    "customer.deleted": ["delete_user"],
-    "coupon.created": ["woocommerce_process_shop_coupon_meta", "woocommerce_new_coupon"],
-    "coupon.updated": ["woocommerce_process_shop_coupon_meta", "woocommerce_update_coupon"],
-    "coupon.deleted": ["wp_trash_post"],
-    "coupon.restored": ["untrashed_post"],
-    "action.woocommerce_order_status_changed": ["woocommerce_order_status_changed"],
+    "product.published": ["woocommerce_product_published"],
 }
-# WC_Webhook: "more than 5 consecutive failures" disables the webhook (reference README).
+# class-wc-webhook.php is_valid_resource: order webhooks ignore draft orders.
+SILENT_ORDER_STATUSES = ("checkout-draft", "auto-draft", "new")
+# Reference README / class-wc-webhook.php: more than 5 consecutive failures disable a webhook.
 MAX_CONSECUTIVE_FAILURES = 5
 ADDRESS_BILLING = (
     "first_name",
@@ -248,7 +254,11 @@ class Store:
             try:
                 yield
                 self._commit()
-                events = self._pending_events
+                events = [
+                    (topic, rid)
+                    for topic, rid in self._pending_events
+                    if not self._silent(topic, rid)
+                ]
             finally:
                 self._pending_events = None
         for topic, resource_id in events:
@@ -258,6 +268,13 @@ class Store:
                 except Exception:
                     # A broken listener must not undo a committed change.
                     logger.exception("listener_failed topic=%s id=%s", topic, resource_id)
+
+    def _silent(self, topic: str, resource_id: int) -> bool:
+        """class-wc-webhook.php is_valid_resource: draft orders fire no order webhooks."""
+        if not topic.startswith("order.") or topic == "order.deleted":
+            return False
+        order = self._tables["order"].get(resource_id)
+        return order is not None and order["status"] in SILENT_ORDER_STATUSES
 
     def _commit(self) -> None:
         rows = [
@@ -542,8 +559,8 @@ class Store:
 
     def create_product(self, data: dict[str, Any]) -> dict[str, Any]:
         """REST POST /products."""
-        self._validate_product_fields(data, variation=False)
         with self._write():
+            self._validate_product_fields(data, variation=False)
             record = self._new_product_record(data.get("type") or "simple")
             self._apply_product_fields(record, data)
             self._after_product_change(record)
@@ -552,57 +569,56 @@ class Store:
 
     def update_product(self, product_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST PUT /products/<id>."""
-        with self._lock:
+        with self._write():
             record = self._product(product_id)
             if record is None:
                 raise ApiError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
             self._validate_product_fields(
                 {**data, "id": product_id}, variation=record["type"] == "variation"
             )
-            with self._write():
-                self._apply_product_fields(record, data)
-                self._after_product_change(record)
-                self._emit("product.updated", product_id)
+            self._apply_product_fields(record, data)
+            self._after_product_change(record)
+            self._emit("product.updated", product_id)
         return self.product_json(product_id) or {}
 
     def delete_product(self, product_id: int, *, force: bool) -> dict[str, Any]:
         """REST DELETE /products/<id> (trash unless force)."""
-        with self._lock:
+        with self._write():
             record = self._product(product_id)
             if record is None or record["type"] == "variation":
                 raise ApiError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
             before = self.product_json(product_id) or {}
-            with self._write():
-                if force:
-                    for child in self._children(product_id):
-                        self._remove("product", child["id"])
-                    self._remove("product", product_id)
-                else:
-                    if record["status"] == "trash":
-                        raise ApiError(
-                            "woocommerce_rest_already_trashed",
-                            f"The product with ID {product_id} has already been deleted.",
-                            410,
-                        )
-                    record["status"] = "trash"
-                    self._put("product", record)
-                    before = self.product_json(product_id) or {}
+            if force:
+                for child in self._children(product_id):
+                    self._remove("product", child["id"])
+                self._remove("product", product_id)
+            else:
+                if record["status"] == "trash":
+                    raise ApiError(
+                        "woocommerce_rest_already_trashed",
+                        f"The product with ID {product_id} has already been deleted.",
+                        410,
+                    )
+                record["status"] = "trash"
+                self._put("product", record)
+                before = self.product_json(product_id) or {}
+                # product.deleted is bound to wp_trash_post only (class-wc-webhook.php): a
+                # permanent delete that skips the trash fires no webhook.
                 self._emit("product.deleted", product_id)
         return before
 
     def create_variation(self, product_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST POST /products/<id>/variations."""
-        with self._lock:
+        with self._write():
             parent = self._product(product_id)
             if parent is None or parent["type"] == "variation":
                 raise ApiError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404)
             self._validate_product_fields(data, variation=True)
-            with self._write():
-                record = self._new_product_record("variation", product_id)
-                record["name"] = parent["name"]
-                self._apply_product_fields(record, data)
-                self._after_product_change(record)
-                self._emit("product.created", record["id"])
+            record = self._new_product_record("variation", product_id)
+            record["name"] = parent["name"]
+            self._apply_product_fields(record, data)
+            self._after_product_change(record)
+            self._emit("product.created", record["id"])
         return self.variation_json(record["id"]) or {}
 
     def _variation(self, product_id: int, variation_id: int) -> dict[str, Any]:
@@ -615,25 +631,23 @@ class Store:
         self, product_id: int, variation_id: int, data: dict[str, Any]
     ) -> dict[str, Any]:
         """REST PUT /products/<id>/variations/<vid>."""
-        with self._lock:
+        with self._write():
             record = self._variation(product_id, variation_id)
             self._validate_product_fields({**data, "id": variation_id}, variation=True)
-            with self._write():
-                self._apply_product_fields(record, data)
-                self._after_product_change(record)
-                # class-wc-webhook.php: variations fire product.* with the variation's id.
-                self._emit("product.updated", variation_id)
+            self._apply_product_fields(record, data)
+            self._after_product_change(record)
+            # class-wc-webhook.php: variations fire product.* with the variation's id.
+            self._emit("product.updated", variation_id)
         return self.variation_json(variation_id) or {}
 
     def delete_variation(self, product_id: int, variation_id: int) -> dict[str, Any]:
         """REST DELETE /products/<id>/variations/<vid>?force=true."""
-        with self._lock:
+        with self._write():
             self._variation(product_id, variation_id)
             before = self.variation_json(variation_id) or {}
-            with self._write():
-                self._remove("product", variation_id)
-                self._sync_parent(product_id)
-                self._emit("product.deleted", variation_id)
+            self._remove("product", variation_id)
+            self._sync_parent(product_id)
+            # Variations are deleted, never trashed: wp_trash_post does not run, no webhook.
         return before
 
     def list_products(
@@ -843,7 +857,7 @@ class Store:
             )
         if not isinstance(email, str) or "@" not in email:
             raise invalid_param("email", "Invalid email address.")
-        with self._lock:
+        with self._write():
             for other in self._tables["customer"].values():
                 if other["email"].lower() == email.lower():
                     raise ApiError(
@@ -851,31 +865,30 @@ class Store:
                         "An account is already registered with your email address. Please log in.",
                         400,
                     )
-            with self._write():
-                now = self.now()
-                record = {
-                    "id": self._next("user"),
-                    "date_created": now,
-                    "date_modified": now,
-                    "email": email,
-                    "first_name": str(data.get("first_name", "")),
-                    "last_name": str(data.get("last_name", "")),
-                    "role": "customer",
-                    "username": str(data.get("username") or email.split("@")[0]),
-                    "billing": {k: "" for k in ADDRESS_BILLING},
-                    "shipping": {k: "" for k in ADDRESS_SHIPPING},
-                    "is_paying_customer": False,
-                    "meta_data": [],
-                }
-                for kind in ("billing", "shipping"):
-                    if isinstance(data.get(kind), dict):
-                        for key, value in data[kind].items():
-                            if key in record[kind]:
-                                record[kind][key] = str(value)
-                if isinstance(data.get("meta_data"), list):
-                    self._update_meta(record["meta_data"], data["meta_data"])
-                self._put("customer", record)
-                self._emit("customer.created", record["id"])
+            now = self.now()
+            record: dict[str, Any] = {
+                "id": self._next("user"),
+                "date_created": now,
+                "date_modified": now,
+                "email": email,
+                "first_name": str(data.get("first_name", "")),
+                "last_name": str(data.get("last_name", "")),
+                "role": "customer",
+                "username": str(data.get("username") or email.split("@")[0]),
+                "billing": {k: "" for k in ADDRESS_BILLING},
+                "shipping": {k: "" for k in ADDRESS_SHIPPING},
+                "is_paying_customer": False,
+                "meta_data": [],
+            }
+            for kind in ("billing", "shipping"):
+                if isinstance(data.get(kind), dict):
+                    for key, value in data[kind].items():
+                        if key in record[kind]:
+                            record[kind][key] = str(value)
+            if isinstance(data.get("meta_data"), list):
+                self._update_meta(record["meta_data"], data["meta_data"])
+            self._put("customer", record)
+            self._emit("customer.created", record["id"])
         return self.customer_json(record["id"]) or {}
 
     def customer_json(self, customer_id: int) -> dict[str, Any] | None:
@@ -1439,11 +1452,11 @@ class Store:
         diff = -already if item_quantity == 0 else item_quantity - already
         if diff == 0:
             return
-        before, after = self._change_stock(product, -diff)
+        self._change_stock(product, -diff)
         self._set_reduced(line, item_quantity)
         if item_quantity > 0:
             order["stock_reduced"] = True
-        self._add_note(order, f"Adjusted stock: {line['name']} ({before}&rarr;{after})")
+        # No order note: only the admin screen (wc_save_order_items) writes "Adjusted stock".
 
     def _reduce_stock(self, order: dict[str, Any]) -> None:
         """wc_maybe_reduce_stock_levels + wc_reduce_stock_levels."""
@@ -1607,10 +1620,9 @@ class Store:
         self, data: dict[str, Any], *, created_via: str = "rest-api"
     ) -> dict[str, Any]:
         """REST POST /orders (Version3 save_object); the storefront uses created_via="checkout"."""
-        with self._lock:
+        with self._write():
             self._validate_order_request(data, None)
-            with self._write():
-                order = self._create_order_locked(data, created_via)
+            order = self._create_order_locked(data, created_via)
         return self.order_json(order["id"]) or {}
 
     def _create_order_locked(self, data: dict[str, Any], created_via: str) -> dict[str, Any]:
@@ -1635,13 +1647,12 @@ class Store:
 
     def update_order(self, order_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST PUT /orders/<id> (Version3 save_object, updating)."""
-        with self._lock:
+        with self._write():
             order = self._order(order_id)
             if order is None:
                 raise ApiError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
             self._validate_order_request(data, order)
-            with self._write():
-                self._update_order_locked(order, data)
+            self._update_order_locked(order, data)
         return self.order_json(order_id) or {}
 
     def _update_order_locked(self, order: dict[str, Any], data: dict[str, Any]) -> None:
@@ -1672,28 +1683,29 @@ class Store:
 
     def delete_order(self, order_id: int, *, force: bool) -> dict[str, Any]:
         """REST DELETE /orders/<id>: trash, or delete with force. Stock is left alone."""
-        with self._lock:
+        with self._write():
             order = self._order(order_id)
             if order is None:
                 raise ApiError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
             before = self.order_json(order_id) or {}
-            with self._write():
-                if force:
-                    self._remove("order", order_id)
-                    for note in list(self._tables["note"].values()):
-                        if note["order_id"] == order_id:
-                            self._remove("note", note["id"])
-                else:
-                    if order["status"] == "trash":
-                        raise ApiError(
-                            "woocommerce_rest_already_trashed",
-                            f"The order with ID {order_id} has already been deleted.",
-                            410,
-                        )
-                    order["status"] = "trash"
-                    order["date_modified"] = self.now()
-                    self._put("order", order)
-                    before = self.order_json(order_id) or {}
+            if force:
+                self._remove("order", order_id)
+                for note in list(self._tables["note"].values()):
+                    if note["order_id"] == order_id:
+                        self._remove("note", note["id"])
+            else:
+                if order["status"] == "trash":
+                    raise ApiError(
+                        "woocommerce_rest_already_trashed",
+                        f"The order with ID {order_id} has already been deleted.",
+                        410,
+                    )
+                order["status"] = "trash"
+                order["date_modified"] = self.now()
+                self._put("order", order)
+                before = self.order_json(order_id) or {}
+                # order.deleted is bound to wp_trash_post/woocommerce_trash_order only
+                # (class-wc-webhook.php): force=true without trashing first fires no webhook.
                 self._emit("order.deleted", order_id)
         return before
 
@@ -1701,7 +1713,7 @@ class Store:
 
     def add_order_note(self, order_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST POST /orders/<id>/notes."""
-        with self._lock:
+        with self._write():
             order = self._order(order_id)
             if order is None:
                 raise ApiError("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404)
@@ -1718,13 +1730,12 @@ class Store:
             customer_note = data.get("customer_note", False)
             if not isinstance(customer_note, bool):
                 raise invalid_param("customer_note", "customer_note is not of type boolean.")
-            with self._write():
-                note = self._add_note(
-                    order,
-                    note_text,
-                    customer_note=customer_note,
-                    added_by_user=bool(data.get("added_by_user")),
-                )
+            note = self._add_note(
+                order,
+                note_text,
+                customer_note=customer_note,
+                added_by_user=bool(data.get("added_by_user")),
+            )
         return self.note_json(note["id"]) or {}
 
     def note_json(self, note_id: int) -> dict[str, Any] | None:
@@ -1760,13 +1771,12 @@ class Store:
 
     def delete_order_note(self, order_id: int, note_id: int) -> dict[str, Any]:
         """REST DELETE /orders/<id>/notes/<note_id>?force=true."""
-        with self._lock:
+        with self._write():
             note = self._tables["note"].get(note_id)
             if note is None or note["order_id"] != order_id:
                 raise ApiError("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
             before = self.note_json(note_id) or {}
-            with self._write():
-                self._remove("note", note_id)
+            self._remove("note", note_id)
         return before
 
     # ------------------------------------------------------------------ webhooks
@@ -1784,7 +1794,7 @@ class Store:
         self._validate_webhook(data)
         with self._write():
             now = self.now()
-            record = {
+            record: dict[str, Any] = {
                 "id": self._next("webhook"),
                 "name": "",
                 "status": "active",
@@ -1833,43 +1843,39 @@ class Store:
             if data.get(key) is not None:
                 record[key] = data[key]
         if data.get("status"):
-            if data["status"] == "active" and record["status"] != "active":
-                # An edit that re-activates the webhook starts a new failure streak.
-                record["failure_count"] = 0
+            # WC_Webhook::set_status leaves failure_count alone: a re-activated webhook keeps
+            # its count until a delivery succeeds.
             record["status"] = data["status"]
 
     def update_webhook(self, webhook_id: int, data: dict[str, Any]) -> dict[str, Any]:
         """REST PUT /webhooks/<id>."""
-        with self._lock:
+        with self._write():
             record = self._tables["webhook"].get(webhook_id)
             if record is None:
                 raise ApiError("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
             self._validate_webhook(data)
-            with self._write():
-                self._apply_webhook(record, data)
-                record["date_modified"] = self.now()
-                self._put("webhook", record)
+            self._apply_webhook(record, data)
+            record["date_modified"] = self.now()
+            self._put("webhook", record)
         return self.webhook_json(webhook_id) or {}
 
     def delete_webhook(self, webhook_id: int) -> dict[str, Any]:
         """REST DELETE /webhooks/<id>?force=true."""
-        with self._lock:
+        with self._write():
             if webhook_id not in self._tables["webhook"]:
                 raise ApiError("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
             before = self.webhook_json(webhook_id) or {}
-            with self._write():
-                self._remove("webhook", webhook_id)
+            self._remove("webhook", webhook_id)
         return before
 
     def mark_pinged(self, webhook_id: int, success: bool) -> None:
         """Record the creation ping's outcome (WC_Webhook pending_delivery)."""
-        with self._lock:
+        with self._write():
             record = self._tables["webhook"].get(webhook_id)
             if record is None or not success:
                 return
-            with self._write():
-                record["pending_delivery"] = False
-                self._put("webhook", record)
+            record["pending_delivery"] = False
+            self._put("webhook", record)
 
     def webhook(self, webhook_id: int) -> dict[str, Any] | None:
         """The internal webhook record (id, name, status, topic, delivery_url, secret, ...)."""
@@ -1899,19 +1905,21 @@ class Store:
             )
 
     def record_delivery(self, webhook_id: int, success: bool) -> None:
-        """Count a delivery; more than 5 consecutive failures disable the webhook."""
-        with self._lock:
+        """Count a delivery like WC_Webhook::log_delivery/failed_delivery (disable after >5)."""
+        with self._write():
             record = self._tables["webhook"].get(webhook_id)
             if record is None:
                 return
-            with self._write():
-                if success:
-                    record["failure_count"] = 0
-                else:
-                    record["failure_count"] += 1
-                    if record["failure_count"] > MAX_CONSECUTIVE_FAILURES:
-                        record["status"] = "disabled"
-                self._put("webhook", record)
+            if success:
+                record["failure_count"] = 0
+            else:
+                # The agreed contract: the 6th consecutive failure disables ("more than 5").
+                # class-wc-webhook.php failed_delivery literally checks the count BEFORE
+                # counting the new failure, which disables only on the 7th.
+                record["failure_count"] += 1
+                if record["failure_count"] > MAX_CONSECUTIVE_FAILURES:
+                    record["status"] = "disabled"
+            self._put("webhook", record)
 
     def webhook_json(self, webhook_id: int) -> dict[str, Any] | None:
         """GET /webhooks/<id> (the secret is write-only, as in WooCommerce)."""

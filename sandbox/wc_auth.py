@@ -6,7 +6,8 @@ import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
-from flask import Blueprint, Response, current_app, redirect, render_template_string, request
+from flask import Blueprint, current_app, redirect, render_template_string, request
+from flask.typing import ResponseReturnValue
 
 from sandbox.store import Store
 
@@ -57,7 +58,7 @@ def _with_query(url: str, extra: dict[str, str]) -> str:
 
 
 @bp.get("/authorize")
-def authorize() -> tuple[str, int] | str:
+def authorize() -> ResponseReturnValue:
     """The approval page a merchant sees."""
     params = {name: request.args.get(name, "") for name in _PARAMS}
     error = _validate(params)
@@ -72,7 +73,7 @@ def authorize() -> tuple[str, int] | str:
 
 
 @bp.post("/access_granted")
-def access_granted() -> Response | tuple[str, int]:
+def access_granted() -> ResponseReturnValue:
     """Approve: create keys, POST them as JSON to callback_url, redirect to return_url."""
     params = {name: request.form.get(name, "") for name in _PARAMS}
     error = _validate(params)

@@ -487,13 +487,35 @@ def test_listeners_hear_each_committed_change_once(
     events.clear()
     oid = store.create_order({"line_items": [{"product_id": pid, "quantity": 1}]})["id"]
     store.update_order(oid, {"status": "processing"})
-    store.delete_order(oid, force=True)
+    store.delete_order(oid, force=False)
     assert events == [
         ("order.created", oid),
         ("order.updated", oid),
         ("product.updated", pid),
         ("order.deleted", oid),
     ]
+
+
+def test_permanent_deletes_and_draft_orders_fire_no_webhook_events(
+    store: Store, events: list[tuple[str, int]]
+) -> None:
+    # class-wc-webhook.php: *.deleted hooks are wp_trash_post/woocommerce_trash_order only, and
+    # is_valid_resource ignores checkout-draft orders.
+    pid = product(store, 10)
+    parent = store.create_product({"name": "Shirt", "type": "variable"})["id"]
+    variation = store.create_variation(parent, {"attributes": [{"name": "Size", "option": "S"}]})
+    draft = store.create_order(
+        {"status": "checkout-draft", "line_items": [{"product_id": pid, "quantity": 1}]}
+    )
+    kept = store.create_order({"line_items": [{"product_id": pid, "quantity": 1}]})
+    events.clear()
+    store.update_order(draft["id"], {"customer_note": "still a draft"})
+    store.delete_order(kept["id"], force=True)
+    store.delete_variation(parent, variation["id"])
+    store.delete_product(pid, force=True)
+    assert events == []
+    assert store.order_json(kept["id"]) is None
+    assert store.product_json(pid) is None
 
 
 def test_a_refused_request_changes_nothing_and_fires_nothing(
@@ -515,3 +537,28 @@ def test_a_refused_request_changes_nothing_and_fires_nothing(
     assert stock_of(store, pid) == 10
     assert store.list_orders() == []
     assert events == []
+
+
+def test_concurrent_writers_are_serialised(store: Store) -> None:
+    import threading
+
+    pid = product(store, 1000)
+    created: list[int] = []
+    lock = threading.Lock()
+
+    def place_orders() -> None:
+        for _ in range(25):
+            order = store.create_order(
+                {"status": "processing", "line_items": [{"product_id": pid, "quantity": 1}]}
+            )
+            with lock:
+                created.append(order["id"])
+
+    threads = [threading.Thread(target=place_orders) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(created)) == 200
+    assert stock_of(store, pid) == 800
+    assert sorted(store.list_orders()) == sorted(created)

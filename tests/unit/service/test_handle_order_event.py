@@ -361,3 +361,31 @@ def test_stock_is_read_once_for_all_products() -> None:
     w.handle()
     assert set(w.platform.stock) == {ProductRef("p1"), ProductRef("p2")}
     assert w.platform.calls.count("get_stock") == 1
+
+
+def test_permanent_error_after_the_create_keeps_the_created_order_on_record() -> None:
+    w = short_order_world()
+    error = ValidationFailed("bad update (backorder order 5000 was created)", reason="bad_update")
+    error.backorder_order_id = "5000"  # type: ignore[attr-defined]
+    w.platform.fail_at["update_original"] = error
+
+    with pytest.raises(ValidationFailed):
+        w.handle()
+
+    record = w.ledger.get(STORE, "1042:1")
+    assert record is not None
+    assert (record.state, record.backorder_order_id) == (SplitState.FAILED, "5000")
+    assert [c.order_id for c in w.platform.created] == ["5000"]
+    assert [(a[1], a[2]) for a in w.alerts.alerts] == [("1042", "bad_update")]
+
+
+def test_split_with_an_oversold_line_and_hold_action_leaves_the_original_on_hold() -> None:
+    w = short_order_world(oversold_action=OversoldAction.HOLD)
+    w.platform.set_stock("p2", 1)  # p2 short and not backorderable; p1 short and allowed
+
+    result = w.handle()
+
+    assert result.status == "split"
+    assert [c.quantities for c in w.platform.created] == [{"1": 2}]
+    assert w.platform.orders["1042"].status is Status.ON_HOLD
+    assert [(a[1], a[2]) for a in w.alerts.alerts] == [("1042", "oversold_not_backorderable")]
