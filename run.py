@@ -543,7 +543,7 @@ def banner(stack: Stack) -> str:
     lines = [
         "",
         "Backorders is running.",
-        f"  plugin:              {stack.web_url}/",
+        f"  plugin:              {stack.web_url}/stores/connect",
         f"  sandbox storefront:  {stack.sandbox_url}/",
         f"  sandbox deliveries:  {stack.sandbox_url}/sandbox/deliveries?format=html",
         f"  instance folder:     {stack.home}",
