@@ -385,6 +385,9 @@ class Stack:
             "--worker-class", "gthread",
             "--graceful-timeout", "5",
             "--access-logfile", "-",
+            # gunicorn's control socket defaults to one path per user (~/.gunicorn): two
+            # instances (ours, the sandbox, a test run) would fight over it, and we need none.
+            "--no-control-socket",
             "app:create_app()",
         ]  # fmt: skip
 
