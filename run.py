@@ -310,7 +310,8 @@ class Stack:
 
     @property
     def public_url(self) -> str:
-        return self.extra_env.get("PUBLIC_URL", self.web_url)
+        """How the sandbox reaches our webhooks: PUBLIC_URL if given, else the web app."""
+        return self.extra_env.get("PUBLIC_URL") or os.environ.get("PUBLIC_URL") or self.web_url
 
     def env(self) -> dict[str, str]:
         """Environment every child gets: our configuration, development mode, shared Redis."""
