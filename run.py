@@ -310,7 +310,8 @@ class Stack:
 
     @property
     def public_url(self) -> str:
-        return self.extra_env.get("PUBLIC_URL", self.web_url)
+        """How the sandbox reaches our webhooks: PUBLIC_URL if given, else the web app."""
+        return self.extra_env.get("PUBLIC_URL") or os.environ.get("PUBLIC_URL") or self.web_url
 
     def env(self) -> dict[str, str]:
         """Environment every child gets: our configuration, development mode, shared Redis."""
@@ -385,6 +386,9 @@ class Stack:
             "--worker-class", "gthread",
             "--graceful-timeout", "5",
             "--access-logfile", "-",
+            # gunicorn's control socket defaults to one path per user (~/.gunicorn): two
+            # instances (ours, the sandbox, a test run) would fight over it, and we need none.
+            "--no-control-socket",
             "app:create_app()",
         ]  # fmt: skip
 
@@ -543,7 +547,7 @@ def banner(stack: Stack) -> str:
     lines = [
         "",
         "Backorders is running.",
-        f"  plugin:              {stack.web_url}/",
+        f"  plugin:              {stack.web_url}/stores/connect",
         f"  sandbox storefront:  {stack.sandbox_url}/",
         f"  sandbox deliveries:  {stack.sandbox_url}/sandbox/deliveries?format=html",
         f"  instance folder:     {stack.home}",

@@ -179,6 +179,22 @@ class StoreWebhooks:
         self.client.update_webhook(webhook_id, status="active")
 
 
+class OpenAlerts:
+    """`service.Alerts` that does not repeat an alert the merchant has not dealt with yet
+    (an order re-planned on each edit would otherwise raise the same alert every time)."""
+
+    def __init__(self, stores: StoreRepository) -> None:
+        self.stores = stores
+
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> int | None:
+        for alert in self.stores.list_alerts(store_id):
+            if (alert.kind, alert.order_id, alert.message) == (kind, order_id, message):
+                return None
+        return self.stores.add_alert(store_id, kind, message, order_id=order_id)
+
+
 class StoreCheckpoints:
     """`service.Checkpoints` on the stores table."""
 
@@ -290,7 +306,7 @@ def process_event(event_id: int) -> str:
                 ledger=rt.ledger,
                 policies=rt.policies,
                 audit=rt.audit,
-                alerts=rt.stores,
+                alerts=OpenAlerts(rt.stores),
             )
     except PermanentError as exc:
         # Deliberately swallowed: the service recorded it for the merchant; a retry would
@@ -334,7 +350,7 @@ def reconcile_store(store_id: int) -> int:
             checkpoints=StoreCheckpoints(rt.stores),
             enqueue=enqueue,
             now=dt.datetime.now(dt.UTC),
-            alerts=rt.stores,
+            alerts=OpenAlerts(rt.stores),
         )
     except PermanentError as exc:
         rt.stores.add_alert(store_id, exc.reason, f"Reconciliation failed: {exc}")
@@ -456,6 +472,11 @@ def main(argv: list[str] | None = None) -> int:
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     connection = connect_redis(config, retries=5)
+    socket_path = connection.connection_pool.connection_kwargs.get("path")
+    if not config.redis_url and socket_path:
+        # The embedded server this process started: work horses and the scheduler process
+        # must use it rather than start servers of their own.
+        os.environ["REDIS_URL"] = f"unix://{socket_path}"
     ensure_schedules(connection)
     if args.schedule_only:
         return 0

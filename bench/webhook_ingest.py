@@ -119,12 +119,40 @@ class _Bodies:
         with self._lock:
             self._next += 1
             number = self._next
+        # A typical small order as WooCommerce sends it (reference woocommerce/orders.md).
+        line = {
+            "id": 1,
+            "name": "Widget",
+            "product_id": 7,
+            "variation_id": 0,
+            "quantity": 2,
+            "subtotal": "20.00",
+            "subtotal_tax": "2.00",
+            "total": "20.00",
+            "total_tax": "2.00",
+            "sku": "W-1",
+            "price": 10,
+            "meta_data": [],
+        }
+        address = {"first_name": "Ada", "last_name": "Lovelace", "city": "London", "country": "GB"}
         payload = {
             "id": number,
+            "parent_id": 0,
             "number": str(number),
             "status": "processing",
+            "currency": "USD",
+            "date_created_gmt": "2026-03-01T10:00:00",
             "date_modified_gmt": "2026-03-01T10:00:00",
-            "line_items": [{"id": 1, "product_id": 7, "quantity": 2, "total": "20.00"}],
+            "total": "27.00",
+            "total_tax": "2.00",
+            "shipping_total": "5.00",
+            "customer_id": 3,
+            "billing": dict(address, email="ada@example.test"),
+            "shipping": address,
+            "payment_method": "bacs",
+            "meta_data": [],
+            "line_items": [line, dict(line, id=2, product_id=8, sku="W-2")],
+            "shipping_lines": [{"id": 3, "method_id": "flat_rate", "total": "5.00"}],
         }
         body = json.dumps(payload).encode()
         return body, self._sign(WEBHOOK_SECRET, body)

@@ -215,8 +215,10 @@ class FakePlatform:
         children = current.links.backorder_ids
         if backorder_order_id not in children:
             children = (*children, backorder_order_id)
+        # Like the connector: the original's update carries the On Hold status when asked.
         self.orders[original.id] = dataclasses.replace(
             current,
+            status=Status.ON_HOLD if plan.hold_original else current.status,
             lines=lines,
             links=dataclasses.replace(
                 current.links, backorder_ids=children, split_count=len(children)

@@ -16,9 +16,16 @@ from urllib.parse import parse_qs
 
 import redis
 from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from plugin.connectors.woocommerce.schemas import (
+    GmtDateTime,
+    OrderSchema,
+    ProductSchema,
+    summarise,
+)
 from plugin.connectors.woocommerce.signature import verify
 from plugin.crypto import DecryptionFailed
 from plugin.dispatch import enqueue_event
@@ -48,6 +55,12 @@ IGNORED_TOPICS = frozenset(
         "product.restored",
     }
 )
+
+
+# Built once: a schema instance is reusable and costs a millisecond to construct.
+_ORDER_SCHEMA = OrderSchema()
+_PRODUCT_SCHEMA = ProductSchema()
+_GMT_DATETIME = GmtDateTime()
 
 
 class Rejected(Exception):
@@ -90,6 +103,9 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
     except DecryptionFailed:
         logger.error("event=webhook_secret_unreadable store_id=%s", store_id)
         raise Rejected(404, "unknown store") from None
+    except SQLAlchemyError:
+        logger.exception("event=webhook_store_lookup_failed store_id=%s", store_id)
+        return _answer(503, {"error": "storage unavailable"})
     if target is None or not target.connected:
         raise Rejected(404, "unknown store")
 
@@ -104,7 +120,7 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
         logger.info("event=webhook_topic_%s store_id=%s topic=%s", kind, store_id, topic[:64])
         return _answer(204, None)
 
-    resource_id, modified_gmt = _parse(body)
+    resource_id, modified_gmt = _parse(topic, body)
 
     try:
         event_id = state.events.receive(store_id, topic, resource_id, modified_gmt, "webhook")
@@ -182,7 +198,7 @@ def _is_ping(body: bytes) -> bool:
     return set(form) == {"webhook_id"} and len(values) == 1 and values[0].isdigit()
 
 
-def _parse(body: bytes) -> tuple[str, str]:
+def _parse(topic: str, body: bytes) -> tuple[str, dt.datetime]:
     """The resource id and its `date_modified_gmt` from an order or product payload."""
     try:
         payload: Any = json.loads(body)
@@ -190,20 +206,23 @@ def _parse(body: bytes) -> tuple[str, str]:
         raise Rejected(400, "body is not JSON") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "payload is not a JSON object")
-    resource_id = payload.get("id")
-    if type(resource_id) is not int or resource_id <= 0:
-        raise Rejected(400, "id must be a positive integer")
-    modified = payload.get("date_modified_gmt")
-    if not isinstance(modified, str):
-        raise Rejected(400, "date_modified_gmt must be a date-time string")
+    schema = _ORDER_SCHEMA if topic.startswith("order.") else _PRODUCT_SCHEMA
     try:
-        # WooCommerce dates are ISO 8601 without offset (reference woocommerce/orders.md).
-        moment = dt.datetime.fromisoformat(modified)
-    except ValueError:
-        raise Rejected(400, "date_modified_gmt must be a date-time string") from None
-    if moment.tzinfo is not None and moment.utcoffset() != dt.timedelta(0):
-        raise Rejected(400, "date_modified_gmt must be GMT")
-    return str(resource_id), modified
+        data: dict[str, Any] = schema.load(payload)
+    except ValidationError as error:
+        raise Rejected(400, summarise(error)) from None
+    # It names the resource's state in the dedupe key; every order and product JSON has it
+    # (orders.md, products.md), though the product schema does not keep it.
+    raw_modified = payload.get("date_modified_gmt")
+    if raw_modified is None:
+        raise Rejected(400, "invalid payload: date_modified_gmt: Missing data for required field.")
+    try:
+        modified = _GMT_DATETIME.deserialize(raw_modified)
+    except ValidationError as error:
+        raise Rejected(
+            400, summarise(ValidationError({"date_modified_gmt": error.messages}))
+        ) from None
+    return str(data["id"]), modified
 
 
 def _answer(status: int, payload: dict[str, Any] | None) -> tuple[Response, int]:

@@ -120,8 +120,9 @@ def allows_backorder(stock: Stock, policy: ProductPolicy | None) -> bool:
     """A merchant's product policy wins; otherwise the platform's own backorder setting."""
     if policy is not None and policy.allow_backorder is not None:
         return policy.allow_backorder
-    # WooCommerce's `backorders` field: "no", "notify" (allow, tell the customer) or "yes".
-    # Reference: ../shared/reference/woocommerce/ products page, product properties.
+    # WooCommerce's product/variation `backorders`: "If managing stock, this controls if
+    # backorders are allowed. Options: no, notify and yes" (reference/woocommerce/products.md,
+    # product-variations.md). Both "notify" and "yes" allow them.
     return stock.backorders in (BackorderMode.NOTIFY, BackorderMode.YES)
 
 
@@ -186,7 +187,8 @@ def decide_lines(
             continue
         free = free_by_ref.get(ref)
         if free is None:
-            # Platforms may let stock go below zero; that is simply nothing available.
+            # Platforms may let stock go below zero (WooCommerce does when it accepts a
+            # backorder, reference/woocommerce/README.md); that is simply nothing available.
             free = max(item.available, 0)
         shortfall = qty - free if qty > free else 0
         if shortfall == 0:
@@ -199,10 +201,12 @@ def decide_lines(
         label = line_label(line)
         alert: Reason | None = None
         allowed = allows_backorder(item, policy)
+        # Open backorders elsewhere, plus what earlier lines of this order put on backorder.
+        already = item.open_backorder_qty + backordered_by_ref.get(ref, 0)
         if not allowed:
             backorder = 0
         elif policy is not None and policy.cap is not None:
-            room = policy.cap - item.open_backorder_qty - backordered_by_ref.get(ref, 0)
+            room = policy.cap - already
             room = room if room > 0 else 0
             backorder = wanted if wanted <= room else room
         else:
@@ -213,7 +217,9 @@ def decide_lines(
         from_stock = keep if keep <= free else free
         free_by_ref[ref] = free - from_stock
         oversold = keep - from_stock
-        short_text = f"{shortfall} of {qty} units are out of stock"
+        short_text = (
+            f"{shortfall} of {_units(qty)} {'is' if shortfall == 1 else 'are'} out of stock"
+        )
 
         if not allowed:
             message = (
@@ -226,7 +232,7 @@ def decide_lines(
             assert policy is not None and policy.cap is not None  # only a cap limits `backorder`
             message = (
                 f"{label}: {short_text}; the backorder cap of {_units(policy.cap)} "
-                f"({item.open_backorder_qty} already on backorder) leaves room for "
+                f"({already} already on backorder) leaves room for "
                 f"{backorder}, so {backorder} go on backorder and {oversold} stay on the "
                 f"order without stock (oversold)."
             )

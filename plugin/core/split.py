@@ -14,11 +14,16 @@ How the outcomes are expressed (`Plan.outcome`):
   meets the store's "hold" oversold action.
 - NO_CHANGE: nothing to do (all in stock, oversold with "report"), or not allowed to act
   (store disabled, status not eligible, already split). Gate refusals carry no lines.
+
+`payment` is set for a split and for a whole-order wait (how the order waiting for stock is
+paid when released); `alerts` hold what the merchant must look at (oversold, cap reached,
+stock unknown, invalid numbering pattern).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import string
 from collections.abc import Mapping
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -50,9 +55,23 @@ from plugin.core.rules import (
     line_label,
 )
 
-_ZERO_AMOUNTS = Amounts()
 _ZERO = Decimal(0)
+
+
+def _exponent(currency: str) -> int:
+    return int(minor_unit(currency).as_tuple().exponent)
+
+
+@functools.lru_cache(maxsize=8)
+def _zero_amounts(exponent: int) -> Amounts:
+    # Zero written to the currency's precision ("0.00", "0", "0.000"), like every other amount.
+    zero = _ZERO.scaleb(exponent)
+    return Amounts(zero, zero, zero, zero)
+
+
 _PATTERN_FIELDS = frozenset({"number", "seq"})
+_MAX_PATTERN_LENGTH = 100
+_MAX_FIELD_WIDTH = 20
 _FORMATTER = string.Formatter()
 
 
@@ -68,8 +87,10 @@ def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
         parsed = list(_FORMATTER.parse(pattern))
     except ValueError as exc:
         return (f"The pattern is not valid: {exc}.",)
+    if len(pattern) > _MAX_PATTERN_LENGTH:
+        return (f"The pattern may be at most {_MAX_PATTERN_LENGTH} characters long.",)
     names: set[str] = set()
-    for _literal, name, _spec, conversion in parsed:
+    for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         # Only plain names: "{number.__class__}" or "{seq[0]}" would reach into objects.
@@ -77,6 +98,12 @@ def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
             errors.append(f"Unknown field {{{name}}}: use only {{number}} and {{seq}}.")
         if conversion is not None:
             errors.append(f"Field {{{name}}} may not use a !{conversion} conversion.")
+        if spec and ("{" in spec or "}" in spec):
+            # A nested field ("{seq:{number.__class__}}") is formatted too: same risk.
+            errors.append(f"Field {{{name}}} may not nest other fields in its format.")
+        elif spec and any(int(n) > _MAX_FIELD_WIDTH for n in re.findall(r"\d+", spec)):
+            # "{number:>999999999}" would build a gigabyte string on every split.
+            errors.append(f"Field {{{name}}} may be at most {_MAX_FIELD_WIDTH} characters wide.")
         names.add(name)
     if "number" not in names:
         errors.append("The pattern must contain {number}, the original order number.")
@@ -85,13 +112,13 @@ def numbering_pattern_errors(pattern: str) -> tuple[str, ...]:
     if errors:
         return tuple(errors)
     try:
-        first = pattern.format(number="1042", seq=1)
-        second = pattern.format(number="1042", seq=2)
-    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        # Check the first thousand splits: "{seq:.0e}" formats but gives 10 and 11 alike.
+        numbers = [pattern.format(number="1042", seq=seq) for seq in range(1, 1001)]
+    except (ValueError, TypeError, IndexError, KeyError, OverflowError) as exc:
         return (f"The pattern does not format: {exc}.",)
-    if not first.strip() or first == second:
+    if not numbers[0].strip() or len(set(numbers)) != len(numbers):
         errors.append("The pattern must give a different number for every split.")
-    if any(not ch.isprintable() for ch in first):
+    if any(not number.isprintable() for number in numbers):
         errors.append("The pattern may not contain control characters.")
     return tuple(errors)
 
@@ -177,10 +204,11 @@ def _split_line_amounts(decision: LineDecision, exponent: int) -> tuple[Amounts,
     line = decision.line
     keep, moved = decision.keep, decision.backorder
     if moved == 0:
-        return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _ZERO_AMOUNTS
+        return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _zero_amounts(
+            exponent
+        )
     if keep == 0:
-        zero = _ZERO.scaleb(exponent)
-        return Amounts(zero, zero, zero, zero), Amounts(
+        return _zero_amounts(exponent), Amounts(
             line.subtotal, line.subtotal_tax, line.total, line.tax
         )
     ks, ms = _split_two(line.subtotal, keep, moved, exponent)
@@ -196,10 +224,11 @@ def _totals(
     shipping_tax: Decimal,
     fees: Decimal,
     fees_tax: Decimal,
+    zero: Decimal,
 ) -> OrderTotals:
-    subtotal = sum((a.subtotal for a in amounts), ZERO)
-    items = sum((a.total for a in amounts), ZERO)
-    items_tax = sum((a.tax for a in amounts), ZERO)
+    subtotal = sum((a.subtotal for a in amounts), zero)
+    items = sum((a.total for a in amounts), zero)
+    items_tax = sum((a.tax for a in amounts), zero)
     return OrderTotals(
         items=items,
         items_tax=items_tax,
@@ -215,13 +244,14 @@ def _totals(
 def order_totals(order: Order) -> OrderTotals:
     """Totals of `order` as it stands, computed from its lines, shipping and fees."""
     lines = order.lines
-    subtotal = sum((line.subtotal for line in lines), ZERO)
-    items = sum((line.total for line in lines), ZERO)
-    items_tax = sum((line.tax for line in lines), ZERO)
-    shipping = sum((s.total for s in order.shipping_lines), ZERO)
-    shipping_tax = sum((s.tax for s in order.shipping_lines), ZERO)
-    fees = sum((f.total for f in order.fees), ZERO)
-    fees_tax = sum((f.tax for f in order.fees), ZERO)
+    zero = minor_unit(order.currency) * 0  # "0.00" for USD: sums keep the currency's precision
+    subtotal = sum((line.subtotal for line in lines), zero)
+    items = sum((line.total for line in lines), zero)
+    items_tax = sum((line.tax for line in lines), zero)
+    shipping = sum((s.total for s in order.shipping_lines), zero)
+    shipping_tax = sum((s.tax for s in order.shipping_lines), zero)
+    fees = sum((f.total for f in order.fees), zero)
+    fees_tax = sum((f.tax for f in order.fees), zero)
     return OrderTotals(
         items=items,
         items_tax=items_tax,
@@ -283,9 +313,14 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
         )  # fmt: skip
 
     if not any_backorder:
-        lines = tuple(_unchanged_line(d) for d in decisions)
+        exponent = _exponent(order.currency)
+        lines = tuple(_unchanged_line(d, exponent) for d in decisions)
         if any_oversold:
             reasons.append(oversold_reason)
+        elif alerts:  # stock unknown for some product: it may be short, but nothing moves
+            reasons.append(
+                Reason("nothing_to_backorder", "Nothing goes on backorder; see the alerts.")
+            )
         else:
             reasons.append(Reason("nothing_to_backorder", "Every line can ship now; no split."))
         return Plan(
@@ -299,10 +334,10 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
         )
 
     unit = minor_unit(order.currency)
+    exponent = _exponent(order.currency)
     line_plans: list[LinePlan] = []
     kept: list[Amounts] = []
     moved: list[Amounts] = []
-    exponent = int(unit.as_tuple().exponent)
     for d in decisions:
         kept_amounts, moved_amounts = _split_line_amounts(d, exponent)
         kept.append(kept_amounts)
@@ -311,7 +346,7 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
         line_plans.append(
             LinePlan(
                 d.line.line_id,
-                d.line.ref,
+                d.ref,
                 d.line.quantity,
                 d.keep,
                 d.backorder,
@@ -322,11 +357,12 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
             )  # fmt: skip
         )
     extra = settings.additional_shipping
-    extra = extra.quantize(unit, rounding=ROUND_HALF_UP) if extra > 0 else ZERO * unit
+    zero = unit * 0
+    extra = extra.quantize(unit, rounding=ROUND_HALF_UP) if extra > 0 else zero
     original_after = _totals(
-        kept, before.shipping, before.shipping_tax, before.fees, before.fees_tax
+        kept, before.shipping, before.shipping_tax, before.fees, before.fees_tax, zero
     )
-    backorder_totals = _totals(moved, extra, ZERO * unit, ZERO * unit, ZERO * unit)
+    backorder_totals = _totals(moved, extra, zero, zero, zero, zero)
 
     seq = next_split_seq(order)
     pattern = settings.numbering_pattern
@@ -399,11 +435,11 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
     )
 
 
-def _unchanged_line(d: LineDecision, waiting: int = 0) -> LinePlan:
+def _unchanged_line(d: LineDecision, exponent: int, waiting: int = 0) -> LinePlan:
     line = d.line
     return LinePlan(
         line.line_id, d.ref, line.quantity, line.quantity, 0, d.oversold,
-        Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _ZERO_AMOUNTS,
+        Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax), _zero_amounts(exponent),
         d.reason, waiting,
     )  # fmt: skip
 
@@ -419,6 +455,7 @@ def _whole_order_waits(
     before: OrderTotals,
     payment: PaymentAction,
 ) -> Plan:
+    exponent = _exponent(order.currency)
     lines: list[LinePlan] = []
     for d in decisions:
         if d.backorder:
@@ -429,7 +466,7 @@ def _whole_order_waits(
                 d.line.line_id,
             )
             d = d._replace(reason=waiting_reason)
-        lines.append(_unchanged_line(d, waiting=d.backorder))
+        lines.append(_unchanged_line(d, exponent, waiting=d.backorder))
     why = (
         "the customer wants the whole order delivered together"
         if condition is DeliveryCondition.WHOLE_ORDER

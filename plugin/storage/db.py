@@ -11,7 +11,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +19,10 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
+# Our own checkpoint keeps the WAL short; SQLite's automatic one (at a larger size) stays as a
+# safety net for writers that do not use `write=True`.
+CHECKPOINT_EVERY_WRITES = 200
+SQLITE_AUTOCHECKPOINT_PAGES = 8000
 
 
 class Database:
@@ -41,6 +45,8 @@ class Database:
             event.listen(self.engine, "connect", _configure_sqlite)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock: WriteLock | None = None
+        self._checkpoint_lock = threading.Lock()
+        self._writes_since_checkpoint = 0
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             self._write_lock = WriteLock(Path(str(parsed.database)).with_suffix(".writelock"))
 
@@ -71,12 +77,43 @@ class Database:
                 raise
             finally:
                 session.close()
+        if write:
+            self._after_write()
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Connection]:
+        """A Core connection inside one transaction, without the ORM (for hot paths)."""
+        guard = self._write_lock if write and self._write_lock is not None else nullcontext()
+        with guard, self.engine.begin() as connection:
+            yield connection
+        if write:
+            self._after_write()
+
+    def _after_write(self) -> None:
+        # SQLite's automatic checkpoint runs inside a commit, i.e. while this process holds
+        # the writer lock, so every other writer would wait for its fsyncs. Checkpoint here
+        # instead, after the lock is released: PASSIVE never blocks readers or writers.
+        if self._write_lock is None:
+            return
+        with self._checkpoint_lock:
+            self._writes_since_checkpoint += 1
+            if self._writes_since_checkpoint < CHECKPOINT_EVERY_WRITES:
+                return
+            self._writes_since_checkpoint = 0
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception as error:  # a missed checkpoint is harmless: the next one catches up
+            logger.warning("event=wal_checkpoint_failed error=%s", type(error).__name__)
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest Alembic revision (safe to call on every start)."""
         from alembic import command
 
-        command.upgrade(self.alembic_config(), "head")
+        # Web and worker processes may start together: one migrates, the others then find the
+        # schema at head (SQLite: the writer lock; PostgreSQL: an advisory lock in env.py).
+        with self._write_lock if self._write_lock is not None else nullcontext():
+            command.upgrade(self.alembic_config(), "head")
 
     def alembic_config(self) -> Any:
         """An Alembic Config for this database; `env.py` takes its engine from it."""
@@ -106,6 +143,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:

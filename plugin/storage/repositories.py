@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -54,6 +54,17 @@ from plugin.storage.models import (
 # Core tables for the hot paths: plain statements skip the ORM's per-statement bookkeeping.
 _STORES = cast(Table, Store.__table__)
 _INBOX = cast(Table, InboxEvent.__table__)
+_WEBHOOK_TARGET = select(_STORES.c.status, _STORES.c.webhook_secret_enc).where(
+    _STORES.c.id == bindparam("store")
+)
+_TOUCH_STORE = (
+    update(_STORES).where(_STORES.c.id == bindparam("store")).values(last_event_at=bindparam("at"))
+)
+_MARK_ENQUEUED = (
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("event"), _INBOX.c.status == "pending")
+    .values(status="enqueued", enqueued_at=bindparam("at"))
+)
 
 
 class InvalidTransition(PermanentError):
@@ -69,23 +80,18 @@ class UnknownRecord(PermanentError):
 
 
 def _insert_ignoring_conflict(
-    session: Session, table: Any, values: Mapping[str, Any], conflict: Sequence[str]
+    session: Session | Connection, table: Any, values: Mapping[str, Any], conflict: Sequence[str]
 ) -> int | None:
     """Insert one row and return its id, or None when `conflict` columns already hold it.
 
     One statement (`ON CONFLICT DO NOTHING`) on SQLite and PostgreSQL, so concurrent inserts
     of the same key never raise; other databases fall back to a savepoint.
     """
-    dialect = session.get_bind().dialect.name
+    bind = session.get_bind() if isinstance(session, Session) else session
+    dialect = bind.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        module = sqlite if dialect == "sqlite" else postgresql
-        statement = (
-            module.insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(table.c.id)
-        )
-        inserted: int | None = session.execute(statement).scalar_one_or_none()
+        statement = _insert_statement(dialect, table, tuple(conflict))
+        inserted: int | None = session.execute(statement, dict(values)).scalar_one_or_none()
         return inserted
     try:
         with session.begin_nested():
@@ -95,6 +101,24 @@ def _insert_ignoring_conflict(
             return new_id
     except IntegrityError:
         return None
+
+
+_INSERT_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
+def _insert_statement(dialect: str, table: Any, conflict: tuple[str, ...]) -> Any:
+    # Built once per table: values come as parameters, so the compiled form is reused.
+    key = (dialect, table.name, conflict)
+    statement = _INSERT_STATEMENTS.get(key)
+    if statement is None:
+        module = sqlite if dialect == "sqlite" else postgresql
+        statement = (
+            module.insert(table)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(table.c.id)
+        )
+        _INSERT_STATEMENTS[key] = statement
+    return statement
 
 
 def _json_safe(value: Any) -> Any:
@@ -338,11 +362,8 @@ class StoreRepository:
 
     def webhook_target(self, store_id: int) -> WebhookTarget | None:
         """Status and decrypted webhook secret in one small read (the webhook's hot path)."""
-        table = _STORES
-        with self.db.session() as session:
-            row = session.execute(
-                select(table.c.status, table.c.webhook_secret_enc).where(table.c.id == store_id)
-            ).one_or_none()
+        with self.db.transaction() as connection:
+            row = connection.execute(_WEBHOOK_TARGET, {"store": store_id}).one_or_none()
         if row is None:
             return None
         return WebhookTarget(store_id, row.status == "connected", self.vault.decrypt(row[1]))
@@ -488,7 +509,12 @@ INBOX_SOURCES = ("webhook", "reconcile", "manual")  # manual: "split now" on the
 
 
 def _inbox_values(
-    store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str, at: dt.datetime
+    store_id: int,
+    topic: str,
+    resource_id: str,
+    modified_gmt: str | dt.datetime,
+    source: str,
+    at: dt.datetime,
 ) -> dict[str, Any]:
     if source not in INBOX_SOURCES:
         raise ValueError(f"unknown inbox source {source!r}")
@@ -513,9 +539,17 @@ class SqlInbox:
         self.db = db
 
     def add(
-        self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
+        self,
+        store_id: int,
+        topic: str,
+        resource_id: str,
+        modified_gmt: str | dt.datetime,
+        source: str,
     ) -> int | None:
-        """Insert a pending event; None when its dedupe key exists (also under a race)."""
+        """Insert a pending event; None when its dedupe key exists (also under a race).
+
+        `modified_gmt` may be WooCommerce's text (GMT without offset) or an aware datetime.
+        """
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, utcnow())
         with self.db.session(write=True) as session:
             return _insert_ignoring_conflict(
@@ -534,22 +568,19 @@ class InboxRepository:
         store_id: int,
         topic: str,
         resource_id: str,
-        modified_gmt: str,
+        modified_gmt: str | dt.datetime,
         source: str = "webhook",
         *,
         at: dt.datetime | None = None,
     ) -> int | None:
         """`SqlInbox.add` and the store's `last_event_at` in one transaction (the webhook)."""
         at = at or utcnow()
-        with self.db.session(write=True) as session:
+        values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at)
+        with self.db.transaction(write=True) as connection:
             event_id = _insert_ignoring_conflict(
-                session,
-                InboxEvent.__table__,
-                _inbox_values(store_id, topic, resource_id, modified_gmt, source, at),
-                ("store_id", "dedupe_key"),
+                connection, _INBOX, values, ("store_id", "dedupe_key")
             )
-            stores = _STORES
-            session.execute(update(stores).where(stores.c.id == store_id).values(last_event_at=at))
+            connection.execute(_TOUCH_STORE, {"store": store_id, "at": at})
             return event_id
 
     def get(self, event_id: int) -> InboxRecord | None:
@@ -586,7 +617,9 @@ class InboxRepository:
 
     def mark_enqueued(self, event_id: int) -> bool:
         """pending → enqueued. False when the event had already moved on."""
-        return self._move(event_id, ("pending",), "enqueued", enqueued_at=utcnow())
+        with self.db.transaction(write=True) as connection:
+            result = connection.execute(_MARK_ENQUEUED, {"event": event_id, "at": utcnow()})
+            return bool(result.rowcount)
 
     def mark_started(self, event_id: int) -> None:
         """Count one processing attempt (the worker calls this when a job starts)."""

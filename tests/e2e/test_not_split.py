@@ -47,7 +47,9 @@ def test_orders_in_other_statuses_are_untouched(
     # Wait until the plugin has processed every event about the order, then look.
     events = settle(stack.sandbox_url, plugin_db, jobs, stack.store_id, before["id"])
     assert {e.status for e in events} <= {"done", "ignored"}
+    assert plugin_db.ledger.for_order(stack.store_id, str(before["id"])) == []
     _unchanged(api, before)
+    assert api.order(before["id"])["status"] == status
 
 
 def test_a_product_that_does_not_allow_backorders_is_reported_not_split(
@@ -70,10 +72,15 @@ def test_a_product_that_does_not_allow_backorders_is_reported_not_split(
         ],
         what="oversold alert",
     )
-    assert len(alerts) == 1
+    assert [a.kind for a in alerts] == ["oversold_not_backorderable"]
     settle(stack.sandbox_url, plugin_db, jobs, stack.store_id, before["id"])
-    trail = plugin_db.audit.for_order(stack.store_id, str(before["id"]))
-    assert trail, "the decision is in the audit trail"
+    decisions = [
+        e.data["outcome"]
+        for e in plugin_db.audit.for_order(stack.store_id, str(before["id"]))
+        if e.kind == "decision"
+    ]
+    assert decisions and set(decisions) == {"no_change"}
+    assert plugin_db.ledger.for_order(stack.store_id, str(before["id"])) == []
     _unchanged(api, before)
 
 
@@ -99,6 +106,12 @@ def test_a_customer_who_wants_the_whole_order_gets_no_split(
     )
 
     settle(stack.sandbox_url, plugin_db, jobs, stack.store_id, before["id"])
-    trail = plugin_db.audit.for_order(stack.store_id, str(before["id"]))
-    assert trail, "the decision is in the audit trail"
+    decisions = [
+        e.data["outcome"]
+        for e in plugin_db.audit.for_order(stack.store_id, str(before["id"]))
+        if e.kind == "decision"
+    ]
+    assert decisions and set(decisions) == {"hold"}
+    assert plugin_db.ledger.for_order(stack.store_id, str(before["id"])) == []
     _unchanged(api, before)
+    assert api.order(before["id"])["status"] == "on-hold"  # the whole order waits

@@ -101,7 +101,7 @@ def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> N
         first.wait_running()
         children = first.descendants()
         text = first.text()
-        assert f"http://127.0.0.1:{port}/" in text
+        assert f"http://127.0.0.1:{port}/stores/connect" in text
         assert f"http://127.0.0.1:{sandbox_port}/" in text
         assert "ck_sandbox_demo" in text  # the demo credentials are printed
 

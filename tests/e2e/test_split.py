@@ -27,16 +27,26 @@ def _lines(order: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {int(line["product_id"]): line for line in order["line_items"]}
 
 
+def _children_meta(order: dict[str, Any]) -> list[int]:
+    value = meta(order, "backorders_children")
+    value = json.loads(value) if isinstance(value, str) else value
+    return [int(c) for c in value or []]
+
+
 def _split_of(api: Api, order_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Wait for the split to be finished; return (original, backorder order)."""
+    """Wait for the split to be finished (both orders written, the note added); return
+    (original, backorder order)."""
 
     def finished() -> tuple[dict[str, Any], dict[str, Any]] | None:
         children = api.children(order_id)
         if len(children) != 1:
             return None
         original = api.order(order_id)
-        if not meta(original, "backorders_split_key"):
-            return None  # the backorder order exists, the original is not updated yet
+        if not _children_meta(original):
+            return None  # the original is not updated yet
+        number = meta(children[0], "backorders_number")
+        if not any(number and number in n["note"] for n in api.notes(order_id)):
+            return None  # the note is the last step
         return original, children[0]
 
     return wait_for(finished, what=f"split of order {order_id}")
@@ -63,9 +73,7 @@ def _assert_split(
     assert meta(backorder, "backorders_role") == "backorder"
     assert meta(backorder, "backorders_split_key") == split_key
     assert meta(backorder, "backorders_number") == f"{before['number']}-001"
-    children = meta(original, "backorders_children")
-    children = json.loads(children) if isinstance(children, str) else children
-    assert [int(c) for c in children] == [int(backorder["id"])]
+    assert _children_meta(original) == [int(backorder["id"])]
 
     # Quantities and money are conserved across the two orders.
     before_lines = _lines(before)

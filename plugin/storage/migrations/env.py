@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from plugin.storage.db import Database
 from plugin.storage.models import Base
 
 config = context.config
+_LOCK_KEY = 0x6B6F7264  # any constant shared by every process migrating this database
 target_metadata = Base.metadata
 
 
@@ -39,6 +41,9 @@ def run_migrations_online() -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Held to the end of the transaction; the version is read after it is taken.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             context.run_migrations()
 
 

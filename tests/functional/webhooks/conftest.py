@@ -81,13 +81,26 @@ def store(app: Flask) -> StoreRecord:
 
 
 def order_payload(order_id: int = 1042, modified: str = "2026-03-01T10:00:00") -> dict[str, Any]:
+    # The fields WooCommerce sends (reference woocommerce/orders.md), trimmed.
     return {
         "id": order_id,
+        "parent_id": 0,
         "number": str(order_id),
         "status": "processing",
+        "currency": "USD",
         "date_modified": modified,
         "date_modified_gmt": modified,
-        "line_items": [{"id": 1, "product_id": 7, "quantity": 2}],
+        "total": "20.00",
+        "line_items": [
+            {
+                "id": 1,
+                "product_id": 7,
+                "variation_id": 0,
+                "quantity": 2,
+                "subtotal": "20.00",
+                "total": "20.00",
+            }
+        ],
     }
 
 

@@ -74,7 +74,12 @@ def test_a_later_change_of_the_same_order_is_a_new_event(
     product = deliver(
         client,
         store.id,
-        {"id": 7, "date_modified_gmt": "2026-03-01T10:05:00", "stock_quantity": 3},
+        {
+            "id": 7,
+            "date_modified_gmt": "2026-03-01T10:05:00",
+            "stock_quantity": 3,
+            "backorders": "notify",
+        },
         topic="product.updated",
     )
     ids = [r.get_json()["event_id"] for r in (one, two, product)]
@@ -202,30 +207,38 @@ def test_chunked_body_within_the_limit_is_accepted(
     assert len(job_keys(redis_client)) == 1
 
 
+def _order(**changes: object) -> bytes:
+    payload = order_payload(1042)
+    for key, value in changes.items():
+        if value is None:
+            payload.pop(key)
+        else:
+            payload[key] = value
+    return json.dumps(payload).encode()
+
+
+MISSING = "Missing data for required field."
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
         (b"{not json", "body is not JSON"),
         (b"\xff\xfe", "body is not JSON"),
         (b"[1, 2]", "payload is not a JSON object"),
+        (_order(id="1042x"), "invalid payload: id: Not a valid integer."),
+        (_order(id=0), "invalid payload: id: Must be greater than or equal to 1."),
+        (_order(id=None), f"invalid payload: id: {MISSING}"),
+        (_order(currency=None), f"invalid payload: currency: {MISSING}"),
+        (_order(date_modified_gmt=None), f"invalid payload: date_modified_gmt: {MISSING}"),
         (
-            b'{"id": "1042", "date_modified_gmt": "2026-03-01T10:00:00"}',
-            "id must be a positive integer",
+            _order(date_modified_gmt="soon"),
+            "invalid payload: date_modified_gmt: Not a valid date-time.",
         ),
         (
-            b'{"id": true, "date_modified_gmt": "2026-03-01T10:00:00"}',
-            "id must be a positive integer",
-        ),
-        (b'{"id": 0, "date_modified_gmt": "2026-03-01T10:00:00"}', "id must be a positive integer"),
-        (b'{"id": 1042}', "date_modified_gmt must be a date-time string"),
-        (
-            b'{"id": 1042, "date_modified_gmt": "soon"}',
-            "date_modified_gmt must be a date-time string",
-        ),
-        (b'{"id": 1042, "date_modified_gmt": 5}', "date_modified_gmt must be a date-time string"),
-        (
-            b'{"id": 1042, "date_modified_gmt": "2026-03-01T10:00:00+02:00"}',
-            "date_modified_gmt must be GMT",
+            _order(line_items=[{"id": 1}]),
+            f"invalid payload: line_items.0.product_id: {MISSING}; "
+            f"line_items.0.quantity: {MISSING}; line_items.0.subtotal: {MISSING}",
         ),
     ],
 )
@@ -309,3 +322,32 @@ def test_healthz_reports_database_and_redis(client: FlaskClient) -> None:
         200,
         {"status": "ok", "database": "ok", "redis": "ok"},
     )
+
+
+def test_simultaneous_duplicate_deliveries_make_one_row_and_one_job(
+    app: Flask, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    import threading
+
+    answers: list[tuple[int, dict[str, object]]] = []
+    barrier = threading.Barrier(6)
+
+    def post() -> None:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = deliver(client, store.id, order_payload(555))
+        answers.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(status for status, _ in answers) == [202] * 6
+    fresh = [body for _, body in answers if body.get("duplicate") is False]
+    assert len(fresh) == 1
+    assert [body for _, body in answers if body.get("duplicate") is True] == [
+        {"duplicate": True}
+    ] * 5
+    assert inbox_count(app) == 1
+    assert job_keys(redis_client) == [f"rq:job:event-{fresh[0]['event_id']}"]

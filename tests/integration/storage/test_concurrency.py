@@ -41,3 +41,15 @@ def test_processes_share_the_sqlite_file_without_lock_errors(
             select(func.count()).select_from(InboxEvent).where(InboxEvent.resource_id == "shared")
         )
     assert (count, shared) == (180 + 60, 60)
+
+
+def test_wal_is_checkpointed_outside_the_writer_lock(db: Database, store: StoreRecord) -> None:
+    # Our passive checkpoint every CHECKPOINT_EVERY_WRITES keeps the WAL to a few MB; SQLite's
+    # own (at 8000 pages, ~32 MB) would let it grow past 20 MB over these writes.
+    inbox = SqlInbox(db)
+    for number in range(1500):
+        inbox.add(store.id, "order.created", str(number), "2026-03-01T10:00:00", "webhook")
+    wal = Path(db.engine.url.database or "").with_name(
+        Path(db.engine.url.database or "").name + "-wal"
+    )
+    assert 0 < wal.stat().st_size < 6_000_000

@@ -117,10 +117,18 @@ def test_inbox_dedupes_on_topic_resource_and_modified_time(
     first = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:00", "webhook")
     # The same moment spelled with an offset, from reconciliation: still the same event.
     again = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:00+00:00", "reconcile")
+    as_datetime = inbox.add(
+        store.id,
+        "order.updated",
+        "42",
+        dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        "reconcile",
+    )
     later = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:01", "webhook")
     other_topic = inbox.add(store.id, "order.created", "42", "2026-03-01T10:00:00", "webhook")
     assert isinstance(first, int)
     assert again is None
+    assert as_datetime is None
     assert later is not None and other_topic is not None
     assert len({first, later, other_topic}) == 3
     assert _count(db, InboxEvent) == 3

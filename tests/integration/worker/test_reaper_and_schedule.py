@@ -185,3 +185,21 @@ def test_the_periodic_chain_runs_on_rqs_scheduler(instance: Instance) -> None:
     # Each run schedules the next: the chain moves on by itself, one pending run at a time.
     wait_until(lambda: reap_dues() and min(reap_dues()) >= first + 2, 20, "two more runs")
     assert len(reap_dues()) == 1
+
+
+def test_an_open_alert_is_not_repeated(instance: Instance) -> None:
+    alerts = worker.OpenAlerts(instance.stores)
+    sid = instance.store_id
+
+    first = alerts.add_alert(sid, "oversold_not_backorderable", "Widget short", order_id="7")
+    repeat = alerts.add_alert(sid, "oversold_not_backorderable", "Widget short", order_id="7")
+    other = alerts.add_alert(sid, "oversold_not_backorderable", "Widget short", order_id="8")
+    assert first is not None and other is not None and repeat is None
+    instance.stores.resolve_alert(first)
+    again = alerts.add_alert(sid, "oversold_not_backorderable", "Widget short", order_id="7")
+
+    assert again is not None
+    assert sorted((a.order_id, a.id) for a in instance.stores.list_alerts(sid)) == [
+        ("7", again),
+        ("8", other),
+    ]

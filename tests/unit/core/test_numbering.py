@@ -49,6 +49,15 @@ def test_backorder_number(pattern: str, number: str, seq: int, expected: str) ->
         ),
         ("{number}-{}", "Unknown field {}: use only {number} and {seq}."),
         ("{number}-{seq}\n", "The pattern may not contain control characters."),
+        ("{number}-{seq:c}", "The pattern may not contain control characters."),
+        ("{number}-{seq:.0e}", "The pattern must give a different number for every split."),
+        ("{number:>999999999}-{seq}", "Field {number} may be at most 20 characters wide."),
+        ("{number}-{seq:0999999999d}", "Field {seq} may be at most 20 characters wide."),
+        (
+            "{number}-{seq:{number.__class__}}",
+            "Field {seq} may not nest other fields in its format.",
+        ),
+        ("{number}-{seq}" + "x" * 90, "The pattern may be at most 100 characters long."),
     ],
 )
 def test_invalid_patterns_are_explained(pattern: str, error: str) -> None:

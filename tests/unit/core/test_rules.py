@@ -285,3 +285,17 @@ def test_cap_message_explains_the_numbers() -> None:
         "(8 already on backorder) leaves room for 2, so 2 go on backorder and 3 stay on the "
         "order without stock (oversold)."
     )
+
+
+def test_cap_counts_earlier_lines_of_the_same_order_in_the_message() -> None:
+    o = order(line("1", "A", 3, "3.00"), line("2", "A", 1, "1.00"))
+    mapping = dict([stock("A", 0, open_backorder_qty=1)])
+    policies = Policies(products=(ProductPolicy(REF, cap=4),))
+    first, second = decide_lines(o, mapping, policies, SA)
+    assert (first.backorder, second.backorder, second.oversold) == (3, 0, 1)
+    assert first.alert is None
+    assert second.reason.message == (
+        "'Product A' (SKU SKU-A): 1 of 1 unit is out of stock; the backorder cap of 4 units "
+        "(4 already on backorder) leaves room for 0, so 0 go on backorder and 1 stay on the "
+        "order without stock (oversold)."
+    )

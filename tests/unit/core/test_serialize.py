@@ -81,3 +81,15 @@ def test_missing_keys_are_refused() -> None:
     del data["lines"][0]["backorder"]
     with pytest.raises(ValueError, match="malformed plan: KeyError"):
         plan_from_dict(data)
+
+
+@pytest.mark.parametrize(("currency", "zero"), [("USD", "0.00"), ("JPY", "0"), ("KWD", "0.000")])
+def test_zeros_are_written_to_the_currency_precision(currency: str, zero: str) -> None:
+    o = order(line("1", "A", 2, "20", "2"), line("2", "B", 1, "5"), currency=currency)
+    data = plan_to_dict(plan_split(o, dict([stock("A", 0), stock("B", 1)]), Policies()))
+    assert data["backorder_totals"]["fees"] == zero
+    assert data["backorder_totals"]["shipping"] == zero
+    assert data["original_totals"]["shipping"] == zero
+    assert data["additional_shipping"] == zero
+    assert data["lines"][1]["moved_amounts"]["total"] == zero
+    assert data["lines"][0]["kept_amounts"]["total"] == zero

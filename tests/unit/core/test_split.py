@@ -382,3 +382,17 @@ def test_caps_are_reported_as_alerts_in_the_plan() -> None:
     assert (lp.keep, lp.backorder, lp.oversold) == (3, 2, 3)
     assert (lp.kept_amounts.total, lp.moved_amounts.total) == (D("30.00"), D("20.00"))
     assert [a.code for a in plan.alerts] == ["backorder_cap_reached"]
+
+
+def test_unknown_stock_moves_nothing_and_alerts() -> None:
+    o = order(line("1", "A", 2, "20.00"), line("2", "B", 1, "5.00"))
+    plan = plan_split(o, dict([stock("A", 5)]), Policies())
+    assert plan.outcome is Outcome.NO_CHANGE
+    assert [(lp.keep, lp.backorder, lp.reason.code) for lp in plan.lines] == [
+        (2, 0, "in_stock"),
+        (1, 0, "stock_unknown"),
+    ]
+    assert [(a.code, a.line_id) for a in plan.alerts] == [("stock_unknown", "2")]
+    assert plan.reasons[-1] == Reason(
+        "nothing_to_backorder", "Nothing goes on backorder; see the alerts."
+    )

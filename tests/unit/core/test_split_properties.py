@@ -15,6 +15,7 @@ from plugin.core.model import (
     Links,
     Order,
     Outcome,
+    OversoldAction,
     Policies,
     ProductRef,
     Status,
@@ -197,3 +198,28 @@ def test_serialisation_round_trips(case: tuple[Order, dict[ProductRef, Stock], P
     text = json.dumps(data, allow_nan=False)
     assert plan_from_dict(json.loads(text)) == plan
     assert plan_to_dict(plan_from_dict(json.loads(text))) == data
+
+
+@EXAMPLES
+@given(cases())
+def test_every_oversold_unit_is_alerted_and_holds_follow_the_rules(
+    case: tuple[Order, dict[ProductRef, Stock], Policies],
+) -> None:
+    order, stock, p = case
+    plan = plan_split(order, stock, p)
+    alerted = {a.line_id for a in plan.alerts}
+    for lp in plan.lines:
+        assert lp.reason.line_id == lp.line_id
+        if lp.oversold:
+            assert lp.line_id in alerted
+    any_oversold = any(lp.oversold for lp in plan.lines)
+    expected_hold = plan.awaits_stock or (
+        any_oversold and p.settings.oversold_action is OversoldAction.HOLD
+    )
+    assert plan.hold_original is expected_hold
+    assert (plan.outcome is Outcome.HOLD) is (expected_hold and plan.outcome is not Outcome.SPLIT)
+    assert plan.awaits_stock is (
+        plan.outcome is Outcome.HOLD and any(lp.waiting for lp in plan.lines)
+    )
+    codes = [r.code for r in plan.reasons]
+    assert len(codes) == len(set(codes))  # each decision is explained once

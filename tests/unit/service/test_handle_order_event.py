@@ -377,3 +377,15 @@ def test_permanent_error_after_the_create_keeps_the_created_order_on_record() ->
     assert (record.state, record.backorder_order_id) == (SplitState.FAILED, "5000")
     assert [c.order_id for c in w.platform.created] == ["5000"]
     assert [(a[1], a[2]) for a in w.alerts.alerts] == [("1042", "bad_update")]
+
+
+def test_split_with_an_oversold_line_and_hold_action_leaves_the_original_on_hold() -> None:
+    w = short_order_world(oversold_action=OversoldAction.HOLD)
+    w.platform.set_stock("p2", 1)  # p2 short and not backorderable; p1 short and allowed
+
+    result = w.handle()
+
+    assert result.status == "split"
+    assert [c.quantities for c in w.platform.created] == [{"1": 2}]
+    assert w.platform.orders["1042"].status is Status.ON_HOLD
+    assert [(a[1], a[2]) for a in w.alerts.alerts] == [("1042", "oversold_not_backorderable")]

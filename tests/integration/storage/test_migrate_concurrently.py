@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from sqlalchemy import inspect
+
+from plugin.storage.db import Database
+
+
+def _migrate(url: str) -> None:
+    database = Database(url)
+    database.migrate()
+    database.dispose()
+
+
+def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_migrate, args=(url,)) for _ in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+    assert [p.exitcode for p in processes] == [0, 0, 0]
+    database = Database(url)
+    with database.engine.connect() as connection:
+        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    assert versions == [("0001",)]
+    assert "inbox_events" in inspect(database.engine).get_table_names()
+    database.dispose()
