@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 
 
@@ -22,6 +22,11 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=dt.timedelta(days=7),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
+    if config.development:
+        # `make run` is a local demo: say how to sign in (never outside development).
+        from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD
+
+        app.config.setdefault("BACKORDERS_DEMO_HINT", f"{DEMO_EMAIL} / {DEMO_PASSWORD}")
     csrf = app.extensions.get("csrf") or CSRFProtect(app)
     # Not forms: the platform's webhooks are authenticated by their HMAC signature, and the
     # wc-auth callback by its signed single-use state (see web/connect.py).
@@ -30,5 +35,15 @@ def init_app(app: Flask) -> None:
     for module in (auth, stores, backorders, products, storefront):
         app.register_blueprint(module.bp)
     csrf.exempt(storefront.bp)  # read-only public GET endpoints
+    app.after_request(_security_headers)
     app.jinja_env.globals["status_label"] = stores.woocommerce_status_label
     app.jinja_env.globals["current_merchant"] = auth.current_merchant
+
+
+def _security_headers(response: Response) -> Response:
+    """Merchant pages may not be framed (their forms act on the store) nor sniffed."""
+    if request.blueprint in ("auth", "stores", "backorders", "products", "connect"):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -84,12 +86,31 @@ class StoreHealth:
         return self.inbox.get("failed", 0)
 
 
-def _webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
-    """Our webhooks on the store by status, read through the API (one request)."""
-    from plugin.connectors.woocommerce.client import WooCommerceClient
+HEALTH_CACHE_S = 30  # the stores page asks each store at most this often
 
+
+def _webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
+    """Our webhooks on the store by status: one API request, remembered for a short while."""
     if not store.is_connected:
         return {}, ""
+    # The key names the webhook ids, so a reconnect (new ids) is never answered from the cache.
+    key = f"backorders:health:{store.id}:{','.join(str(i) for i in store.webhook_ids)}"
+    try:
+        cached = services().redis.get(key)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        return json.loads(cached), ""
+    counts, error = _fetch_webhook_statuses(store)
+    if counts is not None:
+        with contextlib.suppress(redis.RedisError):
+            services().redis.set(key, json.dumps(counts), ex=HEALTH_CACHE_S)
+    return counts, error
+
+
+def _fetch_webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
+    from plugin.connectors.woocommerce.client import WooCommerceClient
+
     credentials = services().stores.credentials(store.id)
     try:
         client = WooCommerceClient(

@@ -194,3 +194,27 @@ def test_ensure_demo_merchant_creates_once_resets_password_and_owns_the_store(ap
     demo = Merchant(app, "demo@example.com")
     assert demo.sign_in("demo-password-1").status_code == 400
     assert demo.sign_in("demo-password-2").status_code == 303
+
+
+def test_merchant_pages_refuse_framing_and_sniffing(alice: Merchant) -> None:
+    response = alice.get("/stores")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_demo_hint_shows_only_in_development(
+    app: Flask, tmp_path: Path, redis_server: EmbeddedRedis, redis_client: redis.Redis
+) -> None:
+    development = app.test_client().get("/signin").get_data(as_text=True)
+    assert '<p class="hint" id="demo-hint">Demo: demo@example.com / backorders-demo</p>' in (
+        development
+    )
+    production = create_app(
+        make_config(tmp_path / "prod", redis_server.url, development=False), TESTING=True
+    )
+    try:
+        html = production.test_client().get("/signin").get_data(as_text=True)
+        assert 'id="demo-hint"' not in html
+    finally:
+        state(production).db.dispose()

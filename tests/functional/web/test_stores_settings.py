@@ -5,13 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
 from plugin.storage.accounts import alert_email
 from plugin.storage.repositories import StoreRecord
-from tests.functional.web.conftest import Merchant, add_store, state
+from tests.functional.web.conftest import LiveStore, Merchant, add_store, state
 
 VALID = {
     "enabled": "on",
@@ -198,3 +199,27 @@ def test_stores_page_shows_the_widget_snippet(alice: Merchant, alice_store: Stor
         f'&lt;script src="http://127.0.0.1:8000/storefront/{alice_store.id}/widget.js" '
         "defer&gt;&lt;/script&gt;"
     ) in html
+
+
+def test_webhook_health_is_read_from_the_store_and_cached_briefly(
+    app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis
+) -> None:
+    shop = live_store.shop
+    ids = [
+        int(shop.create_webhook({"topic": t, "delivery_url": "http://127.0.0.1:9/x"})["id"])
+        for t in ("order.created", "order.updated")
+    ]
+    state(app).stores.update(live_store.store.id, webhook_ids=ids)
+    card = f'id="store-{live_store.store.id}"'
+    html = alice.get("/stores").get_data(as_text=True)
+    assert card in html
+    assert '<span class="badge ok" data-status="active">2 active</span>' in html
+    shop.update_webhook(ids[1], {"status": "disabled"})
+    cached = alice.get("/stores").get_data(as_text=True)
+    assert '<span class="badge ok" data-status="active">2 active</span>' in cached
+    [key] = redis_client.keys(f"backorders:health:{live_store.store.id}:*")
+    assert 0 < redis_client.ttl(key) <= 30
+    redis_client.delete(key)
+    fresh = alice.get("/stores").get_data(as_text=True)
+    assert '<span class="badge ok" data-status="active">1 active</span>' in fresh
+    assert '<span class="badge bad" data-status="disabled">1 disabled</span>' in fresh
