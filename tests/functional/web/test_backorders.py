@@ -195,3 +195,42 @@ def test_unauthenticated_requests_go_to_sign_in(
 
 def test_a_non_numeric_order_id_is_404(alice: Merchant, alice_store: StoreRecord) -> None:
     assert alice.get(f"/stores/{alice_store.id}/orders/1;drop").status_code == 404
+
+
+def test_customer_and_product_come_from_the_store_and_csv_cells_cannot_be_formulas(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    import requests
+
+    from tests.functional.web.conftest import DEMO_KEY, DEMO_SECRET
+
+    kettle = live_store.product_id("KETTLE-COPPER")
+    created = requests.post(
+        f"{live_store.url}/wp-json/wc/v3/orders",
+        auth=(DEMO_KEY, DEMO_SECRET),
+        json={
+            "status": "on-hold",
+            "billing": {"first_name": "=HYPERLINK(1)", "last_name": "Doe", "email": "d@x.org"},
+            "line_items": [{"product_id": kettle, "quantity": 2}],
+        },
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    backorder_id = str(created.json()["id"])
+    add_split(app, live_store.store.id, "77", backorder_id, [_line(str(kettle), 2, "178.00")])
+    path = f"/stores/{live_store.store.id}/backorders"
+    html = alice.get(path).get_data(as_text=True)
+    assert "<td>=HYPERLINK(1) Doe</td><td>Copper Kettle</td>" in html
+    assert '<td class="status">on-hold</td>' in html
+    rows = list(csv.DictReader(io.StringIO(alice.get(f"{path}?format=csv").get_data(as_text=True))))
+    assert [(r["customer"], r["product"], r["status"]) for r in rows] == [
+        ("'=HYPERLINK(1) Doe", "Copper Kettle", "on-hold")
+    ]
+    # A completed backorder order is no longer open.
+    requests.put(
+        f"{live_store.url}/wp-json/wc/v3/orders/{backorder_id}",
+        auth=(DEMO_KEY, DEMO_SECRET),
+        json={"status": "completed"},
+        timeout=10,
+    ).raise_for_status()
+    assert 'class="backorder-line"' not in alice.get(path).get_data(as_text=True)
