@@ -120,21 +120,30 @@
     var ids = [];
     if (page) ids.push(page.id);
     for (var i = 0; i < cards.length; i++) if (ids.indexOf(cards[i].id) < 0) ids.push(cards[i].id);
-    ids = ids.filter(function (id) { return /^[0-9]+$/.test(id); }).slice(0, 50);
+    ids = ids.filter(function (id) { return /^[0-9]+$/.test(id); }).slice(0, 200);
     if (!ids.length) return;
-    fetch(base + "/availability?product_ids=" + ids.join(","), { credentials: "omit", mode: "cors" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) {
-        if (!data || !data.products) return;
-        if (page && data.products[page.id] && data.products[page.id].backorder_allowed) {
-          enhancePage(page, data.products[page.id]);
-        }
-        for (var k = 0; k < cards.length; k++) {
-          var p = data.products[cards[k].id];
-          if (p && p.backorder_allowed) enhanceCard(cards[k], p);
-        }
-        document.documentElement.setAttribute("data-backorders-widget", "ready");
-      })
-      .catch(function () { /* our service is unreachable: the shop works as before */ });
+    var pending = 0;
+    // The endpoint takes up to 50 ids at a time; a long catalogue asks in several requests.
+    for (var start = 0; start < ids.length; start += 50) {
+      pending += 1;
+      fetch(base + "/availability?product_ids=" + ids.slice(start, start + 50).join(","),
+            { credentials: "omit", mode: "cors" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || !data.products) return;
+          if (page && data.products[page.id] && data.products[page.id].backorder_allowed) {
+            enhancePage(page, data.products[page.id]);
+          }
+          for (var k = 0; k < cards.length; k++) {
+            var p = data.products[cards[k].id];
+            if (p && p.backorder_allowed) enhanceCard(cards[k], p);
+          }
+        })
+        .catch(function () { /* our service is unreachable: the shop works as before */ })
+        .then(function () {
+          pending -= 1;
+          if (!pending) document.documentElement.setAttribute("data-backorders-widget", "ready");
+        });
+    }
   });
 })();

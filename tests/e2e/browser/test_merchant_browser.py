@@ -115,6 +115,15 @@ def test_storefront_widget_labels_a_backorder_product_and_its_order_is_split(
     try:
         shop = shopper.new_page()
         shop.set_default_timeout(15_000)
+        # The catalogue: the out-of-stock lamp is labelled, the in-stock cup is not.
+        shop.goto(f"{stack.sandbox_url}/")
+        shop.wait_for_function("document.documentElement.dataset.backordersWidget === 'ready'")
+        lamp_card = shop.locator(f".product-card[data-product-id='{lamp['id']}']")
+        expect(lamp_card.locator(".backorders-label")).to_have_text("Backorder")
+        expect(lamp_card.locator(".backorders-message")).to_have_text(" Hand-made to order")
+        cup_card = shop.locator(f".product-card[data-product-id='{mug['id']}']")
+        expect(cup_card.locator(".backorders-label")).to_have_count(0)
+        screenshot(shop, "storefront-catalogue")
         shop.goto(f"{stack.sandbox_url}/product/{lamp['id']}/")
         widget = shop.locator("#backorders-widget")
         expect(widget.locator(".backorders-label")).to_have_text("Backorder")
