@@ -22,6 +22,9 @@ def assert_nothing_recorded(app: Flask, connection: redis.Redis) -> None:
     assert inbox_count(app) == 0
     assert job_keys(connection) == []
     assert event_queue(connection).count == 0
+    assert [s.last_event_at for s in state(app).stores.list()] == [None] * len(
+        state(app).stores.list()
+    )
 
 
 # --- accepted ---------------------------------------------------------------------------------
