@@ -221,27 +221,29 @@ def retry_delay(base: float, retry_after: float | None, rng: random.Random) -> i
     return max(1, math.ceil(delay))
 
 
-def _prepare_retry(exc: TransientError, event_id: int | None, rt: Runtime) -> None:
+def _prepare_retry(exc: Exception, event_id: int | None, rt: Runtime) -> None:
     """Set the delay of the retry RQ is about to schedule, or record the final failure."""
     job = get_current_job()
     if job is None:
         return
+    reason = exc.reason if isinstance(exc, TransientError) else "internal_error"
+    retry_after = exc.retry_after if isinstance(exc, TransientError) else None
     if not job.retries_left:
         if event_id is not None:
-            rt.inbox_events.mark_failed(event_id, f"gave up after retries: {exc.reason}: {exc}")
-        log.error("job=%s gave up after retries reason=%s", job.id, exc.reason)
+            rt.inbox_events.mark_failed(event_id, f"gave up after retries: {reason}: {exc}")
+        log.error("job=%s gave up after retries reason=%s", job.id, reason)
         return
     intervals = list(job.retry_intervals or [0])
     index = max(len(intervals) - job.retries_left, 0)
     while len(intervals) <= index:
         intervals.append(intervals[-1])
     # RQ reads this in the same process right after the job raises (Job.retry).
-    intervals[index] = retry_delay(intervals[index], exc.retry_after, random.Random())  # noqa: S311 - jitter
+    intervals[index] = retry_delay(intervals[index], retry_after, random.Random())  # noqa: S311 - jitter
     job.retry_intervals = intervals
     log.info(
         "job=%s transient reason=%s retry_in=%ss retries_left=%s",
         job.id,
-        exc.reason,
+        reason,
         intervals[index],
         job.retries_left,
     )
@@ -296,8 +298,9 @@ def process_event(event_id: int) -> str:
     if event.topic not in ORDER_TOPICS:
         rt.inbox_events.mark_ignored(event_id, f"topic {event.topic} is not handled")
         return "ignored"
-    platform, limiter = connect_store(rt, store)
+    limiter: StoreRateLimiter | None = None
     try:
+        platform, limiter = connect_store(rt, store)
         with order_lock(rt.redis, store.id, event.resource_id):
             result = service.handle_order_event(
                 store.id,
@@ -315,8 +318,14 @@ def process_event(event_id: int) -> str:
         log.warning("event=%s failed permanently reason=%s (not retried)", event_id, exc.reason)
         return "failed"
     except TransientError as exc:
-        if isinstance(exc, RateLimited) and exc.retry_after:
+        if isinstance(exc, RateLimited) and exc.retry_after and limiter is not None:
             limiter.pause(exc.retry_after)  # every worker holds off this store
+        _prepare_retry(exc, event_id, rt)
+        raise
+    except Exception as exc:
+        # A fault of ours (or an unexpected answer): RQ retries it like a transient error, and
+        # the event is marked failed when the retries are used up. Not swallowed.
+        log.exception("event=%s failed unexpectedly", event_id)
         _prepare_retry(exc, event_id, rt)
         raise
     if result.status == "ignored":

@@ -285,3 +285,27 @@ def test_plain_rq_worker_cli_runs_the_jobs(instance: Instance, sandbox: Sandbox)
 
     [child] = children_of(sandbox, order["id"])
     assert quantities(child) == [("Widget", 2)]
+
+
+def test_an_event_is_marked_failed_when_the_retries_are_used_up(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    order = short_order(sandbox)
+    event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
+    Job.fetch(event_job_id(event_id), connection=instance.redis, serializer=JSONSerializer).delete()
+    sandbox.faults.update({"error_rate": 1.0, "seed": 2})
+    job = Queue(QUEUE_NAME, connection=instance.redis, serializer=JSONSerializer).enqueue_call(
+        "worker.process_event",
+        args=(event_id,),
+        job_id=event_job_id(event_id),
+        retry=Retry(max=1, interval=[1]),
+    )
+    instance.start_worker("w-give-up")
+
+    wait_until(lambda: instance.event(event_id).status == "failed", 30, "the final failure")
+
+    event = instance.event(event_id)
+    assert event.attempts == 2
+    assert event.error is not None and event.error.startswith("gave up after retries: ")
+    wait_until(lambda: job.get_status(refresh=True) == JobStatus.FAILED, 10, "RQ's failure")
+    assert children_of_safe(sandbox, order["id"]) == []
