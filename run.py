@@ -213,6 +213,17 @@ class Supervisor:
         return [child for child in self.children if child.group_alive()]
 
 
+def _gunicorn_has_control_socket() -> bool:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS)
+
+
+# Recent gunicorn versions open a control socket at one path per user (~/.gunicorn): two instances (ours,
+# the sandbox, a test run) would fight over it, and we need none.
+_NO_CONTROL_SOCKET = ("--no-control-socket",) if _gunicorn_has_control_socket() else ()
+
+
 def http_ok(url: str) -> Callable[[], bool]:
     """A readiness probe: True once `url` answers 200."""
 
@@ -386,9 +397,7 @@ class Stack:
             "--worker-class", "gthread",
             "--graceful-timeout", "5",
             "--access-logfile", "-",
-            # gunicorn's control socket defaults to one path per user (~/.gunicorn): two
-            # instances (ours, the sandbox, a test run) would fight over it, and we need none.
-            "--no-control-socket",
+            *_NO_CONTROL_SOCKET,
             "app:create_app()",
         ]  # fmt: skip
 
