@@ -108,11 +108,11 @@ class Supervisor:
     ) -> Child:
         """Start `argv` as a new process group; its output goes to the log dir or our own."""
         log_path: Path | None = None
-        output: IO[bytes] | int | None = None
+        output: IO[bytes] | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             log_path = self.log_dir / f"{name}.log"
-            output = open(log_path, "ab")  # noqa: SIM115 - closed right after Popen dups it
+            output = open(log_path, "ab")  # noqa: SIM115 - closed once Popen has duplicated it
         try:
             process = subprocess.Popen(  # noqa: S603 - argv built by us, no shell
                 argv,
@@ -126,9 +126,7 @@ class Supervisor:
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
             )
         finally:
-            if isinstance(output, int) or output is None:
-                pass
-            else:
+            if output is not None:
                 output.close()
         child = Child(name, process, log_path)
         self.children.append(child)
@@ -219,8 +217,8 @@ def _gunicorn_has_control_socket() -> bool:
     return any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS)
 
 
-# Recent gunicorn versions open a control socket at one path per user (~/.gunicorn): two instances (ours,
-# the sandbox, a test run) would fight over it, and we need none.
+# Recent gunicorn versions open a control socket at one path per user (~/.gunicorn): two
+# instances (ours, the sandbox, a test run) would fight over it, and we need none.
 _NO_CONTROL_SOCKET = ("--no-control-socket",) if _gunicorn_has_control_socket() else ()
 
 
