@@ -108,11 +108,11 @@ class Supervisor:
     ) -> Child:
         """Start `argv` as a new process group; its output goes to the log dir or our own."""
         log_path: Path | None = None
-        output: IO[bytes] | int | None = None
+        output: IO[bytes] | None = None
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             log_path = self.log_dir / f"{name}.log"
-            output = open(log_path, "ab")  # noqa: SIM115 - closed right after Popen dups it
+            output = open(log_path, "ab")  # noqa: SIM115 - closed once Popen has duplicated it
         try:
             process = subprocess.Popen(  # noqa: S603 - argv built by us, no shell
                 argv,
@@ -126,9 +126,7 @@ class Supervisor:
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
             )
         finally:
-            if isinstance(output, int) or output is None:
-                pass
-            else:
+            if output is not None:
                 output.close()
         child = Child(name, process, log_path)
         self.children.append(child)
@@ -211,6 +209,17 @@ class Supervisor:
                 logger.info("stopping %s", child.name)
                 self.stop(child, timeout=timeout)
         return [child for child in self.children if child.group_alive()]
+
+
+def _gunicorn_has_control_socket() -> bool:
+    from gunicorn.config import KNOWN_SETTINGS
+
+    return any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS)
+
+
+# Recent gunicorn versions open a control socket at one path per user (~/.gunicorn): two
+# instances (ours, the sandbox, a test run) would fight over it, and we need none.
+_NO_CONTROL_SOCKET = ("--no-control-socket",) if _gunicorn_has_control_socket() else ()
 
 
 def http_ok(url: str) -> Callable[[], bool]:
@@ -386,9 +395,7 @@ class Stack:
             "--worker-class", "gthread",
             "--graceful-timeout", "5",
             "--access-logfile", "-",
-            # gunicorn's control socket defaults to one path per user (~/.gunicorn): two
-            # instances (ours, the sandbox, a test run) would fight over it, and we need none.
-            "--no-control-socket",
+            *_NO_CONTROL_SOCKET,
             "app:create_app()",
         ]  # fmt: skip
 

@@ -248,7 +248,8 @@ def connect_store(
 ) -> int:
     """Connect a store: check URL and keys, store them encrypted, register webhooks.
 
-    Returns the new store's id. Nothing is kept when a step fails.
+    Returns the new store's id. A bad URL or key pair keeps nothing; when registering the
+    webhooks fails, the webhooks already made are deleted and the store row stays disconnected.
     """
     base_url = validate_store_url(base_url, development=development, resolve=resolve)
     consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
@@ -300,10 +301,18 @@ def ensure_connected(
         if store.base_url != normalised:
             continue
         credentials = stores.credentials(store.id)
-        if credentials.consumer_key != consumer_key:
-            continue
         client = client_factory(normalised, consumer_key, consumer_secret)
         check_keys(client)
+        if (credentials.consumer_key, credentials.consumer_secret) != (
+            consumer_key,
+            consumer_secret,
+        ):
+            # New keys for the same store: keep one connection (two would split every order
+            # twice), with the keys that work now.
+            stores.update_credentials(
+                store.id, consumer_key=consumer_key, consumer_secret=consumer_secret
+            )
+            logger.info("store keys replaced store_id=%s", store.id)
         delivery_url = webhook_delivery_url(public_url, store.id)
         if not _webhooks_intact(client, store.webhook_ids or [], delivery_url):
             delete_webhooks(client, store.webhook_ids or [])

@@ -10,8 +10,6 @@ Fixtures:
 
 from __future__ import annotations
 
-import contextlib
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +17,7 @@ import psutil
 import pytest
 
 import run
-from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, wait_for
-
-pytestmark = pytest.mark.e2e
+from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, free_port, wait_for
 
 DEFAULT_FAULTS = {
     "latency_ms": 0,
@@ -33,13 +29,6 @@ DEFAULT_FAULTS = {
     "delay_max_ms": 0,
     "fail_next": 0,
 }
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _descendants() -> list[psutil.Process]:

@@ -17,8 +17,7 @@ import requests
 
 import run
 from plugin.config import Config
-from tests.e2e.conftest import free_port
-from tests.e2e.helpers import Api, PluginDb, wait_for
+from tests.e2e.helpers import Api, PluginDb, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 

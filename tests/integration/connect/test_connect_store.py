@@ -176,3 +176,26 @@ def test_ensure_connected_re_registers_webhooks_the_store_lost(
     assert not set(new_ids) & set(old_ids)
     assert sorted(w["topic"] for w in webhooks) == sorted(WEBHOOK_TOPICS)
     assert {w["secret"] for w in webhooks} == {stores.credentials(store_id).webhook_secret}
+
+
+def test_ensure_connected_with_new_keys_keeps_one_connection(
+    stores: StoreRepository, sandbox: LiveSandbox
+) -> None:
+    arguments = {"public_url": PUBLIC_URL, "development": True}
+    old = sandbox.store.create_api_key(app_name="Old", user_id="1", scope="read_write")
+    store_id = ensure_connected(
+        stores, sandbox.url, old["consumer_key"], old["consumer_secret"], **arguments
+    )
+    webhook_ids = stores.get(store_id).webhook_ids  # type: ignore[union-attr]
+
+    assert (
+        ensure_connected(stores, sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, **arguments)
+        == store_id
+    )
+    credentials = stores.credentials(store_id)
+    assert (credentials.consumer_key, credentials.consumer_secret) == (
+        CONSUMER_KEY,
+        CONSUMER_SECRET,
+    )
+    assert len(stores.list()) == 1
+    assert stores.get(store_id).webhook_ids == webhook_ids  # type: ignore[union-attr]
