@@ -84,6 +84,11 @@ def index(store_id: int) -> tuple[str, int]:
     return _products_page(store, ProductFilters.from_args(request.args))
 
 
+def _variations(store: StoreRecord, product_id: str) -> list[dict[str, Any]]:
+    """A variable product's variations (GET /products/<id>/variations, products.md)."""
+    return list(store_client(store).paginate(f"/products/{product_id}/variations", {}))[:MAX_LISTED]
+
+
 def _products_page(
     store: StoreRecord,
     filters: ProductFilters,
@@ -96,19 +101,35 @@ def _products_page(
         logger.info("event=products_fetch_failed store_id=%s error=%s", store.id, exc)
         products, error = [], "The store could not be reached; try again in a moment."
     policies = {
-        p.ref.product_id: p
+        (p.ref.product_id, p.ref.variant_id): p
         for p in SqlPolicyStore(services().db).product_policies(store.id)
-        if p.ref.variant_id is None
     }
     open_qty = open_backorder_quantities(services().db, store.id)
-    rows = [
-        {
-            "product": p,
-            "policy": policies.get(str(p["id"])) or ProductPolicy(ProductRef(str(p["id"]))),
-            "open_qty": sum(q for (pid, _v), q in open_qty.items() if pid == str(p["id"])),
-        }
-        for p in products
-    ]
+    rows = []
+    for product in products:
+        product_id = str(product["id"])
+        variations = []
+        if product.get("type") == "variable" and not error:
+            try:
+                variations = _variations(store, product_id)
+            except (BackordersError, ValueError) as exc:
+                logger.info("event=variations_fetch_failed store_id=%s error=%s", store.id, exc)
+        rows.append(
+            {
+                "product": product,
+                "policy": policies.get((product_id, None)) or ProductPolicy(ProductRef(product_id)),
+                "open_qty": sum(q for (pid, _v), q in open_qty.items() if pid == product_id),
+                "variations": [
+                    {
+                        "variation": variation,
+                        "policy": policies.get((product_id, str(variation["id"])))
+                        or ProductPolicy(ProductRef(product_id, str(variation["id"]))),
+                        "open_qty": open_qty.get((product_id, str(variation["id"])), 0),
+                    }
+                    for variation in variations
+                ],
+            }
+        )
     job_id = request.args.get("job", "")
     job = bulk_status(services().redis, job_id) if job_id else None
     if job is not None and job["store_id"] != store.id:
@@ -160,7 +181,19 @@ def _product_input() -> dict[str, Any]:
 @login_required
 def update_product(store_id: int, product_id: int) -> Response | tuple[str, int]:
     """Save one product: `backorders` through the store's API, then cap/date/message here."""
-    store = owned_store(store_id)
+    return _save_product(owned_store(store_id), product_id, None)
+
+
+@bp.post("/stores/<int:store_id>/products/<int:product_id>/variations/<int:variation_id>")
+@login_required
+def update_variation(store_id: int, product_id: int, variation_id: int) -> Any:
+    """Save one variation, like a product (its own `backorders`, cap, date and message)."""
+    return _save_product(owned_store(store_id), product_id, variation_id)
+
+
+def _save_product(
+    store: StoreRecord, product_id: int, variation_id: int | None
+) -> Response | tuple[str, int]:
     data = _product_input()
     back = ProductFilters.from_args(
         {
@@ -169,47 +202,43 @@ def update_product(store_id: int, product_id: int) -> Response | tuple[str, int]
             "backorders": str(data.get("filter_backorders", "")),
         }
     ).as_args()
+    key = str(product_id) if variation_id is None else f"{product_id}/{variation_id}"
     try:
         loaded = ProductSchema().load(data)
     except ValidationError as error:
-        return _product_errors(store, product_id, form_errors(error), back)
+        return _product_errors(store, key, form_errors(error), back)
+    path = f"/products/{product_id}"
+    if variation_id is not None:
+        path += f"/variations/{variation_id}"
     try:
-        current = store_client(store).get(f"/products/{product_id}")
+        current = store_client(store).get(path)
         if current.get("backorders") != loaded["backorders"]:
-            store_client(store).put(f"/products/{product_id}", {"backorders": loaded["backorders"]})
+            store_client(store).put(path, {"backorders": loaded["backorders"]})
     except BackordersError as exc:
         logger.info("event=product_update_failed store_id=%s reason=%s", store.id, exc.reason)
         return _product_errors(
-            store,
-            product_id,
-            {"backorders": [f"The store refused the change ({exc.reason})."]},
-            back,
+            store, key, {"backorders": [f"The store refused the change ({exc.reason})."]}, back
         )
     SqlPolicyStore(services().db).set_product_policy(
         store.id,
         ProductPolicy(
-            ref=ProductRef(str(product_id)),
+            ref=ProductRef(str(product_id), None if variation_id is None else str(variation_id)),
             allow_backorder=None,  # the store's own `backorders` setting decides
             cap=loaded["cap"],
             expected_date=loaded["expected_date"],
             message=loaded["message"].strip(),
         ),
     )
-    flash(f"Product {product_id} saved.", "ok")
-    return redirect(
-        url_for("products.index", store_id=store.id, **back) + f"#product-{product_id}", 303
-    )
+    flash(f"{'Variation' if variation_id else 'Product'} {variation_id or product_id} saved.", "ok")
+    anchor = f"#product-{product_id}" if variation_id is None else f"#variation-{variation_id}"
+    return redirect(url_for("products.index", store_id=store.id, **back) + anchor, 303)
 
 
 def _product_errors(
-    store: StoreRecord, product_id: int, errors: dict[str, list[str]], back: dict[str, str]
+    store: StoreRecord, key: str, errors: dict[str, list[str]], back: dict[str, str]
 ) -> tuple[str, int]:
     """The products page again with this product's errors inline; nothing was saved."""
-    html, _status = _products_page(
-        store,
-        ProductFilters.from_args(back),
-        {str(product_id): errors},
-    )
+    html, _status = _products_page(store, ProductFilters.from_args(back), {key: errors})
     return html, 400
 
 

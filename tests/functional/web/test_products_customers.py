@@ -230,3 +230,45 @@ def test_bulk_job_records_a_failed_product_and_carries_on(
         {"product_id": mug, "ok": True, "message": "backorders=yes"},
     ]
     assert live_store.backorders("MUG-BLUE") == "yes"
+
+
+def test_variations_are_listed_and_saved_one_by_one(
+    app: Flask, alice: Merchant, live_store: LiveStore
+) -> None:
+    shirt = live_store.product_id("SHIRT-FIELD")
+    [medium] = [
+        v
+        for v in live_store.shop.list_variations(shirt)
+        if live_store.shop.variation_json(v)["sku"] == "SHIRT-FIELD-M"
+    ]
+    path = f"/stores/{live_store.store.id}/products"
+    html = alice.get(path, query_string={"q": "Field Shirt"}).get_data(as_text=True)
+    assert html.count(f'class="variation" data-product-id="{shirt}"') == 3
+    assert (
+        f'id="variation-{medium}" class="variation" data-product-id="{shirt}" '
+        f'data-variation-id="{medium}" data-backorders="notify"'
+    ) in html
+
+    invalid = alice.post(
+        f"{path}/{shirt}/variations/{medium}",
+        {"backorders": "yes", "cap": "x", "expected_date": "", "message": ""},
+        token_from=path,
+    )
+    assert invalid.status_code == 400
+    assert '<span class="field-error" data-field="cap">A whole number, 0 or more.</span>' in (
+        invalid.get_data(as_text=True)
+    )
+    assert policies(app, live_store.store.id) == []
+
+    response = alice.post(
+        f"{path}/{shirt}/variations/{medium}",
+        {"backorders": "yes", "cap": "2", "expected_date": "", "message": "Restocking"},
+        token_from=path,
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"#variation-{medium}")
+    variation = live_store.shop.variation_json(medium)
+    assert variation["backorders"] == "yes"
+    assert policies(app, live_store.store.id) == [
+        ProductPolicy(ProductRef(str(shirt), str(medium)), None, 2, None, "Restocking")
+    ]
