@@ -29,7 +29,9 @@ bp = Blueprint("storefront_widget", __name__)
 CACHE_S = 30  # product availability kept in Redis; also the browser's max-age
 MAX_PRODUCTS = 50
 RATE_LIMIT = 120  # availability requests per IP and minute
-PRODUCT_IDS = re.compile(r"^[0-9]{1,18}(,[0-9]{1,18})*$")
+# "12" is a product; "12:15" is variation 15 of variable product 12.
+_ITEM = r"[0-9]{1,18}(:[0-9]{1,18})?"
+PRODUCT_IDS = re.compile(rf"^{_ITEM}(,{_ITEM})*$")
 
 
 def _connected_store(store_id: int) -> StoreRecord:
@@ -82,7 +84,7 @@ def availability(store_id: int) -> Response | tuple[Response, int]:
     raw = request.args.get("product_ids", "").replace(" ", "")
     if not PRODUCT_IDS.match(raw):
         return _cors(jsonify(error="product_ids must be ids separated by commas"), store), 400
-    ids = list(dict.fromkeys(int(i) for i in raw.split(",")))[:MAX_PRODUCTS]
+    ids = list(dict.fromkeys(_item(i) for i in raw.split(",")))[:MAX_PRODUCTS]
     connection = services().redis
     try:
         if _rate_limited(connection, store.id):
@@ -102,42 +104,76 @@ def availability(store_id: int) -> Response | tuple[Response, int]:
     return response
 
 
-def _cache_key(store_id: int, product_id: int) -> str:
-    return f"backorders:widget:product:{store_id}:{product_id}"
+Item = tuple[int, int | None]  # (product id, variation id or None)
 
 
-def _products(store: StoreRecord, ids: list[int], connection: redis.Redis) -> dict[str, Any]:
-    """Availability by product id (as strings), from the cache or one request to the store."""
+def _item(text: str) -> Item:
+    product, _, variation = text.partition(":")
+    return int(product), int(variation) if variation else None
+
+
+def _item_key(item: Item) -> str:
+    return str(item[0]) if item[1] is None else f"{item[0]}:{item[1]}"
+
+
+def _cache_key(store_id: int, item: Item) -> str:
+    return f"backorders:widget:product:{store_id}:{_item_key(item)}"
+
+
+def _fetch(store: StoreRecord, items: list[Item]) -> dict[Item, dict[str, Any]]:
+    """Products in one request, and each variable product's asked-for variations in one more."""
+    client = store_client(store, timeout=5)
+    found: dict[Item, dict[str, Any]] = {}
+    products = [p for p, v in items if v is None]
+    if products:
+        found.update({(int(p["id"]), None): p for p in client.get_products(products)})
+    by_parent: dict[int, list[int]] = {}
+    for parent, variation in items:
+        if variation is not None:
+            by_parent.setdefault(parent, []).append(variation)
+    for parent, variations in by_parent.items():
+        for variation in client.get_variations(parent, variations):
+            found[(parent, int(variation["id"]))] = variation
+    return found
+
+
+def _products(store: StoreRecord, ids: list[Item], connection: redis.Redis) -> dict[str, Any]:
+    """Availability by product id (or "product:variation"), from the cache or the store."""
     cached: list[Any] = connection.mget([_cache_key(store.id, i) for i in ids])
     found = {i: json.loads(c) for i, c in zip(ids, cached, strict=True) if c is not None}
     missing = [i for i in ids if i not in found]
     if missing:
-        fetched = {int(p["id"]): p for p in store_client(store, timeout=5).get_products(missing)}
+        fetched = _fetch(store, missing)
         policies = {
-            p.ref.product_id: p
+            (p.ref.product_id, p.ref.variant_id): p
             for p in SqlPolicyStore(services().db).product_policies(store.id)
-            if p.ref.variant_id is None
         }
         open_qty = open_backorder_quantities(services().db, store.id)
         pipe = connection.pipeline()
-        for product_id in missing:
-            product = fetched.get(product_id)
+        for item in missing:
+            product = fetched.get(item)
+            variant = None if item[1] is None else str(item[1])
+            # A product-level policy applies to all its variations (repositories.py).
+            policy = policies.get((str(item[0]), variant)) or policies.get((str(item[0]), None))
             entry = (
-                _availability(product, policies.get(str(product_id)), open_qty)
+                _availability(product, str(item[0]), variant, policy, open_qty)
                 if product is not None
                 else None
             )
-            found[product_id] = entry
-            pipe.set(_cache_key(store.id, product_id), json.dumps(entry), ex=CACHE_S)
+            found[item] = entry
+            pipe.set(_cache_key(store.id, item), json.dumps(entry), ex=CACHE_S)
         pipe.execute()
-    return {str(i): found[i] for i in ids if found.get(i) is not None}
+    return {_item_key(i): found[i] for i in ids if found.get(i) is not None}
 
 
 def _availability(
-    product: dict[str, Any], policy: Any, open_qty: dict[tuple[str, str | None], int]
+    product: dict[str, Any],
+    product_id: str,
+    variant_id: str | None,
+    policy: Any,
+    open_qty: dict[tuple[str, str | None], int],
 ) -> dict[str, Any]:
-    """What the widget needs of one product (WooCommerce product fields: products.md)."""
-    product_id = str(product["id"])
+    """What the widget needs of one product or variation (WooCommerce fields: products.md)."""
     managed = bool(product.get("manage_stock"))
     quantity = int(product.get("stock_quantity") or 0) if managed else None
     status = str(product.get("stock_status", "instock"))
@@ -147,7 +183,11 @@ def _availability(
         allowed = allowed and policy.allow_backorder  # the store must accept the order too
     remaining = None
     if allowed and policy is not None and policy.cap is not None:
-        on_backorder = sum(q for (pid, _v), q in open_qty.items() if pid == product_id)
+        on_backorder = sum(
+            q
+            for (pid, vid), q in open_qty.items()
+            if pid == product_id and (policy.ref.variant_id is None or vid == variant_id)
+        )
         remaining = max(policy.cap - on_backorder, 0)
     return {
         "backorder_allowed": allowed,

@@ -18,7 +18,10 @@
   function productPage() {
     var root = document.querySelector("#product[data-product-id]");
     if (root) {
-      return { id: root.getAttribute("data-product-id"), root: root,
+      // A chosen variation is asked for as "product:variation".
+      var variation = root.getAttribute("data-variation-id");
+      var id = root.getAttribute("data-product-id") + (variation ? ":" + variation : "");
+      return { id: id, root: root,
                form: root.querySelector("#add-to-cart-form"),
                qty: root.querySelector("#quantity"), button: root.querySelector("#add-to-cart") };
     }
@@ -120,7 +123,7 @@
     var ids = [];
     if (page) ids.push(page.id);
     for (var i = 0; i < cards.length; i++) if (ids.indexOf(cards[i].id) < 0) ids.push(cards[i].id);
-    ids = ids.filter(function (id) { return /^[0-9]+$/.test(id); }).slice(0, 200);
+    ids = ids.filter(function (id) { return /^[0-9]+(:[0-9]+)?$/.test(id); }).slice(0, 200);
     if (!ids.length) return;
     var pending = 0;
     // The endpoint takes up to 50 ids at a time; a long catalogue asks in several requests.

@@ -169,3 +169,43 @@ def test_storefront_widget_labels_a_backorder_product_and_its_order_is_split(
     expect(row.locator(".qty")).to_have_text("2")
     expect(row).to_contain_text("2026-12-24")
     screenshot(page, "backorders-after-storefront")
+
+
+def test_widget_follows_the_chosen_variation(page: Page, stack: run.Stack, api: Api) -> None:
+    tag = uuid.uuid4().hex[:6]
+    hat = api.post(
+        "/products",
+        {
+            "name": f"Hat {tag}",
+            "type": "variable",
+            "attributes": [{"name": "Size", "variation": True, "options": ["S", "L"]}],
+        },
+    )
+    sizes = {}
+    for size, stock, backorders in (("S", 4, "no"), ("L", 0, "yes")):
+        sizes[size] = api.post(
+            f"/products/{hat['id']}/variations",
+            {
+                "regular_price": "15.00",
+                "manage_stock": True,
+                "stock_quantity": stock,
+                "backorders": backorders,
+                "attributes": [{"name": "Size", "option": size}],
+            },
+        )["id"]
+    shopper = page.context.browser.new_context()  # type: ignore[union-attr]
+    try:
+        shop = shopper.new_page()
+        shop.set_default_timeout(15_000)
+        shop.goto(f"{stack.sandbox_url}/product/{hat['id']}/?variation_id={sizes['L']}")
+        widget = shop.locator("#backorders-widget")
+        expect(widget.locator(".backorders-label")).to_have_text("Backorder")
+        expect(widget.locator(".backorders-split")).to_have_text(
+            "0 in stock, 1 will be backordered"
+        )
+        screenshot(shop, "storefront-variation")
+        shop.goto(f"{stack.sandbox_url}/product/{hat['id']}/?variation_id={sizes['S']}")
+        shop.wait_for_function("document.documentElement.dataset.backordersWidget === 'ready'")
+        expect(shop.locator("#backorders-widget")).to_have_count(0)
+    finally:
+        shopper.close()

@@ -133,7 +133,7 @@ def test_availability_is_rate_limited_per_ip(
 def test_bad_product_ids_and_unknown_stores_are_refused(
     anonymous: FlaskClient, live_store: LiveStore, redis_client: redis.Redis
 ) -> None:
-    for value in ("", "1,,2", "abc", "1;2"):
+    for value in ("", "1,,2", "abc", "1;2", "1:", ":2", "1:2:3"):
         response = anonymous.get(
             f"/storefront/{live_store.store.id}/availability", query_string={"product_ids": value}
         )
@@ -148,3 +148,40 @@ def test_an_unreachable_store_gives_503_not_an_error_page(
     response = anonymous.get(f"/storefront/{alice_store.id}/availability?product_ids=1")
     assert response.status_code == 503
     assert response.get_json() == {"error": "unavailable"}
+
+
+def test_availability_of_variations_uses_a_product_level_policy(
+    app: Flask, anonymous: FlaskClient, live_store: LiveStore
+) -> None:
+    shop = live_store.shop
+    shirt = live_store.product_id("SHIRT-FIELD")
+    by_sku = {shop.variation_json(v)["sku"]: v for v in shop.list_variations(shirt)}
+    small, medium = by_sku["SHIRT-FIELD-S"], by_sku["SHIRT-FIELD-M"]
+    SqlPolicyStore(state(app).db).set_product_policy(
+        live_store.store.id, ProductPolicy(ProductRef(str(shirt)), message="New batch in May")
+    )
+    response = anonymous.get(
+        f"/storefront/{live_store.store.id}/availability",
+        query_string={"product_ids": f"{shirt}:{small},{shirt}:{medium}"},
+    )
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "products": {
+            f"{shirt}:{small}": {
+                "backorder_allowed": False,
+                "in_stock": 5,
+                "backorder_remaining": None,
+                "expected_date": None,
+                "message": "New batch in May",
+                "out_of_stock": False,
+            },
+            f"{shirt}:{medium}": {
+                "backorder_allowed": True,
+                "in_stock": 0,
+                "backorder_remaining": None,
+                "expected_date": None,
+                "message": "New batch in May",
+                "out_of_stock": True,
+            },
+        }
+    }
