@@ -221,7 +221,7 @@ def test_customer_and_product_come_from_the_store_and_csv_cells_cannot_be_formul
     path = f"/stores/{live_store.store.id}/backorders"
     html = alice.get(path).get_data(as_text=True)
     assert "<td>=HYPERLINK(1) Doe</td><td>Copper Kettle</td>" in html
-    assert '<td class="status">on-hold</td>' in html
+    assert '<td class="status" data-label="Status">on-hold</td>' in html
     rows = list(csv.DictReader(io.StringIO(alice.get(f"{path}?format=csv").get_data(as_text=True))))
     assert [(r["customer"], r["product"], r["status"]) for r in rows] == [
         ("'=HYPERLINK(1) Doe", "Copper Kettle", "on-hold")
