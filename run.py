@@ -22,14 +22,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import requests
+
+if TYPE_CHECKING:
+    from plugin.config import Config
 
 logger = logging.getLogger("backorders.run")
 
 ROOT = Path(__file__).resolve().parent
-QUEUE_NAME = "backorders"
 READY_TIMEOUT = 30.0  # seconds a service has to become ready
 STOP_TIMEOUT = 10.0  # seconds a service has to stop after SIGTERM before it is killed
 POLL_INTERVAL = 0.05
@@ -344,7 +346,7 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def config(self):  # type: ignore[no-untyped-def]
+    def config(self) -> Config:
         """The plugin's own configuration, parsed exactly as the web app and worker do."""
         from plugin.config import Config
 

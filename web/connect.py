@@ -134,14 +134,24 @@ def _states(services: _Services) -> AuthorizationStates:
     return AuthorizationStates(services.secret_key, RedisNonceClaims(services.redis))
 
 
-@bp.record_once
-def _exempt_callback_from_csrf(state: BlueprintSetupState) -> None:
-    # The callback is server-to-server JSON; if the app protects every POST with CSRFProtect,
-    # take this one view out (it is authenticated by its signed single-use state instead).
-    app: Flask = state.app
+def _exempt_callback(app: Flask) -> None:
+    # The callback is server-to-server JSON; if the app protects every POST with Flask-WTF's
+    # CSRFProtect, take this one view out (its signed single-use state authenticates it).
     csrf = app.extensions.get("csrf")
     if csrf is not None:
-        csrf.exempt(wc_auth_callback)
+        csrf.exempt(wc_auth_callback)  # idempotent: adds the view's name to a set
+
+
+@bp.record_once
+def _exempt_callback_from_csrf(state: BlueprintSetupState) -> None:
+    _exempt_callback(state.app)  # CSRFProtect was set up before this blueprint
+
+
+@bp.before_app_request
+def _exempt_callback_late() -> None:
+    # CSRFProtect set up after this blueprint registers its check after this hook, so
+    # exempting here, before its check runs, covers that order too.
+    _exempt_callback(current_app)
 
 
 def _page(keys_form: KeysForm, authorize_form: AuthorizeForm, status: int = 200) -> tuple[str, int]:

@@ -10,6 +10,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,17 @@ DEFAULT_FAULTS = {
 }
 
 
-def _descendants() -> list[psutil.Process]:
-    return psutil.Process().children(recursive=True)
+def _processes_in_groups(groups: set[int]) -> list[psutil.Process]:
+    """Every live process whose process group is one of `groups` (each supervised child leads
+    its own group, which keeps its workers, horses and re-parented leftovers)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if os.getpgid(process.pid) in groups and process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -56,22 +66,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[run.Stack]:
             "BACKORDERS_REAP_STALE": "4",
         },
     )
-    before = {p.pid for p in _descendants()}
     try:
         stack.start()
     except BaseException:
         supervisor.stop_all()
         _dump_logs(supervisor)
         raise
-    started: list[psutil.Process] = []
     try:
         yield stack
     finally:
-        started = [p for p in _descendants() if p.pid not in before]
+        groups = {child.pid for child in supervisor.children}
+        running = _processes_in_groups(groups)
         left = supervisor.stop_all()
-        alive = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        alive = _processes_in_groups(groups)
         if left or alive:
             _dump_logs(supervisor)
+        assert len(running) >= 5  # redis, web (2), workers, sandbox were running until now
         assert [c.name for c in left] == []
         assert [(p.pid, p.name()) for p in alive] == []
 

@@ -304,3 +304,40 @@ def test_disconnect_deletes_webhooks_and_needs_the_csrf_token(
     assert (after.status, after.webhook_ids) == ("disconnected", ())
     assert sandbox.webhooks() == []
     assert "disconnected; its webhooks are deleted" in plugin.page()
+
+
+def test_with_global_csrf_protection_only_the_callback_is_exempt(
+    tmp_path: Path, redis_server: EmbeddedRedis
+) -> None:
+    from flask_wtf.csrf import CSRFProtect
+
+    config = Config.from_env(
+        {
+            "BACKORDERS_HOME": str(tmp_path / "home"),
+            "SECRET_KEY": SECRET_KEY,
+            "REDIS_URL": redis_server.url,
+            "DEVELOPMENT": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    app = create_app(config)
+    CSRFProtect(app)  # as a later merchant app may do, after the blueprints
+    client = app.test_client()
+
+    callback = client.post(
+        "/wc-auth/callback/forged",
+        json={
+            "user_id": "forged",
+            "consumer_key": CONSUMER_KEY,
+            "consumer_secret": CONSUMER_SECRET,
+            "key_permissions": "read_write",
+        },
+    )
+    # Our own answer (the state is refused), not Flask-WTF's CSRF refusal.
+    assert (callback.status_code, callback.get_json()["error"]) == (400, "invalid_state")
+
+    form = client.post("/stores/connect", data={"action": "authorize"})
+    assert form.status_code == 400
+    assert b"CSRF" in form.data
+    assert app.extensions["backorders"].stores.list() == []
+    app.extensions["backorders"].db.dispose()
