@@ -65,14 +65,20 @@ def backorders(app: Flask) -> Backorders:
 
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the web app. Add new ones (web/...) to this list."""
+    from web.connect import bp as connect_pages
     from webhooks.woocommerce import blueprint as woocommerce_webhooks
 
     blueprints = [
         woocommerce_webhooks,
+        connect_pages,
         # web/ blueprints (connect, settings, storefront) are registered here.
     ]
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    # Merchant pages, storefront widget, sessions and CSRF (web/__init__.py).
+    from web import init_app as init_merchant_pages
+
+    init_merchant_pages(app)
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:

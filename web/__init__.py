@@ -1,0 +1,49 @@
+"""Merchant pages and the storefront widget: `init_app(app)` wires them into the web app."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, Response, request
+from flask_wtf.csrf import CSRFProtect
+
+
+def init_app(app: Flask) -> None:
+    """Session cookie policy, CSRF on every form, and the merchant/storefront blueprints."""
+    from web import auth, backorders, products, storefront, stores
+    from webhooks.woocommerce import blueprint as woocommerce_webhooks
+
+    config = app.extensions["backorders"].config
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Development serves plain http on loopback; everywhere else cookies need https.
+        SESSION_COOKIE_SECURE=not config.development,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=7),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
+    if config.development:
+        # `make run` is a local demo: say how to sign in (never outside development).
+        from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD
+
+        app.config.setdefault("BACKORDERS_DEMO_HINT", f"{DEMO_EMAIL} / {DEMO_PASSWORD}")
+    csrf = app.extensions.get("csrf") or CSRFProtect(app)
+    # Not forms: the platform's webhooks are authenticated by their HMAC signature, and the
+    # wc-auth callback by its signed single-use state (see web/connect.py).
+    csrf.exempt("web.connect.wc_auth_callback")
+    csrf.exempt(woocommerce_webhooks)
+    for module in (auth, stores, backorders, products, storefront):
+        app.register_blueprint(module.bp)
+    csrf.exempt(storefront.bp)  # read-only public GET endpoints
+    app.after_request(_security_headers)
+    app.jinja_env.globals["status_label"] = stores.woocommerce_status_label
+    app.jinja_env.globals["current_merchant"] = auth.current_merchant
+
+
+def _security_headers(response: Response) -> Response:
+    """Merchant pages may not be framed (their forms act on the store) nor sniffed."""
+    if request.blueprint in ("auth", "stores", "backorders", "products", "connect"):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -180,3 +180,14 @@ class CustomerPolicyRow(Base):
     customer_id: Mapped[str] = mapped_column(String(64))
     delivery_condition: Mapped[str | None] = mapped_column(String(32), nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Merchant(Base):
+    """A merchant account signing in to the web pages; owns stores via `stores.merchant_id`."""
+
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -505,7 +505,7 @@ def _inbox_record(row: InboxEvent) -> InboxRecord:
     )
 
 
-INBOX_SOURCES = ("webhook", "reconcile")
+INBOX_SOURCES = ("webhook", "reconcile", "manual")  # manual: "split now" on the order page
 
 
 def _inbox_values(

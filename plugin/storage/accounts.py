@@ -1,0 +1,117 @@
+"""Merchant accounts on the `merchants` table, and which stores a merchant owns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from plugin.storage.db import Database
+from plugin.storage.models import Merchant, Store, utcnow
+
+
+@dataclass(frozen=True)
+class MerchantRecord:
+    id: int
+    email: str
+    password_hash: str = field(repr=False)
+
+
+def normalize_email(email: str) -> str:
+    """The spelling an e-mail address is stored and looked up under."""
+    return email.strip().lower()
+
+
+class MerchantRepository:
+    """Create and find merchants; attach stores to them."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, email: str, password_hash: str) -> MerchantRecord | None:
+        """Insert a merchant; None when the e-mail address is taken."""
+        row = Merchant(
+            email=normalize_email(email), password_hash=password_hash, created_at=utcnow()
+        )
+        try:
+            with self.db.session() as session:
+                session.add(row)
+                session.flush()
+                return MerchantRecord(row.id, row.email, row.password_hash)
+        except IntegrityError:
+            return None
+
+    def by_email(self, email: str) -> MerchantRecord | None:
+        """The merchant with this e-mail address, or None."""
+        with self.db.session() as session:
+            row = session.scalars(
+                select(Merchant).where(Merchant.email == normalize_email(email))
+            ).one_or_none()
+            return MerchantRecord(row.id, row.email, row.password_hash) if row else None
+
+    def get(self, merchant_id: int) -> MerchantRecord | None:
+        """The merchant, or None."""
+        with self.db.session() as session:
+            row = session.get(Merchant, merchant_id)
+            return MerchantRecord(row.id, row.email, row.password_hash) if row else None
+
+    def set_password_hash(self, merchant_id: int, password_hash: str) -> None:
+        """Replace the merchant's password hash."""
+        with self.db.session() as session:
+            session.execute(
+                update(Merchant)
+                .where(Merchant.id == merchant_id)
+                .values(password_hash=password_hash)
+            )
+
+    def assign_store(self, store_id: int, merchant_id: int) -> bool:
+        """Make `merchant_id` the owner of `store_id`; False when the store does not exist."""
+        with self.db.session() as session:
+            result = session.execute(
+                update(Store).where(Store.id == store_id).values(merchant_id=merchant_id)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------
+# store settings as the settings page edits them
+
+
+@dataclass(frozen=True)
+class StoreSettingsForm:
+    """Everything the settings page saves, in one write."""
+
+    settings: Any  # plugin.core.model.StoreSettings
+    alert_email: str
+    reconcile_interval_seconds: int
+    api_rate_limit: float
+
+
+ALERT_EMAIL_KEY = "alert_email"  # extra key in `stores.settings` JSON (ignored by the core)
+
+
+def alert_email(db: Database, store_id: int) -> str:
+    """The merchant's alert e-mail address of a store ('' when none)."""
+    with db.session() as session:
+        row = session.get(Store, store_id)
+        return str((row.settings or {}).get(ALERT_EMAIL_KEY, "")) if row else ""
+
+
+def save_store_settings(db: Database, store_id: int, form: StoreSettingsForm) -> bool:
+    """Replace the settings JSON and the two per-store columns together; False if no store."""
+    from plugin.storage.repositories import settings_to_dict
+
+    data = {**settings_to_dict(form.settings), ALERT_EMAIL_KEY: form.alert_email}
+    with db.session() as session:
+        result = session.execute(
+            update(Store)
+            .where(Store.id == store_id)
+            .values(
+                settings=data,
+                reconcile_interval_seconds=form.reconcile_interval_seconds,
+                api_rate_limit=form.api_rate_limit,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

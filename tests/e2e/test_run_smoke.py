@@ -1,0 +1,161 @@
+"""`make run` as a user runs it: `python run.py` starts everything, connects the sandbox,
+stops everything on Ctrl-C or SIGTERM, reuses its connection on restart, and stops the rest
+when a child dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+import run
+from plugin.config import Config
+from tests.e2e.helpers import Api, PluginDb, free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+START_DEADLINE = 60.0
+STOP_DEADLINE = 30.0
+
+
+class RunPy:
+    """One `python run.py` process with its own output file."""
+
+    def __init__(self, home: Path, port: int, sandbox_port: int) -> None:
+        self.home = home
+        self.port = port
+        self.sandbox_port = sandbox_port
+        self.output = home / f"run-{len(list(home.glob('run-*.log')))}.log"
+        home.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))}
+        env.update(
+            {
+                "BACKORDERS_HOME": str(home),
+                "PORT": str(port),
+                "SANDBOX_PORT": str(sandbox_port),
+                "WORKERS": "1",
+            }
+        )
+        env.pop("DEVELOPMENT", None)  # run.py implies it
+        with open(self.output, "wb") as sink:
+            self.process = subprocess.Popen(  # noqa: S603
+                [sys.executable, str(run.ROOT / "run.py")],
+                cwd=run.ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        self.env = env
+
+    def text(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def wait_running(self) -> None:
+        def ready() -> bool:
+            assert self.process.poll() is None, self.text()
+            return "Backorders is running." in self.text()
+
+        wait_for(ready, timeout=START_DEADLINE, what="run.py banner")
+
+    def descendants(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def stop(self, sig: int) -> int:
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=STOP_DEADLINE)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _gone(processes: list[psutil.Process]) -> list[tuple[int, str]]:
+    alive = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append((process.pid, process.name()))
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "instance"
+
+
+def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> None:
+    port, sandbox_port = free_port(), free_port()
+    first = RunPy(home, port, sandbox_port)
+    try:
+        first.wait_running()
+        children = first.descendants()
+        text = first.text()
+        assert f"http://127.0.0.1:{port}/stores/connect" in text
+        assert f"http://127.0.0.1:{sandbox_port}/" in text
+        assert "ck_sandbox_demo" in text  # the demo credentials are printed
+
+        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert (health.status_code, health.json()["status"]) == (200, "ok")
+
+        config = Config.from_env({**first.env, "DEVELOPMENT": "1", "REDIS_URL": ""})
+        stores = PluginDb(config).stores
+        [store] = stores.list()
+        assert (store.base_url, store.status) == (f"http://127.0.0.1:{sandbox_port}", "connected")
+        api = Api(store.base_url, "ck_sandbox_demo", "cs_sandbox_demo")
+        hooks = api.webhooks()
+        assert sorted(h["id"] for h in hooks) == sorted(store.webhook_ids)
+        assert {h["delivery_url"] for h in hooks} == {
+            f"http://127.0.0.1:{port}/webhooks/woocommerce/{store.id}"
+        }
+        assert {h["status"] for h in hooks} == {"active"}
+        # Data lives in the instance folder.
+        assert (home / "backorders.db").exists()
+        assert (home / "sandbox").is_dir()
+
+        assert first.stop(signal.SIGINT) == 0
+        assert _gone(children) == []
+    finally:
+        first.kill()
+
+    # A restart reuses the connection: same store, same webhooks.
+    second = RunPy(home, port, sandbox_port)
+    try:
+        second.wait_running()
+        children = second.descendants()
+        [again] = stores.list()
+        assert (again.id, again.webhook_ids) == (store.id, store.webhook_ids)
+        assert sorted(h["id"] for h in api.webhooks()) == sorted(store.webhook_ids)
+
+        assert second.stop(signal.SIGTERM) == 0
+        assert _gone(children) == []
+    finally:
+        second.kill()
+
+
+def test_a_child_dying_is_reported_and_stops_the_rest(home: Path) -> None:
+    runner = RunPy(home, free_port(), free_port())
+    try:
+        runner.wait_running()
+        children = runner.descendants()
+        web = next(
+            p
+            for p in psutil.Process(runner.process.pid).children()
+            if "gunicorn" in " ".join(p.cmdline()) and "app:create_app()" in p.cmdline()
+        )
+        os.killpg(web.pid, signal.SIGKILL)
+
+        assert runner.process.wait(timeout=STOP_DEADLINE) == 1
+        assert "web exited unexpectedly" in runner.text()
+        wait_for(lambda: _gone(children) == [], timeout=STOP_DEADLINE, what="children stopped")
+    finally:
+        runner.kill()

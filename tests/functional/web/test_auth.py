@@ -1,0 +1,220 @@
+"""Sign up, sign in (rate-limited), sign out, session cookie policy, CSRF, the demo merchant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import redis
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
+
+from app import create_app
+from plugin.accounts import SIGN_IN_MAX_FAILURES, ensure_demo_merchant
+from plugin.redis_connection import EmbeddedRedis
+from plugin.storage.accounts import MerchantRepository
+from plugin.storage.models import Merchant as MerchantRow
+from tests.functional.web.conftest import (
+    PASSWORD,
+    Merchant,
+    add_store,
+    csrf_token,
+    make_config,
+    state,
+)
+
+
+def merchant_count(app: Flask) -> int:
+    with state(app).db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(MerchantRow)) or 0)
+
+
+def test_sign_up_creates_a_hashed_account_and_signs_in(app: Flask) -> None:
+    client = app.test_client()
+    token = csrf_token(client.get("/signup").get_data(as_text=True))
+    response = client.post(
+        "/signup",
+        data={
+            "csrf_token": token,
+            "email": "New@Example.com ",
+            "password": "long enough pw",
+            "confirm": "long enough pw",
+        },
+    )
+    assert (response.status_code, response.headers["Location"]) == (303, "/stores")
+    merchant = MerchantRepository(state(app).db).by_email("new@example.com")
+    assert merchant is not None and merchant.email == "new@example.com"
+    assert merchant.password_hash != "long enough pw"
+    assert check_password_hash(merchant.password_hash, "long enough pw")
+    assert client.get("/stores").status_code == 200
+
+
+def test_sign_up_with_invalid_fields_shows_inline_errors_and_saves_nothing(app: Flask) -> None:
+    client = app.test_client()
+    token = csrf_token(client.get("/signup").get_data(as_text=True))
+    response = client.post(
+        "/signup",
+        data={"csrf_token": token, "email": "not-an-email", "password": "short", "confirm": "x"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert '<span class="field-error" data-field="email">Not a valid email address.</span>' in html
+    assert (
+        '<span class="field-error" data-field="password">Use at least 10 characters.</span>' in html
+    )
+    assert merchant_count(app) == 0
+
+
+def test_sign_up_twice_with_one_email_is_refused(app: Flask, alice: Merchant) -> None:
+    client = app.test_client()
+    token = csrf_token(client.get("/signup").get_data(as_text=True))
+    response = client.post(
+        "/signup",
+        data={"csrf_token": token, "email": alice.email, "password": PASSWORD, "confirm": PASSWORD},
+    )
+    assert response.status_code == 400
+    assert "An account with this e-mail address exists" in response.get_data(as_text=True)
+    assert merchant_count(app) == 1
+
+
+def test_sign_up_without_csrf_token_is_refused(app: Flask) -> None:
+    client = app.test_client()
+    response = client.post(
+        "/signup",
+        data={"email": "x@example.com", "password": PASSWORD, "confirm": PASSWORD},
+    )
+    assert response.status_code == 400
+    assert merchant_count(app) == 0
+
+
+def test_sign_in_with_a_wrong_password_is_refused(app: Flask) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    response = merchant.sign_in("wrong password!")
+    assert response.status_code == 400
+    assert "The e-mail address or the password is not right." in response.get_data(as_text=True)
+    assert merchant.get("/stores").status_code == 303
+
+
+def test_sign_in_is_blocked_after_too_many_failures_even_with_the_right_password(
+    app: Flask, redis_client: redis.Redis
+) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    for _ in range(SIGN_IN_MAX_FAILURES):
+        assert merchant.sign_in("wrong password!").status_code == 400
+    response = merchant.sign_in()
+    assert response.status_code == 429
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert merchant.get("/stores").status_code == 303
+    # The counter lives in Redis with an expiry (shared by every web process).
+    [key] = redis_client.keys("backorders:signin:*")
+    assert int(redis_client.get(key) or 0) == SIGN_IN_MAX_FAILURES
+    assert 0 < redis_client.ttl(key) <= 15 * 60
+    # Another account from the same IP is not affected.
+    other = Merchant(app, "dave@example.com").sign_up()
+    assert other.sign_in().status_code == 303
+
+
+def test_a_successful_sign_in_resets_the_failure_count(
+    app: Flask, redis_client: redis.Redis
+) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    for _ in range(SIGN_IN_MAX_FAILURES - 1):
+        merchant.sign_in("wrong password!")
+    assert merchant.sign_in().status_code == 303
+    assert redis_client.keys("backorders:signin:*") == []
+
+
+def test_sign_in_without_csrf_token_is_refused(app: Flask) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    response = merchant.client.post("/signin", data={"email": merchant.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert merchant.get("/stores").status_code == 303
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(app: Flask) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    first = merchant.get("/stores")
+    assert first.status_code == 303
+    assert first.headers["Location"] == "/signin?next=/stores"
+    token = csrf_token(merchant.get("/signin").get_data(as_text=True))
+    response = merchant.client.post(
+        "/signin",
+        data={
+            "csrf_token": token,
+            "email": merchant.email,
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+        },
+    )
+    assert response.headers["Location"] == "/stores"
+
+
+def test_sign_out_ends_the_session(alice: Merchant) -> None:
+    response = alice.post("/signout", {}, token_from="/stores")
+    assert response.status_code == 303
+    assert alice.get("/stores").status_code == 303
+
+
+def test_sign_out_without_csrf_token_keeps_the_session(alice: Merchant) -> None:
+    assert alice.post("/signout", {}).status_code == 400
+    assert alice.get("/stores").status_code == 200
+
+
+def test_session_cookie_is_httponly_lax_and_secure_outside_development(
+    tmp_path: Path, redis_server: EmbeddedRedis, redis_client: redis.Redis
+) -> None:
+    production = create_app(
+        make_config(tmp_path, redis_server.url, development=False), TESTING=True
+    )
+    try:
+        client = production.test_client()
+        response = client.get("/signin", base_url="https://backorders.example")
+        cookie = response.headers["Set-Cookie"]
+        assert "HttpOnly" in cookie
+        assert "SameSite=Lax" in cookie
+        assert "Secure" in cookie
+    finally:
+        state(production).db.dispose()
+
+
+def test_session_cookie_in_development_is_not_secure(app: Flask) -> None:
+    cookie = app.test_client().get("/signin").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+def test_ensure_demo_merchant_creates_once_resets_password_and_owns_the_store(app: Flask) -> None:
+    db = state(app).db
+    store = add_store(app, None)
+    first = ensure_demo_merchant(db, "demo@example.com", "demo-password-1", store.id)
+    second = ensure_demo_merchant(db, "demo@example.com", "demo-password-2", store.id)
+    assert first == second
+    assert merchant_count(app) == 1
+    assert state(app).stores.get(store.id).merchant_id == first  # type: ignore[union-attr]
+    demo = Merchant(app, "demo@example.com")
+    assert demo.sign_in("demo-password-1").status_code == 400
+    assert demo.sign_in("demo-password-2").status_code == 303
+
+
+def test_merchant_pages_refuse_framing_and_sniffing(alice: Merchant) -> None:
+    response = alice.get("/stores")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_demo_hint_shows_only_in_development(
+    app: Flask, tmp_path: Path, redis_server: EmbeddedRedis, redis_client: redis.Redis
+) -> None:
+    development = app.test_client().get("/signin").get_data(as_text=True)
+    assert '<p class="hint" id="demo-hint">Demo: demo@example.com / backorders-demo</p>' in (
+        development
+    )
+    production = create_app(
+        make_config(tmp_path / "prod", redis_server.url, development=False), TESTING=True
+    )
+    try:
+        html = production.test_client().get("/signin").get_data(as_text=True)
+        assert 'id="demo-hint"' not in html
+    finally:
+        state(production).db.dispose()

@@ -1,0 +1,236 @@
+"""The backorders page (filters, sorting, totals, CSV, chart), the order page and "split now"."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+
+from plugin.core.model import ProductPolicy, ProductRef
+from plugin.dispatch import event_queue
+from plugin.storage.models import InboxEvent, Split
+from plugin.storage.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger, StoreRecord
+from tests.functional.web.conftest import Merchant, state
+
+
+def _line(product_id: str, backorder: int, total: str, variant_id: str | None = None) -> Any:
+    return {
+        "line_id": f"l{product_id}",
+        "ref": {"product_id": product_id, "variant_id": variant_id},
+        "ordered": backorder + 1,
+        "keep": 1,
+        "backorder": backorder,
+        "oversold": 0,
+        "waiting": 0,
+        "kept_amounts": {"subtotal": "1", "subtotal_tax": "0", "total": "1", "tax": "0"},
+        "moved_amounts": {"subtotal": total, "subtotal_tax": "0", "total": total, "tax": "0"},
+        "reason": {"code": "backordered", "message": f"{backorder} on backorder", "line_id": None},
+    }
+
+
+def add_split(
+    app: Flask,
+    store_id: int,
+    original: str,
+    backorder: str | None,
+    lines: list[Any],
+    *,
+    age_days: int = 0,
+    state_: str = "done",
+) -> None:
+    ledger = SqlSplitLedger(state(app).db)
+    key = f"{original}:1"
+    plan = {"outcome": "split", "backorder_number": f"{original}-001", "lines": lines}
+    ledger.start(store_id, original, key, plan)
+    if state_ != "planned":
+        ledger.advance(store_id, key, state_, backorder_order_id=backorder)
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(days=age_days, minutes=1)
+    with state(app).db.session() as session:
+        session.execute(update(Split).where(Split.split_key == key).values(created_at=created))
+
+
+def test_backorders_page_lists_open_lines_with_totals_chart_and_links(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00"), _line("8", 0, "0")])
+    add_split(app, alice_store.id, "200", "201", [_line("9", 5, "55.50")], age_days=40)
+    # Not open: failed, and a split still in progress.
+    add_split(app, alice_store.id, "300", None, [_line("9", 1, "9")], state_="failed")
+    add_split(app, alice_store.id, "400", None, [_line("9", 1, "9")], state_="planned")
+    SqlPolicyStore(state(app).db).set_product_policy(
+        alice_store.id, ProductPolicy(ProductRef("9"), expected_date=dt.date(2026, 12, 24))
+    )
+    html = alice.get(f"/stores/{alice_store.id}/backorders").get_data(as_text=True)
+    assert html.count('class="backorder-line"') == 2
+    assert 'data-lines="2" data-quantity="7" data-value="75.50"' in html
+    assert "2 lines on 2 backorder orders · 7 units · value 75.50" in html
+    assert f'href="{alice_store.base_url}/wp-admin/post.php?post=101&amp;action=edit"' in html
+    assert f'href="/stores/{alice_store.id}/orders/100"' in html
+    assert "100-001" in html and "2026-12-24" in html
+    assert '<g class="bucket" data-bucket="0-7 days" data-lines="1" data-value="20.00">' in html
+    assert '<g class="bucket" data-bucket="31+ days" data-lines="1" data-value="55.50">' in html
+    # Default sort: oldest first (age descending).
+    assert html.index('data-original="200"') < html.index('data-original="100"')
+
+
+def test_filters_and_sorting(app: Flask, alice: Merchant, alice_store: StoreRecord) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")], age_days=3)
+    add_split(app, alice_store.id, "200", "201", [_line("9", 5, "55.50")], age_days=20)
+    path = f"/stores/{alice_store.id}/backorders"
+    old = alice.get(path, query_string={"min_age": "10"}).get_data(as_text=True)
+    assert 'data-original="200"' in old and 'data-original="100"' not in old
+    product = alice.get(path, query_string={"product": "7"}).get_data(as_text=True)
+    assert 'data-original="100"' in product and 'data-original="200"' not in product
+    by_value = alice.get(path, query_string={"sort": "value", "dir": "asc"}).get_data(as_text=True)
+    assert by_value.index('data-original="100"') < by_value.index('data-original="200"')
+    none = alice.get(path, query_string={"customer": "nobody"}).get_data(as_text=True)
+    assert "No open backorders match these filters." in none
+
+
+def test_csv_export_has_the_filtered_lines(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")], age_days=3)
+    add_split(app, alice_store.id, "200", "201", [_line("9", 5, "55.50")], age_days=20)
+    response = alice.get(
+        f"/stores/{alice_store.id}/backorders", query_string={"format": "csv", "min_age": "10"}
+    )
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [
+        (r["original_order"], r["backorder_order"], r["quantity"], r["value"]) for r in rows
+    ] == [("200", "201", "5", "55.50")]
+    assert rows[0]["age_days"] == "20"
+
+
+def test_order_page_shows_the_audit_trail_and_the_split(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
+    audit = SqlAuditLog(state(app).db)
+    audit.record(alice_store.id, "100", "decision", "Split: 2 units of #7 on backorder.")
+    audit.record(alice_store.id, "100", "call", "POST /orders created 101.", status=201)
+    audit.record(alice_store.id, "100", "retry", "Temporary problem, will retry: 503")
+    html = alice.get(f"/stores/{alice_store.id}/orders/100").get_data(as_text=True)
+    assert [kind for kind in ("decision", "call", "retry") if f'data-kind="{kind}"' in html] == [
+        "decision",
+        "call",
+        "retry",
+    ]
+    assert "Split: 2 units of #7 on backorder." in html
+    assert 'data-split-key="100:1" data-state="done"' in html
+    assert 'id="split-now"' not in html  # already split
+    listing = alice.get(f"/stores/{alice_store.id}/backorders").get_data(as_text=True)
+    assert "Split: 2 units of #7 on backorder." in listing  # recent orders
+
+
+def _manual_events(app: Flask) -> list[tuple[str, str, str]]:
+    with state(app).db.session() as session:
+        rows = session.scalars(select(InboxEvent).order_by(InboxEvent.id))
+        return [(r.resource_id, r.source, r.status) for r in rows]
+
+
+def test_split_now_queues_the_order_through_the_inbox(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    path = f"/stores/{alice_store.id}/orders/555"
+    assert 'id="split-now"' in alice.get(path).get_data(as_text=True)
+    response = alice.post(f"{path}/split", {}, token_from=path)
+    assert response.status_code == 303
+    assert _manual_events(app) == [("555", "manual", "enqueued")]
+    queue = event_queue(redis_client)
+    [job] = queue.get_jobs()
+    assert (job.id, job.func_name, list(job.args)) == ("event-1", "worker.process_event", [1])
+    assert "Order 555 is queued for splitting." in alice.get(path).get_data(as_text=True)
+
+
+def test_split_now_of_a_split_order_queues_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
+    path = f"/stores/{alice_store.id}/orders/100"
+    response = alice.post(f"{path}/split", {}, token_from=path)
+    assert response.status_code == 303
+    assert _manual_events(app) == []
+    assert event_queue(redis_client).count == 0
+
+
+def test_split_now_without_csrf_token_queues_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    response = alice.post(f"/stores/{alice_store.id}/orders/555/split", {})
+    assert response.status_code == 400
+    assert _manual_events(app) == []
+    assert event_queue(redis_client).count == 0
+
+
+def test_another_merchant_gets_404_everywhere_and_queues_nothing(
+    app: Flask, bob: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
+    base = f"/stores/{alice_store.id}"
+    for path in (f"{base}/backorders", f"{base}/backorders?format=csv", f"{base}/orders/100"):
+        assert bob.get(path).status_code == 404, path
+    assert bob.post(f"{base}/orders/555/split", {}, token_from="/stores").status_code == 404
+    assert _manual_events(app) == []
+    assert event_queue(redis_client).count == 0
+
+
+def test_unauthenticated_requests_go_to_sign_in(
+    app: Flask, anonymous: FlaskClient, alice_store: StoreRecord
+) -> None:
+    base = f"/stores/{alice_store.id}"
+    for path in (f"{base}/backorders", f"{base}/orders/100"):
+        response = anonymous.get(path)
+        assert response.status_code == 303
+        assert response.headers["Location"].startswith("/signin?next=")
+
+
+def test_a_non_numeric_order_id_is_404(alice: Merchant, alice_store: StoreRecord) -> None:
+    assert alice.get(f"/stores/{alice_store.id}/orders/1;drop").status_code == 404
+
+
+def test_customer_and_product_come_from_the_store_and_csv_cells_cannot_be_formulas(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    import requests
+
+    from tests.functional.web.conftest import DEMO_KEY, DEMO_SECRET
+
+    kettle = live_store.product_id("KETTLE-COPPER")
+    created = requests.post(
+        f"{live_store.url}/wp-json/wc/v3/orders",
+        auth=(DEMO_KEY, DEMO_SECRET),
+        json={
+            "status": "on-hold",
+            "billing": {"first_name": "=HYPERLINK(1)", "last_name": "Doe", "email": "d@x.org"},
+            "line_items": [{"product_id": kettle, "quantity": 2}],
+        },
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    backorder_id = str(created.json()["id"])
+    add_split(app, live_store.store.id, "77", backorder_id, [_line(str(kettle), 2, "178.00")])
+    path = f"/stores/{live_store.store.id}/backorders"
+    html = alice.get(path).get_data(as_text=True)
+    assert "<td>=HYPERLINK(1) Doe</td><td>Copper Kettle</td>" in html
+    assert '<td class="status" data-label="Status">on-hold</td>' in html
+    rows = list(csv.DictReader(io.StringIO(alice.get(f"{path}?format=csv").get_data(as_text=True))))
+    assert [(r["customer"], r["product"], r["status"]) for r in rows] == [
+        ("'=HYPERLINK(1) Doe", "Copper Kettle", "on-hold")
+    ]
+    # A completed backorder order is no longer open.
+    requests.put(
+        f"{live_store.url}/wp-json/wc/v3/orders/{backorder_id}",
+        auth=(DEMO_KEY, DEMO_SECRET),
+        json={"status": "completed"},
+        timeout=10,
+    ).raise_for_status()
+    assert 'class="backorder-line"' not in alice.get(path).get_data(as_text=True)

@@ -1,0 +1,204 @@
+"""Sign up, sign in, sign out; `login_required` and `owned_store` for every merchant page."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from werkzeug.wrappers import Response
+
+from plugin.accounts import MIN_PASSWORD_LENGTH, SignInLimiter, authenticate, hash_password
+from plugin.storage.accounts import MerchantRecord, MerchantRepository
+from plugin.storage.repositories import StoreRecord
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("auth", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def services() -> Any:
+    """The app's adapters (app.py `Backorders`)."""
+    return current_app.extensions["backorders"]
+
+
+def merchants() -> MerchantRepository:
+    """The merchant accounts of this app."""
+    return MerchantRepository(services().db)
+
+
+def current_merchant() -> MerchantRecord | None:
+    """The signed-in merchant, or None (looked up once per request)."""
+    if "merchant" not in g:
+        merchant_id = session.get("merchant_id")
+        g.merchant = merchants().get(int(merchant_id)) if isinstance(merchant_id, int) else None
+    merchant: MerchantRecord | None = g.merchant
+    return merchant
+
+
+def login_required(view: F) -> F:
+    """Redirect to the sign-in page (remembering where to come back) when nobody is signed in."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_merchant() is None:
+            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")), code=303)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def owned_store(store_id: int) -> StoreRecord:
+    """The store when the signed-in merchant owns it; 404 otherwise (even if it exists)."""
+    merchant = current_merchant()
+    store = services().stores.get(store_id)
+    if merchant is None or store is None or store.merchant_id != merchant.id:
+        abort(404)
+    return store
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host), else the stores page."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
+            return target
+    return url_for("stores.index")
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+class SignUpSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+    password = fields.String(
+        required=True,
+        validate=validate.Length(
+            min=MIN_PASSWORD_LENGTH,
+            max=200,
+            error=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+        ),
+    )
+    confirm = fields.String(required=True)
+
+
+def _form_data(*ignore: str) -> dict[str, str]:
+    """The posted fields, without the CSRF token (checked by CSRFProtect) and `ignore`."""
+    skip = {"csrf_token", *ignore}
+    return {key: value for key, value in request.form.items() if key not in skip}
+
+
+def _start_session(merchant: MerchantRecord) -> None:
+    session.clear()  # a fresh session on sign-in: no fixation, new CSRF token
+    session.permanent = True
+    session["merchant_id"] = merchant.id
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def sign_up() -> Response | str | tuple[str, int]:
+    """Create a merchant account and sign it in."""
+    errors: dict[str, list[str]] = {}
+    values = {"email": ""}
+    if request.method == "POST":
+        data = _form_data()
+        if "email" in data:
+            data["email"] = data["email"].strip()
+        values["email"] = data.get("email", "")
+        try:
+            loaded = SignUpSchema().load(data)
+        except ValidationError as error:
+            errors = form_errors(error)
+        else:
+            if loaded["password"] != loaded["confirm"]:
+                errors["confirm"] = ["The two passwords differ."]
+            else:
+                merchant = merchants().create(loaded["email"], hash_password(loaded["password"]))
+                if merchant is None:
+                    errors["email"] = ["An account with this e-mail address exists; sign in."]
+                else:
+                    _start_session(merchant)
+                    logger.info("event=merchant_signed_up merchant_id=%s", merchant.id)
+                    flash("Welcome! Connect your store to start.", "ok")
+                    return redirect(url_for("stores.index"), code=303)
+        return render_template("auth/signup.html", errors=errors, values=values), 400
+    return render_template("auth/signup.html", errors=errors, values=values)
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in() -> Response | str | tuple[str, int]:
+    """Sign in with e-mail and password; failures are rate-limited per account and IP."""
+    next_url = request.values.get("next", "")
+    if request.method == "GET":
+        return render_template("auth/signin.html", error=None, email="", next_url=next_url)
+    email = request.form.get("email", "").strip()
+    password = request.form.get("password", "")
+    limiter = SignInLimiter(services().redis)
+    if limiter.is_blocked(email, _client_ip()):
+        logger.warning("event=signin_blocked ip=%s", _client_ip())
+        error = "Too many failed attempts. Wait 15 minutes and try again."
+        return render_template("auth/signin.html", error=error, email=email, next_url=next_url), 429
+    merchant = authenticate(merchants(), email, password) if email and password else None
+    if merchant is None:
+        limiter.failed(email, _client_ip())
+        error = "The e-mail address or the password is not right."
+        return render_template("auth/signin.html", error=error, email=email, next_url=next_url), 400
+    limiter.reset(email, _client_ip())
+    _start_session(merchant)
+    logger.info("event=merchant_signed_in merchant_id=%s", merchant.id)
+    return redirect(_safe_next(next_url), code=303)
+
+
+@bp.post("/signout")
+def sign_out() -> Response:
+    """Forget the session."""
+    session.clear()
+    return redirect(url_for("auth.sign_in"), code=303)
+
+
+@bp.get("/")
+def home() -> Response:
+    """The stores page for a merchant, else the sign-in page."""
+    if current_merchant() is None:
+        return redirect(url_for("auth.sign_in"), code=303)
+    return redirect(url_for("stores.index"), code=303)
+
+
+def form_errors(error: ValidationError) -> dict[str, list[str]]:
+    """marshmallow's messages as {field: [message, ...]}; unknown fields under '_form'."""
+    result: dict[str, list[str]] = {}
+    messages = error.messages if isinstance(error.messages, dict) else {"_form": error.messages}
+    for key, value in messages.items():
+        texts = value if isinstance(value, list) else [str(value)]
+        result.setdefault(str(key), []).extend(str(t) for t in texts)
+    return result
+
+
+def store_client(store: StoreRecord, timeout: float = 10) -> Any:
+    """A REST client for one of the merchant's stores (page reads and single writes)."""
+    from plugin.connectors.woocommerce.client import WooCommerceClient
+
+    credentials = services().stores.credentials(store.id)
+    return WooCommerceClient(
+        credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=timeout
+    )

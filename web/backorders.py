@@ -1,0 +1,372 @@
+"""Open backorders of a store (filters, sorting, totals, CSV, age chart), each order's audit
+trail, and "split now" for an order that was not split automatically."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from plugin.core.model import ProductPolicy
+from plugin.dispatch import enqueue_event
+from plugin.errors import BackordersError
+from plugin.storage.models import utcnow
+from plugin.storage.reports import recent_audited_orders, splits_of_store
+from plugin.storage.repositories import (
+    InboxRepository,
+    SqlAuditLog,
+    SqlPolicyStore,
+    SqlSplitLedger,
+    StoreRecord,
+)
+from web.auth import login_required, owned_store, services
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("backorders", __name__)
+
+# WooCommerce statuses after which a backorder order is no longer open (orders.md: status).
+CLOSED_STATUSES = frozenset({"completed", "cancelled", "refunded", "failed", "trash"})
+AGE_BUCKETS = ((0, 7, "0-7 days"), (8, 14, "8-14 days"), (15, 30, "15-30 days"))
+OLDEST_BUCKET = "31+ days"
+SORT_KEYS = ("age", "value", "quantity", "customer", "product", "expected")
+ORDER_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def admin_order_url(store: StoreRecord, order_id: str) -> str:
+    """The order's edit page in WooCommerce's admin (wp-admin/post.php?post=<id>&action=edit)."""
+    return f"{store.base_url}/wp-admin/post.php?post={order_id}&action=edit"
+
+
+@dataclass(frozen=True)
+class BackorderLine:
+    split_key: str
+    original_order_id: str
+    backorder_order_id: str
+    backorder_number: str
+    product_id: str
+    variant_id: str | None
+    product: str
+    customer: str
+    quantity: int
+    value: Decimal
+    currency: str
+    created_at: dt.datetime
+    age_days: int
+    expected_date: dt.date | None
+    status: str
+
+    @property
+    def age_bucket(self) -> str:
+        return age_bucket(self.age_days)
+
+
+def age_bucket(days: int) -> str:
+    """The chart bucket of an age in days."""
+    for low, high, label in AGE_BUCKETS:
+        if low <= days <= high:
+            return label
+    return OLDEST_BUCKET
+
+
+def _fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+    """Backorder orders by id, read from the store in one request; {} when unreachable."""
+    from plugin.connectors.woocommerce.client import WooCommerceClient
+
+    ids = sorted({int(i) for i in order_ids if ORDER_ID.match(str(i))})
+    if not ids or not store.is_connected:
+        return {}
+    credentials = services().stores.credentials(store.id)
+    try:
+        client = WooCommerceClient(
+            credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=5
+        )
+        found: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(ids), 100):  # keep each request's URL short
+            chunk = ids[start : start + 100]
+            found.update({str(o["id"]): o for o in client.list_orders(include=chunk, status="any")})
+        return found
+    except (BackordersError, ValueError, KeyError) as error:
+        logger.info("event=backorders_fetch_failed store_id=%s error=%s", store.id, error)
+        return {}
+
+
+def _customer(order: Mapping[str, Any] | None) -> str:
+    if not order:
+        return ""
+    billing = order.get("billing") or {}
+    name = f"{billing.get('first_name', '')} {billing.get('last_name', '')}".strip()
+    return name or str(billing.get("email", "")) or f"customer {order.get('customer_id', '')}"
+
+
+def _product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: str | None) -> str:
+    for item in (order or {}).get("line_items", []) or []:
+        variation = str(item.get("variation_id") or "") or None
+        if str(item.get("product_id")) == product_id and (variant_id in (None, variation)):
+            return str(item.get("name", ""))
+    return f"Product {product_id}" + (f" / {variant_id}" if variant_id else "")
+
+
+def _expected(policies: list[ProductPolicy], product_id: str, variant_id: str | None) -> Any:
+    by_ref = {(p.ref.product_id, p.ref.variant_id): p for p in policies}
+    policy = by_ref.get((product_id, variant_id)) or by_ref.get((product_id, None))
+    return policy.expected_date if policy else None
+
+
+def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[BackorderLine]:
+    """Every line of every open backorder order of the store (from the splits ledger)."""
+    db = services().db
+    splits = [
+        s
+        for s in splits_of_store(db, store.id)
+        if s.state == "done" and s.backorder_order_id and (s.plan or {}).get("outcome") == "split"
+    ]
+    orders = _fetch_orders(store, (s.backorder_order_id or "" for s in splits))
+    policies = SqlPolicyStore(db).product_policies(store.id)
+    lines: list[BackorderLine] = []
+    for split in splits:
+        order = orders.get(str(split.backorder_order_id))
+        status = str(order.get("status", "")) if order else ""
+        if status in CLOSED_STATUSES:
+            continue
+        currency = str(order.get("currency", "")) if order else ""
+        for line in split.plan.get("lines", []):
+            quantity = int(line.get("backorder", 0))
+            if quantity <= 0:
+                continue
+            ref = line.get("ref") or {}
+            product_id = str(ref.get("product_id", ""))
+            variant_id = ref.get("variant_id") or None
+            lines.append(
+                BackorderLine(
+                    split_key=split.split_key,
+                    original_order_id=split.original_order_id,
+                    backorder_order_id=str(split.backorder_order_id),
+                    backorder_number=str(split.plan.get("backorder_number") or ""),
+                    product_id=product_id,
+                    variant_id=variant_id,
+                    product=_product_name(order, product_id, variant_id),
+                    customer=_customer(order),
+                    quantity=quantity,
+                    value=Decimal(str((line.get("moved_amounts") or {}).get("total", "0"))),
+                    currency=currency,
+                    created_at=split.created_at,
+                    age_days=max(0, (now - split.created_at).days),
+                    expected_date=_expected(policies, product_id, variant_id),
+                    status=status or "unknown",
+                )
+            )
+    return lines
+
+
+@dataclass(frozen=True)
+class Filters:
+    customer: str = ""
+    product: str = ""
+    min_age: int | None = None
+    status: str = ""
+    sort: str = "age"
+    descending: bool = True
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
+        """Filters from the query string; anything unusable is ignored."""
+        min_age = args.get("min_age", "").strip()
+        sort = args.get("sort", "age")
+        return cls(
+            customer=args.get("customer", "").strip()[:100],
+            product=args.get("product", "").strip()[:100],
+            min_age=int(min_age) if min_age.isdigit() else None,
+            status=args.get("status", "").strip()[:40],
+            sort=sort if sort in SORT_KEYS else "age",
+            descending=args.get("dir", "desc") != "asc",
+        )
+
+    def apply(self, lines: list[BackorderLine]) -> list[BackorderLine]:
+        """Lines that pass every filter, sorted."""
+        selected = [
+            line
+            for line in lines
+            if self.customer.lower() in line.customer.lower()
+            and (
+                not self.product
+                or self.product.lower() in line.product.lower()
+                or self.product == line.product_id
+            )
+            and (self.min_age is None or line.age_days >= self.min_age)
+            and (not self.status or line.status == self.status)
+        ]
+        keys = {
+            "age": lambda b: (b.age_days, b.created_at),
+            "value": lambda b: (b.value, b.created_at),
+            "quantity": lambda b: (b.quantity, b.created_at),
+            "customer": lambda b: (b.customer.lower(), b.created_at),
+            "product": lambda b: (b.product.lower(), b.created_at),
+            "expected": lambda b: (b.expected_date or dt.date.max, b.created_at),
+        }
+        return sorted(selected, key=keys[self.sort], reverse=self.descending)
+
+
+def chart(lines: list[BackorderLine]) -> list[dict[str, Any]]:
+    """Open backorders per age bucket: lines, quantity and value, with bar widths (0-100)."""
+    labels = [label for _, _, label in AGE_BUCKETS] + [OLDEST_BUCKET]
+    buckets = {
+        label: {"label": label, "lines": 0, "quantity": 0, "value": Decimal("0")}
+        for label in labels
+    }
+    for line in lines:
+        bucket = buckets[line.age_bucket]
+        bucket["lines"] += 1
+        bucket["quantity"] += line.quantity
+        bucket["value"] += line.value
+    top_value = max((b["value"] for b in buckets.values()), default=Decimal("0")) or Decimal("1")
+    top_lines = max((b["lines"] for b in buckets.values()), default=0) or 1
+    for bucket in buckets.values():
+        bucket["value_width"] = int(bucket["value"] * 100 / top_value)
+        bucket["lines_width"] = int(bucket["lines"] * 100 / top_lines)
+    return [buckets[label] for label in labels]
+
+
+@bp.get("/stores/<int:store_id>/backorders")
+@login_required
+def index(store_id: int) -> BaseResponse | str:
+    """Every open backorder line, filtered and sorted; `?format=csv` downloads them."""
+    store = owned_store(store_id)
+    filters = Filters.from_args(request.args)
+    all_lines = open_backorder_lines(store, utcnow())
+    lines = filters.apply(all_lines)
+    if request.args.get("format") == "csv":
+        return _csv(store, lines)
+    totals = {
+        "lines": len(lines),
+        "orders": len({line.backorder_order_id for line in lines}),
+        "quantity": sum(line.quantity for line in lines),
+        "value": sum((line.value for line in lines), Decimal("0")),
+    }
+    return render_template(
+        "backorders/index.html",
+        store=store,
+        lines=lines,
+        filters=filters,
+        totals=totals,
+        chart=chart(lines),
+        statuses=sorted({line.status for line in all_lines}),
+        recent=recent_audited_orders(services().db, store.id),
+        admin_order_url=admin_order_url,
+        csv_args={**request.args.to_dict(), "format": "csv"},
+    )
+
+
+def _csv(store: StoreRecord, lines: list[BackorderLine]) -> Response:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "original_order",
+            "backorder_order",
+            "backorder_number",
+            "customer",
+            "product_id",
+            "variant_id",
+            "product",
+            "quantity",
+            "value",
+            "currency",
+            "age_days",
+            "expected_date",
+            "status",
+        ]
+    )
+    for line in lines:
+        writer.writerow(
+            [
+                line.original_order_id,
+                line.backorder_order_id,
+                line.backorder_number,
+                _csv_safe(line.customer),
+                line.product_id,
+                line.variant_id or "",
+                _csv_safe(line.product),
+                line.quantity,
+                f"{line.value:.2f}",
+                line.currency,
+                line.age_days,
+                line.expected_date.isoformat() if line.expected_date else "",
+                line.status,
+            ]
+        )
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="backorders-store-{store.id}.csv"'},
+    )
+
+
+def _csv_safe(text: str) -> str:
+    """Shopper-typed text cannot become a spreadsheet formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# -- one order -------------------------------------------------------------------------------
+
+
+@bp.get("/stores/<int:store_id>/orders/<order_id>")
+@login_required
+def order(store_id: int, order_id: str) -> str:
+    """The order's audit trail: every decision with its reason, platform call and retry."""
+    store = owned_store(store_id)
+    if not ORDER_ID.match(order_id):
+        abort(404)
+    db = services().db
+    splits = SqlSplitLedger(db).for_order(store.id, order_id)
+    trail = SqlAuditLog(db).for_order(store.id, order_id)
+    events = [e for e in InboxRepository(db).list(store.id, limit=500) if e.resource_id == order_id]
+    return render_template(
+        "backorders/order.html",
+        store=store,
+        order_id=order_id,
+        splits=splits,
+        trail=trail,
+        events=events,
+        can_split=not any(s.original_order_id == order_id for s in splits)
+        and not any(s.backorder_order_id == order_id for s in splits),
+        admin_order_url=admin_order_url,
+    )
+
+
+@bp.post("/stores/<int:store_id>/orders/<order_id>/split")
+@login_required
+def split_now(store_id: int, order_id: str) -> BaseResponse:
+    """Queue the order like a webhook would (inbox source 'manual'); the worker decides."""
+    store = owned_store(store_id)
+    if not ORDER_ID.match(order_id):
+        abort(404)
+    state = services()
+    if SqlSplitLedger(state.db).for_order(store.id, order_id):
+        flash("This order was already split; nothing was queued.", "error")
+        return redirect(url_for("backorders.order", store_id=store.id, order_id=order_id), 303)
+    # A fresh dedupe key per click: the time stands in for date_modified_gmt. Two clicks make
+    # two events, and the split ledger still splits the order once (deterministic split key).
+    event_id = state.inbox.add(store.id, "order.updated", order_id, utcnow().isoformat(), "manual")
+    if event_id is None:
+        flash("This order is already queued.", "ok")
+    else:
+        try:
+            enqueue_event(state.redis, event_id)
+            state.events.mark_enqueued(event_id)
+            flash(f"Order {order_id} is queued for splitting.", "ok")
+        except redis.RedisError:
+            # The event stays 'pending'; the worker's requeue picks it up when Redis is back.
+            flash(f"Order {order_id} will be queued as soon as the queue is back.", "ok")
+    logger.info("event=split_now store_id=%s order=%s event_id=%s", store.id, order_id, event_id)
+    return redirect(url_for("backorders.order", store_id=store.id, order_id=order_id), 303)
