@@ -37,7 +37,7 @@ from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
 from plugin import service
-from plugin.config import Config
+from plugin.config import Config, configure_logging
 from plugin.crypto import Vault
 from plugin.dispatch import QUEUE_NAME, enqueue_event, enqueue_pending, event_queue
 from plugin.errors import PermanentError, RateLimited, TransientError
@@ -477,9 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     config = Config.from_env(os.environ)
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(config.log_level)
     connection = connect_redis(config, retries=5)
     socket_path = connection.connection_pool.connection_kwargs.get("path")
     if not config.redis_url and socket_path:

@@ -204,3 +204,5 @@ def configure_logging(level: str = "INFO") -> None:
         handler._backorders = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces every plugin it loads at INFO; only the migrations it runs matter.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
