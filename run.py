@@ -504,6 +504,9 @@ def _existing_store_id(env: Mapping[str, str], base_url: str) -> int | None:
 
 
 def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
+    """Connect the sandbox store (reusing an earlier connection) and give it to the demo
+    merchant, so the merchant app shows it after signing in."""
+    from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
     from plugin.config import Config
     from plugin.connect import ensure_connected
     from plugin.crypto import Vault
@@ -513,7 +516,7 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     config = Config.from_env(env)
     db = Database(config.database_url)
     try:
-        return ensure_connected(
+        store_id = ensure_connected(
             StoreRepository(db, Vault(config.secret_key)),
             demo.base_url,
             demo.consumer_key,
@@ -522,6 +525,8 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
             development=config.development,
             name="Sandbox demo store",
         )
+        ensure_demo_merchant(db, DEMO_EMAIL, DEMO_PASSWORD, store_id)
+        return store_id
     finally:
         db.dispose()
 
@@ -552,17 +557,21 @@ def signals_stop(supervisor: Supervisor) -> Iterator[None]:
 
 
 def banner(stack: Stack) -> str:
+    """What a person needs after `make run`: where to go and how to sign in."""
+    from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD
+
     demo = stack.demo
     lines = [
         "",
         "Backorders is running.",
-        f"  plugin:              {stack.web_url}/stores/connect",
+        f"  merchant app:        {stack.web_url}/signin",
         f"  sandbox storefront:  {stack.sandbox_url}/",
         f"  sandbox deliveries:  {stack.sandbox_url}/sandbox/deliveries?format=html",
         f"  instance folder:     {stack.home}",
     ]
     if demo is not None:
         lines += [
+            f"  merchant sign-in:    {DEMO_EMAIL} / {DEMO_PASSWORD}",
             f"  demo store id:       {stack.store_id}",
             f"  demo consumer key:   {demo.consumer_key}",
             f"  demo consumer secret:{' ' + demo.consumer_secret}",

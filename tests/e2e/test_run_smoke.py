@@ -5,6 +5,7 @@ when a child dies."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,9 +101,10 @@ def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> N
         first.wait_running()
         children = first.descendants()
         text = first.text()
-        assert f"http://127.0.0.1:{port}/stores/connect" in text
+        assert f"http://127.0.0.1:{port}/signin" in text
         assert f"http://127.0.0.1:{sandbox_port}/" in text
         assert "ck_sandbox_demo" in text  # the demo credentials are printed
+        assert "demo@example.com / backorders-demo" in text
 
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert (health.status_code, health.json()["status"]) == (200, "ok")
@@ -118,6 +120,23 @@ def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> N
             f"http://127.0.0.1:{port}/webhooks/woocommerce/{store.id}"
         }
         assert {h["status"] for h in hooks} == {"active"}
+        # The printed demo merchant signs in and sees the connected store.
+        session = requests.Session()
+        form = session.get(f"http://127.0.0.1:{port}/signin", timeout=5).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert token is not None
+        signed_in = session.post(
+            f"http://127.0.0.1:{port}/signin",
+            data={
+                "csrf_token": token.group(1),
+                "email": "demo@example.com",
+                "password": "backorders-demo",
+            },
+            timeout=5,
+        )
+        assert signed_in.status_code == 200
+        assert signed_in.url == f"http://127.0.0.1:{port}/stores"
+        assert f"/stores/{store.id}/settings" in signed_in.text
         # Data lives in the instance folder.
         assert (home / "backorders.db").exists()
         assert (home / "sandbox").is_dir()
