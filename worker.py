@@ -221,6 +221,16 @@ def retry_delay(base: float, retry_after: float | None, rng: random.Random) -> i
     return max(1, math.ceil(delay))
 
 
+def paced_delay(retry_after: float, rng: random.Random) -> int:
+    """Seconds before retrying a 429: the store's Retry-After plus up to 25 % jitter."""
+    return max(1, math.ceil(retry_after * rng.uniform(1.0, 1.25)))
+
+
+# A 429 with Retry-After is the store setting the pace, not a failure of the job: such retries
+# follow that pace and do not use up the job's own retries, up to this many per job.
+RATE_LIMITED_RETRIES = 50
+
+
 def _prepare_retry(exc: Exception, event_id: int | None, rt: Runtime) -> None:
     """Set the delay of the retry RQ is about to schedule, or record the final failure."""
     job = get_current_job()
@@ -228,6 +238,14 @@ def _prepare_retry(exc: Exception, event_id: int | None, rt: Runtime) -> None:
         return
     reason = exc.reason if isinstance(exc, TransientError) else "internal_error"
     retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+    rng = random.Random()  # noqa: S311 - jitter
+    paced = isinstance(exc, RateLimited) and retry_after is not None
+    if paced and job.meta.get("rate_limited_retries", 0) < RATE_LIMITED_RETRIES:
+        job.meta["rate_limited_retries"] = job.meta.get("rate_limited_retries", 0) + 1
+        job.save_meta()
+        job.retries_left = (job.retries_left or 0) + 1  # RQ takes this one back in Job.retry
+    else:
+        paced = False
     if not job.retries_left:
         if event_id is not None:
             rt.inbox_events.mark_failed(event_id, f"gave up after retries: {reason}: {exc}")
@@ -238,7 +256,10 @@ def _prepare_retry(exc: Exception, event_id: int | None, rt: Runtime) -> None:
     while len(intervals) <= index:
         intervals.append(intervals[-1])
     # RQ reads this in the same process right after the job raises (Job.retry).
-    intervals[index] = retry_delay(intervals[index], retry_after, random.Random())  # noqa: S311 - jitter
+    if paced and retry_after is not None:
+        intervals[index] = paced_delay(retry_after, rng)
+    else:
+        intervals[index] = retry_delay(intervals[index], retry_after, rng)
     job.retry_intervals = intervals
     log.info(
         "job=%s transient reason=%s retry_in=%ss retries_left=%s",

@@ -266,6 +266,36 @@ def test_a_429_pauses_the_store_and_the_job_is_retried(
     assert (record.state, record.create_attempted) == (SplitState.DONE, True)
 
 
+def test_429s_retry_at_the_stores_pace_without_using_up_the_jobs_retries(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    """A 429 storm (Retry-After: 1) is retried at the store's pace, not after the job's own
+    60 s interval, and three 429s in a row do not exhaust the job's single retry."""
+    order = short_order(sandbox)
+    event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
+    Job.fetch(event_job_id(event_id), connection=instance.redis, serializer=JSONSerializer).delete()
+    sandbox.faults.update({"rate_limit_per_sec": 2})  # a split needs more: every attempt gets 429
+    job = Queue(QUEUE_NAME, connection=instance.redis, serializer=JSONSerializer).enqueue_call(
+        "worker.process_event",
+        args=(event_id,),
+        job_id=event_job_id(event_id),
+        retry=Retry(max=1, interval=[60]),
+    )
+    instance.start_worker("w-429-pace")
+
+    wait_until(
+        lambda: instance.log("w-429-pace").count("rate limit pause store=") >= 3, 30, "3 429s"
+    )
+    sandbox.faults.update({"rate_limit_per_sec": 0})  # the storm ends
+    wait_until(lambda: instance.event(event_id).status == "done", 15, "the split")
+
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.meta["rate_limited_retries"] >= 3
+    assert job.retries_left == 1  # the 429s were not counted against it
+    assert len(children_of(sandbox, order["id"])) == 1
+
+
 def test_plain_rq_worker_cli_runs_the_jobs(instance: Instance, sandbox: Sandbox) -> None:
     """The production command, as documented in worker.py."""
     import sys
