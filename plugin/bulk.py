@@ -2,7 +2,9 @@
 
 The web side calls `start_bulk_backorders`, which records the job and enqueues
 `plugin.bulk.run_bulk_backorders(job_id)` by dotted path on the shared queue; any worker runs it.
-Progress (`bulk_status`) is a Redis hash plus a list of per-product outcomes, kept for a day.
+Progress (`bulk_status`) is a Redis hash plus a list of outcomes (one per product, one per
+variation of a variable product), kept for a day. The total starts as the number of products and
+becomes products + variations once the job has read the products.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ from plugin.errors import BackordersError
 
 logger = logging.getLogger(__name__)
 
-BACKORDER_VALUES = ("no", "notify", "yes")  # WooCommerce product `backorders` (products.md)
+BACKORDER_VALUES = (
+    "no",
+    "notify",
+    "yes",
+)  # WooCommerce product `backorders` (orders.md "Batch update")
 RUN_BULK = "plugin.bulk.run_bulk_backorders"
 KEEP_S = 24 * 3600
 JOB_TIMEOUT_S = 1800
+MAX_BATCH = 100  # WooCommerce batch endpoints take at most 100 objects (orders.md "Batch update")
 
 
 def _text(value: bytes | str) -> str:
@@ -96,6 +103,7 @@ def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
         "total": total,
         "done": done,
         "failed": int(fields["failed"]),
+        "error": fields.get("error", ""),
         "percent": 100 if total == 0 else int(done * 100 / total),
         "outcomes": outcomes,
     }
@@ -128,8 +136,82 @@ def _store_client(store_id: int, connection: redis.Redis) -> Any:
     )
 
 
+def _plan(client: Any, product_ids: list[int]) -> list[dict[str, int]]:
+    """The items to change, in order: each product, then each of a variable product's variations.
+
+    One read per 100 products (`GET /products?include=`): a variable product lists its variation
+    ids in `variations` (products.md), which is all the batch write needs, so the variations
+    themselves are not read first; the batch answer carries each one's resulting state.
+    """
+    found = {int(p["id"]): p for p in client.get_products(product_ids)}
+    items: list[dict[str, int]] = []
+    for product_id in product_ids:
+        items.append({"product_id": product_id})
+        product = found.get(product_id) or {}
+        if product.get("type") == "variable":
+            items.extend(
+                {"product_id": product_id, "variation_id": int(v)}
+                for v in product.get("variations") or []
+            )
+    return items
+
+
+def _message(record: dict[str, Any], value: str) -> str:
+    """What the store now says about the item's `backorders`, and why when it is not `value`."""
+    got = record.get("backorders", value)
+    message = f"backorders={got}"
+    if record.get("manage_stock") == "parent":
+        # product-variations.md: a variation whose stock the parent manages follows the parent's
+        # `backorders` (WC_Product_Variation::get_backorders returns the parent's in view context).
+        message += " (follows the product)"
+    elif got != value and record.get("manage_stock") is False:
+        # WC_Product::validate_props forces `backorders` to "no" when stock is not managed.
+        message += " (stock not managed)"
+    return message
+
+
+def _variation_group(items: list[dict[str, int]], start: int) -> list[dict[str, int]]:
+    """The consecutive variations of one product from `start`, at most one batch (100) long."""
+    product_id = items[start]["product_id"]
+    group = []
+    for item in items[start:]:
+        if "variation_id" not in item or item["product_id"] != product_id:
+            break
+        group.append(item)
+        if len(group) == MAX_BATCH:
+            break
+    return group
+
+
+def _write_variations(client: Any, group: list[dict[str, int]], value: str) -> list[dict[str, Any]]:
+    """One batch write for a group of variations; an outcome per variation."""
+    from plugin.connectors.woocommerce.client import batch_item_error
+
+    product_id = group[0]["product_id"]
+    try:
+        answer = client.batch_variations(
+            product_id, update=[{"id": i["variation_id"], "backorders": value} for i in group]
+        )
+    except BackordersError as error:
+        return [{**item, "ok": False, "message": f"{error.reason}"} for item in group]
+    results = answer.get("update") or []
+    outcomes = []
+    for index, item in enumerate(group):
+        # WC_REST_Controller::batch_items answers in the order of the request's items.
+        result = results[index] if index < len(results) else {}
+        failure = batch_item_error(result)
+        if failure is not None:
+            reason = getattr(failure, "reason", None) or "batch_item_failed"
+            outcomes.append({**item, "ok": False, "message": reason})
+        elif not result:
+            outcomes.append({**item, "ok": False, "message": "missing_from_batch_answer"})
+        else:
+            outcomes.append({**item, "ok": True, "message": _message(result, value)})
+    return outcomes
+
+
 def run_bulk_backorders(job_id: str, *, connection: redis.Redis | None = None) -> dict[str, int]:
-    """The job: PUT each product's `backorders`, recording an outcome per product."""
+    """The job: each product's `backorders` by PUT, its variations' by batch; an outcome each."""
     if connection is None:
         job = get_current_job()
         assert job is not None, "run_bulk_backorders runs inside an RQ job"
@@ -144,26 +226,46 @@ def run_bulk_backorders(job_id: str, *, connection: redis.Redis | None = None) -
     already = int(data["done"])  # a retried job continues where it stopped
     connection.hset(key, "status", "running")
     client = _store_client(int(data["store_id"]), connection)
-    failed = int(data["failed"])
-    for product_id in product_ids[already:]:
+    if "items" in data:
+        items = [dict(i) for i in json.loads(data["items"])]
+    else:
         try:
-            product = client.put(f"/products/{product_id}", {"backorders": value})
-            outcome = {
-                "product_id": product_id,
-                "ok": True,
-                "message": f"backorders={product.get('backorders', value)}",
-            }
+            items = _plan(client, product_ids)
         except BackordersError as error:
-            failed += 1
-            outcome = {"product_id": product_id, "ok": False, "message": f"{error.reason}"}
+            connection.hset(key, mapping={"status": "failed", "error": f"{error.reason}"})
+            logger.warning("event=bulk_plan_failed job=%s reason=%s", job_id, error.reason)
+            return {"done": 0, "failed": 0}
+        connection.hset(key, mapping={"items": json.dumps(items), "total": len(items)})
+    failed = int(data["failed"])
+    index = already
+    while index < len(items):
+        item = items[index]
+        if "variation_id" in item:
+            group = _variation_group(items, index)
+            outcomes = _write_variations(client, group, value)
+        else:
+            product_id = item["product_id"]
+            try:
+                product = client.put(f"/products/{product_id}", {"backorders": value})
+                outcomes = [
+                    {"product_id": product_id, "ok": True, "message": _message(product, value)}
+                ]
+            except BackordersError as error:
+                outcomes = [{"product_id": product_id, "ok": False, "message": f"{error.reason}"}]
+        failed += sum(1 for o in outcomes if not o["ok"])
+        index += len(outcomes)
         pipe = connection.pipeline()
-        pipe.rpush(_outcomes_key(job_id), json.dumps(outcome))
+        pipe.rpush(_outcomes_key(job_id), *[json.dumps(o) for o in outcomes])
         pipe.expire(_outcomes_key(job_id), KEEP_S)
-        pipe.hincrby(key, "done", 1)
+        pipe.hincrby(key, "done", len(outcomes))
         pipe.hset(key, "failed", failed)
         pipe.execute()
     connection.hset(key, "status", "finished")
     logger.info(
-        "event=bulk_finished job=%s products=%d failed=%d", job_id, len(product_ids), failed
+        "event=bulk_finished job=%s products=%d items=%d failed=%d",
+        job_id,
+        len(product_ids),
+        len(items),
+        failed,
     )
-    return {"done": len(product_ids), "failed": failed}
+    return {"done": len(items), "failed": failed}

@@ -17,15 +17,17 @@
       var li = document.createElement("li");
       li.dataset.productId = o.product_id;
       li.dataset.ok = o.ok ? "true" : "false";
-      li.textContent = "#" + o.product_id + ": " + o.message;
+      if (o.variation_id) li.dataset.variationId = o.variation_id;
+      var name = "#" + o.product_id + (o.variation_id ? " variation #" + o.variation_id : "");
+      li.textContent = name + ": " + o.message;
       list.appendChild(li);
     });
   }
   function poll() {
     fetch(box.dataset.statusUrl, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
-      .then(function (s) { show(s); if (s.status !== "finished") setTimeout(poll, 500); })
+      .then(function (s) { show(s); if (s.status !== "finished" && s.status !== "failed") setTimeout(poll, 500); })
       .catch(function () { setTimeout(poll, 2000); });
   }
-  if (box.dataset.status !== "finished") poll();
+  if (box.dataset.status !== "finished" && box.dataset.status !== "failed") poll();
 })();

@@ -363,6 +363,16 @@ class WooCommerceClient:
             )
         return variations
 
+    def batch_variations(
+        self, product_id: int | str, *, update: Sequence[Mapping[str, Any]] = ()
+    ) -> JSON:
+        """POST /products/<id>/variations/batch (product-variations.md, "Batch update product
+        variations"). Failed items come back with an `error` object (see `batch_item_error`)."""
+        if len(update) > MAX_PER_PAGE:
+            raise ValueError("WooCommerce accepts at most 100 objects per batch")
+        body = {"update": [dict(item) for item in update]}
+        return dict(self.post(f"/products/{int(product_id)}/variations/batch", body))
+
     def get_variations_any_product(self, ids: Iterable[int | str]) -> list[JSON] | None:
         """Variations of any products by id in one request: GET /variations?include=.
 

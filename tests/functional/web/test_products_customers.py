@@ -4,6 +4,7 @@ worker (in-process, burst mode) with its progress endpoint."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,93 @@ def test_variations_are_listed_and_saved_one_by_one(
     assert policies(app, live_store.store.id) == [
         ProductPolicy(ProductRef(str(shirt), str(medium)), None, 2, None, "Restocking")
     ]
+
+
+def test_bulk_change_reaches_each_variation_of_a_variable_product_by_batch(
+    app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis, worker_env: None
+) -> None:
+    shirt = live_store.product_id("SHIRT-FIELD")
+    # The order WooCommerce lists them in the product's `variations` (products.md).
+    variations = [int(v) for v in live_store.shop.product_json(shirt)["variations"]]
+    sizes = {v: live_store.shop.variation_json(v)["sku"] for v in variations}
+    assert sorted(sizes.values()) == ["SHIRT-FIELD-L", "SHIRT-FIELD-M", "SHIRT-FIELD-S"]
+    before = {sku: live_store.shop.variation_json(v)["backorders"] for v, sku in sizes.items()}
+    assert before == {"SHIRT-FIELD-S": "no", "SHIRT-FIELD-M": "notify", "SHIRT-FIELD-L": "no"}
+    path = f"/stores/{live_store.store.id}/products"
+    response = alice.post(f"{path}/bulk", {"q": "Field Shirt", "value": "yes"}, token_from=path)
+    assert response.status_code == 303
+    job_id = response.headers["Location"].split("job=")[1].split("&")[0]
+    queued = alice.get(f"{path}/bulk/{job_id}").get_json()
+    assert (queued["status"], queued["done"], queued["total"]) == ("queued", 0, 1)
+
+    worker = SimpleWorker(
+        [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
+    )
+    assert worker.work(burst=True) is True
+
+    status = alice.get(f"{path}/bulk/{job_id}").get_json()
+    assert (status["status"], status["total"], status["done"], status["failed"]) == (
+        "finished",
+        4,
+        4,
+        0,
+    )
+    assert status["percent"] == 100
+    assert status["outcomes"] == [
+        # The variable product itself does not manage stock, so the store keeps "no" on it
+        # (WC_Product::validate_props); its variations manage their own stock.
+        {"product_id": shirt, "ok": True, "message": "backorders=no (stock not managed)"},
+    ] + [
+        {"product_id": shirt, "variation_id": v, "ok": True, "message": "backorders=yes"}
+        for v in variations
+    ]
+    after = {sku: live_store.shop.variation_json(v)["backorders"] for v, sku in sizes.items()}
+    assert after == {"SHIRT-FIELD-S": "yes", "SHIRT-FIELD-M": "yes", "SHIRT-FIELD-L": "yes"}
+    assert live_store.backorders("MUG-BLUE") == "no"  # not in the searched set: untouched
+    page = alice.get(f"{path}?job={job_id}").get_data(as_text=True)
+    for v in variations:
+        assert f'data-product-id="{shirt}" data-variation-id="{v}" data-ok="true"' in page
+
+
+def test_bulk_batch_records_a_failed_variation_and_carries_on(
+    app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis, worker_env: None
+) -> None:
+    from plugin.bulk import start_bulk_backorders
+
+    shirt = live_store.product_id("SHIRT-FIELD")
+    variations = [int(v) for v in live_store.shop.product_json(shirt)["variations"]]
+    job_id = start_bulk_backorders(redis_client, live_store.store.id, [shirt], "notify")
+    # A plan made before one variation was deleted from the store: that item fails, not the job.
+    redis_client.hset(
+        f"backorders:bulk:{job_id}",
+        mapping={
+            "items": json.dumps(
+                [{"product_id": shirt}]
+                + [{"product_id": shirt, "variation_id": v} for v in [*variations, 999999]]
+            ),
+            "total": 5,
+        },
+    )
+    worker = SimpleWorker(
+        [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
+    )
+    assert worker.work(burst=True) is True
+    status = alice.get(f"/stores/{live_store.store.id}/products/bulk/{job_id}").get_json()
+    assert (status["status"], status["total"], status["done"], status["failed"]) == (
+        "finished",
+        5,
+        5,
+        1,
+    )
+    assert status["outcomes"][1:] == [
+        {"product_id": shirt, "variation_id": v, "ok": True, "message": "backorders=notify"}
+        for v in variations
+    ] + [
+        {
+            "product_id": shirt,
+            "variation_id": 999999,
+            "ok": False,
+            "message": "woocommerce_rest_product_variation_invalid_id",
+        }
+    ]
+    assert [live_store.shop.variation_json(v)["backorders"] for v in variations] == ["notify"] * 3
