@@ -33,6 +33,8 @@ bp = Blueprint("auth", __name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+SESSION_VERSION = "session_version"  # session key: the merchant's version at sign-in
+
 
 def services() -> Any:
     """The app's adapters (app.py `Backorders`)."""
@@ -48,7 +50,15 @@ def current_merchant() -> MerchantRecord | None:
     """The signed-in merchant, or None (looked up once per request)."""
     if "merchant" not in g:
         merchant_id = session.get("merchant_id")
-        g.merchant = merchants().get(int(merchant_id)) if isinstance(merchant_id, int) else None
+        merchant = merchants().get(merchant_id) if isinstance(merchant_id, int) else None
+        if merchant is not None and session.get(SESSION_VERSION) != merchant.session_version:
+            # Flask's cookie is signed, not stored: a copy stays valid until it expires. The
+            # version it carries must still be the merchant's, which sign-out and a password
+            # change bump, so a cookie copied before either is refused from then on.
+            logger.info("event=stale_session merchant_id=%s", merchant.id)
+            session.clear()
+            merchant = None
+        g.merchant = merchant
     merchant: MerchantRecord | None = g.merchant
     return merchant
 
@@ -113,6 +123,7 @@ def _start_session(merchant: MerchantRecord) -> None:
     session.clear()  # a fresh session on sign-in: no fixation, new CSRF token
     session.permanent = True
     session["merchant_id"] = merchant.id
+    session[SESSION_VERSION] = merchant.session_version
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -171,7 +182,11 @@ def sign_in() -> Response | str | tuple[str, int]:
 
 @bp.post("/signout")
 def sign_out() -> Response:
-    """Forget the session."""
+    """End the session here and in every copy of its cookie (the session version is bumped)."""
+    merchant = current_merchant()
+    if merchant is not None:
+        merchants().end_sessions(merchant.id)
+        logger.info("event=merchant_signed_out merchant_id=%s", merchant.id)
     session.clear()
     return redirect(url_for("auth.sign_in"), code=303)
 

@@ -17,11 +17,16 @@ class MerchantRecord:
     id: int
     email: str
     password_hash: str = field(repr=False)
+    session_version: int = 1  # see `Merchant.session_version`
 
 
 def normalize_email(email: str) -> str:
     """The spelling an e-mail address is stored and looked up under."""
     return email.strip().lower()
+
+
+def _record(row: Merchant) -> MerchantRecord:
+    return MerchantRecord(row.id, row.email, row.password_hash, row.session_version)
 
 
 class MerchantRepository:
@@ -33,13 +38,16 @@ class MerchantRepository:
     def create(self, email: str, password_hash: str) -> MerchantRecord | None:
         """Insert a merchant; None when the e-mail address is taken."""
         row = Merchant(
-            email=normalize_email(email), password_hash=password_hash, created_at=utcnow()
+            email=normalize_email(email),
+            password_hash=password_hash,
+            created_at=utcnow(),
+            session_version=1,
         )
         try:
             with self.db.session() as session:
                 session.add(row)
                 session.flush()
-                return MerchantRecord(row.id, row.email, row.password_hash)
+                return _record(row)
         except IntegrityError:
             return None
 
@@ -49,21 +57,30 @@ class MerchantRepository:
             row = session.scalars(
                 select(Merchant).where(Merchant.email == normalize_email(email))
             ).one_or_none()
-            return MerchantRecord(row.id, row.email, row.password_hash) if row else None
+            return _record(row) if row else None
 
     def get(self, merchant_id: int) -> MerchantRecord | None:
         """The merchant, or None."""
         with self.db.session() as session:
             row = session.get(Merchant, merchant_id)
-            return MerchantRecord(row.id, row.email, row.password_hash) if row else None
+            return _record(row) if row else None
 
     def set_password_hash(self, merchant_id: int, password_hash: str) -> None:
-        """Replace the merchant's password hash."""
+        """Replace the merchant's password hash; every session signed in before ends."""
         with self.db.session() as session:
             session.execute(
                 update(Merchant)
                 .where(Merchant.id == merchant_id)
-                .values(password_hash=password_hash)
+                .values(password_hash=password_hash, session_version=Merchant.session_version + 1)
+            )
+
+    def end_sessions(self, merchant_id: int) -> None:
+        """Bump the session version: every cookie issued so far (and its copies) stops working."""
+        with self.db.session() as session:
+            session.execute(
+                update(Merchant)
+                .where(Merchant.id == merchant_id)
+                .values(session_version=Merchant.session_version + 1)
             )
 
     def assign_store(self, store_id: int, merchant_id: int) -> bool:

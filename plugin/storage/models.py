@@ -191,3 +191,6 @@ class Merchant(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Bumped on sign-out and password change: a session cookie carrying an older version (e.g.
+    # one copied before sign-out) is refused, although Flask's signed cookie is still valid.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

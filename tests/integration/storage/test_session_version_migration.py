@@ -1,0 +1,29 @@
+"""Revision 0003_merchant_session_version on a database that already has merchants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+
+from plugin.storage.accounts import MerchantRepository
+from plugin.storage.db import Database
+
+
+def test_existing_merchants_get_version_1_and_downgrade_drops_the_column(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    config = database.alembic_config()
+    command.upgrade(config, "0002")
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO merchants (email, password_hash, created_at) "
+            "VALUES ('old@example.com', 'x', '2026-01-01 00:00:00')"
+        )
+    database.migrate()
+    merchant = MerchantRepository(database).by_email("old@example.com")
+    assert merchant is not None and merchant.session_version == 1
+    command.downgrade(config, "0002")
+    with database.engine.connect() as connection:
+        columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(merchants)")]
+    database.dispose()
+    assert columns == ["id", "email", "password_hash", "created_at"]
