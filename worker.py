@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from rq import Worker, get_current_job
+from rq import Retry, Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from plugin import service
+from plugin import releasing, service
 from plugin.config import Config, configure_logging
 from plugin.crypto import Vault
 from plugin.dispatch import QUEUE_NAME, enqueue_event, enqueue_pending, event_queue
@@ -46,6 +46,7 @@ from plugin.reaper import DEFAULT_STALE_AFTER
 from plugin.reaper import reap_abandoned as reap_started_registry
 from plugin.redis_connection import connect_redis
 from plugin.storage.db import Database
+from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import (
     InboxRepository,
     SqlAuditLog,
@@ -59,6 +60,9 @@ from plugin.storage.repositories import (
 log = logging.getLogger("worker")
 
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
+# A product's stock changed: its open backorders may be released (plugin/releasing.py).
+PRODUCT_TOPICS = frozenset({"product.updated"})
+ALLOCATE_JOB_TIMEOUT = 300
 # One job at a time per order: an order.created and an order.updated of the same order may be
 # processed by two workers at once, and both would otherwise try to create the backorder order.
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
@@ -295,6 +299,10 @@ def process_event(event_id: int) -> str:
     if store is None or not store.is_connected:
         rt.inbox_events.mark_ignored(event_id, "store not connected")
         return "ignored"
+    if event.topic in PRODUCT_TOPICS:
+        enqueue_allocation(rt.redis, store.id, event.resource_id)
+        rt.inbox_events.mark_done(event_id)
+        return "allocation"
     if event.topic not in ORDER_TOPICS:
         rt.inbox_events.mark_ignored(event_id, f"topic {event.topic} is not handled")
         return "ignored"
@@ -336,6 +344,86 @@ def process_event(event_id: int) -> str:
         "event=%s store=%s order=%s result=%s", event_id, store.id, event.resource_id, result.status
     )
     return result.status
+
+
+def allocation_job_id(store_id: int, product_id: str) -> str:
+    """One allocation job per store and product: duplicates collapse while one is queued."""
+    return f"allocate-{store_id}-{product_id}"
+
+
+def enqueue_allocation(connection: redis.Redis, store_id: int, product_id: str) -> bool:
+    """Enqueue `allocate_product` for a product; False when that job is already queued."""
+    try:
+        event_queue(connection).enqueue_call(
+            "worker.allocate_product",
+            args=(store_id, str(product_id)),
+            job_id=allocation_job_id(store_id, str(product_id)),
+            unique=True,
+            retry=Retry(max=5, interval=[5, 15, 30, 60, 120]),
+            timeout=ALLOCATE_JOB_TIMEOUT,
+            result_ttl=60,
+            description=f"allocate stock of product {product_id} in store {store_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def product_lock(connection: redis.Redis, store_id: int, product_id: str) -> Iterator[None]:
+    """Hold the per-store+product allocation lock (read, plan and write under one lock)."""
+    with order_lock(connection, store_id, f"product:{product_id}"):
+        yield
+
+
+def allocate_product(
+    store_id: int,
+    product_id: str,
+    on_released: releasing.OnReleased | None = None,
+    on_stock_arrived: releasing.OnStockArrived | None = None,
+) -> list[str]:
+    """Release the open backorders of one product that its stock now covers (issue 6)."""
+    rt = runtime()
+    store = rt.stores.get(store_id)
+    if store is None or not store.is_connected:
+        return []
+    platform, limiter = connect_store(rt, store)
+    try:
+        result = releasing.allocate_product(
+            store_id,
+            str(product_id),
+            platform=platform,
+            releases=SqlReleaseLedger(rt.db),
+            policies=rt.policies,
+            audit=rt.audit,
+            lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
+            on_released=on_released if on_released is not None else RELEASE_HOOKS.on_released,
+            on_stock_arrived=(
+                on_stock_arrived if on_stock_arrived is not None else RELEASE_HOOKS.on_stock_arrived
+            ),
+        )
+    except PermanentError as exc:
+        rt.stores.add_alert(store_id, exc.reason, f"Releasing product {product_id} failed: {exc}")
+        log.warning(
+            "allocate store=%s product=%s failed reason=%s", store_id, product_id, exc.reason
+        )
+        return []
+    except RateLimited as exc:
+        if exc.retry_after:
+            limiter.pause(exc.retry_after)
+        raise
+    return list(result.released)
+
+
+@dataclass
+class ReleaseHooks:
+    """Callables run after a release / when stock arrives (the notifications plug in here)."""
+
+    on_released: releasing.OnReleased | None = None
+    on_stock_arrived: releasing.OnStockArrived | None = None
+
+
+RELEASE_HOOKS = ReleaseHooks()
 
 
 def reconcile_store(store_id: int) -> int:
