@@ -32,14 +32,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from rq import Retry, Worker, get_current_job
+from rq import Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
 from plugin import releasing, service
 from plugin.config import Config, configure_logging
 from plugin.crypto import Vault
-from plugin.dispatch import QUEUE_NAME, enqueue_event, enqueue_pending, event_queue
+from plugin.dispatch import (
+    QUEUE_NAME,
+    enqueue_allocation,
+    enqueue_event,
+    enqueue_pending,
+    event_queue,
+)
 from plugin.errors import PermanentError, RateLimited, TransientError
 from plugin.ratelimit import StoreRateLimiter
 from plugin.reaper import DEFAULT_STALE_AFTER
@@ -62,7 +68,6 @@ log = logging.getLogger("worker")
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
 # A product's stock changed: its open backorders may be released (plugin/releasing.py).
 PRODUCT_TOPICS = frozenset({"product.updated"})
-ALLOCATE_JOB_TIMEOUT = 300
 # One job at a time per order: an order.created and an order.updated of the same order may be
 # processed by two workers at once, and both would otherwise try to create the backorder order.
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
@@ -346,29 +351,6 @@ def process_event(event_id: int) -> str:
     return result.status
 
 
-def allocation_job_id(store_id: int, product_id: str) -> str:
-    """One allocation job per store and product: duplicates collapse while one is queued."""
-    return f"allocate-{store_id}-{product_id}"
-
-
-def enqueue_allocation(connection: redis.Redis, store_id: int, product_id: str) -> bool:
-    """Enqueue `allocate_product` for a product; False when that job is already queued."""
-    try:
-        event_queue(connection).enqueue_call(
-            "worker.allocate_product",
-            args=(store_id, str(product_id)),
-            job_id=allocation_job_id(store_id, str(product_id)),
-            unique=True,
-            retry=Retry(max=5, interval=[5, 15, 30, 60, 120]),
-            timeout=ALLOCATE_JOB_TIMEOUT,
-            result_ttl=60,
-            description=f"allocate stock of product {product_id} in store {store_id}",
-        )
-    except DuplicateJobError:
-        return False
-    return True
-
-
 @contextlib.contextmanager
 def product_lock(connection: redis.Redis, store_id: int, product_id: str) -> Iterator[None]:
     """Hold the per-store+product allocation lock (read, plan and write under one lock)."""
@@ -388,12 +370,14 @@ def allocate_product(
     if store is None or not store.is_connected:
         return []
     platform, limiter = connect_store(rt, store)
+    ledger = SqlReleaseLedger(rt.db)
     try:
         result = releasing.allocate_product(
             store_id,
             str(product_id),
             platform=platform,
-            releases=SqlReleaseLedger(rt.db),
+            releases=ledger,
+            priority_bumps=ledger.bumps(store_id),
             policies=rt.policies,
             audit=rt.audit,
             lock=lambda: product_lock(rt.redis, store_id, str(product_id)),

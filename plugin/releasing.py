@@ -170,29 +170,16 @@ def _allocate(
     on_released: OnReleased | None,
     on_stock_arrived: OnStockArrived | None,
 ) -> AllocationResult:
-    candidates = releases.backorder_orders_for(store_id, ProductRef(product_id))
-    open_orders: list[Order] = []
     resumed: list[str] = []
-    for order_id in candidates:
-        records = releases.for_order(store_id, order_id)
-        unfinished = [
-            r
-            for r in records
-            if r.state == ReleaseState.PLANNED or (r.state == ReleaseState.STATUS_SET)
-        ]
-        if unfinished:
-            # An earlier run decided and died before finishing: finish that decision first,
-            # before the figures below are read, so its units are not handed out again.
-            _carry_out(store_id, unfinished[0], platform, releases, audit, on_released)
-            resumed.append(order_id)
-            continue
-        if records:
-            continue  # released already
-        order = platform.get_order(order_id)
-        if order.status is Status.NEW_BACKORDER:
-            open_orders.append(order)
-
-    available = _available(store_id, open_orders, platform, releases)
+    for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
+        for record in releases.for_order(store_id, order_id):
+            if record.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
+                # An earlier run decided and died before finishing: finish that decision
+                # first, before the figures are read, so its units are not handed out again.
+                _carry_out(store_id, record, platform, releases, audit, on_released)
+                resumed.append(order_id)
+    open_orders = _open_orders(store_id, product_id, platform, releases)
+    available = _available(store_id, open_orders, platform, releases, settle=True)
     arrived = sum(units for ref, units in available.items() if _matches(ref, product_id))
     if not open_orders:
         return AllocationResult(product_id, available, resumed=tuple(resumed))
@@ -247,6 +234,52 @@ def _allocate(
     )
 
 
+def _open_orders(
+    store_id: int, product_id: str, platform: ReleasePlatform, releases: ReleaseLedger
+) -> list[Order]:
+    """Backorder orders waiting for `product_id`: split by us, never released, still held."""
+    found: list[Order] = []
+    for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
+        if releases.for_order(store_id, order_id):
+            continue  # released (or being released) already
+        order = platform.get_order(order_id)
+        if order.status is Status.NEW_BACKORDER:
+            found.append(order)
+    return found
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `units` more units of a product would release, without releasing anything."""
+
+    product_id: str
+    units: int
+    available_now: Mapping[ProductRef, int]
+    ranking: tuple[OrderRelease, ...]
+    orders: Mapping[str, OpenBackorder]  # by order id: priority, age, delivery condition
+
+
+def preview_allocation(
+    store_id: int,
+    product_id: str,
+    units: int,
+    *,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    policies: PolicyStore,
+    priority_bumps: Mapping[str, int] | None = None,
+) -> Preview:
+    """The release ranking if `units` of `product_id` arrived now (reads only)."""
+    open_orders = _open_orders(store_id, product_id, platform, releases)
+    available = _available(store_id, open_orders, platform, releases, settle=False)
+    hypothetical = {
+        ref: count + (units if _matches(ref, product_id) else 0) for ref, count in available.items()
+    }
+    queue = [_open_backorder(store_id, o, policies, priority_bumps or {}) for o in open_orders]
+    result = plan_release(hypothetical, queue)
+    return Preview(product_id, units, available, result.orders, {b.order_id: b for b in queue})
+
+
 def _open_backorder(
     store_id: int, order: Order, policy_store: PolicyStore, bumps: Mapping[str, int]
 ) -> OpenBackorder:
@@ -273,6 +306,8 @@ def _available(
     open_orders: Iterable[Order],
     platform: ReleasePlatform,
     releases: ReleaseLedger,
+    *,
+    settle: bool,
 ) -> dict[ProductRef, int]:
     """Units free for release per product of the open orders (module docstring)."""
     claimed: dict[ProductRef, int] = {}
@@ -280,7 +315,7 @@ def _available(
         reduced = platform.reduced_stock(order.id)
         for line in order.lines:
             claimed[line.ref] = claimed.get(line.ref, 0) + reduced.get(line.line_id, 0)
-    held = _held_by_unpaid_releases(store_id, platform, releases)
+    held = _held_by_unpaid_releases(store_id, platform, releases, settle=settle)
     available: dict[ProductRef, int] = {}
     for ref, units in claimed.items():
         stock = platform.product_stock(ref)
@@ -293,7 +328,7 @@ def _available(
 
 
 def _held_by_unpaid_releases(
-    store_id: int, platform: ReleasePlatform, releases: ReleaseLedger
+    store_id: int, platform: ReleasePlatform, releases: ReleaseLedger, *, settle: bool
 ) -> dict[ProductRef, int]:
     held: dict[ProductRef, int] = {}
     for record in releases.released_to_pay(store_id):
@@ -309,7 +344,7 @@ def _held_by_unpaid_releases(
                     ref = ProductRef(str(line["product_id"]), line.get("variant_id") or None)
                     held[ref] = held.get(ref, 0) + units
                     holding += units
-        if not holding and record.state == ReleaseState.DONE:
+        if settle and not holding and record.state == ReleaseState.DONE:
             # Paid (stock reduced again) or cancelled: the store's figure is right again.
             releases.advance(store_id, record.release_key, ReleaseState.SETTLED)
     return held

@@ -213,3 +213,15 @@ class Release(Base):
     payment_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReleaseBump(Base):
+    """A merchant's "move up" of one backorder order: added to its customer's priority."""
+
+    __tablename__ = "release_bumps"
+    __table_args__ = (UniqueConstraint("store_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(64))
+    bump: Mapped[int] = mapped_column(Integer, default=0)

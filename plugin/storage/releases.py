@@ -16,7 +16,7 @@ from plugin.core.model import ProductRef
 from plugin.ports import SplitState
 from plugin.releasing import ReleaseRecord, ReleaseState
 from plugin.storage.db import Database
-from plugin.storage.models import Release, Split, utcnow
+from plugin.storage.models import Release, ReleaseBump, Split, utcnow
 from plugin.storage.repositories import _insert_ignoring_conflict
 
 
@@ -134,3 +134,22 @@ class SqlReleaseLedger:
                 .where(Release.store_id == store_id, Release.release_key == release_key)
                 .values(**values)
             )
+
+    def bumps(self, store_id: int) -> dict[str, int]:
+        """Priority bumps the merchant gave backorder orders (order id -> added priority)."""
+        with self.db.session() as session:
+            rows = session.scalars(select(ReleaseBump).where(ReleaseBump.store_id == store_id))
+            return {row.order_id: row.bump for row in rows}
+
+    def set_bump(self, store_id: int, order_id: str, bump: int) -> None:
+        """Insert or replace the bump of one backorder order."""
+        with self.db.session(write=True) as session:
+            row = session.scalars(
+                select(ReleaseBump).where(
+                    ReleaseBump.store_id == store_id, ReleaseBump.order_id == str(order_id)
+                )
+            ).one_or_none()
+            if row is None:
+                row = ReleaseBump(store_id=store_id, order_id=str(order_id), bump=bump)
+                session.add(row)
+            row.bump = bump

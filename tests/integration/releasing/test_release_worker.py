@@ -56,6 +56,11 @@ def backordered_world(instance: Instance, sandbox: Sandbox) -> dict[str, Any]:
     return world
 
 
+def done_releases(instance: Instance) -> int:
+    with instance.db.session() as session:
+        return len(session.scalars(select(Release).where(Release.state == "done")).all())
+
+
 def status(sandbox: Sandbox, order_id: int) -> str:
     return str(sandbox.client().get_order(order_id)["status"])
 

@@ -1,4 +1,4 @@
-"""Releases of backorder orders when stock arrives.
+"""Releases of backorder orders when stock arrives, and merchants' priority bumps.
 
 Revision ID: 0003
 Revises: 0002
@@ -43,8 +43,26 @@ def upgrade() -> None:
     op.create_index(
         "ix_releases_store_id_order_id", "releases", ["store_id", "order_id"], unique=False
     )
+    op.create_table(
+        "release_bumps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("store_id", sa.Integer(), nullable=False),
+        sa.Column("order_id", sa.String(length=64), nullable=False),
+        sa.Column("bump", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["store_id"],
+            ["stores.id"],
+            name=op.f("fk_release_bumps_store_id_stores"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_release_bumps")),
+        sa.UniqueConstraint(
+            "store_id", "order_id", name=op.f("uq_release_bumps_store_id_order_id")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("release_bumps")
     op.drop_index("ix_releases_store_id_order_id", table_name="releases")
     op.drop_table("releases")
