@@ -441,6 +441,10 @@ def reconcile_store(store_id: int) -> int:
         if exc.retry_after:
             limiter.pause(exc.retry_after)
         raise
+    # A product.updated webhook may have been missed too: look again at every product that
+    # open backorders wait for (each job is cheap when nothing arrived).
+    for product_id in SqlReleaseLedger(rt.db).waiting_products(store_id):
+        enqueue_allocation(rt.redis, store_id, product_id)
     return result.added
 
 

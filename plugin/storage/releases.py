@@ -39,7 +39,8 @@ class SqlReleaseLedger:
         self.db = db
 
     def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]:
-        """Backorder orders of finished splits that moved units of `ref` (oldest split first)."""
+        """Backorder orders of finished splits that moved units of product (or variation)
+        `ref.product_id`, oldest split first."""
         with self.db.session() as session:
             rows = session.scalars(
                 select(Split)
@@ -54,16 +55,38 @@ class SqlReleaseLedger:
             for row in rows:
                 for line in (row.plan or {}).get("lines", []):
                     line_ref = line.get("ref") or {}
-                    if (
-                        str(line_ref.get("product_id")) == ref.product_id
-                        and (line_ref.get("variant_id") or None) == ref.variant_id
-                        and int(line.get("backorder") or 0) > 0
-                    ):
+                    # A product id names the product and all its variations; a variation's
+                    # own id (WooCommerce sends product.updated for variations too) names it.
+                    wanted = {str(line_ref.get("product_id")), str(line_ref.get("variant_id"))}
+                    if ref.product_id in wanted and int(line.get("backorder") or 0) > 0:
                         assert row.backorder_order_id is not None
                         if row.backorder_order_id not in found:
                             found.append(row.backorder_order_id)
                         break
             return found
+
+    def waiting_products(self, store_id: int) -> list[str]:
+        """Product ids (variation ids for variations) that unreleased backorder orders wait for."""
+        with self.db.session() as session:
+            released = set(
+                session.scalars(select(Release.order_id).where(Release.store_id == store_id))
+            )
+            rows = session.scalars(
+                select(Split).where(
+                    Split.store_id == store_id,
+                    Split.state == SplitState.DONE,
+                    Split.backorder_order_id.is_not(None),
+                )
+            ).all()
+            products: set[str] = set()
+            for row in rows:
+                if row.backorder_order_id in released:
+                    continue
+                for line in (row.plan or {}).get("lines", []):
+                    ref = line.get("ref") or {}
+                    if int(line.get("backorder") or 0) > 0:
+                        products.add(str(ref.get("variant_id") or ref.get("product_id")))
+            return sorted(products)
 
     def get(self, store_id: int, release_key: str) -> ReleaseRecord | None:
         with self.db.session() as session:
