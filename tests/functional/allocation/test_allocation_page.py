@@ -127,3 +127,12 @@ def test_other_merchants_and_forged_posts_change_nothing(
 
     assert SqlReleaseLedger(state(app).db).bumps(world["store"]) == {}
     assert event_queue(redis_client).get_job_ids() == []
+
+
+def test_products_page_links_to_the_allocation_of_a_backordered_product(
+    world: dict[str, Any], alice: Merchant
+) -> None:
+    html = alice.get(f"/stores/{world['store']}/products").get_data(as_text=True)
+
+    links = re.findall(r'class="allocation-link" href="([^"]+)"', html)
+    assert links == [f"/stores/{world['store']}/products/{world['widget']}/allocation?units=6"]
