@@ -28,6 +28,8 @@ def test_migration_creates_every_table(db: Database) -> None:
         "alerts",
         "product_policies",
         "customer_policies",
+        "releases",
+        "release_bumps",
         "merchants",
     }
 
