@@ -191,3 +191,37 @@ class Merchant(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Release(Base):
+    """One release of a backorder order (issue 6), keyed by a deterministic release key so a
+    second allocation job or a retry never releases the same order twice."""
+
+    __tablename__ = "releases"
+    __table_args__ = (
+        UniqueConstraint("store_id", "release_key"),
+        Index("ix_releases_store_id_order_id", "store_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    release_key: Mapped[str] = mapped_column(String(128))
+    order_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))  # planned | status_set | done
+    target_status: Mapped[str] = mapped_column(String(32))  # processing | pending
+    lines: Mapped[list[Any]] = mapped_column(JSON)  # [{line_id, product_id, variant_id, units}]
+    payment_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReleaseBump(Base):
+    """A merchant's "move up" of one backorder order: added to its customer's priority."""
+
+    __tablename__ = "release_bumps"
+    __table_args__ = (UniqueConstraint("store_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(64))
+    bump: Mapped[int] = mapped_column(Integer, default=0)
