@@ -36,16 +36,23 @@ from rq import Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from plugin import service
+from plugin import releasing, service
 from plugin.config import Config, configure_logging
 from plugin.crypto import Vault
-from plugin.dispatch import QUEUE_NAME, enqueue_event, enqueue_pending, event_queue
+from plugin.dispatch import (
+    QUEUE_NAME,
+    enqueue_allocation,
+    enqueue_event,
+    enqueue_pending,
+    event_queue,
+)
 from plugin.errors import PermanentError, RateLimited, TransientError
 from plugin.ratelimit import StoreRateLimiter
 from plugin.reaper import DEFAULT_STALE_AFTER
 from plugin.reaper import reap_abandoned as reap_started_registry
 from plugin.redis_connection import connect_redis
 from plugin.storage.db import Database
+from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import (
     InboxRepository,
     SqlAuditLog,
@@ -59,6 +66,8 @@ from plugin.storage.repositories import (
 log = logging.getLogger("worker")
 
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
+# A product's stock changed: its open backorders may be released (plugin/releasing.py).
+PRODUCT_TOPICS = frozenset({"product.updated"})
 # One job at a time per order: an order.created and an order.updated of the same order may be
 # processed by two workers at once, and both would otherwise try to create the backorder order.
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
@@ -316,6 +325,10 @@ def process_event(event_id: int) -> str:
     if store is None or not store.is_connected:
         rt.inbox_events.mark_ignored(event_id, "store not connected")
         return "ignored"
+    if event.topic in PRODUCT_TOPICS:
+        enqueue_allocation(rt.redis, store.id, event.resource_id)
+        rt.inbox_events.mark_done(event_id)
+        return "allocation"
     if event.topic not in ORDER_TOPICS:
         rt.inbox_events.mark_ignored(event_id, f"topic {event.topic} is not handled")
         return "ignored"
@@ -359,6 +372,65 @@ def process_event(event_id: int) -> str:
     return result.status
 
 
+@contextlib.contextmanager
+def product_lock(connection: redis.Redis, store_id: int, product_id: str) -> Iterator[None]:
+    """Hold the per-store+product allocation lock (read, plan and write under one lock)."""
+    with order_lock(connection, store_id, f"product:{product_id}"):
+        yield
+
+
+def allocate_product(
+    store_id: int,
+    product_id: str,
+    on_released: releasing.OnReleased | None = None,
+    on_stock_arrived: releasing.OnStockArrived | None = None,
+) -> list[str]:
+    """Release the open backorders of one product that its stock now covers (issue 6)."""
+    rt = runtime()
+    store = rt.stores.get(store_id)
+    if store is None or not store.is_connected:
+        return []
+    platform, limiter = connect_store(rt, store)
+    ledger = SqlReleaseLedger(rt.db)
+    try:
+        result = releasing.allocate_product(
+            store_id,
+            str(product_id),
+            platform=platform,
+            releases=ledger,
+            priority_bumps=ledger.bumps(store_id),
+            policies=rt.policies,
+            audit=rt.audit,
+            lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
+            on_released=on_released if on_released is not None else RELEASE_HOOKS.on_released,
+            on_stock_arrived=(
+                on_stock_arrived if on_stock_arrived is not None else RELEASE_HOOKS.on_stock_arrived
+            ),
+        )
+    except PermanentError as exc:
+        rt.stores.add_alert(store_id, exc.reason, f"Releasing product {product_id} failed: {exc}")
+        log.warning(
+            "allocate store=%s product=%s failed reason=%s", store_id, product_id, exc.reason
+        )
+        return []
+    except RateLimited as exc:
+        if exc.retry_after:
+            limiter.pause(exc.retry_after)
+        raise
+    return list(result.released)
+
+
+@dataclass
+class ReleaseHooks:
+    """Callables run after a release / when stock arrives (the notifications plug in here)."""
+
+    on_released: releasing.OnReleased | None = None
+    on_stock_arrived: releasing.OnStockArrived | None = None
+
+
+RELEASE_HOOKS = ReleaseHooks()
+
+
 def reconcile_store(store_id: int) -> int:
     """Poll one store for orders the webhooks missed; returns how many events were added."""
     rt = runtime()
@@ -390,6 +462,10 @@ def reconcile_store(store_id: int) -> int:
         if exc.retry_after:
             limiter.pause(exc.retry_after)
         raise
+    # A product.updated webhook may have been missed too: look again at every product that
+    # open backorders wait for (each job is cheap when nothing arrived).
+    for product_id in SqlReleaseLedger(rt.db).waiting_products(store_id):
+        enqueue_allocation(rt.redis, store_id, product_id)
     return result.added
 
 

@@ -7,7 +7,8 @@ import logging
 
 import redis
 from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from plugin.storage.db import Database
@@ -50,6 +51,55 @@ def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
     except DuplicateJobError:
         return False
     return True
+
+
+ALLOCATE_PRODUCT = "worker.allocate_product"
+ALLOCATE_JOB_TIMEOUT_S = 300
+ALLOCATE_RETRY_INTERVALS = [5, 15, 30, 60, 120]
+
+
+def allocation_job_id(store_id: int, product_id: str) -> str:
+    """One allocation job per store and product: duplicates collapse while one is queued."""
+    return f"allocate-{store_id}-{product_id}"
+
+
+def enqueue_allocation(connection: redis.Redis, store_id: int, product_id: str) -> bool:
+    """Enqueue `worker.allocate_product(store_id, product_id)`; False when one is queued.
+
+    RQ's `unique` refuses an id whose job hash exists (rq/scripts.py `save_unique_job`): the
+    hash lives while the job is queued or running, so finished jobs keep none (`result_ttl=0`,
+    short `failure_ttl`). A job already running may have read the stock before this change,
+    so then one follow-up job (its own id) is queued; further changes collapse into it.
+    """
+    for job_id in (
+        allocation_job_id(store_id, str(product_id)),
+        allocation_job_id(store_id, str(product_id)) + "-again",
+    ):
+        try:
+            event_queue(connection).enqueue_call(
+                ALLOCATE_PRODUCT,
+                args=(store_id, str(product_id)),
+                job_id=job_id,
+                unique=True,
+                retry=Retry(max=len(ALLOCATE_RETRY_INTERVALS), interval=ALLOCATE_RETRY_INTERVALS),
+                timeout=ALLOCATE_JOB_TIMEOUT_S,
+                result_ttl=0,
+                failure_ttl=60,
+                description=f"allocate stock of product {product_id} in store {store_id}",
+            )
+        except DuplicateJobError:
+            if _job_status(connection, job_id) == JobStatus.STARTED:
+                continue  # it may have read the old stock: queue the follow-up
+            return False
+        return True
+    return False
+
+
+def _job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
+    try:
+        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status()
+    except NoSuchJobError:
+        return None
 
 
 def enqueue_pending(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:

@@ -380,3 +380,192 @@ class FakeCheckpoints:
 
     def set_checkpoint(self, store_id: int, at: dt.datetime) -> None:
         self.checkpoints[store_id] = at
+
+
+# --- releasing (plugin/releasing.py) ---------------------------------------------------------
+
+
+@dataclass
+class FakeCustomerPolicies:
+    """PolicyStore with one policy per customer id (release priority, delivery condition)."""
+
+    customers: dict[str, object] = field(default_factory=dict)  # id -> CustomerPolicy
+    settings: object | None = None
+
+    def policies_for(self, store_id: int, order: Order) -> Policies:
+        from plugin.core.model import CustomerPolicy, StoreSettings
+
+        customer = self.customers.get(order.customer.id or "")
+        assert customer is None or isinstance(customer, CustomerPolicy)
+        settings = self.settings if isinstance(self.settings, StoreSettings) else StoreSettings()
+        return Policies(settings=settings, customer=customer)
+
+
+@dataclass
+class FakeReleaseStore:
+    """A store's backorder orders and stock with WooCommerce's stock rules for releasing
+    (sandbox/stock.py): creating an order on-hold reduces stock; on-hold -> processing
+    changes nothing (already reduced); -> pending gives the units back; paying a pending
+    order reduces them again. `crash_after` / `fail_at` as in `FakePlatform`."""
+
+    stock: dict[ProductRef, int] = field(default_factory=dict)
+    orders: dict[str, Order] = field(default_factory=dict)
+    wc_status: dict[str, str] = field(default_factory=dict)
+    reduced: dict[str, dict[str, int]] = field(default_factory=dict)
+    fail_at: dict[str, BaseException] = field(default_factory=dict)
+    crash_after: str | None = None
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    transitions: list[tuple[str, str, str]] = field(default_factory=list)  # id, from, to
+    calls: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        import threading
+
+        self._mutex = threading.RLock()
+
+    def _step(self, step: str) -> None:
+        self.calls.append(step)
+        error = self.fail_at.pop(step, None)
+        if error is not None:
+            raise error
+
+    def _done(self, step: str) -> None:
+        if self.crash_after == step:
+            self.crash_after = None
+            raise Crash(step)
+
+    def add_backorder(
+        self,
+        order_id: str,
+        customer_id: str,
+        lines: Iterable[tuple[str, str, int]],  # (line id, product id, quantity)
+        *,
+        created_minute: int = 0,
+        paid: bool = False,
+    ) -> Order:
+        """A backorder order created on-hold: its units are taken from stock at once."""
+        made = [make_line(line_id, product_id, qty) for line_id, product_id, qty in lines]
+        order = dataclasses.replace(
+            make_order(
+                order_id,
+                made,
+                status=Status.NEW_BACKORDER,
+                payment_state=PaymentState.PAID if paid else PaymentState.UNPAID,
+                links=Links(parent_id="1", is_backorder_order=True),
+            ),
+            created_at=dt.datetime(2026, 11, 1, 9, created_minute, tzinfo=UTC),
+            customer=Customer(id=customer_id, email=f"c{customer_id}@example.com"),
+        )
+        self.orders[order_id] = order
+        self.wc_status[order_id] = "on-hold"
+        self.reduced[order_id] = {}
+        for line in made:
+            self.stock[line.ref] = self.stock.get(line.ref, 0) - line.quantity
+            self.reduced[order_id][line.line_id] = line.quantity
+        return order
+
+    def restock(self, product_id: str, units: int) -> None:
+        ref = ProductRef(product_id)
+        with self._mutex:
+            self.stock[ref] = self.stock.get(ref, 0) + units
+
+    def pay(self, order_id: str) -> None:
+        """The customer pays a pending order: processing, stock reduced again."""
+        with self._mutex:
+            assert self.wc_status[order_id] == "pending"
+            self._move(order_id, "processing")
+
+    def _move(self, order_id: str, status: str) -> None:
+        before = self.wc_status[order_id]
+        order = self.orders[order_id]
+        if status == "pending" and self.reduced[order_id]:
+            for line in order.lines:
+                self.stock[line.ref] += self.reduced[order_id].pop(line.line_id, 0)
+        if status == "processing" and not self.reduced[order_id]:
+            for line in order.lines:
+                self.stock[line.ref] -= line.quantity
+                self.reduced[order_id][line.line_id] = line.quantity
+        self.wc_status[order_id] = status
+        canonical = {"on-hold": Status.NEW_BACKORDER, "cancelled": Status.CANCELLED}
+        self.orders[order_id] = dataclasses.replace(order, status=canonical.get(status, Status.NEW))
+        self.transitions.append((order_id, before, status))
+
+    # -- ReleasePlatform ---------------------------------------------------------------------
+    def get_order(self, order_id: str) -> Order:
+        with self._mutex:
+            self._step("get_order")
+            return self.orders[order_id]
+
+    def product_stock(self, ref: ProductRef) -> int | None:
+        with self._mutex:
+            self._step("product_stock")
+            return self.stock.get(ref)
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        with self._mutex:
+            return dict(self.reduced[order_id])
+
+    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+        with self._mutex:
+            self._step("release_order")
+            if self.wc_status[order_id] == "on-hold":
+                self._move(order_id, status)
+            self._done("release_order")
+            if status == "pending" and self.wc_status[order_id] == "pending":
+                return f"http://store.test/checkout/order-pay/{order_id}/?pay_for_order=true"
+            return None
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
+        with self._mutex:
+            self._step("add_note")
+            self.notes.append((order_id, text))
+            self._done("add_note")
+
+
+@dataclass
+class FakeReleaseLedger:
+    """ReleaseLedger in memory; `splits` lists (backorder order id, product ids it waits for)."""
+
+    splits: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    records: dict[tuple[int, str], object] = field(default_factory=dict)
+
+    def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]:
+        return [order_id for order_id, products in self.splits if ref.product_id in products]
+
+    def get(self, store_id: int, release_key: str):  # type: ignore[no-untyped-def]
+        return self.records.get((store_id, release_key))
+
+    def for_order(self, store_id: int, order_id: str) -> list:  # type: ignore[type-arg]
+        return [
+            r
+            for (sid, _), r in self.records.items()
+            if sid == store_id and r.order_id == order_id  # type: ignore[attr-defined]
+        ]
+
+    def released_to_pay(self, store_id: int) -> list:  # type: ignore[type-arg]
+        return [
+            r
+            for (sid, _), r in self.records.items()
+            if sid == store_id and r.target_status == "pending"  # type: ignore[attr-defined]
+        ]
+
+    def start(self, store_id, release_key, order_id, target_status, lines):  # type: ignore[no-untyped-def]
+        from plugin.releasing import ReleaseRecord, ReleaseState
+
+        existing = self.records.get((store_id, release_key))
+        if existing is not None:
+            return existing
+        record = ReleaseRecord(
+            store_id, release_key, order_id, ReleaseState.PLANNED, target_status,
+            tuple(dict(line) for line in lines),
+        )  # fmt: skip
+        self.records[(store_id, release_key)] = record
+        return record
+
+    def advance(self, store_id, release_key, state, *, payment_url=None):  # type: ignore[no-untyped-def]
+        record = self.records[(store_id, release_key)]
+        self.records[(store_id, release_key)] = dataclasses.replace(
+            record,  # type: ignore[type-var]
+            state=state,
+            payment_url=payment_url or record.payment_url,  # type: ignore[attr-defined]
+        )

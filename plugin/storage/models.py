@@ -194,3 +194,37 @@ class Merchant(Base):
     # Bumped on sign-out and password change: a session cookie carrying an older version (e.g.
     # one copied before sign-out) is refused, although Flask's signed cookie is still valid.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class Release(Base):
+    """One release of a backorder order (issue 6), keyed by a deterministic release key so a
+    second allocation job or a retry never releases the same order twice."""
+
+    __tablename__ = "releases"
+    __table_args__ = (
+        UniqueConstraint("store_id", "release_key"),
+        Index("ix_releases_store_id_order_id", "store_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    release_key: Mapped[str] = mapped_column(String(128))
+    order_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))  # planned | status_set | done
+    target_status: Mapped[str] = mapped_column(String(32))  # processing | pending
+    lines: Mapped[list[Any]] = mapped_column(JSON)  # [{line_id, product_id, variant_id, units}]
+    payment_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReleaseBump(Base):
+    """A merchant's "move up" of one backorder order: added to its customer's priority."""
+
+    __tablename__ = "release_bumps"
+    __table_args__ = (UniqueConstraint("store_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(64))
+    bump: Mapped[int] = mapped_column(Integer, default=0)

@@ -104,6 +104,7 @@ META_DELIVERY = "backorders_delivery"  # per-order delivery override, a Delivery
 # Added by the connector (backward compatible; see module docstring and report):
 META_SPLIT_KEYS = "backorders_split_keys"  # on the original: JSON list of every split key applied
 META_PAYMENT = "backorders_payment"  # on a backorder order: the plan's PaymentAction
+META_RELEASE_KEY = "backorders_release_key"  # on a released backorder order (plugin/releasing.py)
 META_ORIGINAL_LINE = "backorders_original_line"  # on a backorder line: the original's line id
 LINE_REDUCED_STOCK = "_reduced_stock"  # WooCommerce's own line meta (wc-stock-functions.php)
 

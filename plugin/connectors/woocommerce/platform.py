@@ -39,6 +39,7 @@ from marshmallow import ValidationError
 from plugin.connectors.woocommerce.client import WooCommerceClient, batch_item_error
 from plugin.connectors.woocommerce.mapping import (
     META_CHILDREN,
+    META_RELEASE_KEY,
     META_ROLE,
     META_SPLIT_KEY,
     META_SPLIT_KEYS,
@@ -47,6 +48,7 @@ from plugin.connectors.woocommerce.mapping import (
     children_ids,
     children_meta,
     id_list,
+    line_reduced_stock,
     load_order,
     meta_value,
     order_from_data,
@@ -243,6 +245,44 @@ class WooCommercePlatform:
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
         """Add an order note; a customer note is e-mailed to the buyer by WooCommerce."""
         self.client.add_order_note(order_id, text, customer_note=customer)
+
+    # -- releasing (plugin/releasing.py) ----------------------------------------------------
+
+    def product_stock(self, ref: ProductRef) -> int | None:
+        """`stock_quantity` of the product or variation `ref` draws on; None if unmanaged."""
+        if ref.variant_id:
+            records = self.client.get_variations(ref.product_id, [ref.variant_id])
+        else:
+            records = self.client.get_products([ref.product_id])
+        for record in records:
+            # products.md: `manage_stock` is true, false or (variations) "parent", in which case
+            # the variation reports the parent's `stock_quantity` (view context).
+            if record.get("manage_stock") in (True, "parent"):
+                quantity = record.get("stock_quantity")
+                return int(quantity) if quantity is not None else 0
+        return None
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        """Units taken from stock per line id (`_reduced_stock` line meta) of an order."""
+        data = self._order_data(order_id)
+        return {str(line["id"]): line_reduced_stock(line) for line in data["line_items"]}
+
+    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+        """Move a held backorder order to `status`; returns `payment_url` for `pending`."""
+        # Raw answers: `payment_url` is not part of the loaded order schema.
+        answer = self.client.get_order(order_id)
+        if answer.get("status") == "on-hold":
+            body = {
+                "status": status,
+                "meta_data": [{"key": META_RELEASE_KEY, "value": release_key}],
+            }
+            answer = self.client.update_order(order_id, body)
+        self._orders.pop(str(order_id), None)
+        if status != "pending" or answer.get("status") != "pending":
+            return None
+        # orders.md: `payment_url` is the read-only "Order payment URL" of the order.
+        url = answer.get("payment_url")
+        return str(url) if url else None
 
     def set_status(self, order_id: str, canonical_status: str) -> None:
         """Set the WooCommerce status that stands for `canonical_status`."""

@@ -28,6 +28,8 @@ def test_migration_creates_every_table(db: Database) -> None:
         "alerts",
         "product_policies",
         "customer_policies",
+        "releases",
+        "release_bumps",
         "merchants",
     }
 
@@ -41,7 +43,7 @@ def test_migrate_twice_is_harmless_and_sqlite_runs_in_wal_mode(tmp_path: Path) -
         timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert (mode, timeout, version) == ("wal", 30000, [("0003_merchant_session_version",)])
+    assert (mode, timeout, version) == ("wal", 30000, [("0004",)])
 
 
 def test_the_comparison_sees_a_drift(db: Database) -> None:

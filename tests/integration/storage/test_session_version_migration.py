@@ -1,4 +1,4 @@
-"""Revision 0003_merchant_session_version on a database that already has merchants."""
+"""Revision 0004 (merchant session version) on a database that already has merchants."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from plugin.storage.db import Database
 def test_existing_merchants_get_version_1_and_downgrade_drops_the_column(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'old.db'}")
     config = database.alembic_config()
-    command.upgrade(config, "0002")
+    command.upgrade(config, "0003")
     with database.engine.begin() as connection:
         connection.exec_driver_sql(
             "INSERT INTO merchants (email, password_hash, created_at) "
@@ -22,7 +22,7 @@ def test_existing_merchants_get_version_1_and_downgrade_drops_the_column(tmp_pat
     database.migrate()
     merchant = MerchantRepository(database).by_email("old@example.com")
     assert merchant is not None and merchant.session_version == 1
-    command.downgrade(config, "0002")
+    command.downgrade(config, "0003")
     with database.engine.connect() as connection:
         columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(merchants)")]
     database.dispose()

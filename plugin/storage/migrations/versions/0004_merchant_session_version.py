@@ -1,7 +1,7 @@
 """Merchants' session version (sign-out and password change end every copy of the cookie).
 
-Revision ID: 0003_merchant_session_version
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-22 07:20:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_merchant_session_version"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,391 @@
+"""Use case: stock arrived for a product; release its open backorder orders by priority.
+
+No Flask and no RQ here (like `service.py`): `worker.py` passes the adapters and a lock in.
+
+Stock accounting (see README "Stock accounting"): a backorder order is created `on-hold`, so
+WooCommerce already took its units from the product's stock (`_reduced_stock` on each line) and
+the stock figure went below zero by what open backorders wait for. The units free for release
+are therefore
+
+    available = stock_quantity + units reduced by open backorder orders
+                - units released to unpaid (`pending`) orders whose stock was given back
+
+Releasing a paid backorder order (on-hold → processing) changes no stock: the order's
+stock-reduced flag is set (wc-stock-functions.php `wc_maybe_reduce_stock_levels`). Releasing an
+unpaid one (on-hold → pending) makes WooCommerce give its units back to stock
+(`wc_maybe_increase_stock_levels` runs on the transition to pending); those units stay ours
+until the customer pays (stock reduced again) or the order is cancelled, so they are
+subtracted while the order is pending and unreduced.
+
+Exactly once: one release per backorder order, keyed `release:<order id>` in the release
+ledger, moved forward planned → status_set → done; the caller holds a per-store+product lock
+around read-plan-write so two jobs never hand out the same unit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from plugin.core.model import DeliveryCondition, Order, PaymentState, ProductRef, Status
+from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
+from plugin.ports import AuditLog, PolicyStore
+
+log = logging.getLogger(__name__)
+
+# WooCommerce statuses a released backorder order moves to (orders.md `status`).
+PAID_RELEASE_STATUS = "processing"
+UNPAID_RELEASE_STATUS = "pending"
+
+OnReleased = Callable[[int, str, "str | None"], object]
+OnStockArrived = Callable[[int, str, int], object]
+
+
+class ReleaseState:
+    """States of a release, in order; a release only moves forward."""
+
+    PLANNED = "planned"
+    STATUS_SET = "status_set"
+    DONE = "done"
+    SETTLED = "settled"  # a `pending` release whose units no longer need holding back
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    store_id: int
+    release_key: str
+    order_id: str
+    state: str
+    target_status: str  # the WooCommerce status set on release
+    lines: tuple[Mapping[str, Any], ...]  # {line_id, product_id, variant_id, units}
+    payment_url: str | None = None
+
+
+class ReleasePlatform(Protocol):
+    """What releasing needs from a store, besides `Platform.get_order` / `add_note`."""
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def product_stock(self, ref: ProductRef) -> int | None:
+        """The stock figure that `ref` draws on; None when the store does not count it."""
+        ...
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        """Units the store took from stock per line id of an order read by `get_order`."""
+        ...
+
+    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+        """Move the order from on-hold to `status` (no write when it is no longer on-hold, so a
+        repeat never undoes a later change); returns its payment link when it must be paid."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+class ReleaseLedger(Protocol):
+    def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]: ...
+
+    def get(self, store_id: int, release_key: str) -> ReleaseRecord | None: ...
+
+    def for_order(self, store_id: int, order_id: str) -> list[ReleaseRecord]: ...
+
+    def released_to_pay(self, store_id: int) -> list[ReleaseRecord]: ...
+
+    def start(
+        self,
+        store_id: int,
+        release_key: str,
+        order_id: str,
+        target_status: str,
+        lines: Sequence[Mapping[str, Any]],
+    ) -> ReleaseRecord: ...
+
+    def advance(
+        self, store_id: int, release_key: str, state: str, *, payment_url: str | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """What one allocation run did for a product."""
+
+    product_id: str
+    available: Mapping[ProductRef, int]
+    released: tuple[str, ...] = ()  # backorder order ids released by this run, in rank order
+    waiting: tuple[str, ...] = ()  # open backorder orders that still wait
+    resumed: tuple[str, ...] = ()  # releases of an earlier, interrupted run finished now
+    ranking: tuple[OrderRelease, ...] = field(default=())
+
+
+def release_key(order_id: str) -> str:
+    """The deterministic key of the (single) release of a backorder order."""
+    return f"release:{order_id}"
+
+
+def _matches(ref: ProductRef, product_id: str) -> bool:
+    return ref.product_id == product_id or ref.variant_id == product_id
+
+
+def allocate_product(
+    store_id: int,
+    product_id: str,
+    *,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    policies: PolicyStore,
+    audit: AuditLog,
+    lock: Callable[[], AbstractContextManager[object]] | None = None,
+    priority_bumps: Mapping[str, int] | None = None,
+    on_released: OnReleased | None = None,
+    on_stock_arrived: OnStockArrived | None = None,
+) -> AllocationResult:
+    """Release the open backorder orders of `product_id` that arrived stock now covers."""
+    guard = lock() if lock is not None else contextlib.nullcontext()
+    with guard:
+        return _allocate(
+            store_id,
+            product_id,
+            platform,
+            releases,
+            policies,
+            audit,
+            priority_bumps or {},
+            on_released,
+            on_stock_arrived,
+        )
+
+
+def _allocate(
+    store_id: int,
+    product_id: str,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    policy_store: PolicyStore,
+    audit: AuditLog,
+    bumps: Mapping[str, int],
+    on_released: OnReleased | None,
+    on_stock_arrived: OnStockArrived | None,
+) -> AllocationResult:
+    resumed: list[str] = []
+    for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
+        for record in releases.for_order(store_id, order_id):
+            if record.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
+                # An earlier run decided and died before finishing: finish that decision
+                # first, before the figures are read, so its units are not handed out again.
+                _carry_out(store_id, record, platform, releases, audit, on_released)
+                resumed.append(order_id)
+    open_orders = _open_orders(store_id, product_id, platform, releases)
+    available = _available(store_id, open_orders, platform, releases, settle=True)
+    arrived = sum(units for ref, units in available.items() if _matches(ref, product_id))
+    if not open_orders:
+        return AllocationResult(product_id, available, resumed=tuple(resumed))
+    if arrived > 0 and on_stock_arrived is not None:
+        on_stock_arrived(store_id, product_id, arrived)
+
+    queue = [_open_backorder(store_id, order, policy_store, bumps) for order in open_orders]
+    result = plan_release(available, queue)
+    by_id = {order.id: order for order in open_orders}
+    released: list[str] = []
+    waiting: list[str] = []
+    for decision in result.orders:
+        order = by_id[decision.order_id]
+        audit.record(
+            store_id, order.id, "decision", decision.reason.message,
+            reason=decision.reason.code, rank=decision.rank, product_id=product_id,
+            lines=[{"line_id": line.line_id, "requested": line.requested,
+                    "allocated": line.allocated} for line in decision.lines],
+        )  # fmt: skip
+        if decision.allocated == 0 or not decision.complete:
+            if decision.allocated:
+                # Releasing part of a backorder order needs a second split (-002): not built
+                # yet, so its share stays reserved for it in this ranking and it waits.
+                audit.record(
+                    store_id, order.id, "info",
+                    "Partial release waits: splitting a backorder order again is not "
+                    "supported yet; the order is released when all of it is in stock.",
+                )  # fmt: skip
+            waiting.append(order.id)
+            continue
+        target = (
+            PAID_RELEASE_STATUS
+            if order.payment_state is PaymentState.PAID
+            else UNPAID_RELEASE_STATUS
+        )
+        lines = [
+            {"line_id": line.line_id, "product_id": line.ref.product_id,
+             "variant_id": line.ref.variant_id, "units": line.allocated}
+            for line in decision.lines
+        ]  # fmt: skip
+        record = releases.start(store_id, release_key(order.id), order.id, target, lines)
+        if record.state in (ReleaseState.DONE, ReleaseState.SETTLED):
+            continue
+        _carry_out(store_id, record, platform, releases, audit, on_released)
+        released.append(order.id)
+    log.info(
+        "allocated store=%s product=%s released=%s waiting=%s",
+        store_id, product_id, len(released), len(waiting),
+    )  # fmt: skip
+    return AllocationResult(
+        product_id, available, tuple(released), tuple(waiting), tuple(resumed), result.orders
+    )
+
+
+def _open_orders(
+    store_id: int, product_id: str, platform: ReleasePlatform, releases: ReleaseLedger
+) -> list[Order]:
+    """Backorder orders waiting for `product_id`: split by us, never released, still held."""
+    found: list[Order] = []
+    for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
+        if releases.for_order(store_id, order_id):
+            continue  # released (or being released) already
+        order = platform.get_order(order_id)
+        if order.status is Status.NEW_BACKORDER:
+            found.append(order)
+    return found
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `units` more units of a product would release, without releasing anything."""
+
+    product_id: str
+    units: int
+    available_now: Mapping[ProductRef, int]
+    ranking: tuple[OrderRelease, ...]
+    orders: Mapping[str, OpenBackorder]  # by order id: priority, age, delivery condition
+
+
+def preview_allocation(
+    store_id: int,
+    product_id: str,
+    units: int,
+    *,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    policies: PolicyStore,
+    priority_bumps: Mapping[str, int] | None = None,
+) -> Preview:
+    """The release ranking if `units` of `product_id` arrived now (reads only)."""
+    open_orders = _open_orders(store_id, product_id, platform, releases)
+    available = _available(store_id, open_orders, platform, releases, settle=False)
+    hypothetical = {
+        ref: count + (units if _matches(ref, product_id) else 0) for ref, count in available.items()
+    }
+    queue = [_open_backorder(store_id, o, policies, priority_bumps or {}) for o in open_orders]
+    result = plan_release(hypothetical, queue)
+    return Preview(product_id, units, available, result.orders, {b.order_id: b for b in queue})
+
+
+def _open_backorder(
+    store_id: int, order: Order, policy_store: PolicyStore, bumps: Mapping[str, int]
+) -> OpenBackorder:
+    policies = policy_store.policies_for(store_id, order)
+    customer = policies.customer
+    delivery: DeliveryCondition = (
+        order.delivery_override
+        or (customer.delivery_condition if customer is not None else None)
+        or policies.settings.default_delivery
+    )
+    priority = (customer.priority if customer is not None else 0) + bumps.get(order.id, 0)
+    return OpenBackorder(
+        order_id=order.id,
+        priority=priority,
+        created_at=order.created_at,
+        delivery=delivery,
+        lines=tuple(OpenLine(line.line_id, line.ref, line.quantity) for line in order.lines),
+        number=order.number,
+    )
+
+
+def _available(
+    store_id: int,
+    open_orders: Iterable[Order],
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    *,
+    settle: bool,
+) -> dict[ProductRef, int]:
+    """Units free for release per product of the open orders (module docstring)."""
+    claimed: dict[ProductRef, int] = {}
+    for order in open_orders:
+        reduced = platform.reduced_stock(order.id)
+        for line in order.lines:
+            claimed[line.ref] = claimed.get(line.ref, 0) + reduced.get(line.line_id, 0)
+    held = _held_by_unpaid_releases(store_id, platform, releases, settle=settle)
+    available: dict[ProductRef, int] = {}
+    for ref, units in claimed.items():
+        stock = platform.product_stock(ref)
+        if stock is None:
+            available[ref] = 0  # the store does not count it: nothing we can say arrived
+            continue
+        free = stock + units - held.get(ref, 0)
+        available[ref] = free if free > 0 else 0
+    return available
+
+
+def _held_by_unpaid_releases(
+    store_id: int, platform: ReleasePlatform, releases: ReleaseLedger, *, settle: bool
+) -> dict[ProductRef, int]:
+    held: dict[ProductRef, int] = {}
+    for record in releases.released_to_pay(store_id):
+        if record.state == ReleaseState.SETTLED:
+            continue
+        order = platform.get_order(record.order_id)
+        reduced = platform.reduced_stock(record.order_id)
+        holding = 0
+        if order.status is not Status.CANCELLED:
+            for line in record.lines:
+                units = int(line["units"])
+                if reduced.get(str(line["line_id"]), 0) < units:
+                    ref = ProductRef(str(line["product_id"]), line.get("variant_id") or None)
+                    held[ref] = held.get(ref, 0) + units
+                    holding += units
+        if settle and not holding and record.state == ReleaseState.DONE:
+            # Paid (stock reduced again) or cancelled: the store's figure is right again.
+            releases.advance(store_id, record.release_key, ReleaseState.SETTLED)
+    return held
+
+
+def _carry_out(
+    store_id: int,
+    record: ReleaseRecord,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    audit: AuditLog,
+    on_released: OnReleased | None,
+) -> None:
+    """Move a release from its recorded state to DONE; every step is safe to repeat."""
+    key = record.release_key
+    state = record.state
+    payment_url = record.payment_url
+    if state == ReleaseState.PLANNED:
+        payment_url = platform.release_order(record.order_id, record.target_status, key)
+        releases.advance(store_id, key, ReleaseState.STATUS_SET, payment_url=payment_url)
+        state = ReleaseState.STATUS_SET
+    if state == ReleaseState.STATUS_SET:
+        platform.add_note(record.order_id, release_note(record, payment_url))
+        audit.record(
+            store_id, record.order_id, "info",
+            f"Released: Backorder Approved, store status {record.target_status}.",
+            release_key=key, payment_url=payment_url,
+        )  # fmt: skip
+        if on_released is not None:
+            # At least once: a crash before DONE calls the hook again on resume.
+            on_released(store_id, record.order_id, payment_url)
+        releases.advance(store_id, key, ReleaseState.DONE)
+
+
+def release_note(record: ReleaseRecord, payment_url: str | None) -> str:
+    """Private note on a released backorder order."""
+    units = sum(int(line["units"]) for line in record.lines)
+    text = (
+        f"Backorders released this order (key {record.release_key}): all {units} unit(s) are "
+        f"in stock; status set to {record.target_status} (Backorder Approved)."
+    )
+    if payment_url:
+        text += f" The customer pays on release: {payment_url}"
+    return text

@@ -1,0 +1,178 @@
+"""Release records (issue 6): which backorder orders were released when stock arrived.
+
+`SqlReleaseLedger` implements `plugin.releasing.ReleaseLedger`. A release is keyed by a
+deterministic key per backorder order, unique per store, so two allocation jobs (or a retry
+after a crash) release an order once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from plugin.core.model import ProductRef
+from plugin.ports import SplitState
+from plugin.releasing import ReleaseRecord, ReleaseState
+from plugin.storage.db import Database
+from plugin.storage.models import Release, ReleaseBump, Split, utcnow
+from plugin.storage.repositories import _insert_ignoring_conflict
+
+
+def _record(row: Release) -> ReleaseRecord:
+    return ReleaseRecord(
+        store_id=row.store_id,
+        release_key=row.release_key,
+        order_id=row.order_id,
+        state=row.state,
+        target_status=row.target_status,
+        lines=tuple(dict(line) for line in row.lines),
+        payment_url=row.payment_url,
+    )
+
+
+class SqlReleaseLedger:
+    """Release records and the backorder orders that wait for a product, on SQL."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]:
+        """Backorder orders of finished splits that moved units of product (or variation)
+        `ref.product_id`, oldest split first."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Split)
+                .where(
+                    Split.store_id == store_id,
+                    Split.state == SplitState.DONE,
+                    Split.backorder_order_id.is_not(None),
+                )
+                .order_by(Split.id)
+            ).all()
+            found: list[str] = []
+            for row in rows:
+                for line in (row.plan or {}).get("lines", []):
+                    line_ref = line.get("ref") or {}
+                    # A product id names the product and all its variations; a variation's
+                    # own id (WooCommerce sends product.updated for variations too) names it.
+                    wanted = {str(line_ref.get("product_id")), str(line_ref.get("variant_id"))}
+                    if ref.product_id in wanted and int(line.get("backorder") or 0) > 0:
+                        assert row.backorder_order_id is not None
+                        if row.backorder_order_id not in found:
+                            found.append(row.backorder_order_id)
+                        break
+            return found
+
+    def waiting_products(self, store_id: int) -> list[str]:
+        """Product ids (variation ids for variations) that unreleased backorder orders wait for."""
+        with self.db.session() as session:
+            released = set(
+                session.scalars(select(Release.order_id).where(Release.store_id == store_id))
+            )
+            rows = session.scalars(
+                select(Split).where(
+                    Split.store_id == store_id,
+                    Split.state == SplitState.DONE,
+                    Split.backorder_order_id.is_not(None),
+                )
+            ).all()
+            products: set[str] = set()
+            for row in rows:
+                if row.backorder_order_id in released:
+                    continue
+                for line in (row.plan or {}).get("lines", []):
+                    ref = line.get("ref") or {}
+                    if int(line.get("backorder") or 0) > 0:
+                        products.add(str(ref.get("variant_id") or ref.get("product_id")))
+            return sorted(products)
+
+    def get(self, store_id: int, release_key: str) -> ReleaseRecord | None:
+        with self.db.session() as session:
+            row = session.scalars(
+                select(Release).where(
+                    Release.store_id == store_id, Release.release_key == release_key
+                )
+            ).one_or_none()
+            return _record(row) if row is not None else None
+
+    def for_order(self, store_id: int, order_id: str) -> list[ReleaseRecord]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Release)
+                .where(Release.store_id == store_id, Release.order_id == str(order_id))
+                .order_by(Release.id)
+            ).all()
+            return [_record(row) for row in rows]
+
+    def released_to_pay(self, store_id: int) -> list[ReleaseRecord]:
+        """Releases that set an order to `pending` (their stock may be given back meanwhile)."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Release)
+                .where(Release.store_id == store_id, Release.target_status == "pending")
+                .order_by(Release.id)
+            ).all()
+            return [_record(row) for row in rows]
+
+    def start(
+        self,
+        store_id: int,
+        release_key: str,
+        order_id: str,
+        target_status: str,
+        lines: Sequence[Mapping[str, Any]],
+    ) -> ReleaseRecord:
+        """Insert in state PLANNED, or return the existing record for that key."""
+        now = utcnow()
+        values = {
+            "store_id": store_id,
+            "release_key": release_key,
+            "order_id": str(order_id),
+            "state": ReleaseState.PLANNED,
+            "target_status": target_status,
+            "lines": [dict(line) for line in lines],
+            "payment_url": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self.db.session(write=True) as session:
+            _insert_ignoring_conflict(
+                session, Release.__table__, values, ("store_id", "release_key")
+            )
+        record = self.get(store_id, release_key)
+        assert record is not None  # inserted now or found by the conflict
+        return record
+
+    def advance(
+        self, store_id: int, release_key: str, state: str, *, payment_url: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"state": state, "updated_at": utcnow()}
+        if payment_url is not None:
+            values["payment_url"] = payment_url
+        with self.db.session(write=True) as session:
+            session.execute(
+                update(Release)
+                .where(Release.store_id == store_id, Release.release_key == release_key)
+                .values(**values)
+            )
+
+    def bumps(self, store_id: int) -> dict[str, int]:
+        """Priority bumps the merchant gave backorder orders (order id -> added priority)."""
+        with self.db.session() as session:
+            rows = session.scalars(select(ReleaseBump).where(ReleaseBump.store_id == store_id))
+            return {row.order_id: row.bump for row in rows}
+
+    def set_bump(self, store_id: int, order_id: str, bump: int) -> None:
+        """Insert or replace the bump of one backorder order."""
+        with self.db.session(write=True) as session:
+            row = session.scalars(
+                select(ReleaseBump).where(
+                    ReleaseBump.store_id == store_id, ReleaseBump.order_id == str(order_id)
+                )
+            ).one_or_none()
+            if row is None:
+                row = ReleaseBump(store_id=store_id, order_id=str(order_id), bump=bump)
+                session.add(row)
+            row.bump = bump

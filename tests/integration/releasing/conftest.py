@@ -1,0 +1,8 @@
+"""Reuse the worker tests' real Redis, sandbox store and worker processes."""
+
+from tests.integration.worker.conftest import (  # noqa: F401 - fixtures
+    instance,
+    redis_client,
+    redis_url,
+    sandbox,
+)

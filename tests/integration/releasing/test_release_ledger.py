@@ -1,0 +1,54 @@
+"""SqlReleaseLedger on SQLite: waiting orders from the split ledger, one release per key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plugin.core.model import ProductRef
+from plugin.crypto import Vault
+from plugin.releasing import ReleaseState
+from plugin.storage.db import Database
+from plugin.storage.releases import SqlReleaseLedger
+from plugin.storage.repositories import SqlSplitLedger, StoreRepository
+
+
+def _plan(product_id: str, variant_id: str | None, backorder: int) -> dict[str, object]:
+    ref = {"product_id": product_id, "variant_id": variant_id}
+    return {"lines": [{"line_id": "1", "ref": ref, "backorder": backorder}]}
+
+
+def test_waiting_orders_products_and_exactly_one_release(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    db.migrate()
+    store = StoreRepository(db, Vault("k" * 40)).create(
+        name="S", base_url="http://127.0.0.1:9", consumer_key="ck", consumer_secret="cs",
+        webhook_secret="w",
+    )  # fmt: skip
+    splits = SqlSplitLedger(db)
+    for key, original, backorder, plan, state in (
+        ("a", "1", "11", _plan("7", None, 2), "done"),
+        ("b", "2", "12", _plan("8", "81", 1), "done"),
+        ("c", "3", None, _plan("7", None, 1), "planned"),  # not finished: nothing waits yet
+        ("d", "4", "14", _plan("7", None, 0), "done"),  # moved nothing of 7
+    ):
+        splits.start(store.id, original, key, plan)
+        if state == "done":
+            splits.advance(store.id, key, "done", backorder_order_id=backorder)
+    ledger = SqlReleaseLedger(db)
+
+    assert ledger.backorder_orders_for(store.id, ProductRef("7")) == ["11"]
+    assert ledger.backorder_orders_for(store.id, ProductRef("81")) == ["12"]
+    assert ledger.backorder_orders_for(store.id, ProductRef("8")) == ["12"]
+    assert ledger.waiting_products(store.id) == ["7", "81"]
+
+    first = ledger.start(store.id, "release:11", "11", "pending", [{"line_id": "1", "units": 2}])
+    again = ledger.start(store.id, "release:11", "11", "processing", [])
+    assert (first, again.target_status, again.state) == (again, "pending", ReleaseState.PLANNED)
+    ledger.advance(store.id, "release:11", ReleaseState.DONE, payment_url="http://pay/11")
+    assert ledger.for_order(store.id, "11")[0].payment_url == "http://pay/11"
+    assert [r.order_id for r in ledger.released_to_pay(store.id)] == ["11"]
+    assert ledger.waiting_products(store.id) == ["81"]
+    ledger.set_bump(store.id, "12", 3)
+    ledger.set_bump(store.id, "12", 5)
+    assert ledger.bumps(store.id) == {"12": 5}
+    db.dispose()
