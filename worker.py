@@ -38,6 +38,7 @@ from rq.serializers import JSONSerializer
 
 from plugin import releasing, service
 from plugin.config import Config, configure_logging
+from plugin.core.model import ProductRef
 from plugin.crypto import Vault
 from plugin.dispatch import (
     QUEUE_NAME,
@@ -47,11 +48,14 @@ from plugin.dispatch import (
     event_queue,
 )
 from plugin.errors import PermanentError, RateLimited, TransientError
+from plugin.mail import deliver, enqueue_mail
+from plugin.notifications import Message, Notifications
 from plugin.ratelimit import StoreRateLimiter
 from plugin.reaper import DEFAULT_STALE_AFTER
 from plugin.reaper import reap_abandoned as reap_started_registry
 from plugin.redis_connection import connect_redis
 from plugin.storage.db import Database
+from plugin.storage.outbox import OutboxRepository, store_mail
 from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import (
     InboxRepository,
@@ -120,6 +124,7 @@ class Runtime:
     ledger: SqlSplitLedger
     policies: SqlPolicyStore
     audit: SqlAuditLog
+    outbox: OutboxRepository
     pid: int
 
 
@@ -142,6 +147,7 @@ def runtime() -> Runtime:
             ledger=SqlSplitLedger(db),
             policies=SqlPolicyStore(db),
             audit=SqlAuditLog(db),
+            outbox=OutboxRepository(db),
             pid=os.getpid(),
         )
     return _runtime
@@ -344,6 +350,7 @@ def process_event(event_id: int) -> str:
                 policies=rt.policies,
                 audit=rt.audit,
                 alerts=OpenAlerts(rt.stores),
+                notifier=notifications(rt),
             )
     except PermanentError as exc:
         # Deliberately swallowed: the service recorded it for the merchant; a retry would
@@ -402,9 +409,9 @@ def allocate_product(
             policies=rt.policies,
             audit=rt.audit,
             lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
-            on_released=on_released if on_released is not None else RELEASE_HOOKS.on_released,
+            on_released=on_released if on_released is not None else notify_released,
             on_stock_arrived=(
-                on_stock_arrived if on_stock_arrived is not None else RELEASE_HOOKS.on_stock_arrived
+                on_stock_arrived if on_stock_arrived is not None else notify_stock_arrived
             ),
         )
     except PermanentError as exc:
@@ -420,15 +427,66 @@ def allocate_product(
     return list(result.released)
 
 
-@dataclass
-class ReleaseHooks:
-    """Callables run after a release / when stock arrives (the notifications plug in here)."""
+# --- e-mail ----------------------------------------------------------------------------------
 
-    on_released: releasing.OnReleased | None = None
-    on_stock_arrived: releasing.OnStockArrived | None = None
+DEFAULT_MAIL_FROM = "Backorders <backorders@localhost>"
 
 
-RELEASE_HOOKS = ReleaseHooks()
+def notifications(rt: Runtime) -> Notifications:
+    """The notifier of this process: messages go to the outbox and onto the mail queue."""
+
+    def post(message: Message) -> int:
+        message_id, _new = rt.outbox.add(message)
+        try:
+            # Also for a known key: a crash between the insert and the enqueue left it queued
+            # without a job. The job id is fixed per message, so this never makes two.
+            enqueue_mail(rt.redis, message_id)
+        except redis.RedisError as exc:
+            log.warning("mail id=%s not queued: %s", message_id, type(exc).__name__)
+        return message_id
+
+    return Notifications(lambda store_id: store_mail(rt.db, store_id), post)
+
+
+def send_mail(message_id: int) -> str:
+    """Send one outbox message by SMTP (or capture it in development); retried when the
+    SMTP server fails for now."""
+    rt = runtime()
+    try:
+        return deliver(
+            rt.outbox,
+            message_id,
+            smtp_url=rt.config.smtp_url,
+            development=rt.config.development,
+            sender=os.environ.get("MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
+        )
+    except TransientError as exc:
+        _prepare_retry(exc, None, rt)
+        raise
+
+
+def notify_released(store_id: int, order_id: str, payment_url: str | None) -> None:
+    """Hook for the release flow (`on_released`): e-mail the customer of backorder order
+    `order_id` that it ships, with `payment_url` when payment is due."""
+    rt = runtime()
+    store = rt.stores.get(store_id)
+    if store is None:
+        return
+    platform, _limiter = connect_store(rt, store)
+    order = platform.get_order(order_id)
+    notifications(rt).backorder_released(store_id, order, payment_url)
+
+
+def notify_stock_arrived(store_id: int, product_ref: ProductRef | str, units: int) -> None:
+    """Hook for the release flow (`on_stock_arrived`): alert the merchant that `units` of a
+    product with open backorders arrived. `product_ref` is a ProductRef or 'product[:variation]'."""
+    if isinstance(product_ref, str):
+        product_id, _, variant_id = product_ref.partition(":")
+        product_ref = ProductRef(product_id, variant_id or None)
+    job = get_current_job()
+    # One alert per arrival: the job (or the moment) that saw it tells arrivals apart.
+    event = job.id if job is not None else dt.datetime.now(dt.UTC).isoformat()
+    notifications(runtime()).stock_arrived(store_id, product_ref, units, event=event)
 
 
 def reconcile_store(store_id: int) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from plugin.core.model import Order, Outcome, Plan, Policies, Status
+from plugin.core.model import Order, Outcome, Plan, Policies, Reason, Status
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import plan_split
 from plugin.errors import PermanentError, TransientError
@@ -82,6 +82,20 @@ class EventResult:
     detail: str = ""
 
 
+class SplitNotifier(Protocol):
+    """Who tells people about a split (plugin/notifications.py `Notifications`); optional."""
+
+    def order_split(self, store_id: int, order: Order, plan: Plan, policies: Policies) -> object:
+        """The customer: what ships now, what is on backorder."""
+        ...
+
+    def order_not_backordered(
+        self, store_id: int, order: Order, problems: tuple[Reason, ...]
+    ) -> object:
+        """The merchant: lines that could not be backordered (oversold, cap)."""
+        ...
+
+
 class _NoAlerts:
     def add_alert(
         self, store_id: int, kind: str, message: str, *, order_id: str | None = None
@@ -99,11 +113,12 @@ def handle_order_event(
     policies: PolicyStore,
     audit: AuditLog,
     alerts: Alerts | None = None,
+    notifier: SplitNotifier | None = None,
 ) -> EventResult:
     """Re-fetch the order, decide, and carry the decision out exactly once."""
     alert_sink: Alerts = alerts if alerts is not None else _NoAlerts()
     try:
-        return _handle(store_id, order_id, platform, ledger, policies, audit, alert_sink)
+        return _handle(store_id, order_id, platform, ledger, policies, audit, alert_sink, notifier)
     except TransientError as exc:
         audit.record(
             store_id, order_id, "retry", f"Temporary problem, will retry: {exc}", reason=exc.reason
@@ -122,6 +137,7 @@ def _handle(
     policy_store: PolicyStore,
     audit: AuditLog,
     alerts: Alerts,
+    notifier: SplitNotifier | None,
 ) -> EventResult:
     # The webhook is only a notification; the platform's current order is the truth.
     order = platform.get_order(order_id)
@@ -142,7 +158,9 @@ def _handle(
         audit.record(
             store_id, order_id, "info", f"Resuming split {record.split_key} at {record.state}."
         )
-        return _carry_out_split(store_id, order, record, platform, ledger, policies, audit)
+        return _carry_out_split(
+            store_id, order, record, platform, ledger, policies, audit, notifier
+        )
     finished = [r for r in records if r.original_order_id == order_id]
     if finished:
         states = ",".join(sorted({r.state for r in finished}))
@@ -169,13 +187,17 @@ def _handle(
     )  # fmt: skip
     for reason in plan.alerts:
         alerts.add_alert(store_id, reason.code, reason.message, order_id=order_id)
+    if notifier is not None and plan.alerts:
+        notifier.order_not_backordered(store_id, order, plan.alerts)
 
     if plan.outcome is Outcome.SPLIT:
         assert plan.split_key is not None  # a SPLIT plan always carries its key
         record = ledger.start(store_id, order_id, plan.split_key, plan_to_dict(plan))
         if record.state in _TERMINAL:
             return EventResult("ignored", order_id, split_key=record.split_key, detail=record.state)
-        return _carry_out_split(store_id, order, record, platform, ledger, policies, audit)
+        return _carry_out_split(
+            store_id, order, record, platform, ledger, policies, audit, notifier
+        )
     if plan.outcome is Outcome.HOLD:
         return _hold(store_id, order, plan, platform, audit)
     return EventResult("no_change", order_id, detail=plan.reasons[-1].code if plan.reasons else "")
@@ -189,6 +211,7 @@ def _carry_out_split(
     ledger: SplitLedger,
     policies: Policies,
     audit: AuditLog,
+    notifier: SplitNotifier | None = None,
 ) -> EventResult:
     """Move the split forward from its recorded state to DONE; every step is safe to repeat."""
     key = record.split_key
@@ -232,6 +255,10 @@ def _carry_out_split(
         state = SplitState.NOTED
 
     if state == SplitState.NOTED:
+        if notifier is not None:
+            # Before DONE, so a crash here tells the customer on the retry; the message key
+            # (the split key) keeps it to one e-mail.
+            notifier.order_split(store_id, order, plan, policies)
         ledger.advance(store_id, key, SplitState.DONE)
         audit.record(
             store_id, order.id, "info",

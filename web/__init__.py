@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 
 def init_app(app: Flask) -> None:
     """Session cookie policy, CSRF on every form, and the merchant/storefront blueprints."""
-    from web import allocation, auth, backorders, products, storefront, stores
+    from web import allocation, auth, backorders, notifications, products, storefront, stores
     from webhooks.woocommerce import blueprint as woocommerce_webhooks
 
     config = app.extensions["backorders"].config
@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     # wc-auth callback by its signed single-use state (see web/connect.py).
     csrf.exempt("web.connect.wc_auth_callback")
     csrf.exempt(woocommerce_webhooks)
-    for module in (auth, stores, backorders, products, allocation, storefront):
+    for module in (auth, stores, backorders, products, allocation, storefront, notifications):
         app.register_blueprint(module.bp)
     csrf.exempt(storefront.bp)  # read-only public GET endpoints
     app.after_request(_security_headers)

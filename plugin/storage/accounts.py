@@ -117,18 +117,19 @@ def alert_email(db: Database, store_id: int) -> str:
 
 
 def save_store_settings(db: Database, store_id: int, form: StoreSettingsForm) -> bool:
-    """Replace the settings JSON and the two per-store columns together; False if no store."""
+    """Save the settings and the two per-store columns together; False if no store."""
     from plugin.storage.repositories import settings_to_dict
 
-    data = {**settings_to_dict(form.settings), ALERT_EMAIL_KEY: form.alert_email}
-    with db.session() as session:
-        result = session.execute(
-            update(Store)
-            .where(Store.id == store_id)
-            .values(
-                settings=data,
-                reconcile_interval_seconds=form.reconcile_interval_seconds,
-                api_rate_limit=form.api_rate_limit,
-            )
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+    with db.session(write=True) as session:
+        row = session.get(Store, store_id)
+        if row is None:
+            return False
+        # Keys the form does not own (e-mail wording) stay as they are.
+        row.settings = {
+            **(row.settings or {}),
+            **settings_to_dict(form.settings),
+            ALERT_EMAIL_KEY: form.alert_email,
+        }
+        row.reconcile_interval_seconds = form.reconcile_interval_seconds
+        row.api_rate_limit = form.api_rate_limit
+        return True

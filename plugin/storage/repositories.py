@@ -390,8 +390,13 @@ class StoreRepository:
         self._update(store_id, values)
 
     def update_settings(self, store_id: int, settings: StoreSettings) -> None:
-        """Replace the store's settings."""
-        self._update(store_id, {"settings": settings_to_dict(settings)})
+        """Replace the store's core settings; other keys of the JSON (alert e-mail, e-mail
+        wording) are kept, read and written in one transaction."""
+        with self.db.session(write=True) as session:
+            row = session.get(Store, store_id)
+            if row is None:
+                raise UnknownRecord(f"store {store_id} does not exist")
+            row.settings = {**(row.settings or {}), **settings_to_dict(settings)}
 
     def update(self, store_id: int, **values: Any) -> None:
         """Set plain columns: name, status, webhook_ids, api_rate_limit, reconcile_* ..."""

@@ -1,0 +1,231 @@
+"""A real split's e-mail travels outbox -> RQ mail job -> SMTP server on loopback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from rq import SimpleWorker
+from rq.job import Job, JobStatus
+from rq.scheduler import RQScheduler
+from rq.serializers import JSONSerializer
+
+import worker
+from plugin.core.model import BackorderMode, Policies
+from plugin.dispatch import event_queue
+from plugin.mail import enqueue_mail, mail_job_id
+from plugin.notifications import Message, TemplateText
+from plugin.service import handle_order_event
+from plugin.storage.outbox import OutboxRepository, save_email_template, store_mail
+from tests.fakes import (
+    FakeAlerts,
+    FakeAudit,
+    FakeLedger,
+    FakePlatform,
+    FakePolicies,
+    make_line,
+    make_order,
+)
+from tests.integration.notifications.conftest import (
+    Setup,
+    SmtpServer,
+    configure,
+    make_setup,
+)
+
+
+@pytest.fixture
+def smtp_setup(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    redis_url: str,
+    redis_client: redis.Redis,
+    smtp_server: SmtpServer,
+) -> Iterator[Setup]:
+    setup = make_setup(configure(monkeypatch, tmp_path, redis_url, SMTP_URL=smtp_server.url),
+                       redis_client)  # fmt: skip
+    yield setup
+    setup.db.dispose()
+    if worker._runtime is not None:
+        worker._runtime.db.dispose()
+
+
+def run_jobs(connection: redis.Redis) -> None:
+    """Run every queued job in this process, as a worker would."""
+    SimpleWorker([event_queue(connection)], connection=connection, serializer=JSONSerializer).work(
+        burst=True
+    )
+
+
+def split_order(setup: Setup) -> FakePlatform:
+    platform = FakePlatform()
+    platform.add_order(
+        make_order(
+            "1042",
+            [make_line("1", "p1", 5, name="Blue mug"), make_line("2", "p2", 2, name="Red mug")],
+        )
+    )
+    platform.set_stock("p1", 3, backorders=BackorderMode.YES)
+    platform.set_stock("p2", 10)
+    result = handle_order_event(
+        setup.store.id,
+        "1042",
+        platform=platform,
+        ledger=FakeLedger(),
+        policies=FakePolicies(Policies()),
+        audit=FakeAudit(),
+        alerts=FakeAlerts(),
+        notifier=worker.notifications(worker.runtime()),
+    )
+    assert result.status == "split"
+    return platform
+
+
+def test_the_split_email_reaches_the_smtp_server(
+    smtp_setup: Setup, smtp_server: SmtpServer
+) -> None:
+    split_order(smtp_setup)
+    [queued] = OutboxRepository(smtp_setup.db).list(smtp_setup.store.id)
+    assert (queued.status, queued.kind, queued.attempts) == ("queued", "order_split", 0)
+    assert smtp_server.handler.received == []  # nothing is sent before the job runs
+
+    run_jobs(smtp_setup.redis)
+
+    [received] = smtp_server.handler.received
+    assert received.mail_from == "shop@mugs.test"
+    assert received.rcpt_tos == ["ann@example.com"]
+    assert received.message["To"] == "ann@example.com"
+    assert received.message["From"] == "Mug Shop <shop@mugs.test>"
+    assert received.message["Subject"] == "Your order 1042: part of it is on backorder"
+    # SMTP carries lines ending in CRLF (RFC 5321).
+    assert received.message.get_payload(decode=True).decode().replace("\r\n", "\n") == (
+        "Hello Ann Lee,\n"
+        "\n"
+        "part of your order 1042 at Mug Shop is on backorder.\n"
+        "\n"
+        "Ships now:\n"
+        "- 3 x Blue mug\n"
+        "- 2 x Red mug\n"
+        "\n"
+        "On backorder in order 1042-001:\n"
+        "- 2 x Blue mug\n"
+        "\n"
+        "You are charged for the backordered items only when they ship.\n"
+    )
+    [sent] = OutboxRepository(smtp_setup.db).list(smtp_setup.store.id)
+    assert (sent.id, sent.status, sent.attempts, sent.error) == (queued.id, "sent", 1, None)
+
+
+def test_the_same_split_seen_again_mails_once(smtp_setup: Setup, smtp_server: SmtpServer) -> None:
+    rt = worker.runtime()
+    notifier = worker.notifications(rt)
+    message = Message(smtp_setup.store.id, "split:1042:1", "order_split", "ann@example.com",
+                      "S", "B\n")  # fmt: skip
+    notifier.post(message)
+    run_jobs(smtp_setup.redis)
+    notifier.post(message)  # a retried split job posts the same key again
+    run_jobs(smtp_setup.redis)
+
+    assert len(smtp_server.handler.received) == 1
+    assert [m.status for m in OutboxRepository(smtp_setup.db).list(smtp_setup.store.id)] == ["sent"]
+
+
+def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_deferred_message_is_retried_and_sent_exactly_once(
+    smtp_setup: Setup, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.defer = 1  # the first DATA gets 451
+    outbox = OutboxRepository(smtp_setup.db)
+    message_id, new = outbox.add(
+        Message(smtp_setup.store.id, "k1", "stock_arrived", "owner@mugs.test", "Stock", "Body\n")
+    )
+    assert new
+    enqueue_mail(smtp_setup.redis, message_id, retry_intervals=[1, 1])
+
+    run_jobs(smtp_setup.redis)
+
+    assert smtp_server.handler.received == []
+    record = outbox.get(message_id)
+    assert record is not None
+    assert (record.status, record.attempts, record.error) == (
+        "queued",
+        1,
+        "smtp_deferred: SMTP 451",
+    )
+    job = Job.fetch(mail_job_id(message_id), connection=smtp_setup.redis, serializer=JSONSerializer)
+    assert job.get_status() == JobStatus.SCHEDULED
+
+    scheduler = RQScheduler(
+        [event_queue(smtp_setup.redis)], connection=smtp_setup.redis, serializer=JSONSerializer
+    )
+    registry = event_queue(smtp_setup.redis).scheduled_job_registry
+
+    def moved() -> bool:
+        scheduler.enqueue_scheduled_jobs()
+        return len(registry) == 0
+
+    scheduler.acquire_locks()
+    try:
+        wait_until(moved, 10, "the retry to become due")
+    finally:
+        scheduler.release_locks()
+    run_jobs(smtp_setup.redis)
+
+    [received] = smtp_server.handler.received
+    assert received.rcpt_tos == ["owner@mugs.test"]
+    assert received.message["Subject"] == "Stock"
+    record = outbox.get(message_id)
+    assert record is not None
+    assert (record.status, record.attempts) == ("sent", 2)
+    # The job run once more (a duplicate delivery of the job) sends nothing.
+    assert worker.send_mail(message_id) == "sent"
+    assert len(smtp_server.handler.received) == 1
+    assert smtp_server.handler.deferred == 1
+
+
+def test_a_refused_message_is_failed_and_not_retried(
+    smtp_setup: Setup, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.refuse = True  # DATA answered 554
+    outbox = OutboxRepository(smtp_setup.db)
+    message_id, _ = outbox.add(
+        Message(smtp_setup.store.id, "k2", "stock_arrived", "owner@mugs.test", "S", "B\n")
+    )
+    enqueue_mail(smtp_setup.redis, message_id, retry_intervals=[1, 1])
+
+    run_jobs(smtp_setup.redis)
+
+    record = outbox.get(message_id)
+    assert record is not None
+    assert (record.status, record.attempts, record.error) == ("failed", 1, "smtp_refused: SMTP 554")
+    assert len(event_queue(smtp_setup.redis).scheduled_job_registry) == 0  # no retry
+    assert smtp_server.handler.received == []
+
+
+def test_stored_wording_and_alert_address_survive_each_others_saves(smtp_setup: Setup) -> None:
+    from plugin.core.model import StoreSettings
+
+    db = smtp_setup.db
+    save_email_template(
+        db, smtp_setup.store.id, "order_split", TemplateText("S {{ order_number }}", "B")
+    )
+    smtp_setup.stores.update_settings(
+        smtp_setup.store.id, StoreSettings(numbering_pattern="{number}/{seq}")
+    )
+
+    mail = store_mail(db, smtp_setup.store.id)
+    assert mail.alert_email == "owner@mugs.test"
+    assert mail.templates == {"order_split": TemplateText("S {{ order_number }}", "B")}
+    store = smtp_setup.stores.get(smtp_setup.store.id)
+    assert store is not None
+    assert store.settings.numbering_pattern == "{number}/{seq}"
