@@ -24,6 +24,7 @@ from tests.functional.web.conftest import (
     anonymous,
     app,
     bob,
+    csrf_token,
     redis_client,
     redis_server,
     state,
@@ -217,6 +218,14 @@ def test_sign_in_is_locked_after_the_allowed_failures(
     refused = merchant.sign_in()
     assert refused.status_code == 429
     assert "Too many failed attempts" in refused.get_data(as_text=True)
+    assert merchant.get("/stores").status_code == 303
+    # Nor does another spelling of the same address get round the lock.
+    page = merchant.get("/signin").get_data(as_text=True)
+    respelled = merchant.client.post(
+        "/signin",
+        data={"csrf_token": csrf_token(page), "email": " CAROL@Example.com ", "password": PASSWORD},
+    )
+    assert respelled.status_code == 429
     assert merchant.get("/stores").status_code == 303
     # Another account from the same client is not locked by Carol's failures.
     dave = Merchant(app, "dave@example.com").sign_up()
