@@ -242,3 +242,16 @@ def test_a_correct_sign_in_before_the_limit_resets_the_count(
     for attempt in range(SIGN_IN_MAX_FAILURES - 1):
         assert merchant.sign_in(password=f"again-{attempt}").status_code == 400
     assert merchant.sign_in().status_code == 303
+
+
+def test_a_store_id_past_the_database_integer_range_is_404(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    for rule in store_rules(app):
+        url = url_for_rule(rule, 2**64)
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            if method == "GET":
+                response = alice.get(url)
+            else:
+                response = alice.client.post(url, data={"csrf_token": alice.token("/stores")})
+            assert response.status_code == 404, (method, url)

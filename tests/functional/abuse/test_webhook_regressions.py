@@ -43,3 +43,25 @@ def test_a_modified_date_before_year_one_in_utc_is_refused_with_400(
     }
     assert inbox_count(client.application) == 0
     assert job_keys(redis_client) == []
+
+
+# Past SQLite's (and PostgreSQL's BIGINT) integer range: the lookup raised OverflowError.
+HUGE_IDS = [2**63, 2**64, 10**30]
+
+
+def test_a_store_id_past_the_database_integer_range_is_404_on_the_webhook(
+    client: FlaskClient, store: StoreRecord, redis_client: Redis
+) -> None:
+    for store_id in HUGE_IDS:
+        response = deliver(client, store_id, order_payload())
+        assert response.status_code == 404, store_id
+    assert inbox_count(client.application) == 0
+    assert job_keys(redis_client) == []
+
+
+def test_a_store_id_past_the_database_integer_range_is_404_on_the_storefront(
+    client: FlaskClient, store: StoreRecord
+) -> None:
+    for store_id in HUGE_IDS:
+        assert client.get(f"/storefront/{store_id}/widget.js").status_code == 404
+        assert client.get(f"/storefront/{store_id}/availability?product_ids=1").status_code == 404
