@@ -4,6 +4,7 @@ boundary of plugin/connect.py (its `socket` module), so no DNS is used."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 from collections.abc import Iterator
@@ -45,7 +46,7 @@ def fake_getaddrinfo(host: str, port: int, *args: Any, **kwargs: Any) -> list[An
         addresses = HOSTS[host]
     else:
         try:
-            addresses = [str(__import__("ipaddress").ip_address(host.split("%")[0]))]
+            addresses = [str(ipaddress.ip_address(host.split("%")[0]))]
         except ValueError:
             try:
                 # inet_aton accepts what glibc's getaddrinfo accepts for IPv4: decimal

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hmac
 import json
 from typing import Any
 
@@ -133,7 +134,7 @@ def unsigned_requests(
             # The secret as stored, not as WooCommerce decodes it.
             st.just(
                 base64.b64encode(
-                    __import__("hmac").new(WEBHOOK_SECRET_A.encode(), body, "sha256").digest()
+                    hmac.new(WEBHOOK_SECRET_A.encode(), body, "sha256").digest()
                 ).decode()
             ),
         )
