@@ -15,6 +15,7 @@ from typing import Any
 import redis
 from flask import Flask, jsonify
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter
 
 from plugin.config import Config, configure_logging
 from plugin.crypto import Vault
@@ -81,6 +82,14 @@ def register_blueprints(app: Flask) -> None:
     init_merchant_pages(app)
 
 
+class DatabaseIntConverter(IntegerConverter):
+    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """Build the app. Lower-case overrides replace Config fields (e.g. `database_url=`),
     upper-case ones go to Flask's config (e.g. `TESTING=True`); `redis=` passes a client."""
@@ -98,6 +107,9 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     configure_logging(config.log_level)
 
     app = Flask(__name__)
+    # Before any route is added: every `<int:...>` id is a database key, so one past BIGINT
+    # is a 404 here rather than an OverflowError (a 500) in the lookup.
+    app.url_map.converters["int"] = DatabaseIntConverter
     app.config.update(
         SECRET_KEY=config.secret_key,
         # Werkzeug answers 413 for a bigger Content-Length and stops chunked bodies at it.

@@ -204,6 +204,10 @@ def _parse(topic: str, body: bytes) -> tuple[str, dt.datetime]:
         payload: Any = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise Rejected(400, "body is not JSON") from None
+    except RecursionError:
+        # Arrays or objects nested a few thousand deep exhaust the decoder's stack; no order
+        # or product JSON is nested more than a few levels (orders.md, products.md).
+        raise Rejected(400, "body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "payload is not a JSON object")
     schema = _ORDER_SCHEMA if topic.startswith("order.") else _PRODUCT_SCHEMA

@@ -55,7 +55,10 @@ class GmtDateTime(fields.Field[dt.datetime]):
             raise self.make_error("invalid") from exc
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=dt.UTC)
-        return parsed.astimezone(dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError as exc:  # e.g. "0001-01-01T00:00:00+14:00" is before year 1 in UTC
+            raise self.make_error("invalid") from exc
 
 
 class Text(fields.String):
