@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from plugin.core.model import Order, Outcome, Plan, Policies, Reason, Status
+from plugin.core.model import Order, Outcome, PaymentAction, Plan, Policies, Reason, Status
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import plan_split
 from plugin.errors import PermanentError, TransientError
@@ -249,6 +249,7 @@ def _carry_out_split(
     assert backorder_id is not None  # recorded with BACKORDER_CREATED
     if state == SplitState.ORIGINAL_UPDATED:
         platform.add_note(order.id, split_note(plan, backorder_id))
+        platform.add_note(backorder_id, backorder_note(plan, order))
         if policies.settings.customer_note_on_split:
             platform.add_note(order.id, customer_split_note(plan), customer=True)
         ledger.advance(store_id, key, SplitState.NOTED)
@@ -335,6 +336,20 @@ def split_note(plan: Plan, backorder_order_id: str) -> str:
         if reason.line_id is None:
             lines.append(reason.message)
     return "\n".join(lines)
+
+
+def backorder_note(plan: Plan, original: Order) -> str:
+    """Private note on the backorder order: its reference, its original and what it holds."""
+    held = ", ".join(f"{lp.backorder} x line {lp.line_id}" for lp in plan.lines if lp.backorder)
+    paid = (
+        "Paid from the original order's payment: no second charge."
+        if plan.payment is PaymentAction.PAID_FROM_ORIGINAL
+        else f"Not paid yet: {plan.moved_amount} {original.currency} is due when it ships."
+    )
+    return (
+        f"Backorder {plan.backorder_number} of order {original.number} (id {original.id}), "
+        f"split key {plan.split_key}. Holds {held} until stock arrives. {paid}"
+    )
 
 
 def customer_split_note(plan: Plan) -> str:

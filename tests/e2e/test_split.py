@@ -46,7 +46,9 @@ def _split_of(api: Api, order_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
             return None  # the original is not updated yet
         number = meta(children[0], "backorders_number")
         if not any(number and number in n["note"] for n in api.notes(order_id)):
-            return None  # the note is the last step
+            return None  # the notes are the last step: the original's first
+        if not any(n["note"].startswith("Backorder ") for n in api.notes(int(children[0]["id"]))):
+            return None  # then the backorder order's
         return original, children[0]
 
     return wait_for(finished, what=f"split of order {order_id}")
@@ -88,6 +90,10 @@ def _assert_split(
     notes = api.notes(order_id)
     private = [n for n in notes if not n["customer_note"]]
     assert any(f"{before['number']}-001" in n["note"] for n in private), notes
+    # The backorder order names its reference and its original in a private note too.
+    reference = f"Backorder {before['number']}-001 of order {before['number']} (id {order_id})"
+    backorder_notes = [n["note"] for n in api.notes(int(backorder["id"])) if not n["customer_note"]]
+    assert [n for n in backorder_notes if n.startswith(reference)] != [], backorder_notes
     return original, backorder
 
 

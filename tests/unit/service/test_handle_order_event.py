@@ -82,10 +82,15 @@ def test_split_creates_one_backorder_order_and_reduces_the_original() -> None:
     )  # fmt: skip
     # One stock read for all products, one private note and one customer note.
     assert w.platform.calls.count("get_stock") == 1
-    assert [(n[0], n[2]) for n in w.platform.notes] == [("1042", False), ("1042", True)]
+    assert [(n[0], n[2]) for n in w.platform.notes] == [
+        ("1042", False), ("5000", False), ("1042", True),
+    ]  # fmt: skip
     assert "1042-001 (id 5000)" in w.platform.notes[0][1]
     assert "2 of 5 units of line 1" in w.platform.notes[0][1]
-    assert "1042-001" in w.platform.notes[1][1]
+    # The backorder order carries its reference and its original in a note.
+    assert w.platform.notes[1][1].startswith("Backorder 1042-001 of order 1042 (id 1042), ")
+    assert "Holds 2 x line 1 until stock arrives." in w.platform.notes[1][1]
+    assert "1042-001" in w.platform.notes[2][1]
     decision = [e for e in w.audit.entries if e.kind == "decision"]
     assert len(decision) == 1
     assert decision[0].data["outcome"] == "split"
@@ -99,7 +104,7 @@ def test_no_customer_note_when_the_setting_is_off() -> None:
 
     w.handle()
 
-    assert [(n[0], n[2]) for n in w.platform.notes] == [("1042", False)]
+    assert [(n[0], n[2]) for n in w.platform.notes] == [("1042", False), ("5000", False)]
 
 
 def test_everything_in_stock_changes_nothing() -> None:
@@ -173,7 +178,7 @@ def test_a_second_event_after_the_split_is_ignored() -> None:
     assert (again.status, again.detail) == ("ignored", "done")
     assert backorder.status == "ignored"
     assert len(w.platform.created) == 1
-    assert len(w.platform.notes) == 2
+    assert len(w.platform.notes) == 3
     # Each own write costs one read of the order and nothing else.
     assert w.platform.calls[calls_before:] == ["get_order", "get_order"]
 
@@ -281,7 +286,7 @@ def test_crash_after_each_recorded_state_still_gives_exactly_one_backorder_order
     assert record is not None and record.state == SplitState.DONE
     # The private note is written once, unless the crash came after the note itself but
     # before NOTED was recorded (at-least-once notes; NOTED is not one of those here).
-    assert sum(1 for n in w.platform.notes if not n[2]) == 1
+    assert [n[0] for n in w.platform.notes if not n[2]] == ["1042", w.platform.created[0].order_id]
 
 
 def test_create_attempted_but_nothing_created_creates_it_on_retry() -> None:
