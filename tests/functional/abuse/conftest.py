@@ -1,5 +1,5 @@
 """Shared fixtures for the abuse tests: one app per module (hypothesis runs thousands of
-requests against it), on real SQLite and the embedded Redis of the webhook tests."""
+requests against it), on real SQLite and the shared embedded Redis (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,7 @@ from flask import Flask
 from app import create_app
 from plugin.redis_connection import EmbeddedRedis
 from plugin.storage.repositories import StoreRecord
-
-# The embedded Redis server of the webhook tests, reused rather than copied.
-from tests.functional.webhooks.conftest import make_config, redis_server, state
-
-__all__ = ["redis_server"]
+from tests.functional.webhooks.conftest import make_config, state
 
 # Recognisable, so a test can look for them in logs and pages.
 WEBHOOK_SECRET_A = "whsec-ALPHA-&amp;-7f3a9c"

@@ -25,12 +25,10 @@ from tests.functional.web.conftest import (
     app,
     bob,
     csrf_token,
-    redis_client,
-    redis_server,
     state,
 )
 
-__all__ = ["alice", "alice_store", "anonymous", "app", "bob", "redis_client", "redis_server"]
+__all__ = ["alice", "alice_store", "anonymous", "app", "bob"]
 
 # POST routes that are not forms, each authenticated by something other than a session:
 CSRF_EXEMPT = {
@@ -75,6 +73,7 @@ def url_for_rule(rule: Rule, store_id: int) -> str:
         "job_id": "job-1",
         "state": "state-1",
         "filename": "app.css",
+        "kind": "order_split",  # an e-mail template (web/notifications.py)
     }
     url = rule.rule
     for name in rule.arguments:

@@ -23,9 +23,6 @@ from plugin.redis_connection import EmbeddedRedis
 from plugin.storage.accounts import MerchantRepository
 from tests.functional.abuse.test_security import snapshot
 from tests.functional.web.conftest import PASSWORD, csrf_token, make_config, state
-from tests.functional.webhooks.conftest import redis_client
-
-__all__ = ["redis_client"]
 
 # Host names and what the fake resolver answers for them.
 HOSTS = {

@@ -13,11 +13,10 @@ from tests.functional.webhooks.conftest import (
     inbox_count,
     job_keys,
     order_payload,
-    redis_client,
     store,
 )
 
-__all__ = ["app", "client", "redis_client", "store"]
+__all__ = ["app", "client", "store"]
 
 
 def test_deeply_nested_json_is_refused_with_400(

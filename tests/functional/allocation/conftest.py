@@ -4,7 +4,5 @@ from tests.functional.web.conftest import (  # noqa: F401 - fixtures
     alice,
     app,
     bob,
-    redis_client,
-    redis_server,
 )
 from tests.integration.worker.conftest import sandbox  # noqa: F401 - fixture

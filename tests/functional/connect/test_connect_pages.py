@@ -4,7 +4,6 @@ WooCommerce authorize flow with its callback, disconnect; CSRF on every form."""
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import requests
 from app import create_app
 from plugin.config import Config
 from plugin.connect import WEBHOOK_TOPICS
-from plugin.redis_connection import EmbeddedRedis, start_embedded_redis
+from plugin.redis_connection import EmbeddedRedis
 from tests.integration.connect.conftest import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
@@ -26,14 +25,6 @@ from tests.integration.connect.conftest import (
 )
 
 SECRET_KEY = "connect-pages-secret-key-0123456789"
-
-
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[EmbeddedRedis]:
-    folder = tempfile.mkdtemp(prefix="bo-connect-")
-    server, _url = start_embedded_redis(Path(folder) / "redis.rdb")
-    yield server
-    server.stop()
 
 
 class Plugin:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,29 +15,12 @@ from flask.testing import FlaskClient
 from app import Backorders, create_app
 from plugin.accounts import hash_password
 from plugin.config import Config
-from plugin.redis_connection import EmbeddedRedis, start_embedded_redis
+from plugin.redis_connection import EmbeddedRedis
 from plugin.storage.accounts import MerchantRepository
 from plugin.storage.repositories import StoreRecord
 
 SECRET_KEY = "merchant-pages-secret-key-0123456789"
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[EmbeddedRedis]:
-    folder = tempfile.mkdtemp(prefix="bo-web-")
-    server, _url = start_embedded_redis(Path(folder) / "redis.rdb")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
-    client = redis_server.client()
-    client.flushall()
-    yield client
-    client.flushall()
-    client.close()
 
 
 def make_config(tmp_path: Path, redis_url: str, **changes: Any) -> Config:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,29 +14,12 @@ from sqlalchemy import func, select
 from app import Backorders, create_app
 from plugin.config import Config
 from plugin.connectors.woocommerce.signature import sign
-from plugin.redis_connection import EmbeddedRedis, start_embedded_redis
+from plugin.redis_connection import EmbeddedRedis
 from plugin.storage.models import InboxEvent
 from plugin.storage.repositories import StoreRecord
 
 WEBHOOK_SECRET = "wh-secret-&amp;-1"  # an entity on purpose: WooCommerce decodes it (README)
 SECRET_KEY = "functional-test-secret-key-0123456789"
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[EmbeddedRedis]:
-    folder = tempfile.mkdtemp(prefix="bo-test-")
-    server, _url = start_embedded_redis(Path(folder) / "redis.rdb")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def redis_client(redis_server: EmbeddedRedis) -> Iterator[redis.Redis]:
-    client = redis_server.client()
-    client.flushall()
-    yield client
-    client.flushall()
-    client.close()
 
 
 def make_config(tmp_path: Path, redis_url: str, **changes: Any) -> Config:

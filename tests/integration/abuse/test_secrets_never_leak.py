@@ -24,10 +24,7 @@ from app import create_app
 from plugin.config import Config
 from plugin.redis_connection import EmbeddedRedis
 from tests.functional.abuse.test_security import url_for_rule
-from tests.functional.webhooks.conftest import redis_server
 from tests.integration.connect.conftest import serve
-
-__all__ = ["redis_server"]
 
 CONSUMER_KEY = "ck_CANARYKEY_5f1e2d3c4b5a69788796a5b4c3d2e1f0"
 CONSUMER_SECRET = "cs_CANARYSECRET_9a8b7c6d5e4f30211203f4e5d6c7b8a9"  # noqa: S105 - test value

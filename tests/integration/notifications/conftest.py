@@ -18,7 +18,6 @@ from aiosmtpd.controller import Controller
 
 import worker
 from plugin.crypto import Vault
-from plugin.redis_connection import start_embedded_redis
 from plugin.storage.accounts import StoreSettingsForm, save_store_settings
 from plugin.storage.db import Database
 from plugin.storage.repositories import StoreRecord, StoreRepository
@@ -86,22 +85,6 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer(handler, port)
     finally:
         controller.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server, url = start_embedded_redis(tmp_path_factory.mktemp("redis") / "redis.rdb")
-    yield url
-    server.stop()
-
-
-@pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushall()
-    yield client
-    client.flushall()
-    client.close()
 
 
 @dataclass

@@ -2,7 +2,5 @@
 
 from tests.integration.worker.conftest import (  # noqa: F401 - fixtures
     instance,
-    redis_client,
-    redis_url,
     sandbox,
 )

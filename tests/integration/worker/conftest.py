@@ -22,27 +22,10 @@ from rq import Worker
 from plugin.connectors.woocommerce.client import WooCommerceClient
 from plugin.crypto import Vault
 from plugin.dispatch import enqueue_event
-from plugin.redis_connection import start_embedded_redis
 from plugin.storage.db import Database
 from plugin.storage.repositories import InboxRecord, InboxRepository, SqlInbox, StoreRepository
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server, url = start_embedded_redis(tmp_path_factory.mktemp("redis") / "redis.rdb")
-    yield url
-    server.stop()
-
-
-@pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushall()
-    yield client
-    client.flushall()
-    client.close()
 
 
 def child_env(**extra: str) -> dict[str, str]:
