@@ -89,7 +89,7 @@ def test_split_creates_one_backorder_order_and_reduces_the_original() -> None:
     assert "2 of 5 units of line 1" in w.platform.notes[0][1]
     # The backorder order carries its reference and its original in a note.
     assert w.platform.notes[1][1].startswith("Backorder 1042-001 of order 1042 (id 1042), ")
-    assert "Holds 2 x line 1 until stock arrives." in w.platform.notes[1][1]
+    assert "Holds 2 x Product p1 until stock arrives." in w.platform.notes[1][1]
     assert "1042-001" in w.platform.notes[2][1]
     decision = [e for e in w.audit.entries if e.kind == "decision"]
     assert len(decision) == 1
