@@ -340,8 +340,13 @@ def split_note(plan: Plan, backorder_order_id: str) -> str:
 
 def backorder_note(plan: Plan, original: Order) -> str:
     """Private note on the backorder order: its reference, its original and what it holds."""
+    # On a resumed split the original is re-read, and a wholly moved line is gone from it.
     names = {line.line_id: line.name for line in original.lines}
-    held = ", ".join(f"{lp.backorder} x {names[lp.line_id]}" for lp in plan.lines if lp.backorder)
+    held = ", ".join(
+        f"{lp.backorder} x {names.get(lp.line_id, f'line {lp.line_id}')}"
+        for lp in plan.lines
+        if lp.backorder
+    )
     paid = (
         "Paid from the original order's payment: no second charge."
         if plan.payment is PaymentAction.PAID_FROM_ORIGINAL

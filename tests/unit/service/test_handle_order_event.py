@@ -14,9 +14,10 @@ from plugin.core.model import (
     Status,
     StoreSettings,
 )
+from plugin.core.serialize import plan_from_dict
 from plugin.errors import NotFound, RateLimited, TransientError, ValidationFailed
 from plugin.ports import SplitState
-from plugin.service import handle_order_event
+from plugin.service import backorder_note, handle_order_event
 from tests.fakes import (
     Crash,
     FakeAlerts,
@@ -394,3 +395,18 @@ def test_split_with_an_oversold_line_and_hold_action_leaves_the_original_on_hold
     assert [c.quantities for c in w.platform.created] == [{"1": 2}]
     assert w.platform.orders["1042"].status is Status.ON_HOLD
     assert [(a[1], a[2]) for a in w.alerts.alerts] == [("1042", "oversold_not_backorderable")]
+
+
+def test_the_backorder_note_names_a_line_the_original_no_longer_has() -> None:
+    """Resuming a split re-reads the original, from which a wholly moved line is gone."""
+    w = short_order_world()
+    w.handle()
+    plan = plan_from_dict(w.ledger.get(STORE, "1042:1").plan)  # type: ignore[union-attr]
+    original = w.platform.orders["1042"]
+    without_line_1 = dataclasses.replace(
+        original, lines=tuple(line for line in original.lines if line.line_id != "1")
+    )
+
+    note = backorder_note(plan, without_line_1)
+
+    assert "Holds 2 x line 1 until stock arrives." in note
