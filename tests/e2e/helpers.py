@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -367,4 +368,13 @@ def settle(
     wait_for(jobs.idle, timeout=timeout, what="queue idle")
     return wait_for(
         lambda: plugin_db.settled(store_id, order_id), timeout=timeout, what="events processed"
+    )
+
+
+def towel_and_pan(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A fresh in-stock product and a fresh out-of-stock one that allows backorders."""
+    tag = uuid.uuid4().hex[:6]
+    return (
+        api.create_product(f"Towel {tag}", price="7.25", stock=100),
+        api.create_product(f"Pan {tag}", price="54.00", stock=0, backorders="notify"),
     )

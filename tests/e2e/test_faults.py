@@ -4,30 +4,21 @@
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import pytest
 
 import run
-from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, meta, settle, wait_for
+from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, meta, settle, towel_and_pan, wait_for
 
 pytestmark = pytest.mark.e2e
 
 STORM_LIMIT = 1  # requests per second the sandbox accepts per key during the storm
 STORM_ORDERS = 3
 STORM_SECONDS = 20.0  # the storm lasts until the plugin met it, at most this long
-# A 429 sends the job back to the queue with the worker's backoff (10 s, then 30 s, 90 s, all
-# +-25 %), so a job that met the storm twice is split about 40 s later.
+# A 429 with Retry-After is retried at the store's pace (worker.paced_delay); the deadline also
+# covers a 429 without it, which takes the worker's backoff (10 s, then 30 s, +-25 %).
 RECOVERY_DEADLINE = 60.0
-
-
-def _pair(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
-    tag = uuid.uuid4().hex[:6]
-    return (
-        api.create_product(f"Towel {tag}", price="7.25", stock=100),
-        api.create_product(f"Pan {tag}", price="54.00", stock=0, backorders="notify"),
-    )
 
 
 def _split_done(api: Api, order_id: int) -> list[dict[str, Any]] | None:
@@ -41,7 +32,7 @@ def test_duplicated_deliveries_give_exactly_one_split(
     stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
 ) -> None:
     assert stack.store_id is not None
-    kept, short = _pair(api)
+    kept, short = towel_and_pan(api)
     run.set_sandbox_faults(stack.sandbox_url, {"duplicate_rate": 1.0})
     order_id, _ = shop.place_order([(kept["id"], 1), (short["id"], 2)], "card")
 
@@ -60,7 +51,7 @@ def test_dropped_deliveries_are_caught_by_reconciliation(
     stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
 ) -> None:
     assert stack.store_id is not None
-    kept, short = _pair(api)
+    kept, short = towel_and_pan(api)
     run.set_sandbox_faults(stack.sandbox_url, {"drop_rate": 1.0})
     order_id, _ = shop.place_order([(kept["id"], 1), (short["id"], 2)], "card")
     wait_for(lambda: Api.flush_deliveries(stack.sandbox_url), what="deliveries dropped")
@@ -83,7 +74,7 @@ def test_a_429_storm_ends_with_every_order_split_and_no_job_failed(
 ) -> None:
     assert stack.store_id is not None
     store_id = stack.store_id
-    kept, short = _pair(api)
+    kept, short = towel_and_pan(api)
     failed_before = set(jobs.failed_ids())
     # The storm: the store accepts one REST request per second per key and answers the rest
     # 429 Retry-After. The test reads the plugin's own tables meanwhile (the limit is per key),

@@ -7,32 +7,22 @@ retries scheduled meanwhile wait that long (reported to the worker branch)."""
 from __future__ import annotations
 
 import signal
-import uuid
-from typing import Any
 
 import pytest
 
 import run
-from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, meta, settle, wait_for
+from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, meta, settle, towel_and_pan, wait_for
 
 pytestmark = pytest.mark.e2e
 
 RECOVERY_DEADLINE = 150.0
 
 
-def _pair(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
-    tag = uuid.uuid4().hex[:6]
-    return (
-        api.create_product(f"Towel {tag}", price="7.25", stock=100),
-        api.create_product(f"Pan {tag}", price="54.00", stock=0, backorders="notify"),
-    )
-
-
 def test_a_worker_killed_mid_split_leaves_exactly_one_backorder_order(
     stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
 ) -> None:
     assert stack.store_id is not None
-    kept, short = _pair(api)
+    kept, short = towel_and_pan(api)
     # Slow REST calls so the kill lands while the split is being written.
     run.set_sandbox_faults(stack.sandbox_url, {"latency_ms": 700})
     order_id, _ = shop.place_order([(kept["id"], 1), (short["id"], 2)], "card")
