@@ -105,7 +105,10 @@ def _job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
 def enqueue_pending(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
     """Enqueue inbox events still 'pending' after `older_than_s`; returns how many were queued.
 
-    Used by the scheduler and at worker start for events that arrived while Redis was away.
+    Used by the scheduler and at worker start for events that arrived while Redis was away (or
+    whose web process died between the insert and the enqueue). The webhook leaves its rows
+    'pending' after enqueueing, so rows still waiting in a busy queue come here too: their job
+    exists, the enqueue is a no-op, and they are marked 'enqueued' so the next sweep skips them.
     """
     inbox = InboxRepository(db)
     queued = 0

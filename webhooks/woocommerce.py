@@ -130,19 +130,18 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
         )
         return _answer(202, {"duplicate": True})
 
+    # The row stays 'pending' (no second write here): the worker settles it, and the periodic
+    # sweep re-enqueues rows still pending after 30 s, a no-op while the job exists (its id is
+    # deterministic). So an event is not lost if Redis is down or this process dies right now.
     try:
         enqueue_event(state.redis, event_id)
-        state.events.mark_enqueued(event_id)
     except redis.RedisError as error:
-        # The row is committed and 'pending'; enqueue_pending picks it up when Redis is back.
         logger.warning(
             "event=webhook_enqueue_failed store_id=%s event_id=%s error=%s",
             store_id,
             event_id,
             type(error).__name__,
         )
-    except SQLAlchemyError:
-        logger.warning("event=webhook_mark_enqueued_failed event_id=%s", event_id)
     logger.info(
         "event=webhook_accepted store_id=%s topic=%s resource_id=%s event_id=%s",
         store_id,

@@ -563,7 +563,12 @@ class SqlInbox:
 
 
 class InboxRepository:
-    """Reading and moving inbox events through their statuses."""
+    """Reading and moving inbox events through their statuses.
+
+    pending (recorded; a webhook's job is usually queued already) → enqueued (a job is known to
+    exist: set by reconciliation, "split now" and the pending sweep) → done, ignored or failed
+    (set by the worker, from pending or enqueued).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db

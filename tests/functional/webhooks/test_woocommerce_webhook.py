@@ -44,7 +44,7 @@ def test_signed_order_is_recorded_and_enqueued_once(
         store.id,
         "order.created",
         "1042",
-        "enqueued",
+        "pending",  # until the worker settles it; no second write on the request path
         "webhook",
     )
     assert event.dedupe_key == "order.created:1042:2026-03-01T10:00:00"
