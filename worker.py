@@ -38,6 +38,7 @@ from rq.serializers import JSONSerializer
 
 from plugin import cancelling, releasing, service
 from plugin.config import Config, configure_logging
+from plugin.connectors.woocommerce.platform import connect as connect_woocommerce
 from plugin.core.model import ProductRef
 from plugin.crypto import Vault
 from plugin.dispatch import (
@@ -163,11 +164,9 @@ def runtime() -> Runtime:
 
 def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimiter]:
     """The store's Platform, its requests throttled by the shared per-store rate limiter."""
-    from plugin.connectors.woocommerce.platform import connect
-
     limiter = StoreRateLimiter(rt.redis, store.id, store.api_rate_limit)
     credentials = rt.stores.credentials(store.id)
-    platform = connect(
+    platform = connect_woocommerce(
         credentials.base_url,
         credentials.consumer_key,
         credentials.consumer_secret,
