@@ -444,10 +444,12 @@ class _Resplitter:
             if order is None:
                 order = self.platform.get_order(order_id)
             settings = self.policy_store.policies_for(self.store_id, order).settings
+            fresh: Order | None = None
             try:
                 if record is None:
                     if released is None:
                         return False
+                    fresh = order  # read under the product lock; only a re-split changes it
                     record = start_resplit(
                         self.store_id, order, released,
                         platform=self.platform, splits=self.splits, settings=settings,
@@ -457,6 +459,7 @@ class _Resplitter:
                     new_id = carry_out_resplit(
                         self.store_id, record, platform=self.platform, splits=self.splits,
                         audit=self.audit, customer_note=settings.customer_note_on_split,
+                        backorder=fresh,
                     )  # fmt: skip
             except PermanentError as exc:
                 self._fail(order_id, record, exc)

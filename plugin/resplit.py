@@ -25,7 +25,7 @@ import logging
 from collections.abc import Mapping
 from typing import Protocol
 
-from plugin.core.model import Order, PaymentAction, Plan, StoreSettings
+from plugin.core.model import Order, Plan, StoreSettings
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import plan_resplit, resplit_key
 from plugin.errors import PermanentError
@@ -95,12 +95,15 @@ def carry_out_resplit(
     splits: SplitLedger,
     audit: AuditLog,
     customer_note: bool,
+    backorder: Order | None = None,
 ) -> str:
     """Move a re-split from its recorded state to DONE (every step is safe to repeat); returns
-    the new backorder order's id."""
+    the new backorder order's id. `backorder` is the order as just read, when the caller has
+    it; otherwise (resuming) it is read again."""
     key = record.split_key
     plan = plan_from_dict(record.plan)
-    backorder = platform.get_order(record.original_order_id)
+    if backorder is None:
+        backorder = platform.get_order(record.original_order_id)
     state = record.state
     new_id = record.backorder_order_id
     if state in (SplitState.PLANNED, SplitState.BACKORDER_CREATED):
@@ -127,8 +130,9 @@ def carry_out_resplit(
 
     assert new_id is not None  # recorded with BACKORDER_CREATED
     if state == SplitState.ORIGINAL_UPDATED:
+        # One private note, on the order that ships: it names the new order, whose own meta
+        # carries its number, split key and payment (no note of its own: one call less).
         platform.add_note(backorder.id, resplit_note(plan, new_id))
-        platform.add_note(new_id, new_order_note(plan, backorder))
         if customer_note:
             platform.add_note(backorder.id, customer_resplit_note(plan), customer=True)
         splits.advance(store_id, key, SplitState.NOTED)
@@ -168,28 +172,6 @@ def resplit_note(plan: Plan, new_order_id: str) -> str:
     lines += [f"- {lp.reason.message}" for lp in plan.lines]
     lines += [reason.message for reason in plan.reasons if reason.line_id is None]
     return "\n".join(lines)
-
-
-def new_order_note(plan: Plan, backorder: Order) -> str:
-    """Private note on the new backorder order: its reference, where it comes from, what it
-    holds and how it is paid."""
-    # On a resumed re-split the order is re-read, and a wholly moved line is gone from it.
-    names = {line.line_id: line.name for line in backorder.lines}
-    held = ", ".join(
-        f"{lp.backorder} x {names.get(lp.line_id, f'line {lp.line_id}')}"
-        for lp in plan.lines
-        if lp.backorder
-    )
-    paid = (
-        "Paid from the original order's payment: no second charge."
-        if plan.payment is PaymentAction.PAID_FROM_ORIGINAL
-        else f"Not paid yet: {plan.moved_amount} {backorder.currency} is due when it ships."
-    )
-    return (
-        f"Backorder {plan.backorder_number} of order {backorder.links.parent_id}, split from "
-        f"backorder order {backorder.id} (key {plan.split_key}) when part of it came in stock. "
-        f"Holds {held} until stock arrives. {paid}"
-    )
 
 
 def customer_resplit_note(plan: Plan) -> str:
