@@ -412,10 +412,14 @@ def allocate_product(
             str(product_id),
             platform=platform,
             releases=ledger,
+            splits=rt.ledger,
             priority_bumps=ledger.bumps(store_id),
             policies=rt.policies,
             audit=rt.audit,
             lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
+            # A partial release splits the order again under its own lock: a job for another
+            # of its products, or an event about it, waits (plugin/resplit.py).
+            order_lock=lambda order_id: order_lock(rt.redis, store_id, order_id),
             on_released=on_released if on_released is not None else notify_released,
             on_stock_arrived=(
                 on_stock_arrived if on_stock_arrived is not None else notify_stock_arrived
