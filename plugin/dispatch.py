@@ -151,3 +151,61 @@ def enqueue_pending(db: Database, connection: redis.Redis, older_than_s: float =
     if queued:
         logger.info("event=pending_enqueued count=%d", queued)
     return queued
+
+
+def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
+    """Enqueue again the inbox events marked 'enqueued' whose job no longer exists in Redis;
+    returns how many were queued.
+
+    A Redis that lost data (a crash within its fsync interval, a restart without persistence,
+    a flush) leaves such events behind: nothing else would ever run them. A job that still
+    exists (queued, running, waiting for a retry, failed) is left alone, and `enqueue_event`
+    refuses an id that a concurrent caller has just re-created.
+    """
+    events = InboxRepository(db).enqueued_older_than(older_than_s)
+    if not events:
+        return 0
+    pipeline = connection.pipeline(transaction=False)
+    for event in events:
+        pipeline.exists(Job.key_for(event_job_id(event.id)))
+    found = pipeline.execute()
+    queued = 0
+    for event, exists in zip(events, found, strict=True):
+        if not exists and enqueue_event(connection, event.id):
+            queued += 1
+    if queued:
+        logger.warning("event=vanished_jobs_requeued count=%d", queued)
+    return queued
+
+
+CANCEL_LINE = "worker.cancel_line"
+CANCEL_JOB_TIMEOUT_S = 120
+CANCEL_RETRY_INTERVALS = [5, 15, 30, 60, 120]
+
+
+def cancel_job_id(store_id: int, cancel_key: str, attempt: int) -> str:
+    """One job per cancellation request (`attempt` counts the merchant's requests)."""
+    return f"cancel-{store_id}-{cancel_key.replace(':', '-')}-{attempt}"
+
+
+def enqueue_cancellation(
+    connection: redis.Redis, store_id: int, cancel_key: str, attempt: int
+) -> bool:
+    """Enqueue `worker.cancel_line(store_id, cancel_key)`; False when that job exists.
+
+    Raises redis.RedisError when Redis cannot be reached.
+    """
+    try:
+        event_queue(connection).enqueue_call(
+            CANCEL_LINE,
+            args=(store_id, cancel_key),
+            job_id=cancel_job_id(store_id, cancel_key, attempt),
+            unique=True,
+            retry=Retry(max=len(CANCEL_RETRY_INTERVALS), interval=CANCEL_RETRY_INTERVALS),
+            timeout=CANCEL_JOB_TIMEOUT_S,
+            failure_ttl=3600,
+            description=f"cancel backorder line {cancel_key} in store {store_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True

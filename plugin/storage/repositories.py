@@ -688,6 +688,21 @@ class InboxRepository:
         with self.db.session() as session:
             return [_inbox_record(row) for row in session.scalars(query)]
 
+    def enqueued_older_than(
+        self, seconds: float, *, now: dt.datetime | None = None, limit: int = 5000
+    ) -> builtins.list[InboxRecord]:
+        """Events 'enqueued' at least `seconds` ago and not finished, oldest first (their job
+        should exist in Redis; `dispatch.requeue_vanished` checks)."""
+        cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
+        query = (
+            select(InboxEvent)
+            .where(InboxEvent.status == "enqueued", InboxEvent.enqueued_at <= cutoff)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+        with self.db.session() as session:
+            return [_inbox_record(row) for row in session.scalars(query)]
+
     def mark_enqueued(self, event_id: int) -> bool:
         """pending → enqueued. False when the event had already moved on."""
         with self.db.transaction(write=True) as connection:

@@ -216,6 +216,29 @@ def test_inbox_status_moves(db: Database, store: StoreRecord) -> None:
     assert got.enqueued_at is not None and got.finished_at is not None
 
 
+def test_enqueued_older_than_lists_only_unfinished_enqueued_events(
+    db: Database, store: StoreRecord
+) -> None:
+    inbox, events = SqlInbox(db), InboxRepository(db)
+    ids = [
+        inbox.add(store.id, "order.created", str(n), "2026-03-01T10:00:00", "webhook")
+        for n in range(4)
+    ]
+    enqueued, finished, pending, later = (i for i in ids if i is not None)
+    for event_id in (enqueued, finished, later):
+        assert events.mark_enqueued(event_id)
+    assert events.mark_done(finished)
+    now = dt.datetime.now(dt.UTC)
+
+    older = events.enqueued_older_than(0, now=now + dt.timedelta(seconds=1))
+    assert [e.id for e in older] == [enqueued, later]
+    assert events.enqueued_older_than(0, now=now + dt.timedelta(seconds=1), limit=1)[0].id == (
+        enqueued
+    )
+    assert events.enqueued_older_than(60, now=now) == []
+    assert events.get(pending) is not None
+
+
 def test_inbox_rejects_unparseable_modified_time(db: Database, store: StoreRecord) -> None:
     with pytest.raises(ValueError):
         SqlInbox(db).add(store.id, "order.created", "1", "yesterday", "webhook")
