@@ -38,6 +38,10 @@ from rq.serializers import JSONSerializer
 
 from plugin import releasing, service
 from plugin.config import Config, configure_logging
+
+# Imported here, not in the job: RQ forks a work horse per job from this process, and a module
+# the parent never imported is imported again by every horse (about a second each under load).
+from plugin.connectors.woocommerce.platform import connect
 from plugin.core.model import ProductRef
 from plugin.crypto import Vault
 from plugin.dispatch import (
@@ -162,8 +166,6 @@ def runtime() -> Runtime:
 
 def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimiter]:
     """The store's Platform, its requests throttled by the shared per-store rate limiter."""
-    from plugin.connectors.woocommerce.platform import connect
-
     limiter = StoreRateLimiter(rt.redis, store.id, store.api_rate_limit)
     credentials = rt.stores.credentials(store.id)
     platform = connect(
