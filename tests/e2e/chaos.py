@@ -33,6 +33,7 @@ import argparse
 import contextlib
 import datetime as dt
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -544,7 +545,7 @@ class Settings:
     redis_restarts: int = 1
     reconcile_interval: int = RECONCILE_INTERVAL
     deadline: float = 2400.0  # seconds after the last order to become consistent
-    log: Callable[[str], None] = print
+    log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
 
 @dataclass
@@ -737,8 +738,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Backorders chaos run (issue 7)")
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--kill-rounds", type=int, default=3)
+    parser.add_argument(
+        "--kill-per-round", type=int, default=2, help="workers killed each round (0: all)"
+    )
     parser.add_argument("--redis-restarts", type=int, default=1)
     parser.add_argument("--deadline", type=float, default=2400.0)
     parser.add_argument("--reconcile-interval", type=int, default=RECONCILE_INTERVAL)
@@ -749,11 +753,15 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         workers=args.workers,
         kill_rounds=args.kill_rounds,
+        kill_per_round=args.kill_per_round,
         redis_restarts=args.redis_restarts,
         reconcile_interval=args.reconcile_interval,
         deadline=args.deadline,
     )
     home = args.home or Path(tempfile.mkdtemp(prefix="bo-chaos-"))
+    # Ctrl-C or SIGTERM (also when started in the background) stops the stack cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         report = execute(settings, home.resolve())
         print(report.summary(), flush=True)
