@@ -36,12 +36,9 @@ from rq import Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from plugin import releasing, service
+from plugin import cancelling, releasing, service
 from plugin.config import Config, configure_logging
-
-# Imported here, not in the job: RQ forks a work horse per job from this process, and a module
-# the parent never imported is imported again by every horse (about a second each under load).
-from plugin.connectors.woocommerce.platform import connect
+from plugin.connectors.woocommerce.platform import connect as connect_woocommerce
 from plugin.core.model import ProductRef
 from plugin.crypto import Vault
 from plugin.dispatch import (
@@ -59,6 +56,7 @@ from plugin.ratelimit import StoreRateLimiter
 from plugin.reaper import DEFAULT_STALE_AFTER
 from plugin.reaper import reap_abandoned as reap_started_registry
 from plugin.redis_connection import connect_redis
+from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.outbox import OutboxRepository, store_mail
 from plugin.storage.releases import SqlReleaseLedger
@@ -168,7 +166,7 @@ def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimite
     """The store's Platform, its requests throttled by the shared per-store rate limiter."""
     limiter = StoreRateLimiter(rt.redis, store.id, store.api_rate_limit)
     credentials = rt.stores.credentials(store.id)
-    platform = connect(
+    platform = connect_woocommerce(
         credentials.base_url,
         credentials.consumer_key,
         credentials.consumer_secret,
@@ -414,10 +412,14 @@ def allocate_product(
             str(product_id),
             platform=platform,
             releases=ledger,
+            splits=rt.ledger,
             priority_bumps=ledger.bumps(store_id),
             policies=rt.policies,
             audit=rt.audit,
             lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
+            # A partial release splits the order again under its own lock: a job for another
+            # of its products, or an event about it, waits (plugin/resplit.py).
+            order_lock=lambda order_id: order_lock(rt.redis, store_id, order_id),
             on_released=on_released if on_released is not None else notify_released,
             on_stock_arrived=(
                 on_stock_arrived if on_stock_arrived is not None else notify_stock_arrived
@@ -434,6 +436,75 @@ def allocate_product(
             limiter.pause(exc.retry_after)
         raise
     return list(result.released)
+
+
+def _lock_ids(rt: Runtime, store_id: int, backorder_order_id: str) -> list[str]:
+    """Every id an allocation job of the backorder order's products locks on (product and
+    variation ids, see `SqlReleaseLedger.backorder_orders_for`), sorted so that jobs taking
+    several locks take them in one order."""
+    ids: set[str] = set()
+    for split in rt.ledger.for_order(store_id, backorder_order_id):
+        if split.backorder_order_id != backorder_order_id:
+            continue
+        for line in split.plan.get("lines", []) or []:  # type: ignore[attr-defined]
+            ref = line.get("ref") or {}
+            ids.update(str(v) for v in (ref.get("product_id"), ref.get("variant_id")) if v)
+    return sorted(ids)
+
+
+@contextlib.contextmanager
+def cancel_locks(rt: Runtime, store_id: int, backorder_order_id: str) -> Iterator[None]:
+    """The backorder order's lock, then the allocation lock of each of its products: no
+    allocation can hand stock to a line while it is being cancelled."""
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(order_lock(rt.redis, store_id, backorder_order_id))
+        for product_id in _lock_ids(rt, store_id, backorder_order_id):
+            stack.enter_context(product_lock(rt.redis, store_id, product_id))
+        yield
+
+
+def cancel_line(store_id: int, cancel_key: str) -> str:
+    """Carry out a merchant's cancellation of one backorder line (issue 5); returns its state."""
+    rt = runtime()
+    ledger = SqlCancellationLedger(rt.db)
+    record = ledger.get(store_id, cancel_key)
+    if record is None:
+        return "missing"
+    store = rt.stores.get(store_id)
+    if store is None or not store.is_connected:
+        if record.is_open:
+            ledger.fail(store_id, cancel_key, "the store is not connected")
+        return "failed"
+    platform, limiter = connect_store(rt, store)
+    try:
+        result = cancelling.cancel_line(
+            store_id,
+            cancel_key,
+            platform=platform,
+            cancellations=ledger,
+            releases=SqlReleaseLedger(rt.db),
+            audit=rt.audit,
+            lock=lambda: cancel_locks(rt, store_id, record.backorder_order_id),
+        )
+    except PermanentError as exc:
+        ledger.fail(store_id, cancel_key, f"{exc.reason}: {exc}")
+        rt.audit.record(
+            store_id, record.backorder_order_id, "error",
+            f"Cancelling a backorder line failed: {exc}", cancel_key=cancel_key,
+        )  # fmt: skip
+        log.warning("cancel store=%s key=%s failed reason=%s", store_id, cancel_key, exc.reason)
+        return "failed"
+    except Exception as exc:
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            limiter.pause(exc.retry_after)
+        _prepare_retry(exc, None, rt)
+        job = get_current_job()
+        if job is not None and not job.retries_left:
+            ledger.fail(store_id, cancel_key, f"gave up after retries: {exc}")
+        raise
+    if result is None:
+        return "missing"
+    return "failed" if result.error else result.state
 
 
 # --- e-mail ----------------------------------------------------------------------------------
