@@ -40,6 +40,7 @@ from plugin.connectors.woocommerce.client import WooCommerceClient, batch_item_e
 from plugin.connectors.woocommerce.mapping import (
     META_CHILDREN,
     META_NUMBER,
+    META_ORIGINAL_LINE,
     META_RELEASE_KEY,
     META_ROLE,
     META_SPLIT_KEY,
@@ -292,6 +293,39 @@ class WooCommercePlatform:
         """Set the WooCommerce status that stands for `canonical_status`."""
         self._orders.pop(str(order_id), None)
         self.client.update_order(order_id, {"status": wc_status(canonical_status)})
+
+    # -- cancelling a backorder line (plugin/cancelling.py) ---------------------------------
+
+    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
+        """The original's line id (meta `backorders_original_line`) per line id of a backorder
+        order read by `get_order`."""
+        data = self._order_data(order_id)
+        found: dict[str, str] = {}
+        for line in data["line_items"]:
+            original = meta_value(line.get("meta_data") or [], META_ORIGINAL_LINE)
+            if original not in (None, ""):
+                found[str(line["id"])] = str(original)
+        return found
+
+    def remove_line(self, order_id: str, line_id: str) -> str | None:
+        """Remove one line with `product_id: null` (orders.md "Update an Order"; the Version3
+        controller's `remove_item` gives back its `_reduced_stock`) unless it is gone already;
+        returns the order's `total` afterwards."""
+        answer = self.client.get_order(order_id)
+        if any(str(item.get("id")) == str(line_id) for item in answer.get("line_items") or []):
+            body = {"line_items": [{"id": int(line_id), "product_id": None}]}
+            answer = self.client.update_order(order_id, body)
+        self._orders.pop(str(order_id), None)
+        total = answer.get("total")
+        return str(total) if total is not None else None
+
+    def cancel_order(self, order_id: str) -> None:
+        """Set a held (on-hold) order to `cancelled`, which restores the stock it reduced
+        (`wc_maybe_increase_stock_levels`); no write when it is no longer on hold."""
+        answer = self.client.get_order(order_id)
+        if answer.get("status") == "on-hold":
+            self.client.update_order(order_id, {"status": "cancelled"})
+        self._orders.pop(str(order_id), None)
 
     # -- splitting a backorder order again (plugin/resplit.py) ------------------------------
 
