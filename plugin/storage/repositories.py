@@ -57,8 +57,15 @@ _INBOX = cast(Table, InboxEvent.__table__)
 _WEBHOOK_TARGET = select(_STORES.c.status, _STORES.c.webhook_secret_enc).where(
     _STORES.c.id == bindparam("store")
 )
+# `last_event_at` is shown to the minute (stores page): written by the first event of each
+# minute, so a busy store's webhooks do not all rewrite its row (a page write per commit).
 _TOUCH_STORE = (
-    update(_STORES).where(_STORES.c.id == bindparam("store")).values(last_event_at=bindparam("at"))
+    update(_STORES)
+    .where(
+        _STORES.c.id == bindparam("store"),
+        or_(_STORES.c.last_event_at.is_(None), _STORES.c.last_event_at < bindparam("minute")),
+    )
+    .values(last_event_at=bindparam("at"))
 )
 _MARK_ENQUEUED = (
     update(_INBOX)
@@ -563,10 +570,18 @@ class SqlInbox:
 
 
 class InboxRepository:
-    """Reading and moving inbox events through their statuses."""
+    """Reading and moving inbox events through their statuses.
+
+    pending (recorded; a webhook's job is usually queued already) → enqueued (a job is known to
+    exist: set by reconciliation, "split now" and the pending sweep) → done, ignored or failed
+    (set by the worker, from pending or enqueued).
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # store id → the minute this process last wrote its `last_event_at`: the statement
+        # is skipped for the rest of that minute (the condition in SQL covers other processes).
+        self._touched: dict[int, dt.datetime] = {}
 
     def receive(
         self,
@@ -578,15 +593,21 @@ class InboxRepository:
         *,
         at: dt.datetime | None = None,
     ) -> int | None:
-        """`SqlInbox.add` and the store's `last_event_at` in one transaction (the webhook)."""
+        """`SqlInbox.add` and the store's `last_event_at` (to the minute) in one transaction
+        (the webhook)."""
         at = at or utcnow()
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at)
+        minute = at.replace(second=0, microsecond=0)
+        touch = self._touched.get(store_id) != minute
         with self.db.transaction(write=True) as connection:
             event_id = _insert_ignoring_conflict(
                 connection, _INBOX, values, ("store_id", "dedupe_key")
             )
-            connection.execute(_TOUCH_STORE, {"store": store_id, "at": at})
-            return event_id
+            if touch:
+                connection.execute(_TOUCH_STORE, {"store": store_id, "at": at, "minute": minute})
+        if touch:
+            self._touched[store_id] = minute
+        return event_id
 
     def get(self, event_id: int) -> InboxRecord | None:
         """The event, or None."""
@@ -614,6 +635,21 @@ class InboxRepository:
         query = (
             select(InboxEvent)
             .where(InboxEvent.status == "pending", InboxEvent.received_at <= cutoff)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+        with self.db.session() as session:
+            return [_inbox_record(row) for row in session.scalars(query)]
+
+    def enqueued_older_than(
+        self, seconds: float, *, now: dt.datetime | None = None, limit: int = 5000
+    ) -> builtins.list[InboxRecord]:
+        """Events 'enqueued' at least `seconds` ago and not finished, oldest first (their job
+        should exist in Redis; `dispatch.requeue_vanished` checks)."""
+        cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
+        query = (
+            select(InboxEvent)
+            .where(InboxEvent.status == "enqueued", InboxEvent.enqueued_at <= cutoff)
             .order_by(InboxEvent.id)
             .limit(limit)
         )

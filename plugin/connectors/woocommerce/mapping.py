@@ -106,6 +106,11 @@ META_PAYMENT = "backorders_payment"  # on a backorder order: the plan's PaymentA
 META_SUMMARY = "backorders_summary"  # on a backorder order: what it is and holds, for the merchant
 META_RELEASE_KEY = "backorders_release_key"  # on a released backorder order (plugin/releasing.py)
 META_ORIGINAL_LINE = "backorders_original_line"  # on a backorder line: the original's line id
+# On a backorder order split again (plugin/resplit.py): its re-split key.
+META_RESPLIT_KEY = "backorders_resplit_key"
+# On a backorder order made by a re-split: since when its units wait (ISO 8601 UTC), so it keeps
+# its place in the release queue (oldest first) instead of starting over.
+META_WAITING_SINCE = "backorders_waiting_since"
 LINE_REDUCED_STOCK = "_reduced_stock"  # WooCommerce's own line meta (wc-stock-functions.php)
 
 ROLE_ORIGINAL = "original"
@@ -553,3 +558,66 @@ def original_update_body(
     if plan.hold_original:
         body["status"] = "on-hold"
     return body
+
+
+# -- bodies for splitting a backorder order again (plugin/resplit.py) ------------------------------
+
+
+def waiting_since(order: Mapping[str, Any]) -> dt.datetime | None:
+    """When the units of a loaded order started waiting (`backorders_waiting_since`), if set."""
+    value = meta_value(order.get("meta_data", []), META_WAITING_SINCE)
+    try:
+        moment = dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None  # not ours to fail on: the order's creation date is used instead
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def resplit_create_body(
+    backorder: Order, plan: Plan, *, backorder_data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """POST /orders body for the order taking what still waits of `backorder` (loaded JSON
+    `backorder_data`): made like the first backorder order (`backorder_create_body`: same
+    customer, addresses, payment meta, moved money), but a sibling of it (`parent_id` is the
+    original, so `GET /orders?parent=` finds every backorder order of the original), keeping
+    each line's original line id, the delivery override and since when the units wait."""
+    original_id = backorder.links.parent_id
+    if not original_id:
+        raise ValueError(f"order {backorder.id} names no original order (parent_id)")
+    body = backorder_create_body(
+        backorder,
+        plan,
+        payment_method_title=str(backorder_data.get("payment_method_title", "")),
+    )
+    body["parent_id"] = int(original_id)
+    source_lines = {
+        str(item["id"]): meta_value(item.get("meta_data", []), META_ORIGINAL_LINE)
+        for item in backorder_data.get("line_items", [])
+    }
+    moving = [line_plan for line_plan, _line in _moving_lines(backorder, plan)]
+    for item, line_plan in zip(body["line_items"], moving, strict=True):
+        source = source_lines.get(line_plan.line_id)
+        if source:
+            item["meta_data"] = [_meta(META_ORIGINAL_LINE, str(source))]
+    since = waiting_since(backorder_data) or backorder.created_at
+    body["meta_data"].append(_meta(META_WAITING_SINCE, since.astimezone(dt.UTC).isoformat()))
+    delivery = meta_value(backorder_data.get("meta_data", []), META_DELIVERY)
+    if delivery:
+        body["meta_data"].append(_meta(META_DELIVERY, str(delivery)))
+    return body
+
+
+def resplit_update_body(backorder: Order, plan: Plan) -> dict[str, Any]:
+    """PUT /orders/<id> body (or batch `update` item) reducing `backorder` to what ships now.
+
+    Its lines change exactly as an original's do in a first split (`original_update_body`:
+    absolute quantities and amounts, a wholly moved line removed, safe to repeat); its role,
+    number and split key stay, and the re-split key is recorded.
+    """
+    split_key, _number = _require_split(plan)
+    return {
+        "line_items": original_update_body(backorder, plan)["line_items"],
+        "meta_data": [_meta(META_RESPLIT_KEY, split_key)],
+    }

@@ -38,6 +38,8 @@ from marshmallow import ValidationError
 
 from plugin.connectors.woocommerce.client import WooCommerceClient, batch_item_error
 from plugin.connectors.woocommerce.mapping import (
+    META_NUMBER,
+    META_ORIGINAL_LINE,
     META_RELEASE_KEY,
     META_ROLE,
     META_SPLIT_KEY,
@@ -49,8 +51,11 @@ from plugin.connectors.woocommerce.mapping import (
     meta_value,
     order_from_data,
     original_update_body,
+    resplit_create_body,
+    resplit_update_body,
     stock_for_order,
     string_list,
+    waiting_since,
     wc_status,
 )
 from plugin.connectors.woocommerce.schemas import GmtDateTime, summarise
@@ -273,6 +278,102 @@ class WooCommercePlatform:
         """Set the WooCommerce status that stands for `canonical_status`."""
         self._orders.pop(str(order_id), None)
         self.client.update_order(order_id, {"status": wc_status(canonical_status)})
+
+    # -- cancelling a backorder line (plugin/cancelling.py) ---------------------------------
+
+    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
+        """The original's line id (meta `backorders_original_line`) per line id of a backorder
+        order read by `get_order`."""
+        data = self._order_data(order_id)
+        found: dict[str, str] = {}
+        for line in data["line_items"]:
+            original = meta_value(line.get("meta_data") or [], META_ORIGINAL_LINE)
+            if original not in (None, ""):
+                found[str(line["id"])] = str(original)
+        return found
+
+    def remove_line(self, order_id: str, line_id: str) -> str | None:
+        """Remove one line with `product_id: null` (orders.md "Update an Order"; the Version3
+        controller's `remove_item` gives back its `_reduced_stock`) unless it is gone already;
+        returns the order's `total` afterwards."""
+        answer = self.client.get_order(order_id)
+        if any(str(item.get("id")) == str(line_id) for item in answer.get("line_items") or []):
+            body = {"line_items": [{"id": int(line_id), "product_id": None}]}
+            answer = self.client.update_order(order_id, body)
+        self._orders.pop(str(order_id), None)
+        total = answer.get("total")
+        return str(total) if total is not None else None
+
+    def cancel_order(self, order_id: str) -> None:
+        """Set a held (on-hold) order to `cancelled`, which restores the stock it reduced
+        (`wc_maybe_increase_stock_levels`); no write when it is no longer on hold."""
+        answer = self.client.get_order(order_id)
+        if answer.get("status") == "on-hold":
+            self.client.update_order(order_id, {"status": "cancelled"})
+        self._orders.pop(str(order_id), None)
+
+    # -- splitting a backorder order again (plugin/resplit.py) ------------------------------
+
+    def backorder_numbers(self, original_id: str) -> list[str]:
+        """The numbers of the original's backorder orders (`GET /orders?parent=<id>`)."""
+        numbers: list[str] = []
+        for child in self.client.list_orders(parent=[original_id], fields=["id", "meta_data"]):
+            meta = child.get("meta_data") or []
+            if meta_value(meta, META_ROLE) == ROLE_BACKORDER:
+                numbers.append(str(meta_value(meta, META_NUMBER) or child["id"]))
+        return numbers
+
+    def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
+        """Create the order taking what still waits of `backorder` and reduce `backorder` to
+        what ships now, in one batch call; when `new_order_id` exists, only reduce."""
+        data = self._order_data(backorder.id)
+        try:
+            update = resplit_update_body(backorder, plan)
+            create = (
+                None
+                if new_order_id is not None
+                else resplit_create_body(backorder, plan, backorder_data=data)
+            )
+        except ValueError as exc:
+            raise PermanentError(f"order {backorder.id}: {exc}", reason="invalid_plan") from exc
+        self._orders.pop(str(backorder.id), None)  # it changes now; read it afresh
+        if create is None:
+            self.client.update_order(backorder.id, update)
+            return str(new_order_id)
+        new_id = self._create_and_update(backorder.id, create, update)
+        log.info("re-split written backorder=%s new=%s", backorder.id, new_id)
+        return new_id
+
+    def _create_and_update(
+        self, order_id: str, create: Mapping[str, Any], update: Mapping[str, Any]
+    ) -> str:
+        """One `orders/batch` creating an order and updating `order_id`; the new order's id.
+        A failed update names the created order, so the retry looks for it."""
+        answer = self.client.batch_orders(create=[create], update=[{"id": int(order_id), **update}])
+        created = _first(answer, "create")
+        error = batch_item_error(created) if created is not None else None
+        if created is None or error is not None or not created.get("id"):
+            raise error or PermanentError(
+                f"order {order_id}: the store did not return the created order",
+                reason="invalid_response",
+            )
+        new_id = str(created["id"])
+        updated = _first(answer, "update")
+        update_error = batch_item_error(updated) if updated is not None else None
+        if updated is None or update_error is not None:
+            raise _naming_created(
+                update_error
+                or PermanentError(
+                    f"order {order_id}: the store did not confirm the update",
+                    reason="invalid_response",
+                ),
+                new_id,
+            )
+        return new_id
+
+    def waiting_since(self, order_id: str) -> dt.datetime | None:
+        """Since when the units of an order read by `get_order` wait, when a re-split set it."""
+        return waiting_since(self._order_data(order_id))
 
 
 def _naming_created(error: Exception, backorder_order_id: str) -> Exception:
