@@ -462,12 +462,13 @@ def _lock_ids(rt: Runtime, store_id: int, backorder_order_id: str) -> list[str]:
 
 @contextlib.contextmanager
 def cancel_locks(rt: Runtime, store_id: int, backorder_order_id: str) -> Iterator[None]:
-    """The backorder order's lock, then the allocation lock of each of its products: no
-    allocation can hand stock to a line while it is being cancelled."""
+    """The allocation lock of each of the backorder order's products, then its order lock (the
+    order allocation takes them in, so a re-split under the order lock cannot wait on us while
+    we wait on it): no allocation hands stock to a line while it is being cancelled."""
     with contextlib.ExitStack() as stack:
-        stack.enter_context(order_lock(rt.redis, store_id, backorder_order_id))
         for product_id in _lock_ids(rt, store_id, backorder_order_id):
             stack.enter_context(product_lock(rt.redis, store_id, product_id))
+        stack.enter_context(order_lock(rt.redis, store_id, backorder_order_id))
         yield
 
 
