@@ -422,9 +422,9 @@ def allocate_product(
             audit=rt.audit,
             lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
             # A partial release splits the order again under its own lock (plugin/resplit.py).
-            # Held elsewhere (another product's job splitting it, a line being cancelled, which
-            # takes the order's lock before ours): the order waits for this run, after a short
-            # wait, rather than both jobs waiting for each other's lock.
+            # Held elsewhere (a job for another of its products splitting it, an event about
+            # it): after a short wait the order waits for this run, instead of this job holding
+            # its product's lock for the full ORDER_LOCK_WAIT and then failing.
             order_lock=lambda order_id: order_lock(
                 rt.redis, store_id, order_id, wait=RESPLIT_LOCK_WAIT
             ),

@@ -246,7 +246,7 @@ def _find_line(
 ) -> Line | None:
     """The backorder order's line made from the original's line `record.line_id`; failing
     that meta, the only line of the same product. (A `-002` order made by a re-split names the
-    first original's line in its meta, while its split plan names the `-001` order's line.)"""
+    `-001` order's line in its meta, as its split plan does.)"""
     for line in order.lines:
         if original_ids.get(line.line_id) == record.line_id:
             return line
