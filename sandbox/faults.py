@@ -5,6 +5,9 @@ Every fault is off by default. Config keys (all optional, changeable at runtime 
 - ``latency_ms``: added to every REST API request before it is handled.
 - ``rate_limit_per_sec``: accepted REST requests per consumer key in any one-second window;
   beyond it the request is answered ``429`` with ``Retry-After`` (whole seconds).
+- ``throttle_rate``: probability (0..1) that a REST request is answered ``429`` with
+  ``Retry-After: <throttle_retry_after>`` (whole seconds, default 1), as a store behind a
+  shared limiter or a CDN does at random moments rather than on a fixed budget.
 - ``error_rate``: probability (0..1) that a REST request is answered 500, 502 or 503.
 - ``drop_rate``: probability that a webhook delivery is never sent.
 - ``duplicate_rate``: probability that a webhook delivery is sent twice.
@@ -32,6 +35,8 @@ from flask import Response
 _DEFAULTS: dict[str, Any] = {
     "latency_ms": 0,
     "rate_limit_per_sec": 0,
+    "throttle_rate": 0.0,
+    "throttle_retry_after": 1,
     "error_rate": 0.0,
     "drop_rate": 0.0,
     "duplicate_rate": 0.0,
@@ -40,7 +45,7 @@ _DEFAULTS: dict[str, Any] = {
     "fail_next": 0,
     "seed": None,
 }
-_RATES = ("error_rate", "drop_rate", "duplicate_rate", "delay_rate")
+_RATES = ("throttle_rate", "error_rate", "drop_rate", "duplicate_rate", "delay_rate")
 _SERVER_ERRORS = (500, 502, 503)
 _WINDOW_SECONDS = 1.0
 
@@ -114,7 +119,8 @@ class Faults:
 
     # -------------------------------------------------------------- REST side
     def before_api_request(self, consumer_key: str | None) -> Response | None:
-        """Apply latency, rate limit and random server errors to one REST request."""
+        """Apply latency, rate limit, random 429s and random server errors to one REST
+        request."""
         with self._lock:
             latency_ms = self._config["latency_ms"]
         if latency_ms:
@@ -123,6 +129,10 @@ class Faults:
             limited = self._rate_limited(consumer_key or "")
             if limited is not None:
                 return limited
+            # Draw only when the fault is on, so seeded error sequences stay as they were.
+            throttle_rate = self._config["throttle_rate"]
+            if throttle_rate and self._api_rng.random() < throttle_rate:
+                return _too_many_requests(self._config["throttle_retry_after"])
             error_rate = self._config["error_rate"]
             if error_rate and self._api_rng.random() < error_rate:
                 return _server_error(self._api_rng.choice(_SERVER_ERRORS))
@@ -137,15 +147,7 @@ class Faults:
         while window and window[0] <= now - _WINDOW_SECONDS:
             window.popleft()
         if len(window) >= limit:
-            retry_after = max(1, math.ceil(window[0] + _WINDOW_SECONDS - now))
-            body = {
-                "code": "woocommerce_rest_too_many_requests",
-                "message": "Too many requests. Please wait and try again.",
-                "data": {"status": 429},
-            }
-            response = _json_response(body, 429)
-            response.headers["Retry-After"] = str(retry_after)
-            return response
+            return _too_many_requests(max(1, math.ceil(window[0] + _WINDOW_SECONDS - now)))
         window.append(now)
         return None
 
@@ -192,6 +194,17 @@ def _validate(key: str, value: Any) -> Any:
 
 def _json_response(body: dict[str, Any], status: int) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _too_many_requests(retry_after: int) -> Response:
+    body = {
+        "code": "woocommerce_rest_too_many_requests",
+        "message": "Too many requests. Please wait and try again.",
+        "data": {"status": 429},
+    }
+    response = _json_response(body, 429)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _server_error(status: int) -> Response:

@@ -107,6 +107,7 @@ class CreatedOrder:
     split_key: str
     number: str
     quantities: dict[str, int]  # line id of the original -> units moved
+    summary: str = ""  # what the store keeps on the backorder order for the merchant
 
 
 @dataclass
@@ -127,6 +128,7 @@ class FakePlatform:
     notes: list[tuple[str, str, bool]] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    split_keys: dict[str, set[str]] = field(default_factory=dict)  # original id -> keys applied
     _next_id: int = 5000
 
     def add_order(self, order: Order) -> Order:
@@ -181,7 +183,9 @@ class FakePlatform:
         self._done("find_backorder_order")
         return found[0] if found else None
 
-    def write_split(self, original: Order, plan: Plan, *, backorder_order_id: str | None) -> str:
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
         assert plan.split_key is not None and plan.backorder_number is not None
         if backorder_order_id is None:
             self._step("create_backorder")
@@ -191,7 +195,12 @@ class FakePlatform:
             by_id = {line.line_id: line for line in original.lines}
             self.created.append(
                 CreatedOrder(
-                    backorder_order_id, original.id, plan.split_key, plan.backorder_number, moved
+                    backorder_order_id,
+                    original.id,
+                    plan.split_key,
+                    plan.backorder_number,
+                    moved,
+                    summary,
                 )
             )
             backorder = make_order(
@@ -212,17 +221,15 @@ class FakePlatform:
             dataclasses.replace(line, quantity=keep.get(line.line_id, line.quantity))
             for line in current.lines
         )
-        children = current.links.backorder_ids
-        if backorder_order_id not in children:
-            children = (*children, backorder_order_id)
-        # Like the connector: the original's update carries the On Hold status when asked.
+        # Like the connector: the original's update records the split key (so the split count)
+        # and carries the On Hold status when asked.
+        keys = {*self.split_keys.get(original.id, ()), plan.split_key}
+        self.split_keys[original.id] = keys
         self.orders[original.id] = dataclasses.replace(
             current,
             status=Status.ON_HOLD if plan.hold_original else current.status,
             lines=lines,
-            links=dataclasses.replace(
-                current.links, backorder_ids=children, split_count=len(children)
-            ),
+            links=dataclasses.replace(current.links, split_count=len(keys)),
         )
         self._done("update_original")
         return backorder_order_id
@@ -417,6 +424,12 @@ class FakeReleaseStore:
     notes: list[tuple[str, str]] = field(default_factory=list)
     transitions: list[tuple[str, str, str]] = field(default_factory=list)  # id, from, to
     calls: list[str] = field(default_factory=list)
+    # What a re-split writes on orders: backorders_number, backorders_split_key, since when.
+    numbers: dict[str, str] = field(default_factory=dict)
+    split_keys: dict[str, str] = field(default_factory=dict)
+    since: dict[str, dt.datetime] = field(default_factory=dict)
+    originals: dict[str, Order] = field(default_factory=dict)
+    next_id: int = 900
 
     def __post_init__(self) -> None:
         import threading
@@ -445,13 +458,16 @@ class FakeReleaseStore:
     ) -> Order:
         """A backorder order created on-hold: its units are taken from stock at once."""
         made = [make_line(line_id, product_id, qty) for line_id, product_id, qty in lines]
+        original = f"1{order_id}"  # each backorder order has its own original, number 1<id>
+        self.originals[original] = make_order(original)
+        self.numbers[order_id] = f"{original}-001"
         order = dataclasses.replace(
             make_order(
                 order_id,
                 made,
                 status=Status.NEW_BACKORDER,
                 payment_state=PaymentState.PAID if paid else PaymentState.UNPAID,
-                links=Links(parent_id="1", is_backorder_order=True),
+                links=Links(parent_id=original, is_backorder_order=True),
             ),
             created_at=dt.datetime(2026, 11, 1, 9, created_minute, tzinfo=UTC),
             customer=Customer(id=customer_id, email=f"c{customer_id}@example.com"),
@@ -494,7 +510,69 @@ class FakeReleaseStore:
     def get_order(self, order_id: str) -> Order:
         with self._mutex:
             self._step("get_order")
-            return self.orders[order_id]
+            return self.orders.get(order_id) or self.originals[order_id]
+
+    def waiting_since(self, order_id: str) -> dt.datetime | None:
+        return self.since.get(order_id)
+
+    def backorder_numbers(self, original_id: str) -> list[str]:
+        with self._mutex:
+            self._step("backorder_numbers")
+            return [
+                self.numbers[o.id] for o in self.orders.values() if o.links.parent_id == original_id
+            ]
+
+    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
+        with self._mutex:
+            self._step("find_backorder_order")
+            for order_id, key in self.split_keys.items():
+                if key == split_key and self.orders[order_id].links.parent_id == original_id:
+                    return order_id
+            return None
+
+    def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
+        """One batch, as the store runs it: create the new order on-hold (its units taken from
+        stock) and set the backorder order's quantities (stock given back)."""
+        with self._mutex:
+            self._step("write_resplit")
+            current = self.orders[backorder.id]
+            if new_order_id is None:
+                new_order_id = str(self.next_id)
+                self.next_id += 1
+                moved = [
+                    dataclasses.replace(
+                        make_line(f"{lp.line_id}r", lp.ref.product_id, lp.backorder),
+                        variant_id=lp.ref.variant_id,
+                    )
+                    for lp in plan.lines
+                    if lp.backorder
+                ]
+                self.orders[new_order_id] = dataclasses.replace(
+                    current, id=new_order_id, number=new_order_id, lines=tuple(moved),
+                    created_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+                )  # fmt: skip
+                self.wc_status[new_order_id] = "on-hold"
+                self.reduced[new_order_id] = {}
+                for line in moved:
+                    self.stock[line.ref] = self.stock.get(line.ref, 0) - line.quantity
+                    self.reduced[new_order_id][line.line_id] = line.quantity
+                assert plan.split_key and plan.backorder_number
+                self.split_keys[new_order_id] = plan.split_key
+                self.numbers[new_order_id] = plan.backorder_number
+                self.since[new_order_id] = self.since.get(backorder.id, current.created_at)
+            keep = {lp.line_id: lp.keep for lp in plan.lines}
+            lines = []
+            for line in current.lines:
+                units = keep.get(line.line_id, line.quantity)
+                self.stock[line.ref] += self.reduced[backorder.id].get(line.line_id, 0) - units
+                if units:
+                    self.reduced[backorder.id][line.line_id] = units
+                    lines.append(dataclasses.replace(line, quantity=units))
+                else:
+                    self.reduced[backorder.id].pop(line.line_id, None)
+            self.orders[backorder.id] = dataclasses.replace(current, lines=tuple(lines))
+            self._done("write_resplit")
+            return new_order_id
 
     def product_stock(self, ref: ProductRef) -> int | None:
         with self._mutex:
@@ -524,13 +602,25 @@ class FakeReleaseStore:
 
 @dataclass
 class FakeReleaseLedger:
-    """ReleaseLedger in memory; `splits` lists (backorder order id, product ids it waits for)."""
+    """ReleaseLedger in memory; `splits` lists (backorder order id, product ids it waits for),
+    and the finished splits of `split_ledger` (re-splits) count too, as in the SQL one."""
 
     splits: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     records: dict[tuple[int, str], object] = field(default_factory=dict)
+    split_ledger: FakeLedger | None = None
 
     def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]:
-        return [order_id for order_id, products in self.splits if ref.product_id in products]
+        found = [order_id for order_id, products in self.splits if ref.product_id in products]
+        for record in self.split_ledger.records.values() if self.split_ledger else ():
+            moved = {
+                line["ref"]["product_id"]  # type: ignore[index]
+                for line in record.plan["lines"]  # type: ignore[attr-defined]
+                if line["backorder"]  # type: ignore[index]
+            }
+            if record.state == SplitState.DONE and ref.product_id in moved:
+                assert record.backorder_order_id is not None
+                found.append(record.backorder_order_id)
+        return found
 
     def get(self, store_id: int, release_key: str):  # type: ignore[no-untyped-def]
         return self.records.get((store_id, release_key))

@@ -10,7 +10,16 @@ from flask_wtf.csrf import CSRFProtect
 
 def init_app(app: Flask) -> None:
     """Session cookie policy, CSRF on every form, and the merchant/storefront blueprints."""
-    from web import allocation, auth, backorders, notifications, products, storefront, stores
+    from web import (
+        allocation,
+        auth,
+        backorders,
+        cancellations,
+        notifications,
+        products,
+        storefront,
+        stores,
+    )
     from webhooks.woocommerce import blueprint as woocommerce_webhooks
 
     config = app.extensions["backorders"].config
@@ -32,7 +41,16 @@ def init_app(app: Flask) -> None:
     # wc-auth callback by its signed single-use state (see web/connect.py).
     csrf.exempt("web.connect.wc_auth_callback")
     csrf.exempt(woocommerce_webhooks)
-    for module in (auth, stores, backorders, products, allocation, storefront, notifications):
+    for module in (
+        auth,
+        stores,
+        backorders,
+        cancellations,
+        products,
+        allocation,
+        storefront,
+        notifications,
+    ):
         app.register_blueprint(module.bp)
     csrf.exempt(storefront.bp)  # read-only public GET endpoints
     app.after_request(_security_headers)
@@ -42,7 +60,15 @@ def init_app(app: Flask) -> None:
 
 def _security_headers(response: Response) -> Response:
     """Merchant pages may not be framed (their forms act on the store) nor sniffed."""
-    if request.blueprint in ("auth", "stores", "backorders", "products", "allocation", "connect"):
+    if request.blueprint in (
+        "auth",
+        "stores",
+        "backorders",
+        "cancellations",
+        "products",
+        "allocation",
+        "connect",
+    ):
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

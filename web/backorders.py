@@ -1,5 +1,6 @@
 """Open backorders of a store (filters, sorting, totals, CSV, age chart), each order's audit
-trail, and "split now" for an order that was not split automatically."""
+trail, and "split now" for an order that was not split automatically. Cancelling a backorder
+line has its own blueprint (web/cancellations.py)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ import redis
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from plugin.cancelling import cancel_key
 from plugin.core.model import ProductPolicy
 from plugin.dispatch import enqueue_event
 from plugin.errors import BackordersError
+from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.models import utcnow
-from plugin.storage.reports import recent_audited_orders, splits_of_store
+from plugin.storage.reports import recent_audited_orders, released_order_ids, splits_of_store
 from plugin.storage.repositories import (
     InboxRepository,
     SqlAuditLog,
@@ -65,6 +68,7 @@ class BackorderLine:
     age_days: int
     expected_date: dt.date | None
     status: str
+    line_id: str = ""  # the original's line id (the split plan's line)
 
     @property
     def age_bucket(self) -> str:
@@ -124,15 +128,23 @@ def _expected(policies: list[ProductPolicy], product_id: str, variant_id: str | 
 
 
 def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[BackorderLine]:
-    """Every line of every open backorder order of the store (from the splits ledger)."""
+    """Every line of every open backorder order of the store (from the splits ledger); a
+    released one is no longer open (what a partial release left waiting is on its -002)."""
     db = services().db
+    released = released_order_ids(db, store.id)
     splits = [
         s
         for s in splits_of_store(db, store.id)
-        if s.state == "done" and s.backorder_order_id and (s.plan or {}).get("outcome") == "split"
+        if s.state == "done"
+        and s.backorder_order_id
+        and s.backorder_order_id not in released
+        and (s.plan or {}).get("outcome") == "split"
     ]
     orders = _fetch_orders(store, (s.backorder_order_id or "" for s in splits))
     policies = SqlPolicyStore(db).product_policies(store.id)
+    cancelled = {
+        c.cancel_key for c in SqlCancellationLedger(db).of_store(store.id) if c.removes_line
+    }
     lines: list[BackorderLine] = []
     for split in splits:
         order = orders.get(str(split.backorder_order_id))
@@ -144,6 +156,8 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
             quantity = int(line.get("backorder", 0))
             if quantity <= 0:
                 continue
+            if cancel_key(str(split.backorder_order_id), str(line.get("line_id"))) in cancelled:
+                continue  # cancelled by the merchant (web/cancellations.py)
             ref = line.get("ref") or {}
             product_id = str(ref.get("product_id", ""))
             variant_id = ref.get("variant_id") or None
@@ -164,6 +178,7 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                     age_days=max(0, (now - split.created_at).days),
                     expected_date=_expected(policies, product_id, variant_id),
                     status=status or "unknown",
+                    line_id=str(line.get("line_id", "")),
                 )
             )
     return lines
@@ -331,11 +346,15 @@ def order(store_id: int, order_id: str) -> str:
     splits = SqlSplitLedger(db).for_order(store.id, order_id)
     trail = SqlAuditLog(db).for_order(store.id, order_id)
     events = [e for e in InboxRepository(db).list(store.id, limit=500) if e.resource_id == order_id]
+    cancellations = SqlCancellationLedger(db).for_order(store.id, order_id)
     return render_template(
         "backorders/order.html",
         store=store,
         order_id=order_id,
         splits=splits,
+        cancellations=cancellations,
+        cancelled_keys={c.cancel_key for c in cancellations if c.removes_line},
+        cancel_key=cancel_key,
         trail=trail,
         events=events,
         can_split=not any(s.original_order_id == order_id for s in splits)

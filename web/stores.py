@@ -20,13 +20,11 @@ from marshmallow import (
     validate,
     validates,
 )
-from rq.registry import FailedJobRegistry
 from werkzeug.wrappers import Response
 
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
 from plugin.core.rules import delivery_name
 from plugin.core.split import backorder_number, numbering_pattern_errors
-from plugin.dispatch import event_queue
 from plugin.errors import BackordersError
 from plugin.storage.accounts import StoreSettingsForm, alert_email, save_store_settings
 from plugin.storage.reports import inbox_counts
@@ -134,15 +132,6 @@ def _fetch_webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, 
         return None, "The store could not be reached."
 
 
-def _queue_counts() -> dict[str, int | None]:
-    """Jobs waiting in the queue and failed (RQ registries), for all stores together."""
-    try:
-        queue = event_queue(services().redis)
-        return {"queued": queue.count, "failed": FailedJobRegistry(queue=queue).count}
-    except redis.RedisError:
-        return {"queued": None, "failed": None}
-
-
 @bp.get("/stores")
 @login_required
 def index() -> str:
@@ -165,7 +154,6 @@ def index() -> str:
     return render_template(
         "stores/index.html",
         healths=healths,
-        queue=_queue_counts(),
         public_url=state.config.public_url.rstrip("/"),
     )
 

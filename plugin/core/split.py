@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from plugin.core.model import (
@@ -46,6 +46,7 @@ from plugin.core.model import (
     ProductRef,
     Reason,
     Stock,
+    StoreSettings,
     minor_unit,
 )
 from plugin.core.rules import (
@@ -144,7 +145,7 @@ def split_key(order_id: str, seq: int) -> str:
 
 def next_split_seq(order: Order) -> int:
     """The sequence number the next split of `order` gets (1 for the first)."""
-    return max(order.links.split_count, len(order.links.backorder_ids)) + 1
+    return order.links.split_count + 1
 
 
 # --- money ----------------------------------------------------------------------------------
@@ -480,5 +481,170 @@ def _whole_order_waits(
         original_totals=before,
         payment=payment,
         hold_original=True,
+        alerts=alerts,
+    )
+
+
+# --- splitting a partly released backorder order again ----------------------------------------
+
+
+def resplit_key(backorder_order_id: str) -> str:
+    """The deterministic key of splitting backorder order `backorder_order_id` again.
+
+    An order is split again at most once: its part in stock is released (one release per
+    order), and what still waits moves to a new backorder order with a key of its own.
+    """
+    return f"resplit:{backorder_order_id}"
+
+
+def next_backorder_seq(pattern: str, original_number: str, taken: Collection[str]) -> int:
+    """The sequence number of a new backorder order of an original whose backorder orders
+    already carry the numbers `taken`: one past their count, skipping numbers in use (a
+    deleted sibling or a changed pattern must not give two orders one number)."""
+    if numbering_pattern_errors(pattern):
+        pattern = DEFAULT_NUMBERING_PATTERN
+    used = set(taken)
+    seq = len(used) + 1
+    while pattern.format(number=original_number, seq=seq) in used:
+        seq += 1
+    return seq
+
+
+def plan_resplit(
+    backorder: Order,
+    released: Mapping[str, int],
+    *,
+    original_number: str,
+    taken_numbers: Collection[str],
+    settings: StoreSettings,
+) -> Plan:
+    """Split a partly released backorder order again.
+
+    `released` gives the units per line id that arrived stock covers: they stay on the order
+    and ship now; the rest of each line moves, with its share of the money (largest-remainder
+    rounding, as in `plan_split`), to a new backorder order of the same original, numbered
+    after all the backorder orders the original already has (`taken_numbers`). The new order
+    is paid like the one it comes from. Raises ValueError unless some but not all units are
+    released.
+    """
+    quantities = {line.line_id: line.quantity for line in backorder.lines}
+    unknown = sorted(set(released) - set(quantities))
+    if unknown:
+        raise ValueError(f"lines {unknown} are not on order {backorder.id}")
+    for line_id, units in released.items():
+        if not 0 <= units <= quantities[line_id]:
+            raise ValueError(f"line {line_id}: {units} of {quantities[line_id]} units released")
+    kept_units = sum(released.values())
+    moved_units = sum(quantities.values()) - kept_units
+    if kept_units <= 0 or moved_units <= 0:
+        raise ValueError("a re-split releases some units and leaves some waiting")
+
+    unit = minor_unit(backorder.currency)
+    exponent = _exponent(backorder.currency)
+    zero = unit * 0
+    before = order_totals(backorder)
+    line_plans: list[LinePlan] = []
+    kept: list[Amounts] = []
+    moved: list[Amounts] = []
+    for line in backorder.lines:
+        keep = released.get(line.line_id, 0)
+        rest = line.quantity - keep
+        if rest:
+            reason = Reason(
+                "resplit_waits",
+                f"{line_label(line)}: {keep} of {line.quantity} units ship now, {rest} wait.",
+                line.line_id,
+            )
+        else:
+            reason = Reason(
+                "resplit_ships", f"{line_label(line)}: all {keep} units ship now.", line.line_id
+            )
+        decision = LineDecision(line, line.ref, keep, rest, 0, reason)
+        kept_amounts, moved_amounts = _split_line_amounts(decision, exponent)
+        kept.append(kept_amounts)
+        if rest:
+            moved.append(moved_amounts)
+        line_plans.append(
+            LinePlan(
+                line.line_id,
+                line.ref,
+                line.quantity,
+                keep,
+                rest,
+                0,
+                kept_amounts,
+                moved_amounts,
+                reason,
+            )  # fmt: skip
+        )
+    extra = settings.additional_shipping
+    extra = extra.quantize(unit, rounding=ROUND_HALF_UP) if extra > 0 else zero
+    after = _totals(kept, before.shipping, before.shipping_tax, before.fees, before.fees_tax, zero)
+    new_totals = _totals(moved, extra, zero, zero, zero, zero)
+
+    alerts: tuple[Reason, ...] = ()
+    pattern = settings.numbering_pattern
+    if numbering_pattern_errors(pattern):
+        alerts = (
+            Reason(
+                "numbering_pattern_invalid",
+                f"The numbering pattern {pattern!r} is not valid; the default "
+                f"{DEFAULT_NUMBERING_PATTERN!r} was used.",
+            ),
+        )
+        pattern = DEFAULT_NUMBERING_PATTERN
+    seq = next_backorder_seq(pattern, original_number, taken_numbers)
+    number = pattern.format(number=original_number, seq=seq)
+    currency = backorder.currency
+    payment = (
+        PaymentAction.PAID_FROM_ORIGINAL
+        if backorder.payment_state is PaymentState.PAID
+        else PaymentAction.CHARGE_ON_RELEASE
+    )
+    value = _money(new_totals.total, currency)
+    reasons = [
+        Reason(
+            "resplit",
+            f"{kept_units} of {kept_units + moved_units} units of backorder order "
+            f"{backorder.number} are in stock and ship now; the other {moved_units} move to "
+            f"backorder order {number} and wait for stock.",
+        )
+    ]
+    if payment is PaymentAction.PAID_FROM_ORIGINAL:
+        reasons.append(
+            Reason(
+                "payment_paid_from_original",
+                f"Backorder order {backorder.number} is paid; backorder order {number} "
+                f"({value}) is covered by that payment and is not charged again.",
+            )
+        )
+    else:
+        reasons.append(
+            Reason(
+                "payment_charge_on_release",
+                f"Not paid yet: the customer pays {_money(after.total, currency)} for what "
+                f"ships now, and {value} for backorder order {number} when it ships.",
+            )
+        )
+    if extra:
+        reasons.append(
+            Reason(
+                "additional_shipping",
+                f"Additional shipping of {_money(extra, currency)} is added to backorder "
+                f"order {number}.",
+            )
+        )
+    return Plan(
+        order_id=backorder.id,
+        outcome=Outcome.SPLIT,
+        reasons=tuple(reasons),
+        lines=tuple(line_plans),
+        split_key=resplit_key(backorder.id),
+        backorder_number=number,
+        original_totals=after,
+        backorder_totals=new_totals,
+        additional_shipping=extra,
+        payment=payment,
+        moved_amount=new_totals.total,
         alerts=alerts,
     )

@@ -251,3 +251,33 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Cancellation(Base):
+    """A merchant's cancellation of one backorder line (web/cancellations.py), keyed by the
+    backorder order and the original's line id so a second click or a retry cancels it once."""
+
+    __tablename__ = "cancellations"
+    __table_args__ = (
+        UniqueConstraint("store_id", "cancel_key"),
+        Index("ix_cancellations_store_id_backorder_order_id", "store_id", "backorder_order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    cancel_key: Mapped[str] = mapped_column(String(200))
+    backorder_order_id: Mapped[str] = mapped_column(String(64))
+    original_order_id: Mapped[str] = mapped_column(String(64))
+    line_id: Mapped[str] = mapped_column(String(64))  # the original's line id (plan line)
+    product_id: Mapped[str] = mapped_column(String(64))
+    variant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(320))  # the merchant's e-mail
+    state: Mapped[str] = mapped_column(String(32))  # requested | written | noted | done
+    write_attempted: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from plugin.core.model import ProductRef
 from plugin.ports import SplitState
 from plugin.releasing import ReleaseRecord, ReleaseState
+from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.models import Release, ReleaseBump, Split, utcnow
 from plugin.storage.repositories import _insert_ignoring_conflict
@@ -63,7 +64,10 @@ class SqlReleaseLedger:
                         if row.backorder_order_id not in found:
                             found.append(row.backorder_order_id)
                         break
-            return found
+        # A backorder order with a line being cancelled waits until the cancellation is
+        # carried out (plugin/cancelling.py): no stock goes to a line the merchant cancelled.
+        cancelling = SqlCancellationLedger(self.db).orders_with_open_cancellation(store_id)
+        return [order_id for order_id in found if order_id not in cancelling]
 
     def waiting_products(self, store_id: int) -> list[str]:
         """Product ids (variation ids for variations) that unreleased backorder orders wait for."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 
 from plugin.storage.db import Database
-from plugin.storage.models import InboxEvent, Split
+from plugin.storage.models import InboxEvent, Release, Split
 
 
 def inbox_counts(db: Database, store_id: int) -> dict[str, int]:
@@ -62,12 +62,21 @@ def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[
     return result
 
 
+def released_order_ids(db: Database, store_id: int) -> set[str]:
+    """Backorder orders of a store that were released (or are being released)."""
+    with db.session() as session:
+        return set(session.scalars(select(Release.order_id).where(Release.store_id == store_id)))
+
+
 def open_backorder_quantities(db: Database, store_id: int) -> dict[tuple[str, str | None], int]:
-    """Units on backorder per (product_id, variant_id), from finished splits of the ledger."""
+    """Units on backorder per (product_id, variant_id), from finished splits of the ledger
+    whose backorder orders are not released (a partly released one was split again, and its
+    waiting units are counted once, on the new order)."""
+    released = released_order_ids(db, store_id)
     totals: dict[tuple[str, str | None], int] = {}
     for split in splits_of_store(db, store_id, states=("done",)):
         plan = split.plan or {}
-        if plan.get("outcome") != "split":
+        if plan.get("outcome") != "split" or split.backorder_order_id in released:
             continue
         for line in plan.get("lines", []):
             ref = line.get("ref") or {}

@@ -23,6 +23,7 @@ from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, free_port, wait_for
 DEFAULT_FAULTS = {
     "latency_ms": 0,
     "rate_limit_per_sec": 0,
+    "throttle_rate": 0.0,
     "error_rate": 0.0,
     "drop_rate": 0.0,
     "duplicate_rate": 0.0,

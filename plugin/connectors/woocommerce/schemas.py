@@ -225,6 +225,18 @@ class ProductSchema(_Base):
         return data
 
 
+class ResourceStateSchema(_Base):
+    """What a webhook needs of an order or product payload: which resource, in which state.
+
+    `date_modified_gmt` names the state in the inbox's dedupe key; every order and product JSON
+    has it (orders.md, products.md). The job re-fetches the resource from the store, where
+    `OrderSchema` and `ProductSchema` validate it, so the rest of the payload is not read here.
+    """
+
+    id = fields.Integer(required=True, validate=validate.Range(min=1))
+    date_modified_gmt = GmtDateTime(required=True)
+
+
 def load_product(payload: Any) -> dict[str, Any]:
     """Validate one product/variation JSON object."""
     data: dict[str, Any] = ProductSchema().load(payload)

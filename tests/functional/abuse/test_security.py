@@ -70,6 +70,7 @@ def url_for_rule(rule: Rule, store_id: int) -> str:
         "variation_id": 12,
         "customer_id": 13,
         "order_id": "1042",
+        "line_id": "7",
         "job_id": "job-1",
         "state": "state-1",
         "filename": "app.css",

@@ -57,7 +57,8 @@ def test_stores_page_lists_only_my_stores_with_their_health(
     assert '<span class="waiting">1</span> waiting, <span class="failed">0</span> failed' in html
     # Port 9 has no store behind it: the page says so instead of failing.
     assert "The store could not be reached." in html
-    assert "Queue (all stores): 0 waiting" in html
+    # Queue-wide figures would tell one merchant about every other store's traffic.
+    assert "all stores" not in html and "queue-counts" not in html
 
 
 def test_pages_need_sign_in(app: Flask, anonymous: FlaskClient, alice_store: StoreRecord) -> None:
@@ -76,6 +77,9 @@ def test_settings_page_shows_the_current_settings_with_woocommerce_names(
     assert 'value="new_backorder" id="status-new_backorder"\n      >' in html
     assert "Pending payment / Processing (New)" in html
     assert '<output id="number-example">1042-001</output>' in html
+    # The customer note costs a call per split: off unless the merchant turns it on.
+    assert 'id="customer_note_on_split" >' in html
+    assert "each note is one more store API call per split (4 without it)" in html
 
 
 def test_valid_settings_are_saved_and_read_back_by_the_policy_store(

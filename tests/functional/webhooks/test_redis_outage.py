@@ -53,7 +53,12 @@ def test_event_waits_in_the_inbox_while_redis_is_down(tmp_path: Path) -> None:
         # The app's own client reconnects by itself.
         again = deliver(client, store.id, order_payload(100))
         assert again.status_code == 202
-        assert state(app).events.get(again.get_json()["event_id"]).status == "enqueued"  # type: ignore[union-attr]
+        again_id = again.get_json()["event_id"]
+        assert job_keys(connection) == sorted(f"rq:job:event-{i}" for i in (event_id, again_id))
+        # Its job exists, so the sweep only records that: no second job.
+        assert enqueue_pending(db, connection, older_than_s=0) == 0
+        assert state(app).events.get(again_id).status == "enqueued"  # type: ignore[union-attr]
+        assert event_queue(connection).job_ids == [f"event-{event_id}", f"event-{again_id}"]
         connection.close()
     finally:
         server.stop()

@@ -67,3 +67,27 @@ def test_connect_redis_uses_redis_url(tmp_path: Path) -> None:
         client.close()
     finally:
         server.stop()
+
+
+def test_embedded_server_keeps_writes_through_a_crash(tmp_path: Path) -> None:
+    """SIGKILL leaves no snapshot; the append-only file (synced every second) has the data."""
+    import os
+    import signal
+    import time
+
+    data_file = tmp_path / "data" / "redis.rdb"
+    server, url = start_embedded_redis(data_file)
+    client = redis.Redis.from_url(url)
+    client.set("greeting", "hello")
+    client.close()
+    time.sleep(1.5)
+    os.kill(server.pid, signal.SIGKILL)
+    assert not data_file.exists()
+
+    again, _url = start_embedded_redis(data_file)
+    try:
+        client = again.client()
+        assert client.get("greeting") == b"hello"
+        client.close()
+    finally:
+        again.stop()

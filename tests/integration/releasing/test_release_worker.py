@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from typing import Any
 
+import psutil
 from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
@@ -12,7 +16,7 @@ from sqlalchemy import select
 from plugin.core.model import CustomerPolicy
 from plugin.dispatch import QUEUE_NAME
 from plugin.storage.models import Release
-from plugin.storage.repositories import SqlPolicyStore
+from plugin.storage.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 
@@ -129,3 +133,112 @@ def test_two_concurrent_allocation_jobs_allocate_each_unit_once(
     with instance.db.session() as session:
         assert len(session.scalars(select(Release)).all()) == 2
     assert client.get(f"/products/{world['widget']}")["stock_quantity"] == 0
+
+
+def _resplit_world(instance: Instance, sandbox: Sandbox) -> dict[str, Any]:
+    """`backordered_world`, then 3 widgets arrive: b (priority 10) gets its 2, c (priority 5,
+    paid) 1 of its 2, a nothing."""
+    world = backordered_world(instance, sandbox)
+    client = sandbox.client()
+    product = client.put(f"/products/{world['widget']}", {"stock_quantity": -3})
+    world["product_modified"] = product["date_modified_gmt"]
+    return world
+
+
+def _assert_split_again_once(instance: Instance, sandbox: Sandbox, world: dict[str, Any]) -> None:
+    client = sandbox.client()
+    children = sorted(client.list_orders(parent=[world["c"]]), key=lambda o: o["id"])
+    assert [c["id"] for c in children][0] == world["c_bo"]
+    assert len(children) == 2  # the first backorder order and one -002
+    released, waiting = children
+    numbers = [
+        {m["key"]: m["value"] for m in c["meta_data"]}["backorders_number"] for c in children
+    ]
+    assert numbers == [f"{world['c']}-001", f"{world['c']}-002"]
+    assert (released["status"], waiting["status"]) == ("processing", "on-hold")
+    widget = world["widget"]
+    assert [(i["product_id"], i["quantity"]) for i in released["line_items"]] == [(widget, 1)]
+    assert [(i["product_id"], i["quantity"]) for i in waiting["line_items"]] == [(widget, 1)]
+    assert status(sandbox, world["a_bo"]) == "on-hold"
+    assert status(sandbox, world["b_bo"]) == "pending"
+    with instance.db.session() as session:
+        rows = session.scalars(select(Release).order_by(Release.id)).all()
+        assert sorted((r.order_id, r.target_status, r.state) for r in rows) == sorted([
+            (str(world["b_bo"]), "pending", "done"),
+            (str(world["c_bo"]), "processing", "done"),
+        ])  # fmt: skip
+    record = SqlSplitLedger(instance.db).get(instance.store_id, f"resplit:{world['c_bo']}")
+    assert record is not None
+    assert (record.state, record.backorder_order_id) == ("done", str(waiting["id"]))
+    assert release_notes(sandbox, world["c_bo"]) == 1
+    # -6; 3 arrived (-3); b went pending and gave its 2 back (-1); the re-split moved c's
+    # waiting unit to -002 without changing the figure: 3 wait (a: 2, -002: 1), b holds 2.
+    assert client.get(f"/products/{widget}")["stock_quantity"] == -1
+
+
+def test_partial_release_splits_again_with_002_once_when_the_job_runs_again(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    instance.start_worker("w-release-1")
+    world = _resplit_world(instance, sandbox)
+    raised = time.monotonic()
+    instance.add_event(str(world["widget"]), world["product_modified"], "product.updated")
+    wait_until(lambda: done_releases(instance) == 2, 20, "b released and c split and released")
+    took = time.monotonic() - raised
+
+    queue = Queue(QUEUE_NAME, connection=instance.redis, serializer=JSONSerializer)
+    again = queue.enqueue_call(
+        "worker.allocate_product", args=(instance.store_id, str(world["widget"])),
+        job_id="allocate-again",
+    )  # fmt: skip
+    wait_until(lambda: again.get_status(refresh=True) == "finished", 30, "the second job")
+
+    assert again.return_value(refresh=True) == []
+    _assert_split_again_once(instance, sandbox, world)
+    print(f"partial release split again and released {took:.2f}s after the stock was raised")
+
+
+def test_a_worker_killed_mid_resplit_leaves_one_002(instance: Instance, sandbox: Sandbox) -> None:
+    """SIGKILL the worker while it splits c's backorder order again; the requeued job finishes
+    the re-split from its ledger state and releases c once."""
+    victim = instance.start_worker("w-victim")
+    world = _resplit_world(instance, sandbox)
+    sandbox.faults.update({"latency_ms": 600})  # slow calls: the kill lands mid-way
+    instance.add_event(str(world["widget"]), world["product_modified"], "product.updated")
+    key = f"resplit:{world['c_bo']}"
+    ledger = SqlSplitLedger(instance.db)
+
+    def create_call_under_way() -> bool:
+        # Marked just before the batch that creates -002 is sent: the kill lands while the
+        # store works on it (every call takes 600 ms), so the new order is made but not
+        # recorded, and the resumed job must find it instead of creating another.
+        record = ledger.get(instance.store_id, key)
+        return record is not None and record.create_attempted and record.state == "planned"
+
+    wait_until(create_call_under_way, 60, "the re-split's create call")
+    horses = psutil.Process(victim.pid).children(recursive=True)
+    os.killpg(victim.pid, signal.SIGKILL)
+    for process in horses:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signal.SIGKILL)
+    victim.wait()
+    psutil.wait_procs(horses, timeout=10)
+    at_kill = ledger.get(instance.store_id, key)
+    assert at_kill is not None and at_kill.state != "done"
+    killed_at = time.monotonic()
+    sandbox.faults.update({"latency_ms": 0})
+    instance.start_worker("w-survivor")
+
+    wait_until(lambda: done_releases(instance) == 2, 150, "the survivor to finish")
+    recovered_in = time.monotonic() - killed_at
+
+    _assert_split_again_once(instance, sandbox, world)
+    found = [
+        e.message
+        for e in SqlAuditLog(instance.db).for_order(instance.store_id, str(world["c_bo"]))
+        if e.message.startswith("Found backorder order")
+    ]
+    print(
+        f"re-split killed during its create call, finished once {recovered_in:.1f}s later "
+        f"(new order {'found by the retry' if found else 'not yet made at the kill'})"
+    )

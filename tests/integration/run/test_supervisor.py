@@ -117,3 +117,31 @@ def test_embedded_redis_runs_as_a_child_with_data_in_home(tmp_path: Path) -> Non
     finally:
         assert supervisor.stop_all() == []
     assert child.process.returncode == 0  # redis-server exits cleanly on SIGTERM
+
+
+def test_a_queued_job_survives_redis_killed_and_restarted(tmp_path: Path) -> None:
+    """The append-only file keeps the queue through a crash (no snapshot was taken)."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    supervisor = run.Supervisor(log_dir=tmp_path / "logs")
+    stack = run.Stack(home=tmp_path, supervisor=supervisor)
+    first = stack.start_redis()
+    try:
+        client = redis.Redis.from_url(stack.redis_url)
+        queue = Queue("backorders", connection=client, serializer=JSONSerializer)
+        queue.enqueue_call("worker.process_event", args=(7,), job_id="event-7")
+        client.close()
+        time.sleep(1.5)  # appendfsync everysec: the write reaches the file within a second
+        assert not (tmp_path / "redis.rdb").exists()  # no snapshot: only the AOF has it
+
+        second = stack.restart_redis(crash=True)
+
+        assert first.process.returncode == -signal.SIGKILL
+        assert second.pid != first.pid
+        client = redis.Redis.from_url(stack.redis_url)  # the same socket as before
+        queue = Queue("backorders", connection=client, serializer=JSONSerializer)
+        assert queue.get_job_ids() == ["event-7"]
+        client.close()
+    finally:
+        assert supervisor.stop_all() == []

@@ -115,3 +115,23 @@ def test_faults_change_at_runtime_through_the_admin_endpoint(
     assert storefront.status_code == 200
     assert recovered.status_code == 200
     assert client.get("/sandbox/faults").get_json()["error_rate"] == 0.0
+
+
+def test_throttle_rate_answers_429_with_retry_after_and_creates_nothing(
+    app: Flask, client: FlaskClient, api: Api
+) -> None:
+    product = app.extensions["sandbox"]["store"].create_product(
+        {"name": "Widget", "regular_price": "1.00"}
+    )
+    body = {"line_items": [{"product_id": product["id"], "quantity": 1}]}
+    changed = client.post("/sandbox/faults", json={"throttle_rate": 1.0, "throttle_retry_after": 2})
+
+    refused = [api.call("POST", "/orders", body) for _ in range(5)]
+    client.post("/sandbox/faults", json={"throttle_rate": 0})
+
+    assert changed.status_code == 200
+    assert [r.status_code for r in refused] == [429] * 5
+    assert {r.headers["Retry-After"] for r in refused} == {"2"}
+    assert order_count(app) == 0
+    assert api.call("POST", "/orders", body).status_code == 201
+    assert order_count(app) == 1

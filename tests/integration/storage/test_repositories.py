@@ -169,6 +169,33 @@ def test_inbox_concurrent_duplicates_insert_exactly_one_row(
     assert _count(db, InboxEvent) == 1
 
 
+def test_receiving_records_the_stores_last_event_to_the_minute(
+    db: Database, stores: StoreRepository, store: StoreRecord
+) -> None:
+    def at(clock: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(f"2026-03-01T{clock}+00:00")
+
+    def last_event() -> dt.datetime | None:
+        got = stores.get(store.id)
+        assert got is not None
+        return got.last_event_at
+
+    web, other_process = InboxRepository(db), InboxRepository(db)
+    web.receive(store.id, "order.created", "1", "2026-03-01T10:00:00", at=at("10:00:05"))
+    assert last_event() == at("10:00:05")
+    web.receive(store.id, "order.created", "2", "2026-03-01T10:00:00", at=at("10:00:40"))
+    other_process.receive(store.id, "order.created", "3", "2026-03-01T10:00:00", at=at("10:00:50"))
+    assert last_event() == at("10:00:05")  # same minute: the row is not written again
+    other_process.receive(store.id, "order.created", "4", "2026-03-01T10:00:00", at=at("10:01:02"))
+    assert last_event() == at("10:01:02")
+    # A late commit from the minute before (from a process that has not written it yet) never
+    # moves it back.
+    late = InboxRepository(db)
+    late.receive(store.id, "order.created", "5", "2026-03-01T10:00:00", at=at("10:00:59"))
+    assert last_event() == at("10:01:02")
+    assert _count(db, InboxEvent) == 5
+
+
 def test_inbox_status_moves(db: Database, store: StoreRecord) -> None:
     inbox, events = SqlInbox(db), InboxRepository(db)
     event_id = inbox.add(store.id, "order.created", "1", "2026-03-01T10:00:00", "webhook")
@@ -187,6 +214,29 @@ def test_inbox_status_moves(db: Database, store: StoreRecord) -> None:
     assert got is not None
     assert (got.status, got.attempts, got.error) == ("done", 1, None)
     assert got.enqueued_at is not None and got.finished_at is not None
+
+
+def test_enqueued_older_than_lists_only_unfinished_enqueued_events(
+    db: Database, store: StoreRecord
+) -> None:
+    inbox, events = SqlInbox(db), InboxRepository(db)
+    ids = [
+        inbox.add(store.id, "order.created", str(n), "2026-03-01T10:00:00", "webhook")
+        for n in range(4)
+    ]
+    enqueued, finished, pending, later = (i for i in ids if i is not None)
+    for event_id in (enqueued, finished, later):
+        assert events.mark_enqueued(event_id)
+    assert events.mark_done(finished)
+    now = dt.datetime.now(dt.UTC)
+
+    older = events.enqueued_older_than(0, now=now + dt.timedelta(seconds=1))
+    assert [e.id for e in older] == [enqueued, later]
+    assert events.enqueued_older_than(0, now=now + dt.timedelta(seconds=1), limit=1)[0].id == (
+        enqueued
+    )
+    assert events.enqueued_older_than(60, now=now) == []
+    assert events.get(pending) is not None
 
 
 def test_inbox_rejects_unparseable_modified_time(db: Database, store: StoreRecord) -> None:

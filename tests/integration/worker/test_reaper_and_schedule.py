@@ -17,7 +17,9 @@ from rq.serializers import JSONSerializer
 import worker
 from plugin.dispatch import QUEUE_NAME
 from plugin.reaper import reap_abandoned
-from tests.integration.worker.conftest import Instance, wait_until
+from plugin.storage.repositories import InboxRepository
+from tests.integration.worker.conftest import Instance, Sandbox, wait_until
+from tests.integration.worker.test_worker_process import short_order
 
 
 def queue_of(client: redis.Redis) -> Queue:
@@ -203,3 +205,23 @@ def test_an_open_alert_is_not_repeated(instance: Instance) -> None:
         ("7", again),
         ("8", other),
     ]
+
+
+def test_a_reconciliation_meeting_a_5xx_ends_quietly_and_the_next_pass_does_it(
+    in_process: Instance, sandbox: Sandbox
+) -> None:
+    store_id = in_process.store_id
+    checkpoint = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    in_process.stores.update(store_id, reconcile_checkpoint=checkpoint)
+    order = short_order(sandbox)  # its webhook never came
+    sandbox.faults.update({"error_rate": 1.0})
+
+    assert worker.reconcile_store(store_id) == 0  # no exception: the job does not fail
+
+    store = in_process.stores.get(store_id)
+    assert store is not None and store.reconcile_checkpoint == checkpoint  # not moved on
+    assert InboxRepository(in_process.db).list(store_id) == []
+    sandbox.faults.update({"error_rate": 0.0})
+    assert worker.reconcile_store(store_id) == 1
+    [event] = InboxRepository(in_process.db).list(store_id)
+    assert (event.resource_id, event.source) == (str(order["id"]), "reconcile")

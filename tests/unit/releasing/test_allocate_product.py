@@ -13,6 +13,7 @@ from tests.fakes import (
     Crash,
     FakeAudit,
     FakeCustomerPolicies,
+    FakeLedger,
     FakeReleaseLedger,
     FakeReleaseStore,
 )
@@ -26,7 +27,8 @@ class World:
 
     def __init__(self) -> None:
         self.store = FakeReleaseStore()
-        self.ledger = FakeReleaseLedger()
+        self.splits = FakeLedger()
+        self.ledger = FakeReleaseLedger(split_ledger=self.splits)
         self.audit = FakeAudit()
         self.policies = FakeCustomerPolicies(
             {
@@ -51,6 +53,7 @@ class World:
             "77",
             platform=self.store,
             releases=self.ledger,
+            splits=self.splits,
             policies=self.policies,
             audit=self.audit,
             on_released=lambda *a: self.released.append(a),
@@ -151,29 +154,16 @@ def test_lines_complete_customer_waits_for_the_whole_line() -> None:
 
     result = world.run()
 
-    assert result.released == ()
-    assert world.store.transitions == []
     # 502 needs its whole line of 2; the single unit goes on to 503 (ship what is available),
-    # which cannot be released in part yet either.
+    # which is split again to ship it.
     assert [(r.order_id, r.allocated) for r in result.ranking] == [
         ("502", 0),
         ("503", 1),
         ("501", 0),
     ]
-
-
-def test_partial_allocation_waits_and_keeps_its_rank_without_any_write() -> None:
-    world = World()  # default delivery: ship what is available
-    world.store.restock("77", 3)
-
-    result = world.run()
-
-    assert result.released == ("502",)
-    assert result.waiting == ("503", "501")
-    assert result.ranking[1].allocated == 1  # 503 would take 1 of 2: not released yet
-    assert world.store.transitions == [("502", "on-hold", "pending")]
-    partial = [e for e in world.audit.entries if e.order_id == "503" and e.kind == "info"]
-    assert len(partial) == 1 and "Partial release waits" in partial[0].message
+    assert result.released == ("503",)
+    assert result.split_again == (("503", "900"),)
+    assert world.store.wc_status["502"] == "on-hold"
 
 
 def test_priority_bump_moves_a_backorder_up() -> None:
@@ -232,11 +222,11 @@ def test_crash_in_the_release_hook_calls_it_again_then_finishes() -> None:
 
     with pytest.raises(Crash):
         allocate_product(
-            1, "77", platform=world.store, releases=world.ledger,
+            1, "77", platform=world.store, releases=world.ledger, splits=world.splits,
             policies=world.policies, audit=world.audit, on_released=hook,
         )  # fmt: skip
     allocate_product(
-        1, "77", platform=world.store, releases=world.ledger,
+        1, "77", platform=world.store, releases=world.ledger, splits=world.splits,
         policies=world.policies, audit=world.audit, on_released=hook,
     )  # fmt: skip
 

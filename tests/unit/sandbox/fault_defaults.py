@@ -10,6 +10,8 @@ from typing import Any
 FAULT_DEFAULTS: dict[str, Any] = {
     "latency_ms": 0,
     "rate_limit_per_sec": 0,
+    "throttle_rate": 0.0,
+    "throttle_retry_after": 1,
     "error_rate": 0.0,
     "drop_rate": 0.0,
     "duplicate_rate": 0.0,

@@ -97,6 +97,30 @@ def test_error_rate_one_fails_every_request_and_zero_none() -> None:
     assert [never.before_api_request("ck") for _ in range(30)] == [None] * 30
 
 
+def test_throttle_rate_answers_429_with_retry_after_and_keeps_error_draws() -> None:
+    def statuses(config: dict[str, object]) -> list[int | None]:
+        faults = Faults(config)
+        out = []
+        for _ in range(1000):
+            response = faults.before_api_request("ck")
+            out.append(None if response is None else response.status_code)
+        return out
+
+    mixed = statuses({"throttle_rate": 0.02, "error_rate": 0.03, "seed": 7})
+    assert mixed == statuses({"throttle_rate": 0.02, "error_rate": 0.03, "seed": 7})
+    assert {s for s in mixed if s is not None} == {429, 500, 502, 503}
+    # About 2 % 429s and 3 % of the rest 5xx (pinned for seed 7).
+    assert (mixed.count(429), len([s for s in mixed if s and s >= 500])) == (18, 27)
+    # Off, it draws nothing: seed 7 gives the 301 errors pinned in the error-rate test.
+    off = statuses({"throttle_rate": 0.0, "error_rate": 0.3, "seed": 7})
+    assert len([s for s in off if s is not None]) == 301
+
+    refused = Faults({"throttle_rate": 1.0, "throttle_retry_after": 3}).before_api_request("ck")
+    assert refused is not None and refused.status_code == 429
+    assert refused.headers["Retry-After"] == "3"
+    assert json.loads(refused.get_data())["code"] == "woocommerce_rest_too_many_requests"
+
+
 def test_server_error_bodies() -> None:
     faults = Faults({"error_rate": 1.0, "seed": 3})
     seen = {}

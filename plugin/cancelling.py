@@ -1,0 +1,303 @@
+"""Use case: the merchant cancels one line of a backorder order (issue 5, order page action).
+
+What a cancellation means (README "Cancelling a backorder line"): the backordered units are no
+longer owed to the customer. The original order is left as it is (it keeps what ships now);
+the line is removed from the backorder order (`product_id: null`, which gives its reduced stock
+back), so that order's totals shrink; when it was the order's only line, the backorder order is
+cancelled instead (its stock is restored by the status change, and the line stays on it as the
+record of what was cancelled). A paid backorder order was paid from the original, so the note
+says the refund is due there: Backorders never moves money.
+
+Exactly once: one record per (backorder order, original line), keyed `cancel:<order>:<line>`,
+moved forward requested → written → noted → done; the outcome (which line, whether the order is
+cancelled, the amount) is saved before the write, so a retry repeats the same idempotent write
+(a line already gone is not sent again, an order already cancelled is not written). A record
+that stops before the write (the order was released, is no longer on hold, the line is gone)
+gets an `error` and changes nothing; the merchant may ask again. The caller holds the order's
+lock and the allocation locks of its products around the whole run, so stock is never
+allocated to a line being cancelled (releasing also skips orders with a cancellation open).
+
+No Flask and no RQ here (like `releasing.py`): `worker.py` passes the adapters and the lock in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from plugin.core.model import Line, Order, PaymentState, ProductRef, Status
+from plugin.ports import AuditLog
+
+log = logging.getLogger(__name__)
+
+REASON_MAX_LENGTH = 500
+
+
+class CancelState:
+    """States of a cancellation, in order; a cancellation only moves forward."""
+
+    REQUESTED = "requested"
+    WRITTEN = "written"  # the store has the change (line removed or order cancelled)
+    NOTED = "noted"  # the backorder order has its note
+    DONE = "done"  # the original has its note too
+
+
+@dataclass(frozen=True)
+class CancellationRecord:
+    store_id: int
+    cancel_key: str
+    backorder_order_id: str
+    original_order_id: str
+    line_id: str  # the original's line id (the split plan's line)
+    product_id: str
+    variant_id: str | None
+    quantity: int
+    reason: str
+    requested_by: str
+    state: str
+    write_attempted: bool = False
+    attempt: int = 1
+    outcome: Mapping[str, Any] | None = None
+    error: str | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def ref(self) -> ProductRef:
+        return ProductRef(self.product_id, self.variant_id)
+
+    @property
+    def is_open(self) -> bool:
+        """Still to be carried out (not done, not stopped with an error)."""
+        return self.state != CancelState.DONE and self.error is None
+
+    @property
+    def removes_line(self) -> bool:
+        """The line is cancelled or being cancelled: only a refusal before the write keeps it."""
+        return not (self.error is not None and not self.write_attempted)
+
+
+def cancel_key(backorder_order_id: str, line_id: str) -> str:
+    """The deterministic key of the cancellation of one backorder line."""
+    return f"cancel:{backorder_order_id}:{line_id}"
+
+
+class CancelPlatform(Protocol):
+    def get_order(self, order_id: str) -> Order: ...
+
+    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
+        """The original's line id per line id of a backorder order read by `get_order`."""
+        ...
+
+    def remove_line(self, order_id: str, line_id: str) -> str | None:
+        """Remove a line (no write when it is gone already); returns the order's new total."""
+        ...
+
+    def cancel_order(self, order_id: str) -> None:
+        """Set a held order to cancelled (no write when it is cancelled already)."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+class CancellationLedger(Protocol):
+    def get(self, store_id: int, cancel_key: str) -> CancellationRecord | None: ...
+
+    def mark_write_attempted(
+        self, store_id: int, cancel_key: str, outcome: Mapping[str, Any]
+    ) -> None: ...
+
+    def advance(
+        self,
+        store_id: int,
+        cancel_key: str,
+        state: str,
+        *,
+        outcome: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    def fail(self, store_id: int, cancel_key: str, error: str) -> None: ...
+
+
+class Releases(Protocol):
+    def for_order(self, store_id: int, order_id: str) -> list[Any]: ...
+
+
+class CancelRefused(Exception):
+    """The cancellation cannot be carried out; nothing was changed."""
+
+
+def cancel_line(
+    store_id: int,
+    key: str,
+    *,
+    platform: CancelPlatform,
+    cancellations: CancellationLedger,
+    releases: Releases,
+    audit: AuditLog,
+    lock: Callable[[], AbstractContextManager[object]] | None = None,
+) -> CancellationRecord | None:
+    """Carry out the recorded cancellation `key` from wherever it stopped; returns the record."""
+    guard = lock() if lock is not None else contextlib.nullcontext()
+    with guard:
+        record = cancellations.get(store_id, key)
+        if record is None or not record.is_open:
+            return record
+        try:
+            _carry_out(record, platform, cancellations, releases, audit)
+        except CancelRefused as refusal:
+            cancellations.fail(store_id, key, str(refusal))
+            for order_id in (record.backorder_order_id, record.original_order_id):
+                audit.record(
+                    store_id, order_id, "error",
+                    f"Cancelling the backorder line of product {_product_text(record)} was "
+                    f"refused, nothing was changed: {refusal}",
+                    cancel_key=key,
+                )  # fmt: skip
+            log.info("cancel refused store=%s key=%s reason=%s", store_id, key, refusal)
+        return cancellations.get(store_id, key)
+
+
+def _carry_out(
+    record: CancellationRecord,
+    platform: CancelPlatform,
+    cancellations: CancellationLedger,
+    releases: Releases,
+    audit: AuditLog,
+) -> None:
+    store_id, key, order_id = record.store_id, record.cancel_key, record.backorder_order_id
+    state = record.state
+    outcome: dict[str, Any] = dict(record.outcome or {})
+    if state == CancelState.REQUESTED:
+        if not record.write_attempted:
+            outcome = _plan(record, platform, releases)
+            cancellations.mark_write_attempted(store_id, key, outcome)
+        if outcome["cancels_order"]:
+            platform.cancel_order(order_id)
+            audit.record(
+                store_id, order_id, "call",
+                "Cancelled the backorder order: its only line was cancelled.", cancel_key=key,
+            )  # fmt: skip
+        else:
+            new_total = platform.remove_line(order_id, str(outcome["backorder_line_id"]))
+            outcome["new_total"] = new_total
+            audit.record(
+                store_id, order_id, "call",
+                f"Removed line {outcome['backorder_line_id']} from the backorder order"
+                + (f"; its total is now {new_total}." if new_total is not None else "."),
+                cancel_key=key,
+            )  # fmt: skip
+        cancellations.advance(store_id, key, CancelState.WRITTEN, outcome=outcome)
+        state = CancelState.WRITTEN
+    if state == CancelState.WRITTEN:
+        platform.add_note(order_id, backorder_note(record, outcome))
+        audit.record(
+            store_id, order_id, "info", backorder_note(record, outcome), cancel_key=key
+        )  # fmt: skip
+        cancellations.advance(store_id, key, CancelState.NOTED)
+        state = CancelState.NOTED
+    if state == CancelState.NOTED:
+        platform.add_note(record.original_order_id, original_note(record, outcome))
+        audit.record(
+            store_id, record.original_order_id, "info", original_note(record, outcome),
+            cancel_key=key,
+        )  # fmt: skip
+        cancellations.advance(store_id, key, CancelState.DONE)
+    log.info("cancelled store=%s key=%s", store_id, key)
+
+
+def _plan(
+    record: CancellationRecord, platform: CancelPlatform, releases: Releases
+) -> dict[str, Any]:
+    """Check that the line can be cancelled now and decide the write (raises CancelRefused)."""
+    order_id = record.backorder_order_id
+    if releases.for_order(record.store_id, order_id):
+        raise CancelRefused(f"backorder order #{order_id} was already released")
+    order = platform.get_order(order_id)
+    if order.status is not Status.NEW_BACKORDER:
+        raise CancelRefused(
+            f"backorder order #{order_id} is no longer waiting on hold "
+            f"(status {order.status.value})"
+        )
+    line = _find_line(order, platform.original_line_ids(order_id), record)
+    if line is None:
+        raise CancelRefused(
+            f"backorder order #{order_id} no longer has the line of product {_product_text(record)}"
+        )
+    others = [other for other in order.lines if other.line_id != line.line_id]
+    return {
+        "backorder_line_id": line.line_id,
+        "product": line.name,
+        "quantity": line.quantity,
+        "amount": str(line.total + line.tax),
+        "currency": order.currency,
+        "paid": order.payment_state is PaymentState.PAID,
+        "cancels_order": not others,
+    }
+
+
+def _find_line(
+    order: Order, original_ids: Mapping[str, str], record: CancellationRecord
+) -> Line | None:
+    """The backorder order's line made from the original's line `record.line_id`; failing
+    that meta, the only line of the same product. (A `-002` order made by a re-split names the
+    `-001` order's line in its meta, as its split plan does.)"""
+    for line in order.lines:
+        if original_ids.get(line.line_id) == record.line_id:
+            return line
+    same = [line for line in order.lines if line.ref == record.ref]
+    return same[0] if len(same) == 1 else None
+
+
+def _product_text(record: CancellationRecord) -> str:
+    return record.product_id + (f" / {record.variant_id}" if record.variant_id else "")
+
+
+def _money(outcome: Mapping[str, Any]) -> str:
+    return f"{Decimal(str(outcome['amount'])):.2f} {outcome['currency']}"
+
+
+def _what(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    name = str(outcome.get("product") or f"product {_product_text(record)}")
+    return f"{name} × {outcome['quantity']} ({_money(outcome)})"
+
+
+def _payment(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    if outcome.get("paid"):
+        return (
+            f"The customer paid for these units with order #{record.original_order_id}: "
+            f"refund {_money(outcome)} from that order (Backorders moves no money)."
+        )
+    return "The customer was not charged for these units."
+
+
+def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    """Private note on the backorder order: what was cancelled, by whom, why."""
+    if outcome.get("cancels_order"):
+        change = "It was this order's only line, so the order is cancelled and its stock restored."
+    else:
+        total = outcome.get("new_total")
+        change = "The line is removed and its stock given back" + (
+            f"; this order's total is now {total}." if total is not None else "."
+        )
+    return (
+        f"Backorders cancelled the backorder line {_what(record, outcome)} at the request of "
+        f"{record.requested_by}. Reason: {record.reason} {change} The units are no longer owed "
+        f"to the customer; original order #{record.original_order_id} is unchanged. "
+        f"{_payment(record, outcome)}"
+    )
+
+
+def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    """Private note on the original order: its backordered units will not follow."""
+    return (
+        f"Backorders cancelled the backordered {_what(record, outcome)} of backorder order "
+        f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "
+        f"{record.reason} These units will not be shipped; this order is unchanged. "
+        f"{_payment(record, outcome)}"
+    )

@@ -1,0 +1,253 @@
+"""Cancelling a backorder line from the merchant app: the confirmation page and its form
+(valid, invalid, unauthorised, CSRF missing). The store is not reachable here: the worker job
+that writes to it is tested in tests/integration/worker and tests/e2e."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from plugin.dispatch import event_queue
+from plugin.storage.cancellations import SqlCancellationLedger
+from plugin.storage.models import AuditEntry, Cancellation
+from plugin.storage.releases import SqlReleaseLedger
+from plugin.storage.repositories import StoreRecord
+from tests.functional.web.conftest import Merchant, state
+from tests.functional.web.test_backorders import _line, add_split
+
+
+def _changes(app: Flask, connection: redis.Redis) -> tuple[int, int, list[str]]:
+    """Cancellation rows, audit entries and queued job ids: what a refused request must not
+    change."""
+    with state(app).db.session() as session:
+        rows = session.scalar(select(func.count()).select_from(Cancellation)) or 0
+        audit = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+    return rows, audit, sorted(event_queue(connection).job_ids)
+
+
+def _two_line_split(app: Flask, store: StoreRecord) -> None:
+    add_split(app, store.id, "100", "101", [_line("7", 2, "20.00"), _line("8", 1, "5.00")])
+
+
+def _cancel_path(store: StoreRecord, order_id: str = "101", line_id: str = "l7") -> str:
+    return f"/stores/{store.id}/orders/{order_id}/lines/{line_id}/cancel"
+
+
+def test_the_confirmation_page_says_what_will_happen(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    _two_line_split(app, alice_store)
+    order_page = alice.get(f"/stores/{alice_store.id}/orders/100").get_data(as_text=True)
+    assert f'href="{_cancel_path(alice_store)}"' in order_page
+    page = alice.get(_cancel_path(alice_store))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert '<dd id="cancel-quantity">2</dd>' in html
+    assert '<dd id="cancel-value">20.00</dd>' in html
+    assert "The line is removed from the backorder order" in html
+    assert "The customer was not charged for these units." in html
+    assert 'name="csrf_token"' in html and 'id="confirm-cancel"' in html
+
+
+def test_the_last_open_line_cancels_the_backorder_order(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
+    html = alice.get(_cancel_path(alice_store)).get_data(as_text=True)
+    assert "the backorder order is <strong>cancelled</strong>" in html
+
+
+def test_confirming_records_the_cancellation_queues_one_job_and_hides_the_line(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    listing = f"/stores/{alice_store.id}/backorders"
+    assert alice.get(listing).get_data(as_text=True).count('class="backorder-line"') == 2
+    path = _cancel_path(alice_store)
+    response = alice.post(path, {"reason": "  Discontinued by\nthe maker "}, token_from=path)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/stores/{alice_store.id}/orders/101"
+    record = SqlCancellationLedger(state(app).db).get(alice_store.id, "cancel:101:l7")
+    assert record is not None
+    assert (record.state, record.error, record.attempt) == ("requested", None, 1)
+    assert (record.original_order_id, record.product_id, record.quantity) == ("100", "7", 2)
+    assert (record.reason, record.requested_by) == ("Discontinued by the maker", alice.email)
+    [job] = event_queue(redis_client).get_jobs()
+    assert (job.id, job.func_name, list(job.args)) == (
+        f"cancel-{alice_store.id}-cancel-101-l7-1",
+        "worker.cancel_line",
+        [alice_store.id, "cancel:101:l7"],
+    )
+    order_page = alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True)
+    assert "The backorder line is being cancelled in the store" in order_page
+    html = alice.get(listing).get_data(as_text=True)
+    assert html.count('class="backorder-line"') == 1
+    assert 'data-product-id="8"' in html and 'data-product-id="7"' not in html
+    assert 'data-state="requested" data-key="cancel:101:l7"' in order_page
+    assert "alice@example.com asked to cancel the backorder line of product 7 × 2" in order_page
+    original_page = alice.get(f"/stores/{alice_store.id}/orders/100").get_data(as_text=True)
+    assert "Reason: Discontinued by the maker" in original_page
+
+
+def test_a_second_request_for_the_same_line_changes_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    assert alice.post(path, {"reason": "first"}, token_from=f"/stores/{alice_store.id}/orders/100")
+    before = _changes(app, redis_client)
+    response = alice.post(path, {"reason": "second"}, token_from="/stores")
+    assert response.status_code == 303
+    assert _changes(app, redis_client) == before
+    page = alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True)
+    assert "is already being cancelled. Nothing was cancelled." in page
+    # Done: "already cancelled", and the order page offers no link for it any more.
+    SqlCancellationLedger(state(app).db).advance(alice_store.id, "cancel:101:l7", "done")
+    alice.post(path, {"reason": "third"}, token_from="/stores")
+    page = alice.get(f"/stores/{alice_store.id}/orders/100").get_data(as_text=True)
+    assert "was already cancelled. Nothing was cancelled." in page
+    assert f'href="{path}"' not in page
+    assert _changes(app, redis_client) == before
+
+
+def test_a_refused_cancellation_may_be_asked_again(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    alice.post(path, {"reason": "first"}, token_from="/stores")
+    ledger = SqlCancellationLedger(state(app).db)
+    ledger.fail(alice_store.id, "cancel:101:l7", "backorder order #101 is no longer waiting")
+    # Refused before any write: the line is open again on the backorders page.
+    listing = alice.get(f"/stores/{alice_store.id}/backorders").get_data(as_text=True)
+    assert listing.count('class="backorder-line"') == 2
+    response = alice.post(path, {"reason": "again"}, token_from="/stores")
+    assert response.status_code == 303
+    record = ledger.get(alice_store.id, "cancel:101:l7")
+    assert record is not None
+    assert (record.attempt, record.error, record.reason) == (2, None, "again")
+    assert sorted(event_queue(redis_client).job_ids) == [
+        f"cancel-{alice_store.id}-cancel-101-l7-1",
+        f"cancel-{alice_store.id}-cancel-101-l7-2",
+    ]
+
+
+def test_a_missing_or_too_long_reason_is_refused_inline(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    before = _changes(app, redis_client)
+    for reason, message in (
+        ("   ", "Say why the line is cancelled"),
+        ("x" * 501, "At most 500 characters."),
+    ):
+        response = alice.post(path, {"reason": reason}, token_from=path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert 'id="cancel-invalid"' in html
+        assert f'<span class="field-error" data-field="reason">{message}' in html
+        assert _changes(app, redis_client) == before
+
+
+def _refused(alice: Merchant, store: StoreRecord, path: str, redirect_to: str) -> str:
+    for method in ("GET", "POST"):
+        if method == "GET":
+            response = alice.get(path)
+        else:
+            response = alice.post(path, {"reason": "why"}, token_from="/stores")
+        assert response.status_code == 303, (method, path)
+        assert response.headers["Location"] == f"/stores/{store.id}/orders/{redirect_to}"
+    return str(alice.get(f"/stores/{store.id}/orders/{redirect_to}").get_data(as_text=True))
+
+
+def test_bad_input_gets_a_clear_error_and_changes_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    add_split(app, alice_store.id, "300", None, [_line("9", 1, "9")], state_="failed")
+    before = _changes(app, redis_client)
+    cases: list[tuple[str, str, str]] = [
+        ("101", "l99", "Backorder order #101 has no backorder line l99."),
+        ("100", "l7", "Order #100 is not a backorder order made by Backorders."),
+        ("555", "l7", "Order #555 is not a backorder order made by Backorders."),
+        ("300", "l9", "Order #300 is not a backorder order made by Backorders."),
+    ]
+    for order_id, line_id, message in cases:
+        page = _refused(alice, alice_store, _cancel_path(alice_store, order_id, line_id), order_id)
+        assert f"{message} Nothing was cancelled." in page, (order_id, line_id)
+        assert _changes(app, redis_client) == before
+    # A line that moved nothing (backorder 0) is not a backorder line either.
+    add_split(app, alice_store.id, "200", "201", [_line("5", 0, "0"), _line("6", 1, "3.00")])
+    page = _refused(alice, alice_store, _cancel_path(alice_store, "201", "l5"), "201")
+    assert "Backorder order #201 has no backorder line l5." in page
+    # Released already: it cannot change now.
+    SqlReleaseLedger(state(app).db).start(alice_store.id, "release:101", "101", "processing", [])
+    page = _refused(alice, alice_store, _cancel_path(alice_store), "101")
+    assert "Backorder order #101 was already released; it cannot change now." in page
+    assert _changes(app, redis_client) == before
+
+
+def test_malformed_ids_are_404(app: Flask, alice: Merchant, alice_store: StoreRecord) -> None:
+    _two_line_split(app, alice_store)
+    for path in (
+        _cancel_path(alice_store, "10x1"),
+        _cancel_path(alice_store, "101", "l7;drop"),
+        _cancel_path(alice_store, "101", "x" * 65),
+    ):
+        assert alice.get(path).status_code == 404, path
+
+
+def test_another_merchant_gets_404_and_changes_nothing(
+    app: Flask, bob: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    before = _changes(app, redis_client)
+    path = _cancel_path(alice_store)
+    assert bob.get(path).status_code == 404
+    assert bob.post(path, {"reason": "mine now"}, token_from="/stores").status_code == 404
+    assert _changes(app, redis_client) == before
+
+
+def test_signed_out_requests_go_to_sign_in(
+    app: Flask, anonymous: FlaskClient, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    before = _changes(app, redis_client)
+    path = _cancel_path(alice_store)
+    for response in (anonymous.get(path), anonymous.post(path, data={"reason": "x"})):
+        assert response.status_code in (303, 400)
+    assert anonymous.get(path).headers["Location"].startswith("/signin?next=")
+    assert _changes(app, redis_client) == before
+
+
+def test_without_csrf_token_nothing_is_cancelled(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    before = _changes(app, redis_client)
+    data: dict[str, Any] = {"reason": "no token"}
+    response = alice.post(_cancel_path(alice_store), data)
+    assert response.status_code == 400
+    assert "The CSRF token is missing." in response.get_data(as_text=True)
+    assert _changes(app, redis_client) == before
+
+
+def test_a_queue_outage_records_nothing_pending(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_server: Any
+) -> None:
+    """Redis away: the request is kept as refused (so it may be asked again), nothing queued."""
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    token = alice.token(path)
+    state(app)._redis = redis.Redis(unix_socket_path="/nonexistent/redis.sock")
+    response = alice.client.post(path, data={"reason": "why", "csrf_token": token})
+    assert response.status_code == 303
+    record = SqlCancellationLedger(state(app).db).get(alice_store.id, "cancel:101:l7")
+    assert record is not None
+    assert record.error == "the job queue was unavailable; nothing was changed"
+    assert not record.write_attempted

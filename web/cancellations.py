@@ -1,0 +1,197 @@
+"""Cancel one backorder line: a confirmation page, then a worker job (plugin/cancelling.py)
+changes the store. The line is named by its backorder order and the original's line id."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import redis
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from plugin.cancelling import REASON_MAX_LENGTH, CancellationRecord, CancelState, cancel_key
+from plugin.core.model import PaymentAction
+from plugin.dispatch import enqueue_cancellation
+from plugin.ports import SplitRecord, SplitState
+from plugin.storage.cancellations import SqlCancellationLedger
+from plugin.storage.releases import SqlReleaseLedger
+from plugin.storage.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord
+from web.auth import current_merchant, login_required, owned_store, services
+from web.backorders import ORDER_ID
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("cancellations", __name__)
+
+LINE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class CancellableLine:
+    split: SplitRecord
+    line: Mapping[str, Any]
+    existing: CancellationRecord | None
+    open_lines: int  # backorder lines of the order not cancelled, this one included
+
+    @property
+    def product_id(self) -> str:
+        return str((self.line.get("ref") or {}).get("product_id", ""))
+
+    @property
+    def variant_id(self) -> str | None:
+        return (self.line.get("ref") or {}).get("variant_id") or None
+
+    @property
+    def quantity(self) -> int:
+        return int(self.line.get("backorder") or 0)
+
+    @property
+    def value(self) -> Decimal:
+        amounts = self.line.get("moved_amounts") or {}
+        return Decimal(str(amounts.get("total", "0"))) + Decimal(str(amounts.get("tax", "0")))
+
+    @property
+    def paid(self) -> bool:
+        return self.split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value
+
+
+class Refused(Exception):
+    """The line cannot be cancelled; the message says why (nothing was changed)."""
+
+
+def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
+    """The backorder line `line_id` of backorder order `order_id`, when it may be cancelled."""
+    db = services().db
+    split = next(
+        (
+            s
+            for s in SqlSplitLedger(db).for_order(store.id, order_id)
+            if s.backorder_order_id == order_id and s.state == SplitState.DONE
+        ),
+        None,
+    )
+    if split is None:
+        raise Refused(f"Order #{order_id} is not a backorder order made by Backorders.")
+    moved = [line for line in split.plan.get("lines", []) if int(line.get("backorder") or 0) > 0]
+    line = next((m for m in moved if str(m.get("line_id")) == line_id), None)
+    if line is None:
+        raise Refused(f"Backorder order #{order_id} has no backorder line {line_id}.")
+    ledger = SqlCancellationLedger(db)
+    existing = ledger.get(store.id, cancel_key(order_id, line_id))
+    if existing is not None and existing.state == CancelState.DONE:
+        raise Refused(f"This backorder line of order #{order_id} was already cancelled.")
+    if existing is not None and (existing.is_open or existing.write_attempted):
+        raise Refused(f"This backorder line of order #{order_id} is already being cancelled.")
+    if SqlReleaseLedger(db).for_order(store.id, order_id):
+        raise Refused(f"Backorder order #{order_id} was already released; it cannot change now.")
+    cancelled = {
+        c.line_id for c in ledger.for_order(store.id, order_id) if c.backorder_order_id == order_id
+        and c.removes_line
+    }  # fmt: skip
+    open_lines = sum(1 for m in moved if str(m.get("line_id")) not in cancelled)
+    return CancellableLine(split, line, existing, open_lines)
+
+
+def _checked(store_id: int, order_id: str, line_id: str) -> tuple[StoreRecord, CancellableLine]:
+    store = owned_store(store_id)
+    if not ORDER_ID.match(order_id) or not LINE_ID.match(line_id):
+        abort(404)
+    return store, _find(store, order_id, line_id)
+
+
+def _back(store: StoreRecord, order_id: str) -> BaseResponse:
+    return redirect(url_for("backorders.order", store_id=store.id, order_id=order_id), 303)
+
+
+def _page(
+    store: StoreRecord,
+    order_id: str,
+    line_id: str,
+    found: CancellableLine,
+    *,
+    errors: Mapping[str, list[str]] | None = None,
+    reason: str = "",
+) -> str:
+    return render_template(
+        "backorders/cancel.html",
+        store=store,
+        order_id=order_id,
+        line_id=line_id,
+        found=found,
+        errors=errors or {},
+        reason=reason,
+        reason_max=REASON_MAX_LENGTH,
+    )
+
+
+# One rule for both methods: Werkzeug answers 405 rather than 404 when a store id fails the
+# converter on a path that has rules for other methods (tests/functional/abuse).
+@bp.route(
+    "/stores/<int:store_id>/orders/<order_id>/lines/<line_id>/cancel", methods=["GET", "POST"]
+)
+@login_required
+def cancel_line(store_id: int, order_id: str, line_id: str) -> BaseResponse | str | tuple[str, int]:
+    """GET: ask the merchant to confirm and say why. POST: record the cancellation and queue
+    the job that writes it to the store."""
+    try:
+        store, found = _checked(store_id, order_id, line_id)
+    except Refused as refusal:
+        flash(f"{refusal} Nothing was cancelled.", "error")
+        return _back(owned_store(store_id), order_id)
+    if request.method == "GET":
+        return _page(store, order_id, line_id, found)
+    reason = " ".join(request.form.get("reason", "").split())
+    if not reason or len(reason) > REASON_MAX_LENGTH:
+        message = (
+            "Say why the line is cancelled (it goes into the order notes)."
+            if not reason
+            else f"At most {REASON_MAX_LENGTH} characters."
+        )
+        return _page(
+            store, order_id, line_id, found, errors={"reason": [message]}, reason=reason
+        ), 400
+    merchant = current_merchant()
+    assert merchant is not None  # login_required
+    state = services()
+    ledger = SqlCancellationLedger(state.db)
+    key = cancel_key(order_id, line_id)
+    record = ledger.request(
+        store.id,
+        key,
+        backorder_order_id=order_id,
+        original_order_id=found.split.original_order_id,
+        line_id=line_id,
+        product_id=found.product_id,
+        variant_id=found.variant_id,
+        quantity=found.quantity,
+        reason=reason,
+        requested_by=merchant.email,
+    )
+    if record is None:  # another request won the race between the check and the insert
+        flash("This backorder line is already being cancelled. Nothing else was changed.", "error")
+        return _back(store, order_id)
+    audit = SqlAuditLog(state.db)
+    for audited in (order_id, found.split.original_order_id):
+        audit.record(
+            store.id, audited, "decision",
+            f"{merchant.email} asked to cancel the backorder line of product "
+            f"{found.product_id} × {found.quantity} on order #{order_id}. Reason: {reason}",
+            cancel_key=key, requested_by=merchant.email,
+        )  # fmt: skip
+    try:
+        enqueue_cancellation(state.redis, store.id, key, record.attempt)
+        flash(
+            f"The backorder line is being cancelled in the store; order #{order_id} shows "
+            "the result here in a few seconds.",
+            "ok",
+        )
+    except redis.RedisError:
+        ledger.fail(store.id, key, "the job queue was unavailable; nothing was changed")
+        flash("The job queue is unavailable: nothing was cancelled. Try again shortly.", "error")
+    logger.info("event=cancel_line store_id=%s order=%s line=%s", store.id, order_id, line_id)
+    return _back(store, order_id)
