@@ -12,7 +12,7 @@ both sides (the sandbox's `rate_limit_per_sec` fault answers 429 beyond it; the 
 
 Calls per split are counted, not assumed: every REST request the workers made, read from their
 `woocommerce call` log lines. The time runs from the start of the first request to the moment
-the last split was recorded done. About 1.5 minutes with N = 50 and R = 10.
+the last split was recorded done. About 2 minutes with N = 50 and R = 10.
 """
 
 from __future__ import annotations
