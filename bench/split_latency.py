@@ -13,7 +13,7 @@ backorders and is not the split's.
 
 The sandbox's `latency_ms` fault delays every REST request. The store's `api_rate_limit` is
 raised to 100/s so the figure is the pipeline's own, not the default 5/s pacing (which alone
-spaces a split's calls 200 ms apart). About 4 minutes.
+spaces a split's calls 200 ms apart). About 3 minutes.
 """
 
 from __future__ import annotations
