@@ -15,9 +15,8 @@ REST API returns it:
 RSS (psutil) of every process is sampled each second while the events are sent and processed;
 the figures are the last sample (everything processed) and the peak. The RQ worker forks a work
 horse per job: its main process and its scheduler live on, the horses are short-lived and shown
-as their peak. Seeded, so every run sends the same events. About 8 minutes on the shared
-2-core machine (load 15: the web answered about 30 webhooks/s and the worker about one job/s);
-much less on a quiet one.
+as their peak. Seeded, so every run sends the same events. About 4 minutes on the shared
+2-core machine (load 6-7: the web answered about 200 webhooks/s, the worker about three jobs/s).
 """
 
 from __future__ import annotations
