@@ -580,9 +580,11 @@ def resplit_create_body(
 ) -> dict[str, Any]:
     """POST /orders body for the order taking what still waits of `backorder` (loaded JSON
     `backorder_data`): made like the first backorder order (`backorder_create_body`: same
-    customer, addresses, payment meta, moved money), but a sibling of it (`parent_id` is the
-    original, so `GET /orders?parent=` finds every backorder order of the original), keeping
-    each line's original line id, the delivery override and since when the units wait."""
+    customer, addresses, payment meta, moved money; each line's `backorders_original_line`
+    names the line of `backorder` it comes from, as the re-split's plan does, which is what
+    cancelling a line matches on), but a sibling of it (`parent_id` is the original, so
+    `GET /orders?parent=` finds every backorder order of the original), keeping the delivery
+    override and since when the units wait."""
     original_id = backorder.links.parent_id
     if not original_id:
         raise ValueError(f"order {backorder.id} names no original order (parent_id)")
@@ -592,15 +594,6 @@ def resplit_create_body(
         payment_method_title=str(backorder_data.get("payment_method_title", "")),
     )
     body["parent_id"] = int(original_id)
-    source_lines = {
-        str(item["id"]): meta_value(item.get("meta_data", []), META_ORIGINAL_LINE)
-        for item in backorder_data.get("line_items", [])
-    }
-    moving = [line_plan for line_plan, _line in _moving_lines(backorder, plan)]
-    for item, line_plan in zip(body["line_items"], moving, strict=True):
-        source = source_lines.get(line_plan.line_id)
-        if source:
-            item["meta_data"] = [_meta(META_ORIGINAL_LINE, str(source))]
     since = waiting_since(backorder_data) or backorder.created_at
     body["meta_data"].append(_meta(META_WAITING_SINCE, since.astimezone(dt.UTC).isoformat()))
     delivery = meta_value(backorder_data.get("meta_data", []), META_DELIVERY)

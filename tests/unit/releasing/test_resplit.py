@@ -3,7 +3,9 @@ what is in stock, exactly once (plugin/releasing.py, plugin/resplit.py), over th
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -295,3 +297,27 @@ def test_two_jobs_for_two_products_of_one_order_split_it_once_under_its_lock() -
     ]
     assert sum(len(r.split_again) for r in results) == 1
     assert len([n for n in world.store.notes if "split this backorder order again" in n[1]]) == 1
+
+
+def test_an_order_another_job_is_changing_waits_for_this_run_without_a_write() -> None:
+    world = World()
+    world.store.restock("77", 3)
+
+    @contextlib.contextmanager
+    def busy(order_id: str) -> Iterator[None]:
+        raise TransientError(f"order {order_id} is being processed by another job", reason="busy")
+        yield
+
+    result = world.run(order_lock=busy)
+
+    assert (result.released, result.split_again) == (("502",), ())
+    assert "503" in result.waiting
+    assert world.quantities("503") == [("77", 2)]
+    assert world.splits.records == {}
+    assert sorted(world.store.orders) == ["501", "502", "503"]
+    assert any(
+        e.order_id == "503" and "being changed by another job" in e.message
+        for e in world.audit.entries
+    )
+    # The next run, with the order free again, splits it.
+    assert world.run().split_again == (("503", "900"),)
