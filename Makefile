@@ -29,6 +29,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Issue 7: 1,000 orders under duplicated/dropped deliveries, 429/5xx, killed workers and a Redis
+# restart, then every invariant checked against the sandbox (tests/e2e/chaos.py). Not part of
+# `make bench` (it lives under tests/); `make test` runs a reduced one (tests/e2e/test_chaos.py).
+chaos: $(STAMP)
+	$(BIN)/python -m tests.e2e.chaos --orders 1000
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis
 

@@ -24,7 +24,7 @@ from plugin.dispatch import enqueue_event
 from plugin.errors import BackordersError
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.models import utcnow
-from plugin.storage.reports import recent_audited_orders, splits_of_store
+from plugin.storage.reports import recent_audited_orders, released_order_ids, splits_of_store
 from plugin.storage.repositories import (
     InboxRepository,
     SqlAuditLog,
@@ -128,12 +128,17 @@ def _expected(policies: list[ProductPolicy], product_id: str, variant_id: str | 
 
 
 def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[BackorderLine]:
-    """Every line of every open backorder order of the store (from the splits ledger)."""
+    """Every line of every open backorder order of the store (from the splits ledger); a
+    released one is no longer open (what a partial release left waiting is on its -002)."""
     db = services().db
+    released = released_order_ids(db, store.id)
     splits = [
         s
         for s in splits_of_store(db, store.id)
-        if s.state == "done" and s.backorder_order_id and (s.plan or {}).get("outcome") == "split"
+        if s.state == "done"
+        and s.backorder_order_id
+        and s.backorder_order_id not in released
+        and (s.plan or {}).get("outcome") == "split"
     ]
     orders = fetch_orders(store, (s.backorder_order_id or "" for s in splits))
     policies = SqlPolicyStore(db).product_policies(store.id)
