@@ -19,7 +19,11 @@ subtracted while the order is pending and unreduced.
 
 Exactly once: one release per backorder order, keyed `release:<order id>` in the release
 ledger, moved forward planned → status_set → done; the caller holds a per-store+product lock
-around read-plan-write so two jobs never hand out the same unit.
+around read-plan-write so two jobs never hand out the same unit. A job also hands out the
+other products of the orders it reads, without their locks; that is safe because it counts as
+free only the stock figure plus the units *its* orders reduced: a unit that another open order
+holds is never free to it, so a second product's job, counting every holder, can only hand out
+what the first could not.
 
 Partial release: when the stock covers only part of a backorder order and its delivery
 condition allows that (never for whole-order delivery), the order is first split again

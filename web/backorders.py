@@ -83,7 +83,7 @@ def age_bucket(days: int) -> str:
     return OLDEST_BUCKET
 
 
-def _fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+def fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
     """Backorder orders by id, read from the store in one request; {} when unreachable."""
     from plugin.connectors.woocommerce.client import WooCommerceClient
 
@@ -113,7 +113,7 @@ def _customer(order: Mapping[str, Any] | None) -> str:
     return name or str(billing.get("email", "")) or f"customer {order.get('customer_id', '')}"
 
 
-def _product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: str | None) -> str:
+def product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: str | None) -> str:
     for item in (order or {}).get("line_items", []) or []:
         variation = str(item.get("variation_id") or "") or None
         if str(item.get("product_id")) == product_id and (variant_id in (None, variation)):
@@ -140,7 +140,7 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
         and s.backorder_order_id not in released
         and (s.plan or {}).get("outcome") == "split"
     ]
-    orders = _fetch_orders(store, (s.backorder_order_id or "" for s in splits))
+    orders = fetch_orders(store, (s.backorder_order_id or "" for s in splits))
     policies = SqlPolicyStore(db).product_policies(store.id)
     cancelled = {
         c.cancel_key for c in SqlCancellationLedger(db).of_store(store.id) if c.removes_line
@@ -169,7 +169,7 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                     backorder_number=str(split.plan.get("backorder_number") or ""),
                     product_id=product_id,
                     variant_id=variant_id,
-                    product=_product_name(order, product_id, variant_id),
+                    product=product_name(order, product_id, variant_id),
                     customer=_customer(order),
                     quantity=quantity,
                     value=Decimal(str((line.get("moved_amounts") or {}).get("total", "0"))),
