@@ -79,6 +79,7 @@ PRODUCT_TOPICS = frozenset({"product.updated"})
 # processed by two workers at once, and both would otherwise try to create the backorder order.
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
 ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
+RESPLIT_LOCK_WAIT = 5  # seconds an allocation job waits for an order it would split again
 RECONCILE_JOB_TIMEOUT = 600
 WORKER_TTL = 35
 PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it is re-enqueued
@@ -293,12 +294,15 @@ def _prepare_retry(exc: Exception, event_id: int | None, rt: Runtime) -> None:
 
 
 @contextlib.contextmanager
-def order_lock(connection: redis.Redis, store_id: int, order_id: str) -> Iterator[None]:
-    """Hold the per-order lock, renewing it while the block runs."""
+def order_lock(
+    connection: redis.Redis, store_id: int, order_id: str, wait: float = ORDER_LOCK_WAIT
+) -> Iterator[None]:
+    """Hold the per-order lock, renewing it while the block runs; TransientError (reason
+    "busy") when another job holds it for more than `wait` seconds."""
     lock = connection.lock(
         f"backorders:lock:order:{store_id}:{order_id}",
         timeout=ORDER_LOCK_TTL,
-        blocking_timeout=ORDER_LOCK_WAIT,
+        blocking_timeout=wait,
         thread_local=False,
     )
     if not lock.acquire():
@@ -417,9 +421,13 @@ def allocate_product(
             policies=rt.policies,
             audit=rt.audit,
             lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
-            # A partial release splits the order again under its own lock: a job for another
-            # of its products, or an event about it, waits (plugin/resplit.py).
-            order_lock=lambda order_id: order_lock(rt.redis, store_id, order_id),
+            # A partial release splits the order again under its own lock (plugin/resplit.py).
+            # Held elsewhere (a job for another of its products splitting it, an event about
+            # it): after a short wait the order waits for this run, instead of this job holding
+            # its product's lock for the full ORDER_LOCK_WAIT and then failing.
+            order_lock=lambda order_id: order_lock(
+                rt.redis, store_id, order_id, wait=RESPLIT_LOCK_WAIT
+            ),
             on_released=on_released if on_released is not None else notify_released,
             on_stock_arrived=(
                 on_stock_arrived if on_stock_arrived is not None else notify_stock_arrived
@@ -454,12 +462,13 @@ def _lock_ids(rt: Runtime, store_id: int, backorder_order_id: str) -> list[str]:
 
 @contextlib.contextmanager
 def cancel_locks(rt: Runtime, store_id: int, backorder_order_id: str) -> Iterator[None]:
-    """The backorder order's lock, then the allocation lock of each of its products: no
-    allocation can hand stock to a line while it is being cancelled."""
+    """The allocation lock of each of the backorder order's products, then its order lock (the
+    order allocation takes them in, so a re-split under the order lock cannot wait on us while
+    we wait on it): no allocation hands stock to a line while it is being cancelled."""
     with contextlib.ExitStack() as stack:
-        stack.enter_context(order_lock(rt.redis, store_id, backorder_order_id))
         for product_id in _lock_ids(rt, store_id, backorder_order_id):
             stack.enter_context(product_lock(rt.redis, store_id, product_id))
+        stack.enter_context(order_lock(rt.redis, store_id, backorder_order_id))
         yield
 
 

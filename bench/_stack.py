@@ -125,6 +125,13 @@ class Rig:
         """The store's `api_rate_limit` setting (the workers' shared GCRA limiter)."""
         self.plugin.stores.update(self.store_id, api_rate_limit=per_second)
 
+    def pause_webhooks(self, *topics: str) -> None:
+        """Pause the store's webhooks for `topics` (all when none given): WooCommerce sends
+        nothing for a paused webhook."""
+        for hook in self.api.webhooks():
+            if not topics or hook["topic"] in topics:
+                self.api.put(f"/webhooks/{hook['id']}", {"status": "paused"})
+
     def flush_deliveries(self) -> None:
         if not Api.flush_deliveries(self.stack.sandbox_url, timeout=60):
             raise RuntimeError("the sandbox did not send its queued webhooks within 60 s")

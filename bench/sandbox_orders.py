@@ -9,53 +9,21 @@ from __future__ import annotations
 
 import base64
 import http.client
-import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from bench._sandbox import API_PATH, running_sandbox
 
 TARGET_PER_SECOND = 500
 CLIENTS = 8
 DURATION_SECONDS = 5.0
 ORDERS = 50
 AUTH = ("ck_bench", "cs_bench")
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {**os.environ, "SANDBOX_CONSUMER_KEY": AUTH[0], "SANDBOX_CONSUMER_SECRET": AUTH[1]}
-    process = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/wp-json/wc/v3"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url + "/orders", auth=AUTH, timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("sandbox did not start")
 
 
 def _prepare(url: str) -> list[int]:
@@ -115,8 +83,8 @@ def _hammer(
 
 def main() -> dict[str, Any]:
     """Run the benchmark, print the figures and return them."""
-    process, url = _start()
-    try:
+    with running_sandbox(*AUTH) as base_url:
+        url = base_url + API_PATH
         ids = _prepare(url)
         counts = [0] * CLIENTS
         errors = [0] * CLIENTS
@@ -131,9 +99,6 @@ def main() -> dict[str, Any]:
         for thread in threads:
             thread.join()
         elapsed = time.monotonic() - started
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
     per_second = sum(counts) / elapsed
     result = {
         "name": "sandbox_orders",

@@ -51,18 +51,14 @@ def count_calls(calls: list[Call]) -> dict[str, int]:
 
 def _queue_orders(rig: Rig, orders: int) -> None:
     """N orders needing a split, each queued as one `order.created` event, workers held."""
-    hooks = rig.api.webhooks()
-    for hook in hooks:  # products and order updates would add events of their own
-        if hook["topic"] != "order.created":
-            rig.api.put(f"/webhooks/{hook['id']}", {"status": "paused"})
+    # Products and order updates would add events of their own.
+    rig.pause_webhooks(*{h["topic"] for h in rig.api.webhooks()} - {"order.created"})
     towel = rig.api.create_product("Bench Towel", price="7.25", stock=100_000)
     pan = rig.api.create_product("Bench Pan", price="54.00", stock=0, backorders="notify")
     for _ in range(orders):
         create_order(rig.api, [(towel["id"], 1), (pan["id"], 1)])
     rig.flush_deliveries()
-    for hook in hooks:
-        if hook["topic"] == "order.created":
-            rig.api.put(f"/webhooks/{hook['id']}", {"status": "paused"})
+    rig.pause_webhooks()
     queued = rig.jobs.queue.count
     events = rig.event_statuses()
     if queued != orders or events != {"enqueued": orders}:

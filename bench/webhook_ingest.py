@@ -1,7 +1,9 @@
 """Webhook ingest under gunicorn: signed order webhooks vs a bare 200 endpoint on the same server.
 
-Prints and returns requests/s and p50/p99 latency for both, their ratio, and the p99 of
-webhooks paced at 200 requests/s (target: under 50 ms). Loopback only; about 30 s.
+Prints and returns requests/s and p50/p99 latency for both (alternating rounds), their ratio,
+the server CPU time per request of each (gunicorn workers and Redis: steadier than rates when
+other work shares the machine) and the p99 of webhooks paced at 200 requests/s (target: under
+50 ms). Loopback only; about 40 s. Fails unless every answer had its expected status.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
 WEBHOOK_SECRET = "bench-webhook-secret"
 GUNICORN_WORKERS = 2
 GUNICORN_THREADS = 4
 CLIENTS = 8
-THROUGHPUT_SECONDS = 5.0
+ROUNDS = 3
+ROUND_SECONDS = 2.0
 PACED_RATE = 200
 PACED_SECONDS = 5.0
 
@@ -58,7 +63,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(home: Path, redis_url: str) -> Iterator[int]:
+def _server(home: Path, redis_url: str) -> Iterator[tuple[int, int]]:
+    """gunicorn serving `bench_app()`; yields its port and the master's pid."""
     port = _free_port()
     env = dict(
         os.environ,
@@ -103,7 +109,7 @@ def _server(home: Path, redis_url: str) -> Iterator[int]:
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not become healthy in 30 s")
             time.sleep(0.1)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -190,11 +196,52 @@ def _request_maker(port: int, store_id: int, bodies: _Bodies, bare: bool) -> Cal
     return send
 
 
-def _closed_loop(port: int, send: Callable[..., int], seconds: float) -> dict[str, float]:
-    """CLIENTS keep-alive connections sending back to back for `seconds`."""
+class _Samples:
+    """Latencies, statuses, wall time and server CPU time of one or more runs of one path."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.elapsed = 0.0
+        self.server_cpu = 0.0
+        self.redis_cpu = 0.0
+
+    def add(self, latencies: list[float], statuses: dict[int, int], elapsed: float) -> None:
+        self.latencies.extend(latencies)
+        for code, count in statuses.items():
+            self.statuses[code] = self.statuses.get(code, 0) + count
+        self.elapsed += elapsed
+
+    def summary(self) -> dict[str, Any]:
+        result = _summary(self.latencies, self.elapsed, self.statuses)
+        requests = len(self.latencies)
+        # CPU seconds per request hardly move with other load on the machine, unlike rates.
+        result["server_cpu_ms_per_request"] = round(self.server_cpu / requests * 1000, 3)
+        result["redis_cpu_ms_per_request"] = round(self.redis_cpu / requests * 1000, 3)
+        return result
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
+def _closed_loop(
+    port: int,
+    send: Callable[..., int],
+    seconds: float,
+    samples: _Samples,
+    gunicorn: psutil.Process,
+    redis: psutil.Process,
+) -> None:
+    """CLIENTS keep-alive connections sending back to back for `seconds`, added to `samples`
+    with the CPU time the gunicorn workers and Redis spent meanwhile."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
+    workers = gunicorn.children()
+    server_before = sum(_cpu_seconds(worker) for worker in workers)
+    redis_before = _cpu_seconds(redis)
     stop_at = time.monotonic() + seconds
 
     def client() -> None:
@@ -218,8 +265,9 @@ def _closed_loop(port: int, send: Callable[..., int], seconds: float) -> dict[st
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - began
-    return _summary(latencies, elapsed, statuses)
+    samples.add(latencies, statuses, time.monotonic() - began)
+    samples.server_cpu += sum(_cpu_seconds(worker) for worker in workers) - server_before
+    samples.redis_cpu += _cpu_seconds(redis) - redis_before
 
 
 def _paced(port: int, send: Callable[..., int], rate: int, seconds: float) -> dict[str, float]:
@@ -325,23 +373,39 @@ def main() -> dict[str, Any]:
             )
             db.dispose()
             bodies = _Bodies()
-            with _server(home, redis_url) as port:
+            redis_process = psutil.Process(redis_server.pid)
+            with _server(home, redis_url) as (port, master_pid):
+                gunicorn = psutil.Process(master_pid)
                 bare = _request_maker(port, store.id, bodies, bare=True)
                 webhook = _request_maker(port, store.id, bodies, bare=False)
-                warm_bare = _closed_loop(port, bare, 1.0)  # warm up both paths
-                warm_webhook = _closed_loop(port, webhook, 1.0)
-                bare_result = _closed_loop(port, bare, THROUGHPUT_SECONDS)
-                webhook_result = _closed_loop(port, webhook, THROUGHPUT_SECONDS)
+                warm = {"bare": _Samples(), "webhook": _Samples()}
+                for path, send in (("bare", bare), ("webhook", webhook)):
+                    _closed_loop(port, send, 1.0, warm[path], gunicorn, redis_process)
+                # Alternating rounds, so a change in the machine's other load falls on both.
+                measured = {"bare": _Samples(), "webhook": _Samples()}
+                for _round in range(ROUNDS):
+                    for path, send in (("bare", bare), ("webhook", webhook)):
+                        _closed_loop(
+                            port, send, ROUND_SECONDS, measured[path], gunicorn, redis_process
+                        )
                 paced_result = _paced(port, webhook, PACED_RATE, PACED_SECONDS)
             queued = redis_server.client().llen("rq:queue:backorders")
         finally:
             redis_server.stop()
 
+    bare_result = measured["bare"].summary()
+    webhook_result = measured["webhook"].summary()
     check_statuses(
-        {"bare": [warm_bare, bare_result], "webhook": [warm_webhook, webhook_result, paced_result]},
+        {
+            "bare": [warm["bare"].summary(), bare_result],
+            "webhook": [warm["webhook"].summary(), webhook_result, paced_result],
+        },
         queued,
     )
-
+    bare_cpu = bare_result["server_cpu_ms_per_request"] + bare_result["redis_cpu_ms_per_request"]
+    webhook_cpu = (
+        webhook_result["server_cpu_ms_per_request"] + webhook_result["redis_cpu_ms_per_request"]
+    )
     result = {
         "server": (
             f"gunicorn --preload -w {GUNICORN_WORKERS} -k gthread --threads {GUNICORN_THREADS}"
@@ -354,6 +418,9 @@ def main() -> dict[str, Any]:
         "throughput_ratio_webhook_to_bare": round(
             webhook_result["requests_per_s"] / bare_result["requests_per_s"], 3
         ),
+        # The same ratio from server CPU (gunicorn workers + Redis) per request: what the rates
+        # approach when the server's CPU is the only limit (no other load, a faster client).
+        "cpu_ratio_webhook_to_bare": round(bare_cpu / webhook_cpu, 3),
         "paced_200_per_s": paced_result,
         "paced_p99_under_50ms": paced_result["p99_ms"] < 50,
         "jobs_queued": queued,

@@ -245,12 +245,13 @@ def _find_line(
     order: Order, original_ids: Mapping[str, str], record: CancellationRecord
 ) -> Line | None:
     """The backorder order's line made from the original's line `record.line_id`; failing
-    that meta, the only line of the same product."""
+    that meta, the only line of the same product. (A `-002` order made by a re-split names the
+    `-001` order's line in its meta, as its split plan does.)"""
     for line in order.lines:
         if original_ids.get(line.line_id) == record.line_id:
             return line
     same = [line for line in order.lines if line.ref == record.ref]
-    return same[0] if len(same) == 1 and same[0].line_id not in original_ids else None
+    return same[0] if len(same) == 1 else None
 
 
 def _product_text(record: CancellationRecord) -> str:

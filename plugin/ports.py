@@ -33,9 +33,12 @@ class Platform(Protocol):
         """The id of an existing backorder order made for `split_key`, if any."""
         ...
 
-    def write_split(self, original: Order, plan: Plan, *, backorder_order_id: str | None) -> str:
-        """Create the backorder order (unless `backorder_order_id` exists already) and update
-        the original. Returns the backorder order's id."""
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
+        """Create the backorder order (unless `backorder_order_id` exists already), recording
+        `summary` on it for the merchant, and update the original. Returns the backorder
+        order's id."""
         ...
 
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...

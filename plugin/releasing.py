@@ -50,7 +50,7 @@ from plugin.core.model import (
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
 from plugin.core.serialize import plan_from_dict
 from plugin.core.split import resplit_key
-from plugin.errors import PermanentError
+from plugin.errors import PermanentError, TransientError
 from plugin.ports import AuditLog, PolicyStore, SplitLedger, SplitRecord, SplitState
 from plugin.resplit import ResplitPlatform, carry_out_resplit, released_lines, start_resplit
 
@@ -431,10 +431,20 @@ class _Resplitter:
     def _locked(
         self, order_id: str, order: Order | None, released: Mapping[str, int] | None
     ) -> bool:
-        guard = (
-            self.order_lock(order_id) if self.order_lock is not None else contextlib.nullcontext()
-        )
-        with guard:
+        with contextlib.ExitStack() as stack:
+            if self.order_lock is not None:
+                try:
+                    stack.enter_context(self.order_lock(order_id))
+                except TransientError as exc:
+                    if exc.reason != "busy":
+                        raise
+                    # Another job is changing the order (splitting it, cancelling a line):
+                    # it waits for this run; the next allocation run sees what came of it.
+                    self.audit.record(
+                        self.store_id, order_id, "info",
+                        "Partial release waits: the order is being changed by another job.",
+                    )  # fmt: skip
+                    return False
             # Read again under the lock: another job may have finished it meanwhile.
             record = self.splits.get(self.store_id, resplit_key(order_id))
             if self._release_finished(order_id) or (

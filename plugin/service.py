@@ -237,7 +237,9 @@ def _carry_out_split(
             store_id, order.id, "call", "Writing the split to the store.",
             split_key=key, existing_backorder_order=backorder_id,
         )  # fmt: skip
-        written_id = platform.write_split(order, plan, backorder_order_id=backorder_id)
+        written_id = platform.write_split(
+            order, plan, backorder_order_id=backorder_id, summary=backorder_summary(plan, order)
+        )
         if state == SplitState.PLANNED:
             ledger.advance(
                 store_id, key, SplitState.BACKORDER_CREATED, backorder_order_id=written_id
@@ -248,9 +250,9 @@ def _carry_out_split(
 
     assert backorder_id is not None  # recorded with BACKORDER_CREATED
     if state == SplitState.ORIGINAL_UPDATED:
+        # The one note of a split: the backorder order carries its summary from its creation.
         platform.add_note(order.id, split_note(plan, backorder_id))
-        platform.add_note(backorder_id, backorder_note(plan, order))
-        if policies.settings.customer_note_on_split:
+        if policies.settings.customer_note_on_split:  # off by default: one more call
             platform.add_note(order.id, customer_split_note(plan), customer=True)
         ledger.advance(store_id, key, SplitState.NOTED)
         state = SplitState.NOTED
@@ -338,8 +340,9 @@ def split_note(plan: Plan, backorder_order_id: str) -> str:
     return "\n".join(lines)
 
 
-def backorder_note(plan: Plan, original: Order) -> str:
-    """Private note on the backorder order: its reference, its original and what it holds."""
+def backorder_summary(plan: Plan, original: Order) -> str:
+    """What the backorder order records for the merchant: its reference, its original, what it
+    holds and how it is paid."""
     # On a resumed split the original is re-read, and a wholly moved line is gone from it.
     names = {line.line_id: line.name for line in original.lines}
     held = ", ".join(

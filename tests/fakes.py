@@ -107,6 +107,7 @@ class CreatedOrder:
     split_key: str
     number: str
     quantities: dict[str, int]  # line id of the original -> units moved
+    summary: str = ""  # what the store keeps on the backorder order for the merchant
 
 
 @dataclass
@@ -127,6 +128,7 @@ class FakePlatform:
     notes: list[tuple[str, str, bool]] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    split_keys: dict[str, set[str]] = field(default_factory=dict)  # original id -> keys applied
     _next_id: int = 5000
 
     def add_order(self, order: Order) -> Order:
@@ -181,7 +183,9 @@ class FakePlatform:
         self._done("find_backorder_order")
         return found[0] if found else None
 
-    def write_split(self, original: Order, plan: Plan, *, backorder_order_id: str | None) -> str:
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
         assert plan.split_key is not None and plan.backorder_number is not None
         if backorder_order_id is None:
             self._step("create_backorder")
@@ -191,7 +195,12 @@ class FakePlatform:
             by_id = {line.line_id: line for line in original.lines}
             self.created.append(
                 CreatedOrder(
-                    backorder_order_id, original.id, plan.split_key, plan.backorder_number, moved
+                    backorder_order_id,
+                    original.id,
+                    plan.split_key,
+                    plan.backorder_number,
+                    moved,
+                    summary,
                 )
             )
             backorder = make_order(
@@ -212,17 +221,15 @@ class FakePlatform:
             dataclasses.replace(line, quantity=keep.get(line.line_id, line.quantity))
             for line in current.lines
         )
-        children = current.links.backorder_ids
-        if backorder_order_id not in children:
-            children = (*children, backorder_order_id)
-        # Like the connector: the original's update carries the On Hold status when asked.
+        # Like the connector: the original's update records the split key (so the split count)
+        # and carries the On Hold status when asked.
+        keys = {*self.split_keys.get(original.id, ()), plan.split_key}
+        self.split_keys[original.id] = keys
         self.orders[original.id] = dataclasses.replace(
             current,
             status=Status.ON_HOLD if plan.hold_original else current.status,
             lines=lines,
-            links=dataclasses.replace(
-                current.links, backorder_ids=children, split_count=len(children)
-            ),
+            links=dataclasses.replace(current.links, split_count=len(keys)),
         )
         self._done("update_original")
         return backorder_order_id

@@ -24,7 +24,7 @@ from plugin.dispatch import enqueue_event
 from plugin.errors import BackordersError
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.models import utcnow
-from plugin.storage.reports import recent_audited_orders, splits_of_store
+from plugin.storage.reports import recent_audited_orders, released_order_ids, splits_of_store
 from plugin.storage.repositories import (
     InboxRepository,
     SqlAuditLog,
@@ -83,7 +83,7 @@ def age_bucket(days: int) -> str:
     return OLDEST_BUCKET
 
 
-def _fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
+def fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
     """Backorder orders by id, read from the store in one request; {} when unreachable."""
     from plugin.connectors.woocommerce.client import WooCommerceClient
 
@@ -113,7 +113,7 @@ def _customer(order: Mapping[str, Any] | None) -> str:
     return name or str(billing.get("email", "")) or f"customer {order.get('customer_id', '')}"
 
 
-def _product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: str | None) -> str:
+def product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: str | None) -> str:
     for item in (order or {}).get("line_items", []) or []:
         variation = str(item.get("variation_id") or "") or None
         if str(item.get("product_id")) == product_id and (variant_id in (None, variation)):
@@ -128,14 +128,19 @@ def _expected(policies: list[ProductPolicy], product_id: str, variant_id: str | 
 
 
 def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[BackorderLine]:
-    """Every line of every open backorder order of the store (from the splits ledger)."""
+    """Every line of every open backorder order of the store (from the splits ledger); a
+    released one is no longer open (what a partial release left waiting is on its -002)."""
     db = services().db
+    released = released_order_ids(db, store.id)
     splits = [
         s
         for s in splits_of_store(db, store.id)
-        if s.state == "done" and s.backorder_order_id and (s.plan or {}).get("outcome") == "split"
+        if s.state == "done"
+        and s.backorder_order_id
+        and s.backorder_order_id not in released
+        and (s.plan or {}).get("outcome") == "split"
     ]
-    orders = _fetch_orders(store, (s.backorder_order_id or "" for s in splits))
+    orders = fetch_orders(store, (s.backorder_order_id or "" for s in splits))
     policies = SqlPolicyStore(db).product_policies(store.id)
     cancelled = {
         c.cancel_key for c in SqlCancellationLedger(db).of_store(store.id) if c.removes_line
@@ -164,7 +169,7 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                     backorder_number=str(split.plan.get("backorder_number") or ""),
                     product_id=product_id,
                     variant_id=variant_id,
-                    product=_product_name(order, product_id, variant_id),
+                    product=product_name(order, product_id, variant_id),
                     customer=_customer(order),
                     quantity=quantity,
                     value=Decimal(str((line.get("moved_amounts") or {}).get("total", "0"))),

@@ -22,7 +22,7 @@ from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord
 from web.auth import current_merchant, login_required, owned_store, services
-from web.backorders import ORDER_ID
+from web.backorders import ORDER_ID, fetch_orders, product_name
 
 logger = logging.getLogger(__name__)
 
@@ -117,12 +117,18 @@ def _page(
     errors: Mapping[str, list[str]] | None = None,
     reason: str = "",
 ) -> str:
+    # The product's name and the currency, read from the store like the backorders page does
+    # (one request, short timeout); the ids alone when the store does not answer.
+    order = fetch_orders(store, [order_id]).get(order_id)
     return render_template(
         "backorders/cancel.html",
         store=store,
         order_id=order_id,
         line_id=line_id,
         found=found,
+        product=product_name(order, found.product_id, found.variant_id),
+        currency=str(order.get("currency", "")) if order else "",
+        status=str(order.get("status", "")) if order else "",
         errors=errors or {},
         reason=reason,
         reason_max=REASON_MAX_LENGTH,

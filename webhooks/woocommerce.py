@@ -24,6 +24,7 @@ from plugin.connectors.woocommerce.schemas import ResourceStateSchema, summarise
 from plugin.connectors.woocommerce.signature import verify
 from plugin.crypto import DecryptionFailed
 from plugin.dispatch import enqueue_event
+from plugin.storage.repositories import StoreChanged
 
 if TYPE_CHECKING:
     from app import Backorders
@@ -92,7 +93,25 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
         return _answer(200, {"ping": True})
 
     try:
-        target = state.stores.webhook_target(store_id)
+        return _record(state, store_id, body, signature, fresh=False)
+    except StoreChanged:
+        # Disconnected, or given a new secret, since this process cached it: decide again on
+        # what the database holds now.
+        return _record(state, store_id, body, signature, fresh=True)
+
+
+def _record(
+    state: Backorders, store_id: int, body: bytes, signature: str | None, *, fresh: bool
+) -> Response | tuple[Response, int]:
+    """The guards after the ping, and the inbox row and job of an accepted event.
+
+    `fresh=False` takes the store's secret from this process's cache; the inbox insert then
+    checks in its own transaction that it is still the store's secret and the store is still
+    connected (StoreChanged otherwise), so a cached secret never records an event that the
+    database's would refuse.
+    """
+    try:
+        target = state.stores.webhook_target(store_id, fresh=fresh)
     except DecryptionFailed:
         logger.error("event=webhook_secret_unreadable store_id=%s", store_id)
         raise Rejected(404, "unknown store") from None
@@ -103,6 +122,8 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
         raise Rejected(404, "unknown store")
 
     if not verify(target.webhook_secret, body, signature):
+        if not fresh:  # the store may have a new secret since it was cached
+            return _record(state, store_id, body, signature, fresh=True)
         raise Rejected(401, "missing or invalid signature")
 
     topic = request.headers.get(TOPIC_HEADER, "").strip()
@@ -116,7 +137,14 @@ def _receive(store_id: int) -> Response | tuple[Response, int]:
     resource_id, modified_gmt = _parse(body)
 
     try:
-        event_id = state.events.receive(store_id, topic, resource_id, modified_gmt, "webhook")
+        event_id = state.events.receive(
+            store_id,
+            topic,
+            resource_id,
+            modified_gmt,
+            "webhook",
+            sealed_secret=None if fresh else target.sealed_secret,
+        )
     except SQLAlchemyError:
         logger.exception("event=webhook_store_failed store_id=%s topic=%s", store_id, topic)
         return _answer(503, {"error": "storage unavailable"})

@@ -174,7 +174,6 @@ class Links:
     """How an order relates to splits: set by the connector from the platform's records."""
 
     parent_id: str | None = None  # for a backorder order: its original
-    backorder_ids: tuple[str, ...] = ()  # for an original: the backorder orders split from it
     is_backorder_order: bool = False  # created by Backorders as a backorder order
     split_count: int = 0  # how many splits were already made from this original
 
@@ -225,7 +224,7 @@ class StoreSettings:
     oversold_action: OversoldAction = OversoldAction.REPORT
     additional_shipping: Decimal = ZERO  # fixed charge added to each backorder order; 0 = none
     numbering_pattern: str = DEFAULT_NUMBERING_PATTERN  # fields: {number}, {seq}
-    customer_note_on_split: bool = True
+    customer_note_on_split: bool = False  # a customer-visible order note: one more call a split
 
 
 @dataclass(frozen=True)

@@ -185,8 +185,8 @@ def _reason(
         rule = (
             "only lines whose whole quantity is available are released"
             if condition is DeliveryCondition.LINES_COMPLETE
-            else "the rest waits for more stock"
-        )
+            else "what is in stock ships now"
+        ) + "; the rest moves to a new backorder order and waits for more stock"
         return Reason(
             "release_partial",
             f"Order {name} gets {allocated} of {_units(requested)} ({why}); {rule}.",

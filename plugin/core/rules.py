@@ -83,7 +83,7 @@ def eligibility(order: Order, settings: StoreSettings) -> tuple[bool, Reason]:
             "is_backorder_order",
             f"Order {order.number} is itself a backorder order, so it is not split again.",
         )
-    if links.backorder_ids or links.split_count > 0:
+    if links.split_count > 0:
         return False, Reason(
             "already_split",
             f"Order {order.number} was already split into a backorder order, "

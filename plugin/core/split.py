@@ -145,7 +145,7 @@ def split_key(order_id: str, seq: int) -> str:
 
 def next_split_seq(order: Order) -> int:
     """The sequence number the next split of `order` gets (1 for the first)."""
-    return max(order.links.split_count, len(order.links.backorder_ids)) + 1
+    return order.links.split_count + 1
 
 
 # --- money ----------------------------------------------------------------------------------

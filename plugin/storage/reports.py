@@ -62,14 +62,17 @@ def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[
     return result
 
 
+def released_order_ids(db: Database, store_id: int) -> set[str]:
+    """Backorder orders of a store that were released (or are being released)."""
+    with db.session() as session:
+        return set(session.scalars(select(Release.order_id).where(Release.store_id == store_id)))
+
+
 def open_backorder_quantities(db: Database, store_id: int) -> dict[tuple[str, str | None], int]:
     """Units on backorder per (product_id, variant_id), from finished splits of the ledger
     whose backorder orders are not released (a partly released one was split again, and its
     waiting units are counted once, on the new order)."""
-    with db.session() as session:
-        released = set(
-            session.scalars(select(Release.order_id).where(Release.store_id == store_id))
-        )
+    released = released_order_ids(db, store_id)
     totals: dict[tuple[str, str | None], int] = {}
     for split in splits_of_store(db, store_id, states=("done",)):
         plan = split.plan or {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -227,6 +228,18 @@ class WebhookTarget:
     store_id: int
     connected: bool
     webhook_secret: str = field(repr=False)
+    # The secret as stored (encrypted): the inbox insert checks it is still the store's.
+    sealed_secret: str = field(repr=False, default="")
+
+
+# How long a web process trusts its cached webhook target before reading the store again. The
+# inbox insert re-checks the secret and status in its own transaction, so a stale entry can
+# only change which refusal a request gets (an unknown topic's 204 instead of a 404).
+WEBHOOK_TARGET_TTL_S = 60.0
+
+
+class StoreChanged(Exception):
+    """The store was disconnected or given a new webhook secret after its target was read."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +312,9 @@ class StoreRepository:
     def __init__(self, db: Database, vault: Vault) -> None:
         self.db = db
         self.vault = vault
+        # store id → (monotonic time read, target) of connected stores: every webhook needs
+        # its store's secret, and the read was a transaction of its own.
+        self._targets: dict[int, tuple[float, WebhookTarget]] = {}
 
     def create(
         self,
@@ -367,13 +383,33 @@ class StoreRepository:
                 webhook_secret=self.vault.decrypt(row.webhook_secret_enc),
             )
 
-    def webhook_target(self, store_id: int) -> WebhookTarget | None:
-        """Status and decrypted webhook secret in one small read (the webhook's hot path)."""
+    def webhook_target(self, store_id: int, *, fresh: bool = True) -> WebhookTarget | None:
+        """Status and decrypted webhook secret in one small read (the webhook's hot path).
+
+        `fresh=False` may answer from this process's cache of connected stores (see
+        `WEBHOOK_TARGET_TTL_S`); unknown and disconnected stores are always read.
+        """
+        if not fresh:
+            cached = self._targets.get(store_id)
+            if cached is not None and time.monotonic() - cached[0] < WEBHOOK_TARGET_TTL_S:
+                return cached[1]
+        read_at = time.monotonic()
         with self.db.transaction() as connection:
             row = connection.execute(_WEBHOOK_TARGET, {"store": store_id}).one_or_none()
         if row is None:
+            self._targets.pop(store_id, None)
             return None
-        return WebhookTarget(store_id, row.status == "connected", self.vault.decrypt(row[1]))
+        target = WebhookTarget(
+            store_id,
+            row.status == "connected",
+            self.vault.decrypt(row.webhook_secret_enc),
+            sealed_secret=row.webhook_secret_enc,
+        )
+        if target.connected:
+            self._targets[store_id] = (read_at, target)
+        else:
+            self._targets.pop(store_id, None)
+        return target
 
     def update_credentials(
         self,
@@ -436,6 +472,7 @@ class StoreRepository:
     def _update(self, store_id: int, values: Mapping[str, Any]) -> None:
         if not values:
             return
+        self._targets.pop(store_id, None)
         with self.db.session(write=True) as session:
             result = session.execute(update(Store).where(Store.id == store_id).values(**values))
             if result.rowcount == 0:  # type: ignore[attr-defined]
@@ -592,14 +629,24 @@ class InboxRepository:
         source: str = "webhook",
         *,
         at: dt.datetime | None = None,
+        sealed_secret: str | None = None,
     ) -> int | None:
         """`SqlInbox.add` and the store's `last_event_at` (to the minute) in one transaction
-        (the webhook)."""
+        (the webhook). With `sealed_secret` (the stored secret the signature was checked
+        with), raises StoreChanged and records nothing unless the store is still connected
+        with that secret."""
         at = at or utcnow()
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at)
         minute = at.replace(second=0, microsecond=0)
         touch = self._touched.get(store_id) != minute
         with self.db.transaction(write=True) as connection:
+            if sealed_secret is not None:
+                row = connection.execute(_WEBHOOK_TARGET, {"store": store_id}).one_or_none()
+                if row is None or (row.status, row.webhook_secret_enc) != (
+                    "connected",
+                    sealed_secret,
+                ):
+                    raise StoreChanged(f"store {store_id} changed")
             event_id = _insert_ignoring_conflict(
                 connection, _INBOX, values, ("store_id", "dedupe_key")
             )

@@ -27,28 +27,27 @@ def _lines(order: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return {int(line["product_id"]): line for line in order["line_items"]}
 
 
-def _children_meta(order: dict[str, Any]) -> list[int]:
-    value = meta(order, "backorders_children")
+def _split_keys(order: dict[str, Any]) -> list[str]:
+    value = meta(order, "backorders_split_keys")
     value = json.loads(value) if isinstance(value, str) else value
-    return [int(c) for c in value or []]
+    return [str(k) for k in value or []]
 
 
 def _split_of(api: Api, order_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Wait for the split to be finished (both orders written, the note added); return
-    (original, backorder order)."""
+    (original, backorder order). The backorder order is found as WooCommerce links it,
+    by `parent_id`: the original keeps no list of its children."""
 
     def finished() -> tuple[dict[str, Any], dict[str, Any]] | None:
         children = api.children(order_id)
         if len(children) != 1:
             return None
         original = api.order(order_id)
-        if not _children_meta(original):
+        if not _split_keys(original):
             return None  # the original is not updated yet
         number = meta(children[0], "backorders_number")
         if not any(number and number in n["note"] for n in api.notes(order_id)):
-            return None  # the notes are the last step: the original's first
-        if not any(n["note"].startswith("Backorder ") for n in api.notes(int(children[0]["id"]))):
-            return None  # then the backorder order's
+            return None  # the note on the original is the last step
         return original, children[0]
 
     return wait_for(finished, what=f"split of order {order_id}")
@@ -75,7 +74,8 @@ def _assert_split(
     assert meta(backorder, "backorders_role") == "backorder"
     assert meta(backorder, "backorders_split_key") == split_key
     assert meta(backorder, "backorders_number") == f"{before['number']}-001"
-    assert _children_meta(original) == [int(backorder["id"])]
+    assert _split_keys(original) == [split_key]
+    assert meta(original, "backorders_children") is None  # no extra call to list children
 
     # Quantities and money are conserved across the two orders.
     before_lines = _lines(before)
@@ -86,14 +86,18 @@ def _assert_split(
         before_lines[in_stock["id"]]["total"]
     )
 
-    # The merchant sees why in a private note on the original.
+    # The merchant sees why in a private note on the original; the customer gets no order
+    # note by default (the split e-mail tells them).
     notes = api.notes(order_id)
-    private = [n for n in notes if not n["customer_note"]]
-    assert any(f"{before['number']}-001" in n["note"] for n in private), notes
-    # The backorder order names its reference and its original in a private note too.
+    assert [n for n in notes if n["customer_note"]] == [], notes
+    ours = [n["note"] for n in notes if "Backorders split this order" in n["note"]]
+    assert len(ours) == 1 and f"{before['number']}-001" in ours[0], notes
+    # The backorder order names its reference and its original in its summary meta, and
+    # gets no note from us.
     reference = f"Backorder {before['number']}-001 of order {before['number']} (id {order_id})"
-    backorder_notes = [n["note"] for n in api.notes(int(backorder["id"])) if not n["customer_note"]]
-    assert [n for n in backorder_notes if n.startswith(reference)] != [], backorder_notes
+    assert str(meta(backorder, "backorders_summary")).startswith(reference)
+    backorder_notes = [n["note"] for n in api.notes(int(backorder["id"]))]
+    assert [n for n in backorder_notes if n.startswith("Backorder")] == [], backorder_notes
     return original, backorder
 
 

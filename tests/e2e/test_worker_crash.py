@@ -23,8 +23,9 @@ def test_a_worker_killed_mid_split_leaves_exactly_one_backorder_order(
 ) -> None:
     assert stack.store_id is not None
     kept, short = towel_and_pan(api)
-    # Slow REST calls so the kill lands while the split is being written.
-    run.set_sandbox_faults(stack.sandbox_url, {"latency_ms": 700})
+    # Slow REST calls so the kill lands while the split is being written: once it is recorded
+    # (after 2 reads), the batch and the note still take 3 s.
+    run.set_sandbox_faults(stack.sandbox_url, {"latency_ms": 1500})
     order_id, _ = shop.place_order([(kept["id"], 1), (short["id"], 2)], "card")
 
     # The split has started (planned, the create call may be on its way) and is not done.

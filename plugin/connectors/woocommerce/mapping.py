@@ -99,11 +99,11 @@ from plugin.core.model import (
 META_SPLIT_KEY = "backorders_split_key"
 META_ROLE = "backorders_role"  # "original" | "backorder"
 META_NUMBER = "backorders_number"
-META_CHILDREN = "backorders_children"  # on the original: JSON list of backorder order ids
 META_DELIVERY = "backorders_delivery"  # per-order delivery override, a DeliveryCondition value
 # Added by the connector (backward compatible; see module docstring and report):
 META_SPLIT_KEYS = "backorders_split_keys"  # on the original: JSON list of every split key applied
 META_PAYMENT = "backorders_payment"  # on a backorder order: the plan's PaymentAction
+META_SUMMARY = "backorders_summary"  # on a backorder order: what it is and holds, for the merchant
 META_RELEASE_KEY = "backorders_release_key"  # on a released backorder order (plugin/releasing.py)
 META_ORIGINAL_LINE = "backorders_original_line"  # on a backorder line: the original's line id
 # On a backorder order split again (plugin/resplit.py): its re-split key.
@@ -162,8 +162,8 @@ def meta_value(meta_data: Iterable[Mapping[str, Any]], key: str) -> Any:
     return found
 
 
-def id_list(value: Any) -> tuple[str, ...]:
-    """Ids from a meta value holding a JSON list (or a list already decoded by the store)."""
+def string_list(value: Any) -> tuple[str, ...]:
+    """Distinct strings from a meta value holding a JSON list (or a list the store decoded)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -171,16 +171,12 @@ def id_list(value: Any) -> tuple[str, ...]:
             return ()
     if not isinstance(value, list):
         return ()
-    ids: list[str] = []
+    found: list[str] = []
     for item in value:
         text = str(item).strip()
-        if text and text not in ids:
-            ids.append(text)
-    return tuple(ids)
-
-
-def _str_list(value: Any) -> tuple[str, ...]:
-    return id_list(value)
+        if text and text not in found:
+            found.append(text)
+    return tuple(found)
 
 
 def _int(value: Any) -> int:
@@ -255,8 +251,7 @@ def order_from_data(data: Mapping[str, Any]) -> Order:
     role = meta_value(meta, META_ROLE)
     is_backorder_order = role == ROLE_BACKORDER
     parent_id = data.get("parent_id") or 0
-    children = id_list(meta_value(meta, META_CHILDREN))
-    split_keys = _str_list(meta_value(meta, META_SPLIT_KEYS))
+    split_keys = string_list(meta_value(meta, META_SPLIT_KEYS))
     delivery_raw = meta_value(meta, META_DELIVERY)
     try:
         delivery = DeliveryCondition(str(delivery_raw)) if delivery_raw else None
@@ -332,9 +327,8 @@ def order_from_data(data: Mapping[str, Any]) -> Order:
         total_tax=_money(data["total_tax"], currency),
         links=Links(
             parent_id=str(parent_id) if parent_id else None,
-            backorder_ids=children,
             is_backorder_order=is_backorder_order,
-            split_count=max(len(children), len(split_keys)),
+            split_count=len(split_keys),
         ),
         delivery_override=delivery,
     )
@@ -472,8 +466,10 @@ def backorder_create_body(
     plan: Plan,
     *,
     payment_method_title: str = "",
+    summary: str = "",
 ) -> dict[str, Any]:
-    """POST /orders body for the backorder order of `plan` (see module docstring)."""
+    """POST /orders body for the backorder order of `plan` (see module docstring); `summary`,
+    when given, is kept in meta `backorders_summary` instead of costing a note call."""
     split_key, number = _require_split(plan)
     currency = original.currency
     line_items: list[dict[str, Any]] = []
@@ -509,6 +505,8 @@ def backorder_create_body(
             _meta(META_PAYMENT, (plan.payment or PaymentAction.CHARGE_ON_RELEASE).value),
         ],
     }
+    if summary:
+        body["meta_data"].append(_meta(META_SUMMARY, summary))
     if plan.additional_shipping > 0:
         body["shipping_lines"] = [
             {
@@ -524,9 +522,7 @@ def original_update_body(
     original: Order,
     plan: Plan,
     *,
-    existing_children: Sequence[str] = (),
     existing_split_keys: Sequence[str] = (),
-    backorder_order_id: str | None = None,
 ) -> dict[str, Any]:
     """PUT /orders/<id> body (or batch `update` item, without `id`) for the original."""
     split_key, number = _require_split(plan)
@@ -549,7 +545,6 @@ def original_update_body(
                     **_amounts_text(line_plan.kept_amounts, currency),
                 }
             )
-    children = children_ids(original, existing_children, backorder_order_id)
     split_keys = list(dict.fromkeys([*existing_split_keys, split_key]))
     body: dict[str, Any] = {
         "line_items": line_items,
@@ -557,32 +552,12 @@ def original_update_body(
             _meta(META_SPLIT_KEY, split_key),
             _meta(META_ROLE, ROLE_ORIGINAL),
             _meta(META_NUMBER, number),
-            children_meta(children),
             _meta(META_SPLIT_KEYS, json.dumps(split_keys)),
         ],
     }
     if plan.hold_original:
         body["status"] = "on-hold"
     return body
-
-
-def children_ids(
-    original: Order, existing_children: Sequence[str] = (), backorder_order_id: str | None = None
-) -> list[str]:
-    """The original's backorder order ids: those it records, plus `backorder_order_id`."""
-    children = list(dict.fromkeys([*original.links.backorder_ids, *existing_children]))
-    if backorder_order_id and backorder_order_id not in children:
-        children.append(backorder_order_id)
-    return children
-
-
-def children_meta(children: Sequence[str]) -> dict[str, str]:
-    """The `backorders_children` meta entry: a JSON list of ids."""
-    return _meta(META_CHILDREN, json.dumps([_int_or_str(c) for c in children]))
-
-
-def _int_or_str(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
 
 
 # -- bodies for splitting a backorder order again (plugin/resplit.py) ------------------------------
@@ -605,9 +580,11 @@ def resplit_create_body(
 ) -> dict[str, Any]:
     """POST /orders body for the order taking what still waits of `backorder` (loaded JSON
     `backorder_data`): made like the first backorder order (`backorder_create_body`: same
-    customer, addresses, payment meta, moved money), but a sibling of it (`parent_id` is the
-    original, so `GET /orders?parent=` finds every backorder order of the original), keeping
-    each line's original line id, the delivery override and since when the units wait."""
+    customer, addresses, payment meta, moved money; each line's `backorders_original_line`
+    names the line of `backorder` it comes from, as the re-split's plan does, which is what
+    cancelling a line matches on), but a sibling of it (`parent_id` is the original, so
+    `GET /orders?parent=` finds every backorder order of the original), keeping the delivery
+    override and since when the units wait."""
     original_id = backorder.links.parent_id
     if not original_id:
         raise ValueError(f"order {backorder.id} names no original order (parent_id)")
@@ -617,15 +594,6 @@ def resplit_create_body(
         payment_method_title=str(backorder_data.get("payment_method_title", "")),
     )
     body["parent_id"] = int(original_id)
-    source_lines = {
-        str(item["id"]): meta_value(item.get("meta_data", []), META_ORIGINAL_LINE)
-        for item in backorder_data.get("line_items", [])
-    }
-    moving = [line_plan for line_plan, _line in _moving_lines(backorder, plan)]
-    for item, line_plan in zip(body["line_items"], moving, strict=True):
-        source = source_lines.get(line_plan.line_id)
-        if source:
-            item["meta_data"] = [_meta(META_ORIGINAL_LINE, str(source))]
     since = waiting_since(backorder_data) or backorder.created_at
     body["meta_data"].append(_meta(META_WAITING_SINCE, since.astimezone(dt.UTC).isoformat()))
     delivery = meta_value(backorder_data.get("meta_data", []), META_DELIVERY)

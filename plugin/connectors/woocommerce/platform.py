@@ -1,19 +1,19 @@
 """`plugin.ports.Platform` for WooCommerce, over `WooCommerceClient`.
 
-Platform calls per split (happy path, counted by `client.calls`):
+Platform calls per split (happy path, counted by `client.calls`), whatever the number of lines:
 1. `GET /orders/<id>`                          get_order
 2. `GET /products?include=<ids>`               get_stock (simple products), or
    `GET /products/<parent>/variations?include=` get_stock (variations of one product; on
    WooCommerce ≥ 10.3 `GET /variations?include=` covers variations of several products)
 3. `POST /orders/batch` {create: [backorder], update: [original]}   write_split
-4. `PUT /orders/<original>` {meta_data: [backorders_children]}      write_split
-5. `POST /orders/<id>/notes`                   add_note
-Step 4 exists because a batch cannot refer to an order it creates: the original's update in
-step 3 cannot name the new backorder order's id, and PIPELINE.md asks for `backorders_children`
-on the original. `WooCommercePlatform(client, record_children=False)` skips it (4 calls); the
-list then lacks the newest child until the next write of that original, the split count stays
-exact (`backorders_split_keys`), and `find_backorder_order` (`GET /orders?parent=`) is the
-authority either way.
+4. `POST /orders/<original>/notes`             add_note (the private note naming the new order)
+(+1 `POST /orders/<original>/notes` with `customer_note: true` when the store asks for it.)
+The backorder order carries everything in its create item (orders.md: a batch item takes the
+same fields as "Create an order"): `parent_id`, the split key, role, number, payment and
+`backorders_summary` meta, so it needs no note of its own. The original records no list of its
+backorder orders: a batch cannot name an order it creates, and the link is already on the
+child (`parent_id` plus the split key), found with `GET /orders?parent=<id>`
+(`find_backorder_order`); the original's `backorders_split_keys` keeps the split count exact.
 
 An order mixing simple products and variations needs one more read in step 2, because
 `/products?include=` never returns variations (the products route forces `post_type=product`,
@@ -22,8 +22,8 @@ a variation's `stock_quantity`/`backorders` already show the parent's values whe
 keeps the stock (WC_Product_Variation getters in view context).
 
 `write_split` is idempotent given `backorder_order_id`: when the backorder order exists, only the
-original is updated (absolute quantities and amounts, children included; a line that an
-earlier attempt removed is not sent again), with one `PUT /orders/<id>`.
+original is updated (absolute quantities and amounts; a line that an earlier attempt removed
+is not sent again), with one `PUT /orders/<id>`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from marshmallow import ValidationError
 
 from plugin.connectors.woocommerce.client import WooCommerceClient, batch_item_error
 from plugin.connectors.woocommerce.mapping import (
-    META_CHILDREN,
     META_NUMBER,
     META_ORIGINAL_LINE,
     META_RELEASE_KEY,
@@ -47,9 +46,6 @@ from plugin.connectors.woocommerce.mapping import (
     META_SPLIT_KEYS,
     ROLE_BACKORDER,
     backorder_create_body,
-    children_ids,
-    children_meta,
-    id_list,
     line_reduced_stock,
     load_order,
     meta_value,
@@ -58,12 +54,13 @@ from plugin.connectors.woocommerce.mapping import (
     resplit_create_body,
     resplit_update_body,
     stock_for_order,
+    string_list,
     waiting_since,
     wc_status,
 )
 from plugin.connectors.woocommerce.schemas import GmtDateTime, summarise
 from plugin.core.model import Order, Plan, ProductRef, Stock
-from plugin.errors import BackordersError, PermanentError
+from plugin.errors import PermanentError
 from plugin.ports import OrderChange
 
 log = logging.getLogger(__name__)
@@ -74,9 +71,8 @@ _REMEMBERED_ORDERS = 32
 class WooCommercePlatform:
     """A WooCommerce store in domain terms (implements `plugin.ports.Platform`)."""
 
-    def __init__(self, client: WooCommerceClient, *, record_children: bool = True) -> None:
+    def __init__(self, client: WooCommerceClient) -> None:
         self.client = client
-        self.record_children = record_children
         # The latest loaded JSON of orders read through this instance: `get_stock` and
         # `write_split` need WooCommerce facts the core `Order` does not carry (`_reduced_stock`,
         # our meta, the payment method title) and take them from here instead of re-reading.
@@ -188,27 +184,22 @@ class WooCommercePlatform:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def write_split(self, original: Order, plan: Plan, *, backorder_order_id: str | None) -> str:
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
         """Create the backorder order and update the original in one batch call; when
         `backorder_order_id` is given, only update the original."""
         data = self._order_data(original.id)
-        meta = data.get("meta_data", [])
-        existing_children = _json_ids(meta_value(meta, META_CHILDREN))
-        existing_keys = _json_ids(meta_value(meta, META_SPLIT_KEYS))
+        existing_keys = string_list(meta_value(data.get("meta_data", []), META_SPLIT_KEYS))
         try:
-            update = original_update_body(
-                original,
-                plan,
-                existing_children=existing_children,
-                existing_split_keys=existing_keys,
-                backorder_order_id=backorder_order_id,
-            )
+            update = original_update_body(original, plan, existing_split_keys=existing_keys)
             create = None
             if backorder_order_id is None:
                 create = backorder_create_body(
                     original,
                     plan,
                     payment_method_title=str(data.get("payment_method_title", "")),
+                    summary=summary,
                 )
         except ValueError as exc:
             raise PermanentError(f"order {original.id}: {exc}", reason="invalid_plan") from exc
@@ -238,12 +229,6 @@ class WooCommercePlatform:
                 reason="invalid_response",
             )
             raise _naming_created(failure, new_id)
-        if self.record_children:
-            children = children_ids(original, existing_children, new_id)
-            try:
-                self.client.update_order(original.id, {"meta_data": [children_meta(children)]})
-            except BackordersError as exc:
-                raise _naming_created(exc, new_id) from exc
         log.info("split written original=%s backorder=%s", original.id, new_id)
         return new_id
 
@@ -405,10 +390,6 @@ def _first(answer: Mapping[str, Any], key: str) -> dict[str, Any] | None:
     if isinstance(items, list) and items and isinstance(items[0], dict):
         return items[0]
     return None
-
-
-def _json_ids(value: Any) -> list[str]:
-    return list(id_list(value))
 
 
 def connect(

@@ -31,6 +31,16 @@ def _split(api: Api, plugin_db: PluginDb, store_id: int, order_id: int) -> dict[
     return wait_for(done, what=f"split of order {order_id}")
 
 
+def _finished(jobs: Jobs, job_id: str) -> bool:
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    job = Job.fetch(job_id, connection=jobs.connection, serializer=JSONSerializer)
+    status = job.get_status()
+    assert status != "failed", job.latest_result()
+    return bool(status == "finished")
+
+
 def _lines(order: dict[str, Any]) -> list[tuple[int, int]]:
     return [(item["product_id"], item["quantity"]) for item in order["line_items"]]
 
@@ -91,10 +101,13 @@ def test_partial_release_splits_with_002_once_and_the_rest_follows(
     # -5, 2 arrived: -3; the pending order gave its 2 back: -1 (3 wait, 2 held for payment).
     assert api.get(f"/products/{widget['id']}")["stock_quantity"] == -1
 
-    # The allocation job running twice more changes nothing.
-    for _ in range(2):
-        jobs.enqueue("worker.allocate_product", store_id, str(widget["id"]))
-    wait_for(jobs.idle, what="the repeated allocation jobs")
+    # The allocation job running twice more (at once, on both workers) changes nothing.
+    repeated = [jobs.enqueue("worker.allocate_product", store_id, str(widget["id"])) for _ in "ab"]
+    wait_for(
+        lambda: all(_finished(jobs, job_id) for job_id in repeated),
+        timeout=30,  # the second waits for the first's product lock
+        what="the repeated allocation jobs",
+    )
     assert [c["id"] for c in api.children(int(original["id"]))] == [second["id"], first_id]
     with plugin_db.db.session() as session:
         resplits = session.scalars(

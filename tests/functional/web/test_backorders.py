@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 from plugin.core.model import ProductPolicy, ProductRef
 from plugin.dispatch import event_queue
 from plugin.storage.models import InboxEvent, Split
+from plugin.storage.releases import SqlReleaseLedger
+from plugin.storage.reports import open_backorder_quantities
 from plugin.storage.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger, StoreRecord
 from tests.functional.web.conftest import Merchant, state
 
@@ -53,6 +55,31 @@ def add_split(
     created = dt.datetime.now(dt.UTC) - dt.timedelta(days=age_days, minutes=1)
     with state(app).db.session() as session:
         session.execute(update(Split).where(Split.split_key == key).values(created_at=created))
+
+
+def test_released_backorder_orders_are_not_open(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 3, "30.00")])
+    add_split(app, alice_store.id, "200", "201", [_line("9", 5, "55.50")])
+    # 101 was released in part: what still waits (1 of 3) is on 102, split from it again.
+    ledger = SqlSplitLedger(state(app).db)
+    ledger.start(alice_store.id, "101", "resplit:101", {"outcome": "split", "lines": [
+        _line("7", 1, "10.00")], "backorder_number": "100-002"})  # fmt: skip
+    ledger.advance(alice_store.id, "resplit:101", "done", backorder_order_id="102")
+    SqlReleaseLedger(state(app).db).start(
+        alice_store.id, "release:101", "101", "processing",
+        [{"line_id": "l7", "product_id": "7", "variant_id": None, "units": 2}],
+    )  # fmt: skip
+
+    html = alice.get(f"/stores/{alice_store.id}/backorders").get_data(as_text=True)
+
+    assert html.count('class="backorder-line"') == 2
+    assert "2 lines on 2 backorder orders · 6 units · value 65.50" in html
+    assert "100-002" in html and "100-001" not in html
+    assert open_backorder_quantities(state(app).db, alice_store.id) == {
+        ("7", None): 1, ("9", None): 5,
+    }  # fmt: skip
 
 
 def test_backorders_page_lists_open_lines_with_totals_chart_and_links(

@@ -251,3 +251,36 @@ def test_a_queue_outage_records_nothing_pending(
     assert record is not None
     assert record.error == "the job queue was unavailable; nothing was changed"
     assert not record.write_attempted
+
+
+def test_the_confirmation_page_names_the_product_and_warns_when_the_order_is_not_held(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    import requests
+
+    from tests.functional.web.conftest import DEMO_KEY, DEMO_SECRET
+
+    kettle = live_store.product_id("KETTLE-COPPER")
+    orders = f"{live_store.url}/wp-json/wc/v3/orders"
+    created = requests.post(
+        orders,
+        auth=(DEMO_KEY, DEMO_SECRET),
+        json={"status": "on-hold", "line_items": [{"product_id": kettle, "quantity": 2}]},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    backorder_id = str(created.json()["id"])
+    add_split(app, live_store.store.id, "77", backorder_id, [_line(str(kettle), 2, "178.00")])
+    path = _cancel_path(live_store.store, backorder_id, f"l{kettle}")
+    html = alice.get(path).get_data(as_text=True)
+    assert '<dd id="cancel-product">Copper Kettle</dd>' in html
+    assert '<dd id="cancel-value">178.00 USD</dd>' in html
+    assert 'id="cancel-not-held"' not in html
+    requests.put(
+        f"{orders}/{backorder_id}",
+        auth=(DEMO_KEY, DEMO_SECRET),
+        json={"status": "processing"},
+        timeout=10,
+    ).raise_for_status()
+    html = alice.get(path).get_data(as_text=True)
+    assert "The store shows this backorder order as “processing”, not on hold" in html

@@ -77,6 +77,9 @@ def test_settings_page_shows_the_current_settings_with_woocommerce_names(
     assert 'value="new_backorder" id="status-new_backorder"\n      >' in html
     assert "Pending payment / Processing (New)" in html
     assert '<output id="number-example">1042-001</output>' in html
+    # The customer note costs a call per split: off unless the merchant turns it on.
+    assert 'id="customer_note_on_split" >' in html
+    assert "each note is one more store API call per split (4 without it)" in html
 
 
 def test_valid_settings_are_saved_and_read_back_by_the_policy_store(

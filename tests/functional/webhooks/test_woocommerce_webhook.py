@@ -13,7 +13,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from plugin.dispatch import QUEUE_NAME, event_queue
-from plugin.storage.repositories import StoreRecord
+from plugin.storage.repositories import StoreRecord, StoreRepository
 
 from .conftest import WEBHOOK_SECRET, deliver, inbox_count, job_keys, order_payload, state
 
@@ -374,3 +374,48 @@ def test_simultaneous_duplicate_deliveries_make_one_row_and_one_job(
     ] * 5
     assert inbox_count(app) == 1
     assert job_keys(redis_client) == [f"rq:job:event-{fresh[0]['event_id']}"]
+
+
+# --- the cached webhook secret ----------------------------------------------------------------
+
+
+def _other_process(app: Flask) -> StoreRepository:
+    """The stores as another web process sees them: its own repository, so no shared cache."""
+    return StoreRepository(state(app).db, state(app).vault)
+
+
+def test_a_secret_replaced_by_another_process_is_used_at_once(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    assert deliver(client, store.id, order_payload(1)).status_code == 202  # secret now cached
+    _other_process(app).update_credentials(store.id, webhook_secret="wh-new")
+
+    old = deliver(client, store.id, order_payload(2))
+    assert (old.status_code, old.get_json()) == (401, {"error": "missing or invalid signature"})
+    new = deliver(client, store.id, order_payload(3), secret="wh-new")
+    assert new.status_code == 202
+    assert inbox_count(app) == 2
+    assert [e.resource_id for e in state(app).events.list()] == ["3", "1"]
+    assert len(job_keys(redis_client)) == 2
+
+
+def test_a_store_disconnected_by_another_process_records_nothing_more(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    assert deliver(client, store.id, order_payload(1)).status_code == 202  # secret now cached
+    _other_process(app).set_status(store.id, "disconnected")
+
+    response = deliver(client, store.id, order_payload(2))
+    assert (response.status_code, response.get_json()) == (404, {"error": "unknown store"})
+    assert inbox_count(app) == 1
+    assert len(job_keys(redis_client)) == 1
+
+
+def test_this_process_forgets_a_store_it_disconnects(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    assert deliver(client, store.id, order_payload(1)).status_code == 202
+    state(app).stores.set_status(store.id, "disconnected")
+    # Not even a 204 for an unknown topic: the cached, connected store is gone.
+    assert deliver(client, store.id, {"id": 3}, topic="coupon.created").status_code == 404
+    assert inbox_count(app) == 1

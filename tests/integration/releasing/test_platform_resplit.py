@@ -84,7 +84,11 @@ def test_write_resplit_creates_the_sibling_and_reduces_the_backorder_order_once(
             for i in created["line_items"]] == [
         (widget, 1, "10.00", "9.00"), (gadget, 2, "8.00", "8.00"),
     ]  # fmt: skip
-    assert [_meta(i)["backorders_original_line"] for i in created["line_items"]] == ["71", "72"]
+    # Each line names the line of the order it was split from, as the re-split plan does.
+    assert [_meta(i)["backorders_original_line"] for i in created["line_items"]] == [
+        widget_line, gadget_line,
+    ]  # fmt: skip
+    assert sorted(platform.original_line_ids(new_id).values()) == sorted([widget_line, gadget_line])
     meta = _meta(created)
     number = f"{original['number']}-002"
     assert (meta["backorders_split_key"], meta["backorders_role"], meta["backorders_number"],

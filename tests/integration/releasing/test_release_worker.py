@@ -16,7 +16,7 @@ from sqlalchemy import select
 from plugin.core.model import CustomerPolicy
 from plugin.dispatch import QUEUE_NAME
 from plugin.storage.models import Release
-from plugin.storage.repositories import SqlPolicyStore, SqlSplitLedger
+from plugin.storage.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 
@@ -208,11 +208,14 @@ def test_a_worker_killed_mid_resplit_leaves_one_002(instance: Instance, sandbox:
     key = f"resplit:{world['c_bo']}"
     ledger = SqlSplitLedger(instance.db)
 
-    def resplit_under_way() -> bool:
+    def create_call_under_way() -> bool:
+        # Marked just before the batch that creates -002 is sent: the kill lands while the
+        # store works on it (every call takes 600 ms), so the new order is made but not
+        # recorded, and the resumed job must find it instead of creating another.
         record = ledger.get(instance.store_id, key)
-        return record is not None and record.state != "done"
+        return record is not None and record.create_attempted and record.state == "planned"
 
-    wait_until(resplit_under_way, 60, "the re-split to start")
+    wait_until(create_call_under_way, 60, "the re-split's create call")
     horses = psutil.Process(victim.pid).children(recursive=True)
     os.killpg(victim.pid, signal.SIGKILL)
     for process in horses:
@@ -230,4 +233,12 @@ def test_a_worker_killed_mid_resplit_leaves_one_002(instance: Instance, sandbox:
     recovered_in = time.monotonic() - killed_at
 
     _assert_split_again_once(instance, sandbox, world)
-    print(f"re-split killed at {at_kill.state}, finished once {recovered_in:.1f}s later")
+    found = [
+        e.message
+        for e in SqlAuditLog(instance.db).for_order(instance.store_id, str(world["c_bo"]))
+        if e.message.startswith("Found backorder order")
+    ]
+    print(
+        f"re-split killed during its create call, finished once {recovered_in:.1f}s later "
+        f"(new order {'found by the retry' if found else 'not yet made at the kill'})"
+    )

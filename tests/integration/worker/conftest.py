@@ -103,7 +103,8 @@ class Instance:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def add_event(self, order_id: str, modified_gmt: str, topic: str = "order.created") -> int:
-        """What the webhook endpoint does: an inbox row, then a job."""
+        """An inbox row, then its job, recorded as enqueued (as reconciliation does; the
+        webhook endpoint leaves its row pending for the worker to settle)."""
         event_id = SqlInbox(self.db).add(self.store_id, topic, order_id, modified_gmt, "webhook")
         assert event_id is not None
         enqueue_event(self.redis, event_id)

@@ -133,8 +133,9 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
     """SIGKILL the worker and its work horse (which RQ puts in a process group of its own)
     while the horse is in the middle of a split; a surviving worker finishes it, once."""
     order = short_order(sandbox)
-    # Every API call takes 1.5 s, so the job is certainly mid-way when the worker dies.
-    sandbox.faults.update({"latency_ms": 1500})
+    # Every API call takes 3 s: a split (4 calls) lasts 12 s, and the worker dies right after
+    # its first call, so the job is certainly mid-way even on a busy machine.
+    sandbox.faults.update({"latency_ms": 3000})
     victim = instance.start_worker("w-victim")
     event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
     job_id = event_job_id(event_id)
@@ -146,8 +147,11 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
         30,
         "the victim to start the job",
     )
-    time.sleep(2.0)  # inside the job: at least one slow API call has been made
-    survivor = instance.start_worker("w-survivor")
+    wait_until(
+        lambda: "woocommerce call method=GET" in instance.log("w-victim"),
+        30,
+        "the victim's first API call",
+    )
     horses = psutil.Process(victim.pid).children(recursive=True)
     assert horses  # the work horse (and the scheduler process)
     os.killpg(victim.pid, signal.SIGKILL)
@@ -157,7 +161,9 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
     victim.wait()
     psutil.wait_procs(horses, timeout=10)
     killed_at = time.monotonic()
+    assert instance.event(event_id).status != "done"  # killed mid-job, not after it
     sandbox.faults.update({"latency_ms": 0})
+    survivor = instance.start_worker("w-survivor")
 
     wait_until(lambda: instance.event(event_id).status == "done", 120, "the survivor to finish")
     recovered_in = time.monotonic() - killed_at
@@ -175,9 +181,9 @@ def test_a_slow_job_that_keeps_its_heartbeat_is_not_reaped(
     instance: Instance, sandbox: Sandbox
 ) -> None:
     """The reaper's negative case, with aggressive settings: heartbeats every second, stale
-    after 3 s, a pass every 0.5 s, and a job that runs for about 7 s."""
+    after 3 s, a pass every 0.5 s, and a job that runs for about 8 s (4 calls of 2 s)."""
     order = short_order(sandbox)
-    sandbox.faults.update({"latency_ms": 1200})
+    sandbox.faults.update({"latency_ms": 2000})
     fast_reaper = {
         "BACKORDERS_HEARTBEAT": "1",
         "BACKORDERS_REAP_STALE": "3",

@@ -246,6 +246,13 @@ def test_without_the_original_line_meta_the_only_line_of_the_product_is_used() -
     assert store.calls[0] == ("remove_line", "2001", "21")
 
 
+def test_a_resplit_order_naming_the_first_originals_line_uses_the_products_only_line() -> None:
+    store, ledger = world()
+    store.original_lines = {"21": "5", "22": "6"}  # a -002 order: the first original's lines
+    assert run(store, ledger) is not None
+    assert store.calls[0] == ("remove_line", "2001", "21")
+
+
 def test_without_the_meta_two_lines_of_the_product_are_ambiguous_and_refused() -> None:
     store, ledger = world(make_line("21", "7", 1), make_line("23", "7", 1))
     store.original_lines = {}

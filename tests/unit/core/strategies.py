@@ -58,7 +58,7 @@ _LINKS = st.sampled_from(
         Links(),
         Links(),
         Links(is_backorder_order=True, parent_id="1"),
-        Links(backorder_ids=("9",), split_count=1),
+        Links(split_count=1),
     ]
 )
 

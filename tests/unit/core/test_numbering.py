@@ -72,6 +72,6 @@ def test_split_key_and_sequence() -> None:
     o = order(line("1", "A", 1, "1.00"), order_id="501")
     assert next_split_seq(o) == 1
     assert split_key(o.id, next_split_seq(o)) == "501:1"
-    again = order(line("1", "A", 1, "1.00"), links=Links(backorder_ids=("9", "10")))
+    again = order(line("1", "A", 1, "1.00"), links=Links(split_count=2))
     assert next_split_seq(again) == 3
     assert next_split_seq(order(line("1", "A", 1, "1.00"), links=Links(split_count=4))) == 5

@@ -138,7 +138,8 @@ def test_reasons_and_remaining_stock() -> None:
     )
     assert result.orders[2].reason.message == (
         "Order N2 gets 2 of 4 units (priority 0, created 2026-10-29 09:30 UTC; served 3rd of 3); "
-        "the rest waits for more stock."
+        "what is in stock ships now; the rest moves to a new backorder order and waits for more "
+        "stock."
     )
     assert result.remaining == ((A, 0), (B, 0))
     assert result.for_order("2") is result.orders[2]

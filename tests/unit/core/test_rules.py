@@ -54,7 +54,6 @@ def test_merchant_may_narrow_eligible_statuses() -> None:
     [
         (Links(), False, "store_disabled"),
         (Links(is_backorder_order=True, parent_id="500"), True, "is_backorder_order"),
-        (Links(backorder_ids=("502",)), True, "already_split"),
         (Links(split_count=1), True, "already_split"),
         (Links(), True, "eligible"),
     ],

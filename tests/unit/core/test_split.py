@@ -341,7 +341,7 @@ def test_minor_units_per_currency(
         (Status.NEW_BACKORDER, Links(), True, "status_not_eligible"),
         (Status.NEW, Links(), False, "store_disabled"),
         (Status.NEW, Links(is_backorder_order=True), True, "is_backorder_order"),
-        (Status.ON_HOLD, Links(backorder_ids=("77",), split_count=1), True, "already_split"),
+        (Status.ON_HOLD, Links(split_count=1), True, "already_split"),
     ],
 )
 def test_refused_orders_are_left_untouched(

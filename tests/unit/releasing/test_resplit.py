@@ -3,13 +3,15 @@ what is in stock, exactly once (plugin/releasing.py, plugin/resplit.py), over th
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 
-from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductRef
+from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductRef, StoreSettings
 from plugin.errors import PermanentError, TransientError
 from plugin.ports import SplitState
 from plugin.releasing import AllocationResult, ReleaseState, allocate_product, release_key
@@ -29,9 +31,10 @@ PAY = "http://store.test/checkout/order-pay/{}/?pay_for_order=true"
 
 class World:
     """Customer 2 (priority 10, unpaid) and customer 3 (priority 5, paid) each wait for 2 units
-    of product 77; customer 1 (priority 0, paid) waits for 2 too."""
+    of product 77; customer 1 (priority 0, paid) waits for 2 too. The store tells customers in
+    an order note (`customer_note_on_split`, off by default) unless `customer_note` is False."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, customer_note: bool = True) -> None:
         self.store = FakeReleaseStore()
         self.splits = FakeLedger()
         self.ledger = FakeReleaseLedger(split_ledger=self.splits)
@@ -41,7 +44,8 @@ class World:
                 "1": CustomerPolicy("1", priority=0),
                 "2": CustomerPolicy("2", priority=10),
                 "3": CustomerPolicy("3", priority=5),
-            }
+            },
+            settings=StoreSettings(customer_note_on_split=customer_note),
         )
         self.released: list[tuple[int, str, str | None]] = []
         self.add("501", "1", [("l1", "77", 2)], minute=1, paid=True)
@@ -104,6 +108,19 @@ def test_partial_release_splits_the_rest_to_002_and_releases_what_is_in_stock() 
     assert world.store.notes[2][1].startswith("Part of your backorder is in stock")
     assert world.store.calls.count("get_order") == 4  # 3 open orders, 503's original
     assert world.released == [(1, "502", PAY.format("502")), (1, "503", None)]
+
+
+def test_without_the_customer_note_setting_a_resplit_writes_one_note() -> None:
+    world = World(customer_note=False)
+    world.store.restock("77", 3)
+
+    result = world.run()
+
+    assert result.split_again == (("503", "900"),)
+    assert [n[0] for n in world.store.notes] == ["502", "503", "503"]
+    assert "backorder order 1503-002 (id 900) holds the rest" in world.store.notes[1][1]
+    assert not any(n[1].startswith("Part of your backorder") for n in world.store.notes)
+    assert world.store.calls.count("add_note") == 3
 
 
 def test_the_new_order_waits_in_the_place_of_the_one_it_came_from_and_is_released_later() -> None:
@@ -280,3 +297,27 @@ def test_two_jobs_for_two_products_of_one_order_split_it_once_under_its_lock() -
     ]
     assert sum(len(r.split_again) for r in results) == 1
     assert len([n for n in world.store.notes if "split this backorder order again" in n[1]]) == 1
+
+
+def test_an_order_another_job_is_changing_waits_for_this_run_without_a_write() -> None:
+    world = World()
+    world.store.restock("77", 3)
+
+    @contextlib.contextmanager
+    def busy(order_id: str) -> Iterator[None]:
+        raise TransientError(f"order {order_id} is being processed by another job", reason="busy")
+        yield
+
+    result = world.run(order_lock=busy)
+
+    assert (result.released, result.split_again) == (("502",), ())
+    assert "503" in result.waiting
+    assert world.quantities("503") == [("77", 2)]
+    assert world.splits.records == {}
+    assert sorted(world.store.orders) == ["501", "502", "503"]
+    assert any(
+        e.order_id == "503" and "being changed by another job" in e.message
+        for e in world.audit.entries
+    )
+    # The next run, with the order free again, splits it.
+    assert world.run().split_again == (("503", "900"),)

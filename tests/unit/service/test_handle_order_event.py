@@ -17,7 +17,7 @@ from plugin.core.model import (
 from plugin.core.serialize import plan_from_dict
 from plugin.errors import NotFound, RateLimited, TransientError, ValidationFailed
 from plugin.ports import SplitState
-from plugin.service import backorder_note, handle_order_event
+from plugin.service import backorder_summary, handle_order_event
 from tests.fakes import (
     Crash,
     FakeAlerts,
@@ -75,23 +75,23 @@ def test_split_creates_one_backorder_order_and_reduces_the_original() -> None:
     assert created == [("5000", "1042", "1042:1", "1042-001", {"1": 2})]
     original = w.platform.orders["1042"]
     assert [(line.line_id, line.quantity) for line in original.lines] == [("1", 3), ("2", 2)]
-    assert original.links.backorder_ids == ("5000",)
+    assert original.links.split_count == 1
     record = w.ledger.get(STORE, "1042:1")
     assert record is not None
     assert (record.state, record.backorder_order_id, record.create_attempted) == (
         SplitState.DONE, "5000", True,
     )  # fmt: skip
-    # One stock read for all products, one private note and one customer note.
-    assert w.platform.calls.count("get_stock") == 1
-    assert [(n[0], n[2]) for n in w.platform.notes] == [
-        ("1042", False), ("5000", False), ("1042", True),
+    # One stock read for all products, one write, one private note on the original only.
+    assert w.platform.calls == [
+        "get_order", "get_stock", "create_backorder", "update_original", "add_note",
     ]  # fmt: skip
+    assert [(n[0], n[2]) for n in w.platform.notes] == [("1042", False)]
     assert "1042-001 (id 5000)" in w.platform.notes[0][1]
     assert "2 of 5 units of line 1" in w.platform.notes[0][1]
-    # The backorder order carries its reference and its original in a note.
-    assert w.platform.notes[1][1].startswith("Backorder 1042-001 of order 1042 (id 1042), ")
-    assert "Holds 2 x Product p1 until stock arrives." in w.platform.notes[1][1]
-    assert "1042-001" in w.platform.notes[2][1]
+    # The backorder order carries its reference and its original from its creation.
+    summary = w.platform.created[0].summary
+    assert summary.startswith("Backorder 1042-001 of order 1042 (id 1042), ")
+    assert "Holds 2 x Product p1 until stock arrives." in summary
     decision = [e for e in w.audit.entries if e.kind == "decision"]
     assert len(decision) == 1
     assert decision[0].data["outcome"] == "split"
@@ -100,12 +100,14 @@ def test_split_creates_one_backorder_order_and_reduces_the_original() -> None:
     assert w.alerts.alerts == []
 
 
-def test_no_customer_note_when_the_setting_is_off() -> None:
-    w = short_order_world(customer_note_on_split=False)
+def test_customer_note_only_when_the_setting_is_on() -> None:
+    w = short_order_world(customer_note_on_split=True)
 
     w.handle()
 
-    assert [(n[0], n[2]) for n in w.platform.notes] == [("1042", False), ("5000", False)]
+    assert [(n[0], n[2]) for n in w.platform.notes] == [("1042", False), ("1042", True)]
+    assert "1042-001" in w.platform.notes[1][1]
+    assert w.platform.calls.count("add_note") == 2
 
 
 def test_everything_in_stock_changes_nothing() -> None:
@@ -179,7 +181,7 @@ def test_a_second_event_after_the_split_is_ignored() -> None:
     assert (again.status, again.detail) == ("ignored", "done")
     assert backorder.status == "ignored"
     assert len(w.platform.created) == 1
-    assert len(w.platform.notes) == 3
+    assert len(w.platform.notes) == 1
     # Each own write costs one read of the order and nothing else.
     assert w.platform.calls[calls_before:] == ["get_order", "get_order"]
 
@@ -224,7 +226,7 @@ def test_crash_after_any_platform_step_still_gives_exactly_one_backorder_order(s
     assert result.status == "split"
     assert third.status == "ignored"
     assert [(c.order_id, c.split_key) for c in w.platform.created] == [("5000", "1042:1")]
-    assert w.platform.orders["1042"].links.backorder_ids == ("5000",)
+    assert w.platform.orders["1042"].links.split_count == 1
     assert [(line.line_id, line.quantity) for line in w.platform.orders["1042"].lines] == [
         ("1", 3), ("2", 2),
     ]  # fmt: skip
@@ -282,12 +284,12 @@ def test_crash_after_each_recorded_state_still_gives_exactly_one_backorder_order
 
     assert result.status == "split"
     assert len(w.platform.created) == 1
-    assert w.platform.orders["1042"].links.backorder_ids == (w.platform.created[0].order_id,)
+    assert w.platform.orders["1042"].links.split_count == 1
     record = w.ledger.get(STORE, "1042:1")
     assert record is not None and record.state == SplitState.DONE
     # The private note is written once, unless the crash came after the note itself but
     # before NOTED was recorded (at-least-once notes; NOTED is not one of those here).
-    assert [n[0] for n in w.platform.notes if not n[2]] == ["1042", w.platform.created[0].order_id]
+    assert [n[0] for n in w.platform.notes if not n[2]] == ["1042"]
 
 
 def test_create_attempted_but_nothing_created_creates_it_on_retry() -> None:
@@ -397,7 +399,7 @@ def test_split_with_an_oversold_line_and_hold_action_leaves_the_original_on_hold
     assert [(a[1], a[2]) for a in w.alerts.alerts] == [("1042", "oversold_not_backorderable")]
 
 
-def test_the_backorder_note_names_a_line_the_original_no_longer_has() -> None:
+def test_the_backorder_summary_names_a_line_the_original_no_longer_has() -> None:
     """Resuming a split re-reads the original, from which a wholly moved line is gone."""
     w = short_order_world()
     w.handle()
@@ -407,6 +409,6 @@ def test_the_backorder_note_names_a_line_the_original_no_longer_has() -> None:
         original, lines=tuple(line for line in original.lines if line.line_id != "1")
     )
 
-    note = backorder_note(plan, without_line_1)
+    summary = backorder_summary(plan, without_line_1)
 
-    assert "Holds 2 x line 1 until stock arrives." in note
+    assert "Holds 2 x line 1 until stock arrives." in summary

@@ -112,10 +112,9 @@ def test_connect_builds_a_platform_with_throttle() -> None:
     assert port is platform
 
 
-@pytest.mark.parametrize("record_children", [True, False])
-def test_happy_path_split_calls(mocked: responses.RequestsMock, record_children: bool) -> None:
-    client = connect(BASE, "ck", "cs").client
-    platform = WooCommercePlatform(client, record_children=record_children)
+def test_happy_path_split_calls(
+    platform: WooCommercePlatform, mocked: responses.RequestsMock
+) -> None:
     # 6 lines; only the last two are short. The call count does not depend on the line count.
     lines = [_line(10 + i, 90 + i, 1, "10.00", reduced=1) for i in range(4)]
     lines += [_line(20, 80, 5, "50.00", reduced=5), _line(21, 81, 2, "20.00", reduced=2)]
@@ -131,10 +130,6 @@ def test_happy_path_split_calls(mocked: responses.RequestsMock, record_children:
     )
     created = _order([], id=1060, parent_id=1042, status="on-hold")
     mocked.post(f"{API}/orders/batch", json={"create": [created], "update": [_order(lines)]})
-    if record_children:
-        children = {"meta_data": [{"key": "backorders_children", "value": "[1060]"}]}
-        match = [matchers.json_params_matcher(children)]
-        mocked.put(f"{API}/orders/1042", json=_order(lines), match=match)
     mocked.post(f"{API}/orders/1042/notes", json={"id": 1, "note": "Split"})
 
     order = platform.get_order("1042")
@@ -150,15 +145,15 @@ def test_happy_path_split_calls(mocked: responses.RequestsMock, record_children:
     plan = _plan(
         _lp("20", ProductRef("80"), 2, 3, "10.00"), _lp("21", ProductRef("81"), 0, 2, "10.00")
     )
-    backorder_id = platform.write_split(order, plan, backorder_order_id=None)
+    backorder_id = platform.write_split(
+        order, plan, backorder_order_id=None, summary="Backorder 1042-001 of order 1042"
+    )
     platform.add_note("1042", "Split into 1042 and 1042-001", customer=True)
 
     assert backorder_id == "1060"
-    # GET order, GET products, POST batch, [PUT children], POST note: whatever the line count.
-    assert platform.calls == (5 if record_children else 4)
-    assert [c.request.method for c in mocked.calls] == (
-        ["GET", "GET", "POST", "PUT", "POST"] if record_children else ["GET", "GET", "POST", "POST"]
-    )
+    # GET order, GET products, POST batch, POST note: whatever the line count.
+    assert platform.calls == 4
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "POST", "POST"]
     batch = json.loads(mocked.calls[2].request.body)
     assert set(batch) == {"create", "update"}
     (create,) = batch["create"]
@@ -172,7 +167,10 @@ def test_happy_path_split_calls(mocked: responses.RequestsMock, record_children:
         {"product_id": 81, "quantity": 2, "subtotal": "20.00", "total": "20.00",
          "meta_data": [{"key": "backorders_original_line", "value": "21"}]},
     ]  # fmt: skip
-    assert {"key": "backorders_payment", "value": "paid_from_original"} in create["meta_data"]
+    assert create["meta_data"][-2:] == [
+        {"key": "backorders_payment", "value": "paid_from_original"},
+        {"key": "backorders_summary", "value": "Backorder 1042-001 of order 1042"},
+    ]
     assert batch["update"] == [
         {
             "id": 1042,
@@ -184,7 +182,6 @@ def test_happy_path_split_calls(mocked: responses.RequestsMock, record_children:
                 {"key": "backorders_split_key", "value": "1042:abc"},
                 {"key": "backorders_role", "value": "original"},
                 {"key": "backorders_number", "value": "1042-001"},
-                {"key": "backorders_children", "value": "[]"},
                 {"key": "backorders_split_keys", "value": '["1042:abc"]'},
             ],
         }
@@ -212,8 +209,8 @@ def test_write_split_is_idempotent_given_the_backorder_id(
     body = json.loads(mocked.calls[1].request.body)
     # Line 21 was removed by the first attempt: it is not sent again; line 20 is set absolutely.
     assert body["line_items"] == [{"id": 20, "quantity": 2, "subtotal": "20.00", "total": "20.00"}]
-    assert {"key": "backorders_children", "value": "[1060]"} in body["meta_data"]
     assert {"key": "backorders_split_keys", "value": '["1042:abc"]'} in body["meta_data"]
+    assert "backorders_summary" not in json.dumps(body)  # only the create carries it
 
 
 def test_write_split_without_cached_order_reads_it_once(
@@ -222,32 +219,11 @@ def test_write_split_without_cached_order_reads_it_once(
     lines = [_line(20, 80, 5, "50.00", reduced=5)]
     mocked.get(f"{API}/orders/1042", json=_order(lines))
     mocked.post(f"{API}/orders/batch", json={"create": [{"id": 1061}], "update": [{"id": 1042}]})
-    mocked.put(f"{API}/orders/1042", json={"id": 1042})
     order = WooCommercePlatform(platform.client).get_order("1042")  # another instance's read
     assert platform.calls == 1
     plan = _plan(_lp("20", ProductRef("80"), 2, 3, "10.00"))
     assert platform.write_split(order, plan, backorder_order_id=None) == "1061"
-    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "POST", "PUT"]
-
-
-def test_children_update_failure_names_the_created_order(
-    platform: WooCommercePlatform, mocked: responses.RequestsMock
-) -> None:
-    meta = [{"id": 1, "key": "backorders_children", "value": "[1043]"}]
-    lines = [_line(20, 80, 5, "50.00", reduced=5)]
-    mocked.get(f"{API}/orders/1042", json=_order(lines, meta_data=meta))
-    mocked.post(f"{API}/orders/batch", json={"create": [{"id": 1061}], "update": [{"id": 1042}]})
-    children = {"meta_data": [{"key": "backorders_children", "value": "[1043, 1061]"}]}
-    match = [matchers.json_params_matcher(children)]
-    mocked.put(f"{API}/orders/1042", status=503, match=match)
-    order = platform.get_order("1042")
-    plan = _plan(_lp("20", ProductRef("80"), 2, 3, "10.00"))
-    with pytest.raises(TransientError) as info:
-        platform.write_split(order, plan, backorder_order_id=None)
-    assert info.value.backorder_order_id == "1061"  # type: ignore[attr-defined]
-    assert "backorder order 1061 was created" in str(info.value)
-    batch = json.loads(mocked.calls[1].request.body)
-    assert {"key": "backorders_children", "value": "[1043]"} in batch["update"][0]["meta_data"]
+    assert [c.request.method for c in mocked.calls] == ["GET", "GET", "POST"]
 
 
 def test_batch_create_error_raises_and_returns_nothing(

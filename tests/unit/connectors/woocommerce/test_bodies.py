@@ -84,7 +84,9 @@ def _plan(**overrides: Any) -> Plan:
 
 def test_backorder_create_body_exact() -> None:
     original, _ = _original()
-    body = backorder_create_body(original, _plan(), payment_method_title="Credit card")
+    body = backorder_create_body(
+        original, _plan(), payment_method_title="Credit card", summary="Backorder 1042-001 ..."
+    )
     assert body == {
         "parent_id": 1042,
         "status": "on-hold",
@@ -126,6 +128,8 @@ def test_backorder_create_body_exact() -> None:
             {"key": "backorders_role", "value": "backorder"},
             {"key": "backorders_number", "value": "1042-001"},
             {"key": "backorders_payment", "value": "charge_on_release"},
+            # What a note on the backorder order used to say, without a call of its own.
+            {"key": "backorders_summary", "value": "Backorder 1042-001 ..."},
         ],
     }
     json.dumps(body)  # serialisable as is
@@ -143,7 +147,6 @@ def test_original_update_body_exact() -> None:
             {"key": "backorders_split_key", "value": "1042:7f3a"},
             {"key": "backorders_role", "value": "original"},
             {"key": "backorders_number", "value": "1042-001"},
-            {"key": "backorders_children", "value": "[]"},
             {"key": "backorders_split_keys", "value": '["1042:7f3a"]'},
         ],
     }
@@ -158,6 +161,10 @@ def test_paid_from_original_hold_and_no_extra_shipping() -> None:
         hold_original=True,
     )
     create = backorder_create_body(original, plan)
+    # No summary given: no empty summary is written.
+    assert [m["key"] for m in create["meta_data"]] == [
+        "backorders_split_key", "backorders_role", "backorders_number", "backorders_payment",
+    ]  # fmt: skip
     assert "shipping_lines" not in create
     assert create["customer_id"] == 0
     assert create["set_paid"] is False  # payment_complete() would move on-hold to processing
@@ -166,25 +173,18 @@ def test_paid_from_original_hold_and_no_extra_shipping() -> None:
     assert update["status"] == "on-hold"
 
 
-def test_update_body_keeps_earlier_children_and_split_keys() -> None:
-    meta = [
-        {"id": 1, "key": "backorders_children", "value": "[1043]"},
-        {"id": 2, "key": "backorders_split_keys", "value": '["1042:first"]'},
-    ]
+def test_update_body_keeps_earlier_split_keys() -> None:
+    meta = [{"id": 2, "key": "backorders_split_keys", "value": '["1042:first"]'}]
     original, _ = _original(meta_data=meta)
     plan = _plan(backorder_number="1042-002")
     body = original_update_body(original, plan, existing_split_keys=["1042:first"])
     assert body["meta_data"][2:] == [
         {"key": "backorders_number", "value": "1042-002"},
-        {"key": "backorders_children", "value": "[1043]"},
         {"key": "backorders_split_keys", "value": '["1042:first", "1042:7f3a"]'},
     ]
-    # Idempotent retry: the backorder order exists, its id joins the children once.
-    again = original_update_body(
-        original, plan, existing_split_keys=["1042:first", "1042:7f3a"], backorder_order_id="1060"
-    )
+    # Idempotent retry: the key is already recorded and is not added twice.
+    again = original_update_body(original, plan, existing_split_keys=["1042:first", "1042:7f3a"])
     assert again["meta_data"][3:] == [
-        {"key": "backorders_children", "value": "[1043, 1060]"},
         {"key": "backorders_split_keys", "value": '["1042:first", "1042:7f3a"]'},
     ]
 
@@ -237,7 +237,7 @@ def test_amounts_are_written_in_the_currency_minor_unit() -> None:
 def test_update_body_skips_a_moved_line_already_removed() -> None:
     payload = order_json(line_items=[line(11, 93, 2, "20.00", reduced=2), line(12, 94, 1, "10.00")])
     original = order_from_data(load_order(payload))  # re-read after a first, partial attempt
-    body = original_update_body(original, _plan(), backorder_order_id="1060")
+    body = original_update_body(original, _plan())
     assert body["line_items"] == [{"id": 11, "quantity": 2, "subtotal": "20.00", "total": "20.00"}]
 
 

@@ -203,22 +203,19 @@ def test_variation_line() -> None:
 def test_links_and_delivery_from_our_meta() -> None:
     meta = [
         {"id": 1, "key": "backorders_role", "value": "original"},
-        {"id": 2, "key": "backorders_children", "value": "[1043, 1050]"},
         {"id": 3, "key": "backorders_split_keys", "value": json.dumps(["k1", "k2", "k3"])},
         {"id": 4, "key": "backorders_delivery", "value": "whole_order"},
         {"id": 5, "key": "_something_else", "value": {"nested": True}},
     ]
     order = order_from_json(order_json(meta_data=meta))
-    assert order.links == Links(
-        parent_id=None, backorder_ids=("1043", "1050"), is_backorder_order=False, split_count=3
-    )
+    assert order.links == Links(parent_id=None, is_backorder_order=False, split_count=3)
     assert order.delivery_override is DeliveryCondition.WHOLE_ORDER
 
 
-def test_children_meta_decoded_list_and_garbage() -> None:
-    listed = [{"id": 2, "key": "backorders_children", "value": [1043, "1043", 1044]}]
-    assert order_from_json(order_json(meta_data=listed)).links.backorder_ids == ("1043", "1044")
-    garbage = [{"id": 2, "key": "backorders_children", "value": "not json"}]
+def test_split_keys_meta_decoded_list_and_garbage() -> None:
+    listed = [{"id": 3, "key": "backorders_split_keys", "value": ["1042:1", "1042:1", "1042:2"]}]
+    assert order_from_json(order_json(meta_data=listed)).links.split_count == 2
+    garbage = [{"id": 3, "key": "backorders_split_keys", "value": "not json"}]
     assert order_from_json(order_json(meta_data=garbage)).links == Links()
 
 

@@ -1,0 +1,61 @@
+"""Cancelling a backorder line in a real headless Chromium: from the order page through the
+confirmation page to the backorder order cancelled in the sandbox store."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import run
+from plugin.storage.cancellations import SqlCancellationLedger
+from tests.e2e.browser.conftest import screenshot
+from tests.e2e.helpers import Api, PluginDb, create_order, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+def test_the_merchant_cancels_a_backorder_line_in_the_browser(
+    page: Page, stack: run.Stack, api: Api, plugin_db: PluginDb
+) -> None:
+    store_id = stack.store_id
+    assert store_id is not None
+    tag = uuid.uuid4().hex[:6]
+    mug = api.create_product(f"Mug {tag}", price="10.00", stock=10, backorders="no")
+    kettle = api.create_product(f"Kettle {tag}", price="20.00", stock=0, backorders="yes")
+    order = create_order(api, [(mug["id"], 1), (kettle["id"], 2)])
+    wait_for(
+        lambda: (
+            [s.state for s in plugin_db.ledger.for_order(store_id, str(order["id"]))] == ["done"]
+        ),
+        timeout=60,
+        what="the split",
+    )
+    [child] = api.children(order["id"])
+    assert api.get(f"/products/{kettle['id']}")["stock_quantity"] == -2
+
+    page.goto(f"{stack.web_url}/stores/{store_id}/orders/{order['id']}")
+    page.locator("a.cancel-line").click()
+    expect(page.locator("#cancel-quantity")).to_have_text("2")
+    expect(page.locator("#cancel-summary")).to_contain_text("the backorder order is cancelled")
+    page.click("#confirm-cancel")  # no reason: refused inline, nothing changes
+    expect(page.locator("#reason:invalid")).to_have_count(1)
+    page.fill("#reason", "Supplier stopped making it")
+    screenshot(page, "cancel-line-confirm")
+    page.click("#confirm-cancel")
+    expect(page.locator(".flash.ok")).to_contain_text("is being cancelled in the store")
+
+    ledger = SqlCancellationLedger(plugin_db.db)
+    wait_for(
+        lambda: [c.state for c in ledger.for_order(store_id, str(child["id"]))] == ["done"],
+        what="the cancellation carried out",
+    )
+    assert api.order(child["id"])["status"] == "cancelled"
+    page.reload()
+    expect(page.locator(".cancellation[data-state='done']")).to_have_count(1)
+    expect(page.locator("#audit-trail")).to_contain_text("Supplier stopped making it")
+    screenshot(page, "cancel-line-done")
+    assert api.get(f"/products/{kettle['id']}")["stock_quantity"] == 0
+    notes = [n["note"] for n in api.notes(child["id"])]
+    assert any("Reason: Supplier stopped making it" in note for note in notes)
