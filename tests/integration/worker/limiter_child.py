@@ -1,5 +1,8 @@
-"""Child process for the rate limiter tests: acquire slots in threads until a server-clock
-deadline, print every grant time (microseconds) on its own line."""
+"""Child process for the rate limiter tests: say it is ready (RPUSH on `<key>:ready`), wait
+for the parent to hand out the server-clock deadline (BLPOP on `<key>:go`; a loaded machine
+starts processes slowly, so the window is set only once every child is up), then acquire
+slots in threads until that deadline and print every grant time (microseconds) on its own
+line."""
 
 from __future__ import annotations
 
@@ -12,7 +15,13 @@ from plugin.ratelimit import StoreRateLimiter
 
 
 def main() -> None:
-    url, store_id, rate, until_us, threads = sys.argv[1:6]
+    url, store_id, rate, key, threads = sys.argv[1:6]
+    connection = redis.Redis.from_url(url)
+    connection.rpush(f"{key}:ready", 1)
+    answer = connection.blpop([f"{key}:go"], timeout=120)
+    if answer is None:
+        sys.exit("no deadline from the parent")
+    until_us = int(answer[1])
     grants: list[int] = []
     lock = threading.Lock()
 
@@ -22,7 +31,7 @@ def main() -> None:
         )
         while True:
             at = limiter.acquire()
-            if at >= int(until_us):
+            if at >= until_us:
                 return
             with lock:
                 grants.append(at)

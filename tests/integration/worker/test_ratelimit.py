@@ -61,9 +61,7 @@ def test_threads_share_one_rate(redis_client: redis.Redis, redis_url: str) -> No
 
 
 def test_processes_share_one_rate(redis_client: redis.Redis, redis_url: str) -> None:
-    start = server_now_us(redis_client) + 1_500_000  # every child is running by then
-    until = start + int(WINDOW_S * 1e6)
-    # Before `start` the children already compete; only grants inside the window count.
+    key = "test:limiter-children"
     children = [
         subprocess.Popen(
             [
@@ -73,7 +71,7 @@ def test_processes_share_one_rate(redis_client: redis.Redis, redis_url: str) -> 
                 redis_url,
                 "8",
                 str(RATE),
-                str(until),
+                key,
                 "3",
             ],
             stdout=subprocess.PIPE,
@@ -81,6 +79,15 @@ def test_processes_share_one_rate(redis_client: redis.Redis, redis_url: str) -> 
         )  # fmt: skip
         for _ in range(3)
     ]
+    deadline = time.monotonic() + 60
+    while redis_client.llen(f"{key}:ready") < 3:
+        assert time.monotonic() < deadline, "the children did not start within 60 s"
+        assert all(child.poll() is None for child in children), "a child exited early"
+        time.sleep(0.05)
+    # Before `start` the children already compete; only grants inside the window count.
+    start = server_now_us(redis_client) + 200_000
+    until = start + int(WINDOW_S * 1e6)
+    redis_client.rpush(f"{key}:go", *[until] * 3)
     outputs = [child.communicate(timeout=30)[0].decode() for child in children]
     assert [child.returncode for child in children] == [0, 0, 0]
     grants = [int(line) for out in outputs for line in out.split()]
