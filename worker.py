@@ -771,4 +771,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Jobs name their functions `worker.<name>`. Without this alias each work horse would
+    # import worker.py again from disk: a second copy of this module per job, and one that
+    # may no longer match the code this process loaded (a deploy under running workers).
+    sys.modules.setdefault("worker", sys.modules[__name__])
     sys.exit(main())
