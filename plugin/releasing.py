@@ -93,6 +93,8 @@ class ReleasePlatform(ResplitPlatform, Protocol):
 
     def get_order(self, order_id: str) -> Order: ...
 
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]: ...
+
     def waiting_since(self, order_id: str) -> dt.datetime | None:
         """Since when the units of an order read by `get_order` wait, when that is earlier
         than its creation (an order made by a re-split keeps its place in the queue)."""
@@ -278,14 +280,14 @@ def _open_orders(
     store_id: int, product_id: str, platform: ReleasePlatform, releases: ReleaseLedger
 ) -> list[Order]:
     """Backorder orders waiting for `product_id`: split by us, never released, still held."""
-    found: list[Order] = []
-    for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
-        if releases.for_order(store_id, order_id):
-            continue  # released (or being released) already
-        order = platform.get_order(order_id)
-        if order.status is Status.NEW_BACKORDER:
-            found.append(order)
-    return found
+    unreleased = [
+        order_id
+        for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id))
+        if not releases.for_order(store_id, order_id)  # released (or being released) already
+    ]
+    # One read for all of them (per 100), not one per order: every stock change of a product
+    # runs this, and a product can have many open backorders.
+    return [o for o in platform.get_orders(unreleased) if o.status is Status.NEW_BACKORDER]
 
 
 @dataclass(frozen=True)

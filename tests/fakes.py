@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -511,6 +511,11 @@ class FakeReleaseStore:
         with self._mutex:
             self._step("get_order")
             return self.orders.get(order_id) or self.originals[order_id]
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        with self._mutex:
+            self._step("get_orders")
+            return [self.orders[i] for i in order_ids if i in self.orders]
 
     def waiting_since(self, order_id: str) -> dt.datetime | None:
         return self.since.get(order_id)

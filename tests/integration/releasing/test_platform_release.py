@@ -51,3 +51,28 @@ def test_release_order_moves_only_a_held_order_and_returns_the_payment_url(
     assert platform.reduced_stock(str(held["id"])) == {str(held["line_items"][0]["id"]): 0}
     assert platform.release_order(str(held["id"]), "processing", "release:x") is None
     assert client.get_order(held["id"])["status"] == "pending"  # not on-hold: left alone
+
+
+def test_get_orders_reads_many_orders_in_one_call_and_leaves_out_deleted_ones(
+    sandbox: Sandbox,
+) -> None:
+    client = sandbox.client()
+    product = client.post("/products", {"name": "W", "manage_stock": True, "stock_quantity": 0,
+                                        "backorders": "yes"})  # fmt: skip
+    lines = [{"product_id": product["id"], "quantity": 2}]
+    held = [client.post("/orders", {"status": "on-hold", "line_items": lines}) for _ in range(3)]
+    gone = client.post("/orders", {"status": "on-hold", "line_items": lines})
+    client.delete(f"/orders/{gone['id']}", {"force": "true"})
+    platform = WooCommercePlatform(client)
+    wanted = [str(held[2]["id"]), str(gone["id"]), str(held[0]["id"]), str(held[1]["id"])]
+
+    calls = client.calls
+    orders = platform.get_orders(wanted)
+
+    assert client.calls == calls + 1
+    assert [o.id for o in orders] == [str(held[2]["id"]), str(held[0]["id"]), str(held[1]["id"])]
+    # Remembered: the reduced stock of each comes without another call.
+    line = str(held[0]["line_items"][0]["id"])
+    assert platform.reduced_stock(str(held[0]["id"])) == {line: 2}
+    assert client.calls == calls + 1
+    assert platform.get_orders([]) == [] and client.calls == calls + 1
