@@ -42,7 +42,6 @@ class Config:
     port: int = 8000
     sandbox_port: int = 8001
     workers: int = 1
-    reconcile_interval: int = 300
     max_webhook_bytes: int = 1_048_576
     log_level: str = "INFO"
     smtp_url: str = field(default="", repr=False)
@@ -74,7 +73,6 @@ class Config:
             port=port,
             sandbox_port=sandbox_port,
             workers=_integer(environ, "WORKERS", 1, minimum=1, maximum=256),
-            reconcile_interval=_integer(environ, "RECONCILE_INTERVAL", 300, minimum=10),
             max_webhook_bytes=_integer(environ, "MAX_WEBHOOK_BYTES", 1_048_576, minimum=1024),
             log_level=_log_level(environ),
             smtp_url=_smtp_url(environ),

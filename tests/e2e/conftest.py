@@ -58,8 +58,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[run.Stack]:
         workers=2,
         supervisor=supervisor,
         extra_env={
-            # Reconciliation is triggered by the tests themselves (enqueue reconcile_store).
-            "RECONCILE_INTERVAL": "3600",
             "LOG_LEVEL": "INFO",
             # Find the jobs of a killed worker within seconds (worker.py, plugin/reaper.py).
             "BACKORDERS_HEARTBEAT": "1",
