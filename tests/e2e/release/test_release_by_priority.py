@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import run
 from plugin.core.model import CustomerPolicy
-from plugin.storage.models import Release
+from plugin.storage.models import OutboxMessage, Release
 from tests.e2e.helpers import Api, PluginDb, create_order, meta, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -80,3 +80,25 @@ def test_three_customers_are_released_in_priority_order(
     assert api.order(int(backorders["a"]["id"]))["status"] == "on-hold"
     assert api.get(f"/products/{widget['id']}")["stock_quantity"] == 0  # b's 2 given back
     print(f"released in priority order {took:.2f}s after the stock was raised")
+
+    # The e-mails (captured in the outbox: the stack runs in development without SMTP_URL).
+    def mails() -> dict[str, OutboxMessage] | None:
+        with plugin_db.db.session() as session:
+            rows = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.store_id == stack.store_id)
+            ).all()
+            found = {row.message_key: row for row in rows}
+        wanted = (f"released:{b_id}", f"released:{c_id}")
+        done = all(key in found and found[key].status == "captured" for key in wanted)
+        return found if done else None
+
+    sent = wait_for(mails, timeout=10, what="the release e-mails, handled by the mail job")
+    released_mails = {k: m for k, m in sent.items() if m.kind == "backorder_released"}
+    assert sorted(released_mails) == sorted([f"released:{b_id}", f"released:{c_id}"])
+    assert unpaid["payment_url"] in released_mails[f"released:{b_id}"].body
+    assert "order-pay" not in released_mails[f"released:{c_id}"].body  # paid from the original
+    split_mails = [m for m in sent.values() if m.kind == "order_split"]
+    assert len(split_mails) == 3  # one per original, each told what follows
+    assert {m.status for m in [*released_mails.values(), *split_mails]} == {"captured"}, [
+        (m.message_key, m.status) for m in sent.values()
+    ]
