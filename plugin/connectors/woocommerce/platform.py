@@ -229,27 +229,9 @@ class WooCommercePlatform:
             self.client.update_order(original.id, update)
             return str(backorder_order_id)
 
-        answer = self.client.batch_orders(
-            create=[create], update=[{"id": int(original.id), **update}]
-        )
-        created = _first(answer, "create")
-        error = batch_item_error(created) if created is not None else None
-        if created is None or error is not None or not created.get("id"):
-            raise error or PermanentError(
-                f"order {original.id}: the store did not return the backorder order",
-                reason="invalid_response",
-            )
-        new_id = str(created["id"])
-        updated = _first(answer, "update")
-        update_error = batch_item_error(updated) if updated is not None else None
-        if updated is None or update_error is not None:
-            # The backorder order exists; the retry finds it (find_backorder_order) and only
-            # updates the original. Say which order was created.
-            failure = update_error or PermanentError(
-                f"order {original.id}: the store did not confirm the update",
-                reason="invalid_response",
-            )
-            raise _naming_created(failure, new_id)
+        # A failed update of the original names the created backorder order: the retry finds
+        # it (find_backorder_order) and only updates the original.
+        new_id = self._create_and_update(original.id, create, update)
         log.info("split written original=%s backorder=%s", original.id, new_id)
         return new_id
 
