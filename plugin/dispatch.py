@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
+import zlib
+from collections.abc import Callable
+from typing import cast
 
 import redis
 from redis.exceptions import NoScriptError
@@ -13,6 +17,7 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from rq.utils import utcformat
 
 from plugin.storage.db import Database
 from plugin.storage.repositories import InboxRepository
@@ -40,12 +45,15 @@ def event_queue(connection: redis.Redis) -> Queue:
 # then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py). The webhook
 # answers after this call, so here both happen in one script: refuse when the job's hash exists,
 # otherwise write the hash RQ itself builds (`Job.to_dict`), push the id onto the queue and
-# register the queue, atomically.
+# register the queue, atomically. ARGV: job id, then the fields that differ per event as pairs,
+# then the fields every event job shares as one JSON array of pairs (one argument instead of
+# thirty: redis-py packs each argument in Python).
 _ENQUEUE_UNIQUE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 2, #ARGV - 1))
+redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[#ARGV])))
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('SADD', KEYS[3], KEYS[2])
 return 1
@@ -61,28 +69,66 @@ def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
     One Redis round trip, atomic, so concurrent callers create one job. Raises
     redis.RedisError when Redis cannot be reached (the event then stays 'pending').
     """
-    job = Job.create(
-        PROCESS_EVENT,
-        args=(event_id,),
-        connection=connection,
-        id=event_job_id(event_id),
-        origin=QUEUE_NAME,
-        status=JobStatus.QUEUED,
-        retry=_EVENT_RETRY,
-        timeout=EVENT_JOB_TIMEOUT_S,
-        description=f"process inbox event {event_id}",
-        serializer=JSONSerializer,
+    job_id = event_job_id(event_id)
+    keys: tuple[str | bytes, ...] = (
+        Job.key_for(job_id),
+        Queue.redis_queue_namespace_prefix + QUEUE_NAME,
+        Queue.redis_queues_keys,
     )
-    job.enqueued_at = dt.datetime.now(dt.UTC)
-    fields = [item for pair in job.to_dict().items() if pair[1] is not None for item in pair]
-    keys = (job.key, Queue.redis_queue_namespace_prefix + QUEUE_NAME, Queue.redis_queues_keys)
-    arguments = (*keys, job.id, *fields)
+    arguments = (*keys, job_id, *_event_job_fields(connection, event_id))
     try:
         created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *arguments)
     except NoScriptError:  # a new or restarted Redis: load the script once
         connection.script_load(_ENQUEUE_UNIQUE)
         created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *arguments)
     return bool(created)
+
+
+# The fields of `Job.to_dict` that differ between event jobs; the others are the same for every
+# event, so they are built (by RQ) and encoded once per process. Building and encoding the whole
+# hash on every webhook cost more CPU than the rest of the request (issue 7, webhook ingest).
+_PER_EVENT_FIELDS = ("created_at", "enqueued_at", "data", "description")
+_shared_fields: bytes | None = None
+_serialize = cast(Callable[[object], bytes], JSONSerializer.dumps)  # what RQ stores as `data`
+
+
+def _event_job_fields(connection: redis.Redis, event_id: int) -> tuple[bytes, ...]:
+    """The job hash `Job.to_dict` gives for this event: the per-event fields as alternating
+    name and value, then the shared ones as a JSON array (`_ENQUEUE_UNIQUE`)."""
+    global _shared_fields
+    encode: Callable[[object], bytes] = connection.get_encoder().encode
+    if _shared_fields is None:
+        template = Job.create(
+            PROCESS_EVENT,
+            args=(0,),
+            connection=connection,
+            id=event_job_id(0),
+            origin=QUEUE_NAME,
+            status=JobStatus.QUEUED,
+            retry=_EVENT_RETRY,
+            timeout=EVENT_JOB_TIMEOUT_S,
+            serializer=JSONSerializer,
+        )
+        shared = [
+            encode(item).decode()  # the text redis-py would send for it
+            for name, value in template.to_dict().items()
+            if value is not None and name not in _PER_EVENT_FIELDS
+            for item in (name, value)
+        ]
+        _shared_fields = json.dumps(shared).encode()
+    now = encode(utcformat(dt.datetime.now(dt.UTC)))
+    call = _serialize((PROCESS_EVENT, None, (event_id,), {}))
+    return (
+        b"created_at",
+        now,
+        b"enqueued_at",
+        now,
+        b"data",
+        zlib.compress(call),
+        b"description",
+        encode(f"process inbox event {event_id}"),
+        _shared_fields,
+    )
 
 
 ALLOCATE_PRODUCT = "worker.allocate_product"
