@@ -37,7 +37,7 @@ from plugin.core.model import (
 from plugin.crypto import Vault
 from plugin.errors import PermanentError
 from plugin.ports import SplitRecord, SplitState
-from plugin.storage.db import Database
+from plugin.storage.db import Database, DriverStatement
 from plugin.storage.models import (
     Alert,
     AuditEntry,
@@ -606,6 +606,16 @@ class SqlInbox:
             )
 
 
+@dataclass(frozen=True)
+class _ReceiveStatements:
+    """The webhook's statements, compiled once for the database's dialect: they run on a driver
+    cursor (`Database.driver_cursor`), which costs a fraction of SQLAlchemy's execution."""
+
+    target: DriverStatement
+    insert: DriverStatement
+    touch: DriverStatement
+
+
 class InboxRepository:
     """Reading and moving inbox events through their statuses.
 
@@ -619,6 +629,7 @@ class InboxRepository:
         # store id → the minute this process last wrote its `last_event_at`: the statement
         # is skipped for the rest of that minute (the condition in SQL covers other processes).
         self._touched: dict[int, dt.datetime] = {}
+        self._statements: _ReceiveStatements | None = None
 
     def receive(
         self,
@@ -639,22 +650,29 @@ class InboxRepository:
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at)
         minute = at.replace(second=0, microsecond=0)
         touch = self._touched.get(store_id) != minute
-        with self.db.transaction(write=True) as connection:
+        statements = self._receive_statements()
+        with self.db.driver_cursor(write=True) as cursor:
             if sealed_secret is not None:
-                row = connection.execute(_WEBHOOK_TARGET, {"store": store_id}).one_or_none()
-                if row is None or (row.status, row.webhook_secret_enc) != (
-                    "connected",
-                    sealed_secret,
-                ):
+                row = statements.target.execute(cursor, {"store": store_id}).fetchone()
+                if row is None or tuple(row) != ("connected", sealed_secret):
                     raise StoreChanged(f"store {store_id} changed")
-            event_id = _insert_ignoring_conflict(
-                connection, _INBOX, values, ("store_id", "dedupe_key")
-            )
+            inserted = statements.insert.execute(cursor, values).fetchone()
             if touch:
-                connection.execute(_TOUCH_STORE, {"store": store_id, "at": at, "minute": minute})
+                statements.touch.execute(cursor, {"store": store_id, "at": at, "minute": minute})
         if touch:
             self._touched[store_id] = minute
-        return event_id
+        return None if inserted is None else int(inserted[0])
+
+    def _receive_statements(self) -> _ReceiveStatements:
+        if self._statements is None:
+            dialect = self.db.engine.dialect
+            insert_event = _insert_statement(dialect.name, _INBOX, ("store_id", "dedupe_key"))
+            self._statements = _ReceiveStatements(
+                target=DriverStatement(_WEBHOOK_TARGET, dialect),
+                insert=DriverStatement(insert_event, dialect),
+                touch=DriverStatement(_TOUCH_STORE, dialect),
+            )
+        return self._statements
 
     def get(self, event_id: int) -> InboxRecord | None:
         """The event, or None."""

@@ -419,3 +419,27 @@ def test_this_process_forgets_a_store_it_disconnects(
     # Not even a 204 for an unknown topic: the cached, connected store is gone.
     assert deliver(client, store.id, {"id": 3}, topic="coupon.created").status_code == 404
     assert inbox_count(app) == 1
+
+
+def test_a_database_failure_is_503_and_enqueues_nothing(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    assert deliver(client, store.id, order_payload(1)).status_code == 202  # secret now cached
+    db = state(app).db
+    with db.engine.begin() as connection:  # the insert's driver error must surface as a 503
+        connection.exec_driver_sql("ALTER TABLE inbox_events RENAME TO inbox_events_away")
+    try:
+        response = deliver(client, store.id, order_payload(2))
+        assert (response.status_code, response.get_json()) == (
+            503,
+            {"error": "storage unavailable"},
+        )
+        assert len(job_keys(redis_client)) == 1
+    finally:
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE inbox_events_away RENAME TO inbox_events")
+    # Nothing of the failed delivery was kept; the store's retry is accepted.
+    assert inbox_count(app) == 1
+    assert deliver(client, store.id, order_payload(2)).status_code == 202
+    assert inbox_count(app) == 2
+    assert len(job_keys(redis_client)) == 2

@@ -141,6 +141,25 @@ def test_inbox_dedupes_on_topic_resource_and_modified_time(
     )
 
 
+def test_the_webhooks_insert_writes_what_the_orm_writes(db: Database, store: StoreRecord) -> None:
+    # `receive` runs on a driver cursor; its row must read and compare like every other row.
+    at = dt.datetime(2026, 3, 1, 10, 0, 0, tzinfo=dt.UTC)
+    events = InboxRepository(db)
+    by_webhook = events.receive(store.id, "order.created", "7", "2026-03-01T09:00:00", at=at)
+    by_orm = SqlInbox(db).add(store.id, "order.created", "8", "2026-03-01T09:00:00", "reconcile")
+    assert isinstance(by_webhook, int) and isinstance(by_orm, int)
+    with db.engine.connect() as connection:
+        stored = connection.exec_driver_sql(
+            "SELECT received_at FROM inbox_events ORDER BY id"
+        ).scalars()
+        texts = list(stored)
+    assert texts[0] == "2026-03-01 10:00:00.000000"
+    assert len(texts[1]) == len(texts[0])  # the same spelling (SQLite compares them as text)
+    event = events.get(by_webhook)
+    assert event is not None and event.received_at == at
+    assert events.receive(store.id, "order.created", "7", "2026-03-01T09:00:00", at=at) is None
+
+
 def test_inbox_concurrent_duplicates_insert_exactly_one_row(
     db: Database, store: StoreRecord
 ) -> None:
