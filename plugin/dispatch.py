@@ -3,12 +3,14 @@ imports the worker; job ids are deterministic so a second enqueue of one event i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
+import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import redis
@@ -18,6 +20,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import utcformat
+from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.storage.db import Database
 from plugin.storage.repositories import InboxRepository
@@ -41,22 +44,31 @@ def event_queue(connection: redis.Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
 
 
-# RQ's `enqueue_call(unique=True)` costs two round trips: a pipeline registering the queue name,
-# then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py). The webhook
-# answers after this call, so here both happen in one script: refuse when the job's hash exists,
-# otherwise write the hash RQ itself builds (`Job.to_dict`), push the id onto the queue and
-# register the queue, atomically. ARGV: job id, then the fields that differ per event as pairs,
-# then the fields every event job shares as one JSON array of pairs (one argument instead of
-# thirty: redis-py packs each argument in Python).
+# RQ's `enqueue_call(unique=True)` costs two round trips per job: a pipeline registering the
+# queue name, then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py).
+# Here one script enqueues any number of event jobs: for each, refuse when its hash exists,
+# otherwise write the hash RQ itself builds (`Job.to_dict`) and push the id onto the queue;
+# then register the queue. KEYS: the queue, the set of queues, then one job hash per event.
+# ARGV: the fields every event job shares, as one JSON array of name and value (redis-py packs
+# each argument in Python: thirty of them per job cost more than the rest of the enqueue), then
+# per event its job id, time, data and description. Returns 1 (created) or 0 per event.
 _ENQUEUE_UNIQUE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+local shared = cjson.decode(ARGV[1])
+local created = {}
+for i = 3, #KEYS do
+  local at = 2 + (i - 3) * 4
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    created[#created + 1] = 0
+  else
+    redis.call('HSET', KEYS[i], 'created_at', ARGV[at + 1], 'enqueued_at', ARGV[at + 1],
+      'data', ARGV[at + 2], 'description', ARGV[at + 3])
+    redis.call('HSET', KEYS[i], unpack(shared))
+    redis.call('RPUSH', KEYS[1], ARGV[at])
+    created[#created + 1] = 1
+  end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2, #ARGV - 1))
-redis.call('HSET', KEYS[1], unpack(cjson.decode(ARGV[#ARGV])))
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('SADD', KEYS[3], KEYS[2])
-return 1
+redis.call('SADD', KEYS[2], KEYS[1])
+return created
 """
 # Redis names a loaded script by the SHA-1 of its text.
 _ENQUEUE_UNIQUE_SHA = hashlib.sha1(_ENQUEUE_UNIQUE.encode(), usedforsecurity=False).hexdigest()
@@ -69,35 +81,45 @@ def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
     One Redis round trip, atomic, so concurrent callers create one job. Raises
     redis.RedisError when Redis cannot be reached (the event then stays 'pending').
     """
-    job_id = event_job_id(event_id)
-    keys: tuple[str | bytes, ...] = (
-        Job.key_for(job_id),
+    return enqueue_events(connection, [event_id])[0]
+
+
+def enqueue_events(connection: redis.Redis, event_ids: Sequence[int]) -> list[bool]:
+    """`enqueue_event` for many events in one round trip: whether each one's job was created."""
+    if not event_ids:
+        return []
+    encode: Callable[[object], bytes] = connection.get_encoder().encode
+    now = encode(utcformat(dt.datetime.now(dt.UTC)))
+    keys: list[str | bytes] = [
         Queue.redis_queue_namespace_prefix + QUEUE_NAME,
         Queue.redis_queues_keys,
-    )
-    arguments = (*keys, job_id, *_event_job_fields(connection, event_id))
+    ]
+    arguments: list[str | bytes] = [_shared_job_fields(connection)]
+    for event_id in event_ids:
+        job_id = event_job_id(event_id)
+        keys.append(Job.key_for(job_id))
+        call = _serialize((PROCESS_EVENT, None, (event_id,), {}))
+        arguments += (job_id, now, zlib.compress(call), f"process inbox event {event_id}")
     try:
-        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *arguments)
+        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
     except NoScriptError:  # a new or restarted Redis: load the script once
         connection.script_load(_ENQUEUE_UNIQUE)
-        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *arguments)
-    return bool(created)
+        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
+    return [bool(flag) for flag in created]
 
 
-# The fields of `Job.to_dict` that differ between event jobs; the others are the same for every
-# event, so they are built (by RQ) and encoded once per process. Building and encoding the whole
-# hash on every webhook cost more CPU than the rest of the request (issue 7, webhook ingest).
+# The fields of `Job.to_dict` that differ between event jobs; RQ builds the others, the same for
+# every event job, once per process (`_shared_job_fields`).
 _PER_EVENT_FIELDS = ("created_at", "enqueued_at", "data", "description")
 _shared_fields: bytes | None = None
 _serialize = cast(Callable[[object], bytes], JSONSerializer.dumps)  # what RQ stores as `data`
 
 
-def _event_job_fields(connection: redis.Redis, event_id: int) -> tuple[bytes, ...]:
-    """The job hash `Job.to_dict` gives for this event: the per-event fields as alternating
-    name and value, then the shared ones as a JSON array (`_ENQUEUE_UNIQUE`)."""
+def _shared_job_fields(connection: redis.Redis) -> bytes:
+    """The hash fields every event job shares, as a JSON array of name and value."""
     global _shared_fields
-    encode: Callable[[object], bytes] = connection.get_encoder().encode
     if _shared_fields is None:
+        encode: Callable[[object], bytes] = connection.get_encoder().encode
         template = Job.create(
             PROCESS_EVENT,
             args=(0,),
@@ -116,19 +138,7 @@ def _event_job_fields(connection: redis.Redis, event_id: int) -> tuple[bytes, ..
             for item in (name, value)
         ]
         _shared_fields = json.dumps(shared).encode()
-    now = encode(utcformat(dt.datetime.now(dt.UTC)))
-    call = _serialize((PROCESS_EVENT, None, (event_id,), {}))
-    return (
-        b"created_at",
-        now,
-        b"enqueued_at",
-        now,
-        b"data",
-        zlib.compress(call),
-        b"description",
-        encode(f"process inbox event {event_id}"),
-        _shared_fields,
-    )
+    return _shared_fields
 
 
 ALLOCATE_PRODUCT = "worker.allocate_product"
@@ -180,23 +190,64 @@ def _job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
         return None
 
 
-def enqueue_pending(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
-    """Enqueue inbox events still 'pending' after `older_than_s`; returns how many were queued.
+def enqueue_pending(
+    db: Database, connection: redis.Redis, older_than_s: float = 30, *, limit: int = 500
+) -> int:
+    """Enqueue inbox events 'pending' for at least `older_than_s` (the oldest `limit`), in one
+    Redis round trip, and mark them 'enqueued'; returns how many jobs were created.
 
-    Used by the scheduler and at worker start for events that arrived while Redis was away (or
-    whose web process died between the insert and the enqueue). The webhook leaves its rows
-    'pending' after enqueueing, so rows still waiting in a busy queue come here too: their job
-    exists, the enqueue is a no-op, and they are marked 'enqueued' so the next sweep skips them.
+    The relay (`run_relay`, in every worker) calls this with 0 every `RELAY_INTERVAL_S`: it is
+    how a webhook's event reaches the queue. A row whose job exists already (a concurrent
+    relay, the sweep) is only marked.
     """
     inbox = InboxRepository(db)
-    queued = 0
-    for event in inbox.pending_older_than(older_than_s):
-        if enqueue_event(connection, event.id):
-            queued += 1
-        inbox.mark_enqueued(event.id)
+    events = inbox.pending_older_than(older_than_s, limit=limit)
+    if not events:
+        return 0
+    ids = [event.id for event in events]
+    queued = sum(enqueue_events(connection, ids))
+    inbox.mark_enqueued_many(ids)
     if queued:
         logger.info("event=pending_enqueued count=%d", queued)
     return queued
+
+
+RELAY_INTERVAL_S = 0.05
+RELAY_LOCK = "backorders:relay"
+RELAY_LOCK_TTL_S = 5.0
+
+
+def run_relay(
+    db: Database,
+    connection: redis.Redis,
+    stop: threading.Event,
+    interval: float = RELAY_INTERVAL_S,
+) -> None:
+    """Move webhook events from the inbox to the queue until `stop` is set (a worker thread).
+
+    The webhook only records its event (one SQL transaction, then 202): a Redis call on the
+    request cost it about as much as everything else it does (issue 7, webhook ingest). Every
+    `interval` the relay enqueues the pending rows, many per round trip. Of all workers, the
+    one holding a Redis lock relays; another takes over within `RELAY_LOCK_TTL_S` of its death.
+    Redis or database trouble is logged and tried again at the next tick.
+    """
+    lock = connection.lock(RELAY_LOCK, timeout=RELAY_LOCK_TTL_S, blocking=False)
+    holding = False
+    while not stop.is_set():
+        try:
+            if holding:
+                lock.reacquire()  # LockNotOwnedError once another relay took over
+            else:
+                holding = bool(lock.acquire())
+            if holding:
+                enqueue_pending(db, connection, older_than_s=0)
+        except (redis.RedisError, SQLAlchemyError) as error:
+            holding = False
+            logger.warning("event=relay_pass_failed error=%s", type(error).__name__)
+        stop.wait(interval)
+    if holding:
+        with contextlib.suppress(redis.RedisError):
+            lock.release()
 
 
 def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:

@@ -727,6 +727,18 @@ class InboxRepository:
             result = connection.execute(_MARK_ENQUEUED, {"event": event_id, "at": utcnow()})
             return bool(result.rowcount)
 
+    def mark_enqueued_many(self, event_ids: Sequence[int]) -> int:
+        """`mark_enqueued` for many events in one statement; returns how many moved."""
+        if not event_ids:
+            return 0
+        statement = (
+            update(_INBOX)
+            .where(_INBOX.c.id.in_(event_ids), _INBOX.c.status == "pending")
+            .values(status="enqueued", enqueued_at=utcnow())
+        )
+        with self.db.transaction(write=True) as connection:
+            return int(connection.execute(statement).rowcount)
+
     def mark_started(self, event_id: int) -> None:
         """Count one processing attempt (the worker calls this when a job starts)."""
         with self.db.session(write=True) as session:
