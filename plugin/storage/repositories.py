@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from plugin.core.model import (
     DEFAULT_ELIGIBLE_STATUSES,
@@ -678,25 +678,29 @@ class InboxRepository:
         self, seconds: float, *, now: dt.datetime | None = None, limit: int = 500
     ) -> builtins.list[InboxRecord]:
         """Events still 'pending' that arrived at least `seconds` ago, oldest first."""
-        cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
-        query = (
-            select(InboxEvent)
-            .where(InboxEvent.status == "pending", InboxEvent.received_at <= cutoff)
-            .order_by(InboxEvent.id)
-            .limit(limit)
-        )
-        with self.db.session() as session:
-            return [_inbox_record(row) for row in session.scalars(query)]
+        return self._in_status_since("pending", InboxEvent.received_at, seconds, now, limit)
 
     def enqueued_older_than(
         self, seconds: float, *, now: dt.datetime | None = None, limit: int = 5000
     ) -> builtins.list[InboxRecord]:
         """Events 'enqueued' at least `seconds` ago and not finished, oldest first (their job
         should exist in Redis; `dispatch.requeue_vanished` checks)."""
+        return self._in_status_since("enqueued", InboxEvent.enqueued_at, seconds, now, limit)
+
+    def _in_status_since(
+        self,
+        status: str,
+        stamp: InstrumentedAttribute[Any],
+        seconds: float,
+        now: dt.datetime | None,
+        limit: int,
+    ) -> builtins.list[InboxRecord]:
+        """Events in `status` whose `stamp` column is at least `seconds` before `now`, oldest
+        first."""
         cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
         query = (
             select(InboxEvent)
-            .where(InboxEvent.status == "enqueued", InboxEvent.enqueued_at <= cutoff)
+            .where(InboxEvent.status == status, stamp <= cutoff)
             .order_by(InboxEvent.id)
             .limit(limit)
         )
