@@ -359,3 +359,31 @@ def test_a_resplit_line_names_the_original_by_the_number_the_store_gives(
         f"#{original['number']}</a> (the order the customer placed; left as it is)</dd>"
     ) in html
     assert f"paid for these units with original order #{original['number']}: refund" in html
+
+
+def test_the_order_page_names_a_cancelled_product_once_the_job_has_read_it(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    _two_line_split(app, alice_store)
+    ledger = SqlCancellationLedger(state(app).db)
+    for line_id, product_id, quantity in (("l7", "7", 2), ("l8", "8", 1)):
+        ledger.request(
+            alice_store.id, f"cancel:101:{line_id}", backorder_order_id="101",
+            original_order_id="100", line_id=line_id, product_id=product_id, variant_id=None,
+            quantity=quantity, reason="Discontinued", requested_by=alice.email,
+        )  # fmt: skip
+    # The job has read 101 for line l7 (its outcome holds the line's name); not yet for l8.
+    outcome = {
+        "backorder_line_id": "b7",
+        "product": "Copper Kettle",
+        "quantity": 2,
+        "amount": "20.00",
+        "currency": "USD",
+        "paid": False,
+        "cancels_order": False,
+    }
+    ledger.mark_write_attempted(alice_store.id, "cancel:101:l7", outcome)
+    html = alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True)
+    assert "Copper Kettle (product 7) × 2 of backorder order" in html
+    assert "Product 8 × 1 of backorder order" in html
+    assert "Product 7 × 2" not in html
