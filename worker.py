@@ -4,15 +4,11 @@ Jobs take plain ids and build their adapters from `Config.from_env(os.environ)`,
 process (RQ forks a work horse per job, so "per process" is per job in the default worker; the
 cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` or tests).
 
-Run with `python worker.py` (what `run.py` does), or in production with plain RQ (the same
-environment; jobs are JSON-serialised, and the reaper relies on 10 s heartbeats):
-
-    rq worker --with-scheduler --serializer json --job-monitoring-interval 10 \
-        --worker-ttl 35 --maintenance-interval 30 --url "$REDIS_URL" backorders
-
-plus `python worker.py --schedule-only` once per deploy (it seeds the periodic jobs, which then
-reschedule themselves). A plain `rq worker` has no reaper thread: jobs of dead workers are
-requeued by the periodic `reap_abandoned` job instead.
+Run with `python worker.py` (what `run.py` and the README's production section do). Besides
+RQ's worker and scheduler, its main process runs two threads: the guardian (reaper, periodic
+jobs' seeds) and the relay, which moves the events webhooks recorded onto the queue. A plain
+`rq worker` has neither: webhook events would then wait for the periodic sweep (30 s) and jobs
+of dead workers for the periodic `reap_abandoned` job.
 """
 
 from __future__ import annotations
@@ -48,6 +44,7 @@ from plugin.dispatch import (
     enqueue_pending,
     event_queue,
     requeue_vanished,
+    run_relay,
 )
 from plugin.errors import PermanentError, RateLimited, TransientError
 from plugin.mail import deliver, enqueue_mail
@@ -763,6 +760,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop = threading.Event()
     start_guardian(connect_redis(config, retries=5), stop)
+    # Webhooks only record their events; this thread queues them (plugin/dispatch.py). Its own
+    # engine and client: work horses fork from this process and never touch either.
+    threading.Thread(
+        target=run_relay,
+        args=(Database(config.database_url), connect_redis(config, retries=5), stop),
+        name="relay",
+        daemon=True,
+    ).start()
     try:
         worker.work(with_scheduler=True, burst=args.burst, logging_level=config.log_level)
     finally:

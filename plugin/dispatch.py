@@ -201,10 +201,9 @@ def enqueue_pending(
     relay, the sweep) is only marked.
     """
     inbox = InboxRepository(db)
-    events = inbox.pending_older_than(older_than_s, limit=limit)
-    if not events:
+    ids = inbox.pending_ids(older_than_s=older_than_s, limit=limit)
+    if not ids:
         return 0
-    ids = [event.id for event in events]
     queued = sum(enqueue_events(connection, ids))
     inbox.mark_enqueued_many(ids)
     if queued:

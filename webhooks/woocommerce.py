@@ -1,9 +1,10 @@
 """`POST /webhooks/woocommerce/<store_id>`: receive fast, work later.
 
 A short guard sequence: size, ping, store, signature (on the raw bytes, before parsing), topic,
-payload. An accepted event becomes one inbox row (unique per resource state), then a queued job;
-the answer is 202. The request never calls the platform. Delivery facts relied on here are in
-../shared/reference/woocommerce/README.md ("How a WooCommerce store delivers webhooks").
+payload. An accepted event becomes one inbox row (unique per resource state) and the answer is
+202; the workers' relay then queues its job. The request never calls the platform nor Redis.
+Delivery facts relied on here are in ../shared/reference/woocommerce/README.md ("How a
+WooCommerce store delivers webhooks").
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-import redis
 from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,7 +23,6 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from plugin.connectors.woocommerce.schemas import ResourceStateSchema, summarise
 from plugin.connectors.woocommerce.signature import verify
 from plugin.crypto import DecryptionFailed
-from plugin.dispatch import enqueue_event
 from plugin.storage.repositories import StoreChanged
 
 if TYPE_CHECKING:
@@ -158,18 +157,9 @@ def _record(
         )
         return _answer(202, {"duplicate": True})
 
-    # The row stays 'pending' (no second write here): the worker settles it, and the periodic
-    # sweep re-enqueues rows still pending after 30 s, a no-op while the job exists (its id is
-    # deterministic). So an event is not lost if Redis is down or this process dies right now.
-    try:
-        enqueue_event(state.redis, event_id)
-    except redis.RedisError as error:
-        logger.warning(
-            "event=webhook_enqueue_failed store_id=%s event_id=%s error=%s",
-            store_id,
-            event_id,
-            type(error).__name__,
-        )
+    # The row is all this request writes: the relay (plugin/dispatch.py `run_relay`, in the
+    # workers) moves 'pending' rows onto the queue within about 50 ms. So an accepted event
+    # waits in the database, not in Redis, and this answer depends on the database alone.
     logger.info(
         "event=webhook_accepted store_id=%s topic=%s resource_id=%s event_id=%s",
         store_id,

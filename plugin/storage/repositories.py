@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from plugin.core.model import (
     DEFAULT_ELIGIBLE_STATUSES,
@@ -694,33 +694,27 @@ class InboxRepository:
         with self.db.session() as session:
             return [_inbox_record(row) for row in session.scalars(query)]
 
-    def pending_older_than(
-        self, seconds: float, *, now: dt.datetime | None = None, limit: int = 500
-    ) -> builtins.list[InboxRecord]:
-        """Events still 'pending' that arrived at least `seconds` ago, oldest first."""
-        return self._in_status_since("pending", InboxEvent.received_at, seconds, now, limit)
+    def pending_ids(self, *, older_than_s: float = 0, limit: int = 500) -> builtins.list[int]:
+        """Ids of events still 'pending', oldest first; with `older_than_s`, only those that
+        arrived at least that long ago (by this machine's clock: 0 takes every row, so a web
+        server whose clock runs ahead cannot hold its events back)."""
+        query = select(_INBOX.c.id).where(_INBOX.c.status == "pending")
+        if older_than_s > 0:
+            query = query.where(
+                _INBOX.c.received_at <= utcnow() - dt.timedelta(seconds=older_than_s)
+            )
+        with self.db.transaction() as connection:
+            return list(connection.execute(query.order_by(_INBOX.c.id).limit(limit)).scalars())
 
     def enqueued_older_than(
         self, seconds: float, *, now: dt.datetime | None = None, limit: int = 5000
     ) -> builtins.list[InboxRecord]:
         """Events 'enqueued' at least `seconds` ago and not finished, oldest first (their job
         should exist in Redis; `dispatch.requeue_vanished` checks)."""
-        return self._in_status_since("enqueued", InboxEvent.enqueued_at, seconds, now, limit)
-
-    def _in_status_since(
-        self,
-        status: str,
-        stamp: InstrumentedAttribute[Any],
-        seconds: float,
-        now: dt.datetime | None,
-        limit: int,
-    ) -> builtins.list[InboxRecord]:
-        """Events in `status` whose `stamp` column is at least `seconds` before `now`, oldest
-        first."""
         cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
         query = (
             select(InboxEvent)
-            .where(InboxEvent.status == status, stamp <= cutoff)
+            .where(InboxEvent.status == "enqueued", InboxEvent.enqueued_at <= cutoff)
             .order_by(InboxEvent.id)
             .limit(limit)
         )

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from app import Backorders, create_app
 from plugin.config import Config
 from plugin.connectors.woocommerce.signature import sign
+from plugin.dispatch import enqueue_pending
 from plugin.redis_connection import EmbeddedRedis
 from plugin.storage.models import InboxEvent
 from plugin.storage.repositories import StoreRecord
@@ -117,3 +118,10 @@ def inbox_count(app: Flask) -> int:
 
 def job_keys(connection: redis.Redis) -> list[str]:
     return sorted(key.decode() for key in connection.keys("rq:job:*"))
+
+
+def relayed_job_keys(app: Flask, connection: redis.Redis) -> list[str]:
+    """The job keys after one pass of the workers' relay (`run_relay` does one every 50 ms):
+    the webhook only records its event; the relay queues it."""
+    enqueue_pending(state(app).db, connection, older_than_s=0)
+    return job_keys(connection)

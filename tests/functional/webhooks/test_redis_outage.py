@@ -3,6 +3,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import redis
 
 from app import create_app
@@ -25,24 +26,29 @@ def test_event_waits_in_the_inbox_while_redis_is_down(tmp_path: Path) -> None:
         consumer_secret="cs",
         webhook_secret=WEBHOOK_SECRET,
     )
+    db = state(app).db
     try:
         server.stop()
 
+        # The webhook needs only the database: accepted as usual.
         response = deliver(client, store.id, order_payload(99))
         assert response.status_code == 202
         event_id = response.get_json()["event_id"]
         assert response.get_json() == {"event_id": event_id, "duplicate": False}
-        event = state(app).events.get(event_id)
-        assert event is not None and event.status == "pending"
         health = client.get("/healthz")
         assert (health.status_code, health.get_json()["redis"]) == (503, "unavailable")
+        # The relay cannot queue it yet; the event keeps waiting in the inbox.
+        down = redis.Redis.from_url(url, retry=None)
+        with pytest.raises(redis.ConnectionError):
+            enqueue_pending(db, down, older_than_s=0)
+        event = state(app).events.get(event_id)
+        assert event is not None and event.status == "pending"
 
         server, url2 = start_embedded_redis(folder / "redis.rdb", socket_path)
         assert url2 == url
         connection = redis.Redis.from_url(url)
         assert job_keys(connection) == []
 
-        db = state(app).db
         assert enqueue_pending(db, connection, older_than_s=0) == 1
         assert enqueue_pending(db, connection, older_than_s=0) == 0
         assert enqueue_event(connection, event_id) is False  # deterministic job id: no-op
@@ -50,19 +56,19 @@ def test_event_waits_in_the_inbox_while_redis_is_down(tmp_path: Path) -> None:
         assert event_queue(connection).job_ids == [f"event-{event_id}"]
         event = state(app).events.get(event_id)
         assert event is not None and event.status == "enqueued"
-        # The app's own client reconnects by itself.
+
         again = deliver(client, store.id, order_payload(100))
         assert again.status_code == 202
         again_id = again.get_json()["event_id"]
+        assert enqueue_pending(db, connection, older_than_s=0) == 1
         assert job_keys(connection) == sorted(f"rq:job:event-{i}" for i in (event_id, again_id))
-        # Its job exists, so the sweep only records that: no second job.
-        assert enqueue_pending(db, connection, older_than_s=0) == 0
         assert state(app).events.get(again_id).status == "enqueued"  # type: ignore[union-attr]
         assert event_queue(connection).job_ids == [f"event-{event_id}", f"event-{again_id}"]
         connection.close()
+        down.close()
     finally:
         server.stop()
-        state(app).db.dispose()
+        db.dispose()
 
 
 def test_enqueue_pending_leaves_recent_events_alone(tmp_path: Path) -> None:

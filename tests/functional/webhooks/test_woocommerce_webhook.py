@@ -15,12 +15,20 @@ from rq.serializers import JSONSerializer
 from plugin.dispatch import QUEUE_NAME, event_queue
 from plugin.storage.repositories import StoreRecord, StoreRepository
 
-from .conftest import WEBHOOK_SECRET, deliver, inbox_count, job_keys, order_payload, state
+from .conftest import (
+    WEBHOOK_SECRET,
+    deliver,
+    inbox_count,
+    job_keys,
+    order_payload,
+    relayed_job_keys,
+    state,
+)
 
 
 def assert_nothing_recorded(app: Flask, connection: redis.Redis) -> None:
     assert inbox_count(app) == 0
-    assert job_keys(connection) == []
+    assert relayed_job_keys(app, connection) == []
     assert event_queue(connection).count == 0
     assert [s.last_event_at for s in state(app).stores.list()] == [None] * len(
         state(app).stores.list()
@@ -48,7 +56,7 @@ def test_signed_order_is_recorded_and_enqueued_once(
         "webhook",
     )
     assert event.dedupe_key == "order.created:1042:2026-03-01T10:00:00"
-    assert job_keys(redis_client) == [f"rq:job:event-{event_id}"]
+    assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{event_id}"]
     job = Job.fetch(f"event-{event_id}", connection=redis_client, serializer=JSONSerializer)
     assert (job.func_name, job.args, job.origin) == ("worker.process_event", [event_id], QUEUE_NAME)
     assert job.retries_left == 5
@@ -66,7 +74,7 @@ def test_duplicate_deliveries_give_one_row_and_one_job(
     assert first.status_code == again.status_code == 202
     assert again.get_json() == {"duplicate": True}
     assert inbox_count(app) == 1
-    assert job_keys(redis_client) == [f"rq:job:event-{first.get_json()['event_id']}"]
+    assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{first.get_json()['event_id']}"]
 
 
 def test_a_later_change_of_the_same_order_is_a_new_event(
@@ -89,7 +97,7 @@ def test_a_later_change_of_the_same_order_is_a_new_event(
     assert [r.status_code for r in (one, two, product)] == [202, 202, 202]
     assert len(set(ids)) == 3
     assert inbox_count(app) == 3
-    assert job_keys(redis_client) == sorted(f"rq:job:event-{i}" for i in ids)
+    assert relayed_job_keys(app, redis_client) == sorted(f"rq:job:event-{i}" for i in ids)
 
 
 # --- guards -----------------------------------------------------------------------------------
@@ -207,7 +215,7 @@ def test_chunked_body_within_the_limit_is_accepted(
     )
     assert response.status_code == 202
     assert inbox_count(app) == 1
-    assert len(job_keys(redis_client)) == 1
+    assert len(relayed_job_keys(app, redis_client)) == 1
 
 
 def _order(**changes: object) -> bytes:
@@ -275,7 +283,7 @@ def test_fields_the_job_re_fetches_are_not_validated_on_receipt(
     event = state(app).events.get(response.get_json()["event_id"])
     assert event is not None
     assert event.dedupe_key == f"{topic}:1042:2026-03-01T10:00:00"
-    assert job_keys(redis_client) == [f"rq:job:event-{event.id}"]
+    assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{event.id}"]
 
 
 @pytest.mark.parametrize(
@@ -373,7 +381,7 @@ def test_simultaneous_duplicate_deliveries_make_one_row_and_one_job(
         {"duplicate": True}
     ] * 5
     assert inbox_count(app) == 1
-    assert job_keys(redis_client) == [f"rq:job:event-{fresh[0]['event_id']}"]
+    assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{fresh[0]['event_id']}"]
 
 
 # --- the cached webhook secret ----------------------------------------------------------------
@@ -396,7 +404,7 @@ def test_a_secret_replaced_by_another_process_is_used_at_once(
     assert new.status_code == 202
     assert inbox_count(app) == 2
     assert [e.resource_id for e in state(app).events.list()] == ["3", "1"]
-    assert len(job_keys(redis_client)) == 2
+    assert len(relayed_job_keys(app, redis_client)) == 2
 
 
 def test_a_store_disconnected_by_another_process_records_nothing_more(
@@ -408,7 +416,7 @@ def test_a_store_disconnected_by_another_process_records_nothing_more(
     response = deliver(client, store.id, order_payload(2))
     assert (response.status_code, response.get_json()) == (404, {"error": "unknown store"})
     assert inbox_count(app) == 1
-    assert len(job_keys(redis_client)) == 1
+    assert len(relayed_job_keys(app, redis_client)) == 1
 
 
 def test_this_process_forgets_a_store_it_disconnects(
@@ -425,6 +433,7 @@ def test_a_database_failure_is_503_and_enqueues_nothing(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:
     assert deliver(client, store.id, order_payload(1)).status_code == 202  # secret now cached
+    assert len(relayed_job_keys(app, redis_client)) == 1
     db = state(app).db
     with db.engine.begin() as connection:  # the insert's driver error must surface as a 503
         connection.exec_driver_sql("ALTER TABLE inbox_events RENAME TO inbox_events_away")
@@ -442,4 +451,4 @@ def test_a_database_failure_is_503_and_enqueues_nothing(
     assert inbox_count(app) == 1
     assert deliver(client, store.id, order_payload(2)).status_code == 202
     assert inbox_count(app) == 2
-    assert len(job_keys(redis_client)) == 2
+    assert len(relayed_job_keys(app, redis_client)) == 2

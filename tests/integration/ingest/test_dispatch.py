@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
@@ -12,15 +15,21 @@ from rq import Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from plugin.crypto import Vault
 from plugin.dispatch import (
     EVENT_JOB_TIMEOUT_S,
     EVENT_RETRY_INTERVALS,
     QUEUE_NAME,
+    RELAY_LOCK,
     enqueue_event,
+    enqueue_events,
     event_job_id,
     event_queue,
+    run_relay,
 )
 from plugin.redis_connection import start_embedded_redis
+from plugin.storage.db import Database
+from plugin.storage.repositories import InboxRepository, StoreRepository
 
 
 @pytest.fixture
@@ -98,9 +107,111 @@ def test_job_is_saved_as_rqs_own_enqueue_saves_it(connection: redis.Redis) -> No
     assert (job.get_status(), job.args, job.timeout) == ("queued", [2], EVENT_JOB_TIMEOUT_S)
 
 
+def test_many_events_in_one_call(connection: redis.Redis) -> None:
+    assert enqueue_event(connection, 11) is True
+    assert enqueue_events(connection, [10, 11, 12, 10]) == [True, False, True, False]
+    assert enqueue_events(connection, []) == []
+    assert event_queue(connection).job_ids == ["event-11", "event-10", "event-12"]
+    job = Job.fetch("event-12", connection=connection, serializer=JSONSerializer)
+    assert (job.args, job.description) == ([12], "process inbox event 12")
+
+
 def test_enqueue_loads_its_script_into_a_redis_that_lost_it(connection: redis.Redis) -> None:
     assert enqueue_event(connection, 3) is True
     connection.script_flush()  # as after a Redis restart
     assert enqueue_event(connection, 4) is True
     assert enqueue_event(connection, 4) is False
     assert event_queue(connection).job_ids == ["event-3", "event-4"]
+
+
+# --- the relay: webhook events from the inbox to the queue ---------------------------------
+
+
+@pytest.fixture
+def inbox(tmp_path: Path) -> Iterator[tuple[Database, int]]:
+    db = Database(f"sqlite:///{tmp_path / 'relay.db'}")
+    db.migrate()
+    store = StoreRepository(db, Vault("relay-test-secret-key-0123456789ab")).create(
+        name="Shop",
+        base_url="http://127.0.0.1:9",
+        consumer_key="ck",
+        consumer_secret="cs",
+        webhook_secret="wh",
+    )
+    yield db, store.id
+    db.dispose()
+
+
+def _record(db: Database, store_id: int, order_ids: range) -> list[int]:
+    events = InboxRepository(db)
+    return [
+        cast(int, events.receive(store_id, "order.created", str(i), "2026-03-01T10:00:00"))
+        for i in order_ids
+    ]
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+@contextmanager
+def _relay(db: Database, connection: redis.Redis) -> Iterator[threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run_relay, args=(db, connection, stop, 0.02), daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+
+
+def test_the_relay_queues_recorded_events_once(
+    connection: redis.Redis, inbox: tuple[Database, int]
+) -> None:
+    db, store_id = inbox
+    first = _record(db, store_id, range(1, 4))
+    with _relay(db, connection):
+        _wait_for(lambda: len(event_queue(connection).job_ids) == 3)
+        later = _record(db, store_id, range(4, 6))
+        _wait_for(lambda: len(event_queue(connection).job_ids) == 5)
+        time.sleep(0.1)  # more passes change nothing
+    assert event_queue(connection).job_ids == [event_job_id(i) for i in first + later]
+    events = InboxRepository(db)
+    assert {events.get(i).status for i in first + later} == {"enqueued"}  # type: ignore[union-attr]
+    assert connection.exists(RELAY_LOCK) == 0  # released on stop
+
+
+def test_only_the_lock_holder_relays(connection: redis.Redis, inbox: tuple[Database, int]) -> None:
+    db, store_id = inbox
+    other = connection.lock(RELAY_LOCK, timeout=30)
+    assert other.acquire(blocking=False)
+    (event_id,) = _record(db, store_id, range(1, 2))
+    with _relay(db, connection):
+        time.sleep(0.3)
+        assert event_queue(connection).job_ids == []  # another worker's relay holds it
+        other.release()  # that worker stops (or its lock expires when it dies)
+        _wait_for(lambda: event_queue(connection).job_ids == [event_job_id(event_id)])
+
+
+def test_the_relay_outlives_a_redis_outage(tmp_path: Path, inbox: tuple[Database, int]) -> None:
+    db, store_id = inbox
+    socket_path = tmp_path / "r.sock"
+    server, url = start_embedded_redis(tmp_path / "relay.rdb", socket_path)
+    client = redis.Redis.from_url(url, retry=None)
+    with _relay(db, client):
+        (before,) = _record(db, store_id, range(1, 2))
+        _wait_for(lambda: event_queue(client).job_ids == [event_job_id(before)])
+        server.stop()
+        (during,) = _record(db, store_id, range(2, 3))
+        time.sleep(0.3)  # passes fail and are logged; the thread lives on
+        assert InboxRepository(db).get(during).status == "pending"  # type: ignore[union-attr]
+        server, _url = start_embedded_redis(tmp_path / "relay.rdb", socket_path)
+        _wait_for(lambda: event_job_id(during) in event_queue(client).job_ids)
+    assert event_queue(client).job_ids == [event_job_id(before), event_job_id(during)]
+    client.close()
+    server.stop()
