@@ -1,9 +1,11 @@
 """Webhook ingest under gunicorn: signed order webhooks vs a bare 200 endpoint on the same server.
 
 Prints and returns requests/s and p50/p99 latency for both (alternating rounds), their ratio,
-the server CPU time per request of each (gunicorn workers and Redis: steadier than rates when
-other work shares the machine) and the p99 of webhooks paced at 200 requests/s (target: under
-50 ms). Loopback only; about 40 s. Fails unless every answer had its expected status.
+the server CPU time per request of each (gunicorn workers, Redis and the relay: steadier than
+rates when other work shares the machine) and the p99 of webhooks paced at 200 requests/s
+(target: under 50 ms). The workers' relay (`plugin.dispatch.run_relay`) runs throughout in a
+process of its own, as in a worker, so every accepted webhook must end as one queued job.
+Loopback only; about 40 s. Fails unless every answer had its expected status.
 """
 
 from __future__ import annotations
@@ -106,6 +108,26 @@ def _healthy(port: int) -> Callable[[], bool]:
     return ready
 
 
+# The relay loop a worker's main process runs, alone: no RQ worker takes the jobs, so the queue
+# at the end shows what the webhooks and the relay produced.
+RELAY_SCRIPT = """
+import sys, threading
+import redis
+from plugin.dispatch import run_relay
+from plugin.storage.db import Database
+run_relay(Database(sys.argv[1]), redis.Redis.from_url(sys.argv[2]), threading.Event())
+"""
+
+
+@contextmanager
+def _relay(database_url: str, redis_url: str) -> Iterator[psutil.Process]:
+    """The relay in a process of its own; yields it (for its CPU time)."""
+    command = [sys.executable, "-c", RELAY_SCRIPT, database_url, redis_url]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    with running(command, ready=lambda: True, name="relay", env=env, quiet=False) as process:
+        yield psutil.Process(process.pid)
+
+
 class _Bodies:
     """Distinct signed order payloads, so every webhook is a new event (no duplicate path)."""
 
@@ -192,6 +214,7 @@ class _Samples:
         self.elapsed = 0.0
         self.server_cpu = 0.0
         self.redis_cpu = 0.0
+        self.relay_cpu = 0.0
 
     def add(self, latencies: list[float], statuses: dict[int, int], elapsed: float) -> None:
         self.latencies.extend(latencies)
@@ -205,6 +228,7 @@ class _Samples:
         # CPU seconds per request hardly move with other load on the machine, unlike rates.
         result["server_cpu_ms_per_request"] = round(self.server_cpu / requests * 1000, 3)
         result["redis_cpu_ms_per_request"] = round(self.redis_cpu / requests * 1000, 3)
+        result["relay_cpu_ms_per_request"] = round(self.relay_cpu / requests * 1000, 3)
         return result
 
 
@@ -220,15 +244,17 @@ def _closed_loop(
     samples: _Samples,
     gunicorn: psutil.Process,
     redis: psutil.Process,
+    relay: psutil.Process,
 ) -> None:
     """CLIENTS keep-alive connections sending back to back for `seconds`, added to `samples`
-    with the CPU time the gunicorn workers and Redis spent meanwhile."""
+    with the CPU time the gunicorn workers, Redis and the relay spent meanwhile."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     workers = gunicorn.children()
     server_before = sum(_cpu_seconds(worker) for worker in workers)
     redis_before = _cpu_seconds(redis)
+    relay_before = _cpu_seconds(relay)
     stop_at = time.monotonic() + seconds
 
     def client() -> None:
@@ -255,6 +281,7 @@ def _closed_loop(
     samples.add(latencies, statuses, time.monotonic() - began)
     samples.server_cpu += sum(_cpu_seconds(worker) for worker in workers) - server_before
     samples.redis_cpu += _cpu_seconds(redis) - redis_before
+    samples.relay_cpu += _cpu_seconds(relay) - relay_before
 
 
 def _paced(port: int, send: Callable[..., int], rate: int, seconds: float) -> dict[str, float]:
@@ -336,6 +363,27 @@ def check_statuses(runs: dict[str, list[dict[str, Any]]], jobs_queued: int) -> N
         raise BenchmarkFailed(f"{accepted} webhooks accepted but {jobs_queued} jobs queued")
 
 
+def _total_cpu(result: dict[str, Any]) -> float:
+    return float(
+        result["server_cpu_ms_per_request"]
+        + result["redis_cpu_ms_per_request"]
+        + result["relay_cpu_ms_per_request"]
+    )
+
+
+def _wait_relayed(db: Any, timeout: float = 30.0) -> float:
+    """Seconds until the relay has queued every recorded event (none left 'pending')."""
+    from plugin.storage.repositories import InboxRepository
+
+    inbox = InboxRepository(db)
+    began = time.monotonic()
+    while inbox.pending_ids(limit=1):
+        if time.monotonic() - began > timeout:
+            raise BenchmarkFailed(f"events still pending {timeout:.0f} s after the last webhook")
+        time.sleep(0.01)
+    return time.monotonic() - began
+
+
 def main() -> dict[str, Any]:
     """Run the benchmark, print the figures and return them."""
     sys.path.insert(0, str(ROOT))
@@ -358,25 +406,28 @@ def main() -> dict[str, Any]:
                 consumer_secret="cs",
                 webhook_secret=WEBHOOK_SECRET,
             )
-            db.dispose()
             bodies = _Bodies()
             redis_process = psutil.Process(redis_server.pid)
-            with _server(home, redis_url) as (port, master_pid):
+            with (
+                _relay(db.url, redis_url) as relay,
+                _server(home, redis_url) as (port, master_pid),
+            ):
                 gunicorn = psutil.Process(master_pid)
                 bare = _request_maker(port, store.id, bodies, bare=True)
                 webhook = _request_maker(port, store.id, bodies, bare=False)
+                processes = (gunicorn, redis_process, relay)
                 warm = {"bare": _Samples(), "webhook": _Samples()}
                 for path, send in (("bare", bare), ("webhook", webhook)):
-                    _closed_loop(port, send, 1.0, warm[path], gunicorn, redis_process)
+                    _closed_loop(port, send, 1.0, warm[path], *processes)
                 # Alternating rounds, so a change in the machine's other load falls on both.
                 measured = {"bare": _Samples(), "webhook": _Samples()}
                 for _round in range(ROUNDS):
                     for path, send in (("bare", bare), ("webhook", webhook)):
-                        _closed_loop(
-                            port, send, ROUND_SECONDS, measured[path], gunicorn, redis_process
-                        )
+                        _closed_loop(port, send, ROUND_SECONDS, measured[path], *processes)
                 paced_result = _paced(port, webhook, PACED_RATE, PACED_SECONDS)
+                relayed_after = _wait_relayed(db)
             queued = redis_server.client().llen("rq:queue:backorders")
+            db.dispose()
         finally:
             redis_server.stop()
 
@@ -389,10 +440,8 @@ def main() -> dict[str, Any]:
         },
         queued,
     )
-    bare_cpu = bare_result["server_cpu_ms_per_request"] + bare_result["redis_cpu_ms_per_request"]
-    webhook_cpu = (
-        webhook_result["server_cpu_ms_per_request"] + webhook_result["redis_cpu_ms_per_request"]
-    )
+    bare_cpu = _total_cpu(bare_result)
+    webhook_cpu = _total_cpu(webhook_result)
     result = {
         "server": (
             f"gunicorn --preload -w {GUNICORN_WORKERS} -k gthread --threads {GUNICORN_THREADS}"
@@ -405,12 +454,13 @@ def main() -> dict[str, Any]:
         "throughput_ratio_webhook_to_bare": round(
             webhook_result["requests_per_s"] / bare_result["requests_per_s"], 3
         ),
-        # The same ratio from server CPU (gunicorn workers + Redis) per request: what the rates
-        # approach when the server's CPU is the only limit (no other load, a faster client).
+        # The same ratio from server CPU (gunicorn workers, Redis, relay) per request: what the
+        # rates approach when the server's CPU is the only limit (no other load, a faster client).
         "cpu_ratio_webhook_to_bare": round(bare_cpu / webhook_cpu, 3),
         "paced_200_per_s": paced_result,
         "paced_p99_under_50ms": paced_result["p99_ms"] < 50,
         "jobs_queued": queued,
+        "relay_seconds_after_last_webhook": round(relayed_after, 2),
     }
     print(json.dumps(result, indent=2))
     return result

@@ -15,7 +15,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -235,4 +235,7 @@ def _parse(body: bytes) -> tuple[str, dt.datetime]:
 def _answer(status: int, payload: dict[str, Any] | None) -> tuple[Response, int]:
     if payload is None:
         return Response(status=status), status
-    return jsonify(payload), status
+    # What `jsonify` gives for these flat objects, without its app-wide provider machinery
+    # (a tenth of the request's own cost, issue 7).
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    return Response(body + "\n", status=status, mimetype="application/json"), status
