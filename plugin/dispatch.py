@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from typing import cast
@@ -231,47 +232,24 @@ def run_relay(
     Redis or database trouble is logged and tried again at the next tick.
     """
     lock = connection.lock(RELAY_LOCK, timeout=RELAY_LOCK_TTL_S, blocking=False)
-    holding = False
+    held_since: float | None = None  # when this relay last acquired or renewed the lock
     while not stop.is_set():
         try:
-            if holding:
+            now = time.monotonic()
+            if held_since is None:
+                held_since = now if lock.acquire() else None
+            elif now - held_since > RELAY_LOCK_TTL_S / 5:
                 lock.reacquire()  # LockNotOwnedError once another relay took over
-            else:
-                holding = bool(lock.acquire())
-            if holding:
+                held_since = now
+            if held_since is not None:
                 enqueue_pending(db, connection, older_than_s=0)
         except (redis.RedisError, SQLAlchemyError) as error:
-            holding = False
+            held_since = None
             logger.warning("event=relay_pass_failed error=%s", type(error).__name__)
         stop.wait(interval)
-    if holding:
+    if held_since is not None:
         with contextlib.suppress(redis.RedisError):
             lock.release()
-
-
-def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
-    """Enqueue again the inbox events marked 'enqueued' whose job no longer exists in Redis;
-    returns how many were queued.
-
-    A Redis that lost data (a crash within its fsync interval, a restart without persistence,
-    a flush) leaves such events behind: nothing else would ever run them. A job that still
-    exists (queued, running, waiting for a retry, failed) is left alone, and `enqueue_event`
-    refuses an id that a concurrent caller has just re-created.
-    """
-    events = InboxRepository(db).enqueued_older_than(older_than_s)
-    if not events:
-        return 0
-    pipeline = connection.pipeline(transaction=False)
-    for event in events:
-        pipeline.exists(Job.key_for(event_job_id(event.id)))
-    found = pipeline.execute()
-    queued = 0
-    for event, exists in zip(events, found, strict=True):
-        if not exists and enqueue_event(connection, event.id):
-            queued += 1
-    if queued:
-        logger.warning("event=vanished_jobs_requeued count=%d", queued)
-    return queued
 
 
 CANCEL_LINE = "worker.cancel_line"

@@ -166,9 +166,11 @@ class Database:
 class DriverStatement:
     """A Core statement compiled for a dialect, run on a `Database.driver_cursor`.
 
-    Compiled once per set of value names (an INSERT's columns are the names given); parameters
-    go through their column types' bind processors, as SQLAlchemy's own execution does (our UTC
-    datetimes, SQLite's date text), in the order or by the names the driver's paramstyle wants.
+    Compiled once per set of value names (an INSERT's columns are the names given); a parameter
+    not among the values takes the statement's own (a literal such as `status == "pending"`).
+    Parameters go through their column types' bind processors, as SQLAlchemy's own execution
+    does (our UTC datetimes, SQLite's date text), in the order or by the names the driver's
+    paramstyle wants.
     """
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
@@ -182,9 +184,10 @@ class DriverStatement:
         compiled = self._compiled.get(keys)
         if compiled is None:
             compiled = self._compiled[keys] = _Compiled(self.statement, self.dialect, keys)
+        given = {**compiled.literals, **values}
         processors = compiled.processors
         processed = {
-            name: processors[name](values[name]) if name in processors else values[name]
+            name: processors[name](given[name]) if name in processors else given[name]
             for name in compiled.names
         }
         if compiled.positional:
@@ -202,6 +205,11 @@ class _Compiled:
         names = compiled.positiontup if compiled.positional else compiled.bind_names.values()
         self.names: tuple[str, ...] = tuple(names or ())
         binds = {name: bind for bind, name in compiled.bind_names.items()}
+        self.literals = {
+            name: binds[name].effective_value
+            for name in self.names
+            if name not in keys and binds[name].value is not None
+        }
         self.processors = {
             name: processor
             for name in self.names

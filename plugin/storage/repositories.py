@@ -70,6 +70,12 @@ _TOUCH_STORE = (
     )
     .values(last_event_at=bindparam("at"))
 )
+_PENDING_IDS = (
+    select(_INBOX.c.id)
+    .where(_INBOX.c.status == "pending")
+    .order_by(_INBOX.c.id)
+    .limit(bindparam("limit"))
+)
 _MARK_ENQUEUED = (
     update(_INBOX)
     .where(_INBOX.c.id == bindparam("event"), _INBOX.c.status == "pending")
@@ -632,6 +638,8 @@ class InboxRepository:
         # is skipped for the rest of that minute (the condition in SQL covers other processes).
         self._touched: dict[int, dt.datetime] = {}
         self._statements: _ReceiveStatements | None = None
+        self._pending: DriverStatement | None = None
+        self._pending_cutoff: DriverStatement | None = None
 
     def receive(
         self,
@@ -697,14 +705,24 @@ class InboxRepository:
     def pending_ids(self, *, older_than_s: float = 0, limit: int = 500) -> builtins.list[int]:
         """Ids of events still 'pending', oldest first; with `older_than_s`, only those that
         arrived at least that long ago (by this machine's clock: 0 takes every row, so a web
-        server whose clock runs ahead cannot hold its events back)."""
-        query = select(_INBOX.c.id).where(_INBOX.c.status == "pending")
+        server whose clock runs ahead cannot hold its events back). The relay asks every
+        50 ms, so this runs on a driver cursor (`DriverStatement`)."""
+        values: dict[str, Any] = {"limit": limit}
         if older_than_s > 0:
-            query = query.where(
-                _INBOX.c.received_at <= utcnow() - dt.timedelta(seconds=older_than_s)
+            values["cutoff"] = utcnow() - dt.timedelta(seconds=older_than_s)
+        if self._pending is None:
+            self._pending = DriverStatement(_PENDING_IDS, self.db.engine.dialect)
+        statement = self._pending if older_than_s <= 0 else self._pending_before()
+        with self.db.driver_cursor() as cursor:
+            return [int(row[0]) for row in statement.execute(cursor, values).fetchall()]
+
+    def _pending_before(self) -> DriverStatement:
+        if self._pending_cutoff is None:
+            self._pending_cutoff = DriverStatement(
+                _PENDING_IDS.where(_INBOX.c.received_at <= bindparam("cutoff")),
+                self.db.engine.dialect,
             )
-        with self.db.transaction() as connection:
-            return list(connection.execute(query.order_by(_INBOX.c.id).limit(limit)).scalars())
+        return self._pending_cutoff
 
     def enqueued_older_than(
         self, seconds: float, *, now: dt.datetime | None = None, limit: int = 5000

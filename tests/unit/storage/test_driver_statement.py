@@ -73,3 +73,21 @@ def test_a_plain_datetime_column_is_left_to_the_driver() -> None:
     cursor = Cursor()
     DriverStatement(table.insert(), postgresql.psycopg2.dialect()).execute(cursor, {"at": AT})
     assert cursor.calls == [("INSERT INTO t (at) VALUES (%(at)s)", {"at": AT})]
+
+
+def test_literals_in_the_statement_take_their_own_values() -> None:
+    cursor = Cursor()
+    query = (
+        select(TABLE.c.id)
+        .where(TABLE.c.name == "pending")
+        .order_by(TABLE.c.id)
+        .limit(bindparam("limit"))
+    )
+    DriverStatement(query, sqlite.dialect()).execute(cursor, {"limit": 5})
+    assert cursor.calls == [
+        (
+            "SELECT things.id \nFROM things \nWHERE things.name = ? ORDER BY things.id\n"
+            " LIMIT ? OFFSET ?",
+            ["pending", 5, 0],
+        )
+    ]
