@@ -146,6 +146,21 @@ def _kept(line: Line, ref: ProductRef, code: str, message: str) -> LineDecision:
     )
 
 
+class _Product:
+    """What `decide_lines` tracks of one product while handing out its stock to lines."""
+
+    __slots__ = ("backordered", "free", "item", "policy", "ref")
+
+    def __init__(self, ref: ProductRef, item: Stock | None, policy: ProductPolicy | None) -> None:
+        self.ref = ref
+        self.item = item
+        self.policy = policy
+        # Platforms may let stock go below zero (WooCommerce does when it accepts a
+        # backorder, reference/woocommerce/README.md); that is simply nothing available.
+        self.free = max(item.available, 0) if item is not None else 0
+        self.backordered = 0  # what earlier lines of this order put on backorder
+
+
 def decide_lines(
     order: Order,
     stock: Mapping[ProductRef, Stock],
@@ -159,50 +174,65 @@ def decide_lines(
     later line of the same product may still ship from it. Whole-order delivery is decided
     like ship-available here; the caller turns it into a wait.
     """
-    product_policies: dict[ProductRef, ProductPolicy] = {}
+    # Products are keyed by (product_id, variant_id) tuples, which hash in C; each product
+    # gets one ProductRef, one stock lookup and one policy lookup per order, not one a line.
+    product_policies: dict[tuple[str, str | None], ProductPolicy] = {}
     for product_policy in policies.products:
-        product_policies.setdefault(product_policy.ref, product_policy)
-    free_by_ref: dict[ProductRef, int] = {}
-    backordered_by_ref: dict[ProductRef, int] = {}
+        policy_ref = product_policy.ref
+        product_policies.setdefault((policy_ref.product_id, policy_ref.variant_id), product_policy)
+    products: dict[tuple[str, str | None], _Product] = {}
+    lines_complete = condition is DeliveryCondition.LINES_COMPLETE
     decisions: list[LineDecision] = []
+    append = decisions.append
     for line in order.lines:
         qty = line.quantity
-        ref = line.ref
+        key = (line.product_id, line.variant_id)
+        product = products.get(key)
+        if product is None:
+            ref = ProductRef(line.product_id, line.variant_id)
+            product = products[key] = _Product(ref, stock.get(ref), product_policies.get(key))
+        ref = product.ref
         if qty <= 0:
-            decisions.append(_kept(line, ref, "no_quantity", "no quantity to ship; left as it is."))
+            append(_kept(line, ref, "no_quantity", "no quantity to ship; left as it is."))
             continue
-        item = stock.get(ref)
+        item = product.item
         if item is None:
             # The connector reports stock for every product of the order; a gap is a fault
             # the merchant should see, and the safe answer is to move nothing.
             unknown = _kept(
                 line, ref, "stock_unknown", "stock is unknown, so the line stays on the order."
             )
-            decisions.append(unknown._replace(alert=unknown.reason))
+            append(unknown._replace(alert=unknown.reason))
             continue
         if not item.managed:
-            decisions.append(
+            append(
                 _kept(line, ref, "stock_not_managed", "stock is not tracked, so it is never short.")
             )
             continue
-        free = free_by_ref.get(ref)
-        if free is None:
-            # Platforms may let stock go below zero (WooCommerce does when it accepts a
-            # backorder, reference/woocommerce/README.md); that is simply nothing available.
-            free = max(item.available, 0)
-        shortfall = qty - free if qty > free else 0
-        if shortfall == 0:
-            free_by_ref[ref] = free - qty
-            decisions.append(_kept(line, ref, "in_stock", f"all {_units(qty)} are in stock."))
+        free = product.free
+        label = f"'{line.name}' (SKU {line.sku})" if line.sku else f"'{line.name}'"  # line_label
+        units = "1 unit" if qty == 1 else f"{qty} units"  # _units(qty)
+        if qty <= free:
+            product.free = free - qty
+            append(
+                LineDecision(
+                    line,
+                    ref,
+                    qty,
+                    0,
+                    0,
+                    Reason("in_stock", f"{label}: all {units} are in stock.", line.line_id),
+                )
+            )
             continue
+        shortfall = qty - free
 
-        wanted = qty if condition is DeliveryCondition.LINES_COMPLETE else shortfall
-        policy = product_policies.get(ref)
-        label = line_label(line)
+        wanted = qty if lines_complete else shortfall
+        policy = product.policy
         alert: Reason | None = None
         allowed = allows_backorder(item, policy)
         # Open backorders elsewhere, plus what earlier lines of this order put on backorder.
-        already = item.open_backorder_qty + backordered_by_ref.get(ref, 0)
+        already = item.open_backorder_qty + product.backordered
         if not allowed:
             backorder = 0
         elif policy is not None and policy.cap is not None:
@@ -211,15 +241,12 @@ def decide_lines(
             backorder = wanted if wanted <= room else room
         else:
             backorder = wanted
-        if backorder:
-            backordered_by_ref[ref] = backordered_by_ref.get(ref, 0) + backorder
+        product.backordered += backorder
         keep = qty - backorder
         from_stock = keep if keep <= free else free
-        free_by_ref[ref] = free - from_stock
+        product.free = free - from_stock
         oversold = keep - from_stock
-        short_text = (
-            f"{shortfall} of {_units(qty)} {'is' if shortfall == 1 else 'are'} out of stock"
-        )
+        short_text = f"{shortfall} of {units} {'is' if shortfall == 1 else 'are'} out of stock"
 
         if not allowed:
             message = (
@@ -238,10 +265,10 @@ def decide_lines(
             )
             reason = Reason("backorder_cap_reached", message, line.line_id)
             alert = reason
-        elif condition is DeliveryCondition.LINES_COMPLETE:
+        elif lines_complete:
             reason = Reason(
                 "line_backordered",
-                f"{label}: {short_text} and only complete lines ship, so all {_units(qty)} "
+                f"{label}: {short_text} and only complete lines ship, so all {units} "
                 "go on backorder.",
                 line.line_id,
             )
@@ -251,5 +278,5 @@ def decide_lines(
                 f"{label}: {short_text}; {keep} ship now and {backorder} go on backorder.",
                 line.line_id,
             )
-        decisions.append(LineDecision(line, ref, keep, backorder, oversold, reason, alert))
+        append(LineDecision(line, ref, keep, backorder, oversold, reason, alert))
     return tuple(decisions)
