@@ -220,17 +220,16 @@ def _split_line_amounts(decision: LineDecision, exponent: int) -> tuple[Amounts,
     return Amounts(ks, kst, kt, ktx), Amounts(ms, mst, mt, mtx)
 
 
-def _totals(
-    amounts: list[Amounts],
+def _totals_of(
+    subtotal: Decimal,
+    items: Decimal,
+    items_tax: Decimal,
     shipping: Decimal,
     shipping_tax: Decimal,
     fees: Decimal,
     fees_tax: Decimal,
-    zero: Decimal,
 ) -> OrderTotals:
-    subtotal = sum((a.subtotal for a in amounts), zero)
-    items = sum((a.total for a in amounts), zero)
-    items_tax = sum((a.tax for a in amounts), zero)
+    """Order totals from the sums of its items' subtotal, total and tax."""
     return OrderTotals(
         items=items,
         items_tax=items_tax,
@@ -243,16 +242,37 @@ def _totals(
     )
 
 
+def _totals(
+    amounts: list[Amounts],
+    shipping: Decimal,
+    shipping_tax: Decimal,
+    fees: Decimal,
+    fees_tax: Decimal,
+    zero: Decimal,
+) -> OrderTotals:
+    subtotal = sum((a.subtotal for a in amounts), zero)
+    items = sum((a.total for a in amounts), zero)
+    items_tax = sum((a.tax for a in amounts), zero)
+    return _totals_of(subtotal, items, items_tax, shipping, shipping_tax, fees, fees_tax)
+
+
 def order_totals(order: Order) -> OrderTotals:
     """Totals of `order` as it stands, computed from its lines, shipping and fees."""
     zero = minor_unit(order.currency) * 0  # "0.00" for USD: sums keep the currency's precision
-    return _totals(
-        [_line_amounts(line) for line in order.lines],
+    # Summed in line order, as `_totals` would, without an Amounts per line.
+    subtotal = items = items_tax = zero
+    for line in order.lines:
+        subtotal += line.subtotal
+        items += line.total
+        items_tax += line.tax
+    return _totals_of(
+        subtotal,
+        items,
+        items_tax,
         shipping=sum((s.total for s in order.shipping_lines), zero),
         shipping_tax=sum((s.tax for s in order.shipping_lines), zero),
         fees=sum((f.total for f in order.fees), zero),
         fees_tax=sum((f.tax for f in order.fees), zero),
-        zero=zero,
     )
 
 
@@ -327,21 +347,36 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
 
     unit = minor_unit(order.currency)
     exponent = _exponent(order.currency)
+    zero = unit * 0
+    no_amounts = _zero_amounts(exponent)
     line_plans: list[LinePlan] = []
-    kept: list[Amounts] = []
-    moved: list[Amounts] = []
+    # Totals of both orders, summed in line order as `_totals` would, while the lines are built.
+    kept_subtotal = kept_items = kept_tax = moved_subtotal = moved_items = moved_tax = zero
     for d in decisions:
-        kept_amounts, moved_amounts = _split_line_amounts(d, exponent)
-        kept.append(kept_amounts)
-        if d.backorder:
-            moved.append(moved_amounts)
+        line = d.line
+        keep, moved = d.keep, d.backorder
+        if not moved:
+            kept_amounts = Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax)
+            moved_amounts = no_amounts
+        elif not keep:
+            kept_amounts = no_amounts
+            moved_amounts = Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax)
+        else:
+            kept_amounts, moved_amounts = _split_line_amounts(d, exponent)
+        kept_subtotal += kept_amounts.subtotal
+        kept_items += kept_amounts.total
+        kept_tax += kept_amounts.tax
+        if moved:
+            moved_subtotal += moved_amounts.subtotal
+            moved_items += moved_amounts.total
+            moved_tax += moved_amounts.tax
         line_plans.append(
             LinePlan(
-                d.line.line_id,
+                line.line_id,
                 d.ref,
-                d.line.quantity,
-                d.keep,
-                d.backorder,
+                line.quantity,
+                keep,
+                moved,
                 d.oversold,
                 kept_amounts,
                 moved_amounts,
@@ -349,12 +384,12 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
             )  # fmt: skip
         )
     extra = settings.additional_shipping
-    zero = unit * 0
     extra = extra.quantize(unit, rounding=ROUND_HALF_UP) if extra > 0 else zero
-    original_after = _totals(
-        kept, before.shipping, before.shipping_tax, before.fees, before.fees_tax, zero
-    )
-    backorder_totals = _totals(moved, extra, zero, zero, zero, zero)
+    original_after = _totals_of(
+        kept_subtotal, kept_items, kept_tax,
+        before.shipping, before.shipping_tax, before.fees, before.fees_tax,
+    )  # fmt: skip
+    backorder_totals = _totals_of(moved_subtotal, moved_items, moved_tax, extra, zero, zero, zero)
 
     seq = next_split_seq(order)
     pattern = settings.numbering_pattern
