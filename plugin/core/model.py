@@ -113,9 +113,12 @@ class Customer:
     group: str = ""
 
 
-@dataclass(frozen=True)
-class ProductRef:
-    """A product, or one variant of it: the unit stock is kept for."""
+class ProductRef(NamedTuple):
+    """A product, or one variant of it: the unit stock is kept for.
+
+    A named tuple, not a frozen dataclass: it keys every stock and policy lookup, and a
+    tuple hashes and compares in C where a dataclass runs Python `__hash__` and `__eq__`.
+    """
 
     product_id: str
     variant_id: str | None = None
