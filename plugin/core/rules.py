@@ -123,7 +123,10 @@ def allows_backorder(stock: Stock, policy: ProductPolicy | None) -> bool:
     # WooCommerce's product/variation `backorders`: "If managing stock, this controls if
     # backorders are allowed. Options: no, notify and yes" (reference/woocommerce/products.md,
     # product-variations.md). Both "notify" and "yes" allow them.
-    return stock.backorders in (BackorderMode.NOTIFY, BackorderMode.YES)
+    return stock.backorders in _BACKORDERS_ALLOWED
+
+
+_BACKORDERS_ALLOWED = (BackorderMode.NOTIFY, BackorderMode.YES)
 
 
 def line_label(line: Line) -> str:
@@ -157,7 +160,8 @@ class _Product:
         self.policy = policy
         # Platforms may let stock go below zero (WooCommerce does when it accepts a
         # backorder, reference/woocommerce/README.md); that is simply nothing available.
-        self.free = max(item.available, 0) if item is not None else 0
+        available = item.available if item is not None else 0
+        self.free = available if available > 0 else 0
         self.backordered = 0  # what earlier lines of this order put on backorder
 
 
@@ -230,7 +234,11 @@ def decide_lines(
         wanted = qty if lines_complete else shortfall
         policy = product.policy
         alert: Reason | None = None
-        allowed = allows_backorder(item, policy)
+        # allows_backorder(item, policy), inlined: it runs for every short line.
+        if policy is not None and policy.allow_backorder is not None:
+            allowed = policy.allow_backorder
+        else:
+            allowed = item.backorders in _BACKORDERS_ALLOWED
         # Open backorders elsewhere, plus what earlier lines of this order put on backorder.
         already = item.open_backorder_qty + product.backordered
         if not allowed:

@@ -181,7 +181,9 @@ def allocate(amount: Decimal, weights: tuple[int, ...], unit: Decimal) -> tuple[
     return tuple(ZERO - p if sign < 0 else p for p in parts)
 
 
-def _split_two(amount: Decimal, keep: int, moved: int, exponent: int) -> tuple[Decimal, Decimal]:
+def _split_two(
+    amount: Decimal, keep: int, moved: int, exponent: int, unit: Decimal
+) -> tuple[Decimal, Decimal]:
     """`allocate(amount, (keep, moved), unit)` for `unit = 10**exponent`, without the loops.
 
     This runs four times per moved line, so it is the planner's hot path.
@@ -189,7 +191,7 @@ def _split_two(amount: Decimal, keep: int, moved: int, exponent: int) -> tuple[D
     scaled = amount.scaleb(-exponent)
     units = int(scaled)
     if scaled != units:  # not in whole minor units: let the general rule place the residue
-        kept_part, moved_part = allocate(amount, (keep, moved), Decimal(1).scaleb(exponent))
+        kept_part, moved_part = allocate(amount, (keep, moved), unit)
         return kept_part, moved_part
     magnitude = -units if units < 0 else units
     quantity = keep + moved
@@ -198,7 +200,9 @@ def _split_two(amount: Decimal, keep: int, moved: int, exponent: int) -> tuple[D
     # unit, the kept share on a tie (as in `allocate`).
     if remainder * 2 > quantity:
         moved_units += 1
-    moved_part = Decimal(-moved_units if units < 0 else moved_units).scaleb(exponent)
+    # An int times `unit` has `unit`'s exponent, like Decimal(n).scaleb(exponent), at half
+    # the cost; n has no more digits than `amount`, so nothing is rounded.
+    moved_part = (-moved_units if units < 0 else moved_units) * unit
     return amount - moved_part, moved_part
 
 
@@ -206,17 +210,19 @@ def _line_amounts(line: Line) -> Amounts:
     return Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax)
 
 
-def _split_line_amounts(decision: LineDecision, exponent: int) -> tuple[Amounts, Amounts]:
+def _split_line_amounts(
+    decision: LineDecision, exponent: int, unit: Decimal
+) -> tuple[Amounts, Amounts]:
     line = decision.line
     keep, moved = decision.keep, decision.backorder
     if moved == 0:
         return _line_amounts(line), _zero_amounts(exponent)
     if keep == 0:
         return _zero_amounts(exponent), _line_amounts(line)
-    ks, ms = _split_two(line.subtotal, keep, moved, exponent)
-    kst, mst = _split_two(line.subtotal_tax, keep, moved, exponent)
-    kt, mt = _split_two(line.total, keep, moved, exponent)
-    ktx, mtx = _split_two(line.tax, keep, moved, exponent)
+    ks, ms = _split_two(line.subtotal, keep, moved, exponent, unit)
+    kst, mst = _split_two(line.subtotal_tax, keep, moved, exponent, unit)
+    kt, mt = _split_two(line.total, keep, moved, exponent, unit)
+    ktx, mtx = _split_two(line.tax, keep, moved, exponent, unit)
     return Amounts(ks, kst, kt, ktx), Amounts(ms, mst, mt, mtx)
 
 
@@ -352,6 +358,7 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
     line_plans: list[LinePlan] = []
     # Totals of both orders, summed in line order as `_totals` would, while the lines are built.
     kept_subtotal = kept_items = kept_tax = moved_subtotal = moved_items = moved_tax = zero
+    moved_lines = moved_units = 0
     for d in decisions:
         line = d.line
         keep, moved = d.keep, d.backorder
@@ -362,11 +369,13 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
             kept_amounts = no_amounts
             moved_amounts = Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax)
         else:
-            kept_amounts, moved_amounts = _split_line_amounts(d, exponent)
+            kept_amounts, moved_amounts = _split_line_amounts(d, exponent, unit)
         kept_subtotal += kept_amounts.subtotal
         kept_items += kept_amounts.total
         kept_tax += kept_amounts.tax
         if moved:
+            moved_lines += 1
+            moved_units += moved
             moved_subtotal += moved_amounts.subtotal
             moved_items += moved_amounts.total
             moved_tax += moved_amounts.tax
@@ -403,8 +412,6 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
         )
         pattern = DEFAULT_NUMBERING_PATTERN
     number = pattern.format(number=order.number, seq=seq)
-    moved_lines = sum(1 for d in decisions if d.backorder)
-    moved_units = sum(d.backorder for d in decisions)
     reasons.append(
         Reason(
             "split",
@@ -595,7 +602,7 @@ def plan_resplit(
                 "resplit_ships", f"{line_label(line)}: all {keep} units ship now.", line.line_id
             )
         decision = LineDecision(line, line.ref, keep, rest, 0, reason)
-        kept_amounts, moved_amounts = _split_line_amounts(decision, exponent)
+        kept_amounts, moved_amounts = _split_line_amounts(decision, exponent, unit)
         kept.append(kept_amounts)
         if rest:
             moved.append(moved_amounts)
