@@ -199,7 +199,7 @@ def decide_lines(
         key = (line.product_id, line.variant_id)
         product = products.get(key)
         if product is None:
-            ref = ProductRef(line.product_id, line.variant_id)
+            ref = _new(ProductRef, key)
             product = products[key] = _Product(ref, stock.get(ref), product_policies.get(key))
         ref = product.ref
         if qty <= 0:

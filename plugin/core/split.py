@@ -276,14 +276,16 @@ def order_totals(order: Order) -> OrderTotals:
         subtotal += line.subtotal
         items += line.total
         items_tax += line.tax
-    return _totals_of(
-        subtotal,
-        items,
-        items_tax,
-        shipping=sum((s.total for s in order.shipping_lines), zero),
-        shipping_tax=sum((s.tax for s in order.shipping_lines), zero),
-        fees=sum((f.total for f in order.fees), zero),
-        fees_tax=sum((f.tax for f in order.fees), zero),
+    return _totals_of(subtotal, items, items_tax, *_shipping_and_fees(order, zero))
+
+
+def _shipping_and_fees(order: Order, zero: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """Shipping, shipping tax, fees and fees tax of `order`: they stay on the original."""
+    return (
+        sum((s.total for s in order.shipping_lines), zero),
+        sum((s.tax for s in order.shipping_lines), zero),
+        sum((f.total for f in order.fees), zero),
+        sum((f.tax for f in order.fees), zero),
     )
 
 
@@ -307,7 +309,6 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
     any_backorder = any(d.backorder for d in decisions)
     any_oversold = any(d.oversold for d in decisions)
     hold_for_oversold = any_oversold and settings.oversold_action is OversoldAction.HOLD
-    before = order_totals(order)
     payment = (
         PaymentAction.PAID_FROM_ORIGINAL
         if order.payment_state is PaymentState.PAID
@@ -331,8 +332,8 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
         condition is DeliveryCondition.WHOLE_ORDER or not any(d.keep for d in decisions)
     ):
         return _whole_order_waits(
-            order, decisions, reasons, condition, alerts, any_oversold, oversold_reason, before,
-            payment,
+            order, decisions, reasons, condition, alerts, any_oversold, oversold_reason,
+            order_totals(order), payment,
         )  # fmt: skip
 
     if not any_backorder:
@@ -351,7 +352,7 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
             outcome=Outcome.HOLD if hold_for_oversold else Outcome.NO_CHANGE,
             reasons=tuple(reasons),
             lines=lines,
-            original_totals=before,
+            original_totals=order_totals(order),
             hold_original=hold_for_oversold,
             alerts=alerts,
         )
@@ -392,10 +393,10 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
         )  # fmt: skip
     extra = settings.additional_shipping
     extra = extra.quantize(unit, rounding=ROUND_HALF_UP) if extra > 0 else zero
+    # The original keeps shipping and fees; its line totals are not needed here.
     original_after = _totals_of(
-        kept_subtotal, kept_items, kept_tax,
-        before.shipping, before.shipping_tax, before.fees, before.fees_tax,
-    )  # fmt: skip
+        kept_subtotal, kept_items, kept_tax, *_shipping_and_fees(order, zero)
+    )
     backorder_totals = _totals_of(moved_subtotal, moved_items, moved_tax, extra, zero, zero, zero)
 
     seq = next_split_seq(order)
