@@ -216,10 +216,9 @@ def _line_amounts(line: Line) -> Amounts:
 
 
 def _split_line_amounts(
-    decision: LineDecision, exponent: int, unit: Decimal
+    line: Line, keep: int, moved: int, exponent: int, unit: Decimal
 ) -> tuple[Amounts, Amounts]:
-    line = decision.line
-    keep, moved = decision.keep, decision.backorder
+    """The money of `line` kept and moved when `keep` of its units stay and `moved` move."""
     if moved == 0:
         return _line_amounts(line), _zero_amounts(exponent)
     if keep == 0:
@@ -365,9 +364,8 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
     # Totals of both orders, summed in line order as `_totals` would, while the lines are built.
     kept_subtotal = kept_items = kept_tax = moved_subtotal = moved_items = moved_tax = zero
     moved_lines = moved_units = 0
-    for d in decisions:
-        line = d.line
-        keep, moved = d.keep, d.backorder
+    # Unpacking reads a named tuple's fields at once, cheaper than one attribute at a time.
+    for line, ref, keep, moved, oversold, reason, _alert in decisions:
         if not moved:
             kept_amounts = _new(Amounts, (line.subtotal, line.subtotal_tax, line.total, line.tax))
             moved_amounts = no_amounts
@@ -375,20 +373,22 @@ def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Polici
             kept_amounts = no_amounts
             moved_amounts = _new(Amounts, (line.subtotal, line.subtotal_tax, line.total, line.tax))
         else:
-            kept_amounts, moved_amounts = _split_line_amounts(d, exponent, unit)
-        kept_subtotal += kept_amounts.subtotal
-        kept_items += kept_amounts.total
-        kept_tax += kept_amounts.tax
+            kept_amounts, moved_amounts = _split_line_amounts(line, keep, moved, exponent, unit)
+        subtotal, _subtotal_tax, total, tax = kept_amounts
+        kept_subtotal += subtotal
+        kept_items += total
+        kept_tax += tax
         if moved:
             moved_lines += 1
             moved_units += moved
-            moved_subtotal += moved_amounts.subtotal
-            moved_items += moved_amounts.total
-            moved_tax += moved_amounts.tax
+            subtotal, _subtotal_tax, total, tax = moved_amounts
+            moved_subtotal += subtotal
+            moved_items += total
+            moved_tax += tax
         line_plans.append(
             _new(LinePlan, (
-                line.line_id, d.ref, line.quantity, keep, moved, d.oversold,
-                kept_amounts, moved_amounts, d.reason, 0,
+                line.line_id, ref, line.quantity, keep, moved, oversold,
+                kept_amounts, moved_amounts, reason, 0,
             ))
         )  # fmt: skip
     extra = settings.additional_shipping
@@ -600,8 +600,7 @@ def plan_resplit(
             reason = Reason(
                 "resplit_ships", f"{line_label(line)}: all {keep} units ship now.", line.line_id
             )
-        decision = LineDecision(line, line.ref, keep, rest, 0, reason)
-        kept_amounts, moved_amounts = _split_line_amounts(decision, exponent, unit)
+        kept_amounts, moved_amounts = _split_line_amounts(line, keep, rest, exponent, unit)
         kept.append(kept_amounts)
         if rest:
             moved.append(moved_amounts)
