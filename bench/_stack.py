@@ -27,7 +27,8 @@ from sqlalchemy import func, select
 
 import run
 from plugin.storage.models import InboxEvent, Split
-from tests.e2e.helpers import Api, Jobs, PluginDb, free_port
+from tests.e2e.helpers import Api, Jobs, PluginDb
+from tests.processes import free_port
 
 NO_FAULTS: dict[str, object] = {
     "latency_ms": 0,

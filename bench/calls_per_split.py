@@ -18,7 +18,6 @@ from typing import Any
 
 import requests
 
-from bench._sandbox import API_PATH, running_sandbox
 from plugin.connectors.woocommerce.platform import connect
 from plugin.core.model import StoreSettings
 from plugin.crypto import Vault
@@ -30,6 +29,7 @@ from plugin.storage.repositories import (
     SqlSplitLedger,
     StoreRepository,
 )
+from tests.processes import API_PATH, running_sandbox
 
 TARGET_CALLS = 4
 LINE_COUNTS = (1, 10, 100)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from tests.processes import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
@@ -56,16 +56,10 @@ def bench_app() -> Any:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _server(home: Path, redis_url: str) -> Iterator[tuple[int, int]]:
     """gunicorn serving `bench_app()`; yields its port and the master's pid."""
-    port = _free_port()
+    port = free_port()
     env = dict(
         os.environ,
         BACKORDERS_HOME=str(home),
@@ -91,32 +85,25 @@ def _server(home: Path, redis_url: str) -> Iterator[tuple[int, int]]:
         "warning",
         "bench.webhook_ingest:bench_app()",
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {process.returncode}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    connection.close()
-                    break
-                connection.close()
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not become healthy in 30 s")
-            time.sleep(0.1)
+    with running(command, ready=_healthy(port), name="gunicorn", env=env, quiet=False) as process:
         yield port, process.pid
-    finally:
-        process.terminate()
+
+
+def _healthy(port: int) -> Callable[[], bool]:
+    """Whether the server on `port` answers 200 on /healthz."""
+
+    def ready() -> bool:
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            try:
+                connection.request("GET", "/healthz")
+                return connection.getresponse().status == 200
+            finally:
+                connection.close()
+        except OSError:
+            return False
+
+    return ready
 
 
 class _Bodies:

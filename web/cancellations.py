@@ -60,6 +60,14 @@ class CancellableLine:
         return self.split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value
 
 
+@dataclass(frozen=True)
+class OrderName:
+    """An order as the page links and names it."""
+
+    order_id: str
+    label: str  # its number, e.g. "#112" or "112-001"
+
+
 class Refused(Exception):
     """The line cannot be cancelled; the message says why (nothing was changed)."""
 
@@ -117,15 +125,31 @@ def _page(
     errors: Mapping[str, list[str]] | None = None,
     reason: str = "",
 ) -> str:
-    # The product's name and the currency, read from the store like the backorders page does
-    # (one request, short timeout); the ids alone when the store does not answer.
-    order = fetch_orders(store, [order_id]).get(order_id)
+    # The product's name, the currency and the original's number, read from the store like
+    # the backorders page does (one request, short timeout); the ids alone when it does not
+    # answer. The original is the order the customer placed (and paid on): for a line of a
+    # re-split `-002`, the `-001`'s own original, not the `-001` it was split from.
+    lineage = SqlSplitLedger(services().db).lineage(store.id, order_id) or [found.split]
+    original_id = lineage[0].original_order_id
+    orders = fetch_orders(store, [order_id, original_id])
+    order, original = orders.get(order_id), orders.get(original_id)
+    split_from = None
+    if len(lineage) > 1:
+        parent_id = found.split.original_order_id
+        split_from = OrderName(
+            parent_id, str(lineage[-2].plan.get("backorder_number") or f"#{parent_id}")
+        )
     return render_template(
         "backorders/cancel.html",
         store=store,
         order_id=order_id,
         line_id=line_id,
         found=found,
+        original=OrderName(
+            original_id,
+            f"#{original.get('number') or original_id}" if original else f"#{original_id}",
+        ),
+        split_from=split_from,
         product=product_name(order, found.product_id, found.variant_id),
         currency=str(order.get("currency", "")) if order else "",
         status=str(order.get("status", "")) if order else "",

@@ -179,3 +179,16 @@ class SqlCancellationLedger:
                     )
                 )
             )
+
+    def removed_lines(self, store_id: int) -> set[tuple[str, str]]:
+        """(backorder order id, plan line id) of the lines whose cancellation was written to
+        the store (written, noted or done): the store's order no longer has them. A line whose
+        write was only attempted is not certain to be gone, so it is not listed."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Cancellation.backorder_order_id, Cancellation.line_id).where(
+                    Cancellation.store_id == store_id,
+                    Cancellation.state != CancelState.REQUESTED,
+                )
+            )
+            return {(order_id, line_id) for order_id, line_id in rows}

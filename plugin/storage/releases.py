@@ -33,6 +33,14 @@ def _record(row: Release) -> ReleaseRecord:
     )
 
 
+def _waits(split: Split, line: Mapping[str, Any], removed: set[tuple[str, str]]) -> bool:
+    """Whether the plan line moved units to the split's backorder order and was not cancelled
+    there since."""
+    if int(line.get("backorder") or 0) <= 0:
+        return False
+    return (str(split.backorder_order_id), str(line.get("line_id"))) not in removed
+
+
 class SqlReleaseLedger:
     """Release records and the backorder orders that wait for a product, on SQL."""
 
@@ -41,7 +49,9 @@ class SqlReleaseLedger:
 
     def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]:
         """Backorder orders of finished splits that moved units of product (or variation)
-        `ref.product_id`, oldest split first."""
+        `ref.product_id` in a line not cancelled, oldest split first."""
+        cancellations = SqlCancellationLedger(self.db)
+        removed = cancellations.removed_lines(store_id)
         with self.db.session() as session:
             rows = session.scalars(
                 select(Split)
@@ -59,18 +69,20 @@ class SqlReleaseLedger:
                     # A product id names the product and all its variations; a variation's
                     # own id (WooCommerce sends product.updated for variations too) names it.
                     wanted = {str(line_ref.get("product_id")), str(line_ref.get("variant_id"))}
-                    if ref.product_id in wanted and int(line.get("backorder") or 0) > 0:
+                    if ref.product_id in wanted and _waits(row, line, removed):
                         assert row.backorder_order_id is not None
                         if row.backorder_order_id not in found:
                             found.append(row.backorder_order_id)
                         break
         # A backorder order with a line being cancelled waits until the cancellation is
         # carried out (plugin/cancelling.py): no stock goes to a line the merchant cancelled.
-        cancelling = SqlCancellationLedger(self.db).orders_with_open_cancellation(store_id)
+        cancelling = cancellations.orders_with_open_cancellation(store_id)
         return [order_id for order_id in found if order_id not in cancelling]
 
     def waiting_products(self, store_id: int) -> list[str]:
-        """Product ids (variation ids for variations) that unreleased backorder orders wait for."""
+        """Product ids (variation ids for variations) that unreleased backorder orders wait
+        for, in lines not cancelled (an allocation job for a cancelled line finds nothing)."""
+        removed = SqlCancellationLedger(self.db).removed_lines(store_id)
         with self.db.session() as session:
             released = set(
                 session.scalars(select(Release.order_id).where(Release.store_id == store_id))
@@ -88,7 +100,7 @@ class SqlReleaseLedger:
                     continue
                 for line in (row.plan or {}).get("lines", []):
                     ref = line.get("ref") or {}
-                    if int(line.get("backorder") or 0) > 0:
+                    if _waits(row, line, removed):
                         products.add(str(ref.get("variant_id") or ref.get("product_id")))
             return sorted(products)
 

@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from plugin.core.model import (
     DEFAULT_ELIGIBLE_STATUSES,
@@ -34,6 +34,7 @@ from plugin.core.model import (
     Status,
     StoreSettings,
 )
+from plugin.core.split import resplit_key
 from plugin.crypto import Vault
 from plugin.errors import PermanentError
 from plugin.ports import SplitRecord, SplitState
@@ -54,6 +55,7 @@ from plugin.storage.models import (
 
 # Core tables for the hot paths: plain statements skip the ORM's per-statement bookkeeping.
 _STORES = cast(Table, Store.__table__)
+_LINEAGE_LIMIT = 100  # re-splits of one original order; a guard against a corrupt loop
 _INBOX = cast(Table, InboxEvent.__table__)
 _WEBHOOK_TARGET = select(_STORES.c.status, _STORES.c.webhook_secret_enc).where(
     _STORES.c.id == bindparam("store")
@@ -678,25 +680,29 @@ class InboxRepository:
         self, seconds: float, *, now: dt.datetime | None = None, limit: int = 500
     ) -> builtins.list[InboxRecord]:
         """Events still 'pending' that arrived at least `seconds` ago, oldest first."""
-        cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
-        query = (
-            select(InboxEvent)
-            .where(InboxEvent.status == "pending", InboxEvent.received_at <= cutoff)
-            .order_by(InboxEvent.id)
-            .limit(limit)
-        )
-        with self.db.session() as session:
-            return [_inbox_record(row) for row in session.scalars(query)]
+        return self._in_status_since("pending", InboxEvent.received_at, seconds, now, limit)
 
     def enqueued_older_than(
         self, seconds: float, *, now: dt.datetime | None = None, limit: int = 5000
     ) -> builtins.list[InboxRecord]:
         """Events 'enqueued' at least `seconds` ago and not finished, oldest first (their job
         should exist in Redis; `dispatch.requeue_vanished` checks)."""
+        return self._in_status_since("enqueued", InboxEvent.enqueued_at, seconds, now, limit)
+
+    def _in_status_since(
+        self,
+        status: str,
+        stamp: InstrumentedAttribute[Any],
+        seconds: float,
+        now: dt.datetime | None,
+        limit: int,
+    ) -> builtins.list[InboxRecord]:
+        """Events in `status` whose `stamp` column is at least `seconds` before `now`, oldest
+        first."""
         cutoff = (now or utcnow()) - dt.timedelta(seconds=seconds)
         query = (
             select(InboxEvent)
-            .where(InboxEvent.status == "enqueued", InboxEvent.enqueued_at <= cutoff)
+            .where(InboxEvent.status == status, stamp <= cutoff)
             .order_by(InboxEvent.id)
             .limit(limit)
         )
@@ -878,6 +884,26 @@ class SqlSplitLedger:
         )
         with self.db.session() as session:
             return [_split_record(row) for row in session.scalars(query)]
+
+    def lineage(self, store_id: int, backorder_order_id: str) -> builtins.list[SplitRecord]:
+        """The splits that made backorder order `backorder_order_id`, the first split of the
+        customer's original order first: one for a `-001`; for a `-002` (a re-split, keyed
+        `resplit:<id>`, whose original is the backorder order it was split from) also the
+        split that made that order, and so on. Empty when no split made it."""
+        chain: builtins.list[SplitRecord] = []
+        order_id = str(backorder_order_id)
+        while len(chain) < _LINEAGE_LIMIT:
+            made = next(
+                (s for s in self.for_order(store_id, order_id) if s.backorder_order_id == order_id),
+                None,
+            )
+            if made is None:
+                break
+            chain.insert(0, made)
+            if made.split_key != resplit_key(made.original_order_id):
+                break  # a first split: its original is the order the customer placed
+            order_id = made.original_order_id
+        return chain
 
     @staticmethod
     def _row(session: Session, store_id: int, split_key: str) -> Split | None:

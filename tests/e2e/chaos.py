@@ -601,7 +601,7 @@ def kill_workers(stack: run.Stack, rng: random.Random, count: int = 0) -> str:
 
 def execute(settings: Settings, home: Path) -> Report:
     """Start the stack in `home`, run the chaos and the check; stop everything."""
-    from tests.e2e.helpers import free_port
+    from tests.processes import free_port
 
     say = settings.log
     rng = random.Random(settings.seed)

@@ -18,7 +18,8 @@ import psutil
 import pytest
 
 import run
-from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, free_port, wait_for
+from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, wait_for
+from tests.processes import free_port
 
 DEFAULT_FAULTS = {
     "latency_ms": 0,

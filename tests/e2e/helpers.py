@@ -3,8 +3,6 @@ and the plugin's own storage."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -18,13 +16,6 @@ import requests
 T = TypeVar("T")
 
 SPLIT_DEADLINE = 10.0  # seconds an order may take to be split
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(

@@ -18,7 +18,8 @@ import requests
 
 import run
 from plugin.config import Config
-from tests.e2e.helpers import Api, PluginDb, free_port, wait_for
+from tests.e2e.helpers import Api, PluginDb, wait_for
+from tests.processes import free_port
 
 pytestmark = pytest.mark.e2e
 

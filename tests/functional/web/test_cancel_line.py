@@ -15,7 +15,7 @@ from plugin.dispatch import event_queue
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.models import AuditEntry, Cancellation
 from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import StoreRecord
+from plugin.storage.repositories import SqlSplitLedger, StoreRecord
 from tests.functional.web.conftest import Merchant, state
 from tests.functional.web.test_backorders import _line, add_split
 
@@ -50,7 +50,50 @@ def test_the_confirmation_page_says_what_will_happen(
     assert '<dd id="cancel-value">20.00</dd>' in html
     assert "The line is removed from the backorder order" in html
     assert "The customer was not charged for these units." in html
+    assert (
+        f'<dd id="cancel-original"><a href="/stores/{alice_store.id}/orders/100">#100</a> '
+        "(left as it is: it keeps what ships now)</dd>"
+    ) in html
+    assert 'id="cancel-split-from"' not in html
+    assert "A private note on both orders and the audit trail" in html
     assert 'name="csrf_token"' in html and 'id="confirm-cancel"' in html
+
+
+def _resplit(app: Flask, store: StoreRecord, source: str, new: str, number: str) -> None:
+    """Backorder order `source` split again: `new` (numbered `number`) holds 1 unit of
+    product 7, covered by the payment (a paid `-001` makes a paid `-002`)."""
+    ledger = SqlSplitLedger(state(app).db)
+    plan = {"outcome": "split", "lines": [_line("7", 1, "10.00")], "backorder_number": number,
+            "payment": "paid_from_original"}  # fmt: skip
+    ledger.start(store.id, source, f"resplit:{source}", plan)
+    ledger.advance(store.id, f"resplit:{source}", "done", backorder_order_id=new)
+
+
+def test_a_resplit_line_names_the_first_original_as_where_the_refund_is_due(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    # 112 was split into 113 (112-001); 113 was released in part and split again into 114
+    # (112-002), then 114 into 115 (112-003). The customer paid on 112.
+    add_split(app, alice_store.id, "112", "113", [_line("7", 3, "30.00")])
+    _resplit(app, alice_store, "113", "114", "112-002")
+    _resplit(app, alice_store, "114", "115", "112-003")
+    orders = f"/stores/{alice_store.id}/orders"
+    for order_id, parent, parent_label in (("114", "113", "112-001"), ("115", "114", "112-002")):
+        html = alice.get(_cancel_path(alice_store, order_id)).get_data(as_text=True)
+        assert (
+            f'<dd id="cancel-split-from"><a href="{orders}/{parent}">{parent_label}</a> '
+            "(left as it is: it keeps what ships now)</dd>"
+        ) in html
+        assert (
+            f'<dd id="cancel-original"><a href="{orders}/112">#112</a> '
+            "(the order the customer placed; left as it is)</dd>"
+        ) in html
+        assert (
+            "The customer paid for these units with original order #112: refund them from "
+            "that order in the store's admin (Backorders moves no money)."
+        ) in html
+        assert f"A private note on this backorder order and on {parent_label} and the" in html
+        assert f"original order #{parent}" not in html
 
 
 def test_the_last_open_line_cancels_the_backorder_order(
@@ -284,3 +327,63 @@ def test_the_confirmation_page_names_the_product_and_warns_when_the_order_is_not
     ).raise_for_status()
     html = alice.get(path).get_data(as_text=True)
     assert "The store shows this backorder order as “processing”, not on hold" in html
+
+
+def test_a_resplit_line_names_the_original_by_the_number_the_store_gives(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    import requests
+
+    from tests.functional.web.conftest import DEMO_KEY, DEMO_SECRET
+
+    kettle = live_store.product_id("KETTLE-COPPER")
+    orders = f"{live_store.url}/wp-json/wc/v3/orders"
+
+    def on_hold() -> dict[str, Any]:
+        created = requests.post(
+            orders,
+            auth=(DEMO_KEY, DEMO_SECRET),
+            json={"status": "on-hold", "line_items": [{"product_id": kettle, "quantity": 1}]},
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        return dict(created.json())
+
+    original, second = on_hold(), on_hold()
+    original_id, second_id = str(original["id"]), str(second["id"])
+    add_split(app, live_store.store.id, original_id, "9001", [_line("7", 2, "20.00")])
+    _resplit(app, live_store.store, "9001", second_id, f"{original['number']}-002")
+    html = alice.get(_cancel_path(live_store.store, second_id)).get_data(as_text=True)
+    assert (
+        f'<dd id="cancel-original"><a href="/stores/{live_store.store.id}/orders/{original_id}">'
+        f"#{original['number']}</a> (the order the customer placed; left as it is)</dd>"
+    ) in html
+    assert f"paid for these units with original order #{original['number']}: refund" in html
+
+
+def test_the_order_page_names_a_cancelled_product_once_the_job_has_read_it(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    _two_line_split(app, alice_store)
+    ledger = SqlCancellationLedger(state(app).db)
+    for line_id, product_id, quantity in (("l7", "7", 2), ("l8", "8", 1)):
+        ledger.request(
+            alice_store.id, f"cancel:101:{line_id}", backorder_order_id="101",
+            original_order_id="100", line_id=line_id, product_id=product_id, variant_id=None,
+            quantity=quantity, reason="Discontinued", requested_by=alice.email,
+        )  # fmt: skip
+    # The job has read 101 for line l7 (its outcome holds the line's name); not yet for l8.
+    outcome = {
+        "backorder_line_id": "b7",
+        "product": "Copper Kettle",
+        "quantity": 2,
+        "amount": "20.00",
+        "currency": "USD",
+        "paid": False,
+        "cancels_order": False,
+    }
+    ledger.mark_write_attempted(alice_store.id, "cancel:101:l7", outcome)
+    html = alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True)
+    assert "Copper Kettle (product 7) × 2 of backorder order" in html
+    assert "Product 8 × 1 of backorder order" in html
+    assert "Product 7 × 2" not in html

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench._sandbox import running_sandbox
 from bench.calls_per_split import AUTH, SplitCounter
+from tests.processes import running_sandbox
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ worker's runtime pointed at them."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from plugin.crypto import Vault
 from plugin.storage.accounts import StoreSettingsForm, save_store_settings
 from plugin.storage.db import Database
 from plugin.storage.repositories import StoreRecord, StoreRepository
+from tests.processes import free_port
 
 SECRET_KEY = "notify-integration-secret-key-0123456789"
 
@@ -57,12 +57,6 @@ class SmtpHandler:
                 )
             )
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

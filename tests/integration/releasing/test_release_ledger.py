@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from plugin.cancelling import CancelState
 from plugin.core.model import ProductRef
 from plugin.crypto import Vault
 from plugin.releasing import ReleaseState
+from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import SqlSplitLedger, StoreRepository
@@ -51,4 +53,56 @@ def test_waiting_orders_products_and_exactly_one_release(tmp_path: Path) -> None
     ledger.set_bump(store.id, "12", 3)
     ledger.set_bump(store.id, "12", 5)
     assert ledger.bumps(store.id) == {"12": 5}
+    db.dispose()
+
+
+def test_cancelled_lines_wait_for_nothing(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    db.migrate()
+    store = StoreRepository(db, Vault("k" * 40)).create(
+        name="S", base_url="http://127.0.0.1:9", consumer_key="ck", consumer_secret="cs",
+        webhook_secret="w",
+    )  # fmt: skip
+    splits = SqlSplitLedger(db)
+    lines = [
+        {"line_id": "1", "ref": {"product_id": "7", "variant_id": None}, "backorder": 2},
+        {"line_id": "2", "ref": {"product_id": "8", "variant_id": "81"}, "backorder": 1},
+    ]
+    splits.start(store.id, "1", "a", {"lines": lines})
+    splits.advance(store.id, "a", "done", backorder_order_id="11")
+    splits.start(store.id, "3", "b", {"lines": [lines[1]]})
+    splits.advance(store.id, "b", "done", backorder_order_id="13")
+    ledger = SqlReleaseLedger(db)
+    cancellations = SqlCancellationLedger(db)
+
+    def cancel(order_id: str, line_id: str, product_id: str) -> str:
+        key = f"cancel:{order_id}:{line_id}"
+        cancellations.request(
+            store.id, key, backorder_order_id=order_id, original_order_id="1", line_id=line_id,
+            product_id=product_id, variant_id=None, quantity=1, reason="r", requested_by="m@x",
+        )  # fmt: skip
+        return key
+
+    def waiting() -> tuple[list[str], list[str], list[str]]:
+        return (
+            ledger.waiting_products(store.id),
+            ledger.backorder_orders_for(store.id, ProductRef("7")),
+            ledger.backorder_orders_for(store.id, ProductRef("81")),
+        )
+
+    line_7 = cancel("11", "1", "7")
+    # Requested, not yet in the store: the line still waits (its order is held back from
+    # releases until the cancellation is carried out).
+    assert waiting() == (["7", "81"], [], ["13"])
+    cancellations.mark_write_attempted(store.id, line_7, {"cancels_order": False})
+    cancellations.fail(store.id, line_7, "timed out")  # the write may or may not have happened
+    assert waiting() == (["7", "81"], ["11"], ["11", "13"])
+    cancellations.advance(store.id, line_7, CancelState.WRITTEN)  # retried: the store has it
+    assert waiting() == (["81"], [], ["11", "13"])
+    cancellations.advance(store.id, line_7, CancelState.DONE)
+    assert waiting() == (["81"], [], ["11", "13"])
+    # 81 still waits on 13 after 11's line of it is cancelled too; not on 11.
+    line_81 = cancel("11", "2", "8")
+    cancellations.advance(store.id, line_81, CancelState.DONE)
+    assert waiting() == (["81"], [], ["13"])
     db.dispose()

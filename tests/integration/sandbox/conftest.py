@@ -4,22 +4,18 @@
 from __future__ import annotations
 
 import base64
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
 from sandbox.app import create_app
+from tests.processes import start_sandbox, stop
 from tests.unit.sandbox.receiver import Receiver
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"ck_test:cs_test").decode()}
@@ -68,9 +64,6 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
 @dataclass
 class Server:
     """A running sandbox process."""
@@ -80,59 +73,15 @@ class Server:
     data_dir: Path
 
 
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(data_dir: Path, *extra: str) -> Server:
     """Start ``python -m sandbox`` and wait (with a deadline) until it answers."""
-    port = free_port()
-    env = {**os.environ, "SANDBOX_CONSUMER_KEY": "ck_test", "SANDBOX_CONSUMER_SECRET": "cs_test"}
-    process = subprocess.Popen(  # noqa: S603 - our own entry point
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            *extra,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode() if process.stderr else "exited")
-        try:
-            requests.get(url + "/wp-json/wc/v3/orders", timeout=1)
-            return Server(url, process, data_dir)
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("sandbox did not start within 30 s")
+    url, process = start_sandbox("ck_test", "cs_test", "--data-dir", str(data_dir), *extra)
+    return Server(url, process, data_dir)
 
 
 def stop_server(server: Server) -> None:
     """Stop the process and wait for it."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=5)
-    if server.process.stderr:
-        server.process.stderr.close()
+    stop(server.process)
 
 
 @pytest.fixture

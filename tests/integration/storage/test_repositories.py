@@ -301,6 +301,25 @@ def test_split_failure_is_final(db: Database, store: StoreRecord) -> None:
     assert (record.state, record.error) == (SplitState.FAILED, "validation_failed")
 
 
+def test_lineage_walks_resplits_back_to_the_first_split(db: Database, store: StoreRecord) -> None:
+    ledger = SqlSplitLedger(db)
+    ledger.start(store.id, "112", "112:1", {})
+    ledger.advance(store.id, "112:1", SplitState.DONE, backorder_order_id="113")
+    ledger.start(store.id, "113", "resplit:113", {})
+    ledger.advance(store.id, "resplit:113", SplitState.DONE, backorder_order_id="114")
+    ledger.start(store.id, "114", "resplit:114", {})
+    ledger.advance(store.id, "resplit:114", SplitState.DONE, backorder_order_id="115")
+
+    def keys(order_id: str) -> list[str]:
+        return [r.split_key for r in ledger.lineage(store.id, order_id)]
+
+    assert keys("115") == ["112:1", "resplit:113", "resplit:114"]
+    assert keys("114") == ["112:1", "resplit:113"]
+    assert keys("113") == ["112:1"]
+    assert keys("112") == []  # an original: no split made it
+    assert ledger.lineage(store.id + 1, "115") == []  # another store's orders
+
+
 # --- policies ---------------------------------------------------------------------------------
 
 

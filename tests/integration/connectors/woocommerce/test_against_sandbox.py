@@ -7,14 +7,8 @@ with the core planner deciding.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,52 +17,18 @@ import requests
 from plugin.connectors.woocommerce.platform import WooCommercePlatform, connect
 from plugin.core.model import Outcome, PaymentAction, Policies, ProductRef, Status
 from plugin.core.split import plan_split
+from tests.processes import running_sandbox
 
-ROOT = Path(__file__).resolve().parents[4]
 KEY, SECRET = "ck_connector", "cs_connector"
 
 pytest.importorskip("sandbox.app", reason="the sandbox store (branch sandbox-api) is not here")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "SANDBOX_CONSUMER_KEY": KEY, "SANDBOX_CONSUMER_SECRET": SECRET}
     data_dir = tmp_path_factory.mktemp("sandbox")
-    process = subprocess.Popen(  # noqa: S603 - the project's own entry point
-        [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir), "--threads", "4"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(process.stderr.read().decode() if process.stderr else "exited")
-            try:
-                requests.get(url + "/wp-json/wc/v3/orders", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("sandbox did not start within 30 s") from None
-                time.sleep(0.05)
+    with running_sandbox(KEY, SECRET, "--data-dir", str(data_dir), "--threads", "4") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stderr:
-            process.stderr.close()
 
 
 class Admin:
