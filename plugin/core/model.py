@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 ZERO = Decimal("0")
 
@@ -112,9 +113,12 @@ class Customer:
     group: str = ""
 
 
-@dataclass(frozen=True)
-class ProductRef:
-    """A product, or one variant of it: the unit stock is kept for."""
+class ProductRef(NamedTuple):
+    """A product, or one variant of it: the unit stock is kept for.
+
+    A named tuple, not a frozen dataclass: it keys every stock and policy lookup, and a
+    tuple hashes and compares in C where a dataclass runs Python `__hash__` and `__eq__`.
+    """
 
     product_id: str
     variant_id: str | None = None
@@ -254,8 +258,14 @@ class Policies:
     customer: CustomerPolicy | None = None
 
 
-@dataclass(frozen=True)
-class Reason:
+# Reason, Amounts and LinePlan are named tuples rather than frozen dataclasses: the planner
+# makes a few of each per order line, and a frozen dataclass's __init__ (one
+# object.__setattr__ per field) cost about four times as much as a named tuple's, most of
+# the planner's time budget. They stay immutable values with the same fields, equality,
+# hash and repr.
+
+
+class Reason(NamedTuple):
     """One decision, machine-readable `code` plus a sentence a merchant understands."""
 
     code: str
@@ -263,8 +273,7 @@ class Reason:
     line_id: str | None = None
 
 
-@dataclass(frozen=True)
-class Amounts:
+class Amounts(NamedTuple):
     """Money of one line or one order part. All values quantised to the currency's minor unit."""
 
     subtotal: Decimal = ZERO
@@ -273,8 +282,7 @@ class Amounts:
     tax: Decimal = ZERO
 
 
-@dataclass(frozen=True)
-class LinePlan:
+class LinePlan(NamedTuple):
     """What happens to one line. `keep + backorder == ordered`; `oversold + waiting <= keep`.
 
     `waiting` is only set when the whole order waits (Outcome.HOLD for whole-order delivery,

@@ -66,7 +66,7 @@ def test_fast_two_part_split_matches_allocate(
     assume(keep + moved > 0)
     amount = Decimal(units).scaleb(exponent)
     unit = Decimal(1).scaleb(exponent)
-    assert _split_two(amount, keep, moved, exponent) == allocate(amount, (keep, moved), unit)
+    assert _split_two(amount, keep, moved, exponent, unit) == allocate(amount, (keep, moved), unit)
 
 
 @settings(max_examples=1000, deadline=None)

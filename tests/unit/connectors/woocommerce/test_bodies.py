@@ -209,7 +209,7 @@ def test_bodies_refuse_plans_that_are_not_splits(plan: Plan) -> None:
 
 def test_bodies_refuse_lines_not_on_the_order() -> None:
     original, _ = _original()
-    stray = replace(_plan().lines[0], line_id="999")
+    stray = _plan().lines[0]._replace(line_id="999")
     plan = _plan(lines=(stray,))
     with pytest.raises(ValueError, match="999"):
         backorder_create_body(original, plan)
