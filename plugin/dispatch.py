@@ -252,6 +252,31 @@ def run_relay(
             lock.release()
 
 
+def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
+    """Enqueue again the inbox events marked 'enqueued' whose job no longer exists in Redis;
+    returns how many were queued.
+
+    A Redis that lost data (a crash within its fsync interval, a restart without persistence,
+    a flush) leaves such events behind: nothing else would ever run them. A job that still
+    exists (queued, running, waiting for a retry, failed) is left alone, and `enqueue_event`
+    refuses an id that a concurrent caller has just re-created.
+    """
+    events = InboxRepository(db).enqueued_older_than(older_than_s)
+    if not events:
+        return 0
+    pipeline = connection.pipeline(transaction=False)
+    for event in events:
+        pipeline.exists(Job.key_for(event_job_id(event.id)))
+    found = pipeline.execute()
+    queued = 0
+    for event, exists in zip(events, found, strict=True):
+        if not exists and enqueue_event(connection, event.id):
+            queued += 1
+    if queued:
+        logger.warning("event=vanished_jobs_requeued count=%d", queued)
+    return queued
+
+
 CANCEL_LINE = "worker.cancel_line"
 CANCEL_JOB_TIMEOUT_S = 120
 CANCEL_RETRY_INTERVALS = [5, 15, 30, 60, 120]
