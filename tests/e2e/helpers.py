@@ -157,6 +157,10 @@ class PluginDb:
             if e.resource_id == str(order_id) and e.topic.startswith("order.")
         ]
 
+    def relayed(self) -> bool:
+        """No inbox event waits for the workers' relay to queue it (it runs every 50 ms)."""
+        return not self.inbox.pending_ids(limit=1)
+
     def settled(self, store_id: int, order_id: int) -> list[Any]:
         """The order's events once every one of them is finished (done/ignored/failed)."""
         events = self.events_for(store_id, order_id)
@@ -353,9 +357,10 @@ def settle(
     *,
     timeout: float = SPLIT_DEADLINE,
 ) -> list[Any]:
-    """Wait until the store sent every delivery, the queue is idle and every event about the
-    order is finished; returns those events."""
+    """Wait until the store sent every delivery, the relay queued every event, the queue is
+    idle and every event about the order is finished; returns those events."""
     wait_for(lambda: Api.flush_deliveries(sandbox_url), timeout=timeout, what="deliveries sent")
+    wait_for(plugin_db.relayed, timeout=timeout, what="events queued by the relay")
     wait_for(jobs.idle, timeout=timeout, what="queue idle")
     return wait_for(
         lambda: plugin_db.settled(store_id, order_id), timeout=timeout, what="events processed"
