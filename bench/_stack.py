@@ -114,6 +114,10 @@ class Rig:
         for _ in range(self.stack.workers):
             self.stack.start_worker()
 
+    def idle(self) -> bool:
+        """Every recorded event queued by the workers' relay, and the queue idle."""
+        return self.plugin.relayed() and self.jobs.idle()
+
     def close(self) -> None:
         self.jobs.close()
         self.plugin.db.dispose()

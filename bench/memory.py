@@ -233,7 +233,7 @@ def _prepare(rig: Rig) -> dict[int, dict[str, Any]]:
         lines = [(towel, 1), (pan, 1)] if index % 2 == 0 else [(towel, 2)]
         ids.append(create_order(rig.api, lines)["id"])
     rig.flush_deliveries()
-    wait_for(rig.jobs.idle, timeout=120, what="queue idle")
+    wait_for(rig.idle, timeout=120, what="queue idle")
     states = rig.split_states()
     if states != {"done": ORDERS // 2}:
         raise RuntimeError(f"expected {ORDERS // 2} splits done, found {states}")
@@ -259,7 +259,7 @@ def main() -> dict[str, Any]:
             sent_s = time.monotonic() - began
             expected = events_before + outcome["new"]
             wait_for(
-                lambda: sum(rig.event_statuses().values()) >= expected and rig.jobs.idle(),
+                lambda: sum(rig.event_statuses().values()) >= expected and rig.idle(),
                 timeout=3600,
                 what="every event processed",
             )

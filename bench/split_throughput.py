@@ -59,10 +59,10 @@ def _queue_orders(rig: Rig, orders: int) -> None:
         create_order(rig.api, [(towel["id"], 1), (pan["id"], 1)])
     rig.flush_deliveries()
     rig.pause_webhooks()
-    queued = rig.jobs.queue.count
+    # No worker runs yet, so no relay either: every event waits in the inbox.
     events = rig.event_statuses()
-    if queued != orders or sum(events.values()) != orders or set(events) - {"pending", "enqueued"}:
-        raise RuntimeError(f"expected {orders} queued events, found {queued} jobs, {events}")
+    if events != {"pending": orders}:
+        raise RuntimeError(f"expected {orders} recorded events, found {events}")
 
 
 def _last_split_done(rig: Rig) -> dt.datetime:
@@ -91,7 +91,7 @@ def main() -> dict[str, Any]:
             timeout=deadline,
             what="every order split",
         )
-        wait_for(rig.jobs.idle, timeout=60, what="queue idle")
+        wait_for(rig.idle, timeout=60, what="queue idle")
         failures = rig.require_no_failures()
         states = rig.split_states()
         if states != {"done": ORDERS}:
