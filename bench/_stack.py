@@ -118,6 +118,10 @@ class Rig:
         """Every recorded event queued by the workers' relay, and the queue idle."""
         return self.plugin.relayed() and self.jobs.idle()
 
+    def busy(self) -> dict[str, list[Any]]:
+        """What keeps `idle` false: events waiting for the relay, jobs not finished."""
+        return {"pending_events": self.plugin.inbox.pending_ids(limit=20), **self.jobs.busy()}
+
     def close(self) -> None:
         self.jobs.close()
         self.plugin.db.dispose()

@@ -233,7 +233,7 @@ def _prepare(rig: Rig) -> dict[int, dict[str, Any]]:
         lines = [(towel, 1), (pan, 1)] if index % 2 == 0 else [(towel, 2)]
         ids.append(create_order(rig.api, lines)["id"])
     rig.flush_deliveries()
-    wait_for(rig.idle, timeout=120, what="queue idle")
+    wait_for(rig.idle, timeout=120, what="queue idle", describe=rig.busy)
     states = rig.split_states()
     if states != {"done": ORDERS // 2}:
         raise RuntimeError(f"expected {ORDERS // 2} splits done, found {states}")

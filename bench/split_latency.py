@@ -81,7 +81,7 @@ def _split_one(rig: Rig, towel: int, pan: int) -> tuple[float, float]:
     if [r.state for r in records] != ["done"] or records[0].backorder_order_id is None:
         raise RuntimeError(f"order {order_id} was not split: {records}")
     rig.flush_deliveries()
-    wait_for(rig.idle, timeout=60, what="queue idle")
+    wait_for(rig.idle, timeout=60, what="queue idle", describe=rig.busy)
     received, finished = _aware(event.received_at), _aware(event.finished_at)
     return (received - placed).total_seconds(), (finished - received).total_seconds()
 
@@ -124,7 +124,7 @@ def main() -> dict[str, Any]:
         towel = rig.api.create_product("Bench Towel", price="7.25", stock=100_000)["id"]
         pan = rig.api.create_product("Bench Pan", price="54.00", stock=0, backorders="notify")["id"]
         rig.flush_deliveries()
-        wait_for(rig.idle, timeout=60, what="queue idle")
+        wait_for(rig.idle, timeout=60, what="queue idle", describe=rig.busy)
         for latency_ms in LATENCIES_MS:
             figures = _setting(rig, latency_ms, towel, pan)
             settings.append(figures)

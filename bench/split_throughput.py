@@ -91,7 +91,7 @@ def main() -> dict[str, Any]:
             timeout=deadline,
             what="every order split",
         )
-        wait_for(rig.idle, timeout=60, what="queue idle")
+        wait_for(rig.idle, timeout=60, what="queue idle", describe=rig.busy)
         failures = rig.require_no_failures()
         states = rig.split_states()
         if states != {"done": ORDERS}:

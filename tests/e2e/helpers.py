@@ -19,9 +19,14 @@ SPLIT_DEADLINE = 10.0  # seconds an order may take to be split
 
 
 def wait_for(
-    predicate: Callable[[], T | None], *, timeout: float = SPLIT_DEADLINE, what: str = "condition"
+    predicate: Callable[[], T | None],
+    *,
+    timeout: float = SPLIT_DEADLINE,
+    what: str = "condition",
+    describe: Callable[[], object] | None = None,
 ) -> T:
-    """Poll `predicate` until it returns something truthy; fail at the deadline."""
+    """Poll `predicate` until it returns something truthy; fail at the deadline (with what
+    `describe()` says of the state then, when given)."""
     deadline = time.monotonic() + timeout
     last: T | None = None
     while True:
@@ -29,7 +34,10 @@ def wait_for(
         if last:
             return last
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not reached within {timeout:g} s (last: {last!r})")
+            detail = f"; {describe()!r}" if describe is not None else ""
+            raise AssertionError(
+                f"{what}: not reached within {timeout:g} s (last: {last!r}{detail})"
+            )
         time.sleep(0.05)
 
 
@@ -229,16 +237,20 @@ class Jobs:
     def idle(self) -> bool:
         """Nothing queued, running or waiting for a retry, apart from the periodic jobs
         (worker.py keeps one run of each scheduled at all times)."""
+        return not any(self.busy().values())
+
+    def busy(self) -> dict[str, list[str]]:
+        """The jobs queued, running and waiting for a retry, apart from the periodic ones."""
         from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
         def ours(job_ids: list[str]) -> list[str]:
             return [j for j in job_ids if not j.startswith("periodic-")]
 
-        return (
-            not ours(list(self.queue.get_job_ids()))
-            and not ours(StartedJobRegistry(queue=self.queue).get_job_ids())
-            and not ours(ScheduledJobRegistry(queue=self.queue).get_job_ids())
-        )
+        return {
+            "queued": ours(list(self.queue.get_job_ids())),
+            "started": ours(StartedJobRegistry(queue=self.queue).get_job_ids()),
+            "scheduled": ours(ScheduledJobRegistry(queue=self.queue).get_job_ids()),
+        }
 
     def close(self) -> None:
         self.connection.close()
@@ -361,7 +373,7 @@ def settle(
     idle and every event about the order is finished; returns those events."""
     wait_for(lambda: Api.flush_deliveries(sandbox_url), timeout=timeout, what="deliveries sent")
     wait_for(plugin_db.relayed, timeout=timeout, what="events queued by the relay")
-    wait_for(jobs.idle, timeout=timeout, what="queue idle")
+    wait_for(jobs.idle, timeout=timeout, what="queue idle", describe=jobs.busy)
     return wait_for(
         lambda: plugin_db.settled(store_id, order_id), timeout=timeout, what="events processed"
     )
