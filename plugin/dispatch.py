@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 import zlib
@@ -216,6 +217,25 @@ RELAY_INTERVAL_S = 0.05
 RELAY_LOCK = "backorders:relay"
 RELAY_LOCK_TTL_S = 5.0
 
+# RQ forks a work horse for every job from the worker's main process, where the relay thread
+# works with SQLite. A fork while that thread is inside SQLite, which holds process-wide mutexes
+# while it opens files and takes locks, leaves the horse holding a mutex no thread will release:
+# its first database call hangs for good (seen: 19 of 100 forks, tests/integration/ingest). So
+# a fork waits until the relay's pass is over, and the pass until a fork is done.
+_FORK_GUARD = threading.Lock()
+_fork_guard_installed = False
+
+
+def _guard_forks() -> None:
+    global _fork_guard_installed
+    if not _fork_guard_installed:
+        os.register_at_fork(
+            before=_FORK_GUARD.acquire,
+            after_in_parent=_FORK_GUARD.release,
+            after_in_child=_FORK_GUARD.release,
+        )
+        _fork_guard_installed = True
+
 
 def run_relay(
     db: Database,
@@ -231,6 +251,7 @@ def run_relay(
     one holding a Redis lock relays; another takes over within `RELAY_LOCK_TTL_S` of its death.
     Redis or database trouble is logged and tried again at the next tick.
     """
+    _guard_forks()
     lock = connection.lock(RELAY_LOCK, timeout=RELAY_LOCK_TTL_S, blocking=False)
     held_since: float | None = None  # when this relay last acquired or renewed the lock
     while not stop.is_set():
@@ -242,7 +263,8 @@ def run_relay(
                 lock.reacquire()  # LockNotOwnedError once another relay took over
                 held_since = now
             if held_since is not None:
-                enqueue_pending(db, connection, older_than_s=0)
+                with _FORK_GUARD:
+                    enqueue_pending(db, connection, older_than_s=0)
         except (redis.RedisError, SQLAlchemyError) as error:
             held_since = None
             logger.warning("event=relay_pass_failed error=%s", type(error).__name__)

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -215,3 +219,52 @@ def test_the_relay_outlives_a_redis_outage(tmp_path: Path, inbox: tuple[Database
     assert event_queue(client).job_ids == [event_job_id(before), event_job_id(during)]
     client.close()
     server.stop()
+
+
+FEEDER = """
+import itertools, sys
+from plugin.storage.db import Database
+from plugin.storage.repositories import InboxRepository
+events = InboxRepository(Database(sys.argv[1]))
+for i in itertools.count(1000):
+    events.receive(int(sys.argv[2]), "order.created", str(i), "2026-03-01T10:00:00")
+"""
+
+
+def test_work_horses_forked_beside_a_busy_relay_can_use_the_database(
+    connection: redis.Redis, inbox: tuple[Database, int]
+) -> None:
+    # RQ forks a work horse per job from the process whose relay thread works with SQLite; a
+    # fork in the middle of that left the horse stuck in its first database call (about one
+    # fork in ten here, before forks waited for the relay's pass).
+    db, store_id = inbox
+    root = Path(__file__).resolve().parents[3]
+    feeder = subprocess.Popen(
+        [sys.executable, "-c", FEEDER, db.url, str(store_id)],
+        cwd=root,
+        env=dict(os.environ, PYTHONPATH=str(root)),
+    )
+    hung = 0
+    try:
+        with _relay(db, connection):
+            _wait_for(lambda: len(event_queue(connection).job_ids) > 0)
+            for _ in range(60):
+                pid = os.fork()
+                if pid == 0:  # the work horse: a new engine, as runtime() builds one
+                    child = Database(db.url)
+                    with child.engine.connect() as sql:
+                        sql.exec_driver_sql("SELECT count(*) FROM inbox_events").scalar()
+                    os._exit(0)
+                deadline = time.monotonic() + 10
+                while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    if time.monotonic() > deadline:
+                        hung += 1
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+                        break
+                    time.sleep(0.005)
+    finally:
+        feeder.kill()
+        feeder.wait()
+    assert hung == 0
+    assert len(event_queue(connection).job_ids) > 60  # the relay was busy throughout
