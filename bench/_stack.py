@@ -115,12 +115,12 @@ class Rig:
             self.stack.start_worker()
 
     def idle(self) -> bool:
-        """Every recorded event queued by the workers' relay, and the queue idle."""
-        return self.plugin.relayed() and self.jobs.idle()
+        """Every inbox event finished and the queue idle (`PluginDb.events_finished`)."""
+        return self.plugin.events_finished() and self.jobs.idle()
 
     def busy(self) -> dict[str, list[Any]]:
-        """What keeps `idle` false: events waiting for the relay, jobs not finished."""
-        return {"pending_events": self.plugin.inbox.pending_ids(limit=20), **self.jobs.busy()}
+        """What keeps `idle` false: unfinished inbox events, jobs not finished."""
+        return {**self.plugin.unfinished_events(), **self.jobs.busy()}
 
     def close(self) -> None:
         self.jobs.close()

@@ -165,9 +165,18 @@ class PluginDb:
             if e.resource_id == str(order_id) and e.topic.startswith("order.")
         ]
 
-    def relayed(self) -> bool:
-        """No inbox event waits for the workers' relay to queue it (it runs every 50 ms)."""
-        return not self.inbox.pending_ids(limit=1)
+    def unfinished_events(self) -> dict[str, list[int]]:
+        """Inbox events waiting for the workers' relay (pending: it runs every 50 ms) or for
+        their job to finish (enqueued)."""
+        return {
+            "pending": self.inbox.pending_ids(limit=20),
+            "enqueued": [e.id for e in self.inbox.list(status="enqueued", limit=20)],
+        }
+
+    def events_finished(self) -> bool:
+        """Every inbox event done, ignored or failed. Unlike an empty queue, this has no gap
+        while the relay is about to queue an event or a worker hands a job to its horse."""
+        return not any(self.unfinished_events().values())
 
     def settled(self, store_id: int, order_id: int) -> list[Any]:
         """The order's events once every one of them is finished (done/ignored/failed)."""
@@ -369,10 +378,15 @@ def settle(
     *,
     timeout: float = SPLIT_DEADLINE,
 ) -> list[Any]:
-    """Wait until the store sent every delivery, the relay queued every event, the queue is
+    """Wait until the store sent every delivery, every inbox event is finished, the queue is
     idle and every event about the order is finished; returns those events."""
     wait_for(lambda: Api.flush_deliveries(sandbox_url), timeout=timeout, what="deliveries sent")
-    wait_for(plugin_db.relayed, timeout=timeout, what="events queued by the relay")
+    wait_for(
+        plugin_db.events_finished,
+        timeout=timeout,
+        what="inbox events finished",
+        describe=plugin_db.unfinished_events,
+    )
     wait_for(jobs.idle, timeout=timeout, what="queue idle", describe=jobs.busy)
     return wait_for(
         lambda: plugin_db.settled(store_id, order_id), timeout=timeout, what="events processed"
