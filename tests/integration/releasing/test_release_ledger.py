@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from plugin.cancelling import CancelState
 from plugin.core.model import ProductRef
@@ -11,7 +14,23 @@ from plugin.releasing import ReleaseState
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlSplitLedger, StoreRepository
+from plugin.storage.repositories import SqlSplitLedger, StoreRecord, StoreRepository
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def store(db: Database) -> StoreRecord:
+    return StoreRepository(db, Vault("k" * 40)).create(
+        name="S", base_url="http://127.0.0.1:9", consumer_key="ck", consumer_secret="cs",
+        webhook_secret="w",
+    )  # fmt: skip
 
 
 def _plan(product_id: str, variant_id: str | None, backorder: int) -> dict[str, object]:
@@ -19,13 +38,7 @@ def _plan(product_id: str, variant_id: str | None, backorder: int) -> dict[str, 
     return {"lines": [{"line_id": "1", "ref": ref, "backorder": backorder}]}
 
 
-def test_waiting_orders_products_and_exactly_one_release(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'b.db'}")
-    db.migrate()
-    store = StoreRepository(db, Vault("k" * 40)).create(
-        name="S", base_url="http://127.0.0.1:9", consumer_key="ck", consumer_secret="cs",
-        webhook_secret="w",
-    )  # fmt: skip
+def test_waiting_orders_products_and_exactly_one_release(db: Database, store: StoreRecord) -> None:
     splits = SqlSplitLedger(db)
     for key, original, backorder, plan, state in (
         ("a", "1", "11", _plan("7", None, 2), "done"),
@@ -53,16 +66,9 @@ def test_waiting_orders_products_and_exactly_one_release(tmp_path: Path) -> None
     ledger.set_bump(store.id, "12", 3)
     ledger.set_bump(store.id, "12", 5)
     assert ledger.bumps(store.id) == {"12": 5}
-    db.dispose()
 
 
-def test_cancelled_lines_wait_for_nothing(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'b.db'}")
-    db.migrate()
-    store = StoreRepository(db, Vault("k" * 40)).create(
-        name="S", base_url="http://127.0.0.1:9", consumer_key="ck", consumer_secret="cs",
-        webhook_secret="w",
-    )  # fmt: skip
+def test_cancelled_lines_wait_for_nothing(db: Database, store: StoreRecord) -> None:
     splits = SqlSplitLedger(db)
     lines = [
         {"line_id": "1", "ref": {"product_id": "7", "variant_id": None}, "backorder": 2},
@@ -105,4 +111,3 @@ def test_cancelled_lines_wait_for_nothing(tmp_path: Path) -> None:
     line_81 = cancel("11", "2", "8")
     cancellations.advance(store.id, line_81, CancelState.DONE)
     assert waiting() == (["81"], [], ["13"])
-    db.dispose()
