@@ -12,9 +12,6 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from plugin.crypto import Vault
-from plugin.storage.db import Database
-from plugin.storage.repositories import StoreRepository
 from sandbox.app import create_app
 
 CONSUMER_KEY = "ck_connect_test"
@@ -66,16 +63,3 @@ def live_sandbox(data_dir: Path) -> Iterator[LiveSandbox]:
 def sandbox(tmp_path: Path) -> Iterator[LiveSandbox]:
     with live_sandbox(tmp_path / "sandbox") as live:
         yield live
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'plugin.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def stores(db: Database) -> StoreRepository:
-    return StoreRepository(db, Vault("connect-test-secret-key-0123456789"))

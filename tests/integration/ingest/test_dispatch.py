@@ -19,7 +19,6 @@ from rq import Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from plugin.crypto import Vault
 from plugin.dispatch import (
     EVENT_JOB_TIMEOUT_S,
     EVENT_RETRY_INTERVALS,
@@ -33,7 +32,7 @@ from plugin.dispatch import (
 )
 from plugin.redis_connection import start_embedded_redis
 from plugin.storage.db import Database
-from plugin.storage.repositories import InboxRepository, StoreRepository
+from plugin.storage.repositories import InboxRepository, StoreRecord
 
 
 @pytest.fixture
@@ -132,18 +131,8 @@ def test_enqueue_loads_its_script_into_a_redis_that_lost_it(connection: redis.Re
 
 
 @pytest.fixture
-def inbox(tmp_path: Path) -> Iterator[tuple[Database, int]]:
-    db = Database(f"sqlite:///{tmp_path / 'relay.db'}")
-    db.migrate()
-    store = StoreRepository(db, Vault("relay-test-secret-key-0123456789ab")).create(
-        name="Shop",
-        base_url="http://127.0.0.1:9",
-        consumer_key="ck",
-        consumer_secret="cs",
-        webhook_secret="wh",
-    )
-    yield db, store.id
-    db.dispose()
+def inbox(db: Database, store: StoreRecord) -> tuple[Database, int]:
+    return db, store.id
 
 
 def _record(db: Database, store_id: int, order_ids: range) -> list[int]:

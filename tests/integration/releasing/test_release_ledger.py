@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from plugin.cancelling import CancelState
 from plugin.core.model import ProductRef
-from plugin.crypto import Vault
 from plugin.releasing import ReleaseState
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlSplitLedger, StoreRecord, StoreRepository
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'b.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
-def store(db: Database) -> StoreRecord:
-    return StoreRepository(db, Vault("k" * 40)).create(
-        name="S", base_url="http://127.0.0.1:9", consumer_key="ck", consumer_secret="cs",
-        webhook_secret="w",
-    )  # fmt: skip
+from plugin.storage.repositories import SqlSplitLedger, StoreRecord
 
 
 def _plan(product_id: str, variant_id: str | None, backorder: int) -> dict[str, object]:

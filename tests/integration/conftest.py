@@ -1,3 +1,5 @@
+"""Fixtures every integration test may use: a migrated SQLite database and a connected store."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
