@@ -67,8 +67,7 @@ class Database:
         handler, which polls in sleeps of up to 100 ms. Other writes still work, through the
         busy timeout. Keep write sessions short: never call a platform inside one.
         """
-        guard = self._write_lock if write and self._write_lock is not None else nullcontext()
-        with guard:
+        with self._writing(write):
             session = self._sessions()
             try:
                 yield session
@@ -78,26 +77,20 @@ class Database:
                 raise
             finally:
                 session.close()
-        if write:
-            self._after_write()
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Connection]:
         """A Core connection inside one transaction, without the ORM (for hot paths)."""
-        guard = self._write_lock if write and self._write_lock is not None else nullcontext()
-        with guard, self.engine.begin() as connection:
+        with self._writing(write), self.engine.begin() as connection:
             yield connection
-        if write:
-            self._after_write()
 
     @contextmanager
     def driver_cursor(self, *, write: bool = False) -> Iterator[Any]:
         """A DBAPI cursor inside one transaction, for `DriverStatement`s: the webhook's hot path,
         where SQLAlchemy's per-statement bookkeeping cost more CPU than the database's work.
         Driver errors are raised as SQLAlchemy's (`DBAPIError` and its subclasses)."""
-        guard = self._write_lock if write and self._write_lock is not None else nullcontext()
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
-        with guard:
+        with self._writing(write):
             connection = self.engine.raw_connection()
             try:
                 cursor = connection.cursor()
@@ -113,6 +106,13 @@ class Database:
                 raise DBAPIError.instance(None, None, error, dbapi_error) from error
             finally:
                 connection.close()  # back to the pool
+
+    @contextmanager
+    def _writing(self, write: bool) -> Iterator[None]:
+        """Around one unit of work: with `write`, the writer lock while it runs (SQLite file)
+        and a checkpoint look once it has committed and let go of the lock."""
+        with self._write_lock if write and self._write_lock is not None else nullcontext():
+            yield
         if write:
             self._after_write()
 
