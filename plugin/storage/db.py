@@ -166,8 +166,10 @@ class Database:
 class DriverStatement:
     """A Core statement compiled for a dialect, run on a `Database.driver_cursor`.
 
-    Compiled once per set of value names (an INSERT's columns are the names given); a parameter
-    not among the values takes the statement's own (a literal such as `status == "pending"`).
+    Compiled once per process for each dialect and set of value names (an INSERT's columns are
+    the names given), kept in `_COMPILED` so that repositories made per call, as the relay's
+    are, do not compile again. A parameter not among the values takes the statement's own (a
+    literal such as `status == "pending"`).
     Parameters go through their column types' bind processors, as SQLAlchemy's own execution
     does (our UTC datetimes, SQLite's date text), in the order or by the names the driver's
     paramstyle wants.
@@ -176,14 +178,14 @@ class DriverStatement:
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         self.statement = statement
         self.dialect = dialect
-        self._compiled: dict[tuple[str, ...], _Compiled] = {}
 
     def execute(self, cursor: Any, values: Mapping[str, Any]) -> Any:
         """Run on `cursor` with `values` (by name); returns the cursor for fetching."""
         keys = tuple(values)
-        compiled = self._compiled.get(keys)
+        cache_key = (self.statement, self.dialect.name, self.dialect.driver, keys)
+        compiled = _COMPILED.get(cache_key)
         if compiled is None:
-            compiled = self._compiled[keys] = _Compiled(self.statement, self.dialect, keys)
+            compiled = _COMPILED[cache_key] = _Compiled(self.statement, self.dialect, keys)
         given = {**compiled.literals, **values}
         processors = compiled.processors
         processed = {
@@ -198,6 +200,8 @@ class DriverStatement:
 
 
 class _Compiled:
+    """A statement's SQL, parameter order, literals and bind processors for one dialect."""
+
     def __init__(self, statement: Any, dialect: Dialect, keys: Sequence[str]) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         self.sql: str = compiled.string
@@ -216,6 +220,11 @@ class _Compiled:
             if (processor := binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             is not None
         }
+
+
+# (statement, dialect name, driver, value names) → its compiled form; statements are module
+# constants, so this holds a handful of entries.
+_COMPILED: dict[tuple[Any, str, str, tuple[str, ...]], _Compiled] = {}
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
