@@ -76,11 +76,7 @@ _PENDING_IDS = (
     .order_by(_INBOX.c.id)
     .limit(bindparam("limit"))
 )
-_MARK_ENQUEUED = (
-    update(_INBOX)
-    .where(_INBOX.c.id == bindparam("event"), _INBOX.c.status == "pending")
-    .values(status="enqueued", enqueued_at=bindparam("at"))
-)
+_PENDING_IDS_BEFORE = _PENDING_IDS.where(_INBOX.c.received_at <= bindparam("cutoff"))
 
 
 class InvalidTransition(PermanentError):
@@ -614,16 +610,6 @@ class SqlInbox:
             )
 
 
-@dataclass(frozen=True)
-class _ReceiveStatements:
-    """The webhook's statements, compiled once for the database's dialect: they run on a driver
-    cursor (`Database.driver_cursor`), which costs a fraction of SQLAlchemy's execution."""
-
-    target: DriverStatement
-    insert: DriverStatement
-    touch: DriverStatement
-
-
 class InboxRepository:
     """Reading and moving inbox events through their statuses.
 
@@ -637,9 +623,15 @@ class InboxRepository:
         # store id → the minute this process last wrote its `last_event_at`: the statement
         # is skipped for the rest of that minute (the condition in SQL covers other processes).
         self._touched: dict[int, dt.datetime] = {}
-        self._statements: _ReceiveStatements | None = None
-        self._pending: DriverStatement | None = None
-        self._pending_cutoff: DriverStatement | None = None
+        # The webhook's and the relay's statements run on a driver cursor, a fraction of
+        # SQLAlchemy's execution cost; each compiles on its first use.
+        dialect = db.engine.dialect
+        insert_event = _insert_statement(dialect.name, _INBOX, ("store_id", "dedupe_key"))
+        self._target = DriverStatement(_WEBHOOK_TARGET, dialect)
+        self._insert = DriverStatement(insert_event, dialect)
+        self._touch = DriverStatement(_TOUCH_STORE, dialect)
+        self._pending = DriverStatement(_PENDING_IDS, dialect)
+        self._pending_before = DriverStatement(_PENDING_IDS_BEFORE, dialect)
 
     def receive(
         self,
@@ -660,29 +652,17 @@ class InboxRepository:
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at)
         minute = at.replace(second=0, microsecond=0)
         touch = self._touched.get(store_id) != minute
-        statements = self._receive_statements()
         with self.db.driver_cursor(write=True) as cursor:
             if sealed_secret is not None:
-                row = statements.target.execute(cursor, {"store": store_id}).fetchone()
+                row = self._target.execute(cursor, {"store": store_id}).fetchone()
                 if row is None or tuple(row) != ("connected", sealed_secret):
                     raise StoreChanged(f"store {store_id} changed")
-            inserted = statements.insert.execute(cursor, values).fetchone()
+            inserted = self._insert.execute(cursor, values).fetchone()
             if touch:
-                statements.touch.execute(cursor, {"store": store_id, "at": at, "minute": minute})
+                self._touch.execute(cursor, {"store": store_id, "at": at, "minute": minute})
         if touch:
             self._touched[store_id] = minute
         return None if inserted is None else int(inserted[0])
-
-    def _receive_statements(self) -> _ReceiveStatements:
-        if self._statements is None:
-            dialect = self.db.engine.dialect
-            insert_event = _insert_statement(dialect.name, _INBOX, ("store_id", "dedupe_key"))
-            self._statements = _ReceiveStatements(
-                target=DriverStatement(_WEBHOOK_TARGET, dialect),
-                insert=DriverStatement(insert_event, dialect),
-                touch=DriverStatement(_TOUCH_STORE, dialect),
-            )
-        return self._statements
 
     def get(self, event_id: int) -> InboxRecord | None:
         """The event, or None."""
@@ -708,21 +688,12 @@ class InboxRepository:
         server whose clock runs ahead cannot hold its events back). The relay asks every
         50 ms, so this runs on a driver cursor (`DriverStatement`)."""
         values: dict[str, Any] = {"limit": limit}
+        statement = self._pending
         if older_than_s > 0:
             values["cutoff"] = utcnow() - dt.timedelta(seconds=older_than_s)
-        if self._pending is None:
-            self._pending = DriverStatement(_PENDING_IDS, self.db.engine.dialect)
-        statement = self._pending if older_than_s <= 0 else self._pending_before()
+            statement = self._pending_before
         with self.db.driver_cursor() as cursor:
             return [int(row[0]) for row in statement.execute(cursor, values).fetchall()]
-
-    def _pending_before(self) -> DriverStatement:
-        if self._pending_cutoff is None:
-            self._pending_cutoff = DriverStatement(
-                _PENDING_IDS.where(_INBOX.c.received_at <= bindparam("cutoff")),
-                self.db.engine.dialect,
-            )
-        return self._pending_cutoff
 
     def enqueued_older_than(
         self, seconds: float, *, now: dt.datetime | None = None, limit: int = 5000
@@ -741,9 +712,7 @@ class InboxRepository:
 
     def mark_enqueued(self, event_id: int) -> bool:
         """pending → enqueued. False when the event had already moved on."""
-        with self.db.transaction(write=True) as connection:
-            result = connection.execute(_MARK_ENQUEUED, {"event": event_id, "at": utcnow()})
-            return bool(result.rowcount)
+        return self.mark_enqueued_many([event_id]) == 1
 
     def mark_enqueued_many(self, event_ids: Sequence[int]) -> int:
         """`mark_enqueued` for many events in one statement; returns how many moved."""
