@@ -7,7 +7,7 @@ cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` 
 Run with `python worker.py` (what `run.py` and the README's production section do). Besides
 RQ's worker and scheduler, its main process runs two threads: the guardian (reaper, periodic
 jobs' seeds) and the relay, which moves the events webhooks recorded onto the queue. A plain
-`rq worker` has neither: webhook events would then wait for the periodic sweep (30 s) and jobs
+`rq worker` has neither: webhook events would then wait for the periodic sweep (every 60 s) and jobs
 of dead workers for the periodic `reap_abandoned` job.
 """
 
