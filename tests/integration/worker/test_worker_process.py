@@ -259,8 +259,8 @@ def test_a_429_pauses_the_store_and_the_job_is_retried(
     wait_until(lambda: "rate limit pause store=" in instance.log("w-429"), 30, "the pause")
     sandbox.faults.update({"rate_limit_per_sec": 0})
     wait_until(lambda: instance.event(event_id).status == "done", 60, "the retried event")
-
-    assert job.get_status(refresh=True) == JobStatus.FINISHED
+    # The event is marked done inside the job; RQ marks the job finished a moment later.
+    wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 10, "the job")
     assert len(children_of(sandbox, order["id"])) == 1
     audit = SqlAuditLog(instance.db).for_order(instance.store_id, str(order["id"]))
     # The connector keeps WooCommerce's error code as the RateLimited reason.
@@ -294,9 +294,9 @@ def test_429s_retry_at_the_stores_pace_without_using_up_the_jobs_retries(
     )
     sandbox.faults.update({"rate_limit_per_sec": 0})  # the storm ends
     wait_until(lambda: instance.event(event_id).status == "done", 15, "the split")
-
+    # The event is marked done inside the job; RQ marks the job finished a moment later.
+    wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, 10, "the job")
     job.refresh()
-    assert job.get_status() == JobStatus.FINISHED
     assert job.meta["rate_limited_retries"] >= 3
     assert job.retries_left == 1  # the 429s were not counted against it
     assert len(children_of(sandbox, order["id"])) == 1
