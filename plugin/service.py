@@ -246,15 +246,20 @@ def _free_stock(
     """The stock seen from `order` and the units of its products promised to released orders
     awaiting payment: the same free units allocation counts (README "Stock accounting").
 
-    Read under the allocation locks of the order's products. An allocation job holds its
-    product's lock while it reads, decides and writes; releasing an unpaid order to `pending`
-    makes the store give its units back to the figure. Without the lock that could happen
-    between our two reads, and the figure would show the units while the holds did not yet:
-    both the released order and this one would get them. The holds are read first: a customer
-    paying a held order (no lock can stop that) between the reads then makes the order count
-    its units twice, putting them on backorder rather than shipping them twice. The lock is
-    not needed while the plan is written: from then on the order's units are taken from the
-    figure and not counted as free by any allocation.
+    Read under the allocation locks of the order's products (the per-store+product lock an
+    allocation job holds while it reads, decides and writes), the holds first, then the figure:
+
+    - The lock: releasing an unpaid order to `pending` makes the store give its units back to
+      the figure, and the job counts them as held. Under the lock our two reads see a release
+      wholly or not at all, so the split counts exactly what allocation counted. A release
+      between the reads would show its units in the figure and not yet as held; the sums would
+      still hold (the order took its own units from the figure before either job read it), but
+      the new order would be served before older backorder orders.
+    - Holds first: nothing locks out a customer paying a held order. Paying between the reads
+      makes those units count twice (held, and taken again), so they go on backorder until the
+      next allocation; read the other way round, both customers would get them.
+    - Not while the plan is written: the order's units are already taken from the figure, so
+      no allocation counts them as free.
     """
     refs = sorted({line.ref for line in order.lines}, key=_ref_key)
     guard = stock_lock(refs) if stock_lock is not None else contextlib.nullcontext()
