@@ -401,12 +401,13 @@ def held_by_unpaid_releases(
     release that holds nothing any more (paid: stock reduced again; cancelled: the units are
     free; deleted) is marked settled and never read again.
     """
+    wanted = set(refs) if refs is not None else None
     records = [
         record
         for record in releases.released_to_pay(store_id)
         if record.state != ReleaseState.SETTLED
         and record.order_id != excluding
-        and (refs is None or any(_release_ref(line) in refs for line in record.lines))
+        and (wanted is None or any(_release_ref(line) in wanted for line in record.lines))
     ]
     if not records:
         return {}

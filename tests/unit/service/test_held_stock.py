@@ -257,6 +257,27 @@ def test_a_product_no_longer_counted_is_never_short() -> None:
     assert world.backordered("1050") == []
 
 
+def test_an_order_released_itself_is_not_held_against_its_own_units() -> None:
+    """An order waiting for payment after a release (its meta lost, so it reads as a new
+    order) sees its own released units as its own, not as promised to someone else."""
+    world = World()
+    world.store.stock[WIDGET] = 2
+    world.place("1060", [(WIDGET, 2)], paid=False)
+    world.store.release_order("1060", "pending", release_key("1060"))  # 2 given back
+    world.releases.start(
+        STORE, release_key("1060"), "1060", "pending",
+        [{"line_id": "1", "product_id": "77", "variant_id": None, "units": 2}],
+    )  # fmt: skip
+    world.releases.advance(STORE, release_key("1060"), ReleaseState.DONE)
+    assert world.store.stock[WIDGET] == 2
+
+    result = world.split("1060")
+
+    assert result.status == "no_change"
+    assert world.kept("1060") == [(WIDGET, 2)]
+    assert "get_orders" not in world.store.calls and "set_status" not in world.store.calls
+
+
 def test_without_a_released_order_the_split_reads_nothing_more() -> None:
     world = World()
     world.store.stock[WIDGET] = 1
