@@ -23,7 +23,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,30 +296,50 @@ def order_lock(
 ) -> Iterator[None]:
     """Hold the per-order lock, renewing it while the block runs; TransientError (reason
     "busy") when another job holds it for more than `wait` seconds."""
-    lock = connection.lock(
-        f"backorders:lock:order:{store_id}:{order_id}",
-        timeout=ORDER_LOCK_TTL,
-        blocking_timeout=wait,
-        thread_local=False,
-    )
-    if not lock.acquire():
-        raise TransientError(f"order {order_id} is being processed by another job", reason="busy")
+    with _store_locks(connection, store_id, [order_id], wait):
+        yield
+
+
+@contextlib.contextmanager
+def _store_locks(
+    connection: redis.Redis, store_id: int, names: Sequence[str], wait: float
+) -> Iterator[None]:
+    """Hold the locks `names` of a store (order ids, `product:<id>`), taken in that order and
+    renewed by one thread while the block runs; TransientError (reason "busy") when another
+    job holds one for more than `wait` seconds (the ones taken are let go)."""
+    held: list[Any] = []
     stop = threading.Event()
+    renewer: threading.Thread | None = None
 
     def renew() -> None:
         while not stop.wait(ORDER_LOCK_TTL / 3):
-            with contextlib.suppress(redis.RedisError):
-                lock.extend(ORDER_LOCK_TTL, replace_ttl=True)
+            for lock in held:
+                with contextlib.suppress(redis.RedisError):
+                    lock.extend(ORDER_LOCK_TTL, replace_ttl=True)
 
-    renewer = threading.Thread(target=renew, name="order-lock", daemon=True)
-    renewer.start()
     try:
+        for name in names:
+            lock = connection.lock(
+                f"backorders:lock:order:{store_id}:{name}",
+                timeout=ORDER_LOCK_TTL,
+                blocking_timeout=wait,
+                thread_local=False,
+            )
+            if not lock.acquire():
+                raise TransientError(
+                    f"order {name} is being processed by another job", reason="busy"
+                )
+            held.append(lock)
+        renewer = threading.Thread(target=renew, name="order-lock", daemon=True)
+        renewer.start()
         yield
     finally:
         stop.set()
-        renewer.join()
-        with contextlib.suppress(redis.RedisError):
-            lock.release()
+        if renewer is not None:
+            renewer.join()
+        for lock in reversed(held):
+            with contextlib.suppress(redis.RedisError):
+                lock.release()
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -355,10 +375,14 @@ def process_event(event_id: int) -> str:
                 event.resource_id,
                 platform=platform,
                 ledger=rt.ledger,
+                releases=SqlReleaseLedger(rt.db),
                 policies=rt.policies,
                 audit=rt.audit,
                 alerts=OpenAlerts(rt.stores),
                 notifier=notifications(rt),
+                # The split reads the free units under the allocation locks of the order's
+                # products, so no release changes them meanwhile (service._free_stock).
+                stock_lock=lambda refs: product_locks(rt.redis, store.id, refs),
             )
     except PermanentError as exc:
         # Deliberately swallowed: the service recorded it for the merchant; a retry would
@@ -391,6 +415,23 @@ def process_event(event_id: int) -> str:
 def product_lock(connection: redis.Redis, store_id: int, product_id: str) -> Iterator[None]:
     """Hold the per-store+product allocation lock (read, plan and write under one lock)."""
     with order_lock(connection, store_id, f"product:{product_id}"):
+        yield
+
+
+def allocation_lock_ids(refs: Iterable[ProductRef]) -> list[str]:
+    """Every id an allocation job of these products or variations locks on: an allocation job
+    runs for a product id or a variation's own id (`SqlReleaseLedger.backorder_orders_for`),
+    so a variation is covered by both. Sorted, so jobs taking several take them in one order."""
+    return sorted({i for ref in refs for i in (ref.product_id, ref.variant_id) if i})
+
+
+@contextlib.contextmanager
+def product_locks(
+    connection: redis.Redis, store_id: int, refs: Iterable[ProductRef]
+) -> Iterator[None]:
+    """Hold the allocation locks of every product (and variation) in `refs`."""
+    names = [f"product:{i}" for i in allocation_lock_ids(refs)]
+    with _store_locks(connection, store_id, names, ORDER_LOCK_WAIT):
         yield
 
 
@@ -443,18 +484,18 @@ def allocate_product(
     return list(result.released)
 
 
-def _lock_ids(rt: Runtime, store_id: int, backorder_order_id: str) -> list[str]:
-    """Every id an allocation job of the backorder order's products locks on (product and
-    variation ids, see `SqlReleaseLedger.backorder_orders_for`), sorted so that jobs taking
-    several locks take them in one order."""
-    ids: set[str] = set()
+def _backorder_refs(rt: Runtime, store_id: int, backorder_order_id: str) -> list[ProductRef]:
+    """The products and variations the backorder order's split moved to it."""
+    refs: list[ProductRef] = []
     for split in rt.ledger.for_order(store_id, backorder_order_id):
         if split.backorder_order_id != backorder_order_id:
             continue
         for line in split.plan.get("lines", []) or []:  # type: ignore[attr-defined]
             ref = line.get("ref") or {}
-            ids.update(str(v) for v in (ref.get("product_id"), ref.get("variant_id")) if v)
-    return sorted(ids)
+            if ref.get("product_id"):
+                variant = ref.get("variant_id")
+                refs.append(ProductRef(str(ref["product_id"]), str(variant) if variant else None))
+    return refs
 
 
 @contextlib.contextmanager
@@ -462,10 +503,10 @@ def cancel_locks(rt: Runtime, store_id: int, backorder_order_id: str) -> Iterato
     """The allocation lock of each of the backorder order's products, then its order lock (the
     order allocation takes them in, so a re-split under the order lock cannot wait on us while
     we wait on it): no allocation hands stock to a line while it is being cancelled."""
-    with contextlib.ExitStack() as stack:
-        for product_id in _lock_ids(rt, store_id, backorder_order_id):
-            stack.enter_context(product_lock(rt.redis, store_id, product_id))
-        stack.enter_context(order_lock(rt.redis, store_id, backorder_order_id))
+    with (
+        product_locks(rt.redis, store_id, _backorder_refs(rt, store_id, backorder_order_id)),
+        order_lock(rt.redis, store_id, backorder_order_id),
+    ):
         yield
 
 

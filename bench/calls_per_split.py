@@ -23,6 +23,7 @@ from plugin.core.model import StoreSettings
 from plugin.crypto import Vault
 from plugin.service import handle_order_event
 from plugin.storage.db import Database
+from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import (
     SqlAuditLog,
     SqlPolicyStore,
@@ -110,6 +111,7 @@ class SplitCounter:
             order_id,
             platform=platform,
             ledger=SqlSplitLedger(self.db),
+            releases=SqlReleaseLedger(self.db),
             policies=SqlPolicyStore(self.db),
             audit=SqlAuditLog(self.db),
         )

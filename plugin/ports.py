@@ -4,7 +4,7 @@ in-memory fakes (see tests/fakes.py)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,7 +20,21 @@ class OrderChange:
     status: str  # the platform's own status name
 
 
-class Platform(Protocol):
+class HeldStockPlatform(Protocol):
+    """What counting the units held for released unpaid orders reads from a store
+    (`plugin.releasing.held_by_unpaid_releases`)."""
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        """Several orders in one read (per 100), in the order asked; an order the store no
+        longer has is left out."""
+        ...
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        """Units the store took from stock per line id of an order it read."""
+        ...
+
+
+class Platform(HeldStockPlatform, Protocol):
     """A store's API, in domain terms. Raises TransientError / PermanentError families."""
 
     def get_order(self, order_id: str) -> Order: ...

@@ -15,7 +15,9 @@ stock-reduced flag is set (wc-stock-functions.php `wc_maybe_reduce_stock_levels`
 unpaid one (on-hold → pending) makes WooCommerce give its units back to stock
 (`wc_maybe_increase_stock_levels` runs on the transition to pending); those units stay ours
 until the customer pays (stock reduced again) or the order is cancelled, so they are
-subtracted while the order is pending and unreduced.
+subtracted while the order is pending and unreduced (`held_by_unpaid_releases`). Splitting a new
+order subtracts them too (`plugin/service.py`), with the same rule (`core.model.free_units`),
+under this module's product locks.
 
 Exactly once: one release per backorder order, keyed `release:<order id>` in the release
 ledger, moved forward planned → status_set → done; the caller holds a per-store+product lock
@@ -38,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -50,12 +52,20 @@ from plugin.core.model import (
     PaymentState,
     ProductRef,
     Status,
+    free_units,
 )
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
 from plugin.core.serialize import plan_from_dict
 from plugin.core.split import resplit_key
 from plugin.errors import PermanentError, TransientError
-from plugin.ports import AuditLog, PolicyStore, SplitLedger, SplitRecord, SplitState
+from plugin.ports import (
+    AuditLog,
+    HeldStockPlatform,
+    PolicyStore,
+    SplitLedger,
+    SplitRecord,
+    SplitState,
+)
 from plugin.resplit import ResplitPlatform, carry_out_resplit, released_lines, start_resplit
 
 log = logging.getLogger(__name__)
@@ -88,12 +98,10 @@ class ReleaseRecord:
     payment_url: str | None = None
 
 
-class ReleasePlatform(ResplitPlatform, Protocol):
+class ReleasePlatform(HeldStockPlatform, ResplitPlatform, Protocol):
     """What releasing needs from a store (splitting a backorder order again included)."""
 
     def get_order(self, order_id: str) -> Order: ...
-
-    def get_orders(self, order_ids: Sequence[str]) -> list[Order]: ...
 
     def waiting_since(self, order_id: str) -> dt.datetime | None:
         """Since when the units of an order read by `get_order` wait, when that is earlier
@@ -102,10 +110,6 @@ class ReleasePlatform(ResplitPlatform, Protocol):
 
     def product_stock(self, ref: ProductRef) -> int | None:
         """The stock figure that `ref` draws on; None when the store does not count it."""
-        ...
-
-    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
-        """Units the store took from stock per line id of an order read by `get_order`."""
         ...
 
     def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
@@ -363,37 +367,65 @@ def _available(
         reduced = platform.reduced_stock(order.id)
         for line in order.lines:
             claimed[line.ref] = claimed.get(line.ref, 0) + reduced.get(line.line_id, 0)
-    held = _held_by_unpaid_releases(store_id, platform, releases, settle=settle)
+    held = held_by_unpaid_releases(store_id, platform, releases, settle=settle)
     available: dict[ProductRef, int] = {}
     for ref, units in claimed.items():
         stock = platform.product_stock(ref)
         if stock is None:
             available[ref] = 0  # the store does not count it: nothing we can say arrived
             continue
-        free = stock + units - held.get(ref, 0)
-        available[ref] = free if free > 0 else 0
+        available[ref] = free_units(stock, units, held.get(ref, 0))
     return available
 
 
-def _held_by_unpaid_releases(
-    store_id: int, platform: ReleasePlatform, releases: ReleaseLedger, *, settle: bool
+def _release_ref(line: Mapping[str, Any]) -> ProductRef:
+    return ProductRef(str(line["product_id"]), line.get("variant_id") or None)
+
+
+def held_by_unpaid_releases(
+    store_id: int,
+    platform: HeldStockPlatform,
+    releases: ReleaseLedger,
+    *,
+    settle: bool,
+    refs: Collection[ProductRef] | None = None,
+    excluding: str | None = None,
 ) -> dict[ProductRef, int]:
+    """Units per product released to unpaid orders still `pending`: the store gave them back
+    to its stock figure, but they are promised (module docstring). Allocation and splitting
+    both count them out of the free units (`free_units`).
+
+    `refs` limits the count to releases of those products (a split needs only its order's),
+    `excluding` leaves out an order's own release (never held against itself). The orders
+    are read in one call per 100, and none when no release is open. With `settle`, a finished
+    release that holds nothing any more (paid: stock reduced again; cancelled: the units are
+    free; deleted) is marked settled and never read again.
+    """
+    wanted = set(refs) if refs is not None else None
+    records = [
+        record
+        for record in releases.released_to_pay(store_id)
+        if record.state != ReleaseState.SETTLED
+        and record.order_id != excluding
+        and (wanted is None or any(_release_ref(line) in wanted for line in record.lines))
+    ]
+    if not records:
+        return {}
+    found = {order.id: order for order in platform.get_orders([r.order_id for r in records])}
     held: dict[ProductRef, int] = {}
-    for record in releases.released_to_pay(store_id):
-        if record.state == ReleaseState.SETTLED:
-            continue
-        order = platform.get_order(record.order_id)
-        reduced = platform.reduced_stock(record.order_id)
+    for record in records:
+        order = found.get(record.order_id)
         holding = 0
-        if order.status is not Status.CANCELLED:
+        if order is not None and order.status is not Status.CANCELLED:
+            reduced = platform.reduced_stock(record.order_id)
             for line in record.lines:
                 units = int(line["units"])
                 if reduced.get(str(line["line_id"]), 0) < units:
-                    ref = ProductRef(str(line["product_id"]), line.get("variant_id") or None)
+                    ref = _release_ref(line)
                     held[ref] = held.get(ref, 0) + units
                     holding += units
         if settle and not holding and record.state == ReleaseState.DONE:
-            # Paid (stock reduced again) or cancelled: the store's figure is right again.
+            # Paid (stock reduced again), cancelled or deleted: the figure is right again.
             releases.advance(store_id, record.release_key, ReleaseState.SETTLED)
     return held
 

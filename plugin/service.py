@@ -8,13 +8,25 @@ can mark the event failed without retrying it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from plugin.core.model import Order, Outcome, PaymentAction, Plan, Policies, Reason, Status
+from plugin.core.model import (
+    Order,
+    Outcome,
+    PaymentAction,
+    Plan,
+    Policies,
+    ProductRef,
+    Reason,
+    Status,
+    Stock,
+)
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import plan_split
 from plugin.errors import PermanentError, TransientError
@@ -27,6 +39,7 @@ from plugin.ports import (
     SplitRecord,
     SplitState,
 )
+from plugin.releasing import ReleaseLedger, held_by_unpaid_releases
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +109,10 @@ class SplitNotifier(Protocol):
         ...
 
 
+# Holds the allocation locks of these products (plugin/releasing.py) while the block runs.
+StockLock = Callable[[Sequence[ProductRef]], AbstractContextManager[object]]
+
+
 class _NoAlerts:
     def add_alert(
         self, store_id: int, kind: str, message: str, *, order_id: str | None = None
@@ -110,15 +127,25 @@ def handle_order_event(
     *,
     platform: Platform,
     ledger: SplitLedger,
+    releases: ReleaseLedger,
     policies: PolicyStore,
     audit: AuditLog,
     alerts: Alerts | None = None,
     notifier: SplitNotifier | None = None,
+    stock_lock: StockLock | None = None,
 ) -> EventResult:
-    """Re-fetch the order, decide, and carry the decision out exactly once."""
+    """Re-fetch the order, decide, and carry the decision out exactly once.
+
+    `releases` tells which units are promised to released orders awaiting payment, and
+    `stock_lock` holds the allocation locks of the order's products while the free units are
+    read (`_free_stock`).
+    """
     alert_sink: Alerts = alerts if alerts is not None else _NoAlerts()
     try:
-        return _handle(store_id, order_id, platform, ledger, policies, audit, alert_sink, notifier)
+        return _handle(
+            store_id, order_id, platform, ledger, releases, policies, audit, alert_sink,
+            notifier, stock_lock,
+        )  # fmt: skip
     except TransientError as exc:
         audit.record(
             store_id, order_id, "retry", f"Temporary problem, will retry: {exc}", reason=exc.reason
@@ -134,10 +161,12 @@ def _handle(
     order_id: str,
     platform: Platform,
     ledger: SplitLedger,
+    releases: ReleaseLedger,
     policy_store: PolicyStore,
     audit: AuditLog,
     alerts: Alerts,
     notifier: SplitNotifier | None,
+    stock_lock: StockLock | None,
 ) -> EventResult:
     # The webhook is only a notification; the platform's current order is the truth.
     order = platform.get_order(order_id)
@@ -167,8 +196,8 @@ def _handle(
         log.info("order event ignored: split %s store=%s order=%s", states, store_id, order_id)
         return EventResult("ignored", order_id, split_key=finished[0].split_key, detail=states)
 
-    stock = platform.get_stock(order)
-    plan = plan_split(order, stock, policies)
+    stock, held = _free_stock(store_id, order, platform, releases, stock_lock)
+    plan = plan_split(order, stock, policies, held)
     audit.record(
         store_id,
         order_id,
@@ -183,6 +212,10 @@ def _handle(
             {"line_id": lp.line_id, "ordered": lp.ordered, "keep": lp.keep,
              "backorder": lp.backorder, "oversold": lp.oversold}
             for lp in plan.lines
+        ],
+        held=[
+            {"product_id": ref.product_id, "variant_id": ref.variant_id, "units": units}
+            for ref, units in sorted(held.items(), key=lambda item: _ref_key(item[0]))
         ],
     )  # fmt: skip
     for reason in plan.alerts:
@@ -201,6 +234,45 @@ def _handle(
     if plan.outcome is Outcome.HOLD:
         return _hold(store_id, order, plan, platform, audit)
     return EventResult("no_change", order_id, detail=plan.reasons[-1].code if plan.reasons else "")
+
+
+def _free_stock(
+    store_id: int,
+    order: Order,
+    platform: Platform,
+    releases: ReleaseLedger,
+    stock_lock: StockLock | None,
+) -> tuple[Mapping[ProductRef, Stock], dict[ProductRef, int]]:
+    """The stock seen from `order` and the units of its products promised to released orders
+    awaiting payment: the same free units allocation counts (README "Stock accounting").
+
+    Read under the allocation locks of the order's products (the per-store+product lock an
+    allocation job holds while it reads, decides and writes), the holds first, then the figure:
+
+    - The lock: releasing an unpaid order to `pending` makes the store give its units back to
+      the figure, and the job counts them as held. Under the lock our two reads see a release
+      wholly or not at all, so the split counts exactly what allocation counted. A release
+      between the reads would show its units in the figure and not yet as held; the sums would
+      still hold (the order took its own units from the figure before either job read it), but
+      the new order would be served before older backorder orders.
+    - Holds first: nothing locks out a customer paying a held order. Paying between the reads
+      makes those units count twice (held, and taken again), so they go on backorder until the
+      next allocation; read the other way round, both customers would get them.
+    - Not while the plan is written: the order's units are already taken from the figure, so
+      no allocation counts them as free.
+    """
+    refs = sorted({line.ref for line in order.lines}, key=_ref_key)
+    guard = stock_lock(refs) if stock_lock is not None else contextlib.nullcontext()
+    with guard:
+        held = held_by_unpaid_releases(
+            store_id, platform, releases, settle=True, refs=refs, excluding=order.id
+        )
+        stock = platform.get_stock(order)
+    return stock, held
+
+
+def _ref_key(ref: ProductRef) -> tuple[str, str]:
+    return (ref.product_id, ref.variant_id or "")
 
 
 def _carry_out_split(

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from plugin.core.model import (
+    BackorderMode,
     Customer,
     Line,
     Links,
     Order,
+    PaymentAction,
     PaymentState,
     Plan,
     Policies,
@@ -129,6 +131,7 @@ class FakePlatform:
     statuses: list[tuple[str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     split_keys: dict[str, set[str]] = field(default_factory=dict)  # original id -> keys applied
+    reduced: dict[str, dict[str, int]] = field(default_factory=dict)  # order id -> line -> units
     _next_id: int = 5000
 
     def add_order(self, order: Order) -> Order:
@@ -172,6 +175,13 @@ class FakePlatform:
         result = {line.ref: self.stock[line.ref] for line in order.lines if line.ref in self.stock}
         self._done("get_stock")
         return result
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        self._step("get_orders")
+        return [self.orders[i] for i in order_ids if i in self.orders]
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        return dict(self.reduced.get(order_id, {}))
 
     def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
         self._step("find_backorder_order")
@@ -408,12 +418,28 @@ class FakeCustomerPolicies:
         return Policies(settings=settings, customer=customer)
 
 
+def _ref_line(line_id: str, product: str | ProductRef, quantity: int) -> Line:
+    """`make_line` for a product id or a (product, variation) ref."""
+    ref = product if isinstance(product, ProductRef) else ProductRef(product)
+    return dataclasses.replace(
+        make_line(line_id, ref.product_id, quantity), variant_id=ref.variant_id
+    )
+
+
 @dataclass
 class FakeReleaseStore:
     """A store's backorder orders and stock with WooCommerce's stock rules for releasing
     (sandbox/stock.py): creating an order on-hold reduces stock; on-hold -> processing
     changes nothing (already reduced); -> pending gives the units back; paying a pending
-    order reduces them again. `crash_after` / `fail_at` as in `FakePlatform`."""
+    order reduces them again; cancelling gives back what is reduced. `crash_after` /
+    `fail_at` as in `FakePlatform`.
+
+    It is also a store that new orders are placed in (`place_order`, stock reduced) and split
+    by `plugin/service.py` (`get_stock` seen from the order, `write_split` as one batch), so
+    the two use cases share one stock figure. A product missing from `stock` is not counted
+    (unmanaged). `before_stock` / `after_stock` run around `get_stock`'s read and
+    `before_write` before `write_split`, outside the store's mutex, for tests that make
+    something happen there."""
 
     stock: dict[ProductRef, int] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
@@ -430,6 +456,9 @@ class FakeReleaseStore:
     since: dict[str, dt.datetime] = field(default_factory=dict)
     originals: dict[str, Order] = field(default_factory=dict)
     next_id: int = 900
+    before_stock: Callable[[], object] | None = None
+    after_stock: Callable[[], object] | None = None
+    before_write: Callable[[], object] | None = None
 
     def __post_init__(self) -> None:
         import threading
@@ -451,13 +480,13 @@ class FakeReleaseStore:
         self,
         order_id: str,
         customer_id: str,
-        lines: Iterable[tuple[str, str, int]],  # (line id, product id, quantity)
+        lines: Iterable[tuple[str, str | ProductRef, int]],  # (line id, product, quantity)
         *,
         created_minute: int = 0,
         paid: bool = False,
     ) -> Order:
         """A backorder order created on-hold: its units are taken from stock at once."""
-        made = [make_line(line_id, product_id, qty) for line_id, product_id, qty in lines]
+        made = [_ref_line(line_id, product, qty) for line_id, product, qty in lines]
         original = f"1{order_id}"  # each backorder order has its own original, number 1<id>
         self.originals[original] = make_order(original)
         self.numbers[order_id] = f"{original}-001"
@@ -480,10 +509,52 @@ class FakeReleaseStore:
             self.reduced[order_id][line.line_id] = line.quantity
         return order
 
-    def restock(self, product_id: str, units: int) -> None:
-        ref = ProductRef(product_id)
+    def restock(self, product: str | ProductRef, units: int) -> None:
+        ref = product if isinstance(product, ProductRef) else ProductRef(product)
         with self._mutex:
             self.stock[ref] = self.stock.get(ref, 0) + units
+
+    def place_order(
+        self,
+        order_id: str,
+        lines: Iterable[tuple[str, str | ProductRef, int]],  # (line id, product, quantity)
+        *,
+        paid: bool,
+    ) -> Order:
+        """A customer's order, placed processing (paid) or on-hold (unpaid bank transfer):
+        either way WooCommerce takes its units from the counted stock."""
+        made = [_ref_line(line_id, product, qty) for line_id, product, qty in lines]
+        order = make_order(
+            order_id,
+            made,
+            status=Status.NEW if paid else Status.ON_HOLD,
+            payment_state=PaymentState.PAID if paid else PaymentState.UNPAID,
+        )
+        with self._mutex:
+            self.orders[order_id] = order
+            self.wc_status[order_id] = "processing" if paid else "on-hold"
+            self.reduced[order_id] = {}
+            for line in made:
+                if line.ref in self.stock:
+                    self.stock[line.ref] -= line.quantity
+                    self.reduced[order_id][line.line_id] = line.quantity
+        return order
+
+    def cancel(self, order_id: str) -> None:
+        """The customer or the merchant cancels an order: its reduced units come back."""
+        with self._mutex:
+            self._move(order_id, "cancelled")
+
+    def open_backorder_units(self, ref: ProductRef) -> int:
+        """Units of `ref` that on-hold backorder orders took from stock and wait for."""
+        with self._mutex:
+            return sum(
+                self.reduced[order_id].get(line.line_id, 0)
+                for order_id, order in self.orders.items()
+                if order.links.is_backorder_order and self.wc_status[order_id] == "on-hold"
+                for line in order.lines
+                if line.ref == ref
+            )
 
     def pay(self, order_id: str) -> None:
         """The customer pays a pending order: processing, stock reduced again."""
@@ -494,7 +565,7 @@ class FakeReleaseStore:
     def _move(self, order_id: str, status: str) -> None:
         before = self.wc_status[order_id]
         order = self.orders[order_id]
-        if status == "pending" and self.reduced[order_id]:
+        if status in ("pending", "cancelled") and self.reduced[order_id]:
             for line in order.lines:
                 self.stock[line.ref] += self.reduced[order_id].pop(line.line_id, 0)
         if status == "processing" and not self.reduced[order_id]:
@@ -587,6 +658,94 @@ class FakeReleaseStore:
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         with self._mutex:
             return dict(self.reduced[order_id])
+
+    # -- Platform (plugin/service.py) ---------------------------------------------------------
+    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
+        """Seen from `order` as the connector sees it: max(0, figure + what it took)."""
+        if self.before_stock is not None:
+            self.before_stock()
+        with self._mutex:
+            self._step("get_stock")
+            result: dict[ProductRef, Stock] = {}
+            for line in order.lines:
+                if line.ref not in self.stock:
+                    result[line.ref] = Stock(line.ref, 0, managed=False)
+                    continue
+                took = sum(
+                    self.reduced.get(order.id, {}).get(other.line_id, 0)
+                    for other in order.lines
+                    if other.ref == line.ref
+                )
+                seen = self.stock[line.ref] + took
+                result[line.ref] = Stock(
+                    line.ref, max(0, seen), True, BackorderMode.YES, max(0, -seen)
+                )
+        if self.after_stock is not None:
+            self.after_stock()
+        return result
+
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
+        """One batch, as the store runs it: create the backorder order on-hold (its units
+        taken from stock) and set the original's quantities (stock given back)."""
+        assert plan.split_key is not None and plan.backorder_number is not None
+        if self.before_write is not None:
+            self.before_write()
+        with self._mutex:
+            self._step("write_split")
+            current = self.orders[original.id]
+            if backorder_order_id is None:
+                backorder_order_id = str(self.next_id)
+                self.next_id += 1
+                moved = [
+                    dataclasses.replace(line, line_id=f"b{line.line_id}", quantity=lp.backorder)
+                    for line, lp in zip(current.lines, plan.lines, strict=True)
+                    if lp.backorder
+                ]
+                paid = plan.payment is PaymentAction.PAID_FROM_ORIGINAL
+                self.orders[backorder_order_id] = dataclasses.replace(
+                    make_order(
+                        backorder_order_id, moved, status=Status.NEW_BACKORDER,
+                        payment_state=PaymentState.PAID if paid else PaymentState.UNPAID,
+                        links=Links(parent_id=original.id, is_backorder_order=True),
+                    ),
+                    customer=current.customer,
+                    created_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=UTC),  # after the others
+                )  # fmt: skip
+                self.wc_status[backorder_order_id] = "on-hold"
+                self.reduced[backorder_order_id] = {}
+                for line in moved:
+                    if line.ref in self.stock:
+                        self.stock[line.ref] -= line.quantity
+                        self.reduced[backorder_order_id][line.line_id] = line.quantity
+                self.split_keys[backorder_order_id] = plan.split_key
+                self.numbers[backorder_order_id] = plan.backorder_number
+            keep = {lp.line_id: lp.keep for lp in plan.lines}
+            lines = []
+            for line in current.lines:
+                units = keep.get(line.line_id, line.quantity)
+                reduced = self.reduced[original.id].pop(line.line_id, 0)
+                if line.ref in self.stock:
+                    given_back = reduced - units if reduced else 0
+                    self.stock[line.ref] += given_back
+                    if reduced and units:
+                        self.reduced[original.id][line.line_id] = units
+                if units:
+                    lines.append(dataclasses.replace(line, quantity=units))
+            self.orders[original.id] = dataclasses.replace(
+                current,
+                lines=tuple(lines),
+                links=dataclasses.replace(current.links, split_count=1),
+            )
+            return backorder_order_id
+
+    def set_status(self, order_id: str, canonical_status: str) -> None:
+        with self._mutex:
+            self._step("set_status")
+            self.orders[order_id] = dataclasses.replace(
+                self.orders[order_id], status=Status(canonical_status)
+            )
 
     def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
         with self._mutex:

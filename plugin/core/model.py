@@ -208,9 +208,11 @@ class Order:
 class Stock:
     """Stock of one product/variant, as seen by the order being planned.
 
-    `available` is the quantity this order may take now (the connector adds back what the
-    order itself already reduced); it may be negative on platforms that let stock go below
-    zero. `open_backorder_qty` excludes the order being planned.
+    `available` is the store's stock figure plus what the order itself already reduced (the
+    connector adds it back); it may be negative on platforms that let stock go below zero.
+    Units released to unpaid orders that the store gave back to its figure are still in it:
+    `plan_split` takes those separately and counts them out (`free_units`).
+    `open_backorder_qty` excludes the order being planned.
     """
 
     ref: ProductRef
@@ -218,6 +220,20 @@ class Stock:
     managed: bool = True
     backorders: BackorderMode = BackorderMode.NO
     open_backorder_qty: int = 0
+
+
+def free_units(figure: int, taken_by_candidates: int, held: int) -> int:
+    """Units of a product that the orders being planned may have (README "Stock accounting").
+
+    `figure` is the store's stock figure, `taken_by_candidates` what those orders themselves
+    already took from it, and `held` the units released to unpaid orders still waiting for
+    payment, which the store gave back to its figure but which are promised. Splitting (one
+    order, `Stock.available` = figure + what it took) and allocation (the open backorder
+    orders of a product) both count free units with this one rule, so neither hands out a
+    unit the other promised. Never below zero.
+    """
+    free = figure + taken_by_candidates - held
+    return free if free > 0 else 0
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from plugin.core.model import (
     Status,
     Stock,
     StoreSettings,
+    free_units,
 )
 
 _STATUS_NAMES = {
@@ -158,16 +159,20 @@ def _kept(line: Line, ref: ProductRef, code: str, message: str) -> LineDecision:
 class _Product:
     """What `decide_lines` tracks of one product while handing out its stock to lines."""
 
-    __slots__ = ("backordered", "free", "item", "policy", "ref")
+    __slots__ = ("backordered", "free", "held", "item", "policy", "ref")
 
-    def __init__(self, ref: ProductRef, item: Stock | None, policy: ProductPolicy | None) -> None:
+    def __init__(
+        self, ref: ProductRef, item: Stock | None, policy: ProductPolicy | None, held: int
+    ) -> None:
         self.ref = ref
         self.item = item
         self.policy = policy
+        self.held = held
         # Platforms may let stock go below zero (WooCommerce does when it accepts a
         # backorder, reference/woocommerce/README.md); that is simply nothing available.
-        available = item.available if item is not None else 0
-        self.free = available if available > 0 else 0
+        # Units released to unpaid orders are in the figure but promised: not free here,
+        # exactly as allocation counts them (free_units).
+        self.free = free_units(item.available, 0, held) if item is not None else 0
         self.backordered = 0  # what earlier lines of this order put on backorder
 
 
@@ -176,14 +181,18 @@ def decide_lines(
     stock: Mapping[ProductRef, Stock],
     policies: Policies,
     condition: DeliveryCondition,
+    held: Mapping[ProductRef, int] | None = None,
 ) -> tuple[LineDecision, ...]:
     """Decide keep / backorder / oversold for every line, in line order.
 
     Stock of one product shared by several lines is handed out in line order and never
     twice. A line put on backorder whole (complete-lines delivery) takes no stock, so a
     later line of the same product may still ship from it. Whole-order delivery is decided
-    like ship-available here; the caller turns it into a wait.
+    like ship-available here; the caller turns it into a wait. `held` gives, per product,
+    the units released to unpaid orders that the stock figure counts but that are promised:
+    they are never handed out here.
     """
+    held_units = held or {}
     # Products are keyed by (product_id, variant_id) tuples, which hash in C; each product
     # gets one ProductRef, one stock lookup and one policy lookup per order, not one a line.
     product_policies: dict[tuple[str, str | None], ProductPolicy] = {}
@@ -200,7 +209,9 @@ def decide_lines(
         product = products.get(key)
         if product is None:
             ref = _new(ProductRef, key)
-            product = products[key] = _Product(ref, stock.get(ref), product_policies.get(key))
+            product = products[key] = _Product(
+                ref, stock.get(ref), product_policies.get(key), held_units.get(ref, 0)
+            )
         ref = product.ref
         if qty <= 0:
             append(_kept(line, ref, "no_quantity", "no quantity to ship; left as it is."))
@@ -253,6 +264,12 @@ def decide_lines(
         product.free = free - from_stock
         oversold = keep - from_stock
         short_text = f"{shortfall} of {units} {'is' if shortfall == 1 else 'are'} out of stock"
+        if product.held:
+            short_text += (
+                f" ({_units(product.held)} in stock "
+                f"{'is' if product.held == 1 else 'are'} promised to released backorder "
+                "orders awaiting payment)"
+            )
 
         if not allowed:
             message = (

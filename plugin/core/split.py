@@ -295,15 +295,25 @@ def _money(amount: Decimal, currency: str) -> str:
 # --- the plan -------------------------------------------------------------------------------
 
 
-def plan_split(order: Order, stock: Mapping[ProductRef, Stock], policies: Policies) -> Plan:
-    """Decide what of `order` ships now, what goes on backorder, and the money of both."""
+def plan_split(
+    order: Order,
+    stock: Mapping[ProductRef, Stock],
+    policies: Policies,
+    held: Mapping[ProductRef, int] | None = None,
+) -> Plan:
+    """Decide what of `order` ships now, what goes on backorder, and the money of both.
+
+    `held`: units per product released to other orders that have not paid yet; the store
+    gave them back to its figure (`stock`), but they are promised, so this order does not
+    get them (README "Stock accounting").
+    """
     settings = policies.settings
     eligible, eligible_reason = eligibility(order, settings)
     if not eligible:
         return Plan(order_id=order.id, outcome=Outcome.NO_CHANGE, reasons=(eligible_reason,))
 
     condition, condition_reason = delivery_condition(order, policies)
-    decisions = decide_lines(order, stock, policies, condition)
+    decisions = decide_lines(order, stock, policies, condition, held)
     alerts = tuple(d.alert for d in decisions if d.alert is not None)
     any_backorder = any(d.backorder for d in decisions)
     any_oversold = any(d.oversold for d in decisions)

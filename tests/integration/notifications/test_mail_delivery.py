@@ -26,6 +26,7 @@ from tests.fakes import (
     FakeLedger,
     FakePlatform,
     FakePolicies,
+    FakeReleaseLedger,
     make_line,
     make_order,
 )
@@ -75,6 +76,7 @@ def split_order(setup: Setup) -> FakePlatform:
         "1042",
         platform=platform,
         ledger=FakeLedger(),
+        releases=FakeReleaseLedger(),
         policies=FakePolicies(Policies()),
         audit=FakeAudit(),
         alerts=FakeAlerts(),

@@ -396,3 +396,58 @@ def test_unknown_stock_moves_nothing_and_alerts() -> None:
     assert plan.reasons[-1] == Reason(
         "nothing_to_backorder", "Nothing goes on backorder; see the alerts."
     )
+
+
+# --- units held for released orders awaiting payment (README "Stock accounting") ------------
+
+
+def test_units_held_for_a_released_unpaid_order_go_on_backorder() -> None:
+    """The figure shows 2 (given back by a release to pending) + the 2 this order took; the
+    2 given back are promised, so only 2 ship and 2 go on backorder."""
+    new = order(line("1", "A", 4, "40.00"), payment_state=PaymentState.PAID)
+
+    plan = plan_split(new, dict([stock("A", 4)]), Policies(), {ProductRef("A"): 2})
+
+    assert plan.outcome is Outcome.SPLIT
+    [lp] = plan.lines
+    assert (lp.keep, lp.backorder, lp.oversold) == (2, 2, 0)
+    assert lp.reason == Reason(
+        "partly_backordered",
+        "'Product A' (SKU SKU-A): 2 of 4 units are out of stock (2 units in stock are "
+        "promised to released backorder orders awaiting payment); 2 ship now and 2 go on "
+        "backorder.",
+        "1",
+    )
+
+
+def test_held_units_count_per_variation_and_never_for_unmanaged_stock() -> None:
+    new = order(
+        line("1", "C", 1, "10.00", variant_id="red"),
+        line("2", "C", 1, "10.00", variant_id="blue"),
+        line("3", "T", 3, "30.00"),
+    )
+    stocks = dict(
+        [stock("C", 1, variant_id="red"), stock("C", 1, variant_id="blue"),
+         stock("T", 0, managed=False)]
+    )  # fmt: skip
+    held = {ProductRef("C", "red"): 1, ProductRef("T"): 5}
+
+    plan = plan_split(new, stocks, Policies(), held)
+
+    assert [(lp.ref, lp.keep, lp.backorder) for lp in plan.lines] == [
+        (ProductRef("C", "red"), 0, 1),
+        (ProductRef("C", "blue"), 1, 0),
+        (ProductRef("T"), 3, 0),
+    ]
+    assert plan.lines[0].reason.message == (
+        "'Product C' (SKU SKU-C): 1 of 1 unit is out of stock (1 unit in stock is promised to "
+        "released backorder orders awaiting payment); 0 ship now and 1 go on backorder."
+    )
+
+
+def test_more_held_than_the_figure_shows_leaves_nothing_and_no_negative() -> None:
+    new = order(line("1", "A", 2, "20.00"), line("2", "B", 1, "10.00"))
+
+    plan = plan_split(new, dict([stock("A", 1), stock("B", 1)]), Policies(), {ProductRef("A"): 3})
+
+    assert [(lp.keep, lp.backorder) for lp in plan.lines] == [(0, 2), (1, 0)]

@@ -32,6 +32,7 @@ from tests.fakes import (
     FakeLedger,
     FakePlatform,
     FakePolicies,
+    FakeReleaseLedger,
     make_line,
     make_order,
 )
@@ -68,6 +69,7 @@ def run_split(platform: FakePlatform, policies: Policies, outbox: Outbox) -> str
         "1042",
         platform=platform,
         ledger=FakeLedger(),
+        releases=FakeReleaseLedger(),
         policies=FakePolicies(policies),
         audit=FakeAudit(),
         alerts=FakeAlerts(),

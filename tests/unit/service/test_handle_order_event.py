@@ -25,6 +25,7 @@ from tests.fakes import (
     FakeLedger,
     FakePlatform,
     FakePolicies,
+    FakeReleaseLedger,
     make_line,
     make_order,
 )
@@ -46,6 +47,7 @@ class World:
             order_id,
             platform=self.platform,
             ledger=self.ledger,
+            releases=FakeReleaseLedger(),
             policies=self.policies,
             audit=self.audit,
             alerts=self.alerts,

@@ -1,0 +1,49 @@
+"""The allocation locks a split holds while it reads free units (worker.product_locks), on a
+real Redis: the same keys an allocation job of the product or of the variation takes."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+import worker
+from plugin.core.model import ProductRef
+from plugin.errors import TransientError
+
+STORE = 3
+REFS = [ProductRef("77"), ProductRef("30", "31")]
+KEYS = [f"backorders:lock:order:{STORE}:product:{i}" for i in ("30", "31", "77")]
+
+
+def test_a_split_holds_the_lock_of_every_product_and_variation_then_lets_go(
+    redis_client: redis.Redis,
+) -> None:
+    with worker.product_locks(redis_client, STORE, REFS):
+        assert [redis_client.exists(key) for key in KEYS] == [1, 1, 1]
+        for product_id in ("77", "30", "31"):  # what allocation jobs lock on
+            with (
+                pytest.raises(TransientError) as busy,
+                worker.order_lock(redis_client, STORE, f"product:{product_id}", wait=0.1),
+            ):
+                pass
+            assert busy.value.reason == "busy"
+
+    assert [redis_client.exists(key) for key in KEYS] == [0, 0, 0]
+    with worker.product_lock(redis_client, STORE, "77"):
+        assert redis_client.exists(KEYS[2]) == 1
+
+
+def test_a_lock_held_elsewhere_makes_the_split_retry_and_keeps_nothing(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "ORDER_LOCK_WAIT", 0.2)
+    with worker.order_lock(redis_client, STORE, "product:77", wait=0.1):  # an allocation job
+        with (
+            pytest.raises(TransientError) as busy,
+            worker.product_locks(redis_client, STORE, REFS),
+        ):
+            pass
+        assert busy.value.reason == "busy"
+        # The locks it took before meeting the busy one are let go.
+        assert [redis_client.exists(key) for key in KEYS] == [0, 0, 1]
+    assert [redis_client.exists(key) for key in KEYS] == [0, 0, 0]
