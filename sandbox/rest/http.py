@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, invalid_param, invalid_type
 from sandbox.store import Store, parse_iso, rest_links
 
 bp = Blueprint("sandbox_rest", __name__)
@@ -103,11 +103,18 @@ def int_arg(
     try:
         value = int(raw)
     except ValueError:
-        raise invalid_param(name, f"{name} is not of type integer.") from None
+        raise invalid_type(name, "integer") from None
+    # rest_validate_number_value_from_schema: rest_out_of_bounds.
+    if maximum is not None and minimum is not None and not minimum <= value <= maximum:
+        raise invalid_param(
+            name,
+            f"{name} must be between {minimum} (inclusive) and {maximum} (inclusive)",
+            "rest_out_of_bounds",
+        )
     if minimum is not None and value < minimum:
-        raise invalid_param(name, f"{name} must be greater than or equal to {minimum}")
-    if maximum is not None and value > maximum:
-        raise invalid_param(name, f"{name} must be between {minimum} ({minimum}) and {maximum}")
+        raise invalid_param(
+            name, f"{name} must be greater than or equal to {minimum}", "rest_out_of_bounds"
+        )
     return value
 
 
@@ -130,7 +137,7 @@ def int_list_arg(name: str) -> list[int] | None:
     try:
         return [int(v) for v in values]
     except ValueError:
-        raise invalid_param(name, f"{name}[0] is not of type integer.") from None
+        raise invalid_type(name, "integer", f"{name}[0]") from None
 
 
 def date_arg(name: str) -> Any:
@@ -140,7 +147,7 @@ def date_arg(name: str) -> Any:
         return None
     parsed = parse_iso(raw)
     if parsed is None:
-        raise invalid_param(name, "Invalid date.")
+        raise invalid_param(name, "Invalid date.", "rest_invalid_date")
     return parsed
 
 

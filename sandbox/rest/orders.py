@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, not_in_enum
 from sandbox.rest.batch import run_batch
 from sandbox.rest.http import (
     bp,
@@ -41,6 +41,8 @@ def _order_out(order_id: int) -> dict[str, Any] | None:
 
 # GET /orders `status` takes "any" or an order status, in the order its error message lists.
 _ORDER_STATUS_FILTER = ("any", "trash") + tuple(s for s in ORDER_STATUSES if s != "trash")
+_ORDER = ("asc", "desc")
+_ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 
 
 @bp.get("/orders")
@@ -49,17 +51,13 @@ def list_orders() -> Response:
     statuses = list_arg("status")
     for status in statuses or []:
         if status not in _ORDER_STATUS_FILTER:
-            raise invalid_param(
-                "status", f"status[0] is not one of {', '.join(_ORDER_STATUS_FILTER)}."
-            )
+            raise not_in_enum("status", _ORDER_STATUS_FILTER, "status[0]")
     order = request.args.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise invalid_param("order", "order is not one of asc and desc.")
+    if order not in _ORDER:
+        raise not_in_enum("order", _ORDER)
     orderby = request.args.get("orderby", "date")
-    if orderby not in ("date", "id", "include", "title", "slug", "modified"):
-        raise invalid_param(
-            "orderby", "orderby is not one of date, id, include, title, slug and modified."
-        )
+    if orderby not in _ORDERBY:
+        raise not_in_enum("orderby", _ORDERBY)
     ids = current_store().list_orders(
         status=statuses,
         modified_after=date_arg("modified_after"),

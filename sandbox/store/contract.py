@@ -93,7 +93,9 @@ ADDRESS_BILLING = (
 )
 ADDRESS_SHIPPING = ADDRESS_BILLING[:9] + ("phone",)
 CENT = Decimal("0.01")
-WC_VERSION = "9.8.0"
+# The versions the sandbox reports: an order's `version`, the webhook User-Agent.
+WC_VERSION = "9.9.5"
+WP_VERSION = "6.9.7"
 
 
 def money(value: Any) -> Decimal:

@@ -117,6 +117,13 @@ class Rendering(Records):
                 "grouped_products": [],
                 "menu_order": record["menu_order"],
                 "meta_data": copy.deepcopy(record["meta_data"]),
+                # Fields of WooCommerce 9.9's products schema the sandbox keeps empty: no
+                # brands, GTIN/UPC/EAN/ISBN or password. WC_Product_Variable::has_options is
+                # true (options must be chosen), WC_Product::has_options false.
+                "brands": [],
+                "global_unique_id": "",
+                "has_options": record["type"] == "variable",
+                "post_password": "",
             }
             up = {"up": f"products/{record['parent_id']}"} if record["parent_id"] else {}
             data["_links"] = self.links(f"products/{record['id']}", "products", **up)
@@ -129,8 +136,17 @@ class Rendering(Records):
             if record is None or record["type"] != "variation":
                 return None
             price = self._price_text(record)
+            parent = self._product(record["parent_id"])
             return {
                 "id": record["id"],
+                # WC_REST_Product_Variations_Controller (v3): the variation's generated name,
+                # its type and parent, and its (empty) GTIN/UPC/EAN/ISBN.
+                "type": "variation",
+                "name": variation_title(
+                    parent["name"] if parent else record["name"], record["attributes"]
+                ),
+                "parent_id": record["parent_id"],
+                "global_unique_id": "",
                 "date_created": record["date_created"],
                 "date_created_gmt": record["date_created"],
                 "date_modified": record["date_modified"],
@@ -199,6 +215,22 @@ class Rendering(Records):
                 "meta_data": copy.deepcopy(record["meta_data"]),
             }
 
+    def _line_image(self, product: dict[str, Any] | None) -> dict[str, Any]:
+        """A line item's `image` (Version2 get_order_item_data): the product's image id, which
+        WC_Product::get_image_id gives as "" when it has none (a variation falls back to its
+        parent's); 0 when there is no product."""
+        if product is None:
+            return {"id": 0, "src": ""}
+        image = None
+        if product["type"] == "variation":
+            image = product["image"]
+            product = self._product(product["parent_id"]) or product
+        if image is None and product["images"]:
+            image = product["images"][0]
+        if image is None:
+            return {"id": "", "src": ""}
+        return {"id": image["id"], "src": image["src"]}
+
     def _item_meta_json(self, meta: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
             {
@@ -222,6 +254,7 @@ class Rendering(Records):
                 quantity = line["quantity"]
                 total = money(line["total"])
                 product = self._product(line["variation_id"] or line["product_id"])
+                image = self._line_image(product)
                 parent_name = None
                 if product is not None and product["type"] == "variation":
                     parent = self._product(product["parent_id"])
@@ -242,7 +275,7 @@ class Rendering(Records):
                         "meta_data": self._item_meta_json(line["meta_data"]),
                         "sku": product["sku"] if product else None,
                         "price": json_number(total / quantity) if quantity else 0,
-                        "image": {"id": 0, "src": ""},
+                        "image": image,
                         "parent_name": parent_name,
                     }
                 )
