@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductRef
-from plugin.errors import TransientError
+from plugin.errors import NotFound, TransientError
 from plugin.releasing import ReleaseState, allocate_product, release_key
 from tests.fakes import (
     Crash,
@@ -109,6 +109,23 @@ def test_units_given_back_by_a_pending_release_are_not_handed_out_again() -> Non
     assert world.run().released == ("501",)
     assert world.store.stock[P] == -2 + 2  # 501 was paid: processing changes nothing
     assert len(world.store.transitions) == 4
+
+
+def test_a_pending_release_whose_order_was_deleted_holds_nothing_back() -> None:
+    world = World()
+    world.store.restock("77", 4)
+    world.run()  # 502 (unpaid) pending, its 2 units held back; 503 processing
+    # The merchant deletes 502 in the store: reading it is a 404 from now on.
+    world.store.fail_at["get_order"] = NotFound(
+        "gone", reason="woocommerce_rest_shop_order_invalid_id"
+    )
+
+    again = world.run()
+
+    assert world.ledger.records[(1, release_key("502"))].state == ReleaseState.GONE
+    assert again.available == {P: 2}  # 502's units are free: nobody will pay for them
+    assert again.released == ("501",)
+    assert world.run().released == ()
 
 
 def test_nothing_arrived_releases_nothing_and_tells_nobody() -> None:
