@@ -396,3 +396,14 @@ def test_unknown_stock_moves_nothing_and_alerts() -> None:
     assert plan.reasons[-1] == Reason(
         "nothing_to_backorder", "Nothing goes on backorder; see the alerts."
     )
+
+
+def test_a_line_without_a_product_stays_on_the_original() -> None:
+    o = order(line("1", "0", 1, "0.00"), line("2", "A", 2, "20.00"))
+    plan = plan_split(o, dict([stock("A", 0)]), Policies())
+
+    assert plan.outcome is Outcome.SPLIT
+    assert [(lp.line_id, lp.keep, lp.backorder, lp.reason.code) for lp in plan.lines] == [
+        ("1", 1, 0, "no_product"),
+        ("2", 0, 2, "line_backordered"),
+    ]
