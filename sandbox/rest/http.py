@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -130,14 +131,18 @@ def list_arg(name: str) -> list[str] | None:
 
 
 def int_list_arg(name: str) -> list[int] | None:
-    """A list query argument of integers."""
+    """A list of ids as wp_parse_id_list sanitizes it (the id-list arguments have no validation):
+    absint of each value, so what is not a number is 0, which names nothing; duplicates go."""
     values = list_arg(name)
     if values is None:
         return None
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        raise invalid_type(name, "integer", f"{name}[0]") from None
+    ids: list[int] = []
+    for value in values:
+        number = re.match(r"\s*[+-]?\d+", value)  # PHP's intval reads the leading digits
+        parsed = abs(int(number.group())) if number else 0
+        if parsed not in ids:
+            ids.append(parsed)
+    return ids
 
 
 def date_arg(name: str) -> Any:

@@ -21,7 +21,7 @@ from sandbox.rest.http import (
     request_body,
     with_links,
 )
-from sandbox.store import ORDER_STATUSES
+from sandbox.store import REST_ORDER_STATUSES
 
 
 def _order_links(data: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +39,9 @@ def _order_out(order_id: int) -> dict[str, Any] | None:
     return None if data is None else _order_links(data)
 
 
-# GET /orders `status` takes "any" or an order status, in the order its error message lists.
-_ORDER_STATUS_FILTER = ("any", "trash") + tuple(s for s in ORDER_STATUSES if s != "trash")
+# GET /orders `status` (WC_REST_Orders_Controller::get_collection_params): "any", "trash" or an
+# order status, in the order its error message lists.
+_ORDER_STATUS_FILTER = ("any", "trash", *REST_ORDER_STATUSES)
 _ORDER = ("asc", "desc")
 _ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 

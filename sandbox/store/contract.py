@@ -21,6 +21,19 @@ ORDER_STATUSES = (
     "trash",
     "checkout-draft",
 )
+# WC_REST_Orders_V2_Controller::get_order_statuses: "auto-draft", then wc_get_order_statuses()
+# without "wc-": the enum of an order's `status` in a request (an order is trashed by DELETE).
+REST_ORDER_STATUSES = (
+    "auto-draft",
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "checkout-draft",
+)
 STATUS_LABELS = {
     "pending": "Pending payment",
     "processing": "Processing",

@@ -7,7 +7,7 @@ from typing import Any
 
 from sandbox.errors import ApiError, invalid_param, invalid_type, not_in_enum
 from sandbox.store.contract import (
-    ORDER_STATUSES,
+    REST_ORDER_STATUSES,
     money,
 )
 from sandbox.store.records import Records
@@ -46,8 +46,8 @@ class OrderValidation(Records):
         """Check a create/update body before anything changes (so a 400 changes nothing)."""
         if not isinstance(data, dict):
             raise ApiError("rest_invalid_json", "Invalid JSON body passed.", 400)
-        if "status" in data and data["status"] not in ORDER_STATUSES:
-            raise not_in_enum("status", ORDER_STATUSES)
+        if "status" in data and data["status"] not in REST_ORDER_STATUSES:
+            raise not_in_enum("status", REST_ORDER_STATUSES)
         for key in ("parent_id", "customer_id"):
             if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool)):
                 raise invalid_type(key, "integer")

@@ -197,9 +197,13 @@ class Orders(OrderStock, OrderValidation):
         for key in ("name", "quantity", "tax_class"):
             if posted.get(key) is not None:
                 line[key] = posted[key]
-        for key in ("total", "subtotal"):
-            if posted.get(key) is not None:
-                line[key] = str(money(posted[key]))
+        if posted.get("total") is not None:
+            line["total"] = str(money(posted["total"]))
+            # WC_Order_Item_Product::set_total: the subtotal cannot be less than the total.
+            if money(line["subtotal"]) < money(line["total"]):
+                line["subtotal"] = line["total"]
+        if posted.get("subtotal") is not None:
+            line["subtotal"] = str(money(posted["subtotal"]))
         if isinstance(posted.get("meta_data"), list):
             self._update_meta(line["meta_data"], posted["meta_data"])
 

@@ -136,15 +136,13 @@ class Rendering(Records):
             if record is None or record["type"] != "variation":
                 return None
             price = self._price_text(record)
-            parent = self._product(record["parent_id"])
             return {
                 "id": record["id"],
-                # WC_REST_Product_Variations_Controller (v3): the variation's generated name,
-                # its type and parent, and its (empty) GTIN/UPC/EAN/ISBN.
+                # WC_REST_Product_Variations_Controller (v3): its type, parent and (empty)
+                # GTIN/UPC/EAN/ISBN, and as `name` wc_get_formatted_variation( $object, true,
+                # false, false ): the attribute values joined by ", " ("S", "M, Red").
                 "type": "variation",
-                "name": variation_title(
-                    parent["name"] if parent else record["name"], record["attributes"]
-                ),
+                "name": ", ".join(a["option"] for a in record["attributes"] if a["option"]),
                 "parent_id": record["parent_id"],
                 "global_unique_id": "",
                 "date_created": record["date_created"],
@@ -217,18 +215,20 @@ class Rendering(Records):
 
     def _line_image(self, product: dict[str, Any] | None) -> dict[str, Any]:
         """A line item's `image` (Version2 get_order_item_data): the product's image id, which
-        WC_Product::get_image_id gives as "" when it has none (a variation falls back to its
-        parent's); 0 when there is no product."""
+        WC_Product::get_image_id gives as "" when it has none; a variation without one falls
+        back to its parent's (WC_Product_Variation::get_image_id), 0 when that has none either
+        (get_post_thumbnail_id); 0 when there is no product."""
         if product is None:
             return {"id": 0, "src": ""}
         image = None
+        missing: str | int = ""
         if product["type"] == "variation":
-            image = product["image"]
+            image, missing = product["image"], 0
             product = self._product(product["parent_id"]) or product
         if image is None and product["images"]:
             image = product["images"][0]
         if image is None:
-            return {"id": "", "src": ""}
+            return {"id": missing, "src": ""}
         return {"id": image["id"], "src": image["src"]}
 
     def _item_meta_json(self, meta: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -542,7 +542,8 @@ def test_a_line_naming_a_missing_product_gives_a_pending_order_with_a_zero_line(
     ]  # fmt: skip
     assert lines == [
         (0, 0, "", 2, "0.00", "0.00", None, 0, {"id": 0, "src": ""}, None),
-        (0, 0, "Ghost", 1, "0.00", "4.00", None, 4, {"id": 0, "src": ""}, None),
+        # WC_Order_Item_Product::set_total: the subtotal is never less than the total.
+        (0, 0, "Ghost", 1, "4.00", "4.00", None, 4, {"id": 0, "src": ""}, None),
     ]
     # set_paid on an order with no product that needs processing completes it
     # (WC_Order::needs_processing skips lines without a product).
@@ -666,7 +667,7 @@ def test_a_variation_is_not_a_product_type_filter(api: Api, store: Store) -> Non
         ("/orders?page=x", "page", "rest_invalid_type", "page is not of type integer.",
          {"param": "page"}),
         ("/orders?status=shipped", "status", "rest_not_in_enum",
-         "status[0] is not one of any, trash, pending, processing, on-hold, completed, "
+         "status[0] is not one of any, trash, auto-draft, pending, processing, on-hold, completed, "
          "cancelled, refunded, failed, and checkout-draft.", None),
         ("/orders?order=up", "order", "rest_not_in_enum", "order is not one of asc and desc.",
          None),
@@ -719,14 +720,38 @@ def test_products_variations_and_lines_carry_the_fields_of_a_real_store(
     assert variable["has_options"] is True
     assert {k: variation[k] for k in ("global_unique_id", "name", "parent_id", "type")} == {
         "global_unique_id": "",
-        "name": "Shirt - S",
+        "name": "S",  # wc_get_formatted_variation: the attribute values
         "parent_id": shirt,
         "type": "variation",
     }
-    # Version2 get_order_item_data: WC_Product::get_image_id is "" without an image.
+    # Version2 get_order_item_data: WC_Product::get_image_id is "" without an image; a
+    # variation without one has its parent's, 0 when the parent has none.
     assert [li["image"] for li in order["line_items"]] == [
         {"id": "", "src": ""},
         {"id": 77, "src": "http://localhost/bowl.png"},
-        {"id": "", "src": ""},
+        {"id": 0, "src": ""},
     ]
     assert order["version"] == "9.9.5"
+
+
+def test_id_lists_are_sanitised_not_validated(api: Api, store: Store) -> None:
+    order = _order(api, make_product(store)["id"])
+
+    # `include` has only wp_parse_id_list (absint of each value): what is not a number is 0.
+    assert api.get("/orders?include=a").get_json() == []
+    listed = api.get(f"/orders?include=x,{order['id']},{order['id']}").get_json()
+    assert [o["id"] for o in listed] == [order["id"]]
+
+
+def test_trash_is_not_a_status_an_order_is_given(api: Api, store: Store) -> None:
+    order = _order(api, make_product(store)["id"])
+
+    response = api.put(f"/orders/{order['id']}", {"status": "trash"})
+
+    # WC_REST_Orders_V2_Controller::get_order_statuses: trashing is DELETE's job.
+    assert response.status_code == 400
+    assert response.get_json()["data"]["params"] == {
+        "status": "status is not one of auto-draft, pending, processing, on-hold, completed, "
+        "cancelled, refunded, failed, and checkout-draft."
+    }
+    assert api.get(f"/orders/{order['id']}").get_json()["status"] == "pending"
