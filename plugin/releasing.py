@@ -57,7 +57,7 @@ from plugin.core.model import (
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
 from plugin.core.serialize import plan_from_dict
 from plugin.core.split import resplit_key
-from plugin.errors import PermanentError, TransientError
+from plugin.errors import NotFound, PermanentError, TransientError
 from plugin.ports import (
     AuditLog,
     HeldStockPlatform,
@@ -85,6 +85,11 @@ class ReleaseState:
     STATUS_SET = "status_set"
     DONE = "done"
     SETTLED = "settled"  # a `pending` release whose units no longer need holding back
+    GONE = "gone"  # the order no longer exists in the store: nothing to release or hold back
+
+
+# A release is over in these states: nothing more to write, nothing to resume.
+FINISHED_STATES = (ReleaseState.DONE, ReleaseState.SETTLED, ReleaseState.GONE)
 
 
 @dataclass(frozen=True)
@@ -219,10 +224,10 @@ def _allocate(
             resumed.append(order_id)
             continue
         for record in releases.for_order(store_id, order_id):
-            if record.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
-                # An earlier run decided and died before finishing: finish that decision
-                # first, before the figures are read, so its units are not handed out again.
-                _carry_out(store_id, record, platform, releases, audit, on_released)
+            # An earlier run decided and died before finishing: finish that decision first,
+            # before the figures are read, so its units are not handed out again.
+            unfinished = record.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET)
+            if unfinished and _carry_out(store_id, record, platform, releases, audit, on_released):
                 resumed.append(order_id)
     open_orders = _open_orders(store_id, product_id, platform, releases)
     available = _available(store_id, open_orders, platform, releases, settle=True)
@@ -266,10 +271,10 @@ def _allocate(
             for line in decision.lines
         ]  # fmt: skip
         record = releases.start(store_id, release_key(order.id), order.id, target, lines)
-        if record.state in (ReleaseState.DONE, ReleaseState.SETTLED):
+        if record.state in FINISHED_STATES:
             continue
-        _carry_out(store_id, record, platform, releases, audit, on_released)
-        released.append(order.id)
+        if _carry_out(store_id, record, platform, releases, audit, on_released):
+            released.append(order.id)
     log.info(
         "allocated store=%s product=%s released=%s waiting=%s",
         store_id, product_id, len(released), len(waiting),
@@ -405,7 +410,7 @@ def held_by_unpaid_releases(
     records = [
         record
         for record in releases.released_to_pay(store_id)
-        if record.state != ReleaseState.SETTLED
+        if record.state not in (ReleaseState.SETTLED, ReleaseState.GONE)
         and record.order_id != excluding
         and (wanted is None or any(_release_ref(line) in wanted for line in record.lines))
     ]
@@ -415,8 +420,13 @@ def held_by_unpaid_releases(
     held: dict[ProductRef, int] = {}
     for record in records:
         order = found.get(record.order_id)
+        if order is None:
+            # Deleted in the store: no customer will pay for its units; they are free.
+            if settle and record.state == ReleaseState.DONE:
+                releases.advance(store_id, record.release_key, ReleaseState.GONE)
+            continue
         holding = 0
-        if order is not None and order.status is not Status.CANCELLED:
+        if order.status is not Status.CANCELLED:
             reduced = platform.reduced_stock(record.order_id)
             for line in record.lines:
                 units = int(line["units"])
@@ -425,7 +435,7 @@ def held_by_unpaid_releases(
                     held[ref] = held.get(ref, 0) + units
                     holding += units
         if settle and not holding and record.state == ReleaseState.DONE:
-            # Paid (stock reduced again), cancelled or deleted: the figure is right again.
+            # Paid (stock reduced again) or cancelled: the figure is right again.
             releases.advance(store_id, record.release_key, ReleaseState.SETTLED)
     return held
 
@@ -462,8 +472,7 @@ class _Resplitter:
 
     def _release_finished(self, order_id: str) -> bool:
         return any(
-            r.state in (ReleaseState.DONE, ReleaseState.SETTLED)
-            for r in self.releases.for_order(self.store_id, order_id)
+            r.state in FINISHED_STATES for r in self.releases.for_order(self.store_id, order_id)
         )
 
     def _locked(
@@ -514,10 +523,9 @@ class _Resplitter:
                 raise
             assert new_id is not None  # a re-split past BACKORDER_CREATED names its order
             self.split_again.append((order_id, new_id))
-            self._release(order_id, record)
-            return True
+            return self._release(order_id, record)
 
-    def _release(self, order_id: str, record: SplitRecord) -> None:
+    def _release(self, order_id: str, record: SplitRecord) -> bool:
         plan = plan_from_dict(record.plan)
         target = (
             PAID_RELEASE_STATUS
@@ -528,10 +536,11 @@ class _Resplitter:
             self.store_id, release_key(order_id), order_id, target, released_lines(plan)
         )
         if release.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
-            _carry_out(
+            return _carry_out(
                 self.store_id, release, self.platform, self.releases, self.audit,
                 self.on_released,
             )  # fmt: skip
+        return release.state != ReleaseState.GONE
 
     def _fail(self, order_id: str, record: SplitRecord | None, exc: PermanentError) -> None:
         message = f"Could not split backorder order {order_id} again: {exc} ({exc.reason})."
@@ -551,8 +560,45 @@ def _carry_out(
     releases: ReleaseLedger,
     audit: AuditLog,
     on_released: OnReleased | None,
+) -> bool:
+    """Move a release from its recorded state to DONE; every step is safe to repeat. False
+    when the order no longer exists in the store (the release is GONE, see `_gone`)."""
+    try:
+        _carry_out_steps(store_id, record, platform, releases, audit, on_released)
+    except NotFound as exc:
+        _gone(store_id, record, releases, audit, exc)
+        return False
+    return True
+
+
+def _gone(
+    store_id: int,
+    record: ReleaseRecord,
+    releases: ReleaseLedger,
+    audit: AuditLog,
+    exc: NotFound,
 ) -> None:
-    """Move a release from its recorded state to DONE; every step is safe to repeat."""
+    """The order was deleted in the store while it was being released. Whether the store said
+    so with a 404 or (an update, WC_REST_CRUD_Controller::update_item) a 400, the client calls
+    it NotFound: the release ends here, and the other orders of the product are still served
+    (left PLANNED, it would fail every later allocation of the product)."""
+    releases.advance(store_id, record.release_key, ReleaseState.GONE)
+    audit.record(
+        store_id, record.order_id, "error",
+        f"Not released: the order no longer exists in the store ({exc.reason}).",
+        release_key=record.release_key, reason=exc.reason,
+    )  # fmt: skip
+    log.warning("release gone store=%s order=%s reason=%s", store_id, record.order_id, exc.reason)
+
+
+def _carry_out_steps(
+    store_id: int,
+    record: ReleaseRecord,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    audit: AuditLog,
+    on_released: OnReleased | None,
+) -> None:
     key = record.release_key
     state = record.state
     payment_url = record.payment_url

@@ -5,8 +5,10 @@
   key or value is invalid (nothing is changed then).
 - ``GET /sandbox/deliveries``: the delivery log, newest first (``?limit=N``, default 100), as JSON,
   or as a small HTML table when the client prefers HTML (a browser) or asks ``?format=html``.
-- ``POST /sandbox/deliveries/flush``: waits until queued deliveries finished (``?timeout=``
-  seconds, default 10); 200 ``{"idle": true}`` or 504 ``{"idle": false}``.
+- ``POST /sandbox/deliveries/flush``: sends the deliveries waiting in the queue
+  (``delivery_delay_ms``) now, as a run of WP-Cron would, and waits until every delivery
+  finished (``?timeout=`` seconds, default 10); 200 ``{"idle": true}`` or 504
+  ``{"idle": false}``.
 
 These endpoints are unauthenticated on purpose: the sandbox is a local test double.
 """
@@ -64,10 +66,12 @@ def list_deliveries() -> tuple[Response, int] | Response | str:
 
 @bp.post("/deliveries/flush")
 def flush_deliveries() -> tuple[Response, int]:
-    """Wait for all queued webhook deliveries to finish."""
+    """Send the queued webhook deliveries now and wait for all of them to finish."""
     try:
         timeout = min(float(request.args.get("timeout", "10")), _MAX_FLUSH_SECONDS)
     except ValueError:
         return jsonify({"error": "timeout must be a number"}), 400
-    idle = _sandbox()["deliverer"].wait_idle(timeout)
+    deliverer = _sandbox()["deliverer"]
+    deliverer.run_queue()
+    idle = deliverer.wait_idle(timeout)
     return jsonify({"idle": idle}), 200 if idle else 504

@@ -4,10 +4,20 @@ Mirrors `woocommerce/woocommerce` `plugins/woocommerce/includes/class-wc-webhook
 (`deliver`, `build_payload`, `generate_signature`, `log_delivery`, `deliver_ping`) and the facts in
 `../shared/reference/woocommerce/README.md`:
 
-- deliveries run in the background (WooCommerce: Action Scheduler), here one worker thread;
+- deliveries run in the background, here one worker thread. WooCommerce queues each one in
+  Action Scheduler at the end of the request (wc-webhook-functions.php
+  `wc_webhook_execute_queue`) and WP-Cron runs the queue later, typically a minute after and
+  only when the site gets traffic; sending inside the request is the exception (the
+  `woocommerce_webhook_deliver_async` filter). The sandbox sends at once unless the
+  ``delivery_delay_ms`` fault is set: then each delivery waits that long in a queue, and, like
+  Action Scheduler, a resource already waiting for a webhook is not queued a second time for it
+  (its payload is built when it is sent, so it shows the latest state). ``run_queue`` sends the
+  queue now, as a system cron running WP-Cron would;
 - POST, 60 s timeout, redirects not followed, body = compact JSON of the REST representation
   read when the delivery runs (`*.deleted`: only ``{"id": N}``);
-- headers X-WC-Webhook-Source/-Topic/-Resource/-Event/-Signature/-ID/-Delivery-ID;
+- headers X-WC-Webhook-Source/-Topic/-Resource/-Event/-Signature/-ID/-Delivery-ID; the delivery
+  id is `get_new_delivery_id()`, wp_hash(webhook id . current second): an HMAC-MD5 with the
+  site's salt, the same for deliveries of one webhook within one second;
 - signature = base64(HMAC-SHA256(secret after HTML-entity decoding, body bytes));
 - a response code 200..302 is a success, anything else (or no response) a failure, reported to
   the store which counts consecutive failures; no retries;
@@ -36,13 +46,12 @@ from typing import Any, Protocol
 import requests
 
 from sandbox.faults import DeliveryPlan, Faults
+from sandbox.store.contract import WC_VERSION, WP_VERSION
 
 log = logging.getLogger(__name__)
 
-WOOCOMMERCE_VERSION = "9.8.5"
-WORDPRESS_VERSION = "6.8.1"
 # class-wc-webhook.php: 'WooCommerce/%s Hookshot (WordPress/%s)'.
-DEFAULT_USER_AGENT = f"WooCommerce/{WOOCOMMERCE_VERSION} Hookshot (WordPress/{WORDPRESS_VERSION})"
+DEFAULT_USER_AGENT = f"WooCommerce/{WC_VERSION} Hookshot (WordPress/{WP_VERSION})"
 # class-wc-webhook.php deliver(): 'timeout' => MINUTE_IN_SECONDS, 'redirection' => 0.
 DELIVERY_TIMEOUT_SECONDS = 60.0
 # deliver_ping() uses wp_safe_remote_post() defaults: 5 s timeout, redirects followed.
@@ -96,6 +105,12 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def delivery_id(salt: bytes, webhook_id: int, second: int) -> str:
+    """WC_Webhook::get_new_delivery_id: wp_hash($id . strtotime('now')), i.e.
+    hash_hmac('md5', "<id><unix second>", the site's auth salt)."""
+    return hmac.new(salt, f"{webhook_id}{second}".encode(), hashlib.md5).hexdigest()
+
+
 class Deliverer:
     """Delivers store events to the store's active webhooks from one background thread."""
 
@@ -107,14 +122,22 @@ class Deliverer:
         source_url: str = "",
         user_agent: str = DEFAULT_USER_AGENT,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        salt: bytes | None = None,
     ) -> None:
         self.store = store
         self.faults = faults if faults is not None else Faults()
         self.source_url = source_url
         self.user_agent = user_agent
         self._clock = clock
+        self._wall_clock = wall_clock
+        # WordPress's auth salt (wp_salt('auth')): secret, fixed for the life of the site.
+        self._salt = salt if salt is not None else secrets.token_bytes(32)
         self._cond = threading.Condition()
         self._scheduled: list[tuple[float, int, dict[str, Any]]] = []
+        # Queued deliveries not started yet, per (webhook id, resource id): Action Scheduler's
+        # pending actions, which wc_webhook_execute_queue does not add twice.
+        self._waiting: dict[tuple[int, int], int] = {}
         self._sequence = itertools.count()
         self._busy = 0
         self._closed = False
@@ -177,6 +200,17 @@ class Deliverer:
         items.reverse()
         return [dict(item) for item in items[: max(0, limit)]]
 
+    def run_queue(self) -> None:
+        """Send every queued delivery now instead of when the queue would run (what a request
+        to wp-cron.php does on a real store); fault delays still apply."""
+        with self._cond:
+            self._scheduled = [
+                (min(due, delivery["queued_at"] + delivery["plan"].delay_ms / 1000), seq, delivery)
+                for due, seq, delivery in self._scheduled
+            ]
+            heapq.heapify(self._scheduled)
+            self._cond.notify_all()
+
     def wait_idle(self, timeout: float) -> bool:
         """Wait until every queued delivery has finished; False on timeout."""
         deadline = time.monotonic() + timeout
@@ -233,7 +267,13 @@ class Deliverer:
             if self._scheduled:
                 wait = self._scheduled[0][0] - self._clock()
                 if wait <= 0:
-                    return heapq.heappop(self._scheduled)[2]
+                    delivery: dict[str, Any] = heapq.heappop(self._scheduled)[2]
+                    key = (delivery["webhook_id"], delivery["resource_id"])
+                    if self._waiting.get(key, 0) > 1:
+                        self._waiting[key] -= 1
+                    else:
+                        self._waiting.pop(key, None)
+                    return delivery
                 self._cond.wait(wait)
             else:
                 self._cond.wait()
@@ -242,8 +282,9 @@ class Deliverer:
     def _plan(self, webhook: dict[str, Any], topic: str, resource_id: int, source: str) -> None:
         """Apply the fault decision for one webhook and schedule its delivery (or not)."""
         plan = self.faults.plan_delivery()
-        base = {
-            "webhook_id": int(webhook["id"]),
+        webhook_id = int(webhook["id"])
+        base: dict[str, Any] = {
+            "webhook_id": webhook_id,
             "topic": topic,
             "resource_id": resource_id,
             "source": source,
@@ -252,15 +293,25 @@ class Deliverer:
         if plan.drop:
             self._append_log(self._entry(base, webhook, delivery_id=None, fault="drop"))
             return
-        due = self._clock() + plan.delay_ms / 1000
+        now = self._clock()
+        due = now + (plan.queue_ms + plan.delay_ms) / 1000
+        key = (webhook_id, resource_id)
         with self._cond:
             if self._closed:
                 return
+            if plan.queue_ms and self._waiting.get(key):
+                # wc_webhook_execute_queue: a pending action with the same webhook and resource
+                # is not scheduled again; the one waiting sends the latest state.
+                log.info("webhook delivery already queued webhook_id=%s topic=%s resource_id=%s",
+                         webhook_id, topic, resource_id)  # fmt: skip
+                return
             for _ in range(plan.copies):
-                self._schedule(due, dict(base))
+                self._schedule(due, {**base, "queued_at": now})
 
     def _schedule(self, due: float, delivery: dict[str, Any]) -> None:
         heapq.heappush(self._scheduled, (due, next(self._sequence), delivery))
+        key = (delivery["webhook_id"], delivery["resource_id"])
+        self._waiting[key] = self._waiting.get(key, 0) + 1
         self._busy += 1
         self._cond.notify_all()
 
@@ -292,8 +343,8 @@ class Deliverer:
         webhook_id = delivery["webhook_id"]
         # wc_deliver_webhook_async() reloads the webhook by id when the action runs.
         webhook = self.store.webhook(webhook_id)
-        delivery_id = secrets.token_hex(16)
-        entry = self._entry(delivery, webhook, delivery_id=delivery_id, fault=plan.label)
+        entry_id = delivery_id(self._salt, webhook_id, int(self._wall_clock()))
+        entry = self._entry(delivery, webhook, delivery_id=entry_id, fault=plan.label)
         if webhook is None:
             entry["error"] = "webhook deleted"
             self._append_log(entry)
@@ -302,7 +353,7 @@ class Deliverer:
         if plan.fail:
             entry["error"] = "injected failure"
         else:
-            self._post(webhook, delivery, delivery_id, entry)
+            self._post(webhook, delivery, entry_id, entry)
         entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         self._append_log(entry)
         self.store.record_delivery(webhook_id, bool(entry["success"]))
@@ -395,4 +446,11 @@ def _links(resource: str, data: dict[str, Any], base: str) -> dict[str, Any]:
     return links
 
 
-__all__ = ["DEFAULT_USER_AGENT", "Deliverer", "decode_secret", "encode_payload", "sign"]
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "Deliverer",
+    "decode_secret",
+    "delivery_id",
+    "encode_payload",
+    "sign",
+]

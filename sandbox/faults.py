@@ -14,6 +14,9 @@ Every fault is off by default. Config keys (all optional, changeable at runtime 
 - ``delay_rate`` + ``delay_max_ms``: probability that a delivery is held back up to
   ``delay_max_ms`` milliseconds, so later deliveries overtake it (reordering).
 - ``fail_next``: the next N webhook deliveries fail without reaching the receiver.
+- ``delivery_delay_ms``: not a fault but how a real store delivers: each webhook waits in a
+  queue this long before it is sent, as WooCommerce queues it in Action Scheduler and WP-Cron
+  runs the queue later (see ``sandbox/delivery.py``). 0 (the default) sends at once.
 - ``seed``: seeds the random generators so a test sees the same decisions every run.
 """
 
@@ -43,6 +46,7 @@ _DEFAULTS: dict[str, Any] = {
     "delay_rate": 0.0,
     "delay_max_ms": 0,
     "fail_next": 0,
+    "delivery_delay_ms": 0,
     "seed": None,
 }
 _RATES = ("throttle_rate", "error_rate", "drop_rate", "duplicate_rate", "delay_rate")
@@ -58,6 +62,7 @@ class DeliveryPlan:
     drop: bool = False
     copies: int = 1
     delay_ms: int = 0
+    queue_ms: int = 0  # the delivery queue's wait (``delivery_delay_ms``), not a fault
 
     @property
     def label(self) -> str | None:
@@ -155,9 +160,10 @@ class Faults:
     def plan_delivery(self) -> DeliveryPlan:
         """Decide the fault (if any) for the next webhook delivery."""
         with self._lock:
+            queue_ms = self._config["delivery_delay_ms"]
             if self._config["fail_next"] > 0:
                 self._config["fail_next"] -= 1
-                return DeliveryPlan(fail=True)
+                return DeliveryPlan(fail=True, queue_ms=queue_ms)
             rng = self._delivery_rng
             if self._roll(rng, "drop_rate"):
                 return DeliveryPlan(drop=True)
@@ -165,7 +171,7 @@ class Faults:
             delay_ms = 0
             if self._roll(rng, "delay_rate") and self._config["delay_max_ms"]:
                 delay_ms = rng.randint(1, self._config["delay_max_ms"])
-            return DeliveryPlan(copies=copies, delay_ms=delay_ms)
+            return DeliveryPlan(copies=copies, delay_ms=delay_ms, queue_ms=queue_ms)
 
     def _roll(self, rng: random.Random, key: str) -> bool:
         # Only draw when the fault is on, so turning one fault on does not

@@ -30,6 +30,7 @@ from plugin.core.model import (
     Status,
     Stock,
 )
+from plugin.errors import NotFound
 from plugin.ports import OrderChange, SplitRecord, SplitState
 from plugin.service import WebhookInfo
 
@@ -459,6 +460,7 @@ class FakeReleaseStore:
     before_stock: Callable[[], object] | None = None
     after_stock: Callable[[], object] | None = None
     before_write: Callable[[], object] | None = None
+    deleted: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         import threading
@@ -578,9 +580,20 @@ class FakeReleaseStore:
         self.transitions.append((order_id, before, status))
 
     # -- ReleasePlatform ---------------------------------------------------------------------
+    def delete_order(self, order_id: str) -> None:
+        """The merchant deletes the order: reads answer NotFound (or leave it out) from now."""
+        with self._mutex:
+            self.orders.pop(order_id)
+            self.wc_status.pop(order_id, None)
+            self.deleted.add(order_id)
+
     def get_order(self, order_id: str) -> Order:
         with self._mutex:
             self._step("get_order")
+            if order_id in self.deleted:
+                raise NotFound(
+                    f"order {order_id} was deleted", reason="woocommerce_rest_shop_order_invalid_id"
+                )
             return self.orders.get(order_id) or self.originals[order_id]
 
     def get_orders(self, order_ids: Sequence[str]) -> list[Order]:

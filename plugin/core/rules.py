@@ -128,6 +128,7 @@ def allows_backorder(stock: Stock, policy: ProductPolicy | None) -> bool:
 
 
 _BACKORDERS_ALLOWED = (BackorderMode.NOTIFY, BackorderMode.YES)
+_NO_PRODUCT = ("", "0")
 
 
 def line_label(line: Line) -> str:
@@ -215,6 +216,19 @@ def decide_lines(
         ref = product.ref
         if qty <= 0:
             append(_kept(line, ref, "no_quantity", "no quantity to ship; left as it is."))
+            continue
+        if not line.variant_id and line.product_id in _NO_PRODUCT:
+            # A platform line that names no product (WooCommerce keeps a line whose product
+            # id named nothing as product 0): no stock to count, no product to order again.
+            append(
+                _kept(
+                    line,
+                    ref,
+                    "no_product",
+                    "names no product in the store, so it cannot be backordered; "
+                    "it stays on the order.",
+                )
+            )
             continue
         item = product.item
         if item is None:

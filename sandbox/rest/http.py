@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, invalid_param, invalid_type
 from sandbox.store import Store, parse_iso, rest_links
 
 bp = Blueprint("sandbox_rest", __name__)
@@ -103,11 +104,18 @@ def int_arg(
     try:
         value = int(raw)
     except ValueError:
-        raise invalid_param(name, f"{name} is not of type integer.") from None
+        raise invalid_type(name, "integer") from None
+    # rest_validate_number_value_from_schema: rest_out_of_bounds.
+    if maximum is not None and minimum is not None and not minimum <= value <= maximum:
+        raise invalid_param(
+            name,
+            f"{name} must be between {minimum} (inclusive) and {maximum} (inclusive)",
+            "rest_out_of_bounds",
+        )
     if minimum is not None and value < minimum:
-        raise invalid_param(name, f"{name} must be greater than or equal to {minimum}")
-    if maximum is not None and value > maximum:
-        raise invalid_param(name, f"{name} must be between {minimum} ({minimum}) and {maximum}")
+        raise invalid_param(
+            name, f"{name} must be greater than or equal to {minimum}", "rest_out_of_bounds"
+        )
     return value
 
 
@@ -123,14 +131,18 @@ def list_arg(name: str) -> list[str] | None:
 
 
 def int_list_arg(name: str) -> list[int] | None:
-    """A list query argument of integers."""
+    """A list of ids as wp_parse_id_list sanitizes it (the id-list arguments have no validation):
+    absint of each value, so what is not a number is 0, which names nothing; duplicates go."""
     values = list_arg(name)
     if values is None:
         return None
-    try:
-        return [int(v) for v in values]
-    except ValueError:
-        raise invalid_param(name, f"{name}[0] is not of type integer.") from None
+    ids: list[int] = []
+    for value in values:
+        number = re.match(r"\s*[+-]?\d+", value)  # PHP's intval reads the leading digits
+        parsed = abs(int(number.group())) if number else 0
+        if parsed not in ids:
+            ids.append(parsed)
+    return ids
 
 
 def date_arg(name: str) -> Any:
@@ -140,7 +152,7 @@ def date_arg(name: str) -> Any:
         return None
     parsed = parse_iso(raw)
     if parsed is None:
-        raise invalid_param(name, "Invalid date.")
+        raise invalid_param(name, "Invalid date.", "rest_invalid_date")
     return parsed
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, not_in_enum
 from sandbox.rest.http import bp, current_store, force_arg, json_response, request_body, with_links
 
 
@@ -36,7 +36,7 @@ def list_notes(order_id: int) -> Response:
     _require_order(order_id)
     note_type = request.args.get("type", "any")
     if note_type not in ("any", "customer", "internal"):
-        raise invalid_param("type", "type is not one of any, customer and internal.")
+        raise not_in_enum("type", ("any", "customer", "internal"))
     ids = current_store().order_notes(order_id, note_type)
     return json_response([_note_out(order_id, i) for i in ids])
 

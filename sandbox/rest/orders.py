@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, not_in_enum
 from sandbox.rest.batch import run_batch
 from sandbox.rest.http import (
     bp,
@@ -21,7 +21,7 @@ from sandbox.rest.http import (
     request_body,
     with_links,
 )
-from sandbox.store import ORDER_STATUSES
+from sandbox.store import REST_ORDER_STATUSES
 
 
 def _order_links(data: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +39,11 @@ def _order_out(order_id: int) -> dict[str, Any] | None:
     return None if data is None else _order_links(data)
 
 
-# GET /orders `status` takes "any" or an order status, in the order its error message lists.
-_ORDER_STATUS_FILTER = ("any", "trash") + tuple(s for s in ORDER_STATUSES if s != "trash")
+# GET /orders `status` (WC_REST_Orders_Controller::get_collection_params): "any", "trash" or an
+# order status, in the order its error message lists.
+_ORDER_STATUS_FILTER = ("any", "trash", *REST_ORDER_STATUSES)
+_ORDER = ("asc", "desc")
+_ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 
 
 @bp.get("/orders")
@@ -49,17 +52,13 @@ def list_orders() -> Response:
     statuses = list_arg("status")
     for status in statuses or []:
         if status not in _ORDER_STATUS_FILTER:
-            raise invalid_param(
-                "status", f"status[0] is not one of {', '.join(_ORDER_STATUS_FILTER)}."
-            )
+            raise not_in_enum("status", _ORDER_STATUS_FILTER, "status[0]")
     order = request.args.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise invalid_param("order", "order is not one of asc and desc.")
+    if order not in _ORDER:
+        raise not_in_enum("order", _ORDER)
     orderby = request.args.get("orderby", "date")
-    if orderby not in ("date", "id", "include", "title", "slug", "modified"):
-        raise invalid_param(
-            "orderby", "orderby is not one of date, id, include, title, slug and modified."
-        )
+    if orderby not in _ORDERBY:
+        raise not_in_enum("orderby", _ORDERBY)
     ids = current_store().list_orders(
         status=statuses,
         modified_after=date_arg("modified_after"),

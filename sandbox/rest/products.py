@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, not_in_enum
 from sandbox.rest.batch import run_batch
 from sandbox.rest.http import (
     bp,
@@ -18,6 +18,10 @@ from sandbox.rest.http import (
     request_body,
     with_links,
 )
+
+# wc_get_product_types() and wc_get_product_stock_status_options(), in their order.
+PRODUCT_TYPES = ("simple", "grouped", "external", "variable")
+STOCK_STATUSES = ("instock", "outofstock", "onbackorder")
 
 
 def _product_out(product_id: int) -> dict[str, Any] | None:
@@ -47,16 +51,19 @@ def _variation_links(product_id: int, data: dict[str, Any]) -> dict[str, Any]:
 def list_products() -> Response:
     """GET /products."""
     stock_status = request.args.get("stock_status")
-    if stock_status and stock_status not in ("instock", "outofstock", "onbackorder"):
-        raise invalid_param(
-            "stock_status", "stock_status is not one of instock, outofstock, onbackorder."
-        )
+    if stock_status and stock_status not in STOCK_STATUSES:
+        raise not_in_enum("stock_status", STOCK_STATUSES)
+    product_type = request.args.get("type")
+    if product_type and product_type not in PRODUCT_TYPES:
+        # WC_REST_Products_V2_Controller::get_collection_params: `type` is an enum of
+        # wc_get_product_types(); a variation is not a product type there.
+        raise not_in_enum("type", PRODUCT_TYPES)
     ids = current_store().list_products(
         include=int_list_arg("include"),
         sku=request.args.get("sku"),
         stock_status=stock_status,
         status=request.args.get("status"),
-        product_type=request.args.get("type"),
+        product_type=product_type,
         search=request.args.get("search"),
         parent=int_list_arg("parent"),
     )

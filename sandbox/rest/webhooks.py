@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, not_in_enum
 from sandbox.rest.batch import run_batch
 from sandbox.rest.http import (
     bp,
@@ -45,7 +45,7 @@ def list_webhooks() -> Response:
     """GET /webhooks."""
     status = request.args.get("status", "all")
     if status not in ("all", "active", "paused", "disabled"):
-        raise invalid_param("status", "status is not one of all, active, paused and disabled.")
+        raise not_in_enum("status", ("all", "active", "paused", "disabled"))
     return paginate(current_store().list_webhooks(status), _webhook_out)
 
 

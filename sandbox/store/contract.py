@@ -21,6 +21,19 @@ ORDER_STATUSES = (
     "trash",
     "checkout-draft",
 )
+# WC_REST_Orders_V2_Controller::get_order_statuses: "auto-draft", then wc_get_order_statuses()
+# without "wc-": the enum of an order's `status` in a request (an order is trashed by DELETE).
+REST_ORDER_STATUSES = (
+    "auto-draft",
+    "pending",
+    "processing",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "refunded",
+    "failed",
+    "checkout-draft",
+)
 STATUS_LABELS = {
     "pending": "Pending payment",
     "processing": "Processing",
@@ -93,7 +106,9 @@ ADDRESS_BILLING = (
 )
 ADDRESS_SHIPPING = ADDRESS_BILLING[:9] + ("phone",)
 CENT = Decimal("0.01")
-WC_VERSION = "9.8.0"
+# The versions the sandbox reports: an order's `version`, the webhook User-Agent.
+WC_VERSION = "9.9.5"
+WP_VERSION = "6.9.7"
 
 
 def money(value: Any) -> Decimal:

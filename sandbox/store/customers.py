@@ -21,7 +21,7 @@ class Customers(Rendering):
         if not email:
             raise missing_param("email")
         if not isinstance(email, str) or "@" not in email:
-            raise invalid_param("email", "Invalid email address.")
+            raise invalid_param("email", "Invalid email address.", "rest_invalid_email")
         with self._write():
             for other in self._tables["customer"].values():
                 if other["email"].lower() == email.lower():

@@ -156,7 +156,9 @@ class StoreBase:
         return rest_links(self.site_url, path, collection, extra)
 
     def _update_meta(self, meta: list[dict[str, Any]], posted: list[Any]) -> None:
-        """WC_Data::update_meta_data for each posted entry (by id, else by key, else add)."""
+        """WC_Data::update_meta_data for each posted entry (by id, else by key, else add),
+        then WC_Data::save_meta_data, which deletes an entry whose value is null (and never
+        stores a new one): null removes the key."""
         for entry in posted:
             if not isinstance(entry, dict) or "key" not in entry:
                 continue
@@ -166,7 +168,10 @@ class StoreBase:
                 target = next((m for m in meta if m["id"] == entry["id"]), None)
             if target is None:
                 target = next((m for m in meta if m["key"] == key), None)
-            if target is None:
+            if value is None:
+                if target is not None:
+                    meta.remove(target)
+            elif target is None:
                 meta.append({"id": self._next("meta"), "key": key, "value": value})
             else:
                 target["key"], target["value"] = key, value

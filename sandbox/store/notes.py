@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param, missing_param
+from sandbox.errors import ApiError, invalid_type, missing_param
 from sandbox.store.rendering import Rendering
+
+NOTE_AUTHOR = "WooCommerce"
 
 
 class Notes(Rendering):
@@ -22,7 +24,10 @@ class Notes(Rendering):
         note = {
             "id": self._next("comment"),
             "order_id": order["id"],
-            "author": "system" if not added_by_user else "sandbox",
+            # class-wc-order.php add_order_note: a note not added by a user is written by
+            # "WooCommerce"; WC_REST_Order_Notes_Controller::prepare_item_for_response answers
+            # "system" only for the lowercase "woocommerce", so REST shows "WooCommerce".
+            "author": NOTE_AUTHOR if not added_by_user else "sandbox",
             "date_created": self.now(),
             "note": text,
             "customer_note": customer_note,
@@ -40,10 +45,10 @@ class Notes(Rendering):
             if not note_text:
                 raise missing_param("note")
             if not isinstance(note_text, str):
-                raise invalid_param("note", "note is not of type string.")
+                raise invalid_type("note", "string")
             customer_note = data.get("customer_note", False)
             if not isinstance(customer_note, bool):
-                raise invalid_param("customer_note", "customer_note is not of type boolean.")
+                raise invalid_type("customer_note", "boolean")
             note = self._add_note(
                 order,
                 note_text,

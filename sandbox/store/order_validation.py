@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param
+from sandbox.errors import ApiError, invalid_param, invalid_type, not_in_enum
 from sandbox.store.contract import (
-    ORDER_STATUSES,
+    REST_ORDER_STATUSES,
     money,
 )
 from sandbox.store.records import Records
@@ -17,19 +17,19 @@ class OrderValidation(Records):
     """Validation of REST order bodies and resolution of line item products."""
 
     def _line_product(self, posted: dict[str, Any], *, creating: bool) -> dict[str, Any] | None:
-        """WC_REST_Orders_V2_Controller::get_product_id: sku, then product_id, then variation_id."""
+        """WC_REST_Orders_V2_Controller::get_product_id (sku, then product_id, then
+        variation_id), then wc_get_product: None when the reference names no product, which
+        prepare_line_items accepts (the line keeps product 0, or its product on an update)."""
         if posted.get("sku"):
-            match = next(
+            # wc_get_product_id_by_sku gives 0 for an unknown SKU, and wc_get_product(0) false.
+            return next(
                 (p for p in self._tables["product"].values() if p["sku"] == posted["sku"]), None
             )
-            if match is None:
-                raise ApiError("woocommerce_rest_invalid_product_id", "Invalid product SKU.", 400)
-            return match
         product_id = posted.get("product_id")
         variation_id = posted.get("variation_id")
         for key, value in (("product_id", product_id), ("variation_id", variation_id)):
             if value not in (None, "") and (not isinstance(value, int) or isinstance(value, bool)):
-                raise invalid_param("line_items", f"line_items[{key}] is not of type integer.")
+                raise invalid_type("line_items", "integer", f"line_items[0][{key}]")
         wanted = variation_id or product_id
         if not wanted:
             if creating:
@@ -39,39 +39,41 @@ class OrderValidation(Records):
                     400,
                 )
             return None
-        product = self._product(wanted)
-        if product is None or (variation_id and product["type"] != "variation"):
-            raise ApiError("woocommerce_rest_invalid_product_id", "Invalid product ID.", 400)
-        return product
+        # A variation id naming a simple product gives that product (set_product).
+        return self._product(wanted)
 
     def _validate_order_request(self, data: dict[str, Any], order: dict[str, Any] | None) -> None:
         """Check a create/update body before anything changes (so a 400 changes nothing)."""
         if not isinstance(data, dict):
             raise ApiError("rest_invalid_json", "Invalid JSON body passed.", 400)
-        if "status" in data and data["status"] not in ORDER_STATUSES:
-            raise invalid_param(
-                "status",
-                "status is not one of pending, processing, on-hold, completed, cancelled, "
-                "refunded, failed, trash and checkout-draft.",
-            )
+        if "status" in data and data["status"] not in REST_ORDER_STATUSES:
+            raise not_in_enum("status", REST_ORDER_STATUSES)
         for key in ("parent_id", "customer_id"):
             if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool)):
-                raise invalid_param(key, f"{key} is not of type integer.")
+                raise invalid_type(key, "integer")
         if "set_paid" in data and not isinstance(data["set_paid"], bool):
-            raise invalid_param("set_paid", "set_paid is not of type boolean.")
+            raise invalid_type("set_paid", "boolean")
         for key in ("billing", "shipping"):
             if key in data and not isinstance(data[key], dict):
-                raise invalid_param(key, f"{key} is not of type object.")
+                raise invalid_type(key, "object")
         if "billing" in data and data["billing"].get("email") not in (None, ""):
             email = data["billing"]["email"]
             if not isinstance(email, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
-                raise invalid_param("billing", "Invalid email address.")
+                raise invalid_param("billing", "Invalid email address.", "rest_invalid_email")
         for key in ("meta_data", "line_items", "shipping_lines", "fee_lines", "coupon_lines"):
             if key in data and not isinstance(data[key], list):
-                raise invalid_param(key, f"{key} is not of type array.")
+                raise invalid_type(key, "array")
             for entry in data.get(key) or []:
                 if not isinstance(entry, dict):
-                    raise invalid_param(key, f"{key}[0] is not of type object.")
+                    raise invalid_type(key, "object", f"{key}[0]")
+        parent_id = data.get("parent_id")
+        if parent_id and (
+            parent_id not in self._tables["order"]
+            or (order is not None and parent_id == order["id"])
+        ):
+            # WC_Abstract_Order::set_parent_id: a parent that is not an order (deleted, say),
+            # or the order itself, is a WC_Data_Exception, which the REST API answers 400.
+            raise ApiError("order_invalid_parent_id", "Invalid parent ID", 400)
         if data.get("customer_id") and data["customer_id"] not in self._tables["customer"]:
             raise ApiError("woocommerce_rest_invalid_customer_id", "Customer ID is invalid.", 400)
         existing_ids: dict[str, set[int]] = {}
@@ -85,7 +87,7 @@ class OrderValidation(Records):
             if quantity is not None and (
                 not isinstance(quantity, int) or isinstance(quantity, bool)
             ):
-                raise invalid_param("line_items", "line_items[0][quantity] is not of type integer.")
+                raise invalid_type("line_items", "integer", "line_items[0][quantity]")
             for key in ("total", "subtotal"):
                 if key in line:
                     try:

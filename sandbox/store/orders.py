@@ -143,7 +143,6 @@ class Orders(OrderStock, OrderValidation):
             self._adjust_line_stock(order, line)
             return
         product = self._line_product(posted, creating=True)
-        assert product is not None
         quantity = posted.get("quantity", 1)
         line = {
             "id": self._next("item"),
@@ -156,6 +155,12 @@ class Orders(OrderStock, OrderValidation):
             "total": "0",
             "meta_data": [],
         }
+        if product is None:
+            # prepare_line_items sets the product only `if ( $product )`: a product id that
+            # names nothing gives a line of product 0 priced 0.00 (unless posted), no error.
+            self._set_line_props(line, posted)
+            order["line_items"].append(line)
+            return
         self._assign_product(line, product)
         # wc_get_price_excluding_tax(product, qty): the line is priced at creation only.
         line_total = str(self._price(product) * quantity)
@@ -192,9 +197,13 @@ class Orders(OrderStock, OrderValidation):
         for key in ("name", "quantity", "tax_class"):
             if posted.get(key) is not None:
                 line[key] = posted[key]
-        for key in ("total", "subtotal"):
-            if posted.get(key) is not None:
-                line[key] = str(money(posted[key]))
+        if posted.get("total") is not None:
+            line["total"] = str(money(posted["total"]))
+            # WC_Order_Item_Product::set_total: the subtotal cannot be less than the total.
+            if money(line["subtotal"]) < money(line["total"]):
+                line["subtotal"] = line["total"]
+        if posted.get("subtotal") is not None:
+            line["subtotal"] = str(money(posted["subtotal"]))
         if isinstance(posted.get("meta_data"), list):
             self._update_meta(line["meta_data"], posted["meta_data"])
 
@@ -342,7 +351,12 @@ class Orders(OrderStock, OrderValidation):
             self._apply_coupons(order, data["coupon_lines"])
             self._calculate_totals(order)
         self._put("order", order)
+        # WC_REST_Orders_Controller::save_object saves a new order twice: calculate_totals()
+        # ends with save(), which creates it (woocommerce_new_order: order.created), then
+        # save() again updates it (woocommerce_update_order: order.updated), before the status
+        # transition moves stock. Each webhook sends the resource once per request.
         self._emit("order.created", order["id"])
+        self._emit("order.updated", order["id"])
         if data.get("status"):
             # The order was saved as pending first, so this is a real transition.
             self._transition(order, data["status"])
@@ -357,7 +371,9 @@ class Orders(OrderStock, OrderValidation):
         with self._write():
             order = self._order(order_id)
             if order is None:
-                raise ApiError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 404)
+                # WC_REST_CRUD_Controller::update_item answers a missing object with 400 (GET
+                # and DELETE answer 404); a batch update item carries the same error.
+                raise ApiError("woocommerce_rest_shop_order_invalid_id", "Invalid ID.", 400)
             self._validate_order_request(data, order)
             self._update_order_locked(order, data)
         return self.order_json(order_id) or {}
@@ -389,7 +405,9 @@ class Orders(OrderStock, OrderValidation):
         self._put("order", order)
 
     def delete_order(self, order_id: int, *, force: bool) -> dict[str, Any]:
-        """REST DELETE /orders/<id>: trash, or delete with force. Stock is left alone."""
+        """REST DELETE /orders/<id>: trash, or delete with force. Stock is left alone. The answer
+        is the order as it was before (WC_REST_CRUD_Controller::delete_item prepares the
+        response first, then trashes or deletes)."""
         with self._write():
             order = self._order(order_id)
             if order is None:
@@ -410,7 +428,6 @@ class Orders(OrderStock, OrderValidation):
                 order["status"] = "trash"
                 order["date_modified"] = self.now()
                 self._put("order", order)
-                before = self.order_json(order_id) or {}
                 # order.deleted is bound to wp_trash_post/woocommerce_trash_order only
                 # (class-wc-webhook.php): force=true without trashing first fires no webhook.
                 self._emit("order.deleted", order_id)

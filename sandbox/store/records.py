@@ -53,9 +53,11 @@ class Records(StoreBase):
             return copy.deepcopy(record) if record else None
 
     def _needs_processing(self, order: dict[str, Any]) -> bool:
+        """WC_Order::needs_processing: a line of a product that is not virtual and
+        downloadable; a line without a product (product 0, deleted) is skipped."""
         for line in order["line_items"]:
             product = self._product(line["variation_id"] or line["product_id"])
-            if product is None or not (product["virtual"] and product["downloadable"]):
+            if product is not None and not (product["virtual"] and product["downloadable"]):
                 return True
         return False
 

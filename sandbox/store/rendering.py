@@ -117,6 +117,13 @@ class Rendering(Records):
                 "grouped_products": [],
                 "menu_order": record["menu_order"],
                 "meta_data": copy.deepcopy(record["meta_data"]),
+                # Fields of WooCommerce 9.9's products schema the sandbox keeps empty: no
+                # brands, GTIN/UPC/EAN/ISBN or password. WC_Product_Variable::has_options is
+                # true (options must be chosen), WC_Product::has_options false.
+                "brands": [],
+                "global_unique_id": "",
+                "has_options": record["type"] == "variable",
+                "post_password": "",
             }
             up = {"up": f"products/{record['parent_id']}"} if record["parent_id"] else {}
             data["_links"] = self.links(f"products/{record['id']}", "products", **up)
@@ -131,6 +138,13 @@ class Rendering(Records):
             price = self._price_text(record)
             return {
                 "id": record["id"],
+                # WC_REST_Product_Variations_Controller (v3): its type, parent and (empty)
+                # GTIN/UPC/EAN/ISBN, and as `name` wc_get_formatted_variation( $object, true,
+                # false, false ): the attribute values joined by ", " ("S", "M, Red").
+                "type": "variation",
+                "name": ", ".join(a["option"] for a in record["attributes"] if a["option"]),
+                "parent_id": record["parent_id"],
+                "global_unique_id": "",
                 "date_created": record["date_created"],
                 "date_created_gmt": record["date_created"],
                 "date_modified": record["date_modified"],
@@ -199,6 +213,24 @@ class Rendering(Records):
                 "meta_data": copy.deepcopy(record["meta_data"]),
             }
 
+    def _line_image(self, product: dict[str, Any] | None) -> dict[str, Any]:
+        """A line item's `image` (Version2 get_order_item_data): the product's image id, which
+        WC_Product::get_image_id gives as "" when it has none; a variation without one falls
+        back to its parent's (WC_Product_Variation::get_image_id), 0 when that has none either
+        (get_post_thumbnail_id); 0 when there is no product."""
+        if product is None:
+            return {"id": 0, "src": ""}
+        image = None
+        missing: str | int = ""
+        if product["type"] == "variation":
+            image, missing = product["image"], 0
+            product = self._product(product["parent_id"]) or product
+        if image is None and product["images"]:
+            image = product["images"][0]
+        if image is None:
+            return {"id": missing, "src": ""}
+        return {"id": image["id"], "src": image["src"]}
+
     def _item_meta_json(self, meta: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
             {
@@ -222,6 +254,7 @@ class Rendering(Records):
                 quantity = line["quantity"]
                 total = money(line["total"])
                 product = self._product(line["variation_id"] or line["product_id"])
+                image = self._line_image(product)
                 parent_name = None
                 if product is not None and product["type"] == "variation":
                     parent = self._product(product["parent_id"])
@@ -242,7 +275,7 @@ class Rendering(Records):
                         "meta_data": self._item_meta_json(line["meta_data"]),
                         "sku": product["sku"] if product else None,
                         "price": json_number(total / quantity) if quantity else 0,
-                        "image": {"id": 0, "src": ""},
+                        "image": image,
                         "parent_name": parent_name,
                     }
                 )

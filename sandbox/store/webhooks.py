@@ -6,7 +6,7 @@ import re
 import secrets
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param, missing_param
+from sandbox.errors import ApiError, invalid_param, invalid_type, missing_param, not_in_enum
 from sandbox.store.contract import (
     MAX_CONSECUTIVE_FAILURES,
     TOPIC_HOOKS,
@@ -63,12 +63,12 @@ class Webhooks(Rendering):
         if "delivery_url" in data:
             url = data["delivery_url"]
             if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-                raise invalid_param("delivery_url", "Invalid URL.")
+                raise invalid_param("delivery_url", "Invalid URL.", "rest_invalid_url")
         if "status" in data and data["status"] not in WEBHOOK_STATUSES:
-            raise invalid_param("status", "status is not one of active, paused and disabled.")
+            raise not_in_enum("status", WEBHOOK_STATUSES)
         for key in ("name", "secret"):
             if key in data and not isinstance(data[key], str):
-                raise invalid_param(key, f"{key} is not of type string.")
+                raise invalid_type(key, "string")
 
     def _apply_webhook(self, record: dict[str, Any], data: dict[str, Any]) -> None:
         for key in ("name", "topic", "delivery_url", "secret"):

@@ -9,8 +9,10 @@ run.py's own supervisor (`run.Stack`), in a temporary home:
   lines (a product of the order's own with less stock than ordered), eligible statuses
   (pending, processing, on-hold) and ineligible ones (completed, cancelled, failed), paid and
   unpaid, some with shipping and a coupon;
-- the sandbox duplicates 30 % of webhook deliveries, drops 10 %, and answers 5 % of REST calls
-  429 (with Retry-After) or 5xx (our own calls too; the driver retries them);
+- the sandbox delivers webhooks as a real store does, late: each waits in its queue
+  (`delivery_delay_ms`, a minute by default, as WP-Cron runs Action Scheduler) and a resource
+  already waiting is not queued twice; it duplicates 30 % of deliveries, drops 10 %, and answers
+  5 % of REST calls 429 (with Retry-After) or 5xx (our own calls too; the driver retries them);
 - every worker is killed with SIGKILL (its whole process group) at random moments, three
   rounds, and restarted as a process manager would; Redis is killed and restarted once.
 
@@ -56,6 +58,7 @@ CHAOS_FAULTS: dict[str, object] = {
     "error_rate": 0.03,  # ... and 500/502/503: 5 % of REST calls in all
 }
 NO_FAULTS: dict[str, object] = {
+    "delivery_delay_ms": 0,
     "duplicate_rate": 0.0,
     "drop_rate": 0.0,
     "throttle_rate": 0.0,
@@ -79,6 +82,9 @@ API_RATE_LIMIT = 50.0  # REST calls per second the plugin allows itself on the s
 # job reads every open backorder order of its product one by one (plugin/releasing.py): with
 # hundreds of open backorders a short interval floods the queue.
 RECONCILE_INTERVAL = 120
+# How late the sandbox sends each webhook: WP-Cron runs the Action Scheduler queue about once a
+# minute on a store with traffic (README "Webhook timing on a real store").
+DELIVERY_DELAY_MS = 60_000
 
 ELIGIBLE = ("pending", "processing", "on-hold")
 INELIGIBLE = ("completed", "cancelled", "failed")
@@ -544,6 +550,7 @@ class Settings:
     kill_per_round: int = 0  # workers killed in each round; 0: every running worker
     redis_restarts: int = 1
     reconcile_interval: int = RECONCILE_INTERVAL
+    delivery_delay_ms: int = DELIVERY_DELAY_MS
     deadline: float = 2400.0  # seconds after the last order to become consistent
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
@@ -624,7 +631,14 @@ def execute(settings: Settings, home: Path) -> Report:
         specs = plan_orders(rng, settings.orders)
         products = create_products(api, specs, f"{settings.seed}")
         first_id = max(api.all_orders(), default=0) + 1
-        run.set_sandbox_faults(stack.sandbox_url, {**CHAOS_FAULTS, "seed": settings.seed})
+        run.set_sandbox_faults(
+            stack.sandbox_url,
+            {
+                **CHAOS_FAULTS,
+                "delivery_delay_ms": settings.delivery_delay_ms,
+                "seed": settings.seed,
+            },
+        )
         plan = disruption_plan(rng, settings)
         say(f"chaos: stack up in {home}; placing {settings.orders} orders")
 
@@ -746,6 +760,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-restarts", type=int, default=1)
     parser.add_argument("--deadline", type=float, default=2400.0)
     parser.add_argument("--reconcile-interval", type=int, default=RECONCILE_INTERVAL)
+    parser.add_argument(
+        "--delivery-delay-ms",
+        type=int,
+        default=DELIVERY_DELAY_MS,
+        help="how long each webhook waits in the sandbox's queue (0: sent at once)",
+    )
     parser.add_argument("--home", type=Path, help="instance folder (default: a temporary one)")
     args = parser.parse_args(argv)
     settings = Settings(
@@ -756,6 +776,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_per_round=args.kill_per_round,
         redis_restarts=args.redis_restarts,
         reconcile_interval=args.reconcile_interval,
+        delivery_delay_ms=args.delivery_delay_ms,
         deadline=args.deadline,
     )
     home = args.home or Path(tempfile.mkdtemp(prefix="bo-chaos-"))

@@ -31,6 +31,7 @@ DEFAULT_FAULTS = {
     "delay_rate": 0.0,
     "delay_max_ms": 0,
     "fail_next": 0,
+    "delivery_delay_ms": 0,
 }
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import email.utils
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -209,7 +210,7 @@ class WooCommerceClient:
             return TransientError(detail, reason=code or f"http_{status}", retry_after=retry_after)
         if status in (401, 403):
             return AuthenticationFailed(detail, reason=code or None)
-        if status == 404:
+        if status == 404 or is_missing_object(status, code):
             return NotFound(detail, reason=code or None)
         if status == 400:
             return ValidationFailed(detail, reason=code or None)
@@ -430,6 +431,18 @@ class WooCommerceClient:
         self.get("/orders", {"per_page": 1, "_fields": "id"})
 
 
+# `woocommerce_rest_{post_type}_invalid_id`, e.g. woocommerce_rest_shop_order_invalid_id.
+_MISSING_OBJECT = re.compile(r"woocommerce_rest_[a-z_]+_invalid_id")
+
+
+def is_missing_object(status: object, code: str | None) -> bool:
+    """Whether a 400 answer says the object does not exist. WC_REST_CRUD_Controller answers a
+    GET or DELETE of a missing object 404 but an update 400 (`update_item`, and so a batch
+    update item), with the same `woocommerce_rest_<type>_invalid_id` code: both are NotFound,
+    so an order deleted meanwhile ends the same way whichever the store answers."""
+    return status == 400 and bool(code) and _MISSING_OBJECT.fullmatch(str(code)) is not None
+
+
 def _call_failed(method: str, path: str, error: str, message: str, reason: str) -> TransientError:
     """Log a request that got no HTTP answer and return the transient error to raise."""
     log.warning("woocommerce call failed method=%s path=%s error=%s", method, path, error)
@@ -450,7 +463,7 @@ def batch_item_error(item: Mapping[str, Any]) -> Exception | None:
         return TransientError(text, reason=code or f"http_{status}")
     if status in (401, 403):
         return AuthenticationFailed(text, reason=code)
-    if status == 404:
+    if status == 404 or is_missing_object(status, code):
         return NotFound(text, reason=code)
     if status == 400:
         return ValidationFailed(text, reason=code)

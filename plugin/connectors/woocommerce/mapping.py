@@ -476,6 +476,12 @@ def backorder_create_body(
     for line_plan, line in _moving_lines(original, plan):
         if line is None:
             raise _not_on_order(line_plan, original)
+        if not _int(line.product_id) and not line.variant_id:
+            # prepare_line_items would keep such a line at product 0 and price 0.00, or refuse
+            # it (woocommerce_rest_required_product_reference): never a backorder line.
+            raise ValueError(
+                f"line {line.line_id} names no product (product_id 0), so it cannot be backordered"
+            )
         item: dict[str, Any] = {"product_id": int(line.product_id)}
         if line.variant_id:
             item["variation_id"] = int(line.variant_id)

@@ -64,7 +64,7 @@ from plugin.connectors.woocommerce.mapping import (
 )
 from plugin.connectors.woocommerce.schemas import GmtDateTime, summarise
 from plugin.core.model import Order, Plan, ProductRef, Stock
-from plugin.errors import PermanentError
+from plugin.errors import NotFound, PermanentError
 from plugin.ports import OrderChange
 
 log = logging.getLogger(__name__)
@@ -355,14 +355,21 @@ class WooCommercePlatform:
         answer = self.client.batch_orders(create=[create], update=[{"id": int(order_id), **update}])
         created = _first(answer, "create")
         error = batch_item_error(created) if created is not None else None
+        updated = _first(answer, "update")
+        update_error = batch_item_error(updated) if updated is not None else None
+        if isinstance(update_error, NotFound):
+            # The order was deleted meanwhile. WooCommerce then refuses the create too when
+            # the new order names it as parent (WC_Abstract_Order::set_parent_id:
+            # order_invalid_parent_id), so the gone order is the reason, not the create; a
+            # create that went through (a re-split's sibling names the original) is named.
+            new_id = created.get("id") if created is not None and error is None else None
+            raise _naming_created(update_error, str(new_id)) if new_id else update_error
         if created is None or error is not None or not created.get("id"):
             raise error or PermanentError(
                 f"order {order_id}: the store did not return the created order",
                 reason="invalid_response",
             )
         new_id = str(created["id"])
-        updated = _first(answer, "update")
-        update_error = batch_item_error(updated) if updated is not None else None
         if updated is None or update_error is not None:
             raise _naming_created(
                 update_error

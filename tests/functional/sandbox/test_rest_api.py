@@ -224,12 +224,14 @@ def test_trashed_orders_leave_any_and_come_back_with_status_trash(api: Api, stor
     order = _order(api, pid)
     trashed = api.delete(f"/orders/{order['id']}")
     assert trashed.status_code == 200
-    assert trashed.get_json()["status"] == "trash"
+    # WC_REST_CRUD_Controller::delete_item answers with the order as it was before trashing.
+    assert trashed.get_json()["status"] == "pending"
+    assert api.get(f"/orders/{order['id']}").get_json()["status"] == "trash"
     assert api.get("/orders").get_json() == []
     assert [o["id"] for o in api.get("/orders?status=trash").get_json()] == [order["id"]]
     forced = api.delete(f"/orders/{order['id']}?force=true")
     assert forced.status_code == 200
-    assert forced.get_json()["id"] == order["id"]
+    assert (forced.get_json()["id"], forced.get_json()["status"]) == (order["id"], "trash")
     assert api.get(f"/orders/{order['id']}").status_code == 404
 
 
@@ -281,7 +283,7 @@ def test_batch_orders_create_update_delete_with_per_item_errors(api: Api, store:
         {
             "create": [
                 {"status": "processing", "line_items": [{"product_id": pid, "quantity": 2}]},
-                {"line_items": [{"product_id": 999999, "quantity": 1}]},
+                {"parent_id": 999999, "line_items": [{"product_id": pid, "quantity": 1}]},
             ],
             "update": [
                 {"id": existing["id"], "status": "on-hold"},
@@ -293,14 +295,19 @@ def test_batch_orders_create_update_delete_with_per_item_errors(api: Api, store:
     assert response.status_code == 200
     body = response.get_json()
     assert body["create"][0]["status"] == "processing"
-    assert body["create"][1]["error"]["code"] == "woocommerce_rest_invalid_product_id"
+    assert body["create"][1] == {
+        "id": 0,
+        "error": {"code": "order_invalid_parent_id", "message": "Invalid parent ID",
+                  "data": {"status": 400}},
+    }  # fmt: skip
     assert body["update"][0]["status"] == "on-hold"
+    # WC_REST_CRUD_Controller::update_item: a missing order is a 400, not a 404.
     assert body["update"][1] == {
         "id": 777777,
         "error": {
             "code": "woocommerce_rest_shop_order_invalid_id",
             "message": "Invalid ID.",
-            "data": {"status": 404},
+            "data": {"status": 400},
         },
     }
     assert body["delete"][0]["id"] == doomed["id"]
@@ -506,3 +513,245 @@ def test_read_only_app_key_cannot_write(app: Flask, store: Store, scope: str) ->
     assert refused.status_code == 401
     assert refused.get_json()["message"] == "The API key provided does not have write permissions."
     assert store.list_orders() == []
+
+
+# ------------------------------------------------ as a WooCommerce 9.9.5 store answers (issue 13)
+
+
+def test_a_line_naming_a_missing_product_gives_a_pending_order_with_a_zero_line(
+    api: Api, store: Store
+) -> None:
+    # WC_REST_Orders_V2_Controller::prepare_line_items sets the product only when
+    # wc_get_product finds it: no error, a line of product 0 priced 0.00.
+    response = api.post(
+        "/orders",
+        {
+            "set_paid": True,
+            "line_items": [
+                {"product_id": 999999, "quantity": 2},
+                {"sku": "NO-SUCH-SKU", "quantity": 1, "name": "Ghost", "total": "4.00"},
+            ],
+        },
+    )
+    assert response.status_code == 201
+    order = response.get_json()
+    lines = [
+        (li["product_id"], li["variation_id"], li["name"], li["quantity"], li["subtotal"],
+         li["total"], li["sku"], li["price"], li["image"], li["parent_name"])
+        for li in order["line_items"]
+    ]  # fmt: skip
+    assert lines == [
+        (0, 0, "", 2, "0.00", "0.00", None, 0, {"id": 0, "src": ""}, None),
+        # WC_Order_Item_Product::set_total: the subtotal is never less than the total.
+        (0, 0, "Ghost", 1, "4.00", "4.00", None, 4, {"id": 0, "src": ""}, None),
+    ]
+    # set_paid on an order with no product that needs processing completes it
+    # (WC_Order::needs_processing skips lines without a product).
+    assert (order["status"], order["total"], order["needs_processing"]) == (
+        "completed",
+        "4.00",
+        False,
+    )
+    assert api.get(f"/orders/{order['id']}").get_json()["line_items"][0]["product_id"] == 0
+
+
+def test_an_order_names_an_existing_parent_only(api: Api, store: Store) -> None:
+    pid = make_product(store)["id"]
+    parent = _order(api, pid)
+    refused = api.post("/orders", {"parent_id": 999999, "line_items": [{"product_id": pid}]})
+    itself = api.put(f"/orders/{parent['id']}", {"parent_id": parent["id"]})
+
+    # WC_Abstract_Order::set_parent_id throws a WC_Data_Exception, answered 400.
+    expected = {"code": "order_invalid_parent_id", "message": "Invalid parent ID",
+                "data": {"status": 400}}  # fmt: skip
+    assert (refused.status_code, refused.get_json()) == (400, expected)
+    assert (itself.status_code, itself.get_json()) == (400, expected)
+    assert store.list_orders() == [parent["id"]]
+    assert store.order_json(parent["id"])["parent_id"] == 0  # type: ignore[index]
+    child = _order(api, pid, parent_id=parent["id"])
+    assert child["parent_id"] == parent["id"]
+
+
+def test_updating_a_missing_order_is_a_400(api: Api, store: Store) -> None:
+    response = api.put("/orders/424242", {"status": "processing"})
+
+    # WC_REST_CRUD_Controller::update_item (GET and DELETE answer 404).
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "code": "woocommerce_rest_shop_order_invalid_id",
+        "message": "Invalid ID.",
+        "data": {"status": 400},
+    }
+    assert api.delete("/orders/424242").status_code == 404
+    assert store.list_orders(status=["any", "trash"]) == []
+
+
+def test_meta_set_to_null_is_deleted(api: Api, store: Store) -> None:
+    pid = make_product(store, meta_data=[{"key": "colour", "value": "blue"}])["id"]
+    order = _order(
+        api,
+        pid,
+        meta_data=[{"key": "keep", "value": "1"}, {"key": "drop", "value": "2"},
+                   {"key": "never", "value": None}],
+    )  # fmt: skip
+    line_id = order["line_items"][0]["id"]
+    by_id = next(m["id"] for m in order["meta_data"] if m["key"] == "keep")
+
+    updated = api.put(
+        f"/orders/{order['id']}",
+        {
+            "meta_data": [
+                {"key": "drop", "value": None},
+                {"id": by_id, "key": "keep", "value": None},
+            ],
+            "line_items": [{"id": line_id, "meta_data": [{"key": "gift", "value": "yes"}]}],
+        },
+    ).get_json()
+    # (Updating the line also records the stock it took, `_reduced_stock`.)
+    line_meta = [m for m in updated["line_items"][0]["meta_data"] if m["key"][0] != "_"]
+    cleared = api.put(
+        f"/orders/{order['id']}",
+        {"line_items": [{"id": line_id, "meta_data": [{"key": "gift", "value": None}]}]},
+    ).get_json()
+    product = api.put(f"/products/{pid}", {"meta_data": [{"key": "colour", "value": None}]})
+
+    # WC_Data::save_meta_data deletes a meta whose value is null, and never adds one.
+    assert [m["key"] for m in order["meta_data"]] == ["keep", "drop"]
+    assert updated["meta_data"] == []
+    assert [(m["key"], m["value"]) for m in line_meta] == [("gift", "yes")]
+    assert [m["key"] for m in cleared["line_items"][0]["meta_data"]] == ["_reduced_stock"]
+    assert product.get_json()["meta_data"] == []
+    assert store.order_json(order["id"])["meta_data"] == []  # type: ignore[index]
+
+
+def test_notes_not_added_by_a_user_are_written_by_woocommerce(api: Api, store: Store) -> None:
+    pid = make_product(store)["id"]
+    order = _order(api, pid)
+    api.put(f"/orders/{order['id']}", {"status": "on-hold"})
+    created = api.post(f"/orders/{order['id']}/notes", {"note": "Split"}).get_json()
+
+    listed = api.get(f"/orders/{order['id']}/notes").get_json()
+    # add_order_note names the author "WooCommerce"; the v3 notes controller maps only the
+    # lowercase "woocommerce" to "system".
+    assert created["author"] == "WooCommerce"
+    assert [(n["author"], n["note"]) for n in listed] == [
+        ("WooCommerce", "Split"),
+        ("WooCommerce", "Stock levels reduced: Thing 10&rarr;9"),
+        ("WooCommerce", "Order status changed from Pending payment to On hold."),
+    ]
+
+
+def test_a_variation_is_not_a_product_type_filter(api: Api, store: Store) -> None:
+    make_product(store)
+    response = api.get("/products?type=variation")
+
+    message = "type is not one of simple, grouped, external, and variable."
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "code": "rest_invalid_param",
+        "message": "Invalid parameter(s): type",
+        "data": {
+            "status": 400,
+            "params": {"type": message},
+            "details": {"type": {"code": "rest_not_in_enum", "message": message, "data": None}},
+        },
+    }
+    assert [p["type"] for p in api.get("/products?type=simple").get_json()] == ["simple"]
+
+
+@pytest.mark.parametrize(
+    ("path", "param", "code", "message", "data"),
+    [
+        ("/orders?per_page=0", "per_page", "rest_out_of_bounds",
+         "per_page must be between 1 (inclusive) and 100 (inclusive)", None),
+        ("/orders?page=x", "page", "rest_invalid_type", "page is not of type integer.",
+         {"param": "page"}),
+        ("/orders?status=shipped", "status", "rest_not_in_enum",
+         "status[0] is not one of any, trash, auto-draft, pending, processing, on-hold, completed, "
+         "cancelled, refunded, failed, and checkout-draft.", None),
+        ("/orders?order=up", "order", "rest_not_in_enum", "order is not one of asc and desc.",
+         None),
+        ("/orders?modified_after=soon", "modified_after", "rest_invalid_date", "Invalid date.",
+         None),
+    ],
+)  # fmt: skip
+def test_validation_errors_fill_details_per_parameter(
+    api: Api, path: str, param: str, code: str, message: str, data: Any
+) -> None:
+    response = api.get(path)
+
+    # WP_REST_Request::has_valid_params: `params` has the message, `details` the error.
+    assert response.status_code == 400
+    assert response.get_json()["data"] == {
+        "status": 400,
+        "params": {param: message},
+        "details": {param: {"code": code, "message": message, "data": data}},
+    }
+
+
+def test_products_variations_and_lines_carry_the_fields_of_a_real_store(
+    api: Api, store: Store
+) -> None:
+    simple = make_product(store, name="Mug")["id"]
+    pictured = make_product(
+        store, name="Bowl", images=[{"id": 77, "src": "http://localhost/bowl.png"}]
+    )["id"]
+    shirt = store.create_product({"name": "Shirt", "type": "variable"})["id"]
+    small = store.create_variation(
+        shirt,
+        {"regular_price": "9.00", "manage_stock": True, "stock_quantity": 5,
+         "attributes": [{"name": "Size", "option": "S"}]},
+    )["id"]  # fmt: skip
+    order = _order(
+        api,
+        simple,
+        line_items=[
+            {"product_id": simple, "quantity": 1},
+            {"product_id": pictured, "quantity": 1},
+            {"product_id": shirt, "variation_id": small, "quantity": 1},
+        ],
+    )
+
+    product = api.get(f"/products/{simple}").get_json()
+    variable = api.get(f"/products/{shirt}").get_json()
+    variation = api.get(f"/products/{shirt}/variations/{small}").get_json()
+    fields = ("brands", "global_unique_id", "has_options", "post_password")
+    assert [product[k] for k in fields] == [[], "", False, ""]
+    assert variable["has_options"] is True
+    assert {k: variation[k] for k in ("global_unique_id", "name", "parent_id", "type")} == {
+        "global_unique_id": "",
+        "name": "S",  # wc_get_formatted_variation: the attribute values
+        "parent_id": shirt,
+        "type": "variation",
+    }
+    # Version2 get_order_item_data: WC_Product::get_image_id is "" without an image; a
+    # variation without one has its parent's, 0 when the parent has none.
+    assert [li["image"] for li in order["line_items"]] == [
+        {"id": "", "src": ""},
+        {"id": 77, "src": "http://localhost/bowl.png"},
+        {"id": 0, "src": ""},
+    ]
+    assert order["version"] == "9.9.5"
+
+
+def test_id_lists_are_sanitised_not_validated(api: Api, store: Store) -> None:
+    order = _order(api, make_product(store)["id"])
+
+    # `include` has only wp_parse_id_list (absint of each value): what is not a number is 0.
+    assert api.get("/orders?include=a").get_json() == []
+    listed = api.get(f"/orders?include=x,{order['id']},{order['id']}").get_json()
+    assert [o["id"] for o in listed] == [order["id"]]
+
+
+def test_trash_is_not_a_status_an_order_is_given(api: Api, store: Store) -> None:
+    order = _order(api, make_product(store)["id"])
+
+    response = api.put(f"/orders/{order['id']}", {"status": "trash"})
+
+    # WC_REST_Orders_V2_Controller::get_order_statuses: trashing is DELETE's job.
+    assert response.status_code == 400
+    assert response.get_json()["data"]["params"] == {
+        "status": "status is not one of auto-draft, pending, processing, on-hold, completed, "
+        "cancelled, refunded, failed, and checkout-draft."
+    }
+    assert api.get(f"/orders/{order['id']}").get_json()["status"] == "pending"

@@ -69,7 +69,8 @@ def test_duplicate_deliveries_give_one_row_and_one_job(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:
     first = deliver(client, store.id, order_payload(7))
-    # WooCommerce changes the delivery id on every delivery; the resource state is the same.
+    # Another delivery id (WooCommerce's is wp_hash of the webhook id and the second); the
+    # resource state is the same.
     again = deliver(client, store.id, order_payload(7), headers={"X-WC-Webhook-Delivery-ID": "2"})
     assert first.status_code == again.status_code == 202
     assert again.get_json() == {"duplicate": True}

@@ -298,3 +298,20 @@ def test_cap_counts_earlier_lines_of_the_same_order_in_the_message() -> None:
         "(4 already on backorder) leaves room for 0, so 0 go on backorder and 1 stay on the "
         "order without stock (oversold)."
     )
+
+
+def test_a_line_without_a_product_is_kept_and_never_backordered() -> None:
+    # WooCommerce keeps a line whose product id named nothing as product 0, priced 0.00.
+    o = order(line("1", "0", 2, "0.00"), line("2", "A", 3, "3.00"))
+    mapping = dict([stock("0", 0, BackorderMode.YES), stock("A", 1)])
+
+    ghost, short = decide_lines(o, mapping, Policies(), SA)
+
+    assert (ghost.keep, ghost.backorder, ghost.oversold, ghost.alert) == (2, 0, 0, None)
+    assert ghost.reason.code == "no_product"
+    assert ghost.reason.message == (
+        "'Product 0' (SKU SKU-0): names no product in the store, so it cannot be backordered; "
+        "it stays on the order."
+    )
+    assert ghost.reason.line_id == "1"
+    assert (short.keep, short.backorder) == (1, 2)

@@ -451,3 +451,14 @@ def test_more_held_than_the_figure_shows_leaves_nothing_and_no_negative() -> Non
     plan = plan_split(new, dict([stock("A", 1), stock("B", 1)]), Policies(), {ProductRef("A"): 3})
 
     assert [(lp.keep, lp.backorder) for lp in plan.lines] == [(0, 2), (1, 0)]
+
+
+def test_a_line_without_a_product_stays_on_the_original() -> None:
+    o = order(line("1", "0", 1, "0.00"), line("2", "A", 2, "20.00"))
+    plan = plan_split(o, dict([stock("A", 0)]), Policies())
+
+    assert plan.outcome is Outcome.SPLIT
+    assert [(lp.line_id, lp.keep, lp.backorder, lp.reason.code) for lp in plan.lines] == [
+        ("1", 1, 0, "no_product"),
+        ("2", 0, 2, "line_backordered"),
+    ]

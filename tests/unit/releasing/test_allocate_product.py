@@ -111,6 +111,21 @@ def test_units_given_back_by_a_pending_release_are_not_handed_out_again() -> Non
     assert len(world.store.transitions) == 4
 
 
+def test_a_pending_release_whose_order_was_deleted_holds_nothing_back() -> None:
+    world = World()
+    world.store.restock("77", 4)
+    world.run()  # 502 (unpaid) pending, its 2 units held back; 503 processing
+    # The merchant deletes 502 in the store: reading it is a 404 from now on.
+    world.store.delete_order("502")
+
+    again = world.run()
+
+    assert world.ledger.records[(1, release_key("502"))].state == ReleaseState.GONE
+    assert again.available == {P: 2}  # 502's units are free: nobody will pay for them
+    assert again.released == ("501",)
+    assert world.run().released == ()
+
+
 def test_nothing_arrived_releases_nothing_and_tells_nobody() -> None:
     world = World()
 

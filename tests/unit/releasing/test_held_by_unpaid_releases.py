@@ -64,7 +64,7 @@ def test_an_order_is_never_held_against_itself() -> None:
     assert held == {WIDGET: 2}
 
 
-def test_paid_cancelled_and_deleted_orders_hold_nothing_and_are_settled() -> None:
+def test_paid_cancelled_and_deleted_orders_hold_nothing_and_are_finished() -> None:
     store, ledger = released_world()
     store.pay("502")
     store.cancel("503")
@@ -78,10 +78,11 @@ def test_paid_cancelled_and_deleted_orders_hold_nothing_and_are_settled() -> Non
     assert store.calls == []  # settled: never read again
 
     deleted_store, deleted_ledger = released_world()
-    del deleted_store.orders["502"]  # the merchant deleted the pending order
+    deleted_store.delete_order("502")  # the merchant deleted the pending order
     assert held_by_unpaid_releases(1, deleted_store, deleted_ledger, settle=True) == {
         WIDGET: 1,
         GADGET: 1,
     }
     record = deleted_ledger.records[(1, release_key("502"))]
-    assert record.state == ReleaseState.SETTLED  # type: ignore[attr-defined]
+    # Gone (not settled): the order no longer exists, so nothing about it is ever read again.
+    assert record.state == ReleaseState.GONE  # type: ignore[attr-defined]

@@ -18,5 +18,6 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "delay_rate": 0.0,
     "delay_max_ms": 0,
     "fail_next": 0,
+    "delivery_delay_ms": 0,
     "seed": None,
 }

@@ -122,3 +122,20 @@ def test_empty_delivery_log(client: FlaskClient) -> None:
     assert client.get("/sandbox/deliveries").get_json() == []
     page = client.get("/sandbox/deliveries?format=html").get_data(as_text=True)
     assert 'id="no-deliveries"' in page
+
+
+def test_flush_sends_the_queued_deliveries_now(
+    fake_store: FakeStore, receiver: Receiver, app: Flask, client: FlaskClient
+) -> None:
+    fake_store.orders[5] = {"id": 5}
+    fake_store.add_webhook(3, "order.updated", receiver.url)
+    queued = client.post("/sandbox/faults", json={"delivery_delay_ms": 600_000})
+    app.extensions["sandbox"]["deliverer"].on_event("order.updated", 5)
+    assert receiver.requests == []
+
+    response = client.post("/sandbox/deliveries/flush?timeout=10")
+
+    assert queued.get_json()["delivery_delay_ms"] == 600_000
+    assert (response.status_code, response.get_json()) == (200, {"idle": True})
+    assert [r.headers["X-WC-Webhook-Topic"] for r in receiver.requests] == ["order.updated"]
+    assert fake_store.recorded == [(3, True)]

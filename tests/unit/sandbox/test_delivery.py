@@ -114,22 +114,36 @@ def test_order_created_is_delivered_with_woocommerce_headers(
     assert entry["duration_ms"] > 0
 
 
-def test_each_delivery_gets_a_new_delivery_id(
-    fake_store: FakeStore, receiver: Receiver, deliverer: Deliverer
+def test_the_delivery_id_is_wp_hash_of_the_webhook_id_and_the_second(
+    fake_store: FakeStore, receiver: Receiver
 ) -> None:
+    # WC_Webhook::get_new_delivery_id: wp_hash( $id . strtotime( 'now' ) ), an HMAC-MD5 keyed
+    # with the site's salt: one webhook's deliveries within a second share their id.
+    now = [1_700_000_000.25]
+    deliverer = Deliverer(fake_store, wall_clock=lambda: now[0], salt=b"auth salt")
     fake_store.products[3] = {"id": 3, "stock_quantity": 2}
     fake_store.add_webhook(1, "product.updated", receiver.url)
-
-    for _ in range(3):
+    fake_store.add_webhook(2, "product.updated", receiver.url)
+    try:
         deliverer.on_event("product.updated", 3)
-    got = receiver.wait_for(3)
-    assert deliverer.wait_idle(10)
+        assert deliverer.wait_idle(10)
+        now[0] = 1_700_000_000.75
+        deliverer.on_event("product.updated", 3)
+        assert deliverer.wait_idle(10)
+        now[0] = 1_700_000_001.0
+        deliverer.on_event("product.updated", 3)
+        assert deliverer.wait_idle(10)
+    finally:
+        deliverer.close()
 
-    assert len({r.headers["X-WC-Webhook-Delivery-ID"] for r in got}) == 3
-    assert [r.headers["X-WC-Webhook-Resource"] for r in got] == ["product"] * 3
-    assert [e["delivery_id"] for e in deliverer.deliveries()] == [
-        r.headers["X-WC-Webhook-Delivery-ID"] for r in reversed(got)
-    ]
+    got = receiver.wait_for(6)
+    ids = [(r.headers["X-WC-Webhook-ID"], r.headers["X-WC-Webhook-Delivery-ID"]) for r in got]
+    first = hmac.new(b"auth salt", b"11700000000", hashlib.md5).hexdigest()
+    second = hmac.new(b"auth salt", b"21700000000", hashlib.md5).hexdigest()
+    later = hmac.new(b"auth salt", b"11700000001", hashlib.md5).hexdigest()
+    assert ids[:4] == [("1", first), ("2", second), ("1", first), ("2", second)]
+    assert ids[4][1] == later and ids[4][0] == "1"
+    assert [e["delivery_id"] for e in deliverer.deliveries()] == [i for _, i in reversed(ids)]
 
 
 def test_links_name_customer_and_parent(
@@ -406,7 +420,6 @@ def test_seeded_drop_and_duplicate_give_exact_counts(
     assert dropped > 0 and doubled > 0
     assert len(receiver.requests) == expected_sent == 30 - dropped + doubled
     assert len(fake_store.recorded) == expected_sent
-    assert len({r.headers["X-WC-Webhook-Delivery-ID"] for r in receiver.requests}) == expected_sent
     faults_logged = [e["fault"] for e in deliverer.deliveries()]
     assert faults_logged.count("drop") == dropped
     assert faults_logged.count("duplicate") == 2 * doubled
@@ -443,3 +456,70 @@ def test_close_stops_the_worker(fake_store: FakeStore, receiver: Receiver) -> No
 
     assert deliverer.wait_idle(0.1) is True
     assert receiver.requests == []
+
+
+# ---------------------------------------------------- queued delivery (Action Scheduler + WP-Cron)
+
+
+def test_a_queued_delivery_waits_then_sends_the_latest_state_once(
+    fake_store: FakeStore, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    fake_store.orders[41] = {"id": 41, "status": "pending"}
+    fake_store.orders[42] = {"id": 42, "status": "pending"}
+    fake_store.add_webhook(1, "order.updated", receiver.url)
+    fake_store.add_webhook(2, "order.updated", receiver.url)
+    deliverer.faults.update({"delivery_delay_ms": 400})
+
+    started = time.monotonic()
+    deliverer.on_event("order.updated", 41)
+    fake_store.orders[41] = {"id": 41, "status": "processing"}
+    deliverer.on_event("order.updated", 41)  # still waiting: not queued again
+    deliverer.on_event("order.updated", 42)
+    receiver.wait_for(1)
+    waited = time.monotonic() - started
+    assert deliverer.wait_idle(10)
+
+    assert waited >= 0.4
+    got = receiver.requests
+    # One delivery per webhook and resource (wc_webhook_execute_queue), built when sent.
+    assert sorted(
+        (r.headers["X-WC-Webhook-ID"], json.loads(r.body)["id"], json.loads(r.body)["status"])
+        for r in got
+    ) == [("1", 41, "processing"), ("1", 42, "pending"), ("2", 41, "processing"),
+          ("2", 42, "pending")]  # fmt: skip
+    assert len(deliverer.deliveries()) == 4
+    # Once sent, the next change is queued again.
+    deliverer.on_event("order.updated", 41)
+    assert deliverer.wait_idle(10)
+    assert len(receiver.requests) == 6
+
+
+def test_run_queue_sends_what_waits_now_as_wp_cron_would(
+    fake_store: FakeStore, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    fake_store.orders[41] = ORDER
+    fake_store.add_webhook(1, "order.created", receiver.url)
+    deliverer.faults.update({"delivery_delay_ms": 600_000})
+    deliverer.on_event("order.created", 41)
+
+    assert deliverer.wait_idle(0.3) is False
+    assert receiver.requests == [] and fake_store.recorded == []
+    deliverer.run_queue()
+    assert deliverer.wait_idle(10) is True
+    assert [r.headers["X-WC-Webhook-Topic"] for r in receiver.requests] == ["order.created"]
+    assert fake_store.recorded == [(1, True)]
+
+
+def test_without_a_queue_delay_every_event_is_sent(
+    fake_store: FakeStore, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    fake_store.orders[41] = ORDER
+    fake_store.add_webhook(1, "order.updated", receiver.url)
+    receiver.gate.clear()  # the first delivery is still running when the others come
+    for _ in range(3):
+        deliverer.on_event("order.updated", 41)
+    receiver.wait_for(1)
+    receiver.gate.set()
+
+    assert deliverer.wait_idle(10)
+    assert len(receiver.requests) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -144,6 +145,23 @@ def test_fail_next_counts_down_then_stops() -> None:
     assert faults.snapshot()["fail_next"] == 0
 
 
+def test_the_delivery_queue_delay_is_in_every_plan_and_changes_no_decision() -> None:
+    config = {"seed": 9, "drop_rate": 0.3, "duplicate_rate": 0.3}
+    plain = Faults(config)
+    queued = Faults({**config, "delivery_delay_ms": 60_000})
+
+    plans = [plain.plan_delivery() for _ in range(50)]
+    queued_plans = [queued.plan_delivery() for _ in range(50)]
+
+    assert [p for p in queued_plans if not p.drop] == [
+        dataclasses.replace(p, queue_ms=60_000) for p in plans if not p.drop
+    ]
+    assert [p.drop for p in queued_plans] == [p.drop for p in plans]
+    assert all(p.label in (None, "duplicate", "drop") for p in queued_plans)
+    assert queued.update({"delivery_delay_ms": 0})["delivery_delay_ms"] == 0
+    assert queued.plan_delivery().queue_ms == 0
+
+
 def test_delivery_faults_are_repeatable_with_a_seed() -> None:
     config = {
         "seed": "abc",
@@ -195,6 +213,8 @@ def test_update_changes_only_given_keys_and_reseeds() -> None:
         ({"latency_ms": -1}, "latency_ms must be a whole number >= 0"),
         ({"fail_next": 1.5}, "fail_next must be a whole number >= 0"),
         ({"fail_next": True}, "fail_next must be a number"),
+        ({"delivery_delay_ms": -5}, "delivery_delay_ms must be a whole number >= 0"),
+        ({"delivery_delay_ms": "60s"}, "delivery_delay_ms must be a number"),
         ({"seed": 1.5}, "seed must be an integer, a string or null"),
         ({"latency_ms": 5, "drop_rate": 2}, "drop_rate must be between 0 and 1"),
     ],

@@ -234,6 +234,17 @@ def test_batch_item_errors_are_translated() -> None:
         {"id": 0, "error": {"code": "x_invalid_id", "data": {"status": 404}}}
     )
     assert isinstance(missing, NotFound)
+    # A batch update of a missing order: 400 on WooCommerce, the order is gone all the same.
+    gone = {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID.",
+            "data": {"status": 400}}  # fmt: skip
+    updated = batch_item_error({"id": 777, "error": gone})
+    assert isinstance(updated, NotFound)
+    assert updated.reason == "woocommerce_rest_shop_order_invalid_id"
+    assert "HTTP 400" in str(updated)
+    refused = batch_item_error(
+        {"id": 0, "error": {"code": "order_invalid_parent_id", "data": {"status": 400}}}
+    )
+    assert type(refused) is ValidationFailed
     server = batch_item_error({"id": 0, "error": {"code": "db", "data": {"status": 500}}})
     assert isinstance(server, TransientError)
 
@@ -310,6 +321,19 @@ def test_update_create_note_and_webhooks_bodies(
             "woocommerce_rest_shop_order_invalid_id",
         ),
         (404, None, NotFound, "not_found"),
+        # WC_REST_CRUD_Controller::update_item answers a missing object 400: still gone.
+        (
+            400,
+            "woocommerce_rest_shop_order_invalid_id",
+            NotFound,
+            "woocommerce_rest_shop_order_invalid_id",
+        ),
+        (
+            400,
+            "woocommerce_rest_product_variation_invalid_id",
+            NotFound,
+            "woocommerce_rest_product_variation_invalid_id",
+        ),
         (
             400,
             "woocommerce_rest_invalid_item_id",

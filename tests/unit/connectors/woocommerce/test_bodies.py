@@ -217,6 +217,21 @@ def test_bodies_refuse_lines_not_on_the_order() -> None:
         original_update_body(original, plan)
 
 
+def test_a_line_without_a_product_is_never_written_to_a_backorder_order() -> None:
+    # A line whose product id named nothing is product 0 on WooCommerce (prepare_line_items).
+    ghost = line(11, 0, 2, "0.00") | {"name": "", "sku": None, "price": 0}
+    original = order_from_data(load_order(order_json(line_items=[ghost])))
+    plan = Plan(
+        order_id="1042", outcome=Outcome.SPLIT, reasons=(REASON,),
+        lines=(_lp("11", ProductRef("0"), 0, 2, Amounts(), Amounts()),),
+        split_key="k", backorder_number="1042-001",
+    )  # fmt: skip
+
+    assert (original.lines[0].product_id, original.lines[0].sku) == ("0", "")
+    with pytest.raises(ValueError, match="line 11 names no product"):
+        backorder_create_body(original, plan)
+
+
 def test_amounts_are_written_in_the_currency_minor_unit() -> None:
     payload = order_json(currency="JPY", line_items=[line(11, 93, 5, "5000", reduced=5)])
     payload["shipping_lines"][0]["total"] = "500"
