@@ -7,6 +7,9 @@
   or as a small HTML table when the client prefers HTML (a browser) or asks ``?format=html``.
 - ``POST /sandbox/deliveries/flush``: waits until queued deliveries finished (``?timeout=``
   seconds, default 10); 200 ``{"idle": true}`` or 504 ``{"idle": false}``.
+- ``GET /sandbox/widget``, ``POST /sandbox/widget`` ``{"url": ...}``: the script the storefront
+  pages load (a plugin's storefront widget, as a merchant adds it to a theme), changed while the
+  store runs; ``null`` removes it; 400 unless an absolute http(s) URL or null.
 
 These endpoints are unauthenticated on purpose: the sandbox is a local test double.
 """
@@ -14,6 +17,7 @@ These endpoints are unauthenticated on purpose: the sandbox is a local test doub
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
@@ -71,3 +75,24 @@ def flush_deliveries() -> tuple[Response, int]:
         return jsonify({"error": "timeout must be a number"}), 400
     idle = _sandbox()["deliverer"].wait_idle(timeout)
     return jsonify({"idle": idle}), 200 if idle else 504
+
+
+@bp.get("/widget")
+def get_widget() -> Response:
+    """The storefront's widget script URL, or null."""
+    return jsonify({"url": _sandbox().get("widget_url") or None})
+
+
+@bp.post("/widget")
+def set_widget() -> tuple[Response, int] | Response:
+    """Set (or, with null, remove) the script every storefront page loads."""
+    payload = request.get_json(silent=True)
+    url = payload.get("url", "") if isinstance(payload, dict) else ""
+    if url is not None and (
+        not isinstance(url, str)
+        or urlsplit(url).scheme not in ("http", "https")
+        or not urlsplit(url).netloc
+    ):
+        return jsonify({"error": 'expected {"url": an absolute http(s) URL or null}'}), 400
+    _sandbox()["widget_url"] = url
+    return jsonify({"url": url})
