@@ -169,6 +169,7 @@ def _handle(
 
     stock = platform.get_stock(order)
     plan = plan_split(order, stock, policies)
+    names = {line.line_id: line.name for line in order.lines}  # the order page shows them
     audit.record(
         store_id,
         order_id,
@@ -180,8 +181,8 @@ def _handle(
             {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
         ],
         lines=[
-            {"line_id": lp.line_id, "ordered": lp.ordered, "keep": lp.keep,
-             "backorder": lp.backorder, "oversold": lp.oversold}
+            {"line_id": lp.line_id, "product": names.get(lp.line_id, ""), "ordered": lp.ordered,
+             "keep": lp.keep, "backorder": lp.backorder, "oversold": lp.oversold}
             for lp in plan.lines
         ],
     )  # fmt: skip
