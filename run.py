@@ -448,10 +448,6 @@ class Stack:
         data = self.home / "sandbox"
         data.mkdir(parents=True, exist_ok=True)
         env = self.env()
-        # On a restart the store id is known before the sandbox starts.
-        self.widget_url = self._widget_url(_existing_store_id(env, self.sandbox_url))
-        if self.widget_url:
-            env["SANDBOX_WIDGET_URL"] = self.widget_url
         argv = [
             sys.executable, "-m", "sandbox",
             "--host", "127.0.0.1",
@@ -466,24 +462,22 @@ class Stack:
             set_sandbox_faults(self.sandbox_url, self.sandbox_faults)
         return child
 
-    def _widget_url(self, store_id: int | None) -> str | None:
-        """Our storefront widget for `store_id`, if the web app serves one (a later feature)."""
-        if store_id is None:
-            return None
+    def _widget_url(self, store_id: int) -> str | None:
+        """Our storefront widget for `store_id`, if the web app serves it."""
         url = f"{self.web_url}/storefront/{store_id}/widget.js"
         return url if http_ok(url)() else None
 
     def connect_demo_store(self) -> int:
-        """Connect the sandbox to the plugin, reusing an existing connection on restart."""
+        """Connect the sandbox to the plugin (reusing an existing connection on restart) and
+        put our storefront widget on its pages."""
         self.demo = demo_store(self.sandbox_url)
         self.store_id = _connect_in_process(self.env(), self.demo)
-        if self.widget_url is None and self._widget_url(self.store_id):
-            # First run: the store id (and so the widget URL) exists only now; the sandbox
-            # reads SANDBOX_WIDGET_URL at start, so start it once more with it.
-            sandbox = next(c for c in self.supervisor.children if c.name == "sandbox")
-            self.supervisor.stop(sandbox)
-            self.supervisor.children.remove(sandbox)
-            self.start_sandbox()
+        # The widget's URL names the store id, known only now: the running sandbox takes it,
+        # as a merchant adds it to a theme. Restarting the sandbox for it instead would refuse
+        # connections to a client that had already seen it answer.
+        self.widget_url = self._widget_url(self.store_id)
+        if self.widget_url:
+            set_sandbox_widget(self.sandbox_url, self.widget_url)
         return self.store_id
 
     def stop(self) -> list[Child]:
@@ -496,6 +490,12 @@ def set_sandbox_faults(sandbox_url: str, faults: Mapping[str, object]) -> None:
     response.raise_for_status()
 
 
+def set_sandbox_widget(sandbox_url: str, widget_url: str | None) -> None:
+    """Set the script the sandbox's storefront pages load (see sandbox/admin.py)."""
+    response = requests.post(f"{sandbox_url}/sandbox/widget", json={"url": widget_url}, timeout=5)
+    response.raise_for_status()
+
+
 def demo_store(sandbox_url: str) -> DemoStore:
     """The demo credentials the sandbox was seeded with."""
     from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
@@ -505,23 +505,6 @@ def demo_store(sandbox_url: str) -> DemoStore:
         os.environ.get("SANDBOX_CONSUMER_KEY") or DEMO_CONSUMER_KEY,
         os.environ.get("SANDBOX_CONSUMER_SECRET") or DEMO_CONSUMER_SECRET,
     )
-
-
-def _existing_store_id(env: Mapping[str, str], base_url: str) -> int | None:
-    """The id of a connected store for `base_url` in this instance's database, if any."""
-    from plugin.config import Config
-    from plugin.crypto import Vault
-    from plugin.storage.db import Database
-    from plugin.storage.repositories import StoreRepository
-
-    config = Config.from_env(env)
-    db = Database(config.database_url)
-    try:
-        stores = StoreRepository(db, Vault(config.secret_key))
-        found = [s.id for s in stores.list(status="connected") if s.base_url == base_url]
-    finally:
-        db.dispose()
-    return found[0] if found else None
 
 
 def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:

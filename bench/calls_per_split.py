@@ -34,6 +34,7 @@ from tests.processes import API_PATH, running_sandbox
 
 TARGET_CALLS = 4
 LINE_COUNTS = (1, 10, 100)
+QUICK_LINE_COUNTS = (1, 3)  # `python -m bench --quick`: does it still run
 AUTH = ("ck_bench_calls", "cs_bench_calls")
 QUANTITY = 2  # units ordered on every line
 
@@ -125,19 +126,20 @@ class SplitCounter:
         return calls
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Count the calls per split for 1, 10 and 100 lines; print and return them."""
+    line_counts = QUICK_LINE_COUNTS if quick else LINE_COUNTS
     with running_sandbox(*AUTH) as url, tempfile.TemporaryDirectory() as home:
         counter = SplitCounter(url, Path(home))
-        calls = {lines: counter.split_calls(lines) for lines in LINE_COUNTS}
-        with_note = counter.split_calls(10, customer_note_on_split=True)
+        calls = {lines: counter.split_calls(lines) for lines in line_counts}
+        with_note = counter.split_calls(line_counts[1], customer_note_on_split=True)
         counter.db.engine.dispose()
     for lines, count in calls.items():
         print(
             f"split of a {lines}-line order: {count} REST calls - "
             f"{count / TARGET_CALLS:.2f}x the target of at most {TARGET_CALLS}"
         )
-    print(f"with the customer note on split: {with_note} REST calls (10 lines)")
+    print(f"with the customer note on split: {with_note} REST calls ({line_counts[1]} lines)")
     worst = max(calls.values())
     return {
         "calls_per_split": {str(lines): count for lines, count in calls.items()},

@@ -40,6 +40,7 @@ from tests.e2e.helpers import create_order, wait_for
 EVENTS = 10_000
 NEW_FRACTION = 0.05  # the rest repeat an earlier event (each new one is a worker job)
 ORDERS = 20  # real orders in the store; half of them split
+QUICK_EVENTS, QUICK_ORDERS = 60, 2  # `python -m bench --quick`: does it still run
 WORKERS = 1
 CLIENTS = 4
 SEED = 20261202
@@ -224,19 +225,19 @@ def _post_all(rig: Rig, plan: list[Webhook], bodies: dict[int, dict[str, Any]]) 
     return outcome
 
 
-def _prepare(rig: Rig) -> dict[int, dict[str, Any]]:
-    """ORDERS real orders, every other one split; returns each order as the API returns it."""
+def _prepare(rig: Rig, orders: int) -> dict[int, dict[str, Any]]:
+    """`orders` real orders, every other one split; each order as the API returns it."""
     towel = rig.api.create_product("Bench Towel", price="7.25", stock=100_000)["id"]
     pan = rig.api.create_product("Bench Pan", price="54.00", stock=0, backorders="notify")["id"]
     ids = []
-    for index in range(ORDERS):
+    for index in range(orders):
         lines = [(towel, 1), (pan, 1)] if index % 2 == 0 else [(towel, 2)]
         ids.append(create_order(rig.api, lines)["id"])
     rig.flush_deliveries()
     wait_for(rig.idle, timeout=120, what="queue idle", describe=rig.busy)
     states = rig.split_states()
-    if states != {"done": ORDERS // 2}:
-        raise RuntimeError(f"expected {ORDERS // 2} splits done, found {states}")
+    if states != {"done": orders // 2}:
+        raise RuntimeError(f"expected {orders // 2} splits done, found {states}")
     rig.require_no_failures()
     return {order_id: rig.api.order(order_id) for order_id in ids}
 
@@ -245,13 +246,14 @@ def _megabytes(value: int | None) -> float | None:
     return None if value is None else round(value / MB, 1)
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark, print the figures and return them."""
+    events, orders = (QUICK_EVENTS, QUICK_ORDERS) if quick else (EVENTS, ORDERS)
     load_before = os.getloadavg()[0]
     with running_stack(workers=WORKERS) as rig:
         rig.set_api_rate_limit(1000)  # the store's pacing is not what is measured here
-        bodies = _prepare(rig)
-        plan = webhook_plan(sorted(bodies), EVENTS, NEW_FRACTION, SEED)
+        bodies = _prepare(rig, orders)
+        plan = webhook_plan(sorted(bodies), events, NEW_FRACTION, SEED)
         events_before = sum(rig.event_statuses().values())
         with RssSampler(rig) as sampler:
             began = time.monotonic()
@@ -278,10 +280,10 @@ def main() -> dict[str, Any]:
         for role, rss in sorted(sampler.roles().items())
     }
     result = {
-        "webhooks": EVENTS,
+        "webhooks": events,
         "new_events": outcome["new"],
         "repeats": outcome["duplicate"],
-        "orders": ORDERS,
+        "orders": orders,
         "workers": WORKERS,
         "seconds_to_send": round(sent_s, 1),
         "seconds_to_process": round(processed_s, 1),
@@ -294,7 +296,7 @@ def main() -> dict[str, Any]:
         "load_average_after": round(os.getloadavg()[0], 2),
     }
     print(
-        f"{EVENTS} signed order.updated webhooks over {ORDERS} orders: {outcome['new']} new "
+        f"{events} signed order.updated webhooks over {orders} orders: {outcome['new']} new "
         f"events processed by {WORKERS} worker(s), {outcome['duplicate']} repeats (duplicates, "
         f"not queued); sent in {sent_s:.0f} s, all processed after {processed_s:.0f} s"
     )

@@ -29,6 +29,7 @@ TARGET_SECONDS = 0.001
 LINES = 100
 RUNS = 2000
 WARMUP = 200
+QUICK_RUNS, QUICK_WARMUP = 50, 5  # `python -m bench --quick`: does it still run
 
 
 def sample_order(lines: int = LINES) -> tuple[Order, dict[ProductRef, Stock], Policies]:
@@ -82,14 +83,15 @@ def sample_order(lines: int = LINES) -> tuple[Order, dict[ProductRef, Stock], Po
     return order, stock, policies
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Time `plan_split` on the sample order; print and return median, p99 and the ratio."""
+    runs, warmup = (QUICK_RUNS, QUICK_WARMUP) if quick else (RUNS, WARMUP)
     order, stock, policies = sample_order()
     plan = plan_split(order, stock, policies)
     assert plan.outcome is Outcome.SPLIT  # the benchmark must exercise the full path
     moved = sum(1 for lp in plan.lines if lp.backorder)
-    timing = measure(lambda: plan_split(order, stock, policies), RUNS, WARMUP, TARGET_SECONDS)
-    report(f"plan_split, {LINES}-line order ({moved} lines moved), {RUNS} runs", timing)
+    timing = measure(lambda: plan_split(order, stock, policies), runs, warmup, TARGET_SECONDS)
+    report(f"plan_split, {LINES}-line order ({moved} lines moved), {runs} runs", timing)
     return {"lines": LINES, "moved_lines": moved, **timing}
 
 

@@ -14,6 +14,7 @@ BACKORDERS = 500
 PRODUCTS = 50
 RUNS = 300
 WARMUP = 30
+QUICK_RUNS, QUICK_WARMUP = 20, 2  # `python -m bench --quick`: does it still run
 
 
 def sample_queue() -> tuple[dict[ProductRef, int], list[OpenBackorder]]:
@@ -38,15 +39,16 @@ def sample_queue() -> tuple[dict[ProductRef, int], list[OpenBackorder]]:
     return available, queue
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Time `plan_release` on the sample queue; print and return median, p99 and the ratio."""
+    runs, warmup = (QUICK_RUNS, QUICK_WARMUP) if quick else (RUNS, WARMUP)
     available, queue = sample_queue()
     result = plan_release(available, queue)
     served = sum(1 for order in result.orders if order.allocated)
     units = sum(order.allocated for order in result.orders)
-    timing = measure(lambda: plan_release(available, queue), RUNS, WARMUP, TARGET_SECONDS)
+    timing = measure(lambda: plan_release(available, queue), runs, warmup, TARGET_SECONDS)
     report(
-        f"plan_release, {BACKORDERS} open backorders ({served} served, {units} units), {RUNS} runs",
+        f"plan_release, {BACKORDERS} open backorders ({served} served, {units} units), {runs} runs",
         timing,
     )
     return {"backorders": BACKORDERS, "served": served, "units": units, **timing}

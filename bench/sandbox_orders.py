@@ -17,16 +17,17 @@ from urllib.parse import urlsplit
 
 import requests
 
-from bench._sandbox import API_PATH, running_sandbox
+from tests.processes import API_PATH, running_sandbox
 
 TARGET_PER_SECOND = 500
 CLIENTS = 8
 DURATION_SECONDS = 5.0
 ORDERS = 50
+QUICK_CLIENTS, QUICK_DURATION_SECONDS, QUICK_ORDERS = 2, 1.0, 5  # `--quick`: does it still run
 AUTH = ("ck_bench", "cs_bench")
 
 
-def _prepare(url: str) -> list[int]:
+def _prepare(url: str, orders: int) -> list[int]:
     session = requests.Session()
     session.auth = AUTH
     product = session.post(
@@ -40,7 +41,7 @@ def _prepare(url: str) -> list[int]:
         timeout=10,
     ).json()
     ids = []
-    for _ in range(ORDERS):
+    for _ in range(orders):
         order = session.post(
             url + "/orders",
             json={
@@ -81,18 +82,23 @@ def _hammer(
     errors[index] = failed
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark, print the figures and return them."""
+    clients, seconds, orders = (
+        (QUICK_CLIENTS, QUICK_DURATION_SECONDS, QUICK_ORDERS)
+        if quick
+        else (CLIENTS, DURATION_SECONDS, ORDERS)
+    )
     with running_sandbox(*AUTH) as base_url:
         url = base_url + API_PATH
-        ids = _prepare(url)
-        counts = [0] * CLIENTS
-        errors = [0] * CLIENTS
+        ids = _prepare(url, orders)
+        counts = [0] * clients
+        errors = [0] * clients
         started = time.monotonic()
-        stop = started + DURATION_SECONDS
+        stop = started + seconds
         threads = [
             threading.Thread(target=_hammer, args=(url, ids, stop, counts, errors, i))
-            for i in range(CLIENTS)
+            for i in range(clients)
         ]
         for thread in threads:
             thread.start()
@@ -102,7 +108,7 @@ def main() -> dict[str, Any]:
     per_second = sum(counts) / elapsed
     result = {
         "name": "sandbox_orders",
-        "clients": CLIENTS,
+        "clients": clients,
         "seconds": round(elapsed, 2),
         "requests": sum(counts),
         "errors": sum(errors),
@@ -111,7 +117,7 @@ def main() -> dict[str, Any]:
         "ratio_to_target": round(per_second / TARGET_PER_SECOND, 2),
     }
     print(
-        f"sandbox GET /orders/<id>: {result['orders_get_per_second']}/s with {CLIENTS} clients "
+        f"sandbox GET /orders/<id>: {result['orders_get_per_second']}/s with {clients} clients "
         f"({result['requests']} requests, {result['errors']} errors) - "
         f"{result['ratio_to_target']}x the {TARGET_PER_SECOND}/s target"
     )

@@ -32,6 +32,7 @@ from tests.e2e.helpers import create_order, wait_for
 
 LATENCIES_MS = (0, 100)
 ORDERS_PER_SETTING = 20
+QUICK_LATENCIES_MS, QUICK_ORDERS_PER_SETTING = (0,), 1  # `--quick`: does it still run
 WARMUP_ORDERS = 1
 WORKERS = 2
 API_RATE_LIMIT = 100.0
@@ -86,7 +87,7 @@ def _split_one(rig: Rig, towel: int, pan: int) -> tuple[float, float]:
     return (received - placed).total_seconds(), (finished - received).total_seconds()
 
 
-def _setting(rig: Rig, latency_ms: int, towel: int, pan: int) -> dict[str, Any]:
+def _setting(rig: Rig, latency_ms: int, orders: int, towel: int, pan: int) -> dict[str, Any]:
     rig.set_faults(latency_ms=latency_ms)
     for _ in range(WARMUP_ORDERS):
         _split_one(rig, towel, pan)
@@ -94,7 +95,7 @@ def _setting(rig: Rig, latency_ms: int, towel: int, pan: int) -> dict[str, Any]:
     events_before = sum(rig.event_statuses().values())
     delivery: list[float] = []
     latency: list[float] = []
-    for _ in range(ORDERS_PER_SETTING):
+    for _ in range(orders):
         to_webhook, to_split = _split_one(rig, towel, pan)
         delivery.append(to_webhook)
         latency.append(to_split)
@@ -105,17 +106,22 @@ def _setting(rig: Rig, latency_ms: int, towel: int, pan: int) -> dict[str, Any]:
     events = sum(rig.event_statuses().values()) - events_before
     return {
         "latency_ms": latency_ms,
-        "orders": ORDERS_PER_SETTING,
+        "orders": orders,
         "webhook_to_split_done": summarise(latency),
         "store_to_webhook": summarise(delivery),
-        "events_per_order": round(events / ORDERS_PER_SETTING, 2),
-        "calls_per_order": round(len(calls) / ORDERS_PER_SETTING, 2),
+        "events_per_order": round(events / orders, 2),
+        "calls_per_order": round(len(calls) / orders, 2),
         "calls_by_route": routes(calls),
     }
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark, print the figures and return them."""
+    latencies, orders = (
+        (QUICK_LATENCIES_MS, QUICK_ORDERS_PER_SETTING)
+        if quick
+        else (LATENCIES_MS, ORDERS_PER_SETTING)
+    )
     load_before = os.getloadavg()[0]
     settings = []
     with running_stack(workers=WORKERS) as rig:
@@ -125,12 +131,12 @@ def main() -> dict[str, Any]:
         pan = rig.api.create_product("Bench Pan", price="54.00", stock=0, backorders="notify")["id"]
         rig.flush_deliveries()
         wait_for(rig.idle, timeout=60, what="queue idle", describe=rig.busy)
-        for latency_ms in LATENCIES_MS:
-            figures = _setting(rig, latency_ms, towel, pan)
+        for latency_ms in latencies:
+            figures = _setting(rig, latency_ms, orders, towel, pan)
             settings.append(figures)
             split, store = figures["webhook_to_split_done"], figures["store_to_webhook"]
             print(
-                f"sandbox latency {latency_ms} ms, {ORDERS_PER_SETTING} orders one at a time: "
+                f"sandbox latency {latency_ms} ms, {orders} orders one at a time: "
                 f"webhook to split done p50 {split['p50_ms']:.0f} ms, p99 {split['p99_ms']:.0f} "
                 f"ms (max {split['max_ms']:.0f}); store to webhook p50 {store['p50_ms']:.0f} ms"
             )

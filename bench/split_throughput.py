@@ -28,6 +28,7 @@ from plugin.storage.models import Split
 from tests.e2e.helpers import create_order, wait_for
 
 ORDERS = 50
+QUICK_ORDERS = 3  # `python -m bench --quick`: does it still run
 RATE_PER_SECOND = 10
 WORKERS = 2
 TARGET_RATIO = 1.10
@@ -76,35 +77,36 @@ def _last_split_done(rig: Rig) -> dt.datetime:
     return done if done.tzinfo else done.replace(tzinfo=dt.UTC)
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark, print the figures and return them."""
+    orders = QUICK_ORDERS if quick else ORDERS
     load_before = os.getloadavg()[0]
     with running_stack(workers=WORKERS, hold_workers=True) as rig:
-        _queue_orders(rig, ORDERS)
+        _queue_orders(rig, orders)
         rig.set_api_rate_limit(RATE_PER_SECOND)
         rig.set_faults(rate_limit_per_sec=RATE_PER_SECOND)
         rig.start_workers()
         # Generous: ten times the bound at seven calls a split, plus start-up.
-        deadline = 30 + 10 * bound_seconds(ORDERS, 7, RATE_PER_SECOND)
+        deadline = 30 + 10 * bound_seconds(orders, 7, RATE_PER_SECOND)
         wait_for(
-            lambda: rig.split_states().get("done", 0) >= ORDERS or rig.failures()["failed_jobs"],
+            lambda: rig.split_states().get("done", 0) >= orders or rig.failures()["failed_jobs"],
             timeout=deadline,
             what="every order split",
         )
         wait_for(rig.idle, timeout=60, what="queue idle", describe=rig.busy)
         failures = rig.require_no_failures()
         states = rig.split_states()
-        if states != {"done": ORDERS}:
-            raise RuntimeError(f"expected {ORDERS} splits done, found {states}")
+        if states != {"done": orders}:
+            raise RuntimeError(f"expected {orders} splits done, found {states}")
         calls = rig.calls_since({})
         finished = _last_split_done(rig)
     counted = count_calls(calls)
-    calls_per_split = counted["answered"] / ORDERS
+    calls_per_split = counted["answered"] / orders
     elapsed = (finished - calls[0].started).total_seconds()
-    bound = bound_seconds(ORDERS, calls_per_split, RATE_PER_SECOND)
+    bound = bound_seconds(orders, calls_per_split, RATE_PER_SECOND)
     ratio = elapsed / bound
     result = {
-        "orders": ORDERS,
+        "orders": orders,
         "rate_limit_per_s": RATE_PER_SECOND,
         "workers": WORKERS,
         "seconds": round(elapsed, 2),
@@ -116,18 +118,18 @@ def main() -> dict[str, Any]:
         "ratio_to_bound": round(ratio, 3),
         "target_ratio": TARGET_RATIO,
         "within_target": ratio <= TARGET_RATIO,
-        "splits_per_s": round(ORDERS / elapsed, 2),
+        "splits_per_s": round(orders / elapsed, 2),
         **failures,
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),
     }
     print(
-        f"{ORDERS} queued splits at {RATE_PER_SECOND} requests/s with {WORKERS} workers: "
+        f"{orders} queued splits at {RATE_PER_SECOND} requests/s with {WORKERS} workers: "
         f"{elapsed:.1f} s; {counted['answered']} calls ({calls_per_split:.2f} a split), "
         f"{counted['rate_limited']} answered 429"
     )
     print(
-        f"  bound {ORDERS} x {calls_per_split:.2f} / {RATE_PER_SECOND} = {bound:.1f} s -> "
+        f"  bound {orders} x {calls_per_split:.2f} / {RATE_PER_SECOND} = {bound:.1f} s -> "
         f"{ratio:.2f}x the bound (target <= {TARGET_RATIO:.2f}x: "
         f"{'met' if ratio <= TARGET_RATIO else 'missed'}); failed jobs 0"
     )

@@ -37,6 +37,9 @@ ROUNDS = 3
 ROUND_SECONDS = 2.0
 PACED_RATE = 200
 PACED_SECONDS = 5.0
+WARM_SECONDS = 1.0
+# `python -m bench --quick`: does it still run (rounds, seconds a round, paced, warm-up).
+QUICK = (1, 0.5, 1.0, 0.2)
 
 
 def bare() -> Any:
@@ -384,8 +387,11 @@ def _wait_relayed(db: Any, timeout: float = 30.0) -> float:
     return time.monotonic() - began
 
 
-def main() -> dict[str, Any]:
+def main(quick: bool = False) -> dict[str, Any]:
     """Run the benchmark, print the figures and return them."""
+    rounds, round_seconds, paced_seconds, warm_seconds = (
+        QUICK if quick else (ROUNDS, ROUND_SECONDS, PACED_SECONDS, WARM_SECONDS)
+    )
     sys.path.insert(0, str(ROOT))
     from plugin.crypto import Vault
     from plugin.redis_connection import start_embedded_redis
@@ -418,13 +424,13 @@ def main() -> dict[str, Any]:
                 processes = (gunicorn, redis_process, relay)
                 warm = {"bare": _Samples(), "webhook": _Samples()}
                 for path, send in (("bare", bare), ("webhook", webhook)):
-                    _closed_loop(port, send, 1.0, warm[path], *processes)
+                    _closed_loop(port, send, warm_seconds, warm[path], *processes)
                 # Alternating rounds, so a change in the machine's other load falls on both.
                 measured = {"bare": _Samples(), "webhook": _Samples()}
-                for _round in range(ROUNDS):
+                for _round in range(rounds):
                     for path, send in (("bare", bare), ("webhook", webhook)):
-                        _closed_loop(port, send, ROUND_SECONDS, measured[path], *processes)
-                paced_result = _paced(port, webhook, PACED_RATE, PACED_SECONDS)
+                        _closed_loop(port, send, round_seconds, measured[path], *processes)
+                paced_result = _paced(port, webhook, PACED_RATE, paced_seconds)
                 relayed_after = _wait_relayed(db)
             queued = redis_server.client().llen("rq:queue:backorders")
             db.dispose()

@@ -198,6 +198,7 @@ def _handle(
 
     stock, held = _free_stock(store_id, order, platform, releases, stock_lock)
     plan = plan_split(order, stock, policies, held)
+    names = {line.line_id: line.name for line in order.lines}  # the order page shows them
     audit.record(
         store_id,
         order_id,
@@ -209,8 +210,8 @@ def _handle(
             {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
         ],
         lines=[
-            {"line_id": lp.line_id, "ordered": lp.ordered, "keep": lp.keep,
-             "backorder": lp.backorder, "oversold": lp.oversold}
+            {"line_id": lp.line_id, "product": names.get(lp.line_id, ""), "ordered": lp.ordered,
+             "keep": lp.keep, "backorder": lp.backorder, "oversold": lp.oversold}
             for lp in plan.lines
         ],
         held=[

@@ -9,6 +9,9 @@
   (``delivery_delay_ms``) now, as a run of WP-Cron would, and waits until every delivery
   finished (``?timeout=`` seconds, default 10); 200 ``{"idle": true}`` or 504
   ``{"idle": false}``.
+- ``GET /sandbox/widget``, ``POST /sandbox/widget`` ``{"url": ...}``: the script the storefront
+  pages load (a plugin's storefront widget, as a merchant adds it to a theme), changed while the
+  store runs; ``null`` removes it; 400 unless an absolute http(s) URL or null.
 
 These endpoints are unauthenticated on purpose: the sandbox is a local test double.
 """
@@ -16,6 +19,7 @@ These endpoints are unauthenticated on purpose: the sandbox is a local test doub
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
@@ -75,3 +79,24 @@ def flush_deliveries() -> tuple[Response, int]:
     deliverer.run_queue()
     idle = deliverer.wait_idle(timeout)
     return jsonify({"idle": idle}), 200 if idle else 504
+
+
+@bp.get("/widget")
+def get_widget() -> Response:
+    """The storefront's widget script URL, or null."""
+    return jsonify({"url": _sandbox().get("widget_url") or None})
+
+
+@bp.post("/widget")
+def set_widget() -> tuple[Response, int] | Response:
+    """Set (or, with null, remove) the script every storefront page loads."""
+    payload = request.get_json(silent=True)
+    url = payload.get("url", "") if isinstance(payload, dict) else ""
+    if url is not None and (
+        not isinstance(url, str)
+        or urlsplit(url).scheme not in ("http", "https")
+        or not urlsplit(url).netloc
+    ):
+        return jsonify({"error": 'expected {"url": an absolute http(s) URL or null}'}), 400
+    _sandbox()["widget_url"] = url
+    return jsonify({"url": url})

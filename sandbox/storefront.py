@@ -45,8 +45,8 @@ Stable selectors for browser tests:
                                     ``data-order-status``; ``#order-number``
 ==================================  ===========================================================
 
-When the app config has ``SANDBOX_WIDGET_URL`` (or ``extensions["sandbox"]["widget_url"]``),
-every storefront page includes ``<script src="..." defer>``.
+When ``extensions["sandbox"]["widget_url"]`` is set (from ``SANDBOX_WIDGET_URL`` at start, or by
+``POST /sandbox/widget`` later), every storefront page includes ``<script src="..." defer>``.
 """
 
 from __future__ import annotations
@@ -112,7 +112,11 @@ def _store() -> Any:
 @bp.context_processor
 def _page_context() -> dict[str, Any]:
     sandbox = current_app.extensions.get("sandbox", {})
-    widget_url = current_app.config.get("SANDBOX_WIDGET_URL") or sandbox.get("widget_url")
+    # The extension holds the start value (SANDBOX_WIDGET_URL) or what POST /sandbox/widget set.
+    if "widget_url" in sandbox:
+        widget_url = sandbox["widget_url"]
+    else:
+        widget_url = current_app.config.get("SANDBOX_WIDGET_URL")
     return {
         "widget_url": widget_url or None,
         "cart_count": sum(line["quantity"] for line in _cart()),

@@ -22,6 +22,7 @@ from plugin.cancelling import cancel_key
 from plugin.core.model import ProductPolicy
 from plugin.dispatch import enqueue_event
 from plugin.errors import BackordersError
+from plugin.ports import SplitRecord
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.models import utcnow
 from plugin.storage.reports import recent_audited_orders, released_order_ids, splits_of_store
@@ -119,6 +120,48 @@ def product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: s
         if str(item.get("product_id")) == product_id and (variant_id in (None, variation)):
             return str(item.get("name", ""))
     return f"Product {product_id}" + (f" / {variant_id}" if variant_id else "")
+
+
+def plan_line_names(store: StoreRecord, splits: Iterable[SplitRecord]) -> dict[str, dict[str, str]]:
+    """Product names per split key and plan line id. A split's decision in the audit trail
+    names them (plugin/service.py); for a split recorded without (a re-split, or before names
+    were recorded) one read of the orders involved, for every such split at once, names them:
+    the original's lines by id, the backorder order's by `backorders_original_line`."""
+    from plugin.connectors.woocommerce.mapping import META_ORIGINAL_LINE, meta_value
+
+    audit = SqlAuditLog(services().db)
+    names: dict[str, dict[str, str]] = {}
+    unnamed: list[SplitRecord] = []
+    trails: dict[str, list[Any]] = {}
+    for split in splits:
+        if split.original_order_id not in trails:
+            trails[split.original_order_id] = audit.for_order(store.id, split.original_order_id)
+        names[split.split_key] = found = {
+            str(line.get("line_id")): str(line["product"])
+            for entry in trails[split.original_order_id]
+            if entry.kind == "decision" and entry.data.get("split_key") == split.split_key
+            for line in entry.data.get("lines") or []
+            if line.get("product")
+        }
+        if any(str(line.get("line_id")) not in found for line in split.plan.get("lines", [])):
+            unnamed.append(split)
+    if not unnamed:
+        return names
+    orders = fetch_orders(
+        store,
+        {i for s in unnamed for i in (s.original_order_id, s.backorder_order_id or "") if i},
+    )
+    for split in unnamed:
+        found = names[split.split_key]
+        original = orders.get(split.original_order_id) or {}
+        for item in original.get("line_items") or []:
+            found.setdefault(str(item.get("id")), str(item.get("name") or ""))
+        backorder = orders.get(str(split.backorder_order_id)) or {}
+        for item in backorder.get("line_items") or []:
+            line_id = meta_value(item.get("meta_data") or [], META_ORIGINAL_LINE)
+            if line_id not in (None, ""):
+                found.setdefault(str(line_id), str(item.get("name") or ""))
+    return names
 
 
 def _expected(policies: list[ProductPolicy], product_id: str, variant_id: str | None) -> Any:
@@ -352,6 +395,7 @@ def order(store_id: int, order_id: str) -> str:
         store=store,
         order_id=order_id,
         splits=splits,
+        names=plan_line_names(store, splits),
         cancellations=cancellations,
         cancelled_keys={c.cancel_key for c in cancellations if c.removes_line},
         cancel_key=cancel_key,

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,4 +179,47 @@ def test_a_child_dying_is_reported_and_stops_the_rest(home: Path) -> None:
         assert "web exited unexpectedly" in runner.text()
         wait_for(lambda: _gone(children) == [], timeout=STOP_DEADLINE, what="children stopped")
     finally:
+        runner.kill()
+
+
+def test_the_sandbox_starts_once_and_never_refuses_a_client_that_saw_it_answer(
+    home: Path,
+) -> None:
+    port, sandbox_port = free_port(), free_port()
+    storefront = f"http://127.0.0.1:{sandbox_port}/"
+    answers: list[int] = []
+    refusals: list[str] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        """From the sandbox's first answer until run.py is up, every request must connect."""
+        session = requests.Session()
+        while not done.is_set():
+            try:
+                answers.append(session.get(storefront, timeout=5).status_code)
+            except requests.ConnectionError as error:
+                if answers:
+                    refusals.append(str(error))
+            done.wait(0.02)
+
+    runner = RunPy(home, port, sandbox_port)
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        runner.wait_running()
+        done.set()
+        poller.join(timeout=10)
+        assert answers and set(answers) == {200}
+        assert refusals == []
+        children = psutil.Process(runner.process.pid).children()
+        assert len([p for p in children if p.cmdline()[1:3] == ["-m", "sandbox"]]) == 1
+        # The storefront loads our widget without a restart; the store id came after the start.
+        config = Config.from_env({**runner.env, "DEVELOPMENT": "1", "REDIS_URL": ""})
+        [store] = PluginDb(config).stores.list()
+        page = requests.get(storefront, timeout=5).text
+        assert f'<script src="http://127.0.0.1:{port}/storefront/{store.id}/widget.js"' in page
+        assert runner.text().count("started sandbox") == 1
+        assert runner.stop(signal.SIGTERM) == 0
+    finally:
+        done.set()
         runner.kill()

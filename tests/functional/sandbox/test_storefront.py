@@ -413,3 +413,36 @@ def test_no_widget_script_by_default(client: FlaskClient, store: Any) -> None:
 
     assert page(client, "/").scripts() == []
     assert page(client, f"/product/{product['id']}/").scripts() == []
+
+
+def test_widget_set_and_removed_while_the_store_runs(client: FlaskClient, store: Any) -> None:
+    product = simple(store, "Widget", 5)
+    url = "http://127.0.0.1:5000/storefront/3/widget.js"
+
+    assert client.get("/sandbox/widget").get_json() == {"url": None}
+    assert client.post("/sandbox/widget", json={"url": url}).get_json() == {"url": url}
+
+    assert client.get("/sandbox/widget").get_json() == {"url": url}
+    assert page(client, "/").scripts() == [url]
+    assert page(client, f"/product/{product['id']}/").scripts() == [url]
+    assert client.post("/sandbox/widget", json={"url": None}).get_json() == {"url": None}
+    assert page(client, "/").scripts() == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [None, [], {}, {"url": ""}, {"url": 5}, {"url": "widget.js"}, {"url": "javascript:alert(1)"},
+     {"url": "ftp://127.0.0.1/w.js"}],
+)  # fmt: skip
+def test_a_bad_widget_url_is_refused_and_changes_nothing(
+    client: FlaskClient, store: Any, body: Any
+) -> None:
+    url = "http://127.0.0.1:5000/widget.js"
+    client.post("/sandbox/widget", json={"url": url})
+
+    answer = client.post("/sandbox/widget", json=body)
+
+    assert answer.status_code == 400
+    assert "absolute http(s) URL" in answer.get_json()["error"]
+    assert client.get("/sandbox/widget").get_json() == {"url": url}
+    assert page(client, "/").scripts() == [url]

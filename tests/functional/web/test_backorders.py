@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
+import re
 from typing import Any
 
+import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
@@ -156,6 +159,97 @@ def test_order_page_shows_the_audit_trail_and_the_split(
     assert 'id="split-now"' not in html  # already split
     listing = alice.get(f"/stores/{alice_store.id}/backorders").get_data(as_text=True)
     assert "Split: 2 units of #7 on backorder." in listing  # recent orders
+
+
+def _product_cells(html: str) -> list[str]:
+    """The Product cell of each plan line on the order page."""
+    return [
+        " ".join(cell.split())
+        for cell in re.findall(r'<td data-label="Product" class="product">(.*?)</td>', html, re.S)
+    ]
+
+
+def test_order_page_names_the_products_from_the_split_decision_without_a_store_call(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_split(
+        app, alice_store.id, "100", "101", [_line("7", 2, "20.00"), _line("8", 1, "30.00", "9")]
+    )
+    SqlAuditLog(state(app).db).record(
+        alice_store.id, "100", "decision", "Split: 3 units on backorder.", split_key="100:1",
+        lines=[{"line_id": "l7", "product": "Copper Kettle", "ordered": 3, "keep": 1,
+                "backorder": 2, "oversold": 0},
+               {"line_id": "l8", "product": "Field Shirt - M", "ordered": 2, "keep": 1,
+                "backorder": 1, "oversold": 0}],
+    )  # fmt: skip
+    caplog.set_level(logging.INFO, logger="web.backorders")
+
+    html = alice.get(f"/stores/{alice_store.id}/orders/100").get_data(as_text=True)
+
+    assert _product_cells(html) == [
+        'Copper Kettle <small class="hint">(product 7)</small>',
+        'Field Shirt - M <small class="hint">(product 8 / 9)</small>',
+    ]
+    # The store (nothing listens on its port) was not asked.
+    assert "backorders_fetch_failed" not in caplog.text
+
+
+def test_order_page_reads_names_once_from_the_store_for_a_split_recorded_without(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    import requests
+
+    from tests.functional.web.conftest import DEMO_KEY, DEMO_SECRET
+
+    def post(body: dict[str, Any]) -> dict[str, Any]:
+        created = requests.post(
+            f"{live_store.url}/wp-json/wc/v3/orders", auth=(DEMO_KEY, DEMO_SECRET), json=body,
+            timeout=10,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        return dict(created.json())
+
+    mug, kettle = live_store.product_id("MUG-BLUE"), live_store.product_id("KETTLE-COPPER")
+    original = post({"status": "processing", "line_items": [{"product_id": mug, "quantity": 1}]})
+    backorder = post(
+        {"status": "on-hold", "parent_id": original["id"],
+         "line_items": [{"product_id": kettle, "quantity": 2, "meta_data": [
+             {"key": "backorders_original_line", "value": "9001"}]}]}
+    )  # fmt: skip
+    mug_line = _line(str(mug), 0, "0.00")
+    mug_line["line_id"] = str(original["line_items"][0]["id"])
+    kettle_line = _line(str(kettle), 2, "160.00")
+    kettle_line["line_id"] = "9001"  # moved whole: no longer on the original
+    add_split(app, live_store.store.id, str(original["id"]), str(backorder["id"]),
+              [mug_line, kettle_line])  # fmt: skip
+    # A re-split of that backorder order: its lines are the backorder order's own.
+    resplit_line = _line(str(kettle), 1, "80.00")
+    resplit_line["line_id"] = str(backorder["line_items"][0]["id"])
+    SqlSplitLedger(state(app).db).start(
+        live_store.store.id, str(backorder["id"]), f"resplit:{backorder['id']}",
+        {"outcome": "split", "backorder_number": "x-002", "lines": [resplit_line]},
+    )  # fmt: skip
+
+    path = f"/stores/{live_store.store.id}/orders/{backorder['id']}"
+    html = alice.get(path).get_data(as_text=True)
+
+    assert _product_cells(html) == [
+        f'Blue Mug <small class="hint">(product {mug})</small>',
+        f'Copper Kettle <small class="hint">(product {kettle})</small>',
+        f'Copper Kettle <small class="hint">(product {kettle})</small>',
+    ]
+
+
+def test_order_page_falls_back_to_product_ids_when_nothing_names_them(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, caplog: pytest.LogCaptureFixture
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
+    caplog.set_level(logging.INFO, logger="web.backorders")
+
+    html = alice.get(f"/stores/{alice_store.id}/orders/100").get_data(as_text=True)
+
+    assert _product_cells(html) == ["Product 7"]
+    assert caplog.text.count("event=backorders_fetch_failed") == 1  # one try, then ids
 
 
 def _manual_events(app: Flask) -> list[tuple[str, str, str]]:

@@ -24,9 +24,9 @@ def test_run_writes_figures_with_environment(
 ) -> None:
     module = types.ModuleType("bench.tiny")
 
-    def main() -> dict[str, object]:
-        print("tiny: 42 widgets")
-        return {"widgets": 42}
+    def main(quick: bool = False) -> dict[str, object]:
+        print(f"tiny: {4 if quick else 42} widgets")
+        return {"widgets": 4 if quick else 42}
 
     module.main = main  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "bench.tiny", module)
@@ -35,10 +35,29 @@ def test_run_writes_figures_with_environment(
     assert written == record
     assert written["benchmark"] == "tiny"
     assert written["figures"] == {"widgets": 42}
-    assert set(written) == {"benchmark", "date", "machine", "python", "implementation", "figures"}
+    assert written["quick"] is False
+    assert set(written) == {
+        "benchmark", "quick", "date", "machine", "python", "implementation", "figures",
+    }  # fmt: skip
     assert set(written["machine"]) == {"platform", "processor", "cpu_count"}
     assert written["python"].count(".") == 2
     assert capsys.readouterr().out == "== tiny\ntiny: 42 widgets\n"
+
+    quick = runner.run("tiny", tmp_path / "results", quick=True)
+    assert (quick["quick"], quick["figures"]) == (True, {"widgets": 4})
+    assert capsys.readouterr().out == "== tiny (quick)\ntiny: 4 widgets\n"
+
+
+def test_quick_runs_write_apart_from_the_real_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(runner, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setattr(runner, "QUICK_RESULTS_DIR", tmp_path / "results" / "quick")
+    assert runner.cli(["--quick", "release"]) == 0
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["quick"]
+    written = json.loads((tmp_path / "results" / "quick" / "release.json").read_text())
+    assert (written["quick"], written["figures"]["runs"]) == (True, 20)
+    assert capsys.readouterr().out.startswith("== release (quick)\nplan_release, 500 open")
 
 
 def test_plan_split_benchmark_reports_its_figures(tmp_path: Path) -> None:

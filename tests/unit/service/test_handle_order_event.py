@@ -99,6 +99,11 @@ def test_split_creates_one_backorder_order_and_reduces_the_original() -> None:
     assert decision[0].data["outcome"] == "split"
     assert decision[0].data["split_key"] == "1042:1"
     assert {r["code"] for r in decision[0].data["reasons"]} >= {"eligible", "split"}  # type: ignore[union-attr]
+    # Each line with its product's name as the order holds it, for the order page.
+    assert [(line["line_id"], line["product"], line["backorder"])
+            for line in decision[0].data["lines"]] == [  # type: ignore[union-attr]
+        ("1", "Product p1", 2), ("2", "Product p2", 0),
+    ]  # fmt: skip
     assert w.alerts.alerts == []
 
 
