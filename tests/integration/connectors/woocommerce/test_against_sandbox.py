@@ -7,6 +7,8 @@ with the core planner deciding.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -14,12 +16,19 @@ from typing import Any
 import pytest
 import requests
 
+from plugin.connectors.woocommerce.fingerprint import order_fingerprint
 from plugin.connectors.woocommerce.platform import WooCommercePlatform, connect
 from plugin.core.model import Outcome, PaymentAction, Policies, ProductRef, Status
 from plugin.core.split import plan_split
+from plugin.service import reconcile_store
+from plugin.storage.db import Database
+from plugin.storage.repositories import InboxRepository, SqlInbox, StoreRecord
+from tests.fakes import FakeCheckpoints, FakePlatform
 from tests.processes import running_sandbox
+from tests.unit.sandbox.receiver import Receiver
 
 KEY, SECRET = "ck_connector", "cs_connector"
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 pytest.importorskip("sandbox.app", reason="the sandbox store (branch sandbox-api) is not here")
 
@@ -187,3 +196,69 @@ def test_bad_keys_against_the_sandbox(store_url: str) -> None:
     with pytest.raises(AuthenticationFailed):
         platform.client.check_credentials()
     connect(store_url, KEY, SECRET).client.check_credentials()
+
+
+def test_reconciliation_fingerprints_an_order_as_its_webhook_body_does(
+    store_url: str, db: Database, store: StoreRecord
+) -> None:
+    # The body the store delivers and the listing reconciliation reads are the same REST
+    # representation: the same state gives the same inbox key, so reconciliation does not add
+    # what a webhook delivered, and adds a state no webhook delivered.
+    admin = Admin(store_url)
+    receiver = Receiver()
+    try:
+        admin.call(
+            "POST",
+            "/webhooks",
+            {"name": "u", "topic": "order.updated", "delivery_url": receiver.url, "secret": "s"},
+        )
+        receiver.wait_for(1)  # the ping
+        mug = admin.product("Mug", "10.00", 1, "notify")
+        order = admin.call("POST", "/orders", {"line_items": [{"product_id": mug, "quantity": 3}]})
+        order_id = int(order["id"])
+        admin.call(
+            "PUT",
+            f"/orders/{order_id}",
+            {"status": "on-hold", "meta_data": [{"key": "backorders_delivery", "value": "x"}]},
+        )
+        flushed = requests.post(store_url + "/sandbox/deliveries/flush?timeout=20", timeout=30)
+        assert flushed.json() == {"idle": True}
+        bodies = [json.loads(r.body) for r in receiver.requests[1:]]
+    finally:
+        receiver.close()
+    delivered = [body for body in bodies if body["id"] == order_id]
+    assert delivered and delivered[-1]["status"] == "on-hold"
+
+    events = InboxRepository(db)
+    state = delivered[-1]
+    webhook_event = events.receive(
+        store.id,
+        "order.updated",
+        str(order_id),
+        state["date_modified_gmt"],
+        fingerprint=order_fingerprint(state),
+    )
+    assert webhook_event is not None
+
+    platform = connect(store_url, KEY, SECRET)
+    enqueued: list[int] = []
+    result = reconcile_store(
+        store.id,
+        platform=platform,
+        webhooks=FakePlatform(),  # no webhooks to revive
+        inbox=SqlInbox(db),
+        checkpoints=FakeCheckpoints(),
+        enqueue=enqueued.append,
+        now=dt.datetime.now(dt.UTC),
+    )
+
+    [change] = [c for c in platform.orders_modified_since(EPOCH) if c.order_id == str(order_id)]
+    assert change.fingerprint == order_fingerprint(state)
+    listed = {event.resource_id: event for event in events.list(store.id, limit=1000)}
+    # Every other order the store holds was new to this inbox; the delivered one was not.
+    assert result.added == result.seen - 1 == len(enqueued)
+    assert listed[str(order_id)].id == webhook_event
+    assert listed[str(order_id)].source == "webhook"
+    # The state before the last write (pending, no meta), had only it been delivered, would
+    # not have hidden the order's current state from reconciliation.
+    assert order_fingerprint(order) != change.fingerprint
