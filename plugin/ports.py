@@ -18,6 +18,9 @@ class OrderChange:
     order_id: str
     modified_gmt: dt.datetime
     status: str  # the platform's own status name
+    # The content's fingerprint, as the webhook computes it for the same order state, so both
+    # give one inbox key (plugin/connectors/woocommerce/fingerprint.py).
+    fingerprint: str
 
 
 class HeldStockPlatform(Protocol):
@@ -123,9 +126,17 @@ class PolicyStore(Protocol):
 
 class Inbox(Protocol):
     def add(
-        self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
+        self,
+        store_id: int,
+        topic: str,
+        resource_id: str,
+        modified_gmt: str,
+        source: str,
+        *,
+        fingerprint: str | None = None,
     ) -> int | None:
-        """Insert an event; None when its dedupe key (topic, resource id, modified) exists."""
+        """Insert an event; None when its dedupe key (resource, id, modified, fingerprint)
+        exists."""
         ...
 
 

@@ -483,10 +483,15 @@ def reconcile_store(
     for change in platform.orders_modified_since(since):
         seen += 1
         event_id = inbox.add(
-            store_id, RECONCILE_TOPIC, change.order_id, woo_gmt(change.modified_gmt), "reconcile"
+            store_id,
+            RECONCILE_TOPIC,
+            change.order_id,
+            woo_gmt(change.modified_gmt),
+            "reconcile",
+            fingerprint=change.fingerprint,
         )
         if event_id is None:
-            continue  # already known (the webhook came, or an earlier run saw it)
+            continue  # this state is known (the webhook came, or an earlier run saw it)
         added += 1
         enqueue(event_id)
         enqueued += 1

@@ -33,6 +33,7 @@ from plugin.core.model import (
 from plugin.errors import NotFound
 from plugin.ports import OrderChange, SplitRecord, SplitState
 from plugin.service import WebhookInfo
+from plugin.storage.repositories import dedupe_key
 
 UTC = dt.UTC
 _STATE_ORDER = [
@@ -372,20 +373,27 @@ class FakeAlerts:
 
 @dataclass
 class FakeInbox:
-    """Inbox with the dedupe key (store, topic:resource_id:modified) of the SQL one."""
+    """Inbox with the dedupe key (store, `dedupe_key`) of the SQL one."""
 
-    events: dict[int, tuple[int, str, str, str, str]] = field(default_factory=dict)
+    events: dict[int, tuple[int, str, str, str, str, str | None]] = field(default_factory=dict)
     keys: set[tuple[int, str]] = field(default_factory=set)
 
     def add(
-        self, store_id: int, topic: str, resource_id: str, modified_gmt: str, source: str
+        self,
+        store_id: int,
+        topic: str,
+        resource_id: str,
+        modified_gmt: str,
+        source: str,
+        *,
+        fingerprint: str | None = None,
     ) -> int | None:
-        key = (store_id, f"{topic}:{resource_id}:{modified_gmt}")
+        key = (store_id, dedupe_key(topic, resource_id, modified_gmt, fingerprint))
         if key in self.keys:
             return None
         self.keys.add(key)
         event_id = len(self.events) + 1
-        self.events[event_id] = (store_id, topic, resource_id, modified_gmt, source)
+        self.events[event_id] = (store_id, topic, resource_id, modified_gmt, source, fingerprint)
         return event_id
 
 

@@ -1,8 +1,9 @@
 """`POST /webhooks/woocommerce/<store_id>`: receive fast, work later.
 
 A short guard sequence: size, ping, store, signature (on the raw bytes, before parsing), topic,
-payload. An accepted event becomes one inbox row (unique per resource state) and the answer is
-202; the workers' relay then queues its job. The request never calls the platform nor Redis.
+payload. An accepted event becomes one inbox row (unique per resource state: its id, its
+`date_modified_gmt` and its content's fingerprint) and the answer is 202; the workers' relay
+then queues its job. The request never calls the platform nor Redis.
 Delivery facts relied on here are in ../shared/reference/woocommerce/README.md ("How a
 WooCommerce store delivers webhooks").
 """
@@ -20,6 +21,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from plugin.connectors.woocommerce.fingerprint import order_fingerprint, product_fingerprint
 from plugin.connectors.woocommerce.schemas import ResourceStateSchema, summarise
 from plugin.connectors.woocommerce.signature import verify
 from plugin.crypto import DecryptionFailed
@@ -36,8 +38,13 @@ SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
 
 # Topics that become inbox events; the payload is the resource as GET /<resource>s/<id> returns
-# it (reference woocommerce/README.md), so `id` and `date_modified_gmt` identify its state.
+# it (reference woocommerce/README.md), so `id`, `date_modified_gmt` and the fingerprint of its
+# content identify its state. Not `X-WC-Webhook-Delivery-ID`: a store derives it from the webhook
+# id and the current second (class-wc-webhook.php `WC_Webhook::get_new_delivery_id`), so two
+# different deliveries of one webhook within a second carry the same one.
 HANDLED_TOPICS = frozenset({"order.created", "order.updated", "product.updated"})
+# The fingerprint of each handled topic's resource (the part of the topic before the dot).
+FINGERPRINTS = {"order": order_fingerprint, "product": product_fingerprint}
 # Topics a store may send that need no work here: answered 204 and logged. `order.deleted`
 # carries only {"id": N}; a new product has no backorders yet; restored/deleted resources and
 # customers/coupons do not change a split. Reconciliation still sees any order change.
@@ -133,7 +140,7 @@ def _record(
         logger.info("event=webhook_topic_%s store_id=%s topic=%s", kind, store_id, topic[:64])
         return _answer(204, None)
 
-    resource_id, modified_gmt = _parse(body)
+    resource_id, modified_gmt, fingerprint = _parse(body, topic)
 
     try:
         event_id = state.events.receive(
@@ -142,6 +149,7 @@ def _record(
             resource_id,
             modified_gmt,
             "webhook",
+            fingerprint=fingerprint,
             sealed_secret=None if fresh else target.sealed_secret,
         )
     except SQLAlchemyError:
@@ -208,12 +216,14 @@ def _is_ping(body: bytes) -> bool:
     return set(form) == {"webhook_id"} and len(values) == 1 and values[0].isdigit()
 
 
-def _parse(body: bytes) -> tuple[str, dt.datetime]:
-    """The resource id and its `date_modified_gmt` from an order or product payload.
+def _parse(body: bytes, topic: str) -> tuple[str, dt.datetime, str]:
+    """The resource id, its `date_modified_gmt` and its content's fingerprint from an order or
+    product payload.
 
-    Only these two fields are read: the job re-fetches the resource from the store and
-    validates that (GUIDE "Re-fetch, then decide"), so a full schema load here would only
-    cost time and refuse deliveries for fields nobody reads.
+    Only `id` and `date_modified_gmt` are validated: the job re-fetches the resource from the
+    store and validates that (GUIDE "Re-fetch, then decide"), so a full schema load here would
+    only cost time and refuse deliveries for fields nobody reads. The fingerprint hashes the
+    few fields a job decides on as they are, whatever their shape.
     """
     try:
         payload: Any = json.loads(body)
@@ -229,7 +239,11 @@ def _parse(body: bytes) -> tuple[str, dt.datetime]:
         data: dict[str, Any] = _RESOURCE_STATE.load(payload)
     except ValidationError as error:
         raise Rejected(400, summarise(error)) from None
-    return str(data["id"]), data["date_modified_gmt"]
+    try:
+        fingerprint = FINGERPRINTS[topic.partition(".")[0]](payload)
+    except RecursionError:
+        raise Rejected(400, "body is nested too deeply") from None
+    return str(data["id"]), data["date_modified_gmt"], fingerprint
 
 
 def _answer(status: int, payload: dict[str, Any] | None) -> tuple[Response, int]:

@@ -160,9 +160,24 @@ def normalize_modified_gmt(value: str | dt.datetime) -> str:
     return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
 
 
-def dedupe_key(topic: str, resource_id: str, modified_gmt: str | dt.datetime) -> str:
-    """`topic:resource_id:date_modified_gmt`: one key per state of a resource, any source."""
-    return f"{topic}:{resource_id}:{normalize_modified_gmt(modified_gmt)}"
+def dedupe_key(
+    topic: str, resource_id: str, modified_gmt: str | dt.datetime, fingerprint: str | None = None
+) -> str:
+    """`resource:resource_id:date_modified_gmt:fingerprint`: one key per state of a resource,
+    whatever the topic or source that reports it.
+
+    `date_modified_gmt` has one-second resolution, so the content's fingerprint
+    (`plugin/connectors/woocommerce/fingerprint.py`) tells apart two states saved within one
+    second; without one (a merchant's "split now") the moment alone names the state. The key
+    names the resource (`order`), not the topic: a job does the same for `order.created` and
+    `order.updated` (worker.py ORDER_TOPICS), so one state delivered under both topics, or seen
+    by reconciliation after a webhook, is one event. Rows recorded before fingerprints (keys
+    `topic:id:moment`) match no new key: a state they hold may be queued once more, and its job
+    re-fetches the order and finds nothing new to do.
+    """
+    resource = topic.partition(".")[0]
+    key = f"{resource}:{resource_id}:{normalize_modified_gmt(modified_gmt)}"
+    return f"{key}:{fingerprint}" if fingerprint else key
 
 
 # ---------------------------------------------------------------------------------------------
@@ -568,6 +583,7 @@ def _inbox_values(
     modified_gmt: str | dt.datetime,
     source: str,
     at: dt.datetime,
+    fingerprint: str | None,
 ) -> dict[str, Any]:
     if source not in INBOX_SOURCES:
         raise ValueError(f"unknown inbox source {source!r}")
@@ -576,7 +592,7 @@ def _inbox_values(
         "store_id": store_id,
         "topic": topic,
         "resource_id": str(resource_id),
-        "dedupe_key": dedupe_key(topic, str(resource_id), modified),
+        "dedupe_key": dedupe_key(topic, str(resource_id), modified, fingerprint),
         "modified_gmt": modified,
         "source": source,
         "status": "pending",
@@ -598,12 +614,17 @@ class SqlInbox:
         resource_id: str,
         modified_gmt: str | dt.datetime,
         source: str,
+        *,
+        fingerprint: str | None = None,
     ) -> int | None:
         """Insert a pending event; None when its dedupe key exists (also under a race).
 
-        `modified_gmt` may be WooCommerce's text (GMT without offset) or an aware datetime.
+        `modified_gmt` may be WooCommerce's text (GMT without offset) or an aware datetime;
+        `fingerprint` is the content's (see `dedupe_key`).
         """
-        values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, utcnow())
+        values = _inbox_values(
+            store_id, topic, resource_id, modified_gmt, source, utcnow(), fingerprint
+        )
         with self.db.session(write=True) as session:
             return _insert_ignoring_conflict(
                 session, InboxEvent.__table__, values, ("store_id", "dedupe_key")
@@ -641,6 +662,7 @@ class InboxRepository:
         modified_gmt: str | dt.datetime,
         source: str = "webhook",
         *,
+        fingerprint: str | None = None,
         at: dt.datetime | None = None,
         sealed_secret: str | None = None,
     ) -> int | None:
@@ -649,7 +671,7 @@ class InboxRepository:
         with), raises StoreChanged and records nothing unless the store is still connected
         with that secret."""
         at = at or utcnow()
-        values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at)
+        values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at, fingerprint)
         minute = at.replace(second=0, microsecond=0)
         touch = self._touched.get(store_id) != minute
         with self.db.driver_cursor(write=True) as cursor:

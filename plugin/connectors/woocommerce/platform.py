@@ -41,6 +41,7 @@ from plugin.connectors.woocommerce.client import (
     WooCommerceClient,
     batch_item_error,
 )
+from plugin.connectors.woocommerce.fingerprint import ORDER_FIELDS, order_fingerprint
 from plugin.connectors.woocommerce.mapping import (
     META_NUMBER,
     META_ORIGINAL_LINE,
@@ -180,7 +181,8 @@ class WooCommercePlatform:
         return None
 
     def orders_modified_since(self, since: dt.datetime) -> Iterator[OrderChange]:
-        """Every order modified after `since` (UTC), oldest id first, via `modified_after`."""
+        """Every order modified after `since` (UTC), oldest id first, via `modified_after`,
+        with the fingerprint of what it holds now (the webhook's for the same state)."""
         since_utc = since.astimezone(dt.UTC) if since.tzinfo else since.replace(tzinfo=dt.UTC)
         field = GmtDateTime()
         for item in self.client.list_orders(
@@ -188,7 +190,7 @@ class WooCommercePlatform:
             dates_are_gmt=True,  # orders.md: compare with the GMT modified date
             orderby="id",  # stable pages while orders keep changing
             order="asc",
-            fields=["id", "status", "date_modified_gmt"],
+            fields=["id", "date_modified_gmt", *ORDER_FIELDS],
         ):
             modified = item.get("date_modified_gmt")
             modified_gmt: dt.datetime = since_utc
@@ -201,6 +203,7 @@ class WooCommercePlatform:
                 order_id=str(item["id"]),
                 modified_gmt=modified_gmt,
                 status=str(item.get("status", "")),
+                fingerprint=order_fingerprint(item),
             )
 
     # -- writes ----------------------------------------------------------------------------

@@ -228,9 +228,10 @@ class ProductSchema(_Base):
 class ResourceStateSchema(_Base):
     """What a webhook needs of an order or product payload: which resource, in which state.
 
-    `date_modified_gmt` names the state in the inbox's dedupe key; every order and product JSON
-    has it (orders.md, products.md). The job re-fetches the resource from the store, where
-    `OrderSchema` and `ProductSchema` validate it, so the rest of the payload is not read here.
+    `date_modified_gmt` and the content's fingerprint (fingerprint.py) name the state in the
+    inbox's dedupe key; every order and product JSON has it (orders.md, products.md). The job
+    re-fetches the resource from the store, where `OrderSchema` and `ProductSchema` validate
+    it, so the rest of the payload is only hashed here, never validated.
     """
 
     id = fields.Integer(required=True, validate=validate.Range(min=1))

@@ -26,6 +26,7 @@ from plugin.storage.models import InboxEvent
 from plugin.storage.repositories import StoreRecord, dedupe_key
 from tests.functional.abuse.conftest import WEBHOOK_SECRET_A, WEBHOOK_SECRET_B
 from tests.functional.webhooks.conftest import order_payload, state
+from webhooks.woocommerce import FINGERPRINTS
 
 FUZZ = settings(
     deadline=None,
@@ -282,7 +283,7 @@ def test_valid_signed_payloads_are_accepted_exactly_once(
     fuzz_app: Flask, fuzz_redis: Redis, two_stores: tuple[StoreRecord, StoreRecord]
 ) -> None:
     first, second = two_stores
-    seen: set[tuple[int, str, int, dt.datetime]] = set()
+    seen: set[tuple[int, str, int, dt.datetime, str]] = set()
 
     @settings(FUZZ, max_examples=1500)
     @given(delivery=valid_deliveries(), to_second=st.booleans())
@@ -296,9 +297,11 @@ def test_valid_signed_payloads_are_accepted_exactly_once(
             else (first, WEBHOOK_SECRET_A, WEBHOOK_SECRET_B)
         )
         body = json.dumps(payload).encode()
-        key = (store.id, topic, resource_id, moment)
+        # One state: the resource (either order topic), its moment and its content.
+        fingerprint = FINGERPRINTS[topic.partition(".")[0]](payload)
+        key = (store.id, topic.partition(".")[0], resource_id, moment, fingerprint)
         already_stored = stored_state(
-            fuzz_app, store.id, dedupe_key(topic, str(resource_id), moment)
+            fuzz_app, store.id, dedupe_key(topic, str(resource_id), moment, fingerprint)
         )
         before = relayed(fuzz_app, fuzz_redis)
 

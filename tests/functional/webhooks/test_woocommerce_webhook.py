@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from plugin.connectors.woocommerce.fingerprint import order_fingerprint
 from plugin.dispatch import QUEUE_NAME, event_queue
 from plugin.storage.repositories import StoreRecord, StoreRepository
+from webhooks.woocommerce import FINGERPRINTS
 
 from .conftest import (
     WEBHOOK_SECRET,
@@ -55,7 +57,8 @@ def test_signed_order_is_recorded_and_enqueued_once(
         "pending",  # until the worker settles it; no second write on the request path
         "webhook",
     )
-    assert event.dedupe_key == "order.created:1042:2026-03-01T10:00:00"
+    fingerprint = order_fingerprint(order_payload(1042))
+    assert event.dedupe_key == f"order:1042:2026-03-01T10:00:00:{fingerprint}"
     assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{event_id}"]
     job = Job.fetch(f"event-{event_id}", connection=redis_client, serializer=JSONSerializer)
     assert (job.func_name, job.args, job.origin) == ("worker.process_event", [event_id], QUEUE_NAME)
@@ -69,7 +72,8 @@ def test_duplicate_deliveries_give_one_row_and_one_job(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:
     first = deliver(client, store.id, order_payload(7))
-    # Another delivery id (WooCommerce's is wp_hash of the webhook id and the second); the
+    # The delivery id names no state (WooCommerce's is wp_hash of the webhook id and the
+    # second: it repeats within a second, and a re-delivery a second later has another); the
     # resource state is the same.
     again = deliver(client, store.id, order_payload(7), headers={"X-WC-Webhook-Delivery-ID": "2"})
     assert first.status_code == again.status_code == 202
@@ -283,7 +287,8 @@ def test_fields_the_job_re_fetches_are_not_validated_on_receipt(
     assert response.status_code == 202
     event = state(app).events.get(response.get_json()["event_id"])
     assert event is not None
-    assert event.dedupe_key == f"{topic}:1042:2026-03-01T10:00:00"
+    fingerprint = FINGERPRINTS[topic.partition(".")[0]](body)
+    assert event.dedupe_key == f"{topic.partition('.')[0]}:1042:2026-03-01T10:00:00:{fingerprint}"
     assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{event.id}"]
 
 

@@ -110,35 +110,79 @@ def test_alerts_add_list_resolve(stores: StoreRepository, store: StoreRecord) ->
 # --- inbox ------------------------------------------------------------------------------------
 
 
-def test_inbox_dedupes_on_topic_resource_and_modified_time(
+def test_inbox_dedupes_on_resource_modified_time_and_fingerprint(
     db: Database, store: StoreRecord
 ) -> None:
     inbox = SqlInbox(db)
-    first = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:00", "webhook")
+    moment = "2026-03-01T10:00:00"
+    first = inbox.add(store.id, "order.updated", "42", moment, "webhook", fingerprint="a1")
     # The same moment spelled with an offset, from reconciliation: still the same event.
-    again = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:00+00:00", "reconcile")
+    again = inbox.add(
+        store.id, "order.updated", "42", "2026-03-01T10:00:00+00:00", "reconcile", fingerprint="a1"
+    )
     as_datetime = inbox.add(
         store.id,
         "order.updated",
         "42",
         dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
         "reconcile",
+        fingerprint="a1",
     )
-    later = inbox.add(store.id, "order.updated", "42", "2026-03-01T10:00:01", "webhook")
-    other_topic = inbox.add(store.id, "order.created", "42", "2026-03-01T10:00:00", "webhook")
+    # The same state under the other order topic: one event (a job does the same for both).
+    other_topic = inbox.add(store.id, "order.created", "42", moment, "webhook", fingerprint="a1")
+    later = inbox.add(
+        store.id, "order.updated", "42", "2026-03-01T10:00:01", "webhook", fingerprint="a1"
+    )
+    # Saved again within the same second, with other content: a new event.
+    same_second = inbox.add(store.id, "order.updated", "42", moment, "webhook", fingerprint="b2")
+    # The product with the same id and moment is another resource.
+    product = inbox.add(store.id, "product.updated", "42", moment, "webhook", fingerprint="a1")
     assert isinstance(first, int)
-    assert again is None
-    assert as_datetime is None
-    assert later is not None and other_topic is not None
-    assert len({first, later, other_topic}) == 3
-    assert _count(db, InboxEvent) == 3
-    event = InboxRepository(db).get(first)
+    assert (again, as_datetime, other_topic) == (None, None, None)
+    assert later is not None and same_second is not None and product is not None
+    assert len({first, later, same_second, product}) == 4
+    assert _count(db, InboxEvent) == 4
+    events = InboxRepository(db)
+    assert [(e.topic, e.dedupe_key) for e in reversed(events.list(store.id))] == [
+        ("order.updated", "order:42:2026-03-01T10:00:00:a1"),
+        ("order.updated", "order:42:2026-03-01T10:00:01:a1"),
+        ("order.updated", "order:42:2026-03-01T10:00:00:b2"),
+        ("product.updated", "product:42:2026-03-01T10:00:00:a1"),
+    ]
+    event = events.get(first)
     assert event is not None
-    assert (event.dedupe_key, event.status, event.source) == (
-        "order.updated:42:2026-03-01T10:00:00",
-        "pending",
-        "webhook",
+    assert (event.status, event.source, event.modified_gmt) == ("pending", "webhook", moment)
+    # The webhook's statement (a driver cursor) keys the same way.
+    assert events.receive(store.id, "order.created", "42", moment, fingerprint="b2") is None
+    assert events.receive(store.id, "order.created", "42", moment, fingerprint="c3") is not None
+    assert _count(db, InboxEvent) == 5
+
+
+def test_rows_recorded_before_fingerprints_keep_working(db: Database, store: StoreRecord) -> None:
+    # A row from before fingerprints: its key is `topic:id:moment`.
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO inbox_events (store_id, topic, resource_id, dedupe_key, modified_gmt,"
+            " source, status, attempts, received_at) VALUES (?, 'order.created', '42',"
+            " 'order.created:42:2026-03-01T10:00:00', '2026-03-01T10:00:00', 'webhook',"
+            " 'pending', 0, '2026-03-01 10:00:01.000000')",
+            (store.id,),
+        )
+    events = InboxRepository(db)
+    [old_id] = events.pending_ids()
+    old = events.get(old_id)
+    assert old is not None
+    assert (old.topic, old.resource_id, old.status) == ("order.created", "42", "pending")
+    # It still moves through its statuses like any event.
+    assert events.mark_enqueued(old_id) is True
+    assert events.mark_done(old_id) is True
+    # A delivery of that moment now carries a fingerprint: the old row cannot tell whether it
+    # held the same content, so the delivery is a new event (one job more, never a lost one).
+    new_id = events.receive(
+        store.id, "order.created", "42", "2026-03-01T10:00:00", fingerprint="a1"
     )
+    assert new_id is not None and new_id != old_id
+    assert _count(db, InboxEvent) == 2
 
 
 def test_the_webhooks_insert_writes_what_the_orm_writes(db: Database, store: StoreRecord) -> None:

@@ -1,4 +1,9 @@
-"""reconcile_store over the fakes: missed orders go through the inbox once; webhooks revived."""
+"""reconcile_store over the fakes: missed orders go through the inbox once; webhooks revived.
+
+The inbox key of an order state is its id, its `date_modified_gmt` (to the second) and its
+content's fingerprint; a webhook and reconciliation compute the same fingerprint for the same
+state (tests/integration/connectors/woocommerce show it for the connector).
+"""
 
 from __future__ import annotations
 
@@ -41,9 +46,9 @@ def run(platform, inbox, checkpoints, alerts, enqueued, now=NOW):  # type: ignor
 def test_changed_orders_are_added_to_the_inbox_and_enqueued_once() -> None:
     platform = FakePlatform(
         changes=[
-            OrderChange("1", at(30), "processing"),  # before the checkpoint and overlap
-            OrderChange("2", at(9), "processing"),
-            OrderChange("3", at(1), "on-hold"),
+            OrderChange("1", at(30), "processing", "fp-1"),  # before the checkpoint and overlap
+            OrderChange("2", at(9), "processing", "fp-2"),
+            OrderChange("3", at(1), "on-hold", "fp-3"),
         ]
     )
     inbox, checkpoints, alerts, enqueued = FakeInbox(), FakeCheckpoints(), FakeAlerts(), []
@@ -53,8 +58,8 @@ def test_changed_orders_are_added_to_the_inbox_and_enqueued_once() -> None:
 
     assert (result.seen, result.added, result.enqueued) == (2, 2, 2)
     assert list(inbox.events.values()) == [
-        (STORE, "order.updated", "2", woo_gmt(at(9)), "reconcile"),
-        (STORE, "order.updated", "3", woo_gmt(at(1)), "reconcile"),
+        (STORE, "order.updated", "2", woo_gmt(at(9)), "reconcile", "fp-2"),
+        (STORE, "order.updated", "3", woo_gmt(at(1)), "reconcile", "fp-3"),
     ]
     assert enqueued == [1, 2]
     assert checkpoints.get_checkpoint(STORE) == NOW
@@ -67,23 +72,54 @@ def test_changed_orders_are_added_to_the_inbox_and_enqueued_once() -> None:
     assert len(inbox.events) == 2
 
 
-def test_an_event_the_webhook_already_delivered_is_not_added_twice() -> None:
-    platform = FakePlatform(changes=[OrderChange("2", at(5), "processing")])
+@pytest.mark.parametrize("topic", ["order.created", "order.updated"])
+def test_an_event_the_webhook_already_delivered_is_not_added_twice(topic: str) -> None:
+    # Whichever topic delivered it: a store sends order.created for a new order.
+    platform = FakePlatform(changes=[OrderChange("2", at(5), "processing", "fp-processing")])
     inbox, checkpoints, alerts, enqueued = FakeInbox(), FakeCheckpoints(), FakeAlerts(), []
-    assert inbox.add(STORE, "order.updated", "2", woo_gmt(at(5)), "webhook") == 1
+    assert inbox.add(STORE, topic, "2", woo_gmt(at(5)), "webhook", fingerprint="fp-processing")
 
     result = run(platform, inbox, checkpoints, alerts, enqueued)
 
-    assert (result.seen, result.added) == (1, 0)
+    assert (result.seen, result.added, result.enqueued) == (1, 0, 0)
     assert enqueued == []
+    assert list(inbox.events) == [1]
+
+
+def test_a_same_second_change_the_webhooks_missed_is_recovered() -> None:
+    # The store saved order 2 twice within one second (pending, then processing); only the
+    # first state's delivery arrived. Order 4's only state in that second was delivered.
+    moment = at(1)
+    platform = FakePlatform(
+        changes=[
+            OrderChange("2", moment, "processing", "fp-2-processing"),
+            OrderChange("4", moment, "on-hold", "fp-4-on-hold"),
+        ]
+    )
+    inbox, checkpoints, alerts, enqueued = FakeInbox(), FakeCheckpoints(), FakeAlerts(), []
+    gmt = woo_gmt(moment)
+    assert inbox.add(STORE, "order.created", "2", gmt, "webhook", fingerprint="fp-2-pending") == 1
+    assert inbox.add(STORE, "order.created", "4", gmt, "webhook", fingerprint="fp-4-on-hold") == 2
+
+    result = run(platform, inbox, checkpoints, alerts, enqueued)
+
+    assert (result.seen, result.added, result.enqueued) == (2, 1, 1)
+    assert inbox.events[3] == (STORE, "order.updated", "2", gmt, "reconcile", "fp-2-processing")
+    assert enqueued == [3]
+    assert len(inbox.events) == 3
+
+    # The next run sees the same state again (overlap): nothing new.
+    again = run(platform, inbox, checkpoints, alerts, enqueued, now=NOW + dt.timedelta(minutes=1))
+    assert (again.seen, again.added, again.enqueued) == (2, 0, 0)
+    assert enqueued == [3] and len(inbox.events) == 3
 
 
 def test_first_run_looks_back_a_day_with_overlap() -> None:
     edge = NOW - RECONCILE_FIRST_LOOKBACK - RECONCILE_OVERLAP
     platform = FakePlatform(
         changes=[
-            OrderChange("old", edge - dt.timedelta(seconds=1), "processing"),
-            OrderChange("new", edge + dt.timedelta(seconds=1), "processing"),
+            OrderChange("old", edge - dt.timedelta(seconds=1), "processing", "fp-old"),
+            OrderChange("new", edge + dt.timedelta(seconds=1), "processing", "fp-new"),
         ]
     )
     inbox, checkpoints, alerts, enqueued = FakeInbox(), FakeCheckpoints(), FakeAlerts(), []
@@ -113,7 +149,7 @@ def test_disabled_webhooks_are_reactivated_and_reported() -> None:
 
 
 def test_a_failed_listing_keeps_the_checkpoint() -> None:
-    platform = FakePlatform(changes=[OrderChange("2", at(5), "processing")])
+    platform = FakePlatform(changes=[OrderChange("2", at(5), "processing", "fp-2")])
     platform.fail_at["orders_modified_since"] = TransientError("502")
     inbox, checkpoints, alerts, enqueued = FakeInbox(), FakeCheckpoints(), FakeAlerts(), []
     checkpoints.set_checkpoint(STORE, at(10))

@@ -136,6 +136,7 @@ class World:
         return service.handle_order_event(
             STORE, str(order_id), platform=self.platform, ledger=self.ledger,
             policies=FakePolicies(), audit=self.audit, alerts=self.alerts,
+            releases=FakeReleaseLedger(),
         )  # fmt: skip
 
     def split(self, short_units: int) -> tuple[int, int]:

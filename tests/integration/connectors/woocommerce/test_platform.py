@@ -12,6 +12,7 @@ import pytest
 import responses
 from responses import matchers
 
+from plugin.connectors.woocommerce.fingerprint import ORDER_FIELDS, order_fingerprint
 from plugin.connectors.woocommerce.platform import WooCommercePlatform, connect
 from plugin.core.model import (
     Amounts,
@@ -382,7 +383,16 @@ def test_orders_modified_since_pages_in_gmt(
         {"id": i, "status": "processing", "date_modified_gmt": "2026-11-22T05:00:00"}
         for i in range(1, 101)
     ]
-    page2 = [{"id": 101, "status": "on-hold", "date_modified_gmt": "2026-11-22T05:30:10"}]
+    # What the store answers for `_fields`: the fields the fingerprint reads.
+    last = _order(
+        [_line(1, 7, 2, "20.00", reduced=2)],
+        id=101,
+        status="on-hold",
+        discount_total="0.00",
+        shipping_total="0.00",
+    )
+    last["date_modified_gmt"] = "2026-11-22T05:30:10"
+    page2 = [{name: last[name] for name in ("id", "date_modified_gmt", *ORDER_FIELDS)}]
     mocked.get(f"{API}/orders", json=page1, headers={"X-WP-TotalPages": "2"})
     mocked.get(f"{API}/orders", json=page2, headers={"X-WP-TotalPages": "2"})
     since = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
@@ -392,6 +402,8 @@ def test_orders_modified_since_pages_in_gmt(
         order_id="101",
         modified_gmt=dt.datetime(2026, 11, 22, 5, 30, 10, tzinfo=dt.UTC),
         status="on-hold",
+        # The fingerprint of the whole order, as a webhook body carries it.
+        fingerprint=order_fingerprint(last),
     )
     query = parse_qs(urlsplit(mocked.calls[0].request.url).query)
     assert query == {
@@ -401,7 +413,10 @@ def test_orders_modified_since_pages_in_gmt(
         "order": ["asc"],
         "per_page": ["100"],
         "page": ["1"],
-        "_fields": ["id,status,date_modified_gmt"],
+        "_fields": [
+            "id,date_modified_gmt,status,customer_id,payment_method,date_paid_gmt,total,"
+            "total_tax,discount_total,shipping_total,line_items,meta_data"
+        ],
     }
     assert parse_qs(urlsplit(mocked.calls[1].request.url).query)["page"] == ["2"]
 
