@@ -101,6 +101,8 @@ class Rendering(Records):
                 "shipping_class": record["shipping_class"],
                 "shipping_class_id": 0,
                 "reviews_allowed": record["reviews_allowed"],
+                # In the v3 products schema (class-wc-rest-products-controller.php).
+                "post_password": record.get("post_password", ""),
                 "average_rating": "0.00",
                 "rating_count": 0,
                 "related_ids": [],
