@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, request
+from gunicorn.http.errors import ParseException
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
@@ -135,8 +136,16 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
 
     register_blueprints(app)
     _register_core_routes(app)
+    app.register_error_handler(ParseException, _unreadable_body)
     logger.info("event=app_created database=%r public_url=%s", db, config.public_url)
     return app
+
+
+def _unreadable_body(error: ParseException) -> tuple[Response, int]:
+    """A request body the server could not decode (gunicorn raises, e.g., InvalidChunkSize
+    from the app's read of a broken chunked body): the client's error, not a 500."""
+    logger.info("event=unreadable_body path=%r error=%s", request.path[:200], type(error).__name__)
+    return jsonify(error="unreadable body"), 400
 
 
 def _register_core_routes(app: Flask) -> None:

@@ -34,7 +34,6 @@ from rq.serializers import JSONSerializer
 
 from plugin import cancelling, releasing, service
 from plugin.config import Config, configure_logging
-from plugin.connectors.woocommerce.platform import connect as connect_woocommerce
 from plugin.core.model import ProductRef
 from plugin.crypto import Vault
 from plugin.dispatch import (
@@ -66,6 +65,7 @@ from plugin.storage.repositories import (
     StoreRecord,
     StoreRepository,
 )
+from plugin.store_clients import rate_limited_platform
 
 log = logging.getLogger("worker")
 
@@ -162,15 +162,7 @@ def runtime() -> Runtime:
 
 def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimiter]:
     """The store's Platform, its requests throttled by the shared per-store rate limiter."""
-    limiter = StoreRateLimiter(rt.redis, store.id, store.api_rate_limit)
-    credentials = rt.stores.credentials(store.id)
-    platform = connect_woocommerce(
-        credentials.base_url,
-        credentials.consumer_key,
-        credentials.consumer_secret,
-        throttle=limiter,
-    )
-    return platform, limiter
+    return rate_limited_platform(rt.redis, rt.stores, store)
 
 
 class StoreWebhooks:

@@ -112,11 +112,10 @@ def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
 def _store_client(store_id: int, connection: redis.Redis) -> Any:
     """The store's REST client, throttled by the shared per-store rate limiter."""
     from plugin.config import Config
-    from plugin.connectors.woocommerce.client import WooCommerceClient
     from plugin.crypto import Vault
-    from plugin.ratelimit import StoreRateLimiter
     from plugin.storage.db import Database
     from plugin.storage.repositories import StoreRepository
+    from plugin.store_clients import rate_limited_client
 
     config = Config.from_env(os.environ)
     db = Database(config.database_url)
@@ -125,15 +124,10 @@ def _store_client(store_id: int, connection: redis.Redis) -> Any:
         store = stores.get(store_id)
         if store is None:
             raise LookupError(f"store {store_id} does not exist")
-        credentials = stores.credentials(store_id)
+        client, _limiter = rate_limited_client(connection, stores, store)
     finally:
         db.dispose()
-    return WooCommerceClient(
-        credentials.base_url,
-        credentials.consumer_key,
-        credentials.consumer_secret,
-        throttle=StoreRateLimiter(connection, store_id, store.api_rate_limit),
-    )
+    return client
 
 
 def _plan(client: Any, product_ids: list[int]) -> list[dict[str, int]]:

@@ -8,6 +8,11 @@ check and the update are one Lua script, so they are atomic across all clients.
 
 A 429 with `Retry-After` pauses the whole store: `pause()` stores a "not before" time next to the
 bucket, and every `acquire()` on any worker waits until it has passed.
+
+A named `bucket` is a second, smaller budget of the same store (its own key, the store's pause):
+a caller that takes a slot from it and then from the store's own bucket can never use more than
+its share of the store's rate (the storefront widget does, so anonymous traffic always leaves
+the rest to the workers).
 """
 
 from __future__ import annotations
@@ -83,6 +88,7 @@ class StoreRateLimiter:
     rate: float  # requests per second
     burst: int = 1  # requests allowed back to back after a quiet spell
     max_wait: float = 60.0  # seconds `acquire` may block before giving up
+    bucket: str = ""  # "" is the store's own budget; a name gives a separate share of it
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     _acquire_script: Any = field(init=False, repr=False)
@@ -98,6 +104,8 @@ class StoreRateLimiter:
 
     @property
     def bucket_key(self) -> str:
+        if self.bucket:
+            return f"{KEY_PREFIX}:{self.store_id}:bucket:{self.bucket}"
         return f"{KEY_PREFIX}:{self.store_id}"
 
     @property

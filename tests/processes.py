@@ -40,20 +40,27 @@ def start(
     name: str,
     env: Mapping[str, str] | None = None,
     quiet: bool = True,
+    output: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `command` in the project root and return it once `ready()` is true.
 
     `quiet` discards its output (its stderr is kept only to explain an early exit); otherwise
-    it writes to this process's. Raises RuntimeError, with the process stopped, if it exits
-    first or is not ready within START_SECONDS.
+    it writes to this process's. `output` names a file that gets both its stdout and stderr
+    instead. Raises RuntimeError, with the process stopped, if it exits first or is not ready
+    within START_SECONDS.
     """
     with ExitStack() as files:  # a file never fills up and blocks the process as a pipe can
-        errors = files.enter_context(tempfile.TemporaryFile()) if quiet else None
+        if output is not None:
+            errors: IO[bytes] | None = files.enter_context(output.open("a+b"))
+            stdout: IO[bytes] | int | None = errors
+        else:
+            errors = files.enter_context(tempfile.TemporaryFile()) if quiet else None
+            stdout = subprocess.DEVNULL if quiet else None
         process = subprocess.Popen(  # noqa: S603 - the project's own entry points
             list(command),
             cwd=ROOT,
             env=dict(env) if env is not None else None,
-            stdout=subprocess.DEVNULL if quiet else None,
+            stdout=stdout,
             stderr=errors,
         )  # it keeps its own handle on `errors`: ours is closed when this returns
         try:
@@ -89,9 +96,10 @@ def running(
     name: str,
     env: Mapping[str, str] | None = None,
     quiet: bool = True,
+    output: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`start`, yield the process, then `stop` it."""
-    process = start(command, ready=ready, name=name, env=env, quiet=quiet)
+    process = start(command, ready=ready, name=name, env=env, quiet=quiet, output=output)
     try:
         yield process
     finally:

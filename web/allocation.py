@@ -17,6 +17,7 @@ from plugin.errors import BackordersError
 from plugin.releasing import Preview, preview_allocation
 from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import SqlPolicyStore, StoreRecord
+from plugin.store_clients import PAGE_WAIT_S, rate_limited_platform
 from web.auth import login_required, owned_store, services
 
 logger = logging.getLogger(__name__)
@@ -28,12 +29,10 @@ MAX_UNITS = 1_000_000
 
 
 def _platform(store: StoreRecord) -> Any:
-    from plugin.connectors.woocommerce.platform import connect
-
-    credentials = services().stores.credentials(store.id)
-    return connect(
-        credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=10
+    platform, _limiter = rate_limited_platform(
+        services().redis, services().stores, store, timeout=10, max_wait=PAGE_WAIT_S
     )
+    return platform
 
 
 def _product(product_id: str) -> str:

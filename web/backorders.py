@@ -33,6 +33,7 @@ from plugin.storage.repositories import (
     SqlSplitLedger,
     StoreRecord,
 )
+from plugin.store_clients import PAGE_WAIT_S, rate_limited_client
 from web.auth import login_required, owned_store, services
 
 logger = logging.getLogger(__name__)
@@ -86,15 +87,12 @@ def age_bucket(days: int) -> str:
 
 def fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
     """Backorder orders by id, read from the store in one request; {} when unreachable."""
-    from plugin.connectors.woocommerce.client import WooCommerceClient
-
     ids = sorted({int(i) for i in order_ids if ORDER_ID.match(str(i))})
     if not ids or not store.is_connected:
         return {}
-    credentials = services().stores.credentials(store.id)
     try:
-        client = WooCommerceClient(
-            credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=5
+        client, _limiter = rate_limited_client(
+            services().redis, services().stores, store, timeout=5, max_wait=PAGE_WAIT_S
         )
         found: dict[str, Mapping[str, Any]] = {}
         for start in range(0, len(ids), 100):  # keep each request's URL short

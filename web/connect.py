@@ -237,7 +237,7 @@ def wc_auth_callback(state: str) -> tuple[Response, int]:
             services.stores,
             _states(services),
             state,
-            request.get_json(silent=True),
+            _json_body(),
             public_url=services.public_url,
             development=services.development,
         )
@@ -245,6 +245,16 @@ def wc_auth_callback(state: str) -> tuple[Response, int]:
         logger.info("wc-auth callback refused reason=%s", exc.reason)
         return jsonify({"error": exc.reason, "message": _message(exc)}), 400
     return jsonify({"store_id": store_id}), 200
+
+
+def _json_body() -> object:
+    """The callback's JSON body; None when it is not JSON, which the keys check refuses."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        # Arrays nested a few thousand deep exhaust the decoder's stack (`silent` covers only
+        # ValueError); WooCommerce posts one flat object of keys (authentication.md).
+        return None
 
 
 @bp.post("/stores/<int:store_id>/disconnect")

@@ -14,12 +14,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
 from plugin.bulk import BACKORDER_VALUES, bulk_status, start_bulk_backorders
+from plugin.connectors.woocommerce.client import WooCommerceClient
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
 from plugin.core.rules import delivery_name
 from plugin.errors import BackordersError
 from plugin.storage.reports import open_backorder_quantities
 from plugin.storage.repositories import SqlPolicyStore, StoreRecord
-from web.auth import form_errors, login_required, owned_store, services, store_client
+from plugin.store_clients import PAGE_WAIT_S, rate_limited_client
+from web.auth import form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,14 @@ class ProductFilters:
         }
 
 
+def _store_client(store: StoreRecord) -> WooCommerceClient:
+    """The store's REST client for this page, behind the store's rate limiter."""
+    client, _limiter = rate_limited_client(
+        services().redis, services().stores, store, timeout=10, max_wait=PAGE_WAIT_S
+    )
+    return client
+
+
 def list_products(store: StoreRecord, filters: ProductFilters) -> list[dict[str, Any]]:
     """The store's products matching the filters (search and stock status by the store)."""
     params: dict[str, Any] = {"status": "any", "orderby": "id", "order": "asc"}
@@ -67,7 +77,7 @@ def list_products(store: StoreRecord, filters: ProductFilters) -> list[dict[str,
     if filters.stock_status:
         params["stock_status"] = filters.stock_status
     products = []
-    for product in store_client(store).paginate("/products", params):
+    for product in _store_client(store).paginate("/products", params):
         if filters.backorders and product.get("backorders") != filters.backorders:
             continue
         products.append(product)
@@ -86,7 +96,8 @@ def index(store_id: int) -> tuple[str, int]:
 
 def _variations(store: StoreRecord, product_id: str) -> list[dict[str, Any]]:
     """A variable product's variations (GET /products/<id>/variations, products.md)."""
-    return list(store_client(store).paginate(f"/products/{product_id}/variations", {}))[:MAX_LISTED]
+    variations = _store_client(store).paginate(f"/products/{product_id}/variations", {})
+    return list(variations)[:MAX_LISTED]
 
 
 def _products_page(
@@ -211,9 +222,10 @@ def _save_product(
     if variation_id is not None:
         path += f"/variations/{variation_id}"
     try:
-        current = store_client(store).get(path)
+        client = _store_client(store)
+        current = client.get(path)
         if current.get("backorders") != loaded["backorders"]:
-            store_client(store).put(path, {"backorders": loaded["backorders"]})
+            client.put(path, {"backorders": loaded["backorders"]})
     except BackordersError as exc:
         logger.info("event=product_update_failed store_id=%s reason=%s", store.id, exc.reason)
         return _product_errors(
@@ -306,7 +318,7 @@ def list_customers(store: StoreRecord, search: str) -> list[dict[str, Any]]:
     """The store's customers whose name or e-mail contains `search`."""
     needle = search.lower()
     found = []
-    for customer in store_client(store).paginate("/customers", {"orderby": "id", "order": "asc"}):
+    for customer in _store_client(store).paginate("/customers", {"orderby": "id", "order": "asc"}):
         text = " ".join(
             str(customer.get(k, "")) for k in ("first_name", "last_name", "email", "username")
         ).lower()

@@ -1,9 +1,19 @@
 """The storefront widget (`widget.js`) and its public availability JSON.
 
 A shop page loads `/storefront/<store_id>/widget.js`; the script asks
-`/storefront/<store_id>/availability?product_ids=1,2,3` what to show. The JSON is public, so it
-holds only what a product page shows anyway. Shoppers never reach the store through us more
-than once per product every CACHE_S seconds (a Redis cache), and each IP is rate-limited.
+`/storefront/<store_id>/availability?product_ids=1,2,12:15` what to show. The JSON is public and
+unauthenticated, so:
+
+- It answers only for what a shopper can open in the store: a published product without a
+  password, and a published variation of such a product (`catalogue.py` in the WooCommerce
+  connector). Any other id is answered exactly like one that does not exist: left out.
+- Every answer, "not found" included, is cached in Redis for CACHE_S seconds per id, and a
+  product's variation ids with it, so ids made up by the caller reach the store once at most.
+- One request reaches the store at most twice (its products in one call, the variations of at
+  most one product in one more), each call through the store's shared rate limiter and within
+  the widget's share of it (WIDGET_SHARE), waiting at most STORE_WAIT_S for a slot. Ids the
+  store could not be asked about now are listed as "unknown" and not cached.
+- Each IP has RATE_LIMIT requests a minute per store.
 """
 
 from __future__ import annotations
@@ -17,18 +27,31 @@ from urllib.parse import urlsplit
 import redis
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from plugin.errors import BackordersError
+from plugin.connectors.woocommerce.catalogue import (
+    is_public_product,
+    is_public_variation,
+    public_variation_ids,
+)
+from plugin.errors import BackordersError, RateLimited
+from plugin.ratelimit import StoreRateLimiter
 from plugin.storage.reports import open_backorder_quantities
 from plugin.storage.repositories import SqlPolicyStore, StoreRecord
-from web.auth import services, store_client
+from plugin.store_clients import rate_limited_client
+from web.auth import services
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("storefront_widget", __name__)
 
 CACHE_S = 30  # product availability kept in Redis; also the browser's max-age
-MAX_PRODUCTS = 50
+MAX_PRODUCTS = 50  # ids per request (the widget asks in requests of 50)
+# Products whose variations one request may name: the widget asks for the chosen variation of
+# the product page only, and each such product costs a store call of its own.
+MAX_VARIABLE_PRODUCTS = 1
 RATE_LIMIT = 120  # availability requests per IP and minute
+WIDGET_SHARE = 0.5  # of the store's API rate the widget may use; the rest is the workers'
+STORE_WAIT_S = 0.5  # longest a request waits for a rate-limiter slot before answering "unknown"
+STORE_TIMEOUT_S = 5.0
 # "12" is a product; "12:15" is variation 15 of variable product 12.
 _ITEM = r"[0-9]{1,18}(:[0-9]{1,18})?"
 PRODUCT_IDS = re.compile(rf"^{_ITEM}(,{_ITEM})*$")
@@ -84,23 +107,29 @@ def availability(store_id: int) -> Response | tuple[Response, int]:
     raw = request.args.get("product_ids", "").replace(" ", "")
     if not PRODUCT_IDS.match(raw):
         return _cors(jsonify(error="product_ids must be ids separated by commas"), store), 400
-    ids = list(dict.fromkeys(_item(i) for i in raw.split(",")))[:MAX_PRODUCTS]
+    items = list(dict.fromkeys(_item(i) for i in raw.split(",")))
+    if len(items) > MAX_PRODUCTS:
+        return _cors(jsonify(error=f"at most {MAX_PRODUCTS} product ids"), store), 400
+    if len({p for p, v in items if v is not None}) > MAX_VARIABLE_PRODUCTS:
+        return _cors(jsonify(error="variations of one product at a time"), store), 400
     connection = services().redis
     try:
         if _rate_limited(connection, store.id):
             response = _cors(jsonify(error="too many requests"), store)
             response.headers["Retry-After"] = "60"
             return response, 429
-        products = _products(store, ids, connection)
+        answers, unknown = _answers(store, items, connection)
     except redis.RedisError:
         # Without the cache and the limiter, shoppers would reach the store directly: refuse.
         logger.warning("event=widget_redis_unavailable store_id=%s", store.id)
         return _cors(jsonify(error="unavailable"), store), 503
-    except (BackordersError, ValueError) as error:
-        logger.info("event=widget_store_unreachable store_id=%s error=%s", store.id, error)
-        return _cors(jsonify(error="unavailable"), store), 503
-    response = _cors(jsonify(products=products), store)
-    response.headers["Cache-Control"] = f"public, max-age={CACHE_S}"
+    body: dict[str, Any] = {
+        "products": {_item_key(i): answers[i] for i in items if answers.get(i) is not None}
+    }
+    if unknown:
+        body["unknown"] = [_item_key(i) for i in unknown]
+    response = _cors(jsonify(body), store)
+    response.headers["Cache-Control"] = "no-store" if unknown else f"public, max-age={CACHE_S}"
     return response
 
 
@@ -120,50 +149,113 @@ def _cache_key(store_id: int, item: Item) -> str:
     return f"backorders:widget:product:{store_id}:{_item_key(item)}"
 
 
-def _fetch(store: StoreRecord, items: list[Item]) -> dict[Item, dict[str, Any]]:
-    """Products in one request, and each variable product's asked-for variations in one more."""
-    client = store_client(store, timeout=5)
+def _variations_key(store_id: int, product_id: int) -> str:
+    """Where a product's public variation ids are cached ([] when the product is not public)."""
+    return f"backorders:widget:variations:{store_id}:{product_id}"
+
+
+def _answers(
+    store: StoreRecord, items: list[Item], connection: redis.Redis
+) -> tuple[dict[Item, Any], list[Item]]:
+    """Availability by item (None: not found) from the cache or the store, and the items the
+    store could not be asked about now."""
+    parents = sorted({p for p, v in items if v is not None})
+    keys = [_cache_key(store.id, i) for i in items]
+    cached: list[Any] = connection.mget(keys + [_variations_key(store.id, p) for p in parents])
+    by_item, by_parent = cached[: len(items)], cached[len(items) :]
+    answers = {i: json.loads(c) for i, c in zip(items, by_item, strict=True) if c is not None}
+    listed = {p: json.loads(c) for p, c in zip(parents, by_parent, strict=True) if c is not None}
+    missing = [i for i in items if i not in answers]
+    if not missing:
+        return answers, []
+    found, new_lists, unknown = _read_store(store, missing, listed, connection)
+    policies = {
+        (p.ref.product_id, p.ref.variant_id): p
+        for p in (SqlPolicyStore(services().db).product_policies(store.id) if found else [])
+    }
+    open_qty = open_backorder_quantities(services().db, store.id) if found else {}
+    pipe = connection.pipeline()
+    for item in missing:
+        if item in unknown:
+            continue
+        product = found.get(item)
+        variant = None if item[1] is None else str(item[1])
+        # A product-level policy applies to all its variations (repositories.py).
+        policy = policies.get((str(item[0]), variant)) or policies.get((str(item[0]), None))
+        answers[item] = (
+            _availability(product, str(item[0]), variant, policy, open_qty)
+            if product is not None
+            else None
+        )
+        pipe.set(_cache_key(store.id, item), json.dumps(answers[item]), ex=CACHE_S)
+    for product_id, variation_ids in new_lists.items():
+        pipe.set(_variations_key(store.id, product_id), json.dumps(variation_ids), ex=CACHE_S)
+    pipe.execute()
+    return answers, unknown
+
+
+def _read_store(
+    store: StoreRecord, missing: list[Item], listed: dict[int, list[int]], connection: redis.Redis
+) -> tuple[dict[Item, dict[str, Any]], dict[int, list[int]], list[Item]]:
+    """The public products and variations among `missing`, the variation ids of the products
+    read, and the items left unknown because the store could not be asked (at most 2 calls)."""
+    share = StoreRateLimiter(
+        connection,
+        store.id,
+        store.api_rate_limit * WIDGET_SHARE,
+        bucket="widget",
+        max_wait=STORE_WAIT_S,
+    )
+    try:
+        client, limiter = rate_limited_client(
+            connection,
+            services().stores,
+            store,
+            timeout=STORE_TIMEOUT_S,
+            max_wait=STORE_WAIT_S,
+            share=share,
+        )
+    except ValueError as error:  # a store URL the client refuses (plain http off loopback)
+        logger.info("event=widget_store_unread store_id=%s reason=%s", store.id, error)
+        return {}, {}, missing
     found: dict[Item, dict[str, Any]] = {}
-    products = [p for p, v in items if v is None]
-    if products:
-        found.update({(int(p["id"]), None): p for p in client.get_products(products)})
-    by_parent: dict[int, list[int]] = {}
-    for parent, variation in items:
-        if variation is not None:
-            by_parent.setdefault(parent, []).append(variation)
-    for parent, variations in by_parent.items():
-        for variation in client.get_variations(parent, variations):
-            found[(parent, int(variation["id"]))] = variation
-    return found
+    new_lists: dict[int, list[int]] = {}
+    # Products asked for, and the products of variations whose ids are not cached: one call.
+    wanted = sorted({p for p, v in missing if v is None or p not in listed})
+    if wanted:
+        try:
+            products = {int(p["id"]): p for p in client.get_products(wanted)}
+        except (BackordersError, ValueError) as error:
+            _store_failed(store, limiter, error)
+            return {}, {}, missing
+        for product_id in wanted:
+            product = products.get(product_id)
+            if (product_id, None) in missing and product and is_public_product(product):
+                found[(product_id, None)] = product
+            if product_id not in listed:
+                new_lists[product_id] = public_variation_ids(product or {})
+    lists = {**listed, **new_lists}
+    # A variation not among its public product's variations is not asked for at all.
+    variations = [(p, v) for p, v in missing if v is not None and v in lists.get(p, [])]
+    if variations:
+        parent = variations[0][0]  # one product per request (MAX_VARIABLE_PRODUCTS)
+        try:
+            read = client.get_variations(parent, [v for _, v in variations])
+        except (BackordersError, ValueError) as error:
+            _store_failed(store, limiter, error)
+            return found, new_lists, variations
+        for variation in read:
+            if is_public_variation(variation, lists[parent]):
+                found[(parent, int(variation["id"]))] = variation
+    return found, new_lists, []
 
 
-def _products(store: StoreRecord, ids: list[Item], connection: redis.Redis) -> dict[str, Any]:
-    """Availability by product id (or "product:variation"), from the cache or the store."""
-    cached: list[Any] = connection.mget([_cache_key(store.id, i) for i in ids])
-    found = {i: json.loads(c) for i, c in zip(ids, cached, strict=True) if c is not None}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        fetched = _fetch(store, missing)
-        policies = {
-            (p.ref.product_id, p.ref.variant_id): p
-            for p in SqlPolicyStore(services().db).product_policies(store.id)
-        }
-        open_qty = open_backorder_quantities(services().db, store.id)
-        pipe = connection.pipeline()
-        for item in missing:
-            product = fetched.get(item)
-            variant = None if item[1] is None else str(item[1])
-            # A product-level policy applies to all its variations (repositories.py).
-            policy = policies.get((str(item[0]), variant)) or policies.get((str(item[0]), None))
-            entry = (
-                _availability(product, str(item[0]), variant, policy, open_qty)
-                if product is not None
-                else None
-            )
-            found[item] = entry
-            pipe.set(_cache_key(store.id, item), json.dumps(entry), ex=CACHE_S)
-        pipe.execute()
-    return {_item_key(i): found[i] for i in ids if found.get(i) is not None}
+def _store_failed(store: StoreRecord, limiter: StoreRateLimiter, error: Exception) -> None:
+    """Log why the store was not read; a 429 pauses the store for every process."""
+    if isinstance(error, RateLimited) and error.retry_after:
+        limiter.pause(error.retry_after)
+    reason = error.reason if isinstance(error, BackordersError) else type(error).__name__
+    logger.info("event=widget_store_unread store_id=%s reason=%s", store.id, reason)
 
 
 def _availability(

@@ -29,6 +29,7 @@ from plugin.errors import BackordersError
 from plugin.storage.accounts import StoreSettingsForm, alert_email, save_store_settings
 from plugin.storage.reports import inbox_counts
 from plugin.storage.repositories import StoreRecord
+from plugin.store_clients import PAGE_WAIT_S, rate_limited_client
 from web.auth import current_merchant, form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)
@@ -107,15 +108,9 @@ def _webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
 
 
 def _fetch_webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
-    from plugin.connectors.woocommerce.client import WooCommerceClient
-
-    credentials = services().stores.credentials(store.id)
     try:
-        client = WooCommerceClient(
-            credentials.base_url,
-            credentials.consumer_key,
-            credentials.consumer_secret,
-            timeout=5,
+        client, _limiter = rate_limited_client(
+            services().redis, services().stores, store, timeout=5, max_wait=PAGE_WAIT_S
         )
         ours = {int(i) for i in store.webhook_ids}
         counts: dict[str, int] = {}

@@ -1,9 +1,11 @@
 """`POST /webhooks/woocommerce/<store_id>`: receive fast, work later.
 
-A short guard sequence: size, ping, store, signature (on the raw bytes, before parsing), topic,
-payload. An accepted event becomes one inbox row (unique per resource state: its id, its
-`date_modified_gmt` and its content's fingerprint) and the answer is 202; the workers' relay
-then queues its job. The request never calls the platform nor Redis.
+A short guard sequence: size, ping, store and signature (on the raw bytes, before parsing),
+topic, payload. An unknown or disconnected store is refused exactly like a bad signature (same
+status, body and HMAC work), so store ids cannot be enumerated. An accepted event becomes one
+inbox row (unique per resource state: its id, its `date_modified_gmt` and its content's
+fingerprint) and the answer is 202; the workers' relay then queues its job. The request never
+calls the platform nor Redis.
 Delivery facts relied on here are in ../shared/reference/woocommerce/README.md ("How a
 WooCommerce store delivers webhooks").
 """
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from flask import Blueprint, Response, current_app, request
+from gunicorn.http.errors import ParseException
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -61,6 +64,11 @@ IGNORED_TOPICS = frozenset(
 
 # Built once: a schema instance is reusable and costs far more to construct than to use.
 _RESOURCE_STATE = ResourceStateSchema()
+
+# The HMAC key for a store id that is not a connected store: the signature is checked (and
+# fails) like a known store's, so the answer and its timing do not tell which ids exist.
+_NO_STORE_SECRET = "backorders-no-such-store-0f8e2c7a9b1d4e6f"  # noqa: S105 - not a secret
+INVALID_SIGNATURE = "missing or invalid signature"
 
 
 class Rejected(Exception):
@@ -120,17 +128,21 @@ def _record(
         target = state.stores.webhook_target(store_id, fresh=fresh)
     except DecryptionFailed:
         logger.error("event=webhook_secret_unreadable store_id=%s", store_id)
-        raise Rejected(404, "unknown store") from None
+        target = None
     except SQLAlchemyError:
         logger.exception("event=webhook_store_lookup_failed store_id=%s", store_id)
         return _answer(503, {"error": "storage unavailable"})
     if target is None or not target.connected:
-        raise Rejected(404, "unknown store")
-
+        # Refused like a wrong signature, after the same work: a store's cached secret that
+        # fails is checked again after a fresh read (below); this store was just read.
+        logger.info("event=webhook_store_unknown store_id=%s", store_id)
+        verify(_NO_STORE_SECRET, body, signature)
+        verify(_NO_STORE_SECRET, body, signature)
+        raise Rejected(401, INVALID_SIGNATURE)
     if not verify(target.webhook_secret, body, signature):
         if not fresh:  # the store may have a new secret since it was cached
             return _record(state, store_id, body, signature, fresh=True)
-        raise Rejected(401, "missing or invalid signature")
+        raise Rejected(401, INVALID_SIGNATURE)
 
     topic = request.headers.get(TOPIC_HEADER, "").strip()
     if not topic:
@@ -183,7 +195,10 @@ def _read_body(limit: int) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise Rejected(413, f"body larger than {limit} bytes")
-    request.max_content_length = limit
+    # One byte past the limit, so that reading a body of exactly `limit` bytes to its end does
+    # not trip Werkzeug's own 413: when the server terminates the stream (gunicorn sets
+    # wsgi.input_terminated), any read at the maximum raises RequestEntityTooLarge.
+    request.max_content_length = limit + 1
     chunks: list[bytes] = []
     size = 0
     try:
@@ -198,8 +213,10 @@ def _read_body(limit: int) -> bytes:
                 raise Rejected(413, f"body larger than {limit} bytes")
     except RequestEntityTooLarge:
         raise Rejected(413, f"body larger than {limit} bytes") from None
-    except (OSError, ValueError, HTTPException):
-        # The client went away or sent a broken chunked encoding.
+    except (OSError, ValueError, HTTPException, ParseException):
+        # The client went away or sent a broken chunked encoding (gunicorn raises its
+        # ParseException subclasses, e.g. InvalidChunkSize, from the read; Werkzeug's server
+        # raises OSError).
         raise Rejected(400, "unreadable body") from None
     return b"".join(chunks)
 
@@ -233,6 +250,9 @@ def _parse(body: bytes, topic: str) -> tuple[str, dt.datetime, str]:
         # Arrays or objects nested a few thousand deep exhaust the decoder's stack; no order
         # or product JSON is nested more than a few levels (orders.md, products.md).
         raise Rejected(400, "body is nested too deeply") from None
+    except ValueError:
+        # A number of more than 4,300 digits: Python refuses to convert it (sys.int_info).
+        raise Rejected(400, "body has a number too long to read") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "payload is not a JSON object")
     try:

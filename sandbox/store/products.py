@@ -47,6 +47,7 @@ class Products(Rendering):
             "dimensions": {"length": "", "width": "", "height": ""},
             "shipping_class": "",
             "reviews_allowed": True,
+            "post_password": "",
             "purchase_note": "",
             "categories": [],
             "tags": [],
@@ -64,6 +65,7 @@ class Products(Rendering):
     def _validate_product_fields(self, data: dict[str, Any], *, variation: bool) -> None:
         checks: dict[str, Callable[[Any], bool]] = {
             "name": lambda v: isinstance(v, str),
+            "post_password": lambda v: isinstance(v, str),
             "sku": lambda v: isinstance(v, str),
             "regular_price": lambda v: isinstance(v, str | int | float) and not isinstance(v, bool),
             "sale_price": lambda v: isinstance(v, str | int | float) and not isinstance(v, bool),
@@ -122,6 +124,7 @@ class Products(Rendering):
             "weight",
             "shipping_class",
             "reviews_allowed",
+            "post_password",
             "purchase_note",
             "menu_order",
             "type",

@@ -101,6 +101,8 @@ class Rendering(Records):
                 "shipping_class": record["shipping_class"],
                 "shipping_class_id": 0,
                 "reviews_allowed": record["reviews_allowed"],
+                # In the v3 products schema (class-wc-rest-products-controller.php).
+                "post_password": record.get("post_password", ""),
                 "average_rating": "0.00",
                 "rating_count": 0,
                 "related_ids": [],
@@ -118,12 +120,11 @@ class Rendering(Records):
                 "menu_order": record["menu_order"],
                 "meta_data": copy.deepcopy(record["meta_data"]),
                 # Fields of WooCommerce 9.9's products schema the sandbox keeps empty: no
-                # brands, GTIN/UPC/EAN/ISBN or password. WC_Product_Variable::has_options is
-                # true (options must be chosen), WC_Product::has_options false.
+                # brands, GTIN/UPC/EAN/ISBN. WC_Product_Variable::has_options is true (options
+                # must be chosen), WC_Product::has_options false.
                 "brands": [],
                 "global_unique_id": "",
                 "has_options": record["type"] == "variable",
-                "post_password": "",
             }
             up = {"up": f"products/{record['parent_id']}"} if record["parent_id"] else {}
             data["_links"] = self.links(f"products/{record['id']}", "products", **up)

@@ -19,6 +19,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
+MAX_RESOURCE_ID = 2**64 - 1  # BIGINT(20) UNSIGNED, WordPress's id columns
+
 
 class Money(fields.Field[Decimal]):
     """A WooCommerce amount: a decimal string ("12.00"); numbers are accepted for `price`."""
@@ -234,7 +236,9 @@ class ResourceStateSchema(_Base):
     it, so the rest of the payload is only hashed here, never validated.
     """
 
-    id = fields.Integer(required=True, validate=validate.Range(min=1))
+    # WordPress keeps ids in BIGINT(20) UNSIGNED columns (wp_posts.ID, and the order tables'
+    # `id`): at most 20 digits. A longer one is no resource of a store.
+    id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_RESOURCE_ID))
     date_modified_gmt = GmtDateTime(required=True)
 
 

@@ -188,7 +188,10 @@ def test_unsigned_requests_never_fail_and_never_store(
         store_id, body, headers = request
         response = post(fuzz_app, store_id, body, headers)
         assert response.status_code < 500, (response.status_code, response.get_data()[:200])
-        assert response.status_code in (200, 400, 401, 404, 413), response.status_code
+        # Whether the store exists makes no difference (issue 13); only an id past the
+        # database's integer range is a 404, from the URL's converter, for every such id.
+        expected = {404} if store_id >= 2**63 else {200, 400, 401, 413}
+        assert response.status_code in expected, (store_id, response.status_code)
         assert relayed(fuzz_app, fuzz_redis) == before
 
     check()

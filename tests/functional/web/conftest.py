@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import redis
@@ -136,13 +137,35 @@ DEMO_KEY = "ck_merchant_pages"
 DEMO_SECRET = "cs_merchant_pages"  # noqa: S105 - test credential
 
 
-class LiveStore:
-    """The real sandbox store (demo seed) served over HTTP on loopback, and its plugin row."""
+class CallLog:
+    """WSGI middleware that records every REST API request the sandbox store receives."""
 
-    def __init__(self, url: str, sandbox_app: Any, store: StoreRecord) -> None:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.calls: list[str] = []  # "GET /products?include=1,2&..."
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/wp-json/"):
+            query = environ.get("QUERY_STRING", "")
+            call = f"{environ['REQUEST_METHOD']} {path.removeprefix('/wp-json/wc/v3')}"
+            self.calls.append(f"{call}?{unquote(query)}" if query else call)
+        return self.app(environ, start_response)
+
+
+class LiveStore:
+    """The real sandbox store (demo seed) served over HTTP on loopback, its plugin row, and the
+    REST calls it received (`calls`)."""
+
+    def __init__(self, url: str, sandbox_app: Any, store: StoreRecord, log: CallLog) -> None:
         self.url = url
         self.sandbox_app = sandbox_app
         self.store = store
+        self.log = log
+
+    @property
+    def calls(self) -> list[str]:
+        return self.log.calls
 
     @property
     def shop(self) -> Any:
@@ -167,8 +190,9 @@ def live_store(app: Flask, alice: Merchant, tmp_path: Path) -> Iterator[LiveStor
         consumer_secret=DEMO_SECRET,
         seed="demo",
     )
+    log = CallLog(sandbox_app)
     try:
-        with serve(sandbox_app) as url:
+        with serve(log) as url:
             store = state(app).stores.create(
                 name="Sandbox",
                 base_url=url,
@@ -177,6 +201,6 @@ def live_store(app: Flask, alice: Merchant, tmp_path: Path) -> Iterator[LiveStor
                 webhook_secret="whs",
                 merchant_id=alice.id,
             )
-            yield LiveStore(url, sandbox_app, store)
+            yield LiveStore(url, sandbox_app, store, log)
     finally:
         sandbox_app.extensions["sandbox"]["deliverer"].close()

@@ -142,12 +142,14 @@ def test_bad_product_ids_and_unknown_stores_are_refused(
     assert redis_client.keys("backorders:widget:product:*") == []
 
 
-def test_an_unreachable_store_gives_503_not_an_error_page(
-    anonymous: FlaskClient, alice_store: StoreRecord
+def test_an_unreachable_store_gives_unknown_not_an_error_page(
+    anonymous: FlaskClient, alice_store: StoreRecord, redis_client: redis.Redis
 ) -> None:
     response = anonymous.get(f"/storefront/{alice_store.id}/availability?product_ids=1")
-    assert response.status_code == 503
-    assert response.get_json() == {"error": "unavailable"}
+    assert response.status_code == 200
+    assert response.get_json() == {"products": {}, "unknown": ["1"]}
+    assert response.headers["Cache-Control"] == "no-store"
+    assert redis_client.keys("backorders:widget:product:*") == []  # asked again next time
 
 
 def test_availability_of_variations_uses_a_product_level_policy(

@@ -123,13 +123,15 @@ def test_unsigned_ping_answers_200_and_stores_nothing(
     assert stored is not None and stored.last_event_at is None
 
 
-def test_unknown_and_disconnected_stores_are_404(
+def test_unknown_and_disconnected_stores_are_refused_like_a_bad_signature(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:
-    assert deliver(client, store.id + 1, order_payload()).status_code == 404
+    refused = (401, {"error": "missing or invalid signature"})
+    unknown = deliver(client, store.id + 1, order_payload())
+    assert (unknown.status_code, unknown.get_json()) == refused
     state(app).stores.set_status(store.id, "disconnected")
     response = deliver(client, store.id, order_payload())
-    assert (response.status_code, response.get_json()) == (404, {"error": "unknown store"})
+    assert (response.status_code, response.get_json()) == refused
     assert_nothing_recorded(app, redis_client)
 
 
@@ -243,7 +245,11 @@ MISSING = "Missing data for required field."
         (b"\xff\xfe", "body is not JSON"),
         (b"[1, 2]", "payload is not a JSON object"),
         (_order(id="1042x"), "invalid payload: id: Not a valid integer."),
-        (_order(id=0), "invalid payload: id: Must be greater than or equal to 1."),
+        (
+            _order(id=0),
+            "invalid payload: id: Must be greater than or equal to 1 and less than or equal to "
+            "18446744073709551615.",
+        ),
         (_order(id=None), f"invalid payload: id: {MISSING}"),
         (_order(date_modified_gmt=None), f"invalid payload: date_modified_gmt: {MISSING}"),
         (
@@ -420,7 +426,10 @@ def test_a_store_disconnected_by_another_process_records_nothing_more(
     _other_process(app).set_status(store.id, "disconnected")
 
     response = deliver(client, store.id, order_payload(2))
-    assert (response.status_code, response.get_json()) == (404, {"error": "unknown store"})
+    assert (response.status_code, response.get_json()) == (
+        401,
+        {"error": "missing or invalid signature"},
+    )
     assert inbox_count(app) == 1
     assert len(relayed_job_keys(app, redis_client)) == 1
 
@@ -431,7 +440,7 @@ def test_this_process_forgets_a_store_it_disconnects(
     assert deliver(client, store.id, order_payload(1)).status_code == 202
     state(app).stores.set_status(store.id, "disconnected")
     # Not even a 204 for an unknown topic: the cached, connected store is gone.
-    assert deliver(client, store.id, {"id": 3}, topic="coupon.created").status_code == 404
+    assert deliver(client, store.id, {"id": 3}, topic="coupon.created").status_code == 401
     assert inbox_count(app) == 1
 
 
