@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from flask import (
     url_for,
 )
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
 from plugin.accounts import MIN_PASSWORD_LENGTH, SignInLimiter, authenticate, hash_password
@@ -84,13 +86,31 @@ def owned_store(store_id: int) -> StoreRecord:
     return store
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site (no scheme, no host), else the stores page."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and "\\" not in target:
-            return target
+def safe_next(target: str | None) -> str:
+    """`target` as the Location header will carry it when it is a path on this site, else the
+    stores page.
+
+    Checked after Werkzeug's normalisation (`iri_to_uri`, applied to every Location header in
+    werkzeug/wrappers/response.py `get_wsgi_headers`), since that is what the browser reads:
+    `////evil.example` becomes `//evil.example` there, a link to another host. Browsers also
+    drop tabs and newlines and read `\\` as `/` (WHATWG URL standard), so those are refused.
+    """
+    if target and not _UNSAFE_CHARACTERS.search(target):
+        normalised = iri_to_uri(target)
+        parts = urlsplit(normalised)
+        if (
+            normalised.startswith("/")
+            and normalised[1:2] != "/"
+            and not parts.scheme
+            and not parts.netloc
+            and iri_to_uri(normalised) == normalised  # what we checked is what is sent
+        ):
+            return normalised
     return url_for("stores.index")
+
+
+# Control characters and DEL (browsers strip or drop them before parsing a URL) and `\\`.
+_UNSAFE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 def _client_ip() -> str:
@@ -177,7 +197,7 @@ def sign_in() -> Response | str | tuple[str, int]:
     limiter.reset(email, _client_ip())
     _start_session(merchant)
     logger.info("event=merchant_signed_in merchant_id=%s", merchant.id)
-    return redirect(_safe_next(next_url), code=303)
+    return redirect(safe_next(next_url), code=303)
 
 
 @bp.post("/signout")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import redis
 from flask import Flask
 from sqlalchemy import func, select
@@ -147,6 +148,65 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(app: Flask) ->
         },
     )
     assert response.headers["Location"] == "/stores"
+
+
+OFF_SITE_TARGETS = [
+    "//evil.example",
+    "////evil.example",  # the report: Werkzeug's normalisation made it //evil.example
+    "/////evil.example/x",
+    "/\\evil.example",
+    "/\\/evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\t//evil.example",
+    " //evil.example",
+    "/\x00/evil.example",
+    "/\x7f/evil.example",
+    "https://evil.example",
+    "HTTPS://evil.example/stores",
+    "http:/evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "//evil.example@127.0.0.1",
+    "evil.example",
+    "stores",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE_TARGETS)
+def test_sign_in_never_redirects_off_site(app: Flask, target: str) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    token = csrf_token(merchant.get("/signin").get_data(as_text=True))
+    response = merchant.client.post(
+        "/signin",
+        data={"csrf_token": token, "email": merchant.email, "password": PASSWORD, "next": target},
+    )
+    assert (response.status_code, response.headers["Location"]) == (303, "/stores")
+    assert merchant.get("/stores").status_code == 200  # signed in all the same
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/stores", "/stores"),
+        ("/stores/3/backorders?sort=age&dir=asc", "/stores/3/backorders?sort=age&dir=asc"),
+        ("/stores?q=//evil.example", "/stores?q=//evil.example"),
+        ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),  # one path segment on this site
+        ("/stores/caf\u00e9", "/stores/caf%C3%A9"),
+        ("///evil.example", "/evil.example"),  # Werkzeug sends a path of this site
+    ],
+)
+def test_sign_in_returns_to_a_path_of_this_site(app: Flask, target: str, location: str) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    token = csrf_token(merchant.get("/signin").get_data(as_text=True))
+    response = merchant.client.post(
+        "/signin",
+        data={"csrf_token": token, "email": merchant.email, "password": PASSWORD, "next": target},
+    )
+    assert (response.status_code, response.headers["Location"]) == (303, location)
 
 
 def test_sign_out_ends_the_session(alice: Merchant) -> None:
