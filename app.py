@@ -83,7 +83,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER)."""
+    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER), and
+    to ASCII digits (Werkzeug's `\\d+` also matches other scripts' digits, which `int` reads)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
         kwargs.setdefault("max", 2**63 - 1)
