@@ -11,10 +11,12 @@ import os
 import threading
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from flask import Flask, jsonify
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from plugin.config import Config, configure_logging
@@ -120,6 +122,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(flask_settings)
+    _trust_proxies(app, config)
 
     db = Database(config.database_url)
     db.migrate()
@@ -140,6 +143,23 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     _register_core_routes(app)
     logger.info("event=app_created database=%r public_url=%s", db, config.public_url)
     return app
+
+
+def _trust_proxies(app: Flask, config: Config) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, the client's address and scheme are the ones
+    the proxies forwarded (the last N entries of X-Forwarded-For/-Proto; an entry a client
+    wrote itself comes before them and is ignored). Sign-in throttling and the widget's
+    per-client budget read the address; without this every client is the proxy."""
+    hops = config.trusted_proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    elif urlsplit(config.public_url).scheme == "https" and not config.development:
+        logger.warning(
+            "event=no_trusted_proxy public_url=%s hint=%s",
+            config.public_url,
+            "set TRUSTED_PROXY_HOPS to the number of reverse proxies in front of the app, "
+            "or every client has the proxy's address",
+        )
 
 
 def _register_core_routes(app: Flask) -> None:

@@ -49,6 +49,8 @@ class Config:
     max_webhook_bytes: int = 1_048_576
     log_level: str = "INFO"
     smtp_url: str = field(default="", repr=False)
+    # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto are believed.
+    trusted_proxy_hops: int = 0
 
     @property
     def redis_data_file(self) -> Path:
@@ -80,6 +82,7 @@ class Config:
             max_webhook_bytes=_integer(environ, "MAX_WEBHOOK_BYTES", 1_048_576, minimum=1024),
             log_level=_log_level(environ),
             smtp_url=_smtp_url(environ),
+            trusted_proxy_hops=_integer(environ, "TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10),
         )
 
 

@@ -25,7 +25,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
-from plugin.accounts import MIN_PASSWORD_LENGTH, SignInLimiter, authenticate, hash_password
+from plugin.accounts import MIN_PASSWORD_LENGTH, authenticate, hash_password
+from plugin.signin_throttle import DEVICE_COOKIE, DEVICE_MAX_AGE_S, DeviceTokens, SignInThrottle
 from plugin.storage.accounts import MerchantRecord, MerchantRepository
 from plugin.storage.repositories import StoreRecord
 
@@ -177,27 +178,46 @@ def sign_up() -> Response | str | tuple[str, int]:
 
 
 @bp.route("/signin", methods=["GET", "POST"])
-def sign_in() -> Response | str | tuple[str, int]:
-    """Sign in with e-mail and password; failures are rate-limited per account and IP."""
+def sign_in() -> Response | str | tuple[str, int, dict[str, str]]:
+    """Sign in with e-mail and password; failures are throttled (plugin/signin_throttle.py)."""
     next_url = request.values.get("next", "")
     if request.method == "GET":
         return render_template("auth/signin.html", error=None, email="", next_url=next_url)
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
-    limiter = SignInLimiter(services().redis)
-    if limiter.is_blocked(email, _client_ip()):
-        logger.warning("event=signin_blocked ip=%s", _client_ip())
-        error = "Too many failed attempts. Wait 15 minutes and try again."
-        return render_template("auth/signin.html", error=error, email=email, next_url=next_url), 429
+    throttle = SignInThrottle(services().redis)
+    device = DeviceTokens(services().config.secret_key).device(
+        request.cookies.get(DEVICE_COOKIE), email
+    )
+    refusal = throttle.refusal(email, _client_ip(), device)
+    if refusal is not None:
+        logger.warning("event=signin_throttled ip=%s known_device=%s", _client_ip(), bool(device))
+        html = render_template(
+            "auth/signin.html", error=refusal.message, email=email, next_url=next_url
+        )
+        return html, 429, {"Retry-After": str(refusal.retry_after)}
     merchant = authenticate(merchants(), email, password) if email and password else None
     if merchant is None:
-        limiter.failed(email, _client_ip())
+        throttle.failed(email, _client_ip(), device)
         error = "The e-mail address or the password is not right."
-        return render_template("auth/signin.html", error=error, email=email, next_url=next_url), 400
-    limiter.reset(email, _client_ip())
+        html = render_template("auth/signin.html", error=error, email=email, next_url=next_url)
+        return html, 400, {}
+    throttle.succeeded(email, _client_ip(), device)
     _start_session(merchant)
     logger.info("event=merchant_signed_in merchant_id=%s", merchant.id)
-    return redirect(safe_next(next_url), code=303)
+    response = redirect(safe_next(next_url), code=303)
+    if device is None:
+        # This browser now knows the account: its failures no longer count against others.
+        response.set_cookie(
+            DEVICE_COOKIE,
+            DeviceTokens(services().config.secret_key).issue(merchant.email),
+            max_age=DEVICE_MAX_AGE_S,
+            path=url_for("auth.sign_in"),
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
 
 
 @bp.post("/signout")

@@ -13,7 +13,7 @@ from redis import Redis
 from sqlalchemy import MetaData, select
 from werkzeug.routing import Rule
 
-from plugin.accounts import SIGN_IN_MAX_FAILURES
+from plugin.signin_throttle import SIGN_IN_MAX_FAILURES
 from plugin.storage.repositories import StoreRecord
 from tests.functional.web.conftest import (
     PASSWORD,

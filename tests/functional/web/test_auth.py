@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from app import create_app
-from plugin.accounts import SIGN_IN_MAX_FAILURES, ensure_demo_merchant
+from plugin.accounts import ensure_demo_merchant
 from plugin.redis_connection import EmbeddedRedis
+from plugin.signin_throttle import SIGN_IN_MAX_FAILURES
 from plugin.storage.accounts import MerchantRepository
 from plugin.storage.models import Merchant as MerchantRow
 from tests.functional.web.conftest import (
@@ -107,7 +108,7 @@ def test_sign_in_is_blocked_after_too_many_failures_even_with_the_right_password
     assert "Too many failed attempts" in response.get_data(as_text=True)
     assert merchant.get("/stores").status_code == 303
     # The counter lives in Redis with an expiry (shared by every web process).
-    [key] = redis_client.keys("backorders:signin:*")
+    [key] = redis_client.keys("backorders:signin:pair:*")
     assert int(redis_client.get(key) or 0) == SIGN_IN_MAX_FAILURES
     assert 0 < redis_client.ttl(key) <= 15 * 60
     # Another account from the same IP is not affected.
@@ -122,7 +123,7 @@ def test_a_successful_sign_in_resets_the_failure_count(
     for _ in range(SIGN_IN_MAX_FAILURES - 1):
         merchant.sign_in("wrong password!")
     assert merchant.sign_in().status_code == 303
-    assert redis_client.keys("backorders:signin:*") == []
+    assert redis_client.keys("backorders:signin:pair:*") == []
 
 
 def test_sign_in_without_csrf_token_is_refused(app: Flask) -> None:

@@ -44,8 +44,10 @@ def test_every_variable_parsed(tmp_path: Path) -> None:
             "MAX_WEBHOOK_BYTES": "2048",
             "LOG_LEVEL": "debug",
             "SMTP_URL": "smtp://127.0.0.1:2525",
+            "TRUSTED_PROXY_HOPS": "2",
         }
     )
+    assert config.trusted_proxy_hops == 2
     assert (
         config.database_url,
         config.redis_url,
@@ -123,6 +125,12 @@ def test_development_generates_and_keeps_a_secret_key(tmp_path: Path) -> None:
             "SMTP_URL: must look like smtp://host:port or smtps://host:port",
         ),
         ("SECRET_KEY", "short", "SECRET_KEY: must be at least 16 characters long"),
+        (
+            "TRUSTED_PROXY_HOPS",
+            "-1",
+            "TRUSTED_PROXY_HOPS: must be at least 0 and at most 10, got -1",
+        ),
+        ("TRUSTED_PROXY_HOPS", "one", "TRUSTED_PROXY_HOPS: expected a whole number, got 'one'"),
     ],
 )
 def test_bad_values_name_the_variable(
