@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from plugin.private_files import private_folder
+
 logger = logging.getLogger(__name__)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -141,7 +143,7 @@ def _secret_key(environ: Mapping[str, str], home: Path, development: bool) -> st
     key_file = home / "secret_key"
     if key_file.exists():
         return key_file.read_text(encoding="utf-8").strip()
-    home.mkdir(parents=True, exist_ok=True)
+    private_folder(home, tighten=True)
     key = secrets.token_urlsafe(48)
     key_file.touch(mode=0o600)
     key_file.write_text(key, encoding="utf-8")
