@@ -169,6 +169,7 @@ def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimite
         credentials.consumer_key,
         credentials.consumer_secret,
         throttle=limiter,
+        allow_private_addresses=rt.config.development,
     )
     return platform, limiter
 

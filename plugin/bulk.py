@@ -139,6 +139,7 @@ def _store_client(store_id: int, connection: redis.Redis) -> Any:
         credentials.consumer_key,
         credentials.consumer_secret,
         throttle=StoreRateLimiter(connection, store_id, store.api_rate_limit),
+        allow_private_addresses=config.development,
     )
 
 

@@ -31,7 +31,11 @@ def _platform(store: StoreRecord) -> Any:
 
     credentials = services().stores.credentials(store.id)
     return connect(
-        credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=10
+        credentials.base_url,
+        credentials.consumer_key,
+        credentials.consumer_secret,
+        timeout=10,
+        allow_private_addresses=services().config.development,
     )
 
 

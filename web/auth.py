@@ -255,5 +255,9 @@ def store_client(store: StoreRecord, timeout: float = 10) -> Any:
 
     credentials = services().stores.credentials(store.id)
     return WooCommerceClient(
-        credentials.base_url, credentials.consumer_key, credentials.consumer_secret, timeout=timeout
+        credentials.base_url,
+        credentials.consumer_key,
+        credentials.consumer_secret,
+        timeout=timeout,
+        allow_private_addresses=services().config.development,
     )

@@ -257,7 +257,7 @@ def disconnect(store_id: int) -> BaseResponse:
     services = _services()
     owned_store(store_id)  # 404 for a missing store or another merchant's
     try:
-        left = disconnect_store(services.stores, store_id)
+        left = disconnect_store(services.stores, store_id, development=services.development)
     except BackordersError as exc:
         logger.info("store disconnect failed store_id=%s reason=%s", store_id, exc.reason)
         flash(f"Could not disconnect store {store_id}: {_message(exc)}", "error")

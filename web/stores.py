@@ -116,6 +116,7 @@ def _fetch_webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, 
             credentials.consumer_key,
             credentials.consumer_secret,
             timeout=5,
+            allow_private_addresses=services().config.development,
         )
         ours = {int(i) for i in store.webhook_ids}
         counts: dict[str, int] = {}
