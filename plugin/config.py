@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from plugin.guessable import mostly_consecutive, repeats_a_block
 from plugin.private_files import private_folder
 
 logger = logging.getLogger(__name__)
@@ -178,10 +179,9 @@ def weak_secret_key(key: str) -> str | None:
     folded = "".join(c for c in key.lower() if c.isalnum())
     if any(word in folded for word in _PLACEHOLDERS):
         return "looks like a placeholder from an example, not a generated key"
-    if any(key == (key[:size] * len(key))[: len(key)] for size in range(1, len(key) // 2 + 1)):
+    if repeats_a_block(key):
         return "repeats a short block of characters"
-    steps = sum(1 for a, b in zip(key, key[1:], strict=False) if abs(ord(a) - ord(b)) == 1)
-    if steps * 2 > len(key):
+    if mostly_consecutive(key):
         return "is mostly a run of consecutive characters"
     if len(key) < MIN_PRODUCTION_SECRET_KEY_LENGTH:
         return f"must be at least {MIN_PRODUCTION_SECRET_KEY_LENGTH} characters long in production"

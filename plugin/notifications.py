@@ -104,7 +104,7 @@ class TemplateText:
 class Message:
     """One rendered message for one recipient. `key` is unique per store and event."""
 
-    store_id: int
+    store_id: int | None  # None: an account e-mail, no store's (plugin/account_mail.py)
     key: str
     kind: str
     recipient: str

@@ -41,7 +41,7 @@ from plugin.connect import (
     validate_store_url,
 )
 from plugin.errors import BackordersError
-from web.auth import current_merchant, login_required, owned_store
+from web.auth import current_merchant, login_required, owned_store, verified_required
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ def _page(keys_form: KeysForm, authorize_form: AuthorizeForm, status: int = 200)
 
 @bp.route("/stores/connect", methods=["GET", "POST"])
 @login_required
+@verified_required
 def connect_form() -> BaseResponse | tuple[str, int]:
     """Show the connect page; POST connects with keys or starts the authorize flow."""
     action = request.form.get("action", "keys") if request.method == "POST" else None

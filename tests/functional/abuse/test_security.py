@@ -75,6 +75,7 @@ def url_for_rule(rule: Rule, store_id: int) -> str:
         "state": "state-1",
         "filename": "app.css",
         "kind": "order_split",  # an e-mail template (web/notifications.py)
+        "token": "token-1",  # an e-mail confirmation link (web/auth.py)
     }
     url = rule.rule
     for name in rule.arguments:

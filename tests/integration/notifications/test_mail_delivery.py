@@ -261,3 +261,26 @@ def test_a_stored_template_over_budget_stops_in_the_worker_and_alerts_the_mercha
     assert notifier.alert is not None
     notifier.alert(smtp_setup.store.id, alert.kind, alert.message)
     assert [a.id for a in smtp_setup.stores.list_alerts(smtp_setup.store.id)] == [alert.id]
+
+
+def test_an_account_email_belongs_to_no_store_and_is_sent_by_the_mail_job(
+    smtp_setup: Setup, smtp_server: SmtpServer
+) -> None:
+    """Sign-up's confirmation link travels the same way as a store's messages."""
+    from plugin.account_mail import VERIFY_EMAIL, send_account_mail
+
+    outbox = OutboxRepository(smtp_setup.db)
+    link = "https://backorders.example/verify/abc"
+    message_id = send_account_mail(
+        outbox, smtp_setup.redis, VERIFY_EMAIL, "new@example.com", {"link": link}
+    )
+    assert message_id is not None
+    run_jobs(smtp_setup.redis)
+    [received] = smtp_server.handler.received
+    assert received.rcpt_tos == ["new@example.com"]
+    assert received.message["Subject"] == "Confirm your e-mail address for Backorders"
+    assert link in received.message.get_payload(decode=True).decode()
+    record = outbox.get(message_id)
+    assert record is not None
+    assert (record.store_id, record.status, record.attempts) == (None, "sent", 1)
+    assert outbox.list(smtp_setup.store.id) == []  # not on any store's outbox page
