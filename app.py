@@ -11,11 +11,13 @@ import os
 import threading
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from flask import Flask, Response, jsonify, request
 from gunicorn.http.errors import ParseException
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from plugin.config import Config, configure_logging
@@ -84,7 +86,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER)."""
+    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER), and
+    to ASCII digits (Werkzeug's `\\d+` also matches other scripts' digits, which `int` reads)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
         kwargs.setdefault("max", 2**63 - 1)
@@ -118,6 +123,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(flask_settings)
+    _trust_proxies(app, config)
 
     db = Database(config.database_url)
     db.migrate()
@@ -146,6 +152,23 @@ def _unreadable_body(error: ParseException) -> tuple[Response, int]:
     from the app's read of a broken chunked body): the client's error, not a 500."""
     logger.info("event=unreadable_body path=%r error=%s", request.path[:200], type(error).__name__)
     return jsonify(error="unreadable body"), 400
+
+
+def _trust_proxies(app: Flask, config: Config) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, the client's address and scheme are the ones
+    the proxies forwarded (the last N entries of X-Forwarded-For/-Proto; an entry a client
+    wrote itself comes before them and is ignored). Sign-in throttling and the widget's
+    per-client budget read the address; without this every client is the proxy."""
+    hops = config.trusted_proxy_hops
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    elif urlsplit(config.public_url).scheme == "https" and not config.development:
+        logger.warning(
+            "event=no_trusted_proxy public_url=%s hint=%s",
+            config.public_url,
+            "set TRUSTED_PROXY_HOPS to the number of reverse proxies in front of the app, "
+            "or every client has the proxy's address",
+        )
 
 
 def _register_core_routes(app: Flask) -> None:

@@ -361,7 +361,9 @@ class Stack:
     # -- steps, in start order ---------------------------------------------------------------
     def start(self) -> None:
         """Start everything and connect the demo store; raises if any step fails."""
-        self.home.mkdir(parents=True, exist_ok=True)
+        from plugin.private_files import private_folder
+
+        private_folder(self.home, tighten=True)  # database, Redis data, development key
         self.start_redis()
         self.migrate()
         self.start_web()

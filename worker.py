@@ -162,7 +162,9 @@ def runtime() -> Runtime:
 
 def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimiter]:
     """The store's Platform, its requests throttled by the shared per-store rate limiter."""
-    return rate_limited_platform(rt.redis, rt.stores, store)
+    return rate_limited_platform(
+        rt.redis, rt.stores, store, allow_private_addresses=rt.config.development
+    )
 
 
 class StoreWebhooks:
@@ -564,7 +566,12 @@ def notifications(rt: Runtime) -> Notifications:
             log.warning("mail id=%s not queued: %s", message_id, type(exc).__name__)
         return message_id
 
-    return Notifications(lambda store_id: store_mail(rt.db, store_id), post)
+    def alert(store_id: int, kind: str, text: str) -> None:
+        # One open alert per broken wording, not one per message.
+        if not any(open_alert.kind == kind for open_alert in rt.stores.list_alerts(store_id)):
+            rt.stores.add_alert(store_id, kind, text)
+
+    return Notifications(lambda store_id: store_mail(rt.db, store_id), post, alert)
 
 
 def send_mail(message_id: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -32,6 +33,9 @@ RUN_BULK = "plugin.bulk.run_bulk_backorders"
 KEEP_S = 24 * 3600
 JOB_TIMEOUT_S = 1800
 MAX_BATCH = 100  # WooCommerce batch endpoints take at most 100 objects (orders.md "Batch update")
+# What `start_bulk_backorders` makes; nothing else may name a Redis key (`<id>:outcomes` would
+# read the outcomes list as the job's hash: WRONGTYPE).
+JOB_ID = re.compile(r"bulk-[0-9a-f]{32}")
 
 
 def _text(value: bytes | str) -> str:
@@ -89,6 +93,8 @@ def start_bulk_backorders(
 
 def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
     """The job's progress and per-product outcomes, or None when unknown (or expired)."""
+    if JOB_ID.fullmatch(job_id) is None:
+        return None
     fields = _hash(connection, _key(job_id))
     if not fields:
         return None
@@ -124,7 +130,9 @@ def _store_client(store_id: int, connection: redis.Redis) -> Any:
         store = stores.get(store_id)
         if store is None:
             raise LookupError(f"store {store_id} does not exist")
-        client, _limiter = rate_limited_client(connection, stores, store)
+        client, _limiter = rate_limited_client(
+            connection, stores, store, allow_private_addresses=config.development
+        )
     finally:
         db.dispose()
     return client

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +15,15 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from plugin.guessable import mostly_consecutive, repeats_a_block
+from plugin.private_files import private_folder
+
 logger = logging.getLogger(__name__)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_SECRET_KEY_LENGTH = 16
+MIN_PRODUCTION_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_BITS = 80
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -45,6 +52,8 @@ class Config:
     max_webhook_bytes: int = 1_048_576
     log_level: str = "INFO"
     smtp_url: str = field(default="", repr=False)
+    # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto are believed.
+    trusted_proxy_hops: int = 0
 
     @property
     def redis_data_file(self) -> Path:
@@ -76,6 +85,7 @@ class Config:
             max_webhook_bytes=_integer(environ, "MAX_WEBHOOK_BYTES", 1_048_576, minimum=1024),
             log_level=_log_level(environ),
             smtp_url=_smtp_url(environ),
+            trusted_proxy_hops=_integer(environ, "TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10),
         )
 
 
@@ -120,22 +130,66 @@ def _secret_key(environ: Mapping[str, str], home: Path, development: bool) -> st
             raise ConfigError(
                 "SECRET_KEY", f"must be at least {MIN_SECRET_KEY_LENGTH} characters long"
             )
+        problem = None if development else weak_secret_key(key)
+        if problem:
+            raise ConfigError("SECRET_KEY", f"{problem}; {_MAKE_A_KEY}")
         return key
     if not development:
         raise ConfigError(
-            "SECRET_KEY", "is required unless DEVELOPMENT=1 (it encrypts store credentials)"
-        )
+            "SECRET_KEY", f"is required unless DEVELOPMENT=1 (it encrypts store credentials); "
+            f"{_MAKE_A_KEY}"
+        )  # fmt: skip
     # Development only: generate one key and keep it, so stored credentials stay readable
     # across restarts.
     key_file = home / "secret_key"
     if key_file.exists():
         return key_file.read_text(encoding="utf-8").strip()
-    home.mkdir(parents=True, exist_ok=True)
+    private_folder(home, tighten=True)
     key = secrets.token_urlsafe(48)
     key_file.touch(mode=0o600)
     key_file.write_text(key, encoding="utf-8")
     logger.info("event=secret_key_generated path=%s", key_file)
     return key
+
+
+_MAKE_A_KEY = 'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+# Words of the placeholders found in sample configurations (compared without case or
+# punctuation): a key that contains one was copied, not generated.
+_PLACEHOLDERS = (
+    "changeme",
+    "changethis",
+    "replaceme",
+    "yoursecret",
+    "secretkeyhere",
+    "placeholder",
+    "insecure",
+    "notsecret",
+    "dontuse",
+)
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why `key` is too weak to sign sessions and encrypt store keys in production, or None.
+
+    An estimate (it cannot tell a phrase a person made up from a random one): a placeholder, a
+    repeated block, a run of consecutive characters, fewer than 32 characters, or under 80 bits
+    by the key's own character frequencies (length times their Shannon entropy). A generated
+    key passes: `secrets.token_urlsafe(32)` estimates about 180 bits, `token_hex(16)` over 90.
+    """
+    folded = "".join(c for c in key.lower() if c.isalnum())
+    if any(word in folded for word in _PLACEHOLDERS):
+        return "looks like a placeholder from an example, not a generated key"
+    if repeats_a_block(key):
+        return "repeats a short block of characters"
+    if mostly_consecutive(key):
+        return "is mostly a run of consecutive characters"
+    if len(key) < MIN_PRODUCTION_SECRET_KEY_LENGTH:
+        return f"must be at least {MIN_PRODUCTION_SECRET_KEY_LENGTH} characters long in production"
+    counts = Counter(key).values()
+    bits = -sum(n * math.log2(n / len(key)) for n in counts)
+    if bits < MIN_SECRET_KEY_BITS:
+        return f"has too little entropy (about {bits:.0f} bits, at least {MIN_SECRET_KEY_BITS})"
+    return None
 
 
 def _database_url(environ: Mapping[str, str], home: Path) -> str:

@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from plugin.addresses import is_public_address
 from plugin.errors import AuthenticationFailed, NotFound, PermanentError
 
 logger = logging.getLogger(__name__)
@@ -64,35 +65,6 @@ def resolve_host(host: str, port: int) -> list[str]:
     except (socket.gaierror, UnicodeError) as exc:
         raise InvalidStoreUrl(f"The store's host name {host!r} does not resolve.") from exc
     return sorted({str(info[4][0]) for info in infos})
-
-
-def is_public_address(address: str) -> bool:
-    """False for private, loopback, link-local, reserved, multicast or unspecified addresses.
-
-    An IPv6 address that embeds an IPv4 one (IPv4-mapped, 6to4, Teredo) is judged by the
-    IPv4 address too, since that is where a connection to it would go.
-    """
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
-    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            candidates.append(ip.ipv4_mapped)
-        if ip.sixtofour is not None:
-            candidates.append(ip.sixtofour)
-        if ip.teredo is not None:
-            candidates.extend(ip.teredo)
-    for candidate in candidates:
-        if (
-            candidate.is_private
-            or candidate.is_loopback
-            or candidate.is_link_local
-            or candidate.is_reserved
-            or candidate.is_multicast
-            or candidate.is_unspecified
-            or not candidate.is_global
-        ):
-            return False
-    return True
 
 
 def _is_loopback(address: str) -> bool:
@@ -164,11 +136,18 @@ class StoreClient(Protocol):
 ClientFactory = Callable[[str, str, str], StoreClient]
 
 
-def default_client_factory(base_url: str, consumer_key: str, consumer_secret: str) -> StoreClient:
-    """A WooCommerceClient for one store (imported late so this module stays light)."""
-    from plugin.connectors.woocommerce.client import WooCommerceClient
+def default_client_factory(development: bool) -> ClientFactory:
+    """WooCommerceClients for stores (imported late so this module stays light); outside
+    development they connect to public addresses only, checked on every connection."""
 
-    client: StoreClient = WooCommerceClient(base_url, consumer_key, consumer_secret)
+    def client(base_url: str, consumer_key: str, consumer_secret: str) -> StoreClient:
+        from plugin.connectors.woocommerce.client import WooCommerceClient
+
+        made: StoreClient = WooCommerceClient(
+            base_url, consumer_key, consumer_secret, allow_private_addresses=development
+        )
+        return made
+
     return client
 
 
@@ -243,7 +222,7 @@ def connect_store(
     development: bool,
     name: str | None = None,
     merchant_id: int | None = None,
-    client_factory: ClientFactory = default_client_factory,
+    client_factory: ClientFactory | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Connect a store: check URL and keys, store them encrypted, register webhooks.
@@ -255,7 +234,9 @@ def connect_store(
     consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
     if not consumer_key or not consumer_secret:
         raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
-    client = client_factory(base_url, consumer_key, consumer_secret)
+    client = (client_factory or default_client_factory(development))(
+        base_url, consumer_key, consumer_secret
+    )
     check_keys(client)
     webhook_secret = secrets.token_urlsafe(32)  # fresh per store; signs its deliveries
     store_id = int(
@@ -291,7 +272,7 @@ def ensure_connected(
     public_url: str,
     development: bool,
     name: str | None = None,
-    client_factory: ClientFactory = default_client_factory,
+    client_factory: ClientFactory | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Idempotent connect for `make run`: reuse a connected store with this URL and keys,
@@ -301,7 +282,9 @@ def ensure_connected(
         if store.base_url != normalised:
             continue
         credentials = stores.credentials(store.id)
-        client = client_factory(normalised, consumer_key, consumer_secret)
+        client = (client_factory or default_client_factory(development))(
+            normalised, consumer_key, consumer_secret
+        )
         check_keys(client)
         if (credentials.consumer_key, credentials.consumer_secret) != (
             consumer_key,
@@ -336,7 +319,11 @@ def ensure_connected(
 
 
 def disconnect_store(
-    stores: Any, store_id: int, *, client_factory: ClientFactory = default_client_factory
+    stores: Any,
+    store_id: int,
+    *,
+    development: bool = False,
+    client_factory: ClientFactory | None = None,
 ) -> list[int]:
     """Delete the store's webhooks and mark it disconnected. Returns webhook ids that could
     not be deleted (the store is disconnected anyway; its deliveries will be refused)."""
@@ -344,7 +331,7 @@ def disconnect_store(
     if store is None:
         raise ConnectError(f"Store {store_id} does not exist.", reason="unknown_store")
     credentials = stores.credentials(store_id)
-    client = client_factory(
+    client = (client_factory or default_client_factory(development))(
         credentials.base_url, credentials.consumer_key, credentials.consumer_secret
     )
     failed = delete_webhooks(client, store.webhook_ids or [])
@@ -481,7 +468,7 @@ def accept_app_keys(
     *,
     public_url: str,
     development: bool,
-    client_factory: ClientFactory = default_client_factory,
+    client_factory: ClientFactory | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Handle WooCommerce's callback POST: redeem the state once, then connect the store."""

@@ -4,7 +4,9 @@ Four messages: the customer's "your order was split" and "your backorder is rele
 merchant's "this order could not be backordered" and "stock arrived for open backorders". Each
 is a plain-text Jinja template in `templates/email/<kind>.txt` (first line `Subject: ...`, a
 blank line, then the body); a store may replace the wording (stored with its settings, see
-`plugin/storage/outbox.py`). Templates written by merchants run in Jinja's sandbox.
+`plugin/storage/outbox.py`). Every template runs in Jinja's sandbox with a budget of steps,
+value sizes and output (plugin/template_sandbox.py), when a merchant saves it and when a
+message is rendered.
 
 `Notifications` turns domain events into messages and hands them to a `post` callable (the
 outbox plus a mail job, built in `worker.py`); it never talks SMTP itself.
@@ -20,10 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
 from plugin.core.model import Order, Plan, Policies, ProductRef, Reason
+from plugin.template_sandbox import BudgetedSandbox, RenderBudgetExceeded, render_within_budget
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class TemplateText:
 class Message:
     """One rendered message for one recipient. `key` is unique per store and event."""
 
-    store_id: int
+    store_id: int | None  # None: an account e-mail, no store's (plugin/account_mail.py)
     key: str
     kind: str
     recipient: str
@@ -124,20 +124,29 @@ class StoreMail:
 class TemplateProblem(ValueError):
     """A template that does not render; the message says why (shown to the merchant)."""
 
-
-def _environment() -> SandboxedEnvironment:
-    # Plain text: nothing is escaped (autoescape off), and nothing here is ever put into
-    # HTML unescaped (the outbox page lets Jinja's HTML autoescaping escape the text).
-    return SandboxedEnvironment(
-        autoescape=False,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    def __init__(self, message: str, *, over_budget: bool = False) -> None:
+        super().__init__(message)
+        self.over_budget = over_budget
 
 
-_ENV = _environment()
+# Plain text: nothing is escaped (autoescape off), and nothing here is ever put into HTML
+# unescaped (the outbox page lets Jinja's HTML autoescaping escape the text).
+_ENV = BudgetedSandbox()
+
+
+def _render_text(text: str, context: Mapping[str, Any]) -> str:
+    """One template text rendered within the budget; TemplateProblem for any failure."""
+    try:
+        return render_within_budget(_ENV.from_string(text), context)
+    except RenderBudgetExceeded as exc:
+        raise TemplateProblem(
+            f"This template does too much to render: {exc} (e-mail templates have a budget).",
+            over_budget=True,
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - a merchant's template may fail in any way
+        raise TemplateProblem(
+            f"This template does not render: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def default_template(kind: str) -> TemplateText:
@@ -153,11 +162,8 @@ def default_template(kind: str) -> TemplateText:
 
 def render(kind: str, context: Mapping[str, Any], template: TemplateText) -> tuple[str, str]:
     """(subject, body) of `template` filled with `context`; TemplateProblem when it fails."""
-    try:
-        subject = _ENV.from_string(template.subject).render(context)
-        body = _ENV.from_string(template.body).render(context)
-    except TemplateError as exc:
-        raise TemplateProblem(f"{type(exc).__name__}: {exc}") from exc
+    subject = _render_text(template.subject, context)
+    body = _render_text(template.body, context)
     # A subject is one header line: a template must not be able to add headers.
     subject = " ".join(subject.split())
     return subject, body
@@ -168,11 +174,10 @@ def template_problems(kind: str, template: TemplateText) -> dict[str, list[str]]
     sample = KINDS[kind].sample
     problems: dict[str, list[str]] = {}
     for name in ("subject", "body"):
-        text = getattr(template, name)
         try:
-            _ENV.from_string(text).render(sample)
-        except Exception as exc:  # noqa: BLE001 - any failure of a merchant's template is refused
-            problems[name] = [f"This template does not render: {type(exc).__name__}: {exc}"]
+            _render_text(getattr(template, name), sample)
+        except TemplateProblem as exc:
+            problems[name] = [str(exc)]
     if "subject" not in problems and not template.subject.strip():
         problems["subject"] = ["Enter a subject."]
     return problems
@@ -267,13 +272,18 @@ def _digest(*parts: object) -> str:
 
 class Notifications:
     """Builds the four messages and posts them; `store_mail(store_id)` gives names, addresses
-    and wording, `post(message)` stores and queues one (see worker.py)."""
+    and wording, `post(message)` stores and queues one, `alert(store_id, kind, text)` tells
+    the merchant their wording could not be used (see worker.py)."""
 
     def __init__(
-        self, store_mail: Callable[[int], StoreMail], post: Callable[[Message], object]
+        self,
+        store_mail: Callable[[int], StoreMail],
+        post: Callable[[Message], object],
+        alert: Callable[[int, str, str], object] | None = None,
     ) -> None:
         self.store_mail = store_mail
         self.post = post
+        self.alert = alert
 
     def _send(
         self, store_id: int, kind: str, key: str, recipient: str, context: Mapping[str, Any]
@@ -284,10 +294,23 @@ class Notifications:
         store = self.store_mail(store_id)
         try:
             subject, body = render(kind, context, template_for(store, kind))
-        except TemplateProblem:
-            # A stored override broke (it rendered when saved): fall back to our wording
-            # rather than leave the customer uninformed.
-            log.warning("store template failed, default used store=%s kind=%s", store_id, kind)
+        except TemplateProblem as exc:
+            # A stored override broke (it rendered when saved, or was saved before a check
+            # existed): the render stopped, so fall back to our wording rather than leave the
+            # customer uninformed, and tell the merchant.
+            log.warning(
+                "store template failed, default used store=%s kind=%s over_budget=%s",
+                store_id,
+                kind,
+                exc.over_budget,
+            )
+            if self.alert is not None:
+                self.alert(
+                    store_id,
+                    f"email_template:{kind}",
+                    f'Your wording of "{KINDS[kind].label}" could not be used, so the '
+                    f"default wording was sent. {exc}",
+                )
             subject, body = render(kind, context, default_template(kind))
         message = Message(store_id, key, kind, recipient, subject, body)
         self.post(message)

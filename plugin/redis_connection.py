@@ -18,6 +18,7 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from plugin.config import Config
+from plugin.private_files import private_folder
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def ensure_embedded_redis(config: Config) -> str:
     """The URL of this instance's embedded server, starting it unless a process already did."""
     socket_path = embedded_socket_path(config.home)
     url = f"unix://{socket_path}"
-    config.home.mkdir(parents=True, exist_ok=True)
+    private_folder(config.home, tighten=True)  # the Redis data files live here
     # One starter at a time: web workers and RQ workers may all start together.
     with open(config.home / "redis.lock", "a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)

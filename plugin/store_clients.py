@@ -25,6 +25,7 @@ def rate_limited_client(
     stores: StoreRepository,
     store: StoreRecord,
     *,
+    allow_private_addresses: bool,
     timeout: float = DEFAULT_TIMEOUT,
     max_wait: float = JOB_WAIT_S,
     share: StoreRateLimiter | None = None,
@@ -35,6 +36,8 @@ def rate_limited_client(
     of the same store, see `StoreRateLimiter.bucket`), then one of the store's own budget,
     waiting at most `max_wait` seconds for each (RateLimitTimeout past that). Redis being away
     is a TransientError: without the limiter the store's limit could not be kept.
+    `allow_private_addresses` (development only) lets the client reach loopback and private
+    addresses, which every connection otherwise refuses (DNS rebinding).
     """
     limiter = StoreRateLimiter(connection, store.id, store.api_rate_limit, max_wait=max_wait)
 
@@ -56,6 +59,7 @@ def rate_limited_client(
         credentials.consumer_secret,
         timeout=timeout,
         throttle=throttle,
+        allow_private_addresses=allow_private_addresses,
     )
     return client, limiter
 
@@ -65,11 +69,17 @@ def rate_limited_platform(
     stores: StoreRepository,
     store: StoreRecord,
     *,
+    allow_private_addresses: bool,
     timeout: float = DEFAULT_TIMEOUT,
     max_wait: float = JOB_WAIT_S,
 ) -> tuple[WooCommercePlatform, StoreRateLimiter]:
     """The store's `Platform` over `rate_limited_client`, and its limiter."""
     client, limiter = rate_limited_client(
-        connection, stores, store, timeout=timeout, max_wait=max_wait
+        connection,
+        stores,
+        store,
+        allow_private_addresses=allow_private_addresses,
+        timeout=timeout,
+        max_wait=max_wait,
     )
     return WooCommercePlatform(client), limiter

@@ -4,7 +4,6 @@ order, because ..."; release now (queues the allocation job) and move a backorde
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import redis
@@ -19,24 +18,29 @@ from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import SqlPolicyStore, StoreRecord
 from plugin.store_clients import PAGE_WAIT_S, rate_limited_platform
 from web.auth import login_required, owned_store, services
+from web.inputs import is_numeric_id, whole_number
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("allocation", __name__)
 
-PRODUCT_ID = re.compile(r"^[0-9]{1,18}$")
 MAX_UNITS = 1_000_000
 
 
 def _platform(store: StoreRecord) -> Any:
     platform, _limiter = rate_limited_platform(
-        services().redis, services().stores, store, timeout=10, max_wait=PAGE_WAIT_S
+        services().redis,
+        services().stores,
+        store,
+        timeout=10,
+        max_wait=PAGE_WAIT_S,
+        allow_private_addresses=services().config.development,
     )
     return platform
 
 
 def _product(product_id: str) -> str:
-    if not PRODUCT_ID.match(product_id):
+    if not is_numeric_id(product_id):
         abort(404)
     return product_id
 
@@ -56,8 +60,7 @@ def _preview(store: StoreRecord, product_id: str, units: int) -> Preview:
 
 
 def _back(store: StoreRecord, product_id: str) -> BaseResponse:
-    units = request.form.get("units", "0")
-    units = units if units.isdigit() else "0"
+    units = whole_number(request.form.get("units", "0"), maximum=MAX_UNITS) or 0
     target = url_for("allocation.preview", store_id=store.id, product_id=product_id, units=units)
     return redirect(target, 303)
 
@@ -70,13 +73,14 @@ def preview(store_id: int, product_id: str) -> tuple[str, int]:
     product_id = _product(product_id)
     raw = request.args.get("units", "0").strip()
     result = None
-    if not raw.isdigit() or int(raw) > MAX_UNITS:
+    units = whole_number(raw, maximum=MAX_UNITS)
+    if units is None:
         error: str | None = f"Units must be a whole number from 0 to {MAX_UNITS}."
         status = 400
     else:
         error, status = None, 200
         try:
-            result = _preview(store, product_id, int(raw))
+            result = _preview(store, product_id, units)
         except BackordersError as exc:
             logger.warning("allocation preview store=%s failed reason=%s", store.id, exc.reason)
             error, status = f"The store could not be read: {exc.reason}.", 502
@@ -118,7 +122,7 @@ def move_up(store_id: int, product_id: str) -> BaseResponse:
     product_id = _product(product_id)
     order_id = request.form.get("order_id", "")
     ledger = SqlReleaseLedger(services().db)
-    if not PRODUCT_ID.match(order_id) or order_id not in ledger.backorder_orders_for(
+    if not is_numeric_id(order_id) or order_id not in ledger.backorder_orders_for(
         store.id, ProductRef(product_id)
     ):
         abort(404)

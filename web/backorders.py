@@ -8,7 +8,6 @@ import csv
 import datetime as dt
 import io
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,6 +34,7 @@ from plugin.storage.repositories import (
 )
 from plugin.store_clients import PAGE_WAIT_S, rate_limited_client
 from web.auth import login_required, owned_store, services
+from web.inputs import is_numeric_id, whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ CLOSED_STATUSES = frozenset({"completed", "cancelled", "refunded", "failed", "tr
 AGE_BUCKETS = ((0, 7, "0-7 days"), (8, 14, "8-14 days"), (15, 30, "15-30 days"))
 OLDEST_BUCKET = "31+ days"
 SORT_KEYS = ("age", "value", "quantity", "customer", "product", "expected")
-ORDER_ID = re.compile(r"^[0-9]{1,18}$")
+MAX_AGE_DAYS = 36_500
 
 
 def admin_order_url(store: StoreRecord, order_id: str) -> str:
@@ -87,12 +87,17 @@ def age_bucket(days: int) -> str:
 
 def fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
     """Backorder orders by id, read from the store in one request; {} when unreachable."""
-    ids = sorted({int(i) for i in order_ids if ORDER_ID.match(str(i))})
+    ids = sorted({int(i) for i in order_ids if is_numeric_id(str(i))})
     if not ids or not store.is_connected:
         return {}
     try:
         client, _limiter = rate_limited_client(
-            services().redis, services().stores, store, timeout=5, max_wait=PAGE_WAIT_S
+            services().redis,
+            services().stores,
+            store,
+            timeout=5,
+            max_wait=PAGE_WAIT_S,
+            allow_private_addresses=services().config.development,
         )
         found: dict[str, Mapping[str, Any]] = {}
         for start in range(0, len(ids), 100):  # keep each request's URL short
@@ -242,7 +247,7 @@ class Filters:
         return cls(
             customer=args.get("customer", "").strip()[:100],
             product=args.get("product", "").strip()[:100],
-            min_age=int(min_age) if min_age.isdigit() else None,
+            min_age=whole_number(min_age, maximum=MAX_AGE_DAYS),
             status=args.get("status", "").strip()[:40],
             sort=sort if sort in SORT_KEYS else "age",
             descending=args.get("dir", "desc") != "asc",
@@ -298,6 +303,9 @@ def chart(lines: list[BackorderLine]) -> list[dict[str, Any]]:
 def index(store_id: int) -> BaseResponse | str:
     """Every open backorder line, filtered and sorted; `?format=csv` downloads them."""
     store = owned_store(store_id)
+    min_age = request.args.get("min_age", "").strip()
+    if min_age and whole_number(min_age, maximum=MAX_AGE_DAYS) is None:
+        abort(400, description=f"min_age must be a number of days from 0 to {MAX_AGE_DAYS}.")
     filters = Filters.from_args(request.args)
     all_lines = open_backorder_lines(store, utcnow())
     lines = filters.apply(all_lines)
@@ -381,7 +389,7 @@ def _csv_safe(text: str) -> str:
 def order(store_id: int, order_id: str) -> str:
     """The order's audit trail: every decision with its reason, platform call and retry."""
     store = owned_store(store_id)
-    if not ORDER_ID.match(order_id):
+    if not is_numeric_id(order_id):
         abort(404)
     db = services().db
     splits = SqlSplitLedger(db).for_order(store.id, order_id)
@@ -410,7 +418,7 @@ def order(store_id: int, order_id: str) -> str:
 def split_now(store_id: int, order_id: str) -> BaseResponse:
     """Queue the order like a webhook would (inbox source 'manual'); the worker decides."""
     store = owned_store(store_id)
-    if not ORDER_ID.match(order_id):
+    if not is_numeric_id(order_id):
         abort(404)
     state = services()
     if SqlSplitLedger(state.db).for_order(store.id, order_id):

@@ -22,13 +22,14 @@ from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord
 from web.auth import current_merchant, login_required, owned_store, services
-from web.backorders import ORDER_ID, fetch_orders, product_name
+from web.backorders import fetch_orders, product_name
+from web.inputs import is_numeric_id
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("cancellations", __name__)
 
-LINE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LINE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
 
 def _checked(store_id: int, order_id: str, line_id: str) -> tuple[StoreRecord, CancellableLine]:
     store = owned_store(store_id)
-    if not ORDER_ID.match(order_id) or not LINE_ID.match(line_id):
+    if not is_numeric_id(order_id) or LINE_ID.fullmatch(line_id) is None:
         abort(404)
     return store, _find(store, order_id, line_id)
 

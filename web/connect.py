@@ -41,7 +41,7 @@ from plugin.connect import (
     validate_store_url,
 )
 from plugin.errors import BackordersError
-from web.auth import current_merchant, login_required, owned_store
+from web.auth import current_merchant, login_required, owned_store, verified_required
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ def _page(keys_form: KeysForm, authorize_form: AuthorizeForm, status: int = 200)
 
 @bp.route("/stores/connect", methods=["GET", "POST"])
 @login_required
+@verified_required
 def connect_form() -> BaseResponse | tuple[str, int]:
     """Show the connect page; POST connects with keys or starts the authorize flow."""
     action = request.form.get("action", "keys") if request.method == "POST" else None
@@ -267,7 +268,7 @@ def disconnect(store_id: int) -> BaseResponse:
     services = _services()
     owned_store(store_id)  # 404 for a missing store or another merchant's
     try:
-        left = disconnect_store(services.stores, store_id)
+        left = disconnect_store(services.stores, store_id, development=services.development)
     except BackordersError as exc:
         logger.info("store disconnect failed store_id=%s reason=%s", store_id, exc.reason)
         flash(f"Could not disconnect store {store_id}: {_message(exc)}", "error")

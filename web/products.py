@@ -64,7 +64,12 @@ class ProductFilters:
 def _store_client(store: StoreRecord) -> WooCommerceClient:
     """The store's REST client for this page, behind the store's rate limiter."""
     client, _limiter = rate_limited_client(
-        services().redis, services().stores, store, timeout=10, max_wait=PAGE_WAIT_S
+        services().redis,
+        services().stores,
+        store,
+        allow_private_addresses=services().config.development,
+        timeout=10,
+        max_wait=PAGE_WAIT_S,
     )
     return client
 

@@ -54,7 +54,7 @@ STORE_WAIT_S = 0.5  # longest a request waits for a rate-limiter slot before ans
 STORE_TIMEOUT_S = 5.0
 # "12" is a product; "12:15" is variation 15 of variable product 12.
 _ITEM = r"[0-9]{1,18}(:[0-9]{1,18})?"
-PRODUCT_IDS = re.compile(rf"^{_ITEM}(,{_ITEM})*$")
+PRODUCT_IDS = re.compile(rf"{_ITEM}(,{_ITEM})*")
 
 
 def _connected_store(store_id: int) -> StoreRecord:
@@ -105,7 +105,7 @@ def availability(store_id: int) -> Response | tuple[Response, int]:
     """Per product: whether it may be backordered, stock, cap, expected date and message."""
     store = _connected_store(store_id)
     raw = request.args.get("product_ids", "").replace(" ", "")
-    if not PRODUCT_IDS.match(raw):
+    if not PRODUCT_IDS.fullmatch(raw):
         return _cors(jsonify(error="product_ids must be ids separated by commas"), store), 400
     items = list(dict.fromkeys(_item(i) for i in raw.split(",")))
     if len(items) > MAX_PRODUCTS:
@@ -211,6 +211,7 @@ def _read_store(
             connection,
             services().stores,
             store,
+            allow_private_addresses=services().config.development,
             timeout=STORE_TIMEOUT_S,
             max_wait=STORE_WAIT_S,
             share=share,

@@ -110,7 +110,12 @@ def _webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
 def _fetch_webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
     try:
         client, _limiter = rate_limited_client(
-            services().redis, services().stores, store, timeout=5, max_wait=PAGE_WAIT_S
+            services().redis,
+            services().stores,
+            store,
+            timeout=5,
+            max_wait=PAGE_WAIT_S,
+            allow_private_addresses=services().config.development,
         )
         ours = {int(i) for i in store.webhook_ids}
         counts: dict[str, int] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from app import Backorders
 
 logger = logging.getLogger(__name__)
+WEBHOOK_ID = re.compile(r"[0-9]{1,20}")  # a WordPress post id
 
 blueprint = Blueprint("woocommerce_webhooks", __name__, url_prefix="/webhooks/woocommerce")
 
@@ -230,7 +232,12 @@ def _is_ping(body: bytes) -> bool:
     except (UnicodeDecodeError, ValueError):
         return False
     values = form.get("webhook_id", [])
-    return set(form) == {"webhook_id"} and len(values) == 1 and values[0].isdigit()
+    # ASCII digits over the whole value (`str.isdigit` also takes "²"), as long as an id may be.
+    return (
+        set(form) == {"webhook_id"}
+        and len(values) == 1
+        and WEBHOOK_ID.fullmatch(values[0]) is not None
+    )
 
 
 def _parse(body: bytes, topic: str) -> tuple[str, dt.datetime, str]:

@@ -18,6 +18,7 @@ class MerchantRecord:
     email: str
     password_hash: str = field(repr=False)
     session_version: int = 1  # see `Merchant.session_version`
+    email_verified: bool = False  # the merchant opened the link sent to `email`
 
 
 def normalize_email(email: str) -> str:
@@ -26,7 +27,13 @@ def normalize_email(email: str) -> str:
 
 
 def _record(row: Merchant) -> MerchantRecord:
-    return MerchantRecord(row.id, row.email, row.password_hash, row.session_version)
+    return MerchantRecord(
+        row.id,
+        row.email,
+        row.password_hash,
+        row.session_version,
+        email_verified=row.email_verified_at is not None,
+    )
 
 
 class MerchantRepository:
@@ -35,13 +42,16 @@ class MerchantRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, email: str, password_hash: str) -> MerchantRecord | None:
-        """Insert a merchant; None when the e-mail address is taken."""
+    def create(self, email: str, password_hash: str, *, verified: bool) -> MerchantRecord | None:
+        """Insert a merchant; None when the e-mail address is taken. `verified`: the address
+        is known to be the merchant's (the demo, tests); sign-up passes False."""
+        now = utcnow()
         row = Merchant(
             email=normalize_email(email),
             password_hash=password_hash,
-            created_at=utcnow(),
+            created_at=now,
             session_version=1,
+            email_verified_at=now if verified else None,
         )
         try:
             with self.db.session() as session:
@@ -73,6 +83,16 @@ class MerchantRepository:
                 .where(Merchant.id == merchant_id)
                 .values(password_hash=password_hash, session_version=Merchant.session_version + 1)
             )
+
+    def mark_verified(self, merchant_id: int) -> bool:
+        """Record that the merchant confirmed the address; False when it was already."""
+        with self.db.session(write=True) as session:
+            result = session.execute(
+                update(Merchant)
+                .where(Merchant.id == merchant_id, Merchant.email_verified_at.is_(None))
+                .values(email_verified_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def end_sessions(self, merchant_id: int) -> None:
         """Bump the session version: every cookie issued so far (and its copies) stops working."""

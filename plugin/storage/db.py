@@ -16,6 +16,8 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from plugin.private_files import private_file, private_folder
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -35,7 +37,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+                database_file = Path(parsed.database)
+                private_folder(database_file.parent)
+                private_file(database_file)  # before SQLite creates it with the umask's mode
             # The web process and every worker open the same file: wait for a lock instead of
             # failing at once (sqlite3 `timeout` is SQLite's busy timeout).
             kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}

@@ -194,6 +194,8 @@ class Merchant(Base):
     # Bumped on sign-out and password change: a session cookie carrying an older version (e.g.
     # one copied before sign-out) is refused, although Flask's signed cookie is still valid.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # When the merchant opened the link sent to the address; None until then (revision 0007).
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Release(Base):
@@ -240,7 +242,10 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    # None: an account e-mail (sign-up), not a store's (revision 0007).
+    store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), nullable=True
+    )
     message_key: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(320))

@@ -25,7 +25,7 @@ FAILED = "failed"
 @dataclass(frozen=True)
 class OutboxRecord:
     id: int
-    store_id: int
+    store_id: int | None  # None: an account e-mail (plugin/account_mail.py)
     key: str
     kind: str
     recipient: str

@@ -13,7 +13,9 @@ Contracts relied on (../shared/reference/woocommerce/):
 
 Every request goes through `_request`: one default timeout, the `throttle` hook first (the worker
 plugs its per-store Redis rate limiter in), redirects never followed, errors translated to
-`plugin.errors`, and `calls` counted. Keys, secrets and payloads are never logged.
+`plugin.errors`, and `calls` counted. Keys, secrets and payloads are never logged. Outside
+development an https store is called only at public addresses, checked on every connection
+(plugin/connectors/public_http.py).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from plugin.connectors.public_http import PublicAddressAdapter
 from plugin.errors import (
     AuthenticationFailed,
     NotFound,
@@ -111,6 +114,7 @@ class WooCommerceClient:
         timeout: float = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
         throttle: Callable[[], None] | None = None,
+        allow_private_addresses: bool = False,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -123,7 +127,13 @@ class WooCommerceClient:
         self.api_url = self.base_url + API_PATH
         self._auth = (consumer_key, consumer_secret)
         self.timeout = timeout
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            if not allow_private_addresses:
+                # http is loopback only (above); an https host is resolved again and checked
+                # on every connection, so a changed DNS answer cannot lead into our network.
+                session.mount("https://", PublicAddressAdapter())
+        self.session = session
         self.throttle = throttle
         self.calls = 0  # platform calls made, counted before each request is sent
         self._has_variations_route: bool | None = None

@@ -413,9 +413,17 @@ def connect(
     *,
     timeout: float = 30.0,
     session: requests.Session | None = None,
+    allow_private_addresses: bool = False,
 ) -> WooCommercePlatform:
-    """The `Platform` for one store: what the worker builds from stored credentials."""
+    """The `Platform` for one store: what the worker builds from stored credentials. Private
+    addresses are for development only (see WooCommerceClient)."""
     client = WooCommerceClient(
-        base_url, consumer_key, consumer_secret, timeout=timeout, session=session, throttle=throttle
+        base_url,
+        consumer_key,
+        consumer_secret,
+        timeout=timeout,
+        session=session,
+        throttle=throttle,
+        allow_private_addresses=allow_private_addresses,
     )
     return WooCommercePlatform(client)

@@ -13,7 +13,7 @@ from redis import Redis
 from sqlalchemy import MetaData, select
 from werkzeug.routing import Rule
 
-from plugin.accounts import SIGN_IN_MAX_FAILURES
+from plugin.signin_throttle import SIGN_IN_MAX_FAILURES
 from plugin.storage.repositories import StoreRecord
 from tests.functional.web.conftest import (
     PASSWORD,
@@ -79,6 +79,7 @@ def url_for_rule(rule: Rule, store_id: int) -> str:
         "state": "state-1",
         "filename": "app.css",
         "kind": "order_split",  # an e-mail template (web/notifications.py)
+        "token": "token-1",  # an e-mail confirmation link (web/auth.py)
     }
     url = rule.rule
     for name in rule.arguments:
@@ -262,3 +263,42 @@ def test_a_store_id_past_the_database_integer_range_is_404(
             else:
                 response = alice.client.post(url, data={"csrf_token": alice.token("/stores")})
             assert response.status_code == 404, (method, url)
+
+
+FRAME_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def frame_headers(response: Any) -> dict[str, str | None]:
+    return {name: response.headers.get(name) for name in FRAME_HEADERS}
+
+
+def test_the_email_pages_refuse_framing(alice: Merchant, alice_store: StoreRecord) -> None:
+    """Issue 13, 10: the e-mail template and outbox pages sent no framing headers."""
+    for path in (
+        f"/stores/{alice_store.id}/emails",
+        f"/stores/{alice_store.id}/emails/order_split",
+        f"/stores/{alice_store.id}/outbox",
+    ):
+        response = alice.get(path)
+        assert response.status_code == 200, path
+        assert frame_headers(response) == FRAME_HEADERS, path
+
+
+def test_every_page_refuses_framing(
+    app: Flask, alice: Merchant, anonymous: Any, alice_store: StoreRecord
+) -> None:
+    """Every GET route of the app, signed in and not, whatever its status (errors too)."""
+    rules = [rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or set())]
+    assert len(rules) >= 20, [rule.endpoint for rule in rules]
+    statuses = set()
+    for rule in rules:
+        url = url_for_rule(rule, alice_store.id)
+        for client in (alice.client, anonymous):
+            with client.get(url) as response:  # closes a static file's stream
+                statuses.add(response.status_code)
+                assert frame_headers(response) == FRAME_HEADERS, (rule.endpoint, url)
+    assert {200, 303, 404} <= statuses

@@ -138,7 +138,9 @@ def production_app(
 
 def signed_in(app: Flask) -> Any:
     """A client over https (session cookies are Secure outside development), signed in."""
-    MerchantRepository(state(app).db).create("owner@example.com", hash_password(PASSWORD))
+    MerchantRepository(state(app).db).create(
+        "owner@example.com", hash_password(PASSWORD), verified=True
+    )
     client = app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"
     token = csrf_token(client.get("/signin").get_data(as_text=True))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import redis
 from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from app import create_app
-from plugin.accounts import SIGN_IN_MAX_FAILURES, ensure_demo_merchant
+from plugin.accounts import ensure_demo_merchant
 from plugin.redis_connection import EmbeddedRedis
+from plugin.signin_throttle import SIGN_IN_MAX_FAILURES
 from plugin.storage.accounts import MerchantRepository
 from plugin.storage.models import Merchant as MerchantRow
 from tests.functional.web.conftest import (
@@ -29,7 +31,7 @@ def merchant_count(app: Flask) -> int:
         return int(session.scalar(select(func.count()).select_from(MerchantRow)) or 0)
 
 
-def test_sign_up_creates_a_hashed_account_and_signs_in(app: Flask) -> None:
+def test_sign_up_creates_a_hashed_unconfirmed_account(app: Flask) -> None:
     client = app.test_client()
     token = csrf_token(client.get("/signup").get_data(as_text=True))
     response = client.post(
@@ -41,12 +43,13 @@ def test_sign_up_creates_a_hashed_account_and_signs_in(app: Flask) -> None:
             "confirm": "long enough pw",
         },
     )
-    assert (response.status_code, response.headers["Location"]) == (303, "/stores")
+    assert (response.status_code, response.headers["Location"]) == (303, "/signup/sent")
     merchant = MerchantRepository(state(app).db).by_email("new@example.com")
     assert merchant is not None and merchant.email == "new@example.com"
+    assert merchant.email_verified is False  # until the link is opened (test_sign_up.py)
     assert merchant.password_hash != "long enough pw"
     assert check_password_hash(merchant.password_hash, "long enough pw")
-    assert client.get("/stores").status_code == 200
+    assert client.get("/stores").status_code == 303  # not signed in by the sign-up
 
 
 def test_sign_up_with_invalid_fields_shows_inline_errors_and_saves_nothing(app: Flask) -> None:
@@ -65,16 +68,23 @@ def test_sign_up_with_invalid_fields_shows_inline_errors_and_saves_nothing(app: 
     assert merchant_count(app) == 0
 
 
-def test_sign_up_twice_with_one_email_is_refused(app: Flask, alice: Merchant) -> None:
+def test_sign_up_with_a_registered_email_changes_nothing(app: Flask, alice: Merchant) -> None:
+    """Answered like a new address (test_sign_up.py compares the two), the account kept."""
     client = app.test_client()
     token = csrf_token(client.get("/signup").get_data(as_text=True))
     response = client.post(
         "/signup",
-        data={"csrf_token": token, "email": alice.email, "password": PASSWORD, "confirm": PASSWORD},
+        data={
+            "csrf_token": token,
+            "email": alice.email,
+            "password": "another long pw",
+            "confirm": "another long pw",
+        },
     )
-    assert response.status_code == 400
-    assert "An account with this e-mail address exists" in response.get_data(as_text=True)
+    assert (response.status_code, response.headers["Location"]) == (303, "/signup/sent")
     assert merchant_count(app) == 1
+    assert Merchant(app, alice.email).sign_in("another long pw").status_code == 400
+    assert Merchant(app, alice.email).sign_in().status_code == 303
 
 
 def test_sign_up_without_csrf_token_is_refused(app: Flask) -> None:
@@ -106,7 +116,7 @@ def test_sign_in_is_blocked_after_too_many_failures_even_with_the_right_password
     assert "Too many failed attempts" in response.get_data(as_text=True)
     assert merchant.get("/stores").status_code == 303
     # The counter lives in Redis with an expiry (shared by every web process).
-    [key] = redis_client.keys("backorders:signin:*")
+    [key] = redis_client.keys("backorders:signin:pair:*")
     assert int(redis_client.get(key) or 0) == SIGN_IN_MAX_FAILURES
     assert 0 < redis_client.ttl(key) <= 15 * 60
     # Another account from the same IP is not affected.
@@ -121,7 +131,7 @@ def test_a_successful_sign_in_resets_the_failure_count(
     for _ in range(SIGN_IN_MAX_FAILURES - 1):
         merchant.sign_in("wrong password!")
     assert merchant.sign_in().status_code == 303
-    assert redis_client.keys("backorders:signin:*") == []
+    assert redis_client.keys("backorders:signin:pair:*") == []
 
 
 def test_sign_in_without_csrf_token_is_refused(app: Flask) -> None:
@@ -147,6 +157,65 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_off_site(app: Flask) ->
         },
     )
     assert response.headers["Location"] == "/stores"
+
+
+OFF_SITE_TARGETS = [
+    "//evil.example",
+    "////evil.example",  # the report: Werkzeug's normalisation made it //evil.example
+    "/////evil.example/x",
+    "/\\evil.example",
+    "/\\/evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "\t//evil.example",
+    " //evil.example",
+    "/\x00/evil.example",
+    "/\x7f/evil.example",
+    "https://evil.example",
+    "HTTPS://evil.example/stores",
+    "http:/evil.example",
+    "https:evil.example",
+    "javascript:alert(1)",
+    "//evil.example@127.0.0.1",
+    "evil.example",
+    "stores",
+    "",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE_TARGETS)
+def test_sign_in_never_redirects_off_site(app: Flask, target: str) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    token = csrf_token(merchant.get("/signin").get_data(as_text=True))
+    response = merchant.client.post(
+        "/signin",
+        data={"csrf_token": token, "email": merchant.email, "password": PASSWORD, "next": target},
+    )
+    assert (response.status_code, response.headers["Location"]) == (303, "/stores")
+    assert merchant.get("/stores").status_code == 200  # signed in all the same
+
+
+@pytest.mark.parametrize(
+    ("target", "location"),
+    [
+        ("/stores", "/stores"),
+        ("/stores/3/backorders?sort=age&dir=asc", "/stores/3/backorders?sort=age&dir=asc"),
+        ("/stores?q=//evil.example", "/stores?q=//evil.example"),
+        ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),  # one path segment on this site
+        ("/stores/caf\u00e9", "/stores/caf%C3%A9"),
+        ("///evil.example", "/evil.example"),  # Werkzeug sends a path of this site
+    ],
+)
+def test_sign_in_returns_to_a_path_of_this_site(app: Flask, target: str, location: str) -> None:
+    merchant = Merchant(app, "carol@example.com").sign_up()
+    token = csrf_token(merchant.get("/signin").get_data(as_text=True))
+    response = merchant.client.post(
+        "/signin",
+        data={"csrf_token": token, "email": merchant.email, "password": PASSWORD, "next": target},
+    )
+    assert (response.status_code, response.headers["Location"]) == (303, location)
 
 
 def test_sign_out_ends_the_session(alice: Merchant) -> None:
@@ -190,6 +259,8 @@ def test_ensure_demo_merchant_creates_once_resets_password_and_owns_the_store(ap
     second = ensure_demo_merchant(db, "demo@example.com", "demo-password-2", store.id)
     assert first == second
     assert merchant_count(app) == 1
+    demo_record = MerchantRepository(db).get(first)
+    assert demo_record is not None and demo_record.email_verified  # `make run` needs no link
     assert state(app).stores.get(store.id).merchant_id == first  # type: ignore[union-attr]
     demo = Merchant(app, "demo@example.com")
     assert demo.sign_in("demo-password-1").status_code == 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,26 @@ def test_a_post_without_the_csrf_token_is_refused(
 
 def test_an_unknown_message_kind_is_404(alice: Merchant, alice_store: StoreRecord) -> None:
     assert alice.get(f"/stores/{alice_store.id}/emails/nope").status_code == 404
+
+
+def test_the_reported_nested_loop_template_is_refused_on_save_within_a_second(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    """Issue 13, 3: eight saves of this template held every web thread for minutes."""
+    page = SPLIT_PAGE.format(alice_store.id)
+    nested = (
+        "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}"
+        "{{ a }}{{ b }}{{ c }}{% endfor %}{% endfor %}{% endfor %}"
+    )
+    token = alice.token(page)
+    started = time.monotonic()
+    response = alice.post(page, {"subject": "Hi", "body": nested, "csrf_token": token})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 400
+    assert elapsed < 1.0, elapsed
+    assert (
+        '<span class="field-error" data-field="body">This template does too much to render: '
+        "more than 10,000 steps (loop passes, calls and filters) (e-mail templates have a "
+        "budget).</span>"
+    ) in response.get_data(as_text=True)
+    assert store_mail(state(app).db, alice_store.id).templates == {}

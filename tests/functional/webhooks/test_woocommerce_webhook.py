@@ -123,6 +123,21 @@ def test_unsigned_ping_answers_200_and_stores_nothing(
     assert stored is not None and stored.last_event_at is None
 
 
+@pytest.mark.parametrize("value", ["%C2%B2", "1%0A", "%D9%A3", "", "1" * 21])
+def test_a_ping_names_its_webhook_in_ascii_digits(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis, value: str
+) -> None:
+    # `str.isdigit` took "²" (and Arabic-Indic digits) for a webhook id: such a body was
+    # answered 200 as an unsigned ping. It is an unsigned delivery, refused like one.
+    response = client.post(
+        f"/webhooks/woocommerce/{store.id}",
+        data=f"webhook_id={value}".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 401
+    assert_nothing_recorded(app, redis_client)
+
+
 def test_unknown_and_disconnected_stores_are_refused_like_a_bad_signature(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:

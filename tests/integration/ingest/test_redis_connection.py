@@ -36,8 +36,11 @@ def test_embedded_server_keeps_data_across_restart() -> None:
         again.stop()
 
 
+SECRET_KEY = "tX9-vq2LmR7_wKd4ZpE1sYhN6cBfJ3uA0gTiVo8"  # noqa: S105 - test value
+
+
 def test_connect_redis_without_url_shares_one_embedded_server(tmp_path: Path) -> None:
-    config = Config.from_env({"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": "k" * 32})
+    config = Config.from_env({"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": SECRET_KEY})
     first = connect_redis(config)
     try:
         first.set("k", "v")
@@ -59,7 +62,7 @@ def test_connect_redis_uses_redis_url(tmp_path: Path) -> None:
     server, url = start_embedded_redis(tmp_path / "redis.rdb")
     try:
         config = Config.from_env(
-            {"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": "k" * 32, "REDIS_URL": url}
+            {"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": SECRET_KEY, "REDIS_URL": url}
         )
         client = connect_redis(config)
         assert client.ping() is True

@@ -231,3 +231,58 @@ def test_stored_wording_and_alert_address_survive_each_others_saves(smtp_setup: 
     store = smtp_setup.stores.get(smtp_setup.store.id)
     assert store is not None
     assert store.settings.numbering_pattern == "{number}/{seq}"
+
+
+def test_a_stored_template_over_budget_stops_in_the_worker_and_alerts_the_merchant_once(
+    smtp_setup: Setup, smtp_server: SmtpServer
+) -> None:
+    """Issue 13, 3: wording saved before the budget existed (nested loops) must not hold the
+    worker: the customer gets the default wording, the merchant one open alert."""
+    reported = (
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}"
+        "{{ a }}{% endfor %}{% endfor %}{% endfor %}"
+    )
+    save_email_template(
+        smtp_setup.db, smtp_setup.store.id, "order_split", TemplateText("Hi", reported)
+    )
+    started = time.monotonic()
+    split_order(smtp_setup)
+    assert time.monotonic() - started < 10.0
+    [queued] = OutboxRepository(smtp_setup.db).list(smtp_setup.store.id)
+    assert queued.subject == "Your order 1042: part of it is on backorder"
+    assert queued.body.startswith("Hello Ann Lee,\n\npart of your order 1042 at Mug Shop")
+    [alert] = smtp_setup.stores.list_alerts(smtp_setup.store.id)
+    assert alert.kind == "email_template:order_split"
+    assert alert.message == (
+        'Your wording of "Customer: order split" could not be used, so the default wording was '
+        "sent. This template does too much to render: a range of more than 1,000 numbers "
+        "(e-mail templates have a budget)."
+    )
+    # The next message with the same wording adds no second alert while the first is open.
+    notifier = worker.notifications(worker.runtime())
+    assert notifier.alert is not None
+    notifier.alert(smtp_setup.store.id, alert.kind, alert.message)
+    assert [a.id for a in smtp_setup.stores.list_alerts(smtp_setup.store.id)] == [alert.id]
+
+
+def test_an_account_email_belongs_to_no_store_and_is_sent_by_the_mail_job(
+    smtp_setup: Setup, smtp_server: SmtpServer
+) -> None:
+    """Sign-up's confirmation link travels the same way as a store's messages."""
+    from plugin.account_mail import VERIFY_EMAIL, send_account_mail
+
+    outbox = OutboxRepository(smtp_setup.db)
+    link = "https://backorders.example/verify/abc"
+    message_id = send_account_mail(
+        outbox, smtp_setup.redis, VERIFY_EMAIL, "new@example.com", {"link": link}
+    )
+    assert message_id is not None
+    run_jobs(smtp_setup.redis)
+    [received] = smtp_server.handler.received
+    assert received.rcpt_tos == ["new@example.com"]
+    assert received.message["Subject"] == "Confirm your e-mail address for Backorders"
+    assert link in received.message.get_payload(decode=True).decode()
+    record = outbox.get(message_id)
+    assert record is not None
+    assert (record.store_id, record.status, record.attempts) == (None, "sent", 1)
+    assert outbox.list(smtp_setup.store.id) == []  # not on any store's outbox page

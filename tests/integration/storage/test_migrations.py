@@ -45,7 +45,7 @@ def test_migrate_twice_is_harmless_and_sqlite_runs_in_wal_mode(tmp_path: Path) -
         timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert (mode, timeout, version) == ("wal", 30000, [("0006",)])
+    assert (mode, timeout, version) == ("wal", 30000, [("0007",)])
 
 
 def test_the_comparison_sees_a_drift(db: Database) -> None:

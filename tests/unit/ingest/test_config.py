@@ -6,7 +6,7 @@ import pytest
 
 from plugin.config import Config, ConfigError
 
-KEY = "s" * 32
+KEY = "tX9-vq2LmR7_wKd4ZpE1sYhN6cBfJ3uA0gTiVo8"  # a made-up generated-looking key
 
 
 def test_defaults_in_production(tmp_path: Path) -> None:
@@ -44,8 +44,10 @@ def test_every_variable_parsed(tmp_path: Path) -> None:
             "MAX_WEBHOOK_BYTES": "2048",
             "LOG_LEVEL": "debug",
             "SMTP_URL": "smtp://127.0.0.1:2525",
+            "TRUSTED_PROXY_HOPS": "2",
         }
     )
+    assert config.trusted_proxy_hops == 2
     assert (
         config.database_url,
         config.redis_url,
@@ -123,6 +125,12 @@ def test_development_generates_and_keeps_a_secret_key(tmp_path: Path) -> None:
             "SMTP_URL: must look like smtp://host:port or smtps://host:port",
         ),
         ("SECRET_KEY", "short", "SECRET_KEY: must be at least 16 characters long"),
+        (
+            "TRUSTED_PROXY_HOPS",
+            "-1",
+            "TRUSTED_PROXY_HOPS: must be at least 0 and at most 10, got -1",
+        ),
+        ("TRUSTED_PROXY_HOPS", "one", "TRUSTED_PROXY_HOPS: expected a whole number, got 'one'"),
     ],
 )
 def test_bad_values_name_the_variable(
@@ -132,3 +140,74 @@ def test_bad_values_name_the_variable(
     with pytest.raises(ConfigError) as caught:
         Config.from_env(environ)
     assert (caught.value.variable, str(caught.value)) == (variable, message)
+
+
+# Each refused in production, with the reason the message gives.
+WEAK_KEYS = [
+    ("aaaaaaaaaaaaaaaa", "repeats a short block of characters"),  # the report
+    ("changeme-changeme", "looks like a placeholder from an example, not a generated key"),
+    ("CHANGE_ME_to_a_long_random_value_0123", "looks like a placeholder"),
+    ("your-secret-key-goes-here-9f8e7d6c5b4a", "looks like a placeholder"),
+    ("replace-me-with-a-real-key-before-deploying", "looks like a placeholder"),
+    ("s" * 64, "repeats a short block of characters"),
+    ("k3y!" * 10, "repeats a short block of characters"),
+    ("abcdefghijklmnopqrstuvwxyz0123456789", "is mostly a run of consecutive characters"),
+    ("9876543210zyxwvutsrqponmlkjihgfedcba", "is mostly a run of consecutive characters"),
+    ("tX9-vq2LmR7_wKd4ZpE1", "must be at least 32 characters long in production"),
+    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", "has too little entropy (about 6 bits, at least 80)"),
+    ("acacacacacacacacacacacacacacacad", "has too little entropy (about 37 bits, at least 80)"),
+    ("Passw0rd-Passw0rd-Passw0rd-Passw0rd", "repeats a short block of characters"),
+]
+
+
+@pytest.mark.parametrize(("key", "reason"), WEAK_KEYS)
+def test_production_refuses_a_weak_secret_key_and_says_how_to_make_one(
+    tmp_path: Path, key: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env({"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": key})
+    message = str(caught.value)
+    assert caught.value.variable == "SECRET_KEY"
+    assert message.startswith(f"SECRET_KEY: {reason}"), message
+    assert message.endswith(
+        'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    )
+    assert key not in message
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_development_accepts_any_key_of_16_characters(tmp_path: Path) -> None:
+    environ = {"BACKORDERS_HOME": str(tmp_path), "DEVELOPMENT": "1"}
+    config = Config.from_env({**environ, "SECRET_KEY": "aaaaaaaaaaaaaaaa"})
+    assert config.secret_key == "aaaaaaaaaaaaaaaa"
+
+
+def test_generated_keys_pass() -> None:
+    import base64
+    import secrets
+    import uuid
+
+    from plugin.config import weak_secret_key
+
+    for _ in range(2000):
+        for key in (
+            secrets.token_urlsafe(32),
+            secrets.token_hex(16),
+            secrets.token_hex(32),
+            uuid.uuid4().hex,
+            base64.b64encode(secrets.token_bytes(32)).decode(),
+        ):
+            assert weak_secret_key(key) is None, key
+
+
+def test_a_weak_key_stops_the_web_app_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import create_app
+
+    monkeypatch.setenv("BACKORDERS_HOME", str(tmp_path))
+    monkeypatch.setenv("SECRET_KEY", "aaaaaaaaaaaaaaaa")
+    monkeypatch.delenv("DEVELOPMENT", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY: repeats a short block"):
+        create_app()
+    assert list(tmp_path.iterdir()) == []  # no database was created

@@ -1,0 +1,27 @@
+"""Ids and numbers read from URLs and forms: ASCII digits only, matched over the whole value.
+
+`str.isdigit` accepts superscripts (`²`) that `int` refuses, `\\d` accepts other scripts'
+digits, and a pattern ending in `$` accepts a trailing newline (`112\\n`); these helpers do none
+of that.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A platform's numeric id (WooCommerce order, product, customer ids): fits SQL BIGINT.
+NUMERIC_ID = re.compile(r"[0-9]{1,18}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
+def is_numeric_id(value: str) -> bool:
+    """True for 1 to 18 ASCII digits and nothing else."""
+    return NUMERIC_ID.fullmatch(value) is not None
+
+
+def whole_number(raw: str, *, maximum: int) -> int | None:
+    """`raw` as a number from 0 to `maximum` when it is ASCII digits only, else None."""
+    if _WHOLE_NUMBER.fullmatch(raw) is None:
+        return None
+    value = int(raw)
+    return value if value <= maximum else None
