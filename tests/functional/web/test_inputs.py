@@ -84,7 +84,10 @@ def test_cancel_and_move_up_refuse_ids_with_a_trailing_newline(
     app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
 ) -> None:
     base = f"/stores/{alice_store.id}"
-    before = snapshot(app, redis_client)
+    # The stores page (for the CSRF token) reads Alice's store through its rate limiter, whose
+    # Redis keys expire by themselves.
+    own_store_calls = f"backorders:ratelimit:{alice_store.id}"
+    before = snapshot(app, redis_client, ignore=own_store_calls)
     for path in (f"{base}/orders/112%0a/lines/7/cancel", f"{base}/orders/112/lines/7%0a/cancel"):
         assert alice.get(path).status_code == 404, path
         assert alice.post(path, {"reason": "x"}, token_from="/stores").status_code == 404, path
@@ -92,7 +95,7 @@ def test_cancel_and_move_up_refuse_ids_with_a_trailing_newline(
         f"{base}/products/11/allocation/move-up", {"order_id": "112\n"}, token_from="/stores"
     )
     assert move_up.status_code == 404
-    assert snapshot(app, redis_client) == before
+    assert snapshot(app, redis_client, ignore=own_store_calls) == before
 
 
 def test_a_store_id_in_other_scripts_digits_is_404(
