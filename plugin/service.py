@@ -243,8 +243,8 @@ def _free_stock(
     releases: ReleaseLedger,
     stock_lock: StockLock | None,
 ) -> tuple[Mapping[ProductRef, Stock], dict[ProductRef, int]]:
-    """The stock seen from `order` and the units of its products promised to released orders
-    awaiting payment: the same free units allocation counts (README "Stock accounting").
+    """The stock seen from `order` and the units of its stock figures promised to released
+    orders awaiting payment: the same free units allocation counts (README "Stock accounting").
 
     Read under the allocation locks of the order's products (the per-store+product lock an
     allocation job holds while it reads, decides and writes), the holds first, then the figure:
@@ -262,13 +262,17 @@ def _free_stock(
       no allocation counts them as free.
     """
     refs = sorted({line.ref for line in order.lines}, key=_ref_key)
+    # The figures the order's products may draw on: its own, or for a variation its parent's
+    # (the stock read below says which; held units are keyed by figure, `Stock.pool_ref`).
+    pools = {*refs, *(ProductRef(ref.product_id) for ref in refs if ref.variant_id)}
     guard = stock_lock(refs) if stock_lock is not None else contextlib.nullcontext()
     with guard:
         held = held_by_unpaid_releases(
-            store_id, platform, releases, settle=True, refs=refs, excluding=order.id
+            store_id, platform, releases, settle=True, pools=pools, excluding=order.id
         )
         stock = platform.get_stock(order)
-    return stock, held
+    drawn = {item.pool_ref for item in stock.values()}
+    return stock, {pool: units for pool, units in held.items() if pool in drawn}
 
 
 def _ref_key(ref: ProductRef) -> tuple[str, str]:

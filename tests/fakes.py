@@ -29,6 +29,7 @@ from plugin.core.model import (
     ProductRef,
     Status,
     Stock,
+    StockFigure,
 )
 from plugin.ports import OrderChange, SplitRecord, SplitState
 from plugin.service import WebhookInfo
@@ -459,6 +460,13 @@ class FakeReleaseStore:
     before_stock: Callable[[], object] | None = None
     after_stock: Callable[[], object] | None = None
     before_write: Callable[[], object] | None = None
+    # Variations drawing on another product's figure (WooCommerce's manage_stock "parent"):
+    # ref -> the figure's key; `stock` is kept per figure.
+    pools: dict[ProductRef, ProductRef] = field(default_factory=dict)
+
+    def pool(self, ref: ProductRef) -> ProductRef:
+        """The key of the stock figure `ref` draws on."""
+        return self.pools.get(ref, ref)
 
     def __post_init__(self) -> None:
         import threading
@@ -505,12 +513,12 @@ class FakeReleaseStore:
         self.wc_status[order_id] = "on-hold"
         self.reduced[order_id] = {}
         for line in made:
-            self.stock[line.ref] = self.stock.get(line.ref, 0) - line.quantity
+            self.stock[self.pool(line.ref)] = self.stock.get(self.pool(line.ref), 0) - line.quantity
             self.reduced[order_id][line.line_id] = line.quantity
         return order
 
     def restock(self, product: str | ProductRef, units: int) -> None:
-        ref = product if isinstance(product, ProductRef) else ProductRef(product)
+        ref = self.pool(product if isinstance(product, ProductRef) else ProductRef(product))
         with self._mutex:
             self.stock[ref] = self.stock.get(ref, 0) + units
 
@@ -535,8 +543,8 @@ class FakeReleaseStore:
             self.wc_status[order_id] = "processing" if paid else "on-hold"
             self.reduced[order_id] = {}
             for line in made:
-                if line.ref in self.stock:
-                    self.stock[line.ref] -= line.quantity
+                if self.pool(line.ref) in self.stock:
+                    self.stock[self.pool(line.ref)] -= line.quantity
                     self.reduced[order_id][line.line_id] = line.quantity
         return order
 
@@ -546,14 +554,14 @@ class FakeReleaseStore:
             self._move(order_id, "cancelled")
 
     def open_backorder_units(self, ref: ProductRef) -> int:
-        """Units of `ref` that on-hold backorder orders took from stock and wait for."""
+        """Units of figure `ref` that on-hold backorder orders took from stock and wait for."""
         with self._mutex:
             return sum(
                 self.reduced[order_id].get(line.line_id, 0)
                 for order_id, order in self.orders.items()
                 if order.links.is_backorder_order and self.wc_status[order_id] == "on-hold"
                 for line in order.lines
-                if line.ref == ref
+                if self.pool(line.ref) == ref
             )
 
     def pay(self, order_id: str) -> None:
@@ -567,10 +575,10 @@ class FakeReleaseStore:
         order = self.orders[order_id]
         if status in ("pending", "cancelled") and self.reduced[order_id]:
             for line in order.lines:
-                self.stock[line.ref] += self.reduced[order_id].pop(line.line_id, 0)
+                self.stock[self.pool(line.ref)] += self.reduced[order_id].pop(line.line_id, 0)
         if status == "processing" and not self.reduced[order_id]:
             for line in order.lines:
-                self.stock[line.ref] -= line.quantity
+                self.stock[self.pool(line.ref)] -= line.quantity
                 self.reduced[order_id][line.line_id] = line.quantity
         self.wc_status[order_id] = status
         canonical = {"on-hold": Status.NEW_BACKORDER, "cancelled": Status.CANCELLED}
@@ -630,7 +638,9 @@ class FakeReleaseStore:
                 self.wc_status[new_order_id] = "on-hold"
                 self.reduced[new_order_id] = {}
                 for line in moved:
-                    self.stock[line.ref] = self.stock.get(line.ref, 0) - line.quantity
+                    self.stock[self.pool(line.ref)] = (
+                        self.stock.get(self.pool(line.ref), 0) - line.quantity
+                    )
                     self.reduced[new_order_id][line.line_id] = line.quantity
                 assert plan.split_key and plan.backorder_number
                 self.split_keys[new_order_id] = plan.split_key
@@ -640,7 +650,9 @@ class FakeReleaseStore:
             lines = []
             for line in current.lines:
                 units = keep.get(line.line_id, line.quantity)
-                self.stock[line.ref] += self.reduced[backorder.id].get(line.line_id, 0) - units
+                self.stock[self.pool(line.ref)] += (
+                    self.reduced[backorder.id].get(line.line_id, 0) - units
+                )
                 if units:
                     self.reduced[backorder.id][line.line_id] = units
                     lines.append(dataclasses.replace(line, quantity=units))
@@ -650,10 +662,10 @@ class FakeReleaseStore:
             self._done("write_resplit")
             return new_order_id
 
-    def product_stock(self, ref: ProductRef) -> int | None:
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
         with self._mutex:
-            self._step("product_stock")
-            return self.stock.get(ref)
+            self._step("stock_figure")
+            return StockFigure(self.pool(ref), self.stock.get(self.pool(ref)))
 
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         with self._mutex:
@@ -668,18 +680,20 @@ class FakeReleaseStore:
             self._step("get_stock")
             result: dict[ProductRef, Stock] = {}
             for line in order.lines:
-                if line.ref not in self.stock:
+                if self.pool(line.ref) not in self.stock:
                     result[line.ref] = Stock(line.ref, 0, managed=False)
                     continue
+                pool = self.pool(line.ref)
                 took = sum(
                     self.reduced.get(order.id, {}).get(other.line_id, 0)
                     for other in order.lines
-                    if other.ref == line.ref
+                    if self.pool(other.ref) == pool
                 )
-                seen = self.stock[line.ref] + took
+                seen = self.stock[pool] + took
                 result[line.ref] = Stock(
-                    line.ref, max(0, seen), True, BackorderMode.YES, max(0, -seen)
-                )
+                    line.ref, max(0, seen), True, BackorderMode.YES, max(0, -seen),
+                    pool=pool if pool != line.ref else None,
+                )  # fmt: skip
         if self.after_stock is not None:
             self.after_stock()
         return result
@@ -716,8 +730,8 @@ class FakeReleaseStore:
                 self.wc_status[backorder_order_id] = "on-hold"
                 self.reduced[backorder_order_id] = {}
                 for line in moved:
-                    if line.ref in self.stock:
-                        self.stock[line.ref] -= line.quantity
+                    if self.pool(line.ref) in self.stock:
+                        self.stock[self.pool(line.ref)] -= line.quantity
                         self.reduced[backorder_order_id][line.line_id] = line.quantity
                 self.split_keys[backorder_order_id] = plan.split_key
                 self.numbers[backorder_order_id] = plan.backorder_number
@@ -726,9 +740,9 @@ class FakeReleaseStore:
             for line in current.lines:
                 units = keep.get(line.line_id, line.quantity)
                 reduced = self.reduced[original.id].pop(line.line_id, 0)
-                if line.ref in self.stock:
+                if self.pool(line.ref) in self.stock:
                     given_back = reduced - units if reduced else 0
-                    self.stock[line.ref] += given_back
+                    self.stock[self.pool(line.ref)] += given_back
                     if reduced and units:
                         self.reduced[original.id][line.line_id] = units
                 if units:

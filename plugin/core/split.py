@@ -303,9 +303,10 @@ def plan_split(
 ) -> Plan:
     """Decide what of `order` ships now, what goes on backorder, and the money of both.
 
-    `held`: units per product released to other orders that have not paid yet; the store
-    gave them back to its figure (`stock`), but they are promised, so this order does not
-    get them (README "Stock accounting").
+    `held`: units per stock figure (`Stock.pool_ref`) released to other orders that have not
+    paid yet; the store gave them back to its figure (`stock`), but they are promised, so
+    this order does not get them (README "Stock accounting"). Products drawing on one figure
+    share it (`decide_lines`).
     """
     settings = policies.settings
     eligible, eligible_reason = eligibility(order, settings)

@@ -79,6 +79,19 @@ class SqlReleaseLedger:
         cancelling = cancellations.orders_with_open_cancellation(store_id)
         return [order_id for order_id in found if order_id not in cancelling]
 
+    def parent_product(self, store_id: int, product_id: str) -> str:
+        """The product of `product_id`: the parent product when a split of the store moved a
+        variation with that id, else `product_id` itself (no store call: the split plans name
+        both ids)."""
+        with self.db.session() as session:
+            plans = session.scalars(select(Split.plan).where(Split.store_id == store_id))
+            for plan in plans:
+                for line in (plan or {}).get("lines", []):
+                    ref = line.get("ref") or {}
+                    if ref.get("variant_id") and str(ref["variant_id"]) == str(product_id):
+                        return str(ref.get("product_id"))
+        return str(product_id)
+
     def waiting_products(self, store_id: int) -> list[str]:
         """Product ids (variation ids for variations) that unreleased backorder orders wait
         for, in lines not cancelled (an allocation job for a cancelled line finds nothing)."""

@@ -7,7 +7,7 @@ from plugin.core.model import ProductRef
 from tests.integration.worker.conftest import Sandbox
 
 
-def test_product_stock_of_products_and_variations(sandbox: Sandbox) -> None:
+def test_stock_figure_of_products_and_variations(sandbox: Sandbox) -> None:
     client = sandbox.client()
     counted = client.post("/products", {"name": "A", "manage_stock": True, "stock_quantity": -3,
                                         "backorders": "yes"})  # fmt: skip
@@ -18,9 +18,9 @@ def test_product_stock_of_products_and_variations(sandbox: Sandbox) -> None:
     )
     platform = WooCommercePlatform(client)
 
-    assert platform.product_stock(ProductRef(str(counted["id"]))) == -3
-    assert platform.product_stock(ProductRef(str(untracked["id"]))) is None
-    assert platform.product_stock(ProductRef(str(parent["id"]), str(variation["id"]))) == 4
+    assert platform.stock_figure(ProductRef(str(counted["id"]))).quantity == -3
+    assert platform.stock_figure(ProductRef(str(untracked["id"]))).quantity is None
+    assert platform.stock_figure(ProductRef(str(parent["id"]), str(variation["id"]))).quantity == 4
 
 
 def test_release_order_moves_only_a_held_order_and_returns_the_payment_url(
