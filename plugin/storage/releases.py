@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from plugin.core.model import ProductRef
 from plugin.ports import SplitState
-from plugin.releasing import ReleaseRecord, ReleaseState
+from plugin.releasing import ReleaseRecord, ReleaseState, release_pool
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.models import Release, ReleaseBump, Split, utcnow
@@ -144,6 +144,27 @@ class SqlReleaseLedger:
                 .order_by(Release.id)
             ).all()
             return [_record(row) for row in rows]
+
+    def promised_units(self, store_id: int) -> dict[ProductRef, int]:
+        """Units per stock figure released to orders set `pending` and not yet settled, from
+        our records alone (no store call): what `held_by_unpaid_releases` reads the orders to
+        confirm. A release whose customer paid counts until the next allocation or split of
+        its product settles it."""
+        held: dict[ProductRef, int] = {}
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Release).where(
+                    Release.store_id == store_id,
+                    Release.target_status == "pending",
+                    # The status is set, so the store gave the units back to its figure.
+                    Release.state.in_((ReleaseState.STATUS_SET, ReleaseState.DONE)),
+                )
+            )
+            for row in rows:
+                for line in row.lines:
+                    pool = release_pool(line)
+                    held[pool] = held.get(pool, 0) + int(line.get("units") or 0)
+        return held
 
     def start(
         self,
