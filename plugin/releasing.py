@@ -28,6 +28,11 @@ free only the stock figure plus the units *its* orders reduced: a unit that anot
 holds is never free to it, so a second product's job, counting every holder, can only hand out
 what the first could not.
 
+Originals held whole (the customer's order waiting for stock itself: whole-order delivery with
+a short line, or nothing in stock; recorded under `core.split.hold_key`) wait in the same
+queue, in their priority and age place, and are released and split exactly like backorder
+orders: the units they wait for were taken from stock when they were put on hold.
+
 Partial release: when the stock covers only part of a backorder order and its delivery
 condition allows that (never for whole-order delivery), the order is first split again
 (`plugin/resplit.py`: what waits moves to a new backorder order, `1042-002`, recorded in the
@@ -286,7 +291,8 @@ def _allocate(
 def _open_orders(
     store_id: int, product_id: str, platform: ReleasePlatform, releases: ReleaseLedger
 ) -> list[Order]:
-    """Backorder orders waiting for `product_id`: split by us, never released, still held."""
+    """Orders waiting for `product_id`, never released, still held: backorder orders split by
+    us, and originals held whole (`core.split.hold_key`) still On Hold."""
     unreleased = [
         order_id
         for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id))
@@ -294,7 +300,15 @@ def _open_orders(
     ]
     # One read for all of them (per 100), not one per order: every stock change of a product
     # runs this, and a product can have many open backorders.
-    return [o for o in platform.get_orders(unreleased) if o.status is Status.NEW_BACKORDER]
+    return [o for o in platform.get_orders(unreleased) if _still_waits(o)]
+
+
+def _still_waits(order: Order) -> bool:
+    """A backorder order still on-hold, or a held original still On Hold (a merchant who
+    cancels it or sends it on themselves takes it out of the queue)."""
+    if order.links.is_backorder_order:
+        return order.status is Status.NEW_BACKORDER
+    return order.status is Status.ON_HOLD
 
 
 @dataclass(frozen=True)

@@ -575,13 +575,16 @@ class FakeReleaseStore:
         order = self.orders[order_id]
         if status in ("pending", "cancelled") and self.reduced[order_id]:
             for line in order.lines:
-                self.stock[self.pool(line.ref)] += self.reduced[order_id].pop(line.line_id, 0)
-        if status == "processing" and not self.reduced[order_id]:
+                if line.line_id in self.reduced[order_id]:
+                    self.stock[self.pool(line.ref)] += self.reduced[order_id].pop(line.line_id)
+        if status in ("processing", "on-hold") and not self.reduced[order_id]:
             for line in order.lines:
-                self.stock[self.pool(line.ref)] -= line.quantity
-                self.reduced[order_id][line.line_id] = line.quantity
+                if self.pool(line.ref) in self.stock:
+                    self.stock[self.pool(line.ref)] -= line.quantity
+                    self.reduced[order_id][line.line_id] = line.quantity
         self.wc_status[order_id] = status
-        canonical = {"on-hold": Status.NEW_BACKORDER, "cancelled": Status.CANCELLED}
+        held = Status.NEW_BACKORDER if order.links.is_backorder_order else Status.ON_HOLD
+        canonical = {"on-hold": held, "cancelled": Status.CANCELLED}
         self.orders[order_id] = dataclasses.replace(order, status=canonical.get(status, Status.NEW))
         self.transitions.append((order_id, before, status))
 
@@ -631,9 +634,13 @@ class FakeReleaseStore:
                     for lp in plan.lines
                     if lp.backorder
                 ]
+                # A sibling of a backorder order; the first backorder order of a held original.
+                parent = current.links.parent_id if current.links.is_backorder_order else current.id
                 self.orders[new_order_id] = dataclasses.replace(
                     current, id=new_order_id, number=new_order_id, lines=tuple(moved),
                     created_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+                    links=Links(parent_id=parent, is_backorder_order=True),
+                    status=Status.NEW_BACKORDER,
                 )  # fmt: skip
                 self.wc_status[new_order_id] = "on-hold"
                 self.reduced[new_order_id] = {}
@@ -755,11 +762,16 @@ class FakeReleaseStore:
             return backorder_order_id
 
     def set_status(self, order_id: str, canonical_status: str) -> None:
+        """Like the connector: On Hold is WooCommerce's on-hold (stock taken if not yet)."""
         with self._mutex:
             self._step("set_status")
-            self.orders[order_id] = dataclasses.replace(
-                self.orders[order_id], status=Status(canonical_status)
-            )
+            if canonical_status == Status.ON_HOLD.value:
+                self._move(order_id, "on-hold")
+            else:
+                self.orders[order_id] = dataclasses.replace(
+                    self.orders[order_id], status=Status(canonical_status)
+                )
+            self._done("set_status")
 
     def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
         with self._mutex:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from plugin.core.model import ProductRef
+from plugin.core.split import hold_key
 from plugin.ports import SplitState
 from plugin.releasing import ReleaseRecord, ReleaseState, release_pool
 from plugin.storage.cancellations import SqlCancellationLedger
@@ -41,6 +42,21 @@ def _waits(split: Split, line: Mapping[str, Any], removed: set[tuple[str, str]])
     return (str(split.backorder_order_id), str(line.get("line_id"))) not in removed
 
 
+def _is_hold(split: Split) -> bool:
+    """A record of an original that waits whole for stock (`core.split.hold_key`)."""
+    return split.split_key == hold_key(split.original_order_id)
+
+
+def _waiting_order(split: Split, line: Mapping[str, Any], removed: set[tuple[str, str]]) -> str:
+    """The order that waits for the units of a finished split's plan line, or "": the
+    backorder order it moved them to, or the original itself when it waits whole."""
+    if _is_hold(split):
+        return split.original_order_id if int(line.get("waiting") or 0) > 0 else ""
+    if split.backorder_order_id is None or not _waits(split, line, removed):
+        return ""
+    return split.backorder_order_id
+
+
 class SqlReleaseLedger:
     """Release records and the backorder orders that wait for a product, on SQL."""
 
@@ -49,17 +65,14 @@ class SqlReleaseLedger:
 
     def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]:
         """Backorder orders of finished splits that moved units of product (or variation)
-        `ref.product_id` in a line not cancelled, oldest split first."""
+        `ref.product_id` in a line not cancelled, and originals held whole waiting for it
+        (`core.split.hold_key`), oldest record first."""
         cancellations = SqlCancellationLedger(self.db)
         removed = cancellations.removed_lines(store_id)
         with self.db.session() as session:
             rows = session.scalars(
                 select(Split)
-                .where(
-                    Split.store_id == store_id,
-                    Split.state == SplitState.DONE,
-                    Split.backorder_order_id.is_not(None),
-                )
+                .where(Split.store_id == store_id, Split.state == SplitState.DONE)
                 .order_by(Split.id)
             ).all()
             found: list[str] = []
@@ -69,10 +82,10 @@ class SqlReleaseLedger:
                     # A product id names the product and all its variations; a variation's
                     # own id (WooCommerce sends product.updated for variations too) names it.
                     wanted = {str(line_ref.get("product_id")), str(line_ref.get("variant_id"))}
-                    if ref.product_id in wanted and _waits(row, line, removed):
-                        assert row.backorder_order_id is not None
-                        if row.backorder_order_id not in found:
-                            found.append(row.backorder_order_id)
+                    waiting = _waiting_order(row, line, removed)
+                    if ref.product_id in wanted and waiting:
+                        if waiting not in found:
+                            found.append(waiting)
                         break
         # A backorder order with a line being cancelled waits until the cancellation is
         # carried out (plugin/cancelling.py): no stock goes to a line the merchant cancelled.
@@ -93,27 +106,23 @@ class SqlReleaseLedger:
         return str(product_id)
 
     def waiting_products(self, store_id: int) -> list[str]:
-        """Product ids (variation ids for variations) that unreleased backorder orders wait
-        for, in lines not cancelled (an allocation job for a cancelled line finds nothing)."""
+        """Product ids (variation ids for variations) that unreleased backorder orders and
+        originals held whole wait for, in lines not cancelled (an allocation job for a
+        cancelled line finds nothing)."""
         removed = SqlCancellationLedger(self.db).removed_lines(store_id)
         with self.db.session() as session:
             released = set(
                 session.scalars(select(Release.order_id).where(Release.store_id == store_id))
             )
             rows = session.scalars(
-                select(Split).where(
-                    Split.store_id == store_id,
-                    Split.state == SplitState.DONE,
-                    Split.backorder_order_id.is_not(None),
-                )
+                select(Split).where(Split.store_id == store_id, Split.state == SplitState.DONE)
             ).all()
             products: set[str] = set()
             for row in rows:
-                if row.backorder_order_id in released:
-                    continue
                 for line in (row.plan or {}).get("lines", []):
                     ref = line.get("ref") or {}
-                    if _waits(row, line, removed):
+                    waiting = _waiting_order(row, line, removed)
+                    if waiting and waiting not in released:
                         products.add(str(ref.get("variant_id") or ref.get("product_id")))
             return sorted(products)
 

@@ -606,7 +606,8 @@ def resplit_create_body(
     cancelling a line matches on), but a sibling of it (`parent_id` is the original, so
     `GET /orders?parent=` finds every backorder order of the original), keeping the delivery
     override and since when the units wait."""
-    original_id = backorder.links.parent_id
+    # An original that waited whole for stock (plugin/resplit.py `original_of`) is its own.
+    original_id = backorder.links.parent_id if backorder.links.is_backorder_order else backorder.id
     if not original_id:
         raise ValueError(f"order {backorder.id} names no original order (parent_id)")
     body = backorder_create_body(
