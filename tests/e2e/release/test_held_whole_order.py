@@ -5,6 +5,7 @@ was not paid (`pending` with the payment link), like a backorder order."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -16,6 +17,18 @@ from plugin.storage.releases import SqlReleaseLedger
 from tests.e2e.helpers import Api, Jobs, PluginDb, create_order, settle, wait_for
 
 pytestmark = pytest.mark.e2e
+
+
+def _restock(api: Api, product_id: int, figure: int) -> None:
+    """Set the product's stock figure, in a later second than its last change: the inbox keeps
+    one event per product and `date_modified_gmt` (whole seconds), so a second change within
+    the same second would reach the plugin only with the next reconciliation."""
+    last = dt.datetime.fromisoformat(api.get(f"/products/{product_id}")["date_modified_gmt"])
+    wait_for(
+        lambda: dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None) > last,
+        what="a second after the product's last change",
+    )
+    api.put(f"/products/{product_id}", {"stock_quantity": figure})
 
 
 def _released_notes(api: Api, order_id: int) -> int:
@@ -55,13 +68,13 @@ def test_a_whole_order_waiting_on_hold_is_released_once_when_stock_arrives(
     assert api.get(f"/products/{kettle['id']}")["stock_quantity"] == -2  # its units wait
 
     # One kettle arrives: a whole order is not released in part.
-    api.put(f"/products/{kettle['id']}", {"stock_quantity": -1})
+    _restock(api, kettle["id"], -1)
     settle(stack.sandbox_url, plugin_db, jobs, store_id, order_id)
     assert api.order(order_id)["status"] == "on-hold"
     assert SqlReleaseLedger(plugin_db.db).for_order(store_id, str(order_id)) == []
 
     # The second arrives: released once, for payment.
-    api.put(f"/products/{kettle['id']}", {"stock_quantity": 0})
+    _restock(api, kettle["id"], 0)
     released = wait_for(
         lambda: (o := api.order(order_id))["status"] == "pending" and o,
         what="the held order released for payment",
@@ -80,7 +93,7 @@ def test_a_whole_order_waiting_on_hold_is_released_once_when_stock_arrives(
     assert api.children(order_id) == []  # released whole: nothing split off
 
     # Another stock change releases nothing twice; the customer pays and the figure is right.
-    api.put(f"/products/{kettle['id']}", {"stock_quantity": 1})
+    _restock(api, kettle["id"], 1)
     settle(stack.sandbox_url, plugin_db, jobs, store_id, order_id)
     assert SqlReleaseLedger(plugin_db.db).for_order(store_id, str(order_id)) == [record]
     assert _released_notes(api, order_id) == 1
