@@ -413,10 +413,29 @@ def product_lock(connection: redis.Redis, store_id: int, product_id: str) -> Ite
 
 
 def allocation_lock_ids(refs: Iterable[ProductRef]) -> list[str]:
-    """Every id an allocation job of these products or variations locks on: an allocation job
-    runs for a product id or a variation's own id (`SqlReleaseLedger.backorder_orders_for`),
-    so a variation is covered by both. Sorted, so jobs taking several take them in one order."""
+    """Every id an allocation job of these products or variations locks on: a job locks its
+    product, the parent for a variation the ledger knows (`allocation_lock`), else the id it
+    was given, so a variation is covered by both. Sorted, so jobs taking several take them
+    in one order."""
     return sorted({i for ref in refs for i in (ref.product_id, ref.variant_id) if i})
+
+
+@contextlib.contextmanager
+def allocation_lock(
+    connection: redis.Redis, ledger: SqlReleaseLedger, store_id: int, product_id: str
+) -> Iterator[None]:
+    """The lock of an allocation job for product `product_id` (`allocate_product` runs a
+    variation's job for its parent). Variations whose parent keeps the stock draw on one
+    figure, so jobs for any of them and for the parent must be one job under one lock; a
+    variation whose first backorder was recorded meanwhile (under its parent's lock) makes the
+    job run again for its parent."""
+    with product_lock(connection, store_id, product_id):
+        if ledger.parent_product(store_id, product_id) != product_id:
+            raise TransientError(
+                f"product {product_id} turned out to be a variation; retried for its parent",
+                reason="busy",
+            )
+        yield
 
 
 @contextlib.contextmanager
@@ -442,17 +461,20 @@ def allocate_product(
         return []
     platform, limiter = connect_store(rt, store)
     ledger = SqlReleaseLedger(rt.db)
+    # Per product: a variation's job allocates its parent, whose job sees every variation's
+    # open backorders and counts each stock figure once (README "Stock accounting").
+    product_id = ledger.parent_product(store_id, str(product_id))
     try:
         result = releasing.allocate_product(
             store_id,
-            str(product_id),
+            product_id,
             platform=platform,
             releases=ledger,
             splits=rt.ledger,
             priority_bumps=ledger.bumps(store_id),
             policies=rt.policies,
             audit=rt.audit,
-            lock=lambda: product_lock(rt.redis, store_id, str(product_id)),
+            lock=lambda: allocation_lock(rt.redis, ledger, store_id, product_id),
             # A partial release splits the order again under its own lock (plugin/resplit.py).
             # Held elsewhere (a job for another of its products splitting it, an event about
             # it): after a short wait the order waits for this run, instead of this job holding

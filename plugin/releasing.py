@@ -5,7 +5,8 @@ No Flask and no RQ here (like `service.py`): `worker.py` passes the adapters and
 Stock accounting (see README "Stock accounting"): a backorder order is created `on-hold`, so
 WooCommerce already took its units from the product's stock (`_reduced_stock` on each line) and
 the stock figure went below zero by what open backorders wait for. The units free for release
-are therefore
+are therefore, per stock figure (a variation whose parent keeps the stock draws on the parent's
+figure, `manage_stock: "parent"`, shared by all such variations; README "Stock accounting")
 
     available = stock_quantity + units reduced by open backorder orders
                 - units released to unpaid (`pending`) orders whose stock was given back
@@ -26,6 +27,11 @@ other products of the orders it reads, without their locks; that is safe because
 free only the stock figure plus the units *its* orders reduced: a unit that another open order
 holds is never free to it, so a second product's job, counting every holder, can only hand out
 what the first could not.
+
+Originals held whole (the customer's order waiting for stock itself: whole-order delivery with
+a short line, or nothing in stock; recorded under `core.split.hold_key`) wait in the same
+queue, in their priority and age place, and are released and split exactly like backorder
+orders: the units they wait for were taken from stock when they were put on hold.
 
 Partial release: when the stock covers only part of a backorder order and its delivery
 condition allows that (never for whole-order delivery), the order is first split again
@@ -52,10 +58,11 @@ from plugin.core.model import (
     PaymentState,
     ProductRef,
     Status,
+    StockFigure,
     free_units,
 )
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
-from plugin.core.serialize import plan_from_dict
+from plugin.core.serialize import plan_from_dict, ref_from_dict, ref_to_dict
 from plugin.core.split import resplit_key
 from plugin.errors import NotFound, PermanentError, TransientError
 from plugin.ports import (
@@ -66,7 +73,7 @@ from plugin.ports import (
     SplitRecord,
     SplitState,
 )
-from plugin.resplit import ResplitPlatform, carry_out_resplit, released_lines, start_resplit
+from plugin.resplit import ResplitPlatform, carry_out_resplit, start_resplit
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +120,9 @@ class ReleasePlatform(HeldStockPlatform, ResplitPlatform, Protocol):
         than its creation (an order made by a re-split keeps its place in the queue)."""
         ...
 
-    def product_stock(self, ref: ProductRef) -> int | None:
-        """The stock figure that `ref` draws on; None when the store does not count it."""
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
+        """The stock figure that `ref` draws on (its key, shared by variations whose parent
+        keeps the stock) and its quantity, None when the store does not count it."""
         ...
 
     def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
@@ -219,6 +227,7 @@ def _allocate(
     resplitter: _Resplitter,
 ) -> AllocationResult:
     resumed: list[str] = []
+    pools = resplitter.pools  # ref -> the stock figure it draws on, learnt while reading
     for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
         if resplitter.finish_unfinished(order_id):
             resumed.append(order_id)
@@ -230,7 +239,7 @@ def _allocate(
             if unfinished and _carry_out(store_id, record, platform, releases, audit, on_released):
                 resumed.append(order_id)
     open_orders = _open_orders(store_id, product_id, platform, releases)
-    available = _available(store_id, open_orders, platform, releases, settle=True)
+    available = _available(store_id, open_orders, platform, releases, settle=True, pools=pools)
     arrived = sum(units for ref, units in available.items() if _matches(ref, product_id))
     if not open_orders:
         return AllocationResult(product_id, available, resumed=tuple(resumed))
@@ -238,7 +247,8 @@ def _allocate(
         on_stock_arrived(store_id, product_id, arrived)
 
     queue = [
-        _open_backorder(store_id, order, policy_store, bumps, platform) for order in open_orders
+        _open_backorder(store_id, order, policy_store, bumps, platform, pools)
+        for order in open_orders
     ]
     result = plan_release(available, queue)
     by_id = {order.id: order for order in open_orders}
@@ -265,11 +275,9 @@ def _allocate(
             if order.payment_state is PaymentState.PAID
             else UNPAID_RELEASE_STATUS
         )
-        lines = [
-            {"line_id": line.line_id, "product_id": line.ref.product_id,
-             "variant_id": line.ref.variant_id, "units": line.allocated}
-            for line in decision.lines
-        ]  # fmt: skip
+        lines = release_lines(
+            [(line.line_id, line.ref, line.allocated) for line in decision.lines], pools.get
+        )
         record = releases.start(store_id, release_key(order.id), order.id, target, lines)
         if record.state in FINISHED_STATES:
             continue
@@ -288,7 +296,8 @@ def _allocate(
 def _open_orders(
     store_id: int, product_id: str, platform: ReleasePlatform, releases: ReleaseLedger
 ) -> list[Order]:
-    """Backorder orders waiting for `product_id`: split by us, never released, still held."""
+    """Orders waiting for `product_id`, never released, still held: backorder orders split by
+    us, and originals held whole (`core.split.hold_key`) still On Hold."""
     unreleased = [
         order_id
         for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id))
@@ -296,7 +305,15 @@ def _open_orders(
     ]
     # One read for all of them (per 100), not one per order: every stock change of a product
     # runs this, and a product can have many open backorders.
-    return [o for o in platform.get_orders(unreleased) if o.status is Status.NEW_BACKORDER]
+    return [o for o in platform.get_orders(unreleased) if _still_waits(o)]
+
+
+def _still_waits(order: Order) -> bool:
+    """A backorder order still on-hold, or a held original still On Hold (a merchant who
+    cancels it or sends it on themselves takes it out of the queue)."""
+    if order.links.is_backorder_order:
+        return order.status is Status.NEW_BACKORDER
+    return order.status is Status.ON_HOLD
 
 
 @dataclass(frozen=True)
@@ -322,12 +339,14 @@ def preview_allocation(
 ) -> Preview:
     """The release ranking if `units` of `product_id` arrived now (reads only)."""
     open_orders = _open_orders(store_id, product_id, platform, releases)
-    available = _available(store_id, open_orders, platform, releases, settle=False)
+    pools: dict[ProductRef, ProductRef] = {}
+    available = _available(store_id, open_orders, platform, releases, settle=False, pools=pools)
     hypothetical = {
         ref: count + (units if _matches(ref, product_id) else 0) for ref, count in available.items()
     }
     queue = [
-        _open_backorder(store_id, o, policies, priority_bumps or {}, platform) for o in open_orders
+        _open_backorder(store_id, o, policies, priority_bumps or {}, platform, pools)
+        for o in open_orders
     ]
     result = plan_release(hypothetical, queue)
     return Preview(product_id, units, available, result.orders, {b.order_id: b for b in queue})
@@ -339,6 +358,7 @@ def _open_backorder(
     policy_store: PolicyStore,
     bumps: Mapping[str, int],
     platform: ReleasePlatform,
+    pools: Mapping[ProductRef, ProductRef],
 ) -> OpenBackorder:
     policies = policy_store.policies_for(store_id, order)
     customer = policies.customer
@@ -353,7 +373,10 @@ def _open_backorder(
         priority=priority,
         created_at=platform.waiting_since(order.id) or order.created_at,
         delivery=delivery,
-        lines=tuple(OpenLine(line.line_id, line.ref, line.quantity) for line in order.lines),
+        lines=tuple(
+            OpenLine(line.line_id, line.ref, line.quantity, pools.get(line.ref))
+            for line in order.lines
+        ),
         number=order.number,
     )
 
@@ -365,25 +388,65 @@ def _available(
     releases: ReleaseLedger,
     *,
     settle: bool,
+    pools: dict[ProductRef, ProductRef],
 ) -> dict[ProductRef, int]:
-    """Units free for release per product of the open orders (module docstring)."""
+    """Units free for release per stock figure of the open orders (module docstring); fills
+    `pools` with the figure each of their products draws on."""
+    orders = list(open_orders)
+    refs = dict.fromkeys(line.ref for order in orders for line in order.lines)
+    # One read per product, as before; a figure shared by several products is read once per
+    # product, and the lowest reading counts (a shopper may buy between the reads).
+    quantities: dict[ProductRef, int | None] = {}
+    for ref in refs:
+        figure = platform.stock_figure(ref)
+        pools[ref] = figure.pool
+        if figure.pool in quantities:
+            known = quantities[figure.pool]
+            if known is not None and figure.quantity is not None:
+                quantities[figure.pool] = min(known, figure.quantity)
+        else:
+            quantities[figure.pool] = figure.quantity
     claimed: dict[ProductRef, int] = {}
-    for order in open_orders:
+    for order in orders:
         reduced = platform.reduced_stock(order.id)
         for line in order.lines:
-            claimed[line.ref] = claimed.get(line.ref, 0) + reduced.get(line.line_id, 0)
+            pool = pools[line.ref]
+            claimed[pool] = claimed.get(pool, 0) + reduced.get(line.line_id, 0)
     held = held_by_unpaid_releases(store_id, platform, releases, settle=settle)
     available: dict[ProductRef, int] = {}
-    for ref, units in claimed.items():
-        stock = platform.product_stock(ref)
+    for pool, units in claimed.items():
+        stock = quantities[pool]
         if stock is None:
-            available[ref] = 0  # the store does not count it: nothing we can say arrived
+            available[pool] = 0  # the store does not count it: nothing we can say arrived
             continue
-        available[ref] = free_units(stock, units, held.get(ref, 0))
+        available[pool] = free_units(stock, units, held.get(pool, 0))
     return available
 
 
-def _release_ref(line: Mapping[str, Any]) -> ProductRef:
+def release_lines(
+    lines: Iterable[tuple[str, ProductRef, int]],
+    pool_of: Callable[[ProductRef], ProductRef | None],
+) -> list[dict[str, Any]]:
+    """A release record's lines from (line id, product, units): each names the stock figure
+    it draws on (`pool`) when that is not its own, so held units are counted per figure."""
+    result: list[dict[str, Any]] = []
+    for line_id, ref, units in lines:
+        entry: dict[str, Any] = {
+            "line_id": line_id, "product_id": ref.product_id, "variant_id": ref.variant_id,
+            "units": units,
+        }  # fmt: skip
+        pool = pool_of(ref)
+        if pool is not None and pool != ref:
+            entry["pool"] = ref_to_dict(pool)
+        result.append(entry)
+    return result
+
+
+def release_pool(line: Mapping[str, Any]) -> ProductRef:
+    """The stock figure a release line draws on (its own product's, unless it names one)."""
+    pool = line.get("pool")
+    if isinstance(pool, Mapping) and pool.get("product_id"):
+        return ref_from_dict(pool)
     return ProductRef(str(line["product_id"]), line.get("variant_id") or None)
 
 
@@ -393,26 +456,26 @@ def held_by_unpaid_releases(
     releases: ReleaseLedger,
     *,
     settle: bool,
-    refs: Collection[ProductRef] | None = None,
+    pools: Collection[ProductRef] | None = None,
     excluding: str | None = None,
 ) -> dict[ProductRef, int]:
-    """Units per product released to unpaid orders still `pending`: the store gave them back
-    to its stock figure, but they are promised (module docstring). Allocation and splitting
-    both count them out of the free units (`free_units`).
+    """Units per stock figure released to unpaid orders still `pending`: the store gave them
+    back to its stock figure, but they are promised (module docstring). Allocation and
+    splitting both count them out of the free units (`free_units`).
 
-    `refs` limits the count to releases of those products (a split needs only its order's),
-    `excluding` leaves out an order's own release (never held against itself). The orders
+    `pools` limits the count to releases drawing on those figures (a split needs only its
+    order's), `excluding` leaves out an order's own release (never held against itself). The orders
     are read in one call per 100, and none when no release is open. With `settle`, a finished
     release that holds nothing any more (paid: stock reduced again; cancelled: the units are
     free; deleted) is marked settled and never read again.
     """
-    wanted = set(refs) if refs is not None else None
+    wanted = set(pools) if pools is not None else None
     records = [
         record
         for record in releases.released_to_pay(store_id)
         if record.state not in (ReleaseState.SETTLED, ReleaseState.GONE)
         and record.order_id != excluding
-        and (wanted is None or any(_release_ref(line) in wanted for line in record.lines))
+        and (wanted is None or any(release_pool(line) in wanted for line in record.lines))
     ]
     if not records:
         return {}
@@ -431,8 +494,8 @@ def held_by_unpaid_releases(
             for line in record.lines:
                 units = int(line["units"])
                 if reduced.get(str(line["line_id"]), 0) < units:
-                    ref = _release_ref(line)
-                    held[ref] = held.get(ref, 0) + units
+                    pool = release_pool(line)
+                    held[pool] = held.get(pool, 0) + units
                     holding += units
         if settle and not holding and record.state == ReleaseState.DONE:
             # Paid (stock reduced again) or cancelled: the figure is right again.
@@ -453,6 +516,13 @@ class _Resplitter:
     order_lock: Callable[[str], AbstractContextManager[object]] | None
     on_released: OnReleased | None
     split_again: list[tuple[str, str]] = field(default_factory=list)
+    pools: dict[ProductRef, ProductRef] = field(default_factory=dict)  # ref -> its figure
+
+    def pool_of(self, ref: ProductRef) -> ProductRef:
+        """The stock figure `ref` draws on: as read this run, else read now (a resumed run)."""
+        if ref not in self.pools:
+            self.pools[ref] = self.platform.stock_figure(ref).pool
+        return self.pools[ref]
 
     def finish_unfinished(self, order_id: str) -> bool:
         """Finish a re-split of `order_id` that an earlier run left unfinished, and release
@@ -532,9 +602,10 @@ class _Resplitter:
             if plan.payment is PaymentAction.PAID_FROM_ORIGINAL
             else UNPAID_RELEASE_STATUS
         )
-        release = self.releases.start(
-            self.store_id, release_key(order_id), order_id, target, released_lines(plan)
+        lines = release_lines(
+            [(lp.line_id, lp.ref, lp.keep) for lp in plan.lines if lp.keep > 0], self.pool_of
         )
+        release = self.releases.start(self.store_id, release_key(order_id), order_id, target, lines)
         if release.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
             return _carry_out(
                 self.store_id, release, self.platform, self.releases, self.audit,

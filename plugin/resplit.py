@@ -14,6 +14,11 @@ a crash looks for the new order first (`GET /orders?parent=<original>`, matched 
 written on it). The caller holds B's order lock, so two allocation jobs (for two products of B)
 never carry one re-split out at once.
 
+An original that waited whole for stock (recorded under `core.split.hold_key`, like the
+customer's order with nothing in stock for a "ship what is available" customer) is split the
+same way when arriving stock covers part of it within its delivery condition: it is its own
+original (`original_of`), so the new order is its first backorder order (`1042-001`).
+
 Stock (README "Stock accounting"): the new order is created on-hold, which takes its units from
 stock, and reducing B's lines gives the same units back, in one batch call; the figure is
 unchanged and the units that still wait are counted once, by the new order.
@@ -55,6 +60,14 @@ class ResplitPlatform(Protocol):
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
 
 
+def original_of(order: Order) -> str | None:
+    """The original of an order split again: a backorder order's parent; an original that
+    waited whole for stock (`core.split.hold_key`) is its own."""
+    if order.links.is_backorder_order:
+        return order.links.parent_id
+    return order.id
+
+
 def start_resplit(
     store_id: int,
     backorder: Order,
@@ -69,7 +82,7 @@ def start_resplit(
     existing = splits.get(store_id, resplit_key(backorder.id))
     if existing is not None:
         return existing
-    original_id = backorder.links.parent_id
+    original_id = original_of(backorder)
     if not original_id:
         raise PermanentError(f"order {backorder.id} names no original order", reason="no_parent")
     original = platform.get_order(original_id)
@@ -107,8 +120,9 @@ def carry_out_resplit(
     state = record.state
     new_id = record.backorder_order_id
     if state in (SplitState.PLANNED, SplitState.BACKORDER_CREATED):
-        if new_id is None and record.create_attempted and backorder.links.parent_id:
-            new_id = platform.find_backorder_order(backorder.links.parent_id, key)
+        original_id = original_of(backorder)
+        if new_id is None and record.create_attempted and original_id:
+            new_id = platform.find_backorder_order(original_id, key)
             if new_id is not None:
                 audit.record(
                     store_id, backorder.id, "info",
@@ -132,7 +146,7 @@ def carry_out_resplit(
     if state == SplitState.ORIGINAL_UPDATED:
         # One private note, on the order that ships: it names the new order, whose own meta
         # carries its number, split key and payment (no note of its own: one call less).
-        platform.add_note(backorder.id, resplit_note(plan, new_id))
+        platform.add_note(backorder.id, resplit_note(plan, new_id, backorder))
         if customer_note:
             platform.add_note(backorder.id, customer_resplit_note(plan), customer=True)
         splits.advance(store_id, key, SplitState.NOTED)
@@ -162,12 +176,16 @@ def released_lines(plan: Plan) -> list[dict[str, object]]:
 # --- notes ------------------------------------------------------------------------------------
 
 
-def resplit_note(plan: Plan, new_order_id: str) -> str:
+def resplit_note(plan: Plan, new_order_id: str, order: Order) -> str:
     """Private note on the order split again: what ships now, what moved where, and why."""
+    what = (
+        "this backorder order again"
+        if order.links.is_backorder_order
+        else "this order, which waited whole for stock,"
+    )
     lines = [
-        f"Backorders split this backorder order again (key {plan.split_key}): what is in stock "
-        f"ships with it now; backorder order {plan.backorder_number} (id {new_order_id}) holds "
-        "the rest:"
+        f"Backorders split {what} (key {plan.split_key}): what is in stock ships with it now; "
+        f"backorder order {plan.backorder_number} (id {new_order_id}) holds the rest:"
     ]
     lines += [f"- {lp.reason.message}" for lp in plan.lines]
     lines += [reason.message for reason in plan.reasons if reason.line_id is None]

@@ -28,7 +28,7 @@ from plugin.core.model import (
     Stock,
 )
 from plugin.core.serialize import plan_from_dict, plan_to_dict
-from plugin.core.split import plan_split
+from plugin.core.split import hold_key, plan_split
 from plugin.errors import PermanentError, TransientError
 from plugin.ports import (
     AuditLog,
@@ -176,6 +176,16 @@ def _handle(
     records = ledger.for_order(store_id, order_id)
     if any(r.backorder_order_id == order_id for r in records):
         return EventResult("ignored", order_id, detail="backorder order created by us")
+    hold = next((r for r in records if r.split_key == hold_key(order_id)), None)
+    if hold is not None and hold.state not in _TERMINAL:
+        audit.record(store_id, order_id, "info", f"Resuming hold {hold.split_key} at {hold.state}.")
+        return _carry_out_hold(store_id, order, hold, platform, ledger, audit)
+    if hold is not None:
+        # It waits whole for stock: allocation serves it in its place, like a backorder order
+        # (plugin/releasing.py), and splits it only with the stock it hands it. (A failed hold
+        # was recorded for the merchant: not retried.)
+        detail = "waits for stock" if hold.state == SplitState.DONE else hold.state
+        return EventResult("ignored", order_id, split_key=hold.split_key, detail=detail)
     unfinished = [
         r for r in records if r.original_order_id == order_id and r.state not in _TERMINAL
     ]
@@ -232,6 +242,9 @@ def _handle(
         return _carry_out_split(
             store_id, order, record, platform, ledger, policies, audit, notifier
         )
+    if plan.outcome is Outcome.HOLD and plan.awaits_stock:
+        record = ledger.start(store_id, order_id, hold_key(order_id), plan_to_dict(plan))
+        return _carry_out_hold(store_id, order, record, platform, ledger, audit)
     if plan.outcome is Outcome.HOLD:
         return _hold(store_id, order, plan, platform, audit)
     return EventResult("no_change", order_id, detail=plan.reasons[-1].code if plan.reasons else "")
@@ -244,8 +257,8 @@ def _free_stock(
     releases: ReleaseLedger,
     stock_lock: StockLock | None,
 ) -> tuple[Mapping[ProductRef, Stock], dict[ProductRef, int]]:
-    """The stock seen from `order` and the units of its products promised to released orders
-    awaiting payment: the same free units allocation counts (README "Stock accounting").
+    """The stock seen from `order` and the units of its stock figures promised to released
+    orders awaiting payment: the same free units allocation counts (README "Stock accounting").
 
     Read under the allocation locks of the order's products (the per-store+product lock an
     allocation job holds while it reads, decides and writes), the holds first, then the figure:
@@ -263,13 +276,17 @@ def _free_stock(
       no allocation counts them as free.
     """
     refs = sorted({line.ref for line in order.lines}, key=_ref_key)
+    # The figures the order's products may draw on: its own, or for a variation its parent's
+    # (the stock read below says which; held units are keyed by figure, `Stock.pool_ref`).
+    pools = {*refs, *(ProductRef(ref.product_id) for ref in refs if ref.variant_id)}
     guard = stock_lock(refs) if stock_lock is not None else contextlib.nullcontext()
     with guard:
         held = held_by_unpaid_releases(
-            store_id, platform, releases, settle=True, refs=refs, excluding=order.id
+            store_id, platform, releases, settle=True, pools=pools, excluding=order.id
         )
         stock = platform.get_stock(order)
-    return stock, held
+    drawn = {item.pool_ref for item in stock.values()}
+    return stock, {pool: units for pool, units in held.items() if pool in drawn}
 
 
 def _ref_key(ref: ProductRef) -> tuple[str, str]:
@@ -344,9 +361,45 @@ def _carry_out_split(
     return EventResult("split", order.id, split_key=key, backorder_order_id=backorder_id)
 
 
+def _carry_out_hold(
+    store_id: int,
+    order: Order,
+    record: SplitRecord,
+    platform: Platform,
+    ledger: SplitLedger,
+    audit: AuditLog,
+) -> EventResult:
+    """Put an order that waits whole for stock On Hold and record it, exactly once: planned →
+    original_updated (status set) → noted → done, under key `hold:<order id>`. Allocation
+    then serves it like a backorder order (README "When stock arrives")."""
+    key = record.split_key
+    plan = plan_from_dict(record.plan)
+    state = record.state
+    if state in (SplitState.PLANNED, SplitState.BACKORDER_CREATED):
+        if order.status is not Status.ON_HOLD:
+            # WooCommerce takes the order's units from stock on the way to on-hold
+            # (wc_maybe_reduce_stock_levels), so they count as waiting, like a backorder order's.
+            platform.set_status(order.id, Status.ON_HOLD.value)
+        ledger.advance(store_id, key, SplitState.ORIGINAL_UPDATED)
+        state = SplitState.ORIGINAL_UPDATED
+    if state == SplitState.ORIGINAL_UPDATED:
+        platform.add_note(order.id, hold_note(plan))
+        ledger.advance(store_id, key, SplitState.NOTED)
+        state = SplitState.NOTED
+    if state == SplitState.NOTED:
+        ledger.advance(store_id, key, SplitState.DONE)
+        audit.record(
+            store_id, order.id, "info",
+            "Order put On Hold: it waits whole for stock and is released when stock arrives.",
+            outcome=plan.outcome.value, split_key=key,
+        )  # fmt: skip
+    return EventResult("hold", order.id, split_key=key)
+
+
 def _hold(
     store_id: int, order: Order, plan: Plan, platform: Platform, audit: AuditLog
 ) -> EventResult:
+    """Put an order On Hold for the merchant's review (an oversold line, "hold" action)."""
     if order.status is Status.ON_HOLD:
         # Already waiting (possibly our own status change coming back as a webhook): a note
         # now would repeat itself on every later event.

@@ -184,8 +184,9 @@ def button_state(item: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def stock_limit(item: dict[str, Any]) -> int | None:
-    """Most units that may be ordered, or None when unlimited (not managed or backorders)."""
-    if item.get("manage_stock") is True and item.get("backorders", "no") == "no":
+    """Most units that may be ordered, or None when unlimited (not managed or backorders).
+    A variation drawing on its parent's stock (`manage_stock` "parent") is limited by it."""
+    if item.get("manage_stock") in (True, "parent") and item.get("backorders", "no") == "no":
         return max(0, int(item.get("stock_quantity") or 0))
     if item.get("stock_status") == "outofstock":
         return 0

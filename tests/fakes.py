@@ -29,6 +29,7 @@ from plugin.core.model import (
     ProductRef,
     Status,
     Stock,
+    StockFigure,
 )
 from plugin.errors import NotFound
 from plugin.ports import OrderChange, SplitRecord, SplitState
@@ -469,6 +470,13 @@ class FakeReleaseStore:
     after_stock: Callable[[], object] | None = None
     before_write: Callable[[], object] | None = None
     deleted: set[str] = field(default_factory=set)
+    # Variations drawing on another product's figure (WooCommerce's manage_stock "parent"):
+    # ref -> the figure's key; `stock` is kept per figure.
+    pools: dict[ProductRef, ProductRef] = field(default_factory=dict)
+
+    def pool(self, ref: ProductRef) -> ProductRef:
+        """The key of the stock figure `ref` draws on."""
+        return self.pools.get(ref, ref)
 
     def __post_init__(self) -> None:
         import threading
@@ -515,12 +523,12 @@ class FakeReleaseStore:
         self.wc_status[order_id] = "on-hold"
         self.reduced[order_id] = {}
         for line in made:
-            self.stock[line.ref] = self.stock.get(line.ref, 0) - line.quantity
+            self.stock[self.pool(line.ref)] = self.stock.get(self.pool(line.ref), 0) - line.quantity
             self.reduced[order_id][line.line_id] = line.quantity
         return order
 
     def restock(self, product: str | ProductRef, units: int) -> None:
-        ref = product if isinstance(product, ProductRef) else ProductRef(product)
+        ref = self.pool(product if isinstance(product, ProductRef) else ProductRef(product))
         with self._mutex:
             self.stock[ref] = self.stock.get(ref, 0) + units
 
@@ -545,8 +553,8 @@ class FakeReleaseStore:
             self.wc_status[order_id] = "processing" if paid else "on-hold"
             self.reduced[order_id] = {}
             for line in made:
-                if line.ref in self.stock:
-                    self.stock[line.ref] -= line.quantity
+                if self.pool(line.ref) in self.stock:
+                    self.stock[self.pool(line.ref)] -= line.quantity
                     self.reduced[order_id][line.line_id] = line.quantity
         return order
 
@@ -556,14 +564,14 @@ class FakeReleaseStore:
             self._move(order_id, "cancelled")
 
     def open_backorder_units(self, ref: ProductRef) -> int:
-        """Units of `ref` that on-hold backorder orders took from stock and wait for."""
+        """Units of figure `ref` that on-hold backorder orders took from stock and wait for."""
         with self._mutex:
             return sum(
                 self.reduced[order_id].get(line.line_id, 0)
                 for order_id, order in self.orders.items()
                 if order.links.is_backorder_order and self.wc_status[order_id] == "on-hold"
                 for line in order.lines
-                if line.ref == ref
+                if self.pool(line.ref) == ref
             )
 
     def pay(self, order_id: str) -> None:
@@ -577,13 +585,16 @@ class FakeReleaseStore:
         order = self.orders[order_id]
         if status in ("pending", "cancelled") and self.reduced[order_id]:
             for line in order.lines:
-                self.stock[line.ref] += self.reduced[order_id].pop(line.line_id, 0)
-        if status == "processing" and not self.reduced[order_id]:
+                if line.line_id in self.reduced[order_id]:
+                    self.stock[self.pool(line.ref)] += self.reduced[order_id].pop(line.line_id)
+        if status in ("processing", "on-hold") and not self.reduced[order_id]:
             for line in order.lines:
-                self.stock[line.ref] -= line.quantity
-                self.reduced[order_id][line.line_id] = line.quantity
+                if self.pool(line.ref) in self.stock:
+                    self.stock[self.pool(line.ref)] -= line.quantity
+                    self.reduced[order_id][line.line_id] = line.quantity
         self.wc_status[order_id] = status
-        canonical = {"on-hold": Status.NEW_BACKORDER, "cancelled": Status.CANCELLED}
+        held = Status.NEW_BACKORDER if order.links.is_backorder_order else Status.ON_HOLD
+        canonical = {"on-hold": held, "cancelled": Status.CANCELLED}
         self.orders[order_id] = dataclasses.replace(order, status=canonical.get(status, Status.NEW))
         self.transitions.append((order_id, before, status))
 
@@ -644,14 +655,20 @@ class FakeReleaseStore:
                     for lp in plan.lines
                     if lp.backorder
                 ]
+                # A sibling of a backorder order; the first backorder order of a held original.
+                parent = current.links.parent_id if current.links.is_backorder_order else current.id
                 self.orders[new_order_id] = dataclasses.replace(
                     current, id=new_order_id, number=new_order_id, lines=tuple(moved),
                     created_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+                    links=Links(parent_id=parent, is_backorder_order=True),
+                    status=Status.NEW_BACKORDER,
                 )  # fmt: skip
                 self.wc_status[new_order_id] = "on-hold"
                 self.reduced[new_order_id] = {}
                 for line in moved:
-                    self.stock[line.ref] = self.stock.get(line.ref, 0) - line.quantity
+                    self.stock[self.pool(line.ref)] = (
+                        self.stock.get(self.pool(line.ref), 0) - line.quantity
+                    )
                     self.reduced[new_order_id][line.line_id] = line.quantity
                 assert plan.split_key and plan.backorder_number
                 self.split_keys[new_order_id] = plan.split_key
@@ -661,7 +678,9 @@ class FakeReleaseStore:
             lines = []
             for line in current.lines:
                 units = keep.get(line.line_id, line.quantity)
-                self.stock[line.ref] += self.reduced[backorder.id].get(line.line_id, 0) - units
+                self.stock[self.pool(line.ref)] += (
+                    self.reduced[backorder.id].get(line.line_id, 0) - units
+                )
                 if units:
                     self.reduced[backorder.id][line.line_id] = units
                     lines.append(dataclasses.replace(line, quantity=units))
@@ -671,10 +690,10 @@ class FakeReleaseStore:
             self._done("write_resplit")
             return new_order_id
 
-    def product_stock(self, ref: ProductRef) -> int | None:
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
         with self._mutex:
-            self._step("product_stock")
-            return self.stock.get(ref)
+            self._step("stock_figure")
+            return StockFigure(self.pool(ref), self.stock.get(self.pool(ref)))
 
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         with self._mutex:
@@ -689,18 +708,20 @@ class FakeReleaseStore:
             self._step("get_stock")
             result: dict[ProductRef, Stock] = {}
             for line in order.lines:
-                if line.ref not in self.stock:
+                if self.pool(line.ref) not in self.stock:
                     result[line.ref] = Stock(line.ref, 0, managed=False)
                     continue
+                pool = self.pool(line.ref)
                 took = sum(
                     self.reduced.get(order.id, {}).get(other.line_id, 0)
                     for other in order.lines
-                    if other.ref == line.ref
+                    if self.pool(other.ref) == pool
                 )
-                seen = self.stock[line.ref] + took
+                seen = self.stock[pool] + took
                 result[line.ref] = Stock(
-                    line.ref, max(0, seen), True, BackorderMode.YES, max(0, -seen)
-                )
+                    line.ref, max(0, seen), True, BackorderMode.YES, max(0, -seen),
+                    pool=pool if pool != line.ref else None,
+                )  # fmt: skip
         if self.after_stock is not None:
             self.after_stock()
         return result
@@ -737,8 +758,8 @@ class FakeReleaseStore:
                 self.wc_status[backorder_order_id] = "on-hold"
                 self.reduced[backorder_order_id] = {}
                 for line in moved:
-                    if line.ref in self.stock:
-                        self.stock[line.ref] -= line.quantity
+                    if self.pool(line.ref) in self.stock:
+                        self.stock[self.pool(line.ref)] -= line.quantity
                         self.reduced[backorder_order_id][line.line_id] = line.quantity
                 self.split_keys[backorder_order_id] = plan.split_key
                 self.numbers[backorder_order_id] = plan.backorder_number
@@ -747,9 +768,9 @@ class FakeReleaseStore:
             for line in current.lines:
                 units = keep.get(line.line_id, line.quantity)
                 reduced = self.reduced[original.id].pop(line.line_id, 0)
-                if line.ref in self.stock:
+                if self.pool(line.ref) in self.stock:
                     given_back = reduced - units if reduced else 0
-                    self.stock[line.ref] += given_back
+                    self.stock[self.pool(line.ref)] += given_back
                     if reduced and units:
                         self.reduced[original.id][line.line_id] = units
                 if units:
@@ -762,11 +783,16 @@ class FakeReleaseStore:
             return backorder_order_id
 
     def set_status(self, order_id: str, canonical_status: str) -> None:
+        """Like the connector: On Hold is WooCommerce's on-hold (stock taken if not yet)."""
         with self._mutex:
             self._step("set_status")
-            self.orders[order_id] = dataclasses.replace(
-                self.orders[order_id], status=Status(canonical_status)
-            )
+            if canonical_status == Status.ON_HOLD.value:
+                self._move(order_id, "on-hold")
+            else:
+                self.orders[order_id] = dataclasses.replace(
+                    self.orders[order_id], status=Status(canonical_status)
+                )
+            self._done("set_status")
 
     def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
         with self._mutex:

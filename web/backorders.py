@@ -18,7 +18,8 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from werkzeug.wrappers import Response as BaseResponse
 
 from plugin.cancelling import cancel_key
-from plugin.core.model import ProductPolicy
+from plugin.core.model import ProductPolicy, minor_unit
+from plugin.core.split import hold_key
 from plugin.dispatch import enqueue_event
 from plugin.errors import BackordersError
 from plugin.ports import SplitRecord
@@ -71,6 +72,7 @@ class BackorderLine:
     expected_date: dt.date | None
     status: str
     line_id: str = ""  # the original's line id (the split plan's line)
+    held: bool = False  # the original itself waits whole for stock (core.split.hold_key)
 
     @property
     def age_bucket(self) -> str:
@@ -174,35 +176,46 @@ def _expected(policies: list[ProductPolicy], product_id: str, variant_id: str | 
 
 
 def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[BackorderLine]:
-    """Every line of every open backorder order of the store (from the splits ledger); a
+    """Every line of every open backorder order of the store (from the splits ledger), and of
+    every original held whole waiting for stock (`core.split.hold_key`) still on hold; a
     released one is no longer open (what a partial release left waiting is on its -002)."""
     db = services().db
     released = released_order_ids(db, store.id)
+    finished = [s for s in splits_of_store(db, store.id) if s.state == "done"]
     splits = [
         s
-        for s in splits_of_store(db, store.id)
-        if s.state == "done"
-        and s.backorder_order_id
+        for s in finished
+        if s.backorder_order_id
         and s.backorder_order_id not in released
         and (s.plan or {}).get("outcome") == "split"
     ]
-    orders = fetch_orders(store, (s.backorder_order_id or "" for s in splits))
+    holds = [
+        s
+        for s in finished
+        if s.split_key == hold_key(s.original_order_id) and s.original_order_id not in released
+    ]
+    orders = fetch_orders(
+        store,
+        [*(s.backorder_order_id or "" for s in splits), *(s.original_order_id for s in holds)],
+    )
     policies = SqlPolicyStore(db).product_policies(store.id)
     cancelled = {
         c.cancel_key for c in SqlCancellationLedger(db).of_store(store.id) if c.removes_line
     }
     lines: list[BackorderLine] = []
-    for split in splits:
-        order = orders.get(str(split.backorder_order_id))
+    for split in [*splits, *holds]:
+        held = split in holds
+        waiting_id = split.original_order_id if held else str(split.backorder_order_id)
+        order = orders.get(waiting_id)
         status = str(order.get("status", "")) if order else ""
-        if status in CLOSED_STATUSES:
-            continue
+        if status in CLOSED_STATUSES or (held and status not in ("", "on-hold")):
+            continue  # a held order sent on or cancelled by the merchant no longer waits
         currency = str(order.get("currency", "")) if order else ""
         for line in split.plan.get("lines", []):
-            quantity = int(line.get("backorder", 0))
+            quantity = int(line.get("waiting" if held else "backorder", 0))
             if quantity <= 0:
                 continue
-            if cancel_key(str(split.backorder_order_id), str(line.get("line_id"))) in cancelled:
+            if cancel_key(waiting_id, str(line.get("line_id"))) in cancelled:
                 continue  # cancelled by the merchant (web/cancellations.py)
             ref = line.get("ref") or {}
             product_id = str(ref.get("product_id", ""))
@@ -211,23 +224,36 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                 BackorderLine(
                     split_key=split.split_key,
                     original_order_id=split.original_order_id,
-                    backorder_order_id=str(split.backorder_order_id),
+                    backorder_order_id=waiting_id,
                     backorder_number=str(split.plan.get("backorder_number") or ""),
                     product_id=product_id,
                     variant_id=variant_id,
                     product=product_name(order, product_id, variant_id),
                     customer=_customer(order),
                     quantity=quantity,
-                    value=Decimal(str((line.get("moved_amounts") or {}).get("total", "0"))),
+                    value=_waiting_value(line, quantity, held, currency),
                     currency=currency,
                     created_at=split.created_at,
                     age_days=max(0, (now - split.created_at).days),
                     expected_date=_expected(policies, product_id, variant_id),
                     status=status or "unknown",
                     line_id=str(line.get("line_id", "")),
+                    held=held,
                 )
             )
     return lines
+
+
+def _waiting_value(line: Mapping[str, Any], quantity: int, held: bool, currency: str) -> Decimal:
+    """The value of a line's waiting units: what moved to the backorder order, or for a held
+    original its share of the line's total."""
+    if not held:
+        return Decimal(str((line.get("moved_amounts") or {}).get("total", "0")))
+    total = Decimal(str((line.get("kept_amounts") or {}).get("total", "0")))
+    ordered = int(line.get("ordered") or 0)
+    if ordered <= 0:
+        return Decimal("0")
+    return (total * quantity / ordered).quantize(minor_unit(currency or "USD"))
 
 
 @dataclass(frozen=True)
@@ -349,6 +375,7 @@ def _csv(store: StoreRecord, lines: list[BackorderLine]) -> Response:
             "age_days",
             "expected_date",
             "status",
+            "held_whole",
         ]
     )
     for line in lines:
@@ -367,6 +394,7 @@ def _csv(store: StoreRecord, lines: list[BackorderLine]) -> Response:
                 line.age_days,
                 line.expected_date.isoformat() if line.expected_date else "",
                 line.status,
+                "yes" if line.held else "",
             ]
         )
     return Response(

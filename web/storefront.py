@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,8 +33,11 @@ from plugin.connectors.woocommerce.catalogue import (
     is_public_variation,
     public_variation_ids,
 )
+from plugin.connectors.woocommerce.mapping import stock_figure
+from plugin.core.model import ProductRef, free_units
 from plugin.errors import BackordersError, RateLimited
 from plugin.ratelimit import StoreRateLimiter
+from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.reports import open_backorder_quantities
 from plugin.storage.repositories import SqlPolicyStore, StoreRecord
 from plugin.store_clients import rate_limited_client
@@ -174,6 +178,7 @@ def _answers(
         for p in (SqlPolicyStore(services().db).product_policies(store.id) if found else [])
     }
     open_qty = open_backorder_quantities(services().db, store.id) if found else {}
+    promised = SqlReleaseLedger(services().db).promised_units(store.id) if found else {}
     pipe = connection.pipeline()
     for item in missing:
         if item in unknown:
@@ -183,7 +188,7 @@ def _answers(
         # A product-level policy applies to all its variations (repositories.py).
         policy = policies.get((str(item[0]), variant)) or policies.get((str(item[0]), None))
         answers[item] = (
-            _availability(product, str(item[0]), variant, policy, open_qty)
+            _availability(product, str(item[0]), variant, policy, open_qty, promised)
             if product is not None
             else None
         )
@@ -259,18 +264,30 @@ def _store_failed(store: StoreRecord, limiter: StoreRateLimiter, error: Exceptio
     logger.info("event=widget_store_unread store_id=%s reason=%s", store.id, reason)
 
 
+def shown_in_stock(
+    product: Mapping[str, Any], ref: ProductRef, promised: Mapping[ProductRef, int]
+) -> int | None:
+    """Units a new order would get now, what "N in stock" shows: the stock figure it draws on
+    (a variation's parent's when the parent keeps the stock) less the units released to
+    orders awaiting payment (`promised`, per figure, from our records), by the rule a split
+    uses (`free_units`). Units open backorders wait for are already out of the figure (their
+    orders took them). None when the store does not count it and it is in stock."""
+    figure = stock_figure(ref, product)
+    if figure.quantity is None:
+        return None if str(product.get("stock_status", "instock")) == "instock" else 0
+    return free_units(figure.quantity, 0, promised.get(figure.pool, 0))
+
+
 def _availability(
     product: dict[str, Any],
     product_id: str,
     variant_id: str | None,
     policy: Any,
     open_qty: dict[tuple[str, str | None], int],
+    promised: Mapping[ProductRef, int],
 ) -> dict[str, Any]:
     """What the widget needs of one product or variation (WooCommerce fields: products.md)."""
-    managed = bool(product.get("manage_stock"))
-    quantity = int(product.get("stock_quantity") or 0) if managed else None
-    status = str(product.get("stock_status", "instock"))
-    in_stock = max(quantity, 0) if quantity is not None else (None if status == "instock" else 0)
+    in_stock = shown_in_stock(product, ProductRef(product_id, variant_id), promised)
     allowed = product.get("backorders", "no") in ("notify", "yes")
     if policy is not None and policy.allow_backorder is not None:
         allowed = allowed and policy.allow_backorder  # the store must accept the order too

@@ -213,6 +213,12 @@ class Stock:
     Units released to unpaid orders that the store gave back to its figure are still in it:
     `plan_split` takes those separately and counts them out (`free_units`).
     `open_backorder_qty` excludes the order being planned.
+
+    `pool` names the stock figure this product draws on when it is not its own: on
+    WooCommerce a variation whose parent keeps the stock (`manage_stock: "parent"`) draws on
+    the parent's figure, shared by all such variations. Everything counted per figure (free
+    units, held units, units on backorder) is keyed by `pool_ref`; products of one pool carry
+    the same `available`, `backorders` and `open_backorder_qty`.
     """
 
     ref: ProductRef
@@ -220,6 +226,20 @@ class Stock:
     managed: bool = True
     backorders: BackorderMode = BackorderMode.NO
     open_backorder_qty: int = 0
+    pool: ProductRef | None = None  # None: the product keeps its own figure
+
+    @property
+    def pool_ref(self) -> ProductRef:
+        """The key of the stock figure this product draws on."""
+        return self.pool if self.pool is not None else self.ref
+
+
+class StockFigure(NamedTuple):
+    """The stock figure a product draws on (`Stock.pool_ref`) and its quantity, `None` when
+    the store does not count that product's stock."""
+
+    pool: ProductRef
+    quantity: int | None
 
 
 def free_units(figure: int, taken_by_candidates: int, held: int) -> int:
@@ -230,7 +250,8 @@ def free_units(figure: int, taken_by_candidates: int, held: int) -> int:
     payment, which the store gave back to its figure but which are promised. Splitting (one
     order, `Stock.available` = figure + what it took) and allocation (the open backorder
     orders of a product) both count free units with this one rule, so neither hands out a
-    unit the other promised. Never below zero.
+    unit the other promised. Every argument is per stock figure (`Stock.pool_ref`): products
+    drawing on one figure share one count. Never below zero.
     """
     free = figure + taken_by_candidates - held
     return free if free > 0 else 0

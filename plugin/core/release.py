@@ -10,6 +10,9 @@ what its delivery condition allows from what is left:
 
 Stock an order cannot use is not held back for it: a later order may take it. No unit is
 ever allocated twice, and never more than is available.
+
+`available` is keyed by stock figure (`OpenLine.pool_ref`): lines of products drawing on one
+figure (variations whose parent keeps the stock) take from one count.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ class OpenLine:
     line_id: str
     ref: ProductRef
     quantity: int
+    pool: ProductRef | None = None  # the stock figure it draws on, when not its own
+
+    @property
+    def pool_ref(self) -> ProductRef:
+        """The key of the stock figure this line draws on (`Stock.pool_ref`)."""
+        return self.pool if self.pool is not None else self.ref
 
 
 @dataclass(frozen=True)
@@ -82,7 +91,7 @@ class ReleaseResult:
     """Every open backorder in the order it was served, and the stock left over."""
 
     orders: tuple[OrderRelease, ...]
-    remaining: tuple[tuple[ProductRef, int], ...]  # sorted by product, then variant
+    remaining: tuple[tuple[ProductRef, int], ...]  # per stock figure, by product then variant
 
     def for_order(self, order_id: str) -> OrderRelease | None:
         """The allocation of `order_id`, if it was among the open backorders."""
@@ -131,7 +140,7 @@ def plan_release(
         allocations = _allocate_order(backorder, pool)
         for line, got in zip(backorder.lines, allocations, strict=True):
             if got:
-                pool[line.ref] -= got
+                pool[line.pool_ref] -= got
         lines = tuple(
             LineRelease(line.line_id, line.ref, max(line.quantity, 0), got)
             for line, got in zip(backorder.lines, allocations, strict=True)
@@ -150,13 +159,14 @@ def _allocate_order(backorder: OpenBackorder, pool: Mapping[ProductRef, int]) ->
     condition = backorder.delivery
     for line in backorder.lines:
         wanted = line.quantity if line.quantity > 0 else 0
-        free = pool.get(line.ref, 0) - taken.get(line.ref, 0)
+        key = line.pool_ref
+        free = pool.get(key, 0) - taken.get(key, 0)
         if condition is DeliveryCondition.SHIP_AVAILABLE:
             got = wanted if wanted <= free else free
         else:
             got = wanted if wanted <= free else 0
         if got:
-            taken[line.ref] = taken.get(line.ref, 0) + got
+            taken[key] = taken.get(key, 0) + got
         result.append(got)
     if condition is DeliveryCondition.WHOLE_ORDER and any(
         got < max(line.quantity, 0) for line, got in zip(backorder.lines, result, strict=True)

@@ -157,17 +157,13 @@ def _kept(line: Line, ref: ProductRef, code: str, message: str) -> LineDecision:
     )
 
 
-class _Product:
-    """What `decide_lines` tracks of one product while handing out its stock to lines."""
+class _Pool:
+    """One stock figure while `decide_lines` hands it out: shared by every product drawing on
+    it (a variation whose parent keeps the stock shares the parent's)."""
 
-    __slots__ = ("backordered", "free", "held", "item", "policy", "ref")
+    __slots__ = ("backordered", "free", "held")
 
-    def __init__(
-        self, ref: ProductRef, item: Stock | None, policy: ProductPolicy | None, held: int
-    ) -> None:
-        self.ref = ref
-        self.item = item
-        self.policy = policy
+    def __init__(self, item: Stock | None, held: int) -> None:
         self.held = held
         # Platforms may let stock go below zero (WooCommerce does when it accepts a
         # backorder, reference/woocommerce/README.md); that is simply nothing available.
@@ -175,6 +171,20 @@ class _Product:
         # exactly as allocation counts them (free_units).
         self.free = free_units(item.available, 0, held) if item is not None else 0
         self.backordered = 0  # what earlier lines of this order put on backorder
+
+
+class _Product:
+    """What `decide_lines` tracks of one product: its stock, policy and figure (`pool`)."""
+
+    __slots__ = ("item", "policy", "pool", "ref")
+
+    def __init__(
+        self, ref: ProductRef, item: Stock | None, policy: ProductPolicy | None, pool: _Pool
+    ) -> None:
+        self.ref = ref
+        self.item = item
+        self.policy = policy
+        self.pool = pool
 
 
 def decide_lines(
@@ -189,9 +199,11 @@ def decide_lines(
     Stock of one product shared by several lines is handed out in line order and never
     twice. A line put on backorder whole (complete-lines delivery) takes no stock, so a
     later line of the same product may still ship from it. Whole-order delivery is decided
-    like ship-available here; the caller turns it into a wait. `held` gives, per product,
-    the units released to unpaid orders that the stock figure counts but that are promised:
-    they are never handed out here.
+    like ship-available here; the caller turns it into a wait. `held` gives, per stock figure
+    (`Stock.pool_ref`), the units released to unpaid orders that the figure counts but that
+    are promised: they are never handed out here. Products drawing on one figure (variations
+    whose parent keeps the stock) share its free units, its held units and the count of units
+    this order puts on backorder, in line order, like lines of one product.
     """
     held_units = held or {}
     # Products are keyed by (product_id, variant_id) tuples, which hash in C; each product
@@ -201,6 +213,7 @@ def decide_lines(
         policy_ref = product_policy.ref
         product_policies.setdefault((policy_ref.product_id, policy_ref.variant_id), product_policy)
     products: dict[tuple[str, str | None], _Product] = {}
+    pools: dict[ProductRef, _Pool] = {}
     lines_complete = condition is DeliveryCondition.LINES_COMPLETE
     decisions: list[LineDecision] = []
     append = decisions.append
@@ -210,10 +223,14 @@ def decide_lines(
         product = products.get(key)
         if product is None:
             ref = _new(ProductRef, key)
-            product = products[key] = _Product(
-                ref, stock.get(ref), product_policies.get(key), held_units.get(ref, 0)
-            )
+            item = stock.get(ref)
+            pool_ref = item.pool_ref if item is not None else ref
+            pool = pools.get(pool_ref)
+            if pool is None:
+                pool = pools[pool_ref] = _Pool(item, held_units.get(pool_ref, 0))
+            product = products[key] = _Product(ref, item, product_policies.get(key), pool)
         ref = product.ref
+        pool = product.pool
         if qty <= 0:
             append(_kept(line, ref, "no_quantity", "no quantity to ship; left as it is."))
             continue
@@ -244,11 +261,11 @@ def decide_lines(
                 _kept(line, ref, "stock_not_managed", "stock is not tracked, so it is never short.")
             )
             continue
-        free = product.free
+        free = pool.free
         label = f"'{line.name}' (SKU {line.sku})" if line.sku else f"'{line.name}'"  # line_label
         units = "1 unit" if qty == 1 else f"{qty} units"  # _units(qty)
         if qty <= free:
-            product.free = free - qty
+            pool.free = free - qty
             reason = _new(Reason, ("in_stock", f"{label}: all {units} are in stock.", line.line_id))
             append(_new(LineDecision, (line, ref, qty, 0, 0, reason, None)))
             continue
@@ -263,7 +280,7 @@ def decide_lines(
         else:
             allowed = item.backorders in _BACKORDERS_ALLOWED
         # Open backorders elsewhere, plus what earlier lines of this order put on backorder.
-        already = item.open_backorder_qty + product.backordered
+        already = item.open_backorder_qty + pool.backordered
         if not allowed:
             backorder = 0
         elif policy is not None and policy.cap is not None:
@@ -272,16 +289,16 @@ def decide_lines(
             backorder = wanted if wanted <= room else room
         else:
             backorder = wanted
-        product.backordered += backorder
+        pool.backordered += backorder
         keep = qty - backorder
         from_stock = keep if keep <= free else free
-        product.free = free - from_stock
+        pool.free = free - from_stock
         oversold = keep - from_stock
         short_text = f"{shortfall} of {units} {'is' if shortfall == 1 else 'are'} out of stock"
-        if product.held:
+        if pool.held:
             short_text += (
-                f" ({_units(product.held)} in stock "
-                f"{'is' if product.held == 1 else 'are'} promised to released backorder "
+                f" ({_units(pool.held)} in stock "
+                f"{'is' if pool.held == 1 else 'are'} promised to released backorder "
                 "orders awaiting payment)"
             )
 

@@ -303,9 +303,10 @@ def plan_split(
 ) -> Plan:
     """Decide what of `order` ships now, what goes on backorder, and the money of both.
 
-    `held`: units per product released to other orders that have not paid yet; the store
-    gave them back to its figure (`stock`), but they are promised, so this order does not
-    get them (README "Stock accounting").
+    `held`: units per stock figure (`Stock.pool_ref`) released to other orders that have not
+    paid yet; the store gave them back to its figure (`stock`), but they are promised, so
+    this order does not get them (README "Stock accounting"). Products drawing on one figure
+    share it (`decide_lines`).
     """
     settings = policies.settings
     eligible, eligible_reason = eligibility(order, settings)
@@ -539,6 +540,12 @@ def _whole_order_waits(
 # --- splitting a partly released backorder order again ----------------------------------------
 
 
+def hold_key(order_id: str) -> str:
+    """The key under which an original that waits whole for stock (`Plan.awaits_stock`) is
+    recorded in the split ledger: allocation serves it like a backorder order."""
+    return f"hold:{order_id}"
+
+
 def resplit_key(backorder_order_id: str) -> str:
     """The deterministic key of splitting backorder order `backorder_order_id` again.
 
@@ -569,7 +576,8 @@ def plan_resplit(
     taken_numbers: Collection[str],
     settings: StoreSettings,
 ) -> Plan:
-    """Split a partly released backorder order again.
+    """Split a partly released backorder order again, or an original that waited whole for
+    stock (`hold_key`) when arriving stock covers part of it: it is then its own original.
 
     `released` gives the units per line id that arrived stock covers: they stay on the order
     and ship now; the rest of each line moves, with its share of the money (largest-remainder
@@ -652,19 +660,22 @@ def plan_resplit(
         else PaymentAction.CHARGE_ON_RELEASE
     )
     value = _money(new_totals.total, currency)
+    # A held original (`hold_key`) is split like a backorder order: it is its own original.
+    name = ("backorder order " if backorder.links.is_backorder_order else "order ") + (
+        backorder.number
+    )
     reasons = [
         Reason(
             "resplit",
-            f"{kept_units} of {kept_units + moved_units} units of backorder order "
-            f"{backorder.number} are in stock and ship now; the other {moved_units} move to "
-            f"backorder order {number} and wait for stock.",
+            f"{kept_units} of {kept_units + moved_units} units of {name} are in stock and ship "
+            f"now; the other {moved_units} move to backorder order {number} and wait for stock.",
         )
     ]
     if payment is PaymentAction.PAID_FROM_ORIGINAL:
         reasons.append(
             Reason(
                 "payment_paid_from_original",
-                f"Backorder order {backorder.number} is paid; backorder order {number} "
+                f"{name[0].upper()}{name[1:]} is paid; backorder order {number} "
                 f"({value}) is covered by that payment and is not charged again.",
             )
         )

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from plugin.core.model import ProductRef
+from plugin.core.split import hold_key
 from plugin.ports import SplitState
-from plugin.releasing import ReleaseRecord, ReleaseState
+from plugin.releasing import ReleaseRecord, ReleaseState, release_pool
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.models import Release, ReleaseBump, Split, utcnow
@@ -41,6 +42,21 @@ def _waits(split: Split, line: Mapping[str, Any], removed: set[tuple[str, str]])
     return (str(split.backorder_order_id), str(line.get("line_id"))) not in removed
 
 
+def _is_hold(split: Split) -> bool:
+    """A record of an original that waits whole for stock (`core.split.hold_key`)."""
+    return split.split_key == hold_key(split.original_order_id)
+
+
+def _waiting_order(split: Split, line: Mapping[str, Any], removed: set[tuple[str, str]]) -> str:
+    """The order that waits for the units of a finished split's plan line, or "": the
+    backorder order it moved them to, or the original itself when it waits whole."""
+    if _is_hold(split):
+        return split.original_order_id if int(line.get("waiting") or 0) > 0 else ""
+    if split.backorder_order_id is None or not _waits(split, line, removed):
+        return ""
+    return split.backorder_order_id
+
+
 class SqlReleaseLedger:
     """Release records and the backorder orders that wait for a product, on SQL."""
 
@@ -49,17 +65,14 @@ class SqlReleaseLedger:
 
     def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]:
         """Backorder orders of finished splits that moved units of product (or variation)
-        `ref.product_id` in a line not cancelled, oldest split first."""
+        `ref.product_id` in a line not cancelled, and originals held whole waiting for it
+        (`core.split.hold_key`), oldest record first."""
         cancellations = SqlCancellationLedger(self.db)
         removed = cancellations.removed_lines(store_id)
         with self.db.session() as session:
             rows = session.scalars(
                 select(Split)
-                .where(
-                    Split.store_id == store_id,
-                    Split.state == SplitState.DONE,
-                    Split.backorder_order_id.is_not(None),
-                )
+                .where(Split.store_id == store_id, Split.state == SplitState.DONE)
                 .order_by(Split.id)
             ).all()
             found: list[str] = []
@@ -69,38 +82,47 @@ class SqlReleaseLedger:
                     # A product id names the product and all its variations; a variation's
                     # own id (WooCommerce sends product.updated for variations too) names it.
                     wanted = {str(line_ref.get("product_id")), str(line_ref.get("variant_id"))}
-                    if ref.product_id in wanted and _waits(row, line, removed):
-                        assert row.backorder_order_id is not None
-                        if row.backorder_order_id not in found:
-                            found.append(row.backorder_order_id)
+                    waiting = _waiting_order(row, line, removed)
+                    if ref.product_id in wanted and waiting:
+                        if waiting not in found:
+                            found.append(waiting)
                         break
         # A backorder order with a line being cancelled waits until the cancellation is
         # carried out (plugin/cancelling.py): no stock goes to a line the merchant cancelled.
         cancelling = cancellations.orders_with_open_cancellation(store_id)
         return [order_id for order_id in found if order_id not in cancelling]
 
+    def parent_product(self, store_id: int, product_id: str) -> str:
+        """The product of `product_id`: the parent product when a split of the store moved a
+        variation with that id, else `product_id` itself (no store call: the split plans name
+        both ids)."""
+        with self.db.session() as session:
+            plans = session.scalars(select(Split.plan).where(Split.store_id == store_id))
+            for plan in plans:
+                for line in (plan or {}).get("lines", []):
+                    ref = line.get("ref") or {}
+                    if ref.get("variant_id") and str(ref["variant_id"]) == str(product_id):
+                        return str(ref.get("product_id"))
+        return str(product_id)
+
     def waiting_products(self, store_id: int) -> list[str]:
-        """Product ids (variation ids for variations) that unreleased backorder orders wait
-        for, in lines not cancelled (an allocation job for a cancelled line finds nothing)."""
+        """Product ids (variation ids for variations) that unreleased backorder orders and
+        originals held whole wait for, in lines not cancelled (an allocation job for a
+        cancelled line finds nothing)."""
         removed = SqlCancellationLedger(self.db).removed_lines(store_id)
         with self.db.session() as session:
             released = set(
                 session.scalars(select(Release.order_id).where(Release.store_id == store_id))
             )
             rows = session.scalars(
-                select(Split).where(
-                    Split.store_id == store_id,
-                    Split.state == SplitState.DONE,
-                    Split.backorder_order_id.is_not(None),
-                )
+                select(Split).where(Split.store_id == store_id, Split.state == SplitState.DONE)
             ).all()
             products: set[str] = set()
             for row in rows:
-                if row.backorder_order_id in released:
-                    continue
                 for line in (row.plan or {}).get("lines", []):
                     ref = line.get("ref") or {}
-                    if _waits(row, line, removed):
+                    waiting = _waiting_order(row, line, removed)
+                    if waiting and waiting not in released:
                         products.add(str(ref.get("variant_id") or ref.get("product_id")))
             return sorted(products)
 
@@ -131,6 +153,27 @@ class SqlReleaseLedger:
                 .order_by(Release.id)
             ).all()
             return [_record(row) for row in rows]
+
+    def promised_units(self, store_id: int) -> dict[ProductRef, int]:
+        """Units per stock figure released to orders set `pending` and not yet settled, from
+        our records alone (no store call): what `held_by_unpaid_releases` reads the orders to
+        confirm. A release whose customer paid counts until the next allocation or split of
+        its product settles it."""
+        held: dict[ProductRef, int] = {}
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(Release).where(
+                    Release.store_id == store_id,
+                    Release.target_status == "pending",
+                    # The status is set, so the store gave the units back to its figure.
+                    Release.state.in_((ReleaseState.STATUS_SET, ReleaseState.DONE)),
+                )
+            )
+            for row in rows:
+                for line in row.lines:
+                    pool = release_pool(line)
+                    held[pool] = held.get(pool, 0) + int(line.get("units") or 0)
+        return held
 
     def start(
         self,

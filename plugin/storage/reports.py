@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 
+from plugin.core.split import hold_key
 from plugin.storage.db import Database
 from plugin.storage.models import InboxEvent, Release, Split
 
@@ -71,15 +72,26 @@ def released_order_ids(db: Database, store_id: int) -> set[str]:
 def open_backorder_quantities(db: Database, store_id: int) -> dict[tuple[str, str | None], int]:
     """Units on backorder per (product_id, variant_id), from finished splits of the ledger
     whose backorder orders are not released (a partly released one was split again, and its
-    waiting units are counted once, on the new order)."""
+    waiting units are counted once, on the new order), and from originals held whole for
+    stock (`core.split.hold_key`) not released yet."""
     released = released_order_ids(db, store_id)
     totals: dict[tuple[str, str | None], int] = {}
     for split in splits_of_store(db, store_id, states=("done",)):
         plan = split.plan or {}
-        if plan.get("outcome") != "split" or split.backorder_order_id in released:
+        waiting_order: str | None
+        if split.split_key == hold_key(split.original_order_id):
+            waiting_order, field = split.original_order_id, "waiting"
+        elif plan.get("outcome") == "split":
+            waiting_order, field = split.backorder_order_id, "backorder"
+        else:
+            continue
+        if waiting_order in released:
             continue
         for line in plan.get("lines", []):
+            units = int(line.get(field, 0))
+            if units <= 0:
+                continue
             ref = line.get("ref") or {}
             key = (str(ref.get("product_id", "")), ref.get("variant_id") or None)
-            totals[key] = totals.get(key, 0) + int(line.get("backorder", 0))
+            totals[key] = totals.get(key, 0) + units
     return totals

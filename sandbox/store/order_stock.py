@@ -15,10 +15,10 @@ class OrderStock(Products, Notes):
     """Stock changes caused by orders, recorded per line in ``_reduced_stock`` meta."""
 
     def _line_stock_product(self, line: dict[str, Any]) -> dict[str, Any] | None:
+        """The record whose figure the line's stock changes: a variation's parent when the
+        parent keeps its stock (`_stock_owner`)."""
         product = self._product(line["variation_id"] or line["product_id"])
-        if product is None or not product["manage_stock"]:
-            return None
-        return product
+        return self._stock_owner(product) if product is not None else None
 
     def _reduced(self, line: dict[str, Any]) -> int:
         meta = next((m for m in line["meta_data"] if m["key"] == "_reduced_stock"), None)

@@ -174,7 +174,7 @@ class Orders(OrderStock, OrderValidation):
         self._set_line_props(line, posted)
         if checkout:
             # class-wc-order-item-product.php set_backorder_meta, called by the checkout only.
-            backordered = stock.backordered_quantity(product, line["quantity"])
+            backordered = stock.backordered_quantity(self._stock_view(product), line["quantity"])
             if backordered is not None:
                 line["meta_data"].append(
                     {"id": self._next("meta"), "key": "Backordered", "value": str(backordered)}

@@ -38,6 +38,37 @@ class Records(StoreBase):
             key=lambda p: (p["menu_order"], p["id"]),
         )
 
+    def _stock_owner(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The record whose stock figure `record` draws on, None when none is counted.
+
+        A variation that does not manage its own stock while its parent does draws on the
+        parent's figure (class-wc-product-variation.php: `get_manage_stock` gives "parent" in
+        view context, `get_stock_managed_by_id` the parent's id, and wc-stock-functions.php
+        `wc_update_product_stock` changes the product of that id).
+        """
+        if record["manage_stock"]:
+            return record
+        if record["type"] == "variation":
+            parent = self._product(record["parent_id"])
+            if parent is not None and parent["manage_stock"]:
+                return parent
+        return None
+
+    def _stock_view(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`record` with its stock fields as WooCommerce shows them (view context): a variation
+        drawing on its parent's figure has `manage_stock` "parent" and the parent's
+        `stock_quantity`, `backorders` (WC_Product_Variation getters) and `stock_status`
+        (WC_Product_Variable_Data_Store_CPT `sync_managed_variation_stock_status` copies the
+        parent's status to such children whenever the parent is saved)."""
+        owner = self._stock_owner(record)
+        if owner is None or owner is record:
+            return record
+        view = dict(record)
+        view["manage_stock"] = "parent"
+        for key in ("stock_quantity", "backorders", "stock_status"):
+            view[key] = owner[key]
+        return view
+
     def _price(self, product: dict[str, Any]) -> Decimal:
         if product.get("sale_price") not in (None, ""):
             return money(product["sale_price"])

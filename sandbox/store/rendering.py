@@ -24,6 +24,7 @@ class Rendering(Records):
     """The ``*_json`` methods the REST layer and the write paths return."""
 
     def _stock_json(self, record: dict[str, Any]) -> dict[str, Any]:
+        record = self._stock_view(record)
         return {
             "manage_stock": record["manage_stock"],
             "stock_quantity": record["stock_quantity"],

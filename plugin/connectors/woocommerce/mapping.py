@@ -30,7 +30,12 @@ product (or variation) that keeps the stock:
     available = max(0, raw)            # what this order may take now
     open_backorder_qty = max(0, -raw)  # stock below zero = units other orders hold on backorder
 
-A variation whose `manage_stock` is "parent" uses its parent product's stock. Products that do not
+A variation whose `manage_stock` is "parent" uses its parent product's stock: the REST answer shows
+the parent's `stock_quantity` and `backorders` (WC_Product_Variation `get_manage_stock`,
+`get_stock_quantity`, `get_backorders` in view context), and every order line of any such
+variation reduces the parent's figure (`wc_update_product_stock` changes the product named by
+`get_stock_managed_by_id`, the parent). So the stock is keyed by the figure it draws on
+(`Stock.pool`, `stock_figure`): variations of one parent share one count. Products that do not
 manage stock: `instock` → unmanaged; `outofstock` → managed with 0 available and backorders "no";
 `onbackorder` → managed with 0 available and backorders allowed.
 
@@ -92,6 +97,7 @@ from plugin.core.model import (
     ShippingLine,
     Status,
     Stock,
+    StockFigure,
     minor_unit,
 )
 
@@ -358,6 +364,18 @@ def _backorder_mode(value: Any) -> BackorderMode:
         return BackorderMode.NO
 
 
+def stock_figure(ref: ProductRef, record: Mapping[str, Any]) -> StockFigure:
+    """The stock figure that product or variation `ref` (its REST JSON `record`) draws on: the
+    parent product's when the variation's `manage_stock` is "parent" (module docstring), else
+    its own; the quantity is None when the figure is not counted (`manage_stock` false)."""
+    manage = record.get("manage_stock")
+    pool = ProductRef(ref.product_id) if manage == "parent" and ref.variant_id else ref
+    if manage not in (True, "parent"):
+        return StockFigure(pool, None)
+    quantity = record.get("stock_quantity")
+    return StockFigure(pool, _int(quantity) if quantity is not None else 0)
+
+
 def stock_for_order(
     order: Mapping[str, Any], products: Iterable[Mapping[str, Any]]
 ) -> dict[ProductRef, Stock]:
@@ -407,12 +425,15 @@ def stock_for_order(
         elif owner is not None:
             owner_id, record = owner
             seen = int(record["stock_quantity"] or 0) + reduced.get(owner_id, 0)
+            own_id = int(ref.variant_id or ref.product_id)
             stocks[ref] = Stock(
                 ref=ref,
                 available=max(0, seen),
                 managed=True,
                 backorders=_backorder_mode(record["backorders"]),
                 open_backorder_qty=max(0, -seen),
+                # Variations drawing on their parent's figure share it (module docstring).
+                pool=ProductRef(str(owner_id)) if owner_id != own_id else None,
             )
         else:
             mode = _backorder_mode(record_for_line["backorders"])
@@ -591,7 +612,8 @@ def resplit_create_body(
     cancelling a line matches on), but a sibling of it (`parent_id` is the original, so
     `GET /orders?parent=` finds every backorder order of the original), keeping the delivery
     override and since when the units wait."""
-    original_id = backorder.links.parent_id
+    # An original that waited whole for stock (plugin/resplit.py `original_of`) is its own.
+    original_id = backorder.links.parent_id if backorder.links.is_backorder_order else backorder.id
     if not original_id:
         raise ValueError(f"order {backorder.id} names no original order (parent_id)")
     body = backorder_create_body(

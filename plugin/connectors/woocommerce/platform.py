@@ -58,13 +58,14 @@ from plugin.connectors.woocommerce.mapping import (
     original_update_body,
     resplit_create_body,
     resplit_update_body,
+    stock_figure,
     stock_for_order,
     string_list,
     waiting_since,
     wc_status,
 )
 from plugin.connectors.woocommerce.schemas import GmtDateTime, summarise
-from plugin.core.model import Order, Plan, ProductRef, Stock
+from plugin.core.model import Order, Plan, ProductRef, Stock, StockFigure
 from plugin.errors import NotFound, PermanentError
 from plugin.ports import OrderChange
 
@@ -244,19 +245,17 @@ class WooCommercePlatform:
 
     # -- releasing (plugin/releasing.py) ----------------------------------------------------
 
-    def product_stock(self, ref: ProductRef) -> int | None:
-        """`stock_quantity` of the product or variation `ref` draws on; None if unmanaged."""
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
+        """The stock figure product or variation `ref` draws on (the parent's for a variation
+        whose `manage_stock` is "parent"; mapping `stock_figure`), in one read."""
         if ref.variant_id:
             records = self.client.get_variations(ref.product_id, [ref.variant_id])
         else:
             records = self.client.get_products([ref.product_id])
         for record in records:
-            # products.md: `manage_stock` is true, false or (variations) "parent", in which case
-            # the variation reports the parent's `stock_quantity` (view context).
-            if record.get("manage_stock") in (True, "parent"):
-                quantity = record.get("stock_quantity")
-                return int(quantity) if quantity is not None else 0
-        return None
+            if str(record.get("id")) == (ref.variant_id or ref.product_id):
+                return stock_figure(ref, record)
+        return StockFigure(ref, None)  # gone from the store: nothing counted
 
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         """Units taken from stock per line id (`_reduced_stock` line meta) of an order."""

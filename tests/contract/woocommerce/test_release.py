@@ -8,15 +8,15 @@ from tests.contract.woocommerce.conftest import StoreUnderTest
 from tests.contract.woocommerce.shop import Shop
 
 
-def test_product_stock_of_products_and_variations(woo: StoreUnderTest, shop: Shop) -> None:
+def test_stock_figure_of_products_and_variations(woo: StoreUnderTest, shop: Shop) -> None:
     counted = shop.product("Counted", stock=-3, backorders="yes")
     untracked = shop.product("Untracked")
     shirt, sizes = shop.variable_product("Shirt", {"S": (4, "no")})
     platform = woo.platform()
 
-    assert platform.product_stock(ProductRef(str(counted["id"]))) == -3
-    assert platform.product_stock(ProductRef(str(untracked["id"]))) is None
-    assert platform.product_stock(ProductRef(str(shirt["id"]), str(sizes["S"]["id"]))) == 4
+    assert platform.stock_figure(ProductRef(str(counted["id"]))).quantity == -3
+    assert platform.stock_figure(ProductRef(str(untracked["id"]))).quantity is None
+    assert platform.stock_figure(ProductRef(str(shirt["id"]), str(sizes["S"]["id"]))).quantity == 4
     assert platform.calls == 3
 
 

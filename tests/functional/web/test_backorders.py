@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from plugin.core.model import ProductPolicy, ProductRef
+from plugin.core.split import hold_key
 from plugin.dispatch import event_queue
 from plugin.storage.models import InboxEvent, Split
 from plugin.storage.releases import SqlReleaseLedger
@@ -83,6 +84,61 @@ def test_released_backorder_orders_are_not_open(
     assert open_backorder_quantities(state(app).db, alice_store.id) == {
         ("7", None): 1, ("9", None): 5,
     }  # fmt: skip
+
+
+def add_hold(app: Flask, store_id: int, order_id: str, lines: list[Any]) -> None:
+    """An original recorded as waiting whole for stock (plugin/service.py `_carry_out_hold`)."""
+    ledger = SqlSplitLedger(state(app).db)
+    key = hold_key(order_id)
+    ledger.start(store_id, order_id, key, {"outcome": "hold", "lines": lines})
+    for step in ("original_updated", "noted", "done"):
+        ledger.advance(store_id, key, step)
+
+
+def _waiting(product_id: str, ordered: int, waiting: int, total: str) -> Any:
+    amounts = {"subtotal": total, "subtotal_tax": "0", "total": total, "tax": "0"}
+    zero = {"subtotal": "0", "subtotal_tax": "0", "total": "0", "tax": "0"}
+    return {
+        **_line(product_id, 0, "0"), "ordered": ordered, "keep": ordered, "waiting": waiting,
+        "kept_amounts": amounts, "moved_amounts": zero,
+    }  # fmt: skip
+
+
+def test_an_order_held_whole_for_stock_is_listed_as_waiting_until_released(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
+    # A whole-order customer's order: 3 of product 7 wait (30.00), product 8 is in stock.
+    add_hold(app, alice_store.id, "500", [_waiting("7", 3, 3, "30.00"), _waiting("8", 1, 0, "5")])
+    path = f"/stores/{alice_store.id}/backorders"
+
+    html = alice.get(path).get_data(as_text=True)
+
+    assert html.count('class="backorder-line"') == 2
+    assert "2 lines on 2 backorder orders · 5 units · value 50.00" in html
+    assert 'data-original="500" data-backorder="500" data-product-id="7"' in html
+    assert html.count("held whole") == 1
+    assert html.count('class="cancel-line"') == 0  # the store is not reachable: status unknown
+    rows = list(csv.DictReader(io.StringIO(alice.get(f"{path}?format=csv").get_data(as_text=True))))
+    listed = sorted((r["original_order"], r["quantity"], r["value"], r["held_whole"]) for r in rows)
+    assert listed == [("100", "2", "20.00", ""), ("500", "3", "30.00", "yes")]
+    assert open_backorder_quantities(state(app).db, alice_store.id) == {("7", None): 5}
+    order_page = alice.get(f"/stores/{alice_store.id}/orders/500").get_data(as_text=True)
+    assert "Held whole for stock" in order_page and 'id="split-now"' not in order_page
+    shown = re.findall(
+        r'data-label="Ships now">(\d+)</td><td class="num" data-label="Backordered">(\d+)<',
+        order_page,
+    )
+    assert shown == [("0", "3"), ("1", "0")]
+
+    SqlReleaseLedger(state(app).db).start(
+        alice_store.id, "release:500", "500", "processing",
+        [{"line_id": "l7", "product_id": "7", "variant_id": None, "units": 3}],
+    )  # fmt: skip
+
+    html = alice.get(path).get_data(as_text=True)
+    assert 'data-original="500"' not in html and html.count('class="backorder-line"') == 1
+    assert open_backorder_quantities(state(app).db, alice_store.id) == {("7", None): 2}
 
 
 def test_backorders_page_lists_open_lines_with_totals_chart_and_links(

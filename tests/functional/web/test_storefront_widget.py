@@ -9,6 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.core.model import ProductPolicy, ProductRef
+from plugin.releasing import ReleaseState
+from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import SqlPolicyStore, StoreRecord
 from tests.functional.web.conftest import LiveStore, state
 from web.storefront import CACHE_S, RATE_LIMIT
@@ -187,3 +189,51 @@ def test_availability_of_variations_uses_a_product_level_policy(
             },
         }
     }
+
+
+def test_in_stock_leaves_out_units_promised_to_released_orders_awaiting_payment(
+    app: Flask, anonymous: FlaskClient, live_store: LiveStore
+) -> None:
+    shop = live_store.shop
+    pan = live_store.product_id("PAN-IRON")  # stock 2, backorders notify
+    mug = live_store.product_id("MUG-BLUE")  # stock 25
+    # A shirt keeping 3 in stock, with sizes drawing on it (manage_stock "parent").
+    shirt = shop.create_product({"name": "Tee", "type": "variable", "manage_stock": True,
+                                 "stock_quantity": 3, "backorders": "notify"})["id"]  # fmt: skip
+    small, large = (
+        shop.create_variation(shirt, {"regular_price": "9.00", "manage_stock": False})["id"]
+        for _ in range(2)
+    )
+    releases = SqlReleaseLedger(state(app).db)
+
+    def release(order_id: str, lines: list[dict[str, object]], state_: str) -> None:
+        releases.start(live_store.store.id, f"release:{order_id}", order_id, "pending", lines)
+        releases.advance(live_store.store.id, f"release:{order_id}", state_)
+
+    # Released to pending (the store gave the units back to its figure): promised.
+    release("9001", [{"line_id": "1", "product_id": str(pan), "variant_id": None, "units": 2}],
+            ReleaseState.DONE)  # fmt: skip
+    release("9002", [{"line_id": "1", "product_id": str(shirt), "variant_id": str(small),
+                      "units": 1, "pool": {"product_id": str(shirt), "variant_id": None}}],
+            ReleaseState.DONE)  # fmt: skip
+    # Not counted: one whose status is not set yet (the figure has not got the units back),
+    # and one settled (the customer paid: the store took them again).
+    release("9003", [{"line_id": "1", "product_id": str(mug), "variant_id": None, "units": 4}],
+            ReleaseState.PLANNED)  # fmt: skip
+    release("9004", [{"line_id": "1", "product_id": str(mug), "variant_id": None, "units": 5}],
+            ReleaseState.SETTLED)  # fmt: skip
+
+    response = anonymous.get(
+        f"/storefront/{live_store.store.id}/availability",
+        query_string={"product_ids": f"{pan},{mug},{shirt}:{large}"},
+    )
+
+    assert response.status_code == 200
+    products = response.get_json()["products"]
+    shown = {key: (p["in_stock"], p["out_of_stock"]) for key, p in products.items()}
+    assert shown == {
+        str(pan): (0, True),  # both units on the shelf are promised
+        str(mug): (25, False),
+        f"{shirt}:{large}": (2, False),  # the shirt's 3, less 1 promised to a small
+    }
+    assert shop.product_json(pan)["stock_quantity"] == 2  # nothing changed in the store

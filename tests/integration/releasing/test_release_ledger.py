@@ -33,6 +33,10 @@ def test_waiting_orders_products_and_exactly_one_release(db: Database, store: St
     assert ledger.backorder_orders_for(store.id, ProductRef("81")) == ["12"]
     assert ledger.backorder_orders_for(store.id, ProductRef("8")) == ["12"]
     assert ledger.waiting_products(store.id) == ["7", "81"]
+    # Allocation runs per product: a variation the splits moved names its parent.
+    assert [ledger.parent_product(store.id, i) for i in ("81", "8", "7", "99")] == [
+        "8", "8", "7", "99",
+    ]  # fmt: skip
 
     first = ledger.start(store.id, "release:11", "11", "pending", [{"line_id": "1", "units": 2}])
     again = ledger.start(store.id, "release:11", "11", "processing", [])

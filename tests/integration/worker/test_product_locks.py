@@ -9,6 +9,9 @@ import redis
 import worker
 from plugin.core.model import ProductRef
 from plugin.errors import TransientError
+from plugin.storage.db import Database
+from plugin.storage.releases import SqlReleaseLedger
+from plugin.storage.repositories import SqlSplitLedger, StoreRecord
 
 STORE = 3
 REFS = [ProductRef("77"), ProductRef("30", "31")]
@@ -47,3 +50,35 @@ def test_a_lock_held_elsewhere_makes_the_split_retry_and_keeps_nothing(
         # The locks it took before meeting the busy one are let go.
         assert [redis_client.exists(key) for key in KEYS] == [0, 0, 1]
     assert [redis_client.exists(key) for key in KEYS] == [0, 0, 0]
+
+
+def test_an_allocation_job_runs_under_its_parents_lock_which_every_variation_shares(
+    redis_client: redis.Redis, db: Database, store: StoreRecord
+) -> None:
+    # A split moved variation 31 of product 30: the ledger knows 31's parent.
+    splits = SqlSplitLedger(db)
+    line = {"line_id": "1", "ref": {"product_id": "30", "variant_id": "31"}, "backorder": 1}
+    splits.start(store.id, "500", "500:1", {"lines": [line]})
+    splits.advance(store.id, "500:1", "done", backorder_order_id="501")
+    ledger = SqlReleaseLedger(db)
+    key = f"backorders:lock:order:{store.id}:product:30"
+
+    with worker.allocation_lock(redis_client, ledger, store.id, "30"):
+        assert redis_client.exists(key) == 1
+        # A split of an order for variation 32 (its figure may be the parent's) waits for it.
+        with (
+            pytest.raises(TransientError),
+            worker._store_locks(redis_client, store.id, ["product:30"], wait=0.1),
+        ):
+            pass
+    assert redis_client.exists(key) == 0
+
+    # A job still named for the variation (queued before its first split was recorded) is
+    # retried for the parent, and keeps no lock.
+    with (
+        pytest.raises(TransientError) as again,
+        worker.allocation_lock(redis_client, ledger, store.id, "31"),
+    ):
+        pass
+    assert again.value.reason == "busy"
+    assert redis_client.exists(f"backorders:lock:order:{store.id}:product:31") == 0

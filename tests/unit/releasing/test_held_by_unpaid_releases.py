@@ -48,11 +48,11 @@ def test_every_pending_release_holds_its_units_read_in_one_call() -> None:
 def test_only_the_products_asked_for_are_read() -> None:
     store, ledger = released_world()
 
-    assert held_by_unpaid_releases(1, store, ledger, settle=False, refs={GADGET}) == {
+    assert held_by_unpaid_releases(1, store, ledger, settle=False, pools={GADGET}) == {
         WIDGET: 1,  # 503 is read because it holds a gadget; its whole release counts
         GADGET: 1,
     }
-    assert held_by_unpaid_releases(1, store, ledger, settle=False, refs={ProductRef("55")}) == {}
+    assert held_by_unpaid_releases(1, store, ledger, settle=False, pools={ProductRef("55")}) == {}
     assert store.calls == ["get_orders"]  # the second asked for nothing: no call
 
 

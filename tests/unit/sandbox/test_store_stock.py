@@ -485,6 +485,102 @@ def test_variation_stock_is_reduced_and_fires_product_updated_for_the_variation(
     ]
 
 
+def _parent_keeping_stock(store: Store, quantity: int) -> tuple[int, int, int]:
+    """A variable product keeping the stock (1 unit, backorders "notify") and two variations
+    drawing on it: one posted with `manage_stock` false, one with "parent"."""
+    parent = store.create_product(
+        {"name": "Shirt", "type": "variable", "manage_stock": True, "stock_quantity": quantity,
+         "backorders": "notify"}
+    )["id"]  # fmt: skip
+    red, blue = (
+        store.create_variation(
+            parent,
+            {
+                "regular_price": "20.00",
+                "manage_stock": manage,
+                "attributes": [{"name": "Colour", "option": colour}],
+            },
+        )["id"]  # fmt: skip
+        for colour, manage in (("Red", False), ("Blue", "parent"))
+    )
+    return parent, red, blue
+
+
+def test_variations_without_their_own_stock_show_the_parents_figure(store: Store) -> None:
+    # class-wc-product-variation.php: get_manage_stock() is "parent" in view context, and
+    # get_stock_quantity() / get_backorders() give the parent's values; the REST variations
+    # controller answers managing_stock() and those getters.
+    parent, red, blue = _parent_keeping_stock(store, 1)
+
+    for variation_id in (red, blue):
+        shown = store.variation_json(variation_id)
+        assert shown is not None
+        assert (
+            shown["manage_stock"], shown["stock_quantity"], shown["backorders"],
+            shown["stock_status"], shown["backorders_allowed"],
+        ) == ("parent", 1, "notify", "instock", True)  # fmt: skip
+    # The variation's own record keeps manage_stock off (wc_string_to_bool("parent") is false).
+    assert store.product_record(red)["manage_stock"] is False  # type: ignore[index]
+
+
+def test_variations_drawing_on_the_parent_reduce_and_restore_its_one_figure(
+    store: Store, events: list[tuple[str, int]]
+) -> None:
+    # wc-stock-functions.php wc_update_product_stock changes get_stock_managed_by_id(): the
+    # parent; saving the parent is what fires product.updated (for the parent's id).
+    parent, red, blue = _parent_keeping_stock(store, 1)
+    events.clear()
+    order = store.create_order(
+        {"status": "processing", "line_items": [
+            {"product_id": parent, "variation_id": red, "quantity": 1},
+            {"product_id": parent, "variation_id": blue, "quantity": 1},
+        ]}
+    )  # fmt: skip
+
+    assert [meta(line)["_reduced_stock"] for line in order["line_items"]] == ["1", "1"]
+    assert stock_of(store, parent) == -1
+    for variation_id in (red, blue):
+        shown = store.variation_json(variation_id)
+        assert shown is not None
+        assert (shown["stock_quantity"], shown["stock_status"], shown["backordered"]) == (
+            -1, "onbackorder", True,
+        )  # fmt: skip
+    assert events == [
+        ("order.created", order["id"]),
+        ("order.updated", order["id"]),
+        ("product.updated", parent),
+    ]
+
+    store.update_order(order["id"], {"status": "cancelled"})
+
+    assert stock_of(store, parent) == 1
+    assert store.variation_json(red)["stock_quantity"] == 1  # type: ignore[index]
+
+
+def test_checkout_marks_a_variation_backordered_from_the_parents_figure(store: Store) -> None:
+    parent, red, _blue = _parent_keeping_stock(store, 1)
+    order = store.create_order(
+        {"status": "on-hold",
+         "line_items": [{"product_id": parent, "variation_id": red, "quantity": 3}]},
+        created_via="checkout",
+    )  # fmt: skip
+    assert meta(order["line_items"][0])["Backordered"] == "2"
+    assert stock_of(store, parent) == -2
+
+
+def test_a_variation_of_a_parent_not_keeping_stock_is_not_counted(store: Store) -> None:
+    parent = store.create_product({"name": "Cap", "type": "variable"})["id"]
+    plain = store.create_variation(parent, {"regular_price": "5.00", "manage_stock": False})["id"]
+    order = store.create_order(
+        {"status": "processing",
+         "line_items": [{"product_id": parent, "variation_id": plain, "quantity": 2}]}
+    )  # fmt: skip
+    assert meta(order["line_items"][0]) == {}
+    shown = store.variation_json(plain)
+    assert shown is not None
+    assert (shown["manage_stock"], shown["stock_quantity"]) == (False, None)
+
+
 def test_listeners_hear_each_committed_change_once(
     store: Store, events: list[tuple[str, int]]
 ) -> None:

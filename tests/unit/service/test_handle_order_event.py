@@ -139,15 +139,19 @@ def test_whole_order_delivery_puts_the_order_on_hold_once() -> None:
     # Our own status change comes back as an order.updated webhook.
     second = w.handle()
 
-    assert (first.status, first.detail) == ("hold", "")
-    assert (second.status, second.detail) == ("hold", "already on hold")
+    assert (first.status, first.detail, first.split_key) == ("hold", "", "hold:1042")
+    # Recorded: the order waits whole for stock, and allocation releases it (test_held_orders).
+    assert (second.status, second.detail) == ("ignored", "waits for stock")
     assert w.platform.statuses == [("1042", "on_hold")]
     assert w.platform.orders["1042"].status is Status.ON_HOLD
     assert len(w.platform.notes) == 1
     assert w.platform.notes[0][0] == "1042" and w.platform.notes[0][2] is False
     assert "On Hold" in w.platform.notes[0][1]
     assert w.platform.created == []
-    assert w.ledger.records == {}
+    assert [(r.split_key, r.state, r.backorder_order_id) for r in w.ledger.records.values()] == [
+        ("hold:1042", SplitState.DONE, None)
+    ]
+    assert plan_from_dict(w.ledger.records[(STORE, "hold:1042")].plan).awaits_stock
 
 
 def test_oversold_with_hold_action_holds_and_alerts_the_merchant() -> None:

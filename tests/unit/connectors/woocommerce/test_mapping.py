@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from marshmallow import ValidationError
@@ -14,6 +15,7 @@ from plugin.connectors.woocommerce.mapping import (
     load_order,
     order_from_json,
     payment_state,
+    stock_figure,
     stock_for_order,
     wc_status,
 )
@@ -30,6 +32,7 @@ from plugin.core.model import (
     ShippingLine,
     Status,
     Stock,
+    StockFigure,
 )
 
 from .conftest import documented_objects, documented_order, line, order_json, product_json
@@ -353,7 +356,8 @@ def test_stock_of_variations_with_own_and_parent_stock() -> None:
     assert stocks[ProductRef("22", "23")] == Stock(
         ProductRef("22", "23"), available=2, managed=True
     )
-    shared = dict(available=3, managed=True, backorders=BackorderMode.NOTIFY)  # -1 + 3 + 1
+    # Both draw on the parent's one figure: keyed by it, so a split shares it between them.
+    shared = dict(available=3, managed=True, backorders=BackorderMode.NOTIFY, pool=ProductRef("40"))
     assert stocks[ProductRef("40", "41")] == Stock(ProductRef("40", "41"), **shared)  # type: ignore[arg-type]
     assert stocks[ProductRef("40", "42")] == Stock(ProductRef("40", "42"), **shared)  # type: ignore[arg-type]
 
@@ -367,9 +371,36 @@ def test_parent_record_preferred_when_given() -> None:
         product_json(40, 1, backorders="yes"),
     ]
     (stock,) = stock_for_order(order, records).values()
-    assert stock == Stock(
-        ProductRef("40", "41"), available=4, managed=True, backorders=BackorderMode.YES
-    )
+    assert stock == Stock(ProductRef("40", "41"), 4, True, BackorderMode.YES, pool=ProductRef("40"))
+
+
+@pytest.mark.parametrize(
+    ("ref", "record", "expected"),
+    [
+        (ProductRef("93"), product_json(93, -2), StockFigure(ProductRef("93"), -2)),
+        (
+            ProductRef("93"),
+            product_json(93, None, manage=False),
+            StockFigure(ProductRef("93"), None),
+        ),
+        (
+            ProductRef("22", "23"),
+            product_json(23, 4, parent_id=22),
+            StockFigure(ProductRef("22", "23"), 4),
+        ),
+        # products.md / product-variations.md: "parent" shows the parent's quantity, the
+        # figure of every variation of 40 that does not keep its own.
+        (
+            ProductRef("40", "41"),
+            product_json(41, -1, manage="parent", parent_id=40),
+            StockFigure(ProductRef("40"), -1),
+        ),
+    ],
+)
+def test_stock_figure_names_the_figure_a_product_draws_on(
+    ref: ProductRef, record: dict[str, Any], expected: StockFigure
+) -> None:
+    assert stock_figure(ref, record) == expected
 
 
 @pytest.mark.parametrize(
