@@ -3,6 +3,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from plugin.storage.db import Database
@@ -22,9 +23,11 @@ def _deliver(url: str, store_id: int, start: int, count: int) -> None:
     database.dispose()
 
 
-def test_processes_share_the_sqlite_file_without_lock_errors(
-    db: Database, store: StoreRecord, tmp_path: Path
+def test_processes_insert_the_same_events_at_once_without_errors_or_duplicates(
+    db: Database, store: StoreRecord
 ) -> None:
+    # SQLite: three processes on one file, no lock error. PostgreSQL: the unique insert under
+    # concurrent transactions (ON CONFLICT DO NOTHING waits for the other's commit).
     context = multiprocessing.get_context("spawn")
     processes = [
         context.Process(target=_deliver, args=(db.url, store.id, start, 60))
@@ -43,6 +46,7 @@ def test_processes_share_the_sqlite_file_without_lock_errors(
     assert (count, shared) == (180 + 60, 60)
 
 
+@pytest.mark.database("sqlite")  # SQLite's write-ahead log file
 def test_wal_is_checkpointed_outside_the_writer_lock(db: Database, store: StoreRecord) -> None:
     # Our passive checkpoint every CHECKPOINT_EVERY_WRITES keeps the WAL to a few MB; SQLite's
     # own (at 8000 pages, ~32 MB) would let it grow past 20 MB over these writes.

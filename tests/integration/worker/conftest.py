@@ -165,11 +165,15 @@ class Instance:
 
 @pytest.fixture
 def instance(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis, sandbox: Sandbox
+    tmp_path: Path,
+    migrated_database_url: str,
+    redis_url: str,
+    redis_client: redis.Redis,
+    sandbox: Sandbox,
 ) -> Iterator[Instance]:
     from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
-    database_url = f"sqlite:///{tmp_path / 'backorders.db'}"
+    database_url = migrated_database_url
     env = child_env(
         BACKORDERS_HOME=str(tmp_path),
         DATABASE_URL=database_url,
