@@ -115,10 +115,12 @@ def test_products_need_sign_in(anonymous: FlaskClient, live_store: LiveStore) ->
 
 @pytest.fixture
 def worker_env(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_server: EmbeddedRedis
+    monkeypatch: pytest.MonkeyPatch, app: Flask, tmp_path: Path, redis_server: EmbeddedRedis
 ) -> None:
-    """The environment a worker process has: the same home, key and Redis as the app."""
+    """The environment a worker process has: the same home, database, key and Redis as the
+    app."""
     monkeypatch.setenv("BACKORDERS_HOME", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", state(app).config.database_url)
     monkeypatch.setenv("SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     monkeypatch.setenv("DEVELOPMENT", "1")
