@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from plugin.connect import MAX_STORE_NAME_LENGTH, MAX_STORE_URL_LENGTH
 from plugin.core.model import (
     Address,
     Customer,
@@ -62,6 +63,25 @@ def test_store_secrets_are_encrypted_at_rest_and_decrypted_on_read(
         "http://127.0.0.1:8001", "ck_test", "cs_test", "whsec-test"
     )
     assert "cs_test" not in repr(stores.credentials(store.id))
+
+
+def test_the_longest_store_url_and_name_connect_allows_are_stored(
+    stores: StoreRepository,
+) -> None:
+    # plugin/connect.py refuses longer URLs and cuts longer names: PostgreSQL enforces the
+    # column lengths (SQLite does not).
+    base_url = "https://shop.example.com/" + "a" * (MAX_STORE_URL_LENGTH - 25)
+    created = stores.create(
+        name="n" * MAX_STORE_NAME_LENGTH,
+        base_url=base_url,
+        consumer_key="ck",
+        consumer_secret="cs",
+        webhook_secret="wh",
+    )
+    stored = stores.get(created.id)
+    assert stored is not None
+    assert (stored.name, stored.base_url) == ("n" * 200, base_url)
+    assert len(base_url) == 500
 
 
 def test_credentials_under_another_secret_key_fail_clearly(
