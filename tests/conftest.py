@@ -12,20 +12,24 @@ import redis
 from plugin.redis_connection import EmbeddedRedis, start_embedded_redis
 from tests import postgres
 
-# Every test that asks for `database_backend` (through `database_url`, `db`, ...) runs once on
-# each, unless it is marked `@pytest.mark.database("sqlite")` (with the reason beside it).
+# A test that asks for `database_backend` (through `database_url`, `db`, the e2e `stack`, ...)
+# runs once on each database its `@pytest.mark.database(...)` names. Without the mark it runs
+# on both, except e2e tests (a whole stack each): those run on SQLite, and the representative
+# ones marked `database("sqlite", "postgresql")` on PostgreSQL too (tests/README.md says which).
 DATABASES = ("sqlite", "postgresql")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "database_backend" not in metafunc.fixturenames:
         return
+    e2e = metafunc.definition.get_closest_marker("e2e") is not None
     marker = metafunc.definition.get_closest_marker("database")
-    backends = marker.args if marker is not None else DATABASES
+    backends = marker.args if marker is not None else ("sqlite",) if e2e else DATABASES
     unknown = set(backends) - set(DATABASES)
     if unknown or not backends:
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: unknown database {unknown}")
-    metafunc.parametrize("database_backend", backends)
+    # e2e: one stack per database for the whole run (pytest groups the tests by it).
+    metafunc.parametrize("database_backend", backends, scope="session" if e2e else "function")
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ import pytest
 import run
 from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, meta, settle, towel_and_pan, wait_for
 
-pytestmark = pytest.mark.e2e
+# Also on PostgreSQL: one of the representative e2e tests (tests/README.md).
+pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite", "postgresql")]
 
 RECOVERY_DEADLINE = 150.0
 
