@@ -326,8 +326,10 @@ def _alert_record(row: Alert) -> AlertRecord:
 def locked_store(session: Session, store_id: int) -> Store | None:
     """The store's row, locked until the session ends, for a read, change and write back of
     its `settings` JSON: a concurrent writer of other keys waits, and its keys are kept (on
-    SQLite the writer lock serialises write sessions; PostgreSQL needs `FOR UPDATE`)."""
-    return session.get(Store, store_id, with_for_update=True)
+    SQLite the writer lock serialises write sessions; PostgreSQL needs the row lock). `FOR NO
+    KEY UPDATE`, as an UPDATE takes: rows inserted for the store (their foreign-key check)
+    do not wait for it, as they would for `FOR UPDATE`."""
+    return session.get(Store, store_id, with_for_update={"key_share": True})
 
 
 class StoreRepository:
@@ -944,7 +946,7 @@ class SqlSplitLedger:
     ) -> Split | None:
         query = select(Split).where(Split.store_id == store_id, Split.split_key == split_key)
         if for_update:
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)  # see `locked_store`
         return session.scalars(query).one_or_none()
 
 

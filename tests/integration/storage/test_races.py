@@ -9,6 +9,7 @@ then neither fail on the unique key nor write back what it read before that comm
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,11 +32,13 @@ from plugin.storage.models import CustomerPolicyRow, ProductPolicyRow, ReleaseBu
 from plugin.storage.outbox import save_email_template, store_mail
 from plugin.storage.releases import SqlReleaseLedger
 from plugin.storage.repositories import (
+    InboxRepository,
     InvalidTransition,
     SqlPolicyStore,
     SqlSplitLedger,
     StoreRecord,
     StoreRepository,
+    locked_store,
 )
 from tests import postgres
 from tests.e2e.helpers import wait_for
@@ -215,3 +218,32 @@ def test_a_backorder_order_recorded_by_another_writer_meanwhile_is_not_overwritt
     assert [type(error) for error in errors] == [InvalidTransition]
     record = ledger.get(store.id, "split:1042")
     assert record is not None and record.backorder_order_id == "2001"
+
+
+def test_webhooks_are_recorded_while_a_settings_write_holds_the_store_row(
+    db: Database, store: StoreRecord
+) -> None:
+    # The settings lock conflicts with writers of the row only, not with the foreign-key check
+    # of an event inserted for the store (FOR NO KEY UPDATE, not FOR UPDATE). The store's
+    # `last_event_at` is written by the first event of a minute: this one is the second.
+    events = InboxRepository(db)
+    at = dt.datetime.now(dt.UTC)
+    events.receive(store.id, "order.created", "6", "2026-03-01T10:00:00", at=at)
+    received: list[int | None] = []
+    with db.session(write=True) as session:
+        assert locked_store(session, store.id) is not None
+        webhook = threading.Thread(
+            target=lambda: received.append(
+                events.receive(store.id, "order.created", "7", "2026-03-01T10:00:00", at=at)
+            )
+        )
+        webhook.start()
+        wait_for(
+            lambda: not webhook.is_alive() or postgres.lock_waiters(db.url) > 0,
+            timeout=20,
+            what="the webhook to finish or wait",
+        )
+        waited = webhook.is_alive()
+    webhook.join(timeout=20)
+    assert not waited
+    assert len(received) == 1 and isinstance(received[0], int)
