@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, abort, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
@@ -82,8 +82,14 @@ def register_blueprints(app: Flask) -> None:
     init_merchant_pages(app)
 
 
+# Our own rows' ids (`stores.id`, ...) are SQL INTEGER: 32 bits on PostgreSQL, whose statements
+# cast a bound id to INTEGER, so a larger one failed the lookup (a 5xx) instead of finding no row.
+MAX_ROW_ID = 2**31 - 1
+
+
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER)."""
+    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER): the
+    platform's ids (products, customers); a store id is also kept to `MAX_ROW_ID`."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
         kwargs.setdefault("max", 2**63 - 1)
@@ -133,10 +139,18 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         _redis=redis_client,
     )
 
+    app.url_value_preprocessor(_store_id_in_range)
     register_blueprints(app)
     _register_core_routes(app)
     logger.info("event=app_created database=%r public_url=%s", db, config.public_url)
     return app
+
+
+def _store_id_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A `store_id` past `MAX_ROW_ID` names no store: 404 before any lookup (every route names
+    the store `store_id`: merchant pages, webhooks, the storefront widget)."""
+    if values and values.get("store_id", 0) > MAX_ROW_ID:
+        abort(404)
 
 
 def _register_core_routes(app: Flask) -> None:
