@@ -4,22 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos clean browser-deps
+.PHONY: run test lint bench chaos clean browser-deps postgres-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,postgres]"
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python run.py
 
-test: $(STAMP) browser-deps
+# The PostgreSQL tests must run (not skip) once PostgreSQL is installed or could be (root).
+REQUIRE_POSTGRES = $(shell if [ "$$(id -u)" = "0" ] || ls /usr/lib/postgresql/*/bin/initdb \
+	>/dev/null 2>&1; then echo 1; else echo 0; fi)
+
+test: $(STAMP) browser-deps postgres-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	BACKORDERS_REQUIRE_POSTGRES=$(REQUIRE_POSTGRES) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -47,4 +51,16 @@ browser-deps:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	else \
 		echo "browser-deps: /usr/bin/chromium is missing; run as root: apt-get update && apt-get install -y chromium"; \
+	fi
+
+# The storage, integration and e2e tests also run on PostgreSQL: a throw-away cluster that the
+# tests start in a temporary folder with Debian's binaries (tests/postgres.py), no service.
+# Installed like Chromium: only when missing and only as root.
+postgres-deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		true; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; \
+	else \
+		echo "postgres-deps: PostgreSQL is missing; run as root: apt-get update && apt-get install -y postgresql (the PostgreSQL tests skip until then)"; \
 	fi

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, abort, jsonify, request
 from gunicorn.http.errors import ParseException
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -85,9 +85,15 @@ def register_blueprints(app: Flask) -> None:
     init_merchant_pages(app)
 
 
+# Our own rows' ids (`stores.id`, ...) are SQL INTEGER: 32 bits on PostgreSQL, whose statements
+# cast a bound id to INTEGER, so a larger one failed the lookup (a 5xx) instead of finding no row.
+MAX_ROW_ID = 2**31 - 1
+
+
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER), and
-    to ASCII digits (Werkzeug's `\\d+` also matches other scripts' digits, which `int` reads)."""
+    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER): the
+    platform's ids (products, customers); a store id is also kept to `MAX_ROW_ID`. ASCII digits
+    only (Werkzeug's `\\d+` also matches other scripts' digits, which `int` reads)."""
 
     regex = r"[0-9]+"
 
@@ -140,6 +146,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         _redis=redis_client,
     )
 
+    app.url_value_preprocessor(_store_id_in_range)
     register_blueprints(app)
     _register_core_routes(app)
     app.register_error_handler(ParseException, _unreadable_body)
@@ -169,6 +176,13 @@ def _trust_proxies(app: Flask, config: Config) -> None:
             "set TRUSTED_PROXY_HOPS to the number of reverse proxies in front of the app, "
             "or every client has the proxy's address",
         )
+
+
+def _store_id_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A `store_id` past `MAX_ROW_ID` names no store: 404 before any lookup (every route names
+    the store `store_id`: merchant pages, webhooks, the storefront widget)."""
+    if values and values.get("store_id", 0) > MAX_ROW_ID:
+        abort(404)
 
 
 def _register_core_routes(app: Flask) -> None:

@@ -192,14 +192,29 @@ def weak_secret_key(key: str) -> str | None:
     return None
 
 
+# The databases the storage supports, as SQLAlchemy's dialect and driver (`postgresql://`
+# without a driver is psycopg 3 from SQLAlchemy 2.1 on, psycopg2 before; the `postgres` extra
+# installs psycopg 3 only).
+_DATABASE_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+
+
 def _database_url(environ: Mapping[str, str], home: Path) -> str:
     raw = _value(environ, "DATABASE_URL")
     if not raw:
         return f"sqlite:///{home / 'backorders.db'}"
     try:
-        make_url(raw)
+        url = make_url(raw)
     except ArgumentError:
         raise ConfigError("DATABASE_URL", "is not a database URL") from None
+    try:
+        driver = (url.get_backend_name(), url.get_driver_name())
+    except ArgumentError:  # NoSuchModuleError: a dialect SQLAlchemy does not know (postgres://)
+        driver = (url.get_backend_name(), "")
+    if driver not in _DATABASE_DRIVERS:
+        raise ConfigError(
+            "DATABASE_URL",
+            "must be sqlite:///<file> or postgresql+psycopg://<user>:<password>@<host>/<database>",
+        )
     return raw
 
 

@@ -74,6 +74,12 @@ def _is_loopback(address: str) -> bool:
     return ip.is_loopback
 
 
+# What the `stores` table holds: `base_url` VARCHAR(500) and `name` VARCHAR(200). PostgreSQL
+# refuses longer text (SQLite kept it), so a longer URL is refused here with a reason.
+MAX_STORE_URL_LENGTH = 500
+MAX_STORE_NAME_LENGTH = 200
+
+
 def validate_store_url(url: str, *, development: bool, resolve: Resolver = resolve_host) -> str:
     """The store's base URL, normalised (no trailing slash), or InvalidStoreUrl.
 
@@ -83,6 +89,8 @@ def validate_store_url(url: str, *, development: bool, resolve: Resolver = resol
     connectors/woocommerce/client.py), so the checked host is the one we talk to.
     """
     url = (url or "").strip()
+    if len(url.rstrip("/")) > MAX_STORE_URL_LENGTH:
+        raise InvalidStoreUrl(f"The store URL is longer than {MAX_STORE_URL_LENGTH} characters.")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -241,7 +249,7 @@ def connect_store(
     webhook_secret = secrets.token_urlsafe(32)  # fresh per store; signs its deliveries
     store_id = int(
         stores.create(
-            name=name or urlsplit(base_url).netloc,
+            name=(name or urlsplit(base_url).netloc)[:MAX_STORE_NAME_LENGTH],
             base_url=base_url,
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from flask_wtf.csrf import CSRFProtect
+
+# Blueprints whose forms a merchant fills in (the webhooks read their raw body themselves).
+_FORM_BLUEPRINTS = (
+    "auth",
+    "stores",
+    "backorders",
+    "cancellations",
+    "products",
+    "allocation",
+    "connect",
+    "notifications",
+)
 
 
 def init_app(app: Flask) -> None:
@@ -53,6 +65,7 @@ def init_app(app: Flask) -> None:
     ):
         app.register_blueprint(module.bp)
     csrf.exempt(storefront.bp)  # read-only public GET endpoints
+    app.before_request(_refuse_nul_in_forms)
     app.after_request(_security_headers)
     app.jinja_env.globals["status_label"] = stores.woocommerce_status_label
     app.jinja_env.globals["current_merchant"] = auth.current_merchant
@@ -66,3 +79,13 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
+
+
+def _refuse_nul_in_forms() -> None:
+    """A form with a NUL character is refused whole (400) before anything is written: no one
+    types it, and PostgreSQL's text types cannot hold it (the write would fail half done,
+    e.g. after the product's setting reached the store)."""
+    if request.method != "POST" or request.blueprint not in _FORM_BLUEPRINTS:
+        return
+    if any("\x00" in value for _key, value in request.form.items(multi=True)):
+        abort(400, description="The form contains a NUL character; nothing was saved.")

@@ -138,10 +138,10 @@ def alert_email(db: Database, store_id: int) -> str:
 
 def save_store_settings(db: Database, store_id: int, form: StoreSettingsForm) -> bool:
     """Save the settings and the two per-store columns together; False if no store."""
-    from plugin.storage.repositories import settings_to_dict
+    from plugin.storage.repositories import locked_store, settings_to_dict
 
     with db.session(write=True) as session:
-        row = session.get(Store, store_id)
+        row = locked_store(session, store_id)
         if row is None:
             return False
         # Keys the form does not own (e-mail wording) stay as they are.

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from plugin.notifications import Message, StoreMail, TemplateText
 from plugin.storage.db import Database
 from plugin.storage.models import OutboxMessage, Store, utcnow
-from plugin.storage.repositories import UnknownRecord, _insert_ignoring_conflict
+from plugin.storage.repositories import UnknownRecord, _insert_ignoring_conflict, locked_store
 
 EMAIL_TEMPLATES_KEY = "email_templates"  # extra key in `stores.settings` (ignored by the core)
 ALERT_EMAIL_KEY = "alert_email"  # written by the settings page (plugin/storage/accounts.py)
@@ -152,7 +152,7 @@ def save_email_template(
     """Store the store's wording of `kind` (None: back to the default). Only this key of the
     settings JSON changes, read and written in one transaction."""
     with db.session(write=True) as session:
-        row = session.get(Store, store_id)
+        row = locked_store(session, store_id)
         if row is None:
             raise UnknownRecord(f"store {store_id} does not exist")
         settings = dict(row.settings or {})

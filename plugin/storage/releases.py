@@ -19,7 +19,7 @@ from plugin.releasing import ReleaseRecord, ReleaseState, release_pool
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.models import Release, ReleaseBump, Split, utcnow
-from plugin.storage.repositories import _insert_ignoring_conflict
+from plugin.storage.repositories import _insert_ignoring_conflict, _upsert
 
 
 def _record(row: Release) -> ReleaseRecord:
@@ -225,13 +225,6 @@ class SqlReleaseLedger:
 
     def set_bump(self, store_id: int, order_id: str, bump: int) -> None:
         """Insert or replace the bump of one backorder order."""
+        values = {"store_id": store_id, "order_id": str(order_id), "bump": bump}
         with self.db.session(write=True) as session:
-            row = session.scalars(
-                select(ReleaseBump).where(
-                    ReleaseBump.store_id == store_id, ReleaseBump.order_id == str(order_id)
-                )
-            ).one_or_none()
-            if row is None:
-                row = ReleaseBump(store_id=store_id, order_id=str(order_id), bump=bump)
-                session.add(row)
-            row.bump = bump
+            _upsert(session, ReleaseBump.__table__, values, ("store_id", "order_id"))

@@ -133,6 +133,19 @@ def _insert_statement(dialect: str, table: Any, conflict: tuple[str, ...]) -> An
     return statement
 
 
+def _upsert(
+    session: Session, table: Any, values: Mapping[str, Any], conflict: Sequence[str]
+) -> None:
+    """Insert one row, or set its other columns to `values` when `conflict` columns already
+    hold it: one statement (`ON CONFLICT DO UPDATE`), so two writers of the same key never
+    fail on it (a select-then-insert does on PostgreSQL, where nothing serialises them)."""
+    dialect = session.get_bind().dialect.name
+    module = sqlite if dialect == "sqlite" else postgresql
+    statement = module.insert(table).values(**values)
+    changed = {name: statement.excluded[name] for name in values if name not in conflict}
+    session.execute(statement.on_conflict_do_update(index_elements=list(conflict), set_=changed))
+
+
 def _json_safe(value: Any) -> Any:
     """Plain JSON types only: Decimal and dates become strings."""
 
@@ -325,6 +338,15 @@ def _alert_record(row: Alert) -> AlertRecord:
     )
 
 
+def locked_store(session: Session, store_id: int) -> Store | None:
+    """The store's row, locked until the session ends, for a read, change and write back of
+    its `settings` JSON: a concurrent writer of other keys waits, and its keys are kept (on
+    SQLite the writer lock serialises write sessions; PostgreSQL needs the row lock). `FOR NO
+    KEY UPDATE`, as an UPDATE takes: rows inserted for the store (their foreign-key check)
+    do not wait for it, as they would for `FOR UPDATE`."""
+    return session.get(Store, store_id, with_for_update={"key_share": True})
+
+
 class StoreRepository:
     """Stores and their alerts. Secrets are encrypted with the Vault on write."""
 
@@ -455,7 +477,7 @@ class StoreRepository:
         """Replace the store's core settings; other keys of the JSON (alert e-mail, e-mail
         wording) are kept, read and written in one transaction."""
         with self.db.session(write=True) as session:
-            row = session.get(Store, store_id)
+            row = locked_store(session, store_id)
             if row is None:
                 raise UnknownRecord(f"store {store_id} does not exist")
             row.settings = {**(row.settings or {}), **settings_to_dict(settings)}
@@ -885,7 +907,9 @@ class SqlSplitLedger:
             )
             if result.rowcount:  # type: ignore[attr-defined]
                 return
-            row = self._row(session, store_id, split_key)
+            # Locked until commit: a concurrent writer's backorder order id is seen, not
+            # overwritten (SQLite's writer lock serialises this; PostgreSQL needs the lock).
+            row = self._row(session, store_id, split_key, for_update=True)
             if row is None:
                 raise UnknownRecord(f"split {split_key} of store {store_id} does not exist")
             if row.state != state:
@@ -939,10 +963,13 @@ class SqlSplitLedger:
         return chain
 
     @staticmethod
-    def _row(session: Session, store_id: int, split_key: str) -> Split | None:
-        return session.scalars(
-            select(Split).where(Split.store_id == store_id, Split.split_key == split_key)
-        ).one_or_none()
+    def _row(
+        session: Session, store_id: int, split_key: str, *, for_update: bool = False
+    ) -> Split | None:
+        query = select(Split).where(Split.store_id == store_id, Split.split_key == split_key)
+        if for_update:
+            query = query.with_for_update(key_share=True)  # see `locked_store`
+        return session.scalars(query).one_or_none()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1013,41 +1040,35 @@ class SqlPolicyStore:
 
     def set_product_policy(self, store_id: int, policy: ProductPolicy) -> None:
         """Insert or replace the policy of one product or variant."""
-        variant = policy.ref.variant_id or ""
+        values = {
+            "store_id": store_id,
+            "product_id": policy.ref.product_id,
+            "variant_id": policy.ref.variant_id or "",
+            "allow_backorder": policy.allow_backorder,
+            "cap": policy.cap,
+            "expected_date": policy.expected_date,
+            "message": policy.message,
+        }
         with self.db.session(write=True) as session:
-            row = session.scalars(
-                select(ProductPolicyRow).where(
-                    ProductPolicyRow.store_id == store_id,
-                    ProductPolicyRow.product_id == policy.ref.product_id,
-                    ProductPolicyRow.variant_id == variant,
-                )
-            ).one_or_none()
-            if row is None:
-                row = ProductPolicyRow(
-                    store_id=store_id, product_id=policy.ref.product_id, variant_id=variant
-                )
-                session.add(row)
-            row.allow_backorder = policy.allow_backorder
-            row.cap = policy.cap
-            row.expected_date = policy.expected_date
-            row.message = policy.message
+            _upsert(
+                session,
+                ProductPolicyRow.__table__,
+                values,
+                ("store_id", "product_id", "variant_id"),
+            )
 
     def set_customer_policy(self, store_id: int, policy: CustomerPolicy) -> None:
         """Insert or replace one customer's policy."""
-        with self.db.session(write=True) as session:
-            row = session.scalars(
-                select(CustomerPolicyRow).where(
-                    CustomerPolicyRow.store_id == store_id,
-                    CustomerPolicyRow.customer_id == policy.customer_id,
-                )
-            ).one_or_none()
-            if row is None:
-                row = CustomerPolicyRow(store_id=store_id, customer_id=policy.customer_id)
-                session.add(row)
-            row.delivery_condition = (
+        values = {
+            "store_id": store_id,
+            "customer_id": policy.customer_id,
+            "delivery_condition": (
                 str(policy.delivery_condition) if policy.delivery_condition else None
-            )
-            row.priority = policy.priority
+            ),
+            "priority": policy.priority,
+        }
+        with self.db.session(write=True) as session:
+            _upsert(session, CustomerPolicyRow.__table__, values, ("store_id", "customer_id"))
 
 
 def _product_policy(row: ProductPolicyRow) -> ProductPolicy:

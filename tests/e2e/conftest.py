@@ -5,7 +5,10 @@ Fixtures:
 - `stack`: the running processes and the connected demo store (session).
 - `api`: the sandbox's REST API with the demo keys.
 - `shop`: a fresh storefront session (cart and checkout forms, with `requests`).
-- `plugin_db`: the plugin's own repositories on the same SQLite file.
+- `plugin_db`: the plugin's own repositories on the same database.
+
+Each runs on SQLite, and for tests marked `database("sqlite", "postgresql")` on PostgreSQL too
+(`DATABASE_URL`, a database in the run's throw-away cluster: tests/postgres.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import psutil
 import pytest
 
 import run
+from tests.conftest import DATABASES
 from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, wait_for
+from tests.postgres import PostgresServer
 from tests.processes import free_port
 
 DEFAULT_FAULTS = {
@@ -35,6 +40,29 @@ DEFAULT_FAULTS = {
 }
 
 
+# Runs last among the tests of its stack: the worker it kills may hold RQ's scheduler lock
+# (see the file), and its 1.5 s REST latency slows whatever jobs earlier tests left queued.
+_LAST_ON_A_STACK = "tests/e2e/test_worker_crash.py"
+
+
+@pytest.hookimpl(trylast=True)  # after pytest grouped the tests by their session parameters
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The e2e tests of each stack (database) together, `_LAST_ON_A_STACK` last of them."""
+    places = [i for i, item in enumerate(items) if item.get_closest_marker("e2e") is not None]
+
+    def order(item: pytest.Item) -> tuple[int, bool]:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_backend", "") if callspec is not None else ""
+        return (
+            DATABASES.index(backend) if backend in DATABASES else -1,
+            _LAST_ON_A_STACK in item.nodeid,
+        )
+
+    ordered = sorted((items[i] for i in places), key=order)
+    for place, item in zip(places, ordered, strict=True):
+        items[place] = item
+
+
 def _processes_in_groups(groups: set[int]) -> list[psutil.Process]:
     """Every live process whose process group is one of `groups` (each supervised child leads
     its own group, which keeps its workers, horses and re-parented leftovers)."""
@@ -49,23 +77,42 @@ def _processes_in_groups(groups: set[int]) -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[run.Stack]:
+def stack_database_url(
+    database_backend: str, request: pytest.FixtureRequest
+) -> Iterator[str | None]:
+    """The stack's DATABASE_URL: None for SQLite in its home, else a PostgreSQL database."""
+    if database_backend == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database()  # empty: the stack migrates it as in production
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, database_backend: str, stack_database_url: str | None
+) -> Iterator[run.Stack]:
     """Start everything in a temporary home; stop it and prove nothing is left behind."""
-    home: Path = tmp_path_factory.mktemp("home")
+    home: Path = tmp_path_factory.mktemp(f"home-{database_backend}")
     supervisor = run.Supervisor(log_dir=home / "logs")
+    extra_env = {
+        "LOG_LEVEL": "INFO",
+        # Find the jobs of a killed worker within seconds (worker.py, plugin/reaper.py).
+        "BACKORDERS_HEARTBEAT": "1",
+        "BACKORDERS_REAP_INTERVAL": "2",
+        "BACKORDERS_REAP_STALE": "4",
+    }
+    if stack_database_url is not None:
+        extra_env["DATABASE_URL"] = stack_database_url
     stack = run.Stack(
         home=home,
         port=free_port(),
         sandbox_port=free_port(),
         workers=2,
         supervisor=supervisor,
-        extra_env={
-            "LOG_LEVEL": "INFO",
-            # Find the jobs of a killed worker within seconds (worker.py, plugin/reaper.py).
-            "BACKORDERS_HEARTBEAT": "1",
-            "BACKORDERS_REAP_INTERVAL": "2",
-            "BACKORDERS_REAP_STALE": "4",
-        },
+        extra_env=extra_env,
     )
     try:
         stack.start()
@@ -106,8 +153,10 @@ def shop(stack: run.Stack) -> Iterator[Shop]:
 
 
 @pytest.fixture(scope="session")
-def plugin_db(stack: run.Stack) -> PluginDb:
-    return PluginDb(stack.config())
+def plugin_db(stack: run.Stack) -> Iterator[PluginDb]:
+    repositories = PluginDb(stack.config())
+    yield repositories
+    repositories.db.dispose()  # before the stack's PostgreSQL database is dropped
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ from plugin.cancelling import cancel_key
 from plugin.storage.cancellations import SqlCancellationLedger
 from tests.e2e.helpers import Api, PluginDb, create_order, wait_for
 
-pytestmark = pytest.mark.e2e
+# Also on PostgreSQL: one of the representative e2e tests (tests/README.md).
+pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite", "postgresql")]
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -28,6 +28,7 @@ def _split_done(api: Api, order_id: int) -> list[dict[str, Any]] | None:
     return None
 
 
+@pytest.mark.database("sqlite", "postgresql")  # representative on PostgreSQL too
 def test_duplicated_deliveries_give_exactly_one_split(
     stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
 ) -> None:
@@ -47,6 +48,7 @@ def test_duplicated_deliveries_give_exactly_one_split(
     assert jobs.failed_ids() == []
 
 
+@pytest.mark.database("sqlite", "postgresql")  # representative on PostgreSQL too
 def test_dropped_deliveries_are_caught_by_reconciliation(
     stack: run.Stack, api: Api, shop: Shop, plugin_db: PluginDb, jobs: Jobs
 ) -> None:

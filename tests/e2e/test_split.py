@@ -12,7 +12,8 @@ import pytest
 import run
 from tests.e2e.helpers import Api, PluginDb, Shop, meta, money, wait_for
 
-pytestmark = pytest.mark.e2e
+# Also on PostgreSQL: one of the representative e2e tests (tests/README.md).
+pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite", "postgresql")]
 
 
 def _products(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:

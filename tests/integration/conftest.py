@@ -1,9 +1,9 @@
-"""Fixtures every integration test may use: a migrated SQLite database and a connected store."""
+"""Fixtures every integration test may use: a migrated database (each test runs on SQLite and on
+PostgreSQL, see tests/conftest.py) and a connected store."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +13,8 @@ from plugin.storage.repositories import StoreRecord, StoreRepository
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+def db(migrated_database_url: str) -> Iterator[Database]:
+    database = Database(migrated_database_url)
     database.migrate()
     yield database
     database.dispose()

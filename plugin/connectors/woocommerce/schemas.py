@@ -19,7 +19,10 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
-MAX_RESOURCE_ID = 2**64 - 1  # BIGINT(20) UNSIGNED, WordPress's id columns
+# Orders, products and variations are WordPress posts (or HPOS `wc_orders` rows): their ids are
+# BIGINT(20) UNSIGNED (wp-admin/includes/schema.php `wp_posts.ID`). A bigger number names no
+# resource, and its digits would not fit the inbox's `resource_id` (64 characters).
+RESOURCE_ID = validate.Range(min=1, max=2**64 - 1)
 
 
 class Money(fields.Field[Decimal]):
@@ -151,7 +154,7 @@ class CouponLineSchema(_Base):
 class OrderSchema(_Base):
     """An order (orders.md, "Order properties")."""
 
-    id = fields.Integer(required=True, validate=validate.Range(min=1))
+    id = fields.Integer(required=True, validate=RESOURCE_ID)
     parent_id = fields.Integer(load_default=0, allow_none=True)
     number = Text()
     status = fields.String(required=True, validate=validate.Length(min=1))
@@ -200,7 +203,7 @@ class ProductSchema(_Base):
     that value is accepted too.
     """
 
-    id = fields.Integer(required=True, validate=validate.Range(min=1))
+    id = fields.Integer(required=True, validate=RESOURCE_ID)
     parent_id = fields.Integer(load_default=0, allow_none=True)
     type = Text()
     sku = Text()
@@ -238,7 +241,7 @@ class ResourceStateSchema(_Base):
 
     # WordPress keeps ids in BIGINT(20) UNSIGNED columns (wp_posts.ID, and the order tables'
     # `id`): at most 20 digits. A longer one is no resource of a store.
-    id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_RESOURCE_ID))
+    id = fields.Integer(required=True, validate=RESOURCE_ID)
     date_modified_gmt = GmtDateTime(required=True)
 
 

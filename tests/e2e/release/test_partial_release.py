@@ -15,7 +15,8 @@ from plugin.core.model import CustomerPolicy
 from plugin.storage.models import Release, Split
 from tests.e2e.helpers import Api, Jobs, PluginDb, create_order, meta, wait_for
 
-pytestmark = pytest.mark.e2e
+# Also on PostgreSQL: one of the representative e2e tests (tests/README.md).
+pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite", "postgresql")]
 
 
 def _split(api: Api, plugin_db: PluginDb, store_id: int, order_id: int) -> dict[str, Any]:

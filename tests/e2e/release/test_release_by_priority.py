@@ -14,7 +14,8 @@ from plugin.core.model import CustomerPolicy
 from plugin.storage.models import OutboxMessage, Release
 from tests.e2e.helpers import Api, PluginDb, create_order, meta, wait_for
 
-pytestmark = pytest.mark.e2e
+# Also on PostgreSQL: one of the representative e2e tests (tests/README.md).
+pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite", "postgresql")]
 
 
 def _backorder_of(api: Api, order_id: int) -> dict[str, Any]:

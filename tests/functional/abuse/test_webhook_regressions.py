@@ -57,7 +57,8 @@ def test_a_modified_date_before_year_one_in_utc_is_refused_with_400(
 
 
 # Past SQLite's (and PostgreSQL's BIGINT) integer range: the lookup raised OverflowError.
-HUGE_IDS = [2**63, 2**64, 10**30]
+# Past PostgreSQL's INTEGER (the id columns): the lookup's `::INTEGER` cast failed (a 5xx).
+HUGE_IDS = [2**31, 2**62, 2**63, 2**64, 10**30]
 
 
 def test_a_store_id_past_the_database_integer_range_is_404_on_the_webhook(

@@ -193,6 +193,10 @@ def test_sign_in_never_redirects_off_site(app: Flask, target: str) -> None:
         "/signin",
         data={"csrf_token": token, "email": merchant.email, "password": PASSWORD, "next": target},
     )
+    if "\x00" in target:
+        # Every merchant form with a NUL character is refused whole (web/__init__.py).
+        assert (response.status_code, response.headers.get("Location")) == (400, None)
+        return
     assert (response.status_code, response.headers["Location"]) == (303, "/stores")
     assert merchant.get("/stores").status_code == 200  # signed in all the same
 

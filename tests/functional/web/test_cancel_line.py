@@ -197,6 +197,21 @@ def test_a_missing_or_too_long_reason_is_refused_inline(
         assert _changes(app, redis_client) == before
 
 
+def test_a_reason_with_a_nul_character_is_refused_and_changes_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    # PostgreSQL cannot store it (SQLite did, and the store's order notes would carry it).
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    before = _changes(app, redis_client)
+    response = alice.post(path, {"reason": "Discontinued\x00"}, token_from=path)
+    assert response.status_code == 400
+    assert "The form contains a NUL character; nothing was saved." in response.get_data(
+        as_text=True
+    )
+    assert _changes(app, redis_client) == before
+
+
 def _refused(alice: Merchant, store: StoreRecord, path: str, redirect_to: str) -> str:
     for method in ("GET", "POST"):
         if method == "GET":

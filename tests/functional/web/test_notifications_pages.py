@@ -39,7 +39,7 @@ def test_development_outbox_captures_a_message_and_the_page_shows_it(
         "LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", state(app).config.database_url)
     monkeypatch.setattr(worker, "_runtime", None)
     rt = worker.runtime()
     try:

@@ -93,6 +93,25 @@ def test_an_invalid_product_form_shows_errors_and_changes_nothing(
     assert policies(app, live_store.store.id) == []
 
 
+def test_a_product_form_with_a_nul_character_is_refused_before_the_store_is_changed(
+    app: Flask, alice: Merchant, live_store: LiveStore
+) -> None:
+    # PostgreSQL cannot store the message: the store's setting must not change either.
+    bowl = live_store.product_id("BOWL-STONE")
+    path = f"/stores/{live_store.store.id}/products"
+    response = alice.post(
+        f"{path}/{bowl}",
+        {"backorders": "yes", "cap": "4", "expected_date": "", "message": "Kiln\x00firing"},
+        token_from=path,
+    )
+    assert response.status_code == 400
+    assert "The form contains a NUL character; nothing was saved." in response.get_data(
+        as_text=True
+    )
+    assert live_store.backorders("BOWL-STONE") == "no"
+    assert policies(app, live_store.store.id) == []
+
+
 def test_product_form_without_csrf_or_for_another_merchant_changes_nothing(
     app: Flask, alice: Merchant, bob: Merchant, live_store: LiveStore
 ) -> None:
@@ -115,10 +134,12 @@ def test_products_need_sign_in(anonymous: FlaskClient, live_store: LiveStore) ->
 
 @pytest.fixture
 def worker_env(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_server: EmbeddedRedis
+    monkeypatch: pytest.MonkeyPatch, app: Flask, tmp_path: Path, redis_server: EmbeddedRedis
 ) -> None:
-    """The environment a worker process has: the same home, key and Redis as the app."""
+    """The environment a worker process has: the same home, database, key and Redis as the
+    app."""
     monkeypatch.setenv("BACKORDERS_HOME", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", state(app).config.database_url)
     monkeypatch.setenv("SECRET_KEY", SECRET_KEY)
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     monkeypatch.setenv("DEVELOPMENT", "1")

@@ -36,8 +36,14 @@ def make_config(tmp_path: Path, redis_url: str, **changes: Any) -> Config:
 
 
 @pytest.fixture
-def app(tmp_path: Path, redis_server: EmbeddedRedis, redis_client: redis.Redis) -> Iterator[Flask]:
-    application = create_app(make_config(tmp_path, redis_server.url), TESTING=True)
+def app(
+    tmp_path: Path,
+    migrated_database_url: str,
+    redis_server: EmbeddedRedis,
+    redis_client: redis.Redis,
+) -> Iterator[Flask]:
+    config = make_config(tmp_path, redis_server.url, database_url=migrated_database_url)
+    application = create_app(config, TESTING=True)
     yield application
     state(application).db.dispose()
 

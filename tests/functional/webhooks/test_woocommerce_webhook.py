@@ -251,6 +251,7 @@ def _order(**changes: object) -> bytes:
 
 
 MISSING = "Missing data for required field."
+OUT_OF_RANGE = "Must be greater than or equal to 1 and less than or equal to 18446744073709551615."
 
 
 @pytest.mark.parametrize(
@@ -260,11 +261,10 @@ MISSING = "Missing data for required field."
         (b"\xff\xfe", "body is not JSON"),
         (b"[1, 2]", "payload is not a JSON object"),
         (_order(id="1042x"), "invalid payload: id: Not a valid integer."),
-        (
-            _order(id=0),
-            "invalid payload: id: Must be greater than or equal to 1 and less than or equal to "
-            "18446744073709551615.",
-        ),
+        (_order(id=0), f"invalid payload: id: {OUT_OF_RANGE}"),
+        # Past BIGINT UNSIGNED: no WooCommerce id, and longer than the inbox's resource_id.
+        (_order(id=2**64), f"invalid payload: id: {OUT_OF_RANGE}"),
+        (_order(id=10**70), f"invalid payload: id: {OUT_OF_RANGE}"),
         (_order(id=None), f"invalid payload: id: {MISSING}"),
         (_order(date_modified_gmt=None), f"invalid payload: date_modified_gmt: {MISSING}"),
         (
@@ -289,6 +289,16 @@ def test_malformed_payload_is_400_with_a_reason(
     response = deliver(client, store.id, body, topic="order.updated")
     assert (response.status_code, response.get_json()) == (400, {"error": reason})
     assert_nothing_recorded(app, redis_client)
+
+
+def test_the_largest_woocommerce_id_is_recorded(
+    app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    response = deliver(client, store.id, _order(id=2**64 - 1), topic="order.updated")
+    assert response.status_code == 202
+    event = state(app).events.get(response.get_json()["event_id"])
+    assert event is not None and event.resource_id == "18446744073709551615"
+    assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{event.id}"]
 
 
 @pytest.mark.parametrize("topic", ["order.updated", "product.updated"])

@@ -191,6 +191,8 @@ def test_only_the_lock_holder_relays(connection: redis.Redis, inbox: tuple[Datab
         _wait_for(lambda: event_queue(connection).job_ids == [event_job_id(event_id)])
 
 
+# SQLite only: about a Redis outage, the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_the_relay_outlives_a_redis_outage(tmp_path: Path, inbox: tuple[Database, int]) -> None:
     db, store_id = inbox
     socket_path = tmp_path / "r.sock"

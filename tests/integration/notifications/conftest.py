@@ -92,8 +92,9 @@ class Setup:
         return worker.runtime()
 
 
-def configure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_url: str, **env: str) -> str:
-    database_url = f"sqlite:///{tmp_path / 'backorders.db'}"
+def configure(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_url: str, database_url: str, **env: str
+) -> str:
     values = {
         "BACKORDERS_HOME": str(tmp_path),
         "DATABASE_URL": database_url,

@@ -42,12 +42,15 @@ from tests.integration.notifications.conftest import (
 def smtp_setup(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    migrated_database_url: str,
     redis_url: str,
     redis_client: redis.Redis,
     smtp_server: SmtpServer,
 ) -> Iterator[Setup]:
-    setup = make_setup(configure(monkeypatch, tmp_path, redis_url, SMTP_URL=smtp_server.url),
-                       redis_client)  # fmt: skip
+    url = configure(
+        monkeypatch, tmp_path, redis_url, migrated_database_url, SMTP_URL=smtp_server.url
+    )
+    setup = make_setup(url, redis_client)
     yield setup
     setup.db.dispose()
     if worker._runtime is not None:

@@ -20,6 +20,7 @@ from tests.integration.worker.conftest import Sandbox, sandbox  # noqa: F401 - f
 def live(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    migrated_database_url: str,
     redis_url: str,
     redis_client: redis.Redis,
     smtp_server: SmtpServer,
@@ -27,9 +28,10 @@ def live(
 ) -> Iterator[Setup]:
     from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
-    setup = make_setup(
-        configure(monkeypatch, tmp_path, redis_url, SMTP_URL=smtp_server.url), redis_client
+    url = configure(
+        monkeypatch, tmp_path, redis_url, migrated_database_url, SMTP_URL=smtp_server.url
     )
+    setup = make_setup(url, redis_client)
     setup.stores.update_credentials(
         setup.store.id,
         base_url=sandbox.url,

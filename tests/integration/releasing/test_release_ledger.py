@@ -1,10 +1,13 @@
-"""SqlReleaseLedger on SQLite: waiting orders from the split ledger, one release per key."""
+"""SqlReleaseLedger (SQLite and PostgreSQL): waiting orders from the split ledger, one release
+per key."""
 
 from __future__ import annotations
 
+import threading
+
 from plugin.cancelling import CancelState
 from plugin.core.model import ProductRef
-from plugin.releasing import ReleaseState
+from plugin.releasing import ReleaseRecord, ReleaseState
 from plugin.storage.cancellations import SqlCancellationLedger
 from plugin.storage.db import Database
 from plugin.storage.releases import SqlReleaseLedger
@@ -93,3 +96,31 @@ def test_cancelled_lines_wait_for_nothing(db: Database, store: StoreRecord) -> N
     line_81 = cancel("11", "2", "8")
     cancellations.advance(store.id, line_81, CancelState.DONE)
     assert waiting() == (["81"], [], ["13"])
+
+
+def test_two_jobs_starting_one_release_at_once_share_one_record(
+    db: Database, store: StoreRecord
+) -> None:
+    # Two allocation jobs (threads here, each its own connection) that picked the same order.
+    ledger = SqlReleaseLedger(db)
+    barrier = threading.Barrier(6)
+    started: list[ReleaseRecord] = []
+    errors: list[BaseException] = []
+
+    def start(target: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            started.append(ledger.start(store.id, "release:11", "11", target, []))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=start, args=(("pending", "processing")[n % 2],)) for n in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(started) == 6 and len(set(started)) == 1
+    assert ledger.for_order(store.id, "11") == started[:1]

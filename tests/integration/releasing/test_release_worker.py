@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import psutil
+import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
@@ -264,6 +265,8 @@ def test_partial_release_splits_again_with_002_once_when_the_job_runs_again(
     print(f"partial release split again and released {took:.2f}s after the stock was raised")
 
 
+# SQLite only: about a killed worker (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_a_worker_killed_mid_resplit_leaves_one_002(instance: Instance, sandbox: Sandbox) -> None:
     """SIGKILL the worker while it splits c's backorder order again; the requeued job finishes
     the re-split from its ledger state and releases c once."""

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import multiprocessing
-from pathlib import Path
 
 from sqlalchemy import inspect
 
@@ -14,8 +13,9 @@ def _migrate(url: str) -> None:
     database.dispose()
 
 
-def test_processes_starting_together_migrate_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+def test_processes_starting_together_migrate_once(database_url: str) -> None:
+    # SQLite: the writer lock file; PostgreSQL: an advisory lock (migrations/env.py).
+    url = database_url
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_migrate, args=(url,)) for _ in range(3)]
     for process in processes:

@@ -5,8 +5,9 @@ import threading
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from plugin.connect import MAX_STORE_NAME_LENGTH, MAX_STORE_URL_LENGTH
 from plugin.core.model import (
     Address,
     Customer,
@@ -62,6 +63,25 @@ def test_store_secrets_are_encrypted_at_rest_and_decrypted_on_read(
         "http://127.0.0.1:8001", "ck_test", "cs_test", "whsec-test"
     )
     assert "cs_test" not in repr(stores.credentials(store.id))
+
+
+def test_the_longest_store_url_and_name_connect_allows_are_stored(
+    stores: StoreRepository,
+) -> None:
+    # plugin/connect.py refuses longer URLs and cuts longer names: PostgreSQL enforces the
+    # column lengths (SQLite does not).
+    base_url = "https://shop.example.com/" + "a" * (MAX_STORE_URL_LENGTH - 25)
+    created = stores.create(
+        name="n" * MAX_STORE_NAME_LENGTH,
+        base_url=base_url,
+        consumer_key="ck",
+        consumer_secret="cs",
+        webhook_secret="wh",
+    )
+    stored = stores.get(created.id)
+    assert stored is not None
+    assert (stored.name, stored.base_url) == ("n" * 200, base_url)
+    assert len(base_url) == 500
 
 
 def test_credentials_under_another_secret_key_fail_clearly(
@@ -161,12 +181,14 @@ def test_inbox_dedupes_on_resource_modified_time_and_fingerprint(
 def test_rows_recorded_before_fingerprints_keep_working(db: Database, store: StoreRecord) -> None:
     # A row from before fingerprints: its key is `topic:id:moment`.
     with db.engine.begin() as connection:
-        connection.exec_driver_sql(
-            "INSERT INTO inbox_events (store_id, topic, resource_id, dedupe_key, modified_gmt,"
-            " source, status, attempts, received_at) VALUES (?, 'order.created', '42',"
-            " 'order.created:42:2026-03-01T10:00:00', '2026-03-01T10:00:00', 'webhook',"
-            " 'pending', 0, '2026-03-01 10:00:01.000000')",
-            (store.id,),
+        connection.execute(
+            text(
+                "INSERT INTO inbox_events (store_id, topic, resource_id, dedupe_key, modified_gmt,"
+                " source, status, attempts, received_at) VALUES (:store_id, 'order.created', '42',"
+                " 'order.created:42:2026-03-01T10:00:00', '2026-03-01T10:00:00', 'webhook',"
+                " 'pending', 0, '2026-03-01 10:00:01.000000')"
+            ),
+            {"store_id": store.id},
         )
     events = InboxRepository(db)
     [old_id] = events.pending_ids()
@@ -197,8 +219,12 @@ def test_the_webhooks_insert_writes_what_the_orm_writes(db: Database, store: Sto
             "SELECT received_at FROM inbox_events ORDER BY id"
         ).scalars()
         texts = list(stored)
-    assert texts[0] == "2026-03-01 10:00:00.000000"
-    assert len(texts[1]) == len(texts[0])  # the same spelling (SQLite compares them as text)
+    if db.is_sqlite:
+        assert texts[0] == "2026-03-01 10:00:00.000000"
+        assert len(texts[1]) == len(texts[0])  # the same spelling (SQLite compares them as text)
+    else:  # timestamptz: the driver reads it in the server's zone (not UTC here), same instant
+        assert texts[0] == at and texts[0].utcoffset() != dt.timedelta(0)
+        assert texts[1].tzinfo is not None
     event = events.get(by_webhook)
     assert event is not None and event.received_at == at
     assert events.receive(store.id, "order.created", "7", "2026-03-01T09:00:00", at=at) is None

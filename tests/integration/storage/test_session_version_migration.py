@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
+from sqlalchemy import inspect
 
 from plugin.storage.accounts import MerchantRepository
 from plugin.storage.db import Database
 
 
-def test_existing_merchants_get_version_1_and_downgrade_drops_the_column(tmp_path: Path) -> None:
-    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+def test_existing_merchants_get_version_1_and_downgrade_drops_the_column(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
     config = database.alembic_config()
     command.upgrade(config, "0003")
     with database.engine.begin() as connection:
@@ -23,7 +24,6 @@ def test_existing_merchants_get_version_1_and_downgrade_drops_the_column(tmp_pat
     merchant = MerchantRepository(database).by_email("old@example.com")
     assert merchant is not None and merchant.session_version == 1
     command.downgrade(config, "0003")
-    with database.engine.connect() as connection:
-        columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(merchants)")]
+    columns = [column["name"] for column in inspect(database.engine).get_columns("merchants")]
     database.dispose()
     assert columns == ["id", "email", "password_hash", "created_at"]

@@ -102,10 +102,20 @@ class Instance:
     redis: redis.Redis
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def add_event(self, order_id: str, modified_gmt: str, topic: str = "order.created") -> int:
+    def add_event(
+        self,
+        order_id: str,
+        modified_gmt: str,
+        topic: str = "order.created",
+        *,
+        fingerprint: str | None = None,
+    ) -> int:
         """An inbox row, then its job, recorded as enqueued (as reconciliation does; the
-        webhook endpoint leaves its row pending for the worker to settle)."""
-        event_id = SqlInbox(self.db).add(self.store_id, topic, order_id, modified_gmt, "webhook")
+        webhook endpoint leaves its row pending for the worker to settle). Give the state's
+        `fingerprint` when an earlier event of the resource may have the same moment."""
+        event_id = SqlInbox(self.db).add(
+            self.store_id, topic, order_id, modified_gmt, "webhook", fingerprint=fingerprint
+        )
         assert event_id is not None
         enqueue_event(self.redis, event_id)
         InboxRepository(self.db).mark_enqueued(event_id)
@@ -165,11 +175,15 @@ class Instance:
 
 @pytest.fixture
 def instance(
-    tmp_path: Path, redis_url: str, redis_client: redis.Redis, sandbox: Sandbox
+    tmp_path: Path,
+    migrated_database_url: str,
+    redis_url: str,
+    redis_client: redis.Redis,
+    sandbox: Sandbox,
 ) -> Iterator[Instance]:
     from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
-    database_url = f"sqlite:///{tmp_path / 'backorders.db'}"
+    database_url = migrated_database_url
     env = child_env(
         BACKORDERS_HOME=str(tmp_path),
         DATABASE_URL=database_url,

@@ -172,6 +172,8 @@ def test_reconcile_all_enqueues_only_stores_that_are_due(in_process: Instance) -
     assert [i for i in scheduled(in_process.redis) if "reconcile_all" in i] != []
 
 
+# SQLite only: about RQ's scheduler, the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_the_periodic_chain_runs_on_rqs_scheduler(instance: Instance) -> None:
     instance.start_worker("w-chain", BACKORDERS_REAP_INTERVAL="1")
 

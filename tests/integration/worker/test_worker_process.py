@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import psutil
+import pytest
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -86,6 +87,8 @@ def test_worker_process_splits_an_order_once(instance: Instance, sandbox: Sandbo
     assert quantities(sandbox.client().get_order(order["id"])) == [("Widget", 3), ("Gadget", 2)]
 
 
+# SQLite only: about RQ's retry timing, the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_transient_errors_are_retried_with_backoff(instance: Instance, sandbox: Sandbox) -> None:
     order = short_order(sandbox)
     event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
@@ -129,6 +132,8 @@ def children_of_safe(sandbox: Sandbox, order_id: int) -> list[dict[str, Any]]:
         sandbox.faults.update({"error_rate": faults["error_rate"]})
 
 
+# SQLite only: about RQ and the reaper (Redis), the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox: Sandbox) -> None:
     """SIGKILL the worker and its work horse (which RQ puts in a process group of its own)
     while the horse is in the middle of a split; a surviving worker finishes it, once."""
@@ -177,6 +182,8 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
     print(f"worker: job of a SIGKILLed worker finished by another {recovered_in:.1f}s later")
 
 
+# SQLite only: about RQ heartbeats (Redis), the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_a_slow_job_that_keeps_its_heartbeat_is_not_reaped(
     instance: Instance, sandbox: Sandbox
 ) -> None:
@@ -240,6 +247,8 @@ def test_reconciliation_finds_a_missed_order_and_revives_a_disabled_webhook(
     assert store.reconcile_checkpoint >= started
 
 
+# SQLite only: about the Redis rate limiter, the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_a_429_pauses_the_store_and_the_job_is_retried(
     instance: Instance, sandbox: Sandbox
 ) -> None:
@@ -272,6 +281,8 @@ def test_a_429_pauses_the_store_and_the_job_is_retried(
     assert (record.state, record.create_attempted) == (SplitState.DONE, True)
 
 
+# SQLite only: about the Redis rate limiter, the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_429s_retry_at_the_stores_pace_without_using_up_the_jobs_retries(
     instance: Instance, sandbox: Sandbox
 ) -> None:
@@ -302,6 +313,8 @@ def test_429s_retry_at_the_stores_pace_without_using_up_the_jobs_retries(
     assert len(children_of(sandbox, order["id"])) == 1
 
 
+# SQLite only: about RQ's command line, the same on either database (tests/README.md).
+@pytest.mark.database("sqlite")
 def test_plain_rq_worker_cli_runs_the_jobs(instance: Instance, sandbox: Sandbox) -> None:
     """The production command, as documented in worker.py."""
     import sys

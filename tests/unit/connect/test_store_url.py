@@ -41,6 +41,17 @@ def test_https_public_store_url_is_normalised(url: str, expected: str) -> None:
     assert resolve.calls[0][0] == "shop.example.com"
 
 
+def test_a_url_as_long_as_the_stores_column_is_accepted_and_a_longer_one_refused() -> None:
+    # stores.base_url is VARCHAR(500): PostgreSQL refuses more (SQLite stored it).
+    longest = "https://shop.example.com/" + "a" * (500 - len("https://shop.example.com/"))
+    resolve = resolver(PUBLIC)
+    assert validate_store_url(longest + "/", development=False, resolve=resolve) == longest
+    with pytest.raises(InvalidStoreUrl) as info:
+        validate_store_url(longest + "a", development=False, resolve=resolve)
+    assert str(info.value) == "The store URL is longer than 500 characters."
+    assert len(resolve.calls) == 1  # refused before any lookup
+
+
 def test_default_port_is_used_for_resolution() -> None:
     resolve = resolver(PUBLIC)
     validate_store_url("https://shop.example.com", development=False, resolve=resolve)

@@ -34,7 +34,7 @@ def test_every_variable_parsed(tmp_path: Path) -> None:
         {
             "BACKORDERS_HOME": str(tmp_path),
             "SECRET_KEY": KEY,
-            "DATABASE_URL": "postgresql://u:p@127.0.0.1/backorders",
+            "DATABASE_URL": "postgresql+psycopg://u:p@127.0.0.1/backorders",
             "REDIS_URL": "unix:///tmp/r.sock",
             "DEVELOPMENT": "1",
             "PORT": "9000",
@@ -60,7 +60,7 @@ def test_every_variable_parsed(tmp_path: Path) -> None:
         config.log_level,
         config.smtp_url,
     ) == (
-        "postgresql://u:p@127.0.0.1/backorders",
+        "postgresql+psycopg://u:p@127.0.0.1/backorders",
         "unix:///tmp/r.sock",
         True,
         9000,
@@ -118,6 +118,21 @@ def test_development_generates_and_keeps_a_secret_key(tmp_path: Path) -> None:
             "REDIS_URL: must start with redis://, rediss:// or unix://",
         ),
         ("DATABASE_URL", "not a url", "DATABASE_URL: is not a database URL"),
+        # SQLAlchemy would load psycopg2 (not installed) or a database the storage cannot use.
+        *(
+            (
+                "DATABASE_URL",
+                url,
+                "DATABASE_URL: must be sqlite:///<file> or "
+                "postgresql+psycopg://<user>:<password>@<host>/<database>",
+            )
+            for url in (
+                "postgres://u:p@db/backorders",
+                "postgresql+psycopg2://u:p@db/backorders",
+                "postgresql+asyncpg://u:p@db/backorders",
+                "mysql://u:p@db/backorders",
+            )
+        ),
         ("PUBLIC_URL", "ftp://x", "PUBLIC_URL: must be an http:// or https:// URL, got 'ftp://x'"),
         (
             "SMTP_URL",
