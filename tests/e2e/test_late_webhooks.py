@@ -79,7 +79,9 @@ def test_reconciliation_splits_before_the_webhooks_come_and_they_change_nothing(
 
     late = [e for e in events if e.source == "webhook"]
     assert not [e for e in late if e.id in before]
-    assert {"order.created", "order.updated"} <= {e.topic for e in late}
+    # The late order.created and order.updated both carry the order's state at delivery
+    # (after the split): one state, one inbox event, whichever topic came first.
+    assert late and {e.topic for e in late} <= {"order.created", "order.updated"}
     assert {e.status for e in late} == {"ignored"}
     assert [c["id"] for c in api.children(order_id)] == [children[0]["id"]]
     assert jobs.failed_ids() == []
