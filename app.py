@@ -20,11 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from plugin.adapters.redis.connection import connect_redis
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import InboxRepository, SqlInbox, StoreRepository
+from plugin.adapters.vault import Vault
 from plugin.config import Config, configure_logging
-from plugin.crypto import Vault
-from plugin.redis_connection import connect_redis
-from plugin.storage.db import Database
-from plugin.storage.repositories import InboxRepository, SqlInbox, StoreRepository
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def backorders(app: Flask) -> Backorders:
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the web app. Add new ones (web/...) to this list."""
     from web.connect import bp as connect_pages
-    from webhooks.woocommerce import blueprint as woocommerce_webhooks
+    from webhooks.receive import blueprint as woocommerce_webhooks
 
     blueprints = [
         woocommerce_webhooks,

@@ -361,7 +361,7 @@ class Stack:
     # -- steps, in start order ---------------------------------------------------------------
     def start(self) -> None:
         """Start everything and connect the demo store; raises if any step fails."""
-        from plugin.private_files import private_folder
+        from plugin.adapters.files import private_folder
 
         private_folder(self.home, tighten=True)  # database, Redis data, development key
         self.start_redis()
@@ -512,12 +512,12 @@ def demo_store(sandbox_url: str) -> DemoStore:
 def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     """Connect the sandbox store (reusing an earlier connection) and give it to the demo
     merchant, so the merchant app shows it after signing in."""
-    from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
+    from plugin.adapters.sql.db import Database
+    from plugin.adapters.sql.repositories import StoreRepository
+    from plugin.adapters.vault import Vault
     from plugin.config import Config
-    from plugin.connect import ensure_connected
-    from plugin.crypto import Vault
-    from plugin.storage.db import Database
-    from plugin.storage.repositories import StoreRepository
+    from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
+    from plugin.usecases.connecting import ensure_connected
 
     config = Config.from_env(env)
     db = Database(config.database_url)
@@ -539,8 +539,8 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
 
 def migrate_from_env() -> None:
     """Entry of the `migrate` child: apply every Alembic migration to DATABASE_URL."""
+    from plugin.adapters.sql.db import Database
     from plugin.config import Config
-    from plugin.storage.db import Database
 
     config = Config.from_env(os.environ)
     Database(config.database_url).migrate()
@@ -564,7 +564,7 @@ def signals_stop(supervisor: Supervisor) -> Iterator[None]:
 
 def banner(stack: Stack) -> str:
     """What a person needs after `make run`: where to go and how to sign in."""
-    from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD
+    from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD
 
     demo = stack.demo
     lines = [

@@ -32,11 +32,10 @@ from rq import Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from plugin import cancelling, releasing, service
-from plugin.config import Config, configure_logging
-from plugin.core.model import ProductRef
-from plugin.crypto import Vault
-from plugin.dispatch import (
+from plugin.adapters.mail.smtp import deliver, enqueue_mail
+from plugin.adapters.queue.reaper import DEFAULT_STALE_AFTER
+from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
+from plugin.adapters.queue.relay import (
     QUEUE_NAME,
     enqueue_allocation,
     enqueue_event,
@@ -45,18 +44,13 @@ from plugin.dispatch import (
     requeue_vanished,
     run_relay,
 )
-from plugin.errors import PermanentError, RateLimited, TransientError
-from plugin.mail import deliver, enqueue_mail
-from plugin.notifications import Message, Notifications
-from plugin.ratelimit import StoreRateLimiter
-from plugin.reaper import DEFAULT_STALE_AFTER
-from plugin.reaper import reap_abandoned as reap_started_registry
-from plugin.redis_connection import connect_redis
-from plugin.storage.cancellations import SqlCancellationLedger
-from plugin.storage.db import Database
-from plugin.storage.outbox import OutboxRepository, store_mail
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import (
+from plugin.adapters.redis.connection import connect_redis
+from plugin.adapters.redis.ratelimit import StoreRateLimiter
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.outbox import OutboxRepository, store_mail
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import (
     InboxRepository,
     SqlAuditLog,
     SqlInbox,
@@ -65,12 +59,19 @@ from plugin.storage.repositories import (
     StoreRecord,
     StoreRepository,
 )
-from plugin.store_clients import rate_limited_platform
+from plugin.adapters.vault import Vault
+from plugin.config import Config, configure_logging
+from plugin.core.model import ProductRef
+from plugin.errors import PermanentError, RateLimited, TransientError
+from plugin.platforms.registry import rate_limited_platform
+from plugin.usecases import cancelling, releasing
+from plugin.usecases import splitting as service
+from plugin.usecases.notifying import Message, Notifications
 
 log = logging.getLogger("worker")
 
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
-# A product's stock changed: its open backorders may be released (plugin/releasing.py).
+# A product's stock changed: its open backorders may be released (plugin/usecases/releasing.py).
 PRODUCT_TOPICS = frozenset({"product.updated"})
 # One job at a time per order: an order.created and an order.updated of the same order may be
 # processed by two workers at once, and both would otherwise try to create the backorder order.
@@ -475,10 +476,11 @@ def allocate_product(
             policies=rt.policies,
             audit=rt.audit,
             lock=lambda: allocation_lock(rt.redis, ledger, store_id, product_id),
-            # A partial release splits the order again under its own lock (plugin/resplit.py).
-            # Held elsewhere (a job for another of its products splitting it, an event about
-            # it): after a short wait the order waits for this run, instead of this job holding
-            # its product's lock for the full ORDER_LOCK_WAIT and then failing.
+            # A partial release splits the order again under its own lock
+            # (plugin/usecases/resplitting.py). Held elsewhere (a job for another of its products
+            # splitting it, an event about it): after a short wait the order waits for this run,
+            # instead of this job holding its product's lock for the full ORDER_LOCK_WAIT and then
+            # failing.
             order_lock=lambda order_id: order_lock(
                 rt.redis, store_id, order_id, wait=RESPLIT_LOCK_WAIT
             ),
@@ -719,7 +721,7 @@ def requeue_pending() -> int:
 
 
 def reap_abandoned() -> list[str]:
-    """Requeue jobs whose worker died mid-job (see plugin/reaper.py)."""
+    """Requeue jobs whose worker died mid-job (see plugin/adapters/queue/reaper.py)."""
     rt = runtime()
     schedule_periodic(rt.redis, "reap_abandoned")
     return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=reap_stale_after())
@@ -822,8 +824,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     stop = threading.Event()
     start_guardian(connect_redis(config, retries=5), stop)
-    # Webhooks only record their events; this thread queues them (plugin/dispatch.py). Its own
-    # engine and client: work horses fork from this process and never touch either.
+    # Webhooks only record their events; this thread queues them (plugin/adapters/queue/relay.py).
+    # Its own engine and client: work horses fork from this process and never touch either.
     threading.Thread(
         target=run_relay,
         args=(Database(config.database_url), connect_redis(config, retries=5), stop),

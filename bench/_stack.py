@@ -6,7 +6,7 @@ and the sandbox store connected to the plugin. It yields a `Rig` with the sandbo
 the plugin's storage and queue (the e2e tests' helpers), and stops every process afterwards.
 
 The REST calls the plugin made are read back from the workers' logs, where the WooCommerce
-client writes one `woocommerce call` line per request (plugin/connectors/woocommerce/client.py).
+client writes one `woocommerce call` line per request (plugin/platforms/woocommerce/client.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import psutil
 from sqlalchemy import func, select
 
 import run
-from plugin.storage.models import InboxEvent, Split
+from plugin.adapters.sql.models import InboxEvent, Split
 from tests.e2e.helpers import Api, Jobs, PluginDb
 from tests.processes import free_port
 

@@ -18,18 +18,18 @@ from typing import Any
 
 import requests
 
-from plugin.connectors.woocommerce.platform import connect
-from plugin.core.model import StoreSettings
-from plugin.crypto import Vault
-from plugin.service import handle_order_event
-from plugin.storage.db import Database
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import (
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import (
     SqlAuditLog,
     SqlPolicyStore,
     SqlSplitLedger,
     StoreRepository,
 )
+from plugin.adapters.vault import Vault
+from plugin.core.model import StoreSettings
+from plugin.platforms.woocommerce.adapter import connect
+from plugin.usecases.splitting import handle_order_event
 from tests.processes import API_PATH, running_sandbox
 
 TARGET_CALLS = 4

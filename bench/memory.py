@@ -34,7 +34,7 @@ from typing import Any
 import psutil
 
 from bench._stack import Rig, running_stack
-from plugin.connectors.woocommerce.signature import sign
+from plugin.platforms.woocommerce.signature import sign
 from tests.e2e.helpers import create_order, wait_for
 
 EVENTS = 10_000

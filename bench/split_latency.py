@@ -8,7 +8,7 @@ only when the queue is idle again, so each figure is one split's latency without
 The order webhooks the split's own writes bring back stay active: they are counted and
 processed between orders, and their REST calls are reported per order. `product.updated` is
 paused: each order moves the products' stock, and the allocation job that follows reads every
-open backorder order of the product (plugin/releasing.py), a cost that grows with the open
+open backorder order of the product (plugin/usecases/releasing.py), a cost that grows with the open
 backorders and is not the split's.
 
 The sandbox's `latency_ms` fault delays every REST request. The store's `api_rate_limit` is
@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from bench._stack import Rig, routes, running_stack
 from bench._timing import percentile
-from plugin.storage.models import InboxEvent
+from plugin.adapters.sql.models import InboxEvent
 from tests.e2e.helpers import create_order, wait_for
 
 LATENCIES_MS = (0, 100)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bench._stack import Call, Rig, routes, running_stack
-from plugin.storage.models import Split
+from plugin.adapters.sql.models import Split
 from tests.e2e.helpers import create_order, wait_for
 
 ORDERS = 50

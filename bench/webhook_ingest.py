@@ -1,11 +1,11 @@
 """Webhook ingest under gunicorn: signed order webhooks vs a bare 200 endpoint on the same server.
 
-Prints and returns requests/s and p50/p99 latency for both (alternating rounds), their ratio,
-the server CPU time per request of each (gunicorn workers, Redis and the relay: steadier than
-rates when other work shares the machine) and the p99 of webhooks paced at 200 requests/s
-(target: under 50 ms). The workers' relay (`plugin.dispatch.run_relay`) runs throughout in a
-process of its own, as in a worker, so every accepted webhook must end as one queued job.
-Loopback only; about 40 s. Fails unless every answer had its expected status.
+Prints and returns requests/s and p50/p99 latency for both (alternating rounds), their ratio, the
+server CPU time per request of each (gunicorn workers, Redis and the relay: steadier than rates when
+other work shares the machine) and the p99 of webhooks paced at 200 requests/s (target: under 50
+ms). The workers' relay (`plugin.adapters.queue.relay.run_relay`) runs throughout in a process of
+its own, as in a worker, so every accepted webhook must end as one queued job. Loopback only; about
+40 s. Fails unless every answer had its expected status.
 """
 
 from __future__ import annotations
@@ -116,8 +116,8 @@ def _healthy(port: int) -> Callable[[], bool]:
 RELAY_SCRIPT = """
 import sys, threading
 import redis
-from plugin.dispatch import run_relay
-from plugin.storage.db import Database
+from plugin.adapters.queue.relay import run_relay
+from plugin.adapters.sql.db import Database
 run_relay(Database(sys.argv[1]), redis.Redis.from_url(sys.argv[2]), threading.Event())
 """
 
@@ -135,7 +135,7 @@ class _Bodies:
     """Distinct signed order payloads, so every webhook is a new event (no duplicate path)."""
 
     def __init__(self) -> None:
-        from plugin.connectors.woocommerce.signature import sign
+        from plugin.platforms.woocommerce.signature import sign
 
         self._sign = sign
         self._next = 0
@@ -376,7 +376,7 @@ def _total_cpu(result: dict[str, Any]) -> float:
 
 def _wait_relayed(db: Any, timeout: float = 30.0) -> float:
     """Seconds until the relay has queued every recorded event (none left 'pending')."""
-    from plugin.storage.repositories import InboxRepository
+    from plugin.adapters.sql.repositories import InboxRepository
 
     inbox = InboxRepository(db)
     began = time.monotonic()
@@ -393,10 +393,10 @@ def main(quick: bool = False) -> dict[str, Any]:
         QUICK if quick else (ROUNDS, ROUND_SECONDS, PACED_SECONDS, WARM_SECONDS)
     )
     sys.path.insert(0, str(ROOT))
-    from plugin.crypto import Vault
-    from plugin.redis_connection import start_embedded_redis
-    from plugin.storage.db import Database
-    from plugin.storage.repositories import StoreRepository
+    from plugin.adapters.redis.connection import start_embedded_redis
+    from plugin.adapters.sql.db import Database
+    from plugin.adapters.sql.repositories import StoreRepository
+    from plugin.adapters.vault import Vault
 
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bo-bench-") as folder:

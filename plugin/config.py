@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from plugin.adapters.files import private_folder
 from plugin.guessable import mostly_consecutive, repeats_a_block
-from plugin.private_files import private_folder
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What is guessed first: a short block repeated, a run of consecutive characters, the
 commonest passwords. Checked for SECRET_KEY (plugin/config.py) and merchants' passwords
-(plugin/accounts.py), following NIST SP 800-63B 5.1.1.2: no composition rules, but refuse
+(plugin/usecases/accounts.py), following NIST SP 800-63B 5.1.1.2: no composition rules, but refuse
 values from lists of commonly used or expected ones."""
 
 from __future__ import annotations

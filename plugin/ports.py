@@ -19,13 +19,13 @@ class OrderChange:
     modified_gmt: dt.datetime
     status: str  # the platform's own status name
     # The content's fingerprint, as the webhook computes it for the same order state, so both
-    # give one inbox key (plugin/connectors/woocommerce/fingerprint.py).
+    # give one inbox key (plugin/platforms/woocommerce/fingerprint.py).
     fingerprint: str
 
 
 class HeldStockPlatform(Protocol):
     """What counting the units held for released unpaid orders reads from a store
-    (`plugin.releasing.held_by_unpaid_releases`)."""
+    (`plugin.usecases.releasing.held_by_unpaid_releases`)."""
 
     def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
         """Several orders in one read (per 100), in the order asked; an order the store no

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from plugin.redis_connection import EmbeddedRedis, start_embedded_redis
+from plugin.adapters.redis.connection import EmbeddedRedis, start_embedded_redis
 from tests import postgres
 
 # A test that asks for `database_backend` (through `database_url`, `db`, the e2e `stack`, ...)

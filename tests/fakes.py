@@ -1,5 +1,5 @@
 """In-memory fakes of the ports in `plugin/ports.py` (and the few small ones in
-`plugin/service.py`), in the cosmicpython style: real behaviour, no mocks.
+`plugin/usecases/splitting.py`), in the cosmicpython style: real behaviour, no mocks.
 
 `FakePlatform` behaves like a store that keeps orders and stock: `write_split` really creates a
 backorder order and really reduces the original. Its switches make a chosen step fail with a
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from plugin.adapters.sql.repositories import dedupe_key
 from plugin.core.model import (
     BackorderMode,
     Customer,
@@ -33,8 +34,7 @@ from plugin.core.model import (
 )
 from plugin.errors import NotFound
 from plugin.ports import OrderChange, SplitRecord, SplitState
-from plugin.service import WebhookInfo
-from plugin.storage.repositories import dedupe_key
+from plugin.usecases.splitting import WebhookInfo
 
 UTC = dt.UTC
 _STATE_ORDER = [
@@ -409,7 +409,7 @@ class FakeCheckpoints:
         self.checkpoints[store_id] = at
 
 
-# --- releasing (plugin/releasing.py) ---------------------------------------------------------
+# --- releasing (plugin/usecases/releasing.py) -----------------------------------------------------
 
 
 @dataclass
@@ -444,12 +444,12 @@ class FakeReleaseStore:
     order reduces them again; cancelling gives back what is reduced. `crash_after` /
     `fail_at` as in `FakePlatform`.
 
-    It is also a store that new orders are placed in (`place_order`, stock reduced) and split
-    by `plugin/service.py` (`get_stock` seen from the order, `write_split` as one batch), so
+    It is also a store that new orders are placed in (`place_order`, stock reduced) and split by
+    `plugin/usecases/splitting.py` (`get_stock` seen from the order, `write_split` as one batch), so
     the two use cases share one stock figure. A product missing from `stock` is not counted
-    (unmanaged). `before_stock` / `after_stock` run around `get_stock`'s read and
-    `before_write` before `write_split`, outside the store's mutex, for tests that make
-    something happen there."""
+    (unmanaged). `before_stock` / `after_stock` run around `get_stock`'s read and `before_write`
+    before `write_split`, outside the store's mutex, for tests that make something happen
+    there."""
 
     stock: dict[ProductRef, int] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
@@ -699,7 +699,7 @@ class FakeReleaseStore:
         with self._mutex:
             return dict(self.reduced[order_id])
 
-    # -- Platform (plugin/service.py) ---------------------------------------------------------
+    # -- Platform (plugin/usecases/splitting.py) ---------------------------------------------------
     def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
         """Seen from `order` as the connector sees it: max(0, figure + what it took)."""
         if self.before_stock is not None:
@@ -851,7 +851,7 @@ class FakeReleaseLedger:
         ]
 
     def start(self, store_id, release_key, order_id, target_status, lines):  # type: ignore[no-untyped-def]
-        from plugin.releasing import ReleaseRecord, ReleaseState
+        from plugin.usecases.releasing import ReleaseRecord, ReleaseState
 
         existing = self.records.get((store_id, release_key))
         if existing is not None:

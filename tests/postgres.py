@@ -184,7 +184,7 @@ class PostgresServer:
 
     def _migrated(self) -> str:
         if self._template is None:
-            from plugin.storage.db import Database
+            from plugin.adapters.sql.db import Database
 
             name = f"backorders_template_{os.getpid()}"
             self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
         storefront,
         stores,
     )
-    from webhooks.woocommerce import blueprint as woocommerce_webhooks
+    from webhooks.receive import blueprint as woocommerce_webhooks
 
     config = app.extensions["backorders"].config
     app.config.update(
@@ -45,7 +45,7 @@ def init_app(app: Flask) -> None:
     )
     if config.development:
         # `make run` is a local demo: say how to sign in (never outside development).
-        from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD
+        from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD
 
         app.config.setdefault("BACKORDERS_DEMO_HINT", f"{DEMO_EMAIL} / {DEMO_PASSWORD}")
     csrf = app.extensions.get("csrf") or CSRFProtect(app)

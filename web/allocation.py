@@ -10,13 +10,13 @@ import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from plugin.adapters.queue.relay import enqueue_allocation
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import ProductRef
-from plugin.dispatch import enqueue_allocation
 from plugin.errors import BackordersError
-from plugin.releasing import Preview, preview_allocation
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlPolicyStore, StoreRecord
-from plugin.store_clients import PAGE_WAIT_S, rate_limited_platform
+from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_platform
+from plugin.usecases.releasing import Preview, preview_allocation
 from web.auth import login_required, owned_store, services
 from web.inputs import is_numeric_id, whole_number
 

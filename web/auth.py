@@ -25,8 +25,17 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response
 
-from plugin.account_mail import ALREADY_REGISTERED, VERIFY_EMAIL, send_account_mail
-from plugin.accounts import (
+from plugin.adapters.mail.account_mail import ALREADY_REGISTERED, VERIFY_EMAIL, send_account_mail
+from plugin.adapters.redis.signin_throttle import (
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE_S,
+    DeviceTokens,
+    SignInThrottle,
+)
+from plugin.adapters.sql.merchants import MerchantRecord, MerchantRepository
+from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.adapters.sql.repositories import StoreRecord
+from plugin.usecases.accounts import (
     MIN_PASSWORD_LENGTH,
     EmailVerification,
     VerificationFailed,
@@ -35,10 +44,6 @@ from plugin.accounts import (
     password_problem,
     register,
 )
-from plugin.signin_throttle import DEVICE_COOKIE, DEVICE_MAX_AGE_S, DeviceTokens, SignInThrottle
-from plugin.storage.accounts import MerchantRecord, MerchantRepository
-from plugin.storage.outbox import OutboxRepository
-from plugin.storage.repositories import StoreRecord
 
 logger = logging.getLogger(__name__)
 
@@ -275,7 +280,8 @@ def verified_required(view: F) -> F:
 
 @bp.route("/signin", methods=["GET", "POST"])
 def sign_in() -> Response | str | tuple[str, int, dict[str, str]]:
-    """Sign in with e-mail and password; failures are throttled (plugin/signin_throttle.py)."""
+    """Sign in with e-mail and password; failures are throttled
+    (plugin/adapters/redis/signin_throttle.py)."""
     next_url = request.values.get("next", "")
     if request.method == "GET":
         return render_template("auth/signin.html", error=None, email="", next_url=next_url)

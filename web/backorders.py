@@ -17,23 +17,23 @@ import redis
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from plugin.cancelling import cancel_key
-from plugin.core.model import ProductPolicy, minor_unit
-from plugin.core.split import hold_key
-from plugin.dispatch import enqueue_event
-from plugin.errors import BackordersError
-from plugin.ports import SplitRecord
-from plugin.storage.cancellations import SqlCancellationLedger
-from plugin.storage.models import utcnow
-from plugin.storage.reports import recent_audited_orders, released_order_ids, splits_of_store
-from plugin.storage.repositories import (
+from plugin.adapters.queue.relay import enqueue_event
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.models import utcnow
+from plugin.adapters.sql.reports import recent_audited_orders, released_order_ids, splits_of_store
+from plugin.adapters.sql.repositories import (
     InboxRepository,
     SqlAuditLog,
     SqlPolicyStore,
     SqlSplitLedger,
     StoreRecord,
 )
-from plugin.store_clients import PAGE_WAIT_S, rate_limited_client
+from plugin.core.model import ProductPolicy, minor_unit
+from plugin.core.split import hold_key
+from plugin.errors import BackordersError
+from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_client
+from plugin.ports import SplitRecord
+from plugin.usecases.cancelling import cancel_key
 from web.auth import login_required, owned_store, services
 from web.inputs import is_numeric_id, whole_number
 
@@ -129,10 +129,10 @@ def product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: s
 
 def plan_line_names(store: StoreRecord, splits: Iterable[SplitRecord]) -> dict[str, dict[str, str]]:
     """Product names per split key and plan line id. A split's decision in the audit trail
-    names them (plugin/service.py); for a split recorded without (a re-split, or before names
-    were recorded) one read of the orders involved, for every such split at once, names them:
-    the original's lines by id, the backorder order's by `backorders_original_line`."""
-    from plugin.connectors.woocommerce.mapping import META_ORIGINAL_LINE, meta_value
+    names them (plugin/usecases/splitting.py); for a split recorded without (a re-split, or
+    before names were recorded) one read of the orders involved, for every such split at once,
+    names them: the original's lines by id, the backorder order's by `backorders_original_line`."""
+    from plugin.platforms.woocommerce.mapping import META_ORIGINAL_LINE, meta_value
 
     audit = SqlAuditLog(services().db)
     names: dict[str, dict[str, str]] = {}

@@ -1,4 +1,4 @@
-"""Cancel one backorder line: a confirmation page, then a worker job (plugin/cancelling.py)
+"""Cancel one backorder line: a confirmation page, then a worker job (plugin/usecases/cancelling.py)
 changes the store. The line is named by its backorder order and the original's line id."""
 
 from __future__ import annotations
@@ -14,13 +14,18 @@ import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from plugin.cancelling import REASON_MAX_LENGTH, CancellationRecord, CancelState, cancel_key
+from plugin.adapters.queue.relay import enqueue_cancellation
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord
 from plugin.core.model import PaymentAction
-from plugin.dispatch import enqueue_cancellation
 from plugin.ports import SplitRecord, SplitState
-from plugin.storage.cancellations import SqlCancellationLedger
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord
+from plugin.usecases.cancelling import (
+    REASON_MAX_LENGTH,
+    CancellationRecord,
+    CancelState,
+    cancel_key,
+)
 from web.auth import current_merchant, login_required, owned_store, services
 from web.backorders import fetch_orders, product_name
 from web.inputs import is_numeric_id

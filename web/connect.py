@@ -2,7 +2,7 @@
 
 Server-rendered, every form CSRF-protected by Flask-WTF. The WooCommerce callback is the one
 exception: the store posts JSON server-to-server, so it carries no CSRF token; it is
-authenticated by the signed single-use state in its URL instead (see plugin/connect.py).
+authenticated by the signed single-use state in its URL instead (see plugin/usecases/connecting.py).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from plugin.connect import (
+from plugin.errors import BackordersError
+from plugin.usecases.connecting import (
     AuthorizationStates,
     ConnectError,
     RedisNonceClaims,
@@ -40,7 +41,6 @@ from plugin.connect import (
     disconnect_store,
     validate_store_url,
 )
-from plugin.errors import BackordersError
 from web.auth import current_merchant, login_required, owned_store, verified_required
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class DisconnectForm(FlaskForm):
 
 @dataclass(frozen=True)
 class _Services:
-    stores: Any  # plugin.storage.repositories.StoreRepository
+    stores: Any  # plugin.adapters.sql.repositories.StoreRepository
     redis: Any
     public_url: str
     development: bool

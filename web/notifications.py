@@ -9,8 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 from werkzeug.wrappers import Response
 
-from plugin.notifications import KINDS, TemplateText, default_template, template_problems
-from plugin.storage.outbox import OutboxRepository, save_email_template, store_mail
+from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
+from plugin.usecases.notifying import KINDS, TemplateText, default_template, template_problems
 from web.auth import form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)

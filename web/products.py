@@ -13,14 +13,14 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
-from plugin.bulk import BACKORDER_VALUES, bulk_status, start_bulk_backorders
-from plugin.connectors.woocommerce.client import WooCommerceClient
+from plugin.adapters.sql.reports import open_backorder_quantities
+from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
 from plugin.core.rules import delivery_name
 from plugin.errors import BackordersError
-from plugin.storage.reports import open_backorder_quantities
-from plugin.storage.repositories import SqlPolicyStore, StoreRecord
-from plugin.store_clients import PAGE_WAIT_S, rate_limited_client
+from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_client
+from plugin.platforms.woocommerce.client import WooCommerceClient
+from plugin.usecases.bulk_policies import BACKORDER_VALUES, bulk_status, start_bulk_backorders
 from web.auth import form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)

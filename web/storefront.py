@@ -28,19 +28,19 @@ from urllib.parse import urlsplit
 import redis
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
-from plugin.connectors.woocommerce.catalogue import (
+from plugin.adapters.redis.ratelimit import StoreRateLimiter
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.reports import open_backorder_quantities
+from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
+from plugin.core.model import ProductRef, free_units
+from plugin.errors import BackordersError, RateLimited
+from plugin.platforms.registry import rate_limited_client
+from plugin.platforms.woocommerce.catalogue import (
     is_public_product,
     is_public_variation,
     public_variation_ids,
 )
-from plugin.connectors.woocommerce.mapping import stock_figure
-from plugin.core.model import ProductRef, free_units
-from plugin.errors import BackordersError, RateLimited
-from plugin.ratelimit import StoreRateLimiter
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.reports import open_backorder_quantities
-from plugin.storage.repositories import SqlPolicyStore, StoreRecord
-from plugin.store_clients import rate_limited_client
+from plugin.platforms.woocommerce.mapping import stock_figure
 from web.auth import services
 
 logger = logging.getLogger(__name__)

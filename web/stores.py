@@ -22,14 +22,14 @@ from marshmallow import (
 )
 from werkzeug.wrappers import Response
 
+from plugin.adapters.sql.merchants import StoreSettingsForm, alert_email, save_store_settings
+from plugin.adapters.sql.reports import inbox_counts
+from plugin.adapters.sql.repositories import StoreRecord
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
 from plugin.core.rules import delivery_name
 from plugin.core.split import backorder_number, numbering_pattern_errors
 from plugin.errors import BackordersError
-from plugin.storage.accounts import StoreSettingsForm, alert_email, save_store_settings
-from plugin.storage.reports import inbox_counts
-from plugin.storage.repositories import StoreRecord
-from plugin.store_clients import PAGE_WAIT_S, rate_limited_client
+from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_client
 from web.auth import current_merchant, form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)

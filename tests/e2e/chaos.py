@@ -74,13 +74,13 @@ WORKER_ENV = {
     "BACKORDERS_RECONCILE_TICK": "10",
     "BACKORDERS_MAINTENANCE_INTERVAL": "5",
 }
-# Job ids that recur by design (worker.py, plugin/dispatch.py): not work left undone.
+# Job ids that recur by design (worker.py, plugin/adapters/queue/relay.py): not work left undone.
 RECURRING = ("periodic-", "reconcile-", "allocate-")
 API_RATE_LIMIT = 50.0  # REST calls per second the plugin allows itself on the store
-# Seconds between reconciliations of the store (the settings page allows 60 s at least). Each
-# pass also queues an allocation job for every product open backorders wait for, and each such
-# job reads every open backorder order of its product one by one (plugin/releasing.py): with
-# hundreds of open backorders a short interval floods the queue.
+# Seconds between reconciliations of the store (the settings page allows 60 s at least). Each pass
+# also queues an allocation job for every product open backorders wait for, and each such job reads
+# every open backorder order of its product one by one (plugin/usecases/releasing.py): with hundreds
+# of open backorders a short interval floods the queue.
 RECONCILE_INTERVAL = 120
 # How late the sandbox sends each webhook: WP-Cron runs the Action Scheduler queue about once a
 # minute on a store with traffic (README "Webhook timing on a real store").
@@ -454,7 +454,7 @@ class Plugin:
     _db: Any = None
 
     def __post_init__(self) -> None:
-        from plugin.storage.db import Database
+        from plugin.adapters.sql.db import Database
 
         self._db = Database(self.stack.config().database_url)
 
@@ -468,7 +468,7 @@ class Plugin:
         periodic chains, reconciliation and the allocation jobs it queues every pass)."""
         from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
-        from plugin.dispatch import event_queue
+        from plugin.adapters.queue.relay import event_queue
 
         connection = self._connection()
         try:
@@ -498,13 +498,13 @@ class Plugin:
         )
 
     def unfinished_events(self) -> list[Any]:
-        from plugin.storage.repositories import InboxRepository
+        from plugin.adapters.sql.repositories import InboxRepository
 
         inbox = InboxRepository(self._db)
         return [e for s in ("pending", "enqueued") for e in inbox.list(status=s, limit=100)]
 
     def failed_events(self) -> list[Any]:
-        from plugin.storage.repositories import InboxRepository
+        from plugin.adapters.sql.repositories import InboxRepository
 
         return InboxRepository(self._db).list(status="failed", limit=100)
 
@@ -515,7 +515,7 @@ class Plugin:
         from rq.job import Job
         from rq.registry import FailedJobRegistry
 
-        from plugin.dispatch import event_queue
+        from plugin.adapters.queue.relay import event_queue
 
         connection = self._connection()
         described = {}
@@ -730,9 +730,9 @@ def _within(seconds: float, predicate: Callable[[], bool]) -> bool:
 def _tune_store(stack: run.Stack, reconcile_interval: int) -> None:
     """The store's API rate limit and reconciliation interval, as set on its settings page
     (below the page's 60 s minimum for the interval: dropped deliveries are found in seconds)."""
-    from plugin.crypto import Vault
-    from plugin.storage.db import Database
-    from plugin.storage.repositories import StoreRepository
+    from plugin.adapters.sql.db import Database
+    from plugin.adapters.sql.repositories import StoreRepository
+    from plugin.adapters.vault import Vault
 
     assert stack.store_id is not None
     config = stack.config()

@@ -99,7 +99,8 @@ def stack(
     supervisor = run.Supervisor(log_dir=home / "logs")
     extra_env = {
         "LOG_LEVEL": "INFO",
-        # Find the jobs of a killed worker within seconds (worker.py, plugin/reaper.py).
+        # Find the jobs of a killed worker within seconds (worker.py,
+        # plugin/adapters/queue/reaper.py).
         "BACKORDERS_HEARTBEAT": "1",
         "BACKORDERS_REAP_INTERVAL": "2",
         "BACKORDERS_REAP_STALE": "4",

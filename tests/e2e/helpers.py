@@ -139,15 +139,15 @@ class PluginDb:
     """The plugin's repositories on the stack's database (read by the test process)."""
 
     def __init__(self, config: Any) -> None:
-        from plugin.crypto import Vault
-        from plugin.storage.db import Database
-        from plugin.storage.repositories import (
+        from plugin.adapters.sql.db import Database
+        from plugin.adapters.sql.repositories import (
             InboxRepository,
             SqlAuditLog,
             SqlPolicyStore,
             SqlSplitLedger,
             StoreRepository,
         )
+        from plugin.adapters.vault import Vault
 
         self.config = config
         self.db = Database(config.database_url)

@@ -12,9 +12,9 @@ import pytest
 import requests
 
 import run
-from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD
-from plugin.cancelling import cancel_key
-from plugin.storage.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD
+from plugin.usecases.cancelling import cancel_key
 from tests.e2e.helpers import Api, PluginDb, create_order, wait_for
 
 # Also on PostgreSQL: one of the representative e2e tests (tests/README.md).

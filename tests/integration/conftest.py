@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugin.crypto import Vault
-from plugin.storage.db import Database
-from plugin.storage.repositories import StoreRecord, StoreRepository
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.vault import Vault
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from plugin.connectors.woocommerce.client import WooCommerceClient
-from plugin.connectors.woocommerce.platform import WooCommercePlatform
+from plugin.platforms.woocommerce.adapter import WooCommercePlatform
+from plugin.platforms.woocommerce.client import WooCommerceClient
 from tests.contract.woocommerce.shop import Shop
 from tests.processes import free_port, running_sandbox
 

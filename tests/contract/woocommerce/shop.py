@@ -12,8 +12,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from plugin.connectors.woocommerce.client import WooCommerceClient
 from plugin.errors import NotFound
+from plugin.platforms.woocommerce.client import WooCommerceClient
 
 BILLING = {
     "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",

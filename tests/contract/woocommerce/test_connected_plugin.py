@@ -13,8 +13,8 @@ import pytest
 import requests
 
 import run
-from plugin.accounts import ensure_demo_merchant
-from plugin.storage.db import Database
+from plugin.adapters.sql.db import Database
+from plugin.usecases.accounts import ensure_demo_merchant
 from tests.contract.woocommerce.conftest import StoreUnderTest, delivery_port
 from tests.contract.woocommerce.shop import Shop
 from tests.e2e.helpers import PluginDb, parse_page, wait_for

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from plugin.connectors.woocommerce.signature import verify
+from plugin.platforms.woocommerce.signature import verify
 from tests.contract.woocommerce.conftest import (
     StoreUnderTest,
     delivery_port,

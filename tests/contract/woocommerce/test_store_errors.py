@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.connectors.woocommerce.client import batch_item_error
 from plugin.errors import NotFound
+from plugin.platforms.woocommerce.client import batch_item_error
 from tests.contract.woocommerce.conftest import StoreUnderTest
 
 MISSING = 987654321

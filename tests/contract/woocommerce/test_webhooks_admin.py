@@ -1,5 +1,5 @@
-"""Registering, checking, re-enabling and deleting the plugin's webhooks (plugin/connect.py)
-through the plugin's client, on the sandbox and a real store."""
+"""Registering, checking, re-enabling and deleting the plugin's webhooks
+(plugin/usecases/connecting.py) through the plugin's client, on the sandbox and a real store."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import secrets
 
 import pytest
 
-from plugin.connect import (
+from plugin.errors import NotFound
+from plugin.usecases.connecting import (
     WEBHOOK_TOPICS,
     _webhooks_intact,
     delete_webhooks,
     register_webhooks,
 )
-from plugin.errors import NotFound
 from tests.contract.woocommerce.conftest import StoreUnderTest
 
 # Nothing listens on port 9 (discard); a real store refuses to ping it anyway (not an allowed port).

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import run
-from plugin.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
+from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
 from tests.e2e.helpers import PluginDb
 
 CHROMIUM = "/usr/bin/chromium"

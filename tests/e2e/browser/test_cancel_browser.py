@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import run
-from plugin.storage.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from tests.e2e.browser.conftest import screenshot
 from tests.e2e.helpers import Api, PluginDb, create_order, wait_for
 

@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 import run
+from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.core.model import CustomerPolicy, DeliveryCondition
-from plugin.releasing import ReleaseState, release_key
-from plugin.storage.releases import SqlReleaseLedger
+from plugin.usecases.releasing import ReleaseState, release_key
 from tests.e2e.helpers import Api, Jobs, PluginDb, create_order, settle, wait_for
 
 pytestmark = pytest.mark.e2e

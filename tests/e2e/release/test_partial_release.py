@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 import run
+from plugin.adapters.sql.models import Release, Split
 from plugin.core.model import CustomerPolicy
-from plugin.storage.models import Release, Split
 from tests.e2e.helpers import Api, Jobs, PluginDb, create_order, meta, wait_for
 
 # Also on PostgreSQL: one of the representative e2e tests (tests/README.md).

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import run
-from plugin.releasing import ReleaseState, release_key
-from plugin.storage.releases import SqlReleaseLedger
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.usecases.releasing import ReleaseState, release_key
 from tests.e2e.helpers import Api, Jobs, PluginDb, Shop, meta, settle, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 import run
+from plugin.adapters.sql.models import OutboxMessage, Release
 from plugin.core.model import CustomerPolicy
-from plugin.storage.models import OutboxMessage, Release
 from tests.e2e.helpers import Api, PluginDb, create_order, meta, wait_for
 
 # Also on PostgreSQL: one of the representative e2e tests (tests/README.md).

@@ -14,8 +14,8 @@ from redis import Redis
 from sqlalchemy import MetaData, select
 from werkzeug.routing import Rule
 
-from plugin.signin_throttle import SIGN_IN_MAX_FAILURES
-from plugin.storage.repositories import StoreRecord
+from plugin.adapters.redis.signin_throttle import SIGN_IN_MAX_FAILURES
+from plugin.adapters.sql.repositories import StoreRecord
 from tests.functional.web.conftest import (
     PASSWORD,
     Merchant,
@@ -33,7 +33,7 @@ __all__ = ["alice", "alice_store", "anonymous", "app", "bob"]
 
 # POST routes that are not forms, each authenticated by something other than a session:
 CSRF_EXEMPT = {
-    # The store's HMAC signature over the raw body (webhooks/woocommerce.py).
+    # The store's HMAC signature over the raw body (webhooks/receive.py).
     "woocommerce_webhooks.receive",
     # A server-to-server JSON POST from WooCommerce, authenticated by the signed, single-use
     # state in its URL (web/connect.py, authentication.md).

@@ -1,6 +1,6 @@
 """Store URLs that lead to our own network are refused outside development mode, through the
 connect page, and nothing is stored (issue 7, Abuse). Name resolution is replaced at the
-boundary of plugin/connect.py (its `socket` module), so no DNS is used."""
+boundary of plugin/usecases/connecting.py (its `socket` module), so no DNS is used."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from flask import Flask
 from redis import Redis
 
 from app import create_app
-from plugin.accounts import hash_password
-from plugin.connect import InvalidStoreUrl, validate_store_url
-from plugin.redis_connection import EmbeddedRedis
-from plugin.storage.accounts import MerchantRepository
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.sql.merchants import MerchantRepository
+from plugin.usecases.accounts import hash_password
+from plugin.usecases.connecting import InvalidStoreUrl, validate_store_url
 from tests.functional.abuse.test_security import snapshot
 from tests.functional.web.conftest import PASSWORD, csrf_token, make_config, state
 
@@ -62,7 +62,7 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_socket = SimpleNamespace(
         getaddrinfo=fake_getaddrinfo, gaierror=socket.gaierror, SOCK_STREAM=socket.SOCK_STREAM
     )
-    monkeypatch.setattr("plugin.connect.socket", fake_socket)
+    monkeypatch.setattr("plugin.usecases.connecting.socket", fake_socket)
 
 
 REFUSED = [

@@ -21,13 +21,13 @@ from redis import Redis
 from sqlalchemy import func, select
 
 from app import MAX_ROW_ID
-from plugin.connectors.woocommerce.signature import sign
-from plugin.dispatch import enqueue_pending
-from plugin.storage.models import InboxEvent
-from plugin.storage.repositories import StoreRecord, dedupe_key
+from plugin.adapters.queue.relay import enqueue_pending
+from plugin.adapters.sql.models import InboxEvent
+from plugin.adapters.sql.repositories import StoreRecord, dedupe_key
+from plugin.platforms.woocommerce.signature import sign
 from tests.functional.abuse.conftest import WEBHOOK_SECRET_A, WEBHOOK_SECRET_B
 from tests.functional.webhooks.conftest import order_payload, state
-from webhooks.woocommerce import FINGERPRINTS
+from webhooks.receive import FINGERPRINTS
 
 FUZZ = settings(
     deadline=None,

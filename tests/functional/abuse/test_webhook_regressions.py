@@ -14,8 +14,8 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
-from plugin.connectors.woocommerce.signature import sign
-from plugin.storage.repositories import StoreRecord
+from plugin.adapters.sql.repositories import StoreRecord
+from plugin.platforms.woocommerce.signature import sign
 from tests.functional.webhooks.conftest import (
     WEBHOOK_SECRET,
     app,

@@ -9,10 +9,10 @@ import pytest
 import redis
 from flask import Flask
 
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlPolicyStore, SqlSplitLedger
 from plugin.core.model import CustomerPolicy
-from plugin.dispatch import event_queue
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlPolicyStore, SqlSplitLedger
 from tests.functional.web.conftest import Merchant, state
 from tests.integration.worker.conftest import Sandbox
 

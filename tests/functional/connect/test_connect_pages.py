@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from app import create_app
+from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.config import Config
-from plugin.connect import WEBHOOK_TOPICS
-from plugin.redis_connection import EmbeddedRedis
+from plugin.usecases.connecting import WEBHOOK_TOPICS
 from tests.integration.connect.conftest import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
@@ -38,7 +38,7 @@ class Plugin:
 
     def sign_in(self) -> None:
         """The connect pages need a signed-in merchant (web/auth.py)."""
-        from plugin.accounts import ensure_demo_merchant
+        from plugin.usecases.accounts import ensure_demo_merchant
 
         self.merchant_id = ensure_demo_merchant(self.state.db, "owner@example.com", "pw-0123456789")
         html = self.http.get(f"{self.url}/signin", timeout=10).text

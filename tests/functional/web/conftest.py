@@ -14,11 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import Backorders, create_app
-from plugin.accounts import hash_password
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.sql.merchants import MerchantRepository
+from plugin.adapters.sql.repositories import StoreRecord
 from plugin.config import Config
-from plugin.redis_connection import EmbeddedRedis
-from plugin.storage.accounts import MerchantRepository
-from plugin.storage.repositories import StoreRecord
+from plugin.usecases.accounts import hash_password
 
 SECRET_KEY = "merchant-pages-secret-key-0123456789"
 PASSWORD = "correct horse battery"

@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from app import create_app
-from plugin.accounts import ensure_demo_merchant
-from plugin.redis_connection import EmbeddedRedis
-from plugin.signin_throttle import SIGN_IN_MAX_FAILURES
-from plugin.storage.accounts import MerchantRepository
-from plugin.storage.models import Merchant as MerchantRow
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.redis.signin_throttle import SIGN_IN_MAX_FAILURES
+from plugin.adapters.sql.merchants import MerchantRepository
+from plugin.adapters.sql.models import Merchant as MerchantRow
+from plugin.usecases.accounts import ensure_demo_merchant
 from tests.functional.web.conftest import (
     PASSWORD,
     Merchant,

@@ -15,13 +15,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.sql.models import InboxEvent, Split
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.reports import open_backorder_quantities
+from plugin.adapters.sql.repositories import (
+    SqlAuditLog,
+    SqlPolicyStore,
+    SqlSplitLedger,
+    StoreRecord,
+)
 from plugin.core.model import ProductPolicy, ProductRef
 from plugin.core.split import hold_key
-from plugin.dispatch import event_queue
-from plugin.storage.models import InboxEvent, Split
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.reports import open_backorder_quantities
-from plugin.storage.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger, StoreRecord
 from tests.functional.web.conftest import Merchant, state
 
 
@@ -87,7 +92,8 @@ def test_released_backorder_orders_are_not_open(
 
 
 def add_hold(app: Flask, store_id: int, order_id: str, lines: list[Any]) -> None:
-    """An original recorded as waiting whole for stock (plugin/service.py `_carry_out_hold`)."""
+    """An original recorded as waiting whole for stock (plugin/usecases/splitting.py
+    `_carry_out_hold`)."""
     ledger = SqlSplitLedger(state(app).db)
     key = hold_key(order_id)
     ledger.start(store_id, order_id, key, {"outcome": "hold", "lines": lines})

@@ -11,11 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from plugin.dispatch import event_queue
-from plugin.storage.cancellations import SqlCancellationLedger
-from plugin.storage.models import AuditEntry, Cancellation
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlSplitLedger, StoreRecord
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.models import AuditEntry, Cancellation
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
 from tests.functional.web.conftest import Merchant, state
 from tests.functional.web.test_backorders import _line, add_split
 

@@ -9,9 +9,9 @@ import pytest
 import redis
 from flask import Flask
 
-from plugin.bulk import start_bulk_backorders
-from plugin.dispatch import event_queue
-from plugin.storage.repositories import StoreRecord
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.sql.repositories import StoreRecord
+from plugin.usecases.bulk_policies import start_bulk_backorders
 from tests.functional.abuse.test_security import snapshot
 from tests.functional.web.conftest import Merchant
 

@@ -11,11 +11,11 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 import worker
-from plugin.dispatch import event_queue
-from plugin.notifications import Message, TemplateText
-from plugin.redis_connection import EmbeddedRedis
-from plugin.storage.outbox import OutboxRepository, store_mail
-from plugin.storage.repositories import StoreRecord
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.sql.outbox import OutboxRepository, store_mail
+from plugin.adapters.sql.repositories import StoreRecord
+from plugin.usecases.notifying import Message, TemplateText
 from tests.functional.web.conftest import SECRET_KEY, Merchant, state
 
 SPLIT_PAGE = "/stores/{}/emails/order_split"

@@ -14,10 +14,10 @@ from flask.testing import FlaskClient
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.sql.repositories import SqlPolicyStore
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
-from plugin.dispatch import event_queue
-from plugin.redis_connection import EmbeddedRedis
-from plugin.storage.repositories import SqlPolicyStore
 from tests.functional.web.conftest import SECRET_KEY, LiveStore, Merchant, state
 
 
@@ -237,7 +237,7 @@ def test_an_invalid_customer_form_shows_errors_and_saves_nothing(
 def test_bulk_job_records_a_failed_product_and_carries_on(
     app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis, worker_env: None
 ) -> None:
-    from plugin.bulk import start_bulk_backorders
+    from plugin.usecases.bulk_policies import start_bulk_backorders
 
     mug = live_store.product_id("MUG-BLUE")
     job_id = start_bulk_backorders(redis_client, live_store.store.id, [999999, mug], "yes")
@@ -345,7 +345,7 @@ def test_bulk_change_reaches_each_variation_of_a_variable_product_by_batch(
 def test_bulk_batch_records_a_failed_variation_and_carries_on(
     app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis, worker_env: None
 ) -> None:
-    from plugin.bulk import start_bulk_backorders
+    from plugin.usecases.bulk_policies import start_bulk_backorders
 
     shirt = live_store.product_id("SHIRT-FIELD")
     variations = [int(v) for v in live_store.shop.product_json(shirt)["variations"]]

@@ -8,11 +8,11 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.accounts import hash_password
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.sql.merchants import MerchantRepository, alert_email
+from plugin.adapters.sql.repositories import StoreRecord
 from plugin.core.model import StoreSettings
-from plugin.dispatch import event_queue
-from plugin.storage.accounts import MerchantRepository, alert_email
-from plugin.storage.repositories import StoreRecord
+from plugin.usecases.accounts import hash_password
 from tests.functional.web.conftest import Merchant, state
 
 SETTINGS = {

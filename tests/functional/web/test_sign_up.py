@@ -15,13 +15,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app import create_app
-from plugin.account_mail import MAX_MAILS_PER_ADDRESS
-from plugin.mail import mail_job_id
-from plugin.redis_connection import EmbeddedRedis
-from plugin.storage.accounts import MerchantRepository
-from plugin.storage.models import Merchant as MerchantRow
-from plugin.storage.models import OutboxMessage, Store
-from plugin.storage.outbox import OutboxRecord, OutboxRepository
+from plugin.adapters.mail.account_mail import MAX_MAILS_PER_ADDRESS
+from plugin.adapters.mail.smtp import mail_job_id
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.sql.merchants import MerchantRepository
+from plugin.adapters.sql.models import Merchant as MerchantRow
+from plugin.adapters.sql.models import OutboxMessage, Store
+from plugin.adapters.sql.outbox import OutboxRecord, OutboxRepository
 from tests.functional.abuse.test_security import snapshot
 from tests.functional.web.conftest import Merchant, csrf_token, make_config, state
 

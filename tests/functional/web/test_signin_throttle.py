@@ -1,6 +1,6 @@
 """Sign-in throttling behind a reverse proxy (issue 13, 5): the client address comes from the
 trusted proxies' X-Forwarded-For, one attacker cannot lock the owner out, and guessing one
-account from many addresses is slowed, never locked (plugin/signin_throttle.py)."""
+account from many addresses is slowed, never locked (plugin/adapters/redis/signin_throttle.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from plugin.redis_connection import EmbeddedRedis
-from plugin.signin_throttle import (
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.redis.signin_throttle import (
     ACCOUNT_FREE_FAILURES,
     ACCOUNT_MAX_DELAY_S,
     ADDRESS_MAX_FAILURES,
@@ -31,7 +31,7 @@ OWNER_IP = "198.51.100.7"
 
 
 class Clock:
-    """The throttle's clock (plugin.signin_throttle._now), moved by hand."""
+    """The throttle's clock (plugin.adapters.redis.signin_throttle._now), moved by hand."""
 
     def __init__(self) -> None:
         self.now = 1_900_000_000.0
@@ -43,7 +43,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
-    monkeypatch.setattr("plugin.signin_throttle._now", fake)
+    monkeypatch.setattr("plugin.adapters.redis.signin_throttle._now", fake)
     return fake
 
 

@@ -11,7 +11,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.ratelimit import StoreRateLimiter
+from plugin.adapters.redis.ratelimit import StoreRateLimiter
 from tests.functional.web.conftest import LiveStore, Merchant, state
 from web.storefront import CACHE_S, MAX_PRODUCTS
 

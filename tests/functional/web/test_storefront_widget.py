@@ -8,10 +8,10 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import ProductPolicy, ProductRef
-from plugin.releasing import ReleaseState
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlPolicyStore, StoreRecord
+from plugin.usecases.releasing import ReleaseState
 from tests.functional.web.conftest import LiveStore, state
 from web.storefront import CACHE_S, RATE_LIMIT
 

@@ -9,9 +9,9 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from plugin.adapters.sql.merchants import alert_email
+from plugin.adapters.sql.repositories import StoreRecord
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
-from plugin.storage.accounts import alert_email
-from plugin.storage.repositories import StoreRecord
 from tests.functional.web.conftest import LiveStore, Merchant, add_store, state
 
 VALID = {

@@ -12,12 +12,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app import Backorders, create_app
+from plugin.adapters.queue.relay import enqueue_pending
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.sql.models import InboxEvent
+from plugin.adapters.sql.repositories import StoreRecord
 from plugin.config import Config
-from plugin.connectors.woocommerce.signature import sign
-from plugin.dispatch import enqueue_pending
-from plugin.redis_connection import EmbeddedRedis
-from plugin.storage.models import InboxEvent
-from plugin.storage.repositories import StoreRecord
+from plugin.platforms.woocommerce.signature import sign
 
 WEBHOOK_SECRET = "wh-secret-&amp;-1"  # an entity on purpose: WooCommerce decodes it (README)
 SECRET_KEY = "functional-test-secret-key-0123456789"

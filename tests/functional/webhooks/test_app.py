@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.config import ConfigError
-from plugin.redis_connection import EmbeddedRedis
 
 from .conftest import SECRET_KEY, make_config, state
 

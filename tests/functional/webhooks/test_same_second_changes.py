@@ -18,8 +18,8 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.connectors.woocommerce.fingerprint import order_fingerprint, product_fingerprint
-from plugin.storage.repositories import StoreRecord
+from plugin.adapters.sql.repositories import StoreRecord
+from plugin.platforms.woocommerce.fingerprint import order_fingerprint, product_fingerprint
 
 from .conftest import deliver, inbox_count, relayed_job_keys, state
 

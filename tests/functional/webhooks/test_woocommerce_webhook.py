@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from plugin.connectors.woocommerce.fingerprint import order_fingerprint
-from plugin.dispatch import QUEUE_NAME, event_queue
-from plugin.storage.repositories import StoreRecord, StoreRepository
-from webhooks.woocommerce import FINGERPRINTS
+from plugin.adapters.queue.relay import QUEUE_NAME, event_queue
+from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.platforms.woocommerce.fingerprint import order_fingerprint
+from webhooks.receive import FINGERPRINTS
 
 from .conftest import (
     WEBHOOK_SECRET,
@@ -172,7 +172,7 @@ def test_missing_or_wrong_signature_is_401(
 def test_signature_is_checked_on_the_raw_bytes(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:
-    from plugin.connectors.woocommerce.signature import sign
+    from plugin.platforms.woocommerce.signature import sign
 
     signed = json.dumps(order_payload()).encode()
     reformatted = json.dumps(order_payload(), indent=2).encode()  # same JSON, other bytes
@@ -199,7 +199,7 @@ def test_chunked_body_over_the_limit_is_413(
 ) -> None:
     limit = state(app).config.max_webhook_bytes
     body = b'{"id": 1, "pad": "' + b"x" * limit + b'"}'
-    from plugin.connectors.woocommerce.signature import sign
+    from plugin.platforms.woocommerce.signature import sign
 
     # No Content-Length: the server decodes the chunks and marks the stream terminated, as
     # gunicorn does (wsgi.input_terminated).
@@ -221,7 +221,7 @@ def test_chunked_body_over_the_limit_is_413(
 def test_chunked_body_within_the_limit_is_accepted(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:
-    from plugin.connectors.woocommerce.signature import sign
+    from plugin.platforms.woocommerce.signature import sign
 
     body = json.dumps(order_payload(5)).encode()
     response = client.post(

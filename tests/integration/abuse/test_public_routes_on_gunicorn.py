@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import requests
 
-from plugin.connectors.woocommerce.signature import sign
-from plugin.crypto import Vault
-from plugin.redis_connection import EmbeddedRedis
-from plugin.storage.db import Database
-from plugin.storage.repositories import StoreRecord, StoreRepository
+from plugin.adapters.redis.connection import EmbeddedRedis
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.vault import Vault
+from plugin.platforms.woocommerce.signature import sign
 from run import _NO_CONTROL_SOCKET
 from tests.functional.web.conftest import CallLog
 from tests.integration.connect.conftest import serve

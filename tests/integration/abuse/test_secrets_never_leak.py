@@ -21,8 +21,8 @@ from werkzeug.routing import Rule
 
 import worker
 from app import create_app
+from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.config import Config
-from plugin.redis_connection import EmbeddedRedis
 from tests.functional.abuse.test_security import url_for_rule
 from tests.integration.connect.conftest import serve
 
@@ -96,7 +96,7 @@ def test_secrets_never_appear_in_logs_or_pages(
     plugin_url, app, store_url, _sandbox = servers
     caplog.set_level(logging.DEBUG)
     state = app.extensions["backorders"]
-    from plugin.accounts import ensure_demo_merchant
+    from plugin.usecases.accounts import ensure_demo_merchant
 
     ensure_demo_merchant(state.db, "owner@example.com", PASSWORD)
     pages: list[str] = []

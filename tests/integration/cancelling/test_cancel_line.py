@@ -9,15 +9,15 @@ from typing import Any
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from plugin import cancelling
-from plugin.cancelling import CancellationRecord, cancel_key
-from plugin.connectors.woocommerce.platform import WooCommercePlatform, connect
+from plugin.adapters.queue.relay import cancel_job_id, enqueue_cancellation
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger
 from plugin.core.model import ProductRef
-from plugin.dispatch import cancel_job_id, enqueue_cancellation
 from plugin.errors import TransientError
-from plugin.storage.cancellations import SqlCancellationLedger
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlAuditLog, SqlSplitLedger
+from plugin.platforms.woocommerce.adapter import WooCommercePlatform, connect
+from plugin.usecases import cancelling
+from plugin.usecases.cancelling import CancellationRecord, cancel_key
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 MERCHANT = "alice@example.com"

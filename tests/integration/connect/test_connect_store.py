@@ -7,7 +7,8 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from plugin.connect import (
+from plugin.adapters.sql.repositories import StoreRepository
+from plugin.usecases.connecting import (
     WEBHOOK_TOPICS,
     InvalidKeys,
     InvalidStoreUrl,
@@ -15,7 +16,6 @@ from plugin.connect import (
     disconnect_store,
     ensure_connected,
 )
-from plugin.storage.repositories import StoreRepository
 from tests.integration.connect.conftest import CONSUMER_KEY, CONSUMER_SECRET, LiveSandbox
 
 PUBLIC_URL = "http://127.0.0.1:9"  # never contacted by these tests except the store's ping

@@ -19,7 +19,7 @@ from rq import Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from plugin.dispatch import (
+from plugin.adapters.queue.relay import (
     EVENT_JOB_TIMEOUT_S,
     EVENT_RETRY_INTERVALS,
     QUEUE_NAME,
@@ -30,9 +30,9 @@ from plugin.dispatch import (
     event_queue,
     run_relay,
 )
-from plugin.redis_connection import start_embedded_redis
-from plugin.storage.db import Database
-from plugin.storage.repositories import InboxRepository, StoreRecord
+from plugin.adapters.redis.connection import start_embedded_redis
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import InboxRepository, StoreRecord
 
 
 @pytest.fixture
@@ -214,8 +214,8 @@ def test_the_relay_outlives_a_redis_outage(tmp_path: Path, inbox: tuple[Database
 
 FEEDER = """
 import itertools, sys
-from plugin.storage.db import Database
-from plugin.storage.repositories import InboxRepository
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import InboxRepository
 events = InboxRepository(Database(sys.argv[1]))
 for i in itertools.count(1000):
     events.receive(int(sys.argv[2]), "order.created", str(i), "2026-03-01T10:00:00")

@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from plugin.config import Config
-from plugin.redis_connection import (
+from plugin.adapters.redis.connection import (
     _embedded,
     connect_redis,
     embedded_socket_path,
     start_embedded_redis,
 )
+from plugin.config import Config
 
 
 def test_embedded_server_keeps_data_across_restart() -> None:

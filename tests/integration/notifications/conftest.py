@@ -16,10 +16,10 @@ import redis
 from aiosmtpd.controller import Controller
 
 import worker
-from plugin.crypto import Vault
-from plugin.storage.accounts import StoreSettingsForm, save_store_settings
-from plugin.storage.db import Database
-from plugin.storage.repositories import StoreRecord, StoreRepository
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.merchants import StoreSettingsForm, save_store_settings
+from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.vault import Vault
 from tests.processes import free_port
 
 SECRET_KEY = "notify-integration-secret-key-0123456789"

@@ -14,12 +14,12 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 import worker
+from plugin.adapters.mail.smtp import enqueue_mail, mail_job_id
+from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
 from plugin.core.model import BackorderMode, Policies
-from plugin.dispatch import event_queue
-from plugin.mail import enqueue_mail, mail_job_id
-from plugin.notifications import Message, TemplateText
-from plugin.service import handle_order_event
-from plugin.storage.outbox import OutboxRepository, save_email_template, store_mail
+from plugin.usecases.notifying import Message, TemplateText
+from plugin.usecases.splitting import handle_order_event
 from tests.fakes import (
     FakeAlerts,
     FakeAudit,
@@ -272,7 +272,7 @@ def test_an_account_email_belongs_to_no_store_and_is_sent_by_the_mail_job(
     smtp_setup: Setup, smtp_server: SmtpServer
 ) -> None:
     """Sign-up's confirmation link travels the same way as a store's messages."""
-    from plugin.account_mail import VERIFY_EMAIL, send_account_mail
+    from plugin.adapters.mail.account_mail import VERIFY_EMAIL, send_account_mail
 
     outbox = OutboxRepository(smtp_setup.db)
     link = "https://backorders.example/verify/abc"

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 import worker
-from plugin.storage.outbox import OutboxRepository
+from plugin.adapters.sql.outbox import OutboxRepository
 from tests.integration.notifications.conftest import Setup, SmtpServer, configure, make_setup
 from tests.integration.notifications.test_mail_delivery import run_jobs
 from tests.integration.worker.conftest import Sandbox, sandbox  # noqa: F401 - fixture

@@ -10,11 +10,11 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from plugin.connectors.woocommerce.fingerprint import order_fingerprint
+from plugin.adapters.queue.relay import QUEUE_NAME
+from plugin.adapters.sql.models import Release
+from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.core.model import CustomerPolicy, DeliveryCondition
-from plugin.dispatch import QUEUE_NAME
-from plugin.storage.models import Release
-from plugin.storage.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
+from plugin.platforms.woocommerce.fingerprint import order_fingerprint
 from tests.integration.releasing.test_release_worker import release_notes, status
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 

@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 import requests
 
-from plugin.connectors.woocommerce.platform import WooCommercePlatform, connect
-from plugin.releasing import ReleaseState, allocate_product, release_key
-from plugin.service import EventResult, handle_order_event
-from plugin.storage.db import Database
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import (
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import (
     SqlAuditLog,
     SqlPolicyStore,
     SqlSplitLedger,
     StoreRecord,
 )
+from plugin.platforms.woocommerce.adapter import WooCommercePlatform, connect
+from plugin.usecases.releasing import ReleaseState, allocate_product, release_key
+from plugin.usecases.splitting import EventResult, handle_order_event
 from tests.processes import API_PATH, running_sandbox
 
 KEY, SECRET = "ck_held_stock", "cs_held_stock"

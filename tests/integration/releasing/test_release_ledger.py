@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import threading
 
-from plugin.cancelling import CancelState
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
 from plugin.core.model import ProductRef
-from plugin.releasing import ReleaseRecord, ReleaseState
-from plugin.storage.cancellations import SqlCancellationLedger
-from plugin.storage.db import Database
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlSplitLedger, StoreRecord
+from plugin.usecases.cancelling import CancelState
+from plugin.usecases.releasing import ReleaseRecord, ReleaseState
 
 
 def _plan(product_id: str, variant_id: str | None, backorder: int) -> dict[str, object]:

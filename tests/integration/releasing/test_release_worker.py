@@ -14,10 +14,10 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from plugin.adapters.queue.relay import QUEUE_NAME
+from plugin.adapters.sql.models import Release
+from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.core.model import CustomerPolicy
-from plugin.dispatch import QUEUE_NAME
-from plugin.storage.models import Release
-from plugin.storage.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 
@@ -142,7 +142,7 @@ def test_jobs_of_two_products_of_one_order_hand_out_each_unit_once(
     """x (priority 0) backorders a widget and a gadget, y (priority 10) a gadget; one of each
     arrives and the widget's and the gadget's allocation jobs run at once. The widget's job
     also plans x's gadget without the gadget's lock; it must not count y's held gadget as free
-    to x, or both jobs hand out the one gadget (plugin/releasing.py docstring)."""
+    to x, or both jobs hand out the one gadget (plugin/usecases/releasing.py docstring)."""
     instance.start_worker("w-two-products-1")
     instance.start_worker("w-two-products-2")
     client = sandbox.client()

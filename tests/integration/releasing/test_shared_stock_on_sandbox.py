@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from plugin.releasing import ReleaseState, release_key
-from plugin.storage.db import Database
-from plugin.storage.repositories import StoreRecord
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import StoreRecord
+from plugin.usecases.releasing import ReleaseState, release_key
 from tests.integration.releasing.test_held_stock_on_sandbox import KEY, SECRET, Shop, stock
 from tests.processes import running_sandbox
 

@@ -10,17 +10,17 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from plugin.dispatch import enqueue_pending, event_job_id, event_queue
-from plugin.ports import SplitState
-from plugin.storage.db import Database
-from plugin.storage.models import InboxEvent, Split
-from plugin.storage.repositories import (
+from plugin.adapters.queue.relay import enqueue_pending, event_job_id, event_queue
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.models import InboxEvent, Split
+from plugin.adapters.sql.repositories import (
     InboxRepository,
     InvalidTransition,
     SqlInbox,
     SqlSplitLedger,
     StoreRecord,
 )
+from plugin.ports import SplitState
 
 
 def _deliver(url: str, store_id: int, start: int, count: int) -> None:

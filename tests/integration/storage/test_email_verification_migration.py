@@ -6,10 +6,10 @@ from pathlib import Path
 
 from alembic import command
 
-from plugin.notifications import Message
-from plugin.storage.accounts import MerchantRepository
-from plugin.storage.db import Database
-from plugin.storage.outbox import OutboxRepository
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.merchants import MerchantRepository
+from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.usecases.notifying import Message
 
 
 def test_existing_merchants_count_as_verified_and_account_mail_has_no_store(

@@ -4,7 +4,7 @@ import multiprocessing
 
 from sqlalchemy import inspect
 
-from plugin.storage.db import Database
+from plugin.adapters.sql.db import Database
 
 
 def _migrate(url: str) -> None:

@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from plugin.storage.db import Database
-from plugin.storage.models import Base
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.models import Base
 
 
 def test_migrated_schema_matches_models_exactly(db: Database) -> None:

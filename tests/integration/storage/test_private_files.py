@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.models import utcnow
 from plugin.config import Config
-from plugin.storage.db import Database
-from plugin.storage.models import utcnow
 
 
 def mode(path: Path) -> int:

@@ -17,21 +17,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, insert, update
 
-from plugin.core.model import (
-    CustomerPolicy,
-    DeliveryCondition,
-    ProductPolicy,
-    ProductRef,
-    StoreSettings,
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.merchants import StoreSettingsForm, alert_email, save_store_settings
+from plugin.adapters.sql.models import (
+    CustomerPolicyRow,
+    ProductPolicyRow,
+    ReleaseBump,
+    Split,
+    Store,
 )
-from plugin.notifications import TemplateText
-from plugin.ports import SplitState
-from plugin.storage.accounts import StoreSettingsForm, alert_email, save_store_settings
-from plugin.storage.db import Database
-from plugin.storage.models import CustomerPolicyRow, ProductPolicyRow, ReleaseBump, Split, Store
-from plugin.storage.outbox import save_email_template, store_mail
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import (
+from plugin.adapters.sql.outbox import save_email_template, store_mail
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import (
     InboxRepository,
     InvalidTransition,
     SqlPolicyStore,
@@ -40,6 +37,15 @@ from plugin.storage.repositories import (
     StoreRepository,
     locked_store,
 )
+from plugin.core.model import (
+    CustomerPolicy,
+    DeliveryCondition,
+    ProductPolicy,
+    ProductRef,
+    StoreSettings,
+)
+from plugin.ports import SplitState
+from plugin.usecases.notifying import TemplateText
 from tests import postgres
 from tests.e2e.helpers import wait_for
 

@@ -7,7 +7,21 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from plugin.connect import MAX_STORE_NAME_LENGTH, MAX_STORE_URL_LENGTH
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.models import InboxEvent, Split, Store
+from plugin.adapters.sql.repositories import (
+    InboxRepository,
+    InvalidTransition,
+    SqlAuditLog,
+    SqlInbox,
+    SqlPolicyStore,
+    SqlSplitLedger,
+    StoreCredentials,
+    StoreRecord,
+    StoreRepository,
+    UnknownRecord,
+)
+from plugin.adapters.vault import DecryptionFailed, Vault
 from plugin.core.model import (
     Address,
     Customer,
@@ -23,22 +37,8 @@ from plugin.core.model import (
     Status,
     StoreSettings,
 )
-from plugin.crypto import DecryptionFailed, Vault
 from plugin.ports import SplitState
-from plugin.storage.db import Database
-from plugin.storage.models import InboxEvent, Split, Store
-from plugin.storage.repositories import (
-    InboxRepository,
-    InvalidTransition,
-    SqlAuditLog,
-    SqlInbox,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreCredentials,
-    StoreRecord,
-    StoreRepository,
-    UnknownRecord,
-)
+from plugin.usecases.connecting import MAX_STORE_NAME_LENGTH, MAX_STORE_URL_LENGTH
 
 
 def _count(db: Database, model: type) -> int:
@@ -68,8 +68,8 @@ def test_store_secrets_are_encrypted_at_rest_and_decrypted_on_read(
 def test_the_longest_store_url_and_name_connect_allows_are_stored(
     stores: StoreRepository,
 ) -> None:
-    # plugin/connect.py refuses longer URLs and cuts longer names: PostgreSQL enforces the
-    # column lengths (SQLite does not).
+    # plugin/usecases/connecting.py refuses longer URLs and cuts longer names: PostgreSQL enforces
+    # the column lengths (SQLite does not).
     base_url = "https://shop.example.com/" + "a" * (MAX_STORE_URL_LENGTH - 25)
     created = stores.create(
         name="n" * MAX_STORE_NAME_LENGTH,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect
 
-from plugin.storage.accounts import MerchantRepository
-from plugin.storage.db import Database
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.merchants import MerchantRepository
 
 
 def test_existing_merchants_get_version_1_and_downgrade_drops_the_column(

@@ -19,11 +19,11 @@ import pytest
 import redis
 from rq import Worker
 
-from plugin.connectors.woocommerce.client import WooCommerceClient
-from plugin.crypto import Vault
-from plugin.dispatch import enqueue_event
-from plugin.storage.db import Database
-from plugin.storage.repositories import InboxRecord, InboxRepository, SqlInbox, StoreRepository
+from plugin.adapters.queue.relay import enqueue_event
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import InboxRecord, InboxRepository, SqlInbox, StoreRepository
+from plugin.adapters.vault import Vault
+from plugin.platforms.woocommerce.client import WooCommerceClient
 
 ROOT = Path(__file__).resolve().parents[3]
 

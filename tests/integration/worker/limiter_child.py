@@ -11,7 +11,7 @@ import threading
 
 import redis
 
-from plugin.ratelimit import StoreRateLimiter
+from plugin.adapters.redis.ratelimit import StoreRateLimiter
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_importing_worker_loads_the_connector_the_jobs_use() -> None:
     probe = (
         "import sys, worker; "
-        "print(sorted(m for m in ('plugin.connectors.woocommerce.platform', "
-        "'plugin.connectors.woocommerce.client', 'marshmallow') if m not in sys.modules))"
+        "print(sorted(m for m in ('plugin.platforms.woocommerce.adapter', "
+        "'plugin.platforms.woocommerce.client', 'marshmallow') if m not in sys.modules))"
     )
     result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60

@@ -14,8 +14,8 @@ from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
 import worker
-from plugin.dispatch import event_job_id, event_queue, requeue_vanished
-from plugin.storage.repositories import InboxRepository, SqlInbox
+from plugin.adapters.queue.relay import event_job_id, event_queue, requeue_vanished
+from plugin.adapters.sql.repositories import InboxRepository, SqlInbox
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import children_of, short_order
 

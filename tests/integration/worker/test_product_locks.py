@@ -7,11 +7,11 @@ import pytest
 import redis
 
 import worker
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
 from plugin.core.model import ProductRef
 from plugin.errors import TransientError
-from plugin.storage.db import Database
-from plugin.storage.releases import SqlReleaseLedger
-from plugin.storage.repositories import SqlSplitLedger, StoreRecord
 
 STORE = 3
 REFS = [ProductRef("77"), ProductRef("30", "31")]

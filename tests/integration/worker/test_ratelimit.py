@@ -10,7 +10,7 @@ import time
 import pytest
 import redis
 
-from plugin.ratelimit import RateLimitTimeout, StoreRateLimiter
+from plugin.adapters.redis.ratelimit import RateLimitTimeout, StoreRateLimiter
 from tests.integration.worker.conftest import PYTHON, child_env
 
 RATE = 20.0  # requests per second
@@ -116,7 +116,7 @@ def test_retry_after_pause_holds_every_worker(redis_client: redis.Redis, redis_u
     # Another process, with its own connection, must wait for the end of the pause.
     child = subprocess.Popen(
         [PYTHON, "-c",
-         "import sys, redis; from plugin.ratelimit import StoreRateLimiter as L;"
+         "import sys, redis; from plugin.adapters.redis.ratelimit import StoreRateLimiter as L;"
          f"print(L(redis.Redis.from_url({redis_url!r}), 9, 100.0).acquire())"],
         stdout=subprocess.PIPE, env=child_env(),
     )  # fmt: skip

@@ -15,9 +15,9 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 import worker
-from plugin.dispatch import QUEUE_NAME
-from plugin.reaper import reap_abandoned
-from plugin.storage.repositories import InboxRepository
+from plugin.adapters.queue.reaper import reap_abandoned
+from plugin.adapters.queue.relay import QUEUE_NAME
+from plugin.adapters.sql.repositories import InboxRepository
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import short_order
 

@@ -8,11 +8,11 @@ from bench._stack import parse_calls, routes
 
 LOG = [
     "at=2026-12-02T13:24:11.459Z level=INFO logger=rq.worker backorders: process inbox event 20",
-    "at=2026-12-02T13:24:11.459Z level=INFO logger=plugin.connectors.woocommerce.client "
+    "at=2026-12-02T13:24:11.459Z level=INFO logger=plugin.platforms.woocommerce.client "
     "woocommerce call method=GET path=/orders/133 status=200 ms=8",
-    "at=2026-12-02T13:24:11.701Z level=INFO logger=plugin.connectors.woocommerce.client "
+    "at=2026-12-02T13:24:11.701Z level=INFO logger=plugin.platforms.woocommerce.client "
     "woocommerce call method=POST path=/orders/batch status=200 ms=49",
-    "at=2026-12-02T13:24:11.990Z level=INFO logger=plugin.connectors.woocommerce.client "
+    "at=2026-12-02T13:24:11.990Z level=INFO logger=plugin.platforms.woocommerce.client "
     "woocommerce call method=POST path=/orders/153/notes status=429 ms=3",
     "woocommerce call method=GET path=/orders/1 status=200 ms=1",  # not a log line of ours
 ]

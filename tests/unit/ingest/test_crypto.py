@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.crypto import DecryptionFailed, Vault
+from plugin.adapters.vault import DecryptionFailed, Vault
 
 
 def test_round_trip_and_ciphertext_hides_plaintext() -> None:

@@ -1,0 +1,332 @@
+"""Putting inbox events on the RQ queue. The web side enqueues by dotted path, so it never
+imports the worker; job ids are deterministic so a second enqueue of one event is a no-op."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from typing import cast
+
+import redis
+from redis.exceptions import NoScriptError
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+from rq.utils import utcformat
+from sqlalchemy.exc import SQLAlchemyError
+
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.repositories import InboxRepository
+
+logger = logging.getLogger(__name__)
+
+QUEUE_NAME = "backorders"
+PROCESS_EVENT = "worker.process_event"
+# Transient failures (platform 5xx/429, timeouts) are retried by RQ with growing pauses.
+EVENT_RETRY_INTERVALS = [10, 30, 90, 270, 810]
+EVENT_JOB_TIMEOUT_S = 300
+
+
+def event_job_id(event_id: int) -> str:
+    """The RQ job id of an inbox event."""
+    return f"event-{event_id}"
+
+
+def event_queue(connection: redis.Redis) -> Queue:
+    """The queue, with the JSON serializer every producer and worker must share."""
+    return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
+
+
+# RQ's `enqueue_call(unique=True)` costs two round trips per job: a pipeline registering the
+# queue name, then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py).
+# Here one script enqueues any number of event jobs: for each, refuse when its hash exists,
+# otherwise write the hash RQ itself builds (`Job.to_dict`) and push the id onto the queue;
+# then register the queue. KEYS: the queue, the set of queues, then one job hash per event.
+# ARGV: the fields every event job shares, as one JSON array of name and value (redis-py packs
+# each argument in Python: thirty of them per job cost more than the rest of the enqueue), then
+# per event its job id, time, data and description. Returns 1 (created) or 0 per event.
+_ENQUEUE_UNIQUE = """
+local shared = cjson.decode(ARGV[1])
+local created = {}
+for i = 3, #KEYS do
+  local at = 2 + (i - 3) * 4
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    created[#created + 1] = 0
+  else
+    redis.call('HSET', KEYS[i], 'created_at', ARGV[at + 1], 'enqueued_at', ARGV[at + 1],
+      'data', ARGV[at + 2], 'description', ARGV[at + 3])
+    redis.call('HSET', KEYS[i], unpack(shared))
+    redis.call('RPUSH', KEYS[1], ARGV[at])
+    created[#created + 1] = 1
+  end
+end
+redis.call('SADD', KEYS[2], KEYS[1])
+return created
+"""
+# Redis names a loaded script by the SHA-1 of its text.
+_ENQUEUE_UNIQUE_SHA = hashlib.sha1(_ENQUEUE_UNIQUE.encode(), usedforsecurity=False).hexdigest()
+_EVENT_RETRY = Retry(max=len(EVENT_RETRY_INTERVALS), interval=EVENT_RETRY_INTERVALS)
+
+
+def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
+    """Enqueue `worker.process_event(event_id)`; False when that job exists already.
+
+    One Redis round trip, atomic, so concurrent callers create one job. Raises
+    redis.RedisError when Redis cannot be reached (the event then stays 'pending').
+    """
+    return enqueue_events(connection, [event_id])[0]
+
+
+def enqueue_events(connection: redis.Redis, event_ids: Sequence[int]) -> list[bool]:
+    """`enqueue_event` for many events in one round trip: whether each one's job was created."""
+    if not event_ids:
+        return []
+    encode: Callable[[object], bytes] = connection.get_encoder().encode
+    now = encode(utcformat(dt.datetime.now(dt.UTC)))
+    keys: list[str | bytes] = [
+        Queue.redis_queue_namespace_prefix + QUEUE_NAME,
+        Queue.redis_queues_keys,
+    ]
+    arguments: list[str | bytes] = [_shared_job_fields(connection)]
+    for event_id in event_ids:
+        job_id = event_job_id(event_id)
+        keys.append(Job.key_for(job_id))
+        call = _serialize((PROCESS_EVENT, None, (event_id,), {}))
+        arguments += (job_id, now, zlib.compress(call), f"process inbox event {event_id}")
+    try:
+        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
+    except NoScriptError:  # a new or restarted Redis: load the script once
+        connection.script_load(_ENQUEUE_UNIQUE)
+        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
+    return [bool(flag) for flag in created]
+
+
+# The fields of `Job.to_dict` that differ between event jobs; RQ builds the others, the same for
+# every event job, once per process (`_shared_job_fields`).
+_PER_EVENT_FIELDS = ("created_at", "enqueued_at", "data", "description")
+_shared_fields: bytes | None = None
+_serialize = cast(Callable[[object], bytes], JSONSerializer.dumps)  # what RQ stores as `data`
+
+
+def _shared_job_fields(connection: redis.Redis) -> bytes:
+    """The hash fields every event job shares, as a JSON array of name and value."""
+    global _shared_fields
+    if _shared_fields is None:
+        encode: Callable[[object], bytes] = connection.get_encoder().encode
+        template = Job.create(
+            PROCESS_EVENT,
+            args=(0,),
+            connection=connection,
+            id=event_job_id(0),
+            origin=QUEUE_NAME,
+            status=JobStatus.QUEUED,
+            retry=_EVENT_RETRY,
+            timeout=EVENT_JOB_TIMEOUT_S,
+            serializer=JSONSerializer,
+        )
+        shared = [
+            encode(item).decode()  # the text redis-py would send for it
+            for name, value in template.to_dict().items()
+            if value is not None and name not in _PER_EVENT_FIELDS
+            for item in (name, value)
+        ]
+        _shared_fields = json.dumps(shared).encode()
+    return _shared_fields
+
+
+ALLOCATE_PRODUCT = "worker.allocate_product"
+ALLOCATE_JOB_TIMEOUT_S = 300
+ALLOCATE_RETRY_INTERVALS = [5, 15, 30, 60, 120]
+
+
+def allocation_job_id(store_id: int, product_id: str) -> str:
+    """One allocation job per store and product: duplicates collapse while one is queued."""
+    return f"allocate-{store_id}-{product_id}"
+
+
+def enqueue_allocation(connection: redis.Redis, store_id: int, product_id: str) -> bool:
+    """Enqueue `worker.allocate_product(store_id, product_id)`; False when one is queued.
+
+    RQ's `unique` refuses an id whose job hash exists (rq/scripts.py `save_unique_job`): the
+    hash lives while the job is queued or running, so finished jobs keep none (`result_ttl=0`,
+    short `failure_ttl`). A job already running may have read the stock before this change,
+    so then one follow-up job (its own id) is queued; further changes collapse into it.
+    """
+    for job_id in (
+        allocation_job_id(store_id, str(product_id)),
+        allocation_job_id(store_id, str(product_id)) + "-again",
+    ):
+        try:
+            event_queue(connection).enqueue_call(
+                ALLOCATE_PRODUCT,
+                args=(store_id, str(product_id)),
+                job_id=job_id,
+                unique=True,
+                retry=Retry(max=len(ALLOCATE_RETRY_INTERVALS), interval=ALLOCATE_RETRY_INTERVALS),
+                timeout=ALLOCATE_JOB_TIMEOUT_S,
+                result_ttl=0,
+                failure_ttl=60,
+                description=f"allocate stock of product {product_id} in store {store_id}",
+            )
+        except DuplicateJobError:
+            if _job_status(connection, job_id) == JobStatus.STARTED:
+                continue  # it may have read the old stock: queue the follow-up
+            return False
+        return True
+    return False
+
+
+def _job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
+    try:
+        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status()
+    except NoSuchJobError:
+        return None
+
+
+def enqueue_pending(
+    db: Database, connection: redis.Redis, older_than_s: float = 30, *, limit: int = 500
+) -> int:
+    """Enqueue inbox events 'pending' for at least `older_than_s` (the oldest `limit`), in one
+    Redis round trip, and mark them 'enqueued'; returns how many jobs were created.
+
+    The relay (`run_relay`, in every worker) calls this with 0 every `RELAY_INTERVAL_S`: it is
+    how a webhook's event reaches the queue. A row whose job exists already (a concurrent
+    relay, the sweep) is only marked.
+    """
+    inbox = InboxRepository(db)
+    ids = inbox.pending_ids(older_than_s=older_than_s, limit=limit)
+    if not ids:
+        return 0
+    queued = sum(enqueue_events(connection, ids))
+    inbox.mark_enqueued_many(ids)
+    if queued:
+        logger.info("event=pending_enqueued count=%d", queued)
+    return queued
+
+
+RELAY_INTERVAL_S = 0.05
+RELAY_LOCK = "backorders:relay"
+RELAY_LOCK_TTL_S = 5.0
+
+# RQ forks a work horse for every job from the worker's main process, where the relay thread
+# works with SQLite. A fork while that thread is inside SQLite, which holds process-wide mutexes
+# while it opens files and takes locks, leaves the horse holding a mutex no thread will release:
+# its first database call hangs for good (seen: 19 of 100 forks, tests/integration/ingest). So
+# a fork waits until the relay's pass is over, and the pass until a fork is done.
+_FORK_GUARD = threading.Lock()
+_fork_guard_installed = False
+
+
+def _guard_forks() -> None:
+    global _fork_guard_installed
+    if not _fork_guard_installed:
+        os.register_at_fork(
+            before=_FORK_GUARD.acquire,
+            after_in_parent=_FORK_GUARD.release,
+            after_in_child=_FORK_GUARD.release,
+        )
+        _fork_guard_installed = True
+
+
+def run_relay(
+    db: Database,
+    connection: redis.Redis,
+    stop: threading.Event,
+    interval: float = RELAY_INTERVAL_S,
+) -> None:
+    """Move webhook events from the inbox to the queue until `stop` is set (a worker thread).
+
+    The webhook only records its event (one SQL transaction, then 202): a Redis call on the
+    request cost it about as much as everything else it does (issue 7, webhook ingest). Every
+    `interval` the relay enqueues the pending rows, many per round trip. Of all workers, the
+    one holding a Redis lock relays; another takes over within `RELAY_LOCK_TTL_S` of its death.
+    Redis or database trouble is logged and tried again at the next tick.
+    """
+    _guard_forks()
+    lock = connection.lock(RELAY_LOCK, timeout=RELAY_LOCK_TTL_S, blocking=False)
+    held_since: float | None = None  # when this relay last acquired or renewed the lock
+    while not stop.is_set():
+        try:
+            now = time.monotonic()
+            if held_since is None:
+                held_since = now if lock.acquire() else None
+            elif now - held_since > RELAY_LOCK_TTL_S / 5:
+                lock.reacquire()  # LockNotOwnedError once another relay took over
+                held_since = now
+            if held_since is not None:
+                with _FORK_GUARD:
+                    enqueue_pending(db, connection, older_than_s=0)
+        except (redis.RedisError, SQLAlchemyError) as error:
+            held_since = None
+            logger.warning("event=relay_pass_failed error=%s", type(error).__name__)
+        stop.wait(interval)
+    if held_since is not None:
+        with contextlib.suppress(redis.RedisError):
+            lock.release()
+
+
+def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
+    """Enqueue again the inbox events marked 'enqueued' whose job no longer exists in Redis;
+    returns how many were queued.
+
+    A Redis that lost data (a crash within its fsync interval, a restart without persistence,
+    a flush) leaves such events behind: nothing else would ever run them. A job that still
+    exists (queued, running, waiting for a retry, failed) is left alone, and `enqueue_event`
+    refuses an id that a concurrent caller has just re-created.
+    """
+    events = InboxRepository(db).enqueued_older_than(older_than_s)
+    if not events:
+        return 0
+    pipeline = connection.pipeline(transaction=False)
+    for event in events:
+        pipeline.exists(Job.key_for(event_job_id(event.id)))
+    found = pipeline.execute()
+    queued = 0
+    for event, exists in zip(events, found, strict=True):
+        if not exists and enqueue_event(connection, event.id):
+            queued += 1
+    if queued:
+        logger.warning("event=vanished_jobs_requeued count=%d", queued)
+    return queued
+
+
+CANCEL_LINE = "worker.cancel_line"
+CANCEL_JOB_TIMEOUT_S = 120
+CANCEL_RETRY_INTERVALS = [5, 15, 30, 60, 120]
+
+
+def cancel_job_id(store_id: int, cancel_key: str, attempt: int) -> str:
+    """One job per cancellation request (`attempt` counts the merchant's requests)."""
+    return f"cancel-{store_id}-{cancel_key.replace(':', '-')}-{attempt}"
+
+
+def enqueue_cancellation(
+    connection: redis.Redis, store_id: int, cancel_key: str, attempt: int
+) -> bool:
+    """Enqueue `worker.cancel_line(store_id, cancel_key)`; False when that job exists.
+
+    Raises redis.RedisError when Redis cannot be reached.
+    """
+    try:
+        event_queue(connection).enqueue_call(
+            CANCEL_LINE,
+            args=(store_id, cancel_key),
+            job_id=cancel_job_id(store_id, cancel_key, attempt),
+            unique=True,
+            retry=Retry(max=len(CANCEL_RETRY_INTERVALS), interval=CANCEL_RETRY_INTERVALS),
+            timeout=CANCEL_JOB_TIMEOUT_S,
+            failure_ttl=3600,
+            description=f"cancel backorder line {cancel_key} in store {store_id}",
+        )
+    except DuplicateJobError:
+        return False
+    return True

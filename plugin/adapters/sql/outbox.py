@@ -1,0 +1,165 @@
+"""The e-mail outbox and each store's e-mail wording (kept in `stores.settings` JSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.models import OutboxMessage, Store, utcnow
+from plugin.adapters.sql.repositories import UnknownRecord, _insert_ignoring_conflict, locked_store
+from plugin.usecases.notifying import Message, StoreMail, TemplateText
+
+EMAIL_TEMPLATES_KEY = "email_templates"  # extra key in `stores.settings` (ignored by the core)
+ALERT_EMAIL_KEY = "alert_email"  # written by the settings page (plugin/adapters/sql/merchants.py)
+
+QUEUED = "queued"
+SENT = "sent"
+CAPTURED = "captured"  # development without SMTP_URL: kept here, never sent
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class OutboxRecord:
+    id: int
+    store_id: int | None  # None: an account e-mail (plugin/adapters/mail/account_mail.py)
+    key: str
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    status: str
+    attempts: int
+    error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+
+
+def _record(row: OutboxMessage) -> OutboxRecord:
+    return OutboxRecord(
+        id=row.id,
+        store_id=row.store_id,
+        key=row.message_key,
+        kind=row.kind,
+        recipient=row.recipient,
+        subject=row.subject,
+        body=row.body,
+        status=row.status,
+        attempts=row.attempts,
+        error=row.error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+    )
+
+
+class OutboxRepository:
+    """Messages by store; one row per (store, message key), so an event never mails twice."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, message: Message) -> tuple[int, bool]:
+        """(id, True) for a new message; (id of the existing one, False) for a known key."""
+        values = {
+            "store_id": message.store_id,
+            "message_key": message.key,
+            "kind": message.kind,
+            "recipient": message.recipient,
+            "subject": message.subject,
+            "body": message.body,
+            "status": QUEUED,
+            "attempts": 0,
+            "created_at": utcnow(),
+        }
+        with self.db.session(write=True) as session:
+            new_id = _insert_ignoring_conflict(
+                session, OutboxMessage.__table__, values, ("store_id", "message_key")
+            )
+            if new_id is not None:
+                return new_id, True
+            existing = session.execute(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.store_id == message.store_id,
+                    OutboxMessage.message_key == message.key,
+                )
+            ).scalar_one()
+            return int(existing), False
+
+    def get(self, message_id: int) -> OutboxRecord | None:
+        with self.db.session() as session:
+            row = session.get(OutboxMessage, message_id)
+            return _record(row) if row is not None else None
+
+    def list(self, store_id: int, limit: int = 200) -> list[OutboxRecord]:
+        """Newest first."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.store_id == store_id)
+                .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                .limit(limit)
+            )
+            return [_record(row) for row in rows]
+
+    def count_attempt(self, message_id: int, error: str | None = None) -> None:
+        self._set(message_id, attempts=OutboxMessage.attempts + 1, error=error)
+
+    def finish(self, message_id: int, status: str, error: str | None = None) -> bool:
+        """Move a queued message to `status`; False when it was no longer queued."""
+        with self.db.session(write=True) as session:
+            result = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.status == QUEUED)
+                .values(status=status, error=error, sent_at=utcnow())
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def _set(self, message_id: int, **values: Any) -> None:
+        with self.db.session(write=True) as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+            )
+
+
+# --- the store's wording and alert address -------------------------------------------------
+
+
+def store_mail(db: Database, store_id: int) -> StoreMail:
+    """Name, alert address and own wording of a store."""
+    with db.session() as session:
+        row = session.get(Store, store_id)
+        if row is None:
+            raise UnknownRecord(f"store {store_id} does not exist")
+        settings = row.settings or {}
+        templates = {
+            kind: TemplateText(str(text.get("subject", "")), str(text.get("body", "")))
+            for kind, text in (settings.get(EMAIL_TEMPLATES_KEY) or {}).items()
+            if isinstance(text, dict)
+        }
+        return StoreMail(
+            name=row.name,
+            alert_email=str(settings.get(ALERT_EMAIL_KEY, "")),
+            templates=templates,
+        )
+
+
+def save_email_template(
+    db: Database, store_id: int, kind: str, template: TemplateText | None
+) -> None:
+    """Store the store's wording of `kind` (None: back to the default). Only this key of the
+    settings JSON changes, read and written in one transaction."""
+    with db.session(write=True) as session:
+        row = locked_store(session, store_id)
+        if row is None:
+            raise UnknownRecord(f"store {store_id} does not exist")
+        settings = dict(row.settings or {})
+        templates = dict(settings.get(EMAIL_TEMPLATES_KEY) or {})
+        if template is None:
+            templates.pop(kind, None)
+        else:
+            templates[kind] = {"subject": template.subject, "body": template.body}
+        settings[EMAIL_TEMPLATES_KEY] = templates
+        row.settings = settings  # a new dict: SQLAlchemy sees the JSON change

@@ -1,0 +1,428 @@
+"""`plugin.ports.Platform` for WooCommerce, over `WooCommerceClient`.
+
+Platform calls per split (happy path, counted by `client.calls`), whatever the number of lines:
+1. `GET /orders/<id>`                          get_order
+2. `GET /products?include=<ids>`               get_stock (simple products), or
+   `GET /products/<parent>/variations?include=` get_stock (variations of one product; on
+   WooCommerce ≥ 10.3 `GET /variations?include=` covers variations of several products)
+3. `POST /orders/batch` {create: [backorder], update: [original]}   write_split
+4. `POST /orders/<original>/notes`             add_note (the private note naming the new order)
+(+1 `POST /orders/<original>/notes` with `customer_note: true` when the store asks for it.)
+The backorder order carries everything in its create item (orders.md: a batch item takes the
+same fields as "Create an order"): `parent_id`, the split key, role, number, payment and
+`backorders_summary` meta, so it needs no note of its own. The original records no list of its
+backorder orders: a batch cannot name an order it creates, and the link is already on the
+child (`parent_id` plus the split key), found with `GET /orders?parent=<id>`
+(`find_backorder_order`); the original's `backorders_split_keys` keeps the split count exact.
+
+An order mixing simple products and variations needs one more read in step 2, because
+`/products?include=` never returns variations (the products route forces `post_type=product`,
+class-wc-rest-crud-controller.php `prepare_objects_query`). Parents of variations are never read:
+a variation's `stock_quantity`/`backorders` already show the parent's values when the parent
+keeps the stock (WC_Product_Variation getters in view context).
+
+`write_split` is idempotent given `backorder_order_id`: when the backorder order exists, only the
+original is updated (absolute quantities and amounts; a line that an earlier attempt removed
+is not sent again), with one `PUT /orders/<id>`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import requests
+from marshmallow import ValidationError
+
+from plugin.core.model import Order, Plan, ProductRef, Stock, StockFigure
+from plugin.errors import NotFound, PermanentError
+from plugin.platforms.woocommerce.client import (
+    MAX_PER_PAGE,
+    WooCommerceClient,
+    batch_item_error,
+)
+from plugin.platforms.woocommerce.fingerprint import ORDER_FIELDS, order_fingerprint
+from plugin.platforms.woocommerce.mapping import (
+    META_NUMBER,
+    META_ORIGINAL_LINE,
+    META_RELEASE_KEY,
+    META_ROLE,
+    META_SPLIT_KEY,
+    META_SPLIT_KEYS,
+    ROLE_BACKORDER,
+    backorder_create_body,
+    line_reduced_stock,
+    load_order,
+    meta_value,
+    order_from_data,
+    original_update_body,
+    resplit_create_body,
+    resplit_update_body,
+    stock_figure,
+    stock_for_order,
+    string_list,
+    waiting_since,
+    wc_status,
+)
+from plugin.platforms.woocommerce.schemas import GmtDateTime, summarise
+from plugin.ports import OrderChange
+
+log = logging.getLogger(__name__)
+
+_REMEMBERED_ORDERS = 32
+
+
+class WooCommercePlatform:
+    """A WooCommerce store in domain terms (implements `plugin.ports.Platform`)."""
+
+    def __init__(self, client: WooCommerceClient) -> None:
+        self.client = client
+        # The latest loaded JSON of orders read through this instance: `get_stock` and
+        # `write_split` need WooCommerce facts the core `Order` does not carry (`_reduced_stock`,
+        # our meta, the payment method title) and take them from here instead of re-reading.
+        self._orders: dict[str, dict[str, Any]] = {}
+
+    @property
+    def calls(self) -> int:
+        """Platform calls made so far."""
+        return self.client.calls
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> Order:
+        """GET the order and map it to the core model."""
+        data = self._load(self.client.get_order(order_id), order_id)
+        self._remember(str(data["id"]), data)
+        return order_from_data(data)
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        """Read several orders with one call per 100 (`GET /orders?include=`), in the order of
+        `order_ids`, remembered like `get_order`; an id the store no longer has is left out."""
+        ids = list(dict.fromkeys(str(order_id) for order_id in order_ids))
+        loaded: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), MAX_PER_PAGE):
+            chunk = ids[start : start + MAX_PER_PAGE]
+            for payload in self.client.list_orders(include=chunk, per_page=len(chunk)):
+                data = self._load(payload, str(payload.get("id", "?")))
+                loaded[str(data["id"])] = data
+        orders: list[Order] = []
+        for order_id in ids:
+            if order_id in loaded:
+                self._remember(order_id, loaded[order_id])
+                orders.append(order_from_data(loaded[order_id]))
+        return orders
+
+    def _remember(self, order_id: str, data: dict[str, Any]) -> None:
+        self._orders.pop(order_id, None)
+        self._orders[order_id] = data
+        while len(self._orders) > _REMEMBERED_ORDERS:  # a long-lived instance stays small
+            self._orders.pop(next(iter(self._orders)))
+
+    def _load(self, payload: Any, order_id: str) -> dict[str, Any]:
+        try:
+            return load_order(payload)
+        except ValidationError as exc:
+            raise PermanentError(
+                f"order {order_id}: {summarise(exc)}", reason="invalid_order"
+            ) from exc
+
+    def _order_data(self, order_id: str) -> dict[str, Any]:
+        data = self._orders.get(str(order_id))
+        if data is None:
+            data = self._load(self.client.get_order(order_id), order_id)
+            self._remember(str(order_id), data)
+        return data
+
+    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
+        """Stock of the order's products and variations, seen from the order."""
+        data = self._order_data(order.id)
+        simple_ids: list[int] = []
+        variations_by_parent: dict[int, list[int]] = {}
+        for line in data["line_items"]:
+            product_id = int(line["product_id"])
+            variation_id = int(line.get("variation_id") or 0)
+            if variation_id:
+                variations_by_parent.setdefault(product_id, []).append(variation_id)
+            elif product_id:
+                simple_ids.append(product_id)
+
+        records: list[dict[str, Any]] = []
+        if variations_by_parent:
+            records.extend(self._variations(variations_by_parent))
+        if simple_ids:
+            records.extend(self.client.get_products(simple_ids))
+        try:
+            return stock_for_order(data, records)
+        except ValidationError as exc:
+            raise PermanentError(
+                f"products of order {order.id}: {summarise(exc)}", reason="invalid_product"
+            ) from exc
+
+    def _variations(self, by_parent: Mapping[int, list[int]]) -> list[dict[str, Any]]:
+        if len(by_parent) > 1:
+            every_id = [vid for ids in by_parent.values() for vid in ids]
+            found = self.client.get_variations_any_product(every_id)
+            if found is not None:
+                return found
+        records: list[dict[str, Any]] = []
+        for parent_id, ids in by_parent.items():
+            records.extend(self.client.get_variations(parent_id, ids))
+        return records
+
+    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
+        """The backorder order made for `split_key`: `GET /orders?parent=<id>`, matched on meta."""
+        for child in self.client.list_orders(parent=[original_id], fields=["id", "meta_data"]):
+            meta = child.get("meta_data") or []
+            if meta_value(meta, META_SPLIT_KEY) == split_key and (
+                meta_value(meta, META_ROLE) == ROLE_BACKORDER
+            ):
+                return str(child["id"])
+        return None
+
+    def orders_modified_since(self, since: dt.datetime) -> Iterator[OrderChange]:
+        """Every order modified after `since` (UTC), oldest id first, via `modified_after`,
+        with the fingerprint of what it holds now (the webhook's for the same state)."""
+        since_utc = since.astimezone(dt.UTC) if since.tzinfo else since.replace(tzinfo=dt.UTC)
+        field = GmtDateTime()
+        for item in self.client.list_orders(
+            modified_after=since_utc,
+            dates_are_gmt=True,  # orders.md: compare with the GMT modified date
+            orderby="id",  # stable pages while orders keep changing
+            order="asc",
+            fields=["id", "date_modified_gmt", *ORDER_FIELDS],
+        ):
+            modified = item.get("date_modified_gmt")
+            modified_gmt: dt.datetime = since_utc
+            if modified:
+                try:
+                    modified_gmt = field.deserialize(modified) or since_utc
+                except ValidationError:
+                    modified_gmt = since_utc
+            yield OrderChange(
+                order_id=str(item["id"]),
+                modified_gmt=modified_gmt,
+                status=str(item.get("status", "")),
+                fingerprint=order_fingerprint(item),
+            )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
+        """Create the backorder order and update the original in one batch call; when
+        `backorder_order_id` is given, only update the original."""
+        data = self._order_data(original.id)
+        existing_keys = string_list(meta_value(data.get("meta_data", []), META_SPLIT_KEYS))
+        try:
+            update = original_update_body(original, plan, existing_split_keys=existing_keys)
+            create = None
+            if backorder_order_id is None:
+                create = backorder_create_body(
+                    original,
+                    plan,
+                    payment_method_title=str(data.get("payment_method_title", "")),
+                    summary=summary,
+                )
+        except ValueError as exc:
+            raise PermanentError(f"order {original.id}: {exc}", reason="invalid_plan") from exc
+        self._orders.pop(str(original.id), None)  # the original changes now; read it afresh
+        if create is None:
+            self.client.update_order(original.id, update)
+            return str(backorder_order_id)
+
+        # A failed update of the original names the created backorder order: the retry finds
+        # it (find_backorder_order) and only updates the original.
+        new_id = self._create_and_update(original.id, create, update)
+        log.info("split written original=%s backorder=%s", original.id, new_id)
+        return new_id
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
+        """Add an order note; a customer note is e-mailed to the buyer by WooCommerce."""
+        self.client.add_order_note(order_id, text, customer_note=customer)
+
+    # -- releasing (plugin/usecases/releasing.py) --------------------------------------------------
+
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
+        """The stock figure product or variation `ref` draws on (the parent's for a variation
+        whose `manage_stock` is "parent"; mapping `stock_figure`), in one read."""
+        if ref.variant_id:
+            records = self.client.get_variations(ref.product_id, [ref.variant_id])
+        else:
+            records = self.client.get_products([ref.product_id])
+        for record in records:
+            if str(record.get("id")) == (ref.variant_id or ref.product_id):
+                return stock_figure(ref, record)
+        return StockFigure(ref, None)  # gone from the store: nothing counted
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        """Units taken from stock per line id (`_reduced_stock` line meta) of an order."""
+        data = self._order_data(order_id)
+        return {str(line["id"]): line_reduced_stock(line) for line in data["line_items"]}
+
+    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+        """Move a held backorder order to `status`; returns `payment_url` for `pending`."""
+        # Raw answers: `payment_url` is not part of the loaded order schema.
+        answer = self.client.get_order(order_id)
+        if answer.get("status") == "on-hold":
+            body = {
+                "status": status,
+                "meta_data": [{"key": META_RELEASE_KEY, "value": release_key}],
+            }
+            answer = self.client.update_order(order_id, body)
+        self._orders.pop(str(order_id), None)
+        if status != "pending" or answer.get("status") != "pending":
+            return None
+        # orders.md: `payment_url` is the read-only "Order payment URL" of the order.
+        url = answer.get("payment_url")
+        return str(url) if url else None
+
+    def set_status(self, order_id: str, canonical_status: str) -> None:
+        """Set the WooCommerce status that stands for `canonical_status`."""
+        self._orders.pop(str(order_id), None)
+        self.client.update_order(order_id, {"status": wc_status(canonical_status)})
+
+    # -- cancelling a backorder line (plugin/usecases/cancelling.py) -------------------------------
+
+    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
+        """The original's line id (meta `backorders_original_line`) per line id of a backorder
+        order read by `get_order`."""
+        data = self._order_data(order_id)
+        found: dict[str, str] = {}
+        for line in data["line_items"]:
+            original = meta_value(line.get("meta_data") or [], META_ORIGINAL_LINE)
+            if original not in (None, ""):
+                found[str(line["id"])] = str(original)
+        return found
+
+    def remove_line(self, order_id: str, line_id: str) -> str | None:
+        """Remove one line with `product_id: null` (orders.md "Update an Order"; the Version3
+        controller's `remove_item` gives back its `_reduced_stock`) unless it is gone already;
+        returns the order's `total` afterwards."""
+        answer = self.client.get_order(order_id)
+        if any(str(item.get("id")) == str(line_id) for item in answer.get("line_items") or []):
+            body = {"line_items": [{"id": int(line_id), "product_id": None}]}
+            answer = self.client.update_order(order_id, body)
+        self._orders.pop(str(order_id), None)
+        total = answer.get("total")
+        return str(total) if total is not None else None
+
+    def cancel_order(self, order_id: str) -> None:
+        """Set a held (on-hold) order to `cancelled`, which restores the stock it reduced
+        (`wc_maybe_increase_stock_levels`); no write when it is no longer on hold."""
+        answer = self.client.get_order(order_id)
+        if answer.get("status") == "on-hold":
+            self.client.update_order(order_id, {"status": "cancelled"})
+        self._orders.pop(str(order_id), None)
+
+    # -- splitting a backorder order again (plugin/usecases/resplitting.py) ------------------------
+
+    def backorder_numbers(self, original_id: str) -> list[str]:
+        """The numbers of the original's backorder orders (`GET /orders?parent=<id>`)."""
+        numbers: list[str] = []
+        for child in self.client.list_orders(parent=[original_id], fields=["id", "meta_data"]):
+            meta = child.get("meta_data") or []
+            if meta_value(meta, META_ROLE) == ROLE_BACKORDER:
+                numbers.append(str(meta_value(meta, META_NUMBER) or child["id"]))
+        return numbers
+
+    def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
+        """Create the order taking what still waits of `backorder` and reduce `backorder` to
+        what ships now, in one batch call; when `new_order_id` exists, only reduce."""
+        data = self._order_data(backorder.id)
+        try:
+            update = resplit_update_body(backorder, plan)
+            create = (
+                None
+                if new_order_id is not None
+                else resplit_create_body(backorder, plan, backorder_data=data)
+            )
+        except ValueError as exc:
+            raise PermanentError(f"order {backorder.id}: {exc}", reason="invalid_plan") from exc
+        self._orders.pop(str(backorder.id), None)  # it changes now; read it afresh
+        if create is None:
+            self.client.update_order(backorder.id, update)
+            return str(new_order_id)
+        new_id = self._create_and_update(backorder.id, create, update)
+        log.info("re-split written backorder=%s new=%s", backorder.id, new_id)
+        return new_id
+
+    def _create_and_update(
+        self, order_id: str, create: Mapping[str, Any], update: Mapping[str, Any]
+    ) -> str:
+        """One `orders/batch` creating an order and updating `order_id`; the new order's id.
+        A failed update names the created order, so the retry looks for it."""
+        answer = self.client.batch_orders(create=[create], update=[{"id": int(order_id), **update}])
+        created = _first(answer, "create")
+        error = batch_item_error(created) if created is not None else None
+        updated = _first(answer, "update")
+        update_error = batch_item_error(updated) if updated is not None else None
+        if isinstance(update_error, NotFound):
+            # The order was deleted meanwhile. WooCommerce then refuses the create too when
+            # the new order names it as parent (WC_Abstract_Order::set_parent_id:
+            # order_invalid_parent_id), so the gone order is the reason, not the create; a
+            # create that went through (a re-split's sibling names the original) is named.
+            new_id = created.get("id") if created is not None and error is None else None
+            raise _naming_created(update_error, str(new_id)) if new_id else update_error
+        if created is None or error is not None or not created.get("id"):
+            raise error or PermanentError(
+                f"order {order_id}: the store did not return the created order",
+                reason="invalid_response",
+            )
+        new_id = str(created["id"])
+        if updated is None or update_error is not None:
+            raise _naming_created(
+                update_error
+                or PermanentError(
+                    f"order {order_id}: the store did not confirm the update",
+                    reason="invalid_response",
+                ),
+                new_id,
+            )
+        return new_id
+
+    def waiting_since(self, order_id: str) -> dt.datetime | None:
+        """Since when the units of an order read by `get_order` wait, when a re-split set it."""
+        return waiting_since(self._order_data(order_id))
+
+
+def _naming_created(error: Exception, backorder_order_id: str) -> Exception:
+    """`error`, saying which backorder order was created before it happened (attribute
+    `backorder_order_id` too), so the merchant and the retry know."""
+    message = error.args[0] if error.args else str(error)
+    error.args = (f"{message} (backorder order {backorder_order_id} was created)",)
+    error.backorder_order_id = backorder_order_id  # type: ignore[attr-defined]
+    return error
+
+
+def _first(answer: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    items = answer.get(key)
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        return items[0]
+    return None
+
+
+def connect(
+    base_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    throttle: Callable[[], None] | None = None,
+    *,
+    timeout: float = 30.0,
+    session: requests.Session | None = None,
+    allow_private_addresses: bool = False,
+) -> WooCommercePlatform:
+    """The `Platform` for one store: what the worker builds from stored credentials. Private
+    addresses are for development only (see WooCommerceClient)."""
+    client = WooCommerceClient(
+        base_url,
+        consumer_key,
+        consumer_secret,
+        timeout=timeout,
+        session=session,
+        throttle=throttle,
+        allow_private_addresses=allow_private_addresses,
+    )
+    return WooCommercePlatform(client)

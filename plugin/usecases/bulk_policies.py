@@ -1,0 +1,273 @@
+"""Bulk change of products' `backorders` setting as an RQ job, with progress kept in Redis.
+
+The web side calls `start_bulk_backorders`, which records the job and enqueues
+`plugin.usecases.bulk_policies.run_bulk_backorders(job_id)` by dotted path on the shared queue; any
+worker runs it. Progress (`bulk_status`) is a Redis hash plus a list of outcomes (one per product,
+one per variation of a variable product), kept for a day. The total starts as the number of products
+and becomes products + variations once the job has read the products.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+from rq import get_current_job
+
+from plugin.errors import BackordersError
+
+logger = logging.getLogger(__name__)
+
+BACKORDER_VALUES = (
+    "no",
+    "notify",
+    "yes",
+)  # WooCommerce product `backorders` (orders.md "Batch update")
+RUN_BULK = "plugin.usecases.bulk_policies.run_bulk_backorders"
+KEEP_S = 24 * 3600
+JOB_TIMEOUT_S = 1800
+MAX_BATCH = 100  # WooCommerce batch endpoints take at most 100 objects (orders.md "Batch update")
+# What `start_bulk_backorders` makes; nothing else may name a Redis key (`<id>:outcomes` would
+# read the outcomes list as the job's hash: WRONGTYPE).
+JOB_ID = re.compile(r"bulk-[0-9a-f]{32}")
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _hash(connection: redis.Redis, key: str) -> dict[str, str]:
+    raw: dict[Any, Any] = connection.hgetall(key)
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _key(job_id: str) -> str:
+    return f"backorders:bulk:{job_id}"
+
+
+def _outcomes_key(job_id: str) -> str:
+    return f"backorders:bulk:{job_id}:outcomes"
+
+
+def start_bulk_backorders(
+    connection: redis.Redis, store_id: int, product_ids: Iterable[int], value: str
+) -> str:
+    """Record and enqueue a bulk change; returns the job id."""
+    from plugin.adapters.queue.relay import event_queue
+
+    if value not in BACKORDER_VALUES:
+        raise ValueError(f"backorders must be one of {BACKORDER_VALUES}")
+    ids = [int(i) for i in product_ids]
+    job_id = f"bulk-{uuid.uuid4().hex}"
+    pipe = connection.pipeline()
+    pipe.hset(
+        _key(job_id),
+        mapping={
+            "store_id": store_id,
+            "value": value,
+            "product_ids": json.dumps(ids),
+            "total": len(ids),
+            "done": 0,
+            "failed": 0,
+            "status": "queued",
+        },
+    )
+    pipe.expire(_key(job_id), KEEP_S)
+    pipe.execute()
+    event_queue(connection).enqueue_call(
+        RUN_BULK,
+        args=(job_id,),
+        job_id=job_id,
+        timeout=JOB_TIMEOUT_S,
+        description=f"bulk backorders={value} store {store_id}",
+    )
+    logger.info("event=bulk_queued job=%s store_id=%s products=%d", job_id, store_id, len(ids))
+    return job_id
+
+
+def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
+    """The job's progress and per-product outcomes, or None when unknown (or expired)."""
+    if JOB_ID.fullmatch(job_id) is None:
+        return None
+    fields = _hash(connection, _key(job_id))
+    if not fields:
+        return None
+    raw: list[Any] = connection.lrange(_outcomes_key(job_id), 0, -1)
+    outcomes = [json.loads(o) for o in raw]
+    total, done = int(fields["total"]), int(fields["done"])
+    return {
+        "job_id": job_id,
+        "store_id": int(fields["store_id"]),
+        "value": fields["value"],
+        "status": fields["status"],
+        "total": total,
+        "done": done,
+        "failed": int(fields["failed"]),
+        "error": fields.get("error", ""),
+        "percent": 100 if total == 0 else int(done * 100 / total),
+        "outcomes": outcomes,
+    }
+
+
+def _store_client(store_id: int, connection: redis.Redis) -> Any:
+    """The store's REST client, throttled by the shared per-store rate limiter."""
+    from plugin.adapters.sql.db import Database
+    from plugin.adapters.sql.repositories import StoreRepository
+    from plugin.adapters.vault import Vault
+    from plugin.config import Config
+    from plugin.platforms.registry import rate_limited_client
+
+    config = Config.from_env(os.environ)
+    db = Database(config.database_url)
+    try:
+        stores = StoreRepository(db, Vault(config.secret_key))
+        store = stores.get(store_id)
+        if store is None:
+            raise LookupError(f"store {store_id} does not exist")
+        client, _limiter = rate_limited_client(
+            connection, stores, store, allow_private_addresses=config.development
+        )
+    finally:
+        db.dispose()
+    return client
+
+
+def _plan(client: Any, product_ids: list[int]) -> list[dict[str, int]]:
+    """The items to change, in order: each product, then each of a variable product's variations.
+
+    One read per 100 products (`GET /products?include=`): a variable product lists its variation
+    ids in `variations` (products.md), which is all the batch write needs, so the variations
+    themselves are not read first; the batch answer carries each one's resulting state.
+    """
+    found = {int(p["id"]): p for p in client.get_products(product_ids)}
+    items: list[dict[str, int]] = []
+    for product_id in product_ids:
+        items.append({"product_id": product_id})
+        product = found.get(product_id) or {}
+        if product.get("type") == "variable":
+            items.extend(
+                {"product_id": product_id, "variation_id": int(v)}
+                for v in product.get("variations") or []
+            )
+    return items
+
+
+def _message(record: dict[str, Any], value: str) -> str:
+    """What the store now says about the item's `backorders`, and why when it is not `value`."""
+    got = record.get("backorders", value)
+    message = f"backorders={got}"
+    if record.get("manage_stock") == "parent":
+        # product-variations.md: a variation whose stock the parent manages follows the parent's
+        # `backorders` (WC_Product_Variation::get_backorders returns the parent's in view context).
+        message += " (follows the product)"
+    elif got != value and record.get("manage_stock") is False:
+        # WC_Product::validate_props forces `backorders` to "no" when stock is not managed.
+        message += " (stock not managed)"
+    return message
+
+
+def _variation_group(items: list[dict[str, int]], start: int) -> list[dict[str, int]]:
+    """The consecutive variations of one product from `start`, at most one batch (100) long."""
+    product_id = items[start]["product_id"]
+    group = []
+    for item in items[start:]:
+        if "variation_id" not in item or item["product_id"] != product_id:
+            break
+        group.append(item)
+        if len(group) == MAX_BATCH:
+            break
+    return group
+
+
+def _write_variations(client: Any, group: list[dict[str, int]], value: str) -> list[dict[str, Any]]:
+    """One batch write for a group of variations; an outcome per variation."""
+    from plugin.platforms.woocommerce.client import batch_item_error
+
+    product_id = group[0]["product_id"]
+    try:
+        answer = client.batch_variations(
+            product_id, update=[{"id": i["variation_id"], "backorders": value} for i in group]
+        )
+    except BackordersError as error:
+        return [{**item, "ok": False, "message": f"{error.reason}"} for item in group]
+    results = answer.get("update") or []
+    outcomes = []
+    for index, item in enumerate(group):
+        # WC_REST_Controller::batch_items answers in the order of the request's items.
+        result = results[index] if index < len(results) else {}
+        failure = batch_item_error(result)
+        if failure is not None:
+            reason = getattr(failure, "reason", None) or "batch_item_failed"
+            outcomes.append({**item, "ok": False, "message": reason})
+        elif not result:
+            outcomes.append({**item, "ok": False, "message": "missing_from_batch_answer"})
+        else:
+            outcomes.append({**item, "ok": True, "message": _message(result, value)})
+    return outcomes
+
+
+def run_bulk_backorders(job_id: str, *, connection: redis.Redis | None = None) -> dict[str, int]:
+    """The job: each product's `backorders` by PUT, its variations' by batch; an outcome each."""
+    if connection is None:
+        job = get_current_job()
+        assert job is not None, "run_bulk_backorders runs inside an RQ job"
+        connection = job.connection
+    key = _key(job_id)
+    data = _hash(connection, key)
+    if not data:
+        logger.warning("event=bulk_unknown job=%s", job_id)
+        return {"done": 0, "failed": 0}
+    value = data["value"]
+    product_ids = [int(i) for i in json.loads(data["product_ids"])]
+    already = int(data["done"])  # a retried job continues where it stopped
+    connection.hset(key, "status", "running")
+    client = _store_client(int(data["store_id"]), connection)
+    if "items" in data:
+        items = [dict(i) for i in json.loads(data["items"])]
+    else:
+        try:
+            items = _plan(client, product_ids)
+        except BackordersError as error:
+            connection.hset(key, mapping={"status": "failed", "error": f"{error.reason}"})
+            logger.warning("event=bulk_plan_failed job=%s reason=%s", job_id, error.reason)
+            return {"done": 0, "failed": 0}
+        connection.hset(key, mapping={"items": json.dumps(items), "total": len(items)})
+    failed = int(data["failed"])
+    index = already
+    while index < len(items):
+        item = items[index]
+        if "variation_id" in item:
+            group = _variation_group(items, index)
+            outcomes = _write_variations(client, group, value)
+        else:
+            product_id = item["product_id"]
+            try:
+                product = client.put(f"/products/{product_id}", {"backorders": value})
+                outcomes = [
+                    {"product_id": product_id, "ok": True, "message": _message(product, value)}
+                ]
+            except BackordersError as error:
+                outcomes = [{"product_id": product_id, "ok": False, "message": f"{error.reason}"}]
+        failed += sum(1 for o in outcomes if not o["ok"])
+        index += len(outcomes)
+        pipe = connection.pipeline()
+        pipe.rpush(_outcomes_key(job_id), *[json.dumps(o) for o in outcomes])
+        pipe.expire(_outcomes_key(job_id), KEEP_S)
+        pipe.hincrby(key, "done", len(outcomes))
+        pipe.hset(key, "failed", failed)
+        pipe.execute()
+    connection.hset(key, "status", "finished")
+    logger.info(
+        "event=bulk_finished job=%s products=%d items=%d failed=%d",
+        job_id,
+        len(product_ids),
+        len(items),
+        failed,
+    )
+    return {"done": len(items), "failed": failed}

@@ -1,0 +1,366 @@
+"""What Backorders tells people, and in which words.
+
+Four messages: the customer's "your order was split" and "your backorder is released", the
+merchant's "this order could not be backordered" and "stock arrived for open backorders". Each is a
+plain-text Jinja template in `templates/email/<kind>.txt` (first line `Subject: ...`, a blank line,
+then the body); a store may replace the wording (stored with its settings, see
+`plugin/adapters/sql/outbox.py`). Every template runs in Jinja's sandbox with a budget of steps,
+value sizes and output (plugin/adapters/mail/template_sandbox.py), when a merchant saves it and when
+a message is rendered.
+
+`Notifications` turns domain events into messages and hands them to a `post` callable (the
+outbox plus a mail job, built in `worker.py`); it never talks SMTP itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plugin.adapters.mail.template_sandbox import (
+    BudgetedSandbox,
+    RenderBudgetExceeded,
+    render_within_budget,
+)
+from plugin.core.model import Order, Plan, Policies, ProductRef, Reason
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+
+ORDER_SPLIT = "order_split"
+BACKORDER_RELEASED = "backorder_released"
+ORDER_NOT_BACKORDERED = "order_not_backordered"
+STOCK_ARRIVED = "stock_arrived"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    audience: str  # 'customer' | 'merchant'
+    sample: Mapping[str, Any]  # a context every template of this kind must render with
+
+
+_SAMPLE_ITEMS = [{"quantity": 2, "name": "Blue mug", "expected_date": "2026-12-01"}]
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            ORDER_SPLIT,
+            "Customer: order split",
+            "customer",
+            {
+                "store_name": "Shop",
+                "order_number": "1042",
+                "customer_name": "Ann Lee",
+                "ships_now": [{"quantity": 1, "name": "Red mug", "expected_date": ""}],
+                "backorder": _SAMPLE_ITEMS,
+                "backorder_number": "1042-001",
+            },
+        ),
+        Kind(
+            BACKORDER_RELEASED,
+            "Customer: backorder released",
+            "customer",
+            {
+                "store_name": "Shop",
+                "order_number": "1042-001",
+                "customer_name": "Ann Lee",
+                "items": _SAMPLE_ITEMS,
+                "payment_url": "https://shop.example/pay/1042-001",
+            },
+        ),
+        Kind(
+            ORDER_NOT_BACKORDERED,
+            "Merchant: order could not be backordered",
+            "merchant",
+            {
+                "store_name": "Shop",
+                "order_number": "1042",
+                "problems": ["Blue mug: 2 units oversold; backorders are not allowed."],
+            },
+        ),
+        Kind(
+            STOCK_ARRIVED,
+            "Merchant: stock arrived for open backorders",
+            "merchant",
+            {"store_name": "Shop", "product": "Blue mug (product 17)", "units": 5},
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    """The editable wording of one message: a subject line and a body."""
+
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rendered message for one recipient. `key` is unique per store and event."""
+
+    store_id: (
+        int | None
+    )  # None: an account e-mail, no store's (plugin/adapters/mail/account_mail.py)
+    key: str
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class StoreMail:
+    """What rendering needs to know about a store."""
+
+    name: str
+    alert_email: str = ""
+    templates: Mapping[str, TemplateText] = field(default_factory=dict)
+
+
+class TemplateProblem(ValueError):
+    """A template that does not render; the message says why (shown to the merchant)."""
+
+    def __init__(self, message: str, *, over_budget: bool = False) -> None:
+        super().__init__(message)
+        self.over_budget = over_budget
+
+
+# Plain text: nothing is escaped (autoescape off), and nothing here is ever put into HTML
+# unescaped (the outbox page lets Jinja's HTML autoescaping escape the text).
+_ENV = BudgetedSandbox()
+
+
+def _render_text(text: str, context: Mapping[str, Any]) -> str:
+    """One template text rendered within the budget; TemplateProblem for any failure."""
+    try:
+        return render_within_budget(_ENV.from_string(text), context)
+    except RenderBudgetExceeded as exc:
+        raise TemplateProblem(
+            f"This template does too much to render: {exc} (e-mail templates have a budget).",
+            over_budget=True,
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - a merchant's template may fail in any way
+        raise TemplateProblem(
+            f"This template does not render: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def default_template(kind: str) -> TemplateText:
+    """The wording shipped in `templates/email/<kind>.txt`."""
+    if kind not in KINDS:
+        raise KeyError(kind)
+    text = (TEMPLATE_DIR / f"{kind}.txt").read_text(encoding="utf-8")
+    first, _, rest = text.partition("\n")
+    if not first.startswith("Subject: "):
+        raise ValueError(f"templates/email/{kind}.txt must start with 'Subject: '")
+    return TemplateText(first.removeprefix("Subject: "), rest.removeprefix("\n"))
+
+
+def render(kind: str, context: Mapping[str, Any], template: TemplateText) -> tuple[str, str]:
+    """(subject, body) of `template` filled with `context`; TemplateProblem when it fails."""
+    subject = _render_text(template.subject, context)
+    body = _render_text(template.body, context)
+    # A subject is one header line: a template must not be able to add headers.
+    subject = " ".join(subject.split())
+    return subject, body
+
+
+def template_problems(kind: str, template: TemplateText) -> dict[str, list[str]]:
+    """Errors of a merchant's template by field ('subject', 'body'); empty when it renders."""
+    sample = KINDS[kind].sample
+    problems: dict[str, list[str]] = {}
+    for name in ("subject", "body"):
+        try:
+            _render_text(getattr(template, name), sample)
+        except TemplateProblem as exc:
+            problems[name] = [str(exc)]
+    if "subject" not in problems and not template.subject.strip():
+        problems["subject"] = ["Enter a subject."]
+    return problems
+
+
+def template_for(store: StoreMail, kind: str) -> TemplateText:
+    """The store's own wording of `kind`, else the default."""
+    return store.templates.get(kind) or default_template(kind)
+
+
+# --- contexts ---------------------------------------------------------------------------------
+
+
+def _expected_date(ref: ProductRef, policies: Policies) -> dt.date | None:
+    exact = [p for p in policies.products if p.ref == ref]
+    # A product-level policy applies to its variations (as the rules engine reads it).
+    product_level = [
+        p for p in policies.products if p.ref == ProductRef(ref.product_id) and ref.variant_id
+    ]
+    for policy in exact + product_level:
+        if policy.expected_date is not None:
+            return policy.expected_date
+    return None
+
+
+def customer_name(order: Order) -> str:
+    """The billing name, or 'customer' when the order has none."""
+    name = f"{order.billing.first_name} {order.billing.last_name}".strip()
+    return name or "customer"
+
+
+def customer_email(order: Order) -> str:
+    """Where the customer's messages go: the billing address, else the account's."""
+    return order.billing.email or order.customer.email
+
+
+def split_context(store_name: str, order: Order, plan: Plan, policies: Policies) -> dict[str, Any]:
+    """What the 'order split' message shows: what ships now, what waits, and until when."""
+    names = {line.line_id: line.name for line in order.lines}
+    ships_now: list[dict[str, Any]] = []
+    backorder: list[dict[str, Any]] = []
+    for lp in plan.lines:
+        name = names.get(lp.line_id, f"line {lp.line_id}")
+        if lp.keep:
+            ships_now.append({"quantity": lp.keep, "name": name, "expected_date": ""})
+        if lp.backorder:
+            date = _expected_date(lp.ref, policies)
+            backorder.append(
+                {
+                    "quantity": lp.backorder,
+                    "name": name,
+                    "expected_date": date.isoformat() if date else "",
+                }
+            )
+    return {
+        "store_name": store_name,
+        "order_number": order.number,
+        "customer_name": customer_name(order),
+        "ships_now": ships_now,
+        "backorder": backorder,
+        "backorder_number": plan.backorder_number or "",
+    }
+
+
+def released_context(store_name: str, order: Order, payment_url: str | None) -> dict[str, Any]:
+    """What the 'backorder released' message shows (the backorder order itself)."""
+    return {
+        "store_name": store_name,
+        "order_number": order.number,
+        "customer_name": customer_name(order),
+        "items": [
+            {"quantity": line.quantity, "name": line.name, "expected_date": ""}
+            for line in order.lines
+        ],
+        "payment_url": payment_url or "",
+    }
+
+
+def product_label(ref: ProductRef) -> str:
+    """`product 17` or `product 17 variation 21`."""
+    if ref.variant_id:
+        return f"product {ref.product_id} variation {ref.variant_id}"
+    return f"product {ref.product_id}"
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+# --- the notifier -----------------------------------------------------------------------------
+
+
+class Notifications:
+    """Builds the four messages and posts them; `store_mail(store_id)` gives names, addresses
+    and wording, `post(message)` stores and queues one, `alert(store_id, kind, text)` tells
+    the merchant their wording could not be used (see worker.py)."""
+
+    def __init__(
+        self,
+        store_mail: Callable[[int], StoreMail],
+        post: Callable[[Message], object],
+        alert: Callable[[int, str, str], object] | None = None,
+    ) -> None:
+        self.store_mail = store_mail
+        self.post = post
+        self.alert = alert
+
+    def _send(
+        self, store_id: int, kind: str, key: str, recipient: str, context: Mapping[str, Any]
+    ) -> Message | None:
+        if not recipient:
+            log.info("notification skipped: no address store=%s kind=%s", store_id, kind)
+            return None
+        store = self.store_mail(store_id)
+        try:
+            subject, body = render(kind, context, template_for(store, kind))
+        except TemplateProblem as exc:
+            # A stored override broke (it rendered when saved, or was saved before a check
+            # existed): the render stopped, so fall back to our wording rather than leave the
+            # customer uninformed, and tell the merchant.
+            log.warning(
+                "store template failed, default used store=%s kind=%s over_budget=%s",
+                store_id,
+                kind,
+                exc.over_budget,
+            )
+            if self.alert is not None:
+                self.alert(
+                    store_id,
+                    f"email_template:{kind}",
+                    f'Your wording of "{KINDS[kind].label}" could not be used, so the '
+                    f"default wording was sent. {exc}",
+                )
+            subject, body = render(kind, context, default_template(kind))
+        message = Message(store_id, key, kind, recipient, subject, body)
+        self.post(message)
+        return message
+
+    def order_split(
+        self, store_id: int, order: Order, plan: Plan, policies: Policies
+    ) -> Message | None:
+        """Tell the customer what ships now and what is on backorder."""
+        store = self.store_mail(store_id)
+        context = split_context(store.name, order, plan, policies)
+        return self._send(
+            store_id, ORDER_SPLIT, f"split:{plan.split_key}", customer_email(order), context
+        )
+
+    def order_not_backordered(
+        self, store_id: int, order: Order, problems: Iterable[Reason]
+    ) -> Message | None:
+        """Alert the merchant: lines of `order` could not be backordered (oversold, cap)."""
+        store = self.store_mail(store_id)
+        messages = [reason.message for reason in problems]
+        if not messages:
+            return None
+        context = {"store_name": store.name, "order_number": order.number, "problems": messages}
+        # The same problems on a later event of the order are not repeated.
+        key = f"not_backordered:{order.id}:{_digest(*messages)}"
+        return self._send(store_id, ORDER_NOT_BACKORDERED, key, store.alert_email, context)
+
+    def backorder_released(
+        self, store_id: int, order: Order, payment_url: str | None
+    ) -> Message | None:
+        """Tell the customer their backorder ships (with the payment link when it is due)."""
+        store = self.store_mail(store_id)
+        context = released_context(store.name, order, payment_url)
+        return self._send(
+            store_id, BACKORDER_RELEASED, f"released:{order.id}", customer_email(order), context
+        )
+
+    def stock_arrived(
+        self, store_id: int, ref: ProductRef, units: int, *, event: str = ""
+    ) -> Message | None:
+        """Alert the merchant: `units` of `ref` arrived for open backorders. `event` tells
+        one arrival from the next (the same units seen twice send one message)."""
+        store = self.store_mail(store_id)
+        context = {"store_name": store.name, "product": product_label(ref), "units": units}
+        key = f"stock:{ref.product_id}:{ref.variant_id or ''}:{units}:{event}"
+        return self._send(store_id, STOCK_ARRIVED, key, store.alert_email, context)

@@ -1,0 +1,702 @@
+"""Use case: stock arrived for a product; release its open backorder orders by priority.
+
+No Flask and no RQ here (like `service.py`): `worker.py` passes the adapters and a lock in.
+
+Stock accounting (see README "Stock accounting"): a backorder order is created `on-hold`, so
+WooCommerce already took its units from the product's stock (`_reduced_stock` on each line) and
+the stock figure went below zero by what open backorders wait for. The units free for release
+are therefore, per stock figure (a variation whose parent keeps the stock draws on the parent's
+figure, `manage_stock: "parent"`, shared by all such variations; README "Stock accounting")
+
+    available = stock_quantity + units reduced by open backorder orders
+                - units released to unpaid (`pending`) orders whose stock was given back
+
+Releasing a paid backorder order (on-hold → processing) changes no stock: the order's stock-reduced
+flag is set (wc-stock-functions.php `wc_maybe_reduce_stock_levels`). Releasing an unpaid one
+(on-hold → pending) makes WooCommerce give its units back to stock (`wc_maybe_increase_stock_levels`
+runs on the transition to pending); those units stay ours until the customer pays (stock reduced
+again) or the order is cancelled, so they are subtracted while the order is pending and unreduced
+(`held_by_unpaid_releases`). Splitting a new order subtracts them too
+(`plugin/usecases/splitting.py`), with the same rule (`core.model.free_units`), under this module's
+product locks.
+
+Exactly once: one release per backorder order, keyed `release:<order id>` in the release
+ledger, moved forward planned → status_set → done; the caller holds a per-store+product lock
+around read-plan-write so two jobs never hand out the same unit. A job also hands out the
+other products of the orders it reads, without their locks; that is safe because it counts as
+free only the stock figure plus the units *its* orders reduced: a unit that another open order
+holds is never free to it, so a second product's job, counting every holder, can only hand out
+what the first could not.
+
+Originals held whole (the customer's order waiting for stock itself: whole-order delivery with
+a short line, or nothing in stock; recorded under `core.split.hold_key`) wait in the same
+queue, in their priority and age place, and are released and split exactly like backorder
+orders: the units they wait for were taken from stock when they were put on hold.
+
+Partial release: when the stock covers only part of a backorder order and its delivery condition
+allows that (never for whole-order delivery), the order is first split again
+(`plugin/usecases/resplitting.py`: what waits moves to a new backorder order, `1042-002`, recorded
+in the split ledger under `resplit:<order id>`), then released with what stayed on it. Both happen
+under the order's own lock; a run first finishes any re-split an earlier run left unfinished, and
+the release that follows it, before it reads the figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from plugin.core.model import (
+    DeliveryCondition,
+    Order,
+    PaymentAction,
+    PaymentState,
+    ProductRef,
+    Status,
+    StockFigure,
+    free_units,
+)
+from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
+from plugin.core.serialize import plan_from_dict, ref_from_dict, ref_to_dict
+from plugin.core.split import resplit_key
+from plugin.errors import NotFound, PermanentError, TransientError
+from plugin.ports import (
+    AuditLog,
+    HeldStockPlatform,
+    PolicyStore,
+    SplitLedger,
+    SplitRecord,
+    SplitState,
+)
+from plugin.usecases.resplitting import ResplitPlatform, carry_out_resplit, start_resplit
+
+log = logging.getLogger(__name__)
+
+# WooCommerce statuses a released backorder order moves to (orders.md `status`).
+PAID_RELEASE_STATUS = "processing"
+UNPAID_RELEASE_STATUS = "pending"
+
+OnReleased = Callable[[int, str, "str | None"], object]
+OnStockArrived = Callable[[int, str, int], object]
+
+
+class ReleaseState:
+    """States of a release, in order; a release only moves forward."""
+
+    PLANNED = "planned"
+    STATUS_SET = "status_set"
+    DONE = "done"
+    SETTLED = "settled"  # a `pending` release whose units no longer need holding back
+    GONE = "gone"  # the order no longer exists in the store: nothing to release or hold back
+
+
+# A release is over in these states: nothing more to write, nothing to resume.
+FINISHED_STATES = (ReleaseState.DONE, ReleaseState.SETTLED, ReleaseState.GONE)
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    store_id: int
+    release_key: str
+    order_id: str
+    state: str
+    target_status: str  # the WooCommerce status set on release
+    lines: tuple[Mapping[str, Any], ...]  # {line_id, product_id, variant_id, units}
+    payment_url: str | None = None
+
+
+class ReleasePlatform(HeldStockPlatform, ResplitPlatform, Protocol):
+    """What releasing needs from a store (splitting a backorder order again included)."""
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def waiting_since(self, order_id: str) -> dt.datetime | None:
+        """Since when the units of an order read by `get_order` wait, when that is earlier
+        than its creation (an order made by a re-split keeps its place in the queue)."""
+        ...
+
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
+        """The stock figure that `ref` draws on (its key, shared by variations whose parent
+        keeps the stock) and its quantity, None when the store does not count it."""
+        ...
+
+    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+        """Move the order from on-hold to `status` (no write when it is no longer on-hold, so a
+        repeat never undoes a later change); returns its payment link when it must be paid."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+class ReleaseLedger(Protocol):
+    def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]: ...
+
+    def get(self, store_id: int, release_key: str) -> ReleaseRecord | None: ...
+
+    def for_order(self, store_id: int, order_id: str) -> list[ReleaseRecord]: ...
+
+    def released_to_pay(self, store_id: int) -> list[ReleaseRecord]: ...
+
+    def start(
+        self,
+        store_id: int,
+        release_key: str,
+        order_id: str,
+        target_status: str,
+        lines: Sequence[Mapping[str, Any]],
+    ) -> ReleaseRecord: ...
+
+    def advance(
+        self, store_id: int, release_key: str, state: str, *, payment_url: str | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class AllocationResult:
+    """What one allocation run did for a product."""
+
+    product_id: str
+    available: Mapping[ProductRef, int]
+    released: tuple[str, ...] = ()  # backorder order ids released by this run, in rank order
+    waiting: tuple[str, ...] = ()  # open backorder orders that still wait
+    resumed: tuple[str, ...] = ()  # releases of an earlier, interrupted run finished now
+    split_again: tuple[tuple[str, str], ...] = ()  # (order released in part, new order) pairs
+    ranking: tuple[OrderRelease, ...] = field(default=())
+
+
+def release_key(order_id: str) -> str:
+    """The deterministic key of the (single) release of a backorder order."""
+    return f"release:{order_id}"
+
+
+def _matches(ref: ProductRef, product_id: str) -> bool:
+    return ref.product_id == product_id or ref.variant_id == product_id
+
+
+def allocate_product(
+    store_id: int,
+    product_id: str,
+    *,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    splits: SplitLedger,
+    policies: PolicyStore,
+    audit: AuditLog,
+    lock: Callable[[], AbstractContextManager[object]] | None = None,
+    order_lock: Callable[[str], AbstractContextManager[object]] | None = None,
+    priority_bumps: Mapping[str, int] | None = None,
+    on_released: OnReleased | None = None,
+    on_stock_arrived: OnStockArrived | None = None,
+) -> AllocationResult:
+    """Release the open backorder orders of `product_id` that arrived stock now covers,
+    splitting again those it covers in part (see the module docstring)."""
+    guard = lock() if lock is not None else contextlib.nullcontext()
+    with guard:
+        resplitter = _Resplitter(
+            store_id, platform, releases, splits, policies, audit, order_lock, on_released
+        )
+        return _allocate(
+            store_id,
+            product_id,
+            platform,
+            releases,
+            policies,
+            audit,
+            priority_bumps or {},
+            on_released,
+            on_stock_arrived,
+            resplitter,
+        )
+
+
+def _allocate(
+    store_id: int,
+    product_id: str,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    policy_store: PolicyStore,
+    audit: AuditLog,
+    bumps: Mapping[str, int],
+    on_released: OnReleased | None,
+    on_stock_arrived: OnStockArrived | None,
+    resplitter: _Resplitter,
+) -> AllocationResult:
+    resumed: list[str] = []
+    pools = resplitter.pools  # ref -> the stock figure it draws on, learnt while reading
+    for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
+        if resplitter.finish_unfinished(order_id):
+            resumed.append(order_id)
+            continue
+        for record in releases.for_order(store_id, order_id):
+            # An earlier run decided and died before finishing: finish that decision first,
+            # before the figures are read, so its units are not handed out again.
+            unfinished = record.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET)
+            if unfinished and _carry_out(store_id, record, platform, releases, audit, on_released):
+                resumed.append(order_id)
+    open_orders = _open_orders(store_id, product_id, platform, releases)
+    available = _available(store_id, open_orders, platform, releases, settle=True, pools=pools)
+    arrived = sum(units for ref, units in available.items() if _matches(ref, product_id))
+    if not open_orders:
+        return AllocationResult(product_id, available, resumed=tuple(resumed))
+    if arrived > 0 and on_stock_arrived is not None:
+        on_stock_arrived(store_id, product_id, arrived)
+
+    queue = [
+        _open_backorder(store_id, order, policy_store, bumps, platform, pools)
+        for order in open_orders
+    ]
+    result = plan_release(available, queue)
+    by_id = {order.id: order for order in open_orders}
+    released: list[str] = []
+    waiting: list[str] = []
+    for decision in result.orders:
+        order = by_id[decision.order_id]
+        audit.record(
+            store_id, order.id, "decision", decision.reason.message,
+            reason=decision.reason.code, rank=decision.rank, product_id=product_id,
+            lines=[{"line_id": line.line_id, "requested": line.requested,
+                    "allocated": line.allocated} for line in decision.lines],
+        )  # fmt: skip
+        if decision.allocated and not decision.complete:
+            # Only delivery conditions that allow it give a partial allocation (core/release.py).
+            released_now = resplitter.split_and_release(order, decision)
+            (released if released_now else waiting).append(order.id)
+            continue
+        if decision.allocated == 0:
+            waiting.append(order.id)
+            continue
+        target = (
+            PAID_RELEASE_STATUS
+            if order.payment_state is PaymentState.PAID
+            else UNPAID_RELEASE_STATUS
+        )
+        lines = release_lines(
+            [(line.line_id, line.ref, line.allocated) for line in decision.lines], pools.get
+        )
+        record = releases.start(store_id, release_key(order.id), order.id, target, lines)
+        if record.state in FINISHED_STATES:
+            continue
+        if _carry_out(store_id, record, platform, releases, audit, on_released):
+            released.append(order.id)
+    log.info(
+        "allocated store=%s product=%s released=%s waiting=%s",
+        store_id, product_id, len(released), len(waiting),
+    )  # fmt: skip
+    return AllocationResult(
+        product_id, available, tuple(released), tuple(waiting), tuple(resumed),
+        tuple(resplitter.split_again), result.orders,
+    )  # fmt: skip
+
+
+def _open_orders(
+    store_id: int, product_id: str, platform: ReleasePlatform, releases: ReleaseLedger
+) -> list[Order]:
+    """Orders waiting for `product_id`, never released, still held: backorder orders split by
+    us, and originals held whole (`core.split.hold_key`) still On Hold."""
+    unreleased = [
+        order_id
+        for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id))
+        if not releases.for_order(store_id, order_id)  # released (or being released) already
+    ]
+    # One read for all of them (per 100), not one per order: every stock change of a product
+    # runs this, and a product can have many open backorders.
+    return [o for o in platform.get_orders(unreleased) if _still_waits(o)]
+
+
+def _still_waits(order: Order) -> bool:
+    """A backorder order still on-hold, or a held original still On Hold (a merchant who
+    cancels it or sends it on themselves takes it out of the queue)."""
+    if order.links.is_backorder_order:
+        return order.status is Status.NEW_BACKORDER
+    return order.status is Status.ON_HOLD
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `units` more units of a product would release, without releasing anything."""
+
+    product_id: str
+    units: int
+    available_now: Mapping[ProductRef, int]
+    ranking: tuple[OrderRelease, ...]
+    orders: Mapping[str, OpenBackorder]  # by order id: priority, age, delivery condition
+
+
+def preview_allocation(
+    store_id: int,
+    product_id: str,
+    units: int,
+    *,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    policies: PolicyStore,
+    priority_bumps: Mapping[str, int] | None = None,
+) -> Preview:
+    """The release ranking if `units` of `product_id` arrived now (reads only)."""
+    open_orders = _open_orders(store_id, product_id, platform, releases)
+    pools: dict[ProductRef, ProductRef] = {}
+    available = _available(store_id, open_orders, platform, releases, settle=False, pools=pools)
+    hypothetical = {
+        ref: count + (units if _matches(ref, product_id) else 0) for ref, count in available.items()
+    }
+    queue = [
+        _open_backorder(store_id, o, policies, priority_bumps or {}, platform, pools)
+        for o in open_orders
+    ]
+    result = plan_release(hypothetical, queue)
+    return Preview(product_id, units, available, result.orders, {b.order_id: b for b in queue})
+
+
+def _open_backorder(
+    store_id: int,
+    order: Order,
+    policy_store: PolicyStore,
+    bumps: Mapping[str, int],
+    platform: ReleasePlatform,
+    pools: Mapping[ProductRef, ProductRef],
+) -> OpenBackorder:
+    policies = policy_store.policies_for(store_id, order)
+    customer = policies.customer
+    delivery: DeliveryCondition = (
+        order.delivery_override
+        or (customer.delivery_condition if customer is not None else None)
+        or policies.settings.default_delivery
+    )
+    priority = (customer.priority if customer is not None else 0) + bumps.get(order.id, 0)
+    return OpenBackorder(
+        order_id=order.id,
+        priority=priority,
+        created_at=platform.waiting_since(order.id) or order.created_at,
+        delivery=delivery,
+        lines=tuple(
+            OpenLine(line.line_id, line.ref, line.quantity, pools.get(line.ref))
+            for line in order.lines
+        ),
+        number=order.number,
+    )
+
+
+def _available(
+    store_id: int,
+    open_orders: Iterable[Order],
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    *,
+    settle: bool,
+    pools: dict[ProductRef, ProductRef],
+) -> dict[ProductRef, int]:
+    """Units free for release per stock figure of the open orders (module docstring); fills
+    `pools` with the figure each of their products draws on."""
+    orders = list(open_orders)
+    refs = dict.fromkeys(line.ref for order in orders for line in order.lines)
+    # One read per product, as before; a figure shared by several products is read once per
+    # product, and the lowest reading counts (a shopper may buy between the reads).
+    quantities: dict[ProductRef, int | None] = {}
+    for ref in refs:
+        figure = platform.stock_figure(ref)
+        pools[ref] = figure.pool
+        if figure.pool in quantities:
+            known = quantities[figure.pool]
+            if known is not None and figure.quantity is not None:
+                quantities[figure.pool] = min(known, figure.quantity)
+        else:
+            quantities[figure.pool] = figure.quantity
+    claimed: dict[ProductRef, int] = {}
+    for order in orders:
+        reduced = platform.reduced_stock(order.id)
+        for line in order.lines:
+            pool = pools[line.ref]
+            claimed[pool] = claimed.get(pool, 0) + reduced.get(line.line_id, 0)
+    held = held_by_unpaid_releases(store_id, platform, releases, settle=settle)
+    available: dict[ProductRef, int] = {}
+    for pool, units in claimed.items():
+        stock = quantities[pool]
+        if stock is None:
+            available[pool] = 0  # the store does not count it: nothing we can say arrived
+            continue
+        available[pool] = free_units(stock, units, held.get(pool, 0))
+    return available
+
+
+def release_lines(
+    lines: Iterable[tuple[str, ProductRef, int]],
+    pool_of: Callable[[ProductRef], ProductRef | None],
+) -> list[dict[str, Any]]:
+    """A release record's lines from (line id, product, units): each names the stock figure
+    it draws on (`pool`) when that is not its own, so held units are counted per figure."""
+    result: list[dict[str, Any]] = []
+    for line_id, ref, units in lines:
+        entry: dict[str, Any] = {
+            "line_id": line_id, "product_id": ref.product_id, "variant_id": ref.variant_id,
+            "units": units,
+        }  # fmt: skip
+        pool = pool_of(ref)
+        if pool is not None and pool != ref:
+            entry["pool"] = ref_to_dict(pool)
+        result.append(entry)
+    return result
+
+
+def release_pool(line: Mapping[str, Any]) -> ProductRef:
+    """The stock figure a release line draws on (its own product's, unless it names one)."""
+    pool = line.get("pool")
+    if isinstance(pool, Mapping) and pool.get("product_id"):
+        return ref_from_dict(pool)
+    return ProductRef(str(line["product_id"]), line.get("variant_id") or None)
+
+
+def held_by_unpaid_releases(
+    store_id: int,
+    platform: HeldStockPlatform,
+    releases: ReleaseLedger,
+    *,
+    settle: bool,
+    pools: Collection[ProductRef] | None = None,
+    excluding: str | None = None,
+) -> dict[ProductRef, int]:
+    """Units per stock figure released to unpaid orders still `pending`: the store gave them
+    back to its stock figure, but they are promised (module docstring). Allocation and
+    splitting both count them out of the free units (`free_units`).
+
+    `pools` limits the count to releases drawing on those figures (a split needs only its
+    order's), `excluding` leaves out an order's own release (never held against itself). The orders
+    are read in one call per 100, and none when no release is open. With `settle`, a finished
+    release that holds nothing any more (paid: stock reduced again; cancelled: the units are
+    free; deleted) is marked settled and never read again.
+    """
+    wanted = set(pools) if pools is not None else None
+    records = [
+        record
+        for record in releases.released_to_pay(store_id)
+        if record.state not in (ReleaseState.SETTLED, ReleaseState.GONE)
+        and record.order_id != excluding
+        and (wanted is None or any(release_pool(line) in wanted for line in record.lines))
+    ]
+    if not records:
+        return {}
+    found = {order.id: order for order in platform.get_orders([r.order_id for r in records])}
+    held: dict[ProductRef, int] = {}
+    for record in records:
+        order = found.get(record.order_id)
+        if order is None:
+            # Deleted in the store: no customer will pay for its units; they are free.
+            if settle and record.state == ReleaseState.DONE:
+                releases.advance(store_id, record.release_key, ReleaseState.GONE)
+            continue
+        holding = 0
+        if order.status is not Status.CANCELLED:
+            reduced = platform.reduced_stock(record.order_id)
+            for line in record.lines:
+                units = int(line["units"])
+                if reduced.get(str(line["line_id"]), 0) < units:
+                    pool = release_pool(line)
+                    held[pool] = held.get(pool, 0) + units
+                    holding += units
+        if settle and not holding and record.state == ReleaseState.DONE:
+            # Paid (stock reduced again) or cancelled: the figure is right again.
+            releases.advance(store_id, record.release_key, ReleaseState.SETTLED)
+    return held
+
+
+@dataclass
+class _Resplitter:
+    """Splits partly released backorder orders again and releases them (module docstring)."""
+
+    store_id: int
+    platform: ReleasePlatform
+    releases: ReleaseLedger
+    splits: SplitLedger
+    policy_store: PolicyStore
+    audit: AuditLog
+    order_lock: Callable[[str], AbstractContextManager[object]] | None
+    on_released: OnReleased | None
+    split_again: list[tuple[str, str]] = field(default_factory=list)
+    pools: dict[ProductRef, ProductRef] = field(default_factory=dict)  # ref -> its figure
+
+    def pool_of(self, ref: ProductRef) -> ProductRef:
+        """The stock figure `ref` draws on: as read this run, else read now (a resumed run)."""
+        if ref not in self.pools:
+            self.pools[ref] = self.platform.stock_figure(ref).pool
+        return self.pools[ref]
+
+    def finish_unfinished(self, order_id: str) -> bool:
+        """Finish a re-split of `order_id` that an earlier run left unfinished, and release
+        it; True when there was one."""
+        record = self.splits.get(self.store_id, resplit_key(order_id))
+        if record is None or record.state == SplitState.FAILED:
+            return False
+        if self._release_finished(order_id):
+            return False
+        return self._locked(order_id, None, None)
+
+    def split_and_release(self, order: Order, decision: OrderRelease) -> bool:
+        """Split `order` again so that what `decision` allocates ships now, then release it;
+        True when it was released now."""
+        released = {line.line_id: line.allocated for line in decision.lines}
+        return self._locked(order.id, order, released)
+
+    def _release_finished(self, order_id: str) -> bool:
+        return any(
+            r.state in FINISHED_STATES for r in self.releases.for_order(self.store_id, order_id)
+        )
+
+    def _locked(
+        self, order_id: str, order: Order | None, released: Mapping[str, int] | None
+    ) -> bool:
+        with contextlib.ExitStack() as stack:
+            if self.order_lock is not None:
+                try:
+                    stack.enter_context(self.order_lock(order_id))
+                except TransientError as exc:
+                    if exc.reason != "busy":
+                        raise
+                    # Another job is changing the order (splitting it, cancelling a line):
+                    # it waits for this run; the next allocation run sees what came of it.
+                    self.audit.record(
+                        self.store_id, order_id, "info",
+                        "Partial release waits: the order is being changed by another job.",
+                    )  # fmt: skip
+                    return False
+            # Read again under the lock: another job may have finished it meanwhile.
+            record = self.splits.get(self.store_id, resplit_key(order_id))
+            if self._release_finished(order_id) or (
+                record is not None and record.state == SplitState.FAILED
+            ):
+                return False
+            if order is None:
+                order = self.platform.get_order(order_id)
+            settings = self.policy_store.policies_for(self.store_id, order).settings
+            fresh: Order | None = None
+            try:
+                if record is None:
+                    if released is None:
+                        return False
+                    fresh = order  # read under the product lock; only a re-split changes it
+                    record = start_resplit(
+                        self.store_id, order, released,
+                        platform=self.platform, splits=self.splits, settings=settings,
+                    )  # fmt: skip
+                new_id = record.backorder_order_id
+                if record.state != SplitState.DONE:
+                    new_id = carry_out_resplit(
+                        self.store_id, record, platform=self.platform, splits=self.splits,
+                        audit=self.audit, customer_note=settings.customer_note_on_split,
+                        backorder=fresh,
+                    )  # fmt: skip
+            except PermanentError as exc:
+                self._fail(order_id, record, exc)
+                raise
+            assert new_id is not None  # a re-split past BACKORDER_CREATED names its order
+            self.split_again.append((order_id, new_id))
+            return self._release(order_id, record)
+
+    def _release(self, order_id: str, record: SplitRecord) -> bool:
+        plan = plan_from_dict(record.plan)
+        target = (
+            PAID_RELEASE_STATUS
+            if plan.payment is PaymentAction.PAID_FROM_ORIGINAL
+            else UNPAID_RELEASE_STATUS
+        )
+        lines = release_lines(
+            [(lp.line_id, lp.ref, lp.keep) for lp in plan.lines if lp.keep > 0], self.pool_of
+        )
+        release = self.releases.start(self.store_id, release_key(order_id), order_id, target, lines)
+        if release.state in (ReleaseState.PLANNED, ReleaseState.STATUS_SET):
+            return _carry_out(
+                self.store_id, release, self.platform, self.releases, self.audit,
+                self.on_released,
+            )  # fmt: skip
+        return release.state != ReleaseState.GONE
+
+    def _fail(self, order_id: str, record: SplitRecord | None, exc: PermanentError) -> None:
+        message = f"Could not split backorder order {order_id} again: {exc} ({exc.reason})."
+        self.audit.record(self.store_id, order_id, "error", message, reason=exc.reason)
+        if record is not None:
+            created = getattr(exc, "backorder_order_id", None)
+            self.splits.advance(
+                self.store_id, record.split_key, SplitState.FAILED,
+                backorder_order_id=str(created) if created else None, error=message,
+            )  # fmt: skip
+
+
+def _carry_out(
+    store_id: int,
+    record: ReleaseRecord,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    audit: AuditLog,
+    on_released: OnReleased | None,
+) -> bool:
+    """Move a release from its recorded state to DONE; every step is safe to repeat. False
+    when the order no longer exists in the store (the release is GONE, see `_gone`)."""
+    try:
+        _carry_out_steps(store_id, record, platform, releases, audit, on_released)
+    except NotFound as exc:
+        _gone(store_id, record, releases, audit, exc)
+        return False
+    return True
+
+
+def _gone(
+    store_id: int,
+    record: ReleaseRecord,
+    releases: ReleaseLedger,
+    audit: AuditLog,
+    exc: NotFound,
+) -> None:
+    """The order was deleted in the store while it was being released. Whether the store said
+    so with a 404 or (an update, WC_REST_CRUD_Controller::update_item) a 400, the client calls
+    it NotFound: the release ends here, and the other orders of the product are still served
+    (left PLANNED, it would fail every later allocation of the product)."""
+    releases.advance(store_id, record.release_key, ReleaseState.GONE)
+    audit.record(
+        store_id, record.order_id, "error",
+        f"Not released: the order no longer exists in the store ({exc.reason}).",
+        release_key=record.release_key, reason=exc.reason,
+    )  # fmt: skip
+    log.warning("release gone store=%s order=%s reason=%s", store_id, record.order_id, exc.reason)
+
+
+def _carry_out_steps(
+    store_id: int,
+    record: ReleaseRecord,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+    audit: AuditLog,
+    on_released: OnReleased | None,
+) -> None:
+    key = record.release_key
+    state = record.state
+    payment_url = record.payment_url
+    if state == ReleaseState.PLANNED:
+        payment_url = platform.release_order(record.order_id, record.target_status, key)
+        releases.advance(store_id, key, ReleaseState.STATUS_SET, payment_url=payment_url)
+        state = ReleaseState.STATUS_SET
+    if state == ReleaseState.STATUS_SET:
+        platform.add_note(record.order_id, release_note(record, payment_url))
+        audit.record(
+            store_id, record.order_id, "info",
+            f"Released: Backorder Approved, store status {record.target_status}.",
+            release_key=key, payment_url=payment_url,
+        )  # fmt: skip
+        if on_released is not None:
+            # At least once: a crash before DONE calls the hook again on resume.
+            on_released(store_id, record.order_id, payment_url)
+        releases.advance(store_id, key, ReleaseState.DONE)
+
+
+def release_note(record: ReleaseRecord, payment_url: str | None) -> str:
+    """Private note on a released backorder order."""
+    units = sum(int(line["units"]) for line in record.lines)
+    text = (
+        f"Backorders released this order (key {record.release_key}): all {units} unit(s) are "
+        f"in stock; status set to {record.target_status} (Backorder Approved)."
+    )
+    if payment_url:
+        text += f" The customer pays on release: {payment_url}"
+    return text
