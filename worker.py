@@ -64,7 +64,8 @@ from plugin.config import Config, configure_logging
 from plugin.core.model import ProductRef
 from plugin.errors import PermanentError, RateLimited, TransientError
 from plugin.platforms.registry import rate_limited_platform
-from plugin.usecases import cancelling, releasing
+from plugin.ports import WebhookInfo
+from plugin.usecases import cancelling, reconciling, releasing
 from plugin.usecases import splitting as service
 from plugin.usecases.notifying import Message, Notifications
 
@@ -176,10 +177,10 @@ class StoreWebhooks:
         self.ids = {str(i) for i in store.webhook_ids}
         self.public_url = public_url.rstrip("/")
 
-    def list_webhooks(self) -> list[service.WebhookInfo]:
+    def list_webhooks(self) -> list[WebhookInfo]:
         hooks = []
         for item in self.client.list_webhooks():
-            hook = service.WebhookInfo(
+            hook = WebhookInfo(
                 id=str(item.get("id")),
                 topic=str(item.get("topic", "")),
                 status=str(item.get("status", "")),
@@ -195,7 +196,7 @@ class StoreWebhooks:
 
 
 class OpenAlerts:
-    """`service.Alerts` that does not repeat an alert the merchant has not dealt with yet
+    """`plugin.ports.Alerts` that does not repeat an alert the merchant has not dealt with yet
     (an order re-planned on each edit would otherwise raise the same alert every time)."""
 
     def __init__(self, stores: StoreRepository) -> None:
@@ -652,7 +653,7 @@ def reconcile_store(store_id: int) -> int:
         rt.inbox_events.mark_enqueued(event_id)
 
     try:
-        result = service.reconcile_store(
+        result = reconciling.reconcile_store(
             store_id,
             platform=platform,
             webhooks=StoreWebhooks(platform.client, store, rt.config.public_url),

@@ -1,14 +1,50 @@
-"""The interfaces the use cases in `service.py` need. Adapters implement them; tests use
-in-memory fakes (see tests/fakes.py)."""
+"""Every interface the use cases need, and the records they exchange through them.
+
+The use cases (`plugin/usecases/`) are written against these and nothing else: a platform adapter
+(`plugin/platforms/<name>/`), the SQL and Redis adapters (`plugin/adapters/`) and the in-memory
+fakes of `tests/fakes.py` implement them. Names here are neutral: canonical statuses
+(`plugin/core/model.py`), "release as paid / unpaid"; each platform adapter maps its own
+vocabulary onto them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
-from plugin.core.model import Order, Plan, Policies, ProductRef, Stock
+from plugin.core.model import Order, Plan, Policies, ProductRef, Reason, Stock, StockFigure
+from plugin.core.serialize import ref_from_dict
+
+# --- events: what the inbox records ----------------------------------------------------------
+
+
+class Topic(StrEnum):
+    """What an inbox event says happened, in every platform's terms: a platform's webhooks map
+    their own topics onto these (`plugin/platforms/<name>/webhooks.py`)."""
+
+    ORDER_CREATED = "order.created"
+    ORDER_UPDATED = "order.updated"
+    PRODUCT_UPDATED = "product.updated"
+
+
+ORDER_TOPICS = frozenset({Topic.ORDER_CREATED, Topic.ORDER_UPDATED})
+PRODUCT_TOPICS = frozenset({Topic.PRODUCT_UPDATED})
+
+
+def resource_of(topic: str) -> str:
+    """The resource an event is about ("order", "product"): with its id, modification moment
+    and content fingerprint it names one state in the inbox, whatever the topic."""
+    return topic.partition(".")[0]
+
+
+def moment_text(at: dt.datetime) -> str:
+    """A moment as the inbox keys a resource state: UTC to the second, without an offset
+    (`YYYY-MM-DDTHH:MM:SS`, also how WooCommerce writes `date_modified_gmt`)."""
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -19,50 +55,11 @@ class OrderChange:
     modified_gmt: dt.datetime
     status: str  # the platform's own status name
     # The content's fingerprint, as the webhook computes it for the same order state, so both
-    # give one inbox key (plugin/platforms/woocommerce/fingerprint.py).
+    # give one inbox key (e.g. plugin/platforms/woocommerce/fingerprint.py).
     fingerprint: str
 
 
-class HeldStockPlatform(Protocol):
-    """What counting the units held for released unpaid orders reads from a store
-    (`plugin.usecases.releasing.held_by_unpaid_releases`)."""
-
-    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
-        """Several orders in one read (per 100), in the order asked; an order the store no
-        longer has is left out."""
-        ...
-
-    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
-        """Units the store took from stock per line id of an order it read."""
-        ...
-
-
-class Platform(HeldStockPlatform, Protocol):
-    """A store's API, in domain terms. Raises TransientError / PermanentError families."""
-
-    def get_order(self, order_id: str) -> Order: ...
-
-    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
-        """Stock of every product of `order`, seen from that order, in one request."""
-        ...
-
-    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
-        """The id of an existing backorder order made for `split_key`, if any."""
-        ...
-
-    def write_split(
-        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
-    ) -> str:
-        """Create the backorder order (unless `backorder_order_id` exists already), recording
-        `summary` on it for the merchant, and update the original. Returns the backorder
-        order's id."""
-        ...
-
-    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
-
-    def set_status(self, order_id: str, canonical_status: str) -> None: ...
-
-    def orders_modified_since(self, since: dt.datetime) -> Iterable[OrderChange]: ...
+# --- the split ledger ----------------------------------------------------------------------------
 
 
 class SplitState:
@@ -74,6 +71,9 @@ class SplitState:
     NOTED = "noted"
     DONE = "done"
     FAILED = "failed"  # permanent error; recorded for the merchant, not retried
+
+
+SPLIT_FINISHED = (SplitState.DONE, SplitState.FAILED)
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,281 @@ class SplitLedger(Protocol):
         ...
 
 
+# --- the release ledger --------------------------------------------------------------------------
+
+
+class ReleaseAs(StrEnum):
+    """How a released order goes on: paid (it ships now) or unpaid (the customer pays first).
+
+    The values are how the release ledger has always stored them (`releases.target_status`,
+    WooCommerce's status names from before there was a second platform); each platform adapter
+    maps them onto its own statuses (`Platform.release_order`).
+    """
+
+    PAID = "processing"
+    UNPAID = "pending"
+
+
+class ReleaseState:
+    """States of a release, in order; a release only moves forward."""
+
+    PLANNED = "planned"
+    STATUS_SET = "status_set"
+    DONE = "done"
+    SETTLED = "settled"  # an unpaid release whose units no longer need holding back
+    GONE = "gone"  # the order no longer exists in the store: nothing to release or hold back
+
+
+# A release is over in these states: nothing more to write, nothing to resume.
+RELEASE_FINISHED = (ReleaseState.DONE, ReleaseState.SETTLED, ReleaseState.GONE)
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    store_id: int
+    release_key: str
+    order_id: str
+    state: str
+    target_status: str  # a ReleaseAs value
+    lines: tuple[Mapping[str, Any], ...]  # {line_id, product_id, variant_id, units[, pool]}
+    payment_url: str | None = None
+
+
+def release_pool(line: Mapping[str, Any]) -> ProductRef:
+    """The stock figure a release line draws on (its own product's, unless it names one)."""
+    pool = line.get("pool")
+    if isinstance(pool, Mapping) and pool.get("product_id"):
+        return ref_from_dict(pool)
+    return ProductRef(str(line["product_id"]), line.get("variant_id") or None)
+
+
+class ReleaseLedger(Protocol):
+    def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]: ...
+
+    def get(self, store_id: int, release_key: str) -> ReleaseRecord | None: ...
+
+    def for_order(self, store_id: int, order_id: str) -> list[ReleaseRecord]: ...
+
+    def released_to_pay(self, store_id: int) -> list[ReleaseRecord]: ...
+
+    def start(
+        self,
+        store_id: int,
+        release_key: str,
+        order_id: str,
+        target_status: str,
+        lines: Sequence[Mapping[str, Any]],
+    ) -> ReleaseRecord: ...
+
+    def advance(
+        self, store_id: int, release_key: str, state: str, *, payment_url: str | None = None
+    ) -> None: ...
+
+
+# --- the cancellation ledger ---------------------------------------------------------------------
+
+
+class CancelState:
+    """States of a cancellation, in order; a cancellation only moves forward."""
+
+    REQUESTED = "requested"
+    WRITTEN = "written"  # the store has the change (line removed or order cancelled)
+    NOTED = "noted"  # the backorder order has its note
+    DONE = "done"  # the original has its note too
+
+
+@dataclass(frozen=True)
+class CancellationRecord:
+    store_id: int
+    cancel_key: str
+    backorder_order_id: str
+    original_order_id: str
+    line_id: str  # the original's line id (the split plan's line)
+    product_id: str
+    variant_id: str | None
+    quantity: int
+    reason: str
+    requested_by: str
+    state: str
+    write_attempted: bool = False
+    attempt: int = 1
+    outcome: Mapping[str, Any] | None = None
+    error: str | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def ref(self) -> ProductRef:
+        return ProductRef(self.product_id, self.variant_id)
+
+    @property
+    def is_open(self) -> bool:
+        """Still to be carried out (not done, not stopped with an error)."""
+        return self.state != CancelState.DONE and self.error is None
+
+    @property
+    def removes_line(self) -> bool:
+        """The line is cancelled or being cancelled: only a refusal before the write keeps it."""
+        return not (self.error is not None and not self.write_attempted)
+
+
+class CancellationLedger(Protocol):
+    def get(self, store_id: int, cancel_key: str) -> CancellationRecord | None: ...
+
+    def mark_write_attempted(
+        self, store_id: int, cancel_key: str, outcome: Mapping[str, Any]
+    ) -> None: ...
+
+    def advance(
+        self,
+        store_id: int,
+        cancel_key: str,
+        state: str,
+        *,
+        outcome: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    def fail(self, store_id: int, cancel_key: str, error: str) -> None: ...
+
+
+# --- what the use cases need of a store -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookInfo:
+    """One of our webhook subscriptions on a store."""
+
+    id: str
+    topic: str
+    status: str  # active | paused | disabled (disabled: the store stopped delivering it)
+    delivery_url: str
+
+
+class HeldStockPlatform(Protocol):
+    """What counting the units held for released unpaid orders reads from a store
+    (`plugin.usecases.releasing.held_by_unpaid_releases`)."""
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        """Several orders in one read (per 100), in the order asked; an order the store no
+        longer has is left out."""
+        ...
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        """Units the store took from stock per line id of an order it read."""
+        ...
+
+
+class SplitPlatform(HeldStockPlatform, Protocol):
+    """What splitting an order (and holding it whole) needs from a store."""
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
+        """Stock of every product of `order`, seen from that order, in one request."""
+        ...
+
+    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
+        """The id of an existing backorder order made for `split_key`, if any."""
+        ...
+
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
+        """Create the backorder order (unless `backorder_order_id` exists already), recording
+        `summary` on it for the merchant, and update the original. Returns the backorder
+        order's id."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+    def set_status(self, order_id: str, canonical_status: str) -> None: ...
+
+
+class ReconcilePlatform(Protocol):
+    """What reconciling a store reads: the orders changed since a moment, and our webhooks."""
+
+    def orders_modified_since(self, since: dt.datetime) -> Iterable[OrderChange]: ...
+
+
+class WebhookSubscriptions(Protocol):
+    """The store's webhook subscriptions (ours only)."""
+
+    def list_webhooks(self) -> list[WebhookInfo]: ...
+
+    def activate_webhook(self, webhook_id: str) -> None: ...
+
+
+class ResplitPlatform(Protocol):
+    """What splitting a backorder order again needs from a store."""
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def backorder_numbers(self, original_id: str) -> list[str]:
+        """The numbers (`1042-001`, ...) of every backorder order of an original."""
+        ...
+
+    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
+        """The original's backorder order written under `split_key`, if any."""
+        ...
+
+    def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
+        """Create the new backorder order (unless `new_order_id` exists) and reduce
+        `backorder` to what ships now; returns the new order's id."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+class ReleasePlatform(HeldStockPlatform, ResplitPlatform, Protocol):
+    """What releasing needs from a store (splitting a backorder order again included)."""
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def waiting_since(self, order_id: str) -> dt.datetime | None:
+        """Since when the units of an order read by `get_order` wait, when that is earlier
+        than its creation (an order made by a re-split keeps its place in the queue)."""
+        ...
+
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
+        """The stock figure that `ref` draws on (its key, shared by variations whose parent
+        keeps the stock) and its quantity, None when the store does not count it."""
+        ...
+
+    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+        """Move the order from on-hold to `status` (no write when it is no longer on-hold, so a
+        repeat never undoes a later change); returns its payment link when it must be paid."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+class CancelPlatform(Protocol):
+    """What cancelling a backorder line needs from a store."""
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
+        """The original's line id per line id of a backorder order read by `get_order`."""
+        ...
+
+    def remove_line(self, order_id: str, line_id: str) -> str | None:
+        """Remove a line (no write when it is gone already); returns the order's new total."""
+        ...
+
+    def cancel_order(self, order_id: str) -> None:
+        """Set a held order to cancelled (no write when it is cancelled already)."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+class Platform(SplitPlatform, ReconcilePlatform, ReleasePlatform, CancelPlatform, Protocol):
+    """A store's API in domain terms: everything the use cases need of it. Raises the
+    TransientError / PermanentError families (`plugin/errors.py`)."""
+
+
+# --- storage ------------------------------------------------------------------------------------
+
+
 class PolicyStore(Protocol):
     def policies_for(self, store_id: int, order: Order) -> Policies:
         """Store settings, the policies of the order's products and its customer's policy."""
@@ -130,7 +405,7 @@ class Inbox(Protocol):
         store_id: int,
         topic: str,
         resource_id: str,
-        modified_gmt: str,
+        modified_gmt: str | dt.datetime,
         source: str,
         *,
         fingerprint: str | None = None,
@@ -146,5 +421,40 @@ class AuditLog(Protocol):
         ...
 
 
-class Notifier(Protocol):
-    def send(self, to: str, subject: str, body: str) -> None: ...
+class Alerts(Protocol):
+    """Where the merchant is told about something needing attention."""
+
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> object: ...
+
+
+class Checkpoints(Protocol):
+    def get_checkpoint(self, store_id: int) -> dt.datetime | None: ...
+
+    def set_checkpoint(self, store_id: int, at: dt.datetime) -> None: ...
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class SplitNotifier(Protocol):
+    """Who tells people about a split (`plugin/usecases/notifying.py`); optional."""
+
+    def order_split(self, store_id: int, order: Order, plan: Plan, policies: Policies) -> object:
+        """The customer: what ships now, what is on backorder."""
+        ...
+
+    def order_not_backordered(
+        self, store_id: int, order: Order, problems: tuple[Reason, ...]
+    ) -> object:
+        """The merchant: lines that could not be backordered (oversold, cap)."""
+        ...
+
+
+# --- locks --------------------------------------------------------------------------------------
+
+# Holds the allocation locks of these products while the block runs (plugin/adapters/redis).
+StockLock = Callable[[Sequence[ProductRef]], AbstractContextManager[object]]
+OrderLock = Callable[[str], AbstractContextManager[object]]
+Lock = Callable[[], AbstractContextManager[object]]

@@ -33,8 +33,7 @@ from plugin.core.model import (
     StockFigure,
 )
 from plugin.errors import NotFound
-from plugin.ports import OrderChange, SplitRecord, SplitState
-from plugin.usecases.splitting import WebhookInfo
+from plugin.ports import OrderChange, SplitRecord, SplitState, WebhookInfo
 
 UTC = dt.UTC
 _STATE_ORDER = [
@@ -851,7 +850,7 @@ class FakeReleaseLedger:
         ]
 
     def start(self, store_id, release_key, order_id, target_status, lines):  # type: ignore[no-untyped-def]
-        from plugin.usecases.releasing import ReleaseRecord, ReleaseState
+        from plugin.ports import ReleaseRecord, ReleaseState
 
         existing = self.records.get((store_id, release_key))
         if existing is not None:

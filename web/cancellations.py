@@ -19,13 +19,8 @@ from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord
 from plugin.core.model import PaymentAction
-from plugin.ports import SplitRecord, SplitState
-from plugin.usecases.cancelling import (
-    REASON_MAX_LENGTH,
-    CancellationRecord,
-    CancelState,
-    cancel_key,
-)
+from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitState
+from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
 from web.backorders import fetch_orders, product_name
 from web.inputs import is_numeric_id

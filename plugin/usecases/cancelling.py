@@ -23,109 +23,31 @@ No Flask and no RQ here (like `releasing.py`): `worker.py` passes the adapters a
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from plugin.core.model import Line, Order, PaymentState, ProductRef, Status
-from plugin.ports import AuditLog
+from plugin.core.model import Line, Order, PaymentState, Status
+from plugin.ports import (
+    AuditLog,
+    CancellationLedger,
+    CancellationRecord,
+    CancelPlatform,
+    CancelState,
+    Lock,
+    ReleaseLedger,
+)
+from plugin.steps import Step, carry_out
 
 log = logging.getLogger(__name__)
 
 REASON_MAX_LENGTH = 500
 
 
-class CancelState:
-    """States of a cancellation, in order; a cancellation only moves forward."""
-
-    REQUESTED = "requested"
-    WRITTEN = "written"  # the store has the change (line removed or order cancelled)
-    NOTED = "noted"  # the backorder order has its note
-    DONE = "done"  # the original has its note too
-
-
-@dataclass(frozen=True)
-class CancellationRecord:
-    store_id: int
-    cancel_key: str
-    backorder_order_id: str
-    original_order_id: str
-    line_id: str  # the original's line id (the split plan's line)
-    product_id: str
-    variant_id: str | None
-    quantity: int
-    reason: str
-    requested_by: str
-    state: str
-    write_attempted: bool = False
-    attempt: int = 1
-    outcome: Mapping[str, Any] | None = None
-    error: str | None = None
-    created_at: dt.datetime | None = None
-
-    @property
-    def ref(self) -> ProductRef:
-        return ProductRef(self.product_id, self.variant_id)
-
-    @property
-    def is_open(self) -> bool:
-        """Still to be carried out (not done, not stopped with an error)."""
-        return self.state != CancelState.DONE and self.error is None
-
-    @property
-    def removes_line(self) -> bool:
-        """The line is cancelled or being cancelled: only a refusal before the write keeps it."""
-        return not (self.error is not None and not self.write_attempted)
-
-
 def cancel_key(backorder_order_id: str, line_id: str) -> str:
     """The deterministic key of the cancellation of one backorder line."""
     return f"cancel:{backorder_order_id}:{line_id}"
-
-
-class CancelPlatform(Protocol):
-    def get_order(self, order_id: str) -> Order: ...
-
-    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
-        """The original's line id per line id of a backorder order read by `get_order`."""
-        ...
-
-    def remove_line(self, order_id: str, line_id: str) -> str | None:
-        """Remove a line (no write when it is gone already); returns the order's new total."""
-        ...
-
-    def cancel_order(self, order_id: str) -> None:
-        """Set a held order to cancelled (no write when it is cancelled already)."""
-        ...
-
-    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
-
-
-class CancellationLedger(Protocol):
-    def get(self, store_id: int, cancel_key: str) -> CancellationRecord | None: ...
-
-    def mark_write_attempted(
-        self, store_id: int, cancel_key: str, outcome: Mapping[str, Any]
-    ) -> None: ...
-
-    def advance(
-        self,
-        store_id: int,
-        cancel_key: str,
-        state: str,
-        *,
-        outcome: Mapping[str, Any] | None = None,
-    ) -> None: ...
-
-    def fail(self, store_id: int, cancel_key: str, error: str) -> None: ...
-
-
-class Releases(Protocol):
-    def for_order(self, store_id: int, order_id: str) -> list[Any]: ...
 
 
 class CancelRefused(Exception):
@@ -138,9 +60,9 @@ def cancel_line(
     *,
     platform: CancelPlatform,
     cancellations: CancellationLedger,
-    releases: Releases,
+    releases: ReleaseLedger,
     audit: AuditLog,
-    lock: Callable[[], AbstractContextManager[object]] | None = None,
+    lock: Lock | None = None,
 ) -> CancellationRecord | None:
     """Carry out the recorded cancellation `key` from wherever it stopped; returns the record."""
     guard = lock() if lock is not None else contextlib.nullcontext()
@@ -167,13 +89,14 @@ def _carry_out(
     record: CancellationRecord,
     platform: CancelPlatform,
     cancellations: CancellationLedger,
-    releases: Releases,
+    releases: ReleaseLedger,
     audit: AuditLog,
 ) -> None:
     store_id, key, order_id = record.store_id, record.cancel_key, record.backorder_order_id
-    state = record.state
     outcome: dict[str, Any] = dict(record.outcome or {})
-    if state == CancelState.REQUESTED:
+
+    def write() -> dict[str, Any]:
+        nonlocal outcome
         if not record.write_attempted:
             outcome = _plan(record, platform, releases)
             cancellations.mark_write_attempted(store_id, key, outcome)
@@ -192,27 +115,35 @@ def _carry_out(
                 + (f"; its total is now {new_total}." if new_total is not None else "."),
                 cancel_key=key,
             )  # fmt: skip
-        cancellations.advance(store_id, key, CancelState.WRITTEN, outcome=outcome)
-        state = CancelState.WRITTEN
-    if state == CancelState.WRITTEN:
+        return {"outcome": outcome}
+
+    def note_backorder() -> None:
         platform.add_note(order_id, backorder_note(record, outcome))
         audit.record(
             store_id, order_id, "info", backorder_note(record, outcome), cancel_key=key
         )  # fmt: skip
-        cancellations.advance(store_id, key, CancelState.NOTED)
-        state = CancelState.NOTED
-    if state == CancelState.NOTED:
+
+    def note_original() -> None:
         platform.add_note(record.original_order_id, original_note(record, outcome))
         audit.record(
             store_id, record.original_order_id, "info", original_note(record, outcome),
             cancel_key=key,
         )  # fmt: skip
-        cancellations.advance(store_id, key, CancelState.DONE)
+
+    carry_out(
+        record.state,
+        [
+            Step((CancelState.REQUESTED,), CancelState.WRITTEN, write),
+            Step((CancelState.WRITTEN,), CancelState.NOTED, note_backorder),
+            Step((CancelState.NOTED,), CancelState.DONE, note_original),
+        ],
+        lambda state, **values: cancellations.advance(store_id, key, state, **values),
+    )
     log.info("cancelled store=%s key=%s", store_id, key)
 
 
 def _plan(
-    record: CancellationRecord, platform: CancelPlatform, releases: Releases
+    record: CancellationRecord, platform: CancelPlatform, releases: ReleaseLedger
 ) -> dict[str, Any]:
     """Check that the line can be cancelled now and decide the write (raises CancelRefused)."""
     order_id = record.backorder_order_id

@@ -44,12 +44,11 @@ the release that follows it, before it reads the figures.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from plugin.core.model import (
     DeliveryCondition,
@@ -58,102 +57,34 @@ from plugin.core.model import (
     PaymentState,
     ProductRef,
     Status,
-    StockFigure,
     free_units,
 )
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
-from plugin.core.serialize import plan_from_dict, ref_from_dict, ref_to_dict
+from plugin.core.serialize import plan_from_dict, ref_to_dict
 from plugin.core.split import resplit_key
 from plugin.errors import NotFound, PermanentError, TransientError
 from plugin.ports import (
+    RELEASE_FINISHED,
     AuditLog,
     HeldStockPlatform,
     PolicyStore,
+    ReleaseAs,
+    ReleaseLedger,
+    ReleasePlatform,
+    ReleaseRecord,
+    ReleaseState,
     SplitLedger,
     SplitRecord,
     SplitState,
+    release_pool,
 )
-from plugin.usecases.resplitting import ResplitPlatform, carry_out_resplit, start_resplit
+from plugin.steps import Step, carry_out, record_failure
+from plugin.usecases.resplitting import carry_out_resplit, start_resplit
 
 log = logging.getLogger(__name__)
 
-# WooCommerce statuses a released backorder order moves to (orders.md `status`).
-PAID_RELEASE_STATUS = "processing"
-UNPAID_RELEASE_STATUS = "pending"
-
 OnReleased = Callable[[int, str, "str | None"], object]
 OnStockArrived = Callable[[int, str, int], object]
-
-
-class ReleaseState:
-    """States of a release, in order; a release only moves forward."""
-
-    PLANNED = "planned"
-    STATUS_SET = "status_set"
-    DONE = "done"
-    SETTLED = "settled"  # a `pending` release whose units no longer need holding back
-    GONE = "gone"  # the order no longer exists in the store: nothing to release or hold back
-
-
-# A release is over in these states: nothing more to write, nothing to resume.
-FINISHED_STATES = (ReleaseState.DONE, ReleaseState.SETTLED, ReleaseState.GONE)
-
-
-@dataclass(frozen=True)
-class ReleaseRecord:
-    store_id: int
-    release_key: str
-    order_id: str
-    state: str
-    target_status: str  # the WooCommerce status set on release
-    lines: tuple[Mapping[str, Any], ...]  # {line_id, product_id, variant_id, units}
-    payment_url: str | None = None
-
-
-class ReleasePlatform(HeldStockPlatform, ResplitPlatform, Protocol):
-    """What releasing needs from a store (splitting a backorder order again included)."""
-
-    def get_order(self, order_id: str) -> Order: ...
-
-    def waiting_since(self, order_id: str) -> dt.datetime | None:
-        """Since when the units of an order read by `get_order` wait, when that is earlier
-        than its creation (an order made by a re-split keeps its place in the queue)."""
-        ...
-
-    def stock_figure(self, ref: ProductRef) -> StockFigure:
-        """The stock figure that `ref` draws on (its key, shared by variations whose parent
-        keeps the stock) and its quantity, None when the store does not count it."""
-        ...
-
-    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
-        """Move the order from on-hold to `status` (no write when it is no longer on-hold, so a
-        repeat never undoes a later change); returns its payment link when it must be paid."""
-        ...
-
-    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
-
-
-class ReleaseLedger(Protocol):
-    def backorder_orders_for(self, store_id: int, ref: ProductRef) -> list[str]: ...
-
-    def get(self, store_id: int, release_key: str) -> ReleaseRecord | None: ...
-
-    def for_order(self, store_id: int, order_id: str) -> list[ReleaseRecord]: ...
-
-    def released_to_pay(self, store_id: int) -> list[ReleaseRecord]: ...
-
-    def start(
-        self,
-        store_id: int,
-        release_key: str,
-        order_id: str,
-        target_status: str,
-        lines: Sequence[Mapping[str, Any]],
-    ) -> ReleaseRecord: ...
-
-    def advance(
-        self, store_id: int, release_key: str, state: str, *, payment_url: str | None = None
-    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -270,16 +201,12 @@ def _allocate(
         if decision.allocated == 0:
             waiting.append(order.id)
             continue
-        target = (
-            PAID_RELEASE_STATUS
-            if order.payment_state is PaymentState.PAID
-            else UNPAID_RELEASE_STATUS
-        )
+        target = ReleaseAs.PAID if order.payment_state is PaymentState.PAID else ReleaseAs.UNPAID
         lines = release_lines(
             [(line.line_id, line.ref, line.allocated) for line in decision.lines], pools.get
         )
         record = releases.start(store_id, release_key(order.id), order.id, target, lines)
-        if record.state in FINISHED_STATES:
+        if record.state in RELEASE_FINISHED:
             continue
         if _carry_out(store_id, record, platform, releases, audit, on_released):
             released.append(order.id)
@@ -442,14 +369,6 @@ def release_lines(
     return result
 
 
-def release_pool(line: Mapping[str, Any]) -> ProductRef:
-    """The stock figure a release line draws on (its own product's, unless it names one)."""
-    pool = line.get("pool")
-    if isinstance(pool, Mapping) and pool.get("product_id"):
-        return ref_from_dict(pool)
-    return ProductRef(str(line["product_id"]), line.get("variant_id") or None)
-
-
 def held_by_unpaid_releases(
     store_id: int,
     platform: HeldStockPlatform,
@@ -542,7 +461,7 @@ class _Resplitter:
 
     def _release_finished(self, order_id: str) -> bool:
         return any(
-            r.state in FINISHED_STATES for r in self.releases.for_order(self.store_id, order_id)
+            r.state in RELEASE_FINISHED for r in self.releases.for_order(self.store_id, order_id)
         )
 
     def _locked(
@@ -598,9 +517,7 @@ class _Resplitter:
     def _release(self, order_id: str, record: SplitRecord) -> bool:
         plan = plan_from_dict(record.plan)
         target = (
-            PAID_RELEASE_STATUS
-            if plan.payment is PaymentAction.PAID_FROM_ORIGINAL
-            else UNPAID_RELEASE_STATUS
+            ReleaseAs.PAID if plan.payment is PaymentAction.PAID_FROM_ORIGINAL else ReleaseAs.UNPAID
         )
         lines = release_lines(
             [(lp.line_id, lp.ref, lp.keep) for lp in plan.lines if lp.keep > 0], self.pool_of
@@ -615,13 +532,10 @@ class _Resplitter:
 
     def _fail(self, order_id: str, record: SplitRecord | None, exc: PermanentError) -> None:
         message = f"Could not split backorder order {order_id} again: {exc} ({exc.reason})."
-        self.audit.record(self.store_id, order_id, "error", message, reason=exc.reason)
-        if record is not None:
-            created = getattr(exc, "backorder_order_id", None)
-            self.splits.advance(
-                self.store_id, record.split_key, SplitState.FAILED,
-                backorder_order_id=str(created) if created else None, error=message,
-            )  # fmt: skip
+        record_failure(
+            self.store_id, order_id, exc, message, ledger=self.splits, audit=self.audit,
+            keys=[record.split_key] if record is not None else [],
+        )  # fmt: skip
 
 
 def _carry_out(
@@ -670,14 +584,17 @@ def _carry_out_steps(
     audit: AuditLog,
     on_released: OnReleased | None,
 ) -> None:
+    """planned → status set (the order moves on, paid or unpaid) → done (its note, the audit
+    entry and the `on_released` hook, at least once)."""
     key = record.release_key
-    state = record.state
     payment_url = record.payment_url
-    if state == ReleaseState.PLANNED:
+
+    def set_status() -> dict[str, Any]:
+        nonlocal payment_url
         payment_url = platform.release_order(record.order_id, record.target_status, key)
-        releases.advance(store_id, key, ReleaseState.STATUS_SET, payment_url=payment_url)
-        state = ReleaseState.STATUS_SET
-    if state == ReleaseState.STATUS_SET:
+        return {"payment_url": payment_url}
+
+    def note() -> None:
         platform.add_note(record.order_id, release_note(record, payment_url))
         audit.record(
             store_id, record.order_id, "info",
@@ -687,7 +604,15 @@ def _carry_out_steps(
         if on_released is not None:
             # At least once: a crash before DONE calls the hook again on resume.
             on_released(store_id, record.order_id, payment_url)
-        releases.advance(store_id, key, ReleaseState.DONE)
+
+    carry_out(
+        record.state,
+        [
+            Step((ReleaseState.PLANNED,), ReleaseState.STATUS_SET, set_status),
+            Step((ReleaseState.STATUS_SET,), ReleaseState.DONE, note),
+        ],
+        lambda state, **values: releases.advance(store_id, key, state, **values),
+    )
 
 
 def release_note(record: ReleaseRecord, payment_url: str | None) -> str:

@@ -28,36 +28,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Protocol
 
 from plugin.core.model import Order, Plan, StoreSettings
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import plan_resplit, resplit_key
 from plugin.errors import PermanentError
-from plugin.ports import AuditLog, SplitLedger, SplitRecord, SplitState
+from plugin.ports import AuditLog, ResplitPlatform, SplitLedger, SplitRecord, SplitState
+from plugin.steps import SplitWrite, Step, carry_out
 
 log = logging.getLogger(__name__)
-
-
-class ResplitPlatform(Protocol):
-    """What splitting a backorder order again needs from a store."""
-
-    def get_order(self, order_id: str) -> Order: ...
-
-    def backorder_numbers(self, original_id: str) -> list[str]:
-        """The numbers (`1042-001`, ...) of every backorder order of an original."""
-        ...
-
-    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
-        """The original's backorder order written under `split_key`, if any."""
-        ...
-
-    def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
-        """Create the new backorder order (unless `new_order_id` exists) and reduce
-        `backorder` to what ships now; returns the new order's id."""
-        ...
-
-    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
 
 
 def original_of(order: Order) -> str | None:
@@ -117,49 +96,46 @@ def carry_out_resplit(
     plan = plan_from_dict(record.plan)
     if backorder is None:
         backorder = platform.get_order(record.original_order_id)
-    state = record.state
-    new_id = record.backorder_order_id
-    if state in (SplitState.PLANNED, SplitState.BACKORDER_CREATED):
-        original_id = original_of(backorder)
-        if new_id is None and record.create_attempted and original_id:
-            new_id = platform.find_backorder_order(original_id, key)
-            if new_id is not None:
-                audit.record(
-                    store_id, backorder.id, "info",
-                    f"Found backorder order {new_id} from an earlier attempt.", split_key=key,
-                )  # fmt: skip
-        if new_id is None:
-            # Committed before the call: if we die during it, the retry looks first.
-            splits.mark_create_attempted(store_id, key)
-        audit.record(
-            store_id, backorder.id, "call", "Writing the re-split to the store.",
-            split_key=key, existing_backorder_order=new_id,
-        )  # fmt: skip
-        written = platform.write_resplit(backorder, plan, new_order_id=new_id)
-        if state == SplitState.PLANNED:
-            splits.advance(store_id, key, SplitState.BACKORDER_CREATED, backorder_order_id=written)
-        splits.advance(store_id, key, SplitState.ORIGINAL_UPDATED, backorder_order_id=written)
-        new_id = written
-        state = SplitState.ORIGINAL_UPDATED
+    order = backorder
+    original_id = original_of(order)
+    write = SplitWrite(
+        record, ledger=splits, audit=audit, order_id=order.id, what="re-split",
+        find=lambda: platform.find_backorder_order(original_id, key) if original_id else None,
+        write=lambda existing: platform.write_resplit(order, plan, new_order_id=existing),
+    )  # fmt: skip
 
-    assert new_id is not None  # recorded with BACKORDER_CREATED
-    if state == SplitState.ORIGINAL_UPDATED:
+    def note() -> None:
         # One private note, on the order that ships: it names the new order, whose own meta
         # carries its number, split key and payment (no note of its own: one call less).
-        platform.add_note(backorder.id, resplit_note(plan, new_id, backorder))
+        new_id = write.backorder_order_id
+        assert new_id is not None  # recorded with BACKORDER_CREATED
+        platform.add_note(order.id, resplit_note(plan, new_id, order))
         if customer_note:
-            platform.add_note(backorder.id, customer_resplit_note(plan), customer=True)
-        splits.advance(store_id, key, SplitState.NOTED)
-        state = SplitState.NOTED
-    if state == SplitState.NOTED:
-        splits.advance(store_id, key, SplitState.DONE)
+            platform.add_note(order.id, customer_resplit_note(plan), customer=True)
+
+    def done() -> None:
         audit.record(
-            store_id, backorder.id, "info",
-            f"Split again: backorder order {plan.backorder_number} (id {new_id}) holds what "
-            "still waits.",
-            split_key=key, backorder_order_id=new_id,
+            store_id, order.id, "info",
+            f"Split again: backorder order {plan.backorder_number} (id {write.backorder_order_id})"
+            " holds what still waits.",
+            split_key=key, backorder_order_id=write.backorder_order_id,
         )  # fmt: skip
-        log.info("re-split done store=%s backorder=%s new=%s", store_id, backorder.id, new_id)
+        log.info(
+            "re-split done store=%s backorder=%s new=%s",
+            store_id, order.id, write.backorder_order_id,
+        )  # fmt: skip
+
+    carry_out(
+        record.state,
+        [
+            *write.steps(),
+            Step((SplitState.ORIGINAL_UPDATED,), SplitState.NOTED, note),
+            Step((SplitState.NOTED,), SplitState.DONE, lambda: None, then=done),
+        ],
+        lambda state, **values: splits.advance(store_id, key, state, **values),
+    )
+    new_id = write.backorder_order_id
+    assert new_id is not None  # recorded with BACKORDER_CREATED
     return new_id
 
 

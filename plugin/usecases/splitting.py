@@ -9,12 +9,9 @@ can mark the event failed without retrying it.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 from plugin.core.model import (
     Order,
@@ -23,64 +20,29 @@ from plugin.core.model import (
     Plan,
     Policies,
     ProductRef,
-    Reason,
-    Status,
     Stock,
 )
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import hold_key, plan_split
 from plugin.errors import PermanentError, TransientError
 from plugin.ports import (
+    SPLIT_FINISHED,
+    Alerts,
     AuditLog,
-    Inbox,
-    Platform,
     PolicyStore,
+    ReleaseLedger,
     SplitLedger,
+    SplitNotifier,
+    SplitPlatform,
     SplitRecord,
     SplitState,
+    StockLock,
 )
-from plugin.usecases.releasing import ReleaseLedger, held_by_unpaid_releases
+from plugin.steps import SplitWrite, Step, carry_out, record_failure
+from plugin.usecases.holding import carry_out_hold, hold_for_review
+from plugin.usecases.releasing import held_by_unpaid_releases
 
 log = logging.getLogger(__name__)
-
-# Reconciliation re-reads this much before its checkpoint: the platform's clock and ours
-# differ a little, and an order saved during the previous run must not fall between runs.
-RECONCILE_OVERLAP = dt.timedelta(seconds=120)
-# A store reconciled for the first time looks back this far.
-RECONCILE_FIRST_LOOKBACK = dt.timedelta(hours=24)
-RECONCILE_TOPIC = "order.updated"
-
-_TERMINAL = (SplitState.DONE, SplitState.FAILED)
-
-
-class Alerts(Protocol):
-    """Where the merchant is told about something needing attention (StoreRepository)."""
-
-    def add_alert(
-        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
-    ) -> object: ...
-
-
-@dataclass(frozen=True)
-class WebhookInfo:
-    id: str
-    topic: str
-    status: str  # WooCommerce: active | paused | disabled
-    delivery_url: str
-
-
-class WebhookAdmin(Protocol):
-    """The store's webhook subscriptions (ours only)."""
-
-    def list_webhooks(self) -> list[WebhookInfo]: ...
-
-    def activate_webhook(self, webhook_id: str) -> None: ...
-
-
-class Checkpoints(Protocol):
-    def get_checkpoint(self, store_id: int) -> dt.datetime | None: ...
-
-    def set_checkpoint(self, store_id: int, at: dt.datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -95,25 +57,9 @@ class EventResult:
     detail: str = ""
 
 
-class SplitNotifier(Protocol):
-    """Who tells people about a split (plugin/usecases/notifying.py `Notifications`); optional."""
+class NoAlerts:
+    """Alerts that are only logged (a caller without an alert sink)."""
 
-    def order_split(self, store_id: int, order: Order, plan: Plan, policies: Policies) -> object:
-        """The customer: what ships now, what is on backorder."""
-        ...
-
-    def order_not_backordered(
-        self, store_id: int, order: Order, problems: tuple[Reason, ...]
-    ) -> object:
-        """The merchant: lines that could not be backordered (oversold, cap)."""
-        ...
-
-
-# Holds the allocation locks of these products (plugin/usecases/releasing.py) while the block runs.
-StockLock = Callable[[Sequence[ProductRef]], AbstractContextManager[object]]
-
-
-class _NoAlerts:
     def add_alert(
         self, store_id: int, kind: str, message: str, *, order_id: str | None = None
     ) -> object:
@@ -125,7 +71,7 @@ def handle_order_event(
     store_id: int,
     order_id: str,
     *,
-    platform: Platform,
+    platform: SplitPlatform,
     ledger: SplitLedger,
     releases: ReleaseLedger,
     policies: PolicyStore,
@@ -140,7 +86,7 @@ def handle_order_event(
     `stock_lock` holds the allocation locks of the order's products while the free units are
     read (`_free_stock`).
     """
-    alert_sink: Alerts = alerts if alerts is not None else _NoAlerts()
+    alert_sink: Alerts = alerts if alerts is not None else NoAlerts()
     try:
         return _handle(
             store_id, order_id, platform, ledger, releases, policies, audit, alert_sink,
@@ -159,7 +105,7 @@ def handle_order_event(
 def _handle(
     store_id: int,
     order_id: str,
-    platform: Platform,
+    platform: SplitPlatform,
     ledger: SplitLedger,
     releases: ReleaseLedger,
     policy_store: PolicyStore,
@@ -177,9 +123,10 @@ def _handle(
     if any(r.backorder_order_id == order_id for r in records):
         return EventResult("ignored", order_id, detail="backorder order created by us")
     hold = next((r for r in records if r.split_key == hold_key(order_id)), None)
-    if hold is not None and hold.state not in _TERMINAL:
+    if hold is not None and hold.state not in SPLIT_FINISHED:
         audit.record(store_id, order_id, "info", f"Resuming hold {hold.split_key} at {hold.state}.")
-        return _carry_out_hold(store_id, order, hold, platform, ledger, audit)
+        carry_out_hold(store_id, order, hold, platform, ledger, audit)
+        return EventResult("hold", order_id, split_key=hold.split_key)
     if hold is not None:
         # It waits whole for stock: allocation serves it in its place, like a backorder order
         # (plugin/usecases/releasing.py), and splits it only with the stock it hands it. (A failed
@@ -187,7 +134,7 @@ def _handle(
         detail = "waits for stock" if hold.state == SplitState.DONE else hold.state
         return EventResult("ignored", order_id, split_key=hold.split_key, detail=detail)
     unfinished = [
-        r for r in records if r.original_order_id == order_id and r.state not in _TERMINAL
+        r for r in records if r.original_order_id == order_id and r.state not in SPLIT_FINISHED
     ]
     policies = policy_store.policies_for(store_id, order)
     if unfinished:
@@ -237,23 +184,26 @@ def _handle(
     if plan.outcome is Outcome.SPLIT:
         assert plan.split_key is not None  # a SPLIT plan always carries its key
         record = ledger.start(store_id, order_id, plan.split_key, plan_to_dict(plan))
-        if record.state in _TERMINAL:
+        if record.state in SPLIT_FINISHED:
             return EventResult("ignored", order_id, split_key=record.split_key, detail=record.state)
         return _carry_out_split(
             store_id, order, record, platform, ledger, policies, audit, notifier
         )
     if plan.outcome is Outcome.HOLD and plan.awaits_stock:
         record = ledger.start(store_id, order_id, hold_key(order_id), plan_to_dict(plan))
-        return _carry_out_hold(store_id, order, record, platform, ledger, audit)
+        carry_out_hold(store_id, order, record, platform, ledger, audit)
+        return EventResult("hold", order_id, split_key=record.split_key)
     if plan.outcome is Outcome.HOLD:
-        return _hold(store_id, order, plan, platform, audit)
+        return EventResult(
+            "hold", order_id, detail=hold_for_review(store_id, order, plan, platform, audit)
+        )
     return EventResult("no_change", order_id, detail=plan.reasons[-1].code if plan.reasons else "")
 
 
 def _free_stock(
     store_id: int,
     order: Order,
-    platform: Platform,
+    platform: SplitPlatform,
     releases: ReleaseLedger,
     stock_lock: StockLock | None,
 ) -> tuple[Mapping[ProductRef, Stock], dict[ProductRef, int]]:
@@ -297,117 +247,59 @@ def _carry_out_split(
     store_id: int,
     order: Order,
     record: SplitRecord,
-    platform: Platform,
+    platform: SplitPlatform,
     ledger: SplitLedger,
     policies: Policies,
     audit: AuditLog,
     notifier: SplitNotifier | None = None,
 ) -> EventResult:
-    """Move the split forward from its recorded state to DONE; every step is safe to repeat."""
+    """Move the split forward from its recorded state to DONE (plugin/steps.py): planned →
+    backorder created → original updated (one batch) → noted → done; every step is safe to
+    repeat."""
     key = record.split_key
     plan = plan_from_dict(record.plan)
-    state = record.state
-    backorder_id = record.backorder_order_id
+    write = SplitWrite(
+        record, ledger=ledger, audit=audit, order_id=order.id, what="split",
+        # The split key written on the order finds it (the platform adapter's meta).
+        find=lambda: platform.find_backorder_order(order.id, key),
+        write=lambda existing: platform.write_split(
+            order, plan, backorder_order_id=existing, summary=backorder_summary(plan, order)
+        ),
+    )  # fmt: skip
 
-    if state in (SplitState.PLANNED, SplitState.BACKORDER_CREATED):
-        if backorder_id is None and record.create_attempted:
-            # An earlier attempt may have created the order and died before recording it;
-            # the split key written on the order finds it (connector: backorders_split_key).
-            backorder_id = platform.find_backorder_order(order.id, key)
-            if backorder_id is not None:
-                audit.record(
-                    store_id, order.id, "info",
-                    f"Found backorder order {backorder_id} from an earlier attempt.",
-                    split_key=key,
-                )  # fmt: skip
-        if backorder_id is None:
-            # Committed before the call: if we die during it, the retry looks first.
-            ledger.mark_create_attempted(store_id, key)
-        audit.record(
-            store_id, order.id, "call", "Writing the split to the store.",
-            split_key=key, existing_backorder_order=backorder_id,
-        )  # fmt: skip
-        written_id = platform.write_split(
-            order, plan, backorder_order_id=backorder_id, summary=backorder_summary(plan, order)
-        )
-        if state == SplitState.PLANNED:
-            ledger.advance(
-                store_id, key, SplitState.BACKORDER_CREATED, backorder_order_id=written_id
-            )
-        ledger.advance(store_id, key, SplitState.ORIGINAL_UPDATED, backorder_order_id=written_id)
-        backorder_id = written_id
-        state = SplitState.ORIGINAL_UPDATED
-
-    assert backorder_id is not None  # recorded with BACKORDER_CREATED
-    if state == SplitState.ORIGINAL_UPDATED:
+    def note() -> None:
         # The one note of a split: the backorder order carries its summary from its creation.
+        backorder_id = write.backorder_order_id
+        assert backorder_id is not None  # recorded with BACKORDER_CREATED
         platform.add_note(order.id, split_note(plan, backorder_id))
         if policies.settings.customer_note_on_split:  # off by default: one more call
             platform.add_note(order.id, customer_split_note(plan), customer=True)
-        ledger.advance(store_id, key, SplitState.NOTED)
-        state = SplitState.NOTED
 
-    if state == SplitState.NOTED:
+    def notify() -> None:
         if notifier is not None:
             # Before DONE, so a crash here tells the customer on the retry; the message key
             # (the split key) keeps it to one e-mail.
             notifier.order_split(store_id, order, plan, policies)
-        ledger.advance(store_id, key, SplitState.DONE)
+
+    def done() -> None:
         audit.record(
             store_id, order.id, "info",
-            f"Split done: backorder order {plan.backorder_number} (id {backorder_id}).",
-            split_key=key, backorder_order_id=backorder_id,
+            f"Split done: backorder order {plan.backorder_number} (id {write.backorder_order_id}).",
+            split_key=key, backorder_order_id=write.backorder_order_id,
         )  # fmt: skip
-    return EventResult("split", order.id, split_key=key, backorder_order_id=backorder_id)
 
-
-def _carry_out_hold(
-    store_id: int,
-    order: Order,
-    record: SplitRecord,
-    platform: Platform,
-    ledger: SplitLedger,
-    audit: AuditLog,
-) -> EventResult:
-    """Put an order that waits whole for stock On Hold and record it, exactly once: planned →
-    original_updated (status set) → noted → done, under key `hold:<order id>`. Allocation
-    then serves it like a backorder order (README "When stock arrives")."""
-    key = record.split_key
-    plan = plan_from_dict(record.plan)
-    state = record.state
-    if state in (SplitState.PLANNED, SplitState.BACKORDER_CREATED):
-        if order.status is not Status.ON_HOLD:
-            # WooCommerce takes the order's units from stock on the way to on-hold
-            # (wc_maybe_reduce_stock_levels), so they count as waiting, like a backorder order's.
-            platform.set_status(order.id, Status.ON_HOLD.value)
-        ledger.advance(store_id, key, SplitState.ORIGINAL_UPDATED)
-        state = SplitState.ORIGINAL_UPDATED
-    if state == SplitState.ORIGINAL_UPDATED:
-        platform.add_note(order.id, hold_note(plan))
-        ledger.advance(store_id, key, SplitState.NOTED)
-        state = SplitState.NOTED
-    if state == SplitState.NOTED:
-        ledger.advance(store_id, key, SplitState.DONE)
-        audit.record(
-            store_id, order.id, "info",
-            "Order put On Hold: it waits whole for stock and is released when stock arrives.",
-            outcome=plan.outcome.value, split_key=key,
-        )  # fmt: skip
-    return EventResult("hold", order.id, split_key=key)
-
-
-def _hold(
-    store_id: int, order: Order, plan: Plan, platform: Platform, audit: AuditLog
-) -> EventResult:
-    """Put an order On Hold for the merchant's review (an oversold line, "hold" action)."""
-    if order.status is Status.ON_HOLD:
-        # Already waiting (possibly our own status change coming back as a webhook): a note
-        # now would repeat itself on every later event.
-        return EventResult("hold", order.id, detail="already on hold")
-    platform.set_status(order.id, Status.ON_HOLD.value)
-    platform.add_note(order.id, hold_note(plan))
-    audit.record(store_id, order.id, "info", "Order put On Hold.", outcome=plan.outcome.value)
-    return EventResult("hold", order.id)
+    carry_out(
+        record.state,
+        [
+            *write.steps(),
+            Step((SplitState.ORIGINAL_UPDATED,), SplitState.NOTED, note),
+            Step((SplitState.NOTED,), SplitState.DONE, notify, then=done),
+        ],
+        lambda state, **values: ledger.advance(store_id, key, state, **values),
+    )
+    return EventResult(
+        "split", order.id, split_key=key, backorder_order_id=write.backorder_order_id
+    )
 
 
 def _record_failure(
@@ -419,18 +311,12 @@ def _record_failure(
     alerts: Alerts,
 ) -> None:
     message = f"Could not process order {order_id}: {exc} ({exc.reason}). Not retried."
-    audit.record(store_id, order_id, "error", message, reason=exc.reason)
-    for record in ledger.for_order(store_id, order_id):
-        if record.original_order_id == order_id and record.state not in _TERMINAL:
-            # The connector names a backorder order it created before failing: keep it.
-            created = getattr(exc, "backorder_order_id", None)
-            ledger.advance(
-                store_id,
-                record.split_key,
-                SplitState.FAILED,
-                backorder_order_id=str(created) if created else None,
-                error=message,
-            )
+    unfinished = [
+        record.split_key
+        for record in ledger.for_order(store_id, order_id)
+        if record.original_order_id == order_id and record.state not in SPLIT_FINISHED
+    ]
+    record_failure(store_id, order_id, exc, message, ledger=ledger, audit=audit, keys=unfinished)
     alerts.add_alert(store_id, exc.reason, message, order_id=order_id)
     log.warning(
         "order failed permanently store=%s order=%s reason=%s", store_id, order_id, exc.reason
@@ -494,88 +380,3 @@ def customer_split_note(plan: Plan) -> str:
         f"Part of your order is on backorder: {moved} item(s) will follow in order "
         f"{plan.backorder_number} as soon as they are in stock. Everything else ships now."
     )
-
-
-def hold_note(plan: Plan) -> str:
-    """Private note explaining why the order was put On Hold."""
-    return "Backorders put this order On Hold:\n" + "\n".join(r.message for r in plan.reasons)
-
-
-# --- reconciliation ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReconcileResult:
-    seen: int
-    added: int  # new inbox events (the rest were known already)
-    enqueued: int
-    reactivated_webhooks: tuple[str, ...]
-    checkpoint: dt.datetime
-
-
-def reconcile_store(
-    store_id: int,
-    *,
-    platform: Platform,
-    webhooks: WebhookAdmin,
-    inbox: Inbox,
-    checkpoints: Checkpoints,
-    enqueue: Callable[[int], object],
-    now: dt.datetime,
-    alerts: Alerts | None = None,
-) -> ReconcileResult:
-    """Feed orders changed since the checkpoint through the inbox; revive disabled webhooks."""
-    alert_sink: Alerts = alerts if alerts is not None else _NoAlerts()
-    # WooCommerce never retries a failed delivery and disables a webhook after repeated
-    # failures (reference/woocommerce/README.md), so polling is what catches what was missed.
-    reactivated = _reactivate_webhooks(store_id, webhooks, alert_sink)
-    checkpoint = checkpoints.get_checkpoint(store_id)
-    since = checkpoint if checkpoint is not None else now - RECONCILE_FIRST_LOOKBACK
-    since -= RECONCILE_OVERLAP
-    seen = added = enqueued = 0
-    for change in platform.orders_modified_since(since):
-        seen += 1
-        event_id = inbox.add(
-            store_id,
-            RECONCILE_TOPIC,
-            change.order_id,
-            woo_gmt(change.modified_gmt),
-            "reconcile",
-            fingerprint=change.fingerprint,
-        )
-        if event_id is None:
-            continue  # this state is known (the webhook came, or an earlier run saw it)
-        added += 1
-        enqueue(event_id)
-        enqueued += 1
-    # Only after every change is in the inbox: a crash above repeats the run, not skips it.
-    checkpoints.set_checkpoint(store_id, now)
-    log.info(
-        "reconciled store=%s seen=%s added=%s reactivated=%s",
-        store_id,
-        seen,
-        added,
-        len(reactivated),
-    )
-    return ReconcileResult(seen, added, enqueued, reactivated, now)
-
-
-def _reactivate_webhooks(store_id: int, webhooks: WebhookAdmin, alerts: Alerts) -> tuple[str, ...]:
-    revived: list[str] = []
-    for hook in webhooks.list_webhooks():
-        if hook.status != "disabled":
-            continue
-        webhooks.activate_webhook(hook.id)
-        revived.append(hook.id)
-        alerts.add_alert(
-            store_id,
-            "webhook_disabled",
-            f"The store had disabled webhook {hook.id} ({hook.topic}) after failed deliveries; "
-            "it was re-activated and missed orders are picked up by reconciliation.",
-        )
-    return tuple(revived)
-
-
-def woo_gmt(at: dt.datetime) -> str:
-    """A UTC time as WooCommerce writes `date_modified_gmt` (no offset), for dedupe keys."""
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")

@@ -1,4 +1,4 @@
-"""Cancellations of backorder lines (`plugin.usecases.cancelling.CancellationLedger`) on SQL."""
+"""Cancellations of backorder lines (`plugin.ports.CancellationLedger`) on SQL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import Cancellation, utcnow
 from plugin.adapters.sql.repositories import _insert_ignoring_conflict
-from plugin.usecases.cancelling import CancellationRecord, CancelState
+from plugin.ports import CancellationRecord, CancelState
 
 
 def _record(row: Cancellation) -> CancellationRecord:

@@ -1,6 +1,6 @@
 """Release records (issue 6): which backorder orders were released when stock arrived.
 
-`SqlReleaseLedger` implements `plugin.usecases.releasing.ReleaseLedger`. A release is keyed by a
+`SqlReleaseLedger` implements `plugin.ports.ReleaseLedger`. A release is keyed by a
 deterministic key per backorder order, unique per store, so two allocation jobs (or a retry
 after a crash) release an order once.
 """
@@ -18,8 +18,7 @@ from plugin.adapters.sql.models import Release, ReleaseBump, Split, utcnow
 from plugin.adapters.sql.repositories import _insert_ignoring_conflict, _upsert
 from plugin.core.model import ProductRef
 from plugin.core.split import hold_key
-from plugin.ports import SplitState
-from plugin.usecases.releasing import ReleaseRecord, ReleaseState, release_pool
+from plugin.ports import ReleaseRecord, ReleaseState, SplitState, release_pool
 
 
 def _record(row: Release) -> ReleaseRecord:

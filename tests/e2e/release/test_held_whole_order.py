@@ -13,7 +13,8 @@ import pytest
 import run
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.core.model import CustomerPolicy, DeliveryCondition
-from plugin.usecases.releasing import ReleaseState, release_key
+from plugin.ports import ReleaseState
+from plugin.usecases.releasing import release_key
 from tests.e2e.helpers import Api, Jobs, PluginDb, create_order, settle, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import ProductPolicy, ProductRef
-from plugin.usecases.releasing import ReleaseState
+from plugin.ports import ReleaseState
 from tests.functional.web.conftest import LiveStore, state
 from web.storefront import CACHE_S, RATE_LIMIT
 

@@ -16,8 +16,9 @@ from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger
 from plugin.core.model import ProductRef
 from plugin.errors import TransientError
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform, connect
+from plugin.ports import CancellationRecord
 from plugin.usecases import cancelling
-from plugin.usecases.cancelling import CancellationRecord, cancel_key
+from plugin.usecases.cancelling import cancel_key
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 MERCHANT = "alice@example.com"

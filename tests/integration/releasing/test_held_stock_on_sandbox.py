@@ -20,7 +20,8 @@ from plugin.adapters.sql.repositories import (
     StoreRecord,
 )
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform, connect
-from plugin.usecases.releasing import ReleaseState, allocate_product, release_key
+from plugin.ports import ReleaseState
+from plugin.usecases.releasing import allocate_product, release_key
 from plugin.usecases.splitting import EventResult, handle_order_event
 from tests.processes import API_PATH, running_sandbox
 

@@ -10,8 +10,7 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
 from plugin.core.model import ProductRef
-from plugin.usecases.cancelling import CancelState
-from plugin.usecases.releasing import ReleaseRecord, ReleaseState
+from plugin.ports import CancelState, ReleaseRecord, ReleaseState
 
 
 def _plan(product_id: str, variant_id: str | None, backorder: int) -> dict[str, object]:

@@ -16,7 +16,8 @@ import pytest
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.repositories import StoreRecord
-from plugin.usecases.releasing import ReleaseState, release_key
+from plugin.ports import ReleaseState
+from plugin.usecases.releasing import release_key
 from tests.integration.releasing.test_held_stock_on_sandbox import KEY, SECRET, Shop, stock
 from tests.processes import running_sandbox
 

@@ -20,10 +20,10 @@ from plugin.core.model import CustomerPolicy
 from plugin.errors import NotFound
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
 from plugin.platforms.woocommerce.client import WooCommerceClient
-from plugin.ports import SplitState
+from plugin.ports import CancellationRecord, CancelState, ReleaseState, SplitState
 from plugin.usecases import splitting as service
-from plugin.usecases.cancelling import CancellationRecord, CancelState, cancel_key, cancel_line
-from plugin.usecases.releasing import ReleaseState, allocate_product, release_key
+from plugin.usecases.cancelling import cancel_key, cancel_line
+from plugin.usecases.releasing import allocate_product, release_key
 from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 from tests.fakes import (
     FakeAlerts,

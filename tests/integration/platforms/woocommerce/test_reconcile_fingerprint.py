@@ -15,7 +15,7 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.repositories import InboxRepository, SqlInbox, StoreRecord
 from plugin.platforms.woocommerce.adapter import connect
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
-from plugin.usecases.splitting import reconcile_store
+from plugin.usecases.reconciling import reconcile_store
 from tests.fakes import FakeCheckpoints, FakePlatform
 from tests.processes import running_sandbox
 from tests.unit.sandbox.receiver import Receiver

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from plugin.core.model import Line, Order, PaymentState, Status
-from plugin.usecases.cancelling import CancellationRecord, CancelState, cancel_key, cancel_line
+from plugin.ports import CancellationRecord, CancelState
+from plugin.usecases.cancelling import cancel_key, cancel_line
 from tests.fakes import Crash, FakeAudit, make_line, make_order
 
 STORE = 1

@@ -8,7 +8,8 @@ import pytest
 
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductRef
 from plugin.errors import TransientError
-from plugin.usecases.releasing import ReleaseState, allocate_product, release_key
+from plugin.ports import ReleaseState
+from plugin.usecases.releasing import allocate_product, release_key
 from tests.fakes import (
     Crash,
     FakeAudit,

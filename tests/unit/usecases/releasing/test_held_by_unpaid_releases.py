@@ -4,12 +4,8 @@ allocation and splitting both count out of the free units."""
 from __future__ import annotations
 
 from plugin.core.model import CustomerPolicy, ProductRef
-from plugin.usecases.releasing import (
-    ReleaseState,
-    allocate_product,
-    held_by_unpaid_releases,
-    release_key,
-)
+from plugin.ports import ReleaseState
+from plugin.usecases.releasing import allocate_product, held_by_unpaid_releases, release_key
 from tests.fakes import (
     FakeAudit,
     FakeCustomerPolicies,

@@ -14,8 +14,8 @@ import pytest
 
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductRef, StoreSettings
 from plugin.errors import PermanentError, TransientError
-from plugin.ports import SplitState
-from plugin.usecases.releasing import AllocationResult, ReleaseState, allocate_product, release_key
+from plugin.ports import ReleaseState, SplitState
+from plugin.usecases.releasing import AllocationResult, allocate_product, release_key
 from tests.fakes import (
     Crash,
     FakeAudit,

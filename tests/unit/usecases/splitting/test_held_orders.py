@@ -13,8 +13,8 @@ import contextlib
 
 from plugin.core.model import CustomerPolicy, DeliveryCondition, Status
 from plugin.core.split import hold_key, resplit_key
-from plugin.ports import SplitState
-from plugin.usecases.releasing import ReleaseState, release_key
+from plugin.ports import ReleaseState, SplitState
+from plugin.usecases.releasing import release_key
 from tests.fakes import Crash
 from tests.unit.usecases.splitting.test_held_stock import MUG, WIDGET, World
 

@@ -13,7 +13,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 
 from plugin.core.model import CustomerPolicy, Outcome, ProductRef
-from plugin.usecases.releasing import ReleaseState, allocate_product, release_key
+from plugin.ports import ReleaseState
+from plugin.usecases.releasing import allocate_product, release_key
 from plugin.usecases.splitting import EventResult, handle_order_event
 from tests.fakes import (
     FakeAudit,

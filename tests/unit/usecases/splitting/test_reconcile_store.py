@@ -12,14 +12,8 @@ import datetime as dt
 import pytest
 
 from plugin.errors import TransientError
-from plugin.ports import OrderChange
-from plugin.usecases.splitting import (
-    RECONCILE_FIRST_LOOKBACK,
-    RECONCILE_OVERLAP,
-    WebhookInfo,
-    reconcile_store,
-    woo_gmt,
-)
+from plugin.ports import OrderChange, WebhookInfo, moment_text
+from plugin.usecases.reconciling import RECONCILE_FIRST_LOOKBACK, RECONCILE_OVERLAP, reconcile_store
 from tests.fakes import FakeAlerts, FakeCheckpoints, FakeInbox, FakePlatform
 
 STORE = 3
@@ -58,8 +52,8 @@ def test_changed_orders_are_added_to_the_inbox_and_enqueued_once() -> None:
 
     assert (result.seen, result.added, result.enqueued) == (2, 2, 2)
     assert list(inbox.events.values()) == [
-        (STORE, "order.updated", "2", woo_gmt(at(9)), "reconcile", "fp-2"),
-        (STORE, "order.updated", "3", woo_gmt(at(1)), "reconcile", "fp-3"),
+        (STORE, "order.updated", "2", moment_text(at(9)), "reconcile", "fp-2"),
+        (STORE, "order.updated", "3", moment_text(at(1)), "reconcile", "fp-3"),
     ]
     assert enqueued == [1, 2]
     assert checkpoints.get_checkpoint(STORE) == NOW
@@ -77,7 +71,7 @@ def test_an_event_the_webhook_already_delivered_is_not_added_twice(topic: str) -
     # Whichever topic delivered it: a store sends order.created for a new order.
     platform = FakePlatform(changes=[OrderChange("2", at(5), "processing", "fp-processing")])
     inbox, checkpoints, alerts, enqueued = FakeInbox(), FakeCheckpoints(), FakeAlerts(), []
-    assert inbox.add(STORE, topic, "2", woo_gmt(at(5)), "webhook", fingerprint="fp-processing")
+    assert inbox.add(STORE, topic, "2", moment_text(at(5)), "webhook", fingerprint="fp-processing")
 
     result = run(platform, inbox, checkpoints, alerts, enqueued)
 
@@ -97,7 +91,7 @@ def test_a_same_second_change_the_webhooks_missed_is_recovered() -> None:
         ]
     )
     inbox, checkpoints, alerts, enqueued = FakeInbox(), FakeCheckpoints(), FakeAlerts(), []
-    gmt = woo_gmt(moment)
+    gmt = moment_text(moment)
     assert inbox.add(STORE, "order.created", "2", gmt, "webhook", fingerprint="fp-2-pending") == 1
     assert inbox.add(STORE, "order.created", "4", gmt, "webhook", fingerprint="fp-4-on-hold") == 2
 

@@ -9,7 +9,8 @@ keeps one figure for all three (`FakeReleaseStore.pools`), as WooCommerce does
 from __future__ import annotations
 
 from plugin.core.model import Outcome, ProductRef
-from plugin.usecases.releasing import ReleaseState, release_key
+from plugin.ports import ReleaseState
+from plugin.usecases.releasing import release_key
 from tests.unit.usecases.splitting.test_held_stock import World
 
 PARENT = ProductRef("30")
