@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -101,7 +102,7 @@ def check(shop: Shop, inputs: list[dict[str, Any]], app_namespace: str, where: s
     for index, data in enumerate(inputs):
         problem = _problem(shop, data, app_namespace, [where, str(index)])
         if problem is not None:
-            problems.append(problem)
+            problems.append(replace(problem, element_index=index))
     if problems:
         raise UserErrors(*problems)
 

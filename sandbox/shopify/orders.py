@@ -128,14 +128,16 @@ def _plan_lines(
 ) -> list[tuple[dict[str, Any], str]]:
     """Each line with the location it is assigned to; refuses lines a DENY variant cannot fill."""
     if not lines:
-        raise refuse(["lineItems"], "Line items must have at least one line item", "INVALID")
+        raise refuse(
+            ["order", "lineItems"], "Line items must have at least one line item", "INVALID"
+        )
     primary = next(iter(shop.table("locations")))
     wanted: dict[str, int] = {}
     plan = []
     for index, spec in enumerate(lines):
         if spec["quantity"] < 1:
             raise refuse(
-                ["lineItems", str(index), "quantity"],
+                ["order", "lineItems", str(index), "quantity"],
                 "Quantity must be greater than or equal to 1",
                 "INVALID",
             )
@@ -161,9 +163,9 @@ def _plan_lines(
             and catalog.variant_available(shop, variant) < wanted[variant["id"]]
         ):
             raise refuse(
-                ["lineItems", str(index), "quantity"],
+                ["order", "lineItems", str(index), "quantity"],
                 f"{variant_display(shop, variant)} is out of stock.",
-                "INVENTORY_NOT_AVAILABLE",
+                "INVENTORY_CLAIM_FAILED",
             )
         plan.append((spec, location_id))
     return plan

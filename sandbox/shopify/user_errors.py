@@ -13,10 +13,16 @@ class Problem:
     field: list[str] | None
     message: str
     code: str | None = None
+    element_index: int | None = None  # MetafieldsSetUserError.elementIndex
 
     def as_dict(self) -> dict[str, Any]:
-        """The userErrors entry (extra keys are ignored by types that have no ``code``)."""
-        return {"field": self.field, "message": self.message, "code": self.code}
+        """The userErrors entry (types without ``code`` or ``elementIndex`` ignore them)."""
+        return {
+            "field": self.field,
+            "message": self.message,
+            "code": self.code,
+            "elementIndex": self.element_index,
+        }
 
 
 class UserErrors(Exception):  # noqa: N818 - Shopify's own name for them
