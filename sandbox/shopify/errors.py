@@ -29,6 +29,7 @@ from graphql import (
     OperationDefinitionNode,
     TypeInfo,
     TypeInfoVisitor,
+    VariableDefinitionNode,
     Visitor,
     print_ast,
     visit,
@@ -42,6 +43,7 @@ class _Where:
     argument: ArgumentNode | None
     argument_type: str | None
     operation: str
+    variable: str | None = None  # inside this variable's definition
 
 
 class _Locator(Visitor):
@@ -58,9 +60,11 @@ class _Locator(Visitor):
             definition = self.type_info.get_argument()
             if definition is not None:
                 self.argument_types[id(node)] = str(definition.type)
-        chain = [a for a in ancestors if isinstance(a, Node)] + [node]
+        # graphql-core's `ancestors` stop before `parent`.
+        chain = [a for a in (*ancestors, parent) if isinstance(a, Node)] + [node]
         segments: list[str] = []
         field = argument = None
+        variable: str | None = None
         operation = "anonymous query"
         for item in chain:
             if isinstance(item, OperationDefinitionNode):
@@ -81,12 +85,15 @@ class _Locator(Visitor):
                 argument = item
             elif isinstance(item, ObjectFieldNode):
                 segments.append(item.name.value)
+            elif isinstance(item, VariableDefinitionNode):
+                variable = item.variable.name.value
         self.found[id(node)] = _Where(
             segments,
             field,
             argument,
             self.argument_types.get(id(argument)) if argument else None,
             operation,
+            variable,
         )
 
 
@@ -121,7 +128,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Cannot query field '(\w+)' on type '(\w+)'\."), "undefined_field"),
     (re.compile(r"^Unknown argument '(\w+)' on field '(\w+)\.(\w+)'\."), "unknown_argument"),
     (
-        re.compile(r"^Field '(\w+)\.(\w+)' argument '(\w+)' of type '(.+)' is required"),
+        re.compile(r"^Field '(?:\w+\.)?(\w+)' argument '(\w+)' of type '(.+)' is required"),
         "missing_argument",
     ),
     (
@@ -153,7 +160,8 @@ def validation_errors(
     result: list[dict[str, Any]] = []
     missing: dict[int, dict[str, Any]] = {}
     for error in errors:
-        node = error.nodes[0] if error.nodes else None
+        # The last node is where the problem is (a variable's misuse lists its definition first).
+        node = error.nodes[-1] if error.nodes else None
         place = where.get(id(node)) if node is not None else None
         path = place.path if place else None
         for pattern, kind in _RULES:
@@ -163,8 +171,8 @@ def validation_errors(
             entry = _translate(kind, match, error, path, place, node)
             if kind == "missing_argument" and node is not None and id(node) in missing:
                 merged = missing[id(node)]
-                merged["extensions"]["arguments"] += ", " + match.group(3)
-                merged["message"] += ", " + match.group(3)
+                merged["extensions"]["arguments"] += ", " + match.group(2)
+                merged["message"] += ", " + match.group(2)
             else:
                 if kind == "missing_argument" and node is not None:
                     missing[id(node)] = entry
@@ -209,14 +217,14 @@ def _translate(
         )
     if kind == "missing_argument":
         return _entry(
-            f"Field '{g(2)}' is missing required arguments: {g(3)}",
+            f"Field '{g(1)}' is missing required arguments: {g(2)}",
             error,
             path,
             {
                 "code": "missingRequiredArguments",
                 "className": "Field",
-                "name": g(2),
-                "arguments": g(3),
+                "name": g(1),
+                "arguments": g(2),
             },
         )
     if kind == "needs_selection":
@@ -281,6 +289,13 @@ def _translate(
             error,
             path,
             {"code": "variableRequiresValidType", "typeName": g(2), "variableName": g(1)},
+        )
+    if kind == "unknown_type" and place is not None and place.variable is not None:
+        return _entry(
+            f"{g(1)} isn't a defined input type (on ${place.variable})",
+            error,
+            path,
+            {"code": "variableRequiresValidType", "typeName": g(1), "variableName": place.variable},
         )
     if kind == "unknown_type":
         return _entry(
