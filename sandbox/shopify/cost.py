@@ -130,7 +130,8 @@ class _Walk:
         for key, field_nodes in inner.items():
             name = field_nodes[0].name.value
             if name == "nodes":
-                cost = max(cost, 1 + self.children(node_type, field_nodes, item, actual))
+                node_data = item.get("node") if isinstance(item, dict) else None
+                cost = max(cost, 1 + self.children(node_type, field_nodes, node_data, actual))
             elif name == "edges":
                 edge_nodes = [
                     sel
