@@ -42,7 +42,8 @@ def cost(admin, text: str, variables: dict | None = None) -> int:  # type: ignor
         ('mutation { tagsAdd(id: "x", tags: []) { node { id } userErrors { message } } }', 10),
         ("query($n: Int) { products(first: $n) { nodes { id } } }", 2 + 7),
         (
-            "fragment F on Product { variants(first: 4) { nodes { id } } } { products(first: 2) { nodes { ...F } } }",
+            "fragment F on Product { variants(first: 4) { nodes { id } } } "
+            "{ products(first: 2) { nodes { ...F } } }",
             2 + 2 * (1 + 2 + 4),
         ),
         ("{ a: shop { name } b: shop { name } }", 2),
