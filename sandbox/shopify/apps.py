@@ -69,6 +69,7 @@ class Apps:
         token = token or "shpua_" + secrets.token_hex(16)
         with self.shop.lock:
             self.shop.table("tokens")[token] = {"app": app.id, "scopes": sorted(set(scopes))}
+            self.shop.save()
         return token
 
     def caller(self, token: str | None) -> App | None:
@@ -88,6 +89,7 @@ class Apps:
             gone = [t for t, entry in tokens.items() if entry["app"] == app.id]
             for token in gone:
                 del tokens[token]
+            self.shop.save()
         return len(gone)
 
     def describe(self) -> list[dict[str, Any]]:

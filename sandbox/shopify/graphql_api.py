@@ -23,6 +23,7 @@ from graphql import (
     ExecutionResult,
     FragmentDefinitionNode,
     GraphQLError,
+    OperationType,
     execute,
     get_operation_ast,
     parse,
@@ -178,7 +179,7 @@ def run(
     if not taken:
         return throttled(requested, status).get_json()  # type: ignore[no-any-return]
     shop = sandbox.shop
-    with shop.request():
+    with shop.request(write=operation.operation == OperationType.MUTATION):
         result = execute(
             api_schema,
             document,

@@ -170,15 +170,16 @@ class Shop:
         """Note that `resource` changed under `topic`; one event per pair and request."""
         self._pending[(topic, resource)] = body
 
-    def take_events(self) -> list[Event]:
-        """Build the bodies of the noted changes now, save, and hand the events over."""
+    def take_events(self, save: bool = True) -> list[Event]:
+        """Build the bodies of the noted changes now, save (unless told the request only
+        read), and hand the events over."""
         with self.lock:
             now = self.now_iso()
             for (topic, resource), body in self._pending.items():
                 self._events.append(Event(topic, resource, body(), now))
             self._pending.clear()
             events, self._events = self._events, []
-            if events or self.path is not None:
+            if save or events:
                 self.save()
         for listener in self.listeners:
             listener(events)
@@ -193,16 +194,16 @@ class Shop:
         self._pending = dict(snapshot)
 
     @contextmanager
-    def request(self) -> Iterator[Shop]:
+    def request(self, write: bool = True) -> Iterator[Shop]:
         """Hold the lock for one request; its noted changes are sent when it ends (and
-        forgotten when it fails)."""
+        forgotten when it fails); a request that may write is saved."""
         with self.lock:
             try:
                 yield self
             except BaseException:
                 self._pending.clear()
                 raise
-        self.take_events()
+        self.take_events(save=write)
 
     # ---------------------------------------------------------------- persistence
     def save(self) -> None:

@@ -124,11 +124,12 @@ class Deliverer:
     def on_events(self, events: list[Event], only_app: str | None = None) -> None:
         """Queue the deliveries of committed events to their subscriptions (of one app)."""
         for event in events:
-            subscribers = [
-                s
-                for s in subscriptions.for_topic(self.shop, event.topic)
-                if only_app is None or s["_app"] == only_app
-            ]
+            with self.shop.lock:
+                subscribers = [
+                    dict(s)
+                    for s in subscriptions.for_topic(self.shop, event.topic)
+                    if only_app is None or s["_app"] == only_app
+                ]
             if not subscribers:
                 continue
             event_id = str(uuid.uuid4())
