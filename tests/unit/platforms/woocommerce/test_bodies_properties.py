@@ -14,8 +14,8 @@ from plugin.platforms.woocommerce.mapping import (
     load_order,
     order_from_data,
     original_update_body,
-    stock_for_order,
 )
+from plugin.platforms.woocommerce.stock import stock_for_order
 from tests.examples import properties
 
 from .conftest import line, order_json, product_json
