@@ -15,7 +15,7 @@ from rq.serializers import JSONSerializer
 from plugin.adapters.queue.relay import QUEUE_NAME, event_queue
 from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
-from webhooks.receive import FINGERPRINTS
+from plugin.platforms.woocommerce.webhooks import FINGERPRINTS
 
 from .conftest import (
     WEBHOOK_SECRET,
