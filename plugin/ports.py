@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from plugin.core.model import Order, Plan, Policies, ProductRef, Reason, Stock, StockFigure
+from plugin.core.purchasing import PurchaseOrder, Receipt
 from plugin.core.serialize import ref_from_dict
 
 # --- events: what the inbox records ----------------------------------------------------------
@@ -523,3 +524,37 @@ class ReceiptLedger(Protocol):
         released: Sequence[str] | None = None,
         error: str | None = None,
     ) -> None: ...
+
+
+class PurchaseOrders(Protocol):
+    """A store's purchase orders (`plugin/adapters/sql/purchasing.py`)."""
+
+    def taken_numbers(self, store_id: int) -> set[str]: ...
+
+    def add(self, store_id: int, orders: Iterable[PurchaseOrder]) -> None:
+        """Store new purchase orders, all or none."""
+        ...
+
+    def replace(self, store_id: int, old: PurchaseOrder, new: PurchaseOrder) -> None:
+        """Write `new` over `old`; PurchasingError when the stored order is no longer `old`."""
+        ...
+
+    def record_receipt(
+        self, store_id: int, old: PurchaseOrder, receipt: Receipt, receipt_key: str
+    ) -> ReceiptRecord:
+        """The purchase order as received and the receipt to carry out, in one write."""
+        ...
+
+
+class SupplierMail(Protocol):
+    """Posts one e-mail to the outbox once per key (the mail job sends it)."""
+
+    def __call__(
+        self,
+        store_id: int,
+        key: str,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachments: Sequence[tuple[str, str, str]] = (),  # (file name, content type, text)
+    ) -> object: ...
