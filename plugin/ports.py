@@ -480,6 +480,12 @@ class StockRaisePlatform(Protocol):
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
 
 
+class ProductLookup(Protocol):
+    """Whether a store has a product: a CSV naming an unknown one is refused row by row."""
+
+    def product_exists(self, ref: ProductRef) -> bool: ...
+
+
 class ReceiptState:
     """States of a purchase order receipt, in order; a receipt only moves forward."""
 

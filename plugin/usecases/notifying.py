@@ -116,6 +116,7 @@ class Message:
     recipient: str
     subject: str
     body: str
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, content type, text)
 
 
 @dataclass(frozen=True)

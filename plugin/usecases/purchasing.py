@@ -156,7 +156,7 @@ def move_expected_date(
             audit, store_id, moved,
             f"Expected date moved from {order.expected_date} to {expected_date} "
             f"(purchase order {order.number}).",
-            kind="date",
+            event="expected_date_moved",
         )  # fmt: skip
     return moved
 
@@ -188,12 +188,12 @@ def shorten_line(
 
 
 def _audit_reserved(
-    audit: AuditLog, store_id: int, order: PurchaseOrder, message: str, *, kind: str = "info"
+    audit: AuditLog, store_id: int, order: PurchaseOrder, message: str, *, event: str = "sent"
 ) -> None:
     for line in order.lines:
         for reservation in line.reservations:
             audit.record(
-                store_id, reservation.order_id, kind, message,
+                store_id, reservation.order_id, "info", message, event=event,
                 purchase_order=order.number, product_id=line.ref.product_id,
                 variant_id=line.ref.variant_id, units=reservation.units,
                 expected_date=str(order.expected_date) if order.expected_date else None,

@@ -36,6 +36,7 @@ class OutboxRecord:
     error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, content type, text)
 
 
 def _record(row: OutboxMessage) -> OutboxRecord:
@@ -52,6 +53,10 @@ def _record(row: OutboxMessage) -> OutboxRecord:
         error=row.error,
         created_at=row.created_at,
         sent_at=row.sent_at,
+        attachments=tuple(
+            (str(a["filename"]), str(a["content_type"]), str(a["text"]))
+            for a in row.attachments or ()
+        ),
     )
 
 
@@ -70,6 +75,11 @@ class OutboxRepository:
             "recipient": message.recipient,
             "subject": message.subject,
             "body": message.body,
+            "attachments": [
+                {"filename": name, "content_type": kind, "text": text}
+                for name, kind, text in message.attachments
+            ]
+            or None,
             "status": QUEUED,
             "attempts": 0,
             "created_at": utcnow(),

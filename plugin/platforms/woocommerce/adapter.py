@@ -268,6 +268,15 @@ class WooCommercePlatform:
             path = f"/products/{int(pool.product_id)}"
         self.client.put(path, {"stock_quantity": int(quantity)})
 
+    def product_exists(self, ref: ProductRef) -> bool:
+        """Whether the store has the product (or the product's variation) `ref`."""
+        if ref.variant_id:
+            records = self.client.get_variations(ref.product_id, [ref.variant_id])
+        else:
+            records = self.client.get_products([ref.product_id])
+        wanted = ref.variant_id or ref.product_id
+        return any(str(record.get("id")) == wanted for record in records)
+
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         """Units taken from stock per line id (`_reduced_stock` line meta) of an order."""
         data = self._order_data(order_id)
