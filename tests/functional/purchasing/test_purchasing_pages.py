@@ -297,3 +297,39 @@ def test_moving_the_expected_date_records_it_on_each_covered_backorder_order(
             if e.data.get("event") == "expected_date_moved"
         ]  # fmt: skip
         assert dates == ["Expected date moved from 2027-01-14 to 2027-01-20 (purchase order PO-1)."]
+
+
+def test_links_csv_import_refuses_unknown_products_and_suppliers_row_by_row(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    store = live_store.store
+    mug = live_store.product_id("MUG-BLUE")
+    purchasing = _purchasing(app)
+    purchasing.save_supplier(store.id, Supplier("", "Acme", "USD", email="po@acme.test"))
+    csv_text = (
+        "supplier,product_id,variant_id,supplier_sku,unit_cost,pack_size,minimum_quantity,"
+        "preferred\n"
+        f"Acme,{mug},,A-MUG,3.10,6,0,yes\n"
+        "Acme,999999,,A-NONE,1.00,1,0,yes\n"
+        f"Nobody,{mug},,N-MUG,1.00,1,0,no\n"
+        f"Acme,{mug},,A-MUG,-1,1,0,no\n"
+    )
+    page = f"{_base(store)}/suppliers"
+    response = alice.client.post(
+        f"{_base(store)}/links/import",
+        data={"csrf_token": alice.token(page), "file": (io.BytesIO(csv_text.encode()), "l.csv")},
+        content_type="multipart/form-data",
+    )
+    html = response.get_data(as_text=True).replace("&#39;", "'")
+    assert response.status_code == 200
+    assert "1 row(s) saved." in html
+    assert '<td class="num">3</td><td>The store has no product 999999' in html
+    assert "<td class=\"num\">4</td><td>There is no supplier named 'Nobody'" in html
+    assert f'<td class="num">5</td><td>Product {mug} at supplier 1: the unit cost must be' in html
+    [link] = purchasing.links(store.id)
+    assert (link.ref, link.supplier_sku, link.unit_cost, link.pack_size) == (
+        ProductRef(str(mug)),
+        "A-MUG",
+        Decimal("3.10"),
+        6,
+    )
