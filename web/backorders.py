@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from plugin.adapters.queue.relay import enqueue_event
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.models import utcnow
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.reports import recent_audited_orders, released_order_ids, splits_of_store
 from plugin.adapters.sql.repositories import (
     InboxRepository,
@@ -28,7 +29,7 @@ from plugin.adapters.sql.repositories import (
     SqlSplitLedger,
     StoreRecord,
 )
-from plugin.core.model import ProductPolicy, minor_unit
+from plugin.core.model import ProductPolicy, ProductRef, minor_unit
 from plugin.core.split import hold_key
 from plugin.errors import BackordersError
 from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_client
@@ -77,6 +78,10 @@ class BackorderLine:
     @property
     def age_bucket(self) -> str:
         return age_bucket(self.age_days)
+
+    @property
+    def ref(self) -> ProductRef:
+        return ProductRef(self.product_id, self.variant_id)
 
 
 def age_bucket(days: int) -> str:
@@ -354,6 +359,7 @@ def index(store_id: int) -> BaseResponse | str:
         recent=recent_audited_orders(services().db, store.id),
         admin_order_url=admin_order_url,
         csv_args={**request.args.to_dict(), "format": "csv"},
+        covering=SqlPurchasing(services().db).covering(store.id),  # purchase orders (issue 14)
     )
 
 

@@ -480,6 +480,24 @@ class SqlPurchasing:
                     )
         return found
 
+    def covering(self, store_id: int) -> dict[tuple[str, ProductRef], tuple[str, dt.date | None]]:
+        """Per backorder order and product: the open purchase order reserving units for it
+        (number, expected date; None for a draft: nothing was promised yet). With several,
+        the one expected last, as the order waits for all of them."""
+        found: dict[tuple[str, ProductRef], tuple[str, dt.date | None]] = {}
+        for stored in self.purchase_orders(store_id):
+            order = stored.order
+            if order.status not in OPEN_STATUSES:
+                continue
+            date = order.expected_date if order.status is not PurchaseOrderStatus.DRAFT else None
+            for line in order.lines:
+                for reservation in line.reservations:
+                    key = (reservation.order_id, line.ref)
+                    known = found.get(key)
+                    if known is None or (date and (known[1] is None or date > known[1])):
+                        found[key] = (order.number, date)
+        return found
+
     # --- rows --------------------------------------------------------------------------------
 
     @staticmethod

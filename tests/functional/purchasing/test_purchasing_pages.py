@@ -333,3 +333,21 @@ def test_links_csv_import_refuses_unknown_products_and_suppliers_row_by_row(
         Decimal("3.10"),
         6,
     )
+
+
+def test_the_backorders_page_shows_the_purchase_order_covering_a_line(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    from tests.functional.web.test_backorders import _line, add_split
+
+    add_split(app, alice_store.id, "100", "301", [_line("11", 2, "20.00")])
+    add_split(app, alice_store.id, "101", "302", [_line("12", 1, "5.00")])
+    supplier = _supplier(app, alice_store)
+    _draft(app, alice_store, supplier)
+    page = f"/stores/{alice_store.id}/backorders"
+    assert '<span class="on-po">on PO-1 (draft)</span>' in alice.get(page).get_data(as_text=True)
+    orders = f"{_base(alice_store)}/orders/PO-1"
+    alice.post(f"{orders}/send", {"expected_date": "2027-01-14"}, token_from=orders)
+    html = alice.get(page).get_data(as_text=True)
+    assert html.count('class="on-po"') == 1  # 302's line has no purchase order
+    assert '<span class="on-po">on PO-1, expected 14 Jan</span>' in html
