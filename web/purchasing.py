@@ -503,12 +503,17 @@ def create_purchase_orders(store_id: int) -> BaseResponse:
     if not products:
         flash("Choose at least one line to order.", "error")
         return redirect(back, 303)
+    chosen_orders = request.form.getlist("order")
+    if not all(is_numeric_id(order_id) for order_id in chosen_orders):
+        abort(400)
+    drop_ship = request.form.get("drop_ship") == "yes"
     purchasing = _purchasing()
     try:
         planned, _orders = _proposal(store)
         drafts = usecase.create_drafts(
             store.id, planned, orders=purchasing, today=_today(),
             pattern=purchasing.settings(store.id).numbering_pattern, products=products,
+            backorder_orders=set(chosen_orders) or None, drop_ship=drop_ship,
         )  # fmt: skip
     except PurchasingError as exc:
         return _refused(exc, back)

@@ -435,15 +435,7 @@ class _ReceiptRun:
             )  # fmt: skip
 
     def _release(self) -> dict[str, Any]:
-        for line in self.record.drop_shipped:
-            order_id = str(line["order_id"])
-            # The supplier shipped to the customer: the order is completed, no stock moves.
-            self.platform.set_status(order_id, Status.DISPATCHED)
-            self.platform.add_note(
-                order_id,
-                f"Shipped by the supplier on purchase order {self.record.number} "
-                f"({line['units']} x {ref_label(_line_ref(line))}).",
-            )
+        self._complete_drop_shipped()
         for product_id in dict.fromkeys(str(line["product_id"]) for line in self.record.lines):
             self.allocate(product_id)
         waiting = dict.fromkeys(
@@ -456,6 +448,30 @@ class _ReceiptRun:
         ]
         self.released = released
         return {"released": released}
+
+    def _complete_drop_shipped(self) -> None:
+        """The supplier shipped to the customers: a backorder order whose every line it shipped
+        is completed in the store (no stock moves); one still waiting for other lines gets a
+        note, and the merchant completes it when those ship."""
+        shipped: dict[str, dict[ProductRef, int]] = {}
+        for line in self.record.drop_shipped:
+            units = shipped.setdefault(str(line["order_id"]), {})
+            units[_line_ref(line)] = units.get(_line_ref(line), 0) + int(line["units"])
+        for order_id, units in shipped.items():
+            what = ", ".join(f"{n} x {ref_label(ref)}" for ref, n in units.items())
+            note = f"Shipped by the supplier on purchase order {self.record.number}: {what}."
+            order = self.platform.get_order(order_id)
+            if order.status is Status.DISPATCHED:
+                continue  # completed by an earlier attempt (or by the merchant)
+            complete = all(units.get(line.ref, 0) >= line.quantity for line in order.lines)
+            self.platform.add_note(order_id, note)
+            if complete:
+                self.platform.set_status(order_id, Status.DISPATCHED)
+            self.audit.record(
+                self.record.store_id, order_id, "call",
+                note + (" Completed." if complete else " Other lines still wait."),
+                purchase_order=self.record.number,
+            )  # fmt: skip
 
     def _tell(self) -> None:
         parts = []

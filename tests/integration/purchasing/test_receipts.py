@@ -4,7 +4,7 @@ exactly the units received, once, whatever attempt dies where; then allocation a
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.purchasing import SqlPurchasing, SqlReceiptLedger
 from plugin.adapters.sql.repositories import StoreRecord
-from plugin.core.model import ProductRef, StockFigure
+from plugin.core.model import Order, ProductRef, Status, StockFigure
 from plugin.core.purchasing import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -24,7 +24,7 @@ from plugin.core.purchasing import (
 )
 from plugin.ports import ReceiptState
 from plugin.usecases.purchasing import carry_out_receipt, record_receipt
-from tests.fakes import Crash, FakeAlerts, FakeAudit
+from tests.fakes import Crash, FakeAlerts, FakeAudit, make_line, make_order
 
 TODAY = dt.date(2026, 12, 4)
 P1 = ProductRef("11")
@@ -41,6 +41,11 @@ class Shop:
     crash: str = ""
     writes: list[tuple[ProductRef, int]] = field(default_factory=list)
     statuses: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    orders: dict[str, Order] = field(default_factory=dict)
+
+    def get_order(self, order_id: str) -> Order:
+        return self.orders[order_id]
 
     def stock_figure(self, ref: ProductRef) -> StockFigure:
         pool = PARENT if ref == P2 else ref
@@ -58,9 +63,10 @@ class Shop:
 
     def set_status(self, order_id: str, canonical_status: str) -> None:
         self.statuses.append((order_id, canonical_status))
+        self.orders[order_id] = replace(self.orders[order_id], status=Status(canonical_status))
 
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
-        pass
+        self.notes.append((order_id, text))
 
 
 @dataclass
@@ -212,3 +218,40 @@ def test_a_receipt_on_a_cancelled_purchase_order_is_refused_and_records_nothing(
     assert SqlReceiptLedger(db).receipts(store.id) == []
     stored = purchasing.get(store.id, "PO-9")
     assert stored is not None and stored.order == order
+
+
+def test_drop_shipped_units_complete_the_orders_they_cover_without_touching_stock(
+    db: Database, purchasing: SqlPurchasing, store: StoreRecord
+) -> None:
+    supplier_id = purchasing.save_supplier(store.id, Supplier("", "Acme", "USD", "a@acme.test"))
+    supplier = purchasing.suppliers(store.id)[0]
+    draft = PurchaseOrder(
+        "PO-7", supplier_id, "USD", PurchaseOrderStatus.DRAFT,
+        (PurchaseOrderLine(P1, 3, Decimal("2"), drop_ship=True,
+                           reservations=(Reservation("301", 2), Reservation("302", 1))),),
+    )  # fmt: skip
+    purchasing.add(store.id, [draft])
+    sent = send(draft, supplier, TODAY)
+    purchasing.replace(store.id, draft, sent)
+    record, _ = record_receipt(store.id, sent, {P1: 3}, orders=purchasing, key="receipt:PO-7:1")
+    shop = Shop({P1: -3})
+    shop.orders = {
+        "301": make_order("301", [make_line("1", "11", 2)], status=Status.NEW_BACKORDER),
+        "302": make_order(
+            "302", [make_line("1", "11", 1), make_line("2", "14", 1)], status=Status.NEW_BACKORDER
+        ),
+    }
+    releases = Releases({"11": ["301", "302"]}, frees=[])
+    alerts, done = _run(db, store, shop, releases, record.receipt_key)
+    assert done.state == ReceiptState.DONE  # type: ignore[attr-defined]
+    assert shop.writes == []  # no stock moves
+    assert shop.statuses == [("301", Status.DISPATCHED)]  # 302 still waits for product 14
+    assert shop.notes == [
+        ("301", "Shipped by the supplier on purchase order PO-7: 2 x product 11."),
+        ("302", "Shipped by the supplier on purchase order PO-7: 1 x product 11."),
+    ]
+    assert releases.allocated == []
+    assert alerts.alerts[0][3] == (
+        "Shortfall received on purchase order PO-7: 2 x product 11 shipped by the supplier to "
+        "order 301; 1 x product 11 shipped by the supplier to order 302. Nothing was released."
+    )
