@@ -37,6 +37,7 @@ from plugin.ports import SplitRecord
 from plugin.usecases.cancelling import cancel_key
 from web.auth import login_required, owned_store, services
 from web.inputs import is_numeric_id, whole_number
+from web.purchasing import covered_by_free_stock
 
 logger = logging.getLogger(__name__)
 
@@ -360,7 +361,17 @@ def index(store_id: int) -> BaseResponse | str:
         admin_order_url=admin_order_url,
         csv_args={**request.args.to_dict(), "format": "csv"},
         covering=SqlPurchasing(services().db).covering(store.id),  # purchase orders (issue 14)
+        covered=_covered(store) if request.args.get("stock") == "1" else None,
     )
+
+
+def _covered(store: StoreRecord) -> set[tuple[str, ProductRef]] | None:
+    """Lines free stock covers now (reads the store per product: asked for with ?stock=1)."""
+    try:
+        return covered_by_free_stock(store)
+    except BackordersError as exc:
+        flash(f"The store's stock could not be read: {exc.reason}.", "error")
+        return None
 
 
 def _csv(store: StoreRecord, lines: list[BackorderLine]) -> Response:

@@ -48,7 +48,7 @@ from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_platform
 from plugin.ports import ReceiptState
 from plugin.usecases import purchasing as usecase
 from plugin.usecases.notifying import Message
-from plugin.usecases.releasing import preview_allocation
+from plugin.usecases.releasing import Preview, preview_allocation
 from web.auth import login_required, owned_store, services
 from web.inputs import is_numeric_id
 
@@ -431,11 +431,9 @@ def _product_exists(platform: Any, ref: ProductRef) -> bool:
 # --- the proposal ---------------------------------------------------------------------------
 
 
-def open_demand(
-    store: StoreRecord,
-) -> tuple[dict[str, OpenBackorder], dict[ProductRef, int]]:
-    """The open backorder orders (as allocation ranks them) and each product's free units
-    (as allocation counts them), read from the store."""
+def _previews(store: StoreRecord) -> list[Preview]:
+    """Allocation's view of each product open backorders wait for, as if nothing arrived:
+    the orders in rank order, the units free now and what they would release."""
     db = services().db
     ledger = SqlReleaseLedger(db)
     platform = _platform(store)
@@ -443,13 +441,40 @@ def open_demand(
     products = dict.fromkeys(
         ledger.parent_product(store.id, p) for p in ledger.waiting_products(store.id)
     )
+    return [
+        preview_allocation(
+            store.id,
+            product_id,
+            0,
+            platform=platform,
+            releases=ledger,
+            policies=SqlPolicyStore(db),
+            priority_bumps=bumps,
+        )  # fmt: skip
+        for product_id in products
+    ]
+
+
+def covered_by_free_stock(store: StoreRecord) -> set[tuple[str, ProductRef]]:
+    """(backorder order, product) of the waiting lines that free stock covers now: a release
+    is possible (the backorders page shows them green). Reads the store."""
+    return {
+        (ranked.order_id, line.ref)
+        for preview in _previews(store)
+        for ranked in preview.ranking
+        for line in ranked.lines
+        if line.requested and line.allocated >= line.requested
+    }
+
+
+def open_demand(
+    store: StoreRecord,
+) -> tuple[dict[str, OpenBackorder], dict[ProductRef, int]]:
+    """The open backorder orders (as allocation ranks them) and each product's free units
+    (as allocation counts them), read from the store."""
     orders: dict[str, OpenBackorder] = {}
     free: dict[ProductRef, int] = {}
-    for product_id in products:
-        preview = preview_allocation(
-            store.id, product_id, 0, platform=platform, releases=ledger,
-            policies=SqlPolicyStore(db), priority_bumps=bumps,
-        )  # fmt: skip
+    for preview in _previews(store):
         orders.update(preview.orders)
         for order in preview.orders.values():
             for line in order.lines:
