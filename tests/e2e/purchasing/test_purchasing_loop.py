@@ -128,6 +128,20 @@ class Merchant:
         self.post("/signin", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}, "/signin")
 
 
+def _kill_workers(stack: run.Stack) -> list[Any]:
+    """SIGKILL every worker. RQ's work horse runs a job in a process group of its own
+    (rq/worker/worker_classes.py `fork_work_horse`: os.setpgrp), so it is killed by its pid, as
+    a machine crash would."""
+    killed = [c for c in stack.worker_children() if c.is_running()]
+    for child in killed:
+        horses = psutil.Process(child.pid).children(recursive=True)
+        stack.supervisor.kill(child)
+        for horse in horses:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                horse.kill()
+    return killed
+
+
 def _split(api: Api, order_id: int) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         children = api.children(order_id)
@@ -216,15 +230,7 @@ def test_from_backorders_to_a_received_purchase_order_and_released_orders(loop: 
         return bool(entry.get("attempted")) and not entry.get("written")
 
     wait_for(write_on_the_wire, timeout=60, what="the stock write attempted")
-    killed = [c for c in stack.worker_children() if c.is_running()]
-    for child in killed:
-        # RQ's work horse runs the job in a process group of its own (rq/worker/worker_classes.py
-        # `fork_work_horse`: os.setpgrp), so it is killed by its pid, as a machine crash would.
-        horses = psutil.Process(child.pid).children(recursive=True)
-        stack.supervisor.kill(child)
-        for horse in horses:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                horse.kill()
+    killed = _kill_workers(stack)
     run.set_sandbox_faults(stack.sandbox_url, {"latency_ms": 0})
     for _ in killed:
         stack.start_worker()
@@ -265,3 +271,19 @@ def test_from_backorders_to_a_received_purchase_order_and_released_orders(loop: 
     assert after.order.lines[0].reservations == (Reservation(backorders["a"], 2),)
     proposal = merchant.get(f"{base}/proposal")
     assert f'data-product="{widget["id"]}"' not in proposal
+
+    # Two more units arrive while no worker runs: the backorders page shows a's line green
+    # (free stock covers it, a release is possible) until allocation releases it.
+    stopped = _kill_workers(stack)
+    api.put(f"/products/{widget['id']}", {"stock_quantity": 0})
+    backorders_page = merchant.get(f"/stores/{store_id}/backorders?stock=1")
+    green = re.findall(
+        r'<tr class="backorder-line covered"[^>]*data-backorder="(\d+)"', backorders_page
+    )
+    assert green == [backorders["a"]]
+    for _ in stopped:
+        stack.start_worker()
+    wait_for(
+        lambda: api.order(int(backorders["a"]))["status"] == "processing",
+        timeout=60, what="release of a",
+    )  # fmt: skip
