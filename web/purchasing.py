@@ -698,6 +698,32 @@ def cancel_order(store_id: int, number: str) -> BaseResponse:
     return redirect(back, 303)
 
 
+@bp.post("/stores/<int:store_id>/purchasing/orders/<number>/shorten")
+@login_required
+def shorten(store_id: int, number: str) -> BaseResponse:
+    """Lower one line: the last-served backorder orders lose their reservations first."""
+    store = owned_store(store_id)
+    stored = _stored(store, number)
+    back = _order_url(store, number)
+    try:
+        ref = _ref_from(request.form)
+        quantity = usecase.check_quantities({ref: request.form.get("quantity", "")}).get(ref)
+        if quantity is None:
+            raise PurchasingError("not_a_quantity", "Enter the new quantity of the line.")
+        freed = usecase.shorten_line(
+            store.id, stored.order, ref, quantity, orders=_purchasing(),
+            audit=SqlAuditLog(services().db),
+        )  # fmt: skip
+    except PurchasingError as exc:
+        return _refused(exc, back)
+    flash(
+        f"{usecase.ref_label(ref).capitalize()} lowered to {quantity}; "
+        f"{sum(f.units for f in freed)} reserved unit(s) freed.",
+        "ok",
+    )
+    return redirect(back, 303)
+
+
 @bp.post("/stores/<int:store_id>/purchasing/orders/<number>/receive")
 @login_required
 def receive(store_id: int, number: str) -> BaseResponse:

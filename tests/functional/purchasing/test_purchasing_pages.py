@@ -351,3 +351,37 @@ def test_the_backorders_page_shows_the_purchase_order_covering_a_line(
     html = alice.get(page).get_data(as_text=True)
     assert html.count('class="on-po"') == 1  # 302's line has no purchase order
     assert '<span class="on-po">on PO-1, expected 14 Jan</span>' in html
+
+
+def test_shortening_a_line_frees_the_last_served_reservations(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    supplier = _supplier(app, alice_store)
+    _draft(app, alice_store, supplier)
+    page = f"{_base(alice_store)}/orders/PO-1"
+    form = {"product_id": "11", "variant_id": "", "quantity": "3"}
+    html = _flash(alice.post(f"{page}/shorten", form, token_from=page), alice)
+    assert "Product 11 lowered to 3; 2 reserved unit(s) freed." in html
+    stored = _purchasing(app).get(alice_store.id, "PO-1")
+    assert stored is not None
+    assert stored.order.lines[0].quantity == 3
+    assert stored.order.lines[0].reservations == (Reservation("301", 2), Reservation("299", 1))
+
+
+@pytest.mark.parametrize(
+    ("quantity", "message"),
+    [("7", "purchase order PO-1 orders 6; to order more than that, draft a new purchase order."),
+     ("-1", "Product 11: enter 0 or more, not -1."),
+     ("0", "Lowering product 11 to 0 leaves purchase order PO-1 empty: cancel the purchase order")],
+)  # fmt: skip
+def test_a_bad_shortening_is_refused_and_changes_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, quantity: str, message: str
+) -> None:
+    supplier = _supplier(app, alice_store)
+    _draft(app, alice_store, supplier)
+    before = _purchasing(app).get(alice_store.id, "PO-1")
+    page = f"{_base(alice_store)}/orders/PO-1"
+    form = {"product_id": "11", "variant_id": "", "quantity": quantity}
+    html = _flash(alice.post(f"{page}/shorten", form, token_from=page), alice)
+    assert message in html
+    assert _purchasing(app).get(alice_store.id, "PO-1") == before
