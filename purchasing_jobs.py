@@ -5,12 +5,14 @@ or when the reaper requeues it after its worker died."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from plugin.adapters.sql.purchasing import SqlReceiptLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.errors import RateLimited
+from plugin.ports import ReceiptRecord
 from plugin.usecases import purchasing
-from worker import allocate_product, connect_store, runtime
+from worker import Runtime, allocate_product, connect_store, order_lock, runtime
 
 log = logging.getLogger(__name__)
 
@@ -23,22 +25,11 @@ def carry_out_receipt(store_id: int, receipt_key: str) -> str:
     if store is None or not store.is_connected:
         return "store_not_connected"
     platform, limiter = connect_store(rt, store)
-
-    def allocate(product_id: str) -> object:
-        # The receipt's own alert names what was released: no second "stock arrived" alert.
-        return allocate_product(store_id, product_id, on_stock_arrived=lambda *_: None)
-
     try:
-        record = purchasing.carry_out_receipt(
-            store_id,
-            receipt_key,
-            platform=platform,
-            receipts=SqlReceiptLedger(rt.db),
-            releases=SqlReleaseLedger(rt.db),
-            audit=rt.audit,
-            alerts=rt.stores,
-            allocate=allocate,
-        )
+        # One run of a receipt at a time (a retry, the reaper's requeue and "carry out again"
+        # may meet): two runs reading the figure before either wrote would raise it twice.
+        with order_lock(rt.redis, store_id, f"receipt:{receipt_key}"):
+            record = _carry_out(rt, store_id, receipt_key, platform)
     except RateLimited as exc:
         if exc.retry_after:
             limiter.pause(exc.retry_after)
@@ -46,3 +37,20 @@ def carry_out_receipt(store_id: int, receipt_key: str) -> str:
     state = record.state if record is not None else "missing"
     log.info("receipt store=%s key=%s state=%s", store_id, receipt_key, state)
     return state
+
+
+def _carry_out(rt: Runtime, store_id: int, receipt_key: str, platform: Any) -> ReceiptRecord | None:
+    def allocate(product_id: str) -> object:
+        # The receipt's own alert names what was released: no second "stock arrived" alert.
+        return allocate_product(store_id, product_id, on_stock_arrived=lambda *_: None)
+
+    return purchasing.carry_out_receipt(
+        store_id,
+        receipt_key,
+        platform=platform,
+        receipts=SqlReceiptLedger(rt.db),
+        releases=SqlReleaseLedger(rt.db),
+        audit=rt.audit,
+        alerts=rt.stores,
+        allocate=allocate,
+    )
