@@ -385,3 +385,25 @@ def test_a_bad_shortening_is_refused_and_changes_nothing(
     html = _flash(alice.post(f"{page}/shorten", form, token_from=page), alice)
     assert message in html
     assert _purchasing(app).get(alice_store.id, "PO-1") == before
+
+
+def test_an_unfinished_receipt_can_be_queued_again_and_an_unknown_one_is_not_found(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    supplier = _supplier(app, alice_store)
+    _draft(app, alice_store, supplier)
+    page = f"{_base(alice_store)}/orders/PO-1"
+    alice.post(f"{page}/send", {}, token_from=page)
+    alice.post(f"{page}/receive", {"received-11": "2"}, token_from=page)
+    [receipt] = SqlReceiptLedger(state(app).db).receipts(alice_store.id)
+    queue = event_queue(state(app).redis)
+    before = set(queue.job_ids)
+    html = _flash(
+        alice.post(f"{page}/resume", {"receipt_key": receipt.receipt_key}, token_from=page), alice
+    )
+    assert "Receipt recorded: the units are being added to the store&#39;s stock." in html
+    [again] = set(queue.job_ids) - before
+    assert again.startswith(f"receipt-{alice_store.id}-receipt-PO-1-1-")
+    missing = alice.post(f"{page}/resume", {"receipt_key": "receipt:PO-1:9"}, token_from=page)
+    assert missing.status_code == 404
+    assert set(queue.job_ids) - before == {again}
