@@ -407,3 +407,16 @@ def test_an_unfinished_receipt_can_be_queued_again_and_an_unknown_one_is_not_fou
     missing = alice.post(f"{page}/resume", {"receipt_key": "receipt:PO-1:9"}, token_from=page)
     assert missing.status_code == 404
     assert set(queue.job_ids) - before == {again}
+
+
+def test_ordering_a_product_nothing_waits_for_is_refused_and_drafts_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    page = f"{_base(alice_store)}/proposal"
+    assert "Nothing to order" in alice.get(page).get_data(as_text=True)
+    html = _flash(alice.post(page, {"product": "11"}, token_from=page), alice)
+    assert "Product 11 needs no purchase now: free stock and purchase orders cover it." in html
+    assert _purchasing(app).purchase_orders(alice_store.id) == []
+    response = alice.post(page, {"product": "11", "order": "x1"}, token_from=page)
+    assert response.status_code == 400
+    assert _purchasing(app).purchase_orders(alice_store.id) == []
