@@ -498,6 +498,24 @@ class SqlPurchasing:
                         found[key] = (order.number, date)
         return found
 
+    def next_expected(self, store_id: int) -> dict[ProductRef, dt.date]:
+        """Per product: the earliest date a sent purchase order brings units reserved for
+        nobody yet, so a new backorder of it can expect them then (the storefront widget)."""
+        found: dict[ProductRef, dt.date] = {}
+        for stored in self.purchase_orders(store_id):
+            order = stored.order
+            date = order.expected_date
+            if order.status is PurchaseOrderStatus.DRAFT or date is None:
+                continue
+            if order.status not in OPEN_STATUSES:
+                continue
+            for line in order.lines:
+                if line.outstanding > line.reserved and (
+                    line.ref not in found or date < found[line.ref]
+                ):
+                    found[line.ref] = date
+        return found
+
     # --- rows --------------------------------------------------------------------------------
 
     @staticmethod

@@ -420,3 +420,41 @@ def test_ordering_a_product_nothing_waits_for_is_refused_and_drafts_nothing(
     response = alice.post(page, {"product": "11", "order": "x1"}, token_from=page)
     assert response.status_code == 400
     assert _purchasing(app).purchase_orders(alice_store.id) == []
+
+
+def test_the_widget_expects_a_new_backorder_on_the_purchase_order_bringing_spare_units(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    store = live_store.store
+    kettle = str(live_store.product_id("KETTLE-COPPER"))  # stock 0, backorders yes
+    purchasing = _purchasing(app)
+    supplier_id = purchasing.save_supplier(store.id, Supplier("", "Acme", "USD", "po@acme.test"))
+    ref = ProductRef(kettle)
+
+    def expected() -> Any:
+        state(app).redis.flushdb()  # the widget's 30 s cache
+        answer = alice.client.get(
+            f"/storefront/{store.id}/availability", query_string={"product_ids": kettle}
+        )
+        return answer.get_json()["products"][kettle]["expected_date"]
+
+    assert expected() is None
+    # Every unit reserved for waiting orders: a new order cannot expect them.
+    full = PurchaseOrder(
+        "PO-1", supplier_id, "USD", PurchaseOrderStatus.SENT,
+        (PurchaseOrderLine(ref, 2, Decimal("9"), reservations=(Reservation("301", 2),)),),
+        expected_date=dt.date(2027, 1, 10),
+    )  # fmt: skip
+    spare = PurchaseOrder(
+        "PO-2", supplier_id, "USD", PurchaseOrderStatus.SENT,
+        (PurchaseOrderLine(ref, 5, Decimal("9"), reservations=(Reservation("302", 2),)),),
+        expected_date=dt.date(2027, 1, 14),
+    )  # fmt: skip
+    draft = PurchaseOrder(
+        "PO-3", supplier_id, "USD", PurchaseOrderStatus.DRAFT,
+        (PurchaseOrderLine(ref, 5, Decimal("9")),), expected_date=dt.date(2027, 1, 2),
+    )  # fmt: skip
+    purchasing.add(store.id, [full, draft])
+    assert expected() is None
+    purchasing.add(store.id, [spare])
+    assert expected() == "2027-01-14"
