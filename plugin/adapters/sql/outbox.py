@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import OutboxMessage, Store, utcnow
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.repositories import UnknownRecord, _insert_ignoring_conflict, locked_store
 from plugin.usecases.notifying import Message, StoreMail, TemplateText
 
@@ -149,11 +150,13 @@ def store_mail(db: Database, store_id: int) -> StoreMail:
             for kind, text in (settings.get(EMAIL_TEMPLATES_KEY) or {}).items()
             if isinstance(text, dict)
         }
-        return StoreMail(
-            name=row.name,
-            alert_email=str(settings.get(ALERT_EMAIL_KEY, "")),
-            templates=templates,
-        )
+        name, alert_email = row.name, str(settings.get(ALERT_EMAIL_KEY, ""))
+    return StoreMail(
+        name=name,
+        alert_email=alert_email,
+        templates=templates,
+        expected_dates=SqlPurchasing(db).next_expected(store_id),
+    )
 
 
 def save_email_template(
