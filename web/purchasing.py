@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -57,6 +58,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("purchasing", __name__)
 
 MAX_CSV_BYTES = 1_000_000
+WHOLE = re.compile(r"-?[0-9]{1,9}")
 SUPPLIER_COLUMNS = (
     "name", "email", "currency", "lead_time_days", "minimum_order_value", "exchange_rate", "notes",
 )  # fmt: skip
@@ -111,7 +113,7 @@ def _whole(raw: str, what: str, default: int = 0) -> int:
     text = raw.strip()
     if not text:
         return default
-    if text.lstrip("-").isdigit() and text.isascii():
+    if WHOLE.fullmatch(text):  # ASCII digits, and few enough for an SQL INTEGER
         number = int(text)
         if number < 0:
             raise PurchasingError("negative_quantity", f"{what} must be 0 or more, not {text}.")

@@ -25,6 +25,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -60,6 +61,8 @@ from plugin.ports import (
 from plugin.steps import Step, carry_out
 
 log = logging.getLogger(__name__)
+
+_WHOLE = re.compile(r"-?[0-9]{1,9}")
 
 Allocate = Callable[[str], object]  # runs allocation for one product (the worker's job)
 
@@ -509,7 +512,7 @@ def check_quantities(raw: Mapping[ProductRef, str]) -> dict[ProductRef, int]:
         text = text.strip()
         if not text:
             continue
-        if text.lstrip("-").isdigit():
+        if _WHOLE.fullmatch(text):  # ASCII digits only: str.isdigit accepts "²", int refuses it
             number = int(text)
             if number < 0:
                 raise PurchasingError(

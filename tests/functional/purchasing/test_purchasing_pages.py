@@ -91,6 +91,8 @@ def test_a_supplier_and_a_product_link_are_added_from_the_page(
     [
         ("pack_size", "-6", "the pack size must be 0 or more, not -6."),
         ("pack_size", "1.5", "the pack size must be a whole number, not '1.5'."),
+        ("pack_size", "9" * 12, f"the pack size must be a whole number, not '{'9' * 12}'."),
+        ("minimum_quantity", "²", "the minimum must be a whole number, not '²'."),
         ("minimum_quantity", "-1", "the minimum must be 0 or more, not -1."),
         ("unit_cost", "abc", "the unit cost must be a number, not 'abc'."),
         ("product_id", "mug", "Give the product's id in the store (digits), not 'mug'."),
