@@ -9,6 +9,7 @@ clicks never record one delivery twice and nothing is half-written.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -50,6 +51,7 @@ from plugin.core.split import numbering_pattern_errors
 from plugin.ports import ReceiptRecord, ReceiptState
 
 SETTINGS_KEY = "purchasing"  # extra key in `stores.settings` (ignored by the core)
+MAX_PATTERN_LENGTH = 40  # numbers are stored in 64 characters; {number} and {seq} grow
 DEFAULT_CURRENCY = "USD"  # WooCommerce's and the sandbox's; the merchant sets the store's own
 
 
@@ -142,11 +144,17 @@ class SqlPurchasing:
     def save_settings(self, store_id: int, settings: PurchasingSettings) -> None:
         """Refuse a currency that is not an ISO code and a numbering pattern that numbers
         nothing; otherwise keep them in the store's settings."""
-        if not (len(settings.currency) == 3 and settings.currency.isalpha()):
+        if not re.fullmatch(r"[A-Z]{3}", settings.currency):
             raise PurchasingError(
                 "store_currency_invalid",
                 f"The store's currency must be a three-letter ISO code such as EUR, not "
                 f"{settings.currency!r}.",
+            )
+        if len(settings.numbering_pattern) > MAX_PATTERN_LENGTH:
+            raise PurchasingError(
+                "numbering_pattern_invalid",
+                f"The purchase order numbering pattern may have at most {MAX_PATTERN_LENGTH} "
+                "characters: shorten it.",
             )
         errors = numbering_pattern_errors(settings.numbering_pattern)
         if errors:

@@ -196,3 +196,21 @@ def test_an_unused_supplier_is_deleted_with_its_links(
     purchasing.delete_supplier(store.id, supplier.id)
     assert purchasing.suppliers(store.id) == []
     assert purchasing.links(store.id) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "reason"),
+    [
+        (PurchasingSettings("eur", "PO-{number}-{seq:03d}"), "store_currency_invalid"),
+        (PurchasingSettings("ÄÖÜ", "PO-{number}-{seq:03d}"), "store_currency_invalid"),
+        (PurchasingSettings("EUR", "PO-{number}"), "numbering_pattern_invalid"),
+        (PurchasingSettings("EUR", "P" * 41 + "{number}-{seq}"), "numbering_pattern_invalid"),
+    ],
+)
+def test_bad_purchasing_settings_are_refused_and_not_saved(
+    purchasing: SqlPurchasing, store: StoreRecord, settings: PurchasingSettings, reason: str
+) -> None:
+    with pytest.raises(PurchasingError) as refused:
+        purchasing.save_settings(store.id, settings)
+    assert refused.value.reason == reason
+    assert purchasing.settings(store.id) == PurchasingSettings()
