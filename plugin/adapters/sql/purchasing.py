@@ -117,6 +117,12 @@ def _receipt(row: PurchaseReceiptRow) -> ReceiptRecord:
     )
 
 
+def _fits(what: str, text: str, limit: int) -> None:
+    """Refuse text longer than its column holds (PostgreSQL would refuse the whole write)."""
+    if len(text) > limit:
+        raise PurchasingError("too_long", f"{what} may have at most {limit} characters.")
+
+
 def _supplier_id(supplier_id: str) -> int:
     if not str(supplier_id).isdigit():
         raise PurchasingError("unknown_supplier", f"There is no supplier {supplier_id}.")
@@ -188,6 +194,8 @@ class SqlPurchasing:
     def save_supplier(self, store_id: int, supplier: Supplier) -> str:
         """Add a supplier (`supplier.id` empty) or change one; returns its id."""
         check_supplier(supplier, self.settings(store_id).currency)
+        _fits(f"Supplier {supplier.name.strip()[:40]}: the name", supplier.name.strip(), 200)
+        _fits(f"Supplier {supplier.name.strip()}: the e-mail address", supplier.email.strip(), 320)
         values = {
             "name": supplier.name.strip(),
             "email": supplier.email.strip(),
@@ -263,6 +271,7 @@ class SqlPurchasing:
         form a valid catalogue (one link per supplier and product, one preferred supplier)."""
         for link in links:
             check_link(link)
+            _fits(f"Supplier SKU {link.supplier_sku[:40]}", link.supplier_sku, 100)
         keys = {(link.supplier_id, link.ref) for link in links}
         if len(keys) != len(links):
             raise PurchasingError(

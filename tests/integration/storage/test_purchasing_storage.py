@@ -214,3 +214,21 @@ def test_bad_purchasing_settings_are_refused_and_not_saved(
         purchasing.save_settings(store.id, settings)
     assert refused.value.reason == reason
     assert purchasing.settings(store.id) == PurchasingSettings()
+
+
+def test_text_longer_than_its_column_is_refused_and_not_saved(
+    purchasing: SqlPurchasing, store: StoreRecord
+) -> None:
+    with pytest.raises(PurchasingError) as refused:
+        purchasing.save_supplier(store.id, Supplier("", "A" * 201, "USD"))
+    assert (
+        refused.value.message == f"Supplier {'A' * 40}: the name may have at most 200 characters."
+    )
+    supplier = _supplier(purchasing, store)
+    with pytest.raises(PurchasingError) as refused_sku:
+        purchasing.save_links(
+            store.id, [SupplierProduct(supplier.id, P1, Decimal("1"), supplier_sku="S" * 101)]
+        )
+    assert refused_sku.value.reason == "too_long"
+    assert [s.name for s in purchasing.suppliers(store.id)] == ["Acme"]
+    assert purchasing.links(store.id) == []
