@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
 from plugin.core.model import Order, Plan, Policies, ProductRef, Reason, Stock, StockFigure
+from plugin.core.purchasing import PurchaseOrder, Receipt
 from plugin.core.serialize import ref_from_dict
 
 # --- events: what the inbox records ----------------------------------------------------------
@@ -777,3 +778,110 @@ class SplitNotifier(Protocol):
 StockLock = Callable[[Sequence[ProductRef]], AbstractContextManager[object]]
 OrderLock = Callable[[str], AbstractContextManager[object]]
 Lock = Callable[[], AbstractContextManager[object]]
+
+
+# --- purchasing (issue 14) ----------------------------------------------------------------------
+
+
+class StockRaisePlatform(Protocol):
+    """What receiving a purchase order needs from a store: read a stock figure, and write it."""
+
+    def stock_figure(self, ref: ProductRef) -> StockFigure: ...
+
+    def set_stock(self, pool: ProductRef, quantity: int) -> None:
+        """Set the stock figure `pool` (a `StockFigure.pool`) to `quantity`. Absolute: a
+        platform whose API only sets the figure (WooCommerce) offers no increment, so the
+        caller reads, records the target and writes it (`plugin/usecases/purchasing.py`)."""
+        ...
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def set_status(self, order_id: str, canonical_status: str) -> None: ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+class ProductLookup(Protocol):
+    """Whether a store has a product: a CSV naming an unknown one is refused row by row."""
+
+    def product_exists(self, ref: ProductRef) -> bool: ...
+
+
+class ReceiptState:
+    """States of a purchase order receipt, in order; a receipt only moves forward."""
+
+    PLANNED = "planned"  # the purchase order records the units; the store's stock not yet
+    STOCKED = "stocked"  # every stock figure raised by its received units
+    RELEASED = "released"  # allocation ran for the received products
+    DONE = "done"  # the merchant was told what was released
+    FAILED = "failed"  # stopped for the merchant to look at (never retried)
+
+
+@dataclass(frozen=True)
+class ReceiptRecord:
+    store_id: int
+    receipt_key: str
+    number: str  # the purchase order's
+    state: str
+    lines: tuple[Mapping[str, Any], ...]  # {product_id, variant_id, units}: to stock
+    # Per stock figure (key `product_id[/variant_id]` of the pool): {product_id, variant_id,
+    # units, base, target, attempted, written}: the reading, the figure to write, and whether
+    # its write was attempted (committed before the call) and seen to land.
+    stock: Mapping[str, Mapping[str, Any]]
+    drop_shipped: tuple[Mapping[str, Any], ...] = ()  # {order_id, product_id, variant_id, units}
+    released: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class ReceiptLedger(Protocol):
+    def get(self, store_id: int, receipt_key: str) -> ReceiptRecord | None: ...
+
+    def set_stock_entry(
+        self, store_id: int, receipt_key: str, figure: str, entry: Mapping[str, Any]
+    ) -> None:
+        """Record one stock figure's entry (committed before the next store call)."""
+        ...
+
+    def advance(
+        self,
+        store_id: int,
+        receipt_key: str,
+        state: str,
+        *,
+        released: Sequence[str] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+
+class PurchaseOrders(Protocol):
+    """A store's purchase orders (`plugin/adapters/sql/purchasing.py`)."""
+
+    def taken_numbers(self, store_id: int) -> set[str]: ...
+
+    def add(self, store_id: int, orders: Iterable[PurchaseOrder]) -> None:
+        """Store new purchase orders, all or none."""
+        ...
+
+    def replace(self, store_id: int, old: PurchaseOrder, new: PurchaseOrder) -> None:
+        """Write `new` over `old`; PurchasingError when the stored order is no longer `old`."""
+        ...
+
+    def record_receipt(
+        self, store_id: int, old: PurchaseOrder, receipt: Receipt, receipt_key: str
+    ) -> ReceiptRecord:
+        """The purchase order as received and the receipt to carry out, in one write."""
+        ...
+
+
+class SupplierMail(Protocol):
+    """Posts one e-mail to the outbox once per key (the mail job sends it)."""
+
+    def __call__(
+        self,
+        store_id: int,
+        key: str,
+        recipient: str,
+        subject: str,
+        body: str,
+        attachments: Sequence[tuple[str, str, str]] = (),  # (file name, content type, text)
+    ) -> object: ...

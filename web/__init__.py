@@ -17,6 +17,7 @@ _FORM_BLUEPRINTS = (
     "allocation",
     "connect",
     "notifications",
+    "purchasing",
 )
 
 
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
         cancellations,
         notifications,
         products,
+        purchasing,
         storefront,
         stores,
     )
@@ -62,6 +64,7 @@ def init_app(app: Flask) -> None:
         allocation,
         storefront,
         notifications,
+        purchasing,
     ):
         app.register_blueprint(module.bp)
     csrf.exempt(storefront.bp)  # read-only public GET endpoints

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from plugin.adapters.queue.relay import enqueue_event
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.models import utcnow
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.reports import recent_audited_orders, released_order_ids, splits_of_store
 from plugin.adapters.sql.repositories import (
     InboxRepository,
@@ -28,13 +29,14 @@ from plugin.adapters.sql.repositories import (
     SqlSplitLedger,
     StoreRecord,
 )
-from plugin.core.model import ProductPolicy, Status, minor_unit
+from plugin.core.model import ProductPolicy, ProductRef, Status, minor_unit
 from plugin.core.split import hold_key
 from plugin.errors import BackordersError
 from plugin.ports import AdminLinks, OrderSummary, SplitRecord
 from plugin.usecases.cancelling import cancel_key
 from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id, whole_number
+from web.purchasing import covered_by_free_stock
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +87,10 @@ class BackorderLine:
     @property
     def age_bucket(self) -> str:
         return age_bucket(self.age_days)
+
+    @property
+    def ref(self) -> ProductRef:
+        return ProductRef(self.product_id, self.variant_id)
 
 
 def age_bucket(days: int) -> str:
@@ -340,7 +346,18 @@ def index(store_id: int) -> BaseResponse | str:
         recent=recent_audited_orders(services().db, store.id),
         admin_order_url=admin_links(store),
         csv_args={**request.args.to_dict(), "format": "csv"},
+        covering=SqlPurchasing(services().db).covering(store.id),  # purchase orders (issue 14)
+        covered=_covered(store) if request.args.get("stock") == "1" else None,
     )
+
+
+def _covered(store: StoreRecord) -> set[tuple[str, ProductRef]] | None:
+    """Lines free stock covers now (reads the store per product: asked for with ?stock=1)."""
+    try:
+        return covered_by_free_stock(store)
+    except BackordersError as exc:
+        flash(f"The store's stock could not be read: {exc.reason}.", "error")
+        return None
 
 
 def _csv(store: StoreRecord, lines: list[BackorderLine]) -> Response:

@@ -30,6 +30,7 @@ import redis
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from plugin.adapters.redis.ratelimit import StoreRateLimiter
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.reports import open_backorder_quantities
 from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
@@ -174,6 +175,8 @@ def _answers(
     }
     open_qty = open_backorder_quantities(services().db, store.id) if found else {}
     promised = SqlReleaseLedger(services().db).promised_units(store.id) if found else {}
+    # Units a sent purchase order brings that no backorder has yet (issue 14).
+    po_dates = SqlPurchasing(services().db).next_expected(store.id) if found else {}
     pipe = connection.pipeline()
     for item in missing:
         if item in unknown:
@@ -187,6 +190,11 @@ def _answers(
             if product is not None
             else None
         )
+        po_date = po_dates.get(ProductRef(str(item[0]), variant)) or po_dates.get(
+            ProductRef(str(item[0]))
+        )
+        if answers[item] is not None and po_date is not None:
+            answers[item]["expected_date"] = po_date.isoformat()
         pipe.set(_cache_key(store.id, item), json.dumps(answers[item]), ex=CACHE_S)
     for product_id, variation_ids in new_lists.items():
         pipe.set(_variations_key(store.id, product_id), json.dumps(variation_ids), ex=CACHE_S)

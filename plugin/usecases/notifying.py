@@ -116,6 +116,7 @@ class Message:
     recipient: str
     subject: str
     body: str
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, content type, text)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class StoreMail:
     name: str
     alert_email: str = ""
     templates: Mapping[str, TemplateText] = field(default_factory=dict)
+    # Per product: when a sent purchase order brings units no backorder has yet (issue 14);
+    # a new backorder expects that date before the product's manual one.
+    expected_dates: Mapping[ProductRef, dt.date] = field(default_factory=dict)
 
 
 class TemplateProblem(ValueError):
@@ -220,8 +224,16 @@ def customer_email(order: Order) -> str:
     return order.billing.email or order.customer.email
 
 
-def split_context(store_name: str, order: Order, plan: Plan, policies: Policies) -> dict[str, Any]:
-    """What the 'order split' message shows: what ships now, what waits, and until when."""
+def split_context(
+    store_name: str,
+    order: Order,
+    plan: Plan,
+    policies: Policies,
+    purchase_dates: Mapping[ProductRef, dt.date] | None = None,
+) -> dict[str, Any]:
+    """What the 'order split' message shows: what ships now, what waits, and until when (the
+    purchase order bringing it, else the product's manual date)."""
+    dates = purchase_dates or {}
     names = {line.line_id: line.name for line in order.lines}
     ships_now: list[dict[str, Any]] = []
     backorder: list[dict[str, Any]] = []
@@ -230,7 +242,11 @@ def split_context(store_name: str, order: Order, plan: Plan, policies: Policies)
         if lp.keep:
             ships_now.append({"quantity": lp.keep, "name": name, "expected_date": ""})
         if lp.backorder:
-            date = _expected_date(lp.ref, policies)
+            date = (
+                dates.get(lp.ref)
+                or dates.get(ProductRef(lp.ref.product_id))
+                or _expected_date(lp.ref, policies)
+            )
             backorder.append(
                 {
                     "quantity": lp.backorder,
@@ -327,7 +343,7 @@ class Notifications:
     ) -> Message | None:
         """Tell the customer what ships now and what is on backorder."""
         store = self.store_mail(store_id)
-        context = split_context(store.name, order, plan, policies)
+        context = split_context(store.name, order, plan, policies, store.expected_dates)
         return self._send(
             store_id, ORDER_SPLIT, f"split:{plan.split_key}", customer_email(order), context
         )

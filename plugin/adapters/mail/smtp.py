@@ -100,6 +100,14 @@ def build_email(record: OutboxRecord, sender: str) -> EmailMessage:
     # The same id on every attempt lets a receiving server drop a duplicate.
     message["Message-ID"] = f"<{digest}@backorders.invalid>"
     message.set_content(record.body)
+    for filename, content_type, text in record.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        if maintype == "text":
+            message.add_attachment(text, subtype=subtype or "plain", filename=filename)
+        else:
+            message.add_attachment(
+                text.encode(), maintype=maintype, subtype=subtype, filename=filename
+            )
     return message
 
 

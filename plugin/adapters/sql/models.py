@@ -251,6 +251,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    # [{filename, content_type, text}]: e.g. a purchase order's CSV (revision 0008).
+    attachments: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -283,6 +285,115 @@ class Cancellation(Base):
     write_attempted: Mapped[bool] = mapped_column(Boolean, default=False)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- purchasing (issue 14; plugin/adapters/sql/purchasing.py) ------------------------------------
+# Money is stored as the Decimal's text (exact on every database); variant_id is '' for a whole
+# product, as in product_policies.
+
+
+class SupplierRow(Base):
+    __tablename__ = "suppliers"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    lead_time_days: Mapped[int] = mapped_column(Integer, default=0)
+    minimum_order_value: Mapped[str] = mapped_column(String(40), default="0")
+    exchange_rate: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SupplierProductRow(Base):
+    __tablename__ = "supplier_products"
+    __table_args__ = (UniqueConstraint("store_id", "supplier_id", "product_id", "variant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id", ondelete="CASCADE"))
+    product_id: Mapped[str] = mapped_column(String(64))
+    variant_id: Mapped[str] = mapped_column(String(64), default="")
+    supplier_sku: Mapped[str] = mapped_column(String(100), default="")
+    unit_cost: Mapped[str] = mapped_column(String(40))
+    pack_size: Mapped[int] = mapped_column(Integer, default=1)
+    minimum_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PurchaseOrderRow(Base):
+    __tablename__ = "purchase_orders"
+    __table_args__ = (UniqueConstraint("store_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(64))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(32))
+    expected_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PurchaseOrderLineRow(Base):
+    __tablename__ = "purchase_order_lines"
+    __table_args__ = (UniqueConstraint("purchase_order_id", "product_id", "variant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purchase_order_id: Mapped[int] = mapped_column(
+        ForeignKey("purchase_orders.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[str] = mapped_column(String(64))
+    variant_id: Mapped[str] = mapped_column(String(64), default="")
+    supplier_sku: Mapped[str] = mapped_column(String(100), default="")
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_cost: Mapped[str] = mapped_column(String(40))
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    drop_ship: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PurchaseReservationRow(Base):
+    """Units of a purchase order line reserved for one backorder order; `position` is the
+    allocation order of the line's reservations."""
+
+    __tablename__ = "purchase_reservations"
+    __table_args__ = (
+        UniqueConstraint("line_id", "order_id"),
+        Index("ix_purchase_reservations_order_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("purchase_order_lines.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str] = mapped_column(String(64))
+    units: Mapped[int] = mapped_column(Integer)
+
+
+class PurchaseReceiptRow(Base):
+    """One receipt of a purchase order, carried out by recorded steps (plugin/steps.py): the
+    stock figures read and the targets written, so a retry never raises stock twice."""
+
+    __tablename__ = "purchase_receipts"
+    __table_args__ = (UniqueConstraint("store_id", "receipt_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    receipt_key: Mapped[str] = mapped_column(String(128))
+    purchase_order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    number: Mapped[str] = mapped_column(String(64))  # the purchase order's
+    state: Mapped[str] = mapped_column(String(32))
+    lines: Mapped[list[Any]] = mapped_column(JSON)  # [{product_id, variant_id, units}]
+    stock: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per figure: base, target
+    released: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import OutboxMessage, Store, utcnow
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.repositories import UnknownRecord, _insert_ignoring_conflict, locked_store
 from plugin.usecases.notifying import Message, StoreMail, TemplateText
 
@@ -36,6 +37,7 @@ class OutboxRecord:
     error: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, content type, text)
 
 
 def _record(row: OutboxMessage) -> OutboxRecord:
@@ -52,6 +54,10 @@ def _record(row: OutboxMessage) -> OutboxRecord:
         error=row.error,
         created_at=row.created_at,
         sent_at=row.sent_at,
+        attachments=tuple(
+            (str(a["filename"]), str(a["content_type"]), str(a["text"]))
+            for a in row.attachments or ()
+        ),
     )
 
 
@@ -70,6 +76,11 @@ class OutboxRepository:
             "recipient": message.recipient,
             "subject": message.subject,
             "body": message.body,
+            "attachments": [
+                {"filename": name, "content_type": kind, "text": text}
+                for name, kind, text in message.attachments
+            ]
+            or None,
             "status": QUEUED,
             "attempts": 0,
             "created_at": utcnow(),
@@ -139,11 +150,13 @@ def store_mail(db: Database, store_id: int) -> StoreMail:
             for kind, text in (settings.get(EMAIL_TEMPLATES_KEY) or {}).items()
             if isinstance(text, dict)
         }
-        return StoreMail(
-            name=row.name,
-            alert_email=str(settings.get(ALERT_EMAIL_KEY, "")),
-            templates=templates,
-        )
+        name, alert_email = row.name, str(settings.get(ALERT_EMAIL_KEY, ""))
+    return StoreMail(
+        name=name,
+        alert_email=alert_email,
+        templates=templates,
+        expected_dates=SqlPurchasing(db).next_expected(store_id),
+    )
 
 
 def save_email_template(

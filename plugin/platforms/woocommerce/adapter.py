@@ -299,6 +299,26 @@ class WooCommercePlatform:
                 return stock_figure(ref, record)
         return StockFigure(ref, None)  # gone from the store: nothing counted
 
+    def set_stock(self, pool: ProductRef, quantity: int) -> None:
+        """Set a stock figure to `quantity`: `stock_quantity` is an absolute value, the REST API
+        has no increment (products.md "Update a product", product-variations.md "Update a
+        product variation"); purchasing reads, records and writes it once
+        (plugin/usecases/purchasing.py)."""
+        if pool.variant_id:
+            path = f"/products/{int(pool.product_id)}/variations/{int(pool.variant_id)}"
+        else:
+            path = f"/products/{int(pool.product_id)}"
+        self.client.put(path, {"stock_quantity": int(quantity)})
+
+    def product_exists(self, ref: ProductRef) -> bool:
+        """Whether the store has the product (or the product's variation) `ref`."""
+        if ref.variant_id:
+            records = self.client.get_variations(ref.product_id, [ref.variant_id])
+        else:
+            records = self.client.get_products([ref.product_id])
+        wanted = ref.variant_id or ref.product_id
+        return any(str(record.get("id")) == wanted for record in records)
+
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         """Units taken from stock per line id (`_reduced_stock` line meta) of an order."""
         data = self._order_data(order_id)

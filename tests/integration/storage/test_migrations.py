@@ -34,6 +34,12 @@ def test_migration_creates_every_table(db: Database) -> None:
         "merchants",
         "outbox_messages",
         "cancellations",
+        "suppliers",
+        "supplier_products",
+        "purchase_orders",
+        "purchase_order_lines",
+        "purchase_reservations",
+        "purchase_receipts",
     }
 
 
@@ -44,7 +50,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0007",)]
+    assert version == [("0008",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
@@ -57,7 +63,7 @@ def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: 
     tables = set(inspect(database.engine).get_table_names())
     database.dispose()
     assert left == {"alembic_version"}
-    assert len(tables) == 13
+    assert len(tables) == 19
 
 
 def test_sqlite_runs_in_wal_mode_in_a_folder_created_for_it(tmp_path: Path) -> None:
