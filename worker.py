@@ -7,8 +7,12 @@ cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` 
 Run with `python worker.py` (what `run.py` and the README's production section do). Besides
 RQ's worker and scheduler, its main process runs two threads: the guardian (reaper, periodic
 jobs' seeds) and the relay, which moves the events webhooks recorded onto the queue. A plain
-`rq worker` has neither: webhook events would then wait for the periodic sweep (every 60 s) and jobs
-of dead workers for the periodic `reap_abandoned` job.
+`rq worker` has neither: webhook events would then wait for the periodic sweep (every 60 s) and
+jobs of dead workers for the periodic `reap_abandoned` job.
+
+The jobs (names, ids, retries, timeouts) are registered in plugin/adapters/queue/jobs.py, the
+retry policy is plugin/adapters/queue/retry.py, the periodic jobs and the guardian
+plugin/adapters/queue/scheduler.py, the order and product locks plugin/adapters/redis/locks.py.
 """
 
 from __future__ import annotations
@@ -17,34 +21,40 @@ import argparse
 import contextlib
 import datetime as dt
 import logging
-import math
 import os
-import random
 import sys
 import threading
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 from rq import Worker, get_current_job
-from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from plugin.adapters.mail.smtp import deliver, enqueue_mail
-from plugin.adapters.queue.reaper import DEFAULT_STALE_AFTER
-from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
-from plugin.adapters.queue.relay import (
+from plugin.adapters.mail.smtp import deliver
+from plugin.adapters.queue.jobs import (
     QUEUE_NAME,
     enqueue_allocation,
-    enqueue_event,
-    enqueue_pending,
+    enqueue_mail,
+    enqueue_reconciliation,
     event_queue,
-    requeue_vanished,
-    run_relay,
+)
+from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
+from plugin.adapters.queue.relay import enqueue_event, enqueue_pending, requeue_vanished, run_relay
+from plugin.adapters.queue.retry import prepare_retry
+from plugin.adapters.queue.scheduler import (
+    ensure_schedules,
+    reap_stale_after,
+    schedule_periodic,
+    start_guardian,
 )
 from plugin.adapters.redis.connection import connect_redis
+from plugin.adapters.redis.locks import (
+    RESPLIT_LOCK_WAIT,
+    allocation_lock,
+    order_lock,
+    product_locks,
+)
 from plugin.adapters.redis.ratelimit import StoreRateLimiter
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
@@ -71,12 +81,6 @@ from plugin.usecases.notifying import Message, Notifications
 
 log = logging.getLogger("worker")
 
-# One job at a time per order: an order.created and an order.updated of the same order may be
-# processed by two workers at once, and both would otherwise try to create the backorder order.
-ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
-ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
-RESPLIT_LOCK_WAIT = 5  # seconds an allocation job waits for an order it would split again
-RECONCILE_JOB_TIMEOUT = 600
 WORKER_TTL = 35
 PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it is re-enqueued
 # Seconds after its enqueue that an 'enqueued' event whose job is missing from Redis is enqueued
@@ -90,30 +94,9 @@ def _env_seconds(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
-def reap_interval() -> float:
-    """Seconds between reaper passes of each worker's guardian thread (BACKORDERS_REAP_TICK)."""
-    return max(0.2, _env_seconds("BACKORDERS_REAP_TICK", 10))
-
-
-def reap_stale_after() -> float:
-    """Heartbeat age that marks a job abandoned (BACKORDERS_REAP_STALE)."""
-    return _env_seconds("BACKORDERS_REAP_STALE", DEFAULT_STALE_AFTER)
-
-
 def heartbeat_interval() -> int:
     """RQ's job_monitoring_interval for `python worker.py` (BACKORDERS_HEARTBEAT, default 10 s)."""
     return max(1, int(_env_seconds("BACKORDERS_HEARTBEAT", 10)))
-
-
-def periodic_intervals() -> dict[str, int]:
-    """Seconds between runs of each periodic job: the reaper (BACKORDERS_REAP_INTERVAL, 15 s),
-    re-enqueuing lost events (BACKORDERS_REQUEUE_INTERVAL, 60 s) and looking for stores due a
-    reconciliation (BACKORDERS_RECONCILE_TICK, 60 s; each store's own interval still applies)."""
-    return {
-        "reap_abandoned": max(1, int(_env_seconds("BACKORDERS_REAP_INTERVAL", 15))),
-        "requeue_pending": max(1, int(_env_seconds("BACKORDERS_REQUEUE_INTERVAL", 60))),
-        "reconcile_all": max(1, int(_env_seconds("BACKORDERS_RECONCILE_TICK", 60))),
-    }
 
 
 # --- adapters, built once per process -------------------------------------------------------
@@ -203,117 +186,12 @@ class StoreCheckpoints:
         self.stores.update(store_id, reconcile_checkpoint=at)
 
 
-# --- retries --------------------------------------------------------------------------------
-
-
-def retry_delay(base: float, retry_after: float | None, rng: random.Random) -> int:
-    """Seconds before the next attempt: the job's exponential interval with ±25 % jitter (so
-    jobs failing together do not retry together), never sooner than the store's Retry-After."""
-    delay = base * rng.uniform(0.75, 1.25)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return max(1, math.ceil(delay))
-
-
-def paced_delay(retry_after: float, rng: random.Random) -> int:
-    """Seconds before retrying a 429: the store's Retry-After plus up to 25 % jitter."""
-    return max(1, math.ceil(retry_after * rng.uniform(1.0, 1.25)))
-
-
-# A 429 with Retry-After is the store setting the pace, not a failure of the job: such retries
-# follow that pace and do not use up the job's own retries, up to this many per job.
-RATE_LIMITED_RETRIES = 50
-
-
 def _prepare_retry(exc: Exception, event_id: int | None, rt: Runtime) -> None:
-    """Set the delay of the retry RQ is about to schedule, or record the final failure."""
-    job = get_current_job()
-    if job is None:
-        return
-    reason = exc.reason if isinstance(exc, TransientError) else "internal_error"
-    retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-    rng = random.Random()  # noqa: S311 - jitter
-    paced = isinstance(exc, RateLimited) and retry_after is not None
-    if paced and job.meta.get("rate_limited_retries", 0) < RATE_LIMITED_RETRIES:
-        job.meta["rate_limited_retries"] = job.meta.get("rate_limited_retries", 0) + 1
-        job.save_meta()
-        job.retries_left = (job.retries_left or 0) + 1  # RQ takes this one back in Job.retry
-    else:
-        paced = False
-    if not job.retries_left:
-        if event_id is not None:
-            rt.inbox_events.mark_failed(event_id, f"gave up after retries: {reason}: {exc}")
-        log.error("job=%s gave up after retries reason=%s", job.id, reason)
-        return
-    intervals = list(job.retry_intervals or [0])
-    index = max(len(intervals) - job.retries_left, 0)
-    while len(intervals) <= index:
-        intervals.append(intervals[-1])
-    # RQ reads this in the same process right after the job raises (Job.retry).
-    if paced and retry_after is not None:
-        intervals[index] = paced_delay(retry_after, rng)
-    else:
-        intervals[index] = retry_delay(intervals[index], retry_after, rng)
-    job.retry_intervals = intervals
-    log.info(
-        "job=%s transient reason=%s retry_in=%ss retries_left=%s",
-        job.id,
-        reason,
-        intervals[index],
-        job.retries_left,
-    )
-
-
-@contextlib.contextmanager
-def order_lock(
-    connection: redis.Redis, store_id: int, order_id: str, wait: float = ORDER_LOCK_WAIT
-) -> Iterator[None]:
-    """Hold the per-order lock, renewing it while the block runs; TransientError (reason
-    "busy") when another job holds it for more than `wait` seconds."""
-    with _store_locks(connection, store_id, [order_id], wait):
-        yield
-
-
-@contextlib.contextmanager
-def _store_locks(
-    connection: redis.Redis, store_id: int, names: Sequence[str], wait: float
-) -> Iterator[None]:
-    """Hold the locks `names` of a store (order ids, `product:<id>`), taken in that order and
-    renewed by one thread while the block runs; TransientError (reason "busy") when another
-    job holds one for more than `wait` seconds (the ones taken are let go)."""
-    held: list[Any] = []
-    stop = threading.Event()
-    renewer: threading.Thread | None = None
-
-    def renew() -> None:
-        while not stop.wait(ORDER_LOCK_TTL / 3):
-            for lock in held:
-                with contextlib.suppress(redis.RedisError):
-                    lock.extend(ORDER_LOCK_TTL, replace_ttl=True)
-
-    try:
-        for name in names:
-            lock = connection.lock(
-                f"backorders:lock:order:{store_id}:{name}",
-                timeout=ORDER_LOCK_TTL,
-                blocking_timeout=wait,
-                thread_local=False,
-            )
-            if not lock.acquire():
-                raise TransientError(
-                    f"order {name} is being processed by another job", reason="busy"
-                )
-            held.append(lock)
-        renewer = threading.Thread(target=renew, name="order-lock", daemon=True)
-        renewer.start()
-        yield
-    finally:
-        stop.set()
-        if renewer is not None:
-            renewer.join()
-        for lock in reversed(held):
-            with contextlib.suppress(redis.RedisError):
-                lock.release()
+    """Set the delay of the retry RQ is about to schedule (plugin/adapters/queue/retry.py);
+    an event whose job gave up is marked failed."""
+    gave_up = prepare_retry(exc)
+    if gave_up is not None and event_id is not None:
+        rt.inbox_events.mark_failed(event_id, gave_up)
 
 
 # --- jobs -----------------------------------------------------------------------------------
@@ -383,49 +261,6 @@ def process_event(event_id: int) -> str:
         "event=%s store=%s order=%s result=%s", event_id, store.id, event.resource_id, result.status
     )
     return result.status
-
-
-@contextlib.contextmanager
-def product_lock(connection: redis.Redis, store_id: int, product_id: str) -> Iterator[None]:
-    """Hold the per-store+product allocation lock (read, plan and write under one lock)."""
-    with order_lock(connection, store_id, f"product:{product_id}"):
-        yield
-
-
-def allocation_lock_ids(refs: Iterable[ProductRef]) -> list[str]:
-    """Every id an allocation job of these products or variations locks on: a job locks its
-    product, the parent for a variation the ledger knows (`allocation_lock`), else the id it
-    was given, so a variation is covered by both. Sorted, so jobs taking several take them
-    in one order."""
-    return sorted({i for ref in refs for i in (ref.product_id, ref.variant_id) if i})
-
-
-@contextlib.contextmanager
-def allocation_lock(
-    connection: redis.Redis, ledger: SqlReleaseLedger, store_id: int, product_id: str
-) -> Iterator[None]:
-    """The lock of an allocation job for product `product_id` (`allocate_product` runs a
-    variation's job for its parent). Variations whose parent keeps the stock draw on one
-    figure, so jobs for any of them and for the parent must be one job under one lock; a
-    variation whose first backorder was recorded meanwhile (under its parent's lock) makes the
-    job run again for its parent."""
-    with product_lock(connection, store_id, product_id):
-        if ledger.parent_product(store_id, product_id) != product_id:
-            raise TransientError(
-                f"product {product_id} turned out to be a variation; retried for its parent",
-                reason="busy",
-            )
-        yield
-
-
-@contextlib.contextmanager
-def product_locks(
-    connection: redis.Redis, store_id: int, refs: Iterable[ProductRef]
-) -> Iterator[None]:
-    """Hold the allocation locks of every product (and variation) in `refs`."""
-    names = [f"product:{i}" for i in allocation_lock_ids(refs)]
-    with _store_locks(connection, store_id, names, ORDER_LOCK_WAIT):
-        yield
 
 
 def allocate_product(
@@ -667,26 +502,13 @@ def reconcile_all() -> int:
     rt = runtime()
     schedule_periodic(rt.redis, "reconcile_all")
     now = dt.datetime.now(dt.UTC)
-    queue = event_queue(rt.redis)
     queued = 0
     for store in rt.stores.list(status="connected"):
         last = store.reconcile_checkpoint
         if last is not None and (now - last).total_seconds() < store.reconcile_interval_seconds:
             continue
-        try:
-            queue.enqueue_call(
-                "worker.reconcile_store",
-                args=(store.id,),
-                job_id=f"reconcile-{store.id}",
-                unique=True,  # one reconciliation per store at a time
-                result_ttl=0,
-                failure_ttl=300,
-                timeout=RECONCILE_JOB_TIMEOUT,
-                description=f"reconcile store {store.id}",
-            )
-        except DuplicateJobError:
-            continue
-        queued += 1
+        if enqueue_reconciliation(rt.redis, store.id):  # one per store at a time
+            queued += 1
     return queued
 
 
@@ -704,62 +526,6 @@ def reap_abandoned() -> list[str]:
     rt = runtime()
     schedule_periodic(rt.redis, "reap_abandoned")
     return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=reap_stale_after())
-
-
-# --- periodic jobs on RQ's scheduler ---------------------------------------------------------
-
-
-def schedule_periodic(connection: redis.Redis, name: str) -> bool:
-    """Schedule the next run of periodic job `name` with RQ's scheduler, once.
-
-    Runs fall on multiples of the interval and the job id names that instant, so every
-    process computing "the next run" computes the same job; `unique=True` keeps one of them.
-    Each run schedules its successor first, and every worker start seeds the chain.
-    """
-    interval = periodic_intervals()[name]
-    due = (math.floor(time.time() / interval) + 1) * interval
-    try:
-        event_queue(connection).enqueue_at(
-            dt.datetime.fromtimestamp(due, dt.UTC),
-            f"worker.{name}",
-            job_id=f"periodic-{name}-{due}",
-            unique=True,
-            result_ttl=0,
-            failure_ttl=3600,
-            job_timeout=300,
-        )
-    except DuplicateJobError:
-        return False
-    return True
-
-
-def ensure_schedules(connection: redis.Redis) -> None:
-    """Seed every periodic job's chain (idempotent)."""
-    for name in periodic_intervals():
-        schedule_periodic(connection, name)
-
-
-def start_guardian(connection: redis.Redis, stop: threading.Event) -> threading.Thread:
-    """Run the reaper in this worker's main process every `reap_interval()` seconds, and seed
-    the periodic jobs' chains again (a Redis that restarted may have lost them; seeding an
-    existing run is a no-op).
-
-    It does not depend on RQ's scheduler (whose lock a killed worker holds for up to 61 s) nor
-    on a free worker to run a job, so a job of a dead worker is back on the queue within
-    `reap_stale_after() + reap_interval()` seconds while any worker lives.
-    """
-
-    def guard() -> None:
-        while not stop.wait(reap_interval()):
-            try:
-                reap_started_registry(connection, [QUEUE_NAME], stale_after=reap_stale_after())
-                ensure_schedules(connection)
-            except redis.RedisError as exc:  # Redis away for a moment: try again next tick
-                log.warning("guardian pass failed: %s", exc)
-
-    thread = threading.Thread(target=guard, name="reaper", daemon=True)
-    thread.start()
-    return thread
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from plugin.adapters.queue.relay import enqueue_allocation
+from plugin.adapters.queue.jobs import enqueue_allocation
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import ProductRef

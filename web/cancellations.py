@@ -14,7 +14,7 @@ import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from plugin.adapters.queue.relay import enqueue_cancellation
+from plugin.adapters.queue.jobs import enqueue_cancellation
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord

@@ -1,10 +1,10 @@
 """Bulk change of products' `backorders` setting as an RQ job, with progress kept in Redis.
 
 The web side calls `start_bulk_backorders`, which records the job and enqueues
-`plugin.usecases.bulk_policies.run_bulk_backorders(job_id)` by dotted path on the shared queue; any
-worker runs it. Progress (`bulk_status`) is a Redis hash plus a list of outcomes (one per product,
-one per variation of a variable product), kept for a day. The total starts as the number of products
-and becomes products + variations once the job has read the products.
+`run_bulk_backorders(job_id)` (`RUN_BULK`, plugin/adapters/queue/jobs.py) on the shared queue;
+any worker runs it. Progress (`bulk_status`) is a Redis hash plus a list of outcomes (one per
+product, one per variation of a variable product), kept for a day. The total starts as the
+number of products and becomes products + variations once the job has read the products.
 """
 
 from __future__ import annotations
@@ -30,9 +30,7 @@ BACKORDER_VALUES = (
     "notify",
     "yes",
 )  # WooCommerce product `backorders` (orders.md "Batch update")
-RUN_BULK = "plugin.usecases.bulk_policies.run_bulk_backorders"
 KEEP_S = 24 * 3600
-JOB_TIMEOUT_S = 1800
 # What `start_bulk_backorders` makes; nothing else may name a Redis key (`<id>:outcomes` would
 # read the outcomes list as the job's hash: WRONGTYPE).
 JOB_ID = re.compile(r"bulk-[0-9a-f]{32}")
@@ -59,7 +57,7 @@ def start_bulk_backorders(
     connection: redis.Redis, store_id: int, product_ids: Iterable[int], value: str
 ) -> str:
     """Record and enqueue a bulk change; returns the job id."""
-    from plugin.adapters.queue.relay import event_queue
+    from plugin.adapters.queue.jobs import RUN_BULK
 
     if value not in BACKORDER_VALUES:
         raise ValueError(f"backorders must be one of {BACKORDER_VALUES}")
@@ -80,12 +78,8 @@ def start_bulk_backorders(
     )
     pipe.expire(_key(job_id), KEEP_S)
     pipe.execute()
-    event_queue(connection).enqueue_call(
-        RUN_BULK,
-        args=(job_id,),
-        job_id=job_id,
-        timeout=JOB_TIMEOUT_S,
-        description=f"bulk backorders={value} store {store_id}",
+    RUN_BULK.enqueue(
+        connection, job_id, job_id=job_id, description=f"bulk backorders={value} store {store_id}"
     )
     logger.info("event=bulk_queued job=%s store_id=%s products=%d", job_id, store_id, len(ids))
     return job_id

@@ -468,7 +468,7 @@ class Plugin:
         periodic chains, reconciliation and the allocation jobs it queues every pass)."""
         from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
-        from plugin.adapters.queue.relay import event_queue
+        from plugin.adapters.queue.jobs import event_queue
 
         connection = self._connection()
         try:
@@ -515,7 +515,7 @@ class Plugin:
         from rq.job import Job
         from rq.registry import FailedJobRegistry
 
-        from plugin.adapters.queue.relay import event_queue
+        from plugin.adapters.queue.jobs import event_queue
 
         connection = self._connection()
         described = {}

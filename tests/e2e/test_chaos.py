@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 
 ORDERS = 50
 # Seconds after the last order to be consistent. The tail is the event jobs' retry schedule
-# (dispatch.EVENT_RETRY_INTERVALS: 10, 30, 90 s ...): with 5 % of calls failing, a job or two
+# (jobs.PROCESS_EVENT retries: 10, 30, 90 s ...): with 5 % of calls failing, a job or two
 # of the run meets three failures in a row. Measured on the shared 2-core machine under load:
 # 54, 119 and 152 s.
 DEADLINE = 240.0

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.e2e
 STORM_LIMIT = 1  # requests per second the sandbox accepts per key during the storm
 STORM_ORDERS = 3
 STORM_SECONDS = 20.0  # the storm lasts until the plugin met it, at most this long
-# A 429 with Retry-After is retried at the store's pace (worker.paced_delay); the deadline also
-# covers a 429 without it, which takes the worker's backoff (10 s, then 30 s, +-25 %).
+# A 429 with Retry-After is retried at the store's pace (plugin/adapters/queue/retry.py
+# `paced_delay`); the deadline also covers a 429 without it, which takes the worker's backoff
+# (10 s, then 30 s, +-25 %).
 RECOVERY_DEADLINE = 60.0
 
 

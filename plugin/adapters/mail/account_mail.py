@@ -14,7 +14,8 @@ from typing import Any
 
 import redis
 
-from plugin.adapters.mail.smtp import enqueue_mail, redact
+from plugin.adapters.mail.smtp import redact
+from plugin.adapters.queue.jobs import enqueue_mail
 from plugin.adapters.sql.merchants import normalize_email
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.usecases.notifying import Message, TemplateText, render

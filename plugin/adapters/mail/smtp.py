@@ -12,11 +12,6 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-import redis
-from rq import Retry
-from rq.exceptions import DuplicateJobError
-
-from plugin.adapters.queue.relay import event_queue
 from plugin.adapters.sql.outbox import (
     CAPTURED,
     FAILED,
@@ -29,34 +24,7 @@ from plugin.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-SEND_MAIL = "worker.send_mail"
-MAIL_RETRY_INTERVALS = [10, 30, 90, 270, 810]
 SMTP_TIMEOUT = 20
-
-
-def mail_job_id(message_id: int) -> str:
-    """The RQ job id of one outbox message: a second enqueue of it is a no-op."""
-    return f"mail-{message_id}"
-
-
-def enqueue_mail(
-    connection: redis.Redis, message_id: int, retry_intervals: list[int] | None = None
-) -> bool:
-    """Enqueue `worker.send_mail(message_id)`; False when that job exists already."""
-    intervals = MAIL_RETRY_INTERVALS if retry_intervals is None else retry_intervals
-    try:
-        event_queue(connection).enqueue_call(
-            SEND_MAIL,
-            args=(message_id,),
-            job_id=mail_job_id(message_id),
-            unique=True,
-            retry=Retry(max=len(intervals), interval=intervals),
-            timeout=120,
-            description=f"send outbox message {message_id}",
-        )
-    except DuplicateJobError:
-        return False
-    return True
 
 
 def redact(address: str) -> str:

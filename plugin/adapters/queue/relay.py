@@ -1,5 +1,6 @@
-"""Putting inbox events on the RQ queue. The web side enqueues by dotted path, so it never
-imports the worker; job ids are deterministic so a second enqueue of one event is a no-op."""
+"""Putting inbox events on the RQ queue: the relay thread of the workers moves the events the
+webhooks recorded onto it, many per round trip (`PROCESS_EVENT` jobs, plugin/adapters/queue/
+jobs.py); job ids are deterministic so a second enqueue of one event is a no-op."""
 
 from __future__ import annotations
 
@@ -17,34 +18,17 @@ from typing import cast
 
 import redis
 from redis.exceptions import NoScriptError
-from rq import Queue, Retry
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq import Queue
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.utils import utcformat
 from sqlalchemy.exc import SQLAlchemyError
 
+from plugin.adapters.queue.jobs import PROCESS_EVENT, QUEUE_NAME, event_job_id
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.repositories import InboxRepository
 
 logger = logging.getLogger(__name__)
-
-QUEUE_NAME = "backorders"
-PROCESS_EVENT = "worker.process_event"
-# Transient failures (platform 5xx/429, timeouts) are retried by RQ with growing pauses.
-EVENT_RETRY_INTERVALS = [10, 30, 90, 270, 810]
-EVENT_JOB_TIMEOUT_S = 300
-
-
-def event_job_id(event_id: int) -> str:
-    """The RQ job id of an inbox event."""
-    return f"event-{event_id}"
-
-
-def event_queue(connection: redis.Redis) -> Queue:
-    """The queue, with the JSON serializer every producer and worker must share."""
-    return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
-
 
 # RQ's `enqueue_call(unique=True)` costs two round trips per job: a pipeline registering the
 # queue name, then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py).
@@ -74,7 +58,6 @@ return created
 """
 # Redis names a loaded script by the SHA-1 of its text.
 _ENQUEUE_UNIQUE_SHA = hashlib.sha1(_ENQUEUE_UNIQUE.encode(), usedforsecurity=False).hexdigest()
-_EVENT_RETRY = Retry(max=len(EVENT_RETRY_INTERVALS), interval=EVENT_RETRY_INTERVALS)
 
 
 def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
@@ -100,7 +83,7 @@ def enqueue_events(connection: redis.Redis, event_ids: Sequence[int]) -> list[bo
     for event_id in event_ids:
         job_id = event_job_id(event_id)
         keys.append(Job.key_for(job_id))
-        call = _serialize((PROCESS_EVENT, None, (event_id,), {}))
+        call = _serialize((PROCESS_EVENT.name, None, (event_id,), {}))
         arguments += (job_id, now, zlib.compress(call), f"process inbox event {event_id}")
     try:
         created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
@@ -123,14 +106,14 @@ def _shared_job_fields(connection: redis.Redis) -> bytes:
     if _shared_fields is None:
         encode: Callable[[object], bytes] = connection.get_encoder().encode
         template = Job.create(
-            PROCESS_EVENT,
+            PROCESS_EVENT.name,
             args=(0,),
             connection=connection,
             id=event_job_id(0),
             origin=QUEUE_NAME,
             status=JobStatus.QUEUED,
-            retry=_EVENT_RETRY,
-            timeout=EVENT_JOB_TIMEOUT_S,
+            retry=PROCESS_EVENT.retry(),
+            timeout=PROCESS_EVENT.timeout,
             serializer=JSONSerializer,
         )
         shared = [
@@ -141,55 +124,6 @@ def _shared_job_fields(connection: redis.Redis) -> bytes:
         ]
         _shared_fields = json.dumps(shared).encode()
     return _shared_fields
-
-
-ALLOCATE_PRODUCT = "worker.allocate_product"
-ALLOCATE_JOB_TIMEOUT_S = 300
-ALLOCATE_RETRY_INTERVALS = [5, 15, 30, 60, 120]
-
-
-def allocation_job_id(store_id: int, product_id: str) -> str:
-    """One allocation job per store and product: duplicates collapse while one is queued."""
-    return f"allocate-{store_id}-{product_id}"
-
-
-def enqueue_allocation(connection: redis.Redis, store_id: int, product_id: str) -> bool:
-    """Enqueue `worker.allocate_product(store_id, product_id)`; False when one is queued.
-
-    RQ's `unique` refuses an id whose job hash exists (rq/scripts.py `save_unique_job`): the
-    hash lives while the job is queued or running, so finished jobs keep none (`result_ttl=0`,
-    short `failure_ttl`). A job already running may have read the stock before this change,
-    so then one follow-up job (its own id) is queued; further changes collapse into it.
-    """
-    for job_id in (
-        allocation_job_id(store_id, str(product_id)),
-        allocation_job_id(store_id, str(product_id)) + "-again",
-    ):
-        try:
-            event_queue(connection).enqueue_call(
-                ALLOCATE_PRODUCT,
-                args=(store_id, str(product_id)),
-                job_id=job_id,
-                unique=True,
-                retry=Retry(max=len(ALLOCATE_RETRY_INTERVALS), interval=ALLOCATE_RETRY_INTERVALS),
-                timeout=ALLOCATE_JOB_TIMEOUT_S,
-                result_ttl=0,
-                failure_ttl=60,
-                description=f"allocate stock of product {product_id} in store {store_id}",
-            )
-        except DuplicateJobError:
-            if _job_status(connection, job_id) == JobStatus.STARTED:
-                continue  # it may have read the old stock: queue the follow-up
-            return False
-        return True
-    return False
-
-
-def _job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
-    try:
-        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status()
-    except NoSuchJobError:
-        return None
 
 
 def enqueue_pending(
@@ -297,36 +231,3 @@ def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float 
     if queued:
         logger.warning("event=vanished_jobs_requeued count=%d", queued)
     return queued
-
-
-CANCEL_LINE = "worker.cancel_line"
-CANCEL_JOB_TIMEOUT_S = 120
-CANCEL_RETRY_INTERVALS = [5, 15, 30, 60, 120]
-
-
-def cancel_job_id(store_id: int, cancel_key: str, attempt: int) -> str:
-    """One job per cancellation request (`attempt` counts the merchant's requests)."""
-    return f"cancel-{store_id}-{cancel_key.replace(':', '-')}-{attempt}"
-
-
-def enqueue_cancellation(
-    connection: redis.Redis, store_id: int, cancel_key: str, attempt: int
-) -> bool:
-    """Enqueue `worker.cancel_line(store_id, cancel_key)`; False when that job exists.
-
-    Raises redis.RedisError when Redis cannot be reached.
-    """
-    try:
-        event_queue(connection).enqueue_call(
-            CANCEL_LINE,
-            args=(store_id, cancel_key),
-            job_id=cancel_job_id(store_id, cancel_key, attempt),
-            unique=True,
-            retry=Retry(max=len(CANCEL_RETRY_INTERVALS), interval=CANCEL_RETRY_INTERVALS),
-            timeout=CANCEL_JOB_TIMEOUT_S,
-            failure_ttl=3600,
-            description=f"cancel backorder line {cancel_key} in store {store_id}",
-        )
-    except DuplicateJobError:
-        return False
-    return True

@@ -9,7 +9,7 @@ import pytest
 import redis
 from flask import Flask
 
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlPolicyStore, SqlSplitLedger
 from plugin.core.model import CustomerPolicy

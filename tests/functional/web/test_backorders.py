@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.models import InboxEvent, Split
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.reports import open_backorder_quantities

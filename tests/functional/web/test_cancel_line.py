@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.models import AuditEntry, Cancellation
 from plugin.adapters.sql.releases import SqlReleaseLedger

@@ -9,7 +9,7 @@ import pytest
 import redis
 from flask import Flask
 
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.repositories import StoreRecord
 from plugin.usecases.bulk_policies import start_bulk_backorders
 from tests.functional.abuse.test_security import snapshot

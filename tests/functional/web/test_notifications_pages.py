@@ -11,7 +11,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 import worker
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.outbox import OutboxRepository, store_mail
 from plugin.adapters.sql.repositories import StoreRecord

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.repositories import SqlPolicyStore
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef

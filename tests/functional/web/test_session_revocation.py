@@ -8,7 +8,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.merchants import MerchantRepository, alert_email
 from plugin.adapters.sql.repositories import StoreRecord
 from plugin.core.model import StoreSettings

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from plugin.adapters.mail.account_mail import MAX_MAILS_PER_ADDRESS
-from plugin.adapters.mail.smtp import mail_job_id
+from plugin.adapters.queue.jobs import mail_job_id
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.adapters.sql.models import Merchant as MerchantRow

@@ -7,7 +7,8 @@ import pytest
 import redis
 
 from app import create_app
-from plugin.adapters.queue.relay import enqueue_event, enqueue_pending, event_queue
+from plugin.adapters.queue.jobs import event_queue
+from plugin.adapters.queue.relay import enqueue_event, enqueue_pending
 from plugin.adapters.redis.connection import start_embedded_redis
 
 from .conftest import WEBHOOK_SECRET, deliver, job_keys, make_config, order_payload, state

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from plugin.adapters.queue.relay import QUEUE_NAME, event_queue
+from plugin.adapters.queue.jobs import QUEUE_NAME, event_queue
 from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
 from plugin.platforms.woocommerce.webhooks import FINGERPRINTS

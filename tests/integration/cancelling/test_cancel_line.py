@@ -9,7 +9,7 @@ from typing import Any
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from plugin.adapters.queue.relay import cancel_job_id, enqueue_cancellation
+from plugin.adapters.queue.jobs import cancel_job_id, enqueue_cancellation
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger

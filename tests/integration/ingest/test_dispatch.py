@@ -15,19 +15,14 @@ from typing import cast
 
 import pytest
 import redis
-from rq import Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from plugin.adapters.queue.jobs import PROCESS_EVENT, QUEUE_NAME, event_job_id, event_queue
 from plugin.adapters.queue.relay import (
-    EVENT_JOB_TIMEOUT_S,
-    EVENT_RETRY_INTERVALS,
-    QUEUE_NAME,
     RELAY_LOCK,
     enqueue_event,
     enqueue_events,
-    event_job_id,
-    event_queue,
     run_relay,
 )
 from plugin.adapters.redis.connection import start_embedded_redis
@@ -54,8 +49,8 @@ def test_job_is_json_with_retry_and_deterministic_id(connection: redis.Redis) ->
     job = Job.fetch("event-41", connection=connection, serializer=JSONSerializer)
     assert (job.origin, job.retries_left, job.retry_intervals) == (
         QUEUE_NAME,
-        len(EVENT_RETRY_INTERVALS),
-        EVENT_RETRY_INTERVALS,
+        len(PROCESS_EVENT.retry_intervals),
+        list(PROCESS_EVENT.retry_intervals),
     )
 
 
@@ -91,8 +86,8 @@ def test_job_is_saved_as_rqs_own_enqueue_saves_it(connection: redis.Redis) -> No
         args=(1,),
         job_id="event-1",
         unique=True,
-        retry=Retry(max=len(EVENT_RETRY_INTERVALS), interval=EVENT_RETRY_INTERVALS),
-        timeout=EVENT_JOB_TIMEOUT_S,
+        retry=PROCESS_EVENT.retry(),
+        timeout=PROCESS_EVENT.timeout,
         description="process inbox event 2",  # the description enqueue_event(2) gives
     )
     assert enqueue_event(connection, 2) is True
@@ -107,7 +102,7 @@ def test_job_is_saved_as_rqs_own_enqueue_saves_it(connection: redis.Redis) -> No
     assert event_queue(connection).job_ids == ["event-1", "event-2"]
     assert connection.smembers("rq:queues") == {f"rq:queue:{QUEUE_NAME}".encode()}
     job = Job.fetch("event-2", connection=connection, serializer=JSONSerializer)
-    assert (job.get_status(), job.args, job.timeout) == ("queued", [2], EVENT_JOB_TIMEOUT_S)
+    assert (job.get_status(), job.args, job.timeout) == ("queued", [2], PROCESS_EVENT.timeout)
 
 
 def test_many_events_in_one_call(connection: redis.Redis) -> None:

@@ -14,8 +14,7 @@ from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 import worker
-from plugin.adapters.mail.smtp import enqueue_mail, mail_job_id
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import enqueue_mail, event_queue, mail_job_id
 from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
 from plugin.core.model import BackorderMode, Policies
 from plugin.usecases.notifying import Message, TemplateText

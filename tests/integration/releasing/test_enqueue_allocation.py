@@ -6,7 +6,7 @@ import redis
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from plugin.adapters.queue.relay import allocation_job_id, enqueue_allocation, event_queue
+from plugin.adapters.queue.jobs import allocation_job_id, enqueue_allocation, event_queue
 
 
 def test_a_second_enqueue_while_queued_collapses(redis_client: redis.Redis) -> None:

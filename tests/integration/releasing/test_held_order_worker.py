@@ -10,7 +10,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
-from plugin.adapters.queue.relay import QUEUE_NAME
+from plugin.adapters.queue.jobs import QUEUE_NAME
 from plugin.adapters.sql.models import Release
 from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.core.model import CustomerPolicy, DeliveryCondition

@@ -10,7 +10,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from plugin.adapters.queue.relay import enqueue_pending, event_job_id, event_queue
+from plugin.adapters.queue.jobs import event_job_id, event_queue
+from plugin.adapters.queue.relay import enqueue_pending
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import InboxEvent, Split
 from plugin.adapters.sql.repositories import (

@@ -14,7 +14,9 @@ from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
 import worker
-from plugin.adapters.queue.relay import event_job_id, event_queue, requeue_vanished
+from plugin.adapters.queue import scheduler
+from plugin.adapters.queue.jobs import event_job_id, event_queue
+from plugin.adapters.queue.relay import requeue_vanished
 from plugin.adapters.sql.repositories import InboxRepository, SqlInbox
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import children_of, short_order
@@ -97,7 +99,7 @@ def test_the_periodic_requeue_enqueues_lost_and_pending_events(
 def guardian(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
     monkeypatch.setenv("BACKORDERS_REAP_TICK", "0.2")
     stop = threading.Event()
-    thread = worker.start_guardian(instance.redis, stop)
+    thread = scheduler.start_guardian(instance.redis, stop)
     yield instance
     stop.set()
     thread.join(timeout=5)

@@ -1,12 +1,13 @@
-"""The allocation locks a split holds while it reads free units (worker.product_locks), on a
-real Redis: the same keys an allocation job of the product or of the variation takes."""
+"""The allocation locks a split holds while it reads free units (`product_locks`,
+plugin/adapters/redis/locks.py), on a real Redis: the same keys an allocation job of the product
+or of the variation takes."""
 
 from __future__ import annotations
 
 import pytest
 import redis
 
-import worker
+from plugin.adapters.redis import locks
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
@@ -21,29 +22,29 @@ KEYS = [f"backorders:lock:order:{STORE}:product:{i}" for i in ("30", "31", "77")
 def test_a_split_holds_the_lock_of_every_product_and_variation_then_lets_go(
     redis_client: redis.Redis,
 ) -> None:
-    with worker.product_locks(redis_client, STORE, REFS):
+    with locks.product_locks(redis_client, STORE, REFS):
         assert [redis_client.exists(key) for key in KEYS] == [1, 1, 1]
         for product_id in ("77", "30", "31"):  # what allocation jobs lock on
             with (
                 pytest.raises(TransientError) as busy,
-                worker.order_lock(redis_client, STORE, f"product:{product_id}", wait=0.1),
+                locks.order_lock(redis_client, STORE, f"product:{product_id}", wait=0.1),
             ):
                 pass
             assert busy.value.reason == "busy"
 
     assert [redis_client.exists(key) for key in KEYS] == [0, 0, 0]
-    with worker.product_lock(redis_client, STORE, "77"):
+    with locks.product_lock(redis_client, STORE, "77"):
         assert redis_client.exists(KEYS[2]) == 1
 
 
 def test_a_lock_held_elsewhere_makes_the_split_retry_and_keeps_nothing(
     redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(worker, "ORDER_LOCK_WAIT", 0.2)
-    with worker.order_lock(redis_client, STORE, "product:77", wait=0.1):  # an allocation job
+    monkeypatch.setattr(locks, "ORDER_LOCK_WAIT", 0.2)
+    with locks.order_lock(redis_client, STORE, "product:77", wait=0.1):  # an allocation job
         with (
             pytest.raises(TransientError) as busy,
-            worker.product_locks(redis_client, STORE, REFS),
+            locks.product_locks(redis_client, STORE, REFS),
         ):
             pass
         assert busy.value.reason == "busy"
@@ -63,12 +64,12 @@ def test_an_allocation_job_runs_under_its_parents_lock_which_every_variation_sha
     ledger = SqlReleaseLedger(db)
     key = f"backorders:lock:order:{store.id}:product:30"
 
-    with worker.allocation_lock(redis_client, ledger, store.id, "30"):
+    with locks.allocation_lock(redis_client, ledger, store.id, "30"):
         assert redis_client.exists(key) == 1
         # A split of an order for variation 32 (its figure may be the parent's) waits for it.
         with (
             pytest.raises(TransientError),
-            worker._store_locks(redis_client, store.id, ["product:30"], wait=0.1),
+            locks.store_locks(redis_client, store.id, ["product:30"], wait=0.1),
         ):
             pass
     assert redis_client.exists(key) == 0
@@ -77,7 +78,7 @@ def test_an_allocation_job_runs_under_its_parents_lock_which_every_variation_sha
     # retried for the parent, and keeps no lock.
     with (
         pytest.raises(TransientError) as again,
-        worker.allocation_lock(redis_client, ledger, store.id, "31"),
+        locks.allocation_lock(redis_client, ledger, store.id, "31"),
     ):
         pass
     assert again.value.reason == "busy"

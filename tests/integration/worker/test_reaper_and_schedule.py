@@ -15,8 +15,9 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 import worker
+from plugin.adapters.queue import retry, scheduler
+from plugin.adapters.queue.jobs import QUEUE_NAME
 from plugin.adapters.queue.reaper import reap_abandoned
-from plugin.adapters.queue.relay import QUEUE_NAME
 from plugin.adapters.sql.repositories import InboxRepository
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import short_order
@@ -99,8 +100,8 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
     redis_client: redis.Redis,
 ) -> None:
     before = time.time()
-    first = worker.schedule_periodic(redis_client, "reconcile_all")
-    second = worker.schedule_periodic(redis_client, "reconcile_all")
+    first = scheduler.schedule_periodic(redis_client, "reconcile_all")
+    second = scheduler.schedule_periodic(redis_client, "reconcile_all")
 
     [job_id] = scheduled(redis_client)
     due = int(job_id.rsplit("-", 1)[1])
@@ -110,8 +111,8 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
     job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
     assert job.func_name == "worker.reconcile_all"
 
-    worker.ensure_schedules(redis_client)
-    worker.ensure_schedules(redis_client)
+    scheduler.ensure_schedules(redis_client)
+    scheduler.ensure_schedules(redis_client)
     names = [i.rsplit("-", 1)[0] for i in scheduled(redis_client)]
     assert names == [
         "periodic-reap_abandoned",
@@ -124,12 +125,12 @@ def test_retry_delay_is_jittered_around_the_interval_and_honours_retry_after() -
     import random
 
     rng = random.Random(7)
-    delays = [worker.retry_delay(10, None, rng) for _ in range(200)]
+    delays = [retry.retry_delay(10, None, rng) for _ in range(200)]
 
     assert min(delays) >= 8 and max(delays) <= 13  # 10 s ± 25 %, rounded up
     assert len(set(delays)) >= 4  # really jittered
-    assert worker.retry_delay(10, 30.0, rng) == 30
-    assert worker.retry_delay(0, 0.2, rng) == 1
+    assert retry.retry_delay(10, 30.0, rng) == 30
+    assert retry.retry_delay(0, 0.2, rng) == 1
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from plugin.adapters.queue.relay import QUEUE_NAME, event_job_id
+from plugin.adapters.queue.jobs import QUEUE_NAME, event_job_id
 from plugin.adapters.sql.repositories import InboxRepository, SqlAuditLog, SqlSplitLedger
 from plugin.ports import SplitState
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until

@@ -1,0 +1,202 @@
+"""Every job the workers run, in one registry: its name, id, retries and timeout.
+
+Jobs are enqueued by name (`worker.<function>`: what RQ imports in the work horse), so the web
+side never imports the worker. A job's id is deterministic wherever a second enqueue must be a
+no-op (`unique`): one job per inbox event, per outbox message, per cancellation request, per
+store and product being allocated, per store being reconciled, per periodic run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+QUEUE_NAME = "backorders"
+
+
+def event_queue(connection: redis.Redis) -> Queue:
+    """The queue, with the JSON serializer every producer and worker must share."""
+    return Queue(QUEUE_NAME, connection=connection, serializer=JSONSerializer)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of job: the function it runs, how long it may run and when it is retried."""
+
+    name: str  # what RQ imports and calls, e.g. "worker.process_event"
+    timeout: int  # seconds a run may take
+    retry_intervals: tuple[int, ...] = ()  # seconds before each retry of a failed run
+    result_ttl: int | None = None  # seconds a finished job is kept (None: RQ's default)
+    failure_ttl: int | None = None  # seconds a failed job is kept (None: RQ's default)
+
+    def retry(self, intervals: Sequence[int] | None = None) -> Retry | None:
+        """RQ's retry policy of this kind (or of `intervals` instead)."""
+        chosen = list(self.retry_intervals if intervals is None else intervals)
+        return Retry(max=len(chosen), interval=chosen) if chosen else None
+
+    def enqueue(
+        self,
+        connection: redis.Redis,
+        *args: Any,
+        job_id: str,
+        description: str,
+        retry_intervals: Sequence[int] | None = None,
+    ) -> Job | None:
+        """Enqueue one run as job `job_id`; None when a job of that id exists (RQ's `unique`
+        refuses an id whose job hash exists, rq/scripts.py `save_unique_job`)."""
+        try:
+            return event_queue(connection).enqueue_call(
+                self.name,
+                args=args,
+                job_id=job_id,
+                unique=True,
+                retry=self.retry(retry_intervals),
+                timeout=self.timeout,
+                result_ttl=self.result_ttl,
+                failure_ttl=self.failure_ttl,
+                description=description,
+            )
+        except DuplicateJobError:
+            return None
+
+
+# Transient failures (platform 5xx/429, timeouts, SMTP) are retried with growing pauses.
+PROCESS_EVENT = JobKind("worker.process_event", 300, (10, 30, 90, 270, 810))
+ALLOCATE_PRODUCT = JobKind(
+    "worker.allocate_product", 300, (5, 15, 30, 60, 120), result_ttl=0, failure_ttl=60
+)
+CANCEL_LINE = JobKind("worker.cancel_line", 120, (5, 15, 30, 60, 120), failure_ttl=3600)
+SEND_MAIL = JobKind("worker.send_mail", 120, (10, 30, 90, 270, 810))
+# Not retried: the next `reconcile_all` tick runs it again (the checkpoint did not move).
+RECONCILE_STORE = JobKind("worker.reconcile_store", 600, result_ttl=0, failure_ttl=300)
+RUN_BULK = JobKind("plugin.usecases.bulk_policies.run_bulk_backorders", 1800)
+# Periodic jobs, each scheduling its next run (plugin/adapters/queue/scheduler.py).
+PERIODIC = {
+    name: JobKind(f"worker.{name}", 300, result_ttl=0, failure_ttl=3600)
+    for name in ("reap_abandoned", "requeue_pending", "reconcile_all")
+}
+JOBS = (
+    PROCESS_EVENT,
+    ALLOCATE_PRODUCT,
+    CANCEL_LINE,
+    SEND_MAIL,
+    RECONCILE_STORE,
+    RUN_BULK,
+    *PERIODIC.values(),
+)
+
+
+def event_job_id(event_id: int) -> str:
+    """The job of an inbox event."""
+    return f"event-{event_id}"
+
+
+def mail_job_id(message_id: int) -> str:
+    """The job of one outbox message: a second enqueue of it is a no-op."""
+    return f"mail-{message_id}"
+
+
+def allocation_job_id(store_id: int, product_id: str) -> str:
+    """One allocation job per store and product: duplicates collapse while one is queued."""
+    return f"allocate-{store_id}-{product_id}"
+
+
+def cancel_job_id(store_id: int, cancel_key: str, attempt: int) -> str:
+    """One job per cancellation request (`attempt` counts the merchant's requests)."""
+    return f"cancel-{store_id}-{cancel_key.replace(':', '-')}-{attempt}"
+
+
+def reconcile_job_id(store_id: int) -> str:
+    """One reconciliation per store at a time."""
+    return f"reconcile-{store_id}"
+
+
+def periodic_job_id(name: str, due: int) -> str:
+    """The run of periodic job `name` due at `due` (seconds since the epoch)."""
+    return f"periodic-{name}-{due}"
+
+
+# --- enqueueing (inbox events: plugin/adapters/queue/relay.py) -------------------------------
+
+
+def enqueue_allocation(connection: redis.Redis, store_id: int, product_id: str) -> bool:
+    """Enqueue `worker.allocate_product(store_id, product_id)`; False when one is queued.
+
+    RQ's `unique` refuses an id whose job hash exists (rq/scripts.py `save_unique_job`): the
+    hash lives while the job is queued or running, so finished jobs keep none (`result_ttl=0`,
+    short `failure_ttl`). A job already running may have read the stock before this change,
+    so then one follow-up job (its own id) is queued; further changes collapse into it.
+    """
+    for job_id in (
+        allocation_job_id(store_id, str(product_id)),
+        allocation_job_id(store_id, str(product_id)) + "-again",
+    ):
+        job = ALLOCATE_PRODUCT.enqueue(
+            connection,
+            store_id,
+            str(product_id),
+            job_id=job_id,
+            description=f"allocate stock of product {product_id} in store {store_id}",
+        )
+        if job is not None:
+            return True
+        if _job_status(connection, job_id) != JobStatus.STARTED:
+            return False
+        # It may have read the old stock: queue the follow-up.
+    return False
+
+
+def _job_status(connection: redis.Redis, job_id: str) -> JobStatus | None:
+    try:
+        return Job.fetch(job_id, connection=connection, serializer=JSONSerializer).get_status()
+    except NoSuchJobError:
+        return None
+
+
+def enqueue_cancellation(
+    connection: redis.Redis, store_id: int, cancel_key: str, attempt: int
+) -> bool:
+    """Enqueue `worker.cancel_line(store_id, cancel_key)`; False when that job exists.
+
+    Raises redis.RedisError when Redis cannot be reached.
+    """
+    job = CANCEL_LINE.enqueue(
+        connection,
+        store_id,
+        cancel_key,
+        job_id=cancel_job_id(store_id, cancel_key, attempt),
+        description=f"cancel backorder line {cancel_key} in store {store_id}",
+    )
+    return job is not None
+
+
+def enqueue_mail(
+    connection: redis.Redis, message_id: int, retry_intervals: Sequence[int] | None = None
+) -> bool:
+    """Enqueue `worker.send_mail(message_id)`; False when that job exists already."""
+    job = SEND_MAIL.enqueue(
+        connection,
+        message_id,
+        job_id=mail_job_id(message_id),
+        description=f"send outbox message {message_id}",
+        retry_intervals=retry_intervals,
+    )
+    return job is not None
+
+
+def enqueue_reconciliation(connection: redis.Redis, store_id: int) -> bool:
+    """Enqueue `worker.reconcile_store(store_id)`; False when one runs or waits already."""
+    job = RECONCILE_STORE.enqueue(
+        connection,
+        store_id,
+        job_id=reconcile_job_id(store_id),
+        description=f"reconcile store {store_id}",
+    )
+    return job is not None

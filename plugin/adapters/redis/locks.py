@@ -1,0 +1,125 @@
+"""Per-store locks in Redis: one job at a time per order, and per product being allocated.
+
+An order.created and an order.updated of the same order may be processed by two workers at
+once, and both would otherwise try to create the backorder order; an allocation job reads,
+plans and writes a product's stock under its product's lock. Locks are renewed while the block
+runs, so a dead worker frees them within `ORDER_LOCK_TTL` seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+import redis
+
+from plugin.core.model import ProductRef
+from plugin.errors import TransientError
+
+ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
+ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
+RESPLIT_LOCK_WAIT = 5  # seconds an allocation job waits for an order it would split again
+
+
+class VariationParents(Protocol):
+    def parent_product(self, store_id: int, product_id: str) -> str:
+        """The product whose allocation job covers `product_id` (its parent for a variation
+        whose parent keeps the stock, else itself; plugin/adapters/sql/releases.py)."""
+        ...
+
+
+@contextlib.contextmanager
+def order_lock(
+    connection: redis.Redis, store_id: int, order_id: str, wait: float | None = None
+) -> Iterator[None]:
+    """Hold the per-order lock, renewing it while the block runs; TransientError (reason
+    "busy") when another job holds it for more than `wait` seconds (`ORDER_LOCK_WAIT`)."""
+    with store_locks(connection, store_id, [order_id], ORDER_LOCK_WAIT if wait is None else wait):
+        yield
+
+
+@contextlib.contextmanager
+def store_locks(
+    connection: redis.Redis, store_id: int, names: Sequence[str], wait: float
+) -> Iterator[None]:
+    """Hold the locks `names` of a store (order ids, `product:<id>`), taken in that order and
+    renewed by one thread while the block runs; TransientError (reason "busy") when another
+    job holds one for more than `wait` seconds (the ones taken are let go)."""
+    held: list[Any] = []
+    stop = threading.Event()
+    renewer: threading.Thread | None = None
+
+    def renew() -> None:
+        while not stop.wait(ORDER_LOCK_TTL / 3):
+            for lock in held:
+                with contextlib.suppress(redis.RedisError):
+                    lock.extend(ORDER_LOCK_TTL, replace_ttl=True)
+
+    try:
+        for name in names:
+            lock = connection.lock(
+                f"backorders:lock:order:{store_id}:{name}",
+                timeout=ORDER_LOCK_TTL,
+                blocking_timeout=wait,
+                thread_local=False,
+            )
+            if not lock.acquire():
+                raise TransientError(
+                    f"order {name} is being processed by another job", reason="busy"
+                )
+            held.append(lock)
+        renewer = threading.Thread(target=renew, name="order-lock", daemon=True)
+        renewer.start()
+        yield
+    finally:
+        stop.set()
+        if renewer is not None:
+            renewer.join()
+        for lock in reversed(held):
+            with contextlib.suppress(redis.RedisError):
+                lock.release()
+
+
+@contextlib.contextmanager
+def product_lock(connection: redis.Redis, store_id: int, product_id: str) -> Iterator[None]:
+    """Hold the per-store+product allocation lock (read, plan and write under one lock)."""
+    with order_lock(connection, store_id, f"product:{product_id}"):
+        yield
+
+
+def allocation_lock_ids(refs: Iterable[ProductRef]) -> list[str]:
+    """Every id an allocation job of these products or variations locks on: a job locks its
+    product, the parent for a variation the ledger knows (`allocation_lock`), else the id it
+    was given, so a variation is covered by both. Sorted, so jobs taking several take them
+    in one order."""
+    return sorted({i for ref in refs for i in (ref.product_id, ref.variant_id) if i})
+
+
+@contextlib.contextmanager
+def allocation_lock(
+    connection: redis.Redis, ledger: VariationParents, store_id: int, product_id: str
+) -> Iterator[None]:
+    """The lock of an allocation job for product `product_id` (`allocate_product` runs a
+    variation's job for its parent). Variations whose parent keeps the stock draw on one
+    figure, so jobs for any of them and for the parent must be one job under one lock; a
+    variation whose first backorder was recorded meanwhile (under its parent's lock) makes the
+    job run again for its parent."""
+    with product_lock(connection, store_id, product_id):
+        if ledger.parent_product(store_id, product_id) != product_id:
+            raise TransientError(
+                f"product {product_id} turned out to be a variation; retried for its parent",
+                reason="busy",
+            )
+        yield
+
+
+@contextlib.contextmanager
+def product_locks(
+    connection: redis.Redis, store_id: int, refs: Iterable[ProductRef]
+) -> Iterator[None]:
+    """Hold the allocation locks of every product (and variation) in `refs`."""
+    names = [f"product:{i}" for i in allocation_lock_ids(refs)]
+    with store_locks(connection, store_id, names, ORDER_LOCK_WAIT):
+        yield
