@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from plugin.adapters.redis.locks import order_lock
 from plugin.adapters.sql.purchasing import SqlReceiptLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.errors import RateLimited
 from plugin.ports import ReceiptRecord
 from plugin.usecases import purchasing
-from worker import Runtime, allocate_product, connect_store, order_lock, runtime
+from worker import Runtime, allocate_product, connect_store, runtime
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,7 @@ import redis
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from plugin.adapters.mail.smtp import enqueue_mail
-from plugin.adapters.queue.purchasing import enqueue_receipt
+from plugin.adapters.queue.jobs import enqueue_mail, enqueue_receipt
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.purchasing import (
     PurchasingSettings,

@@ -77,6 +77,10 @@ SEND_MAIL = JobKind("worker.send_mail", 120, (10, 30, 90, 270, 810))
 # Not retried: the next `reconcile_all` tick runs it again (the checkpoint did not move).
 RECONCILE_STORE = JobKind("worker.reconcile_store", 600, result_ttl=0, failure_ttl=300)
 RUN_BULK = JobKind("plugin.usecases.bulk_policies.run_bulk_backorders", 1800)
+# A purchase order receipt raising store stock (purchasing_jobs.py): resumes from its record.
+CARRY_OUT_RECEIPT = JobKind(
+    "purchasing_jobs.carry_out_receipt", 300, (5, 15, 30, 60, 120, 300), failure_ttl=3600
+)
 # Periodic jobs, each scheduling its next run (plugin/adapters/queue/scheduler.py).
 PERIODIC = {
     name: JobKind(f"worker.{name}", 300, result_ttl=0, failure_ttl=3600)
@@ -89,6 +93,7 @@ JOBS = (
     SEND_MAIL,
     RECONCILE_STORE,
     RUN_BULK,
+    CARRY_OUT_RECEIPT,
     *PERIODIC.values(),
 )
 
@@ -111,6 +116,11 @@ def allocation_job_id(store_id: int, product_id: str) -> str:
 def cancel_job_id(store_id: int, cancel_key: str, attempt: int) -> str:
     """One job per cancellation request (`attempt` counts the merchant's requests)."""
     return f"cancel-{store_id}-{cancel_key.replace(':', '-')}-{attempt}"
+
+
+def receipt_job_id(store_id: int, receipt_key: str, attempt: int = 1) -> str:
+    """One job per receipt (`attempt` counts the merchant's "carry out again")."""
+    return f"receipt-{store_id}-{receipt_key.replace(':', '-')}-{attempt}"
 
 
 def reconcile_job_id(store_id: int) -> str:
@@ -198,5 +208,21 @@ def enqueue_reconciliation(connection: redis.Redis, store_id: int) -> bool:
         store_id,
         job_id=reconcile_job_id(store_id),
         description=f"reconcile store {store_id}",
+    )
+    return job is not None
+
+
+def enqueue_receipt(
+    connection: redis.Redis, store_id: int, receipt_key: str, attempt: int = 1
+) -> bool:
+    """Enqueue `purchasing_jobs.carry_out_receipt`; False when that job exists. Raises
+    redis.RedisError when Redis cannot be reached (the receipt stays recorded; the purchase
+    order's page runs it again)."""
+    job = CARRY_OUT_RECEIPT.enqueue(
+        connection,
+        store_id,
+        receipt_key,
+        job_id=receipt_job_id(store_id, receipt_key, attempt),
+        description=f"carry out receipt {receipt_key} in store {store_id}",
     )
     return job is not None

@@ -26,7 +26,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 import run
-from plugin.adapters.queue.purchasing import receipt_job_id
+from plugin.adapters.queue.jobs import receipt_job_id
 from plugin.adapters.sql.purchasing import SqlPurchasing, SqlReceiptLedger
 from plugin.core.model import CustomerPolicy
 from plugin.core.purchasing import PurchaseOrderStatus, Reservation

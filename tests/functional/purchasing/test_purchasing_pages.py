@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from plugin.adapters.queue.purchasing import receipt_job_id
-from plugin.adapters.queue.relay import event_queue
+from plugin.adapters.queue.jobs import event_queue, receipt_job_id
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.purchasing import SqlPurchasing, SqlReceiptLedger
 from plugin.adapters.sql.repositories import StoreRecord
