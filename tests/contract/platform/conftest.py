@@ -18,22 +18,27 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
 from plugin.core.model import ProductRef
 from plugin.errors import NotFound
+from plugin.platforms.registry import Registry
 from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from plugin.platforms.woocommerce.signature import sign
 from plugin.platforms.woocommerce.webhooks import SIGNATURE_HEADER, TOPIC_HEADER
-from plugin.ports import Platform, StoreConnection
+from plugin.ports import Delivery, Platform, StoreAccess, StoreConnection, Webhooks
 from tests.contract.woocommerce.conftest import StoreUnderTest
 from tests.contract.woocommerce.shop import Shop
 from tests.fakes import ALLOW, DENY, FakeDelivery, FakeStore, FakeWebhooks
+from tests.platforms.toyshop.driver import TOYSHOP
+from tests.platforms.toyshop.shop import create_shop, open_shop
 
 # (fixture name, marks): the implementations every contract test runs against, in this order.
 IMPLEMENTATIONS: list[tuple[str, tuple[pytest.MarkDecorator, ...]]] = [
     ("fake_harness", ()),
+    ("toyshop_harness", ()),
     ("woocommerce_sandbox_harness", ()),
     ("woocommerce_real_harness", (pytest.mark.real_store,)),
 ]
@@ -60,10 +65,15 @@ class FakeHarness:
     allow_backorders, deny_backorders = ALLOW, DENY
     delivery_url = "http://127.0.0.1:9/webhooks/fake/424242"
 
-    def __init__(self, fake: FakeStore | None = None, webhooks: FakeWebhooks | None = None) -> None:
-        self.fake = fake or FakeStore(next_id=1000)
-        self.webhooks = webhooks or FakeWebhooks()
+    def __init__(self) -> None:
+        self.fake = FakeStore(next_id=1000)
+        self.webhooks: Webhooks = FakeWebhooks()
         self.made = 0
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[FakeStore]:
+        """The store, for the shop's own changes and reads."""
+        yield self.fake
 
     def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
         self.fake.webhook_ids = tuple(str(i) for i in webhook_ids)
@@ -76,33 +86,78 @@ class FakeHarness:
     def product(
         self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: bool
     ) -> ProductRef:
-        value = ALLOW if backorders else DENY
         self.made += 1
-        unique = f"{name} fake-{self.made}"
-        return self.fake.add_product(unique, price=price, stock=stock, backorders=value)
+        unique, value = f"{name} {self.name}-{self.made}", ALLOW if backorders else DENY
+        with self.session() as fake:
+            return fake.add_product(unique, price=price, stock=stock, backorders=value)
 
     def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
-        return self.fake.new_order(lines, paid=paid)
+        with self.session() as fake:
+            return fake.new_order(lines, paid=paid)
 
     def stock(self, ref: ProductRef) -> int | None:
-        return self.fake.stock.get(self.fake.pool(ref))
+        with self.session() as fake:
+            return fake.stock.get(fake.pool(ref))
 
     def notes(self, order_id: str) -> list[str]:
-        return [text for noted, text in self.fake.notes if noted == order_id]
+        with self.session() as fake:
+            return [text for noted, text in fake.notes if noted == order_id]
 
-    def delivery(self, secret: str, topic: str, order_id: str) -> FakeDelivery:
-        return self.webhooks.sign(secret, topic, self.fake.delivery_body(order_id))
+    def delivery(self, secret: str, topic: str, order_id: str) -> Delivery:
+        with self.session() as fake:
+            body = fake.delivery_body(order_id)
+        return self.webhooks.sign(secret, topic, body)  # type: ignore[attr-defined]
 
     def adopt(self, order_id: str) -> None:
         pass
 
     def base_url(self) -> str:
-        return self.fake.base_url
+        with self.session() as fake:
+            return fake.base_url
 
 
 @pytest.fixture
 def fake_harness() -> FakeHarness:
     return FakeHarness()
+
+
+# --- the test-only toy shop, through the registry ----------------------------------------------
+
+
+class ToyshopHarness(FakeHarness):
+    """The toy shop (tests/platforms/toyshop), its driver registered into a `Registry` by the
+    test and its store opened through it, as a job opens a store."""
+
+    name = "toyshop"
+    delivery_url = "http://127.0.0.1:9/webhooks/toyshop/424242"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        create_shop(path, "toyshop://shop" + str(path))
+        self.path = path
+        self.registry = Registry(None, None)
+        self.registry.register(TOYSHOP)
+        self.driver = self.registry.driver("toyshop")
+        self.webhooks = self.driver.webhooks
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[FakeStore]:
+        with open_shop(self.path) as fake:
+            yield fake
+
+    def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
+        access = StoreAccess(1, "toyshop://shop" + str(self.path), "key", "secret",
+                             tuple(webhook_ids), public_url)  # fmt: skip
+        return self.driver.open(access)
+
+    def connection(self) -> StoreConnection:
+        url = "toyshop://shop" + str(self.path)
+        return self.driver.connection(url, "key", "secret", allow_private=True)
+
+
+@pytest.fixture
+def toyshop_harness(tmp_path: Path) -> ToyshopHarness:
+    return ToyshopHarness(tmp_path / "contract.shop")
 
 
 # --- WooCommerce ------------------------------------------------------------------------------
