@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -35,10 +35,12 @@ from plugin.core.model import (
 from plugin.errors import NotFound, PermanentError
 from plugin.platforms.woocommerce import stock as woocommerce_stock
 from plugin.ports import (
+    BackorderOutcome,
     CatalogueItem,
     FreeUnits,
     HeldUnits,
     OrderChange,
+    OrderSummary,
     Promise,
     PromiseState,
     ShelfItem,
@@ -1184,6 +1186,10 @@ class FakeStore(FakeReleaseStore):
             self._step("set_backorders")
             if value not in (ALLOW, DENY):
                 raise PermanentError(f"invalid backorders value {value!r}", reason="invalid")
+            # Like WooCommerce (WC_Product::validate_props): a product whose stock is not
+            # counted takes no backorders, whatever is written.
+            if ref not in self.stock:
+                value = DENY
             if self.products[ref]["backorders"] != value:
                 self.products[ref]["backorders"] = value
 
@@ -1202,6 +1208,47 @@ class FakeStore(FakeReleaseStore):
 
     def order_admin_url(self, order_id: str) -> str:
         return f"{self.base_url}/admin/orders/{order_id}"
+
+    def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
+        with self._mutex:
+            found: dict[str, OrderSummary] = {}
+            for order_id in order_ids:
+                order = self.orders.get(str(order_id))
+                if order is None:
+                    continue
+                original_lines = dict(self.original_line_ids(order.id))
+                found[order.id] = OrderSummary(
+                    order_id=order.id, number=order.number, status=order.status,
+                    store_status=self.store_status(order.id), currency=order.currency,
+                    customer=f"{order.billing.first_name} {order.billing.last_name}".strip(),
+                    line_names={line.ref: line.name for line in reversed(order.lines)},
+                    lines={line.line_id: line.name for line in order.lines},
+                    original_lines={original_lines[line.line_id]: line.name
+                                    for line in order.lines if line.line_id in original_lines},
+                )  # fmt: skip
+            return found
+
+    def expand_products(self, product_ids: Sequence[int]) -> list[tuple[int, int | None]]:
+        return [(int(product_id), None) for product_id in product_ids]
+
+    def write_backorders(
+        self, items: Sequence[tuple[int, int | None]], value: str
+    ) -> Iterator[list[BackorderOutcome]]:
+        for product_id, variation_id in items:
+            ref = ProductRef(str(product_id), None if variation_id is None else str(variation_id))
+            try:
+                self.set_backorders(ref, value)
+            except (PermanentError, KeyError) as error:
+                yield [BackorderOutcome(product_id, variation_id, False, type(error).__name__)]
+                continue
+            got = self.products[ref]["backorders"]
+            yield [BackorderOutcome(product_id, variation_id, True, f"backorders={got}")]
+
+    def disable_webhook(self, webhook_id: str) -> None:
+        """The store stops delivering a webhook (after failed deliveries, or by the merchant)."""
+        with self._mutex:
+            hook = self.subscriptions[webhook_id]
+            self.subscriptions[webhook_id] = dataclasses.replace(hook, status="disabled")
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,10 @@ class FakeHarness:
             body = fake.delivery_body(order_id)
         return self.webhooks.sign(secret, topic, body)  # type: ignore[attr-defined]
 
+    def disable_webhook(self, webhook_id: int) -> None:
+        with self.session() as fake:
+            fake.disable_webhook(str(webhook_id))
+
     def adopt(self, order_id: str) -> None:
         pass
 
@@ -218,6 +222,10 @@ class WooCommerceHarness:
         body = json.dumps(self.shop.get_order(order_id)).encode()
         headers = {SIGNATURE_HEADER: sign(secret, body), TOPIC_HEADER: topic}
         return FakeDelivery(body, headers)
+
+    def disable_webhook(self, webhook_id: int) -> None:
+        # webhooks.md: `status` is writable; a store sets "disabled" itself after failures.
+        self.woo.client().update_webhook(webhook_id, status="disabled")
 
     def adopt(self, order_id: str) -> None:
         self.shop.adopt(order_id)

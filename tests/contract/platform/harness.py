@@ -54,6 +54,10 @@ class Harness(Protocol):
         `secret` (its own topic name: `topic` is "order.updated" or "order.created")."""
         ...
 
+    def disable_webhook(self, webhook_id: int) -> None:
+        """The store stops delivering one of our webhooks (as after repeated failures)."""
+        ...
+
     def adopt(self, order_id: str) -> None:
         """An order the platform made (a split's) that clean-up must remove too."""
         ...

@@ -87,6 +87,15 @@ def test_write_a_split_and_retry_it(store: Harness) -> None:
         f"Split: {plan.backorder_number} holds the backordered units"
     ]
     original_number = store.platform().get_order(order_id).number
+    summaries = store.platform().order_summaries([order_id, backorder_id, "999999999"])
+    assert sorted(summaries) == sorted([order_id, backorder_id])
+    before = {line.ref: line for line in original.lines}
+    assert (summaries[order_id].number, summaries[order_id].status) == (original_number, Status.NEW)
+    assert summaries[backorder_id].status is Status.NEW_BACKORDER
+    assert dict(summaries[backorder_id].original_lines) == {
+        before[ref].line_id: before[ref].name for ref in (short, none_left)
+    }
+    assert summaries[order_id].product_name(short.product_id, None) == before[short].name
     assert plan.backorder_number == f"{original_number}-001"
 
     # A retry after a crash finds the backorder order and only re-applies the original's update.

@@ -25,6 +25,15 @@ def test_webhook_subscriptions_create_list_and_delete_ours(store: Harness) -> No
         assert store.platform(public_url="http://127.0.0.1:9/elsewhere").list_webhooks() == []
         assert connection.webhooks_intact(ids, store.delivery_url) is True
         assert connection.webhooks_intact(ids, store.delivery_url + "0") is False
+
+        store.disable_webhook(ids[0])
+        statuses = {w.id: w.status for w in store.platform(webhook_ids=ids).list_webhooks()}
+        assert statuses == {str(i): "disabled" if i == ids[0] else "active" for i in ids}
+        assert connection.webhooks_intact(ids, store.delivery_url) is False
+        store.platform(webhook_ids=ids).activate_webhook(str(ids[0]))
+        statuses = {w.id: w.status for w in store.platform(webhook_ids=ids).list_webhooks()}
+        assert statuses == {str(i): "active" for i in ids}
+        assert connection.webhooks_intact(ids, store.delivery_url) is True
     finally:
         assert connection.delete_webhooks(ids) == []
     assert store.platform(webhook_ids=ids).list_webhooks() == []
@@ -64,6 +73,27 @@ def test_catalogue_reads_and_the_backorder_setting(store: Harness) -> None:
     again.set_backorders(counted, store.deny_backorders)
     denied = store.platform().shelf_products([int(counted[0])])[int(counted[0])]
     assert denied is not None and denied.backorders_allowed is False
+
+
+def test_bulk_backorder_setting(store: Harness) -> None:
+    counted = store.product("Chair", stock=2, backorders=False)
+    loose = store.product("Chair pad", backorders=False)  # stock not counted
+    ids = [int(counted[0]), int(loose[0])]
+    platform = store.platform()
+    items = platform.expand_products(ids)
+    assert items == [(ids[0], None), (ids[1], None)]
+
+    outcomes = [o for group in platform.write_backorders(items, store.allow_backorders)
+                for o in group]  # fmt: skip
+
+    assert [(o.product_id, o.variation_id, o.ok) for o in outcomes] == [
+        (ids[0], None, True), (ids[1], None, True),
+    ]  # fmt: skip
+    shelf = store.platform().shelf_products(ids)
+    # A product whose stock the store does not count takes no backorders, whatever is written.
+    assert {i: item is not None and item.backorders_allowed for i, item in shelf.items()} == {
+        ids[0]: True, ids[1]: False,
+    }  # fmt: skip
 
 
 def test_links_into_the_store_admin(store: Harness) -> None:
