@@ -74,6 +74,7 @@ class Backorders:
                         self.stores,
                         public_url=self.config.public_url,
                         allow_private_addresses=self.config.development,
+                        extra=self.config.extra_platforms,
                     )
         return self._registry
 

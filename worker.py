@@ -145,6 +145,7 @@ def runtime() -> Runtime:
                 stores,
                 public_url=config.public_url,
                 allow_private_addresses=config.development,
+                extra=config.extra_platforms,
             ),
             pid=os.getpid(),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 import secrets
 from collections import Counter
 from collections.abc import Mapping
@@ -54,6 +55,9 @@ class Config:
     smtp_url: str = field(default="", repr=False)
     # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto are believed.
     trusted_proxy_hops: int = 0
+    # Platform drivers beside the built-in ones, as `module:ATTRIBUTE` (a test-only platform:
+    # tests/platforms/toyshop); imported by `plugin.platforms.registry.load_drivers`.
+    extra_platforms: tuple[str, ...] = ()
 
     @property
     def redis_data_file(self) -> Path:
@@ -86,6 +90,7 @@ class Config:
             log_level=_log_level(environ),
             smtp_url=_smtp_url(environ),
             trusted_proxy_hops=_integer(environ, "TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10),
+            extra_platforms=_driver_names(environ, "BACKORDERS_EXTRA_PLATFORMS"),
         )
 
 
@@ -231,6 +236,18 @@ def _http_url(environ: Mapping[str, str], name: str, default: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(name, f"must be an http:// or https:// URL, got {raw!r}")
     return raw.rstrip("/")
+
+
+_DRIVER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _driver_names(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated `module:ATTRIBUTE` names of platform drivers."""
+    names = tuple(part.strip() for part in _value(environ, name).split(",") if part.strip())
+    for item in names:
+        if not _DRIVER_NAME.fullmatch(item):
+            raise ConfigError(name, f"{item!r} is not module:ATTRIBUTE")
+    return names
 
 
 def _log_level(environ: Mapping[str, str]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,14 +32,18 @@ from plugin.core.model import (
     Stock,
     StockFigure,
 )
-from plugin.errors import NotFound
+from plugin.errors import NotFound, PermanentError
 from plugin.platforms.woocommerce import stock as woocommerce_stock
 from plugin.ports import (
+    BackorderOutcome,
+    CatalogueItem,
     FreeUnits,
     HeldUnits,
     OrderChange,
+    OrderSummary,
     Promise,
     PromiseState,
+    ShelfItem,
     SplitRecord,
     SplitState,
     WebhookInfo,
@@ -909,3 +913,410 @@ class FakeReleaseLedger:
             state=state,
             payment_url=payment_url or record.payment_url,  # type: ignore[attr-defined]
         )
+
+
+# --- the whole store (plugin.ports.Platform), for the contract suite and the toy platform -------
+
+FAKE_TOPICS = ("order.created", "order.updated", "product.updated")  # what `connect` subscribes
+ALLOW, DENY = "allow", "deny"  # the fake's own backorder setting values (its `BACKORDER_CHOICES`)
+
+
+def fake_fingerprint(order: Order, status: str) -> str:
+    """The fake store's fingerprint of an order's state: what a split decides on."""
+    import hashlib
+
+    content = "|".join(
+        [status, *(f"{line.line_id}:{line.ref}:{line.quantity}" for line in order.lines)]
+    )
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+@dataclass
+class FakeStore(FakeReleaseStore):
+    """A whole store in memory (`plugin.ports.Platform`), with WooCommerce's stock rules (those
+    of `FakeReleaseStore`), its own product catalogue, order modification times, webhook
+    subscriptions and signed deliveries (`FakeWebhooks`). It passes the platform contract suite
+    (tests/contract/platform) like the WooCommerce adapter: where they disagreed, this fake was
+    made to do what WooCommerce does."""
+
+    base_url: str = "http://fake-store.test"
+    products: dict[ProductRef, dict[str, object]] = field(default_factory=dict)
+    modified: dict[str, dt.datetime] = field(default_factory=dict)
+    subscriptions: dict[str, WebhookInfo] = field(default_factory=dict)
+    webhook_ids: tuple[str, ...] = ()  # the subscriptions recorded as ours (`StoreAccess`)
+    public_url: str = ""
+    clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(UTC))
+    next_product: int = 100
+    next_webhook: int = 1
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop("_mutex", None)
+        state["clock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        import threading
+
+        self.__dict__.update(state)
+        self.clock = lambda: dt.datetime.now(UTC)
+        self._mutex = threading.RLock()
+
+    def _touch(self, order_id: str) -> None:
+        self.modified[order_id] = self.clock().replace(microsecond=0)
+
+    # -- the shop: what a merchant and customers do ----------------------------------------
+    def add_product(
+        self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: str = DENY
+    ) -> ProductRef:
+        with self._mutex:
+            ref = ProductRef(str(self.next_product))
+            self.next_product += 1
+            self.products[ref] = {"name": name, "price": price, "backorders": backorders}
+            if stock is not None:
+                self.stock[ref] = stock
+            return ref
+
+    def new_order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
+        """A customer's order, placed paid (New, stock taken) or unpaid on hold (stock taken)."""
+        with self._mutex:
+            order_id = str(self.next_id)
+            self.next_id += 1
+            made = [
+                dataclasses.replace(
+                    make_line(
+                        str(10 * int(order_id) + index), ref.product_id, quantity,
+                        str(self.products[ref]["price"]), name=str(self.products[ref]["name"]),
+                    ),
+                    variant_id=ref.variant_id,
+                )
+                for index, (ref, quantity) in enumerate(lines, start=1)
+            ]  # fmt: skip
+            self.place_order(order_id, [], paid=paid)
+            self.orders[order_id] = dataclasses.replace(
+                self.orders[order_id],
+                lines=tuple(made),
+                total=sum((line.total for line in made), Decimal("0.00")),
+                created_at=self.clock().replace(microsecond=0),
+            )
+            for line in made:
+                if self.pool(line.ref) in self.stock:
+                    self.stock[self.pool(line.ref)] -= line.quantity
+                    self.reduced[order_id][line.line_id] = line.quantity
+            self._touch(order_id)
+            return order_id
+
+    def store_status(self, order_id: str) -> str:
+        return self.wc_status.get(order_id, "on-hold")
+
+    def delivery_body(self, order_id: str) -> bytes:
+        """What the store delivers for an order: its id, modification moment, status, lines."""
+        import json
+
+        with self._mutex:
+            order = self.orders[order_id]
+            return json.dumps(
+                {
+                    "id": order_id,
+                    "modified": self.modified[order_id].isoformat(),
+                    "status": self.store_status(order_id),
+                    "lines": [
+                        [line.line_id, list(line.ref), line.quantity] for line in order.lines
+                    ],
+                }
+            ).encode()
+
+    # -- writes record when the order changed ------------------------------------------------
+    def write_split(self, original: Order, plan: Plan, **kwargs) -> str:  # type: ignore[no-untyped-def,override]
+        with self._mutex:
+            # The original read now: its lines carry what was ordered (a retry re-applies).
+            backorder_id = super().write_split(original, plan, **kwargs)
+            self._touch(original.id)
+            self._touch(backorder_id)
+            self.modified.setdefault(backorder_id, self.clock())
+            self.orders[backorder_id] = dataclasses.replace(
+                self.orders[backorder_id], number=plan.backorder_number or backorder_id,
+                created_at=self.clock().replace(microsecond=0),
+            )  # fmt: skip
+            return backorder_id
+
+    def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
+        with self._mutex:
+            new_id = super().write_resplit(backorder, plan, new_order_id=new_order_id)
+            self._touch(backorder.id)
+            self._touch(new_id)
+            return new_id
+
+    def _move(self, order_id: str, status: str) -> None:
+        super()._move(order_id, status)
+        self._touch(order_id)
+
+    def get_order(self, order_id: str) -> Order:
+        with self._mutex:
+            if order_id not in self.orders and order_id not in self.originals:
+                self._step("get_order")
+                raise NotFound(f"order {order_id} not found", reason="not_found")
+            return super().get_order(order_id)
+
+    # -- reconciliation and webhooks -------------------------------------------------------
+    def orders_modified_since(self, since: dt.datetime) -> Iterable[OrderChange]:
+        with self._mutex:
+            self._step("orders_modified_since")
+            return [
+                OrderChange(
+                    order_id,
+                    at,
+                    self.store_status(order_id),
+                    fake_fingerprint(self.orders[order_id], self.store_status(order_id)),
+                )  # fmt: skip
+                for order_id, at in sorted(self.modified.items(), key=lambda i: int(i[0]))
+                if at > since and order_id in self.orders
+            ]
+
+    def list_webhooks(self) -> list[WebhookInfo]:
+        with self._mutex:
+            self._step("list_webhooks")
+            prefix = self.public_url.rstrip("/") + "/" if self.public_url else None
+            return [
+                hook
+                for hook in self.subscriptions.values()
+                if hook.id in self.webhook_ids
+                or (prefix is not None and hook.delivery_url.startswith(prefix))
+            ]
+
+    def activate_webhook(self, webhook_id: str) -> None:
+        with self._mutex:
+            self._step("activate_webhook")
+            hook = self.subscriptions[webhook_id]
+            self.subscriptions[webhook_id] = dataclasses.replace(hook, status="active")
+
+    # -- StoreConnection (the connect flow) ------------------------------------------------
+    def check_credentials(self) -> None:
+        self._step("check_credentials")
+
+    def register_webhooks(self, *, delivery_url: str, secret: str) -> list[int]:
+        with self._mutex:
+            ids = []
+            for topic in FAKE_TOPICS:
+                hook_id = str(self.next_webhook)
+                self.next_webhook += 1
+                self.subscriptions[hook_id] = WebhookInfo(hook_id, topic, "active", delivery_url)
+                ids.append(int(hook_id))
+            return ids
+
+    def delete_webhooks(self, webhook_ids: Iterable[int]) -> list[int]:
+        with self._mutex:
+            for hook_id in webhook_ids:
+                self.subscriptions.pop(str(hook_id), None)
+            return []
+
+    def webhooks_intact(self, webhook_ids: Iterable[int], delivery_url: str) -> bool:
+        with self._mutex:
+            hooks = [self.subscriptions.get(str(i)) for i in webhook_ids]
+            return all(
+                h is not None and h.status == "active" and h.delivery_url == delivery_url
+                for h in hooks
+            )
+
+    # -- cancelling a backorder line -------------------------------------------------------
+    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
+        with self._mutex:
+            order = self.orders[order_id]
+            return {line.line_id: line.line_id.removeprefix("b") for line in order.lines
+                    if order.links.is_backorder_order and line.line_id.startswith("b")}  # fmt: skip
+
+    def remove_line(self, order_id: str, line_id: str) -> str | None:
+        with self._mutex:
+            self._step("remove_line")
+            order = self.orders[order_id]
+            kept = tuple(line for line in order.lines if line.line_id != line_id)
+            if len(kept) != len(order.lines):
+                taken = self.reduced[order_id].pop(line_id, 0)
+                for line in order.lines:
+                    if line.line_id == line_id and self.pool(line.ref) in self.stock:
+                        self.stock[self.pool(line.ref)] += taken
+                self.orders[order_id] = dataclasses.replace(order, lines=kept)
+                self._touch(order_id)
+            total = sum(
+                (line.unit_price * line.quantity for line in self.orders[order_id].lines),
+                Decimal("0.00"),
+            )
+            return str(total)
+
+    def release_order(self, order_id: str, release_as: str, release_key: str) -> str | None:
+        url = super().release_order(order_id, release_as, release_key)
+        return url and url.replace("http://store.test", self.base_url)
+
+    def cancel_order(self, order_id: str) -> None:
+        with self._mutex:
+            self._step("cancel_order")
+            if self.wc_status[order_id] == "on-hold":
+                self._move(order_id, "cancelled")
+
+    # -- catalogue and admin ---------------------------------------------------------------
+    def _item(self, ref: ProductRef) -> CatalogueItem:
+        product = self.products[ref]
+        quantity = self.stock.get(ref)
+        return CatalogueItem(
+            id=int(ref.product_id), name=str(product["name"]),
+            sku=str(product["name"]).replace(" ", "-").upper(), type="simple",
+            manage_stock=quantity is not None, stock_quantity=quantity,
+            stock_status="instock" if quantity is None or quantity > 0 else "outofstock",
+            backorders=str(product["backorders"]),
+        )  # fmt: skip
+
+    def list_products(
+        self, *, search: str, stock_status: str, backorders: str, limit: int
+    ) -> list[CatalogueItem]:
+        with self._mutex:
+            items = [self._item(ref) for ref in sorted(self.products, key=lambda r: int(r[0]))]
+            return [
+                item
+                for item in items
+                if search.lower() in item.name.lower()
+                and stock_status in ("", item.stock_status)
+                and backorders in ("", item.backorders)
+            ][:limit]
+
+    def list_variations(self, product_id: int, *, limit: int) -> list[CatalogueItem]:
+        return []
+
+    def set_backorders(self, ref: ProductRef, value: str) -> None:
+        with self._mutex:
+            self._step("set_backorders")
+            if value not in (ALLOW, DENY):
+                raise PermanentError(f"invalid backorders value {value!r}", reason="invalid")
+            # Like WooCommerce (WC_Product::validate_props): a product whose stock is not
+            # counted takes no backorders, whatever is written.
+            if ref not in self.stock:
+                value = DENY
+            if self.products[ref]["backorders"] != value:
+                self.products[ref]["backorders"] = value
+
+    def shelf_products(self, product_ids: Sequence[int]) -> dict[int, ShelfItem | None]:
+        with self._mutex:
+            shelf: dict[int, ShelfItem | None] = {}
+            for product_id in product_ids:
+                ref = ProductRef(str(product_id))
+                product = self.products.get(ref)
+                shelf[int(product_id)] = None if product is None else ShelfItem(
+                    id=int(product_id), figure=StockFigure(ref, self.stock.get(ref)),
+                    counted_in_stock=ref not in self.stock,
+                    backorders_allowed=product["backorders"] == ALLOW,
+                )  # fmt: skip
+            return shelf
+
+    def order_admin_url(self, order_id: str) -> str:
+        return f"{self.base_url}/admin/orders/{order_id}"
+
+    def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
+        with self._mutex:
+            found: dict[str, OrderSummary] = {}
+            for order_id in order_ids:
+                order = self.orders.get(str(order_id))
+                if order is None:
+                    continue
+                original_lines = dict(self.original_line_ids(order.id))
+                found[order.id] = OrderSummary(
+                    order_id=order.id, number=order.number, status=order.status,
+                    store_status=self.store_status(order.id), currency=order.currency,
+                    customer=f"{order.billing.first_name} {order.billing.last_name}".strip(),
+                    line_names={line.ref: line.name for line in reversed(order.lines)},
+                    lines={line.line_id: line.name for line in order.lines},
+                    original_lines={original_lines[line.line_id]: line.name
+                                    for line in order.lines if line.line_id in original_lines},
+                )  # fmt: skip
+            return found
+
+    def expand_products(self, product_ids: Sequence[int]) -> list[tuple[int, int | None]]:
+        return [(int(product_id), None) for product_id in product_ids]
+
+    def write_backorders(
+        self, items: Sequence[tuple[int, int | None]], value: str
+    ) -> Iterator[list[BackorderOutcome]]:
+        for product_id, variation_id in items:
+            ref = ProductRef(str(product_id), None if variation_id is None else str(variation_id))
+            try:
+                self.set_backorders(ref, value)
+            except (PermanentError, KeyError) as error:
+                yield [BackorderOutcome(product_id, variation_id, False, type(error).__name__)]
+                continue
+            got = self.products[ref]["backorders"]
+            yield [BackorderOutcome(product_id, variation_id, True, f"backorders={got}")]
+
+    def disable_webhook(self, webhook_id: str) -> None:
+        """The store stops delivering a webhook (after failed deliveries, or by the merchant)."""
+        with self._mutex:
+            hook = self.subscriptions[webhook_id]
+            self.subscriptions[webhook_id] = dataclasses.replace(hook, status="disabled")
+
+
+@dataclass(frozen=True)
+class FakeDelivery:
+    """A delivery as a route reads it (`plugin.ports.Delivery`)."""
+
+    body: bytes
+    headers: Mapping[str, str]
+
+    def header(self, name: str) -> str | None:
+        return {k.lower(): v for k, v in self.headers.items()}.get(name.lower())
+
+
+class FakeWebhooks:
+    """`plugin.ports.Webhooks` for the fake store's deliveries: hex HMAC-SHA256 of the raw body
+    in `<prefix>-Signature`, the topic in `<prefix>-Topic`, the body `FakeStore.delivery_body`."""
+
+    def __init__(self, prefix: str = "X-Fake") -> None:
+        self.signature_header = f"{prefix}-Signature"
+        self.topic_header = f"{prefix}-Topic"
+
+    def sign(self, secret: str, topic: str, body: bytes) -> FakeDelivery:
+        """What the store sends: `body` signed with `secret`."""
+        import hashlib
+        import hmac
+
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return FakeDelivery(body, {self.signature_header: signature, self.topic_header: topic})
+
+    def is_ping(self, delivery: object) -> bool:
+        return False
+
+    def verify(self, secret: str, delivery) -> bool:  # type: ignore[no-untyped-def]
+        import hashlib
+        import hmac
+
+        expected = hmac.new(secret.encode(), delivery.body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, delivery.header(self.signature_header) or "")
+
+    def topic(self, delivery):  # type: ignore[no-untyped-def]
+        from plugin.ports import DeliveryTopic, Rejected, Topic
+
+        name = (delivery.header(self.topic_header) or "").strip()
+        if not name:
+            raise Rejected(400, f"missing {self.topic_header}")
+        topics = {"order.created": Topic.ORDER_CREATED, "order.updated": Topic.ORDER_UPDATED}
+        return DeliveryTopic(name, topics.get(name), name == "order.deleted")
+
+    def parse(self, topic: str, delivery):  # type: ignore[no-untyped-def]
+        import json
+
+        from plugin.ports import Rejected, ResourceState
+
+        try:
+            data = json.loads(delivery.body)
+            order_id, modified = str(data["id"]), dt.datetime.fromisoformat(data["modified"])
+            lines = tuple(
+                make_line(str(line_id), str(ref[0]), int(quantity))
+                for line_id, ref, quantity in data["lines"]
+            )
+            status = str(data["status"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise Rejected(400, f"bad payload: {type(error).__name__}") from None
+        order = dataclasses.replace(
+            make_order(order_id, lines),
+            lines=tuple(
+                dataclasses.replace(line, variant_id=ref[1])
+                for line, (_, ref, _) in zip(lines, data["lines"], strict=True)
+            ),
+        )
+        return ResourceState(order_id, modified, fake_fingerprint(order, status))

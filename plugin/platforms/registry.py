@@ -11,12 +11,14 @@ register their own).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis
 
 from plugin.adapters.redis.ratelimit import StoreRateLimiter
+from plugin.config import ConfigError
 from plugin.errors import PermanentError, TransientError
 from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from plugin.ports import Platform, PlatformDriver, StoreAccess
@@ -30,6 +32,22 @@ class UnknownPlatform(PermanentError):
     """A store row names a platform no driver is registered for."""
 
     reason = "unknown_platform"
+
+
+def load_drivers(names: Iterable[str]) -> list[PlatformDriver]:
+    """The drivers named `module:ATTRIBUTE` (`BACKORDERS_EXTRA_PLATFORMS`), imported; a name
+    that does not lead to a driver is a ConfigError."""
+    drivers = []
+    for name in names:
+        module, _, attribute = name.partition(":")
+        try:
+            driver = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as error:
+            raise ConfigError("BACKORDERS_EXTRA_PLATFORMS", f"{name}: {error}") from error
+        if not (isinstance(getattr(driver, "name", None), str) and callable(driver.open)):
+            raise ConfigError("BACKORDERS_EXTRA_PLATFORMS", f"{name} is not a platform driver")
+        drivers.append(cast(PlatformDriver, driver))
+    return drivers
 
 
 class StoreRow(Protocol):
@@ -74,17 +92,19 @@ class Registry:
         public_url: str = "",
         allow_private_addresses: bool = False,
         drivers: Iterable[PlatformDriver] = (WOOCOMMERCE,),
+        extra: Iterable[str] = (),
     ) -> None:
         """`connection` (or a function giving it, called when the first store is opened) and
         `stores` are needed by `for_store` only; `allow_private_addresses`
         (development only) lets clients reach loopback and private addresses, which every
-        connection otherwise refuses (DNS rebinding)."""
+        connection otherwise refuses (DNS rebinding). `extra` names more drivers
+        (`load_drivers`)."""
         self.connection = connection
         self.stores = stores
         self.public_url = public_url
         self.allow_private_addresses = allow_private_addresses
         self._drivers: dict[str, PlatformDriver] = {}
-        for driver in drivers:
+        for driver in (*drivers, *load_drivers(extra)):
             self.register(driver)
 
     def register(self, driver: PlatformDriver) -> None:

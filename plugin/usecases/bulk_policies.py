@@ -124,7 +124,12 @@ def _store_catalogue(store_id: int, connection: redis.Redis) -> Catalogue:
         store = stores.get(store_id)
         if store is None:
             raise LookupError(f"store {store_id} does not exist")
-        registry = Registry(connection, stores, allow_private_addresses=config.development)
+        registry = Registry(
+            connection,
+            stores,
+            allow_private_addresses=config.development,
+            extra=config.extra_platforms,
+        )
         platform, _limiter = registry.for_store(store)
     finally:
         db.dispose()

@@ -104,6 +104,8 @@ def stack(
         "BACKORDERS_HEARTBEAT": "1",
         "BACKORDERS_REAP_INTERVAL": "2",
         "BACKORDERS_REAP_STALE": "4",
+        # A test-only platform beside WooCommerce (tests/e2e/test_toyshop.py).
+        "BACKORDERS_EXTRA_PLATFORMS": "tests.platforms.toyshop.driver:TOYSHOP",
     }
     if stack_database_url is not None:
         extra_env["DATABASE_URL"] = stack_database_url

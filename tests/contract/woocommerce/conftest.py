@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import requests
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
 from plugin.platforms.woocommerce.client import WooCommerceClient
 from tests.contract.woocommerce.shop import Shop
-from tests.processes import free_port, running_sandbox
+from tests.processes import free_port
 
 SANDBOX_KEY, SANDBOX_SECRET = "ck_contract", "cs_contract"
 NOT_CONFIGURED = (
@@ -115,27 +114,6 @@ def delivery_port(store: StoreUnderTest) -> int:
     return int(port)
 
 
-@pytest.fixture(scope="session")
-def sandbox_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreUnderTest]:
-    data_dir = tmp_path_factory.mktemp("contract-sandbox")
-    arguments = ("--data-dir", str(data_dir), "--threads", "8")
-    with running_sandbox(SANDBOX_KEY, SANDBOX_SECRET, *arguments) as url:
-        yield StoreUnderTest("sandbox", url, SANDBOX_KEY, SANDBOX_SECRET)
-
-
-@pytest.fixture(scope="session")
-def real_store() -> StoreUnderTest:
-    store = real_store_from_env(os.environ)
-    if store is None:
-        pytest.skip(NOT_CONFIGURED)
-    # Another receiver's webhooks (a connected plugin) would act on the test orders meanwhile.
-    active = [w for w in store.client().list_webhooks() if w.get("status") == "active"]
-    if active:
-        listed = ", ".join(f"{w['id']} {w['topic']} -> {w['delivery_url']}" for w in active)
-        pytest.fail(f"the store at {store.url} has active webhooks ({listed}); remove them first")
-    return store
-
-
 @pytest.fixture(
     scope="session", params=["sandbox", pytest.param("real", marks=pytest.mark.real_store)]
 )
@@ -143,12 +121,6 @@ def woo(request: pytest.FixtureRequest) -> StoreUnderTest:
     """The store under test: the sandbox, then the configured real store."""
     store: StoreUnderTest = request.getfixturevalue(f"{request.param}_store")
     return store
-
-
-@pytest.fixture(scope="session")
-def run_id() -> str:
-    """Names and SKUs of everything this run creates carry it."""
-    return uuid.uuid4().hex[:8]
 
 
 @pytest.fixture

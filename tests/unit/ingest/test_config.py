@@ -45,9 +45,11 @@ def test_every_variable_parsed(tmp_path: Path) -> None:
             "LOG_LEVEL": "debug",
             "SMTP_URL": "smtp://127.0.0.1:2525",
             "TRUSTED_PROXY_HOPS": "2",
+            "BACKORDERS_EXTRA_PLATFORMS": " tests.platforms.toyshop.driver:TOYSHOP , a.b:C",
         }
     )
     assert config.trusted_proxy_hops == 2
+    assert config.extra_platforms == ("tests.platforms.toyshop.driver:TOYSHOP", "a.b:C")
     assert (
         config.database_url,
         config.redis_url,
@@ -146,6 +148,11 @@ def test_development_generates_and_keeps_a_secret_key(tmp_path: Path) -> None:
             "TRUSTED_PROXY_HOPS: must be at least 0 and at most 10, got -1",
         ),
         ("TRUSTED_PROXY_HOPS", "one", "TRUSTED_PROXY_HOPS: expected a whole number, got 'one'"),
+        (
+            "BACKORDERS_EXTRA_PLATFORMS",
+            "tests.platforms.toyshop.driver",
+            "BACKORDERS_EXTRA_PLATFORMS: 'tests.platforms.toyshop.driver' is not module:ATTRIBUTE",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(

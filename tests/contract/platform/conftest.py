@@ -1,0 +1,260 @@
+"""The implementations the platform contract suite runs against, and how each makes its data.
+
+`IMPLEMENTATIONS` is the one registration point: a fixture name per implementation, each giving a
+`Harness` (harness.py). Every test taking `store` runs once per entry:
+
+- `fake`: `tests.fakes.FakeStore`, the in-memory store the unit tests use;
+- `toyshop`: the test-only platform of tests/platforms/toyshop, opened through the registry;
+- `woocommerce-sandbox`: the WooCommerce adapter against a `python -m sandbox` process;
+- `woocommerce-real` (marker `real_store`): the WooCommerce adapter against the store named by
+  `WOO_URL` etc. (tests/contract/woocommerce/conftest.py), skipped saying why when none is.
+
+A new platform adds its harness fixture here (e.g. `shopify_sandbox`, and a `real_store`-marked
+real one) and one line in `IMPLEMENTATIONS`; tests/README.md, "Adding a platform".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from plugin.core.model import ProductRef
+from plugin.errors import NotFound
+from plugin.platforms.registry import Registry
+from plugin.platforms.woocommerce.driver import WOOCOMMERCE
+from plugin.platforms.woocommerce.signature import sign
+from plugin.platforms.woocommerce.webhooks import SIGNATURE_HEADER, TOPIC_HEADER
+from plugin.ports import Delivery, Platform, StoreAccess, StoreConnection, Webhooks
+from tests.contract.woocommerce.conftest import StoreUnderTest
+from tests.contract.woocommerce.shop import Shop
+from tests.fakes import ALLOW, DENY, FakeDelivery, FakeStore, FakeWebhooks
+from tests.platforms.toyshop.driver import TOYSHOP
+from tests.platforms.toyshop.shop import create_shop, open_shop
+
+# (fixture name, marks): the implementations every contract test runs against, in this order.
+IMPLEMENTATIONS: list[tuple[str, tuple[pytest.MarkDecorator, ...]]] = [
+    ("fake_harness", ()),
+    ("toyshop_harness", ()),
+    ("woocommerce_sandbox_harness", ()),
+    ("woocommerce_real_harness", (pytest.mark.real_store,)),
+]
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(name, marks=marks, id=name.removesuffix("_harness").replace("_", "-"))
+        for name, marks in IMPLEMENTATIONS
+    ]  # fmt: skip
+)
+def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The implementation under test, with a shop to make data on it (harness.py)."""
+    return request.getfixturevalue(request.param)
+
+
+# --- the in-memory fake -----------------------------------------------------------------------
+
+
+class FakeHarness:
+    """`FakeStore` (tests/fakes.py): the store and its platform are one object."""
+
+    name = "fake"
+    allow_backorders, deny_backorders = ALLOW, DENY
+    delivery_url = "http://127.0.0.1:9/webhooks/fake/424242"
+
+    def __init__(self) -> None:
+        self.fake = FakeStore(next_id=1000)
+        self.webhooks: Webhooks = FakeWebhooks()
+        self.made = 0
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[FakeStore]:
+        """The store, for the shop's own changes and reads."""
+        yield self.fake
+
+    def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
+        self.fake.webhook_ids = tuple(str(i) for i in webhook_ids)
+        self.fake.public_url = public_url
+        return self.fake  # type: ignore[return-value]
+
+    def connection(self) -> StoreConnection:
+        return self.fake  # type: ignore[return-value]
+
+    def product(
+        self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: bool
+    ) -> ProductRef:
+        self.made += 1
+        unique, value = f"{name} {self.name}-{self.made}", ALLOW if backorders else DENY
+        with self.session() as fake:
+            return fake.add_product(unique, price=price, stock=stock, backorders=value)
+
+    def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
+        with self.session() as fake:
+            return fake.new_order(lines, paid=paid)
+
+    def stock(self, ref: ProductRef) -> int | None:
+        with self.session() as fake:
+            return fake.stock.get(fake.pool(ref))
+
+    def notes(self, order_id: str) -> list[str]:
+        with self.session() as fake:
+            return [text for noted, text in fake.notes if noted == order_id]
+
+    def delivery(self, secret: str, topic: str, order_id: str) -> Delivery:
+        with self.session() as fake:
+            body = fake.delivery_body(order_id)
+        return self.webhooks.sign(secret, topic, body)  # type: ignore[attr-defined]
+
+    def disable_webhook(self, webhook_id: int) -> None:
+        with self.session() as fake:
+            fake.disable_webhook(str(webhook_id))
+
+    def adopt(self, order_id: str) -> None:
+        pass
+
+    def base_url(self) -> str:
+        with self.session() as fake:
+            return fake.base_url
+
+
+@pytest.fixture
+def fake_harness() -> FakeHarness:
+    return FakeHarness()
+
+
+# --- the test-only toy shop, through the registry ----------------------------------------------
+
+
+class ToyshopHarness(FakeHarness):
+    """The toy shop (tests/platforms/toyshop), its driver registered into a `Registry` by the
+    test and its store opened through it, as a job opens a store."""
+
+    name = "toyshop"
+    delivery_url = "http://127.0.0.1:9/webhooks/toyshop/424242"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        create_shop(path, "toyshop://shop" + str(path))
+        self.path = path
+        self.registry = Registry(None, None)
+        self.registry.register(TOYSHOP)
+        self.driver = self.registry.driver("toyshop")
+        self.webhooks = self.driver.webhooks
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[FakeStore]:
+        with open_shop(self.path) as fake:
+            yield fake
+
+    def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
+        access = StoreAccess(1, "toyshop://shop" + str(self.path), "key", "secret",
+                             tuple(webhook_ids), public_url)  # fmt: skip
+        return self.driver.open(access)
+
+    def connection(self) -> StoreConnection:
+        url = "toyshop://shop" + str(self.path)
+        return self.driver.connection(url, "key", "secret", allow_private=True)
+
+
+@pytest.fixture
+def toyshop_harness(tmp_path: Path) -> ToyshopHarness:
+    return ToyshopHarness(tmp_path / "contract.shop")
+
+
+# --- WooCommerce ------------------------------------------------------------------------------
+
+
+class WooCommerceHarness:
+    """The WooCommerce adapter (`WOOCOMMERCE.open`) on a sandbox or real store; data made by
+    `Shop`'s plain REST calls and removed after the test."""
+
+    name = "woocommerce"
+    webhooks = WOOCOMMERCE.webhooks
+    allow_backorders, deny_backorders = "yes", "no"  # products.md `backorders`
+    # Nothing listens on port 9; a real store refuses to ping it (not an allowed port) and
+    # keeps the webhook active (tests/contract/woocommerce/test_webhooks_admin.py).
+    delivery_url = "http://127.0.0.1:9/webhooks/woocommerce/424242"
+
+    def __init__(self, woo: StoreUnderTest, shop: Shop) -> None:
+        self.woo = woo
+        self.shop = shop
+
+    def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
+        from plugin.platforms.woocommerce.adapter import WooCommercePlatform
+
+        return WooCommercePlatform(
+            self.woo.client(), webhook_ids=webhook_ids, public_url=public_url
+        )
+
+    def connection(self) -> StoreConnection:
+        from plugin.platforms.woocommerce.connect import WooCommerceConnection
+
+        return WooCommerceConnection(self.woo.client())
+
+    def product(
+        self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: bool
+    ) -> ProductRef:
+        made = self.shop.product(name, price=price, stock=stock,
+                                 backorders="yes" if backorders else "no")  # fmt: skip
+        return ProductRef(str(made["id"]))
+
+    def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
+        items = [{"product_id": int(ref.product_id), "quantity": qty} for ref, qty in lines]
+        if paid:
+            made = self.shop.order(items, status="processing", paid=True)
+        else:
+            made = self.shop.order(items, status="on-hold", paid=False)
+        return str(made["id"])
+
+    def stock(self, ref: ProductRef) -> int | None:
+        return self.shop.stock(int(ref.product_id), int(ref.variant_id or 0) or None)
+
+    def notes(self, order_id: str) -> list[str]:
+        return [str(note["note"]) for note in self.shop.notes(order_id)]
+
+    def delivery(self, secret: str, topic: str, order_id: str) -> FakeDelivery:
+        # The payload of an order topic is the order as `GET /orders/<id>` returns it
+        # (../shared/reference/woocommerce/README.md, "How a WooCommerce store delivers
+        # webhooks"), signed as signature.py `sign` does.
+        body = json.dumps(self.shop.get_order(order_id)).encode()
+        headers = {SIGNATURE_HEADER: sign(secret, body), TOPIC_HEADER: topic}
+        return FakeDelivery(body, headers)
+
+    def disable_webhook(self, webhook_id: int) -> None:
+        # webhooks.md: `status` is writable; a store sets "disabled" itself after failures.
+        self.woo.client().update_webhook(webhook_id, status="disabled")
+
+    def adopt(self, order_id: str) -> None:
+        self.shop.adopt(order_id)
+
+    def base_url(self) -> str:
+        return self.woo.url
+
+
+@contextlib.contextmanager
+def _woocommerce(woo: StoreUnderTest, run_id: str) -> Iterator[WooCommerceHarness]:
+    shop = Shop(woo.client(), run_id)
+    try:
+        yield WooCommerceHarness(woo, shop)
+    finally:
+        with contextlib.suppress(NotFound):
+            shop.clean_up()
+
+
+@pytest.fixture
+def woocommerce_sandbox_harness(
+    sandbox_store: StoreUnderTest, run_id: str
+) -> Iterator[WooCommerceHarness]:
+    with _woocommerce(sandbox_store, run_id) as harness:
+        yield harness
+
+
+@pytest.fixture
+def woocommerce_real_harness(
+    real_store: StoreUnderTest, run_id: str
+) -> Iterator[WooCommerceHarness]:
+    with _woocommerce(real_store, run_id) as harness:
+        yield harness

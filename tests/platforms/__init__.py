@@ -1,0 +1,1 @@
+"""Test-only platforms: each folder is one platform behind `plugin.ports.PlatformDriver`."""
