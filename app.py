@@ -70,11 +70,13 @@ def backorders(app: Flask) -> Backorders:
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the web app. Add new ones (web/...) to this list."""
     from web.connect import bp as connect_pages
+    from web.customer import bp as customer_pages
     from webhooks.receive import blueprint as woocommerce_webhooks
 
     blueprints = [
         woocommerce_webhooks,
         connect_pages,
+        customer_pages,
         # web/ blueprints (connect, settings, storefront) are registered here.
     ]
     for blueprint in blueprints:

@@ -596,7 +596,14 @@ def notifications(rt: Runtime) -> Notifications:
         if not any(open_alert.kind == kind for open_alert in rt.stores.list_alerts(store_id)):
             rt.stores.add_alert(store_id, kind, text)
 
-    return Notifications(lambda store_id: store_mail(rt.db, store_id), post, alert)
+    from jobs.self_service import page_links  # issue 15: the customer's page in their e-mails
+
+    return Notifications(
+        lambda store_id: store_mail(rt.db, store_id),
+        post,
+        alert,
+        page_link=page_links(rt.db, rt.config.secret_key, rt.config.public_url),
+    )
 
 
 def send_mail(message_id: int) -> str:

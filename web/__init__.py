@@ -17,6 +17,7 @@ _FORM_BLUEPRINTS = (
     "allocation",
     "connect",
     "notifications",
+    "customer",
 )
 
 
