@@ -18,6 +18,7 @@ _FORM_BLUEPRINTS = (
     "connect",
     "notifications",
     "customer",
+    "customer_admin",
 )
 
 
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
         auth,
         backorders,
         cancellations,
+        customer_admin,
         notifications,
         products,
         storefront,
@@ -59,6 +61,7 @@ def init_app(app: Flask) -> None:
         stores,
         backorders,
         cancellations,
+        customer_admin,
         products,
         allocation,
         storefront,

@@ -402,3 +402,104 @@ def test_a_new_link_form_with_bad_input_says_what_is_wrong_and_sends_nothing(
     assert 'aria-invalid="true"' in html
     with state(app).db.session() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+# --- the merchant's side -----------------------------------------------------------------------
+
+SETTINGS_FORM = {
+    "allow_delivery": "on",
+    "delay_rule": "ftc_30_day",
+    "stated_shipping_days": "10",
+    "answer_days": "7",
+    "timezone": "America/New_York",
+    "date_style": "dmy",
+    "decimal_comma": "on",
+}
+
+
+def test_the_merchant_saves_the_customer_page_settings(
+    app: Flask, alice: Any, alice_store: Any
+) -> None:
+    path = f"/stores/{alice_store.id}/customer-page"
+    assert f'href="{path}"' in alice.get(f"/stores/{alice_store.id}/settings").get_data(
+        as_text=True
+    )
+    response = alice.post(path, SETTINGS_FORM, token_from=path)
+    assert response.status_code == 303
+    assert SqlSelfServiceSettings(state(app).db).get(alice_store.id) == SelfServiceSettings(
+        allow_cancel=False,
+        allow_delivery=True,
+        delay_rule="ftc_30_day",
+        stated_shipping_days=10,
+        answer_days=7,
+        timezone="America/New_York",
+        date_style=DateStyle.DAY_MONTH,
+        decimal_comma=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("delay_rule", "sometimes"),
+        ("stated_shipping_days", "0"),
+        ("stated_shipping_days", "1e3"),
+        ("answer_days", ""),
+        ("answer_days", "61"),
+        ("timezone", "Mars/Olympus"),
+        ("timezone", "../../etc/passwd"),
+        ("date_style", "ymd"),
+    ],
+)
+def test_bad_customer_page_settings_say_why_and_save_nothing(
+    app: Flask, alice: Any, alice_store: Any, field: str, value: str
+) -> None:
+    path = f"/stores/{alice_store.id}/customer-page"
+    response = alice.post(path, {**SETTINGS_FORM, field: value}, token_from=path)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'id="{field}-error"' in html and "Nothing was saved" in html
+    with state(app).db.session() as session:
+        from plugin.adapters.sql.models import SelfServiceSettings as Row
+
+        assert session.scalar(select(func.count()).select_from(Row)) == 0
+
+
+def test_the_merchant_sees_what_customers_did_and_revokes_a_link(
+    app: Flask, alice: Any, live_store: LiveStore, customer: FlaskClient
+) -> None:
+    split = place_and_split(app, live_store)
+    store_id = live_store.store.id
+    confirm = _choose(customer, split["path"], "delivery", {"condition": "whole_order"})
+    body = {"csrf_token": csrf_token(confirm.get_data(as_text=True)),
+            "condition": "whole_order", "confirm": "yes"}  # fmt: skip
+    assert customer.post(f"{split['path']}/delivery", data=body).status_code == 303
+    listing = alice.get(f"/stores/{store_id}/customer-page").get_data(as_text=True)
+    assert listing.count('class="customer-request"') == 1
+    assert CUSTOMER in listing and "delivery: whole_order" in listing
+    order_page = f"/stores/{store_id}/orders/{split['original']}"
+    assert "asked on their order page: delivery" in alice.get(order_page).get_data(as_text=True)
+
+    revoke = f"/stores/{store_id}/customer-page/links/{split['original']}/revoke"
+    response = alice.post(revoke, {}, token_from=order_page)
+    assert response.status_code == 303
+    assert customer.get(split["path"]).status_code == 404
+    with state(app).db.session() as session:
+        [mail] = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "customer_link")
+        ).all()
+    assert mail.recipient == CUSTOMER
+    fresh = urlsplit(re.search(r"http://\S+", mail.body).group(0)).path  # type: ignore[union-attr]
+    assert customer.get(fresh).status_code == 200
+
+
+def test_revoking_an_order_without_a_link_changes_nothing(
+    app: Flask, alice: Any, alice_store: Any, redis_client: redis.Redis
+) -> None:
+    before = _side_effects(app, redis_client)
+    order_page = f"/stores/{alice_store.id}/orders/555"
+    revoke = f"/stores/{alice_store.id}/customer-page/links/555/revoke"
+    response = alice.post(revoke, {}, token_from=order_page)
+    assert response.status_code == 303
+    assert _side_effects(app, redis_client) == before
+    assert "No link was ever sent for order #555" in alice.get(order_page).get_data(as_text=True)
