@@ -116,6 +116,8 @@ def periodic_intervals() -> dict[str, int]:
         "reap_abandoned": max(1, int(_env_seconds("BACKORDERS_REAP_INTERVAL", 15))),
         "requeue_pending": max(1, int(_env_seconds("BACKORDERS_REQUEUE_INTERVAL", 60))),
         "reconcile_all": max(1, int(_env_seconds("BACKORDERS_RECONCILE_TICK", 60))),
+        # Delay notices (issue 15, jobs/delay_notices.py): BACKORDERS_DELAY_TICK, 300 s.
+        "check_delays_all": max(1, int(_env_seconds("BACKORDERS_DELAY_TICK", 300))),
     }
 
 
@@ -726,6 +728,13 @@ def requeue_pending() -> int:
     schedule_periodic(rt.redis, "requeue_pending")
     pending = enqueue_pending(rt.db, rt.redis, older_than_s=PENDING_OLDER_THAN)
     return pending + requeue_vanished(rt.db, rt.redis, older_than_s=VANISHED_OLDER_THAN)
+
+
+def check_delays_all() -> int:
+    """Periodic: delay notices of every store whose rule is on (jobs/delay_notices.py)."""
+    from jobs.delay_notices import check_delays_all as check
+
+    return check()
 
 
 def reap_abandoned() -> list[str]:

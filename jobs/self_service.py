@@ -4,7 +4,7 @@ page (plugin/usecases/self_service.py), once, under a fixed job id."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import redis
@@ -66,29 +66,26 @@ def page_links(db: Database, secret_key: str, public_url: str) -> PageLink:
     return page_link
 
 
-def carry_out_request(store_id: int, key: str) -> str:
-    """Carry out one customer request; returns its state ('failed' when it stopped)."""
-    import worker  # the composition root: runtime adapters and store connections
+def cancel_line_for(
+    rt: Any, store_id: int, platform: Any, request_key: str | None, *, email: str = ""
+) -> Callable[[Mapping[str, Any], str], CancellationRecord | None]:
+    """Cancels one backorder line through the merchant's path (plugin/usecases/cancelling.py),
+    under its locks, recording who asked: a line asked for before is only carried on."""
+    import worker
 
-    rt = worker.runtime()
-    requests = SqlCustomerRequests(rt.db)
-    record = requests.get(store_id, key)
-    if record is None:
-        return "missing"
-    store = rt.stores.get(store_id)
-    if store is None or not store.is_connected:
-        requests.fail(store_id, key, "the store is not connected")
-        return "failed"
-    platform, limiter = worker.connect_store(rt, store)
     ledger = SqlCancellationLedger(rt.db)
 
     def cancel_line(line: Mapping[str, Any], who: str) -> CancellationRecord | None:
         order_id = str(line["backorder_order_id"])
-        cancel_key = cancelling.cancel_key(order_id, str(line["line_id"]))
-        reason = f"The customer cancelled it on their order page ({record.email})."
+        key = cancelling.cancel_key(order_id, str(line["line_id"]))
+        reason = (
+            f"The customer cancelled it on their order page ({email})."
+            if request_key is not None
+            else "Cancelled under the store's delay notice rule."
+        )
         asked = ledger.request(
             store_id,
-            cancel_key,
+            key,
             backorder_order_id=order_id,
             original_order_id=str(line["original_order_id"]),
             line_id=str(line["line_id"]),
@@ -104,17 +101,36 @@ def carry_out_request(store_id: int, key: str) -> str:
                     store_id, audited, "decision",
                     f"{who} asked to cancel the backorder line of product {line['product_id']} "
                     f"× {line['quantity']} on order #{order_id}.",
-                    cancel_key=cancel_key, requested_by=record.email, request_key=key,
+                    cancel_key=key, requested_by=email or who, request_key=request_key,
                 )  # fmt: skip
         return cancelling.cancel_line(
             store_id,
-            cancel_key,
+            key,
             platform=platform,
             cancellations=ledger,
             releases=SqlReleaseLedger(rt.db),
             audit=rt.audit,
             lock=lambda: worker.cancel_locks(rt, store_id, order_id),
         )
+
+    return cancel_line
+
+
+def carry_out_request(store_id: int, key: str) -> str:
+    """Carry out one customer request; returns its state ('failed' when it stopped)."""
+    import worker  # the composition root: runtime adapters and store connections
+
+    rt = worker.runtime()
+    requests = SqlCustomerRequests(rt.db)
+    record = requests.get(store_id, key)
+    if record is None:
+        return "missing"
+    store = rt.stores.get(store_id)
+    if store is None or not store.is_connected:
+        requests.fail(store_id, key, "the store is not connected")
+        return "failed"
+    platform, limiter = worker.connect_store(rt, store)
+    cancel_line = cancel_line_for(rt, store_id, platform, key, email=record.email)
 
     try:
         result = self_service.carry_out_request(

@@ -538,3 +538,54 @@ class DeliveryPlatform(Protocol):
         ...
 
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+# --- delay notices (issue 15; the decisions are plugin/core/delays.py) -------------------------
+
+
+@dataclass(frozen=True)
+class DelayWatchRecord:
+    """A backorder order followed for delay notices, with what was sent and answered (as
+    plugin.core.delays.SentNotice / Answer mappings, oldest first)."""
+
+    store_id: int
+    order_id: str  # the backorder order
+    original_order_id: str
+    ordered_at: dt.datetime
+    promised_date: dt.date | None
+    notices: tuple[Mapping[str, Any], ...] = ()
+    answers: tuple[Mapping[str, Any], ...] = ()
+    cancelled_at: dt.datetime | None = None
+    wake_at: dt.datetime | None = None
+
+
+class DelayRecords(Protocol):
+    def watch(
+        self,
+        store_id: int,
+        order_id: str,
+        *,
+        original_order_id: str,
+        ordered_at: dt.datetime,
+        promised_date: dt.date | None,
+    ) -> DelayWatchRecord:
+        """The order's record, made on first sight (an existing one is returned unchanged)."""
+        ...
+
+    def add_notice(self, store_id: int, order_id: str, notice: Mapping[str, Any]) -> None:
+        """Record a notice as sent (a number already recorded is left as it is)."""
+        ...
+
+    def add_answer(self, store_id: int, order_id: str, answer: Mapping[str, Any]) -> bool:
+        """Record the customer's answer to a notice; False when it was answered already."""
+        ...
+
+    def mark_cancelled(self, store_id: int, order_id: str, at: dt.datetime) -> None: ...
+
+    def set_wake(self, store_id: int, order_id: str, at: dt.datetime | None) -> None: ...
+
+    def claim(
+        self, store_id: int, action_key: str, order_id: str, kind: str, data: Mapping[str, Any]
+    ) -> bool:
+        """Record an action carried out; False when its key was recorded before."""
+        ...

@@ -21,6 +21,7 @@ import redis
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from jobs.delay_notices import enqueue_store_check
 from jobs.self_service import enqueue_request
 from plugin.adapters.customer_links import CustomerLinks, LinkClaim, Verdict, same_digest
 from plugin.adapters.mail.customer_mail import wording
@@ -33,14 +34,17 @@ from plugin.adapters.sql.self_service import (
     LinkRecord,
     SqlCustomerLinks,
     SqlCustomerRequests,
+    SqlDelayRecords,
     SqlSelfServiceSettings,
 )
+from plugin.core.delays import Answer, Choice
 from plugin.core.model import DeliveryCondition, Order, PaymentAction
 from plugin.errors import BackordersError
 from plugin.platforms.registry import rate_limited_platform
-from plugin.usecases import self_service
+from plugin.usecases import delay_notices, self_service
 from plugin.usecases.notifying import Message, customer_email, render
 from web.auth import services
+from web.inputs import is_numeric_id
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +171,16 @@ def _page(opened: Opened) -> tuple[self_service.CustomerPage, str]:
     return shown, customer_email(original)
 
 
+def _open_notices(opened: Opened, shown: self_service.CustomerPage) -> dict[str, Any]:
+    """The delay notice each waiting backorder order may still be answered on."""
+    watches = SqlDelayRecords(services().db).for_orders(
+        opened.store_id, [part.order_id for part in shown.waiting]
+    )
+    now = dt.datetime.now(dt.UTC)
+    found = {order_id: delay_notices.open_notice(w, now) for order_id, w in watches.items()}
+    return {order_id: notice for order_id, notice in found.items() if notice is not None}
+
+
 def _render(opened: Opened, page: self_service.CustomerPage, template: str, **extra: Any) -> str:
     settings = page.settings
     return render_template(
@@ -207,7 +221,7 @@ def page(store_id: int, token: str) -> str | tuple[str, int]:
         return _refused_page(refusal)
     except _Unavailable:
         return render_template("customer/unavailable.html"), 503
-    return _render(opened, shown, "customer/page.html")
+    return _render(opened, shown, "customer/page.html", notices=_open_notices(opened, shown))
 
 
 def _back(opened: Opened) -> BaseResponse:
@@ -320,6 +334,63 @@ def delivery(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
     return _record(opened, got.email, key, self_service.DELIVERY,
                    {"condition": condition.value, "orders": orders},
                    "Your choice is being saved; it applies when stock next arrives.")  # fmt: skip
+
+
+@bp.post("/stores/<int:store_id>/my-order/<token>/answer")
+def answer(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
+    """The customer's answer to a delay notice: wait, or cancel the waiting items. First post:
+    confirm; second (confirm=yes): record it (once per notice) and, for cancel, queue the
+    store's delay check, which cancels through the ordinary path."""
+    try:
+        got = _with_page(store_id, token)
+        opened, shown = got.opened, got.page
+    except Refused as refusal:
+        return _refused_page(refusal)
+    except _Unavailable:
+        return render_template("customer/unavailable.html"), 503
+    notices = _open_notices(opened, shown)
+    order_id = request.form.get("order", "")
+    notice = notices.get(order_id) if is_numeric_id(order_id) else None
+    raw = request.form.get("choice", "")
+    if (
+        notice is None
+        or request.form.get("notice") != str(notice.number)
+        or raw not in (Choice.WAIT.value, Choice.CANCEL.value)
+    ):
+        flash("This delay notice can no longer be answered here. Nothing was changed.", "error")
+        return _back(opened), 400  # type: ignore[return-value]
+    choice = Choice(raw)
+    part = next(p for p in shown.waiting if p.order_id == order_id)
+    if request.form.get("confirm") != "yes":
+        return _render(
+            opened, shown, "customer/confirm_answer.html",
+            part=part, notice=notice, choice=choice.value,
+        )  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    state = services()
+    recorded = SqlDelayRecords(state.db).add_answer(
+        opened.store_id, order_id, delay_notices.answer_to_dict(Answer(notice.number, choice, now))
+    )
+    if not recorded:
+        flash("You answered this notice already.", "ok")
+        return _back(opened)
+    text = (
+        f"{self_service.customer_label(got.email)} answered delay notice {notice.number} of "
+        f"order {part.number} on {now.isoformat(timespec='seconds')}: "
+        + ("wait for the new date." if choice is Choice.WAIT else "cancel the waiting items.")
+    )
+    audit = SqlAuditLog(state.db)
+    for audited in dict.fromkeys([order_id, opened.claim.order_id]):
+        audit.record(opened.store_id, audited, "decision", text, requested_by=got.email)
+    if choice is Choice.CANCEL:
+        try:
+            enqueue_store_check(state.redis, opened.store_id, f"-answer-{order_id}-{notice.number}")
+        except redis.RedisError as error:  # the periodic check carries the answer out
+            logger.warning("event=delay_check_not_queued error=%s", type(error).__name__)
+        flash("Your cancellation is being made; this page shows it in a moment.", "ok")
+    else:
+        flash("Thank you: we keep your order and send the items when they arrive.", "ok")
+    return _back(opened)
 
 
 def _record(

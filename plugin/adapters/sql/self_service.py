@@ -13,13 +13,21 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import (
     CustomerLink,
     CustomerRequest,
+    DelayAction,
+    DelayWatch,
     utcnow,
 )
 from plugin.adapters.sql.models import (
     SelfServiceSettings as SettingsRow,
 )
 from plugin.adapters.sql.repositories import _insert_ignoring_conflict
-from plugin.ports import CustomerRequestRecord, DateStyle, RequestState, SelfServiceSettings
+from plugin.ports import (
+    CustomerRequestRecord,
+    DateStyle,
+    DelayWatchRecord,
+    RequestState,
+    SelfServiceSettings,
+)
 
 
 @dataclass(frozen=True)
@@ -270,3 +278,146 @@ class SqlCustomerRequests:
                 .limit(limit)
             ).all()
             return [_request(row) for row in rows]
+
+
+def _watch(row: DelayWatch) -> DelayWatchRecord:
+    return DelayWatchRecord(
+        store_id=row.store_id,
+        order_id=row.order_id,
+        original_order_id=row.original_order_id,
+        ordered_at=row.ordered_at,
+        promised_date=row.promised_date,
+        notices=tuple(row.notices or ()),
+        answers=tuple(row.answers or ()),
+        cancelled_at=row.cancelled_at,
+        wake_at=row.wake_at,
+    )
+
+
+class SqlDelayRecords:
+    """`plugin.ports.DelayRecords`: the followed backorder orders and every action carried out."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def watch(
+        self,
+        store_id: int,
+        order_id: str,
+        *,
+        original_order_id: str,
+        ordered_at: dt.datetime,
+        promised_date: dt.date | None,
+    ) -> DelayWatchRecord:
+        with self.db.session(write=True) as session:
+            _insert_ignoring_conflict(
+                session,
+                DelayWatch.__table__,
+                {
+                    "store_id": store_id,
+                    "order_id": str(order_id),
+                    "original_order_id": str(original_order_id),
+                    "ordered_at": ordered_at,
+                    "promised_date": promised_date,
+                    "notices": [],
+                    "answers": [],
+                    "created_at": utcnow(),
+                },
+                ("store_id", "order_id"),
+            )
+        found = self.get(store_id, order_id)
+        assert found is not None
+        return found
+
+    def get(self, store_id: int, order_id: str) -> DelayWatchRecord | None:
+        with self.db.session() as session:
+            row = self._row(session, store_id, order_id)
+            return _watch(row) if row is not None else None
+
+    def for_orders(self, store_id: int, order_ids: list[str]) -> dict[str, DelayWatchRecord]:
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(DelayWatch).where(
+                    DelayWatch.store_id == store_id, DelayWatch.order_id.in_(order_ids)
+                )
+            ).all()
+            return {row.order_id: _watch(row) for row in rows}
+
+    @staticmethod
+    def _row(session: Any, store_id: int, order_id: str, lock: bool = False) -> DelayWatch | None:
+        query = select(DelayWatch).where(
+            DelayWatch.store_id == store_id, DelayWatch.order_id == str(order_id)
+        )
+        if lock:
+            query = query.with_for_update()
+        row: DelayWatch | None = session.scalars(query).one_or_none()
+        return row
+
+    def add_notice(self, store_id: int, order_id: str, notice: Mapping[str, Any]) -> None:
+        with self.db.session(write=True) as session:
+            row = self._row(session, store_id, order_id, lock=True)
+            if row is None or any(n["number"] == notice["number"] for n in row.notices or []):
+                return
+            row.notices = [*(row.notices or []), dict(notice)]
+
+    def add_answer(self, store_id: int, order_id: str, answer: Mapping[str, Any]) -> bool:
+        with self.db.session(write=True) as session:
+            row = self._row(session, store_id, order_id, lock=True)
+            if row is None or any(
+                a["notice_number"] == answer["notice_number"] for a in row.answers or []
+            ):
+                return False
+            row.answers = [*(row.answers or []), dict(answer)]
+            return True
+
+    def mark_cancelled(self, store_id: int, order_id: str, at: dt.datetime) -> None:
+        with self.db.session(write=True) as session:
+            session.execute(
+                update(DelayWatch)
+                .where(
+                    DelayWatch.store_id == store_id,
+                    DelayWatch.order_id == str(order_id),
+                    DelayWatch.cancelled_at.is_(None),
+                )
+                .values(cancelled_at=at)
+            )
+
+    def set_wake(self, store_id: int, order_id: str, at: dt.datetime | None) -> None:
+        with self.db.session(write=True) as session:
+            session.execute(
+                update(DelayWatch)
+                .where(DelayWatch.store_id == store_id, DelayWatch.order_id == str(order_id))
+                .values(wake_at=at)
+            )
+
+    def claim(
+        self, store_id: int, action_key: str, order_id: str, kind: str, data: Mapping[str, Any]
+    ) -> bool:
+        with self.db.session(write=True) as session:
+            inserted = _insert_ignoring_conflict(
+                session,
+                DelayAction.__table__,
+                {
+                    "store_id": store_id,
+                    "action_key": action_key[:200],
+                    "order_id": str(order_id),
+                    "kind": kind,
+                    "data": dict(data),
+                    "created_at": utcnow(),
+                },
+                ("store_id", "action_key"),
+            )
+        return inserted is not None
+
+    def actions(self, store_id: int, order_id: str | None = None) -> list[dict[str, Any]]:
+        """Actions carried out, oldest first (the merchant's record)."""
+        with self.db.session() as session:
+            query = select(DelayAction).where(DelayAction.store_id == store_id)
+            if order_id is not None:
+                query = query.where(DelayAction.order_id == str(order_id))
+            rows = session.scalars(query.order_by(DelayAction.id)).all()
+            return [
+                {"key": r.action_key, "order_id": r.order_id, "kind": r.kind,
+                 "data": dict(r.data or {}), "at": r.created_at}
+                for r in rows
+            ]  # fmt: skip
