@@ -316,7 +316,9 @@ def _backorder_part(
         payment = "Payment due"
     else:
         payment = "Nothing charged yet: you pay when it ships"
-    return PagePart(order.id, order.number, role, heading, lines, order.currency, payment,
+    split = made_by(order.id, splits)
+    number = str(split.plan.get("backorder_number") or order.number) if split else order.number
+    return PagePart(order.id, number, role, heading, lines, order.currency, payment,
                     payment_url)  # fmt: skip
 
 

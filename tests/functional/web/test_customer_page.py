@@ -188,7 +188,8 @@ def test_tampered_foreign_revoked_and_other_order_tokens_are_refused(
     before = _side_effects(app, redis_client)
     good = split["path"].rsplit("/", 1)[1]
     bad_tokens = [
-        good[:-1] + ("A" if good[-1] != "A" else "B"),  # signature altered
+        good[:-10] + ("A" if good[-10] != "A" else "B") + good[-9:],  # signature altered
+        ("A" if good[5] != "A" else "B").join((good[:5], good[6:])),  # payload altered
         good.replace(good.split(".")[0], _forged(store_id, other["original"]).split(".")[0]),
         CustomerLinks("another-secret-key-0123456789abcdef").token(
             store_id, split["original"], CUSTOMER, 1
