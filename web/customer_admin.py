@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from plugin.adapters.sql.self_service import (
     SqlCustomerLinks,
     SqlCustomerRequests,
+    SqlDelayRecords,
     SqlSelfServiceSettings,
 )
 from plugin.core.delays import DelayRule
@@ -120,6 +121,7 @@ def settings(store_id: int) -> BaseResponse | str | tuple[str, int]:
         rule_choices=RULE_CHOICES,
         date_choices=DATE_CHOICES,
         requests=SqlCustomerRequests(services().db).of_store(store.id),
+        delay_actions=SqlDelayRecords(services().db).actions(store.id)[-200:][::-1],
     )
     return (html, 400) if errors else html
 

@@ -28,6 +28,7 @@ from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSpl
 from plugin.adapters.sql.self_service import (
     SqlCustomerLinks,
     SqlCustomerRequests,
+    SqlDelayRecords,
     SqlSelfServiceSettings,
 )
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
@@ -504,3 +505,93 @@ def test_revoking_an_order_without_a_link_changes_nothing(
     assert response.status_code == 303
     assert _side_effects(app, redis_client) == before
     assert "No link was ever sent for order #555" in alice.get(order_page).get_data(as_text=True)
+
+
+# --- delay notices on the page ------------------------------------------------------------------
+
+
+def _notice_sent(app: Flask, live: LiveStore, split: dict, deadline_days: int = 7) -> None:
+    """What the delay check records when it sends notice 1 (jobs/delay_notices.py)."""
+    now = dt.datetime.now(dt.UTC)
+    records = SqlDelayRecords(state(app).db)
+    records.watch(live.store.id, split["backorder"], original_order_id=split["original"],
+                  ordered_at=now, promised_date=None)  # fmt: skip
+    records.add_notice(
+        live.store.id, split["backorder"],
+        {"number": 1, "sent_at": now.isoformat(), "revised_date": "2027-02-01",
+         "deadline": (now + dt.timedelta(days=deadline_days)).isoformat(),
+         "silence_counts_as_consent": False},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("choice", ["wait", "cancel"])
+def test_the_customer_answers_a_delay_notice_once(
+    app: Flask,
+    live_store: LiveStore,
+    customer: FlaskClient,
+    redis_client: redis.Redis,
+    choice: str,
+) -> None:
+    split = place_and_split(app, live_store)
+    _notice_sent(app, live_store, split)
+    html = customer.get(split["path"]).get_data(as_text=True)
+    assert f'id="notice-{split["backorder"]}"' in html and "2027-02-01" in html
+    form = {"order": split["backorder"], "notice": "1", "choice": choice}
+    confirm = _choose(customer, split["path"], "answer", form)
+    assert confirm.status_code == 200
+    body = {"csrf_token": csrf_token(confirm.get_data(as_text=True)), **form, "confirm": "yes"}
+    assert customer.post(f"{split['path']}/answer", data=body).status_code == 303
+    watch = SqlDelayRecords(state(app).db).get(live_store.store.id, split["backorder"])
+    assert watch is not None and [(a["notice_number"], a["choice"]) for a in watch.answers] == [
+        (1, choice)
+    ]
+    jobs = event_queue(redis_client).job_ids
+    queued = f"delays-{live_store.store.id}-answer-{split['backorder']}-1"
+    assert (queued in jobs) is (choice == "cancel")
+    audit = SqlAuditLog(state(app).db)
+    trail = [e.message for e in audit.for_order(live_store.store.id, split["backorder"])]
+    assert sum("answered delay notice 1" in m for m in trail) == 1
+    # The buttons are gone, and a second answer changes nothing.
+    assert f'id="notice-{split["backorder"]}"' not in customer.get(split["path"]).get_data(
+        as_text=True
+    )
+    before = _side_effects(app, redis_client)
+    assert customer.post(f"{split['path']}/answer", data=body).status_code == 400
+    assert _side_effects(app, redis_client) == before
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"notice": "1", "choice": "wait"},  # no order
+        {"order": "ORDER", "notice": "2", "choice": "wait"},  # not the open notice
+        {"order": "ORDER", "notice": "1", "choice": "maybe"},
+        {"order": "999999", "notice": "1", "choice": "cancel"},  # not this customer's
+    ],
+)
+def test_bad_answers_change_nothing(
+    app: Flask,
+    live_store: LiveStore,
+    customer: FlaskClient,
+    redis_client: redis.Redis,
+    form: dict[str, str],
+) -> None:
+    split = place_and_split(app, live_store)
+    _notice_sent(app, live_store, split)
+    before = _side_effects(app, redis_client)
+    data = {k: (split["backorder"] if v == "ORDER" else v) for k, v in form.items()}
+    response = _choose(customer, split["path"], "answer", {**data, "confirm": "yes"})
+    assert response.status_code == 400
+    assert _side_effects(app, redis_client) == before
+    watch = SqlDelayRecords(state(app).db).get(live_store.store.id, split["backorder"])
+    assert watch is not None and watch.answers == ()
+
+
+def test_a_notice_past_its_deadline_cannot_be_answered(
+    app: Flask, live_store: LiveStore, customer: FlaskClient
+) -> None:
+    split = place_and_split(app, live_store)
+    _notice_sent(app, live_store, split, deadline_days=-1)
+    assert f'id="notice-{split["backorder"]}"' not in customer.get(split["path"]).get_data(
+        as_text=True
+    )

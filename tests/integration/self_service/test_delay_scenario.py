@@ -46,6 +46,22 @@ def _runtime(instance: Instance) -> Any:
     )  # fmt: skip
 
 
+def _context(instance: Instance, sandbox: Sandbox) -> DelayContext:
+    """What the worker's delay job builds (jobs/delay_notices.check_store_delays)."""
+    import worker
+
+    rt = _runtime(instance)
+    platform = WooCommercePlatform(sandbox.client())
+    store = instance.stores.get(instance.store_id)
+    assert store is not None
+    return DelayContext(
+        db=instance.db, redis=instance.redis, store_id=instance.store_id, store_name=store.name,
+        platform=platform, alerts=worker.OpenAlerts(instance.stores),
+        page_link=page_links(instance.db, rt.config.secret_key, rt.config.public_url),
+        cancel_line=cancel_line_for(rt, instance.store_id, platform, None),
+    )  # fmt: skip
+
+
 def _notices(instance: Instance) -> list[OutboxMessage]:
     with instance.db.session() as session:
         rows = session.scalars(
@@ -76,18 +92,7 @@ def test_first_notice_silence_second_delay_and_cancellation_without_consent(
             ref = ProductRef(str(world[product]))
             policies.set_product_policy(store_id, ProductPolicy(ref, expected_date=date))
 
-    rt = _runtime(instance)
-    platform = WooCommercePlatform(sandbox.client())
-    store = instance.stores.get(store_id)
-    assert store is not None
-    import worker
-
-    context = DelayContext(
-        db=instance.db, redis=instance.redis, store_id=store_id, store_name=store.name,
-        platform=platform, alerts=worker.OpenAlerts(instance.stores),
-        page_link=page_links(instance.db, rt.config.secret_key, rt.config.public_url),
-        cancel_line=cancel_line_for(rt, store_id, platform, None),
-    )  # fmt: skip
+    context = _context(instance, sandbox)
     records = SqlDelayRecords(instance.db)
     audit = SqlAuditLog(instance.db)
     client = sandbox.client()
@@ -164,3 +169,39 @@ def test_first_notice_silence_second_delay_and_cancellation_without_consent(
     run(deadline + 3 * DAY)
     assert len(_notices(instance)) == 2
     assert [a["kind"] for a in records.actions(store_id, backorder_id)] == kinds
+
+
+def test_notify_only_never_cancels_by_itself_but_honours_a_cancel_answer(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    from plugin.core.delays import Answer, Choice
+    from plugin.usecases.delay_notices import answer_to_dict
+
+    store_id = instance.store_id
+    SqlSelfServiceSettings(instance.db).save(
+        store_id, SelfServiceSettings(delay_rule="notify_only", answer_days=3)
+    )
+    instance.start_worker("w-delay-2")
+    world = split_world(instance, sandbox, paid=False)
+    instance.stop_all()
+    backorder_id = str(world["backorder"])
+    context = _context(instance, sandbox)
+    records = SqlDelayRecords(instance.db)
+    t0 = dt.datetime.now(dt.UTC)
+    check_store(context, t0)  # no date known: a notice saying so, at once
+    check_store(context, t0 + 40 * DAY)  # unanswered: never a cancellation, no second notice
+    check_store(context, t0 + 80 * DAY)
+    [notice] = _notices(instance)
+    assert "We cannot give a new date yet" in notice.body
+    assert sandbox.client().get_order(world["backorder"])["status"] == "on-hold"
+
+    # The customer answers "cancel" on their page: the next check cancels, once.
+    assert records.add_answer(store_id, backorder_id,
+                              answer_to_dict(Answer(1, Choice.CANCEL, t0 + 81 * DAY)))  # fmt: skip
+    check_store(context, t0 + 81 * DAY)
+    check_store(context, t0 + 81 * DAY)
+    assert sandbox.client().get_order(world["backorder"])["status"] == "cancelled"
+    [cancel] = [a for a in records.actions(store_id, backorder_id) if a["kind"] == "cancel"]
+    assert cancel["data"]["reason"] == "customer_cancelled" and cancel["data"]["refund"] == "0"
+    trail = [e.message for e in SqlAuditLog(instance.db).for_order(store_id, backorder_id)]
+    assert sum("Nothing was charged for these lines: no refund is due." in m for m in trail) == 1
