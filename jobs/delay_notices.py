@@ -9,6 +9,7 @@ worker's and the clock's), so tests drive it with a controllable clock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.adapters.sql.self_service import SqlDelayRecords, SqlSelfServiceSettings
-from plugin.core.delays import DelayRule, DelaySettings, SendNotice
+from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
 from plugin.core.model import Order, PaymentAction, ProductRef, Status
 from plugin.ports import Alerts, CancellationRecord, SelfServiceSettings
 from plugin.usecases import delay_notices, self_service
@@ -67,7 +68,7 @@ class DelayContext:
     cancel_line: Callable[[Mapping[str, Any], str], CancellationRecord | None]
 
 
-def check_store(context: DelayContext, now: dt.datetime) -> list[delay_notices.Decision]:
+def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
     """Check every backorder order of the store still waiting for stock, at `now`."""
     db, store_id = context.db, context.store_id
     settings = SqlSelfServiceSettings(db).get(store_id)
@@ -124,7 +125,7 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[delay_notices.D
                 settings=rules,
                 now=now,
                 records=records,
-                notify=lambda action, b, o=order: _notify(context, settings, action, b, o),
+                notify=functools.partial(_notify, context, settings, order=order),
                 cancel_line=context.cancel_line,
                 alerts=context.alerts,
                 audit=SqlAuditLog(db),
@@ -166,6 +167,7 @@ def _notify(
     settings: SelfServiceSettings,
     action: SendNotice,
     backorder: delay_notices.WaitingBackorder,
+    *,
     order: Order,
 ) -> int:
     """Put the notice in the outbox under the action's key (once) and queue it."""

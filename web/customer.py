@@ -283,9 +283,8 @@ def _cancel_lines(opened: Opened, chosen: list[str]) -> list[dict[str, Any]] | N
         )
         if split is None:
             return None
-        plan_line = next(
-            (p for p in split.plan.get("lines", []) if str(p.get("line_id")) == line_id), None
-        )
+        plan_lines: list[Mapping[str, Any]] = list(split.plan.get("lines") or [])  # type: ignore[call-overload]
+        plan_line = next((p for p in plan_lines if str(p.get("line_id")) == line_id), None)
         if plan_line is None or not int(plan_line.get("backorder") or 0):
             return None
         product = plan_line.get("ref") or {}
