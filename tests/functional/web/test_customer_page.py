@@ -595,3 +595,22 @@ def test_a_notice_past_its_deadline_cannot_be_answered(
     assert f'id="notice-{split["backorder"]}"' not in customer.get(split["path"]).get_data(
         as_text=True
     )
+
+
+@pytest.mark.parametrize("rule", ["off", "ftc_30_day"])
+def test_saving_a_product_date_queues_the_delay_check_when_the_rule_is_on(
+    app: Flask, alice: Any, live_store: LiveStore, redis_client: redis.Redis, rule: str
+) -> None:
+    SqlSelfServiceSettings(state(app).db).save(
+        live_store.store.id, SelfServiceSettings(delay_rule=rule)
+    )
+    kettle = live_store.product_id("KETTLE-COPPER")
+    path = f"/stores/{live_store.store.id}/products"
+    response = alice.post(
+        f"{path}/{kettle}",
+        {"backorders": "yes", "cap": "", "expected_date": "2027-03-01", "message": ""},
+        token_from=path,
+    )
+    assert response.status_code == 303
+    queued = f"delays-{live_store.store.id}-date-{kettle}-2027-03-01"
+    assert (queued in event_queue(redis_client).job_ids) is (rule != "off")
