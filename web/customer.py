@@ -224,6 +224,11 @@ def page(store_id: int, token: str) -> str | tuple[str, int]:
     return _render(opened, shown, "customer/page.html", notices=_open_notices(opened, shown))
 
 
+def _again(opened: Opened, shown: self_service.CustomerPage) -> tuple[str, int]:
+    """The page again, with the flashed error, for a form that changed nothing (400)."""
+    return _render(opened, shown, "customer/page.html", notices=_open_notices(opened, shown)), 400
+
+
 def _back(opened: Opened) -> BaseResponse:
     return redirect(url_for("customer.page", store_id=opened.store_id, token=opened.token), 303)
 
@@ -250,7 +255,7 @@ def cancel(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
     chosen = request.form.getlist("line")
     if not chosen or len(chosen) > len(offered) or any(ref not in offered for ref in chosen):
         flash("Choose at least one waiting item to cancel. Nothing was cancelled.", "error")
-        return _back(opened), 400  # type: ignore[return-value]
+        return _again(opened, shown)
     chosen = sorted(set(chosen))
     if request.form.get("confirm") != "yes":
         return _render(
@@ -319,7 +324,7 @@ def delivery(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
     allowed = {c.value for c in self_service.CUSTOMER_CHOICES}
     if raw not in allowed:
         flash("Choose how the rest of your order ships. Nothing was changed.", "error")
-        return _back(opened), 400  # type: ignore[return-value]
+        return _again(opened, shown)
     condition = DeliveryCondition(raw)
     if request.form.get("confirm") != "yes":
         return _render(
@@ -357,7 +362,7 @@ def answer(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
         or raw not in (Choice.WAIT.value, Choice.CANCEL.value)
     ):
         flash("This delay notice can no longer be answered here. Nothing was changed.", "error")
-        return _back(opened), 400  # type: ignore[return-value]
+        return _again(opened, shown)
     choice = Choice(raw)
     part = next(p for p in shown.waiting if p.order_id == order_id)
     if request.form.get("confirm") != "yes":

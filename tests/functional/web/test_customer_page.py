@@ -308,6 +308,9 @@ def test_bad_choices_change_nothing(
     action = "delivery" if "condition" in data else "cancel"
     response = _choose(customer, split["path"], action, {**data, "confirm": "yes"})
     assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'class="flash error" role="alert"' in html
+    assert "Nothing was cancelled." in html or "Nothing was changed." in html
     assert _side_effects(app, redis_client) == before
 
 
@@ -582,6 +585,7 @@ def test_bad_answers_change_nothing(
     data = {k: (split["backorder"] if v == "ORDER" else v) for k, v in form.items()}
     response = _choose(customer, split["path"], "answer", {**data, "confirm": "yes"})
     assert response.status_code == 400
+    assert "can no longer be answered here. Nothing was changed." in response.get_data(as_text=True)
     assert _side_effects(app, redis_client) == before
     watch = SqlDelayRecords(state(app).db).get(live_store.store.id, split["backorder"])
     assert watch is not None and watch.answers == ()
