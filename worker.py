@@ -32,6 +32,10 @@ from rq import Worker, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
+# Jobs of issue 15 (customers' requests, delay notices), imported once in the main process so a
+# forked work horse does not import them again per job; they import `worker` only lazily.
+from jobs import delay_notices as _delay_jobs  # noqa: F401
+from jobs import self_service as _self_service_jobs
 from plugin.adapters.mail.smtp import deliver, enqueue_mail
 from plugin.adapters.queue.reaper import DEFAULT_STALE_AFTER
 from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
@@ -598,13 +602,13 @@ def notifications(rt: Runtime) -> Notifications:
         if not any(open_alert.kind == kind for open_alert in rt.stores.list_alerts(store_id)):
             rt.stores.add_alert(store_id, kind, text)
 
-    from jobs.self_service import page_links  # issue 15: the customer's page in their e-mails
-
     return Notifications(
         lambda store_id: store_mail(rt.db, store_id),
         post,
         alert,
-        page_link=page_links(rt.db, rt.config.secret_key, rt.config.public_url),
+        page_link=_self_service_jobs.page_links(
+            rt.db, rt.config.secret_key, rt.config.public_url
+        ),  # issue 15: the customer's page in their e-mails
     )
 
 
