@@ -28,7 +28,11 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
-from plugin.adapters.sql.self_service import SqlDelayRecords, SqlSelfServiceSettings
+from plugin.adapters.sql.self_service import (
+    SqlCustomerLinks,
+    SqlDelayRecords,
+    SqlSelfServiceSettings,
+)
 from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
 from plugin.core.model import Order, PaymentAction, ProductRef, Status
 from plugin.ports import Alerts, CancellationRecord, SelfServiceSettings
@@ -91,6 +95,7 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
     records = SqlDelayRecords(db)
     policies = SqlPolicyStore(db)
     removed = SqlCancellationLedger(db).removed_lines(store_id)
+    links = SqlCustomerLinks(db)
     decisions = []
     for order_id, split in made.items():
         order = orders.get(order_id)
@@ -98,7 +103,8 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
             continue
         lineage = splits.lineage(store_id, order_id) or [split]
         original_id = lineage[0].original_order_id
-        original_number = str(lineage[0].plan.get("backorder_number") or "").rsplit("-", 1)[0]
+        link = links.get(store_id, original_id)  # made with the split e-mail's number
+        original_number = link.order_number if link is not None else original_id
         found = policies.policies_for(store_id, order)
         dates = tuple(self_service.expected_date(line.ref, found) for line in order.lines)
         watch = records.watch(
@@ -110,7 +116,7 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
             order_id=order_id,
             number=order.number,
             original_order_id=original_id,
-            original_number=original_number or original_id,
+            original_number=original_number,
             currency=order.currency,
             paid=split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value,
             waiting_value=sum((line.total + line.tax for line in order.lines), Decimal(0)),

@@ -53,8 +53,8 @@ class SqlCustomerLinks:
         self.db = db
 
     def ensure(self, store_id: int, order_id: str, order_number: str, digest: str) -> LinkRecord:
-        """The order's link record, made on first use (the digest and number are kept up to
-        date: a link names the order's current e-mail)."""
+        """The order's link record, made on first use (the number given then is kept; the
+        digest follows the order's current e-mail, which every link names)."""
         now = utcnow()
         with self.db.session(write=True) as session:
             inserted = _insert_ignoring_conflict(
@@ -77,10 +77,9 @@ class SqlCustomerLinks:
                     .where(
                         CustomerLink.store_id == store_id,
                         CustomerLink.order_id == str(order_id),
-                        (CustomerLink.email_digest != digest)
-                        | (CustomerLink.order_number != str(order_number)),
+                        CustomerLink.email_digest != digest,
                     )
-                    .values(email_digest=digest, order_number=str(order_number), updated_at=now)
+                    .values(email_digest=digest, updated_at=now)
                 )
         found = self.get(store_id, order_id)
         assert found is not None

@@ -154,11 +154,12 @@ def test_first_notice_silence_second_delay_and_cancellation_without_consent(
     watch = records.get(store_id, backorder_id)
     assert watch is not None and watch.cancelled_at is not None
     alerts = [a for a in instance.stores.list_alerts(store_id) if a.kind == "delay_notice"]
-    assert len(alerts) == 1 and "refund 23.00 USD on order" in alerts[0].message
+    number = client.get_order(world["original"])["number"]
+    assert len(alerts) == 1 and f"refund 23.00 USD on order {number} by " in alerts[0].message
     trail = [e.message for e in audit.for_order(store_id, original_id)]
     cancelled = [m for m in trail if m.startswith(f"Waiting lines of order {after['number']}")]
     assert len(cancelled) == 1
-    assert "A refund of 23.00 USD is due on order" in cancelled[0]
+    assert f"A refund of 23.00 USD is due on order #{number} by " in cancelled[0]
     notes = [n["note"] for n in client.get(f"/orders/{world['original']}/notes")]
     assert sum("no consent to the delay" in n for n in notes) == 2  # one per cancelled line
     kinds = [a["kind"] for a in records.actions(store_id, backorder_id)]
