@@ -88,11 +88,13 @@ def backorders(app: Flask) -> Backorders:
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the web app. Add new ones (web/...) to this list."""
     from web.connect import bp as connect_pages
+    from web.customer import bp as customer_pages
     from webhooks.receive import blueprint as webhook_route
 
     blueprints = [
         webhook_route,
         connect_pages,
+        customer_pages,
         # web/ blueprints (connect, settings, storefront) are registered here.
     ]
     for blueprint in blueprints:

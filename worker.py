@@ -31,6 +31,10 @@ import redis
 from rq import Worker, get_current_job
 from rq.serializers import JSONSerializer
 
+# Jobs of issue 15 (customers' requests, delay notices), imported once in the main process so a
+# forked work horse does not import them again per job; they import `worker` only lazily.
+from jobs import delay_notices as _delay_jobs  # noqa: F401
+from jobs import self_service as _self_service_jobs
 from plugin.adapters.mail.smtp import deliver
 from plugin.adapters.queue.jobs import (
     QUEUE_NAME,
@@ -410,7 +414,14 @@ def notifications(rt: Runtime) -> Notifications:
         if not any(open_alert.kind == kind for open_alert in rt.stores.list_alerts(store_id)):
             rt.stores.add_alert(store_id, kind, text)
 
-    return Notifications(lambda store_id: store_mail(rt.db, store_id), post, alert)
+    return Notifications(
+        lambda store_id: store_mail(rt.db, store_id),
+        post,
+        alert,
+        page_link=_self_service_jobs.page_links(
+            rt.db, rt.config.secret_key, rt.config.public_url
+        ),  # issue 15: the customer's page in their e-mails
+    )
 
 
 def send_mail(message_id: int) -> str:
@@ -520,6 +531,13 @@ def requeue_pending() -> int:
     schedule_periodic(rt.redis, "requeue_pending")
     pending = enqueue_pending(rt.db, rt.redis, older_than_s=PENDING_OLDER_THAN)
     return pending + requeue_vanished(rt.db, rt.redis, older_than_s=VANISHED_OLDER_THAN)
+
+
+def check_delays_all() -> int:
+    """Periodic: delay notices of every store whose rule is on (jobs/delay_notices.py)."""
+    from jobs.delay_notices import check_delays_all as check
+
+    return check()
 
 
 def reap_abandoned() -> list[str]:

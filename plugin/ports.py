@@ -885,3 +885,134 @@ class SupplierMail(Protocol):
         body: str,
         attachments: Sequence[tuple[str, str, str]] = (),  # (file name, content type, text)
     ) -> object: ...
+
+
+# --- customers' self-service (issue 15) ---------------------------------------------------------
+
+
+class DateStyle(StrEnum):
+    """How a store's customer page writes a date."""
+
+    ISO = "iso"  # 2026-12-04
+    DAY_MONTH = "dmy"  # 04/12/2026
+    MONTH_DAY = "mdy"  # 12/04/2026
+    LONG = "long"  # 4 December 2026
+
+
+@dataclass(frozen=True)
+class SelfServiceSettings:
+    """A store's choices for its customers' page and its delay notices."""
+
+    allow_cancel: bool = True  # customers may cancel backordered lines themselves
+    allow_delivery: bool = True  # customers may change how the rest of their order ships
+    delay_rule: str = "off"  # a plugin.core.delays.DelayRule value
+    stated_shipping_days: int | None = None  # shipping time stated to customers, in days
+    answer_days: int = 14  # how long a customer has to answer a delay notice
+    timezone: str = "UTC"  # an IANA zone name: the store's calendar
+    date_style: DateStyle = DateStyle.ISO
+    decimal_comma: bool = False  # 12,50 rather than 12.50
+
+
+class RequestState:
+    """States of a customer's request, in order; a request only moves forward."""
+
+    REQUESTED = "requested"
+    WRITTEN = "written"  # the store has the change
+    NOTED = "noted"  # the order(s) changed have their note
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class CustomerRequestRecord:
+    """One action a customer took on their page (cancel lines, change delivery, answer a
+    delay notice), carried out once by a worker job under `request_key`."""
+
+    store_id: int
+    request_key: str
+    kind: str  # 'cancel' | 'delivery'
+    order_id: str  # the order the customer placed
+    email: str  # the customer's address, named in notes and the audit trail
+    payload: Mapping[str, Any]
+    state: str
+    outcome: Mapping[str, Any] | None = None
+    error: str | None = None
+    created_at: dt.datetime | None = None
+
+
+class CustomerRequests(Protocol):
+    def get(self, store_id: int, request_key: str) -> CustomerRequestRecord | None: ...
+
+    def advance(
+        self,
+        store_id: int,
+        request_key: str,
+        state: str,
+        *,
+        outcome: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+    def fail(self, store_id: int, request_key: str, error: str) -> None: ...
+
+
+class DeliveryPlatform(Protocol):
+    """What changing an order's delivery condition needs from a store."""
+
+    def get_order(self, order_id: str) -> Order: ...
+
+    def set_delivery_condition(self, order_id: str, condition: str) -> None:
+        """Record the per-order delivery condition (a DeliveryCondition value) on the order,
+        where the next allocation reads it (`Order.delivery_override`)."""
+        ...
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
+
+
+# --- delay notices (issue 15; the decisions are plugin/core/delays.py) -------------------------
+
+
+@dataclass(frozen=True)
+class DelayWatchRecord:
+    """A backorder order followed for delay notices, with what was sent and answered (as
+    plugin.core.delays.SentNotice / Answer mappings, oldest first)."""
+
+    store_id: int
+    order_id: str  # the backorder order
+    original_order_id: str
+    ordered_at: dt.datetime
+    promised_date: dt.date | None
+    notices: tuple[Mapping[str, Any], ...] = ()
+    answers: tuple[Mapping[str, Any], ...] = ()
+    cancelled_at: dt.datetime | None = None
+    wake_at: dt.datetime | None = None
+
+
+class DelayRecords(Protocol):
+    def watch(
+        self,
+        store_id: int,
+        order_id: str,
+        *,
+        original_order_id: str,
+        ordered_at: dt.datetime,
+        promised_date: dt.date | None,
+    ) -> DelayWatchRecord:
+        """The order's record, made on first sight (an existing one is returned unchanged)."""
+        ...
+
+    def add_notice(self, store_id: int, order_id: str, notice: Mapping[str, Any]) -> None:
+        """Record a notice as sent (a number already recorded is left as it is)."""
+        ...
+
+    def add_answer(self, store_id: int, order_id: str, answer: Mapping[str, Any]) -> bool:
+        """Record the customer's answer to a notice; False when it was answered already."""
+        ...
+
+    def mark_cancelled(self, store_id: int, order_id: str, at: dt.datetime) -> None: ...
+
+    def set_wake(self, store_id: int, order_id: str, at: dt.datetime | None) -> None: ...
+
+    def claim(
+        self, store_id: int, action_key: str, order_id: str, kind: str, data: Mapping[str, Any]
+    ) -> bool:
+        """Record an action carried out; False when its key was recorded before."""
+        ...

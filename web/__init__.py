@@ -18,6 +18,8 @@ _FORM_BLUEPRINTS = (
     "connect",
     "notifications",
     "purchasing",
+    "customer",
+    "customer_admin",
 )
 
 
@@ -28,6 +30,7 @@ def init_app(app: Flask) -> None:
         auth,
         backorders,
         cancellations,
+        customer_admin,
         notifications,
         products,
         purchasing,
@@ -60,6 +63,7 @@ def init_app(app: Flask) -> None:
         stores,
         backorders,
         cancellations,
+        customer_admin,
         products,
         allocation,
         storefront,

@@ -62,6 +62,7 @@ KINDS: dict[str, Kind] = {
                 "ships_now": [{"quantity": 1, "name": "Red mug", "expected_date": ""}],
                 "backorder": _SAMPLE_ITEMS,
                 "backorder_number": "1042-001",
+                "page_url": "https://backorders.example/stores/1/my-order/TOKEN",
             },
         ),
         Kind(
@@ -74,6 +75,7 @@ KINDS: dict[str, Kind] = {
                 "customer_name": "Ann Lee",
                 "items": _SAMPLE_ITEMS,
                 "payment_url": "https://shop.example/pay/1042-001",
+                "page_url": "https://backorders.example/stores/1/my-order/TOKEN",
             },
         ),
         Kind(
@@ -289,6 +291,10 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
 
 
+# (store id, the customer's original order id, its number, the customer's e-mail) -> page URL
+PageLink = Callable[[int, str, str, str], str]
+
+
 # --- the notifier -----------------------------------------------------------------------------
 
 
@@ -302,10 +308,18 @@ class Notifications:
         store_mail: Callable[[int], StoreMail],
         post: Callable[[Message], object],
         alert: Callable[[int, str, str], object] | None = None,
+        page_link: PageLink | None = None,
     ) -> None:
         self.store_mail = store_mail
         self.post = post
         self.alert = alert
+        self.page_link = page_link
+
+    def _page_url(self, store_id: int, order_id: str, number: str, email: str) -> str:
+        """The customer's order page (issue 15), when links are made; '' otherwise."""
+        if self.page_link is None or not email:
+            return ""
+        return self.page_link(store_id, order_id, number, email)
 
     def _send(
         self, store_id: int, kind: str, key: str, recipient: str, context: Mapping[str, Any]
@@ -344,6 +358,9 @@ class Notifications:
         """Tell the customer what ships now and what is on backorder."""
         store = self.store_mail(store_id)
         context = split_context(store.name, order, plan, policies, store.expected_dates)
+        context["page_url"] = self._page_url(
+            store_id, order.id, order.number, customer_email(order)
+        )
         return self._send(
             store_id, ORDER_SPLIT, f"split:{plan.split_key}", customer_email(order), context
         )
@@ -367,6 +384,10 @@ class Notifications:
         """Tell the customer their backorder ships (with the payment link when it is due)."""
         store = self.store_mail(store_id)
         context = released_context(store.name, order, payment_url)
+        # The page is the customer's original order's (a held-whole order is its own original).
+        original_id = order.links.parent_id or order.id
+        number = order.number.rsplit("-", 1)[0] if order.links.parent_id else order.number
+        context["page_url"] = self._page_url(store_id, original_id, number, customer_email(order))
         return self._send(
             store_id, BACKORDER_RELEASED, f"released:{order.id}", customer_email(order), context
         )

@@ -81,10 +81,17 @@ RUN_BULK = JobKind("plugin.usecases.bulk_policies.run_bulk_backorders", 1800)
 CARRY_OUT_RECEIPT = JobKind(
     "purchasing_jobs.carry_out_receipt", 300, (5, 15, 30, 60, 120, 300), failure_ttl=3600
 )
+# Customers' requests and delay notices (issue 15, jobs/): a fixed id per request or store.
+CARRY_OUT_REQUEST = JobKind(
+    "jobs.self_service.carry_out_request", 300, (5, 15, 30, 60, 120), failure_ttl=3600
+)
+CHECK_STORE_DELAYS = JobKind(
+    "jobs.delay_notices.check_store_delays", 600, result_ttl=0, failure_ttl=3600
+)
 # Periodic jobs, each scheduling its next run (plugin/adapters/queue/scheduler.py).
 PERIODIC = {
     name: JobKind(f"worker.{name}", 300, result_ttl=0, failure_ttl=3600)
-    for name in ("reap_abandoned", "requeue_pending", "reconcile_all")
+    for name in ("reap_abandoned", "requeue_pending", "reconcile_all", "check_delays_all")
 }
 JOBS = (
     PROCESS_EVENT,
@@ -94,6 +101,8 @@ JOBS = (
     RECONCILE_STORE,
     RUN_BULK,
     CARRY_OUT_RECEIPT,
+    CARRY_OUT_REQUEST,
+    CHECK_STORE_DELAYS,
     *PERIODIC.values(),
 )
 

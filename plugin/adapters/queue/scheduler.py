@@ -41,11 +41,14 @@ def reap_stale_after() -> float:
 def periodic_intervals() -> dict[str, int]:
     """Seconds between runs of each periodic job: the reaper (BACKORDERS_REAP_INTERVAL, 15 s),
     re-enqueuing lost events (BACKORDERS_REQUEUE_INTERVAL, 60 s) and looking for stores due a
-    reconciliation (BACKORDERS_RECONCILE_TICK, 60 s; each store's own interval still applies)."""
+    reconciliation (BACKORDERS_RECONCILE_TICK, 60 s; each store's own interval still applies)
+    and delay notices (BACKORDERS_DELAY_TICK, 300 s)."""
     return {
         "reap_abandoned": max(1, int(_env_seconds("BACKORDERS_REAP_INTERVAL", 15))),
         "requeue_pending": max(1, int(_env_seconds("BACKORDERS_REQUEUE_INTERVAL", 60))),
         "reconcile_all": max(1, int(_env_seconds("BACKORDERS_RECONCILE_TICK", 60))),
+        # Delay notices (issue 15, jobs/delay_notices.py): BACKORDERS_DELAY_TICK, 300 s.
+        "check_delays_all": max(1, int(_env_seconds("BACKORDERS_DELAY_TICK", 300))),
     }
 
 

@@ -397,3 +397,104 @@ class PurchaseReceiptRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- customers' self-service and delay notices (issue 15, revision 0009) ----------------------
+
+
+class CustomerLink(Base):
+    """The customer's link to one order's page: bound to the order and its customer's e-mail
+    (a digest); `version` is in every token, so raising it revokes every link sent before."""
+
+    __tablename__ = "customer_links"
+    __table_args__ = (
+        UniqueConstraint("store_id", "order_id"),
+        Index("ix_customer_links_store_id_order_number", "store_id", "order_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(64))  # the order the customer placed
+    order_number: Mapped[str] = mapped_column(String(64))
+    email_digest: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SelfServiceSettings(Base):
+    """Per store: which actions customers may take on their page, how dates and money are
+    shown there, and the delay notice rule (plugin/core/delays.py)."""
+
+    __tablename__ = "self_service_settings"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    allow_cancel: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_delivery: Mapped[bool] = mapped_column(Boolean, default=True)
+    delay_rule: Mapped[str] = mapped_column(String(16), default="off")
+    stated_shipping_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answer_days: Mapped[int] = mapped_column(Integer, default=14)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    date_format: Mapped[str] = mapped_column(String(16), default="iso")
+    decimal_comma: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class CustomerRequest(Base):
+    """One action a customer took on their page, carried out once by a worker job."""
+
+    __tablename__ = "customer_requests"
+    __table_args__ = (
+        UniqueConstraint("store_id", "request_key"),
+        Index("ix_customer_requests_store_id_order_id", "store_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    request_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))  # cancel | delivery | delay_answer
+    order_id: Mapped[str] = mapped_column(String(64))  # the order the customer placed
+    email: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DelayWatch(Base):
+    """A backorder order followed for delay notices: the date promised when it was split, the
+    notices sent, the customer's answers and whether its waiting lines were cancelled."""
+
+    __tablename__ = "delay_watches"
+    __table_args__ = (UniqueConstraint("store_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(64))  # the backorder order
+    original_order_id: Mapped[str] = mapped_column(String(64))
+    ordered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    promised_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    notices: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    answers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    wake_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class DelayAction(Base):
+    """Every delay action carried out (notice, cancellation, merchant told), unique by its key."""
+
+    __tablename__ = "delay_actions"
+    __table_args__ = (UniqueConstraint("store_id", "action_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    action_key: Mapped[str] = mapped_column(String(200))
+    order_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

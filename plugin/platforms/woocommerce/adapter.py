@@ -55,6 +55,7 @@ from plugin.platforms.woocommerce.client import (
 )
 from plugin.platforms.woocommerce.fingerprint import ORDER_FIELDS, order_fingerprint
 from plugin.platforms.woocommerce.mapping import (
+    META_DELIVERY,
     META_NUMBER,
     META_ORIGINAL_LINE,
     META_RELEASE_KEY,
@@ -398,6 +399,19 @@ class WooCommercePlatform:
         answer = self.client.get_order(order_id)
         if answer.get("status") == ON_HOLD:
             self.client.update_order(order_id, {"status": CANCELLED})
+        self._orders.pop(str(order_id), None)
+
+    # -- a customer's delivery choice (plugin/usecases/self_service.py) ----------------------------
+
+    def set_delivery_condition(self, order_id: str, condition: str) -> None:
+        """Write meta `backorders_delivery` (read back as `Order.delivery_override` by
+        `mapping.py`); WooCommerce's "Update an Order" updates a `meta_data` entry by its key
+        (orders.md). No write when the order has that value already."""
+        answer = self.client.get_order(order_id)
+        if meta_value(answer.get("meta_data") or [], META_DELIVERY) != condition:
+            self.client.update_order(
+                order_id, {"meta_data": [{"key": META_DELIVERY, "value": condition}]}
+            )
         self._orders.pop(str(order_id), None)
 
     # -- splitting a backorder order again (plugin/usecases/resplitting.py) ------------------------

@@ -41,7 +41,17 @@ CSRF_EXEMPT = {
 }
 # Store-scoped routes a shopper's browser calls without an account: the storefront widget
 # and its availability JSON are public by design (web/storefront.py) and read-only.
-PUBLIC_STORE_ROUTES = {"storefront_widget.widget", "storefront_widget.availability"}
+PUBLIC_STORE_ROUTES = {
+    "storefront_widget.widget",
+    "storefront_widget.availability",
+    # The customer's order page: its signed link is the authorisation, and the form asking
+    # for a new link answers the same whatever was typed (web/customer.py; its own tests are
+    # tests/functional/web/test_customer_page.py).
+    "customer.page",
+    "customer.cancel",
+    "customer.delivery",
+    "customer.new_link",
+}
 
 CSRF_REFUSALS = (
     "The CSRF token is missing.",

@@ -3,6 +3,7 @@ against the sandbox store and a real SMTP server."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,6 +66,9 @@ def test_released_backorder_mails_the_customer_the_payment_link(
     assert received.rcpt_tos == ["bea@buyer.test"]
     assert received.message["Subject"] == f"Your backorder {order['number']} is on its way"
     body = received.message.get_payload(decode=True).decode().replace("\r\n", "\n")
+    # It ends with the link to the customer's page (issue 15), whose token is time-stamped.
+    body, link = body.split("\nYour order page: ")
+    assert re.fullmatch(r"http://127\.0\.0\.1:8000/stores/\d+/my-order/[\w.-]+\n", link)
     assert body == (
         "Hello Bea Ray,\n"
         "\n"

@@ -26,6 +26,6 @@ def test_processes_starting_together_migrate_once(database_url: str) -> None:
     database = Database(url)
     with database.engine.connect() as connection:
         versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    assert versions == [("0008",)]
+    assert versions == [("0009",)]
     assert "inbox_events" in inspect(database.engine).get_table_names()
     database.dispose()

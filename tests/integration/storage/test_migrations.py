@@ -40,6 +40,11 @@ def test_migration_creates_every_table(db: Database) -> None:
         "purchase_order_lines",
         "purchase_reservations",
         "purchase_receipts",
+        "customer_links",
+        "self_service_settings",
+        "customer_requests",
+        "delay_watches",
+        "delay_actions",
     }
 
 
@@ -50,7 +55,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0008",)]
+    assert version == [("0009",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
@@ -63,7 +68,7 @@ def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: 
     tables = set(inspect(database.engine).get_table_names())
     database.dispose()
     assert left == {"alembic_version"}
-    assert len(tables) == 19
+    assert len(tables) == 24
 
 
 def test_sqlite_runs_in_wal_mode_in_a_folder_created_for_it(tmp_path: Path) -> None:

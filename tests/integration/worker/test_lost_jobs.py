@@ -111,7 +111,12 @@ def test_the_guardian_seeds_periodic_chains_that_redis_lost(guardian: Instance) 
     def chains() -> list[str]:
         return sorted(i.rsplit("-", 1)[0] for i in registry.get_job_ids(cleanup=False))
 
-    expected = ["periodic-reap_abandoned", "periodic-reconcile_all", "periodic-requeue_pending"]
+    expected = [
+        "periodic-check_delays_all",
+        "periodic-reap_abandoned",
+        "periodic-reconcile_all",
+        "periodic-requeue_pending",
+    ]
     wait_until(lambda: chains() == expected, 5, "the chains to be seeded")
     guardian.redis.flushall()  # Redis came back empty
     assert chains() == []

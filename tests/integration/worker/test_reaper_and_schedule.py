@@ -115,6 +115,7 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
     scheduler.ensure_schedules(redis_client)
     names = [i.rsplit("-", 1)[0] for i in scheduled(redis_client)]
     assert names == [
+        "periodic-check_delays_all",
         "periodic-reap_abandoned",
         "periodic-reconcile_all",
         "periodic-requeue_pending",

@@ -17,7 +17,12 @@ def test_each_job_is_registered_once_with_a_timeout() -> None:
     names = [kind.name for kind in JOBS]
     assert len(names) == len(set(names))
     assert all(kind.timeout > 0 for kind in JOBS)
-    assert sorted(PERIODIC) == ["reap_abandoned", "reconcile_all", "requeue_pending"]
+    assert sorted(PERIODIC) == [
+        "check_delays_all",
+        "reap_abandoned",
+        "reconcile_all",
+        "requeue_pending",
+    ]
 
 
 def test_a_kind_without_retries_has_no_retry_policy() -> None:

@@ -1,0 +1,264 @@
+"""Jobs of delay notices (issue 15): the scheduler's periodic `check_delays_all` queues one
+`check_store_delays` per store whose rule is on; that job looks at every backorder order still
+waiting for stock and carries out what `plugin/usecases/delay_notices.py` decides, once.
+
+`check_store` does the work with the adapters and the moment passed in (the RQ job passes the
+worker's and the clock's), so tests drive it with a controllable clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import redis
+
+from plugin.adapters.mail.customer_mail import wording
+from plugin.adapters.queue.jobs import CHECK_STORE_DELAYS, enqueue_mail
+from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
+from plugin.adapters.sql.self_service import (
+    SqlCustomerLinks,
+    SqlDelayRecords,
+    SqlSelfServiceSettings,
+)
+from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
+from plugin.core.model import Order, PaymentAction, ProductRef, Status
+from plugin.ports import Alerts, CancellationRecord, SelfServiceSettings
+from plugin.usecases import delay_notices, self_service
+from plugin.usecases.notifying import Message, PageLink, customer_email, render
+
+log = logging.getLogger(__name__)
+
+
+def delay_settings(settings: SelfServiceSettings) -> DelaySettings:
+    """The core's settings from the store's."""
+    try:
+        zone: dt.tzinfo = zoneinfo.ZoneInfo(settings.timezone)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        zone = dt.UTC
+    return DelaySettings(
+        rule=DelayRule(settings.delay_rule),
+        stated_shipping_days=settings.stated_shipping_days,
+        answer_days=settings.answer_days,
+        timezone=zone,
+    )
+
+
+@dataclass
+class DelayContext:
+    """The adapters one store's check uses."""
+
+    db: Database
+    redis: redis.Redis | None
+    store_id: int
+    store_name: str
+    platform: Any  # plugin.ports.Platform (+ DeliveryPlatform)
+    alerts: Alerts
+    page_link: PageLink
+    cancel_line: Callable[[Mapping[str, Any], str], CancellationRecord | None]
+
+
+def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
+    """Check every backorder order of the store still waiting for stock, at `now`."""
+    db, store_id = context.db, context.store_id
+    settings = SqlSelfServiceSettings(db).get(store_id)
+    rules = delay_settings(settings)
+    releases = SqlReleaseLedger(db)
+    waiting_ids: list[str] = []
+    for product_id in releases.waiting_products(store_id):
+        for order_id in releases.backorder_orders_for(store_id, ProductRef(product_id)):
+            if order_id not in waiting_ids:
+                waiting_ids.append(order_id)
+    splits = SqlSplitLedger(db)
+    made = {
+        order_id: split
+        for order_id in waiting_ids
+        if (split := self_service.made_by(order_id, splits.for_order(store_id, order_id)))
+    }  # originals held whole are not followed (see README)
+    if not made:
+        return []
+    orders = {o.id: o for o in context.platform.get_orders(list(made))}
+    records = SqlDelayRecords(db)
+    policies = SqlPolicyStore(db)
+    removed = SqlCancellationLedger(db).removed_lines(store_id)
+    links = SqlCustomerLinks(db)
+    decisions = []
+    for order_id, split in made.items():
+        order = orders.get(order_id)
+        if order is None or order.status is not Status.NEW_BACKORDER:
+            continue
+        lineage = splits.lineage(store_id, order_id) or [split]
+        original_id = lineage[0].original_order_id
+        link = links.get(store_id, original_id)  # made with the split e-mail's number
+        original_number = link.order_number if link is not None else original_id
+        found = policies.policies_for(store_id, order)
+        dates = tuple(self_service.expected_date(line.ref, found) for line in order.lines)
+        watch = records.watch(
+            store_id, order_id, original_order_id=original_id,
+            ordered_at=context.platform.waiting_since(order_id) or order.created_at,
+            promised_date=_promised(dates),
+        )  # fmt: skip
+        backorder = delay_notices.WaitingBackorder(
+            order_id=order_id,
+            number=order.number,
+            original_order_id=original_id,
+            original_number=original_number,
+            currency=order.currency,
+            paid=split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value,
+            waiting_value=sum((line.total + line.tax for line in order.lines), Decimal(0)),
+            line_dates=dates,
+            cancel_lines=tuple(_cancel_lines(split, order_id, removed)),
+        )
+        decisions.append(
+            delay_notices.check_backorder(
+                store_id,
+                backorder,
+                watch,
+                settings=rules,
+                now=now,
+                records=records,
+                notify=functools.partial(_notify, context, settings, order=order),
+                cancel_line=context.cancel_line,
+                alerts=context.alerts,
+                audit=SqlAuditLog(db),
+            )  # fmt: skip
+        )
+    return decisions
+
+
+def _promised(dates: tuple[dt.date | None, ...]) -> dt.date | None:
+    """The date shown when the backorder was first followed: its lines' latest, if known."""
+    from plugin.core.delays import expected_date_of
+
+    return expected_date_of(dates) if dates else None
+
+
+def _cancel_lines(split: Any, order_id: str, removed: set[tuple[str, str]]) -> list[dict[str, Any]]:
+    lines = []
+    for plan_line in split.plan.get("lines", []):
+        units = int(plan_line.get("backorder") or 0)
+        line_id = str(plan_line.get("line_id"))
+        if not units or (order_id, line_id) in removed:
+            continue
+        ref = plan_line.get("ref") or {}
+        lines.append(
+            {
+                "backorder_order_id": order_id,
+                "original_order_id": split.original_order_id,
+                "line_id": line_id,
+                "product_id": str(ref.get("product_id", "")),
+                "variant_id": ref.get("variant_id") or None,
+                "quantity": units,
+            }
+        )
+    return lines
+
+
+def _notify(
+    context: DelayContext,
+    settings: SelfServiceSettings,
+    action: SendNotice,
+    backorder: delay_notices.WaitingBackorder,
+    *,
+    order: Order,
+) -> int:
+    """Put the notice in the outbox under the action's key (once) and queue it."""
+    email = customer_email(order)
+    url = context.page_link(
+        context.store_id, backorder.original_order_id, backorder.original_number, email
+    )
+    style = settings.date_style
+    refund = action.refund
+    subject, body = render(
+        "delay_notice",
+        {
+            "store_name": context.store_name,
+            "order_number": backorder.number,
+            "original_number": backorder.original_number,
+            "revised_date": self_service.format_date(action.revised_date, style)
+            if action.revised_date
+            else "",
+            "cause": action.cause,
+            "deadline": self_service.format_date(
+                action.deadline.astimezone(delay_settings(settings).timezone).date(), style
+            ),
+            "silence_counts_as_consent": action.silence_counts_as_consent,
+            "refund": self_service.format_money(
+                refund.amount, refund.currency, decimal_comma=settings.decimal_comma
+            )
+            if refund.amount
+            else "",
+            "page_url": url,
+        },
+        wording("delay_notice"),
+    )
+    message_id, _new = OutboxRepository(context.db).add(
+        Message(context.store_id, action.key, "delay_notice", email, subject, body)
+    )
+    if context.redis is not None:
+        try:
+            enqueue_mail(context.redis, message_id)
+        except redis.RedisError as exc:  # the outbox keeps it; the mail sweep sends it
+            log.warning("delay notice id=%s not queued: %s", message_id, type(exc).__name__)
+    return message_id
+
+
+# --- RQ jobs ---------------------------------------------------------------------------------
+
+
+def enqueue_store_check(connection: redis.Redis, store_id: int, suffix: str = "") -> bool:
+    """Queue `check_store_delays(store_id)`; False when that job is queued already."""
+    job = CHECK_STORE_DELAYS.enqueue(
+        connection,
+        store_id,
+        job_id=f"delays-{store_id}{suffix}",
+        description=f"delay notices of store {store_id}",
+    )
+    return job is not None
+
+
+def check_delays_all() -> int:
+    """Periodic: queue a delay check for each connected store whose rule is not off."""
+    import worker
+
+    rt = worker.runtime()
+    worker.schedule_periodic(rt.redis, "check_delays_all")
+    settings = SqlSelfServiceSettings(rt.db)
+    queued = 0
+    for store in rt.stores.list(status="connected"):
+        if settings.get(store.id).delay_rule != DelayRule.OFF.value:
+            queued += enqueue_store_check(rt.redis, store.id)
+    return queued
+
+
+def check_store_delays(store_id: int) -> int:
+    """Check one store's waiting backorders now; returns how many were looked at."""
+    import worker
+    from jobs.self_service import cancel_line_for, page_links
+
+    rt = worker.runtime()
+    store = rt.stores.get(store_id)
+    if store is None or not store.is_connected:
+        return 0
+    platform, _limiter = worker.connect_store(rt, store)
+    context = DelayContext(
+        db=rt.db,
+        redis=rt.redis,
+        store_id=store_id,
+        store_name=store.name,
+        platform=platform,
+        alerts=worker.OpenAlerts(rt.stores),
+        page_link=page_links(rt.db, rt.config.secret_key, rt.config.public_url),
+        cancel_line=cancel_line_for(rt, store_id, platform, None),
+    )
+    return len(check_store(context, dt.datetime.now(dt.UTC)))
