@@ -1,0 +1,481 @@
+"""`plugin.ports.Platform` for Shopify, over `ShopifyClient`: the split in Shopify's own terms.
+
+A split keeps the whole order and holds the backordered units for stock (the default mode of
+issue 16; a separate linked backorder order is not built yet):
+
+1. `order` query                                   get_order (lines, fulfillment orders,
+                                                   transactions, our metafield)
+2. `nodes` query on the lines' inventory items     get_stock (available per location)
+3. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
+   the backordered quantities: those units stay on the (now held) fulfillment order and what
+   ships now moves to a new open one, so the hold is the split (`fulfillmentOrderSplit` +
+   hold in one call)                               write_split
+4. one request: `metafieldsSet` (backorders.splits: number and held fulfillment order per split
+   key), `tagsAdd` (`backorder`, `#1042-001`) and, for an authorised payment nothing was
+   captured from yet, `orderCapture` of what ships (`finalCapture: false`)   write_split
+5. `orderUpdate` appending the staff note           add_note
+Five requests, whatever the number of lines. The held fulfillment order is the core's backorder
+order (`fo-<number>`, mapping.py); releasing it releases the hold and captures the rest.
+
+Every write is safe to repeat: the hold is found by its handle (`find_backorder_order`), the
+metafield and tags are set to the same values, the capture is made only while no capture
+exists, the rest is captured only while something is capturable, and a note already in the
+order's note is not added again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from plugin.core.model import (
+    ZERO,
+    Order,
+    PaymentState,
+    Plan,
+    ProductRef,
+    Status,
+    Stock,
+    StockFigure,
+)
+from plugin.errors import NotFound, PermanentError
+from plugin.platforms.shopify.client import ShopifyClient
+from plugin.platforms.shopify.connect import ShopifyConnection
+from plugin.platforms.shopify.ids import gid, number
+from plugin.platforms.shopify.mapping import (
+    BACKORDER_TAG,
+    METAFIELD_KEY,
+    METAFIELD_NAMESPACE,
+    ORDER_FIELDS,
+    authorisation,
+    available_at,
+    backorder_id,
+    backorder_mode,
+    captured,
+    fulfillment_order_number,
+    held_part,
+    hold_handle,
+    is_backorder_id,
+    location_of_line,
+    moment,
+    money,
+    open_fulfillment_orders,
+    order_from_data,
+    splits_of,
+)
+from plugin.platforms.shopify.webhooks import order_fingerprint
+from plugin.ports import OrderChange, WebhookInfo
+
+log = logging.getLogger(__name__)
+
+ORDER_QUERY = f"query order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
+FULFILLMENT_ORDER_QUERY = (
+    "query fulfillmentOrder($id: ID!) { fulfillmentOrder(id: $id) { id orderId } }"
+)
+STOCK_QUERY = """query stock($ids: [ID!]!) { nodes(ids: $ids) { ... on InventoryItem { id tracked
+  variant { id inventoryPolicy }
+  inventoryLevels(first: 10) { nodes { location { id } quantities(names: ["available"]) {
+    name quantity } } } } } }"""
+PRIMARY_LOCATION_QUERY = "query primary { location { id } }"
+HOLD = """mutation hold($id: ID!, $hold: FulfillmentOrderHoldInput!) {
+  fulfillmentOrderHold(id: $id, fulfillmentHold: $hold) {
+    fulfillmentOrder { id status } remainingFulfillmentOrder { id status }
+    userErrors { field message code } } }"""
+RECORD = """mutation record($metafields: [MetafieldsSetInput!]!, $order: ID!, $tags: [String!]!) {
+  metafieldsSet(metafields: $metafields) { metafields { id } userErrors { field message code } }
+  tagsAdd(id: $order, tags: $tags) { node { id } userErrors { field message } } }"""
+CAPTURE = """mutation capture($input: OrderCaptureInput!) {
+  orderCapture(input: $input) { transaction { id status } userErrors { field message } } }"""
+RELEASE_HOLD = """mutation release($id: ID!) { fulfillmentOrderReleaseHold(id: $id) {
+  fulfillmentOrder { id status } userErrors { field message code } } }"""
+NOTE = """mutation note($input: OrderInput!) { orderUpdate(input: $input) { order { id }
+  userErrors { field message } } }"""
+ORDERS_SINCE = """query changed($query: String!, $after: String) {
+  orders(first: 25, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id updatedAt displayFinancialStatus displayFulfillmentStatus cancelledAt closedAt
+      lineItems(first: 30) { nodes { id quantity } } } } }"""
+SET_POLICY = """mutation policy($product: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $product, variants: $variants) {
+    productVariants { id inventoryPolicy } userErrors { field message code } } }"""
+ITEM_VARIANT = """query item($id: ID!) { inventoryItem(id: $id) { id
+  variant { id inventoryPolicy product { id } } } }"""
+
+
+class ShopifyPlatform:
+    """A Shopify shop in domain terms (implements the `plugin.ports.Platform` reads and the
+    split and release writes)."""
+
+    def __init__(self, client: ShopifyClient, *, delivery_url: str = "") -> None:
+        self.client = client
+        self.delivery_url = delivery_url
+        self._orders: dict[str, dict[str, Any]] = {}  # the latest read of each order
+        self._primary: str | None = None
+
+    @property
+    def calls(self) -> int:
+        return self.client.calls
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def _read(self, order_number: str) -> dict[str, Any]:
+        data = self.client.execute(ORDER_QUERY, {"id": gid("Order", order_number)})["order"]
+        if data is None:
+            raise NotFound(f"order {order_number} does not exist", reason="not_found")
+        self._orders[str(order_number)] = data
+        return dict(data)
+
+    def _data(self, order_number: str) -> dict[str, Any]:
+        return self._orders.get(str(order_number)) or self._read(order_number)
+
+    def _parent_of(self, order_id: str) -> str:
+        """The order a `fo-<n>` backorder belongs to."""
+        data = self.client.execute(
+            FULFILLMENT_ORDER_QUERY,
+            {"id": gid("FulfillmentOrder", fulfillment_order_number(order_id))},
+        )["fulfillmentOrder"]
+        if data is None:
+            raise NotFound(f"backorder {order_id} does not exist", reason="not_found")
+        return number(data["orderId"])
+
+    def get_order(self, order_id: str) -> Order:
+        """An order, or (for `fo-<n>`) the part of one held for stock."""
+        if not is_backorder_id(order_id):
+            return order_from_data(self._read(order_id))
+        data = self._read(self._parent_of(order_id))
+        wanted = fulfillment_order_number(order_id)
+        for fo in data["fulfillmentOrders"]["nodes"]:
+            if number(fo["id"]) == wanted:
+                return held_part(data, fo)
+        raise NotFound(f"backorder {order_id} is not on its order", reason="not_found")
+
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        orders: list[Order] = []
+        for order_id in dict.fromkeys(str(i) for i in order_ids):
+            try:
+                orders.append(self.get_order(order_id))
+            except NotFound:
+                continue
+        return orders
+
+    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
+        """Units the order committed per line: what its open fulfillment orders still ship
+        (Shopify commits an order's units at its fulfillment orders' locations)."""
+        data = self._data(self._order_number(order_id))
+        wanted = fulfillment_order_number(order_id) if is_backorder_id(order_id) else None
+        units: dict[str, int] = {}
+        for fo in open_fulfillment_orders(data):
+            if wanted is not None and number(fo["id"]) != wanted:
+                continue
+            for node in fo["lineItems"]["nodes"]:
+                line = number(node["lineItem"]["id"])
+                units[line] = units.get(line, 0) + int(node["remainingQuantity"])
+        return units
+
+    def _order_number(self, order_id: str) -> str:
+        return self._parent_of(order_id) if is_backorder_id(order_id) else str(order_id)
+
+    def primary_location(self) -> str:
+        if self._primary is None:
+            self._primary = number(self.client.execute(PRIMARY_LOCATION_QUERY)["location"]["id"])
+        return self._primary
+
+    def _items(self, refs: Iterable[ProductRef]) -> dict[str, dict[str, Any]]:
+        ids = sorted({ref.variant_id for ref in refs if ref.variant_id})
+        if not ids:
+            return {}
+        nodes = self.client.execute(STOCK_QUERY, {"ids": [gid("InventoryItem", i) for i in ids]})[
+            "nodes"
+        ]
+        return {number(node["id"]): node for node in nodes if node}
+
+    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
+        """Stock of the order's lines at the location that fulfils each (its fulfillment
+        order's), plus what the order itself committed there; a line with nothing left to
+        ship is counted at the primary location."""
+        data = self._data(order.id)
+        items = self._items(line.ref for line in order.lines)
+        own = self.reduced_stock(order.id)
+        stock: dict[ProductRef, Stock] = {}
+        for line in order.lines:
+            item = items.get(line.ref.variant_id or "")
+            if item is None:
+                stock[line.ref] = Stock(line.ref, 0, managed=False)
+                continue
+            location = location_of_line(data, line.line_id) or self.primary_location()
+            available = available_at(item["inventoryLevels"]["nodes"], location)
+            taken = sum(own.get(other.line_id, 0) for other in order.lines if other.ref == line.ref)
+            stock[line.ref] = Stock(
+                line.ref,
+                available + taken,
+                managed=bool(item["tracked"]),
+                backorders=backorder_mode((item.get("variant") or {}).get("inventoryPolicy")),
+            )
+        return stock
+
+    def stock_figure(self, ref: ProductRef) -> StockFigure:
+        """Units available at the primary location, where held fulfillment orders wait (stock
+        at another location is not the fulfilling location's: never taken)."""
+        item = self._items([ref]).get(ref.variant_id or "")
+        if item is None or not item["tracked"]:
+            return StockFigure(ref, None)
+        return StockFigure(
+            ref, available_at(item["inventoryLevels"]["nodes"], self.primary_location())
+        )
+
+    def waiting_since(self, order_id: str) -> dt.datetime | None:
+        return None  # a held part keeps its order's creation time
+
+    def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
+        """The part held under `split_key`: recorded in our metafield, or (before that was
+        written) the fulfillment order carrying our hold's handle."""
+        data = self._read(original_id)
+        entry = splits_of(data).get(split_key)
+        if entry and entry.get("fulfillment_order"):
+            return backorder_id(str(entry["fulfillment_order"]))
+        handle = hold_handle(split_key)
+        for fo in data["fulfillmentOrders"]["nodes"]:
+            if any(h.get("handle") == handle for h in fo.get("fulfillmentHolds") or ()):
+                return backorder_id(number(fo["id"]))
+        return None
+
+    def backorder_numbers(self, original_id: str) -> list[str]:
+        return sorted(e.get("number", "") for e in splits_of(self._read(original_id)).values())
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write_split(
+        self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
+    ) -> str:
+        """Hold the backordered units (unless `backorder_order_id` holds them already), record
+        the split on the order and capture what ships; the held part's id."""
+        assert plan.split_key is not None and plan.backorder_number is not None
+        data = self._read(original.id)
+        if backorder_order_id is None:
+            backorder_order_id = self._hold(data, plan, summary)
+            data = self._read(original.id)
+        self._record(data, plan, fulfillment_order_number(backorder_order_id))
+        self._capture_shipped(data, plan)
+        return backorder_order_id
+
+    def _hold(self, data: Mapping[str, Any], plan: Plan, summary: str) -> str:
+        moving = {lp.line_id: lp.backorder for lp in plan.lines if lp.backorder > 0}
+        by_fo: dict[str, list[dict[str, Any]]] = {}
+        for fo in open_fulfillment_orders(data):
+            for node in fo["lineItems"]["nodes"]:
+                line = number(node["lineItem"]["id"])
+                units = min(moving.get(line, 0), int(node["remainingQuantity"]))
+                if units > 0:
+                    by_fo.setdefault(fo["id"], []).append({"id": node["id"], "quantity": units})
+                    moving[line] -= units
+        if any(units > 0 for units in moving.values()) or len(by_fo) != 1:
+            raise PermanentError(
+                f"order {data['name']}: the backordered units are not on one open fulfillment "
+                "order; hold them from Shopify's admin",
+                reason="unsupported_split",
+            )
+        [(fo_id, items)] = by_fo.items()
+        self.client.mutate(
+            HOLD,
+            {
+                "id": fo_id,
+                "hold": {
+                    "reason": "INVENTORY_OUT_OF_STOCK",
+                    "reasonNotes": (summary or f"Backorder {plan.backorder_number}")[:250],
+                    "handle": hold_handle(plan.split_key or ""),
+                    "notifyMerchant": False,
+                    "fulfillmentOrderLineItems": items,
+                },
+            },
+            "fulfillmentOrderHold",
+        )
+        return backorder_id(number(fo_id))
+
+    def _record(self, data: Mapping[str, Any], plan: Plan, fo_number: str) -> None:
+        splits = splits_of(data)
+        entry = {"number": plan.backorder_number or "", "fulfillment_order": fo_number}
+        tags = [BACKORDER_TAG, f"#{plan.backorder_number}"]
+        if splits.get(plan.split_key or "") == entry and set(tags) <= set(data.get("tags") or ()):
+            return
+        splits[plan.split_key or ""] = entry
+        answer = self.client.execute(
+            RECORD,
+            {
+                "metafields": [
+                    {
+                        "ownerId": data["id"],
+                        "namespace": METAFIELD_NAMESPACE,
+                        "key": METAFIELD_KEY,
+                        "type": "json",
+                        "value": json.dumps(splits, sort_keys=True),
+                    }
+                ],
+                "order": data["id"],
+                "tags": tags,
+            },
+        )
+        for payload in ("metafieldsSet", "tagsAdd"):
+            errors = answer[payload]["userErrors"]
+            if errors:
+                raise PermanentError(
+                    f"{payload}: {'; '.join(e['message'] for e in errors)}",
+                    reason="record_refused",
+                )
+
+    def _capture_shipped(self, data: Mapping[str, Any], plan: Plan) -> None:
+        """Capture what ships now from an authorised payment, once (while nothing was
+        captured); a paid order is not charged again."""
+        auth = authorisation(data)
+        if auth is None or captured(data) > ZERO or plan.original_totals is None:
+            return
+        currency = str(data["currencyCode"])
+        amount = min(plan.original_totals.total, money(data.get("totalCapturableSet"), currency))
+        if amount <= ZERO:
+            return
+        self._capture(data, auth, amount, final=False)
+
+    def _capture(
+        self, data: Mapping[str, Any], auth: Mapping[str, Any], amount: Decimal, *, final: bool
+    ) -> None:
+        self.client.mutate(
+            CAPTURE,
+            {
+                "input": {
+                    "id": data["id"],
+                    "parentTransactionId": auth["id"],
+                    "amount": str(amount),
+                    "currency": data["currencyCode"],
+                    "finalCapture": final,
+                }
+            },
+            "orderCapture",
+        )
+        log.info("shopify capture order=%s final=%s", number(data["id"]), final)
+
+    def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
+        """Append `text` to the order's staff note (once). Shopify has no note to the customer
+        on an order: such a note is only logged."""
+        if customer:
+            log.info("shopify customer note skipped order=%s (no such note on Shopify)", order_id)
+            return
+        number_ = self._order_number(order_id)
+        data = self._read(number_)
+        note = str(data.get("note") or "")
+        if text in note:
+            return
+        self.client.mutate(
+            NOTE,
+            {"input": {"id": data["id"], "note": f"{note}\n\n{text}".strip()}},
+            "orderUpdate",
+        )
+
+    def set_status(self, order_id: str, canonical_status: str) -> None:
+        """On hold: every open fulfillment order of the order is held for stock; new: our holds
+        are released."""
+        data = self._read(self._order_number(order_id))
+        if canonical_status == Status.ON_HOLD:
+            for fo in open_fulfillment_orders(data):
+                if fo["status"] == "OPEN":
+                    self.client.mutate(
+                        HOLD,
+                        {
+                            "id": fo["id"],
+                            "hold": {
+                                "reason": "INVENTORY_OUT_OF_STOCK",
+                                "handle": hold_handle(f"hold-{number(data['id'])}"),
+                                "notifyMerchant": False,
+                            },
+                        },
+                        "fulfillmentOrderHold",
+                    )
+            return
+        for fo in open_fulfillment_orders(data):
+            if fo["status"] == "ON_HOLD":
+                self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
+
+    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+        """Release the hold of a held part (no write when it is no longer held) and capture
+        the rest of an authorised payment; returns None (Shopify charges the card it holds)."""
+        order_number = self._order_number(order_id)
+        data = self._read(order_number)
+        wanted = fulfillment_order_number(order_id) if is_backorder_id(order_id) else None
+        for fo in data["fulfillmentOrders"]["nodes"]:
+            if wanted is not None and number(fo["id"]) != wanted:
+                continue
+            if fo["status"] == "ON_HOLD":
+                self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
+        auth = authorisation(data)
+        currency = str(data["currencyCode"])
+        rest = money(data.get("totalCapturableSet"), currency)
+        if auth is not None and rest > ZERO:
+            self._capture(data, auth, rest, final=True)
+        return None
+
+    def set_backorders(self, ref: ProductRef, allow: bool) -> None:
+        """Let the variant be sold below zero (`CONTINUE`) or not (`DENY`); no write when it
+        already is."""
+        item = self.client.execute(
+            ITEM_VARIANT, {"id": gid("InventoryItem", ref.variant_id or "")}
+        )["inventoryItem"]
+        if item is None or item.get("variant") is None:
+            raise NotFound(f"inventory item {ref.variant_id} does not exist", reason="not_found")
+        variant = item["variant"]
+        policy = "CONTINUE" if allow else "DENY"
+        if variant["inventoryPolicy"] == policy:
+            return
+        self.client.mutate(
+            SET_POLICY,
+            {
+                "product": variant["product"]["id"],
+                "variants": [{"id": variant["id"], "inventoryPolicy": policy}],
+            },
+            "productVariantsBulkUpdate",
+        )
+
+    # -- reconciliation and subscriptions ---------------------------------------------------
+
+    def orders_modified_since(self, since: dt.datetime) -> Iterable[OrderChange]:
+        """Orders updated since `since`, oldest first, with the fingerprint webhooks give."""
+        stamp = since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        after: str | None = None
+        while True:
+            page = self.client.execute(
+                ORDERS_SINCE, {"query": f"updated_at:>='{stamp}'", "after": after}
+            )["orders"]
+            for node in page["nodes"]:
+                yield OrderChange(
+                    order_id=number(node["id"]),
+                    modified_gmt=moment(node["updatedAt"]),
+                    status=str(node["displayFulfillmentStatus"]),
+                    fingerprint=order_fingerprint(
+                        financial_status=node["displayFinancialStatus"],
+                        cancelled=node["cancelledAt"] is not None,
+                        closed=node["closedAt"] is not None,
+                        lines=[
+                            (number(line["id"]), line["quantity"])
+                            for line in node["lineItems"]["nodes"]
+                        ],
+                    ),
+                )
+            if not page["pageInfo"]["hasNextPage"]:
+                return
+            after = page["pageInfo"]["endCursor"]
+
+    def list_webhooks(self) -> list[WebhookInfo]:
+        return [
+            WebhookInfo(id_, topic, "active", url)
+            for id_, topic, url in ShopifyConnection(self.client).list_webhooks()
+        ]
+
+    def activate_webhook(self, webhook_id: str) -> None:
+        """Shopify subscriptions have no paused state: nothing to activate."""
+
+    def order_admin_url(self, order_id: str) -> str:
+        return f"{self.client.shop_url}/admin/orders/{self._order_number(order_id)}"
+
+    def payment_state(self, order_id: str) -> PaymentState:
+        return order_from_data(self._data(self._order_number(order_id))).payment_state
