@@ -398,22 +398,51 @@ class ShopifyPlatform:
                 self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
 
     def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
-        """Release the hold of a held part (no write when it is no longer held) and capture
-        the rest of an authorised payment; returns None (Shopify charges the card it holds)."""
+        """Release the hold of a held part (no write when it is no longer held) and capture its
+        value from an authorised payment, finally when nothing else of the order is held;
+        returns None (Shopify charges the card it holds, or the customer pays as agreed)."""
         order_number = self._order_number(order_id)
         data = self._read(order_number)
         wanted = fulfillment_order_number(order_id) if is_backorder_id(order_id) else None
+        released = ZERO
+        still_held = False
         for fo in data["fulfillmentOrders"]["nodes"]:
             if wanted is not None and number(fo["id"]) != wanted:
+                still_held = still_held or fo["status"] == "ON_HOLD"
                 continue
+            released += held_part(data, fo).total
             if fo["status"] == "ON_HOLD":
                 self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
         auth = authorisation(data)
-        currency = str(data["currencyCode"])
-        rest = money(data.get("totalCapturableSet"), currency)
-        if auth is not None and rest > ZERO:
-            self._capture(data, auth, rest, final=True)
+        capturable = money(data.get("totalCapturableSet"), str(data["currencyCode"]))
+        amount = capturable if not still_held else min(capturable, released)
+        if auth is not None and amount > ZERO:
+            self._capture(data, auth, amount, final=not still_held)
         return None
+
+    def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
+        """Releasing part of a held part is not built for Shopify yet: refused, saying so, so
+        the merchant releases it from Shopify's admin."""
+        raise PermanentError(
+            f"backorder {backorder.id}: a partial release is not supported on Shopify yet",
+            reason="unsupported_on_shopify",
+        )
+
+    def original_line_ids(self, order_id: str) -> Mapping[str, str]:
+        """A held part's lines are its order's own lines."""
+        return {line.line_id: line.line_id for line in self.get_order(order_id).lines}
+
+    def remove_line(self, order_id: str, line_id: str) -> str | None:
+        raise PermanentError(
+            f"backorder {order_id}: cancelling a line is not supported on Shopify yet",
+            reason="unsupported_on_shopify",
+        )
+
+    def cancel_order(self, order_id: str) -> None:
+        raise PermanentError(
+            f"backorder {order_id}: cancelling is not supported on Shopify yet",
+            reason="unsupported_on_shopify",
+        )
 
     def set_backorders(self, ref: ProductRef, allow: bool) -> None:
         """Let the variant be sold below zero (`CONTINUE`) or not (`DENY`); no write when it
