@@ -253,7 +253,7 @@ def held_part(data: Mapping[str, Any], fulfillment_order: Mapping[str, Any]) -> 
     )
     lines = _lines(data, quantities)
     status = {
-        "ON_HOLD": Status.ON_HOLD,
+        "ON_HOLD": Status.NEW_BACKORDER,  # waiting for stock, as allocation looks for it
         "OPEN": Status.NEW,
         "IN_PROGRESS": Status.PICK,
         "CLOSED": Status.DISPATCHED,

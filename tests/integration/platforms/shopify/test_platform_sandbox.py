@@ -143,7 +143,7 @@ def test_split_hold_partial_capture_then_release_and_capture_the_rest(shop: Shop
 
     backorder = platform.get_order(held_id)
     assert backorder.links.is_backorder_order and backorder.links.parent_id == order_id
-    assert backorder.status is Status.ON_HOLD
+    assert backorder.status is Status.NEW_BACKORDER
     assert backorder.number == f"{name}-001"
     assert [(line.sku, line.quantity) for line in backorder.lines] == [("BOARD-WALNUT", 3)]
 
