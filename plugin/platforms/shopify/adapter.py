@@ -52,6 +52,7 @@ from plugin.platforms.shopify.mapping import (
     METAFIELD_NAMESPACE,
     ORDER_FIELDS,
     authorisation,
+    authorisation_lapsed,
     available_at,
     backorder_id,
     backorder_mode,
@@ -399,8 +400,10 @@ class ShopifyPlatform:
 
     def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
         """Release the hold of a held part (no write when it is no longer held) and capture its
-        value from an authorised payment, finally when nothing else of the order is held;
-        returns None (Shopify charges the card it holds, or the customer pays as agreed)."""
+        value from an authorised payment, finally when nothing else of the order is held.
+        Returns None, or, when the authorisation has lapsed (commonly after 7 days) and
+        something is still owed, the order's status page, where the customer pays the balance:
+        the payment request sent to them instead of a capture that would fail."""
         order_number = self._order_number(order_id)
         data = self._read(order_number)
         wanted = fulfillment_order_number(order_id) if is_backorder_id(order_id) else None
@@ -414,6 +417,9 @@ class ShopifyPlatform:
             if fo["status"] == "ON_HOLD":
                 self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
         auth = authorisation(data)
+        if authorisation_lapsed(data):
+            log.info("shopify authorisation expired order=%s", order_number)
+            return str(data.get("statusPageUrl") or "") or None
         capturable = money(data.get("totalCapturableSet"), str(data["currencyCode"]))
         amount = capturable if not still_held else min(capturable, released)
         if auth is not None and amount > ZERO:

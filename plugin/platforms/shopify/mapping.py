@@ -50,7 +50,7 @@ FULFILLMENT_ORDERS_PER_ORDER = 5
 
 MONEY = "shopMoney { amount currencyCode }"
 ORDER_FIELDS = f"""
-  id name createdAt updatedAt cancelledAt closedAt currencyCode email note tags
+  id name createdAt updatedAt cancelledAt closedAt currencyCode email note tags statusPageUrl
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet {{ {MONEY} }}
   totalCapturableSet {{ {MONEY} }}
@@ -334,3 +334,15 @@ def authorisation(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
         ),
         None,
     )
+
+
+def authorisation_lapsed(data: Mapping[str, Any]) -> bool:
+    """True when the order was paid by an authorisation that can no longer be captured
+    (expired, commonly after 7 days, or voided) while something is still owed: nothing is
+    capturable, less than the total was captured. Read from the shop's figures, so our clock
+    and the gateway's need not agree."""
+    if authorisation(data) is None:
+        return False
+    currency = str(data["currencyCode"])
+    owed = money(data.get("totalPriceSet"), currency) - captured(data)
+    return money(data.get("totalCapturableSet"), currency) <= ZERO and owed > ZERO

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 
 from plugin.core.model import BackorderMode, Outcome, PaymentState, Policies, ProductRef, Status
 from plugin.core.split import plan_split
@@ -23,7 +24,8 @@ from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.integration.sandbox_shopify.conftest import Shop, running_shop
 from tests.unit.sandbox.receiver import Receiver
 
-ORDER_VIEW = """query view($id: ID!) { order(id: $id) { tags note displayFinancialStatus
+ORDER_VIEW = """query view($id: ID!) { order(id: $id) { tags note statusPageUrl
+  displayFinancialStatus
   totalCapturableSet { shopMoney { amount } }
   transactions { kind status amountSet { shopMoney { amount } } }
   metafield(namespace: "backorders", key: "splits") { jsonValue }
@@ -226,3 +228,27 @@ def test_allow_backorder_sets_continue(shop: Shop) -> None:
 
 def gid_of(order_id: str) -> str:
     return f"gid://shopify/Order/{order_id}"
+
+
+def test_a_release_after_the_authorisation_lapsed_asks_the_customer_to_pay(shop: Shop) -> None:
+    name = shop.checkout([("MUG-BLUE", 1), ("BOARD-WALNUT", 3)], payment="card")
+    order_id = number(order_gid(shop, name))
+    platform = ShopifyPlatform(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN))
+    order = platform.get_order(order_id)
+    plan = plan_split(order, platform.get_stock(order), Policies())
+    held_id = platform.write_split(order, plan, backorder_order_id=None)
+    split = view(shop, gid_of(order_id))
+    # Eight days later (the sandbox's card authorisations last seven).
+    moved = requests.post(
+        f"{shop.url}/sandbox/shopify/clock", json={"advance_seconds": 8 * 86400}, timeout=5
+    )
+    assert moved.status_code == 200, moved.text
+
+    link = platform.release_order(held_id, "pending", "release-expired")
+
+    released = view(shop, gid_of(order_id))
+    assert link == released["statusPageUrl"]
+    assert link == f"https://backorders-sandbox.myshopify.com/orders/{order_id}"
+    assert released["transactions"] == split["transactions"]  # no capture was attempted
+    assert released["displayFinancialStatus"] == "PARTIALLY_PAID"  # 12.00 of 147.00
+    assert [fo["status"] for fo in released["fulfillmentOrders"]["nodes"]] == ["OPEN", "OPEN"]
