@@ -252,3 +252,41 @@ def test_a_release_after_the_authorisation_lapsed_asks_the_customer_to_pay(shop:
     assert released["transactions"] == split["transactions"]  # no capture was attempted
     assert released["displayFinancialStatus"] == "PARTIALLY_PAID"  # 12.00 of 147.00
     assert [fo["status"] for fo in released["fulfillmentOrders"]["nodes"]] == ["OPEN", "OPEN"]
+
+
+def test_set_status_holds_and_releases_a_whole_order(shop: Shop) -> None:
+    name = shop.checkout([("MUG-BLUE", 2)], payment="manual")
+    order_id = number(order_gid(shop, name))
+    platform = ShopifyPlatform(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN))
+
+    platform.set_status(order_id, Status.ON_HOLD)
+    held = view(shop, gid_of(order_id))["fulfillmentOrders"]["nodes"]
+    assert [(fo["status"], fo["fulfillmentHolds"]) for fo in held] == [
+        ("ON_HOLD", [{"reason": "INVENTORY_OUT_OF_STOCK", "handle": f"backorders-hold-{order_id}"}])
+    ]
+    assert platform.get_order(order_id).status is Status.ON_HOLD
+    calls = platform.calls
+    platform.set_status(order_id, Status.ON_HOLD)  # held already: read, no write
+    assert platform.calls == calls + 1
+
+    platform.set_status(order_id, Status.NEW)
+    assert [fo["status"] for fo in view(shop, gid_of(order_id))["fulfillmentOrders"]["nodes"]] == [
+        "OPEN"
+    ]
+    assert platform.get_order(order_id).status is Status.NEW
+
+
+def test_notes_to_the_customer_write_nothing_and_missing_orders_are_not_found(shop: Shop) -> None:
+    name = shop.checkout([("MUG-BLUE", 1)])
+    order_id = number(order_gid(shop, name))
+    platform = ShopifyPlatform(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN))
+    calls = platform.calls
+    platform.add_note(order_id, "Your backorder ships soon.", customer=True)
+    assert platform.calls == calls
+    assert view(shop, gid_of(order_id))["note"] is None
+    with pytest.raises(NotFound):
+        platform.add_note("999999999", "nobody")
+    with pytest.raises(NotFound):
+        platform.get_order("fo-999999999")
+    with pytest.raises(NotFound):
+        platform.release_order("fo-999999999", "processing", "k")
