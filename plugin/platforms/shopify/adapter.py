@@ -1,21 +1,23 @@
 """`plugin.ports.Platform` for Shopify, over `ShopifyClient`: the split in Shopify's own terms.
 
 A split keeps the whole order and holds the backordered units for stock (the default mode of
-issue 16; a separate linked backorder order is not built yet):
+issue 16; a separate linked backorder order is not built yet). Requests per split, whatever the
+number of lines (measured on the sandbox: 7 requests, 184 cost points):
 
-1. `order` query                                   get_order (lines, fulfillment orders,
-                                                   transactions, our metafield)
-2. `nodes` query on the lines' inventory items     get_stock (available per location)
-3. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
+1. `order` query (lines, fulfillment orders, transactions, our metafield)        get_order
+2. `nodes` query on the lines' inventory items (available per location)           get_stock
+3. `order` query again: is the split there already?        find_backorder_order
+4. `order` query: the current state the writes start from                         write_split
+5. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
    the backordered quantities: those units stay on the (now held) fulfillment order and what
-   ships now moves to a new open one, so the hold is the split (`fulfillmentOrderSplit` +
-   hold in one call)                               write_split
-4. one request: `metafieldsSet` (backorders.splits: number and held fulfillment order per split
+   ships now moves to a new open one, so the hold is the split (`fulfillmentOrderSplit` and the
+   hold in one call)                                                               write_split
+6. one request: `metafieldsSet` (backorders.splits: number and held fulfillment order per split
    key), `tagsAdd` (`backorder`, `#1042-001`) and, for an authorised payment nothing was
-   captured from yet, `orderCapture` of what ships (`finalCapture: false`)   write_split
-5. `orderUpdate` appending the staff note           add_note
-Five requests, whatever the number of lines. The held fulfillment order is the core's backorder
-order (`fo-<number>`, mapping.py); releasing it releases the hold and captures the rest.
+   captured from yet, `orderCapture` of what ships (`finalCapture: false`)         write_split
+7. `orderUpdate` appending the staff note to the note just read                   add_note
+The held fulfillment order is the core's backorder order (`fo-<number>`, mapping.py); releasing it
+releases the hold and captures the rest.
 
 Every write is safe to repeat: the hold is found by its handle (`find_backorder_order`), the
 metafield and tags are set to the same values, the capture is made only while no capture
@@ -86,9 +88,17 @@ HOLD = """mutation hold($id: ID!, $hold: FulfillmentOrderHoldInput!) {
   fulfillmentOrderHold(id: $id, fulfillmentHold: $hold) {
     fulfillmentOrder { id status } remainingFulfillmentOrder { id status }
     userErrors { field message code } } }"""
-RECORD = """mutation record($metafields: [MetafieldsSetInput!]!, $order: ID!, $tags: [String!]!) {
+_RECORDED = """
   metafieldsSet(metafields: $metafields) { metafields { id } userErrors { field message code } }
-  tagsAdd(id: $order, tags: $tags) { node { id } userErrors { field message } } }"""
+  tagsAdd(id: $order, tags: $tags) { node { id } userErrors { field message } }"""
+RECORD = f"""mutation record($metafields: [MetafieldsSetInput!]!, $order: ID!,
+  $tags: [String!]!) {{ {_RECORDED} }}"""
+# Root fields of a mutation run one after the other (GraphQL spec, "Executing Operations"): the
+# capture is made only once the split is recorded.
+RECORD_AND_CAPTURE = f"""mutation recordAndCapture($metafields: [MetafieldsSetInput!]!,
+  $order: ID!, $tags: [String!]!, $capture: OrderCaptureInput!) {{ {_RECORDED}
+  orderCapture(input: $capture) {{ transaction {{ id status }}
+    userErrors {{ field message }} }} }}"""
 CAPTURE = """mutation capture($input: OrderCaptureInput!) {
   orderCapture(input: $input) { transaction { id status } userErrors { field message } } }"""
 RELEASE_HOLD = """mutation release($id: ID!) { fulfillmentOrderReleaseHold(id: $id) {
@@ -252,15 +262,14 @@ class ShopifyPlatform:
     def write_split(
         self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""
     ) -> str:
-        """Hold the backordered units (unless `backorder_order_id` holds them already), record
-        the split on the order and capture what ships; the held part's id."""
+        """Hold the backordered units (unless `backorder_order_id` holds them already), then
+        in one request record the split on the order and capture what ships; the held part's
+        id."""
         assert plan.split_key is not None and plan.backorder_number is not None
         data = self._read(original.id)
         if backorder_order_id is None:
             backorder_order_id = self._hold(data, plan, summary)
-            data = self._read(original.id)
         self._record(data, plan, fulfillment_order_number(backorder_order_id))
-        self._capture_shipped(data, plan)
         return backorder_order_id
 
     def _hold(self, data: Mapping[str, Any], plan: Plan, summary: str) -> str:
@@ -297,47 +306,60 @@ class ShopifyPlatform:
         return backorder_id(number(fo_id))
 
     def _record(self, data: Mapping[str, Any], plan: Plan, fo_number: str) -> None:
+        """Our metafield and tags, set to the same values on a repeat (no write when they are
+        there), and the capture of what ships when one is due (`_shipped_capture`)."""
         splits = splits_of(data)
         entry = {"number": plan.backorder_number or "", "fulfillment_order": fo_number}
         tags = [BACKORDER_TAG, f"#{plan.backorder_number}"]
-        if splits.get(plan.split_key or "") == entry and set(tags) <= set(data.get("tags") or ()):
+        capture = self._shipped_capture(data, plan)
+        recorded = splits.get(plan.split_key or "") == entry
+        if recorded and set(tags) <= set(data.get("tags") or ()) and capture is None:
             return
         splits[plan.split_key or ""] = entry
-        answer = self.client.execute(
-            RECORD,
-            {
-                "metafields": [
-                    {
-                        "ownerId": data["id"],
-                        "namespace": METAFIELD_NAMESPACE,
-                        "key": METAFIELD_KEY,
-                        "type": "json",
-                        "value": json.dumps(splits, sort_keys=True),
-                    }
-                ],
-                "order": data["id"],
-                "tags": tags,
-            },
-        )
-        for payload in ("metafieldsSet", "tagsAdd"):
-            errors = answer[payload]["userErrors"]
+        variables: dict[str, Any] = {
+            "metafields": [
+                {
+                    "ownerId": data["id"],
+                    "namespace": METAFIELD_NAMESPACE,
+                    "key": METAFIELD_KEY,
+                    "type": "json",
+                    "value": json.dumps(splits, sort_keys=True),
+                }
+            ],
+            "order": data["id"],
+            "tags": tags,
+        }
+        if capture is not None:
+            variables["capture"] = capture
+        answer = self.client.execute(RECORD_AND_CAPTURE if capture else RECORD, variables)
+        for payload in ("metafieldsSet", "tagsAdd", "orderCapture"):
+            errors = (answer.get(payload) or {}).get("userErrors")
             if errors:
                 raise PermanentError(
                     f"{payload}: {'; '.join(e['message'] for e in errors)}",
                     reason="record_refused",
                 )
+        if capture is not None:
+            log.info("shopify capture order=%s final=False", number(data["id"]))
 
-    def _capture_shipped(self, data: Mapping[str, Any], plan: Plan) -> None:
-        """Capture what ships now from an authorised payment, once (while nothing was
-        captured); a paid order is not charged again."""
+    def _shipped_capture(self, data: Mapping[str, Any], plan: Plan) -> dict[str, Any] | None:
+        """The capture of what ships now from an authorised payment, once (while nothing was
+        captured; a crash after it finds the capture and does not repeat it); None for a paid
+        order, which is not charged again."""
         auth = authorisation(data)
         if auth is None or captured(data) > ZERO or plan.original_totals is None:
-            return
+            return None
         currency = str(data["currencyCode"])
         amount = min(plan.original_totals.total, money(data.get("totalCapturableSet"), currency))
         if amount <= ZERO:
-            return
-        self._capture(data, auth, amount, final=False)
+            return None
+        return {
+            "id": data["id"],
+            "parentTransactionId": auth["id"],
+            "amount": str(amount),
+            "currency": currency,
+            "finalCapture": False,
+        }
 
     def _capture(
         self, data: Mapping[str, Any], auth: Mapping[str, Any], amount: Decimal, *, final: bool
@@ -364,15 +386,14 @@ class ShopifyPlatform:
             log.info("shopify customer note skipped order=%s (no such note on Shopify)", order_id)
             return
         number_ = self._order_number(order_id)
-        data = self._read(number_)
+        # The latest read of this instance: a split reads the order just before its note.
+        data = self._orders.get(number_) or self._read(number_)
         note = str(data.get("note") or "")
         if text in note:
             return
-        self.client.mutate(
-            NOTE,
-            {"input": {"id": data["id"], "note": f"{note}\n\n{text}".strip()}},
-            "orderUpdate",
-        )
+        written = f"{note}\n\n{text}".strip()
+        self.client.mutate(NOTE, {"input": {"id": data["id"], "note": written}}, "orderUpdate")
+        data["note"] = written
 
     def set_status(self, order_id: str, canonical_status: str) -> None:
         """On hold: every open fulfillment order of the order is held for stock; new: our holds

@@ -152,6 +152,7 @@ class ShopifyClient:
         self.low_water = low_water
         self.calls = 0  # requests sent, counted before each is sent
         self.throttled = 0  # THROTTLED answers met
+        self.cost = 0.0  # actual query cost spent, as the answers report it
         self.last_status: ThrottleStatus | None = None
 
     def __repr__(self) -> str:
@@ -229,6 +230,7 @@ class ShopifyClient:
                 log.info("shopify throttled operation=%s wait=%.2f", operation, wait)
                 self._hold(wait)
                 continue
+            self.cost += _actual_cost(answer)
             if errors:
                 raise _graphql_error(operation, errors, answer.get("data"))
             if status is not None and status.available < self.low_water:
@@ -296,6 +298,11 @@ def _throttle_status(answer: Mapping[str, Any]) -> ThrottleStatus | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _actual_cost(answer: Mapping[str, Any]) -> float:
+    actual = ((answer.get("extensions") or {}).get("cost") or {}).get("actualQueryCost")
+    return float(actual) if isinstance(actual, int | float) else 0.0
 
 
 def _codes(errors: Any) -> list[str]:

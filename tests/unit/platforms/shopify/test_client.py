@@ -105,6 +105,7 @@ def test_execute_posts_the_query_with_the_token_and_returns_data(
         "variables": {"id": "gid://shopify/Order/1"},
     }
     assert client.calls == 1
+    assert client.cost == 2.0
     assert hooks.events == [("throttle", 0.0)]
     assert client.last_status is not None and client.last_status.available == 1998.0
     assert TOKEN not in caplog.text
