@@ -75,6 +75,8 @@ from plugin.ports import OrderChange, WebhookInfo
 
 log = logging.getLogger(__name__)
 
+REMEMBERED_ORDERS = 32  # latest reads kept: a job's writes and note start from them
+
 ORDER_QUERY = f"query order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
 FULFILLMENT_ORDER_QUERY = (
     "query fulfillmentOrder($id: ID!) { fulfillmentOrder(id: $id) { id orderId } }"
@@ -137,7 +139,10 @@ class ShopifyPlatform:
         data = self.client.execute(ORDER_QUERY, {"id": gid("Order", order_number)})["order"]
         if data is None:
             raise NotFound(f"order {order_number} does not exist", reason="not_found")
+        self._orders.pop(str(order_number), None)
         self._orders[str(order_number)] = data
+        while len(self._orders) > REMEMBERED_ORDERS:  # a long-lived instance stays small
+            self._orders.pop(next(iter(self._orders)))
         return dict(data)
 
     def _data(self, order_number: str) -> dict[str, Any]:
