@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chaos clean browser-deps postgres-deps
+.PHONY: run test check lint bench chaos clean browser-deps postgres-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ test: $(STAMP) browser-deps postgres-deps
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	BACKORDERS_REQUIRE_POSTGRES=$(REQUIRE_POSTGRES) $(BIN)/python -m pytest
+
+# The fast tier for daily work (under 2 minutes): lint, types and the unit tests, each hypothesis
+# property at a twentieth of its examples (tests/examples.py). `make test` keeps full strength.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	BACKORDERS_EXAMPLES=0.05 $(BIN)/python -m pytest tests/unit -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -25,6 +25,7 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.repositories import InboxRepository, SqlInbox, StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.config import Config, configure_logging
+from plugin.platforms.registry import Registry
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Backorders:
     inbox: SqlInbox
     events: InboxRepository
     _redis: redis.Redis | None = None
+    _registry: Registry | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -59,6 +61,21 @@ class Backorders:
                             f"embedded redis did not start: {error}"
                         ) from error
         return self._redis
+
+    @property
+    def registry(self) -> Registry:
+        """The platforms, and every store's platform behind its rate limiter (Redis on first
+        store opened: the webhook route asks the registry for a driver only, never Redis)."""
+        if self._registry is None:
+            with self._lock:
+                if self._registry is None:
+                    self._registry = Registry(
+                        lambda: self.redis,
+                        self.stores,
+                        public_url=self.config.public_url,
+                        allow_private_addresses=self.config.development,
+                    )
+        return self._registry
 
 
 def backorders(app: Flask) -> Backorders:

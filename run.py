@@ -516,6 +516,7 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     from plugin.adapters.sql.repositories import StoreRepository
     from plugin.adapters.vault import Vault
     from plugin.config import Config
+    from plugin.platforms.woocommerce.driver import WOOCOMMERCE
     from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
     from plugin.usecases.connecting import ensure_connected
 
@@ -527,6 +528,7 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
             demo.base_url,
             demo.consumer_key,
             demo.consumer_secret,
+            driver=WOOCOMMERCE,  # the sandbox is a WooCommerce store
             public_url=config.public_url,
             development=config.development,
             name="Sandbox demo store",

@@ -63,17 +63,14 @@ from plugin.adapters.vault import Vault
 from plugin.config import Config, configure_logging
 from plugin.core.model import ProductRef
 from plugin.errors import PermanentError, RateLimited, TransientError
-from plugin.platforms.registry import rate_limited_platform
-from plugin.ports import WebhookInfo
+from plugin.platforms.registry import Registry
+from plugin.ports import ORDER_TOPICS, PRODUCT_TOPICS, Platform
 from plugin.usecases import cancelling, reconciling, releasing
 from plugin.usecases import splitting as service
 from plugin.usecases.notifying import Message, Notifications
 
 log = logging.getLogger("worker")
 
-ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
-# A product's stock changed: its open backorders may be released (plugin/usecases/releasing.py).
-PRODUCT_TOPICS = frozenset({"product.updated"})
 # One job at a time per order: an order.created and an order.updated of the same order may be
 # processed by two workers at once, and both would otherwise try to create the backorder order.
 ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
@@ -134,6 +131,7 @@ class Runtime:
     policies: SqlPolicyStore
     audit: SqlAuditLog
     outbox: OutboxRepository
+    registry: Registry
     pid: int
 
 
@@ -146,53 +144,33 @@ def runtime() -> Runtime:
     if _runtime is None or _runtime.pid != os.getpid():
         config = Config.from_env(os.environ)
         db = Database(config.database_url)
+        connection = connect_redis(config, retries=3)
+        stores = StoreRepository(db, Vault(config.secret_key))
         _runtime = Runtime(
             config=config,
             db=db,
-            redis=connect_redis(config, retries=3),
-            stores=StoreRepository(db, Vault(config.secret_key)),
+            redis=connection,
+            stores=stores,
             inbox_events=InboxRepository(db),
             inbox=SqlInbox(db),
             ledger=SqlSplitLedger(db),
             policies=SqlPolicyStore(db),
             audit=SqlAuditLog(db),
             outbox=OutboxRepository(db),
+            registry=Registry(
+                connection,
+                stores,
+                public_url=config.public_url,
+                allow_private_addresses=config.development,
+            ),
             pid=os.getpid(),
         )
     return _runtime
 
 
-def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Any, StoreRateLimiter]:
+def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Platform, StoreRateLimiter]:
     """The store's Platform, its requests throttled by the shared per-store rate limiter."""
-    return rate_limited_platform(
-        rt.redis, rt.stores, store, allow_private_addresses=rt.config.development
-    )
-
-
-class StoreWebhooks:
-    """`service.WebhookAdmin` over the WooCommerce client: only the webhooks we created."""
-
-    def __init__(self, client: Any, store: StoreRecord, public_url: str) -> None:
-        self.client = client
-        self.ids = {str(i) for i in store.webhook_ids}
-        self.public_url = public_url.rstrip("/")
-
-    def list_webhooks(self) -> list[WebhookInfo]:
-        hooks = []
-        for item in self.client.list_webhooks():
-            hook = WebhookInfo(
-                id=str(item.get("id")),
-                topic=str(item.get("topic", "")),
-                status=str(item.get("status", "")),
-                delivery_url=str(item.get("delivery_url", "")),
-            )
-            if hook.id in self.ids or hook.delivery_url.startswith(self.public_url + "/"):
-                hooks.append(hook)
-        return hooks
-
-    def activate_webhook(self, webhook_id: str) -> None:
-        # webhooks.md: `status` is writable (active, paused, disabled).
-        self.client.update_webhook(webhook_id, status="active")
+    return rt.registry.for_store(store)
 
 
 class OpenAlerts:
@@ -656,7 +634,7 @@ def reconcile_store(store_id: int) -> int:
         result = reconciling.reconcile_store(
             store_id,
             platform=platform,
-            webhooks=StoreWebhooks(platform.client, store, rt.config.public_url),
+            webhooks=platform,
             inbox=rt.inbox,
             checkpoints=StoreCheckpoints(rt.stores),
             enqueue=enqueue,

@@ -46,3 +46,21 @@ class AuthenticationFailed(PermanentError):
 
 class ValidationFailed(PermanentError):
     reason = "validation_failed"
+
+
+class ConnectError(PermanentError):
+    """A store could not be connected; `reason` says why, the message says it to a human."""
+
+    reason = "connect_failed"
+
+
+class InvalidStoreUrl(ConnectError):
+    reason = "invalid_store_url"
+
+
+class InvalidState(ConnectError):
+    reason = "invalid_state"
+
+
+class InvalidKeys(ConnectError):
+    reason = "invalid_keys"

@@ -10,11 +10,11 @@ vocabulary onto them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from plugin.core.model import Order, Plan, Policies, ProductRef, Reason, Stock, StockFigure
 from plugin.core.serialize import ref_from_dict
@@ -45,6 +45,16 @@ def moment_text(at: dt.datetime) -> str:
     """A moment as the inbox keys a resource state: UTC to the second, without an offset
     (`YYYY-MM-DDTHH:MM:SS`, also how WooCommerce writes `date_modified_gmt`)."""
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    """One state of an order or product, as a delivery or a listing reports it: the inbox keeps
+    one event per state (its id, modification moment and content fingerprint)."""
+
+    resource_id: str
+    modified_gmt: dt.datetime
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -254,6 +264,44 @@ class CancellationLedger(Protocol):
     def fail(self, store_id: int, cancel_key: str, error: str) -> None: ...
 
 
+# --- free units: the platform's answer -----------------------------------------------------------
+
+
+class PromiseState(StrEnum):
+    """What became of units released to an order awaiting payment (a `Promise`)."""
+
+    HOLDING = "holding"  # in the store's stock figure, but promised: not free for anyone else
+    SETTLED = "settled"  # nothing held any more (paid, or cancelled)
+    GONE = "gone"  # the order no longer exists in the store
+
+
+@dataclass(frozen=True)
+class Promise:
+    """Units we released to an order that has not paid yet (a release record's lines)."""
+
+    order_id: str
+    lines: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class HeldUnits:
+    """The units of some promises still held, per stock figure, and each promise's state."""
+
+    held: Mapping[ProductRef, int] = field(default_factory=dict)
+    states: Mapping[str, PromiseState] = field(default_factory=dict)  # by order id
+
+
+@dataclass(frozen=True)
+class FreeUnits:
+    """Units free for a set of waiting orders, per stock figure (README "Stock accounting"): the
+    store's figure, plus what those orders already took from it, less the units promised to
+    orders awaiting payment. `pools` names the figure each product of theirs draws on."""
+
+    free: Mapping[ProductRef, int]
+    pools: Mapping[ProductRef, ProductRef]
+    promises: HeldUnits = field(default_factory=HeldUnits)
+
+
 # --- what the use cases need of a store -----------------------------------------------------
 
 
@@ -268,16 +316,12 @@ class WebhookInfo:
 
 
 class HeldStockPlatform(Protocol):
-    """What counting the units held for released unpaid orders reads from a store
+    """The units promised to released unpaid orders, as the store counts them
     (`plugin.usecases.releasing.held_by_unpaid_releases`)."""
 
-    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
-        """Several orders in one read (per 100), in the order asked; an order the store no
-        longer has is left out."""
-        ...
-
-    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
-        """Units the store took from stock per line id of an order it read."""
+    def held_units(self, promises: Sequence[Promise]) -> HeldUnits:
+        """The units of `promises` the store's figures count but which are promised, and what
+        became of each promise (one read for all of them, none for no promise)."""
         ...
 
 
@@ -352,14 +396,26 @@ class ReleasePlatform(HeldStockPlatform, ResplitPlatform, Protocol):
         than its creation (an order made by a re-split keeps its place in the queue)."""
         ...
 
+    def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        """Several orders in one read (per 100), in the order asked; an order the store no
+        longer has is left out."""
+        ...
+
     def stock_figure(self, ref: ProductRef) -> StockFigure:
         """The stock figure that `ref` draws on (its key, shared by variations whose parent
         keeps the stock) and its quantity, None when the store does not count it."""
         ...
 
-    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
-        """Move the order from on-hold to `status` (no write when it is no longer on-hold, so a
-        repeat never undoes a later change); returns its payment link when it must be paid."""
+    def free_units(self, waiting: Sequence[Order], promises: Sequence[Promise]) -> FreeUnits:
+        """Units free for the `waiting` orders per stock figure of their products: what they
+        took themselves counts for them, `promises` against them (README "Stock
+        accounting"). One read per product, and one for the promises."""
+        ...
+
+    def release_order(self, order_id: str, release_as: str, release_key: str) -> str | None:
+        """Move a held order on, paid or unpaid (a `ReleaseAs`; no write when it is no longer
+        on hold, so a repeat never undoes a later change); returns its payment link when it
+        must be paid."""
         ...
 
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
@@ -385,9 +441,272 @@ class CancelPlatform(Protocol):
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
 
 
-class Platform(SplitPlatform, ReconcilePlatform, ReleasePlatform, CancelPlatform, Protocol):
+class Catalogue(Protocol):
+    """What the merchant pages, the storefront widget and the bulk change read and write."""
+
+    def list_products(
+        self, *, search: str, stock_status: str, backorders: str, limit: int
+    ) -> list[CatalogueItem]: ...
+
+    def list_variations(self, product_id: int, *, limit: int) -> list[CatalogueItem]: ...
+
+    def set_backorders(self, ref: ProductRef, value: str) -> None:
+        """Set the store's own backorder setting of a product or variation (no write when it
+        has that value)."""
+        ...
+
+    def list_customers(self, *, search: str, limit: int) -> list[CustomerEntry]: ...
+
+    def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]: ...
+
+    def shelf_products(self, product_ids: Sequence[int]) -> dict[int, ShelfItem | None]:
+        """Published products among `product_ids` (one read); None for any other id."""
+        ...
+
+    def shelf_variations(
+        self, product_id: int, variation_ids: Sequence[int], public: Sequence[int]
+    ) -> dict[int, ShelfItem]:
+        """Published variations among `variation_ids` of public product `product_id` whose
+        public variation ids are `public` (one read)."""
+        ...
+
+    def expand_products(self, product_ids: Sequence[int]) -> list[tuple[int, int | None]]:
+        """Each product and, after a variable one, each of its variations (one read per 100)."""
+        ...
+
+    def write_backorders(
+        self, items: Sequence[tuple[int, int | None]], value: str
+    ) -> Iterator[list[BackorderOutcome]]:
+        """Set the backorder setting of each item, in the platform's natural groups; yields
+        the outcomes of each group once it is written."""
+        ...
+
+
+class AdminLinks(Protocol):
+    def order_admin_url(self, order_id: str) -> str:
+        """The order's page in the store's own admin."""
+        ...
+
+
+class Platform(
+    SplitPlatform,
+    ReconcilePlatform,
+    WebhookSubscriptions,
+    ReleasePlatform,
+    CancelPlatform,
+    Catalogue,
+    AdminLinks,
+    Protocol,
+):
     """A store's API in domain terms: everything the use cases need of it. Raises the
     TransientError / PermanentError families (`plugin/errors.py`)."""
+
+
+# --- what the merchant pages, the widget and the bulk change read and write ----------------
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    """An order as the merchant pages show it, read leniently (a page never fails on a field)."""
+
+    order_id: str
+    number: str
+    status: Any  # the canonical `Status`
+    store_status: str  # the platform's own status name, as the merchant knows it
+    currency: str
+    customer: str  # name, else e-mail, else "customer <id>"
+    line_names: Mapping[tuple[str, str | None], str]  # (product id, variant id) -> line name
+    lines: Mapping[str, str]  # line id -> name
+    original_lines: Mapping[str, str]  # for a backorder order: the original's line id -> name
+
+    def product_name(self, product_id: str, variant_id: str | None) -> str | None:
+        """The name of the order's line of a product (any variation when none is named)."""
+        for (product, variation), name in self.line_names.items():
+            if product == product_id and variant_id in (None, variation):
+                return name
+        return None
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    """A product or variation as the products page lists it. `stock_status` and `backorders`
+    are the platform's own values (its `STOCK_STATUSES` and `BACKORDER_CHOICES`)."""
+
+    id: int
+    name: str
+    sku: str
+    type: str  # the platform's product type; "variable" has variations
+    manage_stock: bool
+    stock_quantity: int | None
+    stock_status: str
+    backorders: str
+    variable: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerEntry:
+    """A customer of the store as the customers page lists it."""
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    username: str
+
+
+@dataclass(frozen=True)
+class ShelfItem:
+    """What a shopper sees of a published product or variation (the storefront widget): its
+    stock figure, whether the store takes backorders and, for a product, its public
+    variations."""
+
+    id: int
+    figure: StockFigure
+    counted_in_stock: bool  # not counted by the store, and shown as in stock
+    backorders_allowed: bool
+    variation_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackorderOutcome:
+    """What a bulk change of the backorder setting did to one product or variation."""
+
+    product_id: int
+    variation_id: int | None
+    ok: bool
+    message: str
+
+
+# --- the platform itself (not bound to a store) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreAccess:
+    """What opening a store's `Platform` needs: where, with which keys and under which limit."""
+
+    store_id: int
+    base_url: str
+    consumer_key: str = field(repr=False)
+    consumer_secret: str = field(repr=False)
+    webhook_ids: tuple[int, ...] = ()
+    public_url: str = ""  # where our webhooks are delivered (ours are those pointing here)
+    throttle: Callable[[], None] | None = None
+    timeout: float = 30.0
+    allow_private_addresses: bool = False
+
+
+class Delivery(Protocol):
+    """One webhook delivery as the route read it."""
+
+    @property
+    def body(self) -> bytes: ...
+
+    def header(self, name: str) -> str | None: ...
+
+
+class Rejected(Exception):
+    """A webhook guard's answer: status code and a short reason (never the payload)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class DeliveryTopic(NamedTuple):
+    """A delivery's topic as the platform sent it (`name`), the neutral topic it becomes (None:
+    no work for us, answered 204), and whether it is one we know needs none (for the log)."""
+
+    name: str
+    topic: Topic | None
+    ignored: bool
+
+
+class Webhooks(Protocol):
+    """A platform's deliveries: ping, signature, topic and payload (`webhooks/receive.py`)."""
+
+    def is_ping(self, delivery: Delivery) -> bool: ...
+
+    def verify(self, secret: str, delivery: Delivery) -> bool:
+        """True when the delivery is signed with `secret`; constant time, never raises."""
+        ...
+
+    def topic(self, delivery: Delivery) -> DeliveryTopic:
+        """The delivery's topic; raises Rejected when it names none."""
+        ...
+
+    def parse(self, topic: str, delivery: Delivery) -> ResourceState:
+        """The resource state a delivery reports; raises Rejected (400) for a bad payload."""
+        ...
+
+
+class StoreConnection(Protocol):
+    """A store reached with keys being connected (before it has a row and a rate limit)."""
+
+    def check_credentials(self) -> None:
+        """One cheap authenticated read; InvalidKeys / ConnectError when it fails."""
+        ...
+
+    def register_webhooks(self, *, delivery_url: str, secret: str) -> list[int]:
+        """Subscribe to every topic we need; on failure delete what was made and re-raise."""
+        ...
+
+    def delete_webhooks(self, webhook_ids: Iterable[int]) -> list[int]:
+        """Delete our webhooks; the ids that could not be deleted (gone already is fine)."""
+        ...
+
+    def webhooks_intact(self, webhook_ids: Iterable[int], delivery_url: str) -> bool:
+        """Every recorded webhook still exists, is active and points at us."""
+        ...
+
+
+@dataclass(frozen=True)
+class AppKeys:
+    """Keys a store sent to our callback at the end of its app authorization."""
+
+    consumer_key: str
+    consumer_secret: str
+    user_id: str  # the state we sent, echoed back
+    key_permissions: str = ""
+    key_id: int | None = None
+
+
+class NonceClaims(Protocol):
+    def claim(self, nonce: str, ttl_seconds: int) -> bool:
+        """True the first time `nonce` is claimed, False ever after (within the TTL)."""
+        ...
+
+
+class PlatformDriver(Protocol):
+    """One platform (WooCommerce, Shopify, ...): the registry's entry for `stores.platform`."""
+
+    name: str  # as stored in `stores.platform` and named in `/webhooks/<name>/<store id>`
+    label: str  # as merchants know it
+    webhooks: Webhooks
+    stock_statuses: tuple[str, ...]  # the products page's stock filter
+    backorder_choices: tuple[tuple[str, str], ...]  # (value, label) of its backorder setting
+
+    def open(self, access: StoreAccess) -> Platform: ...
+
+    def connection(
+        self, base_url: str, consumer_key: str, consumer_secret: str, *, allow_private: bool
+    ) -> StoreConnection: ...
+
+    def authorize_url(
+        self, store_url: str, *, state: str, return_url: str, callback_url: str
+    ) -> str: ...
+
+    def parse_app_keys(self, body: object) -> AppKeys: ...
+
+    def eligible_choices(self) -> tuple[tuple[str, str], ...]:
+        """(canonical status, label) a merchant may make eligible for a split."""
+        ...
+
+
+class PlatformDrivers(Protocol):
+    """The platforms we know, by the name a store row records (`stores.platform`)."""
+
+    def driver(self, name: str) -> PlatformDriver: ...
 
 
 # --- storage ------------------------------------------------------------------------------------

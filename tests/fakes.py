@@ -33,7 +33,18 @@ from plugin.core.model import (
     StockFigure,
 )
 from plugin.errors import NotFound
-from plugin.ports import OrderChange, SplitRecord, SplitState, WebhookInfo
+from plugin.platforms.woocommerce import stock as woocommerce_stock
+from plugin.ports import (
+    FreeUnits,
+    HeldUnits,
+    OrderChange,
+    Promise,
+    PromiseState,
+    SplitRecord,
+    SplitState,
+    WebhookInfo,
+    release_pool,
+)
 
 UTC = dt.UTC
 _STATE_ORDER = [
@@ -133,7 +144,7 @@ class FakePlatform:
     statuses: list[tuple[str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     split_keys: dict[str, set[str]] = field(default_factory=dict)  # original id -> keys applied
-    reduced: dict[str, dict[str, int]] = field(default_factory=dict)  # order id -> line -> units
+    promise_states: dict[str, PromiseState] = field(default_factory=dict)  # order id -> state
     _next_id: int = 5000
 
     def add_order(self, order: Order) -> Order:
@@ -182,8 +193,20 @@ class FakePlatform:
         self._step("get_orders")
         return [self.orders[i] for i in order_ids if i in self.orders]
 
-    def reduced_stock(self, order_id: str) -> Mapping[str, int]:
-        return dict(self.reduced.get(order_id, {}))
+    def held_units(self, promises: Sequence[Promise]) -> HeldUnits:
+        """The platform's answer, as this fake was told it: every promise holds its units
+        unless `promise_states` says otherwise."""
+        self._step("held_units")
+        held: dict[ProductRef, int] = {}
+        states = {
+            p.order_id: self.promise_states.get(p.order_id, PromiseState.HOLDING) for p in promises
+        }
+        for promise in promises:
+            if states[promise.order_id] is PromiseState.HOLDING:
+                for line in promise.lines:
+                    pool = release_pool(line)
+                    held[pool] = held.get(pool, 0) + int(line["units"])
+        return HeldUnits(held, states)
 
     def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
         self._step("find_backorder_order")
@@ -700,7 +723,7 @@ class FakeReleaseStore:
 
     # -- Platform (plugin/usecases/splitting.py) ---------------------------------------------------
     def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
-        """Seen from `order` as the connector sees it: max(0, figure + what it took)."""
+        """Seen from `order` as the WooCommerce adapter sees it (its stock.py)."""
         if self.before_stock is not None:
             self.before_stock()
         with self._mutex:
@@ -716,14 +739,31 @@ class FakeReleaseStore:
                     for other in order.lines
                     if self.pool(other.ref) == pool
                 )
-                seen = self.stock[pool] + took
+                available, elsewhere = woocommerce_stock.seen_from_order(self.stock[pool], took)
                 result[line.ref] = Stock(
-                    line.ref, max(0, seen), True, BackorderMode.YES, max(0, -seen),
+                    line.ref, available, True, BackorderMode.YES, elsewhere,
                     pool=pool if pool != line.ref else None,
                 )  # fmt: skip
         if self.after_stock is not None:
             self.after_stock()
         return result
+
+    def held_units(self, promises: Sequence[Promise]) -> HeldUnits:
+        """WooCommerce's answer (its stock.py `held_units`) over this store's orders."""
+        if not promises:
+            return HeldUnits()
+        found = {o.id: o for o in self.get_orders([p.order_id for p in promises])}
+        return woocommerce_stock.held_units(promises, found, self.reduced_stock)
+
+    def free_units(self, waiting: Sequence[Order], promises: Sequence[Promise]) -> FreeUnits:
+        """WooCommerce's answer (its stock.py `free_for_waiting`) over this store's stock."""
+        refs = dict.fromkeys(line.ref for order in waiting for line in order.lines)
+        figures = [(ref, self.stock_figure(ref)) for ref in refs]
+        held = self.held_units(promises)
+        free, pools = woocommerce_stock.free_for_waiting(
+            figures, waiting, self.reduced_stock, held.held
+        )
+        return FreeUnits(free, pools, held)
 
     def write_split(
         self, original: Order, plan: Plan, *, backorder_order_id: str | None, summary: str = ""

@@ -67,7 +67,6 @@ def init_app(app: Flask) -> None:
     csrf.exempt(storefront.bp)  # read-only public GET endpoints
     app.before_request(_refuse_nul_in_forms)
     app.after_request(_security_headers)
-    app.jinja_env.globals["status_label"] = stores.woocommerce_status_label
     app.jinja_env.globals["current_merchant"] = auth.current_merchant
 
 

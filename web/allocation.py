@@ -4,7 +4,6 @@ order, because ..."; release now (queues the allocation job) and move a backorde
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -15,9 +14,8 @@ from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import ProductRef
 from plugin.errors import BackordersError
-from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_platform
 from plugin.usecases.releasing import Preview, preview_allocation
-from web.auth import login_required, owned_store, services
+from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id, whole_number
 
 logger = logging.getLogger(__name__)
@@ -25,18 +23,6 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("allocation", __name__)
 
 MAX_UNITS = 1_000_000
-
-
-def _platform(store: StoreRecord) -> Any:
-    platform, _limiter = rate_limited_platform(
-        services().redis,
-        services().stores,
-        store,
-        timeout=10,
-        max_wait=PAGE_WAIT_S,
-        allow_private_addresses=services().config.development,
-    )
-    return platform
 
 
 def _product(product_id: str) -> str:
@@ -52,7 +38,7 @@ def _preview(store: StoreRecord, product_id: str, units: int) -> Preview:
         store.id,
         product_id,
         units,
-        platform=_platform(store),
+        platform=store_platform(store),
         releases=ledger,
         policies=SqlPolicyStore(db),
         priority_bumps=ledger.bumps(store.id),

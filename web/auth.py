@@ -35,6 +35,8 @@ from plugin.adapters.redis.signin_throttle import (
 from plugin.adapters.sql.merchants import MerchantRecord, MerchantRepository
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.repositories import StoreRecord
+from plugin.platforms.registry import PAGE_WAIT_S
+from plugin.ports import Platform
 from plugin.usecases.accounts import (
     MIN_PASSWORD_LENGTH,
     EmailVerification,
@@ -57,6 +59,13 @@ SESSION_VERSION = "session_version"  # session key: the merchant's version at si
 def services() -> Any:
     """The app's adapters (app.py `Backorders`)."""
     return current_app.extensions["backorders"]
+
+
+def store_platform(store: StoreRecord, *, timeout: float = 10.0) -> Platform:
+    """The store's platform for a merchant page: behind the store's rate limiter, waiting at
+    most `PAGE_WAIT_S` per request for a slot."""
+    platform, _limiter = services().registry.for_store(store, timeout=timeout, max_wait=PAGE_WAIT_S)
+    return platform
 
 
 def merchants() -> MerchantRepository:

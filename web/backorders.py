@@ -8,7 +8,7 @@ import csv
 import datetime as dt
 import io
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -28,30 +28,38 @@ from plugin.adapters.sql.repositories import (
     SqlSplitLedger,
     StoreRecord,
 )
-from plugin.core.model import ProductPolicy, minor_unit
+from plugin.core.model import ProductPolicy, Status, minor_unit
 from plugin.core.split import hold_key
 from plugin.errors import BackordersError
-from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_client
-from plugin.ports import SplitRecord
+from plugin.ports import AdminLinks, OrderSummary, SplitRecord
 from plugin.usecases.cancelling import cancel_key
-from web.auth import login_required, owned_store, services
+from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id, whole_number
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("backorders", __name__)
 
-# WooCommerce statuses after which a backorder order is no longer open (orders.md: status).
-CLOSED_STATUSES = frozenset({"completed", "cancelled", "refunded", "failed", "trash"})
+# Statuses after which a backorder order is no longer open (the platform maps its own onto them).
+CLOSED_STATUSES = frozenset({Status.DISPATCHED, Status.CANCELLED})
+ON_HOLD_STATUSES = frozenset({Status.ON_HOLD, Status.NEW_BACKORDER})
 AGE_BUCKETS = ((0, 7, "0-7 days"), (8, 14, "8-14 days"), (15, 30, "15-30 days"))
 OLDEST_BUCKET = "31+ days"
 SORT_KEYS = ("age", "value", "quantity", "customer", "product", "expected")
 MAX_AGE_DAYS = 36_500
 
 
-def admin_order_url(store: StoreRecord, order_id: str) -> str:
-    """The order's edit page in WooCommerce's admin (wp-admin/post.php?post=<id>&action=edit)."""
-    return f"{store.base_url}/wp-admin/post.php?post={order_id}&action=edit"
+def admin_links(store: StoreRecord) -> Callable[[StoreRecord, str], str]:
+    """`admin_order_url(store, order_id)` for a page's template: the order's page in the
+    store's own admin, the platform opened on the first link only."""
+    opened: list[AdminLinks] = []
+
+    def admin_order_url(_store: StoreRecord, order_id: str) -> str:
+        if not opened:
+            opened.append(store_platform(store))
+        return opened[0].order_admin_url(order_id)
+
+    return admin_order_url
 
 
 @dataclass(frozen=True)
@@ -87,43 +95,22 @@ def age_bucket(days: int) -> str:
     return OLDEST_BUCKET
 
 
-def fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, Mapping[str, Any]]:
-    """Backorder orders by id, read from the store in one request; {} when unreachable."""
-    ids = sorted({int(i) for i in order_ids if is_numeric_id(str(i))})
+def fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
+    """Orders by id as the pages show them, read from the store at once; {} when unreachable."""
+    ids = {str(i) for i in order_ids if is_numeric_id(str(i))}
     if not ids or not store.is_connected:
         return {}
     try:
-        client, _limiter = rate_limited_client(
-            services().redis,
-            services().stores,
-            store,
-            timeout=5,
-            max_wait=PAGE_WAIT_S,
-            allow_private_addresses=services().config.development,
-        )
-        found: dict[str, Mapping[str, Any]] = {}
-        for start in range(0, len(ids), 100):  # keep each request's URL short
-            chunk = ids[start : start + 100]
-            found.update({str(o["id"]): o for o in client.list_orders(include=chunk, status="any")})
-        return found
+        return store_platform(store, timeout=5).order_summaries(ids)
     except (BackordersError, ValueError, KeyError) as error:
         logger.info("event=backorders_fetch_failed store_id=%s error=%s", store.id, error)
         return {}
 
 
-def _customer(order: Mapping[str, Any] | None) -> str:
-    if not order:
-        return ""
-    billing = order.get("billing") or {}
-    name = f"{billing.get('first_name', '')} {billing.get('last_name', '')}".strip()
-    return name or str(billing.get("email", "")) or f"customer {order.get('customer_id', '')}"
-
-
-def product_name(order: Mapping[str, Any] | None, product_id: str, variant_id: str | None) -> str:
-    for item in (order or {}).get("line_items", []) or []:
-        variation = str(item.get("variation_id") or "") or None
-        if str(item.get("product_id")) == product_id and (variant_id in (None, variation)):
-            return str(item.get("name", ""))
+def product_name(order: OrderSummary | None, product_id: str, variant_id: str | None) -> str:
+    found = order.product_name(product_id, variant_id) if order is not None else None
+    if found is not None:
+        return found
     return f"Product {product_id}" + (f" / {variant_id}" if variant_id else "")
 
 
@@ -131,9 +118,8 @@ def plan_line_names(store: StoreRecord, splits: Iterable[SplitRecord]) -> dict[s
     """Product names per split key and plan line id. A split's decision in the audit trail
     names them (plugin/usecases/splitting.py); for a split recorded without (a re-split, or
     before names were recorded) one read of the orders involved, for every such split at once,
-    names them: the original's lines by id, the backorder order's by `backorders_original_line`."""
-    from plugin.platforms.woocommerce.mapping import META_ORIGINAL_LINE, meta_value
-
+    names them: the original's lines by id, the backorder order's by the original's line each
+    came from."""
     audit = SqlAuditLog(services().db)
     names: dict[str, dict[str, str]] = {}
     unnamed: list[SplitRecord] = []
@@ -158,14 +144,12 @@ def plan_line_names(store: StoreRecord, splits: Iterable[SplitRecord]) -> dict[s
     )
     for split in unnamed:
         found = names[split.split_key]
-        original = orders.get(split.original_order_id) or {}
-        for item in original.get("line_items") or []:
-            found.setdefault(str(item.get("id")), str(item.get("name") or ""))
-        backorder = orders.get(str(split.backorder_order_id)) or {}
-        for item in backorder.get("line_items") or []:
-            line_id = meta_value(item.get("meta_data") or [], META_ORIGINAL_LINE)
-            if line_id not in (None, ""):
-                found.setdefault(str(line_id), str(item.get("name") or ""))
+        original = orders.get(split.original_order_id)
+        for line_id, name in (original.lines if original else {}).items():
+            found.setdefault(line_id, name)
+        backorder = orders.get(str(split.backorder_order_id))
+        for line_id, name in (backorder.original_lines if backorder else {}).items():
+            found.setdefault(line_id, name)
     return names
 
 
@@ -207,10 +191,12 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
         held = split in holds
         waiting_id = split.original_order_id if held else str(split.backorder_order_id)
         order = orders.get(waiting_id)
-        status = str(order.get("status", "")) if order else ""
-        if status in CLOSED_STATUSES or (held and status not in ("", "on-hold")):
+        status = order.store_status if order else ""
+        if order is not None and (
+            order.status in CLOSED_STATUSES or (held and order.status not in ON_HOLD_STATUSES)
+        ):
             continue  # a held order sent on or cancelled by the merchant no longer waits
-        currency = str(order.get("currency", "")) if order else ""
+        currency = order.currency if order else ""
         for line in split.plan.get("lines", []):
             quantity = int(line.get("waiting" if held else "backorder", 0))
             if quantity <= 0:
@@ -229,7 +215,7 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                     product_id=product_id,
                     variant_id=variant_id,
                     product=product_name(order, product_id, variant_id),
-                    customer=_customer(order),
+                    customer=order.customer if order else "",
                     quantity=quantity,
                     value=_waiting_value(line, quantity, held, currency),
                     currency=currency,
@@ -352,7 +338,7 @@ def index(store_id: int) -> BaseResponse | str:
         chart=chart(lines),
         statuses=sorted({line.status for line in all_lines}),
         recent=recent_audited_orders(services().db, store.id),
-        admin_order_url=admin_order_url,
+        admin_order_url=admin_links(store),
         csv_args={**request.args.to_dict(), "format": "csv"},
     )
 
@@ -437,7 +423,7 @@ def order(store_id: int, order_id: str) -> str:
         events=events,
         can_split=not any(s.original_order_id == order_id for s in splits)
         and not any(s.backorder_order_id == order_id for s in splits),
-        admin_order_url=admin_order_url,
+        admin_order_url=admin_links(store),
     )
 
 

@@ -30,13 +30,12 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from plugin.errors import BackordersError
+from plugin.adapters.redis.nonces import RedisNonceClaims
+from plugin.errors import BackordersError, ConnectError
+from plugin.ports import PlatformDriver
 from plugin.usecases.connecting import (
     AuthorizationStates,
-    ConnectError,
-    RedisNonceClaims,
     accept_app_keys,
-    build_authorize_url,
     connect_store,
     disconnect_store,
     validate_store_url,
@@ -109,13 +108,23 @@ class DisconnectForm(FlaskForm):
     """Only the CSRF token."""
 
 
+# The platform these pages connect (its app authorization is the `/wc-auth/` flow below).
+PLATFORM = "woocommerce"
+
+
 @dataclass(frozen=True)
 class _Services:
     stores: Any  # plugin.adapters.sql.repositories.StoreRepository
     redis: Any
+    registry: Any  # plugin.platforms.registry.Registry
     public_url: str
     development: bool
     secret_key: str
+
+    @property
+    def driver(self) -> PlatformDriver:
+        driver: PlatformDriver = self.registry.driver(PLATFORM)
+        return driver
 
 
 def _services() -> _Services:
@@ -124,6 +133,7 @@ def _services() -> _Services:
     return _Services(
         stores=services.stores,
         redis=services.redis,
+        registry=services.registry,
         public_url=config.public_url,
         development=config.development,
         secret_key=config.secret_key,
@@ -202,7 +212,7 @@ def connect_form() -> BaseResponse | tuple[str, int]:
             return _page(keys_form, authorize_form, 400)
         merchant = current_merchant()
         state = _states(services).issue(store_url, merchant_id=merchant.id if merchant else None)
-        location = build_authorize_url(
+        location = services.driver.authorize_url(
             store_url,
             state=state,
             return_url=f"{services.public_url}{url_for('connect.connect_form')}",
@@ -217,6 +227,7 @@ def connect_form() -> BaseResponse | tuple[str, int]:
             keys_form.store_url.data or "",
             keys_form.consumer_key.data or "",
             keys_form.consumer_secret.data or "",
+            driver=services.driver,
             public_url=services.public_url,
             development=services.development,
             merchant_id=merchant.id if (merchant := current_merchant()) else None,
@@ -239,6 +250,7 @@ def wc_auth_callback(state: str) -> tuple[Response, int]:
             _states(services),
             state,
             _json_body(),
+            driver=services.driver,
             public_url=services.public_url,
             development=services.development,
         )
@@ -268,7 +280,12 @@ def disconnect(store_id: int) -> BaseResponse:
     services = _services()
     owned_store(store_id)  # 404 for a missing store or another merchant's
     try:
-        left = disconnect_store(services.stores, store_id, development=services.development)
+        left = disconnect_store(
+            services.stores,
+            store_id,
+            drivers=services.registry,
+            development=services.development,
+        )
     except BackordersError as exc:
         logger.info("store disconnect failed store_id=%s reason=%s", store_id, exc.reason)
         flash(f"Could not disconnect store {store_id}: {_message(exc)}", "error")

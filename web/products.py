@@ -18,18 +18,21 @@ from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
 from plugin.core.rules import delivery_name
 from plugin.errors import BackordersError
-from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_client
-from plugin.platforms.woocommerce.client import WooCommerceClient
+from plugin.ports import CatalogueItem, CustomerEntry, PlatformDriver
 from plugin.usecases.bulk_policies import BACKORDER_VALUES, bulk_status, start_bulk_backorders
-from web.auth import form_errors, login_required, owned_store, services
+from web.auth import form_errors, login_required, owned_store, services, store_platform
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("products", __name__)
 
-STOCK_STATUSES = ("instock", "outofstock", "onbackorder")  # products.md stock_status
-BACKORDER_LABELS = {"no": "Do not allow", "notify": "Allow, notify customer", "yes": "Allow"}
 MAX_LISTED = 500
+
+
+def _driver(store: StoreRecord) -> PlatformDriver:
+    """The store's platform: its stock statuses and backorder choices name the filters."""
+    driver: PlatformDriver = services().registry.driver(store.platform)
+    return driver
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,14 @@ class ProductFilters:
     backorders: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> ProductFilters:
-        """Filters from a query string or form; unknown values are dropped."""
+    def from_args(cls, args: Mapping[str, str], driver: PlatformDriver) -> ProductFilters:
+        """Filters from a query string or form; values the platform does not know are dropped."""
         stock = args.get("stock_status", "")
         backorders = args.get("backorders", "")
         return cls(
             search=args.get("q", "").strip()[:100],
-            stock_status=stock if stock in STOCK_STATUSES else "",
-            backorders=backorders if backorders in BACKORDER_VALUES else "",
+            stock_status=stock if stock in driver.stock_statuses else "",
+            backorders=backorders if backorders in _backorder_values(driver) else "",
         )
 
     def as_args(self) -> dict[str, str]:
@@ -61,34 +64,18 @@ class ProductFilters:
         }
 
 
-def _store_client(store: StoreRecord) -> WooCommerceClient:
-    """The store's REST client for this page, behind the store's rate limiter."""
-    client, _limiter = rate_limited_client(
-        services().redis,
-        services().stores,
-        store,
-        allow_private_addresses=services().config.development,
-        timeout=10,
-        max_wait=PAGE_WAIT_S,
-    )
-    return client
+def _backorder_values(driver: PlatformDriver) -> tuple[str, ...]:
+    return tuple(value for value, _label in driver.backorder_choices)
 
 
-def list_products(store: StoreRecord, filters: ProductFilters) -> list[dict[str, Any]]:
+def list_products(store: StoreRecord, filters: ProductFilters) -> list[CatalogueItem]:
     """The store's products matching the filters (search and stock status by the store)."""
-    params: dict[str, Any] = {"status": "any", "orderby": "id", "order": "asc"}
-    if filters.search:
-        params["search"] = filters.search
-    if filters.stock_status:
-        params["stock_status"] = filters.stock_status
-    products = []
-    for product in _store_client(store).paginate("/products", params):
-        if filters.backorders and product.get("backorders") != filters.backorders:
-            continue
-        products.append(product)
-        if len(products) >= MAX_LISTED:
-            break
-    return products
+    return store_platform(store).list_products(
+        search=filters.search,
+        stock_status=filters.stock_status,
+        backorders=filters.backorders,
+        limit=MAX_LISTED,
+    )
 
 
 @bp.get("/stores/<int:store_id>/products")
@@ -96,13 +83,12 @@ def list_products(store: StoreRecord, filters: ProductFilters) -> list[dict[str,
 def index(store_id: int) -> tuple[str, int]:
     """Products with stock, backorder setting, open backorders and our policy."""
     store = owned_store(store_id)
-    return _products_page(store, ProductFilters.from_args(request.args))
+    return _products_page(store, ProductFilters.from_args(request.args, _driver(store)))
 
 
-def _variations(store: StoreRecord, product_id: str) -> list[dict[str, Any]]:
-    """A variable product's variations (GET /products/<id>/variations, products.md)."""
-    variations = _store_client(store).paginate(f"/products/{product_id}/variations", {})
-    return list(variations)[:MAX_LISTED]
+def _variations(store: StoreRecord, product_id: int) -> list[CatalogueItem]:
+    """A variable product's variations."""
+    return store_platform(store).list_variations(product_id, limit=MAX_LISTED)
 
 
 def _products_page(
@@ -123,11 +109,11 @@ def _products_page(
     open_qty = open_backorder_quantities(services().db, store.id)
     rows = []
     for product in products:
-        product_id = str(product["id"])
-        variations = []
-        if product.get("type") == "variable" and not error:
+        product_id = str(product.id)
+        variations: list[CatalogueItem] = []
+        if product.variable and not error:
             try:
-                variations = _variations(store, product_id)
+                variations = _variations(store, product.id)
             except (BackordersError, ValueError) as exc:
                 logger.info("event=variations_fetch_failed store_id=%s error=%s", store.id, exc)
         rows.append(
@@ -138,9 +124,9 @@ def _products_page(
                 "variations": [
                     {
                         "variation": variation,
-                        "policy": policies.get((product_id, str(variation["id"])))
-                        or ProductPolicy(ProductRef(product_id, str(variation["id"]))),
-                        "open_qty": open_qty.get((product_id, str(variation["id"])), 0),
+                        "policy": policies.get((product_id, str(variation.id)))
+                        or ProductPolicy(ProductRef(product_id, str(variation.id))),
+                        "open_qty": open_qty.get((product_id, str(variation.id)), 0),
                     }
                     for variation in variations
                 ],
@@ -158,8 +144,8 @@ def _products_page(
         error=error,
         errors=errors or {},
         job=job,
-        stock_statuses=STOCK_STATUSES,
-        backorder_labels=BACKORDER_LABELS,
+        stock_statuses=_driver(store).stock_statuses,
+        backorder_labels=dict(_driver(store).backorder_choices),
     )
     return html, 502 if error else (400 if errors else 200)
 
@@ -216,21 +202,17 @@ def _save_product(
             "q": str(data.get("q", "")),
             "stock_status": str(data.get("stock_status", "")),
             "backorders": str(data.get("filter_backorders", "")),
-        }
+        },
+        _driver(store),
     ).as_args()
     key = str(product_id) if variation_id is None else f"{product_id}/{variation_id}"
     try:
         loaded = ProductSchema().load(data)
     except ValidationError as error:
         return _product_errors(store, key, form_errors(error), back)
-    path = f"/products/{product_id}"
-    if variation_id is not None:
-        path += f"/variations/{variation_id}"
+    ref = ProductRef(str(product_id), None if variation_id is None else str(variation_id))
     try:
-        client = _store_client(store)
-        current = client.get(path)
-        if current.get("backorders") != loaded["backorders"]:
-            client.put(path, {"backorders": loaded["backorders"]})
+        store_platform(store).set_backorders(ref, loaded["backorders"])
     except BackordersError as exc:
         logger.info("event=product_update_failed store_id=%s reason=%s", store.id, exc.reason)
         return _product_errors(
@@ -239,7 +221,7 @@ def _save_product(
     SqlPolicyStore(services().db).set_product_policy(
         store.id,
         ProductPolicy(
-            ref=ProductRef(str(product_id), None if variation_id is None else str(variation_id)),
+            ref=ref,
             allow_backorder=None,  # the store's own `backorders` setting decides
             cap=loaded["cap"],
             expected_date=loaded["expected_date"],
@@ -255,7 +237,9 @@ def _product_errors(
     store: StoreRecord, key: str, errors: dict[str, list[str]], back: dict[str, str]
 ) -> tuple[str, int]:
     """The products page again with this product's errors inline; nothing was saved."""
-    html, _status = _products_page(store, ProductFilters.from_args(back), {key: errors})
+    html, _status = _products_page(
+        store, ProductFilters.from_args(back, _driver(store)), {key: errors}
+    )
     return html, 400
 
 
@@ -268,12 +252,12 @@ def bulk(store_id: int) -> Response:
     """Set `backorders` on every product of the filtered list, as a background job."""
     store = owned_store(store_id)
     value = request.form.get("value", "")
-    filters = ProductFilters.from_args(request.form)
-    if value not in BACKORDER_VALUES:
+    filters = ProductFilters.from_args(request.form, _driver(store))
+    if value not in _backorder_values(_driver(store)):
         flash("Choose what to set the products' backorders to.", "error")
         return redirect(url_for("products.index", store_id=store.id, **filters.as_args()), 303)
     try:
-        ids = [int(p["id"]) for p in list_products(store, filters)]
+        ids = [product.id for product in list_products(store, filters)]
     except (BackordersError, ValueError):
         flash("The store could not be reached; nothing was changed.", "error")
         return redirect(url_for("products.index", store_id=store.id, **filters.as_args()), 303)
@@ -319,19 +303,9 @@ class CustomerSchema(Schema):
     q = fields.String(load_default="")
 
 
-def list_customers(store: StoreRecord, search: str) -> list[dict[str, Any]]:
+def list_customers(store: StoreRecord, search: str) -> list[CustomerEntry]:
     """The store's customers whose name or e-mail contains `search`."""
-    needle = search.lower()
-    found = []
-    for customer in _store_client(store).paginate("/customers", {"orderby": "id", "order": "asc"}):
-        text = " ".join(
-            str(customer.get(k, "")) for k in ("first_name", "last_name", "email", "username")
-        ).lower()
-        if needle in text:
-            found.append(customer)
-        if len(found) >= MAX_LISTED:
-            break
-    return found
+    return store_platform(store).list_customers(search=search, limit=MAX_LISTED)
 
 
 def _customers_page(

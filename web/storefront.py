@@ -5,8 +5,9 @@ A shop page loads `/storefront/<store_id>/widget.js`; the script asks
 unauthenticated, so:
 
 - It answers only for what a shopper can open in the store: a published product without a
-  password, and a published variation of such a product (`catalogue.py` in the WooCommerce
-  connector). Any other id is answered exactly like one that does not exist: left out.
+  password, and a published variation of such a product, as the platform tells them apart
+  (`Catalogue.shelf_products`; WooCommerce: plugin/platforms/woocommerce/catalogue.py). Any
+  other id is answered exactly like one that does not exist: left out.
 - Every answer, "not found" included, is cached in Redis for CACHE_S seconds per id, and a
   product's variation ids with it, so ids made up by the caller reach the store once at most.
 - One request reaches the store at most twice (its products in one call, the variations of at
@@ -34,13 +35,7 @@ from plugin.adapters.sql.reports import open_backorder_quantities
 from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
 from plugin.core.model import ProductRef, free_units
 from plugin.errors import BackordersError, RateLimited
-from plugin.platforms.registry import rate_limited_client
-from plugin.platforms.woocommerce.catalogue import (
-    is_public_product,
-    is_public_variation,
-    public_variation_ids,
-)
-from plugin.platforms.woocommerce.mapping import stock_figure
+from plugin.ports import ShelfItem
 from web.auth import services
 
 logger = logging.getLogger(__name__)
@@ -201,7 +196,7 @@ def _answers(
 
 def _read_store(
     store: StoreRecord, missing: list[Item], listed: dict[int, list[int]], connection: redis.Redis
-) -> tuple[dict[Item, dict[str, Any]], dict[int, list[int]], list[Item]]:
+) -> tuple[dict[Item, ShelfItem], dict[int, list[int]], list[Item]]:
     """The public products and variations among `missing`, the variation ids of the products
     read, and the items left unknown because the store could not be asked (at most 2 calls)."""
     share = StoreRateLimiter(
@@ -212,47 +207,40 @@ def _read_store(
         max_wait=STORE_WAIT_S,
     )
     try:
-        client, limiter = rate_limited_client(
-            connection,
-            services().stores,
-            store,
-            allow_private_addresses=services().config.development,
-            timeout=STORE_TIMEOUT_S,
-            max_wait=STORE_WAIT_S,
-            share=share,
+        catalogue, limiter = services().registry.for_store(
+            store, timeout=STORE_TIMEOUT_S, max_wait=STORE_WAIT_S, share=share
         )
     except ValueError as error:  # a store URL the client refuses (plain http off loopback)
         logger.info("event=widget_store_unread store_id=%s reason=%s", store.id, error)
         return {}, {}, missing
-    found: dict[Item, dict[str, Any]] = {}
+    found: dict[Item, ShelfItem] = {}
     new_lists: dict[int, list[int]] = {}
     # Products asked for, and the products of variations whose ids are not cached: one call.
     wanted = sorted({p for p, v in missing if v is None or p not in listed})
     if wanted:
         try:
-            products = {int(p["id"]): p for p in client.get_products(wanted)}
+            products = catalogue.shelf_products(wanted)
         except (BackordersError, ValueError) as error:
             _store_failed(store, limiter, error)
             return {}, {}, missing
         for product_id in wanted:
             product = products.get(product_id)
-            if (product_id, None) in missing and product and is_public_product(product):
+            if (product_id, None) in missing and product is not None:
                 found[(product_id, None)] = product
             if product_id not in listed:
-                new_lists[product_id] = public_variation_ids(product or {})
+                new_lists[product_id] = list(product.variation_ids) if product else []
     lists = {**listed, **new_lists}
     # A variation not among its public product's variations is not asked for at all.
     variations = [(p, v) for p, v in missing if v is not None and v in lists.get(p, [])]
     if variations:
         parent = variations[0][0]  # one product per request (MAX_VARIABLE_PRODUCTS)
         try:
-            read = client.get_variations(parent, [v for _, v in variations])
+            read = catalogue.shelf_variations(parent, [v for _, v in variations], lists[parent])
         except (BackordersError, ValueError) as error:
             _store_failed(store, limiter, error)
             return found, new_lists, variations
-        for variation in read:
-            if is_public_variation(variation, lists[parent]):
-                found[(parent, int(variation["id"]))] = variation
+        for variation_id, variation in read.items():
+            found[(parent, variation_id)] = variation
     return found, new_lists, []
 
 
@@ -264,31 +252,29 @@ def _store_failed(store: StoreRecord, limiter: StoreRateLimiter, error: Exceptio
     logger.info("event=widget_store_unread store_id=%s reason=%s", store.id, reason)
 
 
-def shown_in_stock(
-    product: Mapping[str, Any], ref: ProductRef, promised: Mapping[ProductRef, int]
-) -> int | None:
+def shown_in_stock(item: ShelfItem, promised: Mapping[ProductRef, int]) -> int | None:
     """Units a new order would get now, what "N in stock" shows: the stock figure it draws on
     (a variation's parent's when the parent keeps the stock) less the units released to
     orders awaiting payment (`promised`, per figure, from our records), by the rule a split
     uses (`free_units`). Units open backorders wait for are already out of the figure (their
     orders took them). None when the store does not count it and it is in stock."""
-    figure = stock_figure(ref, product)
+    figure = item.figure
     if figure.quantity is None:
-        return None if str(product.get("stock_status", "instock")) == "instock" else 0
+        return None if item.counted_in_stock else 0
     return free_units(figure.quantity, 0, promised.get(figure.pool, 0))
 
 
 def _availability(
-    product: dict[str, Any],
+    item: ShelfItem,
     product_id: str,
     variant_id: str | None,
     policy: Any,
     open_qty: dict[tuple[str, str | None], int],
     promised: Mapping[ProductRef, int],
 ) -> dict[str, Any]:
-    """What the widget needs of one product or variation (WooCommerce fields: products.md)."""
-    in_stock = shown_in_stock(product, ProductRef(product_id, variant_id), promised)
-    allowed = product.get("backorders", "no") in ("notify", "yes")
+    """What the widget needs of one product or variation."""
+    in_stock = shown_in_stock(item, promised)
+    allowed = item.backorders_allowed
     if policy is not None and policy.allow_backorder is not None:
         allowed = allowed and policy.allow_backorder  # the store must accept the order too
     remaining = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -29,40 +30,24 @@ from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSe
 from plugin.core.rules import delivery_name
 from plugin.core.split import backorder_number, numbering_pattern_errors
 from plugin.errors import BackordersError
-from plugin.platforms.registry import PAGE_WAIT_S, rate_limited_client
-from web.auth import current_merchant, form_errors, login_required, owned_store, services
+from web.auth import (
+    current_merchant,
+    form_errors,
+    login_required,
+    owned_store,
+    services,
+    store_platform,
+)
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("stores", __name__)
 
-# Canonical statuses a merchant may make eligible, named as WooCommerce shows them
-# (connector mapping: pending/processing -> New, on-hold -> On Hold; PIPELINE.md).
-ELIGIBLE_CHOICES = (
-    (Status.NEW, "Pending payment / Processing (New)"),
-    (Status.ON_HOLD, "On hold (On Hold)"),
-    (Status.NEW_BACKORDER, "On hold, a backorder order (New Backorder)"),
-)
-_WOO_NAMES = {
-    Status.NEW: "Processing",
-    Status.ON_HOLD: "On hold",
-    Status.NEW_BACKORDER: "On hold (backorder)",
-    Status.DISPATCHED: "Completed",
-    Status.CANCELLED: "Cancelled",
-}
 OVERSOLD_CHOICES = (
     (OversoldAction.REPORT, "Alert me and leave the order as it is"),
     (OversoldAction.HOLD, "Alert me and put the order on hold"),
 )
 EXAMPLE_NUMBER = "1042"
-
-
-def woocommerce_status_label(status: str) -> str:
-    """A canonical status as a WooCommerce merchant knows it."""
-    try:
-        return _WOO_NAMES.get(Status(status), str(status))
-    except ValueError:
-        return str(status)
 
 
 # -- stores page -----------------------------------------------------------------------------
@@ -109,19 +94,11 @@ def _webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
 
 def _fetch_webhook_statuses(store: StoreRecord) -> tuple[dict[str, int] | None, str]:
     try:
-        client, _limiter = rate_limited_client(
-            services().redis,
-            services().stores,
-            store,
-            timeout=5,
-            max_wait=PAGE_WAIT_S,
-            allow_private_addresses=services().config.development,
-        )
-        ours = {int(i) for i in store.webhook_ids}
+        ours = {str(i) for i in store.webhook_ids}
         counts: dict[str, int] = {}
-        for webhook in client.list_webhooks():
-            if int(webhook.get("id", 0)) in ours:
-                status = str(webhook.get("status", "unknown"))
+        for webhook in store_platform(store, timeout=5).list_webhooks():
+            if webhook.id in ours:
+                status = webhook.status or "unknown"
                 counts[status] = counts.get(status, 0) + 1
         missing = len(ours) - sum(counts.values())
         if missing:
@@ -169,7 +146,7 @@ class SettingsSchema(Schema):
 
     enabled = fields.Boolean(load_default=False)
     eligible_statuses = fields.List(
-        fields.String(validate=validate.OneOf([str(s) for s, _ in ELIGIBLE_CHOICES])),
+        fields.String(validate=validate.OneOf([str(s) for s in Status])),
         load_default=list,
         validate=validate.Length(min=1, error="Choose at least one status."),
     )
@@ -228,6 +205,20 @@ class SettingsSchema(Schema):
         )
 
 
+@functools.cache
+def settings_schema(eligible: tuple[str, ...]) -> type[SettingsSchema]:
+    """The settings form of a platform whose merchants may make `eligible` statuses eligible."""
+
+    class PlatformSettingsSchema(SettingsSchema):
+        eligible_statuses = fields.List(
+            fields.String(validate=validate.OneOf(eligible)),
+            load_default=list,
+            validate=validate.Length(min=1, error="Choose at least one status."),
+        )
+
+    return PlatformSettingsSchema
+
+
 _CHECKBOXES = ("enabled", "customer_note_on_split")
 
 
@@ -274,13 +265,15 @@ def number_example(pattern: str) -> tuple[str, list[str]]:
 def settings(store_id: int) -> Response | str | tuple[str, int]:
     """Show and save a store's settings; nothing is saved when any field is invalid."""
     store = owned_store(store_id)
+    eligible_choices = services().registry.driver(store.platform).eligible_choices()
     errors: dict[str, list[str]] = {}
     values = _form_values(store)
     if request.method == "POST":
         data = _settings_input()
         values = {**values, **data}
+        schema = settings_schema(tuple(status for status, _label in eligible_choices))
         try:
-            form: StoreSettingsForm = SettingsSchema().load(data)
+            form: StoreSettingsForm = schema().load(data)
         except ValidationError as error:
             errors = form_errors(error)
         else:
@@ -294,7 +287,7 @@ def settings(store_id: int) -> Response | str | tuple[str, int]:
         store=store,
         values=values,
         errors=errors,
-        eligible_choices=ELIGIBLE_CHOICES,
+        eligible_choices=eligible_choices,
         delivery_choices=[(str(c), delivery_name(c)) for c in DeliveryCondition],
         oversold_choices=OVERSOLD_CHOICES,
         example=example,

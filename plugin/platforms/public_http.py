@@ -22,8 +22,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 
+from plugin.core.addresses import is_public_address
 from plugin.errors import PermanentError
-from plugin.platforms.addresses import is_public_address
 
 
 class PrivateAddressRefused(PermanentError):

@@ -21,6 +21,7 @@ import redis
 from rq import get_current_job
 
 from plugin.errors import BackordersError
+from plugin.ports import BackorderOutcome, Catalogue
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,6 @@ BACKORDER_VALUES = (
 RUN_BULK = "plugin.usecases.bulk_policies.run_bulk_backorders"
 KEEP_S = 24 * 3600
 JOB_TIMEOUT_S = 1800
-MAX_BATCH = 100  # WooCommerce batch endpoints take at most 100 objects (orders.md "Batch update")
 # What `start_bulk_backorders` makes; nothing else may name a Redis key (`<id>:outcomes` would
 # read the outcomes list as the job's hash: WRONGTYPE).
 JOB_ID = re.compile(r"bulk-[0-9a-f]{32}")
@@ -115,13 +115,13 @@ def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
     }
 
 
-def _store_client(store_id: int, connection: redis.Redis) -> Any:
-    """The store's REST client, throttled by the shared per-store rate limiter."""
+def _store_catalogue(store_id: int, connection: redis.Redis) -> Catalogue:
+    """The store's catalogue, throttled by the shared per-store rate limiter."""
     from plugin.adapters.sql.db import Database
     from plugin.adapters.sql.repositories import StoreRepository
     from plugin.adapters.vault import Vault
     from plugin.config import Config
-    from plugin.platforms.registry import rate_limited_client
+    from plugin.platforms.registry import Registry
 
     config = Config.from_env(os.environ)
     db = Database(config.database_url)
@@ -130,86 +130,19 @@ def _store_client(store_id: int, connection: redis.Redis) -> Any:
         store = stores.get(store_id)
         if store is None:
             raise LookupError(f"store {store_id} does not exist")
-        client, _limiter = rate_limited_client(
-            connection, stores, store, allow_private_addresses=config.development
-        )
+        registry = Registry(connection, stores, allow_private_addresses=config.development)
+        platform, _limiter = registry.for_store(store)
     finally:
         db.dispose()
-    return client
+    return platform
 
 
-def _plan(client: Any, product_ids: list[int]) -> list[dict[str, int]]:
-    """The items to change, in order: each product, then each of a variable product's variations.
-
-    One read per 100 products (`GET /products?include=`): a variable product lists its variation
-    ids in `variations` (products.md), which is all the batch write needs, so the variations
-    themselves are not read first; the batch answer carries each one's resulting state.
-    """
-    found = {int(p["id"]): p for p in client.get_products(product_ids)}
-    items: list[dict[str, int]] = []
-    for product_id in product_ids:
-        items.append({"product_id": product_id})
-        product = found.get(product_id) or {}
-        if product.get("type") == "variable":
-            items.extend(
-                {"product_id": product_id, "variation_id": int(v)}
-                for v in product.get("variations") or []
-            )
-    return items
-
-
-def _message(record: dict[str, Any], value: str) -> str:
-    """What the store now says about the item's `backorders`, and why when it is not `value`."""
-    got = record.get("backorders", value)
-    message = f"backorders={got}"
-    if record.get("manage_stock") == "parent":
-        # product-variations.md: a variation whose stock the parent manages follows the parent's
-        # `backorders` (WC_Product_Variation::get_backorders returns the parent's in view context).
-        message += " (follows the product)"
-    elif got != value and record.get("manage_stock") is False:
-        # WC_Product::validate_props forces `backorders` to "no" when stock is not managed.
-        message += " (stock not managed)"
-    return message
-
-
-def _variation_group(items: list[dict[str, int]], start: int) -> list[dict[str, int]]:
-    """The consecutive variations of one product from `start`, at most one batch (100) long."""
-    product_id = items[start]["product_id"]
-    group = []
-    for item in items[start:]:
-        if "variation_id" not in item or item["product_id"] != product_id:
-            break
-        group.append(item)
-        if len(group) == MAX_BATCH:
-            break
-    return group
-
-
-def _write_variations(client: Any, group: list[dict[str, int]], value: str) -> list[dict[str, Any]]:
-    """One batch write for a group of variations; an outcome per variation."""
-    from plugin.platforms.woocommerce.client import batch_item_error
-
-    product_id = group[0]["product_id"]
-    try:
-        answer = client.batch_variations(
-            product_id, update=[{"id": i["variation_id"], "backorders": value} for i in group]
-        )
-    except BackordersError as error:
-        return [{**item, "ok": False, "message": f"{error.reason}"} for item in group]
-    results = answer.get("update") or []
-    outcomes = []
-    for index, item in enumerate(group):
-        # WC_REST_Controller::batch_items answers in the order of the request's items.
-        result = results[index] if index < len(results) else {}
-        failure = batch_item_error(result)
-        if failure is not None:
-            reason = getattr(failure, "reason", None) or "batch_item_failed"
-            outcomes.append({**item, "ok": False, "message": reason})
-        elif not result:
-            outcomes.append({**item, "ok": False, "message": "missing_from_batch_answer"})
-        else:
-            outcomes.append({**item, "ok": True, "message": _message(result, value)})
-    return outcomes
+def _outcome(outcome: BackorderOutcome) -> dict[str, Any]:
+    """An outcome as the job's progress lists it (a product's has no `variation_id`)."""
+    item: dict[str, Any] = {"product_id": outcome.product_id}
+    if outcome.variation_id is not None:
+        item["variation_id"] = outcome.variation_id
+    return {**item, "ok": outcome.ok, "message": outcome.message}
 
 
 def run_bulk_backorders(job_id: str, *, connection: redis.Redis | None = None) -> dict[str, int]:
@@ -227,35 +160,26 @@ def run_bulk_backorders(job_id: str, *, connection: redis.Redis | None = None) -
     product_ids = [int(i) for i in json.loads(data["product_ids"])]
     already = int(data["done"])  # a retried job continues where it stopped
     connection.hset(key, "status", "running")
-    client = _store_client(int(data["store_id"]), connection)
+    catalogue = _store_catalogue(int(data["store_id"]), connection)
     if "items" in data:
         items = [dict(i) for i in json.loads(data["items"])]
     else:
         try:
-            items = _plan(client, product_ids)
+            # Each product, then each of a variable product's variations (one read per 100).
+            items = [
+                {"product_id": p} if v is None else {"product_id": p, "variation_id": v}
+                for p, v in catalogue.expand_products(product_ids)
+            ]
         except BackordersError as error:
             connection.hset(key, mapping={"status": "failed", "error": f"{error.reason}"})
             logger.warning("event=bulk_plan_failed job=%s reason=%s", job_id, error.reason)
             return {"done": 0, "failed": 0}
         connection.hset(key, mapping={"items": json.dumps(items), "total": len(items)})
     failed = int(data["failed"])
-    index = already
-    while index < len(items):
-        item = items[index]
-        if "variation_id" in item:
-            group = _variation_group(items, index)
-            outcomes = _write_variations(client, group, value)
-        else:
-            product_id = item["product_id"]
-            try:
-                product = client.put(f"/products/{product_id}", {"backorders": value})
-                outcomes = [
-                    {"product_id": product_id, "ok": True, "message": _message(product, value)}
-                ]
-            except BackordersError as error:
-                outcomes = [{"product_id": product_id, "ok": False, "message": f"{error.reason}"}]
+    pairs = [(int(i["product_id"]), i.get("variation_id")) for i in items[already:]]
+    for written in catalogue.write_backorders(pairs, value):
+        outcomes = [_outcome(o) for o in written]
         failed += sum(1 for o in outcomes if not o["ok"])
-        index += len(outcomes)
         pipe = connection.pipeline()
         pipe.rpush(_outcomes_key(job_id), *[json.dumps(o) for o in outcomes])
         pipe.expire(_outcomes_key(job_id), KEEP_S)

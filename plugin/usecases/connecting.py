@@ -1,10 +1,10 @@
-"""Connecting a WooCommerce store: URL checks, key check, encrypted storage, webhooks.
+"""Use case: connecting a store and disconnecting it, whatever its platform.
 
-Two ways in: the merchant pastes the store URL and a REST key pair, or we send them through
-WooCommerce's app authorization (`/wc-auth/v1/authorize`, see
-shared/reference/woocommerce/authentication.md) and the store POSTs the keys to our callback.
-Either way `connect_store` checks the keys with a cheap read, stores them encrypted, creates a
-fresh webhook secret and registers the webhooks whose ids it records.
+Two ways in: the merchant pastes the store URL and a key pair, or we send them through the
+platform's app authorization (WooCommerce: `/wc-auth/v1/authorize`) and the store POSTs the keys
+to our callback. Either way `connect_store` checks the URL (public addresses only, outside
+development), has the platform check the keys with a cheap read, stores them encrypted, creates
+a fresh webhook secret and has the platform subscribe our webhooks, whose ids it records.
 """
 
 from __future__ import annotations
@@ -13,46 +13,23 @@ import ipaddress
 import logging
 import secrets
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from plugin.errors import AuthenticationFailed, NotFound, PermanentError
-from plugin.platforms.addresses import is_public_address
+from plugin.core.addresses import is_public_address
+from plugin.errors import ConnectError, InvalidKeys, InvalidState, InvalidStoreUrl
+from plugin.ports import NonceClaims, PlatformDriver, PlatformDrivers
 
 logger = logging.getLogger(__name__)
 
-# What a store must tell us about (shared/reference/woocommerce/webhooks.md, "Topics").
-WEBHOOK_TOPICS = ("order.created", "order.updated", "product.updated")
-WEBHOOK_NAME = "Backorders {topic}"
-APP_NAME = "Backorders"
-AUTH_SCOPE = "read_write"
-AUTHORIZE_PATH = "/wc-auth/v1/authorize"
 STATE_MAX_AGE = 15 * 60  # seconds an authorization may take, from click to callback
 _STATE_SALT = "backorders.wc-auth.state"
 
 Resolver = Callable[[str, int], Iterable[str]]
-
-
-class ConnectError(PermanentError):
-    """The store could not be connected; `reason` says why, the message says it to a human."""
-
-    reason = "connect_failed"
-
-
-class InvalidStoreUrl(ConnectError):
-    reason = "invalid_store_url"
-
-
-class InvalidState(ConnectError):
-    reason = "invalid_state"
-
-
-class InvalidKeys(ConnectError):
-    reason = "invalid_keys"
 
 
 # -- store URL checks --------------------------------------------------------------------------
@@ -119,105 +96,12 @@ def validate_store_url(url: str, *, development: bool, resolve: Resolver = resol
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
-def webhook_delivery_url(public_url: str, store_id: int) -> str:
-    """Where a store delivers its webhooks for `store_id` (see webhooks/)."""
-    return f"{public_url.rstrip('/')}/webhooks/woocommerce/{store_id}"
+def webhook_delivery_url(public_url: str, store_id: int, platform: str) -> str:
+    """Where a store delivers its webhooks for `store_id` (webhooks/receive.py)."""
+    return f"{public_url.rstrip('/')}/webhooks/{platform}/{store_id}"
 
 
 # -- connecting ------------------------------------------------------------------------------
-
-
-class StoreClient(Protocol):
-    """The part of connectors/woocommerce/client.py:WooCommerceClient we use here."""
-
-    def check_credentials(self) -> None: ...
-
-    def list_webhooks(self) -> list[dict[str, Any]]: ...
-
-    def create_webhook(
-        self, *, topic: str, delivery_url: str, secret: str, name: str = ..., status: str = ...
-    ) -> dict[str, Any]: ...
-
-    def delete_webhook(self, webhook_id: int | str) -> dict[str, Any]: ...
-
-
-ClientFactory = Callable[[str, str, str], StoreClient]
-
-
-def default_client_factory(development: bool) -> ClientFactory:
-    """WooCommerceClients for stores (imported late so this module stays light); outside
-    development they connect to public addresses only, checked on every connection."""
-
-    def client(base_url: str, consumer_key: str, consumer_secret: str) -> StoreClient:
-        from plugin.platforms.woocommerce.client import WooCommerceClient
-
-        made: StoreClient = WooCommerceClient(
-            base_url, consumer_key, consumer_secret, allow_private_addresses=development
-        )
-        return made
-
-    return client
-
-
-def check_keys(client: StoreClient) -> None:
-    """One cheap authenticated read; InvalidKeys when the store refuses the key pair."""
-    try:
-        client.check_credentials()
-    except AuthenticationFailed as exc:
-        raise InvalidKeys(
-            "The store refused these keys. Check the consumer key and secret, and that the key "
-            "has Read/Write access."
-        ) from exc
-    except NotFound as exc:
-        raise ConnectError(
-            "No WooCommerce REST API was found at this URL (is it the store's home page?)."
-        ) from exc
-
-
-def register_webhooks(
-    client: StoreClient, *, delivery_url: str, secret: str, topics: Iterable[str] = WEBHOOK_TOPICS
-) -> list[int]:
-    """Create one webhook per topic; on failure delete those already created and re-raise."""
-    created: list[int] = []
-    try:
-        for topic in topics:
-            webhook = client.create_webhook(
-                name=WEBHOOK_NAME.format(topic=topic),
-                topic=topic,
-                delivery_url=delivery_url,
-                secret=secret,
-            )
-            created.append(int(webhook["id"]))
-    except Exception:
-        delete_webhooks(client, created)
-        raise
-    return created
-
-
-def delete_webhooks(client: StoreClient, webhook_ids: Iterable[int]) -> list[int]:
-    """Delete our webhooks; returns the ids that could not be deleted (already gone is fine)."""
-    failed: list[int] = []
-    for webhook_id in webhook_ids:
-        try:
-            client.delete_webhook(int(webhook_id))
-        except NotFound:
-            continue
-        except Exception:  # noqa: BLE001 - best effort: report, keep deleting the others
-            logger.warning("could not delete webhook id=%s", webhook_id, exc_info=True)
-            failed.append(int(webhook_id))
-    return failed
-
-
-def _webhooks_intact(client: StoreClient, webhook_ids: Iterable[int], delivery_url: str) -> bool:
-    """True when every recorded webhook still exists, is active and points at us."""
-    expected = {int(i) for i in webhook_ids}
-    if not expected:
-        return False
-    found = {int(w["id"]): w for w in client.list_webhooks() if int(w.get("id", 0)) in expected}
-    return set(found) == expected and all(
-        w.get("status") == "active" and w.get("delivery_url") == delivery_url
-        for w in found.values()
-    )
 
 
 def connect_store(
@@ -226,11 +110,11 @@ def connect_store(
     consumer_key: str,
     consumer_secret: str,
     *,
+    driver: PlatformDriver,
     public_url: str,
     development: bool,
     name: str | None = None,
     merchant_id: int | None = None,
-    client_factory: ClientFactory | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Connect a store: check URL and keys, store them encrypted, register webhooks.
@@ -242,10 +126,10 @@ def connect_store(
     consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
     if not consumer_key or not consumer_secret:
         raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
-    client = (client_factory or default_client_factory(development))(
-        base_url, consumer_key, consumer_secret
+    connection = driver.connection(
+        base_url, consumer_key, consumer_secret, allow_private=development
     )
-    check_keys(client)
+    connection.check_credentials()
     webhook_secret = secrets.token_urlsafe(32)  # fresh per store; signs its deliveries
     store_id = int(
         stores.create(
@@ -254,14 +138,16 @@ def connect_store(
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
             webhook_secret=webhook_secret,
+            platform=driver.name,
             merchant_id=merchant_id,
         ).id
     )
     try:
         # The store pings the delivery URL while creating each webhook, so the store row
         # (holding the secret) must exist first (shared/reference/woocommerce/README.md).
-        webhook_ids = register_webhooks(
-            client, delivery_url=webhook_delivery_url(public_url, store_id), secret=webhook_secret
+        webhook_ids = connection.register_webhooks(
+            delivery_url=webhook_delivery_url(public_url, store_id, driver.name),
+            secret=webhook_secret,
         )
     except Exception:
         stores.set_status(store_id, "disconnected")
@@ -277,23 +163,23 @@ def ensure_connected(
     consumer_key: str,
     consumer_secret: str,
     *,
+    driver: PlatformDriver,
     public_url: str,
     development: bool,
     name: str | None = None,
-    client_factory: ClientFactory | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Idempotent connect for `make run`: reuse a connected store with this URL and keys,
     re-registering its webhooks only when they are no longer all there."""
     normalised = validate_store_url(base_url, development=development, resolve=resolve)
     for store in stores.list(status="connected"):
-        if store.base_url != normalised:
+        if store.base_url != normalised or store.platform != driver.name:
             continue
         credentials = stores.credentials(store.id)
-        client = (client_factory or default_client_factory(development))(
-            normalised, consumer_key, consumer_secret
+        connection = driver.connection(
+            normalised, consumer_key, consumer_secret, allow_private=development
         )
-        check_keys(client)
+        connection.check_credentials()
         if (credentials.consumer_key, credentials.consumer_secret) != (
             consumer_key,
             consumer_secret,
@@ -304,11 +190,11 @@ def ensure_connected(
                 store.id, consumer_key=consumer_key, consumer_secret=consumer_secret
             )
             logger.info("store keys replaced store_id=%s", store.id)
-        delivery_url = webhook_delivery_url(public_url, store.id)
-        if not _webhooks_intact(client, store.webhook_ids or [], delivery_url):
-            delete_webhooks(client, store.webhook_ids or [])
-            webhook_ids = register_webhooks(
-                client, delivery_url=delivery_url, secret=credentials.webhook_secret
+        delivery_url = webhook_delivery_url(public_url, store.id, driver.name)
+        if not connection.webhooks_intact(store.webhook_ids or [], delivery_url):
+            connection.delete_webhooks(store.webhook_ids or [])
+            webhook_ids = connection.register_webhooks(
+                delivery_url=delivery_url, secret=credentials.webhook_secret
             )
             stores.update(store.id, webhook_ids=webhook_ids)
             logger.info("webhooks re-registered store_id=%s webhooks=%s", store.id, webhook_ids)
@@ -318,20 +204,16 @@ def ensure_connected(
         normalised,
         consumer_key,
         consumer_secret,
+        driver=driver,
         public_url=public_url,
         development=development,
         name=name,
-        client_factory=client_factory,
         resolve=resolve,
     )
 
 
 def disconnect_store(
-    stores: Any,
-    store_id: int,
-    *,
-    development: bool = False,
-    client_factory: ClientFactory | None = None,
+    stores: Any, store_id: int, *, drivers: PlatformDrivers, development: bool = False
 ) -> list[int]:
     """Delete the store's webhooks and mark it disconnected. Returns webhook ids that could
     not be deleted (the store is disconnected anyway; its deliveries will be refused)."""
@@ -339,34 +221,20 @@ def disconnect_store(
     if store is None:
         raise ConnectError(f"Store {store_id} does not exist.", reason="unknown_store")
     credentials = stores.credentials(store_id)
-    client = (client_factory or default_client_factory(development))(
-        credentials.base_url, credentials.consumer_key, credentials.consumer_secret
+    connection = drivers.driver(store.platform).connection(
+        credentials.base_url,
+        credentials.consumer_key,
+        credentials.consumer_secret,
+        allow_private=development,
     )
-    failed = delete_webhooks(client, store.webhook_ids or [])
+    failed = connection.delete_webhooks(store.webhook_ids or [])
     stores.update(store_id, webhook_ids=failed)
     stores.set_status(store_id, "disconnected")
     logger.info("store disconnected store_id=%s undeleted_webhooks=%s", store_id, failed)
     return failed
 
 
-# -- WooCommerce app authorization (/wc-auth/v1/authorize) -----------------------------------
-
-
-class NonceClaims(Protocol):
-    def claim(self, nonce: str, ttl_seconds: int) -> bool:
-        """True the first time `nonce` is claimed, False ever after (within the TTL)."""
-        ...
-
-
-class RedisNonceClaims:
-    """Single-use claims kept in Redis (`SET NX EX`), shared by every web process."""
-
-    def __init__(self, redis: Any, prefix: str = "backorders:wc-auth:used:") -> None:
-        self._redis = redis
-        self._prefix = prefix
-
-    def claim(self, nonce: str, ttl_seconds: int) -> bool:
-        return bool(self._redis.set(self._prefix + nonce, b"1", nx=True, ex=ttl_seconds))
+# -- the platform's app authorization ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -381,8 +249,9 @@ class PendingAuthorization:
 class AuthorizationStates:
     """Signed, expiring, single-use state tokens for the authorize flow.
 
-    The token is the `user_id` WooCommerce echoes back and the last path segment of our
-    callback URL; the keys WooCommerce POSTs carry nothing else to tie them to a store.
+    The token goes to the store with the authorize URL and comes back with the keys (WooCommerce
+    echoes it as `user_id`) and as the last path segment of our callback URL; the keys the store
+    POSTs carry nothing else to tie them to a store.
     """
 
     def __init__(
@@ -419,68 +288,19 @@ class AuthorizationStates:
         return pending
 
 
-def build_authorize_url(
-    store_url: str, *, state: str, return_url: str, callback_url: str, app_name: str = APP_NAME
-) -> str:
-    """The store's `/wc-auth/v1/authorize` URL, every query value encoded (authentication.md)."""
-    params = {
-        "app_name": app_name,
-        "scope": AUTH_SCOPE,
-        "user_id": state,
-        "return_url": return_url,
-        "callback_url": callback_url,
-    }
-    return f"{store_url.rstrip('/')}{AUTHORIZE_PATH}?{urlencode(params)}"
-
-
-@dataclass(frozen=True)
-class AppKeys:
-    """The JSON WooCommerce POSTs to callback_url (authentication.md, "JSON posted")."""
-
-    consumer_key: str
-    consumer_secret: str
-    key_permissions: str
-    user_id: str
-    key_id: int | None = None
-
-
-def parse_app_keys(body: object) -> AppKeys:
-    """Validate the callback body; InvalidKeys when a field is missing or the scope is wrong."""
-    if not isinstance(body, Mapping):
-        raise InvalidKeys("The callback body is not a JSON object.")
-    fields = {}
-    for key in ("consumer_key", "consumer_secret", "key_permissions", "user_id"):
-        value = body.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value:
-            raise InvalidKeys(f"The callback body lacks {key}.")
-        fields[key] = value
-    if fields["key_permissions"] != AUTH_SCOPE:
-        raise InvalidKeys(f"The key must allow {AUTH_SCOPE}, not {fields['key_permissions']}.")
-    key_id = body.get("key_id")
-    return AppKeys(
-        consumer_key=fields["consumer_key"],
-        consumer_secret=fields["consumer_secret"],
-        key_permissions=fields["key_permissions"],
-        user_id=fields["user_id"],
-        key_id=key_id if isinstance(key_id, int) and not isinstance(key_id, bool) else None,
-    )
-
-
 def accept_app_keys(
     stores: Any,
     states: AuthorizationStates,
     token: str,
     body: object,
     *,
+    driver: PlatformDriver,
     public_url: str,
     development: bool,
-    client_factory: ClientFactory | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
-    """Handle WooCommerce's callback POST: redeem the state once, then connect the store."""
-    keys = parse_app_keys(body)
+    """Handle the store's callback POST: redeem the state once, then connect the store."""
+    keys = driver.parse_app_keys(body)
     if not secrets.compare_digest(keys.user_id.encode(), token.encode()):
         raise InvalidState("The callback does not belong to this authorization.")
     pending = states.redeem(token)
@@ -489,9 +309,9 @@ def accept_app_keys(
         pending.store_url,
         keys.consumer_key,
         keys.consumer_secret,
+        driver=driver,
         public_url=public_url,
         development=development,
         merchant_id=pending.merchant_id,
-        client_factory=client_factory,
         resolve=resolve,
     )

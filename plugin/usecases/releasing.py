@@ -1,30 +1,23 @@
 """Use case: stock arrived for a product; release its open backorder orders by priority.
 
-No Flask and no RQ here (like `service.py`): `worker.py` passes the adapters and a lock in.
+No Flask and no RQ here: the worker's job passes the adapters and a lock in.
 
-Stock accounting (see README "Stock accounting"): a backorder order is created `on-hold`, so
-WooCommerce already took its units from the product's stock (`_reduced_stock` on each line) and
-the stock figure went below zero by what open backorders wait for. The units free for release
-are therefore, per stock figure (a variation whose parent keeps the stock draws on the parent's
-figure, `manage_stock: "parent"`, shared by all such variations; README "Stock accounting")
-
-    available = stock_quantity + units reduced by open backorder orders
-                - units released to unpaid (`pending`) orders whose stock was given back
-
-Releasing a paid backorder order (on-hold → processing) changes no stock: the order's stock-reduced
-flag is set (wc-stock-functions.php `wc_maybe_reduce_stock_levels`). Releasing an unpaid one
-(on-hold → pending) makes WooCommerce give its units back to stock (`wc_maybe_increase_stock_levels`
-runs on the transition to pending); those units stay ours until the customer pays (stock reduced
-again) or the order is cancelled, so they are subtracted while the order is pending and unreduced
-(`held_by_unpaid_releases`). Splitting a new order subtracts them too
-(`plugin/usecases/splitting.py`), with the same rule (`core.model.free_units`), under this module's
-product locks.
+Stock accounting (README "Stock accounting"): the platform answers how many units are free for
+the open backorder orders of a product, per stock figure (`Platform.free_units`: the figure,
+plus what those orders already took from it, less the units promised to orders released unpaid
+that await payment, `held_by_unpaid_releases`); several products may draw on one figure
+(variations whose parent keeps the stock). A paid order is released as paid and ships; an
+unpaid one is released for payment, and its units stay promised until the customer pays or the
+order is cancelled. Splitting a new order counts the promised units out too
+(`plugin/usecases/splitting.py`), with the same rule (`core.model.free_units`), under this
+module's product locks. How a platform counts them is its own (WooCommerce:
+plugin/platforms/woocommerce/stock.py).
 
 Exactly once: one release per backorder order, keyed `release:<order id>` in the release
 ledger, moved forward planned → status_set → done; the caller holds a per-store+product lock
 around read-plan-write so two jobs never hand out the same unit. A job also hands out the
 other products of the orders it reads, without their locks; that is safe because it counts as
-free only the stock figure plus the units *its* orders reduced: a unit that another open order
+free only the stock figure plus the units *its* orders took: a unit that another open order
 holds is never free to it, so a second product's job, counting every holder, can only hand out
 what the first could not.
 
@@ -57,7 +50,6 @@ from plugin.core.model import (
     PaymentState,
     ProductRef,
     Status,
-    free_units,
 )
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
 from plugin.core.serialize import plan_from_dict, ref_to_dict
@@ -67,7 +59,10 @@ from plugin.ports import (
     RELEASE_FINISHED,
     AuditLog,
     HeldStockPlatform,
+    HeldUnits,
     PolicyStore,
+    Promise,
+    PromiseState,
     ReleaseAs,
     ReleaseLedger,
     ReleasePlatform,
@@ -317,37 +312,15 @@ def _available(
     settle: bool,
     pools: dict[ProductRef, ProductRef],
 ) -> dict[ProductRef, int]:
-    """Units free for release per stock figure of the open orders (module docstring); fills
-    `pools` with the figure each of their products draws on."""
-    orders = list(open_orders)
-    refs = dict.fromkeys(line.ref for order in orders for line in order.lines)
-    # One read per product, as before; a figure shared by several products is read once per
-    # product, and the lowest reading counts (a shopper may buy between the reads).
-    quantities: dict[ProductRef, int | None] = {}
-    for ref in refs:
-        figure = platform.stock_figure(ref)
-        pools[ref] = figure.pool
-        if figure.pool in quantities:
-            known = quantities[figure.pool]
-            if known is not None and figure.quantity is not None:
-                quantities[figure.pool] = min(known, figure.quantity)
-        else:
-            quantities[figure.pool] = figure.quantity
-    claimed: dict[ProductRef, int] = {}
-    for order in orders:
-        reduced = platform.reduced_stock(order.id)
-        for line in order.lines:
-            pool = pools[line.ref]
-            claimed[pool] = claimed.get(pool, 0) + reduced.get(line.line_id, 0)
-    held = held_by_unpaid_releases(store_id, platform, releases, settle=settle)
-    available: dict[ProductRef, int] = {}
-    for pool, units in claimed.items():
-        stock = quantities[pool]
-        if stock is None:
-            available[pool] = 0  # the store does not count it: nothing we can say arrived
-            continue
-        available[pool] = free_units(stock, units, held.get(pool, 0))
-    return available
+    """Units free for release per stock figure of the open orders: the platform's answer
+    (`Platform.free_units`, README "Stock accounting"); fills `pools` with the figure each of
+    their products draws on."""
+    records = _promised(store_id, releases)
+    answer = platform.free_units(list(open_orders), [_promise(r) for r in records])
+    pools.update(answer.pools)
+    if settle:
+        _settle(store_id, records, answer.promises, releases)
+    return dict(answer.free)
 
 
 def release_lines(
@@ -378,48 +351,58 @@ def held_by_unpaid_releases(
     pools: Collection[ProductRef] | None = None,
     excluding: str | None = None,
 ) -> dict[ProductRef, int]:
-    """Units per stock figure released to unpaid orders still `pending`: the store gave them
-    back to its stock figure, but they are promised (module docstring). Allocation and
-    splitting both count them out of the free units (`free_units`).
+    """Units per stock figure released to unpaid orders still awaiting payment: the store
+    counts them in its figure, but they are promised (module docstring). Allocation and
+    splitting both count them out of the free units (`free_units`); the platform says which
+    promises still hold (`Platform.held_units`).
 
     `pools` limits the count to releases drawing on those figures (a split needs only its
-    order's), `excluding` leaves out an order's own release (never held against itself). The orders
-    are read in one call per 100, and none when no release is open. With `settle`, a finished
-    release that holds nothing any more (paid: stock reduced again; cancelled: the units are
-    free; deleted) is marked settled and never read again.
+    order's), `excluding` leaves out an order's own release (never held against itself). The
+    platform reads the orders once for all of them, and not at all when no release is open.
+    With `settle`, a finished release that holds nothing any more (paid, cancelled, deleted) is
+    marked settled (or gone) and never read again.
     """
     wanted = set(pools) if pools is not None else None
     records = [
         record
-        for record in releases.released_to_pay(store_id)
-        if record.state not in (ReleaseState.SETTLED, ReleaseState.GONE)
-        and record.order_id != excluding
+        for record in _promised(store_id, releases)
+        if record.order_id != excluding
         and (wanted is None or any(release_pool(line) in wanted for line in record.lines))
     ]
     if not records:
         return {}
-    found = {order.id: order for order in platform.get_orders([r.order_id for r in records])}
-    held: dict[ProductRef, int] = {}
+    answer = platform.held_units([_promise(record) for record in records])
+    if settle:
+        _settle(store_id, records, answer, releases)
+    return dict(answer.held)
+
+
+def _promised(store_id: int, releases: ReleaseLedger) -> list[ReleaseRecord]:
+    """Releases to unpaid orders that may still hold units (not settled, not gone)."""
+    return [
+        record
+        for record in releases.released_to_pay(store_id)
+        if record.state not in (ReleaseState.SETTLED, ReleaseState.GONE)
+    ]
+
+
+def _promise(record: ReleaseRecord) -> Promise:
+    return Promise(record.order_id, record.lines)
+
+
+def _settle(
+    store_id: int, records: Iterable[ReleaseRecord], answer: HeldUnits, releases: ReleaseLedger
+) -> None:
+    """A finished release whose order is gone, or holds nothing any more (paid: stock taken
+    again; cancelled: the units are free), is over: it is never read again."""
     for record in records:
-        order = found.get(record.order_id)
-        if order is None:
-            # Deleted in the store: no customer will pay for its units; they are free.
-            if settle and record.state == ReleaseState.DONE:
-                releases.advance(store_id, record.release_key, ReleaseState.GONE)
+        if record.state != ReleaseState.DONE:
             continue
-        holding = 0
-        if order.status is not Status.CANCELLED:
-            reduced = platform.reduced_stock(record.order_id)
-            for line in record.lines:
-                units = int(line["units"])
-                if reduced.get(str(line["line_id"]), 0) < units:
-                    pool = release_pool(line)
-                    held[pool] = held.get(pool, 0) + units
-                    holding += units
-        if settle and not holding and record.state == ReleaseState.DONE:
-            # Paid (stock reduced again) or cancelled: the figure is right again.
+        state = answer.states.get(record.order_id)
+        if state is PromiseState.GONE:
+            releases.advance(store_id, record.release_key, ReleaseState.GONE)
+        elif state is PromiseState.SETTLED:
             releases.advance(store_id, record.release_key, ReleaseState.SETTLED)
-    return held
 
 
 @dataclass

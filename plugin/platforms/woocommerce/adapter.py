@@ -30,14 +30,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import requests
 from marshmallow import ValidationError
 
 from plugin.core.model import Order, Plan, ProductRef, Stock, StockFigure
-from plugin.errors import NotFound, PermanentError
+from plugin.errors import BackordersError, NotFound, PermanentError
+from plugin.platforms.woocommerce.admin import order_admin_url
+from plugin.platforms.woocommerce.catalogue import (
+    VARIABLE,
+    backorders_message,
+    catalogue_item,
+    customer_entry,
+    is_public_product,
+    is_public_variation,
+    shelf_item,
+)
 from plugin.platforms.woocommerce.client import (
     MAX_PER_PAGE,
     WooCommerceClient,
@@ -53,21 +63,43 @@ from plugin.platforms.woocommerce.mapping import (
     META_SPLIT_KEYS,
     ROLE_BACKORDER,
     backorder_create_body,
-    line_reduced_stock,
     load_order,
     meta_value,
     order_from_data,
+    order_summary,
     original_update_body,
     resplit_create_body,
     resplit_update_body,
-    stock_figure,
-    stock_for_order,
     string_list,
     waiting_since,
-    wc_status,
 )
 from plugin.platforms.woocommerce.schemas import GmtDateTime, summarise
-from plugin.ports import OrderChange
+from plugin.platforms.woocommerce.statuses import (
+    CANCELLED,
+    ON_HOLD,
+    PENDING,
+    release_status,
+    wc_status,
+)
+from plugin.platforms.woocommerce.stock import (
+    free_for_waiting,
+    held_units,
+    line_reduced_stock,
+    stock_figure,
+    stock_for_order,
+)
+from plugin.ports import (
+    BackorderOutcome,
+    CatalogueItem,
+    CustomerEntry,
+    FreeUnits,
+    HeldUnits,
+    OrderChange,
+    OrderSummary,
+    Promise,
+    ShelfItem,
+    WebhookInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +109,18 @@ _REMEMBERED_ORDERS = 32
 class WooCommercePlatform:
     """A WooCommerce store in domain terms (implements `plugin.ports.Platform`)."""
 
-    def __init__(self, client: WooCommerceClient) -> None:
+    def __init__(
+        self,
+        client: WooCommerceClient,
+        *,
+        webhook_ids: Sequence[int] = (),
+        public_url: str = "",
+    ) -> None:
         self.client = client
+        # Our webhooks on the store: those recorded when it was connected, and any pointing at
+        # our delivery URLs (`list_webhooks`).
+        self.webhook_ids = {str(i) for i in webhook_ids}
+        self.public_url = public_url.rstrip("/")
         # The latest loaded JSON of orders read through this instance: `get_stock` and
         # `write_split` need WooCommerce facts the core `Order` does not carry (`_reduced_stock`,
         # our meta, the payment method title) and take them from here instead of re-reading.
@@ -262,18 +304,39 @@ class WooCommercePlatform:
         data = self._order_data(order_id)
         return {str(line["id"]): line_reduced_stock(line) for line in data["line_items"]}
 
-    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
-        """Move a held backorder order to `status`; returns `payment_url` for `pending`."""
+    def held_units(self, promises: Sequence[Promise]) -> HeldUnits:
+        """The units WooCommerce gave back for orders released unpaid that still await payment
+        (stock.py `held_units`): their orders in one read per 100, none without a promise."""
+        if not promises:
+            return HeldUnits()
+        found = {order.id: order for order in self.get_orders([p.order_id for p in promises])}
+        return held_units(promises, found, self.reduced_stock)
+
+    def free_units(self, waiting: Sequence[Order], promises: Sequence[Promise]) -> FreeUnits:
+        """Units free for the waiting orders per stock figure (stock.py `free_for_waiting`):
+        one read per product, then the held units of `promises`."""
+        refs = dict.fromkeys(line.ref for order in waiting for line in order.lines)
+        figures = [(ref, self.stock_figure(ref)) for ref in refs]
+        reduced = {order.id: self.reduced_stock(order.id) for order in waiting}
+        held = self.held_units(promises)
+        free, pools = free_for_waiting(figures, waiting, reduced.__getitem__, held.held)
+        return FreeUnits(free, pools, held)
+
+    def release_order(self, order_id: str, release_as: str, release_key: str) -> str | None:
+        """Move a held backorder order on (statuses.py `release_status`: `processing` when
+        paid, `pending` when the customer pays on release); returns `payment_url` for
+        `pending`."""
+        status = release_status(release_as)
         # Raw answers: `payment_url` is not part of the loaded order schema.
         answer = self.client.get_order(order_id)
-        if answer.get("status") == "on-hold":
+        if answer.get("status") == ON_HOLD:
             body = {
                 "status": status,
                 "meta_data": [{"key": META_RELEASE_KEY, "value": release_key}],
             }
             answer = self.client.update_order(order_id, body)
         self._orders.pop(str(order_id), None)
-        if status != "pending" or answer.get("status") != "pending":
+        if status != PENDING or answer.get("status") != PENDING:
             return None
         # orders.md: `payment_url` is the read-only "Order payment URL" of the order.
         url = answer.get("payment_url")
@@ -313,8 +376,8 @@ class WooCommercePlatform:
         """Set a held (on-hold) order to `cancelled`, which restores the stock it reduced
         (`wc_maybe_increase_stock_levels`); no write when it is no longer on hold."""
         answer = self.client.get_order(order_id)
-        if answer.get("status") == "on-hold":
-            self.client.update_order(order_id, {"status": "cancelled"})
+        if answer.get("status") == ON_HOLD:
+            self.client.update_order(order_id, {"status": CANCELLED})
         self._orders.pop(str(order_id), None)
 
     # -- splitting a backorder order again (plugin/usecases/resplitting.py) ------------------------
@@ -386,6 +449,189 @@ class WooCommercePlatform:
     def waiting_since(self, order_id: str) -> dt.datetime | None:
         """Since when the units of an order read by `get_order` wait, when a re-split set it."""
         return waiting_since(self._order_data(order_id))
+
+    # -- our webhook subscriptions (plugin/usecases/reconciling.py) ---------------------------
+
+    def list_webhooks(self) -> list[WebhookInfo]:
+        """Our webhooks on the store (webhooks.md): those we recorded, or pointing at us."""
+        hooks = []
+        for item in self.client.list_webhooks():
+            hook = WebhookInfo(
+                id=str(item.get("id")),
+                topic=str(item.get("topic", "")),
+                status=str(item.get("status", "")),  # active | paused | disabled, as neutral
+                delivery_url=str(item.get("delivery_url", "")),
+            )
+            ours = self.public_url and hook.delivery_url.startswith(self.public_url + "/")
+            if hook.id in self.webhook_ids or ours:
+                hooks.append(hook)
+        return hooks
+
+    def activate_webhook(self, webhook_id: str) -> None:
+        # webhooks.md: `status` is writable (active, paused, disabled).
+        self.client.update_webhook(webhook_id, status="active")
+
+    # -- the merchant pages, the storefront widget and the bulk change ------------------------
+
+    def list_products(
+        self, *, search: str, stock_status: str, backorders: str, limit: int
+    ) -> list[CatalogueItem]:
+        """The store's products matching the filters (search and stock status by the store,
+        `GET /products`, products.md), at most `limit`."""
+        params: dict[str, Any] = {"status": "any", "orderby": "id", "order": "asc"}
+        if search:
+            params["search"] = search
+        if stock_status:
+            params["stock_status"] = stock_status
+        products: list[CatalogueItem] = []
+        for record in self.client.paginate("/products", params):
+            if backorders and record.get("backorders") != backorders:
+                continue
+            products.append(catalogue_item(record))
+            if len(products) >= limit:
+                break
+        return products
+
+    def list_variations(self, product_id: int, *, limit: int) -> list[CatalogueItem]:
+        """A variable product's variations (`GET /products/<id>/variations`, products.md)."""
+        records = self.client.paginate(f"/products/{int(product_id)}/variations", {})
+        return [catalogue_item(record, variation=True) for record in records][:limit]
+
+    def set_backorders(self, ref: ProductRef, value: str) -> None:
+        """The product's or variation's `backorders` (products.md), written when it differs."""
+        path = f"/products/{int(ref.product_id)}"
+        if ref.variant_id is not None:
+            path += f"/variations/{int(ref.variant_id)}"
+        if self.client.get(path).get("backorders") != value:
+            self.client.put(path, {"backorders": value})
+
+    def list_customers(self, *, search: str, limit: int) -> list[CustomerEntry]:
+        """The store's customers whose name, e-mail or user name contains `search`."""
+        needle = search.lower()
+        found: list[CustomerEntry] = []
+        for record in self.client.paginate("/customers", {"orderby": "id", "order": "asc"}):
+            text = " ".join(
+                str(record.get(k, "")) for k in ("first_name", "last_name", "email", "username")
+            ).lower()
+            if needle in text:
+                found.append(customer_entry(record))
+            if len(found) >= limit:
+                break
+        return found
+
+    def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
+        """Orders by id as the pages show them, one request per 100 (`status=any`); numeric
+        ids only (WooCommerce's are)."""
+        ids = sorted({int(i) for i in order_ids if str(i).isascii() and str(i).isdigit()})
+        found: dict[str, OrderSummary] = {}
+        for start in range(0, len(ids), MAX_PER_PAGE):  # keep each request's URL short
+            chunk = ids[start : start + MAX_PER_PAGE]
+            for record in self.client.list_orders(include=chunk, status="any"):
+                found[str(record["id"])] = order_summary(record)
+        return found
+
+    def order_admin_url(self, order_id: str) -> str:
+        return order_admin_url(self.client.base_url, order_id)
+
+    def shelf_products(self, product_ids: Sequence[int]) -> dict[int, ShelfItem | None]:
+        """The published products among `product_ids` (catalogue.py), in one read."""
+        records = {int(p["id"]): p for p in self.client.get_products(list(product_ids))}
+        shelf: dict[int, ShelfItem | None] = {}
+        for product_id in product_ids:
+            record = records.get(int(product_id))
+            public = record is not None and is_public_product(record)
+            shelf[int(product_id)] = (
+                shelf_item(ProductRef(str(product_id)), record)
+                if public and record is not None
+                else None
+            )
+        return shelf
+
+    def shelf_variations(
+        self, product_id: int, variation_ids: Sequence[int], public: Sequence[int]
+    ) -> dict[int, ShelfItem]:
+        """The published variations among `variation_ids` of public product `product_id`,
+        whose public variations are `public` (catalogue.py), in one read."""
+        listed = list(public)
+        return {
+            int(record["id"]): shelf_item(ProductRef(str(product_id), str(record["id"])), record)
+            for record in self.client.get_variations(product_id, list(variation_ids))
+            if is_public_variation(record, listed)
+        }
+
+    def expand_products(self, product_ids: Sequence[int]) -> list[tuple[int, int | None]]:
+        """Each product and, after a variable one, each of its variations: one read per 100
+        products (`GET /products?include=`); a variable product lists its variation ids in
+        `variations` (products.md), which is all the batch write needs."""
+        found = {int(p["id"]): p for p in self.client.get_products(list(product_ids))}
+        items: list[tuple[int, int | None]] = []
+        for product_id in product_ids:
+            items.append((product_id, None))
+            product = found.get(product_id) or {}
+            if product.get("type") == VARIABLE:
+                items.extend((product_id, int(v)) for v in product.get("variations") or [])
+        return items
+
+    def write_backorders(
+        self, items: Sequence[tuple[int, int | None]], value: str
+    ) -> Iterator[list[BackorderOutcome]]:
+        """Each product by `PUT /products/<id>`, the variations of one product by batches of
+        100 (`POST /products/<id>/variations/batch`); the outcomes of each write in turn."""
+        index = 0
+        while index < len(items):
+            product_id, variation_id = items[index]
+            if variation_id is None:
+                yield [self._write_product_backorders(product_id, value)]
+                index += 1
+                continue
+            # The consecutive variations of one product, at most one batch (100) long.
+            group: list[int | None] = []
+            for other, variation in items[index : index + MAX_PER_PAGE]:
+                if other != product_id or variation is None:
+                    break
+                group.append(variation)
+            yield self._write_variation_backorders(product_id, group, value)
+            index += len(group)
+
+    def _write_product_backorders(self, product_id: int, value: str) -> BackorderOutcome:
+        try:
+            product = self.client.put(f"/products/{product_id}", {"backorders": value})
+        except BackordersError as error:
+            return BackorderOutcome(product_id, None, False, f"{error.reason}")
+        return BackorderOutcome(product_id, None, True, backorders_message(product, value))
+
+    def _write_variation_backorders(
+        self, product_id: int, variation_ids: list[int | None], value: str
+    ) -> list[BackorderOutcome]:
+        """One batch write; an outcome per variation."""
+        try:
+            answer = self.client.batch_variations(
+                product_id, update=[{"id": i, "backorders": value} for i in variation_ids]
+            )
+        except BackordersError as error:
+            return [
+                BackorderOutcome(product_id, i, False, f"{error.reason}") for i in variation_ids
+            ]
+        results = answer.get("update") or []
+        outcomes = []
+        for index, variation_id in enumerate(variation_ids):
+            # WC_REST_Controller::batch_items answers in the order of the request's items.
+            result = results[index] if index < len(results) else {}
+            failure = batch_item_error(result)
+            if failure is not None:
+                reason = getattr(failure, "reason", None) or "batch_item_failed"
+                outcomes.append(BackorderOutcome(product_id, variation_id, False, reason))
+            elif not result:
+                outcomes.append(
+                    BackorderOutcome(product_id, variation_id, False, "missing_from_batch_answer")
+                )
+            else:
+                outcomes.append(
+                    BackorderOutcome(
+                        product_id, variation_id, True, backorders_message(result, value)
+                    )
+                )
+        return outcomes
 
 
 def _naming_created(error: Exception, backorder_order_id: str) -> Exception:

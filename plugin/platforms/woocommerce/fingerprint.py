@@ -22,7 +22,7 @@ Chosen fields: what a job reads to decide, so a change in any of them may change
   seen from the order) and our `backorders_*` meta; the order's `backorders_*` meta (we write
   them on a split and a release; `backorders_delivery` is the merchant's override).
 - Products and variations: `manage_stock`, `stock_quantity`, `stock_status` and `backorders`,
-  what stock seen from an order and allocation read (`mapping.stock_for_order`,
+  what stock seen from an order and allocation read (`stock.stock_for_order`,
   `WooCommercePlatform.product_stock`).
 Left out on purpose, because they change without changing a decision or are the key already:
 `date_modified`/`date_modified_gmt` (the key's moment), names, addresses, notes, tax lines,
@@ -38,7 +38,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from plugin.platforms.woocommerce.mapping import LINE_REDUCED_STOCK
+from plugin.platforms.woocommerce.stock import LINE_REDUCED_STOCK
 
 OUR_META_PREFIX = "backorders_"  # every meta key we write begins so (mapping.py META_*)
 

@@ -2,10 +2,7 @@
 
 Everything here is pure (no I/O, no clock). The facts it relies on, with their sources:
 
-Statuses (PIPELINE.md): `pending`/`processing` → NEW; `on-hold` → ON_HOLD, or NEW_BACKORDER for a
-backorder order we created (meta `backorders_role` = "backorder"); `completed` → DISPATCHED;
-`cancelled`/`refunded`/`failed`/`trash` → CANCELLED; `checkout-draft` and statuses added by other
-plugins → UNCOMMITTED (never eligible for a split, so an unknown status cannot cause one).
+Statuses: `statuses.py`.
 
 Payment state: WooCommerce has no "paid" flag, only `date_paid`. `WC_Order::maybe_set_date_paid`
 (class-wc-order.php) sets it on the transition to a paid status (processing/completed), and
@@ -19,25 +16,7 @@ the backorder. A backorder order we created with meta `backorders_payment` = "pa
 is PAID (see the create body below). AUTHORISED is never reported: authorisation-only gateways
 keep that state in gateway-specific meta that the REST order does not describe generically.
 
-Stock seen from the order (`Stock.available`): WooCommerce reduces stock when an order reaches
-processing, completed or on-hold, or on payment complete (`wc_maybe_reduce_stock_levels`,
-wc-stock-functions.php), and records per line how much it took in the line meta `_reduced_stock`
-(`wc_reduce_stock_levels`; the order-level `_order_stock_reduced` flag is internal meta the REST
-API does not return, but the line meta is returned in `line_items[].meta_data`). So for the
-product (or variation) that keeps the stock:
-
-    raw = stock_quantity + Σ _reduced_stock of this order's lines using that stock
-    available = max(0, raw)            # what this order may take now
-    open_backorder_qty = max(0, -raw)  # stock below zero = units other orders hold on backorder
-
-A variation whose `manage_stock` is "parent" uses its parent product's stock: the REST answer shows
-the parent's `stock_quantity` and `backorders` (WC_Product_Variation `get_manage_stock`,
-`get_stock_quantity`, `get_backorders` in view context), and every order line of any such
-variation reduces the parent's figure (`wc_update_product_stock` changes the product named by
-`get_stock_managed_by_id`, the parent). So the stock is keyed by the figure it draws on
-(`Stock.pool`, `stock_figure`): variations of one parent share one count. Products that do not
-manage stock: `instock` → unmanaged; `outofstock` → managed with 0 available and backorders "no";
-`onbackorder` → managed with 0 available and backorders allowed.
+Stock seen from the order, stock figures and free units: `stock.py`.
 
 Split bodies (orders.md "Create an order", "Update an Order", "Batch update orders"; controller
 behaviour from class-wc-rest-orders-v2-controller.php):
@@ -79,7 +58,6 @@ from marshmallow import post_load
 from plugin.core.model import (
     Address,
     Amounts,
-    BackorderMode,
     CouponLine,
     Customer,
     DeliveryCondition,
@@ -92,14 +70,12 @@ from plugin.core.model import (
     PaymentAction,
     PaymentState,
     Plan,
-    ProductRef,
     ShippingLine,
-    Status,
-    Stock,
-    StockFigure,
     minor_unit,
 )
-from plugin.platforms.woocommerce.schemas import OrderSchema, load_product
+from plugin.platforms.woocommerce.schemas import OrderSchema
+from plugin.platforms.woocommerce.statuses import ON_HOLD, canonical_status
+from plugin.ports import OrderSummary
 
 # Meta keys we write (PIPELINE.md); no leading underscore so the REST API always returns them.
 META_SPLIT_KEY = "backorders_split_key"
@@ -119,7 +95,6 @@ META_RESPLIT_KEY = "backorders_resplit_key"
 # On a backorder order made by a re-split: since when its units wait (ISO 8601 UTC), so it keeps
 # its place in the release queue (oldest first) instead of starting over.
 META_WAITING_SINCE = "backorders_waiting_since"
-LINE_REDUCED_STOCK = "_reduced_stock"  # WooCommerce's own line meta (wc-stock-functions.php)
 
 ROLE_ORIGINAL = "original"
 ROLE_BACKORDER = "backorder"
@@ -128,32 +103,6 @@ ADDITIONAL_SHIPPING_METHOD_ID = "backorders_shipping"
 ADDITIONAL_SHIPPING_TITLE = "Backorder shipping"
 
 COLLECT_ON_DELIVERY_METHODS = frozenset({"cod"})
-
-_STATUS = {
-    "pending": Status.NEW,
-    "processing": Status.NEW,
-    "on-hold": Status.ON_HOLD,
-    "completed": Status.DISPATCHED,
-    "cancelled": Status.CANCELLED,
-    "refunded": Status.CANCELLED,
-    "failed": Status.CANCELLED,
-    "trash": Status.CANCELLED,
-}
-
-# Canonical status → the WooCommerce status we set (set_status).
-_WC_STATUS = {
-    Status.QUOTE: "pending",
-    Status.UNCOMMITTED: "pending",
-    Status.NEW: "processing",
-    Status.ON_HOLD: "on-hold",
-    Status.NEW_BACKORDER: "on-hold",
-    Status.BACKORDER_APPROVED: "processing",
-    Status.PICK: "processing",
-    Status.PACK: "processing",
-    Status.PENDING_DISPATCH: "processing",
-    Status.DISPATCHED: "completed",
-    Status.CANCELLED: "cancelled",
-}
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -187,7 +136,8 @@ def string_list(value: Any) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _int(value: Any) -> int:
+def int_value(value: Any) -> int:
+    """A whole number from a JSON value WooCommerce may send as text; 0 when it is none."""
     try:
         return int(str(value).strip())
     except (TypeError, ValueError):
@@ -203,22 +153,6 @@ def _money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
-def canonical_status(wc_status: str, *, is_backorder_order: bool = False) -> Status:
-    """The canonical status of a WooCommerce status name (see module docstring)."""
-    status = _STATUS.get(wc_status, Status.UNCOMMITTED)
-    if status is Status.ON_HOLD and is_backorder_order:
-        return Status.NEW_BACKORDER
-    return status
-
-
-def wc_status(canonical: str) -> str:
-    """The WooCommerce status to set for a canonical status."""
-    try:
-        return _WC_STATUS[Status(canonical)]
-    except ValueError as exc:
-        raise ValueError(f"unknown canonical status {canonical!r}") from exc
-
-
 def payment_state(order: Mapping[str, Any]) -> PaymentState:
     """PAID iff `date_paid` is set and the method is not cash on delivery (module docstring)."""
     meta = order.get("meta_data", [])
@@ -232,11 +166,6 @@ def payment_state(order: Mapping[str, Any]) -> PaymentState:
     if order.get("payment_method", "") in COLLECT_ON_DELIVERY_METHODS:
         return PaymentState.UNPAID
     return PaymentState.PAID
-
-
-def line_reduced_stock(line: Mapping[str, Any]) -> int:
-    """How many units WooCommerce took from stock for this line (`_reduced_stock`, else 0)."""
-    return max(0, _int(meta_value(line.get("meta_data", []), LINE_REDUCED_STOCK)))
 
 
 # -- orders -----------------------------------------------------------------------------------
@@ -356,100 +285,6 @@ def order_from_json(payload: Any) -> Order:
     return order
 
 
-# -- stock ------------------------------------------------------------------------------------
-
-
-def _backorder_mode(value: Any) -> BackorderMode:
-    try:
-        return BackorderMode(str(value))
-    except ValueError:
-        return BackorderMode.NO
-
-
-def stock_figure(ref: ProductRef, record: Mapping[str, Any]) -> StockFigure:
-    """The stock figure that product or variation `ref` (its REST JSON `record`) draws on: the
-    parent product's when the variation's `manage_stock` is "parent" (module docstring), else
-    its own; the quantity is None when the figure is not counted (`manage_stock` false)."""
-    manage = record.get("manage_stock")
-    pool = ProductRef(ref.product_id) if manage == "parent" and ref.variant_id else ref
-    if manage not in (True, "parent"):
-        return StockFigure(pool, None)
-    quantity = record.get("stock_quantity")
-    return StockFigure(pool, _int(quantity) if quantity is not None else 0)
-
-
-def stock_for_order(
-    order: Mapping[str, Any], products: Iterable[Mapping[str, Any]]
-) -> dict[ProductRef, Stock]:
-    """Stock of every product/variation of a loaded order, seen from that order.
-
-    `products` holds the product and variation JSON objects (raw or loaded) for the order's
-    lines, plus the parents of variations whose stock is kept on the parent.
-    """
-    by_id: dict[int, dict[str, Any]] = {}
-    for payload in products:
-        loaded = load_product(payload)
-        by_id[loaded["id"]] = loaded
-
-    # Which record keeps the stock of each line, and how much this order already took from it.
-    owners: dict[ProductRef, tuple[int, dict[str, Any]] | None] = {}
-    line_items: dict[ProductRef, dict[str, Any]] = {}
-    reduced: dict[int, int] = {}
-    for line in order.get("line_items", []):
-        product_id = int(line["product_id"])
-        variation_id = int(line.get("variation_id") or 0)
-        ref = ProductRef(str(product_id), str(variation_id) if variation_id else None)
-        item = by_id.get(variation_id or product_id)
-        owner: tuple[int, dict[str, Any]] | None = None
-        if item is not None:
-            line_items[ref] = item
-            if item["manage_stock"] == "parent":
-                # Stock kept on the parent: all variations of it share one count. The variation
-                # JSON already shows the parent's quantity and backorder setting; a parent record,
-                # when given, is preferred.
-                parent = by_id.get(product_id)
-                if parent is not None and parent["manage_stock"] is True:
-                    owner = (product_id, parent)
-                else:
-                    owner = (product_id, item)
-            elif item["manage_stock"] is True:
-                owner = (item["id"], item)
-        owners[ref] = owner
-        if owner is not None:
-            reduced[owner[0]] = reduced.get(owner[0], 0) + line_reduced_stock(line)
-
-    stocks: dict[ProductRef, Stock] = {}
-    for ref, owner in owners.items():
-        record_for_line = line_items.get(ref)
-        if record_for_line is None:
-            # The product no longer exists (deleted): nothing to count, do not block the order.
-            stocks[ref] = Stock(ref=ref, available=0, managed=False)
-        elif owner is not None:
-            owner_id, record = owner
-            seen = int(record["stock_quantity"] or 0) + reduced.get(owner_id, 0)
-            own_id = int(ref.variant_id or ref.product_id)
-            stocks[ref] = Stock(
-                ref=ref,
-                available=max(0, seen),
-                managed=True,
-                backorders=_backorder_mode(record["backorders"]),
-                open_backorder_qty=max(0, -seen),
-                # Variations drawing on their parent's figure share it (module docstring).
-                pool=ProductRef(str(owner_id)) if owner_id != own_id else None,
-            )
-        else:
-            mode = _backorder_mode(record_for_line["backorders"])
-            status = record_for_line.get("stock_status", "instock")
-            if status == "outofstock":
-                stocks[ref] = Stock(ref=ref, available=0, managed=True, backorders=BackorderMode.NO)
-            elif status == "onbackorder":
-                allowed = mode if mode is not BackorderMode.NO else BackorderMode.NOTIFY
-                stocks[ref] = Stock(ref=ref, available=0, managed=True, backorders=allowed)
-            else:
-                stocks[ref] = Stock(ref=ref, available=0, managed=False, backorders=mode)
-    return stocks
-
-
 # -- split request bodies ---------------------------------------------------------------------
 
 
@@ -499,7 +334,7 @@ def backorder_create_body(
     for line_plan, line in _moving_lines(original, plan):
         if line is None:
             raise _not_on_order(line_plan, original)
-        if not _int(line.product_id) and not line.variant_id:
+        if not int_value(line.product_id) and not line.variant_id:
             # prepare_line_items would keep such a line at product 0 and price 0.00, or refuse
             # it (woocommerce_rest_required_product_reference): never a backorder line.
             raise ValueError(
@@ -518,7 +353,7 @@ def backorder_create_body(
     shipping = {k: v for k, v in asdict(original.shipping).items() if k != "email"}
     body: dict[str, Any] = {
         "parent_id": int(original.id),
-        "status": "on-hold",
+        "status": ON_HOLD,
         "currency": currency,
         "customer_id": int(original.customer.id) if original.customer.id else 0,
         "billing": asdict(original.billing),
@@ -585,7 +420,7 @@ def original_update_body(
         ],
     }
     if plan.hold_original:
-        body["status"] = "on-hold"
+        body["status"] = ON_HOLD
     return body
 
 
@@ -645,3 +480,41 @@ def resplit_update_body(backorder: Order, plan: Plan) -> dict[str, Any]:
         "line_items": original_update_body(backorder, plan)["line_items"],
         "meta_data": [_meta(META_RESPLIT_KEY, split_key)],
     }
+
+
+# -- orders as the merchant pages show them ------------------------------------------------------
+
+
+def order_summary(record: Mapping[str, Any]) -> OrderSummary:
+    """An order JSON read leniently for a page: its number, statuses, currency, customer and
+    the names of its lines (by product, and by the original's line for a backorder order)."""
+    meta = record.get("meta_data") or []
+    store_status = str(record.get("status", ""))
+    line_names: dict[tuple[str, str | None], str] = {}
+    by_line: dict[str, str] = {}
+    original_lines: dict[str, str] = {}
+    for item in record.get("line_items") or []:
+        name = str(item.get("name") or "")
+        variation = str(item.get("variation_id") or "") or None
+        line_names.setdefault((str(item.get("product_id")), variation), name)
+        by_line[str(item.get("id"))] = name
+        original = meta_value(item.get("meta_data") or [], META_ORIGINAL_LINE)
+        if original not in (None, ""):
+            original_lines.setdefault(str(original), name)
+    billing = record.get("billing") or {}
+    customer = f"{billing.get('first_name', '')} {billing.get('last_name', '')}".strip()
+    return OrderSummary(
+        order_id=str(record.get("id", "")),
+        number=str(record.get("number") or record.get("id", "")),
+        status=canonical_status(
+            store_status, is_backorder_order=meta_value(meta, META_ROLE) == ROLE_BACKORDER
+        ),
+        store_status=store_status,
+        currency=str(record.get("currency", "")),
+        customer=customer
+        or str(billing.get("email", ""))
+        or f"customer {record.get('customer_id', '')}",
+        line_names=line_names,
+        lines=by_line,
+        original_lines=original_lines,
+    )

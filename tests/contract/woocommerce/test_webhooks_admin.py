@@ -1,5 +1,6 @@
 """Registering, checking, re-enabling and deleting the plugin's webhooks
-(plugin/usecases/connecting.py) through the plugin's client, on the sandbox and a real store."""
+(plugin/platforms/woocommerce/connect.py) through the plugin's client, on the sandbox and a real
+store."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import secrets
 import pytest
 
 from plugin.errors import NotFound
-from plugin.usecases.connecting import (
+from plugin.platforms.woocommerce.connect import (
     WEBHOOK_TOPICS,
-    _webhooks_intact,
     delete_webhooks,
     register_webhooks,
+    webhooks_intact,
 )
 from tests.contract.woocommerce.conftest import StoreUnderTest
 
@@ -31,14 +32,14 @@ def test_register_check_reenable_and_delete(woo: StoreUnderTest) -> None:
                       for w in found.values()) == sorted(
             (topic, "active", DELIVERY_URL, f"Backorders {topic}") for topic in WEBHOOK_TOPICS
         )  # fmt: skip
-        assert _webhooks_intact(client, ids, DELIVERY_URL)
-        assert not _webhooks_intact(client, ids, DELIVERY_URL + "0")
+        assert webhooks_intact(client, ids, DELIVERY_URL)
+        assert not webhooks_intact(client, ids, DELIVERY_URL + "0")
 
         disabled = client.update_webhook(ids[0], status="disabled")
         assert (disabled["id"], disabled["status"]) == (ids[0], "disabled")
-        assert not _webhooks_intact(client, ids, DELIVERY_URL)
+        assert not webhooks_intact(client, ids, DELIVERY_URL)
         assert client.update_webhook(ids[0], status="active")["status"] == "active"
-        assert _webhooks_intact(client, ids, DELIVERY_URL)
+        assert webhooks_intact(client, ids, DELIVERY_URL)
     finally:
         assert delete_webhooks(client, ids) == []
     assert [w for w in client.list_webhooks() if int(w["id"]) in ids] == []

@@ -19,8 +19,9 @@ from redis import Redis
 from app import create_app
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.merchants import MerchantRepository
+from plugin.errors import InvalidStoreUrl
 from plugin.usecases.accounts import hash_password
-from plugin.usecases.connecting import InvalidStoreUrl, validate_store_url
+from plugin.usecases.connecting import validate_store_url
 from tests.functional.abuse.test_security import snapshot
 from tests.functional.web.conftest import PASSWORD, csrf_token, make_config, state
 

@@ -25,6 +25,7 @@ from plugin.adapters.queue.relay import enqueue_pending
 from plugin.adapters.sql.models import InboxEvent
 from plugin.adapters.sql.repositories import StoreRecord, dedupe_key
 from plugin.platforms.woocommerce.signature import sign
+from tests.examples import examples
 from tests.functional.abuse.conftest import WEBHOOK_SECRET_A, WEBHOOK_SECRET_B
 from tests.functional.webhooks.conftest import order_payload, state
 from webhooks.receive import FINGERPRINTS
@@ -183,7 +184,7 @@ def test_unsigned_requests_never_fail_and_never_store(
 ) -> None:
     before = relayed(fuzz_app, fuzz_redis)
 
-    @settings(FUZZ, max_examples=4500)
+    @settings(FUZZ, max_examples=examples(4500))
     @given(request=unsigned_requests(two_stores))
     def check(request: tuple[int, bytes, dict[str, str]]) -> None:
         store_id, body, headers = request
@@ -203,7 +204,7 @@ def test_signed_garbage_is_refused_without_5xx_and_stores_nothing(
 ) -> None:
     first, _second = two_stores
 
-    @settings(FUZZ, max_examples=4000)
+    @settings(FUZZ, max_examples=examples(4000))
     @given(body=bodies, topic=st.sampled_from(HANDLED))
     def check(body: bytes, topic: str) -> None:
         before = relayed(fuzz_app, fuzz_redis)
@@ -289,7 +290,7 @@ def test_valid_signed_payloads_are_accepted_exactly_once(
     first, second = two_stores
     seen: set[tuple[int, str, int, dt.datetime, str]] = set()
 
-    @settings(FUZZ, max_examples=1500)
+    @settings(FUZZ, max_examples=examples(1500))
     @given(delivery=valid_deliveries(), to_second=st.booleans())
     def check(
         delivery: tuple[str, dict[str, Any], tuple[str, int, dt.datetime]], to_second: bool

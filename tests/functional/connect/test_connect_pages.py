@@ -15,7 +15,7 @@ import requests
 from app import create_app
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.config import Config
-from plugin.usecases.connecting import WEBHOOK_TOPICS
+from plugin.platforms.woocommerce.connect import WEBHOOK_TOPICS
 from tests.integration.connect.conftest import (
     CONSUMER_KEY,
     CONSUMER_SECRET,

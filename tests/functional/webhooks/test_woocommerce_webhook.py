@@ -15,6 +15,7 @@ from rq.serializers import JSONSerializer
 from plugin.adapters.queue.relay import QUEUE_NAME, event_queue
 from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
+from tests.examples import examples
 from webhooks.receive import FINGERPRINTS
 
 from .conftest import (
@@ -349,7 +350,7 @@ def test_other_methods_are_405(app: Flask, client: FlaskClient, store: StoreReco
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -8,14 +8,11 @@ import pytest
 from sqlalchemy import text
 
 from plugin.adapters.sql.repositories import StoreRepository
-from plugin.usecases.connecting import (
-    WEBHOOK_TOPICS,
-    InvalidKeys,
-    InvalidStoreUrl,
-    connect_store,
-    disconnect_store,
-    ensure_connected,
-)
+from plugin.errors import InvalidKeys, InvalidStoreUrl
+from plugin.platforms.registry import Registry
+from plugin.platforms.woocommerce.connect import WEBHOOK_TOPICS
+from plugin.platforms.woocommerce.driver import WOOCOMMERCE
+from plugin.usecases.connecting import connect_store, disconnect_store, ensure_connected
 from tests.integration.connect.conftest import CONSUMER_KEY, CONSUMER_SECRET, LiveSandbox
 
 PUBLIC_URL = "http://127.0.0.1:9"  # never contacted by these tests except the store's ping
@@ -23,6 +20,7 @@ PUBLIC_URL = "http://127.0.0.1:9"  # never contacted by these tests except the s
 
 def _connect(stores: StoreRepository, sandbox: LiveSandbox, **overrides: object) -> int:
     arguments: dict[str, object] = {
+        "driver": WOOCOMMERCE,
         "public_url": PUBLIC_URL,
         "development": True,
         "name": "Sandbox",
@@ -99,6 +97,7 @@ def test_wrong_keys_are_refused_and_nothing_is_kept(
             sandbox.url,
             CONSUMER_KEY,
             "cs_wrong",
+            driver=WOOCOMMERCE,
             public_url=PUBLIC_URL,
             development=True,
         )
@@ -121,7 +120,7 @@ def test_secrets_are_never_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     store_id = _connect(stores, sandbox)
-    disconnect_store(stores, store_id)
+    disconnect_store(stores, store_id, drivers=Registry(None, None))
     webhook_secret = stores.credentials(store_id).webhook_secret
     assert "store connected" in caplog.text
     for secret in (CONSUMER_KEY, CONSUMER_SECRET, webhook_secret):
@@ -135,7 +134,7 @@ def test_disconnect_deletes_the_webhooks_and_marks_the_store(
     store_id = _connect(stores, sandbox)
     kept_ids = sorted(stores.get(kept).webhook_ids)  # type: ignore[union-attr]
 
-    assert disconnect_store(stores, store_id) == []
+    assert disconnect_store(stores, store_id, drivers=Registry(None, None)) == []
 
     store = stores.get(store_id)
     assert store is not None
@@ -146,7 +145,7 @@ def test_disconnect_deletes_the_webhooks_and_marks_the_store(
 def test_ensure_connected_reuses_the_connection(
     stores: StoreRepository, sandbox: LiveSandbox
 ) -> None:
-    arguments = {"public_url": PUBLIC_URL, "development": True}
+    arguments = {"driver": WOOCOMMERCE, "public_url": PUBLIC_URL, "development": True}
     first = ensure_connected(stores, sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, **arguments)
     webhook_ids = stores.get(first).webhook_ids  # type: ignore[union-attr]
     second = ensure_connected(stores, sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, **arguments)
@@ -160,7 +159,7 @@ def test_ensure_connected_reuses_the_connection(
 def test_ensure_connected_re_registers_webhooks_the_store_lost(
     stores: StoreRepository, sandbox: LiveSandbox
 ) -> None:
-    arguments = {"public_url": PUBLIC_URL, "development": True}
+    arguments = {"driver": WOOCOMMERCE, "public_url": PUBLIC_URL, "development": True}
     store_id = ensure_connected(stores, sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, **arguments)
     old_ids = stores.get(store_id).webhook_ids  # type: ignore[union-attr]
     sandbox.store.delete_webhook(old_ids[0])
@@ -181,7 +180,7 @@ def test_ensure_connected_re_registers_webhooks_the_store_lost(
 def test_ensure_connected_with_new_keys_keeps_one_connection(
     stores: StoreRepository, sandbox: LiveSandbox
 ) -> None:
-    arguments = {"public_url": PUBLIC_URL, "development": True}
+    arguments = {"driver": WOOCOMMERCE, "public_url": PUBLIC_URL, "development": True}
     old = sandbox.store.create_api_key(app_name="Old", user_id="1", scope="read_write")
     store_id = ensure_connected(
         stores, sandbox.url, old["consumer_key"], old["consumer_secret"], **arguments

@@ -15,7 +15,7 @@ import random
 from dataclasses import replace
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.delays import (
@@ -33,9 +33,10 @@ from plugin.core.delays import (
     applicable_date,
     decide,
 )
+from tests.examples import properties
 from tests.unit.core.test_delays import Clock
 
-EXAMPLES = settings(max_examples=1000, deadline=None)
+EXAMPLES = properties(1000)
 ORDERED = dt.datetime(2026, 11, 2, 10, 30, tzinfo=dt.UTC)
 ZONES = (
     dt.UTC,

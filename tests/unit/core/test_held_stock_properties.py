@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.model import (
@@ -35,9 +35,10 @@ from plugin.core.model import (
     free_units,
 )
 from plugin.core.split import plan_split
+from tests.examples import properties
 from tests.unit.core.strategies import REFS, orders, policies
 
-EXAMPLES = settings(max_examples=1000, deadline=None)
+EXAMPLES = properties(1000)
 
 _SHELF = st.integers(0, 12)
 _HOLDS = st.lists(st.integers(1, 6), max_size=3)  # several released orders awaiting payment

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from plugin.core.model import minor_unit
 from plugin.core.split import _split_two, allocate
+from tests.examples import properties
 
 D = Decimal
 
@@ -53,7 +54,7 @@ def test_minor_units(currency: str, unit: str) -> None:
     assert minor_unit(currency) == D(unit)
 
 
-@settings(max_examples=1000, deadline=None)
+@properties(1000)
 @given(
     st.integers(-(10**9), 10**9),
     st.integers(0, 50),
@@ -69,7 +70,7 @@ def test_fast_two_part_split_matches_allocate(
     assert _split_two(amount, keep, moved, exponent, unit) == allocate(amount, (keep, moved), unit)
 
 
-@settings(max_examples=1000, deadline=None)
+@properties(1000)
 @given(
     st.decimals("-1000", "1000", places=5),
     st.lists(st.integers(0, 30), min_size=1, max_size=6),

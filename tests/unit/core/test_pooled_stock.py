@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.model import (
@@ -31,10 +31,11 @@ from plugin.core.model import (
 )
 from plugin.core.release import OpenBackorder, OpenLine, plan_release
 from plugin.core.split import plan_split
+from tests.examples import properties
 from tests.unit.core.builders import line, order
 from tests.unit.core.strategies import REFS, orders, policies
 
-EXAMPLES = settings(max_examples=1000, deadline=None)
+EXAMPLES = properties(1000)
 
 PARENT = ProductRef("C")
 RED = ProductRef("C", "red")

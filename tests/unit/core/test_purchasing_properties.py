@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.model import DeliveryCondition, ProductRef, minor_unit
@@ -29,8 +29,9 @@ from plugin.core.purchasing import (
     shorten,
 )
 from plugin.core.release import OpenBackorder, OpenLine, queue_key
+from tests.examples import properties
 
-EXAMPLES = settings(max_examples=1000, deadline=None)
+EXAMPLES = properties(1000)
 REFS = (ProductRef("A"), ProductRef("B"), ProductRef("C", "red"), ProductRef("C", "blue"))
 BASE = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 12, 3)

@@ -7,14 +7,15 @@ import json
 import random
 from collections import defaultdict
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.model import DeliveryCondition, ProductRef
 from plugin.core.release import OpenBackorder, OpenLine, ReleaseResult, plan_release, queue_key
 from plugin.core.serialize import release_from_dict, release_to_dict
+from tests.examples import properties
 
-EXAMPLES = settings(max_examples=1000, deadline=None)
+EXAMPLES = properties(1000)
 REFS = (ProductRef("A"), ProductRef("B"), ProductRef("C", "red"), ProductRef("D"))
 BASE = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.model import (
@@ -17,6 +17,7 @@ from plugin.core.model import (
     StoreSettings,
 )
 from plugin.core.split import next_backorder_seq, plan_resplit, resplit_key
+from tests.examples import properties
 from tests.unit.core.builders import line, order
 
 BACKORDER_LINKS = Links(parent_id="1042", is_backorder_order=True)
@@ -162,7 +163,7 @@ def test_resplit_key_is_per_backorder_order() -> None:
     assert resplit_key("2001") != resplit_key("2002")
 
 
-@settings(max_examples=1000, deadline=None)
+@properties(1000)
 @given(
     st.lists(
         st.tuples(st.integers(1, 9), st.integers(0, 99_999), st.integers(0, 9_999)),

@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.model import (
@@ -25,9 +25,10 @@ from plugin.core.model import (
 from plugin.core.rules import delivery_condition, eligibility
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import order_totals, plan_split
+from tests.examples import properties
 from tests.unit.core.strategies import orders, policies, stock_maps
 
-EXAMPLES = settings(max_examples=1000, deadline=None)
+EXAMPLES = properties(1000)
 ELIGIBLE_ORDERS = orders(statuses=st.sampled_from([Status.NEW, Status.ON_HOLD]))
 AMOUNT_FIELDS = ("subtotal", "subtotal_tax", "total", "tax")
 

@@ -260,7 +260,7 @@ def test_from_order_json_through_the_planner_to_bodies() -> None:
     """End to end without I/O: WooCommerce JSON → core plan → request bodies."""
     from plugin.core.model import Policies
     from plugin.core.split import plan_split
-    from plugin.platforms.woocommerce.mapping import stock_for_order
+    from plugin.platforms.woocommerce.stock import stock_for_order
 
     from .conftest import product_json
 

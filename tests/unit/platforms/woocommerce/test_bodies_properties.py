@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from plugin.core.model import Outcome, Policies
@@ -14,8 +14,9 @@ from plugin.platforms.woocommerce.mapping import (
     load_order,
     order_from_data,
     original_update_body,
-    stock_for_order,
 )
+from plugin.platforms.woocommerce.stock import stock_for_order
+from tests.examples import properties
 
 from .conftest import line, order_json, product_json
 
@@ -27,7 +28,7 @@ LINE = st.tuples(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@properties(80)
 @given(lines=st.lists(LINE, min_size=1, max_size=6))
 def test_bodies_conserve_quantities_and_money(lines: list[tuple[int, int, int, int]]) -> None:
     items, products = [], []

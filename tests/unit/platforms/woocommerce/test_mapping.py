@@ -24,16 +24,10 @@ from plugin.core.model import (
     Stock,
     StockFigure,
 )
-from plugin.platforms.woocommerce.mapping import (
-    canonical_status,
-    load_order,
-    order_from_json,
-    payment_state,
-    stock_figure,
-    stock_for_order,
-    wc_status,
-)
+from plugin.platforms.woocommerce.mapping import load_order, order_from_json, payment_state
 from plugin.platforms.woocommerce.schemas import load_product, summarise
+from plugin.platforms.woocommerce.statuses import canonical_status, wc_status
+from plugin.platforms.woocommerce.stock import stock_figure, stock_for_order
 
 from .conftest import documented_objects, documented_order, line, order_json, product_json
 

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plugin.platforms.woocommerce.signature import decode_secret, sign, verify
+from tests.examples import examples
 
 VECTORS = (
     Path(__file__).resolve().parents[4] / ".." / "shared" / "reference" / "signature-vectors.json"
@@ -86,7 +87,7 @@ def test_secret_is_entity_decoded_like_wp_specialchars_decode() -> None:
     assert verify("p&amp;ss", body, expected) is True
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(secret=st.text(max_size=40), body=st.binary(max_size=200))
 def test_sign_then_verify_roundtrip(secret: str, body: bytes) -> None:
     signature = sign(secret, body)
@@ -94,7 +95,7 @@ def test_sign_then_verify_roundtrip(secret: str, body: bytes) -> None:
     assert verify(secret, body + b"x", signature) is False
 
 
-@settings(max_examples=60)
+@settings(max_examples=examples(60))
 @given(header=st.text(max_size=80))
 def test_verify_never_raises(header: str) -> None:
     assert verify("k", b"body", header) in (True, False)

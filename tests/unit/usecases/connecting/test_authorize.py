@@ -6,13 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from plugin.usecases.connecting import (
-    AuthorizationStates,
-    InvalidKeys,
-    InvalidState,
-    build_authorize_url,
-    parse_app_keys,
-)
+from plugin.errors import InvalidKeys, InvalidState
+from plugin.platforms.woocommerce.connect import build_authorize_url, parse_app_keys
+from plugin.usecases.connecting import AuthorizationStates
 
 
 class MemoryClaims:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from plugin.usecases.connecting import (
-    InvalidStoreUrl,
-    is_public_address,
-    validate_store_url,
-    webhook_delivery_url,
-)
+from plugin.core.addresses import is_public_address
+from plugin.errors import InvalidStoreUrl
+from plugin.usecases.connecting import validate_store_url, webhook_delivery_url
 
 
 def resolver(*addresses: str):
@@ -148,6 +145,6 @@ def test_unresolvable_host_is_refused() -> None:
 
 
 def test_webhook_delivery_url() -> None:
-    assert webhook_delivery_url("https://bo.example.com/", 7) == (
+    assert webhook_delivery_url("https://bo.example.com/", 7, "woocommerce") == (
         "https://bo.example.com/webhooks/woocommerce/7"
     )
