@@ -43,8 +43,10 @@ from plugin.core.model import (
     Status,
     Stock,
     StockFigure,
+    free_units,
 )
-from plugin.errors import NotFound, PermanentError
+from plugin.errors import NotFound, PermanentError, ValidationFailed
+from plugin.platforms.shopify.catalogue import ShopifyCatalogue
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.connect import ShopifyConnection
 from plugin.platforms.shopify.ids import gid, number
@@ -53,6 +55,7 @@ from plugin.platforms.shopify.mapping import (
     METAFIELD_KEY,
     METAFIELD_NAMESPACE,
     ORDER_FIELDS,
+    STATUS_NAMES,
     authorisation,
     authorisation_lapsed,
     available_at,
@@ -71,7 +74,16 @@ from plugin.platforms.shopify.mapping import (
     splits_of,
 )
 from plugin.platforms.shopify.webhooks import order_fingerprint
-from plugin.ports import OrderChange, WebhookInfo
+from plugin.ports import (
+    FreeUnits,
+    HeldUnits,
+    OrderChange,
+    OrderSummary,
+    Promise,
+    PromiseState,
+    ShelfItem,
+    WebhookInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,20 +124,14 @@ ORDERS_SINCE = """query changed($query: String!, $after: String) {
     pageInfo { hasNextPage endCursor }
     nodes { id updatedAt displayFinancialStatus displayFulfillmentStatus cancelledAt closedAt
       lineItems(first: 30) { nodes { id quantity } } } } }"""
-SET_POLICY = """mutation policy($product: ID!, $variants: [ProductVariantsBulkInput!]!) {
-  productVariantsBulkUpdate(productId: $product, variants: $variants) {
-    productVariants { id inventoryPolicy } userErrors { field message code } } }"""
-ITEM_VARIANT = """query item($id: ID!) { inventoryItem(id: $id) { id
-  variant { id inventoryPolicy product { id } } } }"""
 
 
-class ShopifyPlatform:
-    """A Shopify shop in domain terms (implements the `plugin.ports.Platform` reads and the
-    split and release writes)."""
+class ShopifyPlatform(ShopifyCatalogue):
+    """A Shopify shop in domain terms (implements `plugin.ports.Platform`)."""
 
-    def __init__(self, client: ShopifyClient, *, delivery_url: str = "") -> None:
+    def __init__(self, client: ShopifyClient, *, public_url: str = "") -> None:
         self.client = client
-        self.delivery_url = delivery_url
+        self.public_url = public_url.rstrip("/")
         self._orders: dict[str, dict[str, Any]] = {}  # the latest read of each order
         self._primary: str | None = None
 
@@ -424,7 +430,7 @@ class ShopifyPlatform:
             if fo["status"] == "ON_HOLD":
                 self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
 
-    def release_order(self, order_id: str, status: str, release_key: str) -> str | None:
+    def release_order(self, order_id: str, release_as: str, release_key: str) -> str | None:
         """Release the hold of a held part (no write when it is no longer held) and capture its
         value from an authorised payment, finally when nothing else of the order is held.
         Returns None, or, when the authorisation has lapsed (commonly after 7 days) and
@@ -476,26 +482,70 @@ class ShopifyPlatform:
             reason="unsupported_on_shopify",
         )
 
-    def set_backorders(self, ref: ProductRef, allow: bool) -> None:
-        """Let the variant be sold below zero (`CONTINUE`) or not (`DENY`); no write when it
-        already is."""
-        item = self.client.execute(
-            ITEM_VARIANT, {"id": gid("InventoryItem", ref.variant_id or "")}
-        )["inventoryItem"]
-        if item is None or item.get("variant") is None:
-            raise NotFound(f"inventory item {ref.variant_id} does not exist", reason="not_found")
-        variant = item["variant"]
-        policy = "CONTINUE" if allow else "DENY"
-        if variant["inventoryPolicy"] == policy:
-            return
-        self.client.mutate(
-            SET_POLICY,
+    def held_units(self, promises: Sequence[Promise]) -> HeldUnits:
+        """Shopify keeps an order's units committed until they ship or the order is cancelled,
+        paid or not: nothing released is given back to the figure, so nothing is held back.
+        A promise whose order is gone is GONE, every other one SETTLED (no read without one)."""
+        if not promises:
+            return HeldUnits()
+        found = {order.id for order in self.get_orders([p.order_id for p in promises])}
+        return HeldUnits(
+            {},
             {
-                "product": variant["product"]["id"],
-                "variants": [{"id": variant["id"], "inventoryPolicy": policy}],
+                p.order_id: PromiseState.SETTLED if p.order_id in found else PromiseState.GONE
+                for p in promises
             },
-            "productVariantsBulkUpdate",
         )
+
+    def free_units(self, waiting: Sequence[Order], promises: Sequence[Promise]) -> FreeUnits:
+        """Units free for the waiting held parts per inventory item: available at the
+        fulfilling (primary) location, plus what they committed there themselves. One read per
+        inventory item (`stock_figure`) and one per held part (`reduced_stock`)."""
+        refs = dict.fromkeys(line.ref for order in waiting for line in order.lines)
+        figures = {ref: self.stock_figure(ref).quantity for ref in refs}
+        taken: dict[ProductRef, int] = {}
+        for order in waiting:
+            reduced = self.reduced_stock(order.id)
+            for line in order.lines:
+                taken[line.ref] = taken.get(line.ref, 0) + reduced.get(line.line_id, 0)
+        held = self.held_units(promises)
+        free = {
+            ref: 0 if figure is None else free_units(figure, taken.get(ref, 0), 0)
+            for ref, figure in figures.items()
+        }
+        return FreeUnits(free, {ref: ref for ref in refs}, held)
+
+    def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
+        """Orders (and held parts) by id as the pages show them; one read each."""
+        found: dict[str, OrderSummary] = {}
+        for order_id in dict.fromkeys(str(i) for i in order_ids):
+            try:
+                order = self.get_order(order_id)
+            except (NotFound, ValidationFailed):
+                continue
+            names = {line.line_id: line.name for line in order.lines}
+            found[order_id] = OrderSummary(
+                order_id=order_id,
+                number=order.number,
+                status=order.status,
+                store_status=STATUS_NAMES.get(order.status, str(order.status)),
+                currency=order.currency,
+                customer=order.customer.email or f"customer {order.customer.id or ''}".strip(),
+                line_names={(line.product_id, line.variant_id): line.name for line in order.lines},
+                lines=names,
+                original_lines=names if order.links.is_backorder_order else {},
+            )
+        return found
+
+    def shelf_products(self, product_ids: Sequence[int]) -> dict[int, ShelfItem | None]:
+        """The storefront widget is WooCommerce's: a Shopify theme shows "Backorder" itself
+        on `CONTINUE` variants, so every id is answered as unknown (no read)."""
+        return {int(product_id): None for product_id in product_ids}
+
+    def shelf_variations(
+        self, product_id: int, variation_ids: Sequence[int], public: Sequence[int]
+    ) -> dict[int, ShelfItem]:
+        return {}
 
     # -- reconciliation and subscriptions ---------------------------------------------------
 
@@ -527,9 +577,11 @@ class ShopifyPlatform:
             after = page["pageInfo"]["endCursor"]
 
     def list_webhooks(self) -> list[WebhookInfo]:
+        """Our subscriptions (those delivering to us, when we know where that is)."""
         return [
             WebhookInfo(id_, topic, "active", url)
             for id_, topic, url in ShopifyConnection(self.client).list_webhooks()
+            if not self.public_url or url.startswith(self.public_url + "/")
         ]
 
     def activate_webhook(self, webhook_id: str) -> None:

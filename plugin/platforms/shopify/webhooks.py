@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from plugin.ports import Topic
+from plugin.ports import Delivery, DeliveryTopic, Rejected, ResourceState, Topic
 
 HMAC_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
@@ -225,3 +225,32 @@ def _time(payload: Mapping[str, Any], name: str) -> dt.datetime:
     if moment.tzinfo is None:
         raise BadDelivery(f"{name} has no offset")
     return moment.astimezone(dt.UTC)
+
+
+class ShopifyWebhooks:
+    """`plugin.ports.Webhooks` for Shopify deliveries to `/webhooks/shopify/<store id>`."""
+
+    def is_ping(self, delivery: Delivery) -> bool:
+        """Shopify does not ping a new subscription."""
+        return False
+
+    def verify(self, secret: str, delivery: Delivery) -> bool:
+        return verify(secret, delivery.body, delivery.header(HMAC_HEADER))
+
+    def topic(self, delivery: Delivery) -> DeliveryTopic:
+        """The delivery's topic; Rejected (400) when it names none. `app/uninstalled` and the
+        compliance topics have no inbox event (compliance.py acts on them)."""
+        name = (delivery.header(TOPIC_HEADER) or "").strip()
+        if not name:
+            raise Rejected(400, f"missing {TOPIC_HEADER}")
+        ignored = name in COMPLIANCE_TOPICS or name == UNINSTALLED_TOPIC
+        return DeliveryTopic(name, TOPICS.get(name), ignored)
+
+    def parse(self, topic: str, delivery: Delivery) -> ResourceState:
+        """The resource state the delivery reports; Rejected (400) for a bad payload."""
+        name = (delivery.header(TOPIC_HEADER) or "").strip()
+        try:
+            event = parse(name, delivery.body, delivery.header)
+        except BadDelivery as error:
+            raise Rejected(400, str(error)) from None
+        return ResourceState(event.resource_id, event.modified_gmt, event.fingerprint)

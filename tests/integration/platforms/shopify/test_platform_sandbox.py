@@ -215,9 +215,9 @@ def test_allow_backorder_sets_continue(shop: Shop) -> None:
     )["productVariants"]["nodes"][0]
     ref = ProductRef(number(item["product"]["id"]), number(item["inventoryItem"]["id"]))
     assert item["inventoryPolicy"] == "DENY"
-    platform.set_backorders(ref, True)
+    platform.set_backorders(ref, "CONTINUE")
     calls = platform.calls
-    platform.set_backorders(ref, True)
+    platform.set_backorders(ref, "CONTINUE")
     assert platform.calls == calls + 1  # read, and no write the second time
     after = shop.data(
         'query { productVariants(first: 1, query: "sku:APRON-LINEN") '
