@@ -219,6 +219,15 @@ class ShopifyClient:
             errors = answer.get("errors")
             if errors and _is_throttled(errors):
                 self.throttled += 1
+                requested = _requested_cost(answer)
+                if status is not None and requested is not None and requested > status.maximum:
+                    # No wait ever makes it fit: a bucket smaller than one query (a shop whose
+                    # limits are below the standard 2,000 points).
+                    raise ValidationFailed(
+                        f"{operation}: costs {requested:g} points, more than the shop's bucket "
+                        f"holds ({status.maximum:g})",
+                        reason="query_too_costly",
+                    )
                 wait = _throttled_wait(answer, status)
                 if attempt >= self.throttled_retries:
                     raise RateLimited(
@@ -300,6 +309,11 @@ def _throttle_status(answer: Mapping[str, Any]) -> ThrottleStatus | None:
         return None
 
 
+def _requested_cost(answer: Mapping[str, Any]) -> float | None:
+    requested = ((answer.get("extensions") or {}).get("cost") or {}).get("requestedQueryCost")
+    return float(requested) if isinstance(requested, int | float) else None
+
+
 def _actual_cost(answer: Mapping[str, Any]) -> float:
     actual = ((answer.get("extensions") or {}).get("cost") or {}).get("actualQueryCost")
     return float(actual) if isinstance(actual, int | float) else 0.0
@@ -319,8 +333,8 @@ def _is_throttled(errors: Any) -> bool:
 
 def _throttled_wait(answer: Mapping[str, Any], status: ThrottleStatus | None) -> float:
     """Seconds until the bucket holds the requested cost again (1 s when it is not said)."""
-    requested = ((answer.get("extensions") or {}).get("cost") or {}).get("requestedQueryCost")
-    if status is None or not isinstance(requested, int | float):
+    requested = _requested_cost(answer)
+    if status is None or requested is None:
         return 1.0
     # A THROTTLED request that cost nothing (an emptied bucket) waits for one point at least.
     wait = status.seconds_until(max(float(requested), 1.0))

@@ -344,3 +344,19 @@ def test_non_json_answer_is_a_permanent_error(mocked: Any) -> None:
     with pytest.raises(PermanentError) as raised:
         ShopifyClient(SHOP, TOKEN).execute(QUERY, {"id": "x"})
     assert raised.value.reason == "invalid_response"
+
+
+def test_a_query_costing_more_than_the_bucket_is_refused_at_once(
+    mocked: Any, hooks: Recorder
+) -> None:
+    too_big = {"errors": THROTTLED["errors"], "extensions": cost(400.0, requested=641, actual=None)}
+    too_big["extensions"]["cost"]["throttleStatus"]["maximumAvailable"] = 400.0
+    mocked.post(ENDPOINT, json=too_big)
+    client = make(hooks)
+
+    with pytest.raises(ValidationFailed) as raised:
+        client.execute(QUERY, {"id": "x"})
+
+    assert raised.value.reason == "query_too_costly"
+    assert "costs 641 points, more than the shop's bucket holds (400)" in str(raised.value)
+    assert hooks.events == [("throttle", 0.0)]  # no wait, no retry
