@@ -87,10 +87,10 @@ def backorders(app: Flask) -> Backorders:
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the web app. Add new ones (web/...) to this list."""
     from web.connect import bp as connect_pages
-    from webhooks.receive import blueprint as woocommerce_webhooks
+    from webhooks.receive import blueprint as webhook_route
 
     blueprints = [
-        woocommerce_webhooks,
+        webhook_route,
         connect_pages,
         # web/ blueprints (connect, settings, storefront) are registered here.
     ]

@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
         storefront,
         stores,
     )
-    from webhooks.receive import blueprint as woocommerce_webhooks
+    from webhooks.receive import blueprint as webhook_route
 
     config = app.extensions["backorders"].config
     app.config.update(
@@ -52,7 +52,7 @@ def init_app(app: Flask) -> None:
     # Not forms: the platform's webhooks are authenticated by their HMAC signature, and the
     # wc-auth callback by its signed single-use state (see web/connect.py).
     csrf.exempt("web.connect.wc_auth_callback")
-    csrf.exempt(woocommerce_webhooks)
+    csrf.exempt(webhook_route)
     for module in (
         auth,
         stores,

@@ -22,7 +22,7 @@ from plugin.core.model import PaymentAction
 from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitState
 from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
-from web.backorders import fetch_orders, product_name
+from web.backorders import ON_HOLD_STATUSES, fetch_orders, product_name
 from web.inputs import is_numeric_id
 
 logger = logging.getLogger(__name__)
@@ -154,6 +154,7 @@ def _page(
         product=product_name(order, found.product_id, found.variant_id),
         currency=order.currency if order else "",
         status=order.store_status if order else "",
+        on_hold=order is not None and order.status in ON_HOLD_STATUSES,
         errors=errors or {},
         reason=reason,
         reason_max=REASON_MAX_LENGTH,

@@ -57,7 +57,7 @@ from plugin.ports import SplitRecord, SplitState
 _STORES = cast(Table, Store.__table__)
 _LINEAGE_LIMIT = 100  # re-splits of one original order; a guard against a corrupt loop
 _INBOX = cast(Table, InboxEvent.__table__)
-_WEBHOOK_TARGET = select(_STORES.c.status, _STORES.c.webhook_secret_enc).where(
+_WEBHOOK_TARGET = select(_STORES.c.status, _STORES.c.webhook_secret_enc, _STORES.c.platform).where(
     _STORES.c.id == bindparam("store")
 )
 # `last_event_at` is shown to the minute (stores page): written by the first event of each
@@ -262,6 +262,7 @@ class WebhookTarget:
     webhook_secret: str = field(repr=False)
     # The secret as stored (encrypted): the inbox insert checks it is still the store's.
     sealed_secret: str = field(repr=False, default="")
+    platform: str = ""  # `stores.platform`: the route of another platform refuses the store
 
 
 # How long a web process trusts its cached webhook target before reading the store again. The
@@ -445,6 +446,7 @@ class StoreRepository:
             row.status == "connected",
             self.vault.decrypt(row.webhook_secret_enc),
             sealed_secret=row.webhook_secret_enc,
+            platform=row.platform,
         )
         if target.connected:
             self._targets[store_id] = (read_at, target)

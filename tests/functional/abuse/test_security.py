@@ -34,7 +34,7 @@ __all__ = ["alice", "alice_store", "anonymous", "app", "bob"]
 # POST routes that are not forms, each authenticated by something other than a session:
 CSRF_EXEMPT = {
     # The store's HMAC signature over the raw body (webhooks/receive.py).
-    "woocommerce_webhooks.receive",
+    "webhooks.receive",
     # A server-to-server JSON POST from WooCommerce, authenticated by the signed, single-use
     # state in its URL (web/connect.py, authentication.md).
     "connect.wc_auth_callback",

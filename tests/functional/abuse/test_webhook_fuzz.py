@@ -25,10 +25,10 @@ from plugin.adapters.queue.relay import enqueue_pending
 from plugin.adapters.sql.models import InboxEvent
 from plugin.adapters.sql.repositories import StoreRecord, dedupe_key
 from plugin.platforms.woocommerce.signature import sign
+from plugin.platforms.woocommerce.webhooks import FINGERPRINTS
 from tests.examples import examples
 from tests.functional.abuse.conftest import WEBHOOK_SECRET_A, WEBHOOK_SECRET_B
 from tests.functional.webhooks.conftest import order_payload, state
-from webhooks.receive import FINGERPRINTS
 
 FUZZ = settings(
     deadline=None,

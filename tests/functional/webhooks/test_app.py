@@ -24,7 +24,7 @@ def test_create_app_reads_the_environment(
         assert (app.config["MAX_CONTENT_LENGTH"], app.config["TESTING"]) == (8192, True)
         assert state(app).config.database_url == f"sqlite:///{tmp_path / 'backorders.db'}"
         assert (tmp_path / "backorders.db").exists()
-        assert "woocommerce_webhooks" in app.blueprints
+        assert "webhooks" in app.blueprints
     finally:
         state(app).db.dispose()
 

@@ -15,8 +15,8 @@ from rq.serializers import JSONSerializer
 from plugin.adapters.queue.relay import QUEUE_NAME, event_queue
 from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
+from plugin.platforms.woocommerce.webhooks import FINGERPRINTS
 from tests.examples import examples
-from webhooks.receive import FINGERPRINTS
 
 from .conftest import (
     WEBHOOK_SECRET,
