@@ -103,13 +103,25 @@ def test_workers_sharing_the_limiter_stay_inside_one_bucket(
 
 
 def test_throttled_past_the_retries_is_rate_limited() -> None:
-    with running_shop("--bucket-size", "120", "--restore-rate", "2") as tiny:
+    with running_shop("--bucket-size", "100", "--restore-rate", "1") as tiny:
         waits: list[float] = []
         client = ShopifyClient(tiny.url, DEMO_ACCESS_TOKEN, throttled_retries=1, sleep=waits.append)
-        # 2 + 50 x (1 + 2 + 5) = 402 points asked of a bucket of 120: never available.
+        client.execute(PRODUCTS)  # asks for 82 of the 100 points and spends 23
+        spent = 100 - (client.last_status.available if client.last_status else 0)
+        assert spent > 18  # so the next 82 are not there
         with pytest.raises(RateLimited) as raised:
-            client.execute(PRODUCTS.replace("first: 10", "first: 50"))
-        assert raised.value.retry_after == pytest.approx(141.0)
-        assert waits == [pytest.approx(141.0)]
-        assert client.calls == 2
+            client.execute(PRODUCTS)
+        assert raised.value.retry_after is not None and raised.value.retry_after > 0
+        assert len(waits) == 1  # waited once (the store's pause absent: in place), then gave up
+        assert client.calls == 3
         assert client.throttled == 2
+
+
+def test_a_query_costing_more_than_the_bucket_is_refused_at_once() -> None:
+    with running_shop("--bucket-size", "120", "--restore-rate", "2") as tiny:
+        client = ShopifyClient(tiny.url, DEMO_ACCESS_TOKEN, sleep=lambda seconds: None)
+        # 2 + 50 x (1 + 2 + 5) = 402 points asked of a bucket of 120: never available.
+        with pytest.raises(ValidationFailed) as raised:
+            client.execute(PRODUCTS.replace("first: 10", "first: 50"))
+        assert raised.value.reason == "query_too_costly"
+        assert client.calls == 1
