@@ -592,6 +592,10 @@ class StoreAccess:
     webhook_ids: tuple[int, ...] = ()
     public_url: str = ""  # where our webhooks are delivered (ours are those pointing here)
     throttle: Callable[[], None] | None = None
+    # Holds every worker's requests to the store for some seconds (`StoreRateLimiter.pause`):
+    # a platform whose answers say its budget runs low holds them all back before the store
+    # refuses (Shopify's cost bucket).
+    pause: Callable[[float], object] | None = None
     timeout: float = 30.0
     allow_private_addresses: bool = False
 

@@ -4,9 +4,9 @@ to reach a connected store: `Registry.for_store`, always behind the store's shar
 Every call to a store counts against its `api_rate_limit` (plugin/adapters/redis/ratelimit.py),
 whichever process makes it: worker jobs, the bulk job, merchant pages and the storefront widget all
 open their store here. (Connecting a store is the exception: its calls come before the store has
-a row, an id and a limit; `PlatformDriver.connection`.) WooCommerce is registered by default; a
-new platform is one folder under `plugin/platforms/` with a driver registered here (tests may
-register their own).
+a row, an id and a limit; `PlatformDriver.connection`.) WooCommerce and Shopify are registered by
+default; a new platform is one folder under `plugin/platforms/` with a driver registered here
+(tests may register their own).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import redis
 from plugin.adapters.redis.ratelimit import StoreRateLimiter
 from plugin.config import ConfigError
 from plugin.errors import PermanentError, TransientError
+from plugin.platforms.shopify.driver import SHOPIFY
 from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from plugin.ports import Platform, PlatformDriver, StoreAccess
 
@@ -91,7 +92,7 @@ class Registry:
         *,
         public_url: str = "",
         allow_private_addresses: bool = False,
-        drivers: Iterable[PlatformDriver] = (WOOCOMMERCE,),
+        drivers: Iterable[PlatformDriver] = (WOOCOMMERCE, SHOPIFY),
         extra: Iterable[str] = (),
     ) -> None:
         """`connection` (or a function giving it, called when the first store is opened) and
@@ -167,6 +168,7 @@ class Registry:
                 webhook_ids=tuple(store.webhook_ids),
                 public_url=self.public_url,
                 throttle=throttle,
+                pause=limiter.pause,
                 timeout=timeout,
                 allow_private_addresses=self.allow_private_addresses,
             )

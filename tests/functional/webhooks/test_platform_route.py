@@ -151,7 +151,7 @@ def test_a_store_is_reached_only_under_its_own_platform(
 def test_an_unknown_platform_is_not_found_and_records_nothing(
     app: Flask, client: FlaskClient, store: StoreRecord, redis_client: redis.Redis
 ) -> None:
-    response = _send(client, f"/webhooks/shopify/{store.id}", {"id": 1, "updated": "x"})
+    response = _send(client, f"/webhooks/no-such-platform/{store.id}", {"id": 1, "updated": "x"})
 
     assert (response.status_code, response.get_json()) == (404, {"error": "unknown platform"})
     assert inbox_count(app) == 0

@@ -12,14 +12,14 @@ from tests.platforms.toyshop.driver import TOYSHOP
 
 def test_a_named_driver_joins_the_built_in_ones() -> None:
     registry = Registry(None, None, extra=["tests.platforms.toyshop.driver:TOYSHOP"])
-    assert registry.names() == ["toyshop", "woocommerce"]
+    assert registry.names() == ["shopify", "toyshop", "woocommerce"]
     assert registry.driver("toyshop") is TOYSHOP
     assert registry.driver("woocommerce") is WOOCOMMERCE
 
 
 def test_without_a_name_only_the_built_in_ones() -> None:
     registry = Registry(None, None)
-    assert registry.names() == ["woocommerce"]
+    assert registry.names() == ["shopify", "woocommerce"]
     with pytest.raises(UnknownPlatform):
         registry.driver("toyshop")
 
