@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from plugin import bootstrap
 from plugin.adapters.redis.connection import connect_redis
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.repositories import InboxRepository, SqlInbox, StoreRepository
@@ -69,12 +70,8 @@ class Backorders:
         if self._registry is None:
             with self._lock:
                 if self._registry is None:
-                    self._registry = Registry(
-                        lambda: self.redis,
-                        self.stores,
-                        public_url=self.config.public_url,
-                        allow_private_addresses=self.config.development,
-                        extra=self.config.extra_platforms,
+                    self._registry = bootstrap.platform_registry(
+                        self.config, lambda: self.redis, self.stores
                     )
         return self._registry
 
@@ -151,7 +148,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     app.config.update(flask_settings)
     _trust_proxies(app, config)
 
-    db = Database(config.database_url)
+    db = bootstrap.open_database(config)
     db.migrate()
     # gunicorn --preload forks after this point: children must not share pooled connections.
     db.dispose()
@@ -160,7 +157,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         config=config,
         db=db,
         vault=vault,
-        stores=StoreRepository(db, vault),
+        stores=bootstrap.store_repository(config, db),
         inbox=SqlInbox(db),
         events=InboxRepository(db),
         _redis=redis_client,

@@ -512,19 +512,17 @@ def demo_store(sandbox_url: str) -> DemoStore:
 def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     """Connect the sandbox store (reusing an earlier connection) and give it to the demo
     merchant, so the merchant app shows it after signing in."""
-    from plugin.adapters.sql.db import Database
-    from plugin.adapters.sql.repositories import StoreRepository
-    from plugin.adapters.vault import Vault
+    from plugin import bootstrap
     from plugin.config import Config
     from plugin.platforms.woocommerce.driver import WOOCOMMERCE
     from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
     from plugin.usecases.connecting import ensure_connected
 
     config = Config.from_env(env)
-    db = Database(config.database_url)
+    db = bootstrap.open_database(config)
     try:
         store_id = ensure_connected(
-            StoreRepository(db, Vault(config.secret_key)),
+            bootstrap.store_repository(config, db),
             demo.base_url,
             demo.consumer_key,
             demo.consumer_secret,

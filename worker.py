@@ -35,6 +35,7 @@ from rq.serializers import JSONSerializer
 # forked work horse does not import them again per job; they import `worker` only lazily.
 from jobs import delay_notices as _delay_jobs  # noqa: F401
 from jobs import self_service as _self_service_jobs
+from plugin import bootstrap
 from plugin.adapters.mail.smtp import deliver
 from plugin.adapters.queue.jobs import (
     QUEUE_NAME,
@@ -46,12 +47,7 @@ from plugin.adapters.queue.jobs import (
 from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
 from plugin.adapters.queue.relay import enqueue_event, enqueue_pending, requeue_vanished, run_relay
 from plugin.adapters.queue.retry import prepare_retry
-from plugin.adapters.queue.scheduler import (
-    ensure_schedules,
-    reap_stale_after,
-    schedule_periodic,
-    start_guardian,
-)
+from plugin.adapters.queue.scheduler import ensure_schedules, schedule_periodic, start_guardian
 from plugin.adapters.redis.connection import connect_redis
 from plugin.adapters.redis.locks import (
     RESPLIT_LOCK_WAIT,
@@ -73,7 +69,6 @@ from plugin.adapters.sql.repositories import (
     StoreRecord,
     StoreRepository,
 )
-from plugin.adapters.vault import Vault
 from plugin.config import Config, configure_logging
 from plugin.core.model import ProductRef
 from plugin.errors import PermanentError, RateLimited, TransientError
@@ -91,16 +86,6 @@ PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it i
 # again (the job always exists from the moment the event is marked, so any age would do; this
 # keeps each pass to events that had time to be lost rather than in flight).
 VANISHED_OLDER_THAN = 5
-
-
-def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    return float(raw) if raw else default
-
-
-def heartbeat_interval() -> int:
-    """RQ's job_monitoring_interval for `python worker.py` (BACKORDERS_HEARTBEAT, default 10 s)."""
-    return max(1, int(_env_seconds("BACKORDERS_HEARTBEAT", 10)))
 
 
 # --- adapters, built once per process -------------------------------------------------------
@@ -130,9 +115,9 @@ def runtime() -> Runtime:
     global _runtime
     if _runtime is None or _runtime.pid != os.getpid():
         config = Config.from_env(os.environ)
-        db = Database(config.database_url)
+        db = bootstrap.open_database(config)
         connection = connect_redis(config, retries=3)
-        stores = StoreRepository(db, Vault(config.secret_key))
+        stores = bootstrap.store_repository(config, db)
         _runtime = Runtime(
             config=config,
             db=db,
@@ -144,13 +129,7 @@ def runtime() -> Runtime:
             policies=SqlPolicyStore(db),
             audit=SqlAuditLog(db),
             outbox=OutboxRepository(db),
-            registry=Registry(
-                connection,
-                stores,
-                public_url=config.public_url,
-                allow_private_addresses=config.development,
-                extra=config.extra_platforms,
-            ),
+            registry=bootstrap.platform_registry(config, connection, stores),
             pid=os.getpid(),
         )
     return _runtime
@@ -393,8 +372,6 @@ def cancel_line(store_id: int, cancel_key: str) -> str:
 
 # --- e-mail ----------------------------------------------------------------------------------
 
-DEFAULT_MAIL_FROM = "Backorders <backorders@localhost>"
-
 
 def notifications(rt: Runtime) -> Notifications:
     """The notifier of this process: messages go to the outbox and onto the mail queue."""
@@ -434,7 +411,7 @@ def send_mail(message_id: int) -> str:
             message_id,
             smtp_url=rt.config.smtp_url,
             development=rt.config.development,
-            sender=os.environ.get("MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
+            sender=rt.config.mail_from,
         )
     except TransientError as exc:
         _prepare_retry(exc, None, rt)
@@ -512,7 +489,7 @@ def reconcile_store(store_id: int) -> int:
 def reconcile_all() -> int:
     """Enqueue `reconcile_store` for each connected store whose interval has passed."""
     rt = runtime()
-    schedule_periodic(rt.redis, "reconcile_all")
+    schedule_periodic(rt.redis, "reconcile_all", rt.config.worker)
     now = dt.datetime.now(dt.UTC)
     queued = 0
     for store in rt.stores.list(status="connected"):
@@ -528,7 +505,7 @@ def requeue_pending() -> int:
     """Enqueue inbox events left 'pending' (Redis was away when they arrived) and events whose
     job Redis lost (it crashed or restarted); returns how many were queued."""
     rt = runtime()
-    schedule_periodic(rt.redis, "requeue_pending")
+    schedule_periodic(rt.redis, "requeue_pending", rt.config.worker)
     pending = enqueue_pending(rt.db, rt.redis, older_than_s=PENDING_OLDER_THAN)
     return pending + requeue_vanished(rt.db, rt.redis, older_than_s=VANISHED_OLDER_THAN)
 
@@ -543,8 +520,8 @@ def check_delays_all() -> int:
 def reap_abandoned() -> list[str]:
     """Requeue jobs whose worker died mid-job (see plugin/adapters/queue/reaper.py)."""
     rt = runtime()
-    schedule_periodic(rt.redis, "reap_abandoned")
-    return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=reap_stale_after())
+    schedule_periodic(rt.redis, "reap_abandoned", rt.config.worker)
+    return reap_started_registry(rt.redis, [QUEUE_NAME], stale_after=rt.config.worker.reap_stale)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -564,10 +541,10 @@ def main(argv: list[str] | None = None) -> int:
         # The embedded server this process started: work horses and the scheduler process
         # must use it rather than start servers of their own.
         os.environ["REDIS_URL"] = f"unix://{socket_path}"
-    ensure_schedules(connection)
+    ensure_schedules(connection, config.worker)
     if args.schedule_only:
         return 0
-    db = Database(config.database_url)
+    db = bootstrap.open_database(config)
     db.migrate()
     enqueue_pending(db, connection, older_than_s=0)
     requeue_vanished(db, connection, older_than_s=0)
@@ -579,20 +556,20 @@ def main(argv: list[str] | None = None) -> int:
         name=args.name,
         # Heartbeats every few seconds let the reaper tell a dead worker from a slow job;
         # frequent maintenance lets a surviving worker take the scheduler over quickly.
-        job_monitoring_interval=heartbeat_interval(),
+        job_monitoring_interval=config.worker.heartbeat,
         # An idle worker blocks in BLMOVE for worker_ttl - 15 s and only then runs its
         # maintenance (registry cleanup, taking the scheduler over from a dead worker); RQ's
         # default 420 s would leave scheduled jobs and retries stuck for minutes.
         worker_ttl=WORKER_TTL,
-        maintenance_interval=int(_env_seconds("BACKORDERS_MAINTENANCE_INTERVAL", 30)),
+        maintenance_interval=config.worker.maintenance_interval,
     )
     stop = threading.Event()
-    start_guardian(connect_redis(config, retries=5), stop)
+    start_guardian(connect_redis(config, retries=5), stop, config.worker)
     # Webhooks only record their events; this thread queues them (plugin/adapters/queue/relay.py).
     # Its own engine and client: work horses fork from this process and never touch either.
     threading.Thread(
         target=run_relay,
-        args=(Database(config.database_url), connect_redis(config, retries=5), stop),
+        args=(bootstrap.open_database(config), connect_redis(config, retries=5), stop),
         name="relay",
         daemon=True,
     ).start()

@@ -38,6 +38,45 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class WorkerTimings:
+    """How often a worker does its housekeeping, in seconds (the `BACKORDERS_*` knobs)."""
+
+    reap_tick: float = 10.0  # BACKORDERS_REAP_TICK: the guardian's reaper passes (>= 0.2)
+    reap_stale: float = 40.0  # BACKORDERS_REAP_STALE: a heartbeat this old marks a job abandoned
+    heartbeat: int = 10  # BACKORDERS_HEARTBEAT: RQ's job_monitoring_interval (>= 1)
+    reap_interval: int = 15  # BACKORDERS_REAP_INTERVAL: the periodic reaper job (>= 1)
+    requeue_interval: int = 60  # BACKORDERS_REQUEUE_INTERVAL: re-enqueuing lost events (>= 1)
+    reconcile_tick: int = 60  # BACKORDERS_RECONCILE_TICK: stores due a reconciliation (>= 1)
+    delay_tick: int = 300  # BACKORDERS_DELAY_TICK: stores' delay notices checked (>= 1)
+    maintenance_interval: int = 30  # BACKORDERS_MAINTENANCE_INTERVAL: RQ's maintenance
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> WorkerTimings:
+        """The knobs, each clamped to its floor; ConfigError naming one that is no number."""
+        return cls(
+            reap_tick=max(0.2, _seconds(environ, "BACKORDERS_REAP_TICK", cls.reap_tick)),
+            reap_stale=_seconds(environ, "BACKORDERS_REAP_STALE", cls.reap_stale),
+            heartbeat=max(1, int(_seconds(environ, "BACKORDERS_HEARTBEAT", cls.heartbeat))),
+            reap_interval=max(
+                1, int(_seconds(environ, "BACKORDERS_REAP_INTERVAL", cls.reap_interval))
+            ),
+            requeue_interval=max(
+                1, int(_seconds(environ, "BACKORDERS_REQUEUE_INTERVAL", cls.requeue_interval))
+            ),
+            reconcile_tick=max(
+                1, int(_seconds(environ, "BACKORDERS_RECONCILE_TICK", cls.reconcile_tick))
+            ),
+            delay_tick=max(1, int(_seconds(environ, "BACKORDERS_DELAY_TICK", cls.delay_tick))),
+            maintenance_interval=int(
+                _seconds(environ, "BACKORDERS_MAINTENANCE_INTERVAL", cls.maintenance_interval)
+            ),
+        )
+
+
+DEFAULT_MAIL_FROM = "Backorders <backorders@localhost>"
+
+
+@dataclass(frozen=True)
 class Config:
     """Settings shared by web and worker processes. Build with `Config.from_env`."""
 
@@ -58,6 +97,8 @@ class Config:
     # Platform drivers beside the built-in ones, as `module:ATTRIBUTE` (a test-only platform:
     # tests/platforms/toyshop); imported by `plugin.platforms.registry.load_drivers`.
     extra_platforms: tuple[str, ...] = ()
+    mail_from: str = DEFAULT_MAIL_FROM  # MAIL_FROM: the sender of every e-mail
+    worker: WorkerTimings = field(default_factory=WorkerTimings)
 
     @property
     def redis_data_file(self) -> Path:
@@ -91,6 +132,8 @@ class Config:
             smtp_url=_smtp_url(environ),
             trusted_proxy_hops=_integer(environ, "TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10),
             extra_platforms=_driver_names(environ, "BACKORDERS_EXTRA_PLATFORMS"),
+            mail_from=_value(environ, "MAIL_FROM") or DEFAULT_MAIL_FROM,
+            worker=WorkerTimings.from_env(environ),
         )
 
 
@@ -125,6 +168,19 @@ def _integer(
     if value < minimum or (maximum is not None and value > maximum):
         upper = "" if maximum is None else f" and at most {maximum}"
         raise ConfigError(name, f"must be at least {minimum}{upper}, got {value}")
+    return value
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = _value(environ, name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(name, f"expected a number of seconds, got {raw!r}")
     return value
 
 

@@ -714,6 +714,44 @@ class PlatformDrivers(Protocol):
     def driver(self, name: str) -> PlatformDriver: ...
 
 
+# --- messages: what the notifier renders and the outbox keeps ----------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    """The editable wording of one message: a subject line and a body."""
+
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rendered message for one recipient. `key` is unique per store and event."""
+
+    store_id: (
+        int | None
+    )  # None: an account e-mail, no store's (plugin/adapters/mail/account_mail.py)
+    key: str
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, content type, text)
+
+
+@dataclass(frozen=True)
+class StoreMail:
+    """What rendering needs to know about a store."""
+
+    name: str
+    alert_email: str = ""
+    templates: Mapping[str, TemplateText] = field(default_factory=dict)
+    # Per product: when a sent purchase order brings units no backorder has yet (issue 14);
+    # a new backorder expects that date before the product's manual one.
+    expected_dates: Mapping[ProductRef, dt.date] = field(default_factory=dict)
+
+
 # --- storage ------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from werkzeug.wrappers import Response
 
 from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
-from plugin.usecases.notifying import KINDS, TemplateText, default_template, template_problems
+from plugin.ports import TemplateText
+from plugin.usecases.notifying import KINDS, default_template, template_problems
 from web.auth import form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)

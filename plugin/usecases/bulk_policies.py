@@ -111,26 +111,19 @@ def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
 
 def _store_catalogue(store_id: int, connection: redis.Redis) -> Catalogue:
     """The store's catalogue, throttled by the shared per-store rate limiter."""
-    from plugin.adapters.sql.db import Database
-    from plugin.adapters.sql.repositories import StoreRepository
-    from plugin.adapters.vault import Vault
+    from plugin import bootstrap
     from plugin.config import Config
-    from plugin.platforms.registry import Registry
 
     config = Config.from_env(os.environ)
-    db = Database(config.database_url)
+    db = bootstrap.open_database(config)
     try:
-        stores = StoreRepository(db, Vault(config.secret_key))
+        stores = bootstrap.store_repository(config, db)
         store = stores.get(store_id)
         if store is None:
             raise LookupError(f"store {store_id} does not exist")
-        registry = Registry(
-            connection,
-            stores,
-            allow_private_addresses=config.development,
-            extra=config.extra_platforms,
+        platform, _limiter = bootstrap.platform_registry(config, connection, stores).for_store(
+            store
         )
-        platform, _limiter = registry.for_store(store)
     finally:
         db.dispose()
     return platform

@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from plugin.adapters.mail.template_sandbox import (
     render_within_budget,
 )
 from plugin.core.model import Order, Plan, Policies, ProductRef, Reason
+from plugin.ports import Message, StoreMail, TemplateText
 
 log = logging.getLogger(__name__)
 
@@ -96,41 +97,6 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
-
-
-@dataclass(frozen=True)
-class TemplateText:
-    """The editable wording of one message: a subject line and a body."""
-
-    subject: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Message:
-    """One rendered message for one recipient. `key` is unique per store and event."""
-
-    store_id: (
-        int | None
-    )  # None: an account e-mail, no store's (plugin/adapters/mail/account_mail.py)
-    key: str
-    kind: str
-    recipient: str
-    subject: str
-    body: str
-    attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, content type, text)
-
-
-@dataclass(frozen=True)
-class StoreMail:
-    """What rendering needs to know about a store."""
-
-    name: str
-    alert_email: str = ""
-    templates: Mapping[str, TemplateText] = field(default_factory=dict)
-    # Per product: when a sent purchase order brings units no backorder has yet (issue 14);
-    # a new backorder expects that date before the product's manual one.
-    expected_dates: Mapping[ProductRef, dt.date] = field(default_factory=dict)
 
 
 class TemplateProblem(ValueError):

@@ -18,7 +18,8 @@ from plugin.adapters.mail.smtp import redact
 from plugin.adapters.queue.jobs import enqueue_mail
 from plugin.adapters.sql.merchants import normalize_email
 from plugin.adapters.sql.outbox import OutboxRepository
-from plugin.usecases.notifying import Message, TemplateText, render
+from plugin.ports import Message, TemplateText
+from plugin.usecases.notifying import render
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plugin.usecases.notifying import TemplateText
+from plugin.ports import TemplateText
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "templates" / "customer_email"
 

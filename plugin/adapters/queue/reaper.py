@@ -26,12 +26,14 @@ from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
+from plugin.config import WorkerTimings
+
 log = logging.getLogger(__name__)
 
 # Heartbeats come every `job_monitoring_interval`: 10 s in `python worker.py` (plain `rq worker`
 # must be started with `--job-monitoring-interval 10`; its default is 30 s). Four missed beats
 # mean the worker is gone.
-DEFAULT_STALE_AFTER = 40.0
+DEFAULT_STALE_AFTER = WorkerTimings.reap_stale  # BACKORDERS_REAP_STALE (plugin/config.py)
 
 
 def reap_abandoned(

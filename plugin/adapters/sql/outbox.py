@@ -12,7 +12,7 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import OutboxMessage, Store, utcnow
 from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.repositories import UnknownRecord, _insert_ignoring_conflict, locked_store
-from plugin.usecases.notifying import Message, StoreMail, TemplateText
+from plugin.ports import Message, StoreMail, TemplateText
 
 EMAIL_TEMPLATES_KEY = "email_templates"  # extra key in `stores.settings` (ignored by the core)
 ALERT_EMAIL_KEY = "alert_email"  # written by the settings page (plugin/adapters/sql/merchants.py)

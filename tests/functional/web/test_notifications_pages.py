@@ -15,7 +15,7 @@ from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.outbox import OutboxRepository, store_mail
 from plugin.adapters.sql.repositories import StoreRecord
-from plugin.usecases.notifying import Message, TemplateText
+from plugin.ports import Message, TemplateText
 from tests.functional.web.conftest import SECRET_KEY, Merchant, state
 
 SPLIT_PAGE = "/stores/{}/emails/order_split"

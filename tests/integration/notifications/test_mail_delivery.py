@@ -18,7 +18,7 @@ import worker
 from plugin.adapters.queue.jobs import enqueue_mail, event_queue, mail_job_id
 from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
 from plugin.core.model import BackorderMode, Policies
-from plugin.usecases.notifying import Message, TemplateText
+from plugin.ports import Message, TemplateText
 from plugin.usecases.splitting import handle_order_event
 from tests.fakes import (
     FakeAlerts,

@@ -9,7 +9,7 @@ from alembic import command
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.adapters.sql.outbox import OutboxRepository
-from plugin.usecases.notifying import Message
+from plugin.ports import Message
 
 
 def test_existing_merchants_count_as_verified_and_account_mail_has_no_store(

@@ -44,8 +44,7 @@ from plugin.core.model import (
     ProductRef,
     StoreSettings,
 )
-from plugin.ports import SplitState
-from plugin.usecases.notifying import TemplateText
+from plugin.ports import SplitState, TemplateText
 from tests import postgres
 from tests.e2e.helpers import wait_for
 

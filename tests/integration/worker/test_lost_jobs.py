@@ -18,6 +18,7 @@ from plugin.adapters.queue import scheduler
 from plugin.adapters.queue.jobs import event_job_id, event_queue
 from plugin.adapters.queue.relay import requeue_vanished
 from plugin.adapters.sql.repositories import InboxRepository, SqlInbox
+from plugin.config import WorkerTimings
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import children_of, short_order
 
@@ -96,10 +97,9 @@ def test_the_periodic_requeue_enqueues_lost_and_pending_events(
 
 
 @pytest.fixture
-def guardian(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
-    monkeypatch.setenv("BACKORDERS_REAP_TICK", "0.2")
+def guardian(instance: Instance) -> Iterator[Instance]:
     stop = threading.Event()
-    thread = scheduler.start_guardian(instance.redis, stop)
+    thread = scheduler.start_guardian(instance.redis, stop, WorkerTimings(reap_tick=0.2))
     yield instance
     stop.set()
     thread.join(timeout=5)

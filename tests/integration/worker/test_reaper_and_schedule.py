@@ -19,6 +19,7 @@ from plugin.adapters.queue import retry, scheduler
 from plugin.adapters.queue.jobs import QUEUE_NAME
 from plugin.adapters.queue.reaper import reap_abandoned
 from plugin.adapters.sql.repositories import InboxRepository
+from plugin.config import WorkerTimings
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import short_order
 
@@ -100,8 +101,8 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
     redis_client: redis.Redis,
 ) -> None:
     before = time.time()
-    first = scheduler.schedule_periodic(redis_client, "reconcile_all")
-    second = scheduler.schedule_periodic(redis_client, "reconcile_all")
+    first = scheduler.schedule_periodic(redis_client, "reconcile_all", WorkerTimings())
+    second = scheduler.schedule_periodic(redis_client, "reconcile_all", WorkerTimings())
 
     [job_id] = scheduled(redis_client)
     due = int(job_id.rsplit("-", 1)[1])
@@ -111,8 +112,8 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
     job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
     assert job.func_name == "worker.reconcile_all"
 
-    scheduler.ensure_schedules(redis_client)
-    scheduler.ensure_schedules(redis_client)
+    scheduler.ensure_schedules(redis_client, WorkerTimings())
+    scheduler.ensure_schedules(redis_client, WorkerTimings())
     names = [i.rsplit("-", 1)[0] for i in scheduled(redis_client)]
     assert names == [
         "periodic-check_delays_all",

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.config import Config, ConfigError
+from plugin.config import Config, ConfigError, WorkerTimings
 
 KEY = "tX9-vq2LmR7_wKd4ZpE1sYhN6cBfJ3uA0gTiVo8"  # a made-up generated-looking key
 
@@ -233,3 +233,42 @@ def test_a_weak_key_stops_the_web_app_at_start(
     with pytest.raises(ConfigError, match="SECRET_KEY: repeats a short block"):
         create_app()
     assert list(tmp_path.iterdir()) == []  # no database was created
+
+
+def test_the_workers_knobs_and_mail_from_are_parsed_here(tmp_path: Path) -> None:
+    base = {"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": KEY}
+    assert Config.from_env(base).worker == WorkerTimings(10.0, 40.0, 10, 15, 60, 60, 300, 30)
+    assert Config.from_env(base).mail_from == "Backorders <backorders@localhost>"
+    config = Config.from_env(
+        {
+            **base,
+            "BACKORDERS_REAP_TICK": "0.5",
+            "BACKORDERS_REAP_STALE": "4",
+            "BACKORDERS_HEARTBEAT": "1",
+            "BACKORDERS_REAP_INTERVAL": "2",
+            "BACKORDERS_REQUEUE_INTERVAL": "10",
+            "BACKORDERS_RECONCILE_TICK": "11",
+            "BACKORDERS_DELAY_TICK": "12",
+            "BACKORDERS_MAINTENANCE_INTERVAL": "5",
+            "MAIL_FROM": " Mug Shop <shop@mugs.test> ",
+        }
+    )
+    assert config.worker == WorkerTimings(0.5, 4.0, 1, 2, 10, 11, 12, 5)
+    assert config.mail_from == "Mug Shop <shop@mugs.test>"
+    # Below their floors the knobs are raised to them, as the worker always did.
+    floors = Config.from_env({**base, "BACKORDERS_REAP_TICK": "0", "BACKORDERS_HEARTBEAT": "0"})
+    assert (floors.worker.reap_tick, floors.worker.heartbeat) == (0.2, 1)
+
+
+@pytest.mark.parametrize("variable", ["BACKORDERS_REAP_TICK", "BACKORDERS_RECONCILE_TICK"])
+@pytest.mark.parametrize("value", ["soon", "nan"])
+def test_a_knob_that_is_no_number_names_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    environ = {"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": KEY, variable: value}
+    with pytest.raises(ConfigError) as caught:
+        Config.from_env(environ)
+    assert (caught.value.variable, str(caught.value)) == (
+        variable,
+        f"{variable}: expected a number of seconds, got {value!r}",
+    )

@@ -14,13 +14,11 @@ from plugin.core.model import (
     ProductRef,
     StoreSettings,
 )
+from plugin.ports import Message, StoreMail, TemplateText
 from plugin.usecases.notifying import (
     KINDS,
-    Message,
     Notifications,
-    StoreMail,
     TemplateProblem,
-    TemplateText,
     default_template,
     render,
     template_problems,

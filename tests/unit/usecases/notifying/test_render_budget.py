@@ -9,12 +9,10 @@ import time
 import pytest
 
 from plugin.core.model import BackorderMode, Policies
+from plugin.ports import Message, StoreMail, TemplateText
 from plugin.usecases.notifying import (
     KINDS,
-    Message,
     Notifications,
-    StoreMail,
-    TemplateText,
     default_template,
     render,
     template_problems,

@@ -1,0 +1,42 @@
+"""Storage knows the records of `plugin/ports.py`, never a use case: no module of
+`plugin/adapters/sql` imports `plugin.usecases` (issue 17)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SQL = Path(__file__).resolve().parents[4] / "plugin" / "adapters" / "sql"
+MODULES = sorted(SQL.rglob("*.py"))
+
+
+def imported_modules(source: str) -> set[str]:
+    """Every module `source` imports (absolute imports only)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_check_sees_an_import_of_a_use_case() -> None:
+    source = "from plugin.usecases.notifying import Message\nimport plugin.usecases.splitting\n"
+    assert imported_modules(source) == {"plugin.usecases.notifying", "plugin.usecases.splitting"}
+
+
+def test_there_are_storage_modules_to_check() -> None:
+    assert {"repositories.py", "outbox.py", "releases.py"} <= {m.name for m in MODULES}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: str(m.relative_to(SQL)))
+def test_storage_imports_no_use_case(module: Path) -> None:
+    use_cases = {
+        name
+        for name in imported_modules(module.read_text(encoding="utf-8"))
+        if name == "plugin.usecases" or name.startswith("plugin.usecases.")
+    }
+    assert use_cases == set()
