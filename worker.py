@@ -73,10 +73,10 @@ from plugin.config import Config, configure_logging
 from plugin.core.model import ProductRef
 from plugin.errors import PermanentError, RateLimited, TransientError
 from plugin.platforms.registry import Registry
-from plugin.ports import ORDER_TOPICS, PRODUCT_TOPICS, Platform
+from plugin.ports import ORDER_TOPICS, PRODUCT_TOPICS, Message, Platform
 from plugin.usecases import cancelling, reconciling, releasing
 from plugin.usecases import splitting as service
-from plugin.usecases.notifying import Message, Notifications
+from plugin.usecases.notifying import Notifications
 
 log = logging.getLogger("worker")
 

@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -47,6 +47,9 @@ from plugin.usecases.accounts import (
     register,
 )
 
+if TYPE_CHECKING:
+    from app import Backorders
+
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
@@ -56,9 +59,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 SESSION_VERSION = "session_version"  # session key: the merchant's version at sign-in
 
 
-def services() -> Any:
+def services() -> Backorders:
     """The app's adapters (app.py `Backorders`)."""
-    return current_app.extensions["backorders"]
+    state: Backorders = current_app.extensions["backorders"]
+    return state
 
 
 def store_platform(store: StoreRecord, *, timeout: float = 10.0) -> Platform:
@@ -77,15 +81,15 @@ def current_merchant() -> MerchantRecord | None:
     """The signed-in merchant, or None (looked up once per request)."""
     if "merchant" not in g:
         merchant_id = session.get("merchant_id")
-        merchant = merchants().get(merchant_id) if isinstance(merchant_id, int) else None
-        if merchant is not None and session.get(SESSION_VERSION) != merchant.session_version:
+        found = merchants().get(merchant_id) if isinstance(merchant_id, int) else None
+        if found is not None and session.get(SESSION_VERSION) != found.session_version:
             # Flask's cookie is signed, not stored: a copy stays valid until it expires. The
             # version it carries must still be the merchant's, which sign-out and a password
             # change bump, so a cookie copied before either is refused from then on.
-            logger.info("event=stale_session merchant_id=%s", merchant.id)
+            logger.info("event=stale_session merchant_id=%s", found.id)
             session.clear()
-            merchant = None
-        g.merchant = merchant
+            found = None
+        g.merchant = found
     merchant: MerchantRecord | None = g.merchant
     return merchant
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import redis
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -137,10 +137,11 @@ def plan_line_names(store: StoreRecord, splits: Iterable[SplitRecord]) -> dict[s
             str(line.get("line_id")): str(line["product"])
             for entry in trails[split.original_order_id]
             if entry.kind == "decision" and entry.data.get("split_key") == split.split_key
-            for line in entry.data.get("lines") or []
+            for line in cast(list[Any], entry.data.get("lines") or [])
             if line.get("product")
         }
-        if any(str(line.get("line_id")) not in found for line in split.plan.get("lines", [])):
+        planned = cast(list[Any], split.plan.get("lines") or [])
+        if any(str(line.get("line_id")) not in found for line in planned):
             unnamed.append(split)
     if not unnamed:
         return names
@@ -299,7 +300,7 @@ class Filters:
 def chart(lines: list[BackorderLine]) -> list[dict[str, Any]]:
     """Open backorders per age bucket: lines, quantity and value, with bar widths (0-100)."""
     labels = [label for _, _, label in AGE_BUCKETS] + [OLDEST_BUCKET]
-    buckets = {
+    buckets: dict[str, dict[str, Any]] = {
         label: {"label": label, "lines": 0, "quantity": 0, "value": Decimal("0")}
         for label in labels
     }

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import redis
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -86,7 +86,8 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
     )
     if split is None:
         raise Refused(f"Order #{order_id} is not a backorder order made by Backorders.")
-    moved = [line for line in split.plan.get("lines", []) if int(line.get("backorder") or 0) > 0]
+    lines = cast(list[Any], split.plan.get("lines") or [])
+    moved = [line for line in lines if int(line.get("backorder") or 0) > 0]
     line = next((m for m in moved if str(m.get("line_id")) == line_id), None)
     if line is None:
         raise Refused(f"Backorder order #{order_id} has no backorder line {line_id}.")

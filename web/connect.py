@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
     current_app,
@@ -94,17 +93,17 @@ Read/Write access.</p>
 """
 
 
-class KeysForm(FlaskForm):
+class KeysForm(FlaskForm):  # type: ignore[misc]  # flask_wtf has no types
     store_url = StringField("Store URL", validators=[DataRequired(), Length(max=2000)])
     consumer_key = StringField("Consumer key", validators=[DataRequired(), Length(max=200)])
     consumer_secret = PasswordField("Consumer secret", validators=[DataRequired(), Length(max=200)])
 
 
-class AuthorizeForm(FlaskForm):
+class AuthorizeForm(FlaskForm):  # type: ignore[misc]  # flask_wtf has no types
     store_url = StringField("Store URL", validators=[DataRequired(), Length(max=2000)])
 
 
-class DisconnectForm(FlaskForm):
+class DisconnectForm(FlaskForm):  # type: ignore[misc]  # flask_wtf has no types
     """Only the CSRF token."""
 
 
@@ -144,7 +143,7 @@ def _states(services: _Services) -> AuthorizationStates:
     return AuthorizationStates(services.secret_key, RedisNonceClaims(services.redis))
 
 
-def _exempt_callback(app: Flask) -> None:
+def _exempt_callback(app: Any) -> None:
     # The callback is server-to-server JSON; if the app protects every POST with Flask-WTF's
     # CSRFProtect, take this one view out (its signed single-use state authenticates it).
     csrf = app.extensions.get("csrf")

@@ -52,7 +52,7 @@ class ProductFilters:
             backorders=backorders if backorders in _backorder_values(driver) else "",
         )
 
-    def as_args(self) -> dict[str, str]:
+    def as_args(self) -> dict[str, Any]:
         return {
             k: v
             for k, v in (
@@ -172,7 +172,7 @@ class ProductSchema(Schema):
 
 
 def _product_input() -> dict[str, Any]:
-    data = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    data: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
     for key in ("cap", "expected_date"):
         if key in data and not str(data[key]).strip():
             data[key] = None

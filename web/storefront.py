@@ -246,7 +246,7 @@ def _read_store(
             read = catalogue.shelf_variations(parent, [v for _, v in variations], lists[parent])
         except (BackordersError, ValueError) as error:
             _store_failed(store, limiter, error)
-            return found, new_lists, variations
+            return found, new_lists, [(p, v) for p, v in variations]
         for variation_id, variation in read.items():
             found[(parent, variation_id)] = variation
     return found, new_lists, []

@@ -47,7 +47,8 @@ class DeliveryCondition(StrEnum):
 
 
 class BackorderMode(StrEnum):
-    """A product's backorder setting, with WooCommerce's three values."""
+    """A product's own backorder setting in the store: refused, taken and the customer told,
+    or taken (each platform adapter maps its setting onto these)."""
 
     NO = "no"
     NOTIFY = "notify"

@@ -121,9 +121,8 @@ def allows_backorder(stock: Stock, policy: ProductPolicy | None) -> bool:
     """A merchant's product policy wins; otherwise the platform's own backorder setting."""
     if policy is not None and policy.allow_backorder is not None:
         return policy.allow_backorder
-    # WooCommerce's product/variation `backorders`: "If managing stock, this controls if
-    # backorders are allowed. Options: no, notify and yes" (reference/woocommerce/products.md,
-    # product-variations.md). Both "notify" and "yes" allow them.
+    # The store's own setting: "notify" and "yes" both take backorders (WooCommerce's
+    # `backorders`, reference/woocommerce/products.md, maps onto BackorderMode as it is).
     return stock.backorders in _BACKORDERS_ALLOWED
 
 
@@ -274,11 +273,7 @@ def decide_lines(
         wanted = qty if lines_complete else shortfall
         policy = product.policy
         alert: Reason | None = None
-        # allows_backorder(item, policy), inlined: it runs for every short line.
-        if policy is not None and policy.allow_backorder is not None:
-            allowed = policy.allow_backorder
-        else:
-            allowed = item.backorders in _BACKORDERS_ALLOWED
+        allowed = allows_backorder(item, policy)
         # Open backorders elsewhere, plus what earlier lines of this order put on backorder.
         already = item.open_backorder_qty + pool.backordered
         if not allowed:
