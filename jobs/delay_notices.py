@@ -21,6 +21,7 @@ import redis
 
 from plugin.adapters.mail.customer_mail import wording
 from plugin.adapters.queue.jobs import CHECK_STORE_DELAYS, enqueue_mail
+from plugin.adapters.queue.scheduler import schedule_periodic
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.outbox import OutboxRepository
@@ -33,9 +34,9 @@ from plugin.adapters.sql.self_service import (
 )
 from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
 from plugin.core.model import Order, PaymentAction, ProductRef, Status
-from plugin.ports import Alerts, CancellationRecord, SelfServiceSettings
+from plugin.ports import Alerts, CancellationRecord, Message, SelfServiceSettings
 from plugin.usecases import delay_notices, self_service
-from plugin.usecases.notifying import Message, PageLink, customer_email, render
+from plugin.usecases.notifying import PageLink, customer_email, render
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +233,7 @@ def check_delays_all() -> int:
     import worker
 
     rt = worker.runtime()
-    worker.schedule_periodic(rt.redis, "check_delays_all")
+    schedule_periodic(rt.redis, "check_delays_all", rt.config.worker)
     settings = SqlSelfServiceSettings(rt.db)
     queued = 0
     for store in rt.stores.list(status="connected"):

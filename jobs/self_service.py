@@ -17,7 +17,7 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.self_service import SqlCustomerLinks, SqlCustomerRequests
 from plugin.errors import PermanentError, RateLimited
-from plugin.ports import CancellationRecord
+from plugin.ports import CancellationRecord, DeliveryPlatform
 from plugin.usecases import cancelling, self_service
 from plugin.usecases.notifying import PageLink
 
@@ -128,7 +128,7 @@ def carry_out_request(store_id: int, key: str) -> str:
             key,
             requests=requests,
             audit=rt.audit,
-            platform=platform,
+            platform=platform if isinstance(platform, DeliveryPlatform) else None,
             cancel_line=cancel_line,
         )
     except PermanentError as exc:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from plugin.core.model import Order, Plan, Policies, ProductRef, Reason, Stock, StockFigure
 from plugin.core.purchasing import PurchaseOrder, Receipt
@@ -996,6 +996,7 @@ class CustomerRequests(Protocol):
     def fail(self, store_id: int, request_key: str, error: str) -> None: ...
 
 
+@runtime_checkable
 class DeliveryPlatform(Protocol):
     """What changing an order's delivery condition needs from a store."""
 

@@ -40,8 +40,9 @@ from plugin.adapters.sql.self_service import (
 from plugin.core.delays import Answer, Choice
 from plugin.core.model import DeliveryCondition, Order, PaymentAction
 from plugin.errors import BackordersError
+from plugin.ports import Message
 from plugin.usecases import delay_notices, self_service
-from plugin.usecases.notifying import Message, customer_email, render
+from plugin.usecases.notifying import customer_email, render
 from web.auth import services
 from web.inputs import is_numeric_id
 

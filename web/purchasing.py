@@ -44,9 +44,8 @@ from plugin.core.purchasing import (
 )
 from plugin.core.release import OpenBackorder
 from plugin.errors import BackordersError
-from plugin.ports import Platform, ReceiptState
+from plugin.ports import Message, Platform, ReceiptState
 from plugin.usecases import purchasing as usecase
-from plugin.usecases.notifying import Message
 from plugin.usecases.releasing import Preview, preview_allocation
 from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id

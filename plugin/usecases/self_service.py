@@ -347,8 +347,10 @@ def carry_out_request(
         assert cancel_line is not None
         _cancel(record, requests, audit, cancel_line)
     elif record.kind == DELIVERY:
-        assert platform is not None
-        _delivery(record, requests, audit, platform)
+        if platform is None:
+            requests.fail(store_id, key, "this store's platform cannot record a delivery choice")
+        else:
+            _delivery(record, requests, audit, platform)
     else:
         requests.fail(store_id, key, f"unknown request kind {record.kind!r}")
     return requests.get(store_id, key)
