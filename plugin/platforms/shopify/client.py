@@ -40,8 +40,8 @@ from plugin.errors import (
     TransientError,
     ValidationFailed,
 )
+from plugin.platforms.http import is_loopback_host, parse_retry_after
 from plugin.platforms.public_http import PublicAddressAdapter
-from plugin.platforms.woocommerce.client import is_loopback_host, parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,8 @@ from plugin.errors import (
     TransientError,
     ValidationFailed,
 )
-from plugin.platforms.woocommerce.client import (
-    WooCommerceClient,
-    batch_item_error,
-    parse_retry_after,
-)
+from plugin.platforms.http import parse_retry_after
+from plugin.platforms.woocommerce.client import WooCommerceClient, batch_item_error
 
 BASE = "https://shop.example.com"
 API = BASE + "/wp-json/wc/v3"
