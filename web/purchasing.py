@@ -3,7 +3,7 @@ purchase proposal, and purchase orders (create, send, print, receive, move, canc
 
 Every change goes through `plugin/usecases/purchasing.py` and the core's checks: a refusal is
 shown with what to change and writes nothing. A receipt is recorded here and carried out in the
-store by the receipt job (`purchasing_jobs.py`).
+store by the receipt job (`jobs/purchasing.py`).
 """
 
 from __future__ import annotations

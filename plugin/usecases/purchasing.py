@@ -3,7 +3,7 @@ supplier, change it (expected date, shorter, cancelled), record a receipt, and c
 out in the store: stock raised once, backorders released, the merchant told.
 
 Written against `plugin.ports` and the pure core (`plugin/core/purchasing.py`) only: the web
-pages and the receipt job (`purchasing_jobs.py`) pass the adapters in.
+pages and the receipt job (`jobs/purchasing.py`) pass the adapters in.
 
 Raising stock exactly once. A store's API may only set a stock figure (WooCommerce's REST API
 has `stock_quantity`, an absolute value, and no increment: products.md / product-variations.md),

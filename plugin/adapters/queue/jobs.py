@@ -77,9 +77,9 @@ SEND_MAIL = JobKind("worker.send_mail", 120, (10, 30, 90, 270, 810))
 # Not retried: the next `reconcile_all` tick runs it again (the checkpoint did not move).
 RECONCILE_STORE = JobKind("worker.reconcile_store", 600, result_ttl=0, failure_ttl=300)
 RUN_BULK = JobKind("plugin.usecases.bulk_policies.run_bulk_backorders", 1800)
-# A purchase order receipt raising store stock (purchasing_jobs.py): resumes from its record.
+# A purchase order receipt raising store stock (jobs/purchasing.py): resumes from its record.
 CARRY_OUT_RECEIPT = JobKind(
-    "purchasing_jobs.carry_out_receipt", 300, (5, 15, 30, 60, 120, 300), failure_ttl=3600
+    "jobs.purchasing.carry_out_receipt", 300, (5, 15, 30, 60, 120, 300), failure_ttl=3600
 )
 # Customers' requests and delay notices (issue 15, jobs/): a fixed id per request or store.
 CARRY_OUT_REQUEST = JobKind(
@@ -224,7 +224,7 @@ def enqueue_reconciliation(connection: redis.Redis, store_id: int) -> bool:
 def enqueue_receipt(
     connection: redis.Redis, store_id: int, receipt_key: str, attempt: int = 1
 ) -> bool:
-    """Enqueue `purchasing_jobs.carry_out_receipt`; False when that job exists. Raises
+    """Enqueue `jobs.purchasing.carry_out_receipt`; False when that job exists. Raises
     redis.RedisError when Redis cannot be reached (the receipt stays recorded; the purchase
     order's page runs it again)."""
     job = CARRY_OUT_RECEIPT.enqueue(
