@@ -27,7 +27,7 @@ from plugin.adapters.mail.template_sandbox import (
     RenderBudgetExceeded,
     render_within_budget,
 )
-from plugin.core.model import Order, Plan, Policies, ProductRef, Reason
+from plugin.core.model import Order, PaymentAction, Plan, Policies, ProductRef, Reason
 from plugin.ports import Message, StoreMail, TemplateText
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ KINDS: dict[str, Kind] = {
                 "ships_now": [{"quantity": 1, "name": "Red mug", "expected_date": ""}],
                 "backorder": _SAMPLE_ITEMS,
                 "backorder_number": "1042-001",
+                "paid": False,
                 "page_url": "https://backorders.example/stores/1/my-order/TOKEN",
             },
         ),
@@ -229,6 +230,8 @@ def split_context(
         "ships_now": ships_now,
         "backorder": backorder,
         "backorder_number": plan.backorder_number or "",
+        # Paid at checkout: the backorder order is covered by that payment (core/split.py).
+        "paid": plan.payment is PaymentAction.PAID_FROM_ORIGINAL,
     }
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from plugin.core.model import (
     BackorderMode,
+    PaymentState,
     Policies,
     ProductPolicy,
     ProductRef,
@@ -108,6 +109,33 @@ def test_split_tells_the_customer_what_ships_and_what_waits_with_the_expected_da
         "\n"
         "You are charged for the backordered items only when they ship.\n"
     )
+
+
+def test_a_paid_order_is_told_the_backordered_items_are_paid_already() -> None:
+    policies = Policies()
+    platform = FakePlatform()
+    platform.add_order(
+        make_order(
+            "1042",
+            [make_line("1", "p1", 5, name="Blue mug"), make_line("2", "p2", 2, name="Red mug")],
+            payment_state=PaymentState.PAID,
+        )
+    )
+    platform.set_stock("p1", 3, backorders=BackorderMode.YES)
+    platform.set_stock("p2", 10)
+    outbox = Outbox(StoreMail("Mug Shop"))
+
+    assert run_split(platform, policies, outbox) == "split"
+
+    [message] = outbox.messages
+    assert message.body.endswith(
+        "On backorder in order 1042-001:\n"
+        "- 2 x Blue mug\n"
+        "\n"
+        "You have paid for the backordered items with your order: nothing more is charged when"
+        " they ship.\n"
+    )
+    assert "only when they ship" not in message.body
 
 
 def test_a_split_without_an_expected_date_names_none() -> None:
