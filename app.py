@@ -107,16 +107,20 @@ def register_blueprints(app: Flask) -> None:
 MAX_ROW_ID = 2**31 - 1
 
 
+MAX_BIGINT = 2**63 - 1  # SQL BIGINT (and SQLite INTEGER): the platform's ids (products, customers)
+
+
 class DatabaseIntConverter(IntegerConverter):
-    """`<int:...>` limited to the 64-bit signed range of SQL BIGINT (and SQLite INTEGER): the
-    platform's ids (products, customers); a store id is also kept to `MAX_ROW_ID`. ASCII digits
-    only (Werkzeug's `\\d+` also matches other scripts' digits, which `int` reads)."""
+    """`<int:...>` of ASCII digits only (Werkzeug's `\\d+` also matches other scripts' digits,
+    which `int` reads). Its range is checked after matching (`_ids_in_range`): a converter that
+    refuses a value makes Werkzeug answer 405 where another rule has the same path for another
+    method, instead of 404."""
 
     regex = r"[0-9]+"
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> Any:
+        # Past 19 digits it is out of range whatever it says (and `int` refuses 4,300 digits).
+        return MAX_BIGINT + 1 if len(value) > 19 else super().to_python(value)
 
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
@@ -163,7 +167,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         _redis=redis_client,
     )
 
-    app.url_value_preprocessor(_store_id_in_range)
+    app.url_value_preprocessor(_ids_in_range)
     register_blueprints(app)
     _register_core_routes(app)
     app.register_error_handler(ParseException, _unreadable_body)
@@ -195,10 +199,15 @@ def _trust_proxies(app: Flask, config: Config) -> None:
         )
 
 
-def _store_id_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """A `store_id` past `MAX_ROW_ID` names no store: 404 before any lookup (every route names
-    the store `store_id`: merchant pages, webhooks, the storefront widget)."""
-    if values and values.get("store_id", 0) > MAX_ROW_ID:
+def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """A `store_id` past `MAX_ROW_ID` names no store, and no id of ours or the platform's is
+    past `MAX_BIGINT`: 404 before any lookup (every route names the store `store_id`: merchant
+    pages, webhooks, the storefront widget)."""
+    if not values:
+        return
+    if values.get("store_id", 0) > MAX_ROW_ID:
+        abort(404)
+    if any(type(value) is int and value > MAX_BIGINT for value in values.values()):
         abort(404)
 
 

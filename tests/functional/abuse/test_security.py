@@ -77,7 +77,7 @@ def snapshot(
     return rows, keys
 
 
-def url_for_rule(rule: Rule, store_id: int) -> str:
+def url_for_rule(rule: Rule, store_id: int | str) -> str:
     """The rule's URL with plausible values (the store is `store_id`)."""
     values = {
         "store_id": store_id,
@@ -91,6 +91,8 @@ def url_for_rule(rule: Rule, store_id: int) -> str:
         "filename": "app.css",
         "kind": "order_split",  # an e-mail template (web/notifications.py)
         "token": "token-1",  # an e-mail confirmation link (web/auth.py)
+        "number": "PO-20261204-001",  # a purchase order (web/purchasing.py)
+        "supplier_id": "1",
     }
     url = rule.rule
     for name in rule.arguments:
@@ -267,7 +269,7 @@ def test_a_store_id_past_the_database_integer_range_is_404(
     app: Flask, alice: Merchant, alice_store: StoreRecord
 ) -> None:
     # 2**31: past PostgreSQL's INTEGER, which its lookups cast the id to (a 500 before).
-    for rule, store_id in itertools.product(store_rules(app), (2**31, 2**62, 2**64)):
+    for rule, store_id in itertools.product(store_rules(app), (2**31, 2**62, 2**64, "9" * 5000)):
         url = url_for_rule(rule, store_id)
         for method in sorted((rule.methods or set()) & {"GET", "POST"}):
             if method == "GET":
