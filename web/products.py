@@ -19,7 +19,7 @@ from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, 
 from plugin.core.rules import delivery_name
 from plugin.errors import BackordersError
 from plugin.ports import CatalogueItem, CustomerEntry, PlatformDriver
-from plugin.usecases.bulk_policies import BACKORDER_VALUES, bulk_status, start_bulk_backorders
+from plugin.usecases.bulk_policies import bulk_status, start_bulk_backorders
 from web.auth import form_errors, login_required, owned_store, services, store_platform
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,6 @@ class ProductSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    backorders = fields.String(required=True, validate=validate.OneOf(BACKORDER_VALUES))
     cap = fields.Integer(
         load_default=None,
         allow_none=True,
@@ -169,6 +168,13 @@ class ProductSchema(Schema):
     q = fields.String(load_default="")
     stock_status = fields.String(load_default="")
     filter_backorders = fields.String(load_default="")
+
+
+def _product_schema(driver: PlatformDriver) -> Schema:
+    """The product form of a store of `driver`'s platform: its backorder setting takes the
+    platform's own values."""
+    backorders = fields.String(required=True, validate=validate.OneOf(_backorder_values(driver)))
+    return ProductSchema.from_dict({"backorders": backorders}, name="ProductForm")()
 
 
 def _product_input() -> dict[str, Any]:
@@ -207,7 +213,7 @@ def _save_product(
     ).as_args()
     key = str(product_id) if variation_id is None else f"{product_id}/{variation_id}"
     try:
-        loaded = ProductSchema().load(data)
+        loaded = _product_schema(_driver(store)).load(data)
     except ValidationError as error:
         return _product_errors(store, key, form_errors(error), back)
     ref = ProductRef(str(product_id), None if variation_id is None else str(variation_id))
@@ -277,7 +283,9 @@ def bulk(store_id: int) -> Response:
         flash("The store could not be reached; nothing was changed.", "error")
         return redirect(url_for("products.index", store_id=store.id, **filters.as_args()), 303)
     try:
-        job_id = start_bulk_backorders(services().redis, store.id, ids, value)
+        job_id = start_bulk_backorders(
+            services().redis, store.id, ids, value, choices=_backorder_values(_driver(store))
+        )
     except redis.RedisError:
         flash("The job queue is unavailable; nothing was changed.", "error")
         return redirect(url_for("products.index", store_id=store.id, **filters.as_args()), 303)

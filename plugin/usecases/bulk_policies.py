@@ -1,35 +1,31 @@
 """Bulk change of products' `backorders` setting as an RQ job, with progress kept in Redis.
 
-The web side calls `start_bulk_backorders`, which records the job and enqueues
-`run_bulk_backorders(job_id)` (`RUN_BULK`, plugin/adapters/queue/jobs.py) on the shared queue;
-any worker runs it. Progress (`bulk_status`) is a Redis hash plus a list of outcomes (one per
-product, one per variation of a variable product), kept for a day. The total starts as the
-number of products and becomes products + variations once the job has read the products.
+The web side calls `start_bulk_backorders` with the values the store's platform takes (the
+products page's choices: `no`/`notify`/`yes` on WooCommerce, `CONTINUE`/`DENY` on Shopify),
+which records the job and enqueues `jobs.bulk.run_bulk_backorders(job_id)` (`RUN_BULK`,
+plugin/adapters/queue/jobs.py) on the shared queue; any worker runs it, handing
+`run_bulk_backorders` here the store's catalogue. Progress (`bulk_status`) is a Redis hash plus
+a list of outcomes (one per product, one per variation of a variable product), kept for a day.
+The total starts as the number of products and becomes products + variations once the job has
+read the products.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import redis
-from rq import get_current_job
 
 from plugin.errors import BackordersError
 from plugin.ports import BackorderOutcome, Catalogue
 
 logger = logging.getLogger(__name__)
 
-BACKORDER_VALUES = (
-    "no",
-    "notify",
-    "yes",
-)  # WooCommerce product `backorders` (orders.md "Batch update")
 KEEP_S = 24 * 3600
 # What `start_bulk_backorders` makes; nothing else may name a Redis key (`<id>:outcomes` would
 # read the outcomes list as the job's hash: WRONGTYPE).
@@ -54,13 +50,19 @@ def _outcomes_key(job_id: str) -> str:
 
 
 def start_bulk_backorders(
-    connection: redis.Redis, store_id: int, product_ids: Iterable[int], value: str
+    connection: redis.Redis,
+    store_id: int,
+    product_ids: Iterable[int],
+    value: str,
+    *,
+    choices: Sequence[str],
 ) -> str:
-    """Record and enqueue a bulk change; returns the job id."""
+    """Record and enqueue a bulk change to `value`, one of the platform's `choices`; returns
+    the job id."""
     from plugin.adapters.queue.jobs import RUN_BULK
 
-    if value not in BACKORDER_VALUES:
-        raise ValueError(f"backorders must be one of {BACKORDER_VALUES}")
+    if value not in choices:
+        raise ValueError(f"backorders must be one of {', '.join(choices)}")
     ids = [int(i) for i in product_ids]
     job_id = f"bulk-{uuid.uuid4().hex}"
     pipe = connection.pipeline()
@@ -109,26 +111,6 @@ def bulk_status(connection: redis.Redis, job_id: str) -> dict[str, Any] | None:
     }
 
 
-def _store_catalogue(store_id: int, connection: redis.Redis) -> Catalogue:
-    """The store's catalogue, throttled by the shared per-store rate limiter."""
-    from plugin import bootstrap
-    from plugin.config import Config
-
-    config = Config.from_env(os.environ)
-    db = bootstrap.open_database(config)
-    try:
-        stores = bootstrap.store_repository(config, db)
-        store = stores.get(store_id)
-        if store is None:
-            raise LookupError(f"store {store_id} does not exist")
-        platform, _limiter = bootstrap.platform_registry(config, connection, stores).for_store(
-            store
-        )
-    finally:
-        db.dispose()
-    return platform
-
-
 def _outcome(outcome: BackorderOutcome) -> dict[str, Any]:
     """An outcome as the job's progress lists it (a product's has no `variation_id`)."""
     item: dict[str, Any] = {"product_id": outcome.product_id}
@@ -137,12 +119,11 @@ def _outcome(outcome: BackorderOutcome) -> dict[str, Any]:
     return {**item, "ok": outcome.ok, "message": outcome.message}
 
 
-def run_bulk_backorders(job_id: str, *, connection: redis.Redis | None = None) -> dict[str, int]:
-    """The job: each product's `backorders` by PUT, its variations' by batch; an outcome each."""
-    if connection is None:
-        job = get_current_job()
-        assert job is not None, "run_bulk_backorders runs inside an RQ job"
-        connection = job.connection
+def run_bulk_backorders(
+    job_id: str, *, connection: redis.Redis, catalogue_for: Callable[[int], Catalogue]
+) -> dict[str, int]:
+    """Carry the bulk change out on the store's catalogue (`catalogue_for(store id)`), an
+    outcome per product and variation; a retry continues where the last run stopped."""
     key = _key(job_id)
     data = _hash(connection, key)
     if not data:
@@ -152,7 +133,7 @@ def run_bulk_backorders(job_id: str, *, connection: redis.Redis | None = None) -
     product_ids = [int(i) for i in json.loads(data["product_ids"])]
     already = int(data["done"])  # a retried job continues where it stopped
     connection.hset(key, "status", "running")
-    catalogue = _store_catalogue(int(data["store_id"]), connection)
+    catalogue = catalogue_for(int(data["store_id"]))
     if "items" in data:
         items = [dict(i) for i in json.loads(data["items"])]
     else:

@@ -76,7 +76,8 @@ CANCEL_LINE = JobKind("worker.cancel_line", 120, (5, 15, 30, 60, 120), failure_t
 SEND_MAIL = JobKind("worker.send_mail", 120, (10, 30, 90, 270, 810))
 # Not retried: the next `reconcile_all` tick runs it again (the checkpoint did not move).
 RECONCILE_STORE = JobKind("worker.reconcile_store", 600, result_ttl=0, failure_ttl=300)
-RUN_BULK = JobKind("plugin.usecases.bulk_policies.run_bulk_backorders", 1800)
+# The products page's bulk change of the backorder setting (jobs/bulk.py).
+RUN_BULK = JobKind("jobs.bulk.run_bulk_backorders", 1800)
 # A purchase order receipt raising store stock (jobs/purchasing.py): resumes from its record.
 CARRY_OUT_RECEIPT = JobKind(
     "jobs.purchasing.carry_out_receipt", 300, (5, 15, 30, 60, 120, 300), failure_ttl=3600

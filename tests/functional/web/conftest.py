@@ -210,3 +210,23 @@ def live_store(app: Flask, alice: Merchant, tmp_path: Path) -> Iterator[LiveStor
             yield LiveStore(url, sandbox_app, store, log)
     finally:
         sandbox_app.extensions["sandbox"]["deliverer"].close()
+
+
+@pytest.fixture
+def worker_env(
+    monkeypatch: pytest.MonkeyPatch, app: Flask, tmp_path: Path, redis_server: EmbeddedRedis
+) -> Iterator[None]:
+    """The environment a worker process has: the same home, database, key and Redis as the
+    app, and the worker's adapters built afresh from it (`worker.runtime()` keeps them per
+    process, and this process runs every test)."""
+    import worker
+
+    monkeypatch.setenv("BACKORDERS_HOME", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", state(app).config.database_url)
+    monkeypatch.setenv("SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("DEVELOPMENT", "1")
+    monkeypatch.setattr(worker, "_runtime", None)
+    yield
+    if worker._runtime is not None:
+        worker._runtime.db.dispose()

@@ -11,6 +11,7 @@ from flask import Flask
 
 from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.repositories import StoreRecord
+from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES
 from plugin.usecases.bulk_policies import start_bulk_backorders
 from tests.functional.abuse.test_security import snapshot
 from tests.functional.web.conftest import Merchant
@@ -18,6 +19,8 @@ from tests.functional.web.conftest import Merchant
 # Digits `str.isdigit` accepts and `int` refuses (superscripts), digits of other scripts that
 # `int` reads (Arabic-Indic, full-width), and other things that are not a plain number.
 NOT_ASCII_DIGITS = ["²", "1²", "١٢", "１２", "12 x", "1\n2", "-1", "1e3", "0x10", "1_000"]
+
+WOOCOMMERCE = [value for value, _label in BACKORDER_CHOICES]
 
 
 @pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
@@ -111,7 +114,7 @@ def test_a_bulk_job_id_cannot_address_another_redis_key(
     app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
 ) -> None:
     """The report: `<job id>:outcomes` read the outcomes list as a hash (WRONGTYPE, a 500)."""
-    job_id = start_bulk_backorders(redis_client, alice_store.id, [11], "yes")
+    job_id = start_bulk_backorders(redis_client, alice_store.id, [11], "yes", choices=WOOCOMMERCE)
     # The job's first outcome, as run_bulk_backorders writes it.
     outcome = {"product_id": 11, "ok": True, "message": "backorders=yes"}
     redis_client.rpush(f"backorders:bulk:{job_id}:outcomes", json.dumps(outcome))

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
-import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
@@ -15,10 +13,12 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from plugin.adapters.queue.jobs import event_queue
-from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.repositories import SqlPolicyStore
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
-from tests.functional.web.conftest import SECRET_KEY, LiveStore, Merchant, state
+from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES
+from tests.functional.web.conftest import LiveStore, Merchant, state
+
+WOOCOMMERCE = [value for value, _label in BACKORDER_CHOICES]
 
 
 def policies(app: Flask, store_id: int) -> list[ProductPolicy]:
@@ -132,19 +132,6 @@ def test_products_need_sign_in(anonymous: FlaskClient, live_store: LiveStore) ->
         assert response.headers["Location"].startswith("/signin?next=")
 
 
-@pytest.fixture
-def worker_env(
-    monkeypatch: pytest.MonkeyPatch, app: Flask, tmp_path: Path, redis_server: EmbeddedRedis
-) -> None:
-    """The environment a worker process has: the same home, database, key and Redis as the
-    app."""
-    monkeypatch.setenv("BACKORDERS_HOME", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", state(app).config.database_url)
-    monkeypatch.setenv("SECRET_KEY", SECRET_KEY)
-    monkeypatch.setenv("REDIS_URL", redis_server.url)
-    monkeypatch.setenv("DEVELOPMENT", "1")
-
-
 def test_bulk_change_runs_as_a_job_and_reports_progress_per_product(
     app: Flask,
     alice: Merchant,
@@ -240,7 +227,9 @@ def test_bulk_job_records_a_failed_product_and_carries_on(
     from plugin.usecases.bulk_policies import start_bulk_backorders
 
     mug = live_store.product_id("MUG-BLUE")
-    job_id = start_bulk_backorders(redis_client, live_store.store.id, [999999, mug], "yes")
+    job_id = start_bulk_backorders(
+        redis_client, live_store.store.id, [999999, mug], "yes", choices=WOOCOMMERCE
+    )
     worker = SimpleWorker(
         [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
     )
@@ -349,7 +338,9 @@ def test_bulk_batch_records_a_failed_variation_and_carries_on(
 
     shirt = live_store.product_id("SHIRT-FIELD")
     variations = [int(v) for v in live_store.shop.product_json(shirt)["variations"]]
-    job_id = start_bulk_backorders(redis_client, live_store.store.id, [shirt], "notify")
+    job_id = start_bulk_backorders(
+        redis_client, live_store.store.id, [shirt], "notify", choices=WOOCOMMERCE
+    )
     # A plan made before one variation was deleted from the store: that item fails, not the job.
     redis_client.hset(
         f"backorders:bulk:{job_id}",
