@@ -513,6 +513,7 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     """Connect the sandbox store (reusing an earlier connection) and give it to the demo
     merchant, so the merchant app shows it after signing in."""
     from plugin import bootstrap
+    from plugin.adapters.sql.merchants import MerchantRepository
     from plugin.config import Config
     from plugin.platforms.woocommerce.driver import WOOCOMMERCE
     from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
@@ -531,7 +532,7 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
             development=config.development,
             name="Sandbox demo store",
         )
-        ensure_demo_merchant(db, DEMO_EMAIL, DEMO_PASSWORD, store_id)
+        ensure_demo_merchant(MerchantRepository(db), DEMO_EMAIL, DEMO_PASSWORD, store_id)
         return store_id
     finally:
         db.dispose()

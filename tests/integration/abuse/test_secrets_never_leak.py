@@ -96,9 +96,10 @@ def test_secrets_never_appear_in_logs_or_pages(
     plugin_url, app, store_url, _sandbox = servers
     caplog.set_level(logging.DEBUG)
     state = app.extensions["backorders"]
+    from plugin.adapters.sql.merchants import MerchantRepository
     from plugin.usecases.accounts import ensure_demo_merchant
 
-    ensure_demo_merchant(state.db, "owner@example.com", PASSWORD)
+    ensure_demo_merchant(MerchantRepository(state.db), "owner@example.com", PASSWORD)
     pages: list[str] = []
     http = requests.Session()
 
