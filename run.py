@@ -451,7 +451,7 @@ class Stack:
         data.mkdir(parents=True, exist_ok=True)
         env = self.env()
         argv = [
-            sys.executable, "-m", "sandbox",
+            sys.executable, "-m", "sandbox.woocommerce",
             "--host", "127.0.0.1",
             "--port", str(self.sandbox_port),
             "--data-dir", str(data),
@@ -493,14 +493,14 @@ def set_sandbox_faults(sandbox_url: str, faults: Mapping[str, object]) -> None:
 
 
 def set_sandbox_widget(sandbox_url: str, widget_url: str | None) -> None:
-    """Set the script the sandbox's storefront pages load (see sandbox/admin.py)."""
+    """Set the script the sandbox's storefront pages load (see sandbox/woocommerce/admin.py)."""
     response = requests.post(f"{sandbox_url}/sandbox/widget", json={"url": widget_url}, timeout=5)
     response.raise_for_status()
 
 
 def demo_store(sandbox_url: str) -> DemoStore:
     """The demo credentials the sandbox was seeded with."""
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     return DemoStore(
         sandbox_url,

@@ -20,7 +20,7 @@ from tests.integration.worker.conftest import Sandbox
 @pytest.fixture
 def world(app: Flask, alice: Merchant, sandbox: Sandbox) -> dict[str, Any]:
     """Alice's sandbox store: customers priority 0, 10, 5 each wait for 2 widgets (no stock)."""
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     store = state(app).stores.create(
         name="Sandbox", base_url=sandbox.url, consumer_key=DEMO_CONSUMER_KEY,

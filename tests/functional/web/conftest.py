@@ -187,7 +187,7 @@ class LiveStore:
 
 @pytest.fixture
 def live_store(app: Flask, alice: Merchant, tmp_path: Path) -> Iterator[LiveStore]:
-    from sandbox.app import create_app as create_sandbox
+    from sandbox.woocommerce.app import create_app as create_sandbox
     from tests.integration.connect.conftest import serve
 
     sandbox_app = create_sandbox(

@@ -66,7 +66,7 @@ class Served:
 def served(
     tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
 ) -> Iterator[Served]:
-    from sandbox.app import create_app as create_sandbox
+    from sandbox.woocommerce.app import create_app as create_sandbox
 
     home = tmp_path_factory.mktemp("public-routes")
     sandbox_app = create_sandbox(

@@ -46,7 +46,7 @@ def wait_until(predicate: Any, timeout: float, what: str) -> Any:
 def servers(
     tmp_path: Path, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, Any, str, Any]]:
-    from sandbox.app import create_app as create_sandbox
+    from sandbox.woocommerce.app import create_app as create_sandbox
 
     environ = {
         "BACKORDERS_HOME": str(tmp_path / "home"),

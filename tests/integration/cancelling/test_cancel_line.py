@@ -191,7 +191,7 @@ class CrashAfterWrite:
 
 
 def _platform(sandbox: Sandbox) -> WooCommercePlatform:
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     return connect(sandbox.url, DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, timeout=10)
 

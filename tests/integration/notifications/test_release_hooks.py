@@ -27,7 +27,7 @@ def live(
     smtp_server: SmtpServer,
     sandbox: Sandbox,  # noqa: F811 - the imported fixture
 ) -> Iterator[Setup]:
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     url = configure(
         monkeypatch, tmp_path, redis_url, migrated_database_url, SMTP_URL=smtp_server.url
@@ -50,8 +50,8 @@ def test_released_backorder_mails_the_customer_the_payment_link(
     smtp_server: SmtpServer,
     sandbox: Sandbox,  # noqa: F811 - the imported fixture
 ) -> None:
-    product = sandbox.store.create_product({"name": "Widget", "regular_price": "10.00"})
-    order = sandbox.store.create_order(
+    product = sandbox.woocommerce.store.create_product({"name": "Widget", "regular_price": "10.00"})
+    order = sandbox.woocommerce.store.create_order(
         {
             "status": "pending",
             "billing": {"first_name": "Bea", "last_name": "Ray", "email": "bea@buyer.test"},

@@ -1,7 +1,7 @@
 """A unit promised once (issue 13, bug 1), against a real sandbox store process on 127.0.0.1
-(`python -m sandbox`, WooCommerce's stock rules): the use cases with the WooCommerce connector
-and the plugin's SQLite storage release an unpaid backorder order to `pending`, split a new
-paid order of the same product, and the first customer pays."""
+(`python -m sandbox.woocommerce`, WooCommerce's stock rules): the use cases with the WooCommerce
+connector and the plugin's SQLite storage release an unpaid backorder order to `pending`, split a
+new paid order of the same product, and the first customer pays."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def backordered_world(instance: Instance, sandbox: Sandbox) -> dict[str, Any]:
         children = list(client.list_orders(parent=[world[letter]]))
         assert [c["status"] for c in children] == ["on-hold"]
         world[letter + "_bo"] = children[0]["id"]
-    # Three on-hold backorder orders took their 6 widgets (sandbox/stock.py, fact 2).
+    # Three on-hold backorder orders took their 6 widgets (sandbox/woocommerce/stock.py, fact 2).
     assert client.get(f"/products/{widget['id']}")["stock_quantity"] == -6
     return world
 

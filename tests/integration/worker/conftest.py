@@ -70,7 +70,7 @@ class Sandbox:
         return self.app.extensions["sandbox"]["faults"]
 
     def client(self) -> WooCommerceClient:
-        from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+        from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
         return WooCommerceClient(self.url, DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, timeout=10)
 
@@ -79,7 +79,7 @@ class Sandbox:
 def sandbox() -> Iterator[Sandbox]:
     from werkzeug.serving import make_server
 
-    from sandbox.app import create_app
+    from sandbox.woocommerce.app import create_app
 
     app = create_app()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -181,7 +181,7 @@ def instance(
     redis_client: redis.Redis,
     sandbox: Sandbox,
 ) -> Iterator[Instance]:
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     database_url = migrated_database_url
     env = child_env(

@@ -23,7 +23,7 @@ from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 def short_order(sandbox: Sandbox) -> dict[str, Any]:
     """A processing order: 5 widgets (3 in stock, backorders allowed) and 2 gadgets."""
-    store = sandbox.store
+    store = sandbox.woocommerce.store
     widget = store.create_product(
         {"name": "Widget", "regular_price": "10.00", "manage_stock": True,
          "stock_quantity": 3, "backorders": "yes"}
@@ -212,11 +212,11 @@ def test_reconciliation_finds_a_missed_order_and_revives_a_disabled_webhook(
     instance: Instance, sandbox: Sandbox
 ) -> None:
     order = short_order(sandbox)  # its webhook never arrived: nothing in our inbox
-    hook = sandbox.store.create_webhook(
+    hook = sandbox.woocommerce.store.create_webhook(
         {"topic": "order.created", "status": "disabled", "secret": "s",
          "delivery_url": "http://127.0.0.1:8000/webhooks/woocommerce/1"}
     )  # fmt: skip
-    other = sandbox.store.create_webhook(
+    other = sandbox.woocommerce.store.create_webhook(
         {"topic": "order.updated", "status": "disabled", "secret": "s",
          "delivery_url": "https://elsewhere.example/hook"}
     )  # fmt: skip

@@ -24,7 +24,7 @@ from plugin.ports import CancellationRecord, CancelState, ReleaseState, SplitSta
 from plugin.usecases import splitting as service
 from plugin.usecases.cancelling import cancel_key, cancel_line
 from plugin.usecases.releasing import allocate_product, release_key
-from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 from tests.fakes import (
     FakeAlerts,
     FakeAudit,
@@ -67,7 +67,7 @@ def _answer_updates_of_missing_orders_404(app: Flask) -> None:
 @pytest.fixture(params=[400, 404], ids=["woocommerce-400", "older-404"])
 def store(request: pytest.FixtureRequest, sandbox: Sandbox) -> Sandbox:  # noqa: F811
     if request.param == 404:
-        _answer_updates_of_missing_orders_404(sandbox.app)
+        _answer_updates_of_missing_orders_404(sandbox.woocommerce.app)
     # The store answers as the test says it does.
     probe = requests.put(
         f"{sandbox.url}/wp-json/wc/v3/orders/999999",

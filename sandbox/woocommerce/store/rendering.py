@@ -8,8 +8,8 @@ import copy
 import hashlib
 from typing import Any
 
-from sandbox import stock
-from sandbox.store.contract import (
+from sandbox.woocommerce import stock
+from sandbox.woocommerce.store.contract import (
     EDITABLE_STATUSES,
     TOPIC_HOOKS,
     WC_VERSION,
@@ -17,7 +17,7 @@ from sandbox.store.contract import (
     json_number,
     money,
 )
-from sandbox.store.records import Records, variation_title
+from sandbox.woocommerce.store.records import Records, variation_title
 
 
 class Rendering(Records):

@@ -8,7 +8,7 @@
 - ``rendering``: the REST JSON of every resource
 - ``products``, ``customers``, ``notes``, ``webhooks``, ``api_keys``: one resource each
 - ``orders``: the order lifecycle; ``order_validation`` checks bodies first,
-  ``order_stock`` moves stock (the stock rules themselves are ``sandbox/stock.py``)
+  ``order_stock`` moves stock (the stock rules themselves are ``sandbox/woocommerce/stock.py``)
 
 Listing helpers for the storefront and admin (besides the REST representations):
 ``list_products(...)``, ``list_variations(product_id)``, ``list_orders(...)``,
@@ -18,8 +18,8 @@ Listing helpers for the storefront and admin (besides the REST representations):
 
 from __future__ import annotations
 
-from sandbox.store.api_keys import ApiKeys
-from sandbox.store.contract import (
+from sandbox.woocommerce.store.api_keys import ApiKeys
+from sandbox.woocommerce.store.contract import (
     ADDRESS_BILLING,
     ADDRESS_SHIPPING,
     CENT,
@@ -39,10 +39,10 @@ from sandbox.store.contract import (
     parse_iso,
     rest_links,
 )
-from sandbox.store.customers import Customers
-from sandbox.store.db import Listener
-from sandbox.store.orders import Orders
-from sandbox.store.webhooks import Webhooks
+from sandbox.woocommerce.store.customers import Customers
+from sandbox.woocommerce.store.db import Listener
+from sandbox.woocommerce.store.orders import Orders
+from sandbox.woocommerce.store.webhooks import Webhooks
 
 __all__ = [
     "ADDRESS_BILLING",

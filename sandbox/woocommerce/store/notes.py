@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_type, missing_param
-from sandbox.store.rendering import Rendering
+from sandbox.woocommerce.errors import ApiError, invalid_type, missing_param
+from sandbox.woocommerce.store.rendering import Rendering
 
 NOTE_AUTHOR = "WooCommerce"
 

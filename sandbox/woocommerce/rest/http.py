@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
 
-from sandbox.errors import ApiError, invalid_param, invalid_type
-from sandbox.store import Store, parse_iso, rest_links
+from sandbox.woocommerce.errors import ApiError, invalid_param, invalid_type
+from sandbox.woocommerce.store import Store, parse_iso, rest_links
 
 bp = Blueprint("sandbox_rest", __name__)
 

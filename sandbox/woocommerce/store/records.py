@@ -6,11 +6,11 @@ import copy
 from decimal import Decimal
 from typing import Any
 
-from sandbox.store.contract import (
+from sandbox.woocommerce.store.contract import (
     NEEDS_PAYMENT_STATUSES,
     money,
 )
-from sandbox.store.db import StoreBase
+from sandbox.woocommerce.store.db import StoreBase
 
 
 class Records(StoreBase):

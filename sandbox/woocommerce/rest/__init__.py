@@ -11,7 +11,7 @@ One blueprint, ``bp``, built from these modules:
 from __future__ import annotations
 
 # Importing the modules registers their routes and hooks on the blueprint.
-from sandbox.rest import auth, customers, notes, orders, products, webhooks
-from sandbox.rest.http import bp
+from sandbox.woocommerce.rest import auth, customers, notes, orders, products, webhooks
+from sandbox.woocommerce.rest.http import bp
 
 __all__ = ["auth", "bp", "customers", "notes", "orders", "products", "webhooks"]

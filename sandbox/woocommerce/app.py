@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from sandbox import rest, wc_auth
-from sandbox.errors import ApiError
-from sandbox.store import Store
+from sandbox.woocommerce import rest, wc_auth
+from sandbox.woocommerce.errors import ApiError
+from sandbox.woocommerce.store import Store
 
 DEMO_CONSUMER_KEY = "ck_sandbox_demo"
 DEMO_CONSUMER_SECRET = "cs_sandbox_demo"  # noqa: S105 - documented demo credential
@@ -28,14 +28,14 @@ def create_app(
 ) -> Flask:
     """Build the sandbox store app: REST v3, wc-auth, storefront and admin."""
     # Imported here: the delivery/faults/storefront/admin modules belong to the delivery branch.
-    from sandbox import admin, delivery, storefront
     from sandbox import faults as faults_module
+    from sandbox.woocommerce import admin, delivery, storefront
 
     app = Flask(__name__)
     app.config["SANDBOX_WIDGET_URL"] = widget_url or os.environ.get("SANDBOX_WIDGET_URL", "")
     store = Store(data_dir)
     if seed:
-        from sandbox.seed import apply_seed
+        from sandbox.woocommerce.seed import apply_seed
 
         apply_seed(store, seed)
     faults_obj = faults_module.Faults(faults)

@@ -14,8 +14,8 @@ from urllib.parse import quote, unquote
 
 from flask import Response, g, request
 
-from sandbox.errors import ApiError
-from sandbox.rest.http import bp, current_store, error_response, extensions
+from sandbox.woocommerce.errors import ApiError
+from sandbox.woocommerce.rest.http import bp, current_store, error_response, extensions
 
 
 def _credentials() -> tuple[str | None, str | None]:

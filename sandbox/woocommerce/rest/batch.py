@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Response
 
-from sandbox.errors import ApiError
-from sandbox.rest.http import json_response, request_body
+from sandbox.woocommerce.errors import ApiError
+from sandbox.woocommerce.rest.http import json_response, request_body
 
 # WP_REST_Server: the batch endpoints accept at most 100 objects (orders.md "Batch update").
 BATCH_LIMIT = 100

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, not_in_enum
-from sandbox.rest.batch import run_batch
-from sandbox.rest.http import (
+from sandbox.woocommerce.errors import ApiError, not_in_enum
+from sandbox.woocommerce.rest.batch import run_batch
+from sandbox.woocommerce.rest.http import (
     bp,
     current_store,
     date_arg,
@@ -21,7 +21,7 @@ from sandbox.rest.http import (
     request_body,
     with_links,
 )
-from sandbox.store import REST_ORDER_STATUSES
+from sandbox.woocommerce.store import REST_ORDER_STATUSES
 
 
 def _order_links(data: dict[str, Any]) -> dict[str, Any]:

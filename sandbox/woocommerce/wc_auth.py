@@ -9,7 +9,7 @@ import requests
 from flask import Blueprint, current_app, redirect, render_template_string, request
 from flask.typing import ResponseReturnValue
 
-from sandbox.store import Store
+from sandbox.woocommerce.store import Store
 
 logger = logging.getLogger(__name__)
 

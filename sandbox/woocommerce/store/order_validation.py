@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param, invalid_type, not_in_enum
-from sandbox.store.contract import (
+from sandbox.woocommerce.errors import ApiError, invalid_param, invalid_type, not_in_enum
+from sandbox.woocommerce.store.contract import (
     REST_ORDER_STATUSES,
     money,
 )
-from sandbox.store.records import Records
+from sandbox.woocommerce.store.records import Records
 
 
 class OrderValidation(Records):

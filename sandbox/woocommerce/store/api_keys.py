@@ -5,11 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sandbox.store.db import StoreBase
+from sandbox.woocommerce.store.db import StoreBase
 
 
 class ApiKeys(StoreBase):
-    """Consumer key pairs (``sandbox/wc_auth.py`` issues them)."""
+    """Consumer key pairs (``sandbox/woocommerce/wc_auth.py`` issues them)."""
 
     def create_api_key(self, *, app_name: str, user_id: str, scope: str) -> dict[str, Any]:
         """Create a key pair as /wc-auth/v1/authorize does when the merchant approves."""

@@ -1,4 +1,5 @@
-"""Start the sandbox store: ``python -m sandbox --host H --port P [--data-dir DIR] [--seed demo]``.
+"""Start the WooCommerce sandbox store:
+``python -m sandbox.woocommerce --host H --port P [--data-dir DIR] [--seed demo]``.
 
 Also ``--faults JSON`` (fault injection settings).
 
@@ -13,13 +14,13 @@ import argparse
 import json
 import os
 
-from sandbox.app import create_app
 from sandbox.serving import serve
+from sandbox.woocommerce.app import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments and serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox.woocommerce", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--data-dir", default=None, help="SQLite directory; omit for in-memory")

@@ -1,14 +1,14 @@
 """How orders move product stock: reduce, restore and per-line adjustments.
 
-The stock rules themselves (statuses, backorders) live in ``sandbox/stock.py``.
+The stock rules themselves (statuses, backorders) live in ``sandbox/woocommerce/stock.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sandbox.store.notes import Notes
-from sandbox.store.products import Products
+from sandbox.woocommerce.store.notes import Notes
+from sandbox.woocommerce.store.products import Products
 
 
 class OrderStock(Products, Notes):

@@ -6,17 +6,23 @@ import re
 import secrets
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param, invalid_type, missing_param, not_in_enum
-from sandbox.store.contract import (
+from sandbox.woocommerce.errors import (
+    ApiError,
+    invalid_param,
+    invalid_type,
+    missing_param,
+    not_in_enum,
+)
+from sandbox.woocommerce.store.contract import (
     MAX_CONSECUTIVE_FAILURES,
     TOPIC_HOOKS,
     WEBHOOK_STATUSES,
 )
-from sandbox.store.rendering import Rendering
+from sandbox.woocommerce.store.rendering import Rendering
 
 
 class Webhooks(Rendering):
-    """Webhook records; delivery itself is ``sandbox/delivery.py``."""
+    """Webhook records; delivery itself is ``sandbox/woocommerce/delivery.py``."""
 
     def create_webhook(self, data: dict[str, Any]) -> dict[str, Any]:
         """REST POST /webhooks (the ping is the REST layer's job)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.store import Store
+from sandbox.woocommerce.store import Store
 
 # (name, sku, price, manage_stock, stock_quantity, backorders)
 DEMO_PRODUCTS: list[tuple[str, str, str, bool, int | None, str]] = [

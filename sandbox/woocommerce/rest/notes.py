@@ -6,8 +6,15 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, not_in_enum
-from sandbox.rest.http import bp, current_store, force_arg, json_response, request_body, with_links
+from sandbox.woocommerce.errors import ApiError, not_in_enum
+from sandbox.woocommerce.rest.http import (
+    bp,
+    current_store,
+    force_arg,
+    json_response,
+    request_body,
+    with_links,
+)
 
 
 def _note_out(order_id: int, note_id: int) -> dict[str, Any] | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sandbox import stock
-from sandbox.errors import ApiError, invalid_param
-from sandbox.store.contract import (
+from sandbox.woocommerce import stock
+from sandbox.woocommerce.errors import ApiError, invalid_param
+from sandbox.woocommerce.store.contract import (
     money,
     slugify,
 )
-from sandbox.store.rendering import Rendering
+from sandbox.woocommerce.store.rendering import Rendering
 
 
 class Products(Rendering):

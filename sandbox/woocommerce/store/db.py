@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox.store.contract import SILENT_ORDER_STATUSES, rest_links
+from sandbox.woocommerce.store.contract import SILENT_ORDER_STATUSES, rest_links
 
 logger = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from typing import Any, Protocol
 import requests
 
 from sandbox.faults import DeliveryPlan, Faults
-from sandbox.store.contract import WC_VERSION, WP_VERSION
+from sandbox.woocommerce.store.contract import WC_VERSION, WP_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ LOG_SIZE = 1000
 
 
 class StoreLike(Protocol):
-    """The part of `sandbox.store.Store` that delivery needs."""
+    """The part of `sandbox.woocommerce.store.Store` that delivery needs."""
 
     def order_json(self, order_id: int) -> dict[str, Any] | None: ...
     def product_json(self, product_id: int) -> dict[str, Any] | None: ...

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.errors import ApiError, invalid_param, missing_param
-from sandbox.store.contract import (
+from sandbox.woocommerce.errors import ApiError, invalid_param, missing_param
+from sandbox.woocommerce.store.contract import (
     ADDRESS_BILLING,
     ADDRESS_SHIPPING,
 )
-from sandbox.store.rendering import Rendering
+from sandbox.woocommerce.store.rendering import Rendering
 
 
 class Customers(Rendering):

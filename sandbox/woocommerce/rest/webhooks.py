@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError, not_in_enum
-from sandbox.rest.batch import run_batch
-from sandbox.rest.http import (
+from sandbox.woocommerce.errors import ApiError, not_in_enum
+from sandbox.woocommerce.rest.batch import run_batch
+from sandbox.woocommerce.rest.http import (
     bp,
     current_store,
     extensions,

@@ -8,9 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sandbox import stock
-from sandbox.errors import ApiError
-from sandbox.store.contract import (
+from sandbox.woocommerce import stock
+from sandbox.woocommerce.errors import ApiError
+from sandbox.woocommerce.store.contract import (
     ADDRESS_BILLING,
     ADDRESS_SHIPPING,
     PAYMENT_COMPLETE_FROM,
@@ -19,9 +19,9 @@ from sandbox.store.contract import (
     parse_iso,
     slugify,
 )
-from sandbox.store.order_stock import OrderStock
-from sandbox.store.order_validation import OrderValidation, item_is_null
-from sandbox.store.records import variation_title
+from sandbox.woocommerce.store.order_stock import OrderStock
+from sandbox.woocommerce.store.order_validation import OrderValidation, item_is_null
+from sandbox.woocommerce.store.records import variation_title
 
 
 class Orders(OrderStock, OrderValidation):

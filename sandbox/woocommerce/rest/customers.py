@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Response, request
 
-from sandbox.errors import ApiError
-from sandbox.rest.http import (
+from sandbox.woocommerce.errors import ApiError
+from sandbox.woocommerce.rest.http import (
     bp,
     current_store,
     int_list_arg,
