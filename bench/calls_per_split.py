@@ -17,14 +17,12 @@ from typing import Any
 
 import requests
 
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import (
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRepository,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.core.model import StoreSettings
 from plugin.platforms.woocommerce.adapter import connect

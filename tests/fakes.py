@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from plugin.adapters.sql.repositories import dedupe_key
+from plugin.adapters.sql.inbox import dedupe_key
 from plugin.core.model import (
     BackorderMode,
     Customer,

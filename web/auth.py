@@ -34,7 +34,7 @@ from plugin.adapters.redis.signin_throttle import (
 )
 from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.adapters.sql.outbox import OutboxRepository
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.registry import PAGE_WAIT_S
 from plugin.ports import MerchantRecord, Platform
 from plugin.usecases.accounts import (

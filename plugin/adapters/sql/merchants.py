@@ -126,7 +126,7 @@ def alert_email(db: Database, store_id: int) -> str:
 
 def save_store_settings(db: Database, store_id: int, form: StoreSettingsForm) -> bool:
     """Save the settings and the two per-store columns together; False if no store."""
-    from plugin.adapters.sql.repositories import locked_store, settings_to_dict
+    from plugin.adapters.sql.stores import locked_store, settings_to_dict
 
     with db.session(write=True) as session:
         row = locked_store(session, store_id)

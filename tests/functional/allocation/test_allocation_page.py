@@ -10,8 +10,9 @@ import redis
 from flask import Flask
 
 from plugin.adapters.queue.jobs import event_queue
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlPolicyStore, SqlSplitLedger
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.model import CustomerPolicy
 from tests.functional.web.conftest import Merchant, state
 from tests.integration.worker.conftest import Sandbox

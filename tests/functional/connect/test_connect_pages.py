@@ -226,7 +226,7 @@ def test_the_authorize_flow_connects_the_store_with_the_keys_it_generated(
     credentials = plugin.state.stores.credentials(store.id)
     assert credentials.consumer_key.startswith("ck_")
     assert credentials.consumer_key != CONSUMER_KEY  # the generated pair, not the demo one
-    assert sandbox.woocommerce.store.api_key_secret(credentials.consumer_key) == (
+    assert sandbox.store.api_key_secret(credentials.consumer_key) == (
         credentials.consumer_secret,
         "read_write",
     )

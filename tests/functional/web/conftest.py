@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from app import Backorders, create_app
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.merchants import MerchantRepository
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.config import Config
 from plugin.usecases.accounts import hash_password
 

@@ -21,7 +21,7 @@ import requests
 
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.sql.stores import StoreRecord, StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.platforms.woocommerce.signature import sign
 from run import _NO_CONTROL_SOCKET

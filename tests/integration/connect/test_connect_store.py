@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from plugin.adapters.sql.repositories import StoreRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.errors import InvalidKeys, InvalidStoreUrl
 from plugin.platforms.registry import Registry
 from plugin.platforms.woocommerce.connect import WEBHOOK_TOPICS
@@ -162,7 +162,7 @@ def test_ensure_connected_re_registers_webhooks_the_store_lost(
     arguments = {"driver": WOOCOMMERCE, "public_url": PUBLIC_URL, "development": True}
     store_id = ensure_connected(stores, sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, **arguments)
     old_ids = stores.get(store_id).webhook_ids  # type: ignore[union-attr]
-    sandbox.woocommerce.store.delete_webhook(old_ids[0])
+    sandbox.store.delete_webhook(old_ids[0])
 
     assert (
         ensure_connected(stores, sandbox.url, CONSUMER_KEY, CONSUMER_SECRET, **arguments)
@@ -181,7 +181,7 @@ def test_ensure_connected_with_new_keys_keeps_one_connection(
     stores: StoreRepository, sandbox: LiveSandbox
 ) -> None:
     arguments = {"driver": WOOCOMMERCE, "public_url": PUBLIC_URL, "development": True}
-    old = sandbox.woocommerce.store.create_api_key(app_name="Old", user_id="1", scope="read_write")
+    old = sandbox.store.create_api_key(app_name="Old", user_id="1", scope="read_write")
     store_id = ensure_connected(
         stores, sandbox.url, old["consumer_key"], old["consumer_secret"], **arguments
     )

@@ -50,8 +50,8 @@ def test_released_backorder_mails_the_customer_the_payment_link(
     smtp_server: SmtpServer,
     sandbox: Sandbox,  # noqa: F811 - the imported fixture
 ) -> None:
-    product = sandbox.woocommerce.store.create_product({"name": "Widget", "regular_price": "10.00"})
-    order = sandbox.woocommerce.store.create_order(
+    product = sandbox.store.create_product({"name": "Widget", "regular_price": "10.00"})
+    order = sandbox.store.create_order(
         {
             "status": "pending",
             "billing": {"first_name": "Bea", "last_name": "Ray", "email": "bea@buyer.test"},

@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 import requests
 
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import (
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRecord,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform, connect
 from plugin.ports import ReleaseState
 from plugin.usecases.releasing import allocate_product, release_key

@@ -15,8 +15,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from plugin.adapters.queue.jobs import QUEUE_NAME
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.models import Release
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
+from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.model import CustomerPolicy
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 

@@ -21,7 +21,8 @@ from rq import Worker
 
 from plugin.adapters.queue.relay import enqueue_event
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import InboxRecord, InboxRepository, SqlInbox, StoreRepository
+from plugin.adapters.sql.inbox import InboxRecord, InboxRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.platforms.woocommerce.client import WooCommerceClient
 
@@ -113,7 +114,7 @@ class Instance:
         """An inbox row, then its job, recorded as enqueued (as reconciliation does; the
         webhook endpoint leaves its row pending for the worker to settle). Give the state's
         `fingerprint` when an earlier event of the resource may have the same moment."""
-        event_id = SqlInbox(self.db).add(
+        event_id = InboxRepository(self.db).add(
             self.store_id, topic, order_id, modified_gmt, "webhook", fingerprint=fingerprint
         )
         assert event_id is not None

@@ -16,14 +16,16 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from plugin.adapters.queue.jobs import QUEUE_NAME, event_job_id
-from plugin.adapters.sql.repositories import InboxRepository, SqlAuditLog, SqlSplitLedger
+from plugin.adapters.sql.audit import SqlAuditLog
+from plugin.adapters.sql.inbox import InboxRepository
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.ports import SplitState
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
 
 def short_order(sandbox: Sandbox) -> dict[str, Any]:
     """A processing order: 5 widgets (3 in stock, backorders allowed) and 2 gadgets."""
-    store = sandbox.woocommerce.store
+    store = sandbox.store
     widget = store.create_product(
         {"name": "Widget", "regular_price": "10.00", "manage_stock": True,
          "stock_quantity": 3, "backorders": "yes"}
@@ -212,11 +214,11 @@ def test_reconciliation_finds_a_missed_order_and_revives_a_disabled_webhook(
     instance: Instance, sandbox: Sandbox
 ) -> None:
     order = short_order(sandbox)  # its webhook never arrived: nothing in our inbox
-    hook = sandbox.woocommerce.store.create_webhook(
+    hook = sandbox.store.create_webhook(
         {"topic": "order.created", "status": "disabled", "secret": "s",
          "delivery_url": "http://127.0.0.1:8000/webhooks/woocommerce/1"}
     )  # fmt: skip
-    other = sandbox.woocommerce.store.create_webhook(
+    other = sandbox.store.create_webhook(
         {"topic": "order.updated", "status": "disabled", "secret": "s",
          "delivery_url": "https://elsewhere.example/hook"}
     )  # fmt: skip

@@ -67,7 +67,7 @@ def _answer_updates_of_missing_orders_404(app: Flask) -> None:
 @pytest.fixture(params=[400, 404], ids=["woocommerce-400", "older-404"])
 def store(request: pytest.FixtureRequest, sandbox: Sandbox) -> Sandbox:  # noqa: F811
     if request.param == 404:
-        _answer_updates_of_missing_orders_404(sandbox.woocommerce.app)
+        _answer_updates_of_missing_orders_404(sandbox.app)
     # The store answers as the test says it does.
     probe = requests.put(
         f"{sandbox.url}/wp-json/wc/v3/orders/999999",
