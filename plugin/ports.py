@@ -853,10 +853,6 @@ class StockSetAside(Protocol):
     def set_stock(self, pool: ProductRef, quantity: int) -> None: ...
 
 
-class ManualSplitPlatform(SplitPlatform, StockSetAside, Protocol):
-    """What putting units on backorder by hand needs from a store."""
-
-
 class ProductLookup(Protocol):
     """Whether a store has a product: a CSV naming an unknown one is refused row by row."""
 

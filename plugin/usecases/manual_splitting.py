@@ -32,21 +32,23 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from plugin.core.model import Outcome, Plan, Reason
+from plugin.core.model import Order, Outcome, Plan, ProductRef, Reason, StoreSettings
+from plugin.core.rules import eligibility
 from plugin.core.serialize import plan_to_dict, ref_to_dict
 from plugin.core.split import plan_manual_split
+from plugin.errors import PermanentError, TransientError
 from plugin.ports import (
     SPLIT_FINISHED,
     Alerts,
     AuditLog,
-    ManualSplitPlatform,
     PolicyStore,
     SplitLedger,
     SplitNotifier,
+    SplitPlatform,
     StockSetAside,
 )
 from plugin.usecases.setting_aside import manual_record
-from plugin.usecases.splitting import EventResult, carry_out_split
+from plugin.usecases.splitting import EventResult, carry_out_split, record_split_failure
 
 log = logging.getLogger(__name__)
 
@@ -59,48 +61,62 @@ class ManualSplitRefused(Exception):
         self.reasons = tuple(reasons)
 
 
+def refusals(
+    store_id: int,
+    order: Order,
+    *,
+    platform: SplitPlatform,
+    ledger: SplitLedger,
+    settings: StoreSettings,
+) -> tuple[Reason, ...]:
+    """Why no units of `order` may be put on backorder by hand, whatever the units; empty when
+    they may."""
+    if not isinstance(platform, StockSetAside):
+        return (
+            Reason(
+                "stock_not_settable",
+                "This store's platform does not let Backorders set a stock figure, so "
+                "units cannot be set aside and put on backorder by hand.",
+            ),
+        )
+    records = ledger.for_order(store_id, order.id)
+    if records:
+        record = records[0]
+        what = "is in progress" if record.state not in SPLIT_FINISHED else f"is {record.state}"
+        return (
+            Reason(
+                "split_recorded",
+                f"Order {order.number} already has a split or a backorder order: "
+                f"{record.split_key} {what}. Only an order that was never split may have "
+                "units put on backorder by hand.",
+            ),
+        )
+    eligible, reason = eligibility(order, settings)
+    return () if eligible else (reason,)
+
+
 def check_manual_split(
     store_id: int,
     order_id: str,
     units: Mapping[str, int],
     *,
     requested_by: str,
-    platform: ManualSplitPlatform,
+    platform: SplitPlatform,
     ledger: SplitLedger,
     policies: PolicyStore,
-) -> tuple[Plan, Any]:
+) -> tuple[Plan, Order, list[dict[str, Any]]]:
     """The plan of putting `units` (per line id) of order `order_id` on backorder, with the
-    order read now; raises ManualSplitRefused with the reasons when it may not be done."""
-    if not isinstance(platform, StockSetAside):
-        raise ManualSplitRefused(
-            [
-                Reason(
-                    "stock_not_settable",
-                    "This store's platform does not let Backorders set a stock figure, so "
-                    "units cannot be set aside and put on backorder by hand.",
-                )
-            ]
-        )
+    order read now, and the stock figures to set aside (`_set_aside_plan`); raises
+    ManualSplitRefused with the reasons when it may not be done."""
     order = platform.get_order(order_id)
-    records = ledger.for_order(store_id, order_id)
-    if records:
-        record = records[0]
-        what = "is in progress" if record.state not in SPLIT_FINISHED else f"is {record.state}"
-        raise ManualSplitRefused(
-            [
-                Reason(
-                    "split_recorded",
-                    f"Order {order.number} already has a split or a backorder order: "
-                    f"{record.split_key} {what}. Only an order that was never split may have "
-                    "units put on backorder by hand.",
-                )
-            ]
-        )
     settings = policies.policies_for(store_id, order).settings
+    refused = refusals(store_id, order, platform=platform, ledger=ledger, settings=settings)
+    if refused:
+        raise ManualSplitRefused(refused)
     plan = plan_manual_split(order, units, settings, requested_by=requested_by)
     if plan.outcome is not Outcome.SPLIT:
         raise ManualSplitRefused(plan.reasons)
-    return plan, order
+    return plan, order, _set_aside_plan(platform, order, plan)
 
 
 def split_by_hand(
@@ -109,7 +125,7 @@ def split_by_hand(
     units: Mapping[str, int],
     *,
     requested_by: str,
-    platform: ManualSplitPlatform,
+    platform: SplitPlatform,
     ledger: SplitLedger,
     policies: PolicyStore,
     audit: AuditLog,
@@ -117,7 +133,37 @@ def split_by_hand(
     notifier: SplitNotifier | None = None,
 ) -> EventResult:
     """Carry out the merchant's manual backorder of `units` per line id, once: a retry resumes
-    the recorded split; anything else already recorded for the order refuses it."""
+    the recorded split; anything else already recorded for the order refuses it. Transient
+    errors are audited and raised (the job retries), permanent ones recorded for the merchant
+    (as for any split) and raised."""
+    try:
+        return _split_by_hand(
+            store_id, order_id, units, requested_by=requested_by, platform=platform,
+            ledger=ledger, policies=policies, audit=audit, alerts=alerts, notifier=notifier,
+        )  # fmt: skip
+    except TransientError as exc:
+        audit.record(
+            store_id, order_id, "retry", f"Temporary problem, will retry: {exc}", reason=exc.reason
+        )
+        raise
+    except PermanentError as exc:
+        record_split_failure(store_id, order_id, exc, ledger, audit, alerts)
+        raise
+
+
+def _split_by_hand(
+    store_id: int,
+    order_id: str,
+    units: Mapping[str, int],
+    *,
+    requested_by: str,
+    platform: SplitPlatform,
+    ledger: SplitLedger,
+    policies: PolicyStore,
+    audit: AuditLog,
+    alerts: Alerts,
+    notifier: SplitNotifier | None = None,
+) -> EventResult:
     for record in ledger.for_order(store_id, order_id):
         if record.original_order_id == order_id and manual_record(record.plan) is not None:
             # This request's own split (the job retried after a crash): finish it.
@@ -129,7 +175,7 @@ def split_by_hand(
                 policies.policies_for(store_id, order), audit, notifier, alerts,
             )  # fmt: skip
     try:
-        plan, order = check_manual_split(
+        plan, order, set_aside = check_manual_split(
             store_id, order_id, units, requested_by=requested_by, platform=platform,
             ledger=ledger, policies=policies,
         )  # fmt: skip
@@ -143,7 +189,6 @@ def split_by_hand(
         )  # fmt: skip
         log.info("manual split refused store=%s order=%s: %s", store_id, order_id, refusal)
         return EventResult("refused", order_id, detail=str(refusal))
-    set_aside = _set_aside_plan(platform, plan)
     names = {line.line_id: line.name for line in order.lines}
     audit.record(
         store_id, order_id, "decision",
@@ -174,21 +219,52 @@ def split_by_hand(
     )  # fmt: skip
 
 
-def _set_aside_plan(platform: StockSetAside, plan: Plan) -> list[dict[str, Any]]:
-    """Per stock figure the plan's moved units draw on: the units, the figure now and the
-    figure to write (`base - units`). A figure the store does not count is left out."""
-    entries: dict[tuple[str, str], dict[str, Any]] = {}
+def _set_aside_plan(platform: SplitPlatform, order: Order, plan: Plan) -> list[dict[str, Any]]:
+    """Per stock figure the plan's moved units draw on: the units, the figure now (`base`) and
+    the figure to write (`base - units`). A figure the store does not count is left out.
+
+    The split itself must leave each figure as it is, which it does when the order has taken
+    all its units from the figure (the backorder order takes again what the original gives
+    back, README "Stock accounting"). An order that has not (WooCommerce's pending payment
+    takes no stock) is refused: its split would take the units itself and the base recorded
+    here would no longer tell a written figure from a moved one. `Stock.available` is the
+    figure plus what the order took (`plugin.core.model.Stock`)."""
+    assert isinstance(platform, StockSetAside)  # checked by `refusals`
+    stock = platform.get_stock(order)
+    ordered: dict[ProductRef, int] = {}
+    for line in order.lines:
+        item = stock.get(line.ref)
+        if item is not None and item.managed:
+            ordered[item.pool_ref] = ordered.get(item.pool_ref, 0) + line.quantity
+    entries: dict[ProductRef, dict[str, Any]] = {}
     for lp in plan.lines:
         if not lp.backorder:
             continue
         figure = platform.stock_figure(lp.ref)
-        if figure.quantity is None:
+        item = stock.get(lp.ref)
+        if figure.quantity is None or item is None or not item.managed:
             continue
-        key = (figure.pool.product_id, figure.pool.variant_id or "")
+        taken = item.available - figure.quantity
+        if taken < ordered.get(figure.pool, 0):
+            raise ManualSplitRefused(
+                [
+                    Reason(
+                        "stock_not_taken",
+                        f"Order {order.number} has not taken its units of product "
+                        f"{_ref_text(figure.pool)} from the store's stock yet (e.g. it awaits "
+                        "payment): put units on backorder by hand once it has.",
+                        lp.line_id,
+                    )
+                ]
+            )
         entry = entries.setdefault(
-            key, {"pool": ref_to_dict(figure.pool), "units": 0, "base": figure.quantity}
+            figure.pool, {"pool": ref_to_dict(figure.pool), "units": 0, "base": figure.quantity}
         )
         entry["units"] += lp.backorder
     for entry in entries.values():
         entry["target"] = entry["base"] - entry["units"]
     return list(entries.values())
+
+
+def _ref_text(ref: ProductRef) -> str:
+    return ref.product_id + (f" / {ref.variant_id}" if ref.variant_id else "")

@@ -99,7 +99,7 @@ def handle_order_event(
         )
         raise
     except PermanentError as exc:
-        _record_failure(store_id, order_id, exc, ledger, audit, alert_sink)
+        record_split_failure(store_id, order_id, exc, ledger, audit, alert_sink)
         raise
 
 
@@ -316,7 +316,7 @@ def carry_out_split(
     )
 
 
-def _record_failure(
+def record_split_failure(
     store_id: int,
     order_id: str,
     exc: PermanentError,

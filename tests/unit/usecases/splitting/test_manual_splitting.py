@@ -159,3 +159,21 @@ def test_an_order_with_a_split_recorded_is_refused_with_the_reason() -> None:
         "order that was never split may have units put on backorder by hand."
     )
     assert "write_split" not in store.calls and store.stock == {MUG: 0, KETTLE: 9}
+
+
+def test_an_order_that_has_not_taken_its_stock_is_refused() -> None:
+    # Like WooCommerce's pending payment: the order took nothing from the figure yet, so its
+    # split would take the units itself and setting them aside would count them twice.
+    store, ledger, audit, alerts = _store(), FakeLedger(), FakeAudit(), FakeAlerts()
+    store.reduced["77"] = {}
+    store.stock = {MUG: 5, KETTLE: 10}
+
+    result = _run(store, ledger, audit, alerts)
+
+    assert result.status == "refused"
+    assert result.detail == (
+        "Order 77 has not taken its units of product 105 from the store's stock yet (e.g. it "
+        "awaits payment): put units on backorder by hand once it has."
+    )
+    assert store.stock == {MUG: 5, KETTLE: 10} and ledger.records == {}
+    assert "write_split" not in store.calls and "set_stock" not in store.calls
