@@ -23,7 +23,16 @@ def split_by_hand(store_id: int, order_id: str, units: dict[str, int], requested
         return "store_not_connected"
     platform, limiter = connect_store(rt, store)
     try:
-        refs = sorted({line.ref for line in platform.get_order(order_id).lines})
+        try:
+            refs = sorted({line.ref for line in platform.get_order(order_id).lines})
+        except PermanentError as exc:  # the use case records its own; this read is ours
+            rt.audit.record(
+                store_id, order_id, "error",
+                f"Putting units on backorder by hand, as {requested_by} asked, failed: the "
+                f"order could not be read ({exc.reason}). Nothing was changed.",
+                reason=exc.reason,
+            )  # fmt: skip
+            raise
         # The allocation locks of its products first, then the order's (the order allocation
         # takes them in): no allocation reads their stock figures between the plan and the
         # units being set aside, and no event about the order splits it meanwhile.
