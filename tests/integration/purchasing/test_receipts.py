@@ -13,7 +13,6 @@ from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.purchasing import SqlPurchasing, SqlReceiptLedger
 from plugin.adapters.sql.repositories import StoreRecord
 from plugin.core.model import Order, ProductRef, Status, StockFigure
-from plugin.errors import NotFound
 from plugin.core.purchasing import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -23,6 +22,7 @@ from plugin.core.purchasing import (
     Supplier,
     send,
 )
+from plugin.errors import NotFound
 from plugin.ports import ReceiptState
 from plugin.usecases.purchasing import carry_out_receipt, record_receipt
 from tests.fakes import Crash, FakeAlerts, FakeAudit, make_line, make_order
