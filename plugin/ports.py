@@ -868,6 +868,16 @@ class StockRaisePlatform(Protocol):
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
 
 
+@runtime_checkable
+class StockSetAside(Protocol):
+    """What setting units aside needs from a store (a merchant's manual backorder,
+    `plugin/usecases/manual_splitting.py`): read a stock figure, and write it."""
+
+    def stock_figure(self, ref: ProductRef) -> StockFigure: ...
+
+    def set_stock(self, pool: ProductRef, quantity: int) -> None: ...
+
+
 class ProductLookup(Protocol):
     """Whether a store has a product: a CSV naming an unknown one is refused row by row."""
 

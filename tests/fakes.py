@@ -721,6 +721,13 @@ class FakeReleaseStore:
             self._step("stock_figure")
             return StockFigure(self.pool(ref), self.stock.get(self.pool(ref)))
 
+    def set_stock(self, pool: ProductRef, quantity: int) -> None:
+        """Set a stock figure (absolute, as WooCommerce's REST API does)."""
+        with self._mutex:
+            self._step("set_stock")
+            self.stock[self.pool(pool)] = quantity
+            self._done("set_stock")
+
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         with self._mutex:
             return dict(self.reduced[order_id])

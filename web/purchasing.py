@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -500,6 +500,7 @@ def proposal(store_id: int) -> tuple[str, int]:
         store=store,
         proposal=result,
         orders=orders,
+        names=product_names(store, orders) if result is not None else {},
         now=dt.datetime.now(dt.UTC),
         error=error,
     ), status
@@ -588,6 +589,7 @@ def order(store_id: int, number: str) -> str:
         store=store,
         stored=stored,
         po=stored.order,
+        names=_order_names(store, stored.order),
         supplier=_supplier_of(store, stored.order),
         receipts=receipts,
         unfinished=[r for r in receipts if r.state not in (ReceiptState.DONE, ReceiptState.FAILED)],
@@ -605,6 +607,7 @@ def print_order(store_id: int, number: str) -> str:
         "purchasing/print.html",
         store=store,
         po=stored.order,
+        names=_order_names(store, stored.order),
         supplier=_supplier_of(store, stored.order),
     )
 
@@ -787,6 +790,44 @@ def po_line_field(ref: ProductRef) -> str:
 @bp.app_template_global("ref_label")
 def template_ref_label(ref: ProductRef) -> str:
     return usecase.ref_label(ref)
+
+
+@bp.app_template_global("product_label")
+def template_product_label(ref: ProductRef, names: Mapping[ProductRef, str]) -> str:
+    return usecase.product_label(ref, names)
+
+
+def product_names(store: StoreRecord, order_ids: Iterable[str]) -> dict[ProductRef, str]:
+    """Product names as the store's orders `order_ids` name their lines, the way the order page
+    names them: one read of order summaries (per 100 orders, short timeout); {} when the store
+    does not answer, and the pages show the ids alone."""
+    ids = sorted({str(i) for i in order_ids if is_numeric_id(str(i))})
+    if not ids or not store.is_connected:
+        return {}
+    try:
+        summaries = store_platform(store, timeout=5).order_summaries(ids)
+    except (BackordersError, ValueError, KeyError) as error:
+        logger.info("event=purchasing_names_failed store_id=%s error=%s", store.id, error)
+        return {}
+    names: dict[ProductRef, str] = {}
+    for summary in summaries.values():
+        for (product_id, variant_id), name in summary.line_names.items():
+            if name:
+                names.setdefault(ProductRef(str(product_id), variant_id or None), name)
+    return names
+
+
+def _order_names(store: StoreRecord, order: PurchaseOrder) -> dict[ProductRef, str]:
+    """Names of a purchase order's products: read from the backorder orders its lines reserve
+    units for, else from the first backorder order still waiting for the product."""
+    ledger = SqlReleaseLedger(services().db)
+    order_ids: list[str] = []
+    for line in order.lines:
+        waiting = [r.order_id for r in line.reservations][:1] or ledger.backorder_orders_for(
+            store.id, line.ref
+        )[:1]
+        order_ids.extend(waiting)
+    return product_names(store, order_ids)
 
 
 @bp.app_template_global("po_status_label")

@@ -367,6 +367,25 @@ def plan_split(
             alerts=alerts,
         )
 
+    return _moving_plan(
+        order, settings, decisions, reasons, alerts, payment, hold_for_oversold,
+        (oversold_reason,) if any_oversold else (),
+    )  # fmt: skip
+
+
+def _moving_plan(
+    order: Order,
+    settings: StoreSettings,
+    decisions: tuple[LineDecision, ...],
+    reasons: list[Reason],
+    alerts: tuple[Reason, ...],
+    payment: PaymentAction,
+    hold_original: bool,
+    closing: tuple[Reason, ...],
+) -> Plan:
+    """The SPLIT plan moving each decision's `backorder` units, with their money, to a new
+    backorder order: totals of both orders, its number, and the payment and shipping reasons
+    (`reasons` first, `closing` last)."""
     unit = minor_unit(order.currency)
     exponent = _exponent(order.currency)
     zero = unit * 0
@@ -460,8 +479,7 @@ def plan_split(
                 f"order {number}.",
             )
         )
-    if any_oversold:
-        reasons.append(oversold_reason)
+    reasons.extend(closing)
     return Plan(
         order_id=order.id,
         outcome=Outcome.SPLIT,
@@ -474,7 +492,7 @@ def plan_split(
         additional_shipping=extra,
         payment=payment,
         moved_amount=backorder_totals.total,
-        hold_original=hold_for_oversold,
+        hold_original=hold_original,
         alerts=alerts,
     )
 
@@ -709,3 +727,101 @@ def plan_resplit(
         moved_amount=new_totals.total,
         alerts=alerts,
     )
+
+
+# --- units put on backorder by the merchant ---------------------------------------------------
+
+
+def manual_quantity_problems(order: Order, manual: Mapping[str, int]) -> tuple[Reason, ...]:
+    """Why `manual` (units to put on backorder per line id) cannot apply to `order`; empty when
+    it can. Every line may take 0 to its ordered quantity, and at least one unit must move."""
+    problems: list[Reason] = []
+    lines = {line.line_id: line for line in order.lines}
+    for line_id in sorted(set(manual) - set(lines)):
+        problems.append(
+            Reason("line_unknown", f"Order {order.number} has no line {line_id}.", line_id)
+        )
+    for line in order.lines:
+        units = manual.get(line.line_id, 0)
+        label = line_label(line)
+        if isinstance(units, bool) or not isinstance(units, int):
+            problems.append(
+                Reason(
+                    "quantity_not_whole",
+                    f"{label}: the units to put on backorder must be a whole number.",
+                    line.line_id,
+                )
+            )
+        elif not 0 <= units <= max(line.quantity, 0):
+            problems.append(
+                Reason(
+                    "quantity_out_of_range",
+                    f"{label}: {units} units cannot go on backorder; choose 0 to "
+                    f"{max(line.quantity, 0)}, the ordered quantity.",
+                    line.line_id,
+                )
+            )
+        elif units and not line.variant_id and line.product_id in ("", "0"):
+            problems.append(
+                Reason(
+                    "no_product",
+                    f"{label} names no product in the store, so it cannot be backordered.",
+                    line.line_id,
+                )
+            )
+    if not problems and not any(manual.get(line.line_id, 0) for line in order.lines):
+        problems.append(
+            Reason(
+                "nothing_to_backorder",
+                "Choose at least one unit to put on backorder; 0 on every line changes nothing.",
+            )
+        )
+    return tuple(problems)
+
+
+def plan_manual_split(
+    order: Order, manual: Mapping[str, int], settings: StoreSettings, *, requested_by: str
+) -> Plan:
+    """Split `order` with exactly the units the merchant chose per line id (`manual`), whatever
+    the stock: they move, with their money, to a backorder order numbered, paid and explained
+    like any split (`plan_split`). NO_CHANGE, without lines, when the order is not eligible or
+    the quantities do not fit it (the reasons say why; `manual_quantity_problems`)."""
+    eligible, eligible_reason = eligibility(order, settings)
+    if not eligible:
+        return Plan(order_id=order.id, outcome=Outcome.NO_CHANGE, reasons=(eligible_reason,))
+    problems = manual_quantity_problems(order, manual)
+    if problems:
+        return Plan(order_id=order.id, outcome=Outcome.NO_CHANGE, reasons=problems)
+    decisions: list[LineDecision] = []
+    for line in order.lines:
+        units = manual.get(line.line_id, 0)
+        label = line_label(line)
+        if units:
+            code = "manual_backorder" if units < line.quantity else "manual_line_backordered"
+            message = (
+                f"{label}: {requested_by} put {units} of {line.quantity} units on backorder "
+                f"by hand; {line.quantity - units} ship now."
+            )
+        else:
+            code, message = "manual_kept", f"{label}: all {line.quantity} units ship now."
+        decisions.append(
+            LineDecision(
+                line, line.ref, line.quantity - units, units, 0,
+                Reason(code, message, line.line_id),
+            )
+        )  # fmt: skip
+    payment = (
+        PaymentAction.PAID_FROM_ORIGINAL
+        if order.payment_state is PaymentState.PAID
+        else PaymentAction.CHARGE_ON_RELEASE
+    )
+    reasons = [
+        eligible_reason,
+        Reason(
+            "manual_split",
+            f"{requested_by} chose the units to put on backorder by hand (stock in the store "
+            "is not consulted: damaged or reserved units); they are set aside from the store's "
+            "stock figure.",
+        ),
+    ]
+    return _moving_plan(order, settings, tuple(decisions), reasons, (), payment, False, ())

@@ -30,7 +30,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from plugin.core.model import ProductRef, Status
+from plugin.core.model import Order, ProductRef, Status
 from plugin.core.purchasing import (
     DEFAULT_PURCHASE_NUMBERING_PATTERN,
     Drafts,
@@ -46,7 +46,7 @@ from plugin.core.purchasing import (
     send,
     shorten,
 )
-from plugin.errors import PermanentError
+from plugin.errors import NotFound, PermanentError
 from plugin.ports import (
     Alerts,
     AuditLog,
@@ -71,6 +71,40 @@ def ref_label(ref: ProductRef) -> str:
     return f"product {ref.product_id}" + (
         f" (variation {ref.variant_id})" if ref.variant_id else ""
     )
+
+
+def product_label(ref: ProductRef, names: Mapping[ProductRef, str]) -> str:
+    """How purchasing names a product: its name in the store with its id ("Blue Mug (product
+    105)"), or the id alone when the name is not known."""
+    name = names.get(ref)
+    if not name:
+        return ref_label(ref)
+    return f"{name} (product {ref.product_id}" + (
+        f", variation {ref.variant_id})" if ref.variant_id else ")"
+    )
+
+
+def names_from_orders(
+    platform: StockRaisePlatform, orders_by_ref: Mapping[ProductRef, Sequence[str]]
+) -> dict[ProductRef, str]:
+    """Product names as the store's orders name their lines: one order read per product at
+    most (the first order that waits for it), none when no order waits for it; an order that
+    cannot be read names nothing (the id is shown instead)."""
+    names: dict[ProductRef, str] = {}
+    read: dict[str, Order | None] = {}
+    for ref, order_ids in orders_by_ref.items():
+        for order_id in order_ids[:1]:
+            if order_id not in read:
+                try:
+                    read[order_id] = platform.get_order(order_id)
+                except NotFound:
+                    read[order_id] = None
+            order = read[order_id]
+            for line in order.lines if order is not None else ():
+                if line.ref == ref and line.name:
+                    names[ref] = line.name
+                    break
+    return names
 
 
 # --- drafting and changing purchase orders -------------------------------------------------
@@ -477,16 +511,25 @@ class _ReceiptRun:
             )  # fmt: skip
 
     def _tell(self) -> None:
+        # The products by name, as the orders that waited for them call them (a read each).
+        who: dict[ProductRef, list[str]] = {}
+        for entry in self.stock.values():
+            ref = ProductRef(entry["product_id"], entry.get("variant_id"))
+            who.setdefault(ref, []).extend(str(o) for o in entry.get("waiting", ()))
+        for line in self.record.drop_shipped:
+            who.setdefault(_line_ref(line), []).append(str(line["order_id"]))
+        names = names_from_orders(self.platform, who)
         parts = []
         for entry in self.stock.values():
             ref = ProductRef(entry["product_id"], entry.get("variant_id"))
             parts.append(
-                f"{entry['units']} x {ref_label(ref)} (stock {entry['base']} → {entry['target']})"
+                f"{entry['units']} x {product_label(ref, names)} (stock {entry['base']} → "
+                f"{entry['target']})"
             )
         for line in self.record.drop_shipped:
             parts.append(
-                f"{line['units']} x {ref_label(_line_ref(line))} shipped by the supplier to "
-                f"order {line['order_id']}"
+                f"{line['units']} x {product_label(_line_ref(line), names)} shipped by the "
+                f"supplier to order {line['order_id']}"
             )
         waiting = [
             order_id

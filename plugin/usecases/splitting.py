@@ -41,6 +41,7 @@ from plugin.ports import (
 from plugin.steps import SplitWrite, Step, carry_out, record_failure
 from plugin.usecases.holding import carry_out_hold, hold_for_review
 from plugin.usecases.releasing import held_by_unpaid_releases
+from plugin.usecases.setting_aside import manual_backorder_note, manual_record, set_aside_stock
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def handle_order_event(
         )
         raise
     except PermanentError as exc:
-        _record_failure(store_id, order_id, exc, ledger, audit, alert_sink)
+        record_split_failure(store_id, order_id, exc, ledger, audit, alert_sink)
         raise
 
 
@@ -144,8 +145,8 @@ def _handle(
         audit.record(
             store_id, order_id, "info", f"Resuming split {record.split_key} at {record.state}."
         )
-        return _carry_out_split(
-            store_id, order, record, platform, ledger, policies, audit, notifier
+        return carry_out_split(
+            store_id, order, record, platform, ledger, policies, audit, notifier, alerts
         )
     finished = [r for r in records if r.original_order_id == order_id]
     if finished:
@@ -186,8 +187,8 @@ def _handle(
         record = ledger.start(store_id, order_id, plan.split_key, plan_to_dict(plan))
         if record.state in SPLIT_FINISHED:
             return EventResult("ignored", order_id, split_key=record.split_key, detail=record.state)
-        return _carry_out_split(
-            store_id, order, record, platform, ledger, policies, audit, notifier
+        return carry_out_split(
+            store_id, order, record, platform, ledger, policies, audit, notifier, alerts
         )
     if plan.outcome is Outcome.HOLD and plan.awaits_stock:
         record = ledger.start(store_id, order_id, hold_key(order_id), plan_to_dict(plan))
@@ -243,7 +244,7 @@ def _ref_key(ref: ProductRef) -> tuple[str, str]:
     return (ref.product_id, ref.variant_id or "")
 
 
-def _carry_out_split(
+def carry_out_split(
     store_id: int,
     order: Order,
     record: SplitRecord,
@@ -252,12 +253,15 @@ def _carry_out_split(
     policies: Policies,
     audit: AuditLog,
     notifier: SplitNotifier | None = None,
+    alerts: Alerts | None = None,
 ) -> EventResult:
     """Move the split forward from its recorded state to DONE (plugin/steps.py): planned →
     backorder created → original updated (one batch) → noted → done; every step is safe to
-    repeat."""
+    repeat. A split the merchant made by hand (`manual_splitting.py`) also sets its units aside
+    from the stock figures before the notes, and notes the backorder order too."""
     key = record.split_key
     plan = plan_from_dict(record.plan)
+    manual = manual_record(record.plan)
     write = SplitWrite(
         record, ledger=ledger, audit=audit, order_id=order.id, what="split",
         # The split key written on the order finds it (the platform adapter's meta).
@@ -271,7 +275,17 @@ def _carry_out_split(
         # The one note of a split: the backorder order carries its summary from its creation.
         backorder_id = write.backorder_order_id
         assert backorder_id is not None  # recorded with BACKORDER_CREATED
-        platform.add_note(order.id, split_note(plan, backorder_id))
+        if manual is not None:
+            # Before the notes, which say what it did; repeating it writes nothing again.
+            sink = alerts if alerts is not None else NoAlerts()
+            set_aside = set_aside_stock(store_id, order.id, manual, platform, audit, sink)
+            platform.add_note(order.id, "\n".join([split_note(plan, backorder_id), *set_aside]))
+            platform.add_note(
+                backorder_id,
+                "\n".join([manual_backorder_note(plan, order.number, manual), *set_aside]),
+            )
+        else:
+            platform.add_note(order.id, split_note(plan, backorder_id))
         if policies.settings.customer_note_on_split:  # off by default: one more call
             platform.add_note(order.id, customer_split_note(plan), customer=True)
 
@@ -302,7 +316,7 @@ def _carry_out_split(
     )
 
 
-def _record_failure(
+def record_split_failure(
     store_id: int,
     order_id: str,
     exc: PermanentError,

@@ -82,6 +82,13 @@ RUN_BULK = JobKind("jobs.bulk.run_bulk_backorders", 1800)
 CARRY_OUT_RECEIPT = JobKind(
     "jobs.purchasing.carry_out_receipt", 300, (5, 15, 30, 60, 120, 300), failure_ttl=3600
 )
+# The merchant's manual backorder of an order's units (jobs/manual_splitting.py): one job per
+# order at a time (a double submit is one job), gone once it finished (result_ttl=0) so the
+# split ledger answers a later request.
+SPLIT_BY_HAND = JobKind(
+    "jobs.manual_splitting.split_by_hand", 300, (5, 15, 30, 60, 120), result_ttl=0,
+    failure_ttl=300,
+)  # fmt: skip
 # Customers' requests and delay notices (issue 15, jobs/): a fixed id per request or store.
 CARRY_OUT_REQUEST = JobKind(
     "jobs.self_service.carry_out_request", 300, (5, 15, 30, 60, 120), failure_ttl=3600
@@ -102,6 +109,7 @@ JOBS = (
     RECONCILE_STORE,
     RUN_BULK,
     CARRY_OUT_RECEIPT,
+    SPLIT_BY_HAND,
     CARRY_OUT_REQUEST,
     CHECK_STORE_DELAYS,
     *PERIODIC.values(),
@@ -131,6 +139,11 @@ def cancel_job_id(store_id: int, cancel_key: str, attempt: int) -> str:
 def receipt_job_id(store_id: int, receipt_key: str, attempt: int = 1) -> str:
     """One job per receipt (`attempt` counts the merchant's "carry out again")."""
     return f"receipt-{store_id}-{receipt_key.replace(':', '-')}-{attempt}"
+
+
+def manual_split_job_id(store_id: int, order_id: str) -> str:
+    """One manual backorder job per store and order while it is queued or running."""
+    return f"manual-split-{store_id}-{order_id}"
 
 
 def reconcile_job_id(store_id: int) -> str:
@@ -234,5 +247,26 @@ def enqueue_receipt(
         receipt_key,
         job_id=receipt_job_id(store_id, receipt_key, attempt),
         description=f"carry out receipt {receipt_key} in store {store_id}",
+    )
+    return job is not None
+
+
+def enqueue_manual_split(
+    connection: redis.Redis,
+    store_id: int,
+    order_id: str,
+    units: dict[str, int],
+    requested_by: str,
+) -> bool:
+    """Enqueue `jobs.manual_splitting.split_by_hand`; False when that order's job exists (a
+    double submit). Raises redis.RedisError when Redis cannot be reached."""
+    job = SPLIT_BY_HAND.enqueue(
+        connection,
+        store_id,
+        order_id,
+        units,
+        requested_by,
+        job_id=manual_split_job_id(store_id, order_id),
+        description=f"put units of order {order_id} on backorder by hand in store {store_id}",
     )
     return job is not None

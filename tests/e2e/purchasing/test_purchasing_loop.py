@@ -266,8 +266,8 @@ def test_from_backorders_to_a_received_purchase_order_and_released_orders(loop: 
     alerts = [a.message for a in db.stores.list_alerts(store_id) if a.kind == "shortfall_received"]
     assert len(alerts) == 1
     assert alerts[0].startswith(
-        f"Shortfall received on purchase order {number}: 4 x product {widget['id']} "
-        "(stock -6 → -2). Released: "
+        f"Shortfall received on purchase order {number}: 4 x {widget['name']} (product "
+        f"{widget['id']}) (stock -6 → -2). Released: "
     )
     assert f"order {backorders['b']}" in alerts[0] and f"order {backorders['c']}" in alerts[0]
     assert alerts[0].endswith(f"Still waiting: order {backorders['a']}.")

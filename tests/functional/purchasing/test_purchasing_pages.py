@@ -459,3 +459,40 @@ def test_the_widget_expects_a_new_backorder_on_the_purchase_order_bringing_spare
     assert expected() is None
     purchasing.add(store.id, [spare])
     assert expected() == "2027-01-14"
+
+
+def test_the_proposal_purchase_order_and_print_pages_name_the_products(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    """Issue 14: the pages said "product 105"; they name the product as the store's orders do
+    (one read of the backorder orders' summaries), with its id."""
+    from tests.functional.web.test_customer_page import place_and_split
+
+    place_and_split(app, live_store)  # 2 Copper Kettles and 1 Walnut Board on backorder
+    store = live_store.store
+    kettle = live_store.product_id("KETTLE-COPPER")
+    board = live_store.product_id("BOARD-WALNUT")
+    supplier = _supplier(app, store)
+    purchasing = _purchasing(app)
+    purchasing.save_links(
+        store.id,
+        [
+            SupplierProduct(supplier.id, ProductRef(str(p)), Decimal("9"), "A-1", preferred=True)
+            for p in (kettle, board)
+        ],
+    )
+    base = _base(store)
+
+    proposal = alice.get(f"{base}/proposal").get_data(as_text=True)
+    assert f'<td class="product">Copper Kettle (product {kettle})</td>' in proposal
+    assert f'<td class="product">Walnut Board (product {board})</td>' in proposal
+    created = alice.post(
+        f"{base}/proposal", {"product": [str(kettle), str(board)]}, token_from=f"{base}/proposal"
+    )
+    assert created.status_code == 303
+    [stored] = purchasing.purchase_orders(store.id)
+    number = stored.order.number
+    order_page = alice.get(f"{base}/orders/{number}").get_data(as_text=True)
+    assert f'<td class="product">Copper Kettle (product {kettle})' in order_page
+    printed = alice.get(f"{base}/orders/{number}/print").get_data(as_text=True)
+    assert f'<td class="product">Walnut Board (product {board})</td>' in printed

@@ -22,6 +22,7 @@ from plugin.core.purchasing import (
     Supplier,
     send,
 )
+from plugin.errors import NotFound
 from plugin.ports import ReceiptState
 from plugin.usecases.purchasing import carry_out_receipt, record_receipt
 from tests.fakes import Crash, FakeAlerts, FakeAudit, make_line, make_order
@@ -45,6 +46,8 @@ class Shop:
     orders: dict[str, Order] = field(default_factory=dict)
 
     def get_order(self, order_id: str) -> Order:
+        if order_id not in self.orders:
+            raise NotFound(f"order {order_id} not found")
         return self.orders[order_id]
 
     def stock_figure(self, ref: ProductRef) -> StockFigure:
@@ -132,6 +135,9 @@ def test_a_receipt_raises_stock_by_the_units_received_releases_and_names_them(
 ) -> None:
     key = _received(purchasing, store, {P1: 4, P2: 2})
     shop = Shop({P1: -3, PARENT: 1})
+    # The alert names a product as the first order waiting for it does (one read); product 12
+    # has no order waiting, so its id stands alone.
+    shop.orders = {"301": make_order("301", [make_line("1", "11", 3, name="Blue Widget")])}
     releases = Releases({"11": ["301", "302"], "12": []}, frees=["301"])
     alerts, record = _run(db, store, shop, releases, key)
     assert shop.writes == [(P1, 1), (PARENT, 3)]
@@ -143,7 +149,8 @@ def test_a_receipt_raises_stock_by_the_units_received_releases_and_names_them(
             store.id,
             None,
             "shortfall_received",
-            "Shortfall received on purchase order PO-1: 4 x product 11 (stock -3 → 1); "
+            "Shortfall received on purchase order PO-1: 4 x Blue Widget (product 11) "
+            "(stock -3 → 1); "
             "2 x product 12 (variation 13) (stock 1 → 3). Released: order 301. "
             "Still waiting: order 302.",
         )
@@ -236,9 +243,13 @@ def test_drop_shipped_units_complete_the_orders_they_cover_without_touching_stoc
     record, _ = record_receipt(store.id, sent, {P1: 3}, orders=purchasing, key="receipt:PO-7:1")
     shop = Shop({P1: -3})
     shop.orders = {
-        "301": make_order("301", [make_line("1", "11", 2)], status=Status.NEW_BACKORDER),
+        "301": make_order(
+            "301", [make_line("1", "11", 2, name="Blue Widget")], status=Status.NEW_BACKORDER
+        ),
         "302": make_order(
-            "302", [make_line("1", "11", 1), make_line("2", "14", 1)], status=Status.NEW_BACKORDER
+            "302",
+            [make_line("1", "11", 1, name="Blue Widget"), make_line("2", "14", 1)],
+            status=Status.NEW_BACKORDER,
         ),
     }
     releases = Releases({"11": ["301", "302"]}, frees=[])
@@ -252,6 +263,7 @@ def test_drop_shipped_units_complete_the_orders_they_cover_without_touching_stoc
     ]
     assert releases.allocated == []
     assert alerts.alerts[0][3] == (
-        "Shortfall received on purchase order PO-7: 2 x product 11 shipped by the supplier to "
-        "order 301; 1 x product 11 shipped by the supplier to order 302. Nothing was released."
+        "Shortfall received on purchase order PO-7: 2 x Blue Widget (product 11) shipped by the "
+        "supplier to order 301; 1 x Blue Widget (product 11) shipped by the supplier to order "
+        "302. Nothing was released."
     )

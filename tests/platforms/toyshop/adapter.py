@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from plugin.ports import Platform, StoreConnection
+from plugin.ports import Platform, StockSetAside, StoreConnection
 from tests.platforms.toyshop.shop import open_shop
 
 # Every call a use case or the connect flow may make of a store.
 CALLS = frozenset(
     name
-    for protocol in (Platform, StoreConnection)
+    for protocol in (Platform, StoreConnection, StockSetAside)
     for name, _ in inspect.getmembers(protocol, inspect.isfunction)
     if not name.startswith("_")
 )
