@@ -14,12 +14,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response as BaseResponse
 
 from plugin.adapters.queue.jobs import enqueue_manual_split
-from plugin.adapters.sql.repositories import (
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRecord,
-)
+from plugin.adapters.sql.audit import SqlAuditLog
+from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import Order, Reason
 from plugin.core.rules import status_name
 from plugin.errors import BackordersError

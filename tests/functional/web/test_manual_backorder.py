@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from plugin.adapters.queue.jobs import event_queue, manual_split_job_id
 from plugin.adapters.sql.models import AuditEntry, Split
-from plugin.adapters.sql.repositories import SqlSplitLedger
+from plugin.adapters.sql.splits import SqlSplitLedger
 from tests.functional.web.conftest import LiveStore, Merchant, state
 
 
