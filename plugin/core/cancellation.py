@@ -73,15 +73,19 @@ def plan_line_cancel(
             "units_too_many", f"The line has {quantity} unit(s) waiting: {wanted} is too many."
         )
     whole = Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax)
-    unit = minor_unit(currency)
     kept_units = quantity - wanted
     if kept_units == 0:
-        zero = Decimal(0).quantize(unit)
+        zero = Decimal(0).quantize(minor_unit(currency))
         write = CancelWrite.REMOVE_LINE if other_lines else CancelWrite.CANCEL_ORDER
         return LineCancel(write, wanted, 0, whole, Amounts(zero, zero, zero, zero))
-    kept, cancelled = zip(
-        *(allocate(amount, (kept_units, wanted), unit) for amount in whole), strict=True
-    )
-    return LineCancel(
-        CancelWrite.REDUCE_LINE, wanted, kept_units, Amounts(*cancelled), Amounts(*kept)
-    )
+    cancelled = Amounts(*(units_share(a, quantity, wanted, currency) for a in whole))
+    kept = Amounts(*(a - c for a, c in zip(whole, cancelled, strict=True)))
+    return LineCancel(CancelWrite.REDUCE_LINE, wanted, kept_units, cancelled, kept)
+
+
+def units_share(amount: Decimal, quantity: int, units: int, currency: str) -> Decimal:
+    """The part of a line's `amount` that `units` of its `quantity` carry, to the minor unit
+    (largest remainder: the parts of the units kept and cancelled add up to `amount`)."""
+    if units >= quantity:
+        return amount
+    return allocate(amount, (quantity - units, units), minor_unit(currency))[1]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from plugin.core.cancellation import units_share
 from plugin.core.model import (
     DeliveryCondition,
     Order,
@@ -119,6 +120,15 @@ class PageLine:
     value: Decimal = Decimal(0)
     # For a waiting line the customer may cancel: `<backorder order id>:<plan line id>`.
     cancel_ref: str | None = None
+    total: Decimal = Decimal(0)  # `value` is total + tax
+    tax: Decimal = Decimal(0)
+
+    def value_of(self, units: int, currency: str) -> Decimal:
+        """What `units` of this line are worth (taxes included), as a cancellation of them
+        counts it (`core.cancellation`)."""
+        return units_share(self.total, self.quantity, units, currency) + units_share(
+            self.tax, self.quantity, units, currency
+        )
 
 
 @dataclass(frozen=True)
@@ -305,6 +315,8 @@ def _backorder_part(
             expected_date(line.ref, found, po_dates) if found is not None else None,
             line.total + line.tax,
             f"{order.id}:{plan_ids[line.line_id]}" if line.line_id in plan_ids else None,
+            line.total,
+            line.tax,
         )
         for line in order.lines
     )

@@ -618,3 +618,115 @@ def test_saving_a_product_date_queues_the_delay_check_when_the_rule_is_on(
     assert response.status_code == 303
     queued = f"delays-{live_store.store.id}-date-{kettle}-2027-03-01"
     assert (queued in event_queue(redis_client).job_ids) is (rule != "off")
+
+
+# --- cancelling some units of a line ------------------------------------------------------------
+
+
+def _kettle_ref(html: str) -> str:
+    [ref] = re.findall(r'name="line" value="([^"]+)" id="[^"]+">\s*<label[^>]*>2 ×', html)
+    return str(ref)
+
+
+@pytest.mark.parametrize("paid", [False, True])
+def test_cancelling_some_units_says_how_many_and_what_is_refunded_then_records_them(
+    app: Flask, live_store: LiveStore, customer: FlaskClient, redis_client: redis.Redis, paid: bool
+) -> None:
+    split = place_and_split(app, live_store, paid=paid)
+    path = split["path"]
+    html = customer.get(path).get_data(as_text=True)
+    ref = _kettle_ref(html)
+    field = f'name="units:{ref}"'
+    assert re.search(rf'<input type="number" {field} id="[^"]+" min="0" max="2" value="2"', html)
+    before = _side_effects(app, redis_client)
+    confirm = _choose(customer, path, "cancel", {"line": ref, f"units:{ref}": "1"})
+    page = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200, page
+    assert "1 of 2 × Copper Kettle" in page
+    if paid:
+        assert "the shop refunds 89.00 USD on that order" in page
+    else:
+        assert "You were not charged for them: nothing is refunded and nothing is due." in page
+    assert _side_effects(app, redis_client) == before  # nothing recorded before confirming
+    body = {"csrf_token": csrf_token(page), "line": ref, f"units:{ref}": "1", "confirm": "yes"}
+    assert customer.post(f"{path}/cancel", data=body).status_code == 303
+    [record] = SqlCustomerRequests(state(app).db).for_order(live_store.store.id, split["original"])
+    [line] = record.payload["lines"]
+    assert (line["backorder_order_id"], line["quantity"], line["units"], line["waiting"]) == (
+        split["backorder"], 1, 1, 2,
+    )  # fmt: skip
+    audit = SqlAuditLog(state(app).db)
+    trail = [e.message for e in audit.for_order(live_store.store.id, split["original"])]
+    assert any("product " in m and "× 1 of 2" in m for m in trail)
+    # The same confirmation again records nothing more; all the units is another request.
+    assert customer.post(f"{path}/cancel", data=body).status_code == 303
+    assert len(SqlCustomerRequests(state(app).db).for_order(live_store.store.id,
+                                                             split["original"])) == 1  # fmt: skip
+
+
+def test_all_the_units_of_a_line_is_the_whole_line(
+    app: Flask, live_store: LiveStore, customer: FlaskClient
+) -> None:
+    split = place_and_split(app, live_store)
+    ref = _kettle_ref(customer.get(split["path"]).get_data(as_text=True))
+    page = _choose(customer, split["path"], "cancel", {"line": ref, f"units:{ref}": "2"})
+    body = {"csrf_token": csrf_token(page.get_data(as_text=True)), "line": ref,
+            f"units:{ref}": "2", "confirm": "yes"}  # fmt: skip
+    assert customer.post(f"{split['path']}/cancel", data=body).status_code == 303
+    [record] = SqlCustomerRequests(state(app).db).for_order(live_store.store.id, split["original"])
+    [line] = record.payload["lines"]
+    assert line["quantity"] == 2 and "units" not in line
+
+
+@pytest.mark.parametrize(
+    ("units", "confirm"),
+    [
+        ("3", ""),  # more than wait
+        ("-1", ""),
+        ("1.5", ""),
+        ("one", ""),
+        ("²", ""),  # a digit to str.isdigit, not to int()
+        ("1" * 40, ""),
+        ("0", ""),  # none of the only chosen line: nothing chosen
+        ("3", "yes"),  # the confirmation checks again
+        ("0", "yes"),
+    ],
+)
+def test_a_bad_number_of_units_is_refused_and_changes_nothing(
+    app: Flask,
+    live_store: LiveStore,
+    customer: FlaskClient,
+    redis_client: redis.Redis,
+    units: str,
+    confirm: str,
+) -> None:
+    split = place_and_split(app, live_store)
+    ref = _kettle_ref(customer.get(split["path"]).get_data(as_text=True))
+    before = _side_effects(app, redis_client)
+    response = _choose(
+        customer, split["path"], "cancel", {"line": ref, f"units:{ref}": units, "confirm": confirm}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400, html
+    assert 'class="flash error" role="alert"' in html
+    assert "Nothing was cancelled." in html
+    if units != "0":
+        assert "Copper Kettle: enter a whole number of units from 0 to 2" in html
+    assert _side_effects(app, redis_client) == before
+    assert "Cancel these items?" not in html
+
+
+def test_a_bad_number_on_a_line_not_chosen_is_refused_too(
+    app: Flask, live_store: LiveStore, customer: FlaskClient, redis_client: redis.Redis
+) -> None:
+    split = place_and_split(app, live_store)
+    html = customer.get(split["path"]).get_data(as_text=True)
+    ref = _kettle_ref(html)
+    [other] = [r for r in re.findall(r'name="line" value="([^"]+)"', html) if r != ref]
+    before = _side_effects(app, redis_client)
+    response = _choose(customer, split["path"], "cancel", {"line": ref, f"units:{other}": "9"})
+    assert response.status_code == 400
+    assert "Walnut Board: enter a whole number of units from 0 to 1" in response.get_data(
+        as_text=True
+    )
+    assert _side_effects(app, redis_client) == before
