@@ -28,6 +28,7 @@ from plugin.adapters.mail.customer_mail import wording
 from plugin.adapters.queue.jobs import enqueue_mail
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.adapters.sql.self_service import (
@@ -162,6 +163,9 @@ def _page(opened: Opened) -> tuple[self_service.CustomerPage, str]:
             for c in cancellations.for_order(opened.store_id, o.id)
             if c.backorder_order_id == o.id
         ],  # fmt: skip
+        purchase_order_dates=self_service.purchase_order_dates(
+            SqlPurchasing(state.db).covering(opened.store_id)
+        ),
     )
     return shown, customer_email(original)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -730,3 +731,105 @@ def test_a_bad_number_on_a_line_not_chosen_is_refused_too(
         as_text=True
     )
     assert _side_effects(app, redis_client) == before
+
+
+# --- the date of the purchase order covering a line ---------------------------------------------
+
+
+def _purchase_order(
+    app: Flask, live: LiveStore, covers: dict[str, list[str]], *, status: str, date: dt.date
+) -> str:
+    """A purchase order covering `covers` (product SKU -> backorder orders, 2 units each)."""
+    from plugin.adapters.sql.purchasing import SqlPurchasing
+    from plugin.core.model import ProductRef
+    from plugin.core.purchasing import (
+        PurchaseOrder,
+        PurchaseOrderLine,
+        PurchaseOrderStatus,
+        Reservation,
+        Supplier,
+    )
+
+    shop = SqlPurchasing(state(app).db)
+    suppliers = shop.suppliers(live.store.id)
+    supplier_id = suppliers[0].id if suppliers else shop.save_supplier(
+        live.store.id, Supplier(id="", name="Kettles Ltd", currency="USD", email="k@x.test")
+    )  # fmt: skip
+    number = f"PO-{len(shop.taken_numbers(live.store.id)) + 1}"
+    lines = tuple(
+        PurchaseOrderLine(
+            ProductRef(str(live.product_id(sku))),
+            2 * len(orders),
+            Decimal("40.00"),
+            reservations=tuple(Reservation(order_id, 2) for order_id in orders),
+        )  # fmt: skip
+        for sku, orders in covers.items()
+    )
+    shop.add(live.store.id, [PurchaseOrder(number, supplier_id, "USD",
+                                           PurchaseOrderStatus(status), lines, date)])  # fmt: skip
+    return number
+
+
+def test_a_waiting_line_shows_the_date_of_the_purchase_order_covering_it(
+    app: Flask, live_store: LiveStore, customer: FlaskClient
+) -> None:
+    from plugin.core.model import ProductPolicy, ProductRef
+
+    board = str(live_store.product_id("BOARD-WALNUT"))
+    SqlPolicyStore(state(app).db).set_product_policy(
+        live_store.store.id, ProductPolicy(ProductRef(board), expected_date=dt.date(2027, 1, 9))
+    )
+    split = place_and_split(app, live_store)
+    _purchase_order(app, live_store, {"KETTLE-COPPER": [split["backorder"]]}, status="sent",
+                    date=dt.date(2027, 2, 14))  # fmt: skip
+    # A draft covering the board promises nothing: the product's date stays.
+    _purchase_order(app, live_store, {"BOARD-WALNUT": [split["backorder"]]}, status="draft",
+                    date=dt.date(2027, 3, 1))  # fmt: skip
+    # Another customer's order covered by a purchase order changes nothing here.
+    _purchase_order(app, live_store, {"KETTLE-COPPER": ["999999"]}, status="sent",
+                    date=dt.date(2027, 1, 2))  # fmt: skip
+    html = customer.get(split["path"]).get_data(as_text=True)
+    waits = html.split(f'id="part-{split["backorder"]}"')[1].split("</section>")[0]
+    assert re.search(
+        r"<td>Copper Kettle</td>\s*<td class=\"qty\">2</td>\s*<td class=\"expected\">"
+        r"2027-02-14</td>", waits
+    ), waits  # fmt: skip
+    assert re.search(
+        r"<td>Walnut Board</td>\s*<td class=\"qty\">1</td>\s*<td class=\"expected\">"
+        r"2027-01-09</td>", waits
+    ), waits  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "status", "moved_to", "queued"),
+    [
+        ("ftc_30_day", "sent", "2027-03-01", True),
+        ("notify_only", "sent", "2027-03-01", True),
+        ("off", "sent", "2027-03-01", False),  # the store sends no notices
+        ("ftc_30_day", "sent", "2027-02-01", False),  # earlier: nobody waits longer
+        ("ftc_30_day", "draft", "2027-03-01", False),  # a draft promised no date
+    ],
+)
+def test_moving_a_purchase_orders_date_later_queues_the_delay_check(
+    app: Flask,
+    alice: Any,
+    live_store: LiveStore,
+    redis_client: redis.Redis,
+    rule: str,
+    status: str,
+    moved_to: str,
+    queued: bool,
+) -> None:
+    SqlSelfServiceSettings(state(app).db).save(
+        live_store.store.id, SelfServiceSettings(delay_rule=rule)
+    )
+    split = place_and_split(app, live_store)
+    number = _purchase_order(app, live_store, {"KETTLE-COPPER": [split["backorder"]]},
+                             status=status, date=dt.date(2027, 2, 14))  # fmt: skip
+    path = f"/stores/{live_store.store.id}/purchasing/orders/{number}"
+    response = alice.post(f"{path}/expected", {"expected_date": moved_to}, token_from=path)
+    assert response.status_code == 303
+    job = f"delays-{live_store.store.id}-po-{number}-{moved_to}"
+    jobs = event_queue(redis_client).job_ids
+    assert (job in jobs) is queued
+    assert not [j for j in jobs if j.startswith("delays-") and j != job]
