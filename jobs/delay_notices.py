@@ -96,7 +96,9 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
     links = SqlCustomerLinks(db)
     # The same expected date as the customer's page: the purchase order covering the line,
     # else the product's date (plugin/usecases/self_service.py `expected_date`).
-    po_dates = self_service.purchase_order_dates(SqlPurchasing(db).covering(store_id))
+    po_dates = self_service.purchase_order_dates(
+        SqlPurchasing(db).covering_orders(store_id, list(made))
+    )
     decisions = []
     for order_id, split in made.items():
         order = orders.get(order_id)

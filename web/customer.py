@@ -164,7 +164,9 @@ def _page(opened: Opened) -> tuple[self_service.CustomerPage, str]:
             if c.backorder_order_id == o.id
         ],  # fmt: skip
         purchase_order_dates=self_service.purchase_order_dates(
-            SqlPurchasing(state.db).covering(opened.store_id)
+            SqlPurchasing(state.db).covering_orders(
+                opened.store_id, [original.id, *(o.id for o in backorders)]
+            )
         ),
     )
     return shown, customer_email(original)
