@@ -27,6 +27,7 @@ from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.self_service import (
     SqlCustomerLinks,
@@ -95,6 +96,11 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
     policies = SqlPolicyStore(db)
     removed = SqlCancellationLedger(db).removed_lines(store_id)
     links = SqlCustomerLinks(db)
+    # The same expected date as the customer's page: the purchase order covering the line,
+    # else the product's date (plugin/usecases/self_service.py `expected_date`).
+    po_dates = self_service.purchase_order_dates(
+        SqlPurchasing(db).covering_orders(store_id, list(made))
+    )
     decisions = []
     for order_id, split in made.items():
         order = orders.get(order_id)
@@ -105,7 +111,10 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
         link = links.get(store_id, original_id)  # made with the split e-mail's number
         original_number = link.order_number if link is not None else original_id
         found = policies.policies_for(store_id, order)
-        dates = tuple(self_service.expected_date(line.ref, found) for line in order.lines)
+        dates = tuple(
+            self_service.expected_date(line.ref, found, po_dates.get(order_id))
+            for line in order.lines
+        )
         watch = records.watch(
             store_id, order_id, original_order_id=original_id,
             ordered_at=context.platform.waiting_since(order_id) or order.created_at,

@@ -67,7 +67,15 @@ def cancel_line_for(
 
     def cancel_line(line: Mapping[str, Any], who: str) -> CancellationRecord | None:
         order_id = str(line["backorder_order_id"])
-        key = cancelling.cancel_key(order_id, str(line["line_id"]))
+        units = int(line["units"]) if line.get("units") is not None else None
+        key = (
+            cancelling.cancel_key(order_id, str(line["line_id"]))
+            if units is None
+            else cancelling.partial_cancel_key(
+                order_id, str(line["line_id"]), units, int(line["waiting"])
+            )
+        )
+        some = f" of {line['waiting']}" if units is not None else ""
         reason = (
             f"The customer cancelled it on their order page ({email})."
             if request_key is not None
@@ -84,13 +92,14 @@ def cancel_line_for(
             quantity=int(line["quantity"]),
             reason=reason,
             requested_by=who,
+            units=units,
         )
         if asked is not None:
             for audited in (order_id, str(line["original_order_id"])):
                 rt.audit.record(
                     store_id, audited, "decision",
                     f"{who} asked to cancel the backorder line of product {line['product_id']} "
-                    f"× {line['quantity']} on order #{order_id}.",
+                    f"× {line['quantity']}{some} on order #{order_id}.",
                     cancel_key=key, requested_by=email or who, request_key=request_key,
                 )  # fmt: skip
         return cancelling.cancel_line(

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -230,6 +231,7 @@ class CancellationRecord:
     outcome: Mapping[str, Any] | None = None
     error: str | None = None
     created_at: dt.datetime | None = None
+    units: int | None = None  # units to cancel; None: the whole line
 
     @property
     def ref(self) -> ProductRef:
@@ -242,8 +244,13 @@ class CancellationRecord:
 
     @property
     def removes_line(self) -> bool:
-        """The line is cancelled or being cancelled: only a refusal before the write keeps it."""
-        return not (self.error is not None and not self.write_attempted)
+        """The line is cancelled or being cancelled: only a refusal before the write keeps it.
+        A cancellation of some units keeps the line (unless it asked for all it had left)."""
+        if self.error is not None and not self.write_attempted:
+            return False
+        if self.units is None:
+            return True
+        return self.outcome is not None and not self.outcome.get("reduces_line")
 
 
 class CancellationLedger(Protocol):
@@ -433,6 +440,14 @@ class CancelPlatform(Protocol):
 
     def remove_line(self, order_id: str, line_id: str) -> str | None:
         """Remove a line (no write when it is gone already); returns the order's new total."""
+        ...
+
+    def reduce_line(
+        self, order_id: str, line_id: str, quantity: int, subtotal: Decimal, total: Decimal
+    ) -> str | None:
+        """Set a line to `quantity` units with these amounts (no write when it has that
+        quantity already), giving back the stock of the units taken off; returns the order's
+        new total."""
         ...
 
     def cancel_order(self, order_id: str) -> None:

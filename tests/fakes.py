@@ -1150,6 +1150,30 @@ class FakeStore(FakeReleaseStore):
             )
             return str(total)
 
+    def reduce_line(
+        self, order_id: str, line_id: str, quantity: int, subtotal: Decimal, total: Decimal
+    ) -> str | None:
+        with self._mutex:
+            self._step("reduce_line")
+            order = self.orders[order_id]
+            lines = []
+            for line in order.lines:
+                if line.line_id == line_id and line.quantity != quantity:
+                    # Like WooCommerce (wc_maybe_adjust_line_item_product_stock): the stock moves
+                    # by the difference between the new quantity and what the line took.
+                    taken = self.reduced[order_id].get(line_id, 0)
+                    if taken and self.pool(line.ref) in self.stock:
+                        self.stock[self.pool(line.ref)] += taken - quantity
+                        self.reduced[order_id][line_id] = quantity
+                    line = dataclasses.replace(
+                        line, quantity=quantity, subtotal=subtotal, total=total
+                    )
+                lines.append(line)
+            if tuple(lines) != order.lines:
+                self.orders[order_id] = dataclasses.replace(order, lines=tuple(lines))
+                self._touch(order_id)
+            return str(sum((line.total for line in self.orders[order_id].lines), Decimal("0.00")))
+
     def release_order(self, order_id: str, release_as: str, release_key: str) -> str | None:
         url = super().release_order(order_id, release_as, release_key)
         return url and url.replace("http://store.test", self.base_url)

@@ -30,6 +30,7 @@ from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.self_service import (
     LinkRecord,
@@ -164,6 +165,11 @@ def _page(opened: Opened) -> tuple[self_service.CustomerPage, str]:
             for c in cancellations.for_order(opened.store_id, o.id)
             if c.backorder_order_id == o.id
         ],  # fmt: skip
+        purchase_order_dates=self_service.purchase_order_dates(
+            SqlPurchasing(state.db).covering_orders(
+                opened.store_id, [original.id, *(o.id for o in backorders)]
+            )
+        ),
     )
     return shown, customer_email(original)
 
@@ -249,23 +255,40 @@ def cancel(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
         for line in part.lines
         if line.cancel_ref
     }
-    chosen = request.form.getlist("line")
-    if not chosen or len(chosen) > len(offered) or any(ref not in offered for ref in chosen):
+    ticked = request.form.getlist("line")
+    if len(ticked) > len(offered) or any(ref not in offered for ref in ticked):
         flash("Choose at least one waiting item to cancel. Nothing was cancelled.", "error")
         return _again(opened, shown)
-    chosen = sorted(set(chosen))
+    try:
+        units = _units(offered)
+    except ValueError as error:
+        flash(f"{error} Nothing was cancelled.", "error")
+        return _again(opened, shown)
+    # A ticked line without a number of units is cancelled whole; 0 units cancel none of it.
+    chosen = {ref: units.get(ref, offered[ref][1].quantity) for ref in sorted(set(ticked))}
+    chosen = {ref: n for ref, n in chosen.items() if n > 0}
+    if not chosen:
+        flash("Choose at least one waiting item to cancel. Nothing was cancelled.", "error")
+        return _again(opened, shown)
     if request.form.get("confirm") != "yes":
         return _render(
             opened, shown, "customer/confirm_cancel.html",
-            chosen=[offered[ref] for ref in chosen], chosen_refs=chosen,
+            chosen=[(*offered[ref], n) for ref, n in chosen.items()], chosen_units=chosen,
+            refund=sum((offered[ref][1].value_of(n, offered[ref][0].currency)
+                        for ref, n in chosen.items()), Decimal(0)),
+            currency=next(iter(offered.values()))[0].currency,
         )  # fmt: skip
-    payload_lines = _cancel_lines(opened, chosen)
+    payload_lines = _cancel_lines(opened, chosen, offered)
     if payload_lines is None:
         flash("These items can no longer be cancelled here. Nothing was cancelled.", "error")
         return _back(opened)
+    asked = "|".join(
+        ref if n == offered[ref][1].quantity else f"{ref}:{n}of{offered[ref][1].quantity}"
+        for ref, n in chosen.items()
+    )
     key = self_service.request_key(
-        self_service.CANCEL, opened.claim.order_id, hashlib.sha256(
-            "|".join(chosen).encode()).hexdigest()[:16]
+        self_service.CANCEL, opened.claim.order_id,
+        hashlib.sha256(asked.encode()).hexdigest()[:16],
     )  # fmt: skip
     return _record(opened, got.email, key, self_service.CANCEL, {"lines": payload_lines}, (
         "Your cancellation is being made; this page shows it in a moment. "
@@ -274,11 +297,38 @@ def cancel(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
     ))  # fmt: skip
 
 
-def _cancel_lines(opened: Opened, chosen: list[str]) -> list[dict[str, Any]] | None:
-    """What the cancellation path needs per chosen line, from the split that made it."""
+def _units(
+    offered: Mapping[str, tuple[self_service.PagePart, self_service.PageLine]],
+) -> dict[str, int]:
+    """The units typed per waiting line (`units:<ref>`): whole numbers from 0 to the units
+    waiting, every one of them checked, chosen or not; raises ValueError naming the line."""
+    found: dict[str, int] = {}
+    for ref, (_part, line) in offered.items():
+        text = request.form.get(f"units:{ref}")
+        if text is None or not text.strip():
+            continue
+        text = text.strip()
+        # ASCII digits only: str.isdigit accepts "²", which int() refuses.
+        if not (len(text) <= 6 and text.isascii() and text.isdigit()) or int(text) > line.quantity:
+            raise ValueError(
+                f"{line.name}: enter a whole number of units from 0 to {line.quantity}, "
+                f"not {text[:20]!r}."
+            )
+        found[ref] = int(text)
+    return found
+
+
+def _cancel_lines(
+    opened: Opened,
+    chosen: Mapping[str, int],
+    offered: Mapping[str, tuple[self_service.PagePart, self_service.PageLine]],
+) -> list[dict[str, Any]] | None:
+    """What the cancellation path needs per chosen line, from the split that made it: the
+    whole line, or `units` of the `waiting` units the page showed."""
     db = services().db
     lines: list[dict[str, Any]] = []
-    for ref in chosen:
+    for ref, units in chosen.items():
+        waiting = offered[ref][1].quantity
         order_id, _, line_id = ref.partition(":")
         split = self_service.made_by(
             order_id, SqlSplitLedger(db).for_order(opened.store_id, order_id)
@@ -290,17 +340,18 @@ def _cancel_lines(opened: Opened, chosen: list[str]) -> list[dict[str, Any]] | N
         if plan_line is None or not int(plan_line.get("backorder") or 0):
             return None
         product = plan_line.get("ref") or {}
-        lines.append(
-            {
-                "backorder_order_id": order_id,
-                "original_order_id": split.original_order_id,
-                "line_id": line_id,
-                "product_id": str(product.get("product_id", "")),
-                "variant_id": product.get("variant_id") or None,
-                "quantity": int(plan_line["backorder"]),
-                "paid": split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value,
-            }
-        )
+        line: dict[str, Any] = {
+            "backorder_order_id": order_id,
+            "original_order_id": split.original_order_id,
+            "line_id": line_id,
+            "product_id": str(product.get("product_id", "")),
+            "variant_id": product.get("variant_id") or None,
+            "quantity": int(plan_line["backorder"]) if units >= waiting else units,
+            "paid": split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value,
+        }
+        if units < waiting:
+            line.update(units=units, waiting=waiting)
+        lines.append(line)
     return lines
 
 
@@ -431,6 +482,7 @@ def _describe(kind: str, payload: Mapping[str, Any]) -> str:
     if kind == self_service.CANCEL:
         return ", ".join(
             f"order #{line['backorder_order_id']} product {line['product_id']} × {line['quantity']}"
+            + (f" of {line['waiting']}" if "units" in line else "")
             for line in payload.get("lines", [])
         )
     return f"delivery {payload.get('condition')} for orders {', '.join(payload.get('orders', []))}"

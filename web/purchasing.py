@@ -665,13 +665,31 @@ def move_expected(store_id: int, number: str) -> BaseResponse:
         date = _date(request.form.get("expected_date", ""))
         if date is None:
             raise PurchasingError("date_missing", "Enter the new expected date.")
+        moved_to: dt.date = date
         usecase.move_expected_date(
-            store.id, stored.order, date, orders=_purchasing(), audit=SqlAuditLog(services().db)
-        )
+            store.id, stored.order, moved_to, orders=_purchasing(),
+            audit=SqlAuditLog(services().db),
+            check_delays=lambda: _check_delays(store.id, number, moved_to),
+        )  # fmt: skip
     except PurchasingError as exc:
         return _refused(exc, back)
     flash(f"Purchase order {number} is now expected on {date}.", "ok")
     return redirect(back, 303)
+
+
+def _check_delays(store_id: int, number: str, date: dt.date) -> None:
+    """A purchase order's date moved later: when the store sends delay notices, look at its
+    waiting backorders now rather than at the next tick (issue 15, jobs/delay_notices.py)."""
+    from jobs.delay_notices import enqueue_store_check
+    from plugin.adapters.sql.self_service import SqlSelfServiceSettings
+
+    if SqlSelfServiceSettings(services().db).get(store_id).delay_rule == "off":
+        return
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", number)  # a job id takes these characters only
+    try:
+        enqueue_store_check(services().redis, store_id, f"-po-{name}-{date.isoformat()}")
+    except redis.RedisError as error:  # the periodic check looks at it later
+        logger.warning("event=delay_check_not_queued error=%s", type(error).__name__)
 
 
 @bp.post("/stores/<int:store_id>/purchasing/orders/<number>/cancel")

@@ -1,17 +1,23 @@
-"""Use case: the merchant cancels one line of a backorder order (issue 5, order page action).
+"""Use case: cancel one line of a backorder order, or some of its units (issue 5, the order
+page; issue 15, the customer's page and delay notices).
 
 What a cancellation means (README "Cancelling a backorder line"): the backordered units are no
 longer owed to the customer. The original order is left as it is (it keeps what ships now);
 the line is removed from the backorder order (`product_id: null`, which gives its reduced stock
 back), so that order's totals shrink; when it was the order's only line, the backorder order is
 cancelled instead (its stock is restored by the status change, and the line stays on it as the
-record of what was cancelled). A paid backorder order was paid from the original, so the note
-says the refund is due there: Backorders never moves money.
+record of what was cancelled). Cancelling some units (`CancellationRecord.units`) keeps the
+line with the rest: its quantity and amounts are lowered (`core.cancellation`, the money split
+to the cent), which gives back the stock of the units taken off. A paid backorder order was
+paid from the original, so the note says the refund is due there: Backorders never moves money.
 
-Exactly once: one record per (backorder order, original line), keyed `cancel:<order>:<line>`,
-moved forward requested → written → noted → done; the outcome (which line, whether the order is
-cancelled, the amount) is saved before the write, so a retry repeats the same idempotent write
-(a line already gone is not sent again, an order already cancelled is not written). A record
+Exactly once: one record per (backorder order, original line), keyed `cancel:<order>:<line>`
+(some units: `cancel:<order>:<line>:<units>of<waiting>`, the units waiting when asked, so a
+second click is the same request and a later one is a new one), moved forward requested →
+written → noted → done; the outcome (which line, whether the order is cancelled or how many
+units the line keeps, the amount) is saved before the write, so a retry repeats the same
+idempotent write (a line already gone or already at that quantity is not sent again, an order
+already cancelled is not written). A record
 that stops before the write (the order was released, is no longer on hold, the line is gone)
 gets an `error` and changes nothing; the merchant may ask again. The caller holds the order's
 lock and the allocation locks of its products around the whole run, so stock is never
@@ -28,6 +34,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from plugin.core.cancellation import CancelError, CancelWrite, plan_line_cancel
 from plugin.core.model import Line, Order, PaymentState, Status
 from plugin.ports import (
     AuditLog,
@@ -48,6 +55,11 @@ REASON_MAX_LENGTH = 500
 def cancel_key(backorder_order_id: str, line_id: str) -> str:
     """The deterministic key of the cancellation of one backorder line."""
     return f"cancel:{backorder_order_id}:{line_id}"
+
+
+def partial_cancel_key(backorder_order_id: str, line_id: str, units: int, waiting: int) -> str:
+    """The key of cancelling `units` of a line that had `waiting` units when it was asked."""
+    return f"{cancel_key(backorder_order_id, line_id)}:{units}of{waiting}"
 
 
 class CancelRefused(Exception):
@@ -106,6 +118,22 @@ def _carry_out(
                 store_id, order_id, "call",
                 "Cancelled the backorder order: its only line was cancelled.", cancel_key=key,
             )  # fmt: skip
+        elif outcome.get("reduces_line"):
+            new_total = platform.reduce_line(
+                order_id,
+                str(outcome["backorder_line_id"]),
+                int(outcome["kept_quantity"]),
+                Decimal(str(outcome["kept_subtotal"])),
+                Decimal(str(outcome["kept_total"])),
+            )
+            outcome["new_total"] = new_total
+            audit.record(
+                store_id, order_id, "call",
+                f"Reduced line {outcome['backorder_line_id']} of the backorder order from "
+                f"{outcome['line_quantity']} to {outcome['kept_quantity']} unit(s)"
+                + (f"; its total is now {new_total}." if new_total is not None else "."),
+                cancel_key=key,
+            )  # fmt: skip
         else:
             new_total = platform.remove_line(order_id, str(outcome["backorder_line_id"]))
             outcome["new_total"] = new_total
@@ -161,15 +189,30 @@ def _plan(
             f"backorder order #{order_id} no longer has the line of product {_product_text(record)}"
         )
     others = [other for other in order.lines if other.line_id != line.line_id]
-    return {
+    try:
+        decided = plan_line_cancel(
+            line, record.units, other_lines=len(others), currency=order.currency
+        )
+    except CancelError as error:
+        raise CancelRefused(str(error)) from error
+    outcome: dict[str, Any] = {
         "backorder_line_id": line.line_id,
         "product": line.name,
-        "quantity": line.quantity,
-        "amount": str(line.total + line.tax),
+        "quantity": decided.cancelled_units,
+        "amount": str(decided.amount),
         "currency": order.currency,
         "paid": order.payment_state is PaymentState.PAID,
-        "cancels_order": not others,
+        "cancels_order": decided.write is CancelWrite.CANCEL_ORDER,
     }
+    if decided.write is CancelWrite.REDUCE_LINE:
+        outcome.update(
+            reduces_line=True,
+            line_quantity=line.quantity,
+            kept_quantity=decided.kept_units,
+            kept_subtotal=str(decided.kept.subtotal),
+            kept_total=str(decided.kept.total),
+        )
+    return outcome
 
 
 def _find_line(
@@ -207,8 +250,27 @@ def _payment(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     return "The customer was not charged for these units."
 
 
+def _some_units(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    name = str(outcome.get("product") or f"product {_product_text(record)}")
+    return (
+        f"{outcome['quantity']} of the {outcome['line_quantity']} backordered units of {name} "
+        f"({_money(outcome)})"
+    )
+
+
 def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     """Private note on the backorder order: what was cancelled, by whom, why."""
+    if outcome.get("reduces_line"):
+        total = outcome.get("new_total")
+        return (
+            f"Backorders cancelled {_some_units(record, outcome)} at the request of "
+            f"{record.requested_by}. Reason: {record.reason} The line keeps "
+            f"{outcome['kept_quantity']} unit(s), and the stock of the cancelled unit(s) is "
+            "given back"
+            + (f"; this order's total is now {total}." if total is not None else ".")
+            + " The cancelled units are no longer owed to the customer; original order "
+            f"#{record.original_order_id} is unchanged. {_payment(record, outcome)}"
+        )
     if outcome.get("cancels_order"):
         change = "It was this order's only line, so the order is cancelled and its stock restored."
     else:
@@ -226,6 +288,13 @@ def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> st
 
 def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     """Private note on the original order: its backordered units will not follow."""
+    if outcome.get("reduces_line"):
+        return (
+            f"Backorders cancelled {_some_units(record, outcome)} of backorder order "
+            f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "
+            f"{record.reason} These units will not be shipped ({outcome['kept_quantity']} still "
+            f"wait); this order is unchanged. {_payment(record, outcome)}"
+        )
     return (
         f"Backorders cancelled the backordered {_what(record, outcome)} of backorder order "
         f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "

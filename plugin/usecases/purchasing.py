@@ -36,6 +36,7 @@ from plugin.core.purchasing import (
     Drafts,
     Proposal,
     PurchaseOrder,
+    PurchaseOrderStatus,
     PurchasingError,
     ReservedUnits,
     Supplier,
@@ -183,9 +184,12 @@ def move_expected_date(
     *,
     orders: PurchaseOrders,
     audit: AuditLog,
+    check_delays: Callable[[], object] | None = None,
 ) -> PurchaseOrder:
     """A new expected date: every backorder order the purchase order covers moves with it,
-    recorded on each order's trail."""
+    recorded on each order's trail. Moved later on a sent order that reserves units,
+    `check_delays` runs (the store's delay check, queued at once): the customers whose
+    backorder now comes later than they were told get a delay notice (issue 15)."""
     moved = reschedule(order, expected_date)
     orders.replace(store_id, order, moved)
     if order.expected_date != expected_date:
@@ -195,6 +199,11 @@ def move_expected_date(
             f"(purchase order {order.number}).",
             event="expected_date_moved",
         )  # fmt: skip
+    later = order.expected_date is None or expected_date > order.expected_date
+    promised = order.status is not PurchaseOrderStatus.DRAFT  # a draft promised no date
+    covers = any(line.reservations for line in order.lines)
+    if check_delays is not None and later and promised and covers:
+        check_delays()
     return moved
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from plugin.core.cancellation import units_share
 from plugin.core.model import (
     DeliveryCondition,
     Order,
@@ -119,6 +120,15 @@ class PageLine:
     value: Decimal = Decimal(0)
     # For a waiting line the customer may cancel: `<backorder order id>:<plan line id>`.
     cancel_ref: str | None = None
+    total: Decimal = Decimal(0)  # `value` is total + tax
+    tax: Decimal = Decimal(0)
+
+    def value_of(self, units: int, currency: str) -> Decimal:
+        """What `units` of this line are worth (taxes included), as a cancellation of them
+        counts it (`core.cancellation`)."""
+        return units_share(self.total, self.quantity, units, currency) + units_share(
+            self.tax, self.quantity, units, currency
+        )
 
 
 @dataclass(frozen=True)
@@ -184,16 +194,33 @@ def made_by(order_id: str, splits: Iterable[SplitRecord]) -> SplitRecord | None:
     )
 
 
+# Per backorder order (or original held whole) and product: the open purchase order covering
+# it, as `SqlPurchasing.covering` gives it (number, expected date; None for a draft).
+Covering = Mapping[tuple[str, ProductRef], tuple[str, dt.date | None]]
+
+
+def purchase_order_dates(covering: Covering) -> dict[str, dict[ProductRef, dt.date]]:
+    """Per order id: the expected date of the purchase order reserving units for each of its
+    products. A draft promises nothing yet, so it gives no date."""
+    found: dict[str, dict[ProductRef, dt.date]] = {}
+    for (order_id, ref), (_number, date) in covering.items():
+        if date is not None:
+            found.setdefault(order_id, {})[ref] = date
+    return found
+
+
 def expected_date(
     ref: ProductRef,
     policies: Policies,
     purchase_order_dates: Mapping[ProductRef, dt.date] | None = None,
 ) -> dt.date | None:
-    """When a waiting line is expected: the date of the purchase order covering it (issue 14
-    passes `purchase_order_dates` once purchase orders are stored), else the product's date
-    (a product-level date covers its variations)."""
-    if purchase_order_dates and ref in purchase_order_dates:
-        return purchase_order_dates[ref]
+    """When a waiting line of one order is expected: the date of the purchase order covering
+    it (`purchase_order_dates`: that order's, from `purchase_order_dates(covering)`; a
+    variation's own first, then its product's), else the product's date (a product-level date
+    covers its variations), else None ("not known yet")."""
+    for candidate in (ref, ProductRef(ref.product_id)):
+        if purchase_order_dates and candidate in purchase_order_dates:
+            return purchase_order_dates[candidate]
     for candidate in (ref, ProductRef(ref.product_id)):
         for policy in policies.products:
             if policy.ref == candidate and policy.expected_date is not None:
@@ -212,20 +239,22 @@ def customer_page(
     settings: SelfServiceSettings,
     requests: Sequence[CustomerRequestRecord] = (),
     cancellations: Sequence[CancellationRecord] = (),
-    purchase_order_dates: Mapping[ProductRef, dt.date] | None = None,
+    purchase_order_dates: Mapping[str, Mapping[ProductRef, dt.date]] | None = None,
 ) -> CustomerPage:
-    """What the customer's page shows for `original` and its backorder orders."""
+    """What the customer's page shows for `original` and its backorder orders;
+    `purchase_order_dates` per order id (`purchase_order_dates(covering)`)."""
+    po_dates = purchase_order_dates or {}
     first = made_by(backorders[0].id, splits) if backorders else None
     paid = bool(first and first.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value)
     held = any(
         s.split_key == f"hold:{original.id}" and s.state == SplitState.DONE for s in splits
     ) and not releases.get(original.id)
-    parts = [_original_part(original, held, policies, purchase_order_dates)]
+    parts = [_original_part(original, held, policies, po_dates.get(original.id))]
     delivery: DeliveryCondition | None = original.delivery_override if held else None
     for order in backorders:
         released = releases.get(order.id) or ()
         part = _backorder_part(
-            order, released, paid, splits, original_line_ids, policies, purchase_order_dates
+            order, released, paid, splits, original_line_ids, policies, po_dates.get(order.id)
         )
         parts.append(part)
         if part.role == "waiting" and delivery is None:
@@ -305,6 +334,8 @@ def _backorder_part(
             expected_date(line.ref, found, po_dates) if found is not None else None,
             line.total + line.tax,
             f"{order.id}:{plan_ids[line.line_id]}" if line.line_id in plan_ids else None,
+            line.total,
+            line.tax,
         )
         for line in order.lines
     )

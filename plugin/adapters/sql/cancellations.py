@@ -31,6 +31,7 @@ def _record(row: Cancellation) -> CancellationRecord:
         outcome=dict(row.outcome) if row.outcome is not None else None,
         error=row.error,
         created_at=row.created_at,
+        units=row.units,
     )
 
 
@@ -62,9 +63,11 @@ class SqlCancellationLedger:
         quantity: int,
         reason: str,
         requested_by: str,
+        units: int | None = None,
     ) -> CancellationRecord | None:
-        """Record a new request, or reopen one that was refused before its write; None when
-        the line is cancelled or being cancelled already (nothing is changed then)."""
+        """Record a new request (`units` of the line, None: all of it), or reopen one that was
+        refused before its write; None when the line (these units) is cancelled or being
+        cancelled already (nothing is changed then)."""
         now = utcnow()
         values = {
             "store_id": store_id,
@@ -75,6 +78,7 @@ class SqlCancellationLedger:
             "product_id": str(product_id),
             "variant_id": variant_id,
             "quantity": quantity,
+            "units": units,
             "reason": reason,
             "requested_by": requested_by,
             "state": CancelState.REQUESTED,
@@ -183,12 +187,22 @@ class SqlCancellationLedger:
     def removed_lines(self, store_id: int) -> set[tuple[str, str]]:
         """(backorder order id, plan line id) of the lines whose cancellation was written to
         the store (written, noted or done): the store's order no longer has them. A line whose
-        write was only attempted is not certain to be gone, so it is not listed."""
+        write was only attempted is not certain to be gone, so it is not listed; nor is one
+        that only lost some of its units (it still waits for the rest)."""
         with self.db.session() as session:
             rows = session.execute(
-                select(Cancellation.backorder_order_id, Cancellation.line_id).where(
+                select(
+                    Cancellation.backorder_order_id,
+                    Cancellation.line_id,
+                    Cancellation.units,
+                    Cancellation.outcome,
+                ).where(
                     Cancellation.store_id == store_id,
                     Cancellation.state != CancelState.REQUESTED,
                 )
             )
-            return {(order_id, line_id) for order_id, line_id in rows}
+            return {
+                (order_id, line_id)
+                for order_id, line_id, units, outcome in rows
+                if units is None or not (outcome or {}).get("reduces_line")
+            }

@@ -279,6 +279,8 @@ class Cancellation(Base):
     product_id: Mapped[str] = mapped_column(String(64))
     variant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     quantity: Mapped[int] = mapped_column(Integer)
+    # Units to cancel (some of the line's; migration 0010); NULL: the whole line.
+    units: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(320))  # the merchant's e-mail
     state: Mapped[str] = mapped_column(String(32))  # requested | written | noted | done

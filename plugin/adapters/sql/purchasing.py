@@ -516,6 +516,64 @@ class SqlPurchasing:
                         found[key] = (order.number, date)
         return found
 
+    def covering_orders(
+        self, store_id: int, order_ids: Iterable[str]
+    ) -> dict[tuple[str, ProductRef], tuple[str, dt.date | None]]:
+        """`covering` for the backorder orders `order_ids` only: their reservations read
+        through the reservations' order index, then only the purchase order lines they sit
+        on (500 ids a query). The customer's page and the delay check read it on every view
+        and check, without loading every purchase order of the store."""
+        ids = sorted({str(order_id) for order_id in order_ids})
+        reserved: list[tuple[str, int]] = []
+        with self.db.session() as session:
+            for start in range(0, len(ids), 500):
+                reserved.extend(
+                    (str(order_id), int(line_id))
+                    for order_id, line_id in session.execute(
+                        select(
+                            PurchaseReservationRow.order_id, PurchaseReservationRow.line_id
+                        ).where(PurchaseReservationRow.order_id.in_(ids[start : start + 500]))
+                    )
+                )
+            line_ids = sorted({line_id for _, line_id in reserved})
+            lines: dict[int, tuple[int, ProductRef, str, dt.date | None]] = {}
+            open_statuses = [status.value for status in OPEN_STATUSES]
+            for start in range(0, len(line_ids), 500):
+                rows = session.execute(
+                    select(
+                        PurchaseOrderLineRow.id,
+                        PurchaseOrderLineRow.product_id,
+                        PurchaseOrderLineRow.variant_id,
+                        PurchaseOrderRow.id,
+                        PurchaseOrderRow.number,
+                        PurchaseOrderRow.status,
+                        PurchaseOrderRow.expected_date,
+                    )
+                    .join(
+                        PurchaseOrderRow,
+                        PurchaseOrderLineRow.purchase_order_id == PurchaseOrderRow.id,
+                    )
+                    .where(
+                        PurchaseOrderLineRow.id.in_(line_ids[start : start + 500]),
+                        PurchaseOrderRow.store_id == store_id,
+                        PurchaseOrderRow.status.in_(open_statuses),
+                    )
+                )
+                for line_id, product_id, variant_id, po_id, number, status, expected in rows:
+                    date = expected if status != PurchaseOrderStatus.DRAFT.value else None
+                    lines[line_id] = (po_id, _ref(product_id, variant_id), number, date)
+        found: dict[tuple[str, ProductRef], tuple[str, dt.date | None]] = {}
+        # Newest purchase order first, as `covering` reads them, so ties resolve alike.
+        for order_id, line_id in sorted(
+            (r for r in reserved if r[1] in lines), key=lambda r: -lines[r[1]][0]
+        ):
+            _po_id, ref, number, date = lines[line_id]
+            key = (order_id, ref)
+            known = found.get(key)
+            if known is None or (date and (known[1] is None or date > known[1])):
+                found[key] = (number, date)
+        return found
+
     def next_expected(self, store_id: int) -> dict[ProductRef, dt.date]:
         """Per product: the earliest date a sent purchase order brings units reserved for
         nobody yet, so a new backorder of it can expect them then (the storefront widget)."""

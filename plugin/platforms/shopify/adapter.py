@@ -476,6 +476,15 @@ class ShopifyPlatform(ShopifyCatalogue):
             reason="unsupported_on_shopify",
         )
 
+    def reduce_line(
+        self, order_id: str, line_id: str, quantity: int, subtotal: Decimal, total: Decimal
+    ) -> str | None:
+        raise PermanentError(
+            f"backorder {order_id}: cancelling some units of a line is not supported on "
+            "Shopify yet",
+            reason="unsupported_on_shopify",
+        )
+
     def cancel_order(self, order_id: str) -> None:
         raise PermanentError(
             f"backorder {order_id}: cancelling is not supported on Shopify yet",

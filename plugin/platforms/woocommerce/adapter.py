@@ -31,6 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -392,6 +393,36 @@ class WooCommercePlatform:
         self._orders.pop(str(order_id), None)
         total = answer.get("total")
         return str(total) if total is not None else None
+
+    def reduce_line(
+        self, order_id: str, line_id: str, quantity: int, subtotal: Decimal, total: Decimal
+    ) -> str | None:
+        """Set one line to `quantity` units with its new `subtotal` and `total` (orders.md
+        "Update an Order", `line_items` by `id`) unless it has that quantity already; returns
+        the order's `total` afterwards. WooCommerce does not re-price a line whose quantity
+        changes (the Version2 controller's `prepare_line_items` sets only the posted props),
+        so the amounts are posted with it; it re-sums the order's totals and, the order being
+        on hold, `wc_maybe_adjust_line_item_product_stock` gives back the units taken off
+        (new quantity against the line's `_reduced_stock`)."""
+        answer = self.client.get_order(order_id)
+        item = next(
+            (i for i in answer.get("line_items") or [] if str(i.get("id")) == str(line_id)), None
+        )
+        if item is not None and int(item.get("quantity") or 0) != quantity:
+            body = {
+                "line_items": [
+                    {
+                        "id": int(line_id),
+                        "quantity": quantity,
+                        "subtotal": str(subtotal),
+                        "total": str(total),
+                    }
+                ]
+            }
+            answer = self.client.update_order(order_id, body)
+        self._orders.pop(str(order_id), None)
+        value = answer.get("total")
+        return str(value) if value is not None else None
 
     def cancel_order(self, order_id: str) -> None:
         """Set a held (on-hold) order to `cancelled`, which restores the stock it reduced

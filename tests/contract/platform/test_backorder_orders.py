@@ -144,3 +144,31 @@ def test_cancel_a_backorder_line_then_the_whole_order(store: Harness) -> None:
     assert store.platform().get_order(backorder_id).status is Status.CANCELLED
     assert [store.stock(ref) for ref in (widget, gadget)] == [0, 0]
     assert [line.quantity for line in store.platform().get_order(original_id).lines] == [1]
+
+
+def test_reduce_a_backorder_line_gives_back_the_units_taken_off(store: Harness) -> None:
+    widget = store.product("Widget", price="10.00", stock=0, backorders=True)
+    gadget = store.product("Gadget", price="4.00", stock=0, backorders=True)
+    _, backorder_id = _split(store, [(widget, 3), (gadget, 2)], paid=False)
+    lines = {line.ref: line.line_id for line in store.platform().get_order(backorder_id).lines}
+    assert [store.stock(ref) for ref in (widget, gadget)] == [-3, -2]
+
+    total = store.platform().reduce_line(
+        backorder_id, lines[widget], 2, Decimal("20.00"), Decimal("20.00")
+    )
+
+    assert total is not None and Decimal(total) == Decimal("28.00")
+    after = store.platform().get_order(backorder_id)
+    assert after.status is Status.NEW_BACKORDER
+    [reduced] = [line for line in after.lines if line.ref == widget]
+    assert (reduced.line_id, reduced.quantity) == (lines[widget], 2)
+    assert (reduced.subtotal, reduced.total) == (Decimal("20.00"), Decimal("20.00"))
+    assert _quantities(store, backorder_id) == {widget: 2, gadget: 2}
+    assert [store.stock(ref) for ref in (widget, gadget)] == [-2, -2]  # one unit came back
+    assert dict(store.platform().original_line_ids(backorder_id))[lines[widget]]
+    # Repeated: it has that quantity already, no write, the same total and stock.
+    again = store.platform().reduce_line(
+        backorder_id, lines[widget], 2, Decimal("20.00"), Decimal("20.00")
+    )
+    assert again is not None and Decimal(again) == Decimal("28.00")
+    assert [store.stock(ref) for ref in (widget, gadget)] == [-2, -2]

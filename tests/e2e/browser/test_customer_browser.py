@@ -225,6 +225,56 @@ def test_from_the_split_email_the_customer_cancels_a_unit_and_changes_the_delive
     screenshot(phone, "customer-link-expired")
 
 
+def test_the_customer_cancels_one_unit_of_a_two_unit_line_and_the_store_keeps_one(
+    mail_stack: MailStack, phone: Page
+) -> None:
+    api, inbox = mail_stack.api, mail_stack.inbox
+    tag = uuid.uuid4().hex[:6]
+    mug = api.create_product(f"Mug {tag}", price="10.00", stock=10, backorders="no")
+    cup = api.create_product(f"Cup {tag}", price="6.00", stock=0, backorders="yes")
+    order = create_order(api, [(mug["id"], 1), (cup["id"], 2)], status="on-hold",
+                         set_paid=False)  # fmt: skip
+    [split_mail] = wait_for(
+        lambda: inbox.find(f"Your order {order['number']}: part of it is on backorder"),
+        timeout=60, what="the split e-mail over SMTP",
+    )  # fmt: skip
+    link = re.search(r"http://\S+/my-order/\S+", body(split_mail))
+    assert link is not None
+    [child] = api.children(order["id"])
+    assert _line_quantities(api.order(child["id"])) == {cup["id"]: 2}
+    assert api.get(f"/products/{cup['id']}")["stock_quantity"] == -2
+
+    phone.goto(link.group(0))
+    phone.get_by_label(re.compile(rf"2 × Cup {tag}")).check()
+    phone.get_by_label(f"Units of Cup {tag} to cancel (0 to 2)").fill("1")
+    screenshot(phone, "customer-cancel-units")
+    phone.click("#cancel-continue")
+    expect(phone.locator("#confirm-lines")).to_contain_text(f"1 of 2 × Cup {tag}")
+    expect(phone.locator("#confirm-lines")).to_contain_text("1 still wait")
+    expect(phone.locator("#confirm-refund")).to_contain_text("You were not charged for them")
+    screenshot(phone, "customer-cancel-units-confirm")
+    phone.click("#confirm-cancel")
+    expect(phone.locator("#flash-1")).to_contain_text("Your cancellation is being made")
+    wait_for(
+        lambda: _line_quantities(api.order(child["id"])) == {cup["id"]: 1},
+        timeout=60, what="the cup line down to 1 unit in the store",
+    )  # fmt: skip
+    after = api.order(child["id"])
+    assert after["status"] == "on-hold"
+    assert [i["total"] for i in after["line_items"]] == ["6.00"]
+    assert api.get(f"/products/{cup['id']}")["stock_quantity"] == -1  # one unit given back
+    wait_for(
+        lambda: [n for n in api.notes(order["id"])
+                 if "Backorders cancelled 1 of the 2 backordered units" in n["note"]],
+        timeout=60, what="the note on the original",
+    )  # fmt: skip
+    phone.reload()
+    waiting = phone.locator(f"#part-{child['id']}")
+    expect(waiting).to_contain_text(f"Cup {tag}")
+    expect(waiting.locator("td.qty")).to_have_text(["1"])
+    screenshot(phone, "customer-cancelled-units")
+
+
 def _expired_token(stack: run.Stack, store_id: int, order_id: str) -> str:
     """A token the stack's key signed 121 days ago (its lifetime is 120)."""
     import itsdangerous.timed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -620,3 +621,217 @@ def test_saving_a_product_date_queues_the_delay_check_when_the_rule_is_on(
     assert response.status_code == 303
     queued = f"delays-{live_store.store.id}-date-{kettle}-2027-03-01"
     assert (queued in event_queue(redis_client).job_ids) is (rule != "off")
+
+
+# --- cancelling some units of a line ------------------------------------------------------------
+
+
+def _kettle_ref(html: str) -> str:
+    [ref] = re.findall(r'name="line" value="([^"]+)" id="[^"]+">\s*<label[^>]*>2 ×', html)
+    return str(ref)
+
+
+@pytest.mark.parametrize("paid", [False, True])
+def test_cancelling_some_units_says_how_many_and_what_is_refunded_then_records_them(
+    app: Flask, live_store: LiveStore, customer: FlaskClient, redis_client: redis.Redis, paid: bool
+) -> None:
+    split = place_and_split(app, live_store, paid=paid)
+    path = split["path"]
+    html = customer.get(path).get_data(as_text=True)
+    ref = _kettle_ref(html)
+    field = f'name="units:{ref}"'
+    assert re.search(rf'<input type="number" {field} id="[^"]+" min="0" max="2" value="2"', html)
+    before = _side_effects(app, redis_client)
+    confirm = _choose(customer, path, "cancel", {"line": ref, f"units:{ref}": "1"})
+    page = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200, page
+    assert "1 of 2 × Copper Kettle" in page
+    if paid:
+        assert "the shop refunds 89.00 USD on that order" in page
+    else:
+        assert "You were not charged for them: nothing is refunded and nothing is due." in page
+    assert _side_effects(app, redis_client) == before  # nothing recorded before confirming
+    body = {"csrf_token": csrf_token(page), "line": ref, f"units:{ref}": "1", "confirm": "yes"}
+    assert customer.post(f"{path}/cancel", data=body).status_code == 303
+    [record] = SqlCustomerRequests(state(app).db).for_order(live_store.store.id, split["original"])
+    [line] = record.payload["lines"]
+    assert (line["backorder_order_id"], line["quantity"], line["units"], line["waiting"]) == (
+        split["backorder"], 1, 1, 2,
+    )  # fmt: skip
+    audit = SqlAuditLog(state(app).db)
+    trail = [e.message for e in audit.for_order(live_store.store.id, split["original"])]
+    assert any("product " in m and "× 1 of 2" in m for m in trail)
+    # The same confirmation again records nothing more; all the units is another request.
+    assert customer.post(f"{path}/cancel", data=body).status_code == 303
+    assert len(SqlCustomerRequests(state(app).db).for_order(live_store.store.id,
+                                                             split["original"])) == 1  # fmt: skip
+
+
+def test_all_the_units_of_a_line_is_the_whole_line(
+    app: Flask, live_store: LiveStore, customer: FlaskClient
+) -> None:
+    split = place_and_split(app, live_store)
+    ref = _kettle_ref(customer.get(split["path"]).get_data(as_text=True))
+    page = _choose(customer, split["path"], "cancel", {"line": ref, f"units:{ref}": "2"})
+    body = {"csrf_token": csrf_token(page.get_data(as_text=True)), "line": ref,
+            f"units:{ref}": "2", "confirm": "yes"}  # fmt: skip
+    assert customer.post(f"{split['path']}/cancel", data=body).status_code == 303
+    [record] = SqlCustomerRequests(state(app).db).for_order(live_store.store.id, split["original"])
+    [line] = record.payload["lines"]
+    assert line["quantity"] == 2 and "units" not in line
+
+
+@pytest.mark.parametrize(
+    ("units", "confirm"),
+    [
+        ("3", ""),  # more than wait
+        ("-1", ""),
+        ("1.5", ""),
+        ("one", ""),
+        ("²", ""),  # a digit to str.isdigit, not to int()
+        ("1" * 40, ""),
+        ("0", ""),  # none of the only chosen line: nothing chosen
+        ("3", "yes"),  # the confirmation checks again
+        ("0", "yes"),
+    ],
+)
+def test_a_bad_number_of_units_is_refused_and_changes_nothing(
+    app: Flask,
+    live_store: LiveStore,
+    customer: FlaskClient,
+    redis_client: redis.Redis,
+    units: str,
+    confirm: str,
+) -> None:
+    split = place_and_split(app, live_store)
+    ref = _kettle_ref(customer.get(split["path"]).get_data(as_text=True))
+    before = _side_effects(app, redis_client)
+    response = _choose(
+        customer, split["path"], "cancel", {"line": ref, f"units:{ref}": units, "confirm": confirm}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400, html
+    assert 'class="flash error" role="alert"' in html
+    assert "Nothing was cancelled." in html
+    if units != "0":
+        assert "Copper Kettle: enter a whole number of units from 0 to 2" in html
+    assert _side_effects(app, redis_client) == before
+    assert "Cancel these items?" not in html
+
+
+def test_a_bad_number_on_a_line_not_chosen_is_refused_too(
+    app: Flask, live_store: LiveStore, customer: FlaskClient, redis_client: redis.Redis
+) -> None:
+    split = place_and_split(app, live_store)
+    html = customer.get(split["path"]).get_data(as_text=True)
+    ref = _kettle_ref(html)
+    [other] = [r for r in re.findall(r'name="line" value="([^"]+)"', html) if r != ref]
+    before = _side_effects(app, redis_client)
+    response = _choose(customer, split["path"], "cancel", {"line": ref, f"units:{other}": "9"})
+    assert response.status_code == 400
+    assert "Walnut Board: enter a whole number of units from 0 to 1" in response.get_data(
+        as_text=True
+    )
+    assert _side_effects(app, redis_client) == before
+
+
+# --- the date of the purchase order covering a line ---------------------------------------------
+
+
+def _purchase_order(
+    app: Flask, live: LiveStore, covers: dict[str, list[str]], *, status: str, date: dt.date
+) -> str:
+    """A purchase order covering `covers` (product SKU -> backorder orders, 2 units each)."""
+    from plugin.adapters.sql.purchasing import SqlPurchasing
+    from plugin.core.model import ProductRef
+    from plugin.core.purchasing import (
+        PurchaseOrder,
+        PurchaseOrderLine,
+        PurchaseOrderStatus,
+        Reservation,
+        Supplier,
+    )
+
+    shop = SqlPurchasing(state(app).db)
+    suppliers = shop.suppliers(live.store.id)
+    supplier_id = suppliers[0].id if suppliers else shop.save_supplier(
+        live.store.id, Supplier(id="", name="Kettles Ltd", currency="USD", email="k@x.test")
+    )  # fmt: skip
+    number = f"PO-{len(shop.taken_numbers(live.store.id)) + 1}"
+    lines = tuple(
+        PurchaseOrderLine(
+            ProductRef(str(live.product_id(sku))),
+            2 * len(orders),
+            Decimal("40.00"),
+            reservations=tuple(Reservation(order_id, 2) for order_id in orders),
+        )  # fmt: skip
+        for sku, orders in covers.items()
+    )
+    shop.add(live.store.id, [PurchaseOrder(number, supplier_id, "USD",
+                                           PurchaseOrderStatus(status), lines, date)])  # fmt: skip
+    return number
+
+
+def test_a_waiting_line_shows_the_date_of_the_purchase_order_covering_it(
+    app: Flask, live_store: LiveStore, customer: FlaskClient
+) -> None:
+    from plugin.core.model import ProductPolicy, ProductRef
+
+    board = str(live_store.product_id("BOARD-WALNUT"))
+    SqlPolicyStore(state(app).db).set_product_policy(
+        live_store.store.id, ProductPolicy(ProductRef(board), expected_date=dt.date(2027, 1, 9))
+    )
+    split = place_and_split(app, live_store)
+    _purchase_order(app, live_store, {"KETTLE-COPPER": [split["backorder"]]}, status="sent",
+                    date=dt.date(2027, 2, 14))  # fmt: skip
+    # A draft covering the board promises nothing: the product's date stays.
+    _purchase_order(app, live_store, {"BOARD-WALNUT": [split["backorder"]]}, status="draft",
+                    date=dt.date(2027, 3, 1))  # fmt: skip
+    # Another customer's order covered by a purchase order changes nothing here.
+    _purchase_order(app, live_store, {"KETTLE-COPPER": ["999999"]}, status="sent",
+                    date=dt.date(2027, 1, 2))  # fmt: skip
+    html = customer.get(split["path"]).get_data(as_text=True)
+    waits = html.split(f'id="part-{split["backorder"]}"')[1].split("</section>")[0]
+    assert re.search(
+        r"<td>Copper Kettle</td>\s*<td class=\"qty\">2</td>\s*<td class=\"expected\">"
+        r"2027-02-14</td>", waits
+    ), waits  # fmt: skip
+    assert re.search(
+        r"<td>Walnut Board</td>\s*<td class=\"qty\">1</td>\s*<td class=\"expected\">"
+        r"2027-01-09</td>", waits
+    ), waits  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("rule", "status", "moved_to", "queued"),
+    [
+        ("ftc_30_day", "sent", "2027-03-01", True),
+        ("notify_only", "sent", "2027-03-01", True),
+        ("off", "sent", "2027-03-01", False),  # the store sends no notices
+        ("ftc_30_day", "sent", "2027-02-01", False),  # earlier: nobody waits longer
+        ("ftc_30_day", "draft", "2027-03-01", False),  # a draft promised no date
+    ],
+)
+def test_moving_a_purchase_orders_date_later_queues_the_delay_check(
+    app: Flask,
+    alice: Any,
+    live_store: LiveStore,
+    redis_client: redis.Redis,
+    rule: str,
+    status: str,
+    moved_to: str,
+    queued: bool,
+) -> None:
+    SqlSelfServiceSettings(state(app).db).save(
+        live_store.store.id, SelfServiceSettings(delay_rule=rule)
+    )
+    split = place_and_split(app, live_store)
+    number = _purchase_order(app, live_store, {"KETTLE-COPPER": [split["backorder"]]},
+                             status=status, date=dt.date(2027, 2, 14))  # fmt: skip
+    path = f"/stores/{live_store.store.id}/purchasing/orders/{number}"
+    response = alice.post(f"{path}/expected", {"expected_date": moved_to}, token_from=path)
+    assert response.status_code == 303
+    job = f"delays-{live_store.store.id}-po-{number}-{moved_to}"
+    jobs = event_queue(redis_client).job_ids
+    assert (job in jobs) is queued
+    assert not [j for j in jobs if j.startswith("delays-") and j != job]

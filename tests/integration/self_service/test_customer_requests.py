@@ -12,11 +12,12 @@ from rq.serializers import JSONSerializer
 from jobs.self_service import enqueue_request, request_job_id
 from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.self_service import SqlCustomerRequests
 from plugin.core.model import DeliveryCondition
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
 from plugin.usecases import self_service
-from plugin.usecases.cancelling import cancel_key
+from plugin.usecases.cancelling import cancel_key, cancel_line, partial_cancel_key
 from tests.integration.cancelling.test_cancel_line import notes, split_world, stock
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
@@ -98,6 +99,78 @@ def test_a_customer_cancels_one_backordered_line_once(instance: Instance, sandbo
     )  # fmt: skip
     assert again is not None and again.state == "done"
     assert platform.calls == 0
+    assert len(notes(sandbox, world["backorder"], "Backorders cancelled")) == 1
+
+
+def test_a_customer_cancels_one_of_two_backordered_units_once(
+    instance: Instance, sandbox: Sandbox
+) -> None:
+    instance.start_worker("w-customer-units")
+    world = split_world(instance, sandbox, paid=True)  # 2 widgets at 10.00 and 1 pen wait
+    client = sandbox.client()
+    key = self_service.request_key("cancel", str(world["original"]), "widget-1of2")
+    line = {
+        "backorder_order_id": str(world["backorder"]),
+        "original_order_id": str(world["original"]),
+        "line_id": world["widget_line"],
+        "product_id": str(world["widget"]),
+        "variant_id": None,
+        "quantity": 1,
+        "units": 1,
+        "waiting": 2,
+    }
+    created = SqlCustomerRequests(instance.db).create(
+        instance.store_id, key, kind="cancel", order_id=str(world["original"]), email=SHOPPER,
+        payload={"lines": [line]},
+    )  # fmt: skip
+    assert created is not None
+
+    job = _run(instance, key)
+
+    assert job.get_status() == JobStatus.FINISHED, instance.log("w-customer-units")
+    partial = partial_cancel_key(str(world["backorder"]), world["widget_line"], 1, 2)
+    record = SqlCustomerRequests(instance.db).get(instance.store_id, key)
+    assert record is not None and record.outcome == {
+        "lines": [{"cancel_key": partial, "state": "done", "error": None}]
+    }
+    after = client.get_order(world["backorder"])
+    assert after["status"] == "on-hold"
+    quantities = {
+        item["product_id"]: (item["quantity"], item["total"]) for item in after["line_items"]
+    }
+    assert quantities == {world["widget"]: (1, "10.00"), world["pen"]: (1, "3.00")}
+    assert after["total"] == "13.00"
+    assert stock(sandbox, world["widget"]) == -1  # the cancelled unit came back
+    assert stock(sandbox, world["pen"]) == -1
+    cancellation = SqlCancellationLedger(instance.db).get(instance.store_id, partial)
+    assert cancellation is not None and cancellation.units == 1
+    assert not cancellation.removes_line
+    assert (str(world["backorder"]), world["widget_line"]) not in SqlCancellationLedger(
+        instance.db
+    ).removed_lines(instance.store_id)  # the line still waits for its other unit
+    [backorder_note] = notes(sandbox, world["backorder"], "Backorders cancelled")
+    [original_note] = notes(sandbox, world["original"], "Backorders cancelled")
+    assert backorder_note.startswith("Backorders cancelled 1 of the 2 backordered units of ")
+    assert f"at the request of the customer ({SHOPPER})" in backorder_note
+    assert "The line keeps 1 unit(s)" in backorder_note
+    assert "(1 still wait)" in original_note and "refund 10.00 USD" in original_note
+
+    # Run again (a retried job, the cancellation carried on): nothing is written twice.
+    platform = WooCommercePlatform(sandbox.client())
+    again = self_service.carry_out_request(
+        instance.store_id, key, requests=SqlCustomerRequests(instance.db),
+        audit=SqlAuditLog(instance.db), platform=platform,
+        cancel_line=lambda line, who: None,
+    )  # fmt: skip
+    assert again is not None and again.state == "done"
+    done = cancel_line(
+        instance.store_id, partial, platform=platform,
+        cancellations=SqlCancellationLedger(instance.db), releases=SqlReleaseLedger(instance.db),
+        audit=SqlAuditLog(instance.db),
+    )  # fmt: skip
+    assert done == cancellation and platform.calls == 0
+    assert client.get_order(world["backorder"])["line_items"] == after["line_items"]
+    assert stock(sandbox, world["widget"]) == -1
     assert len(notes(sandbox, world["backorder"], "Backorders cancelled")) == 1
 
 

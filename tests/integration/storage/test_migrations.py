@@ -55,7 +55,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0009",)]
+    assert version == [("0010",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
@@ -93,3 +93,18 @@ def test_the_comparison_sees_a_drift(db: Database) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, drifted)
     assert [(d[0], d[3].name) for d in diff] == [("add_column", "extra")]
+
+
+def test_0010_adds_the_units_to_cancel_and_its_downgrade_removes_them(database_url: str) -> None:
+    database = Database(database_url)
+    config = database.alembic_config()
+    database.migrate()
+    columns = {c["name"] for c in inspect(database.engine).get_columns("cancellations")}
+    command.downgrade(config, "0009")
+    before = {c["name"] for c in inspect(database.engine).get_columns("cancellations")}
+    database.migrate()
+    again = {c["name"] for c in inspect(database.engine).get_columns("cancellations")}
+    database.dispose()
+    assert "units" in columns and "quantity" in columns
+    assert before == columns - {"units"}
+    assert again == columns

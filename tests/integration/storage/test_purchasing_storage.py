@@ -232,3 +232,45 @@ def test_text_longer_than_its_column_is_refused_and_not_saved(
     assert refused_sku.value.reason == "too_long"
     assert [s.name for s in purchasing.suppliers(store.id)] == ["Acme"]
     assert purchasing.links(store.id) == []
+
+
+def test_the_covering_purchase_orders_of_some_orders_read_as_the_whole_stores_do(
+    purchasing: SqlPurchasing, store: StoreRecord
+) -> None:
+    supplier = _supplier(purchasing, store)
+
+    def order(number: str, status: PurchaseOrderStatus, date: dt.date | None,
+              *lines: tuple[ProductRef, tuple[str, ...]]) -> PurchaseOrder:  # fmt: skip
+        return PurchaseOrder(number, supplier.id, "USD", status, tuple(
+            PurchaseOrderLine(ref, 9, Decimal("1.00"), reservations=tuple(
+                Reservation(o, 1) for o in orders))
+            for ref, orders in lines), date)  # fmt: skip
+
+    sent, partly = PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTLY_RECEIVED
+    purchasing.add(store.id, [
+        order("PO-1", sent, dt.date(2027, 1, 5), (P1, ("301", "302")), (P2, ("301",))),
+        order("PO-2", partly, dt.date(2027, 2, 1), (P1, ("301",))),  # later: it wins for 301
+        order("PO-3", PurchaseOrderStatus.DRAFT, dt.date(2027, 3, 1), (P1, ("303",))),
+        # Newer but expected earlier: 301 still waits for PO-2's units, the later date.
+        order("PO-6", sent, dt.date(2027, 1, 1), (P1, ("302", "301"))),
+    ])  # fmt: skip
+    stored = purchasing.get(store.id, "PO-1")
+    assert stored is not None
+    purchasing.replace(store.id, stored.order, cancel(stored.order).purchase_order)
+    purchasing.add(store.id, [order("PO-7", sent, dt.date(2027, 9, 1), (P2, ("301", "302")))])
+    stored = purchasing.get(store.id, "PO-7")
+    assert stored is not None
+    purchasing.replace(store.id, stored.order, cancel(stored.order).purchase_order)  # freed
+    whole = purchasing.covering(store.id)
+    assert whole == {
+        ("301", P1): ("PO-2", dt.date(2027, 2, 1)),
+        ("302", P1): ("PO-6", dt.date(2027, 1, 1)),
+        ("303", P1): ("PO-3", None),  # a draft promised no date
+    }
+    assert purchasing.covering_orders(store.id, ["301", "302", "303", "999"]) == whole
+    assert purchasing.covering_orders(store.id, ["302"]) == {
+        ("302", P1): ("PO-6", dt.date(2027, 1, 1))
+    }
+    assert purchasing.covering_orders(store.id, []) == {}
+    other = purchasing.covering_orders(store.id + 1, ["301"])  # another store sees none of it
+    assert other == {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from plugin.errors import PermanentError
@@ -13,6 +15,7 @@ from plugin.platforms.shopify.client import ShopifyClient
     "call",
     [
         lambda p: p.remove_line("fo-7", "3"),
+        lambda p: p.reduce_line("fo-7", "3", 1, Decimal("10.00"), Decimal("10.00")),
         lambda p: p.cancel_order("fo-7"),
     ],
 )

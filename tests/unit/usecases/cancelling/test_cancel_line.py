@@ -6,13 +6,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from plugin.core.model import Line, Order, PaymentState, Status
 from plugin.ports import CancellationRecord, CancelState
-from plugin.usecases.cancelling import cancel_key, cancel_line
+from plugin.usecases.cancelling import cancel_key, cancel_line, partial_cancel_key
 from tests.fakes import Crash, FakeAudit, make_line, make_order
 
 STORE = 1
@@ -46,6 +47,20 @@ class FakeStore:
         if len(lines) != len(self.order.lines):
             self.order = dataclasses.replace(self.order, lines=lines)
             self._write("remove_line", order_id, line_id)
+        return f"{sum(line.total for line in lines):.2f}"
+
+    def reduce_line(
+        self, order_id: str, line_id: str, quantity: int, subtotal: Decimal, total: Decimal
+    ) -> str | None:
+        lines = tuple(
+            dataclasses.replace(line, quantity=quantity, subtotal=subtotal, total=total)
+            if line.line_id == line_id
+            else line
+            for line in self.order.lines
+        )
+        if lines != self.order.lines:
+            self.order = dataclasses.replace(self.order, lines=lines)
+            self._write("reduce_line", order_id, line_id, str(quantity), str(subtotal), str(total))
         return f"{sum(line.total for line in lines):.2f}"
 
     def cancel_order(self, order_id: str) -> None:
@@ -98,18 +113,21 @@ def backorder_order(*lines: Line, paid: bool = True) -> Order:
     )
 
 
-def world(*lines: Line, paid: bool = True) -> tuple[FakeStore, FakeCancellations]:
+def world(
+    *lines: Line, paid: bool = True, units: int | None = None, key: str = KEY
+) -> tuple[FakeStore, FakeCancellations]:
     lines = lines or (
         make_line("21", "7", 2, "10.00", name="Kettle"),
         make_line("22", "8", 1, "3.00", name="Pen"),
     )
     store = FakeStore(backorder_order(*lines, paid=paid), {"21": "11", "22": "12"})
     record = CancellationRecord(
-        store_id=STORE, cancel_key=KEY, backorder_order_id="2001", original_order_id="2000",
-        line_id="11", product_id="7", variant_id=None, quantity=2,
+        store_id=STORE, cancel_key=key, backorder_order_id="2001", original_order_id="2000",
+        line_id="11", product_id="7", variant_id=None, quantity=units or 2,
         reason="Discontinued", requested_by="alice@example.com", state=CancelState.REQUESTED,
+        units=units,
     )  # fmt: skip
-    return store, FakeCancellations({KEY: record})
+    return store, FakeCancellations({key: record})
 
 
 def run(
@@ -117,9 +135,10 @@ def run(
     ledger: FakeCancellations,
     audit: FakeAudit | None = None,
     releases: FakeReleases | None = None,
+    key: str = KEY,
 ) -> CancellationRecord | None:
     return cancel_line(
-        STORE, KEY, platform=store, cancellations=ledger,
+        STORE, key, platform=store, cancellations=ledger,
         releases=releases or FakeReleases(), audit=audit or FakeAudit(),
     )  # fmt: skip
 
@@ -268,3 +287,113 @@ def test_an_unknown_key_does_nothing() -> None:
         releases=FakeReleases(), audit=FakeAudit(),
     ) is None  # fmt: skip
     assert store.calls == []
+
+
+# --- some units of a line ---------------------------------------------------------------------
+
+PARTIAL = partial_cancel_key("2001", "11", 1, 3)
+
+
+def test_some_units_reduce_the_line_once_and_the_notes_say_what_is_left() -> None:
+    store, ledger = world(
+        make_line("21", "7", 3, "10.00", name="Kettle"),
+        make_line("22", "8", 1, "3.00", name="Pen"),
+        units=1, key=PARTIAL,
+    )  # fmt: skip
+    audit = FakeAudit()
+    record = run(store, ledger, audit, key=PARTIAL)
+    assert record is not None
+    assert (record.state, record.error, record.write_attempted) == ("done", None, True)
+    assert store.calls[0] == ("reduce_line", "2001", "21", "2", "20.00", "20.00")
+    assert [line.quantity for line in store.order.lines] == [2, 1]
+    assert record.outcome == {
+        "backorder_line_id": "21", "product": "Kettle", "quantity": 1, "amount": "10.00",
+        "currency": "USD", "paid": True, "cancels_order": False, "reduces_line": True,
+        "line_quantity": 3, "kept_quantity": 2, "kept_subtotal": "20.00", "kept_total": "20.00",
+        "new_total": "23.00",
+    }  # fmt: skip
+    assert store.calls[1] == (
+        "add_note", "2001",
+        "Backorders cancelled 1 of the 3 backordered units of Kettle (10.00 USD) at the "
+        "request of alice@example.com. Reason: Discontinued The line keeps 2 unit(s), and the "
+        "stock of the cancelled unit(s) is given back; this order's total is now 23.00. The "
+        "cancelled units are no longer owed to the customer; original order #2000 is unchanged. "
+        "The customer paid for these units with order #2000: refund 10.00 USD from that order "
+        "(Backorders moves no money).",
+    )  # fmt: skip
+    assert store.calls[2] == (
+        "add_note", "2000",
+        "Backorders cancelled 1 of the 3 backordered units of Kettle (10.00 USD) of backorder "
+        "order #2001 at the request of alice@example.com. Reason: Discontinued These units "
+        "will not be shipped (2 still wait); this order is unchanged. The customer paid for "
+        "these units with order #2000: refund 10.00 USD from that order (Backorders moves no "
+        "money).",
+    )  # fmt: skip
+    assert [(e.order_id, e.kind) for e in audit.entries] == [
+        ("2001", "call"), ("2001", "info"), ("2000", "info"),
+    ]  # fmt: skip
+    assert "Reduced line 21 of the backorder order from 3 to 2 unit(s)" in audit.entries[0].message
+    assert run(store, ledger, key=PARTIAL) == record and len(store.calls) == 3
+
+
+@pytest.mark.parametrize("crash_at", [1, 2, 3])
+def test_a_partial_cancel_crashing_after_any_write_reduces_the_line_once(crash_at: int) -> None:
+    store, ledger = world(make_line("21", "7", 3, "10.00", name="Kettle"), units=1, key=PARTIAL)
+    store.crash_at = crash_at
+    with pytest.raises(Crash):
+        run(store, ledger, key=PARTIAL)
+    store.crash_at = None
+    record = run(store, ledger, key=PARTIAL)
+    assert record is not None and record.state == "done"
+    reduces = [call for call in store.calls if call[0] == "reduce_line"]
+    assert reduces == [("reduce_line", "2001", "21", "2", "20.00", "20.00")]
+    assert [line.quantity for line in store.order.lines] == [2]
+    assert store.order.status is Status.NEW_BACKORDER  # the only line kept units: not cancelled
+
+
+def test_the_decided_reduction_is_repeated_after_a_crash_before_it_was_sent() -> None:
+    """The decision is saved before the write; the retry sends the same quantity, even though
+    the line's quantity read now would give another plan."""
+    store, ledger = world(make_line("21", "7", 3, "10.00", name="Kettle"), units=1, key=PARTIAL)
+    ledger.mark_write_attempted(STORE, PARTIAL, {
+        "backorder_line_id": "21", "product": "Kettle", "quantity": 1, "amount": "10.00",
+        "currency": "USD", "paid": True, "cancels_order": False, "reduces_line": True,
+        "line_quantity": 3, "kept_quantity": 2, "kept_subtotal": "20.00", "kept_total": "20.00",
+    })  # fmt: skip
+    record = run(store, ledger, key=PARTIAL)
+    assert record is not None and record.state == "done"
+    assert store.calls[0] == ("reduce_line", "2001", "21", "2", "20.00", "20.00")
+
+
+def test_all_the_units_asked_for_remove_the_line_as_a_whole_cancel_does() -> None:
+    store, ledger = world(units=2, key=partial_cancel_key("2001", "11", 2, 2))
+    record = run(store, ledger, key=partial_cancel_key("2001", "11", 2, 2))
+    assert record is not None and record.state == "done"
+    assert store.calls[0] == ("remove_line", "2001", "21")
+    assert record.outcome is not None and "reduces_line" not in record.outcome
+    assert record.removes_line
+
+
+def test_more_units_than_the_line_has_now_are_refused_without_a_change() -> None:
+    key = partial_cancel_key("2001", "11", 3, 4)
+    store, ledger = world(units=3, key=key)  # the line has 2 units now
+    before = store.order
+    audit = FakeAudit()
+    record = run(store, ledger, audit, key=key)
+    assert record is not None
+    assert (record.state, record.write_attempted) == ("requested", False)
+    assert record.error == "The line has 2 unit(s) waiting: 3 is too many."
+    assert store.calls == [] and store.order == before
+    assert [(e.order_id, e.kind) for e in audit.entries] == [("2001", "error"), ("2000", "error")]
+
+
+def test_a_partial_record_does_not_count_as_removing_the_line() -> None:
+    store, ledger = world(make_line("21", "7", 3, "10.00"), units=1, key=PARTIAL)
+    assert not ledger.records[PARTIAL].removes_line
+    record = run(store, ledger, key=PARTIAL)
+    assert record is not None and record.state == "done" and not record.removes_line
+
+
+def test_keys_name_the_units_and_the_units_waiting_when_asked() -> None:
+    assert partial_cancel_key("2001", "11", 1, 3) == "cancel:2001:11:1of3"
+    assert cancel_key("2001", "11") == "cancel:2001:11"
