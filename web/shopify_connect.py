@@ -169,6 +169,8 @@ def page() -> BaseResponse | tuple[str, int]:
         try:
             return _start_install(install_form.shop.data or "")
         except ShopifyConnectError as error:
+            if error.reason == "oauth_not_configured":  # no install form on the page
+                return _page(token_form, install_form, 400, error=str(error))
             install_form.shop.errors = [str(error)]
             return _page(token_form, install_form, 400)
     if not token_form.validate_on_submit():
