@@ -88,9 +88,10 @@ class ShopifyDriver:
     def authorize_url(
         self, store_url: str, *, state: str, return_url: str, callback_url: str
     ) -> str:
-        # connect.py `OAuthInstall` does Shopify's grant; the connect pages do not offer it yet.
+        # Shopify's grant redirects back with a code instead of posting keys: connect.py
+        # `OAuthInstall`, on its own pages (web/shopify_connect.py).
         raise ConnectError(
-            "Shopify shops are connected with a custom app's access token for now",
+            "Shopify shops are installed on the Shopify connect page",
             reason="oauth_not_offered",
         )
 
