@@ -42,6 +42,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from plugin.adapters.redis.nonces import RedisNonceClaims
+from plugin.adapters.sql.privacy import SqlPrivacyStore
 from plugin.config import ShopifyApp
 from plugin.errors import BackordersError, TransientError
 from plugin.platforms.shopify.connect import OAuthInstall, ShopifyConnectError, shop_domain
@@ -275,9 +276,20 @@ def _start_install(shop_name: str) -> BaseResponse:
 
 
 def _connect(shop: str, access_token: str, webhook_secret: str) -> int:
-    """Check the token against the shop, keep the store, register our webhooks."""
+    """Check the token against the shop, keep the store, register our webhooks. A shop that is
+    connected already is refused: two stores of one shop would both act on every order."""
     services = _services()
     merchant = current_merchant()
+    state = current_app.extensions["backorders"]
+    for store_id in SqlPrivacyStore(state.db, state.vault, PLATFORM).stores_for_shop(shop):
+        store = services.stores.get(store_id)
+        if store is not None and store.is_connected:
+            ours = merchant is not None and store.merchant_id == merchant.id
+            raise ShopifyConnectError(
+                f"{shop} is connected already"
+                + (f" as store {store_id}; disconnect it first." if ours else "."),
+                reason="already_connected",
+            )
     return connect_store(
         services.stores,
         services.app.base_url(shop),

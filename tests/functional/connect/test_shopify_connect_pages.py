@@ -192,6 +192,20 @@ def test_a_refused_token_form_says_why_and_writes_nothing(
     assert_nothing_written(plugin, sandbox)
 
 
+def test_a_shop_connected_already_is_refused_and_keeps_its_store(
+    plugin: Plugin, sandbox: Sandbox
+) -> None:
+    assert paste_token(plugin).status_code == 303
+    [store] = plugin.state.stores.list()
+
+    again = paste_token(plugin)
+
+    assert again.status_code == 400
+    assert f"{SHOP} is connected already as store {store.id}; disconnect it first." in again.text
+    assert plugin.state.stores.list() == [store]
+    assert sandbox.subscriptions() == expected_subscriptions(plugin, store.id)
+
+
 def test_the_forms_without_a_csrf_token_are_refused(plugin: Plugin, sandbox: Sandbox) -> None:
     shopify_page(plugin)
     for data in (
