@@ -87,11 +87,15 @@ def register_blueprints(app: Flask) -> None:
     """Every blueprint of the web app. Add new ones (web/...) to this list."""
     from web.connect import bp as connect_pages
     from web.customer import bp as customer_pages
+    from web.shopify_connect import bp as shopify_connect_pages
     from webhooks.receive import blueprint as webhook_route
+    from webhooks.shopify_app import blueprint as shopify_app_route
 
     blueprints = [
         webhook_route,
+        shopify_app_route,
         connect_pages,
+        shopify_connect_pages,
         customer_pages,
         # web/ blueprints (connect, settings, storefront) are registered here.
     ]

@@ -77,6 +77,48 @@ DEFAULT_MAIL_FROM = "Backorders <backorders@localhost>"
 
 
 @dataclass(frozen=True)
+class ShopifyApp:
+    """Backorders' public Shopify app (SHOPIFY_CLIENT_ID, SHOPIFY_CLIENT_SECRET): its OAuth
+    install and the app-wide compliance webhooks, which Shopify signs with the client secret.
+    Empty when not configured: Shopify shops are then connected with a custom app's token only.
+
+    `shop_url` (SHOPIFY_SHOP_URL, development only) is where every shop is reached instead of
+    `https://<shop>.myshopify.com`: the Shopify sandbox serves one shop on loopback."""
+
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    shop_url: str = ""
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    def base_url(self, shop: str) -> str:
+        """The base URL of the shop named `shop` (its `*.myshopify.com` name)."""
+        return self.shop_url or f"https://{shop}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], *, development: bool) -> ShopifyApp:
+        """Both credentials or neither; ConfigError naming the one missing or malformed."""
+        client_id = _value(environ, "SHOPIFY_CLIENT_ID")
+        client_secret = _value(environ, "SHOPIFY_CLIENT_SECRET")
+        if client_id and not client_secret:
+            raise ConfigError("SHOPIFY_CLIENT_SECRET", "is required with SHOPIFY_CLIENT_ID")
+        if client_secret and not client_id:
+            raise ConfigError("SHOPIFY_CLIENT_ID", "is required with SHOPIFY_CLIENT_SECRET")
+        if len(client_id) > 200 or not client_id.isprintable():
+            raise ConfigError("SHOPIFY_CLIENT_ID", "must be the app's client id (printable)")
+        shop_url = ""
+        if _value(environ, "SHOPIFY_SHOP_URL"):
+            if not development:
+                # Outside development a shop is its own https address: an override would send
+                # every shop's token to one host.
+                raise ConfigError("SHOPIFY_SHOP_URL", "is allowed only with DEVELOPMENT=1")
+            shop_url = _http_url(environ, "SHOPIFY_SHOP_URL", "")
+        return cls(client_id, client_secret, shop_url)
+
+
+@dataclass(frozen=True)
 class Config:
     """Settings shared by web and worker processes. Build with `Config.from_env`."""
 
@@ -98,6 +140,7 @@ class Config:
     # tests/platforms/toyshop); imported by `plugin.platforms.registry.load_drivers`.
     extra_platforms: tuple[str, ...] = ()
     mail_from: str = DEFAULT_MAIL_FROM  # MAIL_FROM: the sender of every e-mail
+    shopify: ShopifyApp = field(default_factory=ShopifyApp)
     worker: WorkerTimings = field(default_factory=WorkerTimings)
 
     @property
@@ -133,6 +176,7 @@ class Config:
             trusted_proxy_hops=_integer(environ, "TRUSTED_PROXY_HOPS", 0, minimum=0, maximum=10),
             extra_platforms=_driver_names(environ, "BACKORDERS_EXTRA_PLATFORMS"),
             mail_from=_value(environ, "MAIL_FROM") or DEFAULT_MAIL_FROM,
+            shopify=ShopifyApp.from_env(environ, development=development),
             worker=WorkerTimings.from_env(environ),
         )
 

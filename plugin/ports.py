@@ -635,11 +635,16 @@ class Rejected(Exception):
 
 class DeliveryTopic(NamedTuple):
     """A delivery's topic as the platform sent it (`name`), the neutral topic it becomes (None:
-    no work for us, answered 204), and whether it is one we know needs none (for the log)."""
+    no work for us, answered 204), and whether it is one we know needs none (for the log).
+
+    `uninstalled_from` names the account (the store's consumer key: Shopify's shop name) of a
+    delivery saying our app was uninstalled there: the route disconnects that store at once
+    (its token is revoked already), when the account is the store's."""
 
     name: str
     topic: Topic | None
     ignored: bool
+    uninstalled_from: str | None = None
 
 
 class Webhooks(Protocol):

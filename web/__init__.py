@@ -17,6 +17,7 @@ _FORM_BLUEPRINTS = (
     "products",
     "allocation",
     "connect",
+    "shopify_connect",
     "notifications",
     "purchasing",
     "customer",
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         stores,
     )
     from webhooks.receive import blueprint as webhook_route
+    from webhooks.shopify_app import blueprint as shopify_app_route
 
     config = app.extensions["backorders"].config
     app.config.update(
@@ -60,6 +62,10 @@ def init_app(app: Flask) -> None:
     # wc-auth callback by its signed single-use state (see web/connect.py).
     csrf.exempt("web.connect.wc_auth_callback")
     csrf.exempt(webhook_route)
+    # Shopify's compliance webhooks: the app's HMAC over the raw body (webhooks/shopify_app.py).
+    # (The OAuth callback is a GET, which CSRF protection never checks: its HMAC and single-use
+    # state protect it, web/shopify_connect.py.)
+    csrf.exempt(shopify_app_route)
     for module in (
         auth,
         stores,

@@ -48,6 +48,8 @@ bp = Blueprint("connect", __name__)
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Connect a store - Backorders</title></head>
 <body>
+<p class="tabs"><strong id="tab-woocommerce">WooCommerce</strong> ·
+  <a href="{{ url_for('shopify_connect.page') }}" id="tab-shopify">Shopify</a></p>
 <h1>Connect a WooCommerce store</h1>
 {% for category, message in get_flashed_messages(with_categories=true) %}
   <p class="flash {{ category }}" role="{{ 'alert' if category == 'error' else 'status' }}">

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from plugin.adapters.sql.privacy import SqlPrivacyStore
 from plugin.adapters.sql.stores import StoreChanged
 from plugin.adapters.vault import DecryptionFailed
 from plugin.platforms.registry import UnknownPlatform
@@ -70,7 +71,7 @@ def receive(platform: str, store_id: int) -> Response | tuple[Response, int]:
             rejection.status,
             rejection.reason,
         )
-        return _answer(rejection.status, {"error": rejection.reason})
+        return answer(rejection.status, {"error": rejection.reason})
 
 
 def _receive(platform: str, store_id: int) -> Response | tuple[Response, int]:
@@ -79,13 +80,13 @@ def _receive(platform: str, store_id: int) -> Response | tuple[Response, int]:
         webhooks = state.registry.driver(platform).webhooks
     except UnknownPlatform:
         raise Rejected(404, "unknown platform") from None
-    delivery = Delivery(_read_body(state.config.max_webhook_bytes), request.headers)
+    delivery = Delivery(read_body(state.config.max_webhook_bytes), request.headers)
 
     if webhooks.is_ping(delivery):
         # A store may check a new webhook's URL before saving it (WooCommerce saves it as
         # active only if the answer is 200).
         logger.info("event=webhook_ping store_id=%s", store_id)
-        return _answer(200, {"ping": True})
+        return answer(200, {"ping": True})
 
     try:
         return _record(state, platform, webhooks, store_id, delivery, fresh=False)
@@ -118,7 +119,7 @@ def _record(
         target = None
     except SQLAlchemyError:
         logger.exception("event=webhook_store_lookup_failed store_id=%s", store_id)
-        return _answer(503, {"error": "storage unavailable"})
+        return answer(503, {"error": "storage unavailable"})
     if target is None or not target.connected or target.platform != platform:
         # Refused like a wrong signature, after the same work: a store's cached secret that
         # fails is checked again after a fresh read (below); this store was just read.
@@ -131,11 +132,13 @@ def _record(
             return _record(state, platform, webhooks, store_id, delivery, fresh=True)
         raise Rejected(401, INVALID_SIGNATURE)
 
-    name, topic, ignored = webhooks.topic(delivery)
+    name, topic, ignored, uninstalled_from = webhooks.topic(delivery)
+    if uninstalled_from is not None:
+        return _uninstalled(state, platform, store_id, uninstalled_from)
     if topic is None:
         kind = "ignored" if ignored else "unknown"
         logger.info("event=webhook_topic_%s store_id=%s topic=%s", kind, store_id, name[:64])
-        return _answer(204, None)
+        return answer(204, None)
 
     resource = webhooks.parse(topic, delivery)
 
@@ -151,7 +154,7 @@ def _record(
         )
     except SQLAlchemyError:
         logger.exception("event=webhook_store_failed store_id=%s topic=%s", store_id, topic)
-        return _answer(503, {"error": "storage unavailable"})
+        return answer(503, {"error": "storage unavailable"})
 
     if event_id is None:
         logger.info(
@@ -160,7 +163,7 @@ def _record(
             topic,
             resource.resource_id,
         )
-        return _answer(202, {"duplicate": True})
+        return answer(202, {"duplicate": True})
 
     # The row is all this request writes: the relay (plugin/adapters/queue/relay.py `run_relay`,
     # in the workers) moves 'pending' rows onto the queue within about 50 ms. So an accepted
@@ -172,10 +175,29 @@ def _record(
         resource.resource_id,
         event_id,
     )
-    return _answer(202, {"event_id": event_id, "duplicate": False})
+    return answer(202, {"event_id": event_id, "duplicate": False})
 
 
-def _read_body(limit: int) -> bytes:
+def _uninstalled(
+    state: Backorders, platform: str, store_id: int, account: str
+) -> tuple[Response, int]:
+    """Our app was uninstalled from the store's account: its token is revoked, so forget it
+    and mark the store uninstalled (no inbox event: nothing is left to do with the store). A
+    signed delivery naming another account than the store's is refused, so a delivery of one
+    shop replayed to another shop's store changes nothing."""
+    privacy = SqlPrivacyStore(state.db, state.vault, platform)
+    try:
+        if store_id not in privacy.stores_for_shop(account):
+            raise Rejected(400, "the delivery names another shop than this store's")
+        privacy.disconnect(store_id)
+    except SQLAlchemyError:
+        logger.exception("event=webhook_uninstall_failed store_id=%s", store_id)
+        return answer(503, {"error": "storage unavailable"})
+    logger.info("event=webhook_uninstalled store_id=%s", store_id)
+    return answer(200, {"uninstalled": True})
+
+
+def read_body(limit: int) -> bytes:
     """The raw body, at most `limit` bytes; 413 past it (declared length or chunked)."""
     declared = request.content_length
     if declared is not None and declared > limit:
@@ -206,7 +228,7 @@ def _read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _answer(status: int, payload: dict[str, Any] | None) -> tuple[Response, int]:
+def answer(status: int, payload: dict[str, Any] | None) -> tuple[Response, int]:
     if payload is None:
         return Response(status=status), status
     # What `jsonify` gives for these flat objects, without its app-wide provider machinery

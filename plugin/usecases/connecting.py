@@ -115,12 +115,15 @@ def connect_store(
     development: bool,
     name: str | None = None,
     merchant_id: int | None = None,
+    webhook_secret: str | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Connect a store: check URL and keys, store them encrypted, register webhooks.
 
-    Returns the new store's id. A bad URL or key pair keeps nothing; when registering the
-    webhooks fails, the webhooks already made are deleted and the store row stays disconnected.
+    `webhook_secret` is for a platform that signs deliveries with a secret of its own (Shopify:
+    the app's); otherwise a fresh one is made for the store. Returns the new store's id. A bad
+    URL or key pair keeps nothing; when registering the webhooks fails, the webhooks already
+    made are deleted and the store row stays disconnected.
     """
     base_url = validate_store_url(base_url, development=development, resolve=resolve)
     consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
@@ -130,7 +133,8 @@ def connect_store(
         base_url, consumer_key, consumer_secret, allow_private=development
     )
     connection.check_credentials()
-    webhook_secret = secrets.token_urlsafe(32)  # fresh per store; signs its deliveries
+    # Fresh per store unless the platform signs with its own; signs the store's deliveries.
+    webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     store_id = int(
         stores.create(
             name=(name or urlsplit(base_url).netloc)[:MAX_STORE_NAME_LENGTH],

@@ -15,7 +15,7 @@ from plugin.errors import ConnectError
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.catalogue import BACKORDER_CHOICES, STOCK_STATUSES
 from plugin.platforms.shopify.client import ShopifyClient
-from plugin.platforms.shopify.connect import ShopifyConnection
+from plugin.platforms.shopify.connect import SHOP_DOMAIN, ShopifyConnectError, ShopifyConnection
 from plugin.platforms.shopify.mapping import STATUS_NAMES
 from plugin.platforms.shopify.webhooks import ShopifyWebhooks
 from plugin.ports import AppKeys, Platform, PlatformDriver, StoreAccess, StoreConnection, Webhooks
@@ -24,11 +24,20 @@ from plugin.ports import AppKeys, Platform, PlatformDriver, StoreAccess, StoreCo
 class ShopifyStoreConnection:
     """`plugin.ports.StoreConnection` over `ShopifyConnection` (subscription ids as numbers)."""
 
-    def __init__(self, connection: ShopifyConnection) -> None:
+    def __init__(self, connection: ShopifyConnection, shop: str | None = None) -> None:
+        """`shop`: the `*.myshopify.com` name the token must belong to (the consumer key)."""
         self.connection = connection
+        self.shop = shop
 
     def check_credentials(self) -> None:
-        self.connection.check_credentials()
+        """The token works, has our scopes, and is the named shop's: a token of another shop
+        is refused (the shop's name is how compliance webhooks find the store)."""
+        domain = self.connection.check_credentials()
+        if self.shop is not None and domain.strip().lower() != self.shop.strip().lower():
+            raise ShopifyConnectError(
+                f"This access token belongs to {domain}, not to {self.shop}.",
+                reason="wrong_shop",
+            )
 
     def register_webhooks(self, *, delivery_url: str, secret: str) -> list[int]:
         """Shopify signs deliveries with the app's secret, not one we choose: `secret` is the
@@ -66,19 +75,23 @@ class ShopifyDriver:
     def connection(
         self, base_url: str, consumer_key: str, consumer_secret: str, *, allow_private: bool
     ) -> StoreConnection:
-        """A shop being connected with a pasted custom-app token (`consumer_secret`)."""
+        """A shop being connected with its access token (`consumer_secret`); `consumer_key` is
+        the shop's `*.myshopify.com` name, which the token must belong to."""
+        shop = consumer_key if SHOP_DOMAIN.fullmatch(consumer_key.strip().lower()) else None
         return ShopifyStoreConnection(
             ShopifyConnection(
                 ShopifyClient(base_url, consumer_secret, allow_private_addresses=allow_private)
-            )
+            ),
+            shop,
         )
 
     def authorize_url(
         self, store_url: str, *, state: str, return_url: str, callback_url: str
     ) -> str:
-        # connect.py `OAuthInstall` does Shopify's grant; the connect pages do not offer it yet.
+        # Shopify's grant redirects back with a code instead of posting keys: connect.py
+        # `OAuthInstall`, on its own pages (web/shopify_connect.py).
         raise ConnectError(
-            "Shopify shops are connected with a custom app's access token for now",
+            "Shopify shops are installed on the Shopify connect page",
             reason="oauth_not_offered",
         )
 

@@ -238,13 +238,21 @@ class ShopifyWebhooks:
         return verify(secret, delivery.body, delivery.header(HMAC_HEADER))
 
     def topic(self, delivery: Delivery) -> DeliveryTopic:
-        """The delivery's topic; Rejected (400) when it names none. `app/uninstalled` and the
-        compliance topics have no inbox event (compliance.py acts on them)."""
+        """The delivery's topic; Rejected (400) when it names none. The compliance topics have
+        no inbox event (they go to the app-wide route, webhooks/shopify_app.py); `app/uninstalled`
+        names its shop, which the route disconnects (Rejected 400 for a body naming none)."""
         name = (delivery.header(TOPIC_HEADER) or "").strip()
         if not name:
             raise Rejected(400, f"missing {TOPIC_HEADER}")
-        ignored = name in COMPLIANCE_TOPICS or name == UNINSTALLED_TOPIC
-        return DeliveryTopic(name, TOPICS.get(name), ignored)
+        if name == UNINSTALLED_TOPIC:
+            from plugin.platforms.shopify import compliance  # it imports this module
+
+            try:
+                request = compliance.parse(name, delivery.body, delivery.header(SHOP_HEADER))
+            except BadDelivery as error:
+                raise Rejected(400, str(error)) from None
+            return DeliveryTopic(name, None, False, uninstalled_from=request.shop)
+        return DeliveryTopic(name, TOPICS.get(name), name in COMPLIANCE_TOPICS)
 
     def parse(self, topic: str, delivery: Delivery) -> ResourceState:
         """The resource state the delivery reports; Rejected (400) for a bad payload."""

@@ -38,6 +38,8 @@ CSRF_EXEMPT = {
     # A server-to-server JSON POST from WooCommerce, authenticated by the signed, single-use
     # state in its URL (web/connect.py, authentication.md).
     "connect.wc_auth_callback",
+    # Shopify's compliance webhooks, signed with the app's client secret (webhooks/shopify_app.py).
+    "shopify_app.compliance_webhook",
 }
 # Store-scoped routes a shopper's browser calls without an account: the storefront widget
 # and its availability JSON are public by design (web/storefront.py) and read-only.
@@ -119,6 +121,7 @@ FORM_DATA: dict[str, dict[str, str]] = {
         "keys-consumer_key": "ck_m",
         "keys-consumer_secret": "cs_m",
     },
+    "shopify_connect.page": {"action": "install", "install-shop": "mallory.myshopify.com"},
     "products.update_product": {"policy": "allow"},
     "products.update_customer": {"policy": "allow"},
     "products.bulk": {"policy": "allow", "product_ids": "11"},

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from plugin.config import Config, ConfigError, WorkerTimings
+from plugin.config import Config, ConfigError, ShopifyApp, WorkerTimings
 
 KEY = "tX9-vq2LmR7_wKd4ZpE1sYhN6cBfJ3uA0gTiVo8"  # a made-up generated-looking key
 
@@ -272,3 +272,53 @@ def test_a_knob_that_is_no_number_names_the_variable(
         variable,
         f"{variable}: expected a number of seconds, got {value!r}",
     )
+
+
+def test_the_shopify_app_is_parsed_here_and_its_secret_never_shown(tmp_path: Path) -> None:
+    base = {"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": KEY}
+    assert Config.from_env(base).shopify == ShopifyApp("", "", "")
+    assert not Config.from_env(base).shopify.is_configured
+    config = Config.from_env(
+        base
+        | {
+            "SHOPIFY_CLIENT_ID": " client-1 ",
+            "SHOPIFY_CLIENT_SECRET": "shpss_0123456789abcdef",
+            "DEVELOPMENT": "1",
+            "SHOPIFY_SHOP_URL": "http://127.0.0.1:8002/",
+        }
+    )
+    assert config.shopify == ShopifyApp(
+        "client-1", "shpss_0123456789abcdef", "http://127.0.0.1:8002"
+    )
+    assert config.shopify.is_configured
+    assert config.shopify.base_url("ada.myshopify.com") == "http://127.0.0.1:8002"
+    assert ShopifyApp("a", "b").base_url("ada.myshopify.com") == "https://ada.myshopify.com"
+    assert "shpss_0123456789abcdef" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable", "problem"),
+    [
+        ({"SHOPIFY_CLIENT_ID": "client-1"}, "SHOPIFY_CLIENT_SECRET", "is required with"),
+        ({"SHOPIFY_CLIENT_SECRET": "shpss_x"}, "SHOPIFY_CLIENT_ID", "is required with"),
+        (
+            {"SHOPIFY_CLIENT_ID": "a\x07b", "SHOPIFY_CLIENT_SECRET": "s"},
+            "SHOPIFY_CLIENT_ID",
+            "printable",
+        ),
+        # Outside development every shop is its own https address.
+        ({"SHOPIFY_SHOP_URL": "http://127.0.0.1:8002"}, "SHOPIFY_SHOP_URL", "DEVELOPMENT=1"),
+        (
+            {"SHOPIFY_SHOP_URL": "ftp://127.0.0.1", "DEVELOPMENT": "1"},
+            "SHOPIFY_SHOP_URL",
+            "http:// or https://",
+        ),
+    ],
+)
+def test_a_bad_shopify_app_names_the_variable(
+    tmp_path: Path, environ: dict[str, str], variable: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem) as raised:
+        Config.from_env({"BACKORDERS_HOME": str(tmp_path), "SECRET_KEY": KEY} | environ)
+    assert raised.value.variable == variable
+    assert "shpss_x" not in str(raised.value)

@@ -38,13 +38,14 @@ def deliver(
     webhook_id: str = "w-1",
     tamper: bool = False,
     platform: str = "shopify",
+    shop: str = "ada-mugs.myshopify.com",
 ) -> Any:
     raw = json.dumps(body).encode() if isinstance(body, dict) else body
     headers = {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": sign(secret, raw),
-        "X-Shopify-Shop-Domain": "ada-mugs.myshopify.com",
+        "X-Shopify-Shop-Domain": shop,
         "X-Shopify-API-Version": "2025-01",
         "X-Shopify-Event-Id": event_id,
         "X-Shopify-Webhook-Id": webhook_id,
@@ -118,9 +119,7 @@ def test_a_malformed_body_is_refused_and_records_nothing(
     assert inbox_count(app) == 0
 
 
-@pytest.mark.parametrize(
-    "topic", ["customers/redact", "shop/redact", "app/uninstalled", "carts/create"]
-)
+@pytest.mark.parametrize("topic", ["customers/redact", "shop/redact", "carts/create"])
 def test_topics_without_an_inbox_event_are_answered_204(
     app: Flask, client: FlaskClient, shopify_store: StoreRecord, topic: str
 ) -> None:
@@ -128,4 +127,58 @@ def test_topics_without_an_inbox_event_are_answered_204(
         client, shopify_store.id, {"shop_domain": "ada-mugs.myshopify.com"}, topic=topic
     )
     assert response.status_code == 204
+    assert inbox_count(app) == 0
+
+
+def uninstall_body(shop: str = "ada-mugs.myshopify.com") -> dict[str, Any]:
+    """app/uninstalled's body: the REST Shop (sandbox/shopify/rest.py `shop_body`)."""
+    return {"id": 548380009, "name": "Ada's mugs", "domain": shop, "myshopify_domain": shop}
+
+
+def test_app_uninstalled_disconnects_the_store_and_forgets_its_token(
+    app: Flask, client: FlaskClient, shopify_store: StoreRecord
+) -> None:
+    response = deliver(client, shopify_store.id, uninstall_body(), topic="app/uninstalled")
+
+    assert (response.status_code, response.get_json()) == (200, {"uninstalled": True})
+    record = state(app).stores.get(shopify_store.id)
+    assert record is not None and record.status == "uninstalled"
+    credentials = state(app).stores.credentials(shopify_store.id)
+    assert (credentials.consumer_key, credentials.consumer_secret) == (
+        "ada-mugs.myshopify.com",
+        "",
+    )
+    assert inbox_count(app) == 0
+    # The store takes no more deliveries.
+    assert deliver(client, shopify_store.id, fixture("order")).status_code == 401
+    assert inbox_count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        # Signed right, but the shop is another one than the store's (a replay to another
+        # store of the same app): refused.
+        ({"body": uninstall_body("eve-shop.myshopify.com"), "shop": "eve-shop.myshopify.com"}, 400),
+        # The header and the body name different shops.
+        ({"body": uninstall_body("eve-shop.myshopify.com")}, 400),
+        ({"body": {"id": 1}, "shop": "not a shop"}, 400),
+        ({"tamper": True, "body": uninstall_body() | {"plan_name": "authorized"}}, 401),
+        ({"secret": "another-secret"}, 401),
+    ],
+)
+def test_a_refused_uninstall_changes_nothing(
+    app: Flask,
+    client: FlaskClient,
+    shopify_store: StoreRecord,
+    change: dict[str, Any],
+    status: int,
+) -> None:
+    change = dict(change)  # parametrize's dict is shared by both databases' runs
+    body = change.pop("body", uninstall_body())
+    response = deliver(client, shopify_store.id, body, topic="app/uninstalled", **change)
+    assert response.status_code == status
+    record = state(app).stores.get(shopify_store.id)
+    assert record is not None and record.status == "connected"
+    assert state(app).stores.credentials(shopify_store.id).consumer_secret == "shpat_test"
     assert inbox_count(app) == 0

@@ -13,7 +13,7 @@ from plugin.platforms.registry import Registry
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.driver import SHOPIFY
 from plugin.platforms.shopify.webhooks import sign
-from plugin.ports import Rejected, StoreAccess, Topic
+from plugin.ports import DeliveryTopic, Rejected, StoreAccess, Topic
 
 
 class Delivery:
@@ -64,9 +64,24 @@ def test_deliveries_are_verified_topic_mapped_and_parsed() -> None:
     assert hooks.verify("s3cret", delivery) is True
     assert hooks.verify("other", delivery) is False
     assert hooks.verify("s3cret", Delivery(body + b" ", hmac_sha256=sign("s3cret", body))) is False
-    assert hooks.topic(delivery) == ("orders/updated", Topic.ORDER_UPDATED, False)
-    assert hooks.topic(Delivery(body, topic="shop/redact")) == ("shop/redact", None, True)
-    assert hooks.topic(Delivery(body, topic="carts/create")) == ("carts/create", None, False)
+    assert hooks.topic(delivery) == DeliveryTopic("orders/updated", Topic.ORDER_UPDATED, False)
+    assert hooks.topic(Delivery(body, topic="shop/redact")) == DeliveryTopic(
+        "shop/redact", None, True
+    )
+    assert hooks.topic(Delivery(body, topic="carts/create")) == DeliveryTopic(
+        "carts/create", None, False
+    )
+    # app/uninstalled names its shop (the body's, which the header must agree with).
+    shop_body = b'{"id": 1, "myshopify_domain": "ada-mugs.myshopify.com"}'
+    assert hooks.topic(
+        Delivery(shop_body, topic="app/uninstalled", shop_domain="ada-mugs.myshopify.com")
+    ) == DeliveryTopic("app/uninstalled", None, False, "ada-mugs.myshopify.com")
+    with pytest.raises(Rejected) as other_shop:
+        hooks.topic(Delivery(shop_body, topic="app/uninstalled", shop_domain="eve.myshopify.com"))
+    assert (other_shop.value.status, other_shop.value.reason) == (
+        400,
+        "the body and X-Shopify-Shop-Domain name different shops",
+    )
     state = hooks.parse(Topic.ORDER_UPDATED, delivery)
     assert (state.resource_id, state.modified_gmt.isoformat()) == ("7", "2025-01-10T11:00:00+00:00")
     with pytest.raises(Rejected) as missing:
