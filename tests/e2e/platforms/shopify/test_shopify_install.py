@@ -17,6 +17,7 @@ import requests
 from sqlalchemy import func, select
 
 import run
+from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.adapters.sql.models import CustomerPolicyRow, OutboxMessage, Store
 from plugin.platforms.shopify.webhooks import SUBSCRIBED_TOPICS
 from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
@@ -71,7 +72,7 @@ def installed_stack(tmp_path: Path) -> Iterator[tuple[run.Stack, Shop]]:
 
 
 def signed_in(stack: run.Stack, plugin: PluginDb) -> requests.Session:
-    ensure_demo_merchant(plugin.db)
+    ensure_demo_merchant(MerchantRepository(plugin.db))
     browser = requests.Session()
     form = browser.get(f"{stack.web_url}/signin", timeout=10).text
     token = TOKEN.search(form)
