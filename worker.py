@@ -5,8 +5,9 @@ Jobs take plain ids and use the adapters of their process (`runtime()`), built o
 module, SQLAlchemy's mappers, the e-mail templates), before the first job, and runs the jobs in
 its own process (`InProcessWorker`, plugin/adapters/queue/inprocess.py: no work horse forked per
 job, heartbeats kept), so statement caches and compiled templates carry over from job to job.
-Under a forking worker (plain `rq worker`) a work horse keeps what its parent built and opens
-connections of its own (`Runtime.reconnect`): connections are never shared across a fork.
+A process forked from one that built them (RQ's scheduler process, a forking worker's work
+horse) keeps them and opens connections of its own (`Runtime.reconnect`): connections are never
+shared across a fork.
 
 Run with `python worker.py` (what `run.py` and the README's production section do). Besides
 RQ's worker and scheduler, its main process runs two threads: the guardian (reaper, periodic

@@ -1,11 +1,11 @@
 """`InProcessWorker`: RQ's `SimpleWorker` (each job runs in the worker's own process, no work horse
 forked per job) with the forking worker's heartbeats kept while a job runs.
 
-Why: a forked work horse starts every job cold. The fork itself and RQ's bookkeeping in a new
-process cost about as much worker CPU as a whole split once everything is warm, and a split is
-two jobs (the event, then its e-mail); every horse also compiled again each SQL statement, e-mail
-template and nested schema it used, because what it built died with it (bench/worker_cpu.py,
-README "Benchmarks"). In one long-lived process each is built once.
+Why: a forked work horse starts every job cold. An empty job cost 25-28 ms of worker CPU forked
+(the fork, and RQ's bookkeeping in a new process with new Redis connections) against about 5 ms
+here, and a split is two jobs (the event, then its e-mail); every horse also compiled again each
+SQL statement and nested schema it used, because what it built died with it. A split took about
+230 ms of worker CPU forked and 66-71 ms here (bench/worker_cpu.py, README "Benchmarks").
 
 What stays as with the forking worker (tests/integration/worker, tests/e2e/test_worker_crash.py):
 - Heartbeats. RQ's `SimpleWorker` cannot beat while its only thread runs the job, so it sets one

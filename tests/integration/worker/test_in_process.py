@@ -1,7 +1,7 @@
 """What a job needs is built once per worker process, before the first job (worker.prepare), and
 `python worker.py` runs its jobs in that process (plugin/adapters/queue/inprocess.py) instead of
-forking a work horse per job; a forked child (plain `rq worker`'s horses) keeps the adapters and
-opens connections of its own (bench/worker_cpu.py measures what this saves)."""
+forking a work horse per job; a forked child (RQ's scheduler process, a forking worker's horse)
+keeps the adapters and opens connections of its own (bench/worker_cpu.py measures the saving)."""
 
 from __future__ import annotations
 
