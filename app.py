@@ -23,7 +23,8 @@ from werkzeug.routing import IntegerConverter
 from plugin import bootstrap
 from plugin.adapters.redis.connection import connect_redis
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import InboxRepository, SqlInbox, StoreRepository
+from plugin.adapters.sql.inbox import InboxRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.config import Config, configure_logging
 from plugin.platforms.registry import Registry
@@ -41,7 +42,7 @@ class Backorders:
     db: Database
     vault: Vault
     stores: StoreRepository
-    inbox: SqlInbox
+    inbox: InboxRepository
     events: InboxRepository
     _redis: redis.Redis | None = None
     _registry: Registry | None = None
@@ -162,7 +163,7 @@ def create_app(config: Config | None = None, **overrides: Any) -> Flask:
         db=db,
         vault=vault,
         stores=bootstrap.store_repository(config, db),
-        inbox=SqlInbox(db),
+        inbox=InboxRepository(db),
         events=InboxRepository(db),
         _redis=redis_client,
     )

@@ -451,7 +451,7 @@ class Stack:
         data.mkdir(parents=True, exist_ok=True)
         env = self.env()
         argv = [
-            sys.executable, "-m", "sandbox",
+            sys.executable, "-m", "sandbox.woocommerce",
             "--host", "127.0.0.1",
             "--port", str(self.sandbox_port),
             "--data-dir", str(data),
@@ -493,14 +493,14 @@ def set_sandbox_faults(sandbox_url: str, faults: Mapping[str, object]) -> None:
 
 
 def set_sandbox_widget(sandbox_url: str, widget_url: str | None) -> None:
-    """Set the script the sandbox's storefront pages load (see sandbox/admin.py)."""
+    """Set the script the sandbox's storefront pages load (see sandbox/woocommerce/admin.py)."""
     response = requests.post(f"{sandbox_url}/sandbox/widget", json={"url": widget_url}, timeout=5)
     response.raise_for_status()
 
 
 def demo_store(sandbox_url: str) -> DemoStore:
     """The demo credentials the sandbox was seeded with."""
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     return DemoStore(
         sandbox_url,
@@ -513,6 +513,7 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
     """Connect the sandbox store (reusing an earlier connection) and give it to the demo
     merchant, so the merchant app shows it after signing in."""
     from plugin import bootstrap
+    from plugin.adapters.sql.merchants import MerchantRepository
     from plugin.config import Config
     from plugin.platforms.woocommerce.driver import WOOCOMMERCE
     from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
@@ -531,7 +532,7 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
             development=config.development,
             name="Sandbox demo store",
         )
-        ensure_demo_merchant(db, DEMO_EMAIL, DEMO_PASSWORD, store_id)
+        ensure_demo_merchant(MerchantRepository(db), DEMO_EMAIL, DEMO_PASSWORD, store_id)
         return store_id
     finally:
         db.dispose()

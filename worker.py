@@ -65,19 +65,15 @@ from plugin.adapters.redis.locks import (
     product_locks,
 )
 from plugin.adapters.redis.ratelimit import StoreRateLimiter
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.outbox import OutboxRepository, store_mail
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import (
-    InboxRepository,
-    SqlAuditLog,
-    SqlInbox,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRecord,
-    StoreRepository,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord, StoreRepository
 from plugin.config import Config, configure_logging
 from plugin.core.model import ProductRef
 from plugin.errors import PermanentError, RateLimited, TransientError
@@ -107,7 +103,7 @@ class Runtime:
     redis: redis.Redis
     stores: StoreRepository
     inbox_events: InboxRepository
-    inbox: SqlInbox
+    inbox: InboxRepository
     ledger: SqlSplitLedger
     policies: SqlPolicyStore
     audit: SqlAuditLog
@@ -147,7 +143,7 @@ def _build_runtime() -> Runtime:
         redis=connection,
         stores=stores,
         inbox_events=InboxRepository(db),
-        inbox=SqlInbox(db),
+        inbox=InboxRepository(db),
         ledger=SqlSplitLedger(db),
         policies=SqlPolicyStore(db),
         audit=SqlAuditLog(db),

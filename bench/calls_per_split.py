@@ -1,12 +1,11 @@
 """REST calls the connector makes to split one order, by its number of lines (target: at most 4).
 
-Starts a real sandbox store (`python -m sandbox`, in memory) on loopback and, for orders of 1,
-10 and 100 lines (every other line, or the only one, one unit short with backorders allowed),
+Starts a real sandbox store (`python -m sandbox.woocommerce`, in memory) on loopback and, for orders
+of 1, 10 and 100 lines (every other line, or the only one, one unit short with backorders allowed),
 runs the worker's use case `handle_order_event` with the WooCommerce connector and the plugin's
-SQLite storage, and counts the calls the connector's client made (`WooCommerceClient.calls`).
-The split is checked through the store's API afterwards (uncounted): exactly one backorder
-order, holding the short lines. Also counted: a split with the store's "customer note on split"
-setting on.
+SQLite storage, and counts the calls the connector's client made (`WooCommerceClient.calls`). The
+split is checked through the store's API afterwards (uncounted): exactly one backorder order,
+holding the short lines. Also counted: a split with the store's "customer note on split" setting on.
 """
 
 from __future__ import annotations
@@ -18,14 +17,12 @@ from typing import Any
 
 import requests
 
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import (
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRepository,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.core.model import StoreSettings
 from plugin.platforms.woocommerce.adapter import connect

@@ -1,7 +1,7 @@
 """Benchmark: ``GET /wp-json/wc/v3/orders/<id>`` per second against a real sandbox process.
 
-Starts ``python -m sandbox`` on a free loopback port (in-memory store), creates orders, then
-lets concurrent clients (threads with keep-alive sessions) read random orders for a fixed time.
+Starts ``python -m sandbox.woocommerce`` on a free loopback port (in-memory store), creates orders,
+then lets concurrent clients (threads with keep-alive sessions) read random orders for a fixed time.
 Target: at least 500 requests per second on a 2-core machine.
 """
 

@@ -376,7 +376,7 @@ def _total_cpu(result: dict[str, Any]) -> float:
 
 def _wait_relayed(db: Any, timeout: float = 30.0) -> float:
     """Seconds until the relay has queued every recorded event (none left 'pending')."""
-    from plugin.adapters.sql.repositories import InboxRepository
+    from plugin.adapters.sql.inbox import InboxRepository
 
     inbox = InboxRepository(db)
     began = time.monotonic()
@@ -395,7 +395,7 @@ def main(quick: bool = False) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from plugin.adapters.redis.connection import start_embedded_redis
     from plugin.adapters.sql.db import Database
-    from plugin.adapters.sql.repositories import StoreRepository
+    from plugin.adapters.sql.stores import StoreRepository
     from plugin.adapters.vault import Vault
 
     load_before = os.getloadavg()[0]

@@ -22,16 +22,18 @@ import redis
 from plugin.adapters.mail.customer_mail import wording
 from plugin.adapters.queue.jobs import CHECK_STORE_DELAYS, enqueue_mail
 from plugin.adapters.queue.scheduler import schedule_periodic
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.adapters.sql.self_service import (
     SqlCustomerLinks,
     SqlDelayRecords,
     SqlSelfServiceSettings,
 )
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
 from plugin.core.model import Order, PaymentAction, ProductRef, Status
 from plugin.ports import Alerts, CancellationRecord, Message, SelfServiceSettings

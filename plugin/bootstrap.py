@@ -11,7 +11,7 @@ from collections.abc import Callable
 import redis
 
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import StoreRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.config import Config
 from plugin.platforms.registry import Registry

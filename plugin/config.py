@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from plugin.adapters.files import private_folder
-from plugin.guessable import mostly_consecutive, repeats_a_block
+from plugin.core.passwords import mostly_consecutive, repeats_a_block
 
 logger = logging.getLogger(__name__)
 

@@ -752,6 +752,31 @@ class StoreMail:
     expected_dates: Mapping[ProductRef, dt.date] = field(default_factory=dict)
 
 
+# --- merchant accounts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MerchantRecord:
+    id: int
+    email: str
+    password_hash: str = field(repr=False)
+    session_version: int = 1  # raised to end every session of the merchant
+    email_verified: bool = False  # the merchant opened the link sent to `email`
+
+
+class Merchants(Protocol):
+    """Merchant accounts (plugin/adapters/sql/merchants.py)."""
+
+    def create(
+        self, email: str, password_hash: str, *, verified: bool
+    ) -> MerchantRecord | None: ...
+    def by_email(self, email: str) -> MerchantRecord | None: ...
+    def get(self, merchant_id: int) -> MerchantRecord | None: ...
+    def set_password_hash(self, merchant_id: int, password_hash: str) -> None: ...
+    def mark_verified(self, merchant_id: int) -> bool: ...
+    def assign_store(self, store_id: int, merchant_id: int) -> bool: ...
+
+
 # --- storage ------------------------------------------------------------------------------------
 
 

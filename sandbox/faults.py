@@ -16,7 +16,7 @@ Every fault is off by default. Config keys (all optional, changeable at runtime 
 - ``fail_next``: the next N webhook deliveries fail without reaching the receiver.
 - ``delivery_delay_ms``: not a fault but how a real store delivers: each webhook waits in a
   queue this long before it is sent, as WooCommerce queues it in Action Scheduler and WP-Cron
-  runs the queue later (see ``sandbox/delivery.py``). 0 (the default) sends at once.
+  runs the queue later (see ``sandbox/woocommerce/delivery.py``). 0 (the default) sends at once.
 - ``seed``: seeds the random generators so a test sees the same decisions every run.
 """
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from plugin.adapters.sql.repositories import dedupe_key
+from plugin.adapters.sql.inbox import dedupe_key
 from plugin.core.model import (
     BackorderMode,
     Customer,
@@ -465,7 +465,7 @@ def _ref_line(line_id: str, product: str | ProductRef, quantity: int) -> Line:
 @dataclass
 class FakeReleaseStore:
     """A store's backorder orders and stock with WooCommerce's stock rules for releasing
-    (sandbox/stock.py): creating an order on-hold reduces stock; on-hold -> processing
+    (sandbox/woocommerce/stock.py): creating an order on-hold reduces stock; on-hold -> processing
     changes nothing (already reduced); -> pending gives the units back; paying a pending
     order reduces them again; cancelling gives back what is reduced. `crash_after` /
     `fail_at` as in `FakePlatform`.

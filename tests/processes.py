@@ -109,7 +109,7 @@ def running(
 def start_sandbox(
     consumer_key: str, consumer_secret: str, *arguments: str
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """`python -m sandbox` on a free port with these REST keys and extra `arguments` (in
+    """`python -m sandbox.woocommerce` on a free port with these REST keys and extra `arguments` (in
     memory unless they give `--data-dir`); its base URL and process, once its API answers."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -118,7 +118,15 @@ def start_sandbox(
         "SANDBOX_CONSUMER_KEY": consumer_key,
         "SANDBOX_CONSUMER_SECRET": consumer_secret,
     }
-    command = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "sandbox.woocommerce",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     process = start([*command, *arguments], ready=_answers(url), name="sandbox", env=env)
     return url, process
 

@@ -10,8 +10,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response as BaseResponse
 
 from plugin.adapters.queue.jobs import enqueue_allocation
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductRef
 from plugin.errors import BackordersError
 from plugin.usecases.releasing import Preview, preview_allocation

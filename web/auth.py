@@ -32,11 +32,11 @@ from plugin.adapters.redis.signin_throttle import (
     DeviceTokens,
     SignInThrottle,
 )
-from plugin.adapters.sql.merchants import MerchantRecord, MerchantRepository
+from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.adapters.sql.outbox import OutboxRepository
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.registry import PAGE_WAIT_S
-from plugin.ports import Platform
+from plugin.ports import MerchantRecord, Platform
 from plugin.usecases.accounts import (
     MIN_PASSWORD_LENGTH,
     EmailVerification,

@@ -18,17 +18,15 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from werkzeug.wrappers import Response as BaseResponse
 
 from plugin.adapters.queue.relay import enqueue_event
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.models import utcnow
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.reports import recent_audited_orders, released_order_ids, splits_of_store
-from plugin.adapters.sql.repositories import (
-    InboxRepository,
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRecord,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductPolicy, ProductRef, Status, minor_unit
 from plugin.core.split import hold_key
 from plugin.errors import BackordersError

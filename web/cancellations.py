@@ -15,9 +15,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from werkzeug.wrappers import Response as BaseResponse
 
 from plugin.adapters.queue.jobs import enqueue_cancellation
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger, StoreRecord
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import PaymentAction
 from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitState
 from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key

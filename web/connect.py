@@ -113,7 +113,7 @@ PLATFORM = "woocommerce"
 
 @dataclass(frozen=True)
 class _Services:
-    stores: Any  # plugin.adapters.sql.repositories.StoreRepository
+    stores: Any  # plugin.adapters.sql.stores.StoreRepository
     redis: Any
     registry: Any  # plugin.platforms.registry.Registry
     public_url: str

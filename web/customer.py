@@ -26,10 +26,11 @@ from jobs.self_service import enqueue_request
 from plugin.adapters.customer_links import CustomerLinks, LinkClaim, Verdict, same_digest
 from plugin.adapters.mail.customer_mail import wording
 from plugin.adapters.queue.jobs import enqueue_mail
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.adapters.sql.self_service import (
     LinkRecord,
     SqlCustomerLinks,
@@ -37,6 +38,7 @@ from plugin.adapters.sql.self_service import (
     SqlDelayRecords,
     SqlSelfServiceSettings,
 )
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.delays import Answer, Choice
 from plugin.core.model import DeliveryCondition, Order, PaymentAction
 from plugin.errors import BackordersError

@@ -13,8 +13,9 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.reports import open_backorder_quantities
-from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
 from plugin.core.rules import delivery_name
 from plugin.errors import BackordersError

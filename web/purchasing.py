@@ -22,7 +22,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from werkzeug.wrappers import Response as BaseResponse
 
 from plugin.adapters.queue.jobs import enqueue_mail, enqueue_receipt
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.purchasing import (
     PurchasingSettings,
     SqlPurchasing,
@@ -30,7 +32,7 @@ from plugin.adapters.sql.purchasing import (
     StoredOrder,
 )
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductRef
 from plugin.core.purchasing import (
     OPEN_STATUSES,

@@ -30,10 +30,11 @@ import redis
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from plugin.adapters.redis.ratelimit import StoreRateLimiter
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.reports import open_backorder_quantities
-from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductRef, free_units
 from plugin.errors import BackordersError, RateLimited
 from plugin.ports import ShelfItem
@@ -183,7 +184,7 @@ def _answers(
             continue
         product = found.get(item)
         variant = None if item[1] is None else str(item[1])
-        # A product-level policy applies to all its variations (repositories.py).
+        # A product-level policy applies to all its variations (plugin/adapters/sql/policies.py).
         policy = policies.get((str(item[0]), variant)) or policies.get((str(item[0]), None))
         answers[item] = (
             _availability(product, str(item[0]), variant, policy, open_qty, promised)

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 
 from plugin.adapters.sql.merchants import StoreSettingsForm, alert_email, save_store_settings
 from plugin.adapters.sql.reports import inbox_counts
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
 from plugin.core.rules import delivery_name
 from plugin.core.split import backorder_number, numbering_pattern_errors

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from plugin.adapters.sql.repositories import StoreChanged
+from plugin.adapters.sql.stores import StoreChanged
 from plugin.adapters.vault import DecryptionFailed
 from plugin.platforms.registry import UnknownPlatform
 from plugin.ports import Rejected, Webhooks

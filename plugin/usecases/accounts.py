@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.merchants import MerchantRecord, MerchantRepository, normalize_email
-from plugin.guessable import is_common_password, mostly_consecutive, repeats_a_block
+from plugin.core.accounts import normalize_email
+from plugin.core.passwords import is_common_password, mostly_consecutive, repeats_a_block
+from plugin.ports import MerchantRecord, Merchants
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Registration:
     already_verified: bool
 
 
-def register(merchants: MerchantRepository, email: str, password_hash: str) -> Registration:
+def register(merchants: Merchants, email: str, password_hash: str) -> Registration:
     """Create an unconfirmed account for `email`. An address with a confirmed account keeps it
     untouched; one whose account was never confirmed takes the new password (that account
     could do nothing yet, and the link sent for the old password stops working)."""
@@ -95,7 +95,7 @@ class EmailVerification:
         """The token of the link for `merchant`."""
         return str(self._serializer.dumps({"m": merchant.id, "p": self._fingerprint(merchant)}))
 
-    def confirm(self, merchants: MerchantRepository, token: str) -> MerchantRecord:
+    def confirm(self, merchants: Merchants, token: str) -> MerchantRecord:
         """Mark the account of `token` confirmed (again is fine); VerificationFailed if not."""
         try:
             payload = self._serializer.loads(token, max_age=VERIFY_MAX_AGE_S)
@@ -119,7 +119,7 @@ class EmailVerification:
         return confirmed
 
 
-def authenticate(merchants: MerchantRepository, email: str, password: str) -> MerchantRecord | None:
+def authenticate(merchants: Merchants, email: str, password: str) -> MerchantRecord | None:
     """The merchant when the password matches, else None."""
     merchant = merchants.by_email(email)
     if merchant is None:
@@ -133,13 +133,12 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def ensure_demo_merchant(
-    db: Database,
+    merchants: Merchants,
     email: str = DEMO_EMAIL,
     password: str = DEMO_PASSWORD,
     store_id: int | None = None,
 ) -> int:
     """Create (or reset the password of) the demo merchant and give it `store_id`; its id."""
-    merchants = MerchantRepository(db)
     merchant = merchants.by_email(email)
     if merchant is None:
         merchant = merchants.create(

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from plugin.adapters.mail.template_sandbox import (
     BudgetedSandbox,
@@ -30,9 +30,6 @@ from plugin.adapters.mail.template_sandbox import (
 )
 from plugin.core.model import Order, PaymentAction, Plan, Policies, ProductRef, Reason
 from plugin.ports import Message, StoreMail, TemplateText
-
-if TYPE_CHECKING:
-    from jinja2 import Template
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +115,7 @@ _ENV = BudgetedSandbox()
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(text: str) -> Template:
+def _compiled(text: str) -> Any:  # a jinja2 Template of the budgeted sandbox
     """`text` compiled once per process: a worker renders the same few wordings over and over,
     and compiling one costs more than rendering it. (A text that does not compile raises, and
     is not kept.)"""

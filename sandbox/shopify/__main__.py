@@ -11,26 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-from typing import Any
 
-from gunicorn.app.base import BaseApplication
-
+from sandbox.serving import serve
 from sandbox.shopify.app import create_app
-
-
-class _Server(BaseApplication):  # type: ignore[misc]
-    def __init__(self, options: dict[str, Any], factory_kwargs: dict[str, Any]) -> None:
-        self._options = options
-        self._factory_kwargs = factory_kwargs
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
-
-    def load(self) -> Any:
-        return create_app(**self._factory_kwargs)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,7 +37,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     factory_kwargs = {
         "data_file": args.data_file,
         "seed": None if args.seed == "none" else args.seed,
@@ -66,17 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         "restore_rate": args.restore_rate,
         "retry_scale": args.retry_scale,
     }
-    options = {
-        "bind": f"{args.host}:{args.port}",
-        "workers": 1,
-        "worker_class": "gthread",
-        "threads": args.threads,
-        "accesslog": None,
-        "loglevel": "info",
-        "timeout": 120,
-        "graceful_timeout": 5,
-    }
-    _Server(options, factory_kwargs).run()
+    serve(create_app, factory_kwargs, host=args.host, port=args.port, threads=args.threads)
 
 
 if __name__ == "__main__":

@@ -498,13 +498,13 @@ class Plugin:
         )
 
     def unfinished_events(self) -> list[Any]:
-        from plugin.adapters.sql.repositories import InboxRepository
+        from plugin.adapters.sql.inbox import InboxRepository
 
         inbox = InboxRepository(self._db)
         return [e for s in ("pending", "enqueued") for e in inbox.list(status=s, limit=100)]
 
     def failed_events(self) -> list[Any]:
-        from plugin.adapters.sql.repositories import InboxRepository
+        from plugin.adapters.sql.inbox import InboxRepository
 
         return InboxRepository(self._db).list(status="failed", limit=100)
 
@@ -731,7 +731,7 @@ def _tune_store(stack: run.Stack, reconcile_interval: int) -> None:
     """The store's API rate limit and reconciliation interval, as set on its settings page
     (below the page's 60 s minimum for the interval: dropped deliveries are found in seconds)."""
     from plugin.adapters.sql.db import Database
-    from plugin.adapters.sql.repositories import StoreRepository
+    from plugin.adapters.sql.stores import StoreRepository
     from plugin.adapters.vault import Vault
 
     assert stack.store_id is not None

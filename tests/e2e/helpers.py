@@ -139,14 +139,12 @@ class PluginDb:
     """The plugin's repositories on the stack's database (read by the test process)."""
 
     def __init__(self, config: Any) -> None:
+        from plugin.adapters.sql.audit import SqlAuditLog
         from plugin.adapters.sql.db import Database
-        from plugin.adapters.sql.repositories import (
-            InboxRepository,
-            SqlAuditLog,
-            SqlPolicyStore,
-            SqlSplitLedger,
-            StoreRepository,
-        )
+        from plugin.adapters.sql.inbox import InboxRepository
+        from plugin.adapters.sql.policies import SqlPolicyStore
+        from plugin.adapters.sql.splits import SqlSplitLedger
+        from plugin.adapters.sql.stores import StoreRepository
         from plugin.adapters.vault import Vault
 
         self.config = config

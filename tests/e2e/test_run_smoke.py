@@ -212,7 +212,7 @@ def test_the_sandbox_starts_once_and_never_refuses_a_client_that_saw_it_answer(
         assert answers and set(answers) == {200}
         assert refusals == []
         children = psutil.Process(runner.process.pid).children()
-        assert len([p for p in children if p.cmdline()[1:3] == ["-m", "sandbox"]]) == 1
+        assert len([p for p in children if p.cmdline()[1:3] == ["-m", "sandbox.woocommerce"]]) == 1
         # The storefront loads our widget without a restart; the store id came after the start.
         config = Config.from_env({**runner.env, "DEVELOPMENT": "1", "REDIS_URL": ""})
         [store] = PluginDb(config).stores.list()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.sql.stores import StoreRecord, StoreRepository
 from plugin.adapters.vault import Vault
 
 

@@ -16,8 +16,8 @@ import redis
 
 from plugin.adapters.mail.smtp import redact
 from plugin.adapters.queue.jobs import enqueue_mail
-from plugin.adapters.sql.merchants import normalize_email
 from plugin.adapters.sql.outbox import OutboxRepository
+from plugin.core.accounts import normalize_email
 from plugin.ports import Message, TemplateText
 from plugin.usecases.notifying import render
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.adapters.queue.jobs import PROCESS_EVENT, QUEUE_NAME, event_job_id
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import InboxRepository
+from plugin.adapters.sql.inbox import InboxRepository
 
 logger = logging.getLogger(__name__)
 

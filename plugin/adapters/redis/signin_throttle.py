@@ -31,7 +31,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from plugin.adapters.sql.merchants import normalize_email
+from plugin.core.accounts import normalize_email
 
 # Failures allowed per account and client address within the window.
 SIGN_IN_MAX_FAILURES = 5

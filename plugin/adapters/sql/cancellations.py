@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import Cancellation, utcnow
-from plugin.adapters.sql.repositories import _insert_ignoring_conflict
+from plugin.adapters.sql.statements import insert_ignoring_conflict
 from plugin.ports import CancellationRecord, CancelState
 
 
@@ -86,7 +86,7 @@ class SqlCancellationLedger:
             "updated_at": now,
         }
         with self.db.session(write=True) as session:
-            inserted = _insert_ignoring_conflict(
+            inserted = insert_ignoring_conflict(
                 session, Cancellation.__table__, values, ("store_id", "cancel_key")
             )
             if inserted is None:

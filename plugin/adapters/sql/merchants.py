@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -10,20 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import Merchant, Store, utcnow
-
-
-@dataclass(frozen=True)
-class MerchantRecord:
-    id: int
-    email: str
-    password_hash: str = field(repr=False)
-    session_version: int = 1  # see `Merchant.session_version`
-    email_verified: bool = False  # the merchant opened the link sent to `email`
-
-
-def normalize_email(email: str) -> str:
-    """The spelling an e-mail address is stored and looked up under."""
-    return email.strip().lower()
+from plugin.core.accounts import normalize_email
+from plugin.ports import MerchantRecord
 
 
 def _record(row: Merchant) -> MerchantRecord:
@@ -37,7 +25,7 @@ def _record(row: Merchant) -> MerchantRecord:
 
 
 class MerchantRepository:
-    """Create and find merchants; attach stores to them."""
+    """`plugin.ports.Merchants` on SQL: create and find merchants; attach stores to them."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -138,7 +126,7 @@ def alert_email(db: Database, store_id: int) -> str:
 
 def save_store_settings(db: Database, store_id: int, form: StoreSettingsForm) -> bool:
     """Save the settings and the two per-store columns together; False if no store."""
-    from plugin.adapters.sql.repositories import locked_store, settings_to_dict
+    from plugin.adapters.sql.stores import locked_store, settings_to_dict
 
     with db.session(write=True) as session:
         row = locked_store(session, store_id)

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import OutboxMessage, Store, utcnow
 from plugin.adapters.sql.purchasing import SqlPurchasing
-from plugin.adapters.sql.repositories import UnknownRecord, _insert_ignoring_conflict, locked_store
+from plugin.adapters.sql.statements import UnknownRecord, insert_ignoring_conflict
+from plugin.adapters.sql.stores import locked_store
 from plugin.ports import Message, StoreMail, TemplateText
 
 EMAIL_TEMPLATES_KEY = "email_templates"  # extra key in `stores.settings` (ignored by the core)
@@ -86,7 +87,7 @@ class OutboxRepository:
             "created_at": utcnow(),
         }
         with self.db.session(write=True) as session:
-            new_id = _insert_ignoring_conflict(
+            new_id = insert_ignoring_conflict(
                 session, OutboxMessage.__table__, values, ("store_id", "message_key")
             )
             if new_id is not None:

@@ -30,7 +30,8 @@ from plugin.adapters.sql.models import (
     SupplierRow,
     utcnow,
 )
-from plugin.adapters.sql.repositories import UnknownRecord, locked_store
+from plugin.adapters.sql.statements import UnknownRecord
+from plugin.adapters.sql.stores import locked_store
 from plugin.core.model import ProductRef
 from plugin.core.purchasing import (
     DEFAULT_PURCHASE_NUMBERING_PATTERN,

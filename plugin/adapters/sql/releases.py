@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import Release, ReleaseBump, Split, utcnow
-from plugin.adapters.sql.repositories import _insert_ignoring_conflict, _upsert
+from plugin.adapters.sql.statements import insert_ignoring_conflict, upsert
 from plugin.core.model import ProductRef
 from plugin.core.split import hold_key
 from plugin.ports import ReleaseRecord, ReleaseState, SplitState, release_pool
@@ -196,7 +196,7 @@ class SqlReleaseLedger:
             "updated_at": now,
         }
         with self.db.session(write=True) as session:
-            _insert_ignoring_conflict(
+            insert_ignoring_conflict(
                 session, Release.__table__, values, ("store_id", "release_key")
             )
         record = self.get(store_id, release_key)
@@ -226,4 +226,4 @@ class SqlReleaseLedger:
         """Insert or replace the bump of one backorder order."""
         values = {"store_id": store_id, "order_id": str(order_id), "bump": bump}
         with self.db.session(write=True) as session:
-            _upsert(session, ReleaseBump.__table__, values, ("store_id", "order_id"))
+            upsert(session, ReleaseBump.__table__, values, ("store_id", "order_id"))

@@ -20,7 +20,7 @@ from plugin.adapters.sql.models import (
 from plugin.adapters.sql.models import (
     SelfServiceSettings as SettingsRow,
 )
-from plugin.adapters.sql.repositories import _insert_ignoring_conflict
+from plugin.adapters.sql.statements import insert_ignoring_conflict
 from plugin.ports import (
     CustomerRequestRecord,
     DateStyle,
@@ -57,7 +57,7 @@ class SqlCustomerLinks:
         digest follows the order's current e-mail, which every link names)."""
         now = utcnow()
         with self.db.session(write=True) as session:
-            inserted = _insert_ignoring_conflict(
+            inserted = insert_ignoring_conflict(
                 session,
                 CustomerLink.__table__,
                 {
@@ -197,7 +197,7 @@ class SqlCustomerRequests:
         """Record a new request; None when one with that key exists (nothing is changed)."""
         now = utcnow()
         with self.db.session(write=True) as session:
-            inserted = _insert_ignoring_conflict(
+            inserted = insert_ignoring_conflict(
                 session,
                 CustomerRequest.__table__,
                 {
@@ -309,7 +309,7 @@ class SqlDelayRecords:
         promised_date: dt.date | None,
     ) -> DelayWatchRecord:
         with self.db.session(write=True) as session:
-            _insert_ignoring_conflict(
+            insert_ignoring_conflict(
                 session,
                 DelayWatch.__table__,
                 {
@@ -393,7 +393,7 @@ class SqlDelayRecords:
         self, store_id: int, action_key: str, order_id: str, kind: str, data: Mapping[str, Any]
     ) -> bool:
         with self.db.session(write=True) as session:
-            inserted = _insert_ignoring_conflict(
+            inserted = insert_ignoring_conflict(
                 session,
                 DelayAction.__table__,
                 {

@@ -5,8 +5,8 @@ a store can save an order twice within a second (pending, then processing): two 
 the same moment and different content. The delivery id does not tell them apart either: it is
 `wp_hash( $this->get_id() . strtotime( 'now' ) )` (class-wc-webhook.php,
 `WC_Webhook::get_new_delivery_id`), the same for every delivery of one webhook within a second.
-So the inbox key adds a hash of the content a job decides on (`plugin/adapters/sql/repositories.py
-dedupe_key`): an exact re-delivery stays a duplicate, a same-second change is a new event.
+So the inbox key adds a hash of the content a job decides on (`plugin/adapters/sql/inbox.py`
+`dedupe_key`): an exact re-delivery stays a duplicate, a same-second change is a new event.
 
 Both paths into the inbox hash the same JSON. A webhook body is the resource as
 `GET /wc/v3/<resource>s/<id>` returns it (reference woocommerce/README.md, "Payload"), and

@@ -5,7 +5,7 @@
 
 - `fake`: `tests.fakes.FakeStore`, the in-memory store the unit tests use;
 - `toyshop`: the test-only platform of tests/platforms/toyshop, opened through the registry;
-- `woocommerce-sandbox`: the WooCommerce adapter against a `python -m sandbox` process;
+- `woocommerce-sandbox`: the WooCommerce adapter against a `python -m sandbox.woocommerce` process;
 - `woocommerce-real` (marker `real_store`): the WooCommerce adapter against the store named by
   `WOO_URL` etc. (tests/contract/woocommerce/conftest.py), skipped saying why when none is.
 

@@ -1,8 +1,8 @@
 """The store a contract test talks to: the sandbox by default, a real WooCommerce when configured.
 
-Every test that takes `woo` runs twice: against a `python -m sandbox` process on loopback, and
-against the store named by the environment (marker `real_store`), which is skipped, saying what
-to set, when none is configured:
+Every test that takes `woo` runs twice: against a `python -m sandbox.woocommerce` process on
+loopback, and against the store named by the environment (marker `real_store`), which is skipped,
+saying what to set, when none is configured:
 
 - `WOO_URL`: the store's base URL, e.g. `https://127.0.0.1:8600`.
 - `WOO_KEYS`: a JSON file with `consumer_key` and `consumer_secret` (read_write), or

@@ -14,6 +14,7 @@ import requests
 
 import run
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.usecases.accounts import ensure_demo_merchant
 from tests.contract.woocommerce.conftest import StoreUnderTest, delivery_port
 from tests.contract.woocommerce.shop import Shop
@@ -42,7 +43,7 @@ def plugin(woo: StoreUnderTest, tmp_path: Path) -> Iterator[run.Stack]:
         stack.start_web()
         stack.start_worker()
         db = Database(stack.config().database_url)
-        ensure_demo_merchant(db, EMAIL, PASSWORD)
+        ensure_demo_merchant(MerchantRepository(db), EMAIL, PASSWORD)
         db.dispose()
         yield stack
     finally:

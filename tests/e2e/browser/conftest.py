@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import run
+from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
 from tests.e2e.helpers import PluginDb
 
@@ -51,7 +52,9 @@ def chromium(stack: run.Stack) -> Iterator[object]:
 def demo_merchant(stack: run.Stack, plugin_db: PluginDb) -> int:
     """The demo merchant owning the connected sandbox store (as run.py sets it up)."""
     assert stack.store_id is not None
-    return ensure_demo_merchant(plugin_db.db, DEMO_EMAIL, DEMO_PASSWORD, stack.store_id)
+    return ensure_demo_merchant(
+        MerchantRepository(plugin_db.db), DEMO_EMAIL, DEMO_PASSWORD, stack.store_id
+    )
 
 
 @pytest.fixture

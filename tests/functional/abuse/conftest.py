@@ -11,7 +11,7 @@ from flask import Flask
 
 from app import create_app
 from plugin.adapters.redis.connection import EmbeddedRedis
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from tests.functional.webhooks.conftest import make_config, state
 
 # Recognisable, so a test can look for them in logs and pages.

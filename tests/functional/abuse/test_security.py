@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, select
 from werkzeug.routing import Rule
 
 from plugin.adapters.redis.signin_throttle import SIGN_IN_MAX_FAILURES
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from tests.functional.web.conftest import (
     PASSWORD,
     Merchant,

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from tests.functional.webhooks.conftest import (
     app,
     client,

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from app import MAX_ROW_ID
 from plugin.adapters.queue.relay import enqueue_pending
+from plugin.adapters.sql.inbox import dedupe_key
 from plugin.adapters.sql.models import InboxEvent
-from plugin.adapters.sql.repositories import StoreRecord, dedupe_key
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.signature import sign
 from plugin.platforms.woocommerce.webhooks import FINGERPRINTS
 from tests.examples import examples

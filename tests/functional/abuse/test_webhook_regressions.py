@@ -14,7 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.signature import sign
 from tests.functional.webhooks.conftest import (
     WEBHOOK_SECRET,

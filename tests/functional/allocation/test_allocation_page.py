@@ -10,8 +10,9 @@ import redis
 from flask import Flask
 
 from plugin.adapters.queue.jobs import event_queue
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlPolicyStore, SqlSplitLedger
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.model import CustomerPolicy
 from tests.functional.web.conftest import Merchant, state
 from tests.integration.worker.conftest import Sandbox
@@ -20,7 +21,7 @@ from tests.integration.worker.conftest import Sandbox
 @pytest.fixture
 def world(app: Flask, alice: Merchant, sandbox: Sandbox) -> dict[str, Any]:
     """Alice's sandbox store: customers priority 0, 10, 5 each wait for 2 widgets (no stock)."""
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     store = state(app).stores.create(
         name="Sandbox", base_url=sandbox.url, consumer_key=DEMO_CONSUMER_KEY,

@@ -38,9 +38,12 @@ class Plugin:
 
     def sign_in(self) -> None:
         """The connect pages need a signed-in merchant (web/auth.py)."""
+        from plugin.adapters.sql.merchants import MerchantRepository
         from plugin.usecases.accounts import ensure_demo_merchant
 
-        self.merchant_id = ensure_demo_merchant(self.state.db, "owner@example.com", "pw-0123456789")
+        self.merchant_id = ensure_demo_merchant(
+            MerchantRepository(self.state.db), "owner@example.com", "pw-0123456789"
+        )
         html = self.http.get(f"{self.url}/signin", timeout=10).text
         response = self.http.post(
             f"{self.url}/signin",

@@ -14,7 +14,7 @@ from flask import Flask
 from plugin.adapters.queue.jobs import event_queue, receipt_job_id
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.purchasing import SqlPurchasing, SqlReceiptLedger
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductRef
 from plugin.core.purchasing import (
     PurchaseOrder,
@@ -282,7 +282,7 @@ def test_deleting_a_supplier_with_an_open_order_is_refused(
 def test_moving_the_expected_date_records_it_on_each_covered_backorder_order(
     app: Flask, alice: Merchant, alice_store: StoreRecord
 ) -> None:
-    from plugin.adapters.sql.repositories import SqlAuditLog
+    from plugin.adapters.sql.audit import SqlAuditLog
 
     supplier = _supplier(app, alice_store)
     _draft(app, alice_store, supplier)

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, create_app
-from sandbox.store import Store
+from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, create_app
+from sandbox.woocommerce.store import Store
 from tests.unit.sandbox.receiver import Receiver
 
 API = "/wp-json/wc/v3"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from sandbox.store import Store
+from sandbox.woocommerce.store import Store
 from tests.functional.sandbox.conftest import Api, make_product
 from tests.unit.sandbox.receiver import Receiver
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from sandbox.store import Store
+from sandbox.woocommerce.store import Store
 from tests.functional.sandbox.conftest import API, Api, basic, make_product
 from tests.unit.sandbox.receiver import Receiver
 
@@ -85,7 +85,7 @@ def test_query_string_credentials_are_accepted(app: Flask, store: Store) -> None
 
 
 def test_configured_credentials_replace_the_demo_ones() -> None:
-    from sandbox.app import create_app
+    from sandbox.woocommerce.app import create_app
 
     app = create_app(consumer_key="ck_custom", consumer_secret="cs_custom")
     try:

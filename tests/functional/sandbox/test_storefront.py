@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox.app import create_app
+from sandbox.woocommerce.app import create_app
 from tests.functional.sandbox.page import Page
 
 ADDRESS = {

@@ -6,8 +6,8 @@ import json
 
 from flask import Flask
 
-from sandbox.delivery import sign
-from sandbox.store import Store
+from sandbox.woocommerce.delivery import sign
+from sandbox.woocommerce.store import Store
 from tests.functional.sandbox.conftest import Api, make_product
 from tests.unit.sandbox.receiver import Receiver
 

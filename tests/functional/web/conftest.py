@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from app import Backorders, create_app
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.merchants import MerchantRepository
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.config import Config
 from plugin.usecases.accounts import hash_password
 
@@ -187,7 +187,7 @@ class LiveStore:
 
 @pytest.fixture
 def live_store(app: Flask, alice: Merchant, tmp_path: Path) -> Iterator[LiveStore]:
-    from sandbox.app import create_app as create_sandbox
+    from sandbox.woocommerce.app import create_app as create_sandbox
     from tests.integration.connect.conftest import serve
 
     sandbox_app = create_sandbox(

@@ -259,8 +259,12 @@ def test_session_cookie_in_development_is_not_secure(app: Flask) -> None:
 def test_ensure_demo_merchant_creates_once_resets_password_and_owns_the_store(app: Flask) -> None:
     db = state(app).db
     store = add_store(app, None)
-    first = ensure_demo_merchant(db, "demo@example.com", "demo-password-1", store.id)
-    second = ensure_demo_merchant(db, "demo@example.com", "demo-password-2", store.id)
+    first = ensure_demo_merchant(
+        MerchantRepository(db), "demo@example.com", "demo-password-1", store.id
+    )
+    second = ensure_demo_merchant(
+        MerchantRepository(db), "demo@example.com", "demo-password-2", store.id
+    )
     assert first == second
     assert merchant_count(app) == 1
     demo_record = MerchantRepository(db).get(first)

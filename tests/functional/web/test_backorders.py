@@ -16,15 +16,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from plugin.adapters.queue.jobs import event_queue
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.models import InboxEvent, Split
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.reports import open_backorder_quantities
-from plugin.adapters.sql.repositories import (
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRecord,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductPolicy, ProductRef
 from plugin.core.split import hold_key
 from tests.functional.web.conftest import Merchant, state

@@ -15,7 +15,8 @@ from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.models import AuditEntry, Cancellation
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from tests.functional.web.conftest import Merchant, state
 from tests.functional.web.test_backorders import _line, add_split
 

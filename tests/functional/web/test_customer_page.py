@@ -21,16 +21,18 @@ from sqlalchemy import func, select
 from jobs.self_service import page_links, request_job_id
 from plugin.adapters.customer_links import CustomerLinks
 from plugin.adapters.queue.jobs import event_queue
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.models import AuditEntry, CustomerRequest, OutboxMessage
 from plugin.adapters.sql.outbox import OutboxRepository, store_mail
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
 from plugin.adapters.sql.self_service import (
     SqlCustomerLinks,
     SqlCustomerRequests,
     SqlDelayRecords,
     SqlSelfServiceSettings,
 )
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
 from plugin.platforms.woocommerce.client import WooCommerceClient
 from plugin.ports import DateStyle, SelfServiceSettings

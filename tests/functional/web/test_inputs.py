@@ -10,7 +10,7 @@ import redis
 from flask import Flask
 
 from plugin.adapters.queue.jobs import event_queue
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES
 from plugin.usecases.bulk_policies import start_bulk_backorders
 from tests.functional.abuse.test_security import snapshot

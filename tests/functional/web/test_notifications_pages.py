@@ -14,7 +14,7 @@ import worker
 from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.outbox import OutboxRepository, store_mail
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.ports import Message, TemplateText
 from tests.functional.web.conftest import SECRET_KEY, Merchant, state
 

@@ -13,7 +13,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from plugin.adapters.queue.jobs import event_queue
-from plugin.adapters.sql.repositories import SqlPolicyStore
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
 from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES
 from tests.functional.web.conftest import LiveStore, Merchant, state

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.merchants import MerchantRepository, alert_email
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import StoreSettings
 from plugin.usecases.accounts import hash_password
 from tests.functional.web.conftest import Merchant, state

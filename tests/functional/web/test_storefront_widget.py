@@ -8,8 +8,9 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductPolicy, ProductRef
 from plugin.ports import ReleaseState
 from tests.functional.web.conftest import LiveStore, state

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.adapters.sql.merchants import alert_email
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
 from tests.functional.web.conftest import LiveStore, Merchant, add_store, state
 

@@ -15,7 +15,7 @@ from app import Backorders, create_app
 from plugin.adapters.queue.relay import enqueue_pending
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.models import InboxEvent
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.config import Config
 from plugin.platforms.woocommerce.signature import sign
 

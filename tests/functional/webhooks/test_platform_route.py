@@ -13,7 +13,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.ports import Delivery, DeliveryTopic, Rejected, ResourceState, Topic
 
 from .conftest import WEBHOOK_SECRET, deliver, inbox_count, order_payload, relayed_job_keys, state

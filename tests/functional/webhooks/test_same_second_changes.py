@@ -18,7 +18,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint, product_fingerprint
 
 from .conftest import deliver, inbox_count, relayed_job_keys, state

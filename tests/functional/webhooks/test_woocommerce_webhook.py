@@ -13,7 +13,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from plugin.adapters.queue.jobs import QUEUE_NAME, event_queue
-from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.sql.stores import StoreRecord, StoreRepository
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
 from plugin.platforms.woocommerce.webhooks import FINGERPRINTS
 from tests.examples import examples

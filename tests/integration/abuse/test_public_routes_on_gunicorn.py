@@ -21,7 +21,7 @@ import requests
 
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.sql.stores import StoreRecord, StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.platforms.woocommerce.signature import sign
 from run import _NO_CONTROL_SOCKET
@@ -66,7 +66,7 @@ class Served:
 def served(
     tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis
 ) -> Iterator[Served]:
-    from sandbox.app import create_app as create_sandbox
+    from sandbox.woocommerce.app import create_app as create_sandbox
 
     home = tmp_path_factory.mktemp("public-routes")
     sandbox_app = create_sandbox(

@@ -46,7 +46,7 @@ def wait_until(predicate: Any, timeout: float, what: str) -> Any:
 def servers(
     tmp_path: Path, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[str, Any, str, Any]]:
-    from sandbox.app import create_app as create_sandbox
+    from sandbox.woocommerce.app import create_app as create_sandbox
 
     environ = {
         "BACKORDERS_HOME": str(tmp_path / "home"),
@@ -96,9 +96,10 @@ def test_secrets_never_appear_in_logs_or_pages(
     plugin_url, app, store_url, _sandbox = servers
     caplog.set_level(logging.DEBUG)
     state = app.extensions["backorders"]
+    from plugin.adapters.sql.merchants import MerchantRepository
     from plugin.usecases.accounts import ensure_demo_merchant
 
-    ensure_demo_merchant(state.db, "owner@example.com", PASSWORD)
+    ensure_demo_merchant(MerchantRepository(state.db), "owner@example.com", PASSWORD)
     pages: list[str] = []
     http = requests.Session()
 

@@ -10,9 +10,10 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from plugin.adapters.queue.jobs import cancel_job_id, enqueue_cancellation
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlSplitLedger
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.model import ProductRef
 from plugin.errors import TransientError
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform, connect
@@ -191,7 +192,7 @@ class CrashAfterWrite:
 
 
 def _platform(sandbox: Sandbox) -> WooCommercePlatform:
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     return connect(sandbox.url, DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, timeout=10)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugin.adapters.sql.repositories import SqlSplitLedger
+from plugin.adapters.sql.splits import SqlSplitLedger
 from tests.integration.cancelling.test_cancel_line import (
     request,
     run_job,

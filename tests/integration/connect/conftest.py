@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from sandbox.app import create_app
+from sandbox.woocommerce.app import create_app
 
 CONSUMER_KEY = "ck_connect_test"
 CONSUMER_SECRET = "cs_connect_test"  # noqa: S105 - test credential

@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import text
 
-from plugin.adapters.sql.repositories import StoreRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.errors import InvalidKeys, InvalidStoreUrl
 from plugin.platforms.registry import Registry
 from plugin.platforms.woocommerce.connect import WEBHOOK_TOPICS

@@ -27,7 +27,8 @@ from plugin.adapters.queue.relay import (
 )
 from plugin.adapters.redis.connection import start_embedded_redis
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import InboxRepository, StoreRecord
+from plugin.adapters.sql.inbox import InboxRepository
+from plugin.adapters.sql.stores import StoreRecord
 
 
 @pytest.fixture
@@ -210,7 +211,7 @@ def test_the_relay_outlives_a_redis_outage(tmp_path: Path, inbox: tuple[Database
 FEEDER = """
 import itertools, sys
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import InboxRepository
+from plugin.adapters.sql.inbox import InboxRepository
 events = InboxRepository(Database(sys.argv[1]))
 for i in itertools.count(1000):
     events.receive(int(sys.argv[2]), "order.created", str(i), "2026-03-01T10:00:00")

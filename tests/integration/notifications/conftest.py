@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 import worker
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.merchants import StoreSettingsForm, save_store_settings
-from plugin.adapters.sql.repositories import StoreRecord, StoreRepository
+from plugin.adapters.sql.stores import StoreRecord, StoreRepository
 from plugin.adapters.vault import Vault
 from tests.processes import free_port
 

@@ -27,7 +27,7 @@ def live(
     smtp_server: SmtpServer,
     sandbox: Sandbox,  # noqa: F811 - the imported fixture
 ) -> Iterator[Setup]:
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     url = configure(
         monkeypatch, tmp_path, redis_url, migrated_database_url, SMTP_URL=smtp_server.url

@@ -11,7 +11,7 @@ from decimal import Decimal
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.outbox import store_mail
 from plugin.adapters.sql.purchasing import SqlPurchasing
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import BackorderMode, Policies, ProductPolicy, ProductRef
 from plugin.core.purchasing import (
     PurchaseOrder,

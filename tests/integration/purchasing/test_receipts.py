@@ -11,7 +11,7 @@ import pytest
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.purchasing import SqlPurchasing, SqlReceiptLedger
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import Order, ProductRef, Status, StockFigure
 from plugin.core.purchasing import (
     PurchaseOrder,

@@ -11,8 +11,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from plugin.adapters.queue.jobs import QUEUE_NAME
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.models import Release
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
+from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.model import CustomerPolicy, DeliveryCondition
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
 from tests.integration.releasing.test_release_worker import release_notes, status

@@ -1,7 +1,7 @@
 """A unit promised once (issue 13, bug 1), against a real sandbox store process on 127.0.0.1
-(`python -m sandbox`, WooCommerce's stock rules): the use cases with the WooCommerce connector
-and the plugin's SQLite storage release an unpaid backorder order to `pending`, split a new
-paid order of the same product, and the first customer pays."""
+(`python -m sandbox.woocommerce`, WooCommerce's stock rules): the use cases with the WooCommerce
+connector and the plugin's SQLite storage release an unpaid backorder order to `pending`, split a
+new paid order of the same product, and the first customer pays."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 import requests
 
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import (
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRecord,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform, connect
 from plugin.ports import ReleaseState
 from plugin.usecases.releasing import allocate_product, release_key

@@ -8,7 +8,8 @@ import threading
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductRef
 from plugin.ports import CancelState, ReleaseRecord, ReleaseState
 

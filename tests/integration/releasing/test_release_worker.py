@@ -15,8 +15,10 @@ from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from plugin.adapters.queue.jobs import QUEUE_NAME
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.models import Release
-from plugin.adapters.sql.repositories import SqlAuditLog, SqlPolicyStore, SqlSplitLedger
+from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.model import CustomerPolicy
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 
@@ -56,7 +58,7 @@ def backordered_world(instance: Instance, sandbox: Sandbox) -> dict[str, Any]:
         children = list(client.list_orders(parent=[world[letter]]))
         assert [c["status"] for c in children] == ["on-hold"]
         world[letter + "_bo"] = children[0]["id"]
-    # Three on-hold backorder orders took their 6 widgets (sandbox/stock.py, fact 2).
+    # Three on-hold backorder orders took their 6 widgets (sandbox/woocommerce/stock.py, fact 2).
     assert client.get(f"/products/{widget['id']}")["stock_quantity"] == -6
     return world
 

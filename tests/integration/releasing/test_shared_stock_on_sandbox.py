@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.ports import ReleaseState
 from plugin.usecases.releasing import release_key
 from tests.integration.releasing.test_held_stock_on_sandbox import KEY, SECRET, Shop, stock

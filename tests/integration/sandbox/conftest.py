@@ -1,5 +1,6 @@
 """Integration fixtures: the real sandbox app with a real Store and a real webhook receiver on
-127.0.0.1, and a real sandbox server process (``python -m sandbox``) stopped after the test."""
+127.0.0.1, and a real sandbox server process (``python -m sandbox.woocommerce``) stopped after
+the test."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox.app import create_app
+from sandbox.woocommerce.app import create_app
 from tests.processes import start_sandbox, stop
 from tests.unit.sandbox.receiver import Receiver
 
@@ -74,7 +75,7 @@ class Server:
 
 
 def start_server(data_dir: Path, *extra: str) -> Server:
-    """Start ``python -m sandbox`` and wait (with a deadline) until it answers."""
+    """Start ``python -m sandbox.woocommerce`` and wait (with a deadline) until it answers."""
     url, process = start_sandbox("ck_test", "cs_test", "--data-dir", str(data_dir), *extra)
     return Server(url, process, data_dir)
 

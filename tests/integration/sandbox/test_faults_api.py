@@ -9,8 +9,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox.app import create_app
 from sandbox.faults import Faults
+from sandbox.woocommerce.app import create_app
 from tests.integration.sandbox.conftest import Api
 
 

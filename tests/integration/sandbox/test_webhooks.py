@@ -11,8 +11,8 @@ import re
 
 from flask.testing import FlaskClient
 
-from sandbox.delivery import DEFAULT_USER_AGENT
 from sandbox.faults import Faults
+from sandbox.woocommerce.delivery import DEFAULT_USER_AGENT
 from tests.integration.sandbox.conftest import Api
 from tests.unit.sandbox.receiver import Receiver
 

@@ -10,8 +10,8 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from jobs.self_service import enqueue_request, request_job_id
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
-from plugin.adapters.sql.repositories import SqlAuditLog
 from plugin.adapters.sql.self_service import SqlCustomerRequests
 from plugin.core.model import DeliveryCondition
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform

@@ -14,16 +14,13 @@ from sqlalchemy import select
 
 from jobs.delay_notices import DelayContext, check_store
 from jobs.self_service import cancel_line_for, page_links
+from plugin.adapters.sql.audit import SqlAuditLog
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.models import OutboxMessage
 from plugin.adapters.sql.outbox import OutboxRepository
-from plugin.adapters.sql.repositories import (
-    InboxRepository,
-    SqlAuditLog,
-    SqlInbox,
-    SqlPolicyStore,
-    SqlSplitLedger,
-)
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.self_service import SqlDelayRecords, SqlSelfServiceSettings
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.config import Config
 from plugin.core.model import ProductPolicy, ProductRef
 from plugin.platforms.registry import Registry
@@ -41,7 +38,7 @@ def _runtime(instance: Instance) -> Any:
     config = Config.from_env(instance.env)
     return worker.Runtime(
         config=config, db=instance.db, redis=instance.redis, stores=instance.stores,
-        inbox_events=InboxRepository(instance.db), inbox=SqlInbox(instance.db),
+        inbox_events=InboxRepository(instance.db), inbox=InboxRepository(instance.db),
         ledger=SqlSplitLedger(instance.db), policies=SqlPolicyStore(instance.db),
         audit=SqlAuditLog(instance.db), outbox=OutboxRepository(instance.db),
         registry=Registry(instance.redis, instance.stores, public_url=config.public_url,

@@ -13,20 +13,17 @@ from sqlalchemy import func, select
 from plugin.adapters.queue.jobs import event_job_id, event_queue
 from plugin.adapters.queue.relay import enqueue_pending
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.models import InboxEvent, Split
-from plugin.adapters.sql.repositories import (
-    InboxRepository,
-    InvalidTransition,
-    SqlInbox,
-    SqlSplitLedger,
-    StoreRecord,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.statements import InvalidTransition
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.ports import SplitState
 
 
 def _deliver(url: str, store_id: int, start: int, count: int) -> None:
     database = Database(url)
-    inbox = SqlInbox(database)
+    inbox = InboxRepository(database)
     for number in range(start, start + count):
         # Every process also sends one shared duplicate per round.
         inbox.add(store_id, "order.created", str(number), "2026-03-01T10:00:00", "webhook")
@@ -63,7 +60,7 @@ def test_processes_insert_the_same_events_at_once_without_errors_or_duplicates(
 def test_wal_is_checkpointed_outside_the_writer_lock(db: Database, store: StoreRecord) -> None:
     # Our passive checkpoint every CHECKPOINT_EVERY_WRITES keeps the WAL to a few MB; SQLite's
     # own (at 8000 pages, ~32 MB) would let it grow past 20 MB over these writes.
-    inbox = SqlInbox(db)
+    inbox = InboxRepository(db)
     for number in range(1500):
         inbox.add(store.id, "order.created", str(number), "2026-03-01T10:00:00", "webhook")
     wal = Path(db.engine.url.database or "").with_name(

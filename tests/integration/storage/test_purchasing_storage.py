@@ -10,7 +10,7 @@ import pytest
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.purchasing import PurchasingSettings, SqlPurchasing, SqlReceiptLedger
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductRef
 from plugin.core.purchasing import (
     PurchaseOrder,

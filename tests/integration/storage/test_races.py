@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Connection, insert, update
 
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.merchants import StoreSettingsForm, alert_email, save_store_settings
 from plugin.adapters.sql.models import (
     CustomerPolicyRow,
@@ -27,16 +28,11 @@ from plugin.adapters.sql.models import (
     Store,
 )
 from plugin.adapters.sql.outbox import save_email_template, store_mail
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import (
-    InboxRepository,
-    InvalidTransition,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRecord,
-    StoreRepository,
-    locked_store,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.statements import InvalidTransition
+from plugin.adapters.sql.stores import StoreRecord, StoreRepository, locked_store
 from plugin.core.model import (
     CustomerPolicy,
     DeliveryCondition,

@@ -7,20 +7,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.models import InboxEvent, Split, Store
-from plugin.adapters.sql.repositories import (
-    InboxRepository,
-    InvalidTransition,
-    SqlAuditLog,
-    SqlInbox,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreCredentials,
-    StoreRecord,
-    StoreRepository,
-    UnknownRecord,
-)
+from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.statements import InvalidTransition, UnknownRecord
+from plugin.adapters.sql.stores import StoreCredentials, StoreRecord, StoreRepository
 from plugin.adapters.vault import DecryptionFailed, Vault
 from plugin.core.model import (
     Address,
@@ -133,7 +127,7 @@ def test_alerts_add_list_resolve(stores: StoreRepository, store: StoreRecord) ->
 def test_inbox_dedupes_on_resource_modified_time_and_fingerprint(
     db: Database, store: StoreRecord
 ) -> None:
-    inbox = SqlInbox(db)
+    inbox = InboxRepository(db)
     moment = "2026-03-01T10:00:00"
     first = inbox.add(store.id, "order.updated", "42", moment, "webhook", fingerprint="a1")
     # The same moment spelled with an offset, from reconciliation: still the same event.
@@ -212,7 +206,9 @@ def test_the_webhooks_insert_writes_what_the_orm_writes(db: Database, store: Sto
     at = dt.datetime(2026, 3, 1, 10, 0, 0, tzinfo=dt.UTC)
     events = InboxRepository(db)
     by_webhook = events.receive(store.id, "order.created", "7", "2026-03-01T09:00:00", at=at)
-    by_orm = SqlInbox(db).add(store.id, "order.created", "8", "2026-03-01T09:00:00", "reconcile")
+    by_orm = InboxRepository(db).add(
+        store.id, "order.created", "8", "2026-03-01T09:00:00", "reconcile"
+    )
     assert isinstance(by_webhook, int) and isinstance(by_orm, int)
     with db.engine.connect() as connection:
         stored = connection.exec_driver_sql(
@@ -233,7 +229,7 @@ def test_the_webhooks_insert_writes_what_the_orm_writes(db: Database, store: Sto
 def test_inbox_concurrent_duplicates_insert_exactly_one_row(
     db: Database, store: StoreRecord
 ) -> None:
-    inbox = SqlInbox(db)
+    inbox = InboxRepository(db)
     results: list[int | None] = []
     errors: list[BaseException] = []
     barrier = threading.Barrier(8)
@@ -286,7 +282,7 @@ def test_receiving_records_the_stores_last_event_to_the_minute(
 
 
 def test_inbox_status_moves(db: Database, store: StoreRecord) -> None:
-    inbox, events = SqlInbox(db), InboxRepository(db)
+    inbox, events = InboxRepository(db), InboxRepository(db)
     event_id = inbox.add(store.id, "order.created", "1", "2026-03-01T10:00:00", "webhook")
     assert event_id is not None
     assert events.pending_ids() == [event_id]
@@ -305,7 +301,7 @@ def test_inbox_status_moves(db: Database, store: StoreRecord) -> None:
 def test_enqueued_older_than_lists_only_unfinished_enqueued_events(
     db: Database, store: StoreRecord
 ) -> None:
-    inbox, events = SqlInbox(db), InboxRepository(db)
+    inbox, events = InboxRepository(db), InboxRepository(db)
     ids = [
         inbox.add(store.id, "order.created", str(n), "2026-03-01T10:00:00", "webhook")
         for n in range(4)
@@ -327,7 +323,7 @@ def test_enqueued_older_than_lists_only_unfinished_enqueued_events(
 
 def test_inbox_rejects_unparseable_modified_time(db: Database, store: StoreRecord) -> None:
     with pytest.raises(ValueError):
-        SqlInbox(db).add(store.id, "order.created", "1", "yesterday", "webhook")
+        InboxRepository(db).add(store.id, "order.created", "1", "yesterday", "webhook")
     assert _count(db, InboxEvent) == 0
 
 

@@ -21,7 +21,8 @@ from rq import Worker
 
 from plugin.adapters.queue.relay import enqueue_event
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import InboxRecord, InboxRepository, SqlInbox, StoreRepository
+from plugin.adapters.sql.inbox import InboxRecord, InboxRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.platforms.woocommerce.client import WooCommerceClient
 
@@ -70,7 +71,7 @@ class Sandbox:
         return self.app.extensions["sandbox"]["faults"]
 
     def client(self) -> WooCommerceClient:
-        from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+        from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
         return WooCommerceClient(self.url, DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, timeout=10)
 
@@ -79,7 +80,7 @@ class Sandbox:
 def sandbox() -> Iterator[Sandbox]:
     from werkzeug.serving import make_server
 
-    from sandbox.app import create_app
+    from sandbox.woocommerce.app import create_app
 
     app = create_app()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -113,7 +114,7 @@ class Instance:
         """An inbox row, then its job, recorded as enqueued (as reconciliation does; the
         webhook endpoint leaves its row pending for the worker to settle). Give the state's
         `fingerprint` when an earlier event of the resource may have the same moment."""
-        event_id = SqlInbox(self.db).add(
+        event_id = InboxRepository(self.db).add(
             self.store_id, topic, order_id, modified_gmt, "webhook", fingerprint=fingerprint
         )
         assert event_id is not None
@@ -181,7 +182,7 @@ def instance(
     redis_client: redis.Redis,
     sandbox: Sandbox,
 ) -> Iterator[Instance]:
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     database_url = migrated_database_url
     env = child_env(

@@ -17,7 +17,7 @@ import worker
 from plugin.adapters.queue import scheduler
 from plugin.adapters.queue.jobs import event_job_id, event_queue
 from plugin.adapters.queue.relay import requeue_vanished
-from plugin.adapters.sql.repositories import InboxRepository, SqlInbox
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.config import WorkerTimings
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import children_of, short_order
@@ -35,7 +35,7 @@ def test_only_enqueued_events_whose_job_is_gone_are_enqueued_again(instance: Ins
     lost = instance.add_event("101", "2026-01-01T10:00:00")
     kept = instance.add_event("102", "2026-01-01T10:00:00")
     finished = instance.add_event("103", "2026-01-01T10:00:00")
-    pending = SqlInbox(instance.db).add(
+    pending = InboxRepository(instance.db).add(
         instance.store_id, "order.created", "104", "2026-01-01T10:00:00", "webhook"
     )
     assert pending is not None
@@ -80,7 +80,7 @@ def test_the_periodic_requeue_enqueues_lost_and_pending_events(
     monkeypatch.setattr(worker, "PENDING_OLDER_THAN", 0)
     lost = instance.add_event("201", "2026-01-01T10:00:00")
     lose_job(instance.redis, lost)
-    pending = SqlInbox(instance.db).add(
+    pending = InboxRepository(instance.db).add(
         instance.store_id, "order.created", "202", "2026-01-01T10:00:00", "webhook"
     )
     assert pending is not None

@@ -10,7 +10,8 @@ import redis
 from plugin.adapters.redis import locks
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import SqlSplitLedger, StoreRecord
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductRef
 from plugin.errors import TransientError
 

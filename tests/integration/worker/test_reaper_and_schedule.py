@@ -18,7 +18,7 @@ import worker
 from plugin.adapters.queue import retry, scheduler
 from plugin.adapters.queue.jobs import QUEUE_NAME
 from plugin.adapters.queue.reaper import reap_abandoned
-from plugin.adapters.sql.repositories import InboxRepository
+from plugin.adapters.sql.inbox import InboxRepository
 from plugin.config import WorkerTimings
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import short_order

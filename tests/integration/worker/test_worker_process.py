@@ -16,7 +16,9 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from plugin.adapters.queue.jobs import QUEUE_NAME, event_job_id
-from plugin.adapters.sql.repositories import InboxRepository, SqlAuditLog, SqlSplitLedger
+from plugin.adapters.sql.audit import SqlAuditLog
+from plugin.adapters.sql.inbox import InboxRepository
+from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.ports import SplitState
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 

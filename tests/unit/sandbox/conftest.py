@@ -11,7 +11,7 @@ from tests.unit.sandbox.receiver import Receiver
 
 
 class FakeStore:
-    """The slice of `sandbox.store.Store` the Deliverer uses, kept in dicts."""
+    """The slice of `sandbox.woocommerce.store.Store` the Deliverer uses, kept in dicts."""
 
     def __init__(self) -> None:
         self.orders: dict[int, dict[str, Any]] = {}

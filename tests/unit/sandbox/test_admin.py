@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox import admin, storefront
-from sandbox.delivery import Deliverer
 from sandbox.faults import Faults
+from sandbox.woocommerce import admin, storefront
+from sandbox.woocommerce.delivery import Deliverer
 from tests.unit.sandbox.conftest import FakeStore
 from tests.unit.sandbox.fault_defaults import FAULT_DEFAULTS
 from tests.unit.sandbox.receiver import Receiver

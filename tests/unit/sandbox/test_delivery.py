@@ -15,8 +15,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from sandbox.delivery import DEFAULT_USER_AGENT, Deliverer, decode_secret, encode_payload, sign
 from sandbox.faults import Faults
+from sandbox.woocommerce.delivery import (
+    DEFAULT_USER_AGENT,
+    Deliverer,
+    decode_secret,
+    encode_payload,
+    sign,
+)
 from tests.unit.sandbox.conftest import FakeStore
 from tests.unit.sandbox.receiver import Receiver
 

@@ -1,4 +1,5 @@
-"""Stock rules of the sandbox store, one WooCommerce behaviour per test (see sandbox/stock.py)."""
+"""Stock rules of the sandbox store, one WooCommerce behaviour per test (see
+sandbox/woocommerce/stock.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sandbox.errors import ApiError
-from sandbox.store import Store
+from sandbox.woocommerce.errors import ApiError
+from sandbox.woocommerce.store import Store
 
 
 class Clock:

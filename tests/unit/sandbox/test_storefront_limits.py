@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.storefront import stock_limit
+from sandbox.woocommerce.storefront import stock_limit
 
 
 @pytest.mark.parametrize(

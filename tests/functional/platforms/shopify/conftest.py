@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from tests.functional.webhooks.conftest import app, client, state  # noqa: F401 - fixtures
 
 APP_SECRET = "shopify-app-secret-0123"  # noqa: S105 - a test secret

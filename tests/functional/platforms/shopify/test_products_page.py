@@ -16,7 +16,8 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from plugin.adapters.queue.jobs import event_queue
-from plugin.adapters.sql.repositories import SqlPolicyStore, StoreRecord
+from plugin.adapters.sql.policies import SqlPolicyStore
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import ProductPolicy, ProductRef
 from sandbox.shopify import schema
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN, DEMO_CUSTOM_SECRET

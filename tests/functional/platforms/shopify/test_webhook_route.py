@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from plugin.adapters.sql.repositories import StoreRecord
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.shopify.webhooks import sign
 from tests.functional.platforms.shopify.conftest import APP_SECRET
 from tests.functional.webhooks.conftest import inbox_count, state

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import Alert, AuditEntry, CustomerPolicyRow, OutboxMessage, Store
 from plugin.adapters.sql.privacy import SqlPrivacyStore
-from plugin.adapters.sql.repositories import StoreRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.platforms.shopify import compliance
 from plugin.platforms.shopify.webhooks import BadDelivery, verify

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from plugin.adapters.sql.repositories import StoreRepository
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.platforms.registry import Registry
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.ids import number

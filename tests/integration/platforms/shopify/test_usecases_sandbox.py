@@ -10,14 +10,12 @@ from typing import Any
 
 import pytest
 
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
-from plugin.adapters.sql.repositories import (
-    SqlAuditLog,
-    SqlPolicyStore,
-    SqlSplitLedger,
-    StoreRepository,
-)
+from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import number

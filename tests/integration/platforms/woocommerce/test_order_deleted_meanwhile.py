@@ -24,7 +24,7 @@ from plugin.ports import CancellationRecord, CancelState, ReleaseState, SplitSta
 from plugin.usecases import splitting as service
 from plugin.usecases.cancelling import cancel_key, cancel_line
 from plugin.usecases.releasing import allocate_product, release_key
-from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 from tests.fakes import (
     FakeAlerts,
     FakeAudit,

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from plugin.adapters.sql.db import Database
-from plugin.adapters.sql.repositories import InboxRepository, SqlInbox, StoreRecord
+from plugin.adapters.sql.inbox import InboxRepository
+from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.adapter import connect
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint
 from plugin.usecases.reconciling import reconcile_store
@@ -101,7 +102,7 @@ def test_reconciliation_fingerprints_an_order_as_its_webhook_body_does(
         store.id,
         platform=platform,
         webhooks=FakePlatform(),  # no webhooks to revive
-        inbox=SqlInbox(db),
+        inbox=InboxRepository(db),
         checkpoints=FakeCheckpoints(),
         enqueue=enqueued.append,
         now=dt.datetime.now(dt.UTC),

@@ -1,0 +1,137 @@
+"""The merchant's product and customer policies (`product_policies`, `customer_policies`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.models import (
+    CustomerPolicyRow,
+    ProductPolicyRow,
+    Store,
+)
+from plugin.adapters.sql.statements import UnknownRecord, upsert
+from plugin.adapters.sql.stores import settings_from_dict
+from plugin.core.model import (
+    CustomerPolicy,
+    DeliveryCondition,
+    Order,
+    Policies,
+    ProductPolicy,
+    ProductRef,
+)
+
+
+class SqlPolicyStore:
+    """`plugin.ports.PolicyStore`, plus the writes the settings pages need."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def policies_for(self, store_id: int, order: Order) -> Policies:
+        """Store settings, the policies of the order's products and its customer's policy."""
+        refs = {line.ref for line in order.lines}
+        product_ids = sorted({ref.product_id for ref in refs})
+        with self.db.session() as session:
+            store = session.get(Store, store_id)
+            if store is None:
+                raise UnknownRecord(f"store {store_id} does not exist")
+            settings = settings_from_dict(store.settings)
+            rows = session.scalars(
+                select(ProductPolicyRow)
+                .where(
+                    ProductPolicyRow.store_id == store_id,
+                    ProductPolicyRow.product_id.in_(product_ids),
+                )
+                .order_by(ProductPolicyRow.product_id, ProductPolicyRow.variant_id)
+            ).all()
+            # A product-level row (variant '') applies to all its variants; a variant row only
+            # to that variant. Keep rows for refs on this order and their products.
+            products = tuple(
+                _product_policy(row)
+                for row in rows
+                if row.variant_id == "" or ProductRef(row.product_id, row.variant_id) in refs
+            )
+            customer = None
+            if order.customer.id is not None:
+                row_c = session.scalars(
+                    select(CustomerPolicyRow).where(
+                        CustomerPolicyRow.store_id == store_id,
+                        CustomerPolicyRow.customer_id == str(order.customer.id),
+                    )
+                ).one_or_none()
+                if row_c is not None:
+                    customer = _customer_policy(row_c)
+        return Policies(settings=settings, products=products, customer=customer)
+
+    def product_policies(self, store_id: int) -> list[ProductPolicy]:
+        """Every product policy of a store."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(ProductPolicyRow)
+                .where(ProductPolicyRow.store_id == store_id)
+                .order_by(ProductPolicyRow.product_id, ProductPolicyRow.variant_id)
+            )
+            return [_product_policy(row) for row in rows]
+
+    def customer_policies(self, store_id: int) -> list[CustomerPolicy]:
+        """Every customer policy of a store."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(CustomerPolicyRow)
+                .where(CustomerPolicyRow.store_id == store_id)
+                .order_by(CustomerPolicyRow.customer_id)
+            )
+            return [_customer_policy(row) for row in rows]
+
+    def set_product_policy(self, store_id: int, policy: ProductPolicy) -> None:
+        """Insert or replace the policy of one product or variant."""
+        values = {
+            "store_id": store_id,
+            "product_id": policy.ref.product_id,
+            "variant_id": policy.ref.variant_id or "",
+            "allow_backorder": policy.allow_backorder,
+            "cap": policy.cap,
+            "expected_date": policy.expected_date,
+            "message": policy.message,
+        }
+        with self.db.session(write=True) as session:
+            upsert(
+                session,
+                ProductPolicyRow.__table__,
+                values,
+                ("store_id", "product_id", "variant_id"),
+            )
+
+    def set_customer_policy(self, store_id: int, policy: CustomerPolicy) -> None:
+        """Insert or replace one customer's policy."""
+        values = {
+            "store_id": store_id,
+            "customer_id": policy.customer_id,
+            "delivery_condition": (
+                str(policy.delivery_condition) if policy.delivery_condition else None
+            ),
+            "priority": policy.priority,
+        }
+        with self.db.session(write=True) as session:
+            upsert(session, CustomerPolicyRow.__table__, values, ("store_id", "customer_id"))
+
+
+def _product_policy(row: ProductPolicyRow) -> ProductPolicy:
+    return ProductPolicy(
+        ref=ProductRef(row.product_id, row.variant_id or None),
+        allow_backorder=row.allow_backorder,
+        cap=row.cap,
+        expected_date=row.expected_date,
+        message=row.message,
+    )
+
+
+def _customer_policy(row: CustomerPolicyRow) -> CustomerPolicy:
+    return CustomerPolicy(
+        customer_id=row.customer_id,
+        delivery_condition=(
+            DeliveryCondition(row.delivery_condition) if row.delivery_condition else None
+        ),
+        priority=row.priority,
+    )
