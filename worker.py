@@ -1,8 +1,13 @@
 """Worker composition root: the RQ job functions and `main()` (an RQ worker with its scheduler).
 
-Jobs take plain ids and build their adapters from `Config.from_env(os.environ)`, once per
-process (RQ forks a work horse per job, so "per process" is per job in the default worker; the
-cache still saves the rebuild when jobs run in one process, e.g. `SimpleWorker` or tests).
+Jobs take plain ids and use the adapters of their process (`runtime()`), built once from
+`Config.from_env(os.environ)`. `main()` builds them, with everything else a job needs (every job
+module, SQLAlchemy's mappers, the e-mail templates), before the first job, and runs the jobs in
+its own process (`InProcessWorker`, plugin/adapters/queue/inprocess.py: no work horse forked per
+job, heartbeats kept), so statement caches and compiled templates carry over from job to job.
+A process forked from one that built them (RQ's scheduler process, a forking worker's work
+horse) keeps them and opens connections of its own (`Runtime.reconnect`): connections are never
+shared across a fork.
 
 Run with `python worker.py` (what `run.py` and the README's production section do). Besides
 RQ's worker and scheduler, its main process runs two threads: the guardian (reaper, periodic
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import importlib
 import logging
 import os
 import sys
@@ -28,8 +34,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import redis
-from rq import Worker, get_current_job
+from rq import get_current_job
 from rq.serializers import JSONSerializer
+from sqlalchemy.orm import configure_mappers
 
 # Jobs of issue 15 (customers' requests, delay notices), imported once in the main process so a
 # forked work horse does not import them again per job; they import `worker` only lazily.
@@ -37,7 +44,9 @@ from jobs import delay_notices as _delay_jobs  # noqa: F401
 from jobs import self_service as _self_service_jobs
 from plugin import bootstrap
 from plugin.adapters.mail.smtp import deliver
+from plugin.adapters.queue.inprocess import InProcessWorker
 from plugin.adapters.queue.jobs import (
+    JOBS,
     QUEUE_NAME,
     enqueue_allocation,
     enqueue_mail,
@@ -72,7 +81,7 @@ from plugin.platforms.registry import Registry
 from plugin.ports import ORDER_TOPICS, PRODUCT_TOPICS, Message, Platform
 from plugin.usecases import cancelling, reconciling, releasing
 from plugin.usecases import splitting as service
-from plugin.usecases.notifying import Notifications
+from plugin.usecases.notifying import Notifications, compile_default_templates
 
 log = logging.getLogger("worker")
 
@@ -102,33 +111,67 @@ class Runtime:
     registry: Registry
     pid: int
 
+    def reconnect(self) -> None:
+        """In a forked child: keep every adapter, but let go of the parent's pooled connections
+        (the child opens its own; the parent's stay open for the parent)."""
+        self.db.engine.dispose(close=False)
+        self.redis.connection_pool.reset()
+        self.pid = os.getpid()
+
 
 _runtime: Runtime | None = None
 
 
 def runtime() -> Runtime:
-    """The adapters of this process (rebuilt after a fork: connections are not fork-safe)."""
+    """The adapters of this process, built on first use (`prepare` builds them before any job)."""
     global _runtime
-    if _runtime is None or _runtime.pid != os.getpid():
-        config = Config.from_env(os.environ)
-        db = bootstrap.open_database(config)
-        connection = connect_redis(config, retries=3)
-        stores = bootstrap.store_repository(config, db)
-        _runtime = Runtime(
-            config=config,
-            db=db,
-            redis=connection,
-            stores=stores,
-            inbox_events=InboxRepository(db),
-            inbox=InboxRepository(db),
-            ledger=SqlSplitLedger(db),
-            policies=SqlPolicyStore(db),
-            audit=SqlAuditLog(db),
-            outbox=OutboxRepository(db),
-            registry=bootstrap.platform_registry(config, connection, stores),
-            pid=os.getpid(),
-        )
+    if _runtime is None:
+        _runtime = _build_runtime()
+    elif _runtime.pid != os.getpid():
+        _runtime.reconnect()  # a forked child that skipped the fork hook below
     return _runtime
+
+
+def _build_runtime() -> Runtime:
+    config = Config.from_env(os.environ)
+    db = bootstrap.open_database(config)
+    connection = connect_redis(config, retries=3)
+    stores = bootstrap.store_repository(config, db)
+    return Runtime(
+        config=config,
+        db=db,
+        redis=connection,
+        stores=stores,
+        inbox_events=InboxRepository(db),
+        inbox=InboxRepository(db),
+        ledger=SqlSplitLedger(db),
+        policies=SqlPolicyStore(db),
+        audit=SqlAuditLog(db),
+        outbox=OutboxRepository(db),
+        registry=bootstrap.platform_registry(config, connection, stores),
+        pid=os.getpid(),
+    )
+
+
+def _after_fork_in_child() -> None:
+    # Connections are not fork-safe: a forked child (a work horse of a forking worker, RQ's
+    # scheduler process) must never use the pooled database or Redis connections it inherited.
+    if _runtime is not None:
+        _runtime.reconnect()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def prepare() -> Runtime:
+    """Build, once and before the first job, what the jobs need: the adapters (engine, Redis
+    client, stores' vault, platforms registry), every job's module, SQLAlchemy's mappers and the
+    default e-mail templates. Nothing here opens a connection."""
+    for kind in JOBS:
+        importlib.import_module(kind.name.rpartition(".")[0])
+    configure_mappers()
+    compile_default_templates()
+    return runtime()
 
 
 def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Platform, StoreRateLimiter]:
@@ -544,8 +587,10 @@ def main(argv: list[str] | None = None) -> int:
     db.migrate()
     enqueue_pending(db, connection, older_than_s=0)
     requeue_vanished(db, connection, older_than_s=0)
-    db.dispose()  # work horses are forked: no pooled connection may cross the fork
-    worker = Worker(
+    db.dispose()
+    # Built once, before RQ's scheduler process is forked and before the first job.
+    prepare()
+    worker = InProcessWorker(
         [event_queue(connection)],
         connection=connection,
         serializer=JSONSerializer,
@@ -562,7 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     start_guardian(connect_redis(config, retries=5), stop, config.worker)
     # Webhooks only record their events; this thread queues them (plugin/adapters/queue/relay.py).
-    # Its own engine and client: work horses fork from this process and never touch either.
+    # Its own engine and client, apart from the jobs' (and a forked process never touches them).
     threading.Thread(
         target=run_relay,
         args=(bootstrap.open_database(config), connect_redis(config, retries=5), stop),
@@ -577,8 +622,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Jobs name their functions `worker.<name>`. Without this alias each work horse would
-    # import worker.py again from disk: a second copy of this module per job, and one that
-    # may no longer match the code this process loaded (a deploy under running workers).
+    # Jobs name their functions `worker.<name>`. Without this alias the first job would import
+    # worker.py again from disk: a second copy of this module with adapters of its own, and
+    # one that may no longer match the code this process loaded (a deploy under running
+    # workers).
     sys.modules.setdefault("worker", sys.modules[__name__])
     sys.exit(main())

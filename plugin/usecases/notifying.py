@@ -15,6 +15,7 @@ outbox plus a mail job, built in `worker.py`); it never talks SMTP itself.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -113,10 +114,26 @@ class TemplateProblem(ValueError):
 _ENV = BudgetedSandbox()
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> Any:  # a jinja2 Template of the budgeted sandbox
+    """`text` compiled once per process: a worker renders the same few wordings over and over,
+    and compiling one costs more than rendering it. (A text that does not compile raises, and
+    is not kept.)"""
+    return _ENV.from_string(text)
+
+
+def compile_default_templates() -> None:
+    """Compile the shipped wording of every message (a worker does it before its first job)."""
+    for kind in KINDS:
+        template = default_template(kind)
+        _compiled(template.subject)
+        _compiled(template.body)
+
+
 def _render_text(text: str, context: Mapping[str, Any]) -> str:
     """One template text rendered within the budget; TemplateProblem for any failure."""
     try:
-        return render_within_budget(_ENV.from_string(text), context)
+        return render_within_budget(_compiled(text), context)
     except RenderBudgetExceeded as exc:
         raise TemplateProblem(
             f"This template does too much to render: {exc} (e-mail templates have a budget).",
@@ -291,12 +308,18 @@ class Notifications:
         return self.page_link(store_id, order_id, number, email)
 
     def _send(
-        self, store_id: int, kind: str, key: str, recipient: str, context: Mapping[str, Any]
+        self,
+        store: StoreMail,
+        store_id: int,
+        kind: str,
+        key: str,
+        recipient: str,
+        context: Mapping[str, Any],
     ) -> Message | None:
+        """Render `kind` in `store`'s wording (the caller read it once) and post it."""
         if not recipient:
             log.info("notification skipped: no address store=%s kind=%s", store_id, kind)
             return None
-        store = self.store_mail(store_id)
         try:
             subject, body = render(kind, context, template_for(store, kind))
         except TemplateProblem as exc:
@@ -331,7 +354,7 @@ class Notifications:
             store_id, order.id, order.number, customer_email(order)
         )
         return self._send(
-            store_id, ORDER_SPLIT, f"split:{plan.split_key}", customer_email(order), context
+            store, store_id, ORDER_SPLIT, f"split:{plan.split_key}", customer_email(order), context
         )
 
     def order_not_backordered(
@@ -345,7 +368,7 @@ class Notifications:
         context = {"store_name": store.name, "order_number": order.number, "problems": messages}
         # The same problems on a later event of the order are not repeated.
         key = f"not_backordered:{order.id}:{_digest(*messages)}"
-        return self._send(store_id, ORDER_NOT_BACKORDERED, key, store.alert_email, context)
+        return self._send(store, store_id, ORDER_NOT_BACKORDERED, key, store.alert_email, context)
 
     def backorder_released(
         self, store_id: int, order: Order, payment_url: str | None
@@ -358,7 +381,12 @@ class Notifications:
         number = order.number.rsplit("-", 1)[0] if order.links.parent_id else order.number
         context["page_url"] = self._page_url(store_id, original_id, number, customer_email(order))
         return self._send(
-            store_id, BACKORDER_RELEASED, f"released:{order.id}", customer_email(order), context
+            store,
+            store_id,
+            BACKORDER_RELEASED,
+            f"released:{order.id}",
+            customer_email(order),
+            context,
         )
 
     def stock_arrived(
@@ -369,4 +397,4 @@ class Notifications:
         store = self.store_mail(store_id)
         context = {"store_name": store.name, "product": product_label(ref), "units": units}
         key = f"stock:{ref.product_id}:{ref.variant_id or ''}:{units}:{event}"
-        return self._send(store_id, STOCK_ARRIVED, key, store.alert_email, context)
+        return self._send(store, store_id, STOCK_ARRIVED, key, store.alert_email, context)

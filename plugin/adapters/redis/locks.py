@@ -18,7 +18,11 @@ import redis
 from plugin.core.model import ProductRef
 from plugin.errors import TransientError
 
-ORDER_LOCK_TTL = 30  # seconds; renewed while the job runs, so a dead worker frees it quickly
+# Seconds; renewed every third of it while the job runs. A worker runs its jobs in its own
+# process (plugin/adapters/queue/inprocess.py), so a killed worker's job dies with it and leaves
+# its locks to expire: within this TTL, shorter than ORDER_LOCK_WAIT, so a job waiting for the
+# lock gets it rather than failing "busy" and waiting for its retry.
+ORDER_LOCK_TTL = 10
 ORDER_LOCK_WAIT = 20  # seconds to wait for the lock before retrying the job later
 RESPLIT_LOCK_WAIT = 5  # seconds an allocation job waits for an order it would split again
 

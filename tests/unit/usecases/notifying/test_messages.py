@@ -286,3 +286,51 @@ def test_every_default_renders_with_its_sample() -> None:
 def test_render_raises_template_problem() -> None:
     with pytest.raises(TemplateProblem, match="UndefinedError"):
         render("order_split", {}, default_template("order_split"))
+
+
+def test_each_message_reads_the_stores_mail_settings_once() -> None:
+    """Each read is a database round trip in the worker (the store row and its purchase orders'
+    expected dates): a message needs one."""
+    reads: list[int] = []
+    sent: list[Message] = []
+
+    def store_mail(store_id: int) -> StoreMail:
+        reads.append(store_id)
+        return StoreMail("Mug Shop", alert_email="owner@shop.test")
+
+    notifications = Notifications(store_mail, sent.append)
+
+    notifications.backorder_released(STORE, released_order(), None)
+    notifications.stock_arrived(STORE, ProductRef("17"), 5, event="job-1")
+
+    assert [m.kind for m in sent] == ["backorder_released", "stock_arrived"]
+    assert reads == [STORE, STORE]
+
+
+def test_a_wording_is_compiled_once_and_rendered_again_from_the_compiled_form() -> None:
+    from plugin.usecases import notifying
+
+    own = TemplateText("Hello {{ store_name }}", "{{ units }} units of {{ product }}")
+    context = {"store_name": "Mug Shop", "units": 5, "product": "product 17"}
+    notifying._compiled.cache_clear()
+
+    first = render("stock_arrived", context, own)
+    second = render("stock_arrived", context, own)
+
+    assert first == second == ("Hello Mug Shop", "5 units of product 17")
+    info = notifying._compiled.cache_info()
+    assert (info.misses, info.hits, info.currsize) == (2, 2, 2)
+
+
+def test_the_default_wordings_are_compiled_ahead_of_the_first_message() -> None:
+    from plugin.usecases import notifying
+
+    notifying._compiled.cache_clear()
+
+    notifying.compile_default_templates()
+
+    assert notifying._compiled.cache_info().currsize == 2 * len(KINDS)
+    outbox = Outbox(StoreMail("Mug Shop", alert_email="owner@shop.test"))
+    outbox.notifications().stock_arrived(STORE, ProductRef("17"), 5, event="job-1")
+    assert notifying._compiled.cache_info().misses == 2 * len(KINDS)  # nothing compiled again
+    assert [m.kind for m in outbox.messages] == ["stock_arrived"]
