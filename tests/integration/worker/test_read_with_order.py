@@ -60,7 +60,7 @@ def _delivery(order: dict[str, Any]) -> FakeDelivery:
 
 
 def _connected(stores: StoreRepository, sandbox: Sandbox) -> StoreRecord:
-    from sandbox.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+    from sandbox.woocommerce.app import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 
     return stores.create(
         name="Sandbox",
