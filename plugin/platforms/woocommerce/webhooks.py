@@ -32,6 +32,7 @@ from marshmallow import ValidationError
 
 from plugin.core.model import ProductRef
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint, product_fingerprint
+from plugin.platforms.woocommerce.mapping import META_ROLE, ROLE_BACKORDER
 from plugin.platforms.woocommerce.schemas import ResourceStateSchema, summarise
 from plugin.platforms.woocommerce.signature import verify
 from plugin.ports import Delivery, DeliveryTopic, Rejected, ResourceState, Topic, resource_of
@@ -135,7 +136,7 @@ def named_products(order: dict[str, Any]) -> tuple[ProductRef, ...]:
     WooCommerce's shape, or has more than `MAX_NAMED_PRODUCTS`, names none at all, never
     refused: the job reads the order and then its products, as without this hint."""
     lines = order.get("line_items")
-    if not isinstance(lines, list):
+    if not isinstance(lines, list) or _is_our_backorder_order(order):
         return ()
     refs: dict[ProductRef, None] = {}
     for line in lines:
@@ -148,6 +149,20 @@ def named_products(order: dict[str, Any]) -> tuple[ProductRef, ...]:
         if product:
             refs[ProductRef(product, variation or None)] = None
     return tuple(refs) if len(refs) <= MAX_NAMED_PRODUCTS else ()
+
+
+def _is_our_backorder_order(order: dict[str, Any]) -> bool:
+    """A backorder order we created (its role meta, mapping.py): its job only reads the order
+    and ignores it, so its stock is not worth a read."""
+    meta = order.get("meta_data")
+    if not isinstance(meta, list):
+        return False
+    return any(
+        isinstance(entry, dict)
+        and entry.get("key") == META_ROLE
+        and entry.get("value") == ROLE_BACKORDER
+        for entry in meta
+    )
 
 
 def _post_id(value: Any) -> str | None:

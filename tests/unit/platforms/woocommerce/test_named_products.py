@@ -38,6 +38,16 @@ def test_a_line_whose_product_was_deleted_names_none() -> None:
     assert named_products({"line_items": [_line(0), _line(12, None)]}) == (ProductRef("12"),)
 
 
+def test_a_backorder_order_we_created_names_none() -> None:
+    """Its job reads the order and ignores it: no stock read for it."""
+    ours = [{"id": 1, "key": "backorders_role", "value": "backorder"}]
+    original = [{"id": 1, "key": "backorders_role", "value": "original"}]
+
+    assert named_products({"line_items": [_line(12)], "meta_data": ours}) == ()
+    assert named_products({"line_items": [_line(12)], "meta_data": original}) == (ProductRef("12"),)
+    assert named_products({"line_items": [_line(12)], "meta_data": "odd"}) == (ProductRef("12"),)
+
+
 @pytest.mark.parametrize(
     "order",
     [
