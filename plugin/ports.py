@@ -10,7 +10,7 @@ vocabulary onto them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -57,6 +57,9 @@ class ResourceState:
     resource_id: str
     modified_gmt: dt.datetime
     fingerprint: str
+    # The products an order delivery names (its lines), so a job can read their stock with the
+    # order (`SplitPlatform.read_order_and_products`); empty when the platform does not say.
+    products: tuple[ProductRef, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,13 +336,51 @@ class HeldStockPlatform(Protocol):
         ...
 
 
+# At most this many requests of one split are in flight at once (`read_order_and_products`):
+# each still waits for its slot of the store's shared rate limiter.
+MAX_CONCURRENT_READS = 2
+
+
+@dataclass(frozen=True)
+class ProductReading:
+    """The store's stock records of some products, read before their order was (a webhook
+    delivery named them): `SplitPlatform.get_stock` turns them into stock seen from the order.
+
+    `refs` are the products asked for; `records` holds, per product the store still has, the
+    platform's own record (opaque to the use cases, which only pass a reading on).
+    """
+
+    refs: frozenset[ProductRef] = frozenset()
+    records: Mapping[ProductRef, object] = field(default_factory=dict)
+
+    def without(self, refs: Collection[ProductRef]) -> ProductReading:
+        """This reading less `refs` (a later `get_stock` reads them again)."""
+        dropped = set(refs)
+        return ProductReading(
+            self.refs - dropped,
+            {ref: record for ref, record in self.records.items() if ref not in dropped},
+        )
+
+
 class SplitPlatform(HeldStockPlatform, Protocol):
     """What splitting an order (and holding it whole) needs from a store."""
 
     def get_order(self, order_id: str) -> Order: ...
 
-    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
-        """Stock of every product of `order`, seen from that order, in one request."""
+    def read_order_and_products(
+        self, order_id: str, products: Collection[ProductRef]
+    ) -> tuple[Order, ProductReading]:
+        """`get_order` and the stock records of `products` at the same time (the products a
+        delivery of the order named; at most `MAX_CONCURRENT_READS` requests in flight, each
+        through the store's rate limiter): one round trip where reading the order, then its
+        stock, takes two. Either read failing raises its error."""
+        ...
+
+    def get_stock(
+        self, order: Order, read: ProductReading | None = None
+    ) -> Mapping[ProductRef, Stock]:
+        """Stock of every product of `order`, seen from that order: the products `read`
+        asked for from it, the others in one request (none when `read` covers them all)."""
         ...
 
     def find_backorder_order(self, original_id: str, split_key: str) -> str | None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from plugin.adapters.sql.inbox import dedupe_key
 from plugin.core.model import (
@@ -41,6 +42,7 @@ from plugin.ports import (
     HeldUnits,
     OrderChange,
     OrderSummary,
+    ProductReading,
     Promise,
     PromiseState,
     ShelfItem,
@@ -133,6 +135,7 @@ class CreatedOrder:
 class FakePlatform:
     """A store in memory. `fail_at[step]` raises that error when `step` is reached;
     `crash_after` raises `Crash` right after that step's effect. Steps: get_order, get_stock,
+    read_products (the stock read beside the order, `read_order_and_products`),
     find_backorder_order, create_backorder, update_original, add_note, set_status,
     orders_modified_since, list_webhooks, activate_webhook."""
 
@@ -187,11 +190,29 @@ class FakePlatform:
         self._done("get_order")
         return self.orders[order_id]
 
-    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
-        self._step("get_stock")
-        result = {line.ref: self.stock[line.ref] for line in order.lines if line.ref in self.stock}
-        self._done("get_stock")
-        return result
+    def read_order_and_products(
+        self, order_id: str, products: Collection[ProductRef]
+    ) -> tuple[Order, ProductReading]:
+        order = self.get_order(order_id)
+        refs = frozenset(products)
+        if not refs:
+            return order, ProductReading()
+        self._step("read_products")
+        records = {ref: self.stock[ref] for ref in refs if ref in self.stock}
+        self._done("read_products")
+        return order, ProductReading(refs, records)
+
+    def get_stock(
+        self, order: Order, read: ProductReading | None = None
+    ) -> Mapping[ProductRef, Stock]:
+        asked = read.refs if read is not None else frozenset()
+        known: dict[ProductRef, object] = dict(read.records) if read is not None else {}
+        unread = [line.ref for line in order.lines if line.ref not in asked]
+        if unread or read is None:
+            self._step("get_stock")
+            known.update({ref: self.stock[ref] for ref in unread if ref in self.stock})
+            self._done("get_stock")
+        return {line.ref: cast(Stock, known[line.ref]) for line in order.lines if line.ref in known}
 
     def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
         self._step("get_orders")
@@ -733,15 +754,44 @@ class FakeReleaseStore:
             return dict(self.reduced[order_id])
 
     # -- Platform (plugin/usecases/splitting.py) ---------------------------------------------------
-    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
-        """Seen from `order` as the WooCommerce adapter sees it (its stock.py)."""
+    def read_order_and_products(
+        self, order_id: str, products: Collection[ProductRef]
+    ) -> tuple[Order, ProductReading]:
+        """`get_order`, then the figures of `products` (step `read_products`): the WooCommerce
+        adapter sends the two reads at once."""
+        order = self.get_order(order_id)
+        refs = frozenset(products)
+        if not refs:
+            return order, ProductReading()
+        return order, ProductReading(refs, self._read_figures(refs, "read_products"))
+
+    def _read_figures(self, refs: Iterable[ProductRef], step: str) -> dict[ProductRef, int]:
+        """The figure each of `refs` draws on, for those the store counts."""
         if self.before_stock is not None:
             self.before_stock()
         with self._mutex:
-            self._step("get_stock")
+            self._step(step)
+            figures = {
+                ref: self.stock[self.pool(ref)] for ref in refs if self.pool(ref) in self.stock
+            }
+        if self.after_stock is not None:
+            self.after_stock()
+        return figures
+
+    def get_stock(
+        self, order: Order, read: ProductReading | None = None
+    ) -> Mapping[ProductRef, Stock]:
+        """Seen from `order` as the WooCommerce adapter sees it (its stock.py): the figures
+        `read` holds, the others read now (step `get_stock`)."""
+        asked = read.refs if read is not None else frozenset()
+        figures: dict[ProductRef, object] = dict(read.records) if read is not None else {}
+        unread = [line.ref for line in order.lines if line.ref not in asked]
+        if unread or read is None:
+            figures.update(self._read_figures(unread, "get_stock"))
+        with self._mutex:
             result: dict[ProductRef, Stock] = {}
             for line in order.lines:
-                if self.pool(line.ref) not in self.stock:
+                if line.ref not in figures:
                     result[line.ref] = Stock(line.ref, 0, managed=False)
                     continue
                 pool = self.pool(line.ref)
@@ -750,13 +800,12 @@ class FakeReleaseStore:
                     for other in order.lines
                     if self.pool(other.ref) == pool
                 )
-                available, elsewhere = woocommerce_stock.seen_from_order(self.stock[pool], took)
+                figure = cast(int, figures[line.ref])
+                available, elsewhere = woocommerce_stock.seen_from_order(figure, took)
                 result[line.ref] = Stock(
                     line.ref, available, True, BackorderMode.YES, elsewhere,
                     pool=pool if pool != line.ref else None,
                 )  # fmt: skip
-        if self.after_stock is not None:
-            self.after_stock()
         return result
 
     def held_units(self, promises: Sequence[Promise]) -> HeldUnits:

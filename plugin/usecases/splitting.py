@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from plugin.core.model import (
@@ -30,6 +30,7 @@ from plugin.ports import (
     Alerts,
     AuditLog,
     PolicyStore,
+    ProductReading,
     ReleaseLedger,
     SplitLedger,
     SplitNotifier,
@@ -80,18 +81,21 @@ def handle_order_event(
     alerts: Alerts | None = None,
     notifier: SplitNotifier | None = None,
     stock_lock: StockLock | None = None,
+    named_products: Collection[ProductRef] = (),
 ) -> EventResult:
     """Re-fetch the order, decide, and carry the decision out exactly once.
 
     `releases` tells which units are promised to released orders awaiting payment, and
     `stock_lock` holds the allocation locks of the order's products while the free units are
-    read (`_free_stock`).
+    read (`_free_stock`). `named_products` are the products the event's delivery named: for an
+    order not handled yet their stock is read at the same time as the order (`_read_order`),
+    and afterwards only what the fresh order adds.
     """
     alert_sink: Alerts = alerts if alerts is not None else NoAlerts()
     try:
         return _handle(
             store_id, order_id, platform, ledger, releases, policies, audit, alert_sink,
-            notifier, stock_lock,
+            notifier, stock_lock, frozenset(named_products),
         )  # fmt: skip
     except TransientError as exc:
         audit.record(
@@ -114,9 +118,10 @@ def _handle(
     alerts: Alerts,
     notifier: SplitNotifier | None,
     stock_lock: StockLock | None,
+    named: frozenset[ProductRef],
 ) -> EventResult:
     # The webhook is only a notification; the platform's current order is the truth.
-    order = platform.get_order(order_id)
+    order, early = _read_order(store_id, order_id, named, platform, ledger, releases, stock_lock)
     if order.links.is_backorder_order:
         log.info("order event ignored: own backorder order store=%s order=%s", store_id, order_id)
         return EventResult("ignored", order_id, detail="backorder order created by us")
@@ -154,7 +159,7 @@ def _handle(
         log.info("order event ignored: split %s store=%s order=%s", states, store_id, order_id)
         return EventResult("ignored", order_id, split_key=finished[0].split_key, detail=states)
 
-    stock, held = _free_stock(store_id, order, platform, releases, stock_lock)
+    stock, held = _free_stock(store_id, order, platform, releases, stock_lock, early)
     plan = plan_split(order, stock, policies, held)
     names = {line.line_id: line.name for line in order.lines}  # the order page shows them
     audit.record(
@@ -201,12 +206,51 @@ def _handle(
     return EventResult("no_change", order_id, detail=plan.reasons[-1].code if plan.reasons else "")
 
 
+@dataclass(frozen=True)
+class _EarlyStock:
+    """Stock read with the order, before it was known (`_read_order`): the store's records of
+    the products the delivery named, and the units held on the figures they may draw on."""
+
+    reading: ProductReading
+    held: Mapping[ProductRef, int]
+
+
+def _read_order(
+    store_id: int,
+    order_id: str,
+    named: frozenset[ProductRef],
+    platform: SplitPlatform,
+    ledger: SplitLedger,
+    releases: ReleaseLedger,
+    stock_lock: StockLock | None,
+) -> tuple[Order, _EarlyStock | None]:
+    """The order as the store has it now and, for an order we have not handled yet whose
+    delivery named its products, their stock read in the same round trip.
+
+    A split is three round trips at best (read, batch write, note); reading the order and then
+    its stock made it four. The named products are read as `_free_stock` reads them (under
+    their allocation locks, the held units first, then the figures), at the same time as the
+    order. An order with a split or a hold recorded reads no stock here: its events (our own
+    writes coming back, a resumed split) need none, or read it later as before.
+    """
+    if not named or ledger.for_order(store_id, order_id):
+        return platform.get_order(order_id), None
+    refs = sorted(named, key=_ref_key)
+    with _locked(stock_lock, refs):
+        held = held_by_unpaid_releases(
+            store_id, platform, releases, settle=True, pools=_figures(refs), excluding=order_id
+        )
+        order, reading = platform.read_order_and_products(order_id, refs)
+    return order, _EarlyStock(reading, held)
+
+
 def _free_stock(
     store_id: int,
     order: Order,
     platform: SplitPlatform,
     releases: ReleaseLedger,
     stock_lock: StockLock | None,
+    early: _EarlyStock | None = None,
 ) -> tuple[Mapping[ProductRef, Stock], dict[ProductRef, int]]:
     """The stock seen from `order` and the units of its stock figures promised to released
     orders awaiting payment: the same free units allocation counts (README "Stock accounting").
@@ -225,19 +269,46 @@ def _free_stock(
       next allocation; read the other way round, both customers would get them.
     - Not while the plan is written: the order's units are already taken from the figure, so
       no allocation counts them as free.
+
+    With `early` (read with the order, the same way), only the products the fresh order adds
+    to those the delivery named are read now, with every product sharing their product id:
+    variations of one parent may draw on one figure, which is then read once, with its holds.
     """
     refs = sorted({line.ref for line in order.lines}, key=_ref_key)
-    # The figures the order's products may draw on: its own, or for a variation its parent's
-    # (the stock read below says which; held units are keyed by figure, `Stock.pool_ref`).
-    pools = {*refs, *(ProductRef(ref.product_id) for ref in refs if ref.variant_id)}
-    guard = stock_lock(refs) if stock_lock is not None else contextlib.nullcontext()
-    with guard:
-        held = held_by_unpaid_releases(
-            store_id, platform, releases, settle=True, pools=pools, excluding=order.id
-        )
-        stock = platform.get_stock(order)
+    read: ProductReading | None = None
+    held: dict[ProductRef, int] = {}
+    again = refs
+    if early is not None:
+        added = {ref.product_id for ref in refs if ref not in early.reading.refs}
+        again = [ref for ref in refs if ref.product_id in added]
+        read = early.reading.without(again)
+        rereads = _figures(again)
+        held = {pool: units for pool, units in early.held.items() if pool not in rereads}
+    if again:
+        with _locked(stock_lock, again):
+            held.update(
+                held_by_unpaid_releases(
+                    store_id, platform, releases, settle=True, pools=_figures(again),
+                    excluding=order.id,
+                )
+            )  # fmt: skip
+            stock = platform.get_stock(order, read)
+    else:
+        stock = platform.get_stock(order, read)  # all read with the order: no request
     drawn = {item.pool_ref for item in stock.values()}
     return stock, {pool: units for pool, units in held.items() if pool in drawn}
+
+
+def _figures(refs: Sequence[ProductRef]) -> set[ProductRef]:
+    """The figures these products may draw on: their own, or for a variation its parent's
+    (the stock read says which; held units are keyed by figure, `Stock.pool_ref`)."""
+    return {*refs, *(ProductRef(ref.product_id) for ref in refs if ref.variant_id)}
+
+
+def _locked(
+    stock_lock: StockLock | None, refs: Sequence[ProductRef]
+) -> contextlib.AbstractContextManager[object]:
+    return stock_lock(refs) if stock_lock is not None else contextlib.nullcontext()
 
 
 def _ref_key(ref: ProductRef) -> tuple[str, str]:

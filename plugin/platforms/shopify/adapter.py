@@ -6,6 +6,7 @@ number of lines (measured on the sandbox: 7 requests, 184 cost points):
 
 1. `order` query (lines, fulfillment orders, transactions, our metafield)        get_order
 2. `nodes` query on the lines' inventory items (available per location)           get_stock
+   (at the same time as 1 when the event named the products: read_order_and_products)
 3. `order` query again: is the split there already?        find_backorder_order
 4. `order` query: the current state the writes start from                         write_split
 5. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
@@ -30,9 +31,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from plugin.core.model import (
     ZERO,
@@ -46,6 +47,7 @@ from plugin.core.model import (
     free_units,
 )
 from plugin.errors import NotFound, PermanentError, ValidationFailed
+from plugin.platforms.concurrent import both
 from plugin.platforms.shopify.catalogue import ShopifyCatalogue
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.connect import ShopifyConnection
@@ -79,6 +81,7 @@ from plugin.ports import (
     HeldUnits,
     OrderChange,
     OrderSummary,
+    ProductReading,
     Promise,
     PromiseState,
     ShelfItem,
@@ -215,12 +218,32 @@ class ShopifyPlatform(ShopifyCatalogue):
         ]
         return {number(node["id"]): node for node in nodes if node}
 
-    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
+    def read_order_and_products(
+        self, order_id: str, products: Collection[ProductRef]
+    ) -> tuple[Order, ProductReading]:
+        """`get_order` and the inventory items of `products` at the same time (two requests in
+        flight, each through the store's rate limiter; plugin/platforms/concurrent.py)."""
+        refs = frozenset(products)
+        if not refs:
+            return self.get_order(order_id), ProductReading()
+        order, items = both(lambda: self.get_order(order_id), lambda: self._items(refs))
+        return order, ProductReading(
+            refs, {ref: items[ref.variant_id] for ref in refs if ref.variant_id in items}
+        )
+
+    def get_stock(
+        self, order: Order, read: ProductReading | None = None
+    ) -> Mapping[ProductRef, Stock]:
         """Stock of the order's lines at the location that fulfils each (its fulfillment
         order's), plus what the order itself committed there; a line with nothing left to
-        ship is counted at the primary location."""
+        ship is counted at the primary location. The inventory items `read` asked for are
+        taken from it, the others read."""
         data = self._data(order.id)
-        items = self._items(line.ref for line in order.lines)
+        asked = read.refs if read is not None else frozenset()
+        items = self._items(line.ref for line in order.lines if line.ref not in asked)
+        for ref, item in read.records.items() if read is not None else ():
+            if ref.variant_id:
+                items[ref.variant_id] = cast(dict[str, Any], item)  # `_items` gave it
         own = self.reduced_stock(order.id)
         stock: dict[ProductRef, Stock] = {}
         for line in order.lines:

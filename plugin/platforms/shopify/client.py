@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -151,6 +152,9 @@ class ShopifyClient:
         self.throttled_retries = throttled_retries
         self.low_water = low_water
         self.calls = 0  # requests sent, counted before each is sent
+        # A split reads its order and its products' stock on two threads (plugin/platforms/
+        # concurrent.py): the count stays exact.
+        self._count_lock = threading.Lock()
         self.throttled = 0  # THROTTLED answers met
         self.cost = 0.0  # actual query cost spent, as the answers report it
         self.last_status: ThrottleStatus | None = None
@@ -164,7 +168,8 @@ class ShopifyClient:
         """Send one request; the decoded answer of a 2xx, else the `plugin.errors` exception."""
         if self.throttle is not None:
             self.throttle()
-        self.calls += 1
+        with self._count_lock:
+            self.calls += 1
         started = time.monotonic()
         try:
             response = self.session.post(
@@ -218,7 +223,8 @@ class ShopifyClient:
                 self.last_status = status
             errors = answer.get("errors")
             if errors and _is_throttled(errors):
-                self.throttled += 1
+                with self._count_lock:
+                    self.throttled += 1
                 requested = _requested_cost(answer)
                 if status is not None and requested is not None and requested > status.maximum:
                     # No wait ever makes it fit: a bucket smaller than one query (a shop whose
@@ -239,7 +245,8 @@ class ShopifyClient:
                 log.info("shopify throttled operation=%s wait=%.2f", operation, wait)
                 self._hold(wait)
                 continue
-            self.cost += _actual_cost(answer)
+            with self._count_lock:
+                self.cost += _actual_cost(answer)
             if errors:
                 raise _graphql_error(operation, errors, answer.get("data"))
             if status is not None and status.available < self.low_water:

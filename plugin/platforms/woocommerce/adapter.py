@@ -8,6 +8,9 @@ Platform calls per split (happy path, counted by `client.calls`), whatever the n
 3. `POST /orders/batch` {create: [backorder], update: [original]}   write_split
 4. `POST /orders/<original>/notes`             add_note (the private note naming the new order)
 (+1 `POST /orders/<original>/notes` with `customer_note: true` when the store asks for it.)
+Calls 1 and 2 are one round trip when the event's delivery named the products
+(`read_order_and_products`: two requests in flight, each through the store's rate limiter);
+a product the fresh order has and the delivery did not name costs one more read.
 The backorder order carries everything in its create item (orders.md: a batch item takes the
 same fields as "Create an order"): `parent_id`, the split key, role, number, payment and
 `backorders_summary` meta, so it needs no note of its own. The original records no list of its
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +42,7 @@ from marshmallow import ValidationError
 
 from plugin.core.model import Order, Plan, ProductRef, Stock, StockFigure
 from plugin.errors import BackordersError, NotFound, PermanentError
+from plugin.platforms.concurrent import both
 from plugin.platforms.woocommerce.admin import order_admin_url
 from plugin.platforms.woocommerce.catalogue import (
     VARIABLE,
@@ -98,6 +102,7 @@ from plugin.ports import (
     HeldUnits,
     OrderChange,
     OrderSummary,
+    ProductReading,
     Promise,
     ShelfItem,
     WebhookInfo,
@@ -179,30 +184,56 @@ class WooCommercePlatform:
             self._remember(str(order_id), data)
         return data
 
-    def get_stock(self, order: Order) -> Mapping[ProductRef, Stock]:
-        """Stock of the order's products and variations, seen from the order."""
-        data = self._order_data(order.id)
-        simple_ids: list[int] = []
-        variations_by_parent: dict[int, list[int]] = {}
-        for line in data["line_items"]:
-            product_id = int(line["product_id"])
-            variation_id = int(line.get("variation_id") or 0)
-            if variation_id:
-                variations_by_parent.setdefault(product_id, []).append(variation_id)
-            elif product_id:
-                simple_ids.append(product_id)
+    def read_order_and_products(
+        self, order_id: str, products: Collection[ProductRef]
+    ) -> tuple[Order, ProductReading]:
+        """`get_order` and the records of `products` (step 2 above) at the same time, on two
+        threads sharing this client and so the store's rate limiter (concurrent.py)."""
+        refs = list(dict.fromkeys(products))
+        if not refs:
+            return self.get_order(order_id), ProductReading()
+        order, records = both(lambda: self.get_order(order_id), lambda: self._records(refs))
+        return order, ProductReading(frozenset(refs), records)
 
-        records: list[dict[str, Any]] = []
-        if variations_by_parent:
-            records.extend(self._variations(variations_by_parent))
-        if simple_ids:
-            records.extend(self.client.get_products(simple_ids))
+    def get_stock(
+        self, order: Order, read: ProductReading | None = None
+    ) -> Mapping[ProductRef, Stock]:
+        """Stock of the order's products and variations, seen from the order: the records
+        `read` holds, and one read (step 2 above) of the products it did not ask for."""
+        data = self._order_data(order.id)
+        asked = read.refs if read is not None else frozenset()
+        lines = dict.fromkeys(ref for ref in map(_line_ref, data["line_items"]) if ref is not None)
+        records: list[Any] = list(read.records.values()) if read is not None else []
+        records.extend(self._records([ref for ref in lines if ref not in asked]).values())
         try:
             return stock_for_order(data, records)
         except ValidationError as exc:
             raise PermanentError(
                 f"products of order {order.id}: {summarise(exc)}", reason="invalid_product"
             ) from exc
+
+    def _records(self, refs: Sequence[ProductRef]) -> dict[ProductRef, dict[str, Any]]:
+        """The REST records of these products and variations (none for one the store no
+        longer has): simple products with one `include=` read, variations with theirs."""
+        simple_ids: list[int] = []
+        variations_by_parent: dict[int, list[int]] = {}
+        for ref in refs:
+            if ref.variant_id:
+                variations_by_parent.setdefault(int(ref.product_id), []).append(int(ref.variant_id))
+            else:
+                simple_ids.append(int(ref.product_id))
+        found: list[dict[str, Any]] = []
+        if variations_by_parent:
+            found.extend(self._variations(variations_by_parent))
+        if simple_ids:
+            found.extend(self.client.get_products(simple_ids))
+        by_id = {str(record.get("id")): record for record in found}
+        records: dict[ProductRef, dict[str, Any]] = {}
+        for ref in refs:
+            record = by_id.get(ref.variant_id or ref.product_id)
+            if record is not None:
+                records[ref] = record
+        return records
 
     def _variations(self, by_parent: Mapping[int, list[int]]) -> list[dict[str, Any]]:
         if len(by_parent) > 1:
@@ -697,6 +728,15 @@ class WooCommercePlatform:
                     )
                 )
         return outcomes
+
+
+def _line_ref(line: Mapping[str, Any]) -> ProductRef | None:
+    """The product or variation an order line's stock is read for (None: product deleted)."""
+    product_id = int(line["product_id"] or 0)
+    variation_id = int(line.get("variation_id") or 0)
+    if not product_id:
+        return None
+    return ProductRef(str(product_id), str(variation_id) if variation_id else None)
 
 
 def _naming_created(error: Exception, backorder_order_id: str) -> Exception:

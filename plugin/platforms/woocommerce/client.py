@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -100,6 +101,9 @@ class WooCommerceClient:
         self.session = session
         self.throttle = throttle
         self.calls = 0  # platform calls made, counted before each request is sent
+        # A split reads its order and its products' stock on two threads (plugin/platforms/
+        # concurrent.py): the count stays exact.
+        self._count_lock = threading.Lock()
         self._has_variations_route: bool | None = None
 
     def __repr__(self) -> str:
@@ -120,7 +124,8 @@ class WooCommerceClient:
         query = {k: _format_param(v) for k, v in (params or {}).items() if v is not None}
         if self.throttle is not None:
             self.throttle()
-        self.calls += 1
+        with self._count_lock:
+            self.calls += 1
         started = time.monotonic()
         try:
             response = self.session.request(

@@ -30,7 +30,9 @@ from urllib.parse import parse_qs
 
 from marshmallow import ValidationError
 
+from plugin.core.model import ProductRef
 from plugin.platforms.woocommerce.fingerprint import order_fingerprint, product_fingerprint
+from plugin.platforms.woocommerce.mapping import META_ROLE, ROLE_BACKORDER
 from plugin.platforms.woocommerce.schemas import ResourceStateSchema, summarise
 from plugin.platforms.woocommerce.signature import verify
 from plugin.ports import Delivery, DeliveryTopic, Rejected, ResourceState, Topic, resource_of
@@ -117,4 +119,57 @@ class WooCommerceWebhooks:
             fingerprint = FINGERPRINTS[resource_of(topic)](payload)
         except RecursionError:
             raise Rejected(400, "body is nested too deeply") from None
-        return ResourceState(str(data["id"]), data["date_modified_gmt"], fingerprint)
+        products = named_products(payload) if resource_of(topic) == "order" else ()
+        return ResourceState(str(data["id"]), data["date_modified_gmt"], fingerprint, products)
+
+
+# More lines than one `include=` read takes (client.py MAX_PER_PAGE): the job reads the order
+# first, as it would without a delivery.
+MAX_NAMED_PRODUCTS = 100
+_ID = re.compile(r"[1-9][0-9]{0,19}")  # a WordPress post id, as JSON number or text
+
+
+def named_products(order: dict[str, Any]) -> tuple[ProductRef, ...]:
+    """The products and variations an order payload's `line_items` name, in line order (the
+    order as `GET /orders/<id>` returns it, orders.md): what the job may read with the order.
+    A line without a product (deleted since) names none; a payload whose lines are not
+    WooCommerce's shape, or has more than `MAX_NAMED_PRODUCTS`, names none at all, never
+    refused: the job reads the order and then its products, as without this hint."""
+    lines = order.get("line_items")
+    if not isinstance(lines, list) or _is_our_backorder_order(order):
+        return ()
+    refs: dict[ProductRef, None] = {}
+    for line in lines:
+        if not isinstance(line, dict):
+            return ()
+        product = _post_id(line.get("product_id"))
+        variation = _post_id(line.get("variation_id"))
+        if product is None or variation is None:
+            return ()
+        if product:
+            refs[ProductRef(product, variation or None)] = None
+    return tuple(refs) if len(refs) <= MAX_NAMED_PRODUCTS else ()
+
+
+def _is_our_backorder_order(order: dict[str, Any]) -> bool:
+    """A backorder order we created (its role meta, mapping.py): its job only reads the order
+    and ignores it, so its stock is not worth a read."""
+    meta = order.get("meta_data")
+    if not isinstance(meta, list):
+        return False
+    return any(
+        isinstance(entry, dict)
+        and entry.get("key") == META_ROLE
+        and entry.get("value") == ROLE_BACKORDER
+        for entry in meta
+    )
+
+
+def _post_id(value: Any) -> str | None:
+    """A post id as text ("" for 0 or absent: no product), None when it is none."""
+    if value is None or value == 0 or value == "0":
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    return text if _ID.fullmatch(text) else None

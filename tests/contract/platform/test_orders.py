@@ -58,6 +58,29 @@ def test_read_an_order_and_the_free_units_of_its_products(store: Harness) -> Non
     assert [o.id for o in platform.get_orders([held, "999999999", order_id])] == [held, order_id]
 
 
+def test_read_an_order_with_the_stock_of_the_products_its_delivery_named(store: Harness) -> None:
+    """`read_order_and_products` then `get_stock` give what `get_order` then `get_stock` give,
+    whether the products named are all of the order's, some of them (the order gained one
+    since its delivery), more than it has, or none."""
+    short = store.product("Short", price="10.00", stock=2, backorders=True)
+    plenty = store.product("Plenty", price="5.00", stock=10, backorders=False)
+    added = store.product("Added", price="3.00", stock=1, backorders=True)
+    elsewhere = store.product("Elsewhere", price="1.00", stock=4, backorders=False)
+    order_id = store.order([(short, 5), (plenty, 1), (added, 2)], paid=True)
+    platform = store.platform()
+    expected = dict(platform.get_stock(platform.get_order(order_id)))
+    assert [(expected[r].available, expected[r].managed) for r in (short, plenty, added)] == [
+        (2, True), (10, True), (1, True),
+    ]  # fmt: skip
+
+    for named in ([short, plenty, added], [short, plenty], [plenty, elsewhere], []):
+        order, read = store.platform().read_order_and_products(order_id, named)
+        assert (order.id, [line.ref for line in order.lines]) == (order_id, [short, plenty, added])
+        assert read.refs == frozenset(named)
+        assert dict(platform.get_stock(order, read)) == expected, named
+    assert [store.stock(ref) for ref in (short, plenty, added, elsewhere)] == [-3, 9, -1, 4]
+
+
 def test_write_a_split_and_retry_it(store: Harness) -> None:
     short = store.product("Short", price="10.00", stock=2, backorders=True)  # 5 ordered
     plenty = store.product("Plenty", price="5.00", stock=10, backorders=False)
