@@ -258,6 +258,8 @@ def process_event(event_id: int) -> str:
                 # The split reads the free units under the allocation locks of the order's
                 # products, so no release changes them meanwhile (service._free_stock).
                 stock_lock=lambda refs: product_locks(rt.redis, store.id, refs),
+                # Read with the order: the products its delivery named (inbox `products`).
+                named_products=event.products,
             )
     except PermanentError as exc:
         # Deliberately swallowed: the service recorded it for the merchant; a retry would

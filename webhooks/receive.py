@@ -151,6 +151,7 @@ def _record(
             "webhook",
             fingerprint=resource.fingerprint,
             sealed_secret=None if fresh else target.sealed_secret,
+            products=resource.products,
         )
     except SQLAlchemyError:
         logger.exception("event=webhook_store_failed store_id=%s topic=%s", store_id, topic)

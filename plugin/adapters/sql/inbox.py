@@ -24,6 +24,7 @@ from plugin.adapters.sql.statements import (
     insert_statement,
 )
 from plugin.adapters.sql.stores import TOUCH_STORE, WEBHOOK_TARGET, StoreChanged
+from plugin.core.model import ProductRef
 
 _INBOX = cast(Table, InboxEvent.__table__)
 _PENDING_IDS = (
@@ -82,6 +83,22 @@ class InboxRecord:
     received_at: dt.datetime
     enqueued_at: dt.datetime | None
     finished_at: dt.datetime | None
+    products: tuple[ProductRef, ...] = ()  # what the delivery named (`products_text`)
+
+
+def products_text(refs: Sequence[ProductRef]) -> str | None:
+    """ProductRefs as the inbox stores them: `12 30:31` (None for none)."""
+    return " ".join(f"{r.product_id}:{r.variant_id}" if r.variant_id else r.product_id
+                    for r in refs) or None  # fmt: skip
+
+
+def products_from_text(text: str | None) -> tuple[ProductRef, ...]:
+    """`products_text` read back."""
+    refs = []
+    for item in (text or "").split():
+        product, _, variant = item.partition(":")
+        refs.append(ProductRef(product, variant or None))
+    return tuple(refs)
 
 
 def _inbox_record(row: InboxEvent) -> InboxRecord:
@@ -99,6 +116,7 @@ def _inbox_record(row: InboxEvent) -> InboxRecord:
         received_at=row.received_at,
         enqueued_at=row.enqueued_at,
         finished_at=row.finished_at,
+        products=products_from_text(row.products),
     )
 
 
@@ -188,6 +206,7 @@ class InboxRepository:
         fingerprint: str | None = None,
         at: dt.datetime | None = None,
         sealed_secret: str | None = None,
+        products: Sequence[ProductRef] = (),
     ) -> int | None:
         """`add` and the store's `last_event_at` (to the minute) in one transaction
         (the webhook). With `sealed_secret` (the stored secret the signature was checked
@@ -195,6 +214,9 @@ class InboxRepository:
         with that secret."""
         at = at or utcnow()
         values = _inbox_values(store_id, topic, resource_id, modified_gmt, source, at, fingerprint)
+        named = products_text(products)
+        if named is not None:
+            values["products"] = named
         minute = at.replace(second=0, microsecond=0)
         touch = self._touched.get(store_id) != minute
         with self.db.driver_cursor(write=True) as cursor:

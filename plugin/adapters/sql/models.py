@@ -105,6 +105,9 @@ class InboxEvent(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The products an order delivery named (`product[:variation]` ids, space separated), read
+    # by the job with the order; NULL when the delivery named none.
+    products: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Split(Base):

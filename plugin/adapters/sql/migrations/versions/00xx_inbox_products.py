@@ -1,0 +1,28 @@
+"""The products an order delivery named, on its inbox event (issue 17, "Cost per split").
+
+PROPOSAL, not for merge as is: the lead gives the number and down_revision (custdates has 0010).
+
+Revision ID: 00xx_inbox_products
+Revises: 0009
+Create Date: 2026-12-04 13:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "00xx_inbox_products"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("inbox_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("products", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("inbox_events", schema=None) as batch_op:
+        batch_op.drop_column("products")
