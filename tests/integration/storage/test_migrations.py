@@ -55,7 +55,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0010",)]
+    assert version == [("0011",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
@@ -107,4 +107,21 @@ def test_0010_adds_the_units_to_cancel_and_its_downgrade_removes_them(database_u
     database.dispose()
     assert "units" in columns and "quantity" in columns
     assert before == columns - {"units"}
+    assert again == columns
+
+
+def test_0011_adds_the_named_products_to_the_inbox_and_its_downgrade_removes_them(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    config = database.alembic_config()
+    database.migrate()
+    columns = {c["name"] for c in inspect(database.engine).get_columns("inbox_events")}
+    command.downgrade(config, "0010")
+    before = {c["name"] for c in inspect(database.engine).get_columns("inbox_events")}
+    database.migrate()
+    again = {c["name"] for c in inspect(database.engine).get_columns("inbox_events")}
+    database.dispose()
+    assert "products" in columns and "dedupe_key" in columns
+    assert before == columns - {"products"}
     assert again == columns

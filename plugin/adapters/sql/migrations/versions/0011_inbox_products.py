@@ -1,9 +1,7 @@
 """The products an order delivery named, on its inbox event (issue 17, "Cost per split").
 
-PROPOSAL, not for merge as is: the lead gives the number and down_revision (custdates has 0010).
-
-Revision ID: 00xx_inbox_products
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04 13:00:00
 """
 
@@ -12,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "00xx_inbox_products"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
