@@ -472,6 +472,13 @@ def test_the_proposal_purchase_order_and_print_pages_name_the_products(
     store = live_store.store
     kettle = live_store.product_id("KETTLE-COPPER")
     board = live_store.product_id("BOARD-WALNUT")
+    base = _base(store)
+    # Without a supplier, the line that cannot be ordered yet is named too.
+    unlinked = alice.get(f"{base}/proposal").get_data(as_text=True)
+    assert (
+        f"<li><strong>Copper Kettle (product {kettle})</strong>: Product {kettle} has no "
+        "supplier: link one to order it. (2 needed)</li>"
+    ) in unlinked
     supplier = _supplier(app, store)
     purchasing = _purchasing(app)
     purchasing.save_links(
@@ -481,7 +488,6 @@ def test_the_proposal_purchase_order_and_print_pages_name_the_products(
             for p in (kettle, board)
         ],
     )
-    base = _base(store)
 
     proposal = alice.get(f"{base}/proposal").get_data(as_text=True)
     assert f'<td class="product">Copper Kettle (product {kettle})</td>' in proposal
