@@ -5,10 +5,11 @@ source, imports inside functions included."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.imports import imported_modules
 
 USECASES = Path(__file__).resolve().parents[3] / "plugin" / "usecases"
 MODULES = sorted(USECASES.glob("*.py"))
@@ -22,17 +23,6 @@ KNOWN = {
     # Merchant templates are rendered by the sandboxed Jinja of the mail adapter.
     ("notifying.py", "plugin.adapters.mail.template_sandbox"),
 }
-
-
-def imported_modules(source: str) -> set[str]:
-    """Every module `source` imports absolutely, at any depth."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
-    return found
 
 
 def forbidden(module: Path) -> set[str]:

@@ -3,24 +3,14 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
+from tests.imports import imported_modules
+
 SQL = Path(__file__).resolve().parents[4] / "plugin" / "adapters" / "sql"
 MODULES = sorted(SQL.rglob("*.py"))
-
-
-def imported_modules(source: str) -> set[str]:
-    """Every module `source` imports (absolute imports only)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
-    return found
 
 
 def test_the_check_sees_an_import_of_a_use_case() -> None:
