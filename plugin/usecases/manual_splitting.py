@@ -36,7 +36,6 @@ from plugin.core.model import Order, Outcome, Plan, ProductRef, Reason, StoreSet
 from plugin.core.rules import eligibility
 from plugin.core.serialize import plan_to_dict, ref_to_dict
 from plugin.core.split import plan_manual_split
-from plugin.errors import PermanentError, TransientError
 from plugin.ports import (
     SPLIT_FINISHED,
     Alerts,
@@ -48,7 +47,7 @@ from plugin.ports import (
     StockSetAside,
 )
 from plugin.usecases.setting_aside import manual_record
-from plugin.usecases.splitting import EventResult, carry_out_split, record_split_failure
+from plugin.usecases.splitting import EventResult, carry_out_split, failures_recorded
 
 log = logging.getLogger(__name__)
 
@@ -136,19 +135,11 @@ def split_by_hand(
     the recorded split; anything else already recorded for the order refuses it. Transient
     errors are audited and raised (the job retries), permanent ones recorded for the merchant
     (as for any split) and raised."""
-    try:
+    with failures_recorded(store_id, order_id, ledger, audit, alerts):
         return _split_by_hand(
             store_id, order_id, units, requested_by=requested_by, platform=platform,
             ledger=ledger, policies=policies, audit=audit, alerts=alerts, notifier=notifier,
         )  # fmt: skip
-    except TransientError as exc:
-        audit.record(
-            store_id, order_id, "retry", f"Temporary problem, will retry: {exc}", reason=exc.reason
-        )
-        raise
-    except PermanentError as exc:
-        record_split_failure(store_id, order_id, exc, ledger, audit, alerts)
-        raise
 
 
 def _split_by_hand(

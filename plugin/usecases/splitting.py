@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from plugin.core.model import (
@@ -92,18 +92,28 @@ def handle_order_event(
     and afterwards only what the fresh order adds.
     """
     alert_sink: Alerts = alerts if alerts is not None else NoAlerts()
-    try:
+    with failures_recorded(store_id, order_id, ledger, audit, alert_sink):
         return _handle(
             store_id, order_id, platform, ledger, releases, policies, audit, alert_sink,
             notifier, stock_lock, frozenset(named_products),
         )  # fmt: skip
+
+
+@contextlib.contextmanager
+def failures_recorded(
+    store_id: int, order_id: str, ledger: SplitLedger, audit: AuditLog, alerts: Alerts
+) -> Iterator[None]:
+    """Around a split: a transient error is audited ("will retry") and raised, so the job
+    retries; a permanent one is recorded for the merchant (`record_split_failure`) and raised."""
+    try:
+        yield
     except TransientError as exc:
         audit.record(
             store_id, order_id, "retry", f"Temporary problem, will retry: {exc}", reason=exc.reason
         )
         raise
     except PermanentError as exc:
-        record_split_failure(store_id, order_id, exc, ledger, audit, alert_sink)
+        record_split_failure(store_id, order_id, exc, ledger, audit, alerts)
         raise
 
 
