@@ -279,7 +279,7 @@ def disconnect(store_id: int) -> BaseResponse:
     if not form.validate_on_submit():
         abort(400)
     services = _services()
-    owned_store(store_id)  # 404 for a missing store or another merchant's
+    store = owned_store(store_id)  # 404 for a missing store or another merchant's
     try:
         left = disconnect_store(
             services.stores,
@@ -294,7 +294,7 @@ def disconnect(store_id: int) -> BaseResponse:
     if left:
         flash(
             f"Store {store_id} disconnected; webhooks {left} could not be deleted, remove them "
-            "in WooCommerce.",
+            f"in {services.registry.driver(store.platform).label}.",
             "error",
         )
     else:
