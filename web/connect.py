@@ -235,7 +235,7 @@ def connect_form() -> BaseResponse | tuple[str, int]:
         )
     except BackordersError as exc:
         logger.info("store connect refused reason=%s", exc.reason)
-        keys_form.store_url.errors = [_message(exc)]
+        keys_form.store_url.errors = [connect_error_message(exc)]
         return _page(keys_form, authorize_form, 400)
     flash(f"Store {store_id} connected; its webhooks are registered.", "ok")
     return redirect(url_for("connect.connect_form"), code=303)
@@ -257,7 +257,7 @@ def wc_auth_callback(state: str) -> tuple[Response, int]:
         )
     except BackordersError as exc:
         logger.info("wc-auth callback refused reason=%s", exc.reason)
-        return jsonify({"error": exc.reason, "message": _message(exc)}), 400
+        return jsonify({"error": exc.reason, "message": connect_error_message(exc)}), 400
     return jsonify({"store_id": store_id}), 200
 
 
@@ -289,7 +289,7 @@ def disconnect(store_id: int) -> BaseResponse:
         )
     except BackordersError as exc:
         logger.info("store disconnect failed store_id=%s reason=%s", store_id, exc.reason)
-        flash(f"Could not disconnect store {store_id}: {_message(exc)}", "error")
+        flash(f"Could not disconnect store {store_id}: {connect_error_message(exc)}", "error")
         return redirect(url_for("connect.connect_form"), code=303)
     if left:
         flash(
@@ -302,7 +302,7 @@ def disconnect(store_id: int) -> BaseResponse:
     return redirect(url_for("connect.connect_form"), code=303)
 
 
-def _message(exc: BackordersError) -> str:
+def connect_error_message(exc: BackordersError) -> str:
     if isinstance(exc, ConnectError):
         return str(exc)
     return {

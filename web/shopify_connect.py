@@ -49,8 +49,7 @@ from plugin.platforms.shopify.connect import OAuthInstall, ShopifyConnectError, 
 from plugin.ports import PlatformDriver
 from plugin.usecases.connecting import connect_store
 from web.auth import current_merchant, login_required, verified_required
-from web.connect import DisconnectForm
-from web.connect import _message as connect_message
+from web.connect import DisconnectForm, connect_error_message
 
 logger = logging.getLogger(__name__)
 
@@ -309,4 +308,4 @@ def _explain(error: BackordersError) -> str:
         return str(error)
     if error.reason == "not_found":
         return "The shop was not found (is the name right?)."
-    return connect_message(error)
+    return connect_error_message(error)
