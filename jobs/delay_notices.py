@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -237,6 +238,24 @@ def enqueue_store_check(connection: redis.Redis, store_id: int, suffix: str = ""
         description=f"delay notices of store {store_id}",
     )
     return job is not None
+
+
+def check_soon(db: Database, connection: redis.Redis, store_id: int, why: str) -> bool:
+    """A date a customer was given may have moved (a product's date saved, a purchase order
+    sent, dated again or cancelled): when the store sends delay notices, look at its waiting
+    backorders now rather than at the next tick. `why` names the change in the job id
+    (characters other than letters, digits, `_` and `-` become `_`), so the same change queues
+    one check. False when the rule is off, the check is queued already or Redis is away (the
+    periodic check looks later)."""
+    if SqlSelfServiceSettings(db).get(store_id).delay_rule == DelayRule.OFF.value:
+        return False
+    try:
+        return enqueue_store_check(connection, store_id, "-" + re.sub(r"[^A-Za-z0-9_-]", "_", why))
+    except redis.RedisError as error:
+        log.warning(
+            "event=delay_check_not_queued store_id=%s error=%s", store_id, type(error).__name__
+        )
+        return False
 
 
 def check_delays_all() -> int:

@@ -235,24 +235,15 @@ def _save_product(
             message=loaded["message"].strip(),
         ),
     )
-    _check_delays(store.id, product_id, loaded["expected_date"])
+    from jobs.delay_notices import check_soon
+
+    check_soon(
+        services().db, services().redis, store.id,
+        f"date-{product_id}-{loaded['expected_date'] or 'none'}",
+    )  # fmt: skip
     flash(f"{'Variation' if variation_id else 'Product'} {variation_id or product_id} saved.", "ok")
     anchor = f"#product-{product_id}" if variation_id is None else f"#variation-{variation_id}"
     return redirect(url_for("products.index", store_id=store.id, **back) + anchor, 303)
-
-
-def _check_delays(store_id: int, product_id: int, date: object) -> None:
-    """An expected date saved: when the store sends delay notices, look at its waiting
-    backorders now rather than at the next tick (issue 15, jobs/delay_notices.py)."""
-    from jobs.delay_notices import enqueue_store_check
-    from plugin.adapters.sql.self_service import SqlSelfServiceSettings
-
-    if SqlSelfServiceSettings(services().db).get(store_id).delay_rule == "off":
-        return
-    try:
-        enqueue_store_check(services().redis, store_id, f"-date-{product_id}-{date or 'none'}")
-    except redis.RedisError as error:  # the periodic check looks at it later
-        logger.warning("event=delay_check_not_queued error=%s", type(error).__name__)
 
 
 def _product_errors(

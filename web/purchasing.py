@@ -651,6 +651,8 @@ def send_order(store_id: int, number: str) -> BaseResponse:
         )  # fmt: skip
     except PurchasingError as exc:
         return _refused(exc, back)
+    if any(line.reservations for line in sent.lines):  # the orders it covers have a date now
+        _check_delays(store.id, number, f"sent-{sent.expected_date}")
     flash(f"Purchase order {sent.number} sent, expected {sent.expected_date}.", "ok")
     return redirect(back, 303)
 
@@ -669,7 +671,7 @@ def move_expected(store_id: int, number: str) -> BaseResponse:
         usecase.move_expected_date(
             store.id, stored.order, moved_to, orders=_purchasing(),
             audit=SqlAuditLog(services().db),
-            check_delays=lambda: _check_delays(store.id, number, moved_to),
+            check_delays=lambda: _check_delays(store.id, number, moved_to.isoformat()),
         )  # fmt: skip
     except PurchasingError as exc:
         return _refused(exc, back)
@@ -677,19 +679,11 @@ def move_expected(store_id: int, number: str) -> BaseResponse:
     return redirect(back, 303)
 
 
-def _check_delays(store_id: int, number: str, date: dt.date) -> None:
-    """A purchase order's date moved later: when the store sends delay notices, look at its
-    waiting backorders now rather than at the next tick (issue 15, jobs/delay_notices.py)."""
-    from jobs.delay_notices import enqueue_store_check
-    from plugin.adapters.sql.self_service import SqlSelfServiceSettings
+def _check_delays(store_id: int, number: str, change: str) -> None:
+    """A purchase order's dates changed for the orders it covers (issue 15)."""
+    from jobs.delay_notices import check_soon
 
-    if SqlSelfServiceSettings(services().db).get(store_id).delay_rule == "off":
-        return
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", number)  # a job id takes these characters only
-    try:
-        enqueue_store_check(services().redis, store_id, f"-po-{name}-{date.isoformat()}")
-    except redis.RedisError as error:  # the periodic check looks at it later
-        logger.warning("event=delay_check_not_queued error=%s", type(error).__name__)
+    check_soon(services().db, services().redis, store_id, f"po-{number}-{change}")
 
 
 @bp.post("/stores/<int:store_id>/purchasing/orders/<number>/cancel")
@@ -704,6 +698,8 @@ def cancel_order(store_id: int, number: str) -> BaseResponse:
         )
     except PurchasingError as exc:
         return _refused(exc, back)
+    if freed and stored.order.status is not PurchaseOrderStatus.DRAFT:
+        _check_delays(store.id, number, "cancelled")  # its orders lost the date it promised
     flash(
         f"Purchase order {number} cancelled; {sum(f.units for f in freed)} reserved unit(s) "
         "freed: the proposal shows their demand again.",

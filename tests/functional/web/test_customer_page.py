@@ -835,3 +835,38 @@ def test_moving_a_purchase_orders_date_later_queues_the_delay_check(
     jobs = event_queue(redis_client).job_ids
     assert (job in jobs) is queued
     assert not [j for j in jobs if j.startswith("delays-") and j != job]
+
+
+@pytest.mark.parametrize(
+    ("rule", "action", "status", "queued"),
+    [
+        ("ftc_30_day", "send", "draft", "sent-2027-02-14"),  # its orders are dated now
+        ("notify_only", "cancel", "sent", "cancelled"),  # its orders lost the date it promised
+        ("off", "send", "draft", None),  # the store sends no notices
+        ("off", "cancel", "sent", None),
+        ("ftc_30_day", "cancel", "draft", None),  # a draft promised no date
+    ],
+)
+def test_sending_or_cancelling_a_covering_purchase_order_queues_the_delay_check(
+    app: Flask,
+    alice: Any,
+    live_store: LiveStore,
+    redis_client: redis.Redis,
+    rule: str,
+    action: str,
+    status: str,
+    queued: str | None,
+) -> None:
+    SqlSelfServiceSettings(state(app).db).save(
+        live_store.store.id, SelfServiceSettings(delay_rule=rule)
+    )
+    split = place_and_split(app, live_store)
+    number = _purchase_order(app, live_store, {"KETTLE-COPPER": [split["backorder"]]},
+                             status=status, date=dt.date(2027, 2, 14))  # fmt: skip
+    path = f"/stores/{live_store.store.id}/purchasing/orders/{number}"
+    data = {"expected_date": "2027-02-14"} if action == "send" else {}
+    response = alice.post(f"{path}/{action}", data, token_from=path)
+    assert response.status_code == 303
+    delay_jobs = [j for j in event_queue(redis_client).job_ids if j.startswith("delays-")]
+    expected = [] if queued is None else [f"delays-{live_store.store.id}-po-{number}-{queued}"]
+    assert delay_jobs == expected
