@@ -73,7 +73,7 @@ from plugin.adapters.sql.outbox import OutboxRepository, store_mail
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.splits import SqlSplitLedger
-from plugin.adapters.sql.stores import StoreRecord, StoreRepository
+from plugin.adapters.sql.stores import OpenAlerts, StoreRecord, StoreRepository
 from plugin.config import Config, configure_logging
 from plugin.core.model import ProductRef
 from plugin.errors import PermanentError, RateLimited, TransientError
@@ -177,22 +177,6 @@ def prepare() -> Runtime:
 def connect_store(rt: Runtime, store: StoreRecord) -> tuple[Platform, StoreRateLimiter]:
     """The store's Platform, its requests throttled by the shared per-store rate limiter."""
     return rt.registry.for_store(store)
-
-
-class OpenAlerts:
-    """`plugin.ports.Alerts` that does not repeat an alert the merchant has not dealt with yet
-    (an order re-planned on each edit would otherwise raise the same alert every time)."""
-
-    def __init__(self, stores: StoreRepository) -> None:
-        self.stores = stores
-
-    def add_alert(
-        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
-    ) -> int | None:
-        for alert in self.stores.list_alerts(store_id):
-            if (alert.kind, alert.order_id, alert.message) == (kind, order_id, message):
-                return None
-        return self.stores.add_alert(store_id, kind, message, order_id=order_id)
 
 
 class StoreCheckpoints:

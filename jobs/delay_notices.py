@@ -36,6 +36,7 @@ from plugin.adapters.sql.self_service import (
     SqlSelfServiceSettings,
 )
 from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import OpenAlerts
 from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
 from plugin.core.model import Order, PaymentAction, ProductRef, Status
 from plugin.ports import Alerts, CancellationRecord, Message, SelfServiceSettings
@@ -288,7 +289,7 @@ def check_store_delays(store_id: int) -> int:
         store_id=store_id,
         store_name=store.name,
         platform=platform,
-        alerts=worker.OpenAlerts(rt.stores),
+        alerts=OpenAlerts(rt.stores),
         page_link=page_links(rt.db, rt.config.secret_key, rt.config.public_url),
         cancel_line=cancel_line_for(rt, store_id, platform, None),
     )

@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 
 from plugin.adapters.redis.locks import order_lock, product_locks
+from plugin.adapters.sql.stores import OpenAlerts
 from plugin.errors import PermanentError, RateLimited
 from plugin.usecases import manual_splitting
-from worker import OpenAlerts, _prepare_retry, connect_store, notifications, runtime
+from worker import _prepare_retry, connect_store, notifications, runtime
 
 log = logging.getLogger(__name__)
 

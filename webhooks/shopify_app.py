@@ -24,6 +24,7 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.adapters.sql.privacy import SqlPrivacyStore
+from plugin.adapters.sql.stores import OpenAlerts
 from plugin.platforms.shopify import compliance
 from plugin.platforms.shopify.webhooks import (
     COMPLIANCE_TOPICS,
@@ -75,7 +76,7 @@ def _receive(state: Backorders) -> tuple[Response, int]:
         raise Rejected(400, str(error)) from None
     try:
         outcome = compliance.handle(
-            parsed, SqlPrivacyStore(state.db, state.vault), alerts=state.stores
+            parsed, SqlPrivacyStore(state.db, state.vault), alerts=OpenAlerts(state.stores)
         )
     except SQLAlchemyError:
         # Not answered 200: Shopify delivers it again.

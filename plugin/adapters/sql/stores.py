@@ -409,3 +409,19 @@ class StoreRepository:
                 .where(Alert.id == alert_id, Alert.resolved_at.is_(None))
                 .values(resolved_at=at or utcnow())
             )
+
+
+class OpenAlerts:
+    """`plugin.ports.Alerts` that does not repeat an alert the merchant has not dealt with yet
+    (an order re-planned on each edit would otherwise raise the same alert every time)."""
+
+    def __init__(self, stores: StoreRepository) -> None:
+        self.stores = stores
+
+    def add_alert(
+        self, store_id: int, kind: str, message: str, *, order_id: str | None = None
+    ) -> int | None:
+        for alert in self.stores.list_alerts(store_id):
+            if (alert.kind, alert.order_id, alert.message) == (kind, order_id, message):
+                return None
+        return self.stores.add_alert(store_id, kind, message, order_id=order_id)

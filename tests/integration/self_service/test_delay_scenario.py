@@ -21,6 +21,7 @@ from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.self_service import SqlDelayRecords, SqlSelfServiceSettings
 from plugin.adapters.sql.splits import SqlSplitLedger
+from plugin.adapters.sql.stores import OpenAlerts
 from plugin.config import Config
 from plugin.core.model import ProductPolicy, ProductRef
 from plugin.platforms.registry import Registry
@@ -49,7 +50,6 @@ def _runtime(instance: Instance) -> Any:
 
 def _context(instance: Instance, sandbox: Sandbox) -> DelayContext:
     """What the worker's delay job builds (jobs/delay_notices.check_store_delays)."""
-    import worker
 
     rt = _runtime(instance)
     platform = WooCommercePlatform(sandbox.client())
@@ -57,7 +57,7 @@ def _context(instance: Instance, sandbox: Sandbox) -> DelayContext:
     assert store is not None
     return DelayContext(
         db=instance.db, redis=instance.redis, store_id=instance.store_id, store_name=store.name,
-        platform=platform, alerts=worker.OpenAlerts(instance.stores),
+        platform=platform, alerts=OpenAlerts(instance.stores),
         page_link=page_links(instance.db, rt.config.secret_key, rt.config.public_url),
         cancel_line=cancel_line_for(rt, instance.store_id, platform, None),
     )  # fmt: skip

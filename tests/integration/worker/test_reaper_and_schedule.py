@@ -19,6 +19,7 @@ from plugin.adapters.queue import retry, scheduler
 from plugin.adapters.queue.jobs import QUEUE_NAME
 from plugin.adapters.queue.reaper import reap_abandoned
 from plugin.adapters.sql.inbox import InboxRepository
+from plugin.adapters.sql.stores import OpenAlerts
 from plugin.config import WorkerTimings
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import short_order
@@ -195,7 +196,7 @@ def test_the_periodic_chain_runs_on_rqs_scheduler(instance: Instance) -> None:
 
 
 def test_an_open_alert_is_not_repeated(instance: Instance) -> None:
-    alerts = worker.OpenAlerts(instance.stores)
+    alerts = OpenAlerts(instance.stores)
     sid = instance.store_id
 
     first = alerts.add_alert(sid, "oversold_not_backorderable", "Widget short", order_id="7")

@@ -171,8 +171,10 @@ def test_a_data_request_becomes_an_alert_and_erases_nothing(
     body = {k: v for k, v in redact_body().items() if k != "orders_to_redact"}
     body |= {"orders_requested": [299938], "data_request": {"id": 9999}}
     response = deliver(client, body, topic="customers/data_request")
+    # Shopify retries a delivery it thinks failed: the same request raises no second alert.
+    again = deliver(client, body, topic="customers/data_request")
 
-    assert response.status_code == 200
+    assert (response.status_code, again.status_code) == (200, 200)
     with state(app).db.session() as session:
         [alert] = session.scalars(select(Alert)).all()
     assert (alert.store_id, alert.kind) == (ours, "customer_data_request")
