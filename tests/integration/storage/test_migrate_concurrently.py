@@ -6,6 +6,8 @@ from sqlalchemy import inspect
 
 from plugin.adapters.sql.db import Database
 
+HEAD = "0011"  # the newest migration (tests/integration/storage/test_migrations.py checks it)
+
 
 def _migrate(url: str) -> None:
     database = Database(url)
@@ -26,6 +28,6 @@ def test_processes_starting_together_migrate_once(database_url: str) -> None:
     database = Database(url)
     with database.engine.connect() as connection:
         versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    assert versions == [("0009",)]
+    assert versions == [(HEAD,)]
     assert "inbox_events" in inspect(database.engine).get_table_names()
     database.dispose()
