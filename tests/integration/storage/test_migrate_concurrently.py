@@ -26,8 +26,11 @@ def test_processes_starting_together_migrate_once(database_url: str) -> None:
         process.join(timeout=120)
     assert [p.exitcode for p in processes] == [0, 0, 0]
     database = Database(url)
-    with database.engine.connect() as connection:
-        versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    try:
+        with database.engine.connect() as connection:
+            versions = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        tables = inspect(database.engine).get_table_names()
+    finally:
+        database.dispose()  # no pooled connection left for the garbage collector to close
     assert versions == [(HEAD,)]
-    assert "inbox_events" in inspect(database.engine).get_table_names()
-    database.dispose()
+    assert "inbox_events" in tables
