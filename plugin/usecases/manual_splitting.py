@@ -136,78 +136,59 @@ def split_by_hand(
     errors are audited and raised (the job retries), permanent ones recorded for the merchant
     (as for any split) and raised."""
     with failures_recorded(store_id, order_id, ledger, audit, alerts):
-        return _split_by_hand(
-            store_id, order_id, units, requested_by=requested_by, platform=platform,
-            ledger=ledger, policies=policies, audit=audit, alerts=alerts, notifier=notifier,
-        )  # fmt: skip
-
-
-def _split_by_hand(
-    store_id: int,
-    order_id: str,
-    units: Mapping[str, int],
-    *,
-    requested_by: str,
-    platform: SplitPlatform,
-    ledger: SplitLedger,
-    policies: PolicyStore,
-    audit: AuditLog,
-    alerts: Alerts,
-    notifier: SplitNotifier | None = None,
-) -> EventResult:
-    for record in ledger.for_order(store_id, order_id):
-        if record.original_order_id == order_id and manual_record(record.plan) is not None:
-            # This request's own split (the job retried after a crash): finish it.
-            if record.state in SPLIT_FINISHED:
-                return EventResult("ignored", order_id, split_key=record.split_key)
-            order = platform.get_order(order_id)
-            return carry_out_split(
-                store_id, order, record, platform, ledger,
-                policies.policies_for(store_id, order), audit, notifier, alerts,
+        for record in ledger.for_order(store_id, order_id):
+            if record.original_order_id == order_id and manual_record(record.plan) is not None:
+                # This request's own split (the job retried after a crash): finish it.
+                if record.state in SPLIT_FINISHED:
+                    return EventResult("ignored", order_id, split_key=record.split_key)
+                order = platform.get_order(order_id)
+                return carry_out_split(
+                    store_id, order, record, platform, ledger,
+                    policies.policies_for(store_id, order), audit, notifier, alerts,
+                )  # fmt: skip
+        try:
+            plan, order, set_aside = check_manual_split(
+                store_id, order_id, units, requested_by=requested_by, platform=platform,
+                ledger=ledger, policies=policies,
             )  # fmt: skip
-    try:
-        plan, order, set_aside = check_manual_split(
-            store_id, order_id, units, requested_by=requested_by, platform=platform,
-            ledger=ledger, policies=policies,
-        )  # fmt: skip
-    except ManualSplitRefused as refusal:
+        except ManualSplitRefused as refusal:
+            audit.record(
+                store_id, order_id, "decision",
+                f"Putting units on backorder by hand, as {requested_by} asked, was refused; "
+                f"nothing was changed: {refusal}",
+                requested_by=requested_by,
+                reasons=[{"code": r.code, "message": r.message} for r in refusal.reasons],
+            )  # fmt: skip
+            log.info("manual split refused store=%s order=%s: %s", store_id, order_id, refusal)
+            return EventResult("refused", order_id, detail=str(refusal))
+        names = {line.line_id: line.name for line in order.lines}
         audit.record(
             store_id, order_id, "decision",
-            f"Putting units on backorder by hand, as {requested_by} asked, was refused; nothing "
-            f"was changed: {refusal}",
-            requested_by=requested_by,
-            reasons=[{"code": r.code, "message": r.message} for r in refusal.reasons],
+            f"{requested_by} put {sum(lp.backorder for lp in plan.lines)} units on backorder by "
+            f"hand: backorder order {plan.backorder_number}.",
+            outcome=plan.outcome.value, split_key=plan.split_key, requested_by=requested_by,
+            reasons=[
+                {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
+            ],
+            lines=[
+                {"line_id": lp.line_id, "product": names.get(lp.line_id, ""), "ordered": lp.ordered,
+                 "keep": lp.keep, "backorder": lp.backorder, "oversold": 0}
+                for lp in plan.lines
+            ],
+            set_aside=set_aside,
         )  # fmt: skip
-        log.info("manual split refused store=%s order=%s: %s", store_id, order_id, refusal)
-        return EventResult("refused", order_id, detail=str(refusal))
-    names = {line.line_id: line.name for line in order.lines}
-    audit.record(
-        store_id, order_id, "decision",
-        f"{requested_by} put {sum(lp.backorder for lp in plan.lines)} units on backorder by "
-        f"hand: backorder order {plan.backorder_number}.",
-        outcome=plan.outcome.value, split_key=plan.split_key, requested_by=requested_by,
-        reasons=[
-            {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
-        ],
-        lines=[
-            {"line_id": lp.line_id, "product": names.get(lp.line_id, ""), "ordered": lp.ordered,
-             "keep": lp.keep, "backorder": lp.backorder, "oversold": 0}
-            for lp in plan.lines
-        ],
-        set_aside=set_aside,
-    )  # fmt: skip
-    assert plan.split_key is not None  # a SPLIT plan carries its key
-    recorded = {
-        **plan_to_dict(plan),
-        "manual": {"requested_by": requested_by, "set_aside": set_aside},
-    }
-    record = ledger.start(store_id, order_id, plan.split_key, recorded)
-    if record.state in SPLIT_FINISHED:
-        return EventResult("ignored", order_id, split_key=record.split_key, detail=record.state)
-    return carry_out_split(
-        store_id, order, record, platform, ledger, policies.policies_for(store_id, order),
-        audit, notifier, alerts,
-    )  # fmt: skip
+        assert plan.split_key is not None  # a SPLIT plan carries its key
+        recorded = {
+            **plan_to_dict(plan),
+            "manual": {"requested_by": requested_by, "set_aside": set_aside},
+        }
+        record = ledger.start(store_id, order_id, plan.split_key, recorded)
+        if record.state in SPLIT_FINISHED:
+            return EventResult("ignored", order_id, split_key=record.split_key, detail=record.state)
+        return carry_out_split(
+            store_id, order, record, platform, ledger, policies.policies_for(store_id, order),
+            audit, notifier, alerts,
+        )  # fmt: skip
 
 
 def _set_aside_plan(platform: SplitPlatform, order: Order, plan: Plan) -> list[dict[str, Any]]:
