@@ -43,6 +43,7 @@ from sqlalchemy.orm import configure_mappers
 from jobs import delay_notices as _delay_jobs  # noqa: F401
 from jobs import self_service as _self_service_jobs
 from plugin import bootstrap
+from plugin.adapters.mail import wording
 from plugin.adapters.mail.smtp import deliver
 from plugin.adapters.queue.inprocess import InProcessWorker
 from plugin.adapters.queue.jobs import (
@@ -81,7 +82,7 @@ from plugin.platforms.registry import Registry
 from plugin.ports import ORDER_TOPICS, PRODUCT_TOPICS, Message, Platform
 from plugin.usecases import cancelling, reconciling, releasing
 from plugin.usecases import splitting as service
-from plugin.usecases.notifying import Notifications, compile_default_templates
+from plugin.usecases.notifying import KINDS, Notifications
 
 log = logging.getLogger("worker")
 
@@ -170,7 +171,7 @@ def prepare() -> Runtime:
     for kind in JOBS:
         importlib.import_module(kind.name.rpartition(".")[0])
     configure_mappers()
-    compile_default_templates()
+    wording.compile_all(wording.read(wording.STORE_MESSAGES, kind) for kind in KINDS)
     return runtime()
 
 
@@ -423,6 +424,7 @@ def notifications(rt: Runtime) -> Notifications:
         page_link=_self_service_jobs.page_links(
             rt.db, rt.config.secret_key, rt.config.public_url
         ),  # issue 15: the customer's page in their e-mails
+        wording=wording.SandboxedWording(),
     )
 
 

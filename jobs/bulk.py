@@ -3,6 +3,7 @@ catalogue, through its shared rate limiter, handed to the use case."""
 
 from __future__ import annotations
 
+from plugin.adapters.redis.bulk_jobs import RedisBulkJobs
 from plugin.ports import Catalogue
 from plugin.usecases import bulk_policies
 from worker import connect_store, runtime
@@ -20,5 +21,5 @@ def run_bulk_backorders(job_id: str) -> dict[str, int]:
         return platform
 
     return bulk_policies.run_bulk_backorders(
-        job_id, connection=rt.redis, catalogue_for=catalogue_for
+        job_id, jobs=RedisBulkJobs(rt.redis), catalogue_for=catalogue_for
     )

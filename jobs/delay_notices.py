@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from plugin.adapters.mail.customer_mail import wording
+from plugin.adapters.mail import wording
 from plugin.adapters.queue.jobs import CHECK_STORE_DELAYS, enqueue_mail
 from plugin.adapters.queue.scheduler import schedule_periodic
 from plugin.adapters.sql.audit import SqlAuditLog
@@ -41,7 +41,7 @@ from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
 from plugin.core.model import Order, PaymentAction, ProductRef, Status
 from plugin.ports import Alerts, CancellationRecord, Message, SelfServiceSettings
 from plugin.usecases import delay_notices, self_service
-from plugin.usecases.notifying import PageLink, customer_email, render
+from plugin.usecases.notifying import PageLink, customer_email
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +193,8 @@ def _notify(
     )
     style = settings.date_style
     refund = action.refund
-    subject, body = render(
-        "delay_notice",
+    subject, body = wording.render(
+        wording.read("customer_email", "delay_notice"),
         {
             "store_name": context.store_name,
             "order_number": backorder.number,
@@ -214,7 +214,6 @@ def _notify(
             else "",
             "page_url": url,
         },
-        wording("delay_notice"),
     )
     message_id, _new = OutboxRepository(context.db).add(
         Message(context.store_id, action.key, "delay_notice", email, subject, body)

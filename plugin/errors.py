@@ -64,3 +64,11 @@ class InvalidState(ConnectError):
 
 class InvalidKeys(ConnectError):
     reason = "invalid_keys"
+
+
+class TemplateProblem(ValueError):
+    """A message wording that does not render; the message says why (shown to the merchant)."""
+
+    def __init__(self, message: str, *, over_budget: bool = False) -> None:
+        super().__init__(message)
+        self.over_budget = over_budget

@@ -634,6 +634,48 @@ class BackorderOutcome:
     message: str
 
 
+@dataclass(frozen=True)
+class BulkJob:
+    """A bulk change of the backorder setting as recorded: what it sets, on which products,
+    and how far it got. `items` (each product, then each variation of a variable product) is
+    None until the job has read the products."""
+
+    job_id: str
+    store_id: int
+    value: str
+    product_ids: list[int]
+    items: list[dict[str, int]] | None
+    total: int
+    done: int
+    failed: int
+    status: str  # queued | running | finished | failed
+    error: str = ""
+
+
+class BulkJobs(Protocol):
+    """Where bulk changes are recorded, queued and followed (kept for a day)."""
+
+    def start(self, store_id: int, value: str, product_ids: list[int]) -> str:
+        """Record a queued job and queue it for a worker; its id."""
+        ...
+
+    def get(self, job_id: str) -> BulkJob | None:
+        """The job, or None when unknown or expired (or `job_id` is not one of ours)."""
+        ...
+
+    def outcomes(self, job_id: str) -> list[dict[str, Any]]: ...
+
+    def set_status(self, job_id: str, status: str, error: str = "") -> None: ...
+
+    def plan(self, job_id: str, items: list[dict[str, int]]) -> None:
+        """Keep the items the job will write (a retry reads them back) and their number."""
+        ...
+
+    def record(self, job_id: str, outcomes: list[dict[str, Any]], failed: int) -> None:
+        """Append `outcomes`, count them done, and set the failures so far, together."""
+        ...
+
+
 # --- the platform itself (not bound to a store) ---------------------------------------------------
 
 
@@ -784,6 +826,16 @@ class TemplateText:
 
     subject: str
     body: str
+
+
+class MessageWording(Protocol):
+    """The shipped wording of the store messages, and rendering a wording safely."""
+
+    def default(self, kind: str) -> TemplateText: ...
+
+    def render(self, wording: TemplateText, context: Mapping[str, Any]) -> tuple[str, str]:
+        """(subject, body); `plugin.errors.TemplateProblem` when the wording does not render."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from jobs.delay_notices import enqueue_store_check
 from jobs.self_service import enqueue_request
 from plugin.adapters.customer_links import CustomerLinks, LinkClaim, Verdict, same_digest
-from plugin.adapters.mail.customer_mail import wording
+from plugin.adapters.mail import wording
 from plugin.adapters.queue.jobs import enqueue_mail
 from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
@@ -45,7 +45,7 @@ from plugin.core.model import DeliveryCondition, Order, PaymentAction
 from plugin.errors import BackordersError
 from plugin.ports import Message
 from plugin.usecases import delay_notices, self_service
-from plugin.usecases.notifying import customer_email, render
+from plugin.usecases.notifying import customer_email
 from web.auth import services
 from web.inputs import is_numeric_id
 
@@ -554,11 +554,10 @@ def _send_new_link(store_id: int, number: str, email: str) -> None:
 def send_link(store_id: int, store_name: str, link: LinkRecord, email: str) -> int:
     """Put the 'your order page' e-mail in the outbox and queue it; its outbox id."""
     token = links().token(store_id, link.order_id, email, link.version)
-    subject, body = render(
-        "customer_link",
+    subject, body = wording.render(
+        wording.read("customer_email", "customer_link"),
         {"store_name": store_name, "order_number": link.order_number,
          "page_url": page_url(store_id, token)},
-        wording("customer_link"),
     )  # fmt: skip
     moment = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
     key = f"customer_link:{link.order_id}:{link.version}:{moment}"

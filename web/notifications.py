@@ -9,9 +9,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate
 from werkzeug.wrappers import Response
 
+from plugin.adapters.mail import wording
 from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
 from plugin.ports import TemplateText
-from plugin.usecases.notifying import KINDS, default_template, template_problems
+from plugin.usecases.notifying import KINDS
 from web.auth import form_errors, login_required, owned_store, services
 
 logger = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def email_template(store_id: int, kind: str) -> Response | str | tuple[str, int]
     if kind not in KINDS:
         abort(404)
     current = store_mail(services().db, store.id).templates.get(kind)
-    values = current or default_template(kind)
+    values = current or wording.read(wording.STORE_MESSAGES, kind)
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         data = {k: request.form[k] for k in request.form if k != "csrf_token"}
@@ -67,7 +68,7 @@ def email_template(store_id: int, kind: str) -> Response | str | tuple[str, int]
                 save_email_template(services().db, store.id, kind, None)
                 flash("The default wording is back.", "ok")
                 return redirect(url_for(".email_template", store_id=store.id, kind=kind), code=303)
-            errors = template_problems(kind, template)
+            errors = wording.problems(template, KINDS[kind].sample)
             if not errors:
                 save_email_template(services().db, store.id, kind, template)
                 logger.info("event=email_template_saved store_id=%s kind=%s", store.id, kind)

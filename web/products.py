@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from werkzeug.wrappers import Response
 
+from plugin.adapters.redis.bulk_jobs import RedisBulkJobs
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.reports import open_backorder_quantities
 from plugin.adapters.sql.stores import StoreRecord
@@ -134,7 +135,7 @@ def _products_page(
             }
         )
     job_id = request.args.get("job", "")
-    job = bulk_status(services().redis, job_id) if job_id else None
+    job = bulk_status(RedisBulkJobs(services().redis), job_id) if job_id else None
     if job is not None and job["store_id"] != store.id:
         job = None
     html = render_template(
@@ -276,7 +277,11 @@ def bulk(store_id: int) -> Response:
         return redirect(url_for("products.index", store_id=store.id, **filters.as_args()), 303)
     try:
         job_id = start_bulk_backorders(
-            services().redis, store.id, ids, value, choices=_backorder_values(_driver(store))
+            RedisBulkJobs(services().redis),
+            store.id,
+            ids,
+            value,
+            choices=_backorder_values(_driver(store)),
         )
     except redis.RedisError:
         flash("The job queue is unavailable; nothing was changed.", "error")
@@ -291,7 +296,7 @@ def bulk(store_id: int) -> Response:
 def bulk_progress(store_id: int, job_id: str) -> Response:
     """The bulk job's progress as JSON (polled by the products page)."""
     store = owned_store(store_id)
-    status = bulk_status(services().redis, job_id)
+    status = bulk_status(RedisBulkJobs(services().redis), job_id)
     if status is None or status["store_id"] != store.id:
         abort(404)
     return jsonify(status)

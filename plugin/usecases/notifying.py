@@ -1,12 +1,11 @@
 """What Backorders tells people, and in which words.
 
 Four messages: the customer's "your order was split" and "your backorder is released", the
-merchant's "this order could not be backordered" and "stock arrived for open backorders". Each is a
-plain-text Jinja template in `templates/email/<kind>.txt` (first line `Subject: ...`, a blank line,
-then the body); a store may replace the wording (stored with its settings, see
-`plugin/adapters/sql/outbox.py`). Every template runs in Jinja's sandbox with a budget of steps,
-value sizes and output (plugin/adapters/mail/template_sandbox.py), when a merchant saves it and when
-a message is rendered.
+merchant's "this order could not be backordered" and "stock arrived for open backorders". Each
+has a shipped plain-text wording (`templates/email/<kind>.txt`); a store may replace it (stored
+with its settings, see `plugin/adapters/sql/outbox.py`). The notifier renders through the
+`MessageWording` port (plugin/adapters/mail/wording.py: Jinja's sandbox with a budget of steps,
+value sizes and output).
 
 `Notifications` turns domain events into messages and hands them to a `post` callable (the
 outbox plus a mail job, built in `worker.py`); it never talks SMTP itself.
@@ -15,25 +14,17 @@ outbox plus a mail job, built in `worker.py`); it never talks SMTP itself.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from plugin.adapters.mail.template_sandbox import (
-    BudgetedSandbox,
-    RenderBudgetExceeded,
-    render_within_budget,
-)
 from plugin.core.model import Order, PaymentAction, Plan, Policies, ProductRef, Reason
-from plugin.ports import Message, StoreMail, TemplateText
+from plugin.errors import TemplateProblem
+from plugin.ports import Message, MessageWording, StoreMail, TemplateText
 
 log = logging.getLogger(__name__)
-
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
 
 ORDER_SPLIT = "order_split"
 BACKORDER_RELEASED = "backorder_released"
@@ -101,87 +92,9 @@ KINDS: dict[str, Kind] = {
 }
 
 
-class TemplateProblem(ValueError):
-    """A template that does not render; the message says why (shown to the merchant)."""
-
-    def __init__(self, message: str, *, over_budget: bool = False) -> None:
-        super().__init__(message)
-        self.over_budget = over_budget
-
-
-# Plain text: nothing is escaped (autoescape off), and nothing here is ever put into HTML
-# unescaped (the outbox page lets Jinja's HTML autoescaping escape the text).
-_ENV = BudgetedSandbox()
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled(text: str) -> Any:  # a jinja2 Template of the budgeted sandbox
-    """`text` compiled once per process: a worker renders the same few wordings over and over,
-    and compiling one costs more than rendering it. (A text that does not compile raises, and
-    is not kept.)"""
-    return _ENV.from_string(text)
-
-
-def compile_default_templates() -> None:
-    """Compile the shipped wording of every message (a worker does it before its first job)."""
-    for kind in KINDS:
-        template = default_template(kind)
-        _compiled(template.subject)
-        _compiled(template.body)
-
-
-def _render_text(text: str, context: Mapping[str, Any]) -> str:
-    """One template text rendered within the budget; TemplateProblem for any failure."""
-    try:
-        return render_within_budget(_compiled(text), context)
-    except RenderBudgetExceeded as exc:
-        raise TemplateProblem(
-            f"This template does too much to render: {exc} (e-mail templates have a budget).",
-            over_budget=True,
-        ) from exc
-    except Exception as exc:  # noqa: BLE001 - a merchant's template may fail in any way
-        raise TemplateProblem(
-            f"This template does not render: {type(exc).__name__}: {exc}"
-        ) from exc
-
-
-def default_template(kind: str) -> TemplateText:
-    """The wording shipped in `templates/email/<kind>.txt`."""
-    if kind not in KINDS:
-        raise KeyError(kind)
-    text = (TEMPLATE_DIR / f"{kind}.txt").read_text(encoding="utf-8")
-    first, _, rest = text.partition("\n")
-    if not first.startswith("Subject: "):
-        raise ValueError(f"templates/email/{kind}.txt must start with 'Subject: '")
-    return TemplateText(first.removeprefix("Subject: "), rest.removeprefix("\n"))
-
-
-def render(kind: str, context: Mapping[str, Any], template: TemplateText) -> tuple[str, str]:
-    """(subject, body) of `template` filled with `context`; TemplateProblem when it fails."""
-    subject = _render_text(template.subject, context)
-    body = _render_text(template.body, context)
-    # A subject is one header line: a template must not be able to add headers.
-    subject = " ".join(subject.split())
-    return subject, body
-
-
-def template_problems(kind: str, template: TemplateText) -> dict[str, list[str]]:
-    """Errors of a merchant's template by field ('subject', 'body'); empty when it renders."""
-    sample = KINDS[kind].sample
-    problems: dict[str, list[str]] = {}
-    for name in ("subject", "body"):
-        try:
-            _render_text(getattr(template, name), sample)
-        except TemplateProblem as exc:
-            problems[name] = [str(exc)]
-    if "subject" not in problems and not template.subject.strip():
-        problems["subject"] = ["Enter a subject."]
-    return problems
-
-
-def template_for(store: StoreMail, kind: str) -> TemplateText:
-    """The store's own wording of `kind`, else the default."""
-    return store.templates.get(kind) or default_template(kind)
+def template_for(store: StoreMail, kind: str, wording: MessageWording) -> TemplateText:
+    """The store's own wording of `kind`, else the shipped one."""
+    return store.templates.get(kind) or wording.default(kind)
 
 
 # --- contexts ---------------------------------------------------------------------------------
@@ -295,8 +208,11 @@ class Notifications:
         post: Callable[[Message], object],
         alert: Callable[[int, str, str], object] | None = None,
         page_link: PageLink | None = None,
+        *,
+        wording: MessageWording,
     ) -> None:
         self.store_mail = store_mail
+        self.wording = wording
         self.post = post
         self.alert = alert
         self.page_link = page_link
@@ -321,7 +237,7 @@ class Notifications:
             log.info("notification skipped: no address store=%s kind=%s", store_id, kind)
             return None
         try:
-            subject, body = render(kind, context, template_for(store, kind))
+            subject, body = self.wording.render(template_for(store, kind, self.wording), context)
         except TemplateProblem as exc:
             # A stored override broke (it rendered when saved, or was saved before a check
             # existed): the render stopped, so fall back to our wording rather than leave the
@@ -339,7 +255,7 @@ class Notifications:
                     f'Your wording of "{KINDS[kind].label}" could not be used, so the '
                     f"default wording was sent. {exc}",
                 )
-            subject, body = render(kind, context, default_template(kind))
+            subject, body = self.wording.render(self.wording.default(kind), context)
         message = Message(store_id, key, kind, recipient, subject, body)
         self.post(message)
         return message

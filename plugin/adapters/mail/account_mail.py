@@ -9,31 +9,23 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import redis
 
+from plugin.adapters.mail import wording
 from plugin.adapters.mail.smtp import redact
 from plugin.adapters.queue.jobs import enqueue_mail
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.core.accounts import normalize_email
-from plugin.ports import Message, TemplateText
-from plugin.usecases.notifying import render
+from plugin.ports import Message
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "templates" / "account_email"
 VERIFY_EMAIL = "verify_email"
 ALREADY_REGISTERED = "already_registered"
 MAX_MAILS_PER_ADDRESS = 5  # within the window: enough to retry, too few to flood an inbox
 WINDOW_S = 3600
-
-
-def wording(kind: str) -> TemplateText:
-    """`templates/account_email/<kind>.txt`: a `Subject: ` line, a blank line, the body."""
-    first, _, rest = (TEMPLATE_DIR / f"{kind}.txt").read_text(encoding="utf-8").partition("\n")
-    return TemplateText(first.removeprefix("Subject: "), rest.removeprefix("\n"))
 
 
 def _allowed(connection: redis.Redis, recipient: str) -> bool:
@@ -62,7 +54,7 @@ def send_account_mail(
     except redis.RedisError as exc:
         log.warning("account mail not sent: queue down kind=%s error=%s", kind, type(exc).__name__)
         return None
-    subject, body = render(kind, context, wording(kind))
+    subject, body = wording.render(wording.read("account_email", kind), context)
     key = f"account:{kind}:{secrets.token_hex(8)}"
     message_id, _new = outbox.add(Message(None, key, kind, recipient, subject, body))
     try:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from jobs.self_service import page_links, request_job_id
 from plugin.adapters.customer_links import CustomerLinks
+from plugin.adapters.mail.wording import SandboxedWording
 from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.models import AuditEntry, CustomerRequest, OutboxMessage
@@ -83,6 +84,7 @@ def place_and_split(app: Flask, live: LiveStore, *, paid: bool = False, mugs: in
         lambda store_id: store_mail(db, store_id),
         outbox.add,
         page_link=page_links(db, SECRET_KEY, state(app).config.public_url),
+        wording=SandboxedWording(),
     )
     result = splitting.handle_order_event(
         live.store.id,

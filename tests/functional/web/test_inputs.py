@@ -10,6 +10,7 @@ import redis
 from flask import Flask
 
 from plugin.adapters.queue.jobs import event_queue
+from plugin.adapters.redis.bulk_jobs import RedisBulkJobs
 from plugin.adapters.sql.stores import StoreRecord
 from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES
 from plugin.usecases.bulk_policies import start_bulk_backorders
@@ -114,7 +115,9 @@ def test_a_bulk_job_id_cannot_address_another_redis_key(
     app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
 ) -> None:
     """The report: `<job id>:outcomes` read the outcomes list as a hash (WRONGTYPE, a 500)."""
-    job_id = start_bulk_backorders(redis_client, alice_store.id, [11], "yes", choices=WOOCOMMERCE)
+    job_id = start_bulk_backorders(
+        RedisBulkJobs(redis_client), alice_store.id, [11], "yes", choices=WOOCOMMERCE
+    )
     # The job's first outcome, as run_bulk_backorders writes it.
     outcome = {"product_id": 11, "ok": True, "message": "backorders=yes"}
     redis_client.rpush(f"backorders:bulk:{job_id}:outcomes", json.dumps(outcome))

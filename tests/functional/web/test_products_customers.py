@@ -224,11 +224,12 @@ def test_an_invalid_customer_form_shows_errors_and_saves_nothing(
 def test_bulk_job_records_a_failed_product_and_carries_on(
     app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis, worker_env: None
 ) -> None:
+    from plugin.adapters.redis.bulk_jobs import RedisBulkJobs
     from plugin.usecases.bulk_policies import start_bulk_backorders
 
     mug = live_store.product_id("MUG-BLUE")
     job_id = start_bulk_backorders(
-        redis_client, live_store.store.id, [999999, mug], "yes", choices=WOOCOMMERCE
+        RedisBulkJobs(redis_client), live_store.store.id, [999999, mug], "yes", choices=WOOCOMMERCE
     )
     worker = SimpleWorker(
         [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
@@ -334,12 +335,13 @@ def test_bulk_change_reaches_each_variation_of_a_variable_product_by_batch(
 def test_bulk_batch_records_a_failed_variation_and_carries_on(
     app: Flask, alice: Merchant, live_store: LiveStore, redis_client: redis.Redis, worker_env: None
 ) -> None:
+    from plugin.adapters.redis.bulk_jobs import RedisBulkJobs
     from plugin.usecases.bulk_policies import start_bulk_backorders
 
     shirt = live_store.product_id("SHIRT-FIELD")
     variations = [int(v) for v in live_store.shop.product_json(shirt)["variations"]]
     job_id = start_bulk_backorders(
-        redis_client, live_store.store.id, [shirt], "notify", choices=WOOCOMMERCE
+        RedisBulkJobs(redis_client), live_store.store.id, [shirt], "notify", choices=WOOCOMMERCE
     )
     # A plan made before one variation was deleted from the store: that item fails, not the job.
     redis_client.hset(

@@ -15,14 +15,6 @@ USECASES = Path(__file__).resolve().parents[3] / "plugin" / "usecases"
 MODULES = sorted(USECASES.glob("*.py"))
 ALLOWED = ("plugin.core", "plugin.ports", "plugin.errors", "plugin.steps", "plugin.usecases")
 FRAMEWORKS = ("flask", "rq", "sqlalchemy", "requests", "jinja2", "redis")
-# Known exceptions, each still to be moved behind a port (left open in issue 17):
-KNOWN = {
-    # The bulk change keeps its progress in Redis and queues its own job.
-    ("bulk_policies.py", "redis"),
-    ("bulk_policies.py", "plugin.adapters.queue.jobs"),
-    # Merchant templates are rendered by the sandboxed Jinja of the mail adapter.
-    ("notifying.py", "plugin.adapters.mail.template_sandbox"),
-}
 
 
 def forbidden(module: Path) -> set[str]:
@@ -33,7 +25,7 @@ def forbidden(module: Path) -> set[str]:
         if (name.startswith("plugin") and not name.startswith(ALLOWED))
         or name.split(".")[0] in FRAMEWORKS
         or name in ("app", "worker", "run")
-    } - {name for file, name in KNOWN if file == module.name}
+    }
 
 
 def test_the_check_sees_adapters_platforms_and_frameworks(tmp_path: Path) -> None:

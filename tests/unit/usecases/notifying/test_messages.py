@@ -7,6 +7,8 @@ import datetime as dt
 
 import pytest
 
+from plugin.adapters.mail import wording
+from plugin.adapters.mail.wording import STORE_MESSAGES, SandboxedWording, problems, read, render
 from plugin.core.model import (
     BackorderMode,
     PaymentState,
@@ -15,15 +17,9 @@ from plugin.core.model import (
     ProductRef,
     StoreSettings,
 )
+from plugin.errors import TemplateProblem
 from plugin.ports import Message, StoreMail, TemplateText
-from plugin.usecases.notifying import (
-    KINDS,
-    Notifications,
-    TemplateProblem,
-    default_template,
-    render,
-    template_problems,
-)
+from plugin.usecases.notifying import KINDS, Notifications
 from plugin.usecases.splitting import handle_order_event
 from tests.fakes import (
     FakeAlerts,
@@ -47,7 +43,9 @@ class Outbox:
         self.messages: list[Message] = []
 
     def notifications(self) -> Notifications:
-        return Notifications(lambda _store_id: self.store, self.messages.append)
+        return Notifications(
+            lambda _store_id: self.store, self.messages.append, wording=SandboxedWording()
+        )
 
 
 def split_world(policies: Policies) -> FakePlatform:
@@ -256,9 +254,7 @@ def test_the_stores_own_wording_is_used() -> None:
 
 def test_a_subject_cannot_add_header_lines() -> None:
     subject, _body = render(
-        "stock_arrived",
-        KINDS["stock_arrived"].sample,
-        TemplateText("Stock\nBcc: x@evil.test", "b"),
+        TemplateText("Stock\nBcc: x@evil.test", "b"), KINDS["stock_arrived"].sample
     )
     assert subject == "Stock Bcc: x@evil.test"
 
@@ -273,19 +269,19 @@ def test_a_subject_cannot_add_header_lines() -> None:
     ],
 )
 def test_broken_wording_is_refused(template: TemplateText, field: str, fragment: str) -> None:
-    problems = template_problems("order_split", template)
-    assert list(problems) == [field]
-    assert fragment in problems[field][0]
+    found = problems(template, KINDS["order_split"].sample)
+    assert list(found) == [field]
+    assert fragment in found[field][0]
 
 
 def test_every_default_renders_with_its_sample() -> None:
     for kind in KINDS:
-        assert template_problems(kind, default_template(kind)) == {}
+        assert problems(read(STORE_MESSAGES, kind), KINDS[kind].sample) == {}
 
 
 def test_render_raises_template_problem() -> None:
     with pytest.raises(TemplateProblem, match="UndefinedError"):
-        render("order_split", {}, default_template("order_split"))
+        render(read(STORE_MESSAGES, "order_split"), {})
 
 
 def test_each_message_reads_the_stores_mail_settings_once() -> None:
@@ -298,7 +294,7 @@ def test_each_message_reads_the_stores_mail_settings_once() -> None:
         reads.append(store_id)
         return StoreMail("Mug Shop", alert_email="owner@shop.test")
 
-    notifications = Notifications(store_mail, sent.append)
+    notifications = Notifications(store_mail, sent.append, wording=SandboxedWording())
 
     notifications.backorder_released(STORE, released_order(), None)
     notifications.stock_arrived(STORE, ProductRef("17"), 5, event="job-1")
@@ -308,29 +304,25 @@ def test_each_message_reads_the_stores_mail_settings_once() -> None:
 
 
 def test_a_wording_is_compiled_once_and_rendered_again_from_the_compiled_form() -> None:
-    from plugin.usecases import notifying
-
     own = TemplateText("Hello {{ store_name }}", "{{ units }} units of {{ product }}")
     context = {"store_name": "Mug Shop", "units": 5, "product": "product 17"}
-    notifying._compiled.cache_clear()
+    wording._compiled.cache_clear()
 
-    first = render("stock_arrived", context, own)
-    second = render("stock_arrived", context, own)
+    first = render(own, context)
+    second = render(own, context)
 
     assert first == second == ("Hello Mug Shop", "5 units of product 17")
-    info = notifying._compiled.cache_info()
+    info = wording._compiled.cache_info()
     assert (info.misses, info.hits, info.currsize) == (2, 2, 2)
 
 
 def test_the_default_wordings_are_compiled_ahead_of_the_first_message() -> None:
-    from plugin.usecases import notifying
+    wording._compiled.cache_clear()
 
-    notifying._compiled.cache_clear()
+    wording.compile_all(read(STORE_MESSAGES, kind) for kind in KINDS)
 
-    notifying.compile_default_templates()
-
-    assert notifying._compiled.cache_info().currsize == 2 * len(KINDS)
+    assert wording._compiled.cache_info().currsize == 2 * len(KINDS)
     outbox = Outbox(StoreMail("Mug Shop", alert_email="owner@shop.test"))
     outbox.notifications().stock_arrived(STORE, ProductRef("17"), 5, event="job-1")
-    assert notifying._compiled.cache_info().misses == 2 * len(KINDS)  # nothing compiled again
+    assert wording._compiled.cache_info().misses == 2 * len(KINDS)  # nothing compiled again
     assert [m.kind for m in outbox.messages] == ["stock_arrived"]

@@ -8,15 +8,10 @@ import time
 
 import pytest
 
+from plugin.adapters.mail.wording import STORE_MESSAGES, SandboxedWording, problems, read, render
 from plugin.core.model import BackorderMode, Policies
 from plugin.ports import Message, StoreMail, TemplateText
-from plugin.usecases.notifying import (
-    KINDS,
-    Notifications,
-    default_template,
-    render,
-    template_problems,
-)
+from plugin.usecases.notifying import KINDS, Notifications
 from tests.unit.usecases.notifying.test_messages import Outbox, run_split, split_world
 
 # The reporter's template: eight saves of it held every web thread (health check 87 s).
@@ -24,6 +19,7 @@ REPORTED = (
     "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}"
     "{{ a }}{{ b }}{{ c }}{% endfor %}{% endfor %}{% endfor %}"
 )
+SAMPLE = KINDS["order_split"].sample
 BUDGET = "This template does too much to render: "
 BUDGET_NOTE = " (e-mail templates have a budget)."
 STEPS = "more than 10,000 steps (loop passes, calls and filters)"
@@ -85,23 +81,23 @@ REFUSED = [
 @pytest.mark.parametrize(("body", "reason"), OVER_BUDGET)
 def test_a_template_over_budget_is_refused_quickly(body: str, reason: str) -> None:
     started = time.monotonic()
-    problems = template_problems("order_split", TemplateText("Hi", body))
+    found = problems(TemplateText("Hi", body), SAMPLE)
     elapsed = time.monotonic() - started
-    assert problems == {"body": [f"{BUDGET}{reason}{BUDGET_NOTE}"]}
+    assert found == {"body": [f"{BUDGET}{reason}{BUDGET_NOTE}"]}
     assert elapsed < 2.0, elapsed
 
 
 @pytest.mark.parametrize(("body", "start"), REFUSED)
 def test_what_cannot_be_budgeted_is_not_available(body: str, start: str) -> None:
     started = time.monotonic()
-    [problem] = template_problems("order_split", TemplateText("Hi", body))["body"]
+    [problem] = problems(TemplateText("Hi", body), SAMPLE)["body"]
     assert problem.startswith(f"This template does not render: {start}"), problem
     assert time.monotonic() - started < 2.0
 
 
 def test_the_subject_has_the_same_budget() -> None:
-    problems = template_problems("order_split", TemplateText(REPORTED, "fine"))
-    assert problems == {"subject": [f"{BUDGET}a range of more than 1,000 numbers{BUDGET_NOTE}"]}
+    found = problems(TemplateText(REPORTED, "fine"), SAMPLE)
+    assert found == {"subject": [f"{BUDGET}a range of more than 1,000 numbers{BUDGET_NOTE}"]}
 
 
 ORDINARY = (
@@ -119,7 +115,7 @@ ORDINARY = (
 
 
 def test_ordinary_templates_render_as_before() -> None:
-    subject, body = render("order_split", KINDS["order_split"].sample, TemplateText("S", ORDINARY))
+    subject, body = render(TemplateText("S", ORDINARY), SAMPLE)
     assert subject == "S"
     assert body == (
         "Hello ANN LEE,\n"
@@ -127,7 +123,7 @@ def test_ordinary_templates_render_as_before() -> None:
         "2 unit(s); ok; 13; 012; ==========; 1024; SHOP 1"
     )
     for kind in KINDS:
-        assert template_problems(kind, default_template(kind)) == {}
+        assert problems(read(STORE_MESSAGES, kind), KINDS[kind].sample) == {}
 
 
 def test_the_worker_stops_a_stored_template_over_budget_sends_the_default_and_alerts() -> None:
@@ -141,6 +137,7 @@ def test_the_worker_stops_a_stored_template_over_budget_sends_the_default_and_al
         lambda _store_id: store,
         outbox.messages.append,
         lambda store_id, kind, text: alerts.append((store_id, kind, text)),
+        wording=SandboxedWording(),
     )
     policies = Policies()
     platform = split_world(policies)
