@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from plugin.core.cancellation import units_share
+from plugin.core.cancellation import units_value
 from plugin.core.model import (
     DeliveryCondition,
     Order,
@@ -127,9 +127,7 @@ class PageLine:
     def value_of(self, units: int, currency: str) -> Decimal:
         """What `units` of this line are worth (taxes included), as a cancellation of them
         counts it (`core.cancellation`)."""
-        return units_share(self.total, self.quantity, units, currency) + units_share(
-            self.tax, self.quantity, units, currency
-        )
+        return units_value(self.total, self.tax, self.quantity, units, currency)
 
 
 @dataclass(frozen=True)
