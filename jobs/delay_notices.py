@@ -38,8 +38,8 @@ from plugin.adapters.sql.self_service import (
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.adapters.sql.stores import OpenAlerts
 from plugin.core.delays import Decision, DelayRule, DelaySettings, SendNotice
-from plugin.core.model import Order, PaymentAction, ProductRef, Status
-from plugin.ports import Alerts, CancellationRecord, Message, SelfServiceSettings
+from plugin.core.model import Order, PaymentAction, PaymentState, ProductRef, Status
+from plugin.ports import Alerts, CancellationRecord, Message, SelfServiceSettings, SplitRecord
 from plugin.usecases import delay_notices, self_service
 from plugin.usecases.notifying import PageLink, customer_email
 
@@ -75,7 +75,8 @@ class DelayContext:
 
 
 def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
-    """Check every backorder order of the store still waiting for stock, at `now`."""
+    """Check every backorder order of the store still waiting for stock, and every original
+    held whole for it, at `now`."""
     db, store_id = context.db, context.store_id
     settings = SqlSelfServiceSettings(db).get(store_id)
     rules = delay_settings(settings)
@@ -86,11 +87,17 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
             if order_id not in waiting_ids:
                 waiting_ids.append(order_id)
     splits = SqlSplitLedger(db)
-    made = {
-        order_id: split
-        for order_id in waiting_ids
-        if (split := self_service.made_by(order_id, splits.for_order(store_id, order_id)))
-    }  # originals held whole are not followed (see README)
+    # A backorder order, by the split that made it; an original held whole (put On Hold
+    # instead of split: "wait and ship everything together"), by its hold record.
+    made: dict[str, SplitRecord] = {}
+    held: set[str] = set()
+    for order_id in waiting_ids:
+        found_splits = splits.for_order(store_id, order_id)
+        if split := self_service.made_by(order_id, found_splits):
+            made[order_id] = split
+        elif hold := self_service.held_by(order_id, found_splits):
+            made[order_id] = hold
+            held.add(order_id)
     if not made:
         return []
     orders = {o.id: o for o in context.platform.get_orders(list(made))}
@@ -106,16 +113,23 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
     decisions = []
     for order_id, split in made.items():
         order = orders.get(order_id)
-        if order is None or order.status is not Status.NEW_BACKORDER:
+        whole = order_id in held
+        if order is None or order.status is not (Status.ON_HOLD if whole else Status.NEW_BACKORDER):
             continue
-        lineage = splits.lineage(store_id, order_id) or [split]
+        lineage = [split] if whole else splits.lineage(store_id, order_id) or [split]
         original_id = lineage[0].original_order_id
         link = links.get(store_id, original_id)  # made with the split e-mail's number
-        original_number = link.order_number if link is not None else original_id
+        if whole:
+            original_number = order.number
+        else:
+            original_number = link.order_number if link is not None else original_id
         found = policies.policies_for(store_id, order)
+        # An order held whole waits for its short lines only: its lines in stock have no date.
+        waits_for = _held_lines(split, removed) if whole else None
         dates = tuple(
             self_service.expected_date(line.ref, found, po_dates.get(order_id))
             for line in order.lines
+            if waits_for is None or line.line_id in waits_for
         )
         watch = records.watch(
             store_id, order_id, original_order_id=original_id,
@@ -128,10 +142,15 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
             original_order_id=original_id,
             original_number=original_number,
             currency=order.currency,
-            paid=split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value,
-            waiting_value=sum((line.total + line.tax for line in order.lines), Decimal(0)),
+            paid=order.payment_state is PaymentState.PAID
+            if whole
+            else split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value,
+            # An order held whole is cancelled whole: what was paid for it (shipping too).
+            waiting_value=order.total
+            if whole
+            else sum((line.total + line.tax for line in order.lines), Decimal(0)),
             line_dates=dates,
-            cancel_lines=tuple(_cancel_lines(split, order_id, removed)),
+            cancel_lines=tuple(_cancel_lines(split, order_id, removed, held=whole)),
         )
         decisions.append(
             delay_notices.check_backorder(
@@ -157,10 +176,26 @@ def _promised(dates: tuple[dt.date | None, ...]) -> dt.date | None:
     return expected_date_of(dates) if dates else None
 
 
-def _cancel_lines(split: Any, order_id: str, removed: set[tuple[str, str]]) -> list[dict[str, Any]]:
+def _held_lines(hold: Any, removed: set[tuple[str, str]]) -> set[str]:
+    """Line ids of an order held whole that wait for stock (`waiting` units) and were not
+    cancelled."""
+    order_id = str(hold.original_order_id)
+    return {
+        str(line.get("line_id"))
+        for line in hold.plan.get("lines", [])
+        if int(line.get("waiting") or 0) > 0 and (order_id, str(line.get("line_id"))) not in removed
+    }
+
+
+def _cancel_lines(
+    split: Any, order_id: str, removed: set[tuple[str, str]], *, held: bool = False
+) -> list[dict[str, Any]]:
+    """What the cancellation path needs per waiting line: the lines moved to a backorder
+    order; every line of an order held whole (nothing of it ships until all of it can, so a
+    cancellation takes the whole order: its last line cancels it)."""
     lines = []
     for plan_line in split.plan.get("lines", []):
-        units = int(plan_line.get("backorder") or 0)
+        units = int(plan_line.get("ordered" if held else "backorder") or 0)
         line_id = str(plan_line.get("line_id"))
         if not units or (order_id, line_id) in removed:
             continue

@@ -241,6 +241,12 @@ class CancellationRecord:
         return ProductRef(self.product_id, self.variant_id)
 
     @property
+    def is_held_whole(self) -> bool:
+        """A line of an original that waits whole for stock (`core.split.hold_key`): the order
+        it is cancelled on is the original itself."""
+        return self.backorder_order_id == self.original_order_id
+
+    @property
     def is_open(self) -> bool:
         """Still to be carried out (not done, not stopped with an error)."""
         return self.state != CancelState.DONE and self.error is None

@@ -20,12 +20,13 @@ from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.adapters.sql.stores import StoreRecord
+from plugin.core.cancellation import after_cancels, units_value
 from plugin.core.model import PaymentAction
 from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitState
-from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key
+from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key, partial_cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
 from web.backorders import ON_HOLD_STATUSES, fetch_orders, product_name
-from web.inputs import is_numeric_id
+from web.inputs import is_numeric_id, units_typed
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ class CancellableLine:
     line: Mapping[str, Any]
     existing: CancellationRecord | None
     open_lines: int  # backorder lines of the order not cancelled, this one included
+    waiting: int  # units still waiting: the line's less those cancelled from it before
+    waiting_total: Decimal  # their money, as the cancellations before left it
+    waiting_tax: Decimal
 
     @property
     def product_id(self) -> str:
@@ -55,8 +59,12 @@ class CancellableLine:
 
     @property
     def value(self) -> Decimal:
-        amounts = self.line.get("moved_amounts") or {}
-        return Decimal(str(amounts.get("total", "0"))) + Decimal(str(amounts.get("tax", "0")))
+        """What the units still waiting are worth, tax included."""
+        return self.waiting_total + self.waiting_tax
+
+    def value_of(self, units: int, currency: str) -> Decimal:
+        """What `units` of them are worth, to the cent as a cancellation counts it."""
+        return units_value(self.waiting_total, self.waiting_tax, self.waiting, units, currency)
 
     @property
     def paid(self) -> bool:
@@ -106,7 +114,29 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
         and c.removes_line
     }  # fmt: skip
     open_lines = sum(1 for m in moved if str(m.get("line_id")) not in cancelled)
-    return CancellableLine(split, line, existing, open_lines)
+    # Some units of the line cancelled before (the customer's page, this form) lower what
+    # waits; one such cancellation still open makes the count uncertain, so wait for it.
+    partial = [
+        c for c in ledger.for_order(store.id, order_id)
+        if c.backorder_order_id == order_id and c.line_id == line_id and c.units is not None
+    ]  # fmt: skip
+    if any(c.is_open for c in partial):
+        raise Refused(f"This backorder line of order #{order_id} is already being cancelled.")
+    amounts = line.get("moved_amounts") or {}
+    total, tax, waiting = after_cancels(
+        Decimal(str(amounts.get("total", "0"))),
+        Decimal(str(amounts.get("tax", "0"))),
+        int(line.get("backorder") or 0),
+        [
+            int(c.units or 0)
+            for c in partial
+            if c.state == CancelState.DONE and (c.outcome or {}).get("reduces_line")
+        ],
+        "",
+    )
+    if waiting <= 0:
+        raise Refused(f"This backorder line of order #{order_id} was already cancelled.")
+    return CancellableLine(split, line, existing, open_lines, waiting, total, tax)
 
 
 def _checked(store_id: int, order_id: str, line_id: str) -> tuple[StoreRecord, CancellableLine]:
@@ -128,6 +158,7 @@ def _page(
     *,
     errors: Mapping[str, list[str]] | None = None,
     reason: str = "",
+    units: str | None = None,
 ) -> str:
     # The product's name, the currency and the original's number, read from the store like
     # the backorders page does (one request, short timeout); the ids alone when it does not
@@ -161,7 +192,17 @@ def _page(
         errors=errors or {},
         reason=reason,
         reason_max=REASON_MAX_LENGTH,
+        units=str(found.waiting) if units is None else units,
+        unit_values=[
+            (count, found.value_of(count, order.currency if order else ""))
+            for count in _counts_shown(found.waiting)
+        ],
     )
+
+
+def _counts_shown(waiting: int) -> list[int]:
+    """The unit counts whose money the page lists: each up to 12, and all of them."""
+    return sorted({*range(1, min(waiting, 12) + 1), waiting})
 
 
 # One rule for both methods: Werkzeug answers 405 rather than 404 when a store id fails the
@@ -181,20 +222,37 @@ def cancel_line(store_id: int, order_id: str, line_id: str) -> BaseResponse | st
     if request.method == "GET":
         return _page(store, order_id, line_id, found)
     reason = " ".join(request.form.get("reason", "").split())
+    errors: dict[str, list[str]] = {}
     if not reason or len(reason) > REASON_MAX_LENGTH:
-        message = (
+        errors["reason"] = [
             "Say why the line is cancelled (it goes into the order notes)."
             if not reason
             else f"At most {REASON_MAX_LENGTH} characters."
-        )
+        ]
+    raw_units = request.form.get("units")
+    # The customer's page's rule (web/inputs.py): empty is every unit waiting.
+    try:
+        typed = units_typed(raw_units, waiting=found.waiting, name=f"product {found.product_id}")
+    except ValueError as error:
+        errors["units"] = [str(error)]
+        typed = None
+    units = found.waiting if typed is None else typed
+    if "units" not in errors and units == 0:
+        errors["units"] = [f"Choose at least 1 unit to cancel (of {found.waiting} waiting)."]
+    if errors:
         return _page(
-            store, order_id, line_id, found, errors={"reason": [message]}, reason=reason
+            store, order_id, line_id, found, errors=errors, reason=reason, units=raw_units
         ), 400
     merchant = current_merchant()
     assert merchant is not None  # login_required
     state = services()
     ledger = SqlCancellationLedger(state.db)
-    key = cancel_key(order_id, line_id)
+    some = units < found.waiting
+    key = (
+        partial_cancel_key(order_id, line_id, units, found.waiting)
+        if some
+        else cancel_key(order_id, line_id)
+    )
     record = ledger.request(
         store.id,
         key,
@@ -203,19 +261,25 @@ def cancel_line(store_id: int, order_id: str, line_id: str) -> BaseResponse | st
         line_id=line_id,
         product_id=found.product_id,
         variant_id=found.variant_id,
-        quantity=found.quantity,
+        quantity=units,
         reason=reason,
         requested_by=merchant.email,
+        units=units if some else None,
     )
     if record is None:  # another request won the race between the check and the insert
         flash("This backorder line is already being cancelled. Nothing else was changed.", "error")
         return _back(store, order_id)
+    asked = (
+        f"{units} of the {found.waiting} backordered units of product {found.product_id} "
+        f"({found.value_of(units, ''):.2f})"
+        if some
+        else f"the backorder line of product {found.product_id} × {units}"
+    )
     audit = SqlAuditLog(state.db)
     for audited in (order_id, found.split.original_order_id):
         audit.record(
             store.id, audited, "decision",
-            f"{merchant.email} asked to cancel the backorder line of product "
-            f"{found.product_id} × {found.quantity} on order #{order_id}. Reason: {reason}",
+            f"{merchant.email} asked to cancel {asked} on order #{order_id}. Reason: {reason}",
             cancel_key=key, requested_by=merchant.email,
         )  # fmt: skip
     try:

@@ -47,7 +47,7 @@ from plugin.ports import Message
 from plugin.usecases import delay_notices, self_service
 from plugin.usecases.notifying import customer_email
 from web.auth import services
-from web.inputs import is_numeric_id
+from web.inputs import is_numeric_id, units_typed
 
 logger = logging.getLogger(__name__)
 
@@ -304,17 +304,9 @@ def _units(
     waiting, every one of them checked, chosen or not; raises ValueError naming the line."""
     found: dict[str, int] = {}
     for ref, (_part, line) in offered.items():
-        text = request.form.get(f"units:{ref}")
-        if text is None or not text.strip():
-            continue
-        text = text.strip()
-        # ASCII digits only: str.isdigit accepts "²", which int() refuses.
-        if not (len(text) <= 6 and text.isascii() and text.isdigit()) or int(text) > line.quantity:
-            raise ValueError(
-                f"{line.name}: enter a whole number of units from 0 to {line.quantity}, "
-                f"not {text[:20]!r}."
-            )
-        found[ref] = int(text)
+        typed = units_typed(request.form.get(f"units:{ref}"), waiting=line.quantity, name=line.name)
+        if typed is not None:
+            found[ref] = typed
     return found
 
 

@@ -25,3 +25,18 @@ def whole_number(raw: str, *, maximum: int) -> int | None:
         return None
     value = int(raw)
     return value if value <= maximum else None
+
+
+def units_typed(raw: str | None, *, waiting: int, name: str) -> int | None:
+    """The units typed to cancel of a line with `waiting` units (the customer's page and the
+    merchant's cancel form): None when left empty, else a whole number from 0 to `waiting`;
+    raises ValueError naming the line otherwise."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    value = whole_number(text, maximum=waiting)
+    if value is None:
+        raise ValueError(
+            f"{name}: enter a whole number of units from 0 to {waiting}, not {text[:20]!r}."
+        )
+    return value

@@ -13,6 +13,7 @@ The merchant's order page and the customer's page both cancel through
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -89,3 +90,24 @@ def units_share(amount: Decimal, quantity: int, units: int, currency: str) -> De
     if units >= quantity:
         return amount
     return allocate(amount, (quantity - units, units), minor_unit(currency))[1]
+
+
+def units_value(total: Decimal, tax: Decimal, quantity: int, units: int, currency: str) -> Decimal:
+    """What `units` of a line of `quantity` units (`total`, `tax`) are worth, tax included, as
+    a cancellation of them counts it (`plan_line_cancel`)."""
+    return units_share(total, quantity, units, currency) + units_share(
+        tax, quantity, units, currency
+    )
+
+
+def after_cancels(
+    total: Decimal, tax: Decimal, quantity: int, cancelled: Iterable[int], currency: str
+) -> tuple[Decimal, Decimal, int]:
+    """A line's `(total, tax, quantity)` after some units were cancelled from it, in order
+    (`cancelled`: the units of each), each taking its share as `plan_line_cancel` did."""
+    for units in cancelled:
+        units = min(units, quantity)
+        total -= units_share(total, quantity, units, currency)
+        tax -= units_share(tax, quantity, units, currency)
+        quantity -= units
+    return total, tax, quantity

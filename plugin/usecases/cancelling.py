@@ -152,6 +152,8 @@ def _carry_out(
         )  # fmt: skip
 
     def note_original() -> None:
+        if record.is_held_whole:  # one order: its note says it all
+            return
         platform.add_note(record.original_order_id, original_note(record, outcome))
         audit.record(
             store_id, record.original_order_id, "info", original_note(record, outcome),
@@ -178,12 +180,16 @@ def _plan(
     if releases.for_order(record.store_id, order_id):
         raise CancelRefused(f"backorder order #{order_id} was already released")
     order = platform.get_order(order_id)
-    if order.status is not Status.NEW_BACKORDER:
+    held = record.is_held_whole
+    if order.status is not (Status.ON_HOLD if held else Status.NEW_BACKORDER):
         raise CancelRefused(
-            f"backorder order #{order_id} is no longer waiting on hold "
-            f"(status {order.status.value})"
+            f"{'order' if held else 'backorder order'} #{order_id} is no longer waiting on "
+            f"hold (status {order.status.value})"
         )
-    line = _find_line(order, platform.original_line_ids(order_id), record)
+    if held:  # the original's own line: no meta to follow
+        line = next((line for line in order.lines if line.line_id == record.line_id), None)
+    else:
+        line = _find_line(order, platform.original_line_ids(order_id), record)
     if line is None:
         raise CancelRefused(
             f"backorder order #{order_id} no longer has the line of product {_product_text(record)}"
@@ -259,7 +265,10 @@ def _some_units(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
 
 
 def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
-    """Private note on the backorder order: what was cancelled, by whom, why."""
+    """Private note on the backorder order (or the order held whole): what was cancelled, by
+    whom, why."""
+    if record.is_held_whole:
+        return _held_note(record, outcome)
     if outcome.get("reduces_line"):
         total = outcome.get("new_total")
         return (
@@ -283,6 +292,23 @@ def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> st
         f"{record.requested_by}. Reason: {record.reason} {change} The units are no longer owed "
         f"to the customer; original order #{record.original_order_id} is unchanged. "
         f"{_payment(record, outcome)}"
+    )
+
+
+def _held_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    """The note on an order that waited whole for stock (`core.split.hold_key`)."""
+    if outcome.get("reduces_line"):
+        change = f"The line keeps {outcome['kept_quantity']} unit(s)"
+    elif outcome.get("cancels_order"):
+        change = "It was the order's last line, so the order is cancelled and its stock restored"
+    else:
+        change = "The line is removed and its stock given back"
+    total = outcome.get("new_total")
+    return (
+        f"Backorders cancelled {_what(record, outcome)} of this order, which waited whole for "
+        f"stock, at the request of {record.requested_by}. Reason: {record.reason} {change}"
+        + (f"; this order's total is now {total}." if total is not None else ".")
+        + f" {_payment(record, outcome)}"
     )
 
 

@@ -46,7 +46,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WaitingBackorder:
-    """A backorder order still waiting for stock, as the store and our ledgers have it now."""
+    """A backorder order (or an original held whole: then `order_id == original_order_id`)
+    still waiting for stock, as the store and our ledgers have it now."""
 
     order_id: str
     number: str
@@ -169,7 +170,9 @@ def _tell(
 
 
 def _orders(backorder: WaitingBackorder) -> Sequence[str]:
-    return (backorder.order_id, backorder.original_order_id)
+    """The orders whose audit trail records an action: the waiting order and its original,
+    once when they are one order (an original held whole waits itself)."""
+    return tuple(dict.fromkeys((backorder.order_id, backorder.original_order_id)))
 
 
 def _send(

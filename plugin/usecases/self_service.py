@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from plugin.core.cancellation import units_share
+from plugin.core.cancellation import units_value
 from plugin.core.model import (
     DeliveryCondition,
     Order,
@@ -37,6 +37,7 @@ from plugin.core.model import (
     minor_unit,
 )
 from plugin.core.rules import delivery_name
+from plugin.core.split import hold_key
 from plugin.ports import (
     AuditLog,
     CancellationRecord,
@@ -126,9 +127,7 @@ class PageLine:
     def value_of(self, units: int, currency: str) -> Decimal:
         """What `units` of this line are worth (taxes included), as a cancellation of them
         counts it (`core.cancellation`)."""
-        return units_share(self.total, self.quantity, units, currency) + units_share(
-            self.tax, self.quantity, units, currency
-        )
+        return units_value(self.total, self.tax, self.quantity, units, currency)
 
 
 @dataclass(frozen=True)
@@ -194,6 +193,13 @@ def made_by(order_id: str, splits: Iterable[SplitRecord]) -> SplitRecord | None:
     )
 
 
+def held_by(order_id: str, splits: Iterable[SplitRecord]) -> SplitRecord | None:
+    """The finished record of original `order_id` waiting whole for stock (`core.split.hold_key`:
+    put On Hold instead of split, its lines wait on it)."""
+    key = hold_key(order_id)
+    return next((s for s in splits if s.split_key == key and s.state == SplitState.DONE), None)
+
+
 # Per backorder order (or original held whole) and product: the open purchase order covering
 # it, as `SqlPurchasing.covering` gives it (number, expected date; None for a draft).
 Covering = Mapping[tuple[str, ProductRef], tuple[str, dt.date | None]]
@@ -246,9 +252,7 @@ def customer_page(
     po_dates = purchase_order_dates or {}
     first = made_by(backorders[0].id, splits) if backorders else None
     paid = bool(first and first.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value)
-    held = any(
-        s.split_key == f"hold:{original.id}" and s.state == SplitState.DONE for s in splits
-    ) and not releases.get(original.id)
+    held = held_by(original.id, splits) is not None and not releases.get(original.id)
     parts = [_original_part(original, held, policies, po_dates.get(original.id))]
     delivery: DeliveryCondition | None = original.delivery_override if held else None
     for order in backorders:

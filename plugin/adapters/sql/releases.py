@@ -50,7 +50,10 @@ def _waiting_order(split: Split, line: Mapping[str, Any], removed: set[tuple[str
     """The order that waits for the units of a finished split's plan line, or "": the
     backorder order it moved them to, or the original itself when it waits whole."""
     if _is_hold(split):
-        return split.original_order_id if int(line.get("waiting") or 0) > 0 else ""
+        cancelled = (str(split.original_order_id), str(line.get("line_id"))) in removed
+        return (
+            split.original_order_id if int(line.get("waiting") or 0) > 0 and not cancelled else ""
+        )
     if split.backorder_order_id is None or not _waits(split, line, removed):
         return ""
     return split.backorder_order_id

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 import run
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
+from plugin.usecases.accounts import DEMO_EMAIL as DEMO
 from tests.e2e.browser.conftest import screenshot
 from tests.e2e.helpers import Api, PluginDb, create_order, wait_for
 
@@ -59,3 +60,56 @@ def test_the_merchant_cancels_a_backorder_line_in_the_browser(
     assert api.get(f"/products/{kettle['id']}")["stock_quantity"] == 0
     notes = [n["note"] for n in api.notes(child["id"])]
     assert any("Reason: Supplier stopped making it" in note for note in notes)
+
+
+def test_the_merchant_cancels_one_of_two_backordered_units_in_the_browser(
+    page: Page, stack: run.Stack, api: Api, plugin_db: PluginDb
+) -> None:
+    store_id = stack.store_id
+    assert store_id is not None
+    tag = uuid.uuid4().hex[:6]
+    mug = api.create_product(f"Mug {tag}", price="10.00", stock=10, backorders="no")
+    kettle = api.create_product(f"Kettle {tag}", price="20.00", stock=0, backorders="yes")
+    order = create_order(api, [(mug["id"], 1), (kettle["id"], 2)])
+    wait_for(
+        lambda: (
+            [s.state for s in plugin_db.ledger.for_order(store_id, str(order["id"]))] == ["done"]
+        ),
+        timeout=60,
+        what="the split",
+    )
+    [child] = api.children(order["id"])
+    [line] = api.order(child["id"])["line_items"]
+    assert (line["quantity"], line["total"]) == (2, "40.00")
+
+    page.goto(f"{stack.web_url}/stores/{store_id}/orders/{order['id']}")
+    page.locator("a.cancel-line").click()
+    expect(page.locator("#units")).to_have_value("2")  # every waiting unit by default
+    expect(page.locator("#cancel-units-money li[data-units='1']")).to_have_text("1 unit: 20.00 USD")
+    page.fill("#units", "0")
+    page.fill("#reason", "The customer wants one kettle only")
+    page.click("#confirm-cancel")  # 0 units: refused, nothing recorded
+    expect(page.locator("#cancel-invalid")).to_be_visible()
+    expect(page.locator("#confirm-cancel")).to_be_visible()
+    ledger = SqlCancellationLedger(plugin_db.db)
+    assert ledger.for_order(store_id, str(child["id"])) == []
+    page.fill("#units", "1")
+    page.fill("#reason", "The customer wants one kettle only")
+    page.click("#confirm-cancel")
+    expect(page.locator(".flash.ok")).to_contain_text("is being cancelled in the store")
+
+    wait_for(
+        lambda: [c.state for c in ledger.for_order(store_id, str(child["id"]))] == ["done"],
+        what="the cancellation carried out",
+    )
+    [record] = ledger.for_order(store_id, str(child["id"]))
+    assert (record.cancel_key, record.units) == (f"cancel:{child['id']}:{record.line_id}:1of2", 1)
+    after = api.order(child["id"])
+    assert after["status"] == "on-hold"  # the line keeps the other unit, still waiting
+    [kept] = after["line_items"]
+    assert (kept["quantity"], kept["total"], kept["subtotal"]) == (1, "20.00", "20.00")
+    assert after["total"] == "20.00"
+    assert api.get(f"/products/{kettle['id']}")["stock_quantity"] == -1
+    notes = [n["note"] for n in api.notes(child["id"])]
+    assert any("cancelled 1 of the 2 backordered units" in note and DEMO in note for note in notes)
+    screenshot(page, "cancel-some-units-done")

@@ -403,3 +403,108 @@ def test_the_order_page_names_a_cancelled_product_once_the_job_has_read_it(
     assert "Copper Kettle (product 7) × 2 of backorder order" in html
     assert "Product 8 × 1 of backorder order" in html
     assert "Product 7 × 2" not in html
+
+
+# --- some units of a line (the units field, the customer's page's validation) ---------------
+
+
+def test_the_form_offers_every_waiting_unit_by_default_and_each_count_s_money(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 3, "10.00"), _line("8", 1, "5.00")])
+    html = alice.get(_cancel_path(alice_store)).get_data(as_text=True)
+    assert '<label for="units">Units to cancel (of 3 waiting)</label>' in html
+    assert 'name="units" id="units" type="number" min="0" max="3" value="3"' in html
+    # The money of each count, to the cent by largest remainder (plugin/core/cancellation.py).
+    assert '<li data-units="1">1 unit: 3.33</li>' in html
+    assert '<li data-units="2">2 units: 6.67</li>' in html
+    assert '<li data-units="3">3 units: 10.00</li>' in html
+
+
+def test_some_units_are_recorded_under_their_own_key_and_one_job(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    response = alice.post(path, {"reason": "Only one wanted", "units": " 1 "}, token_from=path)
+    assert response.status_code == 303
+    ledger = SqlCancellationLedger(state(app).db)
+    assert ledger.get(alice_store.id, "cancel:101:l7") is None
+    record = ledger.get(alice_store.id, "cancel:101:l7:1of2")
+    assert record is not None
+    assert (record.state, record.units, record.quantity, record.requested_by) == (
+        "requested", 1, 1, alice.email,
+    )  # fmt: skip
+    [job] = event_queue(redis_client).get_jobs()
+    assert list(job.args) == [alice_store.id, "cancel:101:l7:1of2"]
+    order_page = alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True)
+    assert (
+        "alice@example.com asked to cancel 1 of the 2 backordered units of product 7 "
+        "(10.00) on order #101. Reason: Only one wanted"
+    ) in order_page
+    # Asked again (a second click): refused while the first is open, nothing more queued.
+    before = _changes(app, redis_client)
+    again = alice.post(path, {"reason": "Only one wanted", "units": "1"}, token_from="/stores")
+    assert again.status_code == 303
+    assert _changes(app, redis_client) == before
+
+
+def test_every_unit_typed_is_the_whole_line(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    alice.post(path, {"reason": "All of it", "units": "2"}, token_from=path)
+    record = SqlCancellationLedger(state(app).db).get(alice_store.id, "cancel:101:l7")
+    assert record is not None and (record.units, record.quantity) == (None, 2)
+
+
+def test_bad_unit_counts_are_refused_like_on_the_customer_s_page_and_change_nothing(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    _two_line_split(app, alice_store)
+    path = _cancel_path(alice_store)
+    before = _changes(app, redis_client)
+    for typed in ("3", "-1", "1.5", "abc", "²", "1e1", "9" * 30):
+        response = alice.post(path, {"reason": "why", "units": typed}, token_from=path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400, typed
+        shown = typed[:20]
+        assert (
+            f"product 7: enter a whole number of units from 0 to 2, not {shown!r}."
+            in html.replace("&#39;", "'")
+        ), typed
+        assert "Nothing was cancelled" in html
+        assert _changes(app, redis_client) == before, typed
+    response = alice.post(path, {"reason": "why", "units": "0"}, token_from=path)
+    assert response.status_code == 400
+    assert "Choose at least 1 unit to cancel" in response.get_data(as_text=True)
+    assert _changes(app, redis_client) == before
+
+
+def test_units_already_cancelled_are_no_longer_offered(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 3, "10.00"), _line("8", 1, "5.00")])
+    ledger = SqlCancellationLedger(state(app).db)
+    ledger.request(
+        alice_store.id, "cancel:101:l7:1of3", backorder_order_id="101",
+        original_order_id="100", line_id="l7", product_id="7", variant_id=None, quantity=1,
+        reason="the customer", requested_by="the customer (c@example.com)", units=1,
+    )  # fmt: skip
+    path = _cancel_path(alice_store)
+    before = _changes(app, redis_client)
+    page = _refused(alice, alice_store, path, "101")
+    assert "This backorder line of order #101 is already being cancelled." in page
+    assert _changes(app, redis_client) == before
+    ledger.advance(
+        alice_store.id, "cancel:101:l7:1of3", "done",
+        outcome={"reduces_line": True, "kept_quantity": 2, "amount": "3.33"},
+    )  # fmt: skip
+    html = alice.get(path).get_data(as_text=True)
+    assert 'max="2" value="2"' in html
+    assert '<li data-units="2">2 units: 6.67</li>' in html
+    response = alice.post(path, {"reason": "why", "units": "3"}, token_from=path)
+    assert response.status_code == 400 and _changes(app, redis_client) == before
+    alice.post(path, {"reason": "the rest", "units": "1"}, token_from=path)
+    assert ledger.get(alice_store.id, "cancel:101:l7:1of2") is not None

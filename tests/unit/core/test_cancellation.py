@@ -3,6 +3,7 @@ write the store gets, and the money of the units cancelled and kept, to the mino
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -125,3 +126,37 @@ def test_a_count_outside_one_to_the_lines_units_is_always_refused(
     else:
         with pytest.raises(CancelError):
             plan_line_cancel(original, units, other_lines=1, currency="USD")
+
+
+def test_the_value_of_some_units_is_their_share_of_total_and_tax_to_the_cent() -> None:
+    from plugin.core.cancellation import units_value
+
+    assert units_value(Decimal("10.00"), Decimal("1.00"), 3, 1, "USD") == Decimal("3.66")
+    assert units_value(Decimal("10.00"), Decimal("1.00"), 3, 3, "USD") == Decimal("11.00")
+    assert units_value(Decimal("1000"), Decimal("0"), 3, 1, "JPY") == Decimal("333")
+
+
+@EXAMPLES
+@given(LINES, st.data())
+def test_a_line_after_cancels_is_what_plan_line_cancel_leaves_one_after_another(
+    original: Line, data: st.DataObject
+) -> None:
+    from plugin.core.cancellation import after_cancels, units_value
+
+    counts: list[int] = []
+    current = original
+    while current.quantity > 1 and data.draw(st.booleans()):
+        units = data.draw(st.integers(1, current.quantity - 1))
+        value = units_value(current.total, current.tax, current.quantity, units, "USD")
+        cancel = plan_line_cancel(current, units, other_lines=1, currency="USD")
+        assert value == cancel.amount
+        counts.append(units)
+        current = dataclasses.replace(
+            current, quantity=cancel.kept_units, subtotal=cancel.kept.subtotal,
+            subtotal_tax=cancel.kept.subtotal_tax, total=cancel.kept.total, tax=cancel.kept.tax,
+        )  # fmt: skip
+    assert after_cancels(original.total, original.tax, original.quantity, counts, "USD") == (
+        current.total,
+        current.tax,
+        current.quantity,
+    )

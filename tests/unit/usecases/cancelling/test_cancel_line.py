@@ -64,7 +64,7 @@ class FakeStore:
         return f"{sum(line.total for line in lines):.2f}"
 
     def cancel_order(self, order_id: str) -> None:
-        if self.order.status is Status.NEW_BACKORDER:
+        if self.order.status in (Status.NEW_BACKORDER, Status.ON_HOLD):
             self.order = dataclasses.replace(self.order, status=Status.CANCELLED)
             self._write("cancel_order", order_id)
 
@@ -397,3 +397,58 @@ def test_a_partial_record_does_not_count_as_removing_the_line() -> None:
 def test_keys_name_the_units_and_the_units_waiting_when_asked() -> None:
     assert partial_cancel_key("2001", "11", 1, 3) == "cancel:2001:11:1of3"
     assert cancel_key("2001", "11") == "cancel:2001:11"
+
+
+# --- a line of an order held whole (delay notices cancel it: plugin/usecases/delay_notices.py)
+
+
+def held_world(
+    *lines: Line, status: Status = Status.ON_HOLD
+) -> tuple[FakeStore, FakeCancellations]:
+    """Original #2000 waits whole On Hold (`hold:2000`, no backorder order): its own lines."""
+    lines = lines or (
+        make_line("11", "7", 2, "10.00", name="Kettle"),
+        make_line("12", "8", 1, "3.00", name="Pen"),
+    )
+    order = make_order("2000", lines, status=status, payment_state=PaymentState.PAID)
+    store = FakeStore(order, {})
+    key = cancel_key("2000", "11")
+    record = CancellationRecord(
+        store_id=STORE, cancel_key=key, backorder_order_id="2000", original_order_id="2000",
+        line_id="11", product_id="7", variant_id=None, quantity=2, reason="No consent",
+        requested_by="Backorders", state=CancelState.REQUESTED,
+    )  # fmt: skip
+    return store, FakeCancellations({key: record})
+
+
+def test_a_line_of_an_order_held_whole_is_removed_from_it_with_one_note() -> None:
+    store, ledger = held_world()
+    audit = FakeAudit()
+    record = run(store, ledger, audit, key=cancel_key("2000", "11"))
+    assert record is not None and record.is_held_whole
+    assert (record.state, record.error) == ("done", None)
+    note = (
+        "Backorders cancelled Kettle × 2 (20.00 USD) of this order, which waited whole for "
+        "stock, at the request of Backorders. Reason: No consent The line is removed and its "
+        "stock given back; this order's total is now 3.00. The customer paid for these units "
+        "with order #2000: refund 20.00 USD from that order (Backorders moves no money)."
+    )
+    assert store.calls == [("remove_line", "2000", "11"), ("add_note", "2000", note)]
+    assert [(e.order_id, e.kind) for e in audit.entries] == [("2000", "call"), ("2000", "info")]
+
+
+def test_the_last_line_of_an_order_held_whole_cancels_it() -> None:
+    store, ledger = held_world(make_line("11", "7", 2, "10.00", name="Kettle"))
+    record = run(store, ledger, key=cancel_key("2000", "11"))
+    assert record is not None and record.state == "done"
+    assert [call[0] for call in store.calls] == ["cancel_order", "add_note"]
+    assert store.order.status is Status.CANCELLED
+    assert "It was the order's last line, so the order is cancelled" in store.calls[1][2]
+
+
+def test_an_order_held_whole_no_longer_on_hold_is_refused_without_a_change() -> None:
+    store, ledger = held_world(status=Status.NEW)  # released meanwhile
+    record = run(store, ledger, key=cancel_key("2000", "11"))
+    assert record is not None and record.state == "requested"
+    assert record.error == "order #2000 is no longer waiting on hold (status new)"
+    assert store.calls == []
