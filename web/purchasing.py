@@ -463,16 +463,20 @@ def covered_by_free_stock(store: StoreRecord) -> set[tuple[str, ProductRef]]:
 def open_demand(
     store: StoreRecord,
 ) -> tuple[dict[str, OpenBackorder], dict[ProductRef, int]]:
-    """The open backorder orders (as allocation ranks them) and each product's free units
-    (as allocation counts them), read from the store."""
+    """The open backorder orders (as allocation ranks them) and the free units of each stock
+    figure they draw on (as allocation counts them, keyed by `OpenLine.pool_ref`: variations
+    sharing their parent's figure share its units), read from the store.
+
+    A figure is taken from the preview of its own product, which counts every order waiting
+    for it; another product's preview counts only its own orders' claims on the figure."""
     orders: dict[str, OpenBackorder] = {}
-    free: dict[ProductRef, int] = {}
+    own: dict[ProductRef, int] = {}
+    seen: dict[ProductRef, int] = {}
     for preview in _previews(store):
         orders.update(preview.orders)
-        for order in preview.orders.values():
-            for line in order.lines:
-                free[line.ref] = preview.available_now.get(line.pool or line.ref, 0)
-    return orders, free
+        for figure, units in preview.available_now.items():
+            (own if figure.product_id == preview.product_id else seen)[figure] = units
+    return orders, {**seen, **own}
 
 
 def _proposal(store: StoreRecord) -> tuple[Proposal, dict[str, OpenBackorder]]:

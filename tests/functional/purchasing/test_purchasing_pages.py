@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -502,3 +503,59 @@ def test_the_proposal_purchase_order_and_print_pages_name_the_products(
     assert f'<td class="product">Copper Kettle (product {kettle})' in order_page
     printed = alice.get(f"{base}/orders/{number}/print").get_data(as_text=True)
     assert f'<td class="product">Walnut Board (product {board})</td>' in printed
+
+
+def test_variations_sharing_their_parents_stock_are_proposed_with_its_free_units_once(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    """Issue 14: two variations drawing on their parent's figure (WooCommerce `manage_stock`
+    "parent"), 5 units waiting for each and 3 free: each saw the 3 free units, and the
+    proposal bought 2 + 2; it buys 7, the 3 free units going to the older order."""
+    from plugin.adapters.sql.audit import SqlAuditLog
+    from plugin.adapters.sql.policies import SqlPolicyStore
+    from plugin.adapters.sql.releases import SqlReleaseLedger
+    from plugin.adapters.sql.splits import SqlSplitLedger
+    from plugin.usecases import splitting
+    from tests.functional.web.test_customer_page import _platform
+
+    shop, store, db = live_store.shop, live_store.store, state(app).db
+    shirt = shop.create_product(
+        {"name": "Rain Jacket", "type": "variable", "manage_stock": True, "stock_quantity": 0,
+         "backorders": "notify"}
+    )["id"]  # fmt: skip
+    red, blue = (
+        shop.create_variation(shirt, {"regular_price": "40.00", "manage_stock": False})["id"]
+        for _ in range(2)
+    )
+    for variation in (red, blue):  # red's order is the older
+        order = shop.create_order(
+            {"status": "on-hold", "payment_method": "bacs",
+             "line_items": [{"product_id": shirt, "variation_id": variation, "quantity": 5}]}
+        )  # fmt: skip
+        result = splitting.handle_order_event(
+            store.id, str(order["id"]), platform=_platform(live_store),
+            ledger=SqlSplitLedger(db), releases=SqlReleaseLedger(db),
+            policies=SqlPolicyStore(db), audit=SqlAuditLog(db),
+        )  # fmt: skip
+        assert result is not None and result.status == "hold"  # nothing ships: held whole
+    assert shop.product_json(shirt)["stock_quantity"] == -10
+    shop.update_product(shirt, {"stock_quantity": -7})  # 3 arrive
+    supplier = _supplier(app, store)
+    _purchasing(app).save_links(
+        store.id,
+        [SupplierProduct(supplier.id, ProductRef(str(shirt)), Decimal("12"), "JACKET")],
+    )
+
+    html = alice.get(f"{_base(store)}/proposal").get_data(as_text=True)
+
+    quantities = {
+        field: int(quantity)
+        for field, quantity in re.findall(
+            r'<tr class="proposal-line" data-product="([0-9-]+)" data-quantity="([0-9]+)">', html
+        )
+    }
+    assert quantities == {f"{shirt}-{red}": 2, f"{shirt}-{blue}": 5}
+    assert (
+        f"5 units wait on 1 backorder order, 3 free in stock (product {shirt}&#39;s stock, "
+        "shared with other products), 0 on order; 2 needed."
+    ) in html

@@ -454,6 +454,54 @@ def test_a_products_lines_of_one_order_count_together_and_negative_stock_is_none
     assert (b.demand, b.free, b.needed, b.covers) == (5, 0, 5, (Reservation("1", 5),))
 
 
+SHIRT_BLUE = ProductRef("S", "blue")
+
+
+def shared(order_id: str, ref: ProductRef, units: int, days_old: int) -> OpenBackorder:
+    """A backorder order for a variation drawing on its parent's stock figure (SHIRT)."""
+    return dataclasses.replace(
+        backorder(order_id, [], days_old=days_old),
+        lines=(OpenLine(f"{order_id}-1", ref, units, SHIRT),),
+    )
+
+
+def test_variations_sharing_their_parents_stock_count_its_free_units_once() -> None:
+    """Issue 14: each variation drawing on the parent's figure saw all of its free units, so
+    3 free units covered 3 of red's 5 and 3 of blue's 5 and the proposal bought 4, not 7."""
+    links = tuple(SupplierProduct("s1", ref, Decimal("4")) for ref in (SHIRT_RED, SHIRT_BLUE))
+    orders = [shared("1", SHIRT_BLUE, 5, days_old=2), shared("2", SHIRT_RED, 5, days_old=4)]
+    proposal = plan_proposal(orders, {SHIRT: 3}, [], catalogue(*links))
+    blue, red = proposal.lines
+    # The free units go to the waiting orders in allocation order: red's order 2 is older.
+    assert (red.ref, red.demand, red.free, red.needed, red.quantity) == (SHIRT_RED, 5, 3, 2, 2)
+    assert (red.covered_by_stock, red.covers) == (3, (Reservation("2", 2),))
+    assert (blue.ref, blue.demand, blue.free, blue.needed, blue.quantity) == (
+        SHIRT_BLUE, 5, 0, 5, 5,
+    )  # fmt: skip
+    assert (blue.covered_by_stock, blue.covers) == (0, (Reservation("1", 5),))
+    assert sum(line.quantity for line in proposal.lines) == 7
+    assert (red.stock_figure, blue.stock_figure) == (SHIRT, SHIRT)
+    assert red.reason.message == (
+        "Product S (variation red): 5 units wait on 1 backorder order, 3 free in stock "
+        "(product S's stock, shared with other products), 0 on order; 2 needed."
+    )
+    # A figure of its own is not shared: the line says nothing more.
+    (a,) = plan_proposal([backorder("1", [(B, 2)])], {B: 1}, [], catalogue()).lines
+    assert a.stock_figure is None
+    assert a.reason.message == (
+        "Product B: 2 units wait on 1 backorder order, 1 free in stock, 0 on order; 1 needed."
+    )
+
+
+def test_expected_dates_count_shared_free_units_once() -> None:
+    orders = [shared("1", SHIRT_BLUE, 2, days_old=2), shared("2", SHIRT_RED, 2, days_old=4)]
+    manual = {SHIRT_RED: dt.date(2027, 1, 5), SHIRT_BLUE: dt.date(2027, 1, 9)}
+    # 2 free units: red's older order is released with them, blue still waits.
+    assert expected_dates(orders, {SHIRT: 2}, [], manual) == {
+        ("1", SHIRT_BLUE): dt.date(2027, 1, 9)
+    }
+
+
 def test_a_product_needing_nothing_is_left_out() -> None:
     proposal = plan_proposal(BACKORDERS, {A: 12, B: 2, C: 1}, [], catalogue())
     assert (proposal.groups, proposal.unlinked) == ((), ())

@@ -26,6 +26,7 @@ from plugin.core.purchasing import (
     order_quantity,
     plan_proposal,
     send,
+    share_free_units,
     shorten,
 )
 from plugin.core.release import OpenBackorder, OpenLine, queue_key
@@ -104,12 +105,14 @@ class Scenario:
     free: dict[ProductRef, int]
     purchase_orders: list[PurchaseOrder]
     reorder_points: dict[ProductRef, int]
+    stock_figures: dict[ProductRef, ProductRef] = dataclasses.field(default_factory=dict)
 
     def proposal(self, purchase_orders: list[PurchaseOrder] | None = None) -> Proposal:
         orders = self.purchase_orders if purchase_orders is None else purchase_orders
         return plan_proposal(
-            self.backorders, self.free, orders, self.catalogue, reorder_points=self.reorder_points
-        )
+            self.backorders, self.free, orders, self.catalogue,
+            reorder_points=self.reorder_points, stock_figures=self.stock_figures,
+        )  # fmt: skip
 
     def waiting(self) -> Counter[tuple[str, ProductRef]]:
         units: Counter[tuple[str, ProductRef]] = Counter()
@@ -368,3 +371,55 @@ def test_cancelling_frees_exactly_what_was_reserved(
     kept = _reserved([shortened])
     assert kept + Counter({(f.order_id, f.ref): f.units for f in freed}) == _reserved([order])
     assert sum(f.units for f in freed) == max(0, line.reserved - (quantity - line.received))
+
+
+POOL = ProductRef("C")  # the parent both variations of C draw on in `_pooled`
+
+
+def _pooled(scenario: Scenario) -> Scenario:
+    """The scenario with both variations of C drawing on their parent's one stock figure."""
+    backorders = [
+        dataclasses.replace(
+            backorder,
+            lines=tuple(
+                dataclasses.replace(line, pool=POOL) if line.ref.product_id == "C" else line
+                for line in backorder.lines
+            ),
+        )
+        for backorder in scenario.backorders
+    ]
+    free = {ref: n for ref, n in scenario.free.items() if ref.product_id != "C"}
+    free[POOL] = scenario.free.get(ProductRef("C", "red"), 0)
+    figures = {ref: POOL for ref in REFS if ref.product_id == "C"}
+    return dataclasses.replace(scenario, backorders=backorders, free=free, stock_figures=figures)
+
+
+@EXAMPLES
+@given(scenarios())
+def test_products_sharing_a_stock_figure_count_its_free_units_once(scenario: Scenario) -> None:
+    pooled = _pooled(scenario)
+    reserved = _reserved(pooled.purchase_orders)
+    short = sum(
+        units - min(reserved[(order_id, ref)], units)
+        for (order_id, ref), units in pooled.waiting().items()
+        if ref.product_id == "C"
+    )
+    points = sum(p for ref, p in pooled.reorder_points.items() if ref.product_id == "C")
+    by_product: dict[ProductRef, dict[str, int]] = {}
+    for (order_id, ref), units in reserved.items():
+        by_product.setdefault(ref, {})[order_id] = units
+    queue = sorted(pooled.backorders, key=queue_key)
+    shares = share_free_units(
+        queue, pooled.free, by_product, pooled.reorder_points, pooled.stock_figures
+    )
+    # The figure's free units go to the variations once between them, as far as they need.
+    shared = sum(n for ref, n in shares.items() if ref.product_id == "C")
+    assert shared == min(max(pooled.free[POOL], 0), short + points)
+    proposal = pooled.proposal()
+    for line in proposal.lines + proposal.unlinked:
+        assert line.free == shares.get(line.ref, 0)
+        assert line.stock_figure == (POOL if line.ref.product_id == "C" else None)
+        assert line.demand == line.covered_by_purchase + line.covered_by_stock + line.uncovered
+        assert line.needed == line.demand + line.reorder_point - line.free - line.on_order > 0
+    lines = [ln for ln in proposal.lines + proposal.unlinked if ln.ref.product_id == "C"]
+    assert sum(line.covered_by_stock for line in lines) <= shared
