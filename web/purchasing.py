@@ -169,13 +169,15 @@ def suppliers(store_id: int) -> str:
     store = owned_store(store_id)
     purchasing = _purchasing()
     listed = purchasing.suppliers(store.id)
+    links = purchasing.links(store.id)
     return render_template(
         "purchasing/suppliers.html",
         store=store,
         settings=purchasing.settings(store.id),
         suppliers=listed,
         names={s.id: s.name for s in listed},
-        links=purchasing.links(store.id),
+        links=links,
+        product_names=_names_of(store, dict.fromkeys(link.ref for link in links)),
     )
 
 
@@ -837,14 +839,33 @@ def product_names(store: StoreRecord, order_ids: Iterable[str]) -> dict[ProductR
 
 def _order_names(store: StoreRecord, order: PurchaseOrder) -> dict[ProductRef, str]:
     """Names of a purchase order's products: read from the backorder orders its lines reserve
-    units for, else from the first backorder order still waiting for the product."""
+    units for, else from the first backorder order of the product."""
+    return _names_of(
+        store,
+        [line.ref for line in order.lines],
+        {line.ref: [r.order_id for r in line.reservations] for line in order.lines},
+    )
+
+
+def _names_of(
+    store: StoreRecord,
+    refs: Iterable[ProductRef],
+    orders_of: Mapping[ProductRef, Sequence[str]] | None = None,
+) -> dict[ProductRef, str]:
+    """Names of products as the store's orders name them (`product_names`): one order per
+    product, the first of `orders_of` given for it, else the first backorder order of the
+    product (the backorder ledger is read once per product id); a product no backorder order
+    ever named shows its id alone."""
     ledger = SqlReleaseLedger(services().db)
+    by_product: dict[str, list[str]] = {}
     order_ids: list[str] = []
-    for line in order.lines:
-        waiting = [r.order_id for r in line.reservations][:1] or ledger.backorder_orders_for(
-            store.id, line.ref
-        )[:1]
-        order_ids.extend(waiting)
+    for ref in refs:
+        given = list((orders_of or {}).get(ref, ()))[:1]
+        if not given:
+            if ref.product_id not in by_product:
+                by_product[ref.product_id] = ledger.backorder_orders_for(store.id, ref)
+            given = by_product[ref.product_id][:1]
+        order_ids.extend(given)
     return product_names(store, order_ids)
 
 

@@ -462,7 +462,7 @@ def test_the_widget_expects_a_new_backorder_on_the_purchase_order_bringing_spare
     assert expected() == "2027-01-14"
 
 
-def test_the_proposal_purchase_order_and_print_pages_name_the_products(
+def test_the_proposal_links_purchase_order_and_print_pages_name_the_products(
     app: Flask, alice: Merchant, live_store: Any
 ) -> None:
     """Issue 14: the pages said "product 105"; they name the product as the store's orders do
@@ -489,6 +489,18 @@ def test_the_proposal_purchase_order_and_print_pages_name_the_products(
             for p in (kettle, board)
         ],
     )
+
+    # The supplier-links page names them too; a product no backorder order names (the mug
+    # shipped) shows its id alone.
+    mug = live_store.product_id("MUG-BLUE")
+    purchasing.save_links(
+        store.id, [SupplierProduct(supplier.id, ProductRef(str(mug)), Decimal(1))]
+    )
+    links = alice.get(f"{base}/suppliers").get_data(as_text=True)
+    assert f'<td class="product">Copper Kettle (product {kettle})</td>' in links
+    assert f'<td class="product">Walnut Board (product {board})</td>' in links
+    assert f'<td class="product">product {mug}</td>' in links
+    purchasing.delete_link(store.id, supplier.id, ProductRef(str(mug)))
 
     proposal = alice.get(f"{base}/proposal").get_data(as_text=True)
     assert f'<td class="product">Copper Kettle (product {kettle})</td>' in proposal
