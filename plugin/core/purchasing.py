@@ -631,14 +631,49 @@ def _take(
 # --- proposal -----------------------------------------------------------------------------
 
 
+class ReorderPoint(NamedTuple):
+    """Stock the merchant keeps of a product besides what backorders wait for.
+
+    The product's position is its free stock plus the units on open purchase orders less the
+    units open backorder orders wait for. When the position falls below `point`, the proposal
+    buys enough to bring it up to `up_to` (0: up to `point` itself): `needed = target -
+    position`. With no reorder point (0) that is what backorders alone need: demand - free -
+    on order.
+    """
+
+    point: int
+    up_to: int = 0  # 0: the reorder point itself
+
+    @property
+    def target(self) -> int:
+        """The position an order brings the product back to."""
+        return self.up_to if self.up_to > self.point else self.point
+
+
+def check_reorder_point(ref: ProductRef, reorder_point: ReorderPoint) -> ReorderPoint:
+    """`reorder_point` if it can be saved for `ref`, else a refusal saying what to change."""
+    what = _cap(_label(ref))
+    point = _whole(reorder_point.point, f"{what}: the reorder point")
+    up_to = _whole(reorder_point.up_to, f"{what}: the quantity to order up to")
+    if up_to and up_to < point:
+        raise PurchasingError(
+            "order_up_to_below_reorder_point",
+            f"{what}: the quantity to order up to ({up_to}) is below the reorder point "
+            f"({point}); raise it to {point} or more, or leave it empty to order up to the "
+            "reorder point.",
+        )
+    return ReorderPoint(point, up_to)
+
+
 @dataclass(frozen=True)
 class ProposalLine:
     """What to buy of one product, and why.
 
     `demand == covered_by_purchase + covered_by_stock + uncovered`: the units open backorder
     orders wait for are reserved on (or otherwise on) purchase orders, free in stock, or
-    still to buy, for the orders in `covers`. `needed` adds the reorder point, and `quantity`
-    is `needed` rounded up to the supplier's minimum and pack size.
+    still to buy, for the orders in `covers`. `needed` brings the position (free + on order
+    - demand) back to the reorder target (`ReorderPoint`), and `quantity` is `needed` rounded
+    up to the supplier's minimum and pack size.
     """
 
     ref: ProductRef
@@ -648,13 +683,14 @@ class ProposalLine:
     reorder_point: int
     covered_by_purchase: int
     covered_by_stock: int
-    needed: int  # demand + reorder point - free - on order, never below zero
+    needed: int  # reorder target - (free + on order - demand); only lines needing some
     quantity: int  # to order
     covers: tuple[Reservation, ...]  # backorder orders the new units are for, allocation order
     link: SupplierProduct | None  # None: listed apart, see `reason`
     value: Decimal  # quantity at unit cost, in the supplier's currency; 0 without a link
     reason: Reason
     stock_figure: ProductRef | None = None  # the figure it draws on when not its own
+    reorder_target: int = 0  # the position `needed` brings it to: up-to quantity, else point
 
     @property
     def uncovered(self) -> int:
@@ -693,7 +729,7 @@ def plan_proposal(
     purchase_orders: Iterable[PurchaseOrder],
     catalogue: Catalogue,
     *,
-    reorder_points: Mapping[ProductRef, int] | None = None,
+    reorder_points: Mapping[ProductRef, ReorderPoint] | None = None,
     stock_figures: Mapping[ProductRef, ProductRef] | None = None,
 ) -> Proposal:
     """What to buy for the open `backorders` (and products kept in stock at a reorder point).
@@ -708,9 +744,8 @@ def plan_proposal(
     queue = _queue(backorders)
     waiting = _waiting(queue)
     reserved, on_order = _on_order(purchase_orders)
-    points: dict[ProductRef, int] = {}
-    for ref, point in (reorder_points or {}).items():
-        points[ref] = _whole(point, f"{_cap(_label(ref))}: the reorder point")
+    kept = {ref: check_reorder_point(ref, rp) for ref, rp in (reorder_points or {}).items()}
+    points = {ref: rp.point for ref, rp in kept.items()}
     figures = {**(stock_figures or {}), **_figures(queue)}
     shares = share_free_units(queue, free, reserved, points, figures)
     by_supplier: dict[str, list[ProposalLine]] = {}
@@ -723,7 +758,7 @@ def plan_proposal(
             shares.get(ref, 0),
             reserved.get(ref, {}),
             on_order.get(ref, 0),
-            points.get(ref, 0),
+            kept.get(ref, ReorderPoint(0)),
             catalogue,
             figure if figure != ref else None,
         )
@@ -840,15 +875,16 @@ def _proposal_line(
     free: int,
     reserved: Mapping[str, int],
     on_order: int,
-    reorder_point: int,
+    reorder_point: ReorderPoint,
     catalogue: Catalogue,
     stock_figure: ProductRef | None,
 ) -> ProposalLine | None:
     free = free if free > 0 else 0
     demand = sum(waiting.values())
-    needed = demand + reorder_point - free - on_order
-    if needed <= 0:
+    position = free + on_order - demand
+    if position >= reorder_point.point:
         return None
+    needed = reorder_point.target - position
     covers: list[Reservation] = []
     covered_by_purchase = covered_by_stock = 0
     for cover in _cover(waiting, reserved, free, on_order):
@@ -869,8 +905,9 @@ def _proposal_line(
             stock_figure,
         )  # fmt: skip
     return ProposalLine(
-        ref, demand, free, on_order, reorder_point, covered_by_purchase, covered_by_stock,
-        needed, quantity, tuple(covers), link, value, reason, stock_figure,
+        ref, demand, free, on_order, reorder_point.point, covered_by_purchase,
+        covered_by_stock, needed, quantity, tuple(covers), link, value, reason, stock_figure,
+        reorder_point.target if reorder_point.point else 0,
     )  # fmt: skip
 
 
@@ -914,15 +951,21 @@ def _proposal_reason(
     orders: int,
     free: int,
     on_order: int,
-    reorder_point: int,
+    reorder_point: ReorderPoint,
     needed: int,
     quantity: int,
     link: SupplierProduct,
     stock_figure: ProductRef | None,
 ) -> Reason:
-    parts = [f"{_units(demand)} wait on {orders} backorder order{'s' if orders != 1 else ''}"]
-    if reorder_point:
-        parts.append(f"{reorder_point} to keep in stock")
+    parts = []
+    if demand:
+        parts.append(
+            f"{_units(demand)} wait on {orders} backorder order{'s' if orders != 1 else ''}"
+        )
+    if reorder_point.point and reorder_point.target > reorder_point.point:
+        parts.append(f"reorder point {reorder_point.point}, ordered up to {reorder_point.target}")
+    elif reorder_point.point:
+        parts.append(f"{reorder_point.point} to keep in stock")
     if stock_figure is None:
         parts.append(f"{free} free in stock")
     else:

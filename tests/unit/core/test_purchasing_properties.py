@@ -18,6 +18,7 @@ from plugin.core.purchasing import (
     PurchaseOrder,
     PurchaseOrderStatus,
     PurchasingError,
+    ReorderPoint,
     Supplier,
     SupplierProduct,
     apply_receipt,
@@ -44,7 +45,13 @@ SUPPLIERS = (
 _REF = st.sampled_from(REFS)
 _QTY = st.integers(0, 9)
 _FREE = st.dictionaries(_REF, st.integers(-3, 12), max_size=len(REFS))
-_POINTS = st.dictionaries(_REF, st.integers(0, 8), max_size=len(REFS))
+_POINTS = st.dictionaries(
+    _REF,
+    st.integers(0, 8).flatmap(
+        lambda p: st.builds(ReorderPoint, st.just(p), st.just(0) | st.integers(p, 15))
+    ),
+    max_size=len(REFS),
+)
 _ACTION = st.sampled_from(["draft", "send", "receive", "cancel", "shorten", "receive_cancel"])
 
 
@@ -104,7 +111,7 @@ class Scenario:
     backorders: list[OpenBackorder]
     free: dict[ProductRef, int]
     purchase_orders: list[PurchaseOrder]
-    reorder_points: dict[ProductRef, int]
+    reorder_points: dict[ProductRef, ReorderPoint]
     stock_figures: dict[ProductRef, ProductRef] = dataclasses.field(default_factory=dict)
 
     def proposal(self, purchase_orders: list[PurchaseOrder] | None = None) -> Proposal:
@@ -215,7 +222,8 @@ def test_demand_is_covered_by_purchase_orders_stock_or_uncovered(scenario: Scena
         assert line.covered_by_stock <= line.free
         assert line.covered_by_purchase <= line.on_order
         assert line.uncovered == max(line.demand - line.free - line.on_order, 0)
-        assert line.needed == line.demand + line.reorder_point - line.free - line.on_order > 0
+        target = scenario.reorder_points.get(line.ref, ReorderPoint(0)).target
+        assert line.needed == line.demand + target - line.free - line.on_order > 0
         keys = [rank[r.order_id] for r in line.covers]
         assert keys == sorted(keys) and len(set(keys)) == len(keys)
         for reservation in line.covers:
@@ -404,14 +412,13 @@ def test_products_sharing_a_stock_figure_count_its_free_units_once(scenario: Sce
         for (order_id, ref), units in pooled.waiting().items()
         if ref.product_id == "C"
     )
-    points = sum(p for ref, p in pooled.reorder_points.items() if ref.product_id == "C")
+    points = sum(rp.point for ref, rp in pooled.reorder_points.items() if ref.product_id == "C")
     by_product: dict[ProductRef, dict[str, int]] = {}
     for (order_id, ref), units in reserved.items():
         by_product.setdefault(ref, {})[order_id] = units
     queue = sorted(pooled.backorders, key=queue_key)
-    shares = share_free_units(
-        queue, pooled.free, by_product, pooled.reorder_points, pooled.stock_figures
-    )
+    kept = {ref: rp.point for ref, rp in pooled.reorder_points.items()}
+    shares = share_free_units(queue, pooled.free, by_product, kept, pooled.stock_figures)
     # The figure's free units go to the variations once between them, as far as they need.
     shared = sum(n for ref, n in shares.items() if ref.product_id == "C")
     assert shared == min(max(pooled.free[POOL], 0), short + points)
@@ -420,6 +427,37 @@ def test_products_sharing_a_stock_figure_count_its_free_units_once(scenario: Sce
         assert line.free == shares.get(line.ref, 0)
         assert line.stock_figure == (POOL if line.ref.product_id == "C" else None)
         assert line.demand == line.covered_by_purchase + line.covered_by_stock + line.uncovered
-        assert line.needed == line.demand + line.reorder_point - line.free - line.on_order > 0
+        target = pooled.reorder_points.get(line.ref, ReorderPoint(0)).target
+        assert line.needed == line.demand + target - line.free - line.on_order > 0
     lines = [ln for ln in proposal.lines + proposal.unlinked if ln.ref.product_id == "C"]
     assert sum(line.covered_by_stock for line in lines) <= shared
+
+
+@EXAMPLES
+@given(scenarios())
+def test_below_its_reorder_point_a_product_is_bought_back_up_to_its_target(
+    scenario: Scenario,
+) -> None:
+    """position = free + on order - demand; below the reorder point the proposal buys exactly
+    target - position (target: the order-up-to quantity, else the point), else nothing."""
+    proposal = scenario.proposal()
+    lines = {line.ref: line for line in proposal.lines + proposal.unlinked}
+    waiting = scenario.waiting()
+    for ref in REFS:
+        demand = sum(u for (_, r), u in waiting.items() if r == ref)
+        kept = scenario.reorder_points.get(ref, ReorderPoint(0))
+        free = max(scenario.free.get(ref, 0), 0)
+        position = free + _outstanding(scenario.purchase_orders, ref) - demand
+        line = lines.get(ref)
+        if position >= kept.point:
+            assert line is None
+            continue
+        assert line is not None
+        assert (line.free, line.reorder_point, line.reorder_target) == (
+            free, kept.point, kept.target if kept.point else 0,
+        )  # fmt: skip
+        assert line.needed == kept.target - position > 0
+        assert position + line.needed >= kept.point  # bought back to at least the point
+        assert line.quantity >= line.needed
+        # Units for backorders are only the part nothing covers: the rest goes to stock.
+        assert line.uncovered <= line.needed
