@@ -40,6 +40,7 @@ from plugin.core.purchasing import (
     PurchaseOrder,
     PurchaseOrderStatus,
     PurchasingError,
+    ReorderPoint,
     Supplier,
     SupplierProduct,
     plan_proposal,
@@ -48,7 +49,7 @@ from plugin.core.release import OpenBackorder
 from plugin.errors import BackordersError
 from plugin.ports import Message, Platform, ReceiptState
 from plugin.usecases import purchasing as usecase
-from plugin.usecases.releasing import Preview, preview_allocation
+from plugin.usecases.releasing import Preview, free_in_stock, preview_allocation
 from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id
 
@@ -169,13 +170,17 @@ def suppliers(store_id: int) -> str:
     store = owned_store(store_id)
     purchasing = _purchasing()
     listed = purchasing.suppliers(store.id)
+    links = purchasing.links(store.id)
+    kept = purchasing.reorder_points(store.id)
     return render_template(
         "purchasing/suppliers.html",
         store=store,
         settings=purchasing.settings(store.id),
         suppliers=listed,
         names={s.id: s.name for s in listed},
-        links=purchasing.links(store.id),
+        links=links,
+        reorder_points=kept,
+        product_names=_names_of(store, dict.fromkeys([*(link.ref for link in links), *kept])),
     )
 
 
@@ -246,6 +251,28 @@ def save_link(store_id: int) -> BaseResponse:
     except PurchasingError as exc:
         return _refused(exc, _back_to_suppliers(store))
     flash(f"{usecase.ref_label(link.ref).capitalize()} linked.", "ok")
+    return redirect(_back_to_suppliers(store), 303)
+
+
+@bp.post("/stores/<int:store_id>/purchasing/reorder-points")
+@login_required
+def save_reorder_point(store_id: int) -> BaseResponse:
+    """Set a product's reorder point and the quantity to order it up to (0 and empty: remove)."""
+    store = owned_store(store_id)
+    try:
+        ref = _ref_from(request.form)
+        what = usecase.ref_label(ref).capitalize()
+        kept = ReorderPoint(
+            _whole(request.form.get("reorder_point", ""), f"{what}: the reorder point"),
+            _whole(request.form.get("order_up_to", ""), f"{what}: the quantity to order up to"),
+        )
+        _purchasing().save_reorder_point(store.id, ref, kept)
+    except PurchasingError as exc:
+        return _refused(exc, _back_to_suppliers(store))
+    if kept.point or kept.up_to:
+        flash(f"{what}: reorder point {kept.point}, ordered up to {kept.target}.", "ok")
+    else:
+        flash(f"{what}: reorder point removed.", "ok")
     return redirect(_back_to_suppliers(store), 303)
 
 
@@ -463,23 +490,45 @@ def covered_by_free_stock(store: StoreRecord) -> set[tuple[str, ProductRef]]:
 def open_demand(
     store: StoreRecord,
 ) -> tuple[dict[str, OpenBackorder], dict[ProductRef, int]]:
-    """The open backorder orders (as allocation ranks them) and each product's free units
-    (as allocation counts them), read from the store."""
+    """The open backorder orders (as allocation ranks them) and the free units of each stock
+    figure they draw on (as allocation counts them, keyed by `OpenLine.pool_ref`: variations
+    sharing their parent's figure share its units), read from the store.
+
+    A figure is taken from the preview of its own product, which counts every order waiting
+    for it; another product's preview counts only its own orders' claims on the figure."""
     orders: dict[str, OpenBackorder] = {}
-    free: dict[ProductRef, int] = {}
+    own: dict[ProductRef, int] = {}
+    seen: dict[ProductRef, int] = {}
     for preview in _previews(store):
         orders.update(preview.orders)
-        for order in preview.orders.values():
-            for line in order.lines:
-                free[line.ref] = preview.available_now.get(line.pool or line.ref, 0)
-    return orders, free
+        for figure, units in preview.available_now.items():
+            (own if figure.product_id == preview.product_id else seen)[figure] = units
+    return orders, {**seen, **own}
 
 
-def _proposal(store: StoreRecord) -> tuple[Proposal, dict[str, OpenBackorder]]:
+def _proposal(store: StoreRecord) -> tuple[Proposal, dict[str, OpenBackorder], list[str]]:
+    """The proposal from the store's figures now, the open backorder orders behind it, and
+    the orders to read product names from (those, and one per product kept in stock)."""
     purchasing = _purchasing()
     orders, free = open_demand(store)
+    kept = purchasing.reorder_points(store.id)
+    waiting = {line.ref for order in orders.values() for line in order.lines}
+    alone = [ref for ref, rp in kept.items() if rp.point and ref not in waiting]
+    figures: dict[ProductRef, ProductRef] = {}
+    if alone:
+        ledger = SqlReleaseLedger(services().db)
+        in_stock, figures = free_in_stock(
+            store.id, alone, platform=_platform(store), releases=ledger
+        )
+        free = {**in_stock, **free}  # a figure orders wait on is counted with their claims
+        # A product whose stock the store does not count cannot be kept at a level.
+        kept = {ref: rp for ref, rp in kept.items() if ref in waiting or ref in figures}
     stored = [s.order for s in purchasing.purchase_orders(store.id)]
-    return plan_proposal(orders.values(), free, stored, purchasing.catalogue(store.id)), orders
+    proposal = plan_proposal(
+        orders.values(), free, stored, purchasing.catalogue(store.id),
+        reorder_points=kept, stock_figures=figures,
+    )  # fmt: skip
+    return proposal, orders, [*orders, *_naming_orders(store, alone)]
 
 
 @bp.get("/stores/<int:store_id>/purchasing/proposal")
@@ -489,8 +538,9 @@ def proposal(store_id: int) -> tuple[str, int]:
     error, status = None, 200
     result: Proposal | None = None
     orders: dict[str, OpenBackorder] = {}
+    naming: list[str] = []
     try:
-        result, orders = _proposal(store)
+        result, orders, naming = _proposal(store)
     except PurchasingError as exc:
         error, status = exc.message, 400
     except BackordersError as exc:
@@ -500,7 +550,7 @@ def proposal(store_id: int) -> tuple[str, int]:
         store=store,
         proposal=result,
         orders=orders,
-        names=product_names(store, orders) if result is not None else {},
+        names=product_names(store, naming) if result is not None else {},
         now=dt.datetime.now(dt.UTC),
         error=error,
     ), status
@@ -528,7 +578,7 @@ def create_purchase_orders(store_id: int) -> BaseResponse:
     drop_ship = request.form.get("drop_ship") == "yes"
     purchasing = _purchasing()
     try:
-        planned, _orders = _proposal(store)
+        planned, _orders, _naming = _proposal(store)
         drafts = usecase.create_drafts(
             store.id, planned, orders=purchasing, today=_today(),
             pattern=purchasing.settings(store.id).numbering_pattern, products=products,
@@ -833,15 +883,42 @@ def product_names(store: StoreRecord, order_ids: Iterable[str]) -> dict[ProductR
 
 def _order_names(store: StoreRecord, order: PurchaseOrder) -> dict[ProductRef, str]:
     """Names of a purchase order's products: read from the backorder orders its lines reserve
-    units for, else from the first backorder order still waiting for the product."""
+    units for, else from the first backorder order of the product."""
+    return _names_of(
+        store,
+        [line.ref for line in order.lines],
+        {line.ref: [r.order_id for r in line.reservations] for line in order.lines},
+    )
+
+
+def _names_of(
+    store: StoreRecord,
+    refs: Iterable[ProductRef],
+    orders_of: Mapping[ProductRef, Sequence[str]] | None = None,
+) -> dict[ProductRef, str]:
+    """Names of products as the store's orders name them (`product_names`) from one order per
+    product (`_naming_orders`); a product no backorder order ever named shows its id alone."""
+    return product_names(store, _naming_orders(store, refs, orders_of))
+
+
+def _naming_orders(
+    store: StoreRecord,
+    refs: Iterable[ProductRef],
+    orders_of: Mapping[ProductRef, Sequence[str]] | None = None,
+) -> list[str]:
+    """One order to read each product's name from: the first of `orders_of` given for it,
+    else the first backorder order of the product (the ledger read once per product id)."""
     ledger = SqlReleaseLedger(services().db)
+    by_product: dict[str, list[str]] = {}
     order_ids: list[str] = []
-    for line in order.lines:
-        waiting = [r.order_id for r in line.reservations][:1] or ledger.backorder_orders_for(
-            store.id, line.ref
-        )[:1]
-        order_ids.extend(waiting)
-    return product_names(store, order_ids)
+    for ref in refs:
+        given = list((orders_of or {}).get(ref, ()))[:1]
+        if not given:
+            if ref.product_id not in by_product:
+                by_product[ref.product_id] = ledger.backorder_orders_for(store.id, ref)
+            given = by_product[ref.product_id][:1]
+        order_ids.extend(given)
+    return order_ids
 
 
 @bp.app_template_global("po_status_label")

@@ -631,29 +631,66 @@ def _take(
 # --- proposal -----------------------------------------------------------------------------
 
 
+class ReorderPoint(NamedTuple):
+    """Stock the merchant keeps of a product besides what backorders wait for.
+
+    The product's position is its free stock plus the units on open purchase orders less the
+    units open backorder orders wait for. When the position falls below `point`, the proposal
+    buys enough to bring it up to `up_to` (0: up to `point` itself): `needed = target -
+    position`. With no reorder point (0) that is what backorders alone need: demand - free -
+    on order.
+    """
+
+    point: int
+    up_to: int = 0  # 0: the reorder point itself
+
+    @property
+    def target(self) -> int:
+        """The position an order brings the product back to."""
+        return self.up_to if self.up_to > self.point else self.point
+
+
+def check_reorder_point(ref: ProductRef, reorder_point: ReorderPoint) -> ReorderPoint:
+    """`reorder_point` if it can be saved for `ref`, else a refusal saying what to change."""
+    what = _cap(_label(ref))
+    point = _whole(reorder_point.point, f"{what}: the reorder point")
+    up_to = _whole(reorder_point.up_to, f"{what}: the quantity to order up to")
+    if up_to and up_to < point:
+        raise PurchasingError(
+            "order_up_to_below_reorder_point",
+            f"{what}: the quantity to order up to ({up_to}) is below the reorder point "
+            f"({point}); raise it to {point} or more, or leave it empty to order up to the "
+            "reorder point.",
+        )
+    return ReorderPoint(point, up_to)
+
+
 @dataclass(frozen=True)
 class ProposalLine:
     """What to buy of one product, and why.
 
     `demand == covered_by_purchase + covered_by_stock + uncovered`: the units open backorder
     orders wait for are reserved on (or otherwise on) purchase orders, free in stock, or
-    still to buy, for the orders in `covers`. `needed` adds the reorder point, and `quantity`
-    is `needed` rounded up to the supplier's minimum and pack size.
+    still to buy, for the orders in `covers`. `needed` brings the position (free + on order
+    - demand) back to the reorder target (`ReorderPoint`), and `quantity` is `needed` rounded
+    up to the supplier's minimum and pack size.
     """
 
     ref: ProductRef
     demand: int
-    free: int
+    free: int  # its part of the free units of its stock figure (`share_free_units`)
     on_order: int
     reorder_point: int
     covered_by_purchase: int
     covered_by_stock: int
-    needed: int  # demand + reorder point - free - on order, never below zero
+    needed: int  # reorder target - (free + on order - demand); only lines needing some
     quantity: int  # to order
     covers: tuple[Reservation, ...]  # backorder orders the new units are for, allocation order
     link: SupplierProduct | None  # None: listed apart, see `reason`
     value: Decimal  # quantity at unit cost, in the supplier's currency; 0 without a link
     reason: Reason
+    stock_figure: ProductRef | None = None  # the figure it draws on when not its own
+    reorder_target: int = 0  # the position `needed` brings it to: up-to quantity, else point
 
     @property
     def uncovered(self) -> int:
@@ -692,29 +729,38 @@ def plan_proposal(
     purchase_orders: Iterable[PurchaseOrder],
     catalogue: Catalogue,
     *,
-    reorder_points: Mapping[ProductRef, int] | None = None,
+    reorder_points: Mapping[ProductRef, ReorderPoint] | None = None,
+    stock_figures: Mapping[ProductRef, ProductRef] | None = None,
 ) -> Proposal:
     """What to buy for the open `backorders` (and products kept in stock at a reorder point).
 
-    `free` holds each product's free units (`model.free_units`); `purchase_orders` may be all
-    the store's: only open ones count. Products needing nothing are left out.
+    `free` holds the free units of each stock figure (`model.free_units`), keyed as allocation
+    keys them (`OpenLine.pool_ref`): products drawing on one figure share its units, counted
+    once (`share_free_units`). `stock_figures` names the figure of a product that no open
+    backorder names (one kept in stock at a reorder point), when not its own.
+    `purchase_orders` may be all the store's: only open ones count. Products needing nothing
+    are left out.
     """
-    waiting = _waiting(backorders)
+    queue = _queue(backorders)
+    waiting = _waiting(queue)
     reserved, on_order = _on_order(purchase_orders)
-    points: dict[ProductRef, int] = {}
-    for ref, point in (reorder_points or {}).items():
-        points[ref] = _whole(point, f"{_cap(_label(ref))}: the reorder point")
+    kept = {ref: check_reorder_point(ref, rp) for ref, rp in (reorder_points or {}).items()}
+    points = {ref: rp.point for ref, rp in kept.items()}
+    figures = {**(stock_figures or {}), **_figures(queue)}
+    shares = share_free_units(queue, free, reserved, points, figures)
     by_supplier: dict[str, list[ProposalLine]] = {}
     unlinked: list[ProposalLine] = []
     for ref in sorted(waiting.keys() | {r for r, p in points.items() if p}, key=_ref_key):
+        figure = figures.get(ref, ref)
         line = _proposal_line(
             ref,
             waiting.get(ref, {}),
-            free.get(ref, 0),
+            shares.get(ref, 0),
             reserved.get(ref, {}),
             on_order.get(ref, 0),
-            points.get(ref, 0),
+            kept.get(ref, ReorderPoint(0)),
             catalogue,
+            figure if figure != ref else None,
         )
         if line is None:
             continue
@@ -727,8 +773,8 @@ def plan_proposal(
     return Proposal(catalogue.store_currency, tuple(groups), tuple(unlinked))
 
 
-def _waiting(backorders: Iterable[OpenBackorder]) -> dict[ProductRef, dict[str, int]]:
-    """Units each open backorder order waits for, per product, in allocation order."""
+def _queue(backorders: Iterable[OpenBackorder]) -> list[OpenBackorder]:
+    """The open backorder orders in allocation order, each listed once."""
     queue = list(backorders)
     seen: set[str] = set()
     for backorder in queue:
@@ -742,6 +788,11 @@ def _waiting(backorders: Iterable[OpenBackorder]) -> dict[ProductRef, dict[str, 
             )
         seen.add(backorder.order_id)
     queue.sort(key=queue_key)
+    return queue
+
+
+def _waiting(queue: Iterable[OpenBackorder]) -> dict[ProductRef, dict[str, int]]:
+    """Units each open backorder order of `queue` waits for, per product, in queue order."""
     waiting: dict[ProductRef, dict[str, int]] = {}
     for backorder in queue:
         for line in backorder.lines:
@@ -749,6 +800,52 @@ def _waiting(backorders: Iterable[OpenBackorder]) -> dict[ProductRef, dict[str, 
                 units = waiting.setdefault(line.ref, {})
                 units[backorder.order_id] = units.get(backorder.order_id, 0) + line.quantity
     return waiting
+
+
+def _figures(queue: Iterable[OpenBackorder]) -> dict[ProductRef, ProductRef]:
+    """The stock figure each product of the open backorder orders draws on."""
+    return {line.ref: line.pool_ref for backorder in queue for line in backorder.lines}
+
+
+def share_free_units(
+    queue: Iterable[OpenBackorder],
+    free: Mapping[ProductRef, int],
+    reserved: Mapping[ProductRef, Mapping[str, int]],
+    reorder_points: Mapping[ProductRef, int],
+    stock_figures: Mapping[ProductRef, ProductRef] | None = None,
+) -> dict[ProductRef, int]:
+    """Each product's part of the free units of the stock figure it draws on (`free`, keyed
+    by `OpenLine.pool_ref`), so that products sharing one figure (a variation drawing on its
+    parent's stock) count its units once between them, never once each.
+
+    As allocation hands them out: to the units each open backorder order waits for beyond
+    what purchase orders reserve for it (`reserved`, by product and order), orders in
+    allocation order (`queue`, sorted), then to the reorder points of the products, in
+    product order. A product no line names draws on the figure `stock_figures` gives it, else
+    on its own. A product alone on its figure gets all the units that count for it: what is
+    left after its demand and its reorder point changes nothing it needs.
+    """
+    left = {figure: units for figure, units in free.items() if units > 0}
+    figures: dict[ProductRef, ProductRef] = dict(stock_figures or {})
+    shares: dict[ProductRef, int] = {}
+
+    def take(ref: ProductRef, figure: ProductRef, units: int) -> None:
+        got = min(units, left.get(figure, 0))
+        if got > 0:
+            left[figure] -= got
+            shares[ref] = shares.get(ref, 0) + got
+
+    for backorder in queue:
+        units: dict[ProductRef, int] = {}
+        for line in backorder.lines:
+            figures[line.ref] = line.pool_ref
+            units[line.ref] = units.get(line.ref, 0) + max(line.quantity, 0)
+        for ref, count in units.items():
+            held = reserved.get(ref, {}).get(backorder.order_id, 0)
+            take(ref, figures[ref], count - min(held, count))
+    for ref in sorted(reorder_points, key=_ref_key):
+        take(ref, figures.get(ref, ref), reorder_points[ref])
+    return shares
 
 
 def _on_order(
@@ -778,14 +875,16 @@ def _proposal_line(
     free: int,
     reserved: Mapping[str, int],
     on_order: int,
-    reorder_point: int,
+    reorder_point: ReorderPoint,
     catalogue: Catalogue,
+    stock_figure: ProductRef | None,
 ) -> ProposalLine | None:
     free = free if free > 0 else 0
     demand = sum(waiting.values())
-    needed = demand + reorder_point - free - on_order
-    if needed <= 0:
+    position = free + on_order - demand
+    if position >= reorder_point.point:
         return None
+    needed = reorder_point.target - position
     covers: list[Reservation] = []
     covered_by_purchase = covered_by_stock = 0
     for cover in _cover(waiting, reserved, free, on_order):
@@ -802,11 +901,13 @@ def _proposal_line(
         quantity = order_quantity(needed, link.pack_size, link.minimum_quantity)
         value = _cost(quantity, link.unit_cost, currency)
         reason = _proposal_reason(
-            ref, demand, len(waiting), free, on_order, reorder_point, needed, quantity, link
-        )
+            ref, demand, len(waiting), free, on_order, reorder_point, needed, quantity, link,
+            stock_figure,
+        )  # fmt: skip
     return ProposalLine(
-        ref, demand, free, on_order, reorder_point, covered_by_purchase, covered_by_stock,
-        needed, quantity, tuple(covers), link, value, reason,
+        ref, demand, free, on_order, reorder_point.point, covered_by_purchase,
+        covered_by_stock, needed, quantity, tuple(covers), link, value, reason, stock_figure,
+        reorder_point.target if reorder_point.point else 0,
     )  # fmt: skip
 
 
@@ -850,15 +951,27 @@ def _proposal_reason(
     orders: int,
     free: int,
     on_order: int,
-    reorder_point: int,
+    reorder_point: ReorderPoint,
     needed: int,
     quantity: int,
     link: SupplierProduct,
+    stock_figure: ProductRef | None,
 ) -> Reason:
-    parts = [f"{_units(demand)} wait on {orders} backorder order{'s' if orders != 1 else ''}"]
-    if reorder_point:
-        parts.append(f"{reorder_point} to keep in stock")
-    parts.append(f"{free} free in stock")
+    parts = []
+    if demand:
+        parts.append(
+            f"{_units(demand)} wait on {orders} backorder order{'s' if orders != 1 else ''}"
+        )
+    if reorder_point.point and reorder_point.target > reorder_point.point:
+        parts.append(f"reorder point {reorder_point.point}, ordered up to {reorder_point.target}")
+    elif reorder_point.point:
+        parts.append(f"{reorder_point.point} to keep in stock")
+    if stock_figure is None:
+        parts.append(f"{free} free in stock")
+    else:
+        parts.append(
+            f"{free} free in stock ({_label(stock_figure)}'s stock, shared with other products)"
+        )
     parts.append(f"{on_order} on order")
     why = f"{_cap(_label(ref))}: {', '.join(parts)}; {needed} needed"
     if quantity == needed:
@@ -1062,6 +1175,7 @@ def expected_dates(
     manual_dates: Mapping[ProductRef, dt.date],
 ) -> dict[tuple[str, ProductRef], dt.date | None]:
     """When every unit each open backorder line waits for is expected, by (order id, product).
+    `free` is keyed by stock figure, as for `plan_proposal`.
 
     Units reserved on a sent purchase order are expected on its date, units free stock
     covers (in allocation order) now, the others on the product's manual date. None when
@@ -1070,6 +1184,8 @@ def expected_dates(
     """
     sent = [order for order in purchase_orders if order.status in _SENT_STATUSES]
     reserved, _ = _on_order(sent)
+    queue = _queue(backorders)
+    shares = share_free_units(queue, free, reserved, {})
     dated: dict[tuple[str, ProductRef], list[dt.date | None]] = {}
     for order in sent:
         for line in order.lines:
@@ -1077,9 +1193,9 @@ def expected_dates(
                 key = (reservation.order_id, line.ref)
                 dated.setdefault(key, []).append(order.expected_date)
     dates: dict[tuple[str, ProductRef], dt.date | None] = {}
-    for ref, waiting in _waiting(backorders).items():
+    for ref, waiting in _waiting(queue).items():
         # Nothing on order counts unless reserved: only a reservation gives a line a date.
-        for cover in _cover(waiting, reserved.get(ref, {}), free.get(ref, 0), 0):
+        for cover in _cover(waiting, reserved.get(ref, {}), shares.get(ref, 0), 0):
             known = dated[(cover.order_id, ref)] if cover.reserved else []
             if cover.short:
                 known = [*known, manual_dates.get(ref)]

@@ -504,11 +504,13 @@ class _ReceiptRun:
             units = shipped.setdefault(str(line["order_id"]), {})
             units[_line_ref(line)] = units.get(_line_ref(line), 0) + int(line["units"])
         for order_id, units in shipped.items():
-            what = ", ".join(f"{n} x {ref_label(ref)}" for ref, n in units.items())
-            note = f"Shipped by the supplier on purchase order {self.record.number}: {what}."
             order = self.platform.get_order(order_id)
             if order.status is Status.DISPATCHED:
                 continue  # completed by an earlier attempt (or by the merchant)
+            # Named as this order names its lines, like every purchasing page (`product_label`).
+            names = {line.ref: line.name for line in order.lines if line.name}
+            what = ", ".join(f"{n} x {product_label(ref, names)}" for ref, n in units.items())
+            note = f"Shipped by the supplier on purchase order {self.record.number}: {what}."
             complete = all(units.get(line.ref, 0) >= line.quantity for line in order.lines)
             self.platform.add_note(order_id, note)
             if complete:

@@ -50,6 +50,7 @@ from plugin.core.model import (
     PaymentState,
     ProductRef,
     Status,
+    free_units,
 )
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
 from plugin.core.serialize import plan_from_dict, ref_to_dict
@@ -375,6 +376,31 @@ def held_by_unpaid_releases(
     if settle:
         _settle(store_id, records, answer, releases)
     return dict(answer.held)
+
+
+def free_in_stock(
+    store_id: int,
+    refs: Iterable[ProductRef],
+    *,
+    platform: ReleasePlatform,
+    releases: ReleaseLedger,
+) -> tuple[dict[ProductRef, int], dict[ProductRef, ProductRef]]:
+    """Units free now of products no order waits for (kept in stock at a reorder point), per
+    stock figure, as allocation counts them with no waiting order (README "Stock
+    accounting"): the figure less the units promised to released orders awaiting payment;
+    and the figure each product draws on. A product whose stock the store does not count is
+    left out: nothing can be said of it. One read per product, and one for the promises."""
+    figures = {ref: platform.stock_figure(ref) for ref in refs}
+    counted = {ref: f for ref, f in figures.items() if f.quantity is not None}
+    if not counted:
+        return {}, {}
+    held = platform.held_units([_promise(r) for r in _promised(store_id, releases)]).held
+    free = {
+        f.pool: free_units(f.quantity, 0, held.get(f.pool, 0))
+        for f in counted.values()
+        if f.quantity is not None
+    }
+    return free, {ref: f.pool for ref, f in counted.items()}
 
 
 def _promised(store_id: int, releases: ReleaseLedger) -> list[ReleaseRecord]:

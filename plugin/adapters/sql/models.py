@@ -332,6 +332,18 @@ class SupplierProductRow(Base):
     preferred: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ReorderPointRow(Base):
+    __tablename__ = "reorder_points"
+    __table_args__ = (UniqueConstraint("store_id", "product_id", "variant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    product_id: Mapped[str] = mapped_column(String(64))
+    variant_id: Mapped[str] = mapped_column(String(64), default="")
+    reorder_point: Mapped[int] = mapped_column(Integer)
+    order_up_to: Mapped[int] = mapped_column(Integer, default=0)  # 0: the reorder point
+
+
 class PurchaseOrderRow(Base):
     __tablename__ = "purchase_orders"
     __table_args__ = (UniqueConstraint("store_id", "number"),)

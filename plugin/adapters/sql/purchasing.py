@@ -25,6 +25,7 @@ from plugin.adapters.sql.models import (
     PurchaseOrderRow,
     PurchaseReceiptRow,
     PurchaseReservationRow,
+    ReorderPointRow,
     Store,
     SupplierProductRow,
     SupplierRow,
@@ -42,10 +43,12 @@ from plugin.core.purchasing import (
     PurchaseOrderStatus,
     PurchasingError,
     Receipt,
+    ReorderPoint,
     Reservation,
     Supplier,
     SupplierProduct,
     check_link,
+    check_reorder_point,
     check_supplier,
 )
 from plugin.core.split import numbering_pattern_errors
@@ -360,6 +363,45 @@ class SqlPurchasing:
             )
             if not deleted.rowcount:  # type: ignore[attr-defined]
                 raise PurchasingError("unknown_link", "There is no such product link.")
+
+    def reorder_points(self, store_id: int) -> dict[ProductRef, ReorderPoint]:
+        """The store's reorder points, by product."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(ReorderPointRow)
+                .where(ReorderPointRow.store_id == store_id)
+                .order_by(ReorderPointRow.product_id, ReorderPointRow.variant_id)
+            )
+            return {
+                _ref(row.product_id, row.variant_id): ReorderPoint(
+                    row.reorder_point, row.order_up_to
+                )
+                for row in rows
+            }
+
+    def save_reorder_point(self, store_id: int, ref: ProductRef, kept: ReorderPoint) -> None:
+        """Set the reorder point of a product (a reorder point of 0 with nothing to order up
+        to removes it); refused, nothing written, when it cannot be saved."""
+        kept = check_reorder_point(ref, kept)
+        product_id, variant_id = _text(ref)
+        with self.db.session(write=True) as session:
+            session.execute(
+                delete(ReorderPointRow).where(
+                    ReorderPointRow.store_id == store_id,
+                    ReorderPointRow.product_id == product_id,
+                    ReorderPointRow.variant_id == variant_id,
+                )
+            )
+            if kept.point or kept.up_to:
+                session.add(
+                    ReorderPointRow(
+                        store_id=store_id,
+                        product_id=product_id,
+                        variant_id=variant_id,
+                        reorder_point=kept.point,
+                        order_up_to=kept.up_to,
+                    )
+                )
 
     def catalogue(self, store_id: int) -> Catalogue:
         """The store's suppliers and links, checked together."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from plugin.core.purchasing import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    ReorderPoint,
     Reservation,
     Supplier,
     SupplierProduct,
@@ -461,7 +463,7 @@ def test_the_widget_expects_a_new_backorder_on_the_purchase_order_bringing_spare
     assert expected() == "2027-01-14"
 
 
-def test_the_proposal_purchase_order_and_print_pages_name_the_products(
+def test_the_proposal_links_purchase_order_and_print_pages_name_the_products(
     app: Flask, alice: Merchant, live_store: Any
 ) -> None:
     """Issue 14: the pages said "product 105"; they name the product as the store's orders do
@@ -489,6 +491,18 @@ def test_the_proposal_purchase_order_and_print_pages_name_the_products(
         ],
     )
 
+    # The supplier-links page names them too; a product no backorder order names (the mug
+    # shipped) shows its id alone.
+    mug = live_store.product_id("MUG-BLUE")
+    purchasing.save_links(
+        store.id, [SupplierProduct(supplier.id, ProductRef(str(mug)), Decimal(1))]
+    )
+    links = alice.get(f"{base}/suppliers").get_data(as_text=True)
+    assert f'<td class="product">Copper Kettle (product {kettle})</td>' in links
+    assert f'<td class="product">Walnut Board (product {board})</td>' in links
+    assert f'<td class="product">product {mug}</td>' in links
+    purchasing.delete_link(store.id, supplier.id, ProductRef(str(mug)))
+
     proposal = alice.get(f"{base}/proposal").get_data(as_text=True)
     assert f'<td class="product">Copper Kettle (product {kettle})</td>' in proposal
     assert f'<td class="product">Walnut Board (product {board})</td>' in proposal
@@ -502,3 +516,126 @@ def test_the_proposal_purchase_order_and_print_pages_name_the_products(
     assert f'<td class="product">Copper Kettle (product {kettle})' in order_page
     printed = alice.get(f"{base}/orders/{number}/print").get_data(as_text=True)
     assert f'<td class="product">Walnut Board (product {board})</td>' in printed
+
+
+def test_variations_sharing_their_parents_stock_are_proposed_with_its_free_units_once(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    """Issue 14: two variations drawing on their parent's figure (WooCommerce `manage_stock`
+    "parent"), 5 units waiting for each and 3 free: each saw the 3 free units, and the
+    proposal bought 2 + 2; it buys 7, the 3 free units going to the older order."""
+    from plugin.adapters.sql.audit import SqlAuditLog
+    from plugin.adapters.sql.policies import SqlPolicyStore
+    from plugin.adapters.sql.releases import SqlReleaseLedger
+    from plugin.adapters.sql.splits import SqlSplitLedger
+    from plugin.usecases import splitting
+    from tests.functional.web.test_customer_page import _platform
+
+    shop, store, db = live_store.shop, live_store.store, state(app).db
+    shirt = shop.create_product(
+        {"name": "Rain Jacket", "type": "variable", "manage_stock": True, "stock_quantity": 0,
+         "backorders": "notify"}
+    )["id"]  # fmt: skip
+    red, blue = (
+        shop.create_variation(shirt, {"regular_price": "40.00", "manage_stock": False})["id"]
+        for _ in range(2)
+    )
+    for variation in (red, blue):  # red's order is the older
+        order = shop.create_order(
+            {"status": "on-hold", "payment_method": "bacs",
+             "line_items": [{"product_id": shirt, "variation_id": variation, "quantity": 5}]}
+        )  # fmt: skip
+        result = splitting.handle_order_event(
+            store.id, str(order["id"]), platform=_platform(live_store),
+            ledger=SqlSplitLedger(db), releases=SqlReleaseLedger(db),
+            policies=SqlPolicyStore(db), audit=SqlAuditLog(db),
+        )  # fmt: skip
+        assert result is not None and result.status == "hold"  # nothing ships: held whole
+    assert shop.product_json(shirt)["stock_quantity"] == -10
+    shop.update_product(shirt, {"stock_quantity": -7})  # 3 arrive
+    supplier = _supplier(app, store)
+    _purchasing(app).save_links(
+        store.id,
+        [SupplierProduct(supplier.id, ProductRef(str(shirt)), Decimal("12"), "JACKET")],
+    )
+
+    html = alice.get(f"{_base(store)}/proposal").get_data(as_text=True)
+
+    quantities = {
+        field: int(quantity)
+        for field, quantity in re.findall(
+            r'<tr class="proposal-line" data-product="([0-9-]+)" data-quantity="([0-9]+)">', html
+        )
+    }
+    assert quantities == {f"{shirt}-{red}": 2, f"{shirt}-{blue}": 5}
+    assert (
+        f"5 units wait on 1 backorder order, 3 free in stock (product {shirt}&#39;s stock, "
+        "shared with other products), 0 on order; 2 needed."
+    ) in html
+
+
+def test_products_kept_in_stock_are_bought_back_up_to_their_level_from_the_proposal(
+    app: Flask, alice: Merchant, live_store: Any
+) -> None:
+    """Issue 14 (optional part): a reorder point and an order-up-to quantity per product, set
+    on the suppliers page; the proposal tops kept products up, backorders or not."""
+    from tests.functional.web.test_customer_page import place_and_split
+
+    place_and_split(app, live_store)  # 2 Copper Kettles and 1 Walnut Board on backorder
+    store = live_store.store
+    ids = {sku: live_store.product_id(sku) for sku in
+           ("APRON-LINEN", "TOWEL-TEA", "PAN-IRON", "KETTLE-COPPER")}  # fmt: skip
+    apron, towel, pan, kettle = ids.values()  # in stock 8, not counted, 2, 0 (2 waiting)
+    base, page = _base(store), f"{_base(store)}/suppliers"
+    supplier = _supplier(app, store)
+    purchasing = _purchasing(app)
+    purchasing.save_links(
+        store.id,
+        [SupplierProduct(supplier.id, ProductRef(str(p)), Decimal("3"), preferred=True)
+         for p in ids.values()],
+    )  # fmt: skip
+    for product, point, up_to in ((apron, "10", "30"), (towel, "4", ""), (pan, "2", ""),
+                                  (kettle, "3", "5")):  # fmt: skip
+        form = {"product_id": str(product), "reorder_point": point, "order_up_to": up_to}
+        html = _flash(alice.post(f"{base}/reorder-points", form, token_from=page), alice)
+        assert f"Product {product}: reorder point {point}, ordered up to {up_to or point}." in html
+    kept = {
+        ProductRef(str(apron)): ReorderPoint(10, 30), ProductRef(str(towel)): ReorderPoint(4),
+        ProductRef(str(pan)): ReorderPoint(2), ProductRef(str(kettle)): ReorderPoint(3, 5),
+    }  # fmt: skip
+    assert purchasing.reorder_points(store.id) == kept
+    for form, message in (
+        ({"product_id": str(pan), "reorder_point": "6", "order_up_to": "4"},
+         f"Product {pan}: the quantity to order up to (4) is below the reorder point (6); "
+         "raise it to 6 or more, or leave it empty to order up to the reorder point."),
+        ({"product_id": str(pan), "reorder_point": "1.5"},
+         f"Product {pan}: the reorder point must be a whole number, not &#39;1.5&#39;."),
+        ({"product_id": "pan", "reorder_point": "1"},
+         "Give the product&#39;s id in the store (digits), not &#39;pan&#39;."),
+    ):  # fmt: skip
+        assert message in _flash(alice.post(f"{base}/reorder-points", form, token_from=page), alice)
+    assert purchasing.reorder_points(store.id) == kept  # refused: nothing written
+    links_page = alice.get(page).get_data(as_text=True)
+    assert (
+        f'<tr data-product="{kettle}"><td class="product">Copper Kettle (product {kettle})</td>\n'
+        '    <td class="num">3</td><td class="num">5</td></tr>'
+    ) in links_page
+
+    html = alice.get(f"{base}/proposal").get_data(as_text=True)
+
+    quantities = dict(
+        re.findall(r'<tr class="proposal-line" data-product="([0-9-]+)" data-quantity="([0-9]+)">',
+                   html)
+    )  # fmt: skip
+    # Apron: 8 free, below 10: up to 30. Kettle: -2 (2 waiting), below 3: up to 5, 7 units.
+    # Pan: 2 free is not below 2; the towel's stock is not counted; the board has no link.
+    assert quantities == {str(apron): "22", str(kettle): "7"}
+    assert (
+        f"Product {apron}: reorder point 10, ordered up to 30, 8 free in stock, 0 on order; "
+        "22 needed."
+    ) in html
+    # Removing it: the apron is no longer bought.
+    form = {"product_id": str(apron), "reorder_point": "0"}
+    html = _flash(alice.post(f"{base}/reorder-points", form, token_from=page), alice)
+    assert f"Product {apron}: reorder point removed." in html
+    assert ProductRef(str(apron)) not in purchasing.reorder_points(store.id)

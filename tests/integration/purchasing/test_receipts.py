@@ -258,8 +258,8 @@ def test_drop_shipped_units_complete_the_orders_they_cover_without_touching_stoc
     assert shop.writes == []  # no stock moves
     assert shop.statuses == [("301", Status.DISPATCHED)]  # 302 still waits for product 14
     assert shop.notes == [
-        ("301", "Shipped by the supplier on purchase order PO-7: 2 x product 11."),
-        ("302", "Shipped by the supplier on purchase order PO-7: 1 x product 11."),
+        ("301", "Shipped by the supplier on purchase order PO-7: 2 x Blue Widget (product 11)."),
+        ("302", "Shipped by the supplier on purchase order PO-7: 1 x Blue Widget (product 11)."),
     ]
     assert releases.allocated == []
     assert alerts.alerts[0][3] == (

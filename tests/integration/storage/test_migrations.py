@@ -45,6 +45,7 @@ def test_migration_creates_every_table(db: Database) -> None:
         "customer_requests",
         "delay_watches",
         "delay_actions",
+        "reorder_points",
     }
 
 
@@ -55,7 +56,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0011",)]
+    assert version == [("0012",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
@@ -68,7 +69,7 @@ def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: 
     tables = set(inspect(database.engine).get_table_names())
     database.dispose()
     assert left == {"alembic_version"}
-    assert len(tables) == 24
+    assert len(tables) == 25
 
 
 def test_sqlite_runs_in_wal_mode_in_a_folder_created_for_it(tmp_path: Path) -> None:
@@ -125,3 +126,18 @@ def test_0011_adds_the_named_products_to_the_inbox_and_its_downgrade_removes_the
     assert "products" in columns and "dedupe_key" in columns
     assert before == columns - {"products"}
     assert again == columns
+
+
+def test_0012_adds_reorder_points_and_its_downgrade_removes_them(database_url: str) -> None:
+    database = Database(database_url)
+    config = database.alembic_config()
+    database.migrate()
+    columns = {c["name"] for c in inspect(database.engine).get_columns("reorder_points")}
+    command.downgrade(config, "0011")
+    before = set(inspect(database.engine).get_table_names())
+    database.migrate()
+    again = set(inspect(database.engine).get_table_names())
+    database.dispose()
+    assert columns == {"id", "store_id", "product_id", "variant_id", "reorder_point", "order_up_to"}
+    assert "reorder_points" not in before
+    assert again == before | {"reorder_points"}

@@ -17,6 +17,7 @@ from plugin.core.purchasing import (
     PurchaseOrderLine,
     PurchaseOrderStatus,
     PurchasingError,
+    ReorderPoint,
     Reservation,
     Supplier,
     SupplierProduct,
@@ -274,3 +275,17 @@ def test_the_covering_purchase_orders_of_some_orders_read_as_the_whole_stores_do
     assert purchasing.covering_orders(store.id, []) == {}
     other = purchasing.covering_orders(store.id + 1, ["301"])  # another store sees none of it
     assert other == {}
+
+
+def test_reorder_points_round_trip_and_a_bad_one_writes_nothing(
+    purchasing: SqlPurchasing, store: StoreRecord
+) -> None:
+    purchasing.save_reorder_point(store.id, P1, ReorderPoint(5, 20))
+    purchasing.save_reorder_point(store.id, P2, ReorderPoint(3))
+    assert purchasing.reorder_points(store.id) == {P1: ReorderPoint(5, 20), P2: ReorderPoint(3)}
+    with pytest.raises(PurchasingError) as refused:
+        purchasing.save_reorder_point(store.id, P1, ReorderPoint(8, 4))
+    assert refused.value.reason == "order_up_to_below_reorder_point"
+    purchasing.save_reorder_point(store.id, P2, ReorderPoint(4, 9))  # changed in place
+    purchasing.save_reorder_point(store.id, P1, ReorderPoint(0))  # 0: removed
+    assert purchasing.reorder_points(store.id) == {P2: ReorderPoint(4, 9)}

@@ -19,6 +19,7 @@ from plugin.core.purchasing import (
     PurchaseOrderLine,
     PurchaseOrderStatus,
     PurchasingError,
+    ReorderPoint,
     Reservation,
     ReservedUnits,
     Supplier,
@@ -26,6 +27,7 @@ from plugin.core.purchasing import (
     apply_receipt,
     cancel,
     check_link,
+    check_reorder_point,
     check_supplier,
     check_transition,
     date_changes,
@@ -429,7 +431,11 @@ def test_reservations_beyond_what_an_order_waits_for_cover_the_others() -> None:
 def test_a_reorder_point_tops_up_stock_for_a_product_kept_in_stock() -> None:
     linked = catalogue(SupplierProduct("s1", A, Decimal("2.50"), pack_size=5), LINKS[1])
     proposal = plan_proposal(
-        [backorder("1", [(A, 4)])], {A: 3, B: 6}, [], linked, reorder_points={A: 10, B: 5}
+        [backorder("1", [(A, 4)])],
+        {A: 3, B: 6},
+        [],
+        linked,
+        reorder_points={A: ReorderPoint(10), B: ReorderPoint(5, 20)},
     )
     (a,) = proposal.groups[0].lines
     # 4 waiting + 10 to keep - 3 free = 11, in packs of 5: 15; only 1 unit is for order 1.
@@ -444,7 +450,55 @@ def test_a_reorder_point_tops_up_stock_for_a_product_kept_in_stock() -> None:
         "Product A: 4 units wait on 1 backorder order, 10 to keep in stock, 3 free in stock, "
         "0 on order; 11 needed, 15 ordered (packs of 5)."
     )
+    assert a.reorder_target == 10
     assert len(proposal.groups) == 1  # B: 6 free is above its reorder point of 5
+
+
+def test_below_its_reorder_point_a_product_is_bought_up_to_its_order_up_to_quantity() -> None:
+    linked = catalogue(SupplierProduct("s1", A, Decimal("2.50")), LINKS[1])
+    orders = [purchase_order(po_line(A, 4, ("1", 1)))]
+    points = {A: ReorderPoint(5, 20), B: ReorderPoint(2, 8)}
+    proposal = plan_proposal([backorder("1", [(A, 3)])], {A: 3, B: 2}, orders, linked,
+                             reorder_points=points)  # fmt: skip
+    (a,) = proposal.groups[0].lines
+    # Position: 3 free + 4 on order - 3 waiting = 4, below 5: buy 16 to bring it to 20.
+    assert (a.reorder_point, a.reorder_target, a.needed, a.quantity, a.covers) == (
+        5, 20, 16, 16, (),
+    )  # fmt: skip
+    assert a.reason.message == (
+        "Product A: 3 units wait on 1 backorder order, reorder point 5, ordered up to 20, "
+        "3 free in stock, 4 on order; 16 needed."
+    )
+    # B: 2 free is not below its reorder point of 2: nothing to buy.
+    assert [line.ref for line in proposal.lines] == [A]
+    # Nothing waits for it: only its reorder point counts.
+    (b,) = plan_proposal([], {B: 1}, [], linked, reorder_points={B: points[B]}).lines
+    assert (b.free, b.reorder_target, b.needed, b.quantity, b.covers) == (1, 8, 7, 7, ())
+    assert b.reason.message == (
+        "Product B: reorder point 2, ordered up to 8, 1 free in stock, 0 on order; 7 needed."
+    )
+
+
+@pytest.mark.parametrize(
+    ("reorder_point", "reason", "message"),
+    [
+        (ReorderPoint(5, 3), "order_up_to_below_reorder_point",
+         "Product A: the quantity to order up to (3) is below the reorder point (5); raise it "
+         "to 5 or more, or leave it empty to order up to the reorder point."),
+        (ReorderPoint(-1), "negative_quantity",
+         "Product A: the reorder point must be 0 or more, not -1."),
+        (ReorderPoint(2, -4), "negative_quantity",
+         "Product A: the quantity to order up to must be 0 or more, not -4."),
+    ],
+)  # fmt: skip
+def test_a_bad_reorder_point_is_refused(
+    reorder_point: ReorderPoint, reason: str, message: str
+) -> None:
+    with refused(reason, message):
+        check_reorder_point(A, reorder_point)
+    with refused(reason, message):
+        plan_proposal([], {}, [], catalogue(), reorder_points={A: reorder_point})
+    assert check_reorder_point(A, ReorderPoint(5, 5)) == ReorderPoint(5, 5)
 
 
 def test_a_products_lines_of_one_order_count_together_and_negative_stock_is_none() -> None:
@@ -452,6 +506,54 @@ def test_a_products_lines_of_one_order_count_together_and_negative_stock_is_none
     proposal = plan_proposal(orders, {B: -4}, [], catalogue())
     (b,) = proposal.lines
     assert (b.demand, b.free, b.needed, b.covers) == (5, 0, 5, (Reservation("1", 5),))
+
+
+SHIRT_BLUE = ProductRef("S", "blue")
+
+
+def shared(order_id: str, ref: ProductRef, units: int, days_old: int) -> OpenBackorder:
+    """A backorder order for a variation drawing on its parent's stock figure (SHIRT)."""
+    return dataclasses.replace(
+        backorder(order_id, [], days_old=days_old),
+        lines=(OpenLine(f"{order_id}-1", ref, units, SHIRT),),
+    )
+
+
+def test_variations_sharing_their_parents_stock_count_its_free_units_once() -> None:
+    """Issue 14: each variation drawing on the parent's figure saw all of its free units, so
+    3 free units covered 3 of red's 5 and 3 of blue's 5 and the proposal bought 4, not 7."""
+    links = tuple(SupplierProduct("s1", ref, Decimal("4")) for ref in (SHIRT_RED, SHIRT_BLUE))
+    orders = [shared("1", SHIRT_BLUE, 5, days_old=2), shared("2", SHIRT_RED, 5, days_old=4)]
+    proposal = plan_proposal(orders, {SHIRT: 3}, [], catalogue(*links))
+    blue, red = proposal.lines
+    # The free units go to the waiting orders in allocation order: red's order 2 is older.
+    assert (red.ref, red.demand, red.free, red.needed, red.quantity) == (SHIRT_RED, 5, 3, 2, 2)
+    assert (red.covered_by_stock, red.covers) == (3, (Reservation("2", 2),))
+    assert (blue.ref, blue.demand, blue.free, blue.needed, blue.quantity) == (
+        SHIRT_BLUE, 5, 0, 5, 5,
+    )  # fmt: skip
+    assert (blue.covered_by_stock, blue.covers) == (0, (Reservation("1", 5),))
+    assert sum(line.quantity for line in proposal.lines) == 7
+    assert (red.stock_figure, blue.stock_figure) == (SHIRT, SHIRT)
+    assert red.reason.message == (
+        "Product S (variation red): 5 units wait on 1 backorder order, 3 free in stock "
+        "(product S's stock, shared with other products), 0 on order; 2 needed."
+    )
+    # A figure of its own is not shared: the line says nothing more.
+    (a,) = plan_proposal([backorder("1", [(B, 2)])], {B: 1}, [], catalogue()).lines
+    assert a.stock_figure is None
+    assert a.reason.message == (
+        "Product B: 2 units wait on 1 backorder order, 1 free in stock, 0 on order; 1 needed."
+    )
+
+
+def test_expected_dates_count_shared_free_units_once() -> None:
+    orders = [shared("1", SHIRT_BLUE, 2, days_old=2), shared("2", SHIRT_RED, 2, days_old=4)]
+    manual = {SHIRT_RED: dt.date(2027, 1, 5), SHIRT_BLUE: dt.date(2027, 1, 9)}
+    # 2 free units: red's older order is released with them, blue still waits.
+    assert expected_dates(orders, {SHIRT: 2}, [], manual) == {
+        ("1", SHIRT_BLUE): dt.date(2027, 1, 9)
+    }
 
 
 def test_a_product_needing_nothing_is_left_out() -> None:
@@ -485,7 +587,13 @@ def test_a_proposal_refuses_a_fractional_reorder_point() -> None:
     with refused(
         "fractional_quantity", "Product A: the reorder point must be a whole number, not 2.5."
     ):
-        plan_proposal([], {}, [], catalogue(), reorder_points={A: Decimal("2.5")})  # type: ignore[dict-item]
+        plan_proposal(
+            [],
+            {},
+            [],
+            catalogue(),
+            reorder_points={A: ReorderPoint(Decimal("2.5"))},  # type: ignore[arg-type]
+        )
 
 
 # --- drafting -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from plugin.core.purchasing import (
     PurchaseOrder,
     PurchaseOrderStatus,
     PurchasingError,
+    ReorderPoint,
     Supplier,
     SupplierProduct,
     apply_receipt,
@@ -26,6 +27,7 @@ from plugin.core.purchasing import (
     order_quantity,
     plan_proposal,
     send,
+    share_free_units,
     shorten,
 )
 from plugin.core.release import OpenBackorder, OpenLine, queue_key
@@ -43,7 +45,13 @@ SUPPLIERS = (
 _REF = st.sampled_from(REFS)
 _QTY = st.integers(0, 9)
 _FREE = st.dictionaries(_REF, st.integers(-3, 12), max_size=len(REFS))
-_POINTS = st.dictionaries(_REF, st.integers(0, 8), max_size=len(REFS))
+_POINTS = st.dictionaries(
+    _REF,
+    st.integers(0, 8).flatmap(
+        lambda p: st.builds(ReorderPoint, st.just(p), st.just(0) | st.integers(p, 15))
+    ),
+    max_size=len(REFS),
+)
 _ACTION = st.sampled_from(["draft", "send", "receive", "cancel", "shorten", "receive_cancel"])
 
 
@@ -103,13 +111,15 @@ class Scenario:
     backorders: list[OpenBackorder]
     free: dict[ProductRef, int]
     purchase_orders: list[PurchaseOrder]
-    reorder_points: dict[ProductRef, int]
+    reorder_points: dict[ProductRef, ReorderPoint]
+    stock_figures: dict[ProductRef, ProductRef] = dataclasses.field(default_factory=dict)
 
     def proposal(self, purchase_orders: list[PurchaseOrder] | None = None) -> Proposal:
         orders = self.purchase_orders if purchase_orders is None else purchase_orders
         return plan_proposal(
-            self.backorders, self.free, orders, self.catalogue, reorder_points=self.reorder_points
-        )
+            self.backorders, self.free, orders, self.catalogue,
+            reorder_points=self.reorder_points, stock_figures=self.stock_figures,
+        )  # fmt: skip
 
     def waiting(self) -> Counter[tuple[str, ProductRef]]:
         units: Counter[tuple[str, ProductRef]] = Counter()
@@ -212,7 +222,8 @@ def test_demand_is_covered_by_purchase_orders_stock_or_uncovered(scenario: Scena
         assert line.covered_by_stock <= line.free
         assert line.covered_by_purchase <= line.on_order
         assert line.uncovered == max(line.demand - line.free - line.on_order, 0)
-        assert line.needed == line.demand + line.reorder_point - line.free - line.on_order > 0
+        target = scenario.reorder_points.get(line.ref, ReorderPoint(0)).target
+        assert line.needed == line.demand + target - line.free - line.on_order > 0
         keys = [rank[r.order_id] for r in line.covers]
         assert keys == sorted(keys) and len(set(keys)) == len(keys)
         for reservation in line.covers:
@@ -368,3 +379,85 @@ def test_cancelling_frees_exactly_what_was_reserved(
     kept = _reserved([shortened])
     assert kept + Counter({(f.order_id, f.ref): f.units for f in freed}) == _reserved([order])
     assert sum(f.units for f in freed) == max(0, line.reserved - (quantity - line.received))
+
+
+POOL = ProductRef("C")  # the parent both variations of C draw on in `_pooled`
+
+
+def _pooled(scenario: Scenario) -> Scenario:
+    """The scenario with both variations of C drawing on their parent's one stock figure."""
+    backorders = [
+        dataclasses.replace(
+            backorder,
+            lines=tuple(
+                dataclasses.replace(line, pool=POOL) if line.ref.product_id == "C" else line
+                for line in backorder.lines
+            ),
+        )
+        for backorder in scenario.backorders
+    ]
+    free = {ref: n for ref, n in scenario.free.items() if ref.product_id != "C"}
+    free[POOL] = scenario.free.get(ProductRef("C", "red"), 0)
+    figures = {ref: POOL for ref in REFS if ref.product_id == "C"}
+    return dataclasses.replace(scenario, backorders=backorders, free=free, stock_figures=figures)
+
+
+@EXAMPLES
+@given(scenarios())
+def test_products_sharing_a_stock_figure_count_its_free_units_once(scenario: Scenario) -> None:
+    pooled = _pooled(scenario)
+    reserved = _reserved(pooled.purchase_orders)
+    short = sum(
+        units - min(reserved[(order_id, ref)], units)
+        for (order_id, ref), units in pooled.waiting().items()
+        if ref.product_id == "C"
+    )
+    points = sum(rp.point for ref, rp in pooled.reorder_points.items() if ref.product_id == "C")
+    by_product: dict[ProductRef, dict[str, int]] = {}
+    for (order_id, ref), units in reserved.items():
+        by_product.setdefault(ref, {})[order_id] = units
+    queue = sorted(pooled.backorders, key=queue_key)
+    kept = {ref: rp.point for ref, rp in pooled.reorder_points.items()}
+    shares = share_free_units(queue, pooled.free, by_product, kept, pooled.stock_figures)
+    # The figure's free units go to the variations once between them, as far as they need.
+    shared = sum(n for ref, n in shares.items() if ref.product_id == "C")
+    assert shared == min(max(pooled.free[POOL], 0), short + points)
+    proposal = pooled.proposal()
+    for line in proposal.lines + proposal.unlinked:
+        assert line.free == shares.get(line.ref, 0)
+        assert line.stock_figure == (POOL if line.ref.product_id == "C" else None)
+        assert line.demand == line.covered_by_purchase + line.covered_by_stock + line.uncovered
+        target = pooled.reorder_points.get(line.ref, ReorderPoint(0)).target
+        assert line.needed == line.demand + target - line.free - line.on_order > 0
+    lines = [ln for ln in proposal.lines + proposal.unlinked if ln.ref.product_id == "C"]
+    assert sum(line.covered_by_stock for line in lines) <= shared
+
+
+@EXAMPLES
+@given(scenarios())
+def test_below_its_reorder_point_a_product_is_bought_back_up_to_its_target(
+    scenario: Scenario,
+) -> None:
+    """position = free + on order - demand; below the reorder point the proposal buys exactly
+    target - position (target: the order-up-to quantity, else the point), else nothing."""
+    proposal = scenario.proposal()
+    lines = {line.ref: line for line in proposal.lines + proposal.unlinked}
+    waiting = scenario.waiting()
+    for ref in REFS:
+        demand = sum(u for (_, r), u in waiting.items() if r == ref)
+        kept = scenario.reorder_points.get(ref, ReorderPoint(0))
+        free = max(scenario.free.get(ref, 0), 0)
+        position = free + _outstanding(scenario.purchase_orders, ref) - demand
+        line = lines.get(ref)
+        if position >= kept.point:
+            assert line is None
+            continue
+        assert line is not None
+        assert (line.free, line.reorder_point, line.reorder_target) == (
+            free, kept.point, kept.target if kept.point else 0,
+        )  # fmt: skip
+        assert line.needed == kept.target - position > 0
+        assert position + line.needed >= kept.point  # bought back to at least the point
+        assert line.quantity >= line.needed
+        # Units for backorders are only the part nothing covers: the rest goes to stock.
+        assert line.uncovered <= line.needed
