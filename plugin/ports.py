@@ -101,6 +101,7 @@ class SplitRecord:
     backorder_order_id: str | None = None
     create_attempted: bool = False  # a create call may have reached the platform
     error: str | None = None
+    payment_expires_at: dt.datetime | None = None  # the order's authorisation lapses then
 
 
 class SplitLedger(Protocol):
@@ -109,9 +110,16 @@ class SplitLedger(Protocol):
     def get(self, store_id: int, split_key: str) -> SplitRecord | None: ...
 
     def start(
-        self, store_id: int, original_order_id: str, split_key: str, plan: Mapping[str, object]
+        self,
+        store_id: int,
+        original_order_id: str,
+        split_key: str,
+        plan: Mapping[str, object],
+        *,
+        payment_expires_at: dt.datetime | None = None,
     ) -> SplitRecord:
-        """Insert in state PLANNED, or return the existing record for that key."""
+        """Insert in state PLANNED (with when the order's authorisation lapses, when it has
+        one), or return the existing record for that key."""
         ...
 
     def mark_create_attempted(self, store_id: int, split_key: str) -> None:
@@ -130,6 +138,31 @@ class SplitLedger(Protocol):
 
     def for_order(self, store_id: int, order_id: str) -> list[SplitRecord]:
         """Splits whose original or backorder order is `order_id`."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExpiringPayment:
+    """A split whose order's card authorisation lapses while its backorder still waits."""
+
+    store_id: int
+    split_key: str
+    original_order_id: str
+    backorder_order_id: str
+    backorder_number: str
+    expires_at: dt.datetime
+
+
+class PaymentExpiries(Protocol):
+    """Authorisations recorded at split time (`SplitLedger.start`), for the merchant's warning."""
+
+    def expiring(self, before: dt.datetime) -> list[ExpiringPayment]:
+        """Finished splits whose authorisation lapses before `before`, whose backorder was not
+        released and whose merchant was not warned yet, soonest first."""
+        ...
+
+    def claim_expiry_warning(self, store_id: int, split_key: str, at: dt.datetime) -> bool:
+        """Mark the split's merchant warned at `at`; False when another run did it first."""
         ...
 
 

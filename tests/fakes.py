@@ -336,12 +336,25 @@ class FakeLedger:
         return self.records.get((store_id, split_key))
 
     def start(
-        self, store_id: int, original_order_id: str, split_key: str, plan: Mapping[str, object]
+        self,
+        store_id: int,
+        original_order_id: str,
+        split_key: str,
+        plan: Mapping[str, object],
+        *,
+        payment_expires_at: dt.datetime | None = None,
     ) -> SplitRecord:
         existing = self.records.get((store_id, split_key))
         if existing is not None:
             return existing
-        record = SplitRecord(store_id, original_order_id, split_key, SplitState.PLANNED, plan)
+        record = SplitRecord(
+            store_id,
+            original_order_id,
+            split_key,
+            SplitState.PLANNED,
+            plan,
+            payment_expires_at=payment_expires_at,
+        )
         self.records[(store_id, split_key)] = record
         return record
 

@@ -9,6 +9,7 @@
   ``sku``, ``price``, ``policy`` DENY/CONTINUE, ``tracked``, ``stock`` by location gid).
 - ``POST /sandbox/shopify/clock``: ``{"advance_seconds": n}`` moves the shop's clock forward
   (authorisations expire on it).
+- ``GET /sandbox/shopify/invoices``: the invoices ``orderInvoiceSend`` e-mailed to customers.
 - ``POST /sandbox/shopify/bucket``: ``{"maximum": n, "restore_rate": r}`` resizes the API's
   leaky buckets.
 - ``GET /sandbox/shopify/apps``; ``POST /sandbox/shopify/apps/<client_id>`` with
@@ -154,6 +155,15 @@ def advance_clock() -> Any:
     with shop.request():
         shop.clock_offset += float(seconds)
     return jsonify({"now": shop.now_iso(), "offset_seconds": shop.clock_offset})
+
+
+@bp.get("/sandbox/shopify/invoices")
+def list_invoices() -> Response:
+    """The invoices `orderInvoiceSend` e-mailed to customers, oldest first."""
+    shop = _state().shop
+    with shop.request(write=False):
+        sent = sorted(shop.table("invoices").values(), key=lambda invoice: invoice["id"])
+    return jsonify(sent)
 
 
 @bp.post("/sandbox/shopify/bucket")

@@ -55,7 +55,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0011",)]
+    assert version == [("0012",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
