@@ -171,10 +171,12 @@ def ensure_connected(
     public_url: str,
     development: bool,
     name: str | None = None,
+    webhook_secret: str | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Idempotent connect for `make run`: reuse a connected store with this URL and keys,
-    re-registering its webhooks only when they are no longer all there."""
+    re-registering its webhooks only when they are no longer all there. `webhook_secret` as
+    for `connect_store` (a new connection only)."""
     normalised = validate_store_url(base_url, development=development, resolve=resolve)
     for store in stores.list(status="connected"):
         if store.base_url != normalised or store.platform != driver.name:
@@ -212,6 +214,7 @@ def ensure_connected(
         public_url=public_url,
         development=development,
         name=name,
+        webhook_secret=webhook_secret,
         resolve=resolve,
     )
 
