@@ -42,12 +42,12 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from plugin.adapters.redis.nonces import RedisNonceClaims
-from plugin.adapters.sql.privacy import SqlPrivacyStore
+from plugin.adapters.sql.privacy import UNINSTALLED, SqlPrivacyStore
 from plugin.config import ShopifyApp
 from plugin.errors import BackordersError, TransientError
 from plugin.platforms.shopify.connect import OAuthInstall, ShopifyConnectError, shop_domain
 from plugin.ports import PlatformDriver
-from plugin.usecases.connecting import connect_store
+from plugin.usecases.connecting import connect_store, reconnect_store
 from web.auth import current_merchant, login_required, verified_required
 from web.connect import DisconnectForm, connect_error_message
 
@@ -280,15 +280,32 @@ def _connect(shop: str, access_token: str, webhook_secret: str) -> int:
     services = _services()
     merchant = current_merchant()
     state = current_app.extensions["backorders"]
+    reinstalled: int | None = None
     for store_id in SqlPrivacyStore(state.db, state.vault, PLATFORM).stores_for_shop(shop):
         store = services.stores.get(store_id)
-        if store is not None and store.is_connected:
-            ours = merchant is not None and store.merchant_id == merchant.id
+        if store is None:
+            continue
+        ours = store.merchant_id == (merchant.id if merchant else None)
+        if store.is_connected:
             raise ShopifyConnectError(
                 f"{shop} is connected already"
                 + (f" as store {store_id}; disconnect it first." if ours else "."),
                 reason="already_connected",
             )
+        if store.status == UNINSTALLED and ours and reinstalled is None:
+            reinstalled = store_id  # the same merchant installs the app again: one store
+    if reinstalled is not None:
+        return reconnect_store(
+            services.stores,
+            reinstalled,
+            services.app.base_url(shop),
+            shop,
+            access_token,
+            driver=services.driver,
+            public_url=services.public_url,
+            development=services.development,
+            webhook_secret=webhook_secret,
+        )
     return connect_store(
         services.stores,
         services.app.base_url(shop),

@@ -161,6 +161,50 @@ def connect_store(
     return store_id
 
 
+def reconnect_store(
+    stores: Any,
+    store_id: int,
+    base_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    *,
+    driver: PlatformDriver,
+    public_url: str,
+    development: bool,
+    webhook_secret: str | None = None,
+    resolve: Resolver = resolve_host,
+) -> int:
+    """Connect an existing store row again (an app reinstalled on a shop that uninstalled it):
+    the same id, settings, ledgers and audit trail, with the new keys and fresh webhooks. The
+    keys are checked first; refused, nothing changes. Returns `store_id`."""
+    base_url = validate_store_url(base_url, development=development, resolve=resolve)
+    consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
+    if not consumer_key or not consumer_secret:
+        raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
+    connection = driver.connection(
+        base_url, consumer_key, consumer_secret, allow_private=development
+    )
+    connection.check_credentials()
+    old = stores.get(store_id)
+    # Subscriptions left from before (an uninstall deletes them on Shopify: gone is fine).
+    connection.delete_webhooks((old.webhook_ids if old is not None else None) or [])
+    webhook_secret = webhook_secret or stores.credentials(store_id).webhook_secret
+    stores.update_credentials(
+        store_id,
+        base_url=base_url,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        webhook_secret=webhook_secret,
+    )
+    webhook_ids = connection.register_webhooks(
+        delivery_url=webhook_delivery_url(public_url, store_id, driver.name),
+        secret=webhook_secret,
+    )
+    stores.update(store_id, webhook_ids=webhook_ids, status="connected")
+    logger.info("store reconnected store_id=%s webhooks=%s", store_id, webhook_ids)
+    return int(store_id)
+
+
 def ensure_connected(
     stores: Any,
     base_url: str,
