@@ -165,6 +165,10 @@ class Config:
         """A copy with some fields changed (used by tests and `create_app` overrides)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
+    def platform_app(self, platform: str) -> ShopifyApp:
+        """Our public app's credentials on `platform` (empty when it has none configured)."""
+        return self.shopify if platform == "shopify" else ShopifyApp()
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:
         """Parse and validate the environment; raise ConfigError naming the bad variable."""

@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import secrets
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -159,6 +159,55 @@ def connect_store(
     stores.update(store_id, webhook_ids=webhook_ids)
     logger.info("store connected store_id=%s webhooks=%s", store_id, webhook_ids)
     return store_id
+
+
+# A store whose account uninstalled our app (its token revoked), as plugin/adapters/sql/privacy.py
+# marks it.
+UNINSTALLED = "uninstalled"
+
+
+def connect_account(
+    stores: Any,
+    account_stores: Sequence[int],
+    base_url: str,
+    account: str,
+    access_token: str,
+    *,
+    driver: PlatformDriver,
+    public_url: str,
+    development: bool,
+    merchant_id: int | None,
+    webhook_secret: str,
+) -> int:
+    """Connect an account (a Shopify shop) whose existing stores are `account_stores`: refused
+    while one of them is connected (two stores of one account would both act on every order);
+    the merchant's own store that the account uninstalled is connected again (`reconnect_store`:
+    same id, settings and history); otherwise a new store (`connect_store`)."""
+    reinstalled: int | None = None
+    for store_id in account_stores:
+        store = stores.get(store_id)
+        if store is None:
+            continue
+        ours = store.merchant_id == merchant_id
+        if store.is_connected:
+            raise ConnectError(
+                f"{account} is connected already"
+                + (f" as store {store_id}; disconnect it first." if ours else "."),
+                reason="already_connected",
+            )
+        if store.status == UNINSTALLED and ours and reinstalled is None:
+            reinstalled = store_id
+    if reinstalled is not None:
+        return reconnect_store(
+            stores, reinstalled, base_url, account, access_token,
+            driver=driver, public_url=public_url, development=development,
+            webhook_secret=webhook_secret,
+        )  # fmt: skip
+    return connect_store(
+        stores, base_url, account, access_token,
+        driver=driver, public_url=public_url, development=development, name=account,
+        merchant_id=merchant_id, webhook_secret=webhook_secret,
+    )  # fmt: skip
 
 
 def reconnect_store(
