@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         storefront,
         stores,
     )
+
     config = app.extensions["backorders"].config
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
