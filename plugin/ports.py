@@ -578,6 +578,15 @@ class AdminLinks(Protocol):
         ...
 
 
+class StockLocations(Protocol):
+    def stock_elsewhere(self, order_ids: Sequence[str]) -> Mapping[tuple[str, ProductRef], int]:
+        """Units available at locations that do not fulfil each waiting (backorder) order, per
+        (order, product) where there are any: stock that exists, which allocation never takes
+        for it (the backorders page marks it blue). Empty on a platform that keeps one stock
+        figure per product."""
+        ...
+
+
 class Platform(
     SplitPlatform,
     ReconcilePlatform,
@@ -586,6 +595,7 @@ class Platform(
     CancelPlatform,
     Catalogue,
     AdminLinks,
+    StockLocations,
     Protocol,
 ):
     """A store's API in domain terms: everything the use cases need of it. Raises the

@@ -573,6 +573,36 @@ class ShopifyPlatform(ShopifyCatalogue):
         }
         return FreeUnits(free, {ref: ref for ref in refs}, held)
 
+    def stock_elsewhere(self, order_ids: Sequence[str]) -> Mapping[tuple[str, ProductRef], int]:
+        """Units `available` at the shop's other locations than the one whose fulfillment order
+        holds each line (Shopify keeps stock per location; allocation counts the fulfilling
+        one only). One order read per held part, one read of the inventory items."""
+        placed: list[tuple[str, ProductRef, str]] = []
+        for order_id in dict.fromkeys(str(i) for i in order_ids):
+            try:
+                order = self.get_order(order_id)
+            except NotFound:
+                continue
+            data = self._data(self._order_number(order_id))
+            for line in order.lines:
+                location = location_of_line(data, line.line_id) or self.primary_location()
+                placed.append((order_id, line.ref, location))
+        items = self._items(ref for _, ref, _ in placed)
+        elsewhere: dict[tuple[str, ProductRef], int] = {}
+        for order_id, ref, location in placed:
+            item = items.get(ref.variant_id or "")
+            if item is None or not item["tracked"]:
+                continue
+            levels = item["inventoryLevels"]["nodes"]
+            units = sum(
+                max(0, available_at(levels, number(level["location"]["id"])))
+                for level in levels
+                if number(level["location"]["id"]) != location
+            )
+            if units > 0:
+                elsewhere[(order_id, ref)] = elsewhere.get((order_id, ref), 0) + units
+        return elsewhere
+
     def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
         """Orders (and held parts) by id as the pages show them; one read each."""
         found: dict[str, OrderSummary] = {}
