@@ -48,12 +48,12 @@ class WorkerTimings:
     requeue_interval: int = 60  # BACKORDERS_REQUEUE_INTERVAL: re-enqueuing lost events (>= 1)
     reconcile_tick: int = 60  # BACKORDERS_RECONCILE_TICK: stores due a reconciliation (>= 1)
     delay_tick: int = 300  # BACKORDERS_DELAY_TICK: stores' delay notices checked (>= 1)
+    maintenance_interval: int = 30  # BACKORDERS_MAINTENANCE_INTERVAL: RQ's maintenance
     # BACKORDERS_AUTHORISATION_TICK: lapsing card authorisations looked for (>= 1)
     authorisation_tick: int = 300
     # BACKORDERS_AUTHORISATION_WARNING: how long before an authorisation lapses the merchant is
     # warned (48 hours; >= 0)
     authorisation_warning: float = 48 * 3600.0
-    maintenance_interval: int = 30  # BACKORDERS_MAINTENANCE_INTERVAL: RQ's maintenance
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> WorkerTimings:
