@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from plugin.core.addresses import is_public_address
 from plugin.errors import ConnectError, InvalidKeys, InvalidState, InvalidStoreUrl
-from plugin.ports import NonceClaims, PlatformDriver, PlatformDrivers
+from plugin.ports import NonceClaims, PlatformDriver, PlatformDrivers, StoreConnection
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +104,28 @@ def webhook_delivery_url(public_url: str, store_id: int, platform: str) -> str:
 # -- connecting ------------------------------------------------------------------------------
 
 
+def _checked_connection(
+    driver: PlatformDriver,
+    base_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    *,
+    development: bool,
+    resolve: Resolver,
+) -> tuple[str, str, str, StoreConnection]:
+    """The store's normalised URL and keys, and its connection once the keys are checked (one
+    cheap read); InvalidStoreUrl / InvalidKeys / the driver's errors when refused."""
+    base_url = validate_store_url(base_url, development=development, resolve=resolve)
+    consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
+    if not consumer_key or not consumer_secret:
+        raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
+    connection = driver.connection(
+        base_url, consumer_key, consumer_secret, allow_private=development
+    )
+    connection.check_credentials()
+    return base_url, consumer_key, consumer_secret, connection
+
+
 def connect_store(
     stores: Any,
     base_url: str,
@@ -125,14 +147,9 @@ def connect_store(
     URL or key pair keeps nothing; when registering the webhooks fails, the webhooks already
     made are deleted and the store row stays disconnected.
     """
-    base_url = validate_store_url(base_url, development=development, resolve=resolve)
-    consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
-    if not consumer_key or not consumer_secret:
-        raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
-    connection = driver.connection(
-        base_url, consumer_key, consumer_secret, allow_private=development
+    base_url, consumer_key, consumer_secret, connection = _checked_connection(
+        driver, base_url, consumer_key, consumer_secret, development=development, resolve=resolve
     )
-    connection.check_credentials()
     # Fresh per store unless the platform signs with its own; signs the store's deliveries.
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     store_id = int(
@@ -226,14 +243,9 @@ def reconnect_store(
     """Connect an existing store row again (an app reinstalled on a shop that uninstalled it):
     the same id, settings, ledgers and audit trail, with the new keys and fresh webhooks. The
     keys are checked first; refused, nothing changes. Returns `store_id`."""
-    base_url = validate_store_url(base_url, development=development, resolve=resolve)
-    consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
-    if not consumer_key or not consumer_secret:
-        raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
-    connection = driver.connection(
-        base_url, consumer_key, consumer_secret, allow_private=development
+    base_url, consumer_key, consumer_secret, connection = _checked_connection(
+        driver, base_url, consumer_key, consumer_secret, development=development, resolve=resolve
     )
-    connection.check_credentials()
     old = stores.get(store_id)
     # Subscriptions left from before (an uninstall deletes them on Shopify: gone is fine).
     connection.delete_webhooks((old.webhook_ids if old is not None else None) or [])
