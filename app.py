@@ -85,9 +85,9 @@ def backorders(app: Flask) -> Backorders:
 
 def register_blueprints(app: Flask) -> None:
     """Every blueprint of the web app. Add new ones (web/...) to this list."""
+    from web.app_connect import bp as app_connect_pages
     from web.connect import bp as connect_pages
     from web.customer import bp as customer_pages
-    from web.shopify_connect import bp as shopify_connect_pages
     from webhooks.receive import blueprint as webhook_route
     from webhooks.shopify_app import blueprint as shopify_app_route
 
@@ -95,7 +95,7 @@ def register_blueprints(app: Flask) -> None:
         webhook_route,
         shopify_app_route,
         connect_pages,
-        shopify_connect_pages,
+        app_connect_pages,
         customer_pages,
         # web/ blueprints (connect, settings, storefront) are registered here.
     ]

@@ -297,6 +297,9 @@ class DemoStore:
     base_url: str
     consumer_key: str
     consumer_secret: str
+    platform: str = "woocommerce"
+    webhook_secret: str | None = None  # the platform's own (Shopify's app secret), else fresh
+    name: str = "Sandbox demo store"
 
 
 @dataclass
@@ -306,6 +309,8 @@ class Stack:
     home: Path
     port: int = 8000
     sandbox_port: int = 8001
+    # The Shopify sandbox with its demo shop connected (issue 16); None starts none (tests).
+    shopify_port: int | None = None
     workers: int = 1
     supervisor: Supervisor = field(default_factory=Supervisor)
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -314,6 +319,7 @@ class Stack:
     store_id: int | None = None
     demo: DemoStore | None = None
     widget_url: str | None = None
+    shopify_store_id: int | None = None
     _worker_seq: int = 0
 
     # -- addresses ---------------------------------------------------------------------------
@@ -324,6 +330,10 @@ class Stack:
     @property
     def sandbox_url(self) -> str:
         return f"http://127.0.0.1:{self.sandbox_port}"
+
+    @property
+    def shopify_url(self) -> str:
+        return f"http://127.0.0.1:{self.shopify_port}"
 
     @property
     def public_url(self) -> str:
@@ -371,6 +381,9 @@ class Stack:
             self.start_worker()
         self.start_sandbox()
         self.connect_demo_store()
+        if self.shopify_port is not None:
+            self.start_shopify_sandbox()
+            self.connect_demo_shop()
 
     def start_redis(self) -> Child:
         # A restart keeps the socket every other process already knows (REDIS_URL).
@@ -464,6 +477,26 @@ class Stack:
             set_sandbox_faults(self.sandbox_url, self.sandbox_faults)
         return child
 
+    def start_shopify_sandbox(self) -> Child:
+        """The Shopify sandbox (sandbox/shopify), its demo shop kept in the instance folder."""
+        argv = [
+            sys.executable, "-m", "sandbox.shopify",
+            "--host", "127.0.0.1",
+            "--port", str(self.shopify_port),
+            "--data-file", str(self.home / "shopify-sandbox.json"),
+        ]  # fmt: skip
+        child = self.supervisor.spawn("shopify-sandbox", argv, env=self.env())
+        self.supervisor.wait_until(
+            "shopify-sandbox", http_ok(f"{self.shopify_url}/sandbox/faults"), timeout=60
+        )
+        return child
+
+    def connect_demo_shop(self) -> int:
+        """Connect the Shopify sandbox's demo shop as the custom app would (its pasted token;
+        reusing the connection on a restart) and give it to the demo merchant."""
+        self.shopify_store_id = _connect_in_process(self.env(), demo_shop(self.shopify_url))
+        return self.shopify_store_id
+
     def _widget_url(self, store_id: int) -> str | None:
         """Our storefront widget for `store_id`, if the web app serves it."""
         url = f"{self.web_url}/storefront/{store_id}/widget.js"
@@ -509,12 +542,29 @@ def demo_store(sandbox_url: str) -> DemoStore:
     )
 
 
+def demo_shop(shopify_url: str) -> DemoStore:
+    """The Shopify sandbox's demo shop as the custom app connects it: the shop's name as key,
+    the pasted Admin API token as secret, the app's API secret key signing its webhooks."""
+    from sandbox.shopify.app import DEMO_ACCESS_TOKEN, DEMO_CUSTOM_SECRET
+    from sandbox.shopify.shop import ShopInfo
+
+    return DemoStore(
+        shopify_url,
+        os.environ.get("SANDBOX_SHOPIFY_DOMAIN") or ShopInfo.domain,
+        os.environ.get("SANDBOX_SHOPIFY_ACCESS_TOKEN") or DEMO_ACCESS_TOKEN,
+        platform="shopify",
+        webhook_secret=os.environ.get("SANDBOX_SHOPIFY_CUSTOM_SECRET") or DEMO_CUSTOM_SECRET,
+        name="Sandbox Shopify shop",
+    )
+
+
 def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
-    """Connect the sandbox store (reusing an earlier connection) and give it to the demo
+    """Connect a sandbox store (reusing an earlier connection) and give it to the demo
     merchant, so the merchant app shows it after signing in."""
     from plugin import bootstrap
     from plugin.adapters.sql.merchants import MerchantRepository
     from plugin.config import Config
+    from plugin.platforms.shopify.driver import SHOPIFY
     from plugin.platforms.woocommerce.driver import WOOCOMMERCE
     from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
     from plugin.usecases.connecting import ensure_connected
@@ -527,10 +577,11 @@ def _connect_in_process(env: Mapping[str, str], demo: DemoStore) -> int:
             demo.base_url,
             demo.consumer_key,
             demo.consumer_secret,
-            driver=WOOCOMMERCE,  # the sandbox is a WooCommerce store
+            driver={d.name: d for d in (WOOCOMMERCE, SHOPIFY)}[demo.platform],
             public_url=config.public_url,
             development=config.development,
-            name="Sandbox demo store",
+            name=demo.name,
+            webhook_secret=demo.webhook_secret,
         )
         ensure_demo_merchant(MerchantRepository(db), DEMO_EMAIL, DEMO_PASSWORD, store_id)
         return store_id
@@ -583,8 +634,20 @@ def banner(stack: Stack) -> str:
             f"  demo consumer key:   {demo.consumer_key}",
             f"  demo consumer secret:{' ' + demo.consumer_secret}",
         ]
+    if stack.shopify_store_id is not None:
+        lines += [
+            f"  shopify storefront:  {stack.shopify_url}/ (store {stack.shopify_store_id})",
+            f"  shopify deliveries:  {stack.shopify_url}/sandbox/deliveries",
+        ]
     lines += ["Press Ctrl-C to stop.", ""]
     return "\n".join(lines)
+
+
+def shopify_port(environ: Mapping[str, str]) -> int | None:
+    """`SHOPIFY_SANDBOX_PORT` (default `SANDBOX_PORT` + 1; 0 starts no Shopify sandbox)."""
+    default = int(environ.get("SANDBOX_PORT", "8001")) + 1
+    port = int(environ.get("SHOPIFY_SANDBOX_PORT", str(default)))
+    return port or None
 
 
 def main(environ: Mapping[str, str] | None = None) -> int:
@@ -600,6 +663,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         home=home,
         port=int(environ.get("PORT", "8000")),
         sandbox_port=int(environ.get("SANDBOX_PORT", "8001")),
+        shopify_port=shopify_port(environ),
         workers=max(1, int(environ.get("WORKERS", "1"))),
         supervisor=supervisor,
     )

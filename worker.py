@@ -80,7 +80,7 @@ from plugin.core.model import ProductRef
 from plugin.errors import PermanentError, RateLimited, TransientError
 from plugin.platforms.registry import Registry
 from plugin.ports import ORDER_TOPICS, PRODUCT_TOPICS, Message, Platform
-from plugin.usecases import cancelling, reconciling, releasing
+from plugin.usecases import authorisations, cancelling, reconciling, releasing
 from plugin.usecases import splitting as service
 from plugin.usecases.notifying import KINDS, Notifications
 
@@ -542,6 +542,20 @@ def check_delays_all() -> int:
     from jobs.delay_notices import check_delays_all as check
 
     return check()
+
+
+def warn_authorisations_all() -> int:
+    """Periodic: warn merchants of card authorisations lapsing while their backorders wait
+    (plugin/usecases/authorisations.py); returns how many were warned."""
+    rt = runtime()
+    schedule_periodic(rt.redis, "warn_authorisations_all", rt.config.worker)
+    warned = authorisations.warn_expiring(
+        rt.ledger,
+        rt.stores,
+        now=dt.datetime.now(dt.UTC),
+        warn_before=dt.timedelta(seconds=rt.config.worker.authorisation_warning),
+    )
+    return len(warned)
 
 
 def reap_abandoned() -> list[str]:

@@ -49,6 +49,11 @@ class WorkerTimings:
     reconcile_tick: int = 60  # BACKORDERS_RECONCILE_TICK: stores due a reconciliation (>= 1)
     delay_tick: int = 300  # BACKORDERS_DELAY_TICK: stores' delay notices checked (>= 1)
     maintenance_interval: int = 30  # BACKORDERS_MAINTENANCE_INTERVAL: RQ's maintenance
+    # BACKORDERS_AUTHORISATION_TICK: lapsing card authorisations looked for (>= 1)
+    authorisation_tick: int = 300
+    # BACKORDERS_AUTHORISATION_WARNING: how long before an authorisation lapses the merchant is
+    # warned (48 hours; >= 0)
+    authorisation_warning: float = 48 * 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> WorkerTimings:
@@ -67,6 +72,14 @@ class WorkerTimings:
                 1, int(_seconds(environ, "BACKORDERS_RECONCILE_TICK", cls.reconcile_tick))
             ),
             delay_tick=max(1, int(_seconds(environ, "BACKORDERS_DELAY_TICK", cls.delay_tick))),
+            authorisation_tick=max(
+                1,
+                int(_seconds(environ, "BACKORDERS_AUTHORISATION_TICK", cls.authorisation_tick)),
+            ),
+            authorisation_warning=max(
+                0.0,
+                _seconds(environ, "BACKORDERS_AUTHORISATION_WARNING", cls.authorisation_warning),
+            ),
             maintenance_interval=int(
                 _seconds(environ, "BACKORDERS_MAINTENANCE_INTERVAL", cls.maintenance_interval)
             ),
@@ -151,6 +164,10 @@ class Config:
     def replace(self, **changes: object) -> Config:
         """A copy with some fields changed (used by tests and `create_app` overrides)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def platform_app(self, platform: str) -> ShopifyApp:
+        """Our public app's credentials on `platform` (empty when it has none configured)."""
+        return self.shopify if platform == "shopify" else ShopifyApp()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Config:

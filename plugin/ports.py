@@ -101,6 +101,7 @@ class SplitRecord:
     backorder_order_id: str | None = None
     create_attempted: bool = False  # a create call may have reached the platform
     error: str | None = None
+    payment_expires_at: dt.datetime | None = None  # the order's authorisation lapses then
 
 
 class SplitLedger(Protocol):
@@ -109,9 +110,16 @@ class SplitLedger(Protocol):
     def get(self, store_id: int, split_key: str) -> SplitRecord | None: ...
 
     def start(
-        self, store_id: int, original_order_id: str, split_key: str, plan: Mapping[str, object]
+        self,
+        store_id: int,
+        original_order_id: str,
+        split_key: str,
+        plan: Mapping[str, object],
+        *,
+        payment_expires_at: dt.datetime | None = None,
     ) -> SplitRecord:
-        """Insert in state PLANNED, or return the existing record for that key."""
+        """Insert in state PLANNED (with when the order's authorisation lapses, when it has
+        one), or return the existing record for that key."""
         ...
 
     def mark_create_attempted(self, store_id: int, split_key: str) -> None:
@@ -130,6 +138,31 @@ class SplitLedger(Protocol):
 
     def for_order(self, store_id: int, order_id: str) -> list[SplitRecord]:
         """Splits whose original or backorder order is `order_id`."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExpiringPayment:
+    """A split whose order's card authorisation lapses while its backorder still waits."""
+
+    store_id: int
+    split_key: str
+    original_order_id: str
+    backorder_order_id: str
+    backorder_number: str
+    expires_at: dt.datetime
+
+
+class PaymentExpiries(Protocol):
+    """Authorisations recorded at split time (`SplitLedger.start`), for the merchant's warning."""
+
+    def expiring(self, before: dt.datetime) -> list[ExpiringPayment]:
+        """Finished splits whose authorisation lapses before `before`, whose backorder was not
+        released and whose merchant was not warned yet, soonest first."""
+        ...
+
+    def claim_expiry_warning(self, store_id: int, split_key: str, at: dt.datetime) -> bool:
+        """Mark the split's merchant warned at `at`; False when another run did it first."""
         ...
 
 
@@ -551,6 +584,15 @@ class AdminLinks(Protocol):
         ...
 
 
+class StockLocations(Protocol):
+    def stock_elsewhere(self, order_ids: Sequence[str]) -> Mapping[tuple[str, ProductRef], int]:
+        """Units available at locations that do not fulfil each waiting (backorder) order, per
+        (order, product) where there are any: stock that exists, which allocation never takes
+        for it (the backorders page marks it blue). Empty on a platform that keeps one stock
+        figure per product."""
+        ...
+
+
 class Platform(
     SplitPlatform,
     ReconcilePlatform,
@@ -559,6 +601,7 @@ class Platform(
     CancelPlatform,
     Catalogue,
     AdminLinks,
+    StockLocations,
     Protocol,
 ):
     """A store's API in domain terms: everything the use cases need of it. Raises the
@@ -791,11 +834,68 @@ class NonceClaims(Protocol):
         ...
 
 
+class AppCredentials(Protocol):
+    """Our public app's credentials on one platform (`Config.platform_app`), empty when none is
+    configured."""
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def client_secret(self) -> str: ...
+
+    @property
+    def is_configured(self) -> bool: ...
+
+    def base_url(self, account: str) -> str:
+        """Where the account (Shopify: the shop named `*.myshopify.com`) is reached."""
+        ...
+
+
+@dataclass(frozen=True)
+class InstalledApp:
+    """What a finished app install gives: the account it is installed on, and its token."""
+
+    account: str
+    access_token: str = field(repr=False)
+
+
+class AppInstall(Protocol):
+    """Our public app installed on an account by the authorization code grant (Shopify's
+    OAuth): the merchant is sent to the platform to approve, and comes back with a code that is
+    exchanged once for a token. Every check of the platform's signatures is the platform's."""
+
+    # Reasons `complete` refuses with before it uses the state up: the pending install stays,
+    # so a forged or misdirected callback cannot cancel the merchant's.
+    refused_before_claim: frozenset[str]
+
+    def authorize_url(self, account: str, *, state: str, redirect_uri: str) -> str:
+        """Where to send the merchant to approve the install."""
+        ...
+
+    def check_launch(self, query: Mapping[str, str]) -> str:
+        """The account of a signed request the platform sends when the merchant opens or
+        installs the app; ConnectError when it is not the platform's."""
+        ...
+
+    def complete(
+        self, query: Mapping[str, str], *, expected_state: str, expected_account: str
+    ) -> InstalledApp:
+        """Check the callback, claim its state once and exchange its code once; ConnectError
+        (with a `reason`) when refused, TransientError when the platform could not be reached."""
+        ...
+
+
 class PlatformDriver(Protocol):
     """One platform (WooCommerce, Shopify, ...): the registry's entry for `stores.platform`."""
 
     name: str  # as stored in `stores.platform` and named in `/webhooks/<name>/<store id>`
     label: str  # as merchants know it
+    # A platform whose merchants connect an account (a shop) with a token or our app's install
+    # (web/app_connect.py): its page's template and what it calls an account; None when its
+    # stores are connected by URL and keys (web/connect.py).
+    account_page: str | None
+    account_label: str
     webhooks: Webhooks
     stock_statuses: tuple[str, ...]  # the products page's stock filter
     backorder_choices: tuple[tuple[str, str], ...]  # (value, label) of its backorder setting
@@ -811,6 +911,18 @@ class PlatformDriver(Protocol):
     ) -> str: ...
 
     def parse_app_keys(self, body: object) -> AppKeys: ...
+
+    def account_name(self, typed: str) -> str:
+        """The account a merchant typed, as the platform names it (Shopify: the shop's
+        `*.myshopify.com` name); ConnectError when it is not one."""
+        ...
+
+    def app_install(
+        self, app: AppCredentials, nonces: NonceClaims, *, allow_private: bool
+    ) -> AppInstall:
+        """Our app's install on this platform; ConnectError (reason `oauth_not_configured`)
+        when the app's credentials are not configured or the platform has no such install."""
+        ...
 
     def eligible_choices(self) -> tuple[tuple[str, str], ...]:
         """(canonical status, label) a merchant may make eligible for a split."""

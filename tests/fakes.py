@@ -152,6 +152,8 @@ class FakePlatform:
     calls: list[str] = field(default_factory=list)
     split_keys: dict[str, set[str]] = field(default_factory=dict)  # original id -> keys applied
     promise_states: dict[str, PromiseState] = field(default_factory=dict)  # order id -> state
+    # (order id, product) -> units at another location than the one fulfilling the order
+    elsewhere: dict[tuple[str, ProductRef], int] = field(default_factory=dict)
     _next_id: int = 5000
 
     def add_order(self, order: Order) -> Order:
@@ -336,12 +338,25 @@ class FakeLedger:
         return self.records.get((store_id, split_key))
 
     def start(
-        self, store_id: int, original_order_id: str, split_key: str, plan: Mapping[str, object]
+        self,
+        store_id: int,
+        original_order_id: str,
+        split_key: str,
+        plan: Mapping[str, object],
+        *,
+        payment_expires_at: dt.datetime | None = None,
     ) -> SplitRecord:
         existing = self.records.get((store_id, split_key))
         if existing is not None:
             return existing
-        record = SplitRecord(store_id, original_order_id, split_key, SplitState.PLANNED, plan)
+        record = SplitRecord(
+            store_id,
+            original_order_id,
+            split_key,
+            SplitState.PLANNED,
+            plan,
+            payment_expires_at=payment_expires_at,
+        )
         self.records[(store_id, split_key)] = record
         return record
 
@@ -1288,6 +1303,10 @@ class FakeStore(FakeReleaseStore):
 
     def order_admin_url(self, order_id: str) -> str:
         return f"{self.base_url}/admin/orders/{order_id}"
+
+    def stock_elsewhere(self, order_ids: Sequence[str]) -> Mapping[tuple[str, ProductRef], int]:
+        wanted = {str(i) for i in order_ids}
+        return {key: units for key, units in self.elsewhere.items() if key[0] in wanted}
 
     def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
         with self._mutex:

@@ -17,7 +17,7 @@ _FORM_BLUEPRINTS = (
     "products",
     "allocation",
     "connect",
-    "shopify_connect",
+    "app_connect",
     "notifications",
     "purchasing",
     "customer",
@@ -40,8 +40,6 @@ def init_app(app: Flask) -> None:
         storefront,
         stores,
     )
-    from webhooks.receive import blueprint as webhook_route
-    from webhooks.shopify_app import blueprint as shopify_app_route
 
     config = app.extensions["backorders"].config
     app.config.update(
@@ -58,14 +56,15 @@ def init_app(app: Flask) -> None:
 
         app.config.setdefault("BACKORDERS_DEMO_HINT", f"{DEMO_EMAIL} / {DEMO_PASSWORD}")
     csrf = app.extensions.get("csrf") or CSRFProtect(app)
-    # Not forms: the platform's webhooks are authenticated by their HMAC signature, and the
-    # wc-auth callback by its signed single-use state (see web/connect.py).
+    # Not forms: every blueprint of webhooks/ (the platforms' deliveries and a platform's
+    # app-wide addresses) is authenticated by its HMAC over the raw body, and the wc-auth
+    # callback by its signed single-use state (see web/connect.py). (An app install's callback
+    # is a GET, which CSRF protection never checks: the platform's signature and a single-use
+    # state protect it, web/app_connect.py.)
     csrf.exempt("web.connect.wc_auth_callback")
-    csrf.exempt(webhook_route)
-    # Shopify's compliance webhooks: the app's HMAC over the raw body (webhooks/shopify_app.py).
-    # (The OAuth callback is a GET, which CSRF protection never checks: its HMAC and single-use
-    # state protect it, web/shopify_connect.py.)
-    csrf.exempt(shopify_app_route)
+    for blueprint in app.blueprints.values():
+        if blueprint.import_name.startswith("webhooks."):
+            csrf.exempt(blueprint)
     for module in (
         auth,
         stores,

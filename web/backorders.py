@@ -347,6 +347,7 @@ def index(store_id: int) -> BaseResponse | str:
         csv_args={**request.args.to_dict(), "format": "csv"},
         covering=SqlPurchasing(services().db).covering(store.id),  # purchase orders (issue 14)
         covered=_covered(store) if request.args.get("stock") == "1" else None,
+        elsewhere=_elsewhere(store, lines) if request.args.get("stock") == "1" else None,
     )
 
 
@@ -356,6 +357,20 @@ def _covered(store: StoreRecord) -> set[tuple[str, ProductRef]] | None:
         return covered_by_free_stock(store)
     except BackordersError as exc:
         flash(f"The store's stock could not be read: {exc.reason}.", "error")
+        return None
+
+
+def _elsewhere(
+    store: StoreRecord, lines: list[BackorderLine]
+) -> Mapping[tuple[str, ProductRef], int] | None:
+    """Units at another location than the one fulfilling each line's order, which allocation
+    does not take (the platform answers; empty where stock has no locations)."""
+    try:
+        return store_platform(store).stock_elsewhere(
+            sorted({line.backorder_order_id for line in lines})
+        )
+    except BackordersError as exc:
+        flash(f"The store's stock at other locations could not be read: {exc.reason}.", "error")
         return None
 
 

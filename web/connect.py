@@ -48,8 +48,10 @@ bp = Blueprint("connect", __name__)
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Connect a store - Backorders</title></head>
 <body>
-<p class="tabs"><strong id="tab-woocommerce">WooCommerce</strong> ·
-  <a href="{{ url_for('shopify_connect.page') }}" id="tab-shopify">Shopify</a></p>
+<p class="tabs"><strong id="tab-woocommerce">WooCommerce</strong>
+  {%- for name, label in account_platforms %} ·
+  <a href="{{ url_for('app_connect.page', platform=name) }}" id="tab-{{ name }}">{{ label }}</a>
+  {%- endfor %}</p>
 <h1>Connect a WooCommerce store</h1>
 {% for category, message in get_flashed_messages(with_categories=true) %}
   <p class="flash {{ category }}" role="{{ 'alert' if category == 'error' else 'status' }}">
@@ -167,9 +169,13 @@ def _exempt_callback_late() -> None:
 
 def _page(keys_form: KeysForm, authorize_form: AuthorizeForm, status: int = 200) -> tuple[str, int]:
     merchant = current_merchant()
-    stores = _services().stores.list(merchant_id=merchant.id if merchant else -1)
+    services = _services()
+    stores = services.stores.list(merchant_id=merchant.id if merchant else -1)
+    drivers = [services.registry.driver(name) for name in services.registry.names()]
     html = render_template_string(
         _PAGE,
+        # The platforms whose accounts are connected on their own page (web/app_connect.py).
+        account_platforms=[(d.name, d.label) for d in drivers if d.account_page is not None],
         keys_form=keys_form,
         authorize_form=authorize_form,
         disconnect_form=DisconnectForm(),

@@ -203,6 +203,9 @@ class Order:
     total_tax: Decimal = ZERO
     links: Links = field(default_factory=Links)
     delivery_override: DeliveryCondition | None = None  # per-order override, if any
+    # When an authorised, uncaptured payment can no longer be captured (Shopify:
+    # OrderTransaction.authorizationExpiresAt); None when there is none or it is not known.
+    payment_expires_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

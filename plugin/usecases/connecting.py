@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import secrets
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from plugin.core.addresses import is_public_address
 from plugin.errors import ConnectError, InvalidKeys, InvalidState, InvalidStoreUrl
-from plugin.ports import NonceClaims, PlatformDriver, PlatformDrivers
+from plugin.ports import NonceClaims, PlatformDriver, PlatformDrivers, StoreConnection
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +104,28 @@ def webhook_delivery_url(public_url: str, store_id: int, platform: str) -> str:
 # -- connecting ------------------------------------------------------------------------------
 
 
+def _checked_connection(
+    driver: PlatformDriver,
+    base_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    *,
+    development: bool,
+    resolve: Resolver,
+) -> tuple[str, str, str, StoreConnection]:
+    """The store's normalised URL and keys, and its connection once the keys are checked (one
+    cheap read); InvalidStoreUrl / InvalidKeys / the driver's errors when refused."""
+    base_url = validate_store_url(base_url, development=development, resolve=resolve)
+    consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
+    if not consumer_key or not consumer_secret:
+        raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
+    connection = driver.connection(
+        base_url, consumer_key, consumer_secret, allow_private=development
+    )
+    connection.check_credentials()
+    return base_url, consumer_key, consumer_secret, connection
+
+
 def connect_store(
     stores: Any,
     base_url: str,
@@ -125,14 +147,9 @@ def connect_store(
     URL or key pair keeps nothing; when registering the webhooks fails, the webhooks already
     made are deleted and the store row stays disconnected.
     """
-    base_url = validate_store_url(base_url, development=development, resolve=resolve)
-    consumer_key, consumer_secret = (consumer_key or "").strip(), (consumer_secret or "").strip()
-    if not consumer_key or not consumer_secret:
-        raise InvalidKeys("Both the consumer key and the consumer secret are needed.")
-    connection = driver.connection(
-        base_url, consumer_key, consumer_secret, allow_private=development
+    base_url, consumer_key, consumer_secret, connection = _checked_connection(
+        driver, base_url, consumer_key, consumer_secret, development=development, resolve=resolve
     )
-    connection.check_credentials()
     # Fresh per store unless the platform signs with its own; signs the store's deliveries.
     webhook_secret = webhook_secret or secrets.token_urlsafe(32)
     store_id = int(
@@ -161,6 +178,94 @@ def connect_store(
     return store_id
 
 
+# A store whose account uninstalled our app (its token revoked), as plugin/adapters/sql/privacy.py
+# marks it.
+UNINSTALLED = "uninstalled"
+
+
+def connect_account(
+    stores: Any,
+    account_stores: Sequence[int],
+    base_url: str,
+    account: str,
+    access_token: str,
+    *,
+    driver: PlatformDriver,
+    public_url: str,
+    development: bool,
+    merchant_id: int | None,
+    webhook_secret: str,
+) -> int:
+    """Connect an account (a Shopify shop) whose existing stores are `account_stores`: refused
+    while one of them is connected (two stores of one account would both act on every order);
+    the merchant's own store that the account uninstalled is connected again (`reconnect_store`:
+    same id, settings and history); otherwise a new store (`connect_store`)."""
+    reinstalled: int | None = None
+    for store_id in account_stores:
+        store = stores.get(store_id)
+        if store is None:
+            continue
+        ours = store.merchant_id == merchant_id
+        if store.is_connected:
+            raise ConnectError(
+                f"{account} is connected already"
+                + (f" as store {store_id}; disconnect it first." if ours else "."),
+                reason="already_connected",
+            )
+        if store.status == UNINSTALLED and ours and reinstalled is None:
+            reinstalled = store_id
+    if reinstalled is not None:
+        return reconnect_store(
+            stores, reinstalled, base_url, account, access_token,
+            driver=driver, public_url=public_url, development=development,
+            webhook_secret=webhook_secret,
+        )  # fmt: skip
+    return connect_store(
+        stores, base_url, account, access_token,
+        driver=driver, public_url=public_url, development=development, name=account,
+        merchant_id=merchant_id, webhook_secret=webhook_secret,
+    )  # fmt: skip
+
+
+def reconnect_store(
+    stores: Any,
+    store_id: int,
+    base_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    *,
+    driver: PlatformDriver,
+    public_url: str,
+    development: bool,
+    webhook_secret: str | None = None,
+    resolve: Resolver = resolve_host,
+) -> int:
+    """Connect an existing store row again (an app reinstalled on a shop that uninstalled it):
+    the same id, settings, ledgers and audit trail, with the new keys and fresh webhooks. The
+    keys are checked first; refused, nothing changes. Returns `store_id`."""
+    base_url, consumer_key, consumer_secret, connection = _checked_connection(
+        driver, base_url, consumer_key, consumer_secret, development=development, resolve=resolve
+    )
+    old = stores.get(store_id)
+    # Subscriptions left from before (an uninstall deletes them on Shopify: gone is fine).
+    connection.delete_webhooks((old.webhook_ids if old is not None else None) or [])
+    webhook_secret = webhook_secret or stores.credentials(store_id).webhook_secret
+    stores.update_credentials(
+        store_id,
+        base_url=base_url,
+        consumer_key=consumer_key,
+        consumer_secret=consumer_secret,
+        webhook_secret=webhook_secret,
+    )
+    webhook_ids = connection.register_webhooks(
+        delivery_url=webhook_delivery_url(public_url, store_id, driver.name),
+        secret=webhook_secret,
+    )
+    stores.update(store_id, webhook_ids=webhook_ids, status="connected")
+    logger.info("store reconnected store_id=%s webhooks=%s", store_id, webhook_ids)
+    return int(store_id)
+
+
 def ensure_connected(
     stores: Any,
     base_url: str,
@@ -171,10 +276,12 @@ def ensure_connected(
     public_url: str,
     development: bool,
     name: str | None = None,
+    webhook_secret: str | None = None,
     resolve: Resolver = resolve_host,
 ) -> int:
     """Idempotent connect for `make run`: reuse a connected store with this URL and keys,
-    re-registering its webhooks only when they are no longer all there."""
+    re-registering its webhooks only when they are no longer all there. `webhook_secret` as
+    for `connect_store` (a new connection only)."""
     normalised = validate_store_url(base_url, development=development, resolve=resolve)
     for store in stores.list(status="connected"):
         if store.base_url != normalised or store.platform != driver.name:
@@ -212,6 +319,7 @@ def ensure_connected(
         public_url=public_url,
         development=development,
         name=name,
+        webhook_secret=webhook_secret,
         resolve=resolve,
     )
 

@@ -17,6 +17,7 @@ from plugin.core.model import (
     Order,
     Outcome,
     PaymentAction,
+    PaymentState,
     Plan,
     Policies,
     ProductRef,
@@ -199,7 +200,14 @@ def _handle(
 
     if plan.outcome is Outcome.SPLIT:
         assert plan.split_key is not None  # a SPLIT plan always carries its key
-        record = ledger.start(store_id, order_id, plan.split_key, plan_to_dict(plan))
+        record = ledger.start(
+            store_id, order_id, plan.split_key, plan_to_dict(plan),
+            # Issue 16: an authorisation lapses (Shopify: about 7 days); recorded now, the
+            # merchant is warned before it does (plugin/usecases/authorisations.py).
+            payment_expires_at=(
+                order.payment_expires_at if order.payment_state is PaymentState.AUTHORISED else None
+            ),
+        )  # fmt: skip
         if record.state in SPLIT_FINISHED:
             return EventResult("ignored", order_id, split_key=record.split_key, detail=record.state)
         return carry_out_split(

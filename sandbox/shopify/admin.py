@@ -7,8 +7,12 @@
   until none is left (``?timeout=`` seconds, default 10): 200 ``{"idle": true}`` or 504.
 - ``POST /sandbox/shopify/products``: add a product (``title``, ``variants`` of ``title``,
   ``sku``, ``price``, ``policy`` DENY/CONTINUE, ``tracked``, ``stock`` by location gid).
+- ``POST /sandbox/shopify/stock``: ``{"sku", "location": name, "delta": n}`` receives (or takes
+  away) available units of a variant at a location, as ``inventoryAdjustQuantities`` does (and
+  with its ``inventory_levels/update`` webhook): for trying a release by hand.
 - ``POST /sandbox/shopify/clock``: ``{"advance_seconds": n}`` moves the shop's clock forward
   (authorisations expire on it).
+- ``GET /sandbox/shopify/invoices``: the invoices ``orderInvoiceSend`` e-mailed to customers.
 - ``POST /sandbox/shopify/bucket``: ``{"maximum": n, "restore_rate": r}`` resizes the API's
   leaky buckets.
 - ``GET /sandbox/shopify/apps``; ``POST /sandbox/shopify/apps/<client_id>`` with
@@ -30,6 +34,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from sandbox.shopify import catalog, rest, subscriptions
 from sandbox.shopify.shop import Event
+from sandbox.shopify.user_errors import UserErrors
 
 bp = Blueprint("shopify_sandbox_admin", __name__)
 
@@ -114,6 +119,37 @@ def add_product() -> Any:
     return jsonify(_describe(shop, product)), 201
 
 
+@bp.post("/sandbox/shopify/stock")
+def receive_stock() -> Any:
+    """Adjust a variant's available units at a location (by SKU and location name)."""
+    payload = _payload() or {}
+    delta = payload.get("delta")
+    if isinstance(delta, bool) or not isinstance(delta, int):
+        return _bad("expected {sku, location, delta: an integer}")
+    shop = _state().shop
+    with shop.request():
+        variant = next(
+            (v for v in shop.table("variants").values() if v.get("sku") == payload.get("sku")),
+            None,
+        )
+        location = next(
+            (
+                place["id"]
+                for place in shop.table("locations").values()
+                if place.get("name") == payload.get("location")
+            ),
+            None,
+        )
+        if variant is None or location is None:
+            return _bad("unknown sku or location name", 404)
+        change = {"inventoryItemId": variant["_item"], "locationId": location, "delta": delta}
+        try:
+            catalog.adjust_quantities(shop, "received", "available", None, [change])
+        except UserErrors as refusal:
+            return _bad("; ".join(p.message for p in refusal.problems))
+    return jsonify({"sku": variant["sku"], "location": payload["location"], "delta": delta})
+
+
 def _variant_problem(shop: Any, spec: dict[str, Any]) -> str | None:
     if spec.get("policy", "DENY") not in ("DENY", "CONTINUE"):
         return "policy must be DENY or CONTINUE"
@@ -154,6 +190,15 @@ def advance_clock() -> Any:
     with shop.request():
         shop.clock_offset += float(seconds)
     return jsonify({"now": shop.now_iso(), "offset_seconds": shop.clock_offset})
+
+
+@bp.get("/sandbox/shopify/invoices")
+def list_invoices() -> Response:
+    """The invoices `orderInvoiceSend` e-mailed to customers, oldest first."""
+    shop = _state().shop
+    with shop.request(write=False):
+        sent = sorted(shop.table("invoices").values(), key=lambda invoice: invoice["id"])
+    return jsonify(sent)
 
 
 @bp.post("/sandbox/shopify/bucket")

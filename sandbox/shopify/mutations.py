@@ -176,6 +176,16 @@ def _mark_as_paid(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, 
     return {"order": orders.mark_as_paid(shop_of(info), input["id"])}
 
 
+@mutation("orderInvoiceSend", {"order": None})
+def _invoice_send(
+    info: GraphQLResolveInfo,
+    id: str,
+    email: dict[str, Any] | None = None,  # noqa: A002
+) -> dict[str, Any]:
+    gid.parse(id)
+    return {"order": orders.send_invoice(shop_of(info), id, email)}
+
+
 @mutation("orderCapture", {"transaction": None})
 def _capture(info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:  # noqa: A002
     gid.parse(input["id"])

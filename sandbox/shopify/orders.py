@@ -8,6 +8,7 @@ an order's total is the sum of unit price x quantity, and its current total uses
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -488,6 +489,37 @@ def mark_as_paid(shop: Shop, order_id: str) -> dict[str, Any]:
     add_transaction(shop, order, "SALE", "SUCCESS", due, "manual")
     touch_order(shop, order)
     shop.notify("orders/paid", order["id"], lambda: rest.order(shop, order))
+    return order
+
+
+def send_invoice(shop: Shop, order_id: str, email: Mapping[str, Any] | None) -> dict[str, Any]:
+    """orderInvoiceSend: e-mail the customer an invoice for what is outstanding on the order
+    (Shopify's invoice carries a checkout link to pay it). Kept in the ``invoices`` table,
+    which ``GET /sandbox/shopify/invoices`` lists. Refused (code
+    ``ORDER_INVOICE_SEND_UNSUCCESSFUL``, the schema's only one) when the order is cancelled,
+    owes nothing, or has no address to send to."""
+    order = shop.get(order_id, "Order")
+    if order is None:
+        raise refuse(["id"], "Order does not exist")
+    email = email or {}
+    outstanding = order_total(shop, order, current=True) - payment_summary(shop, order)["captured"]
+    recipient = email.get("to") or order.get("email")
+    if order["cancelledAt"] is not None or outstanding <= 0 or not recipient:
+        raise refuse(
+            ["id"], "The invoice could not be sent.", code="ORDER_INVOICE_SEND_UNSUCCESSFUL"
+        )
+    number = shop.next_number("invoice")
+    shop.table("invoices")[str(number)] = {
+        "id": number,
+        "order": order_id,
+        "name": order["name"],
+        "to": recipient,
+        "from": email.get("from"),
+        "subject": email.get("subject") or f"Invoice {order['name']}",
+        "customMessage": email.get("customMessage"),
+        "amount": str(outstanding),
+        "sentAt": shop.now_iso(),
+    }
     return order
 
 

@@ -100,6 +100,7 @@ FIELD_SCOPES = {
     ("Mutation", "orderCapture"): "write_orders",
     ("Mutation", "orderCancel"): "write_orders",
     ("Mutation", "orderMarkAsPaid"): "write_orders",
+    ("Mutation", "orderInvoiceSend"): "write_orders",
     ("Mutation", "inventoryAdjustQuantities"): "write_inventory",
     ("Mutation", "inventorySetQuantities"): "write_inventory",
 }

@@ -49,6 +49,7 @@ TABLES = (
     "adjustment_groups",
     "jobs",
     "tokens",  # access token -> app id and scopes (not a Shopify object; kept with the shop)
+    "invoices",  # e-mails orderInvoiceSend sent (not a Shopify object: what the customer got)
 )
 # gid type -> table
 KINDS = {

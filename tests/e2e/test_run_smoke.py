@@ -1,6 +1,6 @@
-"""`make run` as a user runs it: `python run.py` starts everything, connects the sandbox,
-stops everything on Ctrl-C or SIGTERM, reuses its connection on restart, and stops the rest
-when a child dies."""
+"""`make run` as a user runs it: `python run.py` starts everything, connects the sandbox (and
+the Shopify sandbox's demo shop), stops everything on Ctrl-C or SIGTERM, reuses its connections
+on restart, and stops the rest when a child dies."""
 
 from __future__ import annotations
 
@@ -31,10 +31,14 @@ STOP_DEADLINE = 30.0
 class RunPy:
     """One `python run.py` process with its own output file."""
 
-    def __init__(self, home: Path, port: int, sandbox_port: int) -> None:
+    def __init__(
+        self, home: Path, port: int, sandbox_port: int, shopify_port: int | None = None
+    ) -> None:
         self.home = home
         self.port = port
         self.sandbox_port = sandbox_port
+        # Explicit: the default (SANDBOX_PORT + 1) may be another test's free port.
+        self.shopify_port = shopify_port or free_port()
         self.output = home / f"run-{len(list(home.glob('run-*.log')))}.log"
         home.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))}
@@ -43,6 +47,7 @@ class RunPy:
                 "BACKORDERS_HOME": str(home),
                 "PORT": str(port),
                 "SANDBOX_PORT": str(sandbox_port),
+                "SHOPIFY_SANDBOX_PORT": str(self.shopify_port),
                 "WORKERS": "1",
             }
         )
@@ -80,6 +85,16 @@ class RunPy:
             self.process.wait()
 
 
+def shopify_subscriptions(shopify_port: int) -> dict[str, str]:
+    """The Shopify sandbox's webhook subscriptions: id -> delivery address."""
+    from plugin.platforms.shopify.client import ShopifyClient
+    from plugin.platforms.shopify.connect import ShopifyConnection
+    from sandbox.shopify.app import DEMO_ACCESS_TOKEN
+
+    client = ShopifyClient(f"http://127.0.0.1:{shopify_port}", DEMO_ACCESS_TOKEN)
+    return {i: url for i, _topic, url in ShopifyConnection(client).list_webhooks()}
+
+
 def _gone(processes: list[psutil.Process]) -> list[tuple[int, str]]:
     alive = []
     for process in processes:
@@ -97,8 +112,8 @@ def home(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> None:
-    port, sandbox_port = free_port(), free_port()
-    first = RunPy(home, port, sandbox_port)
+    port, sandbox_port, shopify_port = free_port(), free_port(), free_port()
+    first = RunPy(home, port, sandbox_port, shopify_port)
     try:
         first.wait_running()
         children = first.descendants()
@@ -113,8 +128,20 @@ def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> N
 
         config = Config.from_env({**first.env, "DEVELOPMENT": "1", "REDIS_URL": ""})
         stores = PluginDb(config).stores
-        [store] = stores.list()
+        [store, shop] = sorted(stores.list(), key=lambda s: s.id)
         assert (store.base_url, store.status) == (f"http://127.0.0.1:{sandbox_port}", "connected")
+        # The Shopify sandbox's demo shop, connected as a custom app with our subscriptions.
+        assert (shop.platform, shop.base_url, shop.status) == (
+            "shopify",
+            f"http://127.0.0.1:{shopify_port}",
+            "connected",
+        )
+        assert f"shopify storefront:  http://127.0.0.1:{shopify_port}/ (store {shop.id})" in text
+        subscriptions = shopify_subscriptions(shopify_port)
+        assert sorted(subscriptions) == sorted(str(i) for i in shop.webhook_ids)
+        assert set(subscriptions.values()) == {
+            f"http://127.0.0.1:{port}/webhooks/shopify/{shop.id}"
+        }
         api = Api(store.base_url, "ck_sandbox_demo", "cs_sandbox_demo")
         hooks = api.webhooks()
         assert sorted(h["id"] for h in hooks) == sorted(store.webhook_ids)
@@ -139,9 +166,11 @@ def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> N
         assert signed_in.status_code == 200
         assert signed_in.url == f"http://127.0.0.1:{port}/stores"
         assert f"/stores/{store.id}/settings" in signed_in.text
+        assert f"/stores/{shop.id}/settings" in signed_in.text
         # Data lives in the instance folder.
         assert (home / "backorders.db").exists()
         assert (home / "sandbox").is_dir()
+        assert (home / "shopify-sandbox.json").is_file()
 
         assert first.stop(signal.SIGINT) == 0
         assert _gone(children) == []
@@ -149,12 +178,16 @@ def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> N
         first.kill()
 
     # A restart reuses the connection: same store, same webhooks.
-    second = RunPy(home, port, sandbox_port)
+    second = RunPy(home, port, sandbox_port, shopify_port)
     try:
         second.wait_running()
         children = second.descendants()
-        [again] = stores.list()
+        [again, shop_again] = sorted(stores.list(), key=lambda s: s.id)
         assert (again.id, again.webhook_ids) == (store.id, store.webhook_ids)
+        assert (shop_again.id, shop_again.webhook_ids) == (shop.id, shop.webhook_ids)
+        assert sorted(shopify_subscriptions(shopify_port)) == sorted(
+            str(i) for i in shop.webhook_ids
+        )
         assert sorted(h["id"] for h in api.webhooks()) == sorted(store.webhook_ids)
 
         assert second.stop(signal.SIGTERM) == 0
@@ -215,7 +248,7 @@ def test_the_sandbox_starts_once_and_never_refuses_a_client_that_saw_it_answer(
         assert len([p for p in children if p.cmdline()[1:3] == ["-m", "sandbox.woocommerce"]]) == 1
         # The storefront loads our widget without a restart; the store id came after the start.
         config = Config.from_env({**runner.env, "DEVELOPMENT": "1", "REDIS_URL": ""})
-        [store] = PluginDb(config).stores.list()
+        [store] = [s for s in PluginDb(config).stores.list() if s.platform == "woocommerce"]
         page = requests.get(storefront, timeout=5).text
         assert f'<script src="http://127.0.0.1:{port}/storefront/{store.id}/widget.js"' in page
         assert runner.text().count("started sandbox") == 1

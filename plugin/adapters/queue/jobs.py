@@ -99,7 +99,13 @@ CHECK_STORE_DELAYS = JobKind(
 # Periodic jobs, each scheduling its next run (plugin/adapters/queue/scheduler.py).
 PERIODIC = {
     name: JobKind(f"worker.{name}", 300, result_ttl=0, failure_ttl=3600)
-    for name in ("reap_abandoned", "requeue_pending", "reconcile_all", "check_delays_all")
+    for name in (
+        "reap_abandoned",
+        "requeue_pending",
+        "reconcile_all",
+        "check_delays_all",
+        "warn_authorisations_all",
+    )
 }
 JOBS = (
     PROCESS_EVENT,

@@ -33,6 +33,8 @@ def periodic_intervals(timings: WorkerTimings) -> dict[str, int]:
         "reconcile_all": timings.reconcile_tick,
         # Delay notices (issue 15, jobs/delay_notices.py): BACKORDERS_DELAY_TICK, 300 s.
         "check_delays_all": timings.delay_tick,
+        # Lapsing card authorisations (issue 16): BACKORDERS_AUTHORISATION_TICK, 300 s.
+        "warn_authorisations_all": timings.authorisation_tick,
     }
 
 

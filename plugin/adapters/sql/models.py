@@ -116,6 +116,7 @@ class Split(Base):
         UniqueConstraint("store_id", "split_key"),
         Index("ix_splits_store_id_original_order_id", "store_id", "original_order_id"),
         Index("ix_splits_store_id_backorder_order_id", "store_id", "backorder_order_id"),
+        Index("ix_splits_payment_expires_at", "payment_expires_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -128,6 +129,10 @@ class Split(Base):
     create_attempted: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Issue 16: when the order's card authorisation lapses (recorded at split time), and when
+    # the merchant was warned of it (once).
+    payment_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    expiry_warned_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -4,14 +4,16 @@ statements so that two workers racing on one split cannot both win."""
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import (
+    Release,
     Split,
     utcnow,
 )
@@ -22,7 +24,7 @@ from plugin.adapters.sql.statements import (
     json_safe,
 )
 from plugin.core.split import resplit_key
-from plugin.ports import SplitRecord, SplitState
+from plugin.ports import ExpiringPayment, ReleaseState, SplitRecord, SplitState
 
 _LINEAGE_LIMIT = 100  # re-splits of one original order; a guard against a corrupt loop
 
@@ -55,6 +57,7 @@ def _split_record(row: Split) -> SplitRecord:
         backorder_order_id=row.backorder_order_id,
         create_attempted=row.create_attempted,
         error=row.error,
+        payment_expires_at=row.payment_expires_at,
     )
 
 
@@ -70,7 +73,13 @@ class SqlSplitLedger:
             return _split_record(row) if row is not None else None
 
     def start(
-        self, store_id: int, original_order_id: str, split_key: str, plan: Mapping[str, object]
+        self,
+        store_id: int,
+        original_order_id: str,
+        split_key: str,
+        plan: Mapping[str, object],
+        *,
+        payment_expires_at: dt.datetime | None = None,
     ) -> SplitRecord:
         """Insert in state PLANNED, or return the existing record for that key."""
         now = utcnow()
@@ -82,6 +91,7 @@ class SqlSplitLedger:
             "plan": json_safe(dict(plan)),
             "create_attempted": False,
             "attempts": 0,
+            "payment_expires_at": payment_expires_at,
             "created_at": now,
             "updated_at": now,
         }
@@ -179,6 +189,56 @@ class SqlSplitLedger:
                 break  # a first split: its original is the order the customer placed
             order_id = made.original_order_id
         return chain
+
+    # -- authorisations that lapse (`plugin.ports.PaymentExpiries`) ------------------------
+
+    def expiring(self, before: dt.datetime) -> builtins.list[ExpiringPayment]:
+        """Done splits whose authorisation lapses before `before`, not warned of yet, whose
+        backorder has no release under way or done (a released backorder was captured, or its
+        customer asked to pay)."""
+        released = exists().where(
+            Release.store_id == Split.store_id,
+            Release.order_id == Split.backorder_order_id,
+            Release.state != ReleaseState.PLANNED,
+        )
+        query = (
+            select(Split)
+            .where(
+                Split.payment_expires_at.is_not(None),
+                Split.payment_expires_at < before,
+                Split.expiry_warned_at.is_(None),
+                Split.state == SplitState.DONE,
+                Split.backorder_order_id.is_not(None),
+                ~released,
+            )
+            .order_by(Split.payment_expires_at, Split.id)
+        )
+        with self.db.session() as session:
+            return [
+                ExpiringPayment(
+                    store_id=row.store_id,
+                    split_key=row.split_key,
+                    original_order_id=row.original_order_id,
+                    backorder_order_id=str(row.backorder_order_id),
+                    backorder_number=str(row.plan.get("backorder_number") or ""),
+                    expires_at=row.payment_expires_at or before,
+                )
+                for row in session.scalars(query)
+            ]
+
+    def claim_expiry_warning(self, store_id: int, split_key: str, at: dt.datetime) -> bool:
+        """One conditional UPDATE: of two runs racing, one warns."""
+        with self.db.session(write=True) as session:
+            result = session.execute(
+                update(Split)
+                .where(
+                    Split.store_id == store_id,
+                    Split.split_key == split_key,
+                    Split.expiry_warned_at.is_(None),
+                )
+                .values(expiry_warned_at=at)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
 
     @staticmethod
     def _row(

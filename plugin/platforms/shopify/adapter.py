@@ -67,6 +67,7 @@ from plugin.platforms.shopify.mapping import (
     fulfillment_order_number,
     held_part,
     hold_handle,
+    invoice_tag,
     is_backorder_id,
     location_of_line,
     moment,
@@ -120,6 +121,17 @@ CAPTURE = """mutation capture($input: OrderCaptureInput!) {
   orderCapture(input: $input) { transaction { id status } userErrors { field message } } }"""
 RELEASE_HOLD = """mutation release($id: ID!) { fulfillmentOrderReleaseHold(id: $id) {
   fulfillmentOrder { id status } userErrors { field message code } } }"""
+# After the authorisation lapsed: Shopify's own invoice e-mail for what the order still owes,
+# with a checkout link to pay it (schema 2025-01: `orderInvoiceSend`, "Sends an email invoice
+# for an order"); then our tag, so a retried release does not send it twice.
+INVOICE = """mutation invoice($id: ID!, $email: EmailInput) {
+  orderInvoiceSend(id: $id, email: $email) { order { id } userErrors { field message code } } }"""
+INVOICED = """mutation invoiced($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } } }"""
+INVOICE_MESSAGE = (
+    "The items you ordered on backorder are in stock now. The card payment held for them has "
+    "expired, so please pay the rest with the link below and we will ship them."
+)
 NOTE = """mutation note($input: OrderInput!) { orderUpdate(input: $input) { order { id }
   userErrors { field message } } }"""
 ORDERS_SINCE = """query changed($query: String!, $after: String) {
@@ -473,13 +485,27 @@ class ShopifyPlatform(ShopifyCatalogue):
                 self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
         auth = authorisation(data)
         if authorisation_lapsed(data):
-            log.info("shopify authorisation expired order=%s", order_number)
+            self._request_payment(data, invoice_tag(order_id))
             return str(data.get("statusPageUrl") or "") or None
         capturable = money(data.get("totalCapturableSet"), str(data["currencyCode"]))
         amount = capturable if not still_held else min(capturable, released)
         if auth is not None and amount > ZERO:
             self._capture(data, auth, amount, final=not still_held)
         return None
+
+    def _request_payment(self, data: Mapping[str, Any], tag: str) -> None:
+        """Ask the customer to pay what the order owes (Shopify's invoice e-mail), once per
+        released part: the tag written after it marks it sent (a crash between the two sends
+        it again on the retry: a second e-mail rather than none)."""
+        if tag in (data.get("tags") or ()):
+            return
+        self.client.mutate(
+            INVOICE,
+            {"id": data["id"], "email": {"customMessage": INVOICE_MESSAGE}},
+            "orderInvoiceSend",
+        )
+        self.client.mutate(INVOICED, {"id": data["id"], "tags": [tag]}, "tagsAdd")
+        log.info("shopify authorisation expired order=%s: invoice sent", number(data["id"]))
 
     def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
         """Releasing part of a held part is not built for Shopify yet: refused, saying so, so
@@ -546,6 +572,36 @@ class ShopifyPlatform(ShopifyCatalogue):
             for ref, figure in figures.items()
         }
         return FreeUnits(free, {ref: ref for ref in refs}, held)
+
+    def stock_elsewhere(self, order_ids: Sequence[str]) -> Mapping[tuple[str, ProductRef], int]:
+        """Units `available` at the shop's other locations than the one whose fulfillment order
+        holds each line (Shopify keeps stock per location; allocation counts the fulfilling
+        one only). One order read per held part, one read of the inventory items."""
+        placed: list[tuple[str, ProductRef, str]] = []
+        for order_id in dict.fromkeys(str(i) for i in order_ids):
+            try:
+                order = self.get_order(order_id)
+            except NotFound:
+                continue
+            data = self._data(self._order_number(order_id))
+            for line in order.lines:
+                location = location_of_line(data, line.line_id) or self.primary_location()
+                placed.append((order_id, line.ref, location))
+        items = self._items(ref for _, ref, _ in placed)
+        elsewhere: dict[tuple[str, ProductRef], int] = {}
+        for order_id, ref, location in placed:
+            item = items.get(ref.variant_id or "")
+            if item is None or not item["tracked"]:
+                continue
+            levels = item["inventoryLevels"]["nodes"]
+            units = sum(
+                max(0, available_at(levels, number(level["location"]["id"])))
+                for level in levels
+                if number(level["location"]["id"]) != location
+            )
+            if units > 0:
+                elsewhere[(order_id, ref)] = elsewhere.get((order_id, ref), 0) + units
+        return elsewhere
 
     def order_summaries(self, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
         """Orders (and held parts) by id as the pages show them; one read each."""

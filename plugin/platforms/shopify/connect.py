@@ -30,11 +30,12 @@ from urllib.parse import urlencode
 
 import requests
 
-from plugin.errors import AuthenticationFailed, PermanentError, TransientError
+from plugin.errors import AuthenticationFailed, ConnectError, PermanentError, TransientError
 from plugin.platforms.public_http import PublicAddressAdapter
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import gid, number
 from plugin.platforms.shopify.webhooks import SUBSCRIBED_TOPICS
+from plugin.ports import InstalledApp
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ STATE_TTL_SECONDS = 600  # a merchant has ten minutes between "connect" and the 
 CALLBACK_MAX_AGE = 600  # seconds a callback's `timestamp` may be old (or ahead, for skew)
 
 
-class ShopifyConnectError(PermanentError):
+class ShopifyConnectError(ConnectError):
     """A shop could not be connected; `reason` says why, the message says it to a human."""
 
     reason = "connect_failed"
@@ -239,6 +240,32 @@ class OAuthInstall:
             )
         log.info("shopify install shop=%s scopes=%s", shop, len(scopes))
         return InstalledShop(shop, token, scopes)
+
+
+class ShopifyAppInstall:
+    """`plugin.ports.AppInstall` for Shopify: the pages' view of `OAuthInstall`."""
+
+    # `OAuthInstall.complete` refuses with these before it claims the state.
+    refused_before_claim = frozenset(
+        {"bad_hmac", "invalid_shop", "wrong_shop", "invalid_state", "stale", "invalid_request"}
+    )
+
+    def __init__(self, oauth: OAuthInstall) -> None:
+        self.oauth = oauth
+
+    def authorize_url(self, account: str, *, state: str, redirect_uri: str) -> str:
+        return self.oauth.authorize_url(account, state=state, redirect_uri=redirect_uri)
+
+    def check_launch(self, query: Mapping[str, str]) -> str:
+        return self.oauth.check_launch(query)
+
+    def complete(
+        self, query: Mapping[str, str], *, expected_state: str, expected_account: str
+    ) -> InstalledApp:
+        installed = self.oauth.complete(
+            query, expected_state=expected_state, expected_shop=expected_account
+        )
+        return InstalledApp(installed.shop, installed.access_token)
 
 
 def _implied(scopes: Iterable[str]) -> set[str]:

@@ -15,10 +15,27 @@ from plugin.errors import ConnectError
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.catalogue import BACKORDER_CHOICES, STOCK_STATUSES
 from plugin.platforms.shopify.client import ShopifyClient
-from plugin.platforms.shopify.connect import SHOP_DOMAIN, ShopifyConnectError, ShopifyConnection
+from plugin.platforms.shopify.connect import (
+    SHOP_DOMAIN,
+    OAuthInstall,
+    ShopifyAppInstall,
+    ShopifyConnectError,
+    ShopifyConnection,
+    shop_domain,
+)
 from plugin.platforms.shopify.mapping import STATUS_NAMES
 from plugin.platforms.shopify.webhooks import ShopifyWebhooks
-from plugin.ports import AppKeys, Platform, PlatformDriver, StoreAccess, StoreConnection, Webhooks
+from plugin.ports import (
+    AppCredentials,
+    AppInstall,
+    AppKeys,
+    NonceClaims,
+    Platform,
+    PlatformDriver,
+    StoreAccess,
+    StoreConnection,
+    Webhooks,
+)
 
 
 class ShopifyStoreConnection:
@@ -59,6 +76,8 @@ class ShopifyDriver:
     webhooks: Webhooks = ShopifyWebhooks()
     stock_statuses: tuple[str, ...] = STOCK_STATUSES
     backorder_choices: tuple[tuple[str, str], ...] = BACKORDER_CHOICES
+    account_page: str | None = "connect/shopify.html"
+    account_label: str = "Shop"
 
     def open(self, access: StoreAccess) -> Platform:
         """The shop's platform over a GraphQL client behind the store's shared limiter."""
@@ -89,7 +108,7 @@ class ShopifyDriver:
         self, store_url: str, *, state: str, return_url: str, callback_url: str
     ) -> str:
         # Shopify's grant redirects back with a code instead of posting keys: connect.py
-        # `OAuthInstall`, on its own pages (web/shopify_connect.py).
+        # `OAuthInstall`, behind `app_install` (web/app_connect.py).
         raise ConnectError(
             "Shopify shops are installed on the Shopify connect page",
             reason="oauth_not_offered",
@@ -99,6 +118,31 @@ class ShopifyDriver:
         raise ConnectError(
             "Shopify does not post keys to a callback (it redirects with a code)",
             reason="oauth_not_offered",
+        )
+
+    def account_name(self, typed: str) -> str:
+        """The shop's `*.myshopify.com` name (ShopifyConnectError for anything else)."""
+        return shop_domain(typed)
+
+    def app_install(
+        self, app: AppCredentials, nonces: NonceClaims, *, allow_private: bool
+    ) -> AppInstall:
+        """Our public app's OAuth install (connect.py `OAuthInstall`), its state nonces claimed
+        in `nonces`."""
+        if not app.is_configured:
+            raise ShopifyConnectError(
+                "Installing with OAuth needs the Shopify app's SHOPIFY_CLIENT_ID and "
+                "SHOPIFY_CLIENT_SECRET; paste a custom app's token instead.",
+                reason="oauth_not_configured",
+            )
+        return ShopifyAppInstall(
+            OAuthInstall(
+                app.client_id,
+                app.client_secret,
+                nonces,
+                shop_url=app.base_url,
+                allow_private_addresses=allow_private,
+            )
         )
 
     def eligible_choices(self) -> tuple[tuple[str, str], ...]:

@@ -67,7 +67,8 @@ ORDER_FIELDS = f"""
     fulfillmentHolds {{ id handle reason }}
     lineItems(first: {LINES_PER_ORDER}) {{ nodes {{ id totalQuantity remainingQuantity
       lineItem {{ id }} }} }} }} }}
-  transactions(first: 20) {{ id kind status amountSet {{ {MONEY} }} authorizationExpiresAt }}
+  transactions(first: 20) {{ id kind status createdAt amountSet {{ {MONEY} }}
+    authorizationExpiresAt }}
   metafield(namespace: "{METAFIELD_NAMESPACE}", key: "{METAFIELD_KEY}") {{ value }}
 """
 
@@ -232,6 +233,7 @@ def order_from_data(data: Mapping[str, Any]) -> Order:
         lines=_lines(data),
         total=money(data.get("totalPriceSet"), currency),
         links=Links(split_count=len(splits_of(data))),
+        payment_expires_at=authorisation_expiry(data),
     )
 
 
@@ -334,6 +336,34 @@ def authorisation(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
         ),
         None,
     )
+
+
+# Shopify fills `OrderTransaction.authorizationExpiresAt` only for Plus shops (schema 2025-01:
+# "available only to stores on a Shopify Plus plan"); elsewhere an authorisation is taken to last
+# 7 days from its creation, Shopify Payments' card authorisation period (help.shopify.com,
+# "Authorization period for Shopify Payments"). Other gateways may differ: the merchant warning
+# then comes early or late, and a release after the real lapse still sends the invoice, because
+# the lapse itself is read from the shop's figures (`authorisation_lapsed`).
+AUTHORISATION_DAYS = 7
+
+
+def authorisation_expiry(data: Mapping[str, Any]) -> dt.datetime | None:
+    """When the order's authorisation can no longer be captured, while something is still
+    capturable on it; None otherwise."""
+    auth = authorisation(data)
+    if auth is None or money(data.get("totalCapturableSet"), str(data["currencyCode"])) <= ZERO:
+        return None
+    if auth.get("authorizationExpiresAt"):
+        return moment(str(auth["authorizationExpiresAt"]))
+    if auth.get("createdAt"):
+        return moment(str(auth["createdAt"])) + dt.timedelta(days=AUTHORISATION_DAYS)
+    return None
+
+
+def invoice_tag(order_id: str) -> str:
+    """The order tag that says the customer was sent an invoice for the released part
+    `order_id` (`fo-<n>`, or the order's own number)."""
+    return f"backorders-invoice-{order_id}"
 
 
 def authorisation_lapsed(data: Mapping[str, Any]) -> bool:

@@ -626,6 +626,10 @@ class WooCommercePlatform:
                 found[str(record["id"])] = order_summary(record)
         return found
 
+    def stock_elsewhere(self, order_ids: Sequence[str]) -> Mapping[tuple[str, ProductRef], int]:
+        """WooCommerce keeps one stock figure per product: there is no other location."""
+        return {}
+
     def order_admin_url(self, order_id: str) -> str:
         return order_admin_url(self.client.base_url, order_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plugin.platforms.by_keys import ConnectedByKeys
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
 from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES, STOCK_STATUSES
 from plugin.platforms.woocommerce.client import WooCommerceClient
@@ -15,7 +16,7 @@ from plugin.platforms.woocommerce.webhooks import WooCommerceWebhooks
 from plugin.ports import AppKeys, Platform, PlatformDriver, StoreAccess, StoreConnection, Webhooks
 
 
-class WooCommerceDriver:
+class WooCommerceDriver(ConnectedByKeys):
     """`plugin.ports.PlatformDriver` for WooCommerce stores (REST API v3 and its webhooks)."""
 
     name: str = "woocommerce"

@@ -95,6 +95,7 @@ def url_for_rule(rule: Rule, store_id: int | str) -> str:
         "token": "token-1",  # an e-mail confirmation link (web/auth.py)
         "number": "PO-20261204-001",  # a purchase order (web/purchasing.py)
         "supplier_id": "1",
+        "platform": "shopify",  # an account connect page (web/app_connect.py)
     }
     url = rule.rule
     for name in rule.arguments:
@@ -121,7 +122,7 @@ FORM_DATA: dict[str, dict[str, str]] = {
         "keys-consumer_key": "ck_m",
         "keys-consumer_secret": "cs_m",
     },
-    "shopify_connect.page": {"action": "install", "install-shop": "mallory.myshopify.com"},
+    "app_connect.page": {"action": "install", "install-shop": "mallory.myshopify.com"},
     "products.update_product": {"policy": "allow"},
     "products.update_customer": {"policy": "allow"},
     "products.bulk": {"policy": "allow", "product_ids": "11"},

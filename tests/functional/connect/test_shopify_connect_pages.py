@@ -4,6 +4,7 @@ refusal writing nothing: no store row, no subscription in the shop."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Iterator
 from pathlib import Path
@@ -393,3 +394,51 @@ def test_without_a_shopify_app_only_the_token_is_offered(
         assert callback_response.status_code == 404
         assert_nothing_written(plugin, sandbox)
         assert paste_token(plugin).status_code == 303
+
+
+def test_a_reinstall_after_an_uninstall_reuses_the_store_with_its_settings_and_history(
+    plugin: Plugin, sandbox: Sandbox
+) -> None:
+    from plugin.adapters.sql.audit import SqlAuditLog
+    from plugin.adapters.sql.privacy import SqlPrivacyStore
+
+    audit = SqlAuditLog(plugin.state.db)
+    assert callback(plugin, approve(sandbox, start_install(plugin, sandbox))).status_code == 303
+    [store] = plugin.state.stores.list()
+    old_token = plugin.state.stores.credentials(store.id).consumer_secret
+    stores = plugin.state.stores
+    settings = dataclasses.replace(
+        stores.get(store.id).settings, numbering_pattern="{number}-B{seq}"
+    )  # type: ignore[union-attr]
+    stores.update_settings(store.id, settings)
+    audit.record(store.id, "1001", "info", "Split done.")
+    # The merchant uninstalls the app: Shopify revokes the token and sends app/uninstalled.
+    uninstalled = requests.post(
+        f"{sandbox.url}/sandbox/shopify/uninstall", json={"client_id": DEMO_CLIENT_ID}, timeout=10
+    )
+    assert uninstalled.status_code == 202, uninstalled.text
+    requests.post(f"{sandbox.url}/sandbox/deliveries/flush", timeout=30)
+    assert stores.get(store.id).status == "uninstalled"  # type: ignore[union-attr]
+
+    response = callback(plugin, approve(sandbox, start_install(plugin, sandbox)))
+
+    assert (response.status_code, response.headers["Location"]) == (303, "/stores/connect/shopify")
+    [again] = stores.list()
+    assert (again.id, again.status, again.merchant_id, again.name) == (
+        store.id,
+        "connected",
+        plugin.merchant_id,
+        SHOP,
+    )
+    assert again.settings == settings
+    assert [e.message for e in audit.for_order(store.id, "1001")] == ["Split done."]
+    credentials = stores.credentials(store.id)
+    assert credentials.consumer_secret.startswith("shpua_")
+    assert credentials.consumer_secret != old_token
+    assert credentials.webhook_secret == DEMO_CLIENT_SECRET
+    token = credentials.consumer_secret
+    assert sandbox.subscriptions(token) == expected_subscriptions(plugin, store.id)
+    assert sorted(again.webhook_ids) != sorted(store.webhook_ids)
+    assert len(again.webhook_ids) == len(SUBSCRIBED_TOPICS)
+    assert f"Shop {SHOP} installed as store {store.id}" in shopify_page(plugin)
+    assert SqlPrivacyStore(plugin.state.db, plugin.state.vault).stores_for_shop(SHOP) == [store.id]

@@ -455,3 +455,71 @@ def test_order_create_obeying_policy_refuses_a_sold_out_deny_variant(
         ],
     }
     assert snapshot(sandbox) == before
+
+
+INVOICE = """mutation invoice($id: ID!, $email: EmailInput) {
+  orderInvoiceSend(id: $id, email: $email) { order { id } userErrors { field message code } } }"""
+
+
+def test_an_invoice_is_sent_for_what_is_owed_and_refused_when_nothing_is(
+    app: Flask, api: ShopifyApi, sandbox: Any
+) -> None:
+    client = app.test_client()
+    placed = checkout(client, sandbox, [("MUG-BLUE", 2)])  # 24.00 authorised
+    client.post("/sandbox/shopify/clock", json={"advance_seconds": 8 * 86400})
+    payload = api.data(INVOICE, {"id": placed["id"], "email": {"customMessage": "Please pay."}})
+    assert payload["orderInvoiceSend"] == {"order": {"id": placed["id"]}, "userErrors": []}
+    [invoice] = client.get("/sandbox/shopify/invoices").get_json()
+    assert {k: invoice[k] for k in ("order", "name", "to", "amount", "customMessage")} == {
+        "order": placed["id"],
+        "name": read(api, placed["id"])["name"],
+        "to": "ada@example.com",
+        "amount": "24.00",
+        "customMessage": "Please pay.",
+    }
+
+    paid = checkout(client, sandbox, [("MUG-BLUE", 1)], payment="paid")
+    before = snapshot(sandbox)
+    refused = api.data(INVOICE, {"id": paid["id"]})["orderInvoiceSend"]
+    assert refused == {
+        "order": None,
+        "userErrors": [
+            {
+                "field": ["id"],
+                "message": "The invoice could not be sent.",
+                "code": "ORDER_INVOICE_SEND_UNSUCCESSFUL",
+            }
+        ],
+    }
+    assert snapshot(sandbox) == before
+    assert len(client.get("/sandbox/shopify/invoices").get_json()) == 1
+
+
+def test_stock_received_by_hand_at_a_location(app: Flask, sandbox: Any) -> None:
+    client = app.test_client()
+    before = snapshot(sandbox)
+    for bad in (
+        {"sku": "BOARD-WALNUT", "location": "Warehouse", "delta": "3"},
+        {"sku": "NO-SUCH", "location": "Warehouse", "delta": 3},
+        {"sku": "BOARD-WALNUT", "location": "Attic", "delta": 3},
+    ):
+        assert client.post("/sandbox/shopify/stock", json=bad).status_code in (400, 404)
+    assert snapshot(sandbox) == before
+
+    seen: list[Any] = []
+    sandbox.shop.listeners.append(seen.extend)
+    answer = client.post(
+        "/sandbox/shopify/stock", json={"sku": "BOARD-WALNUT", "location": "Warehouse", "delta": 3}
+    )
+    assert answer.status_code == 200
+    assert answer.get_json() == {"sku": "BOARD-WALNUT", "location": "Warehouse", "delta": 3}
+    warehouse = next(
+        place["id"]
+        for place in sandbox.shop.table("locations").values()
+        if place["name"] == "Warehouse"
+    )
+    levels = sandbox.shop.table("items")[variant_by_sku(sandbox, "BOARD-WALNUT")["_item"]][
+        "_levels"
+    ]
+    assert int(levels[warehouse]["available"]) == 3  # 0 in the demo shop
+    assert [e.topic for e in seen] == ["inventory_levels/update"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from plugin.core.model import Status
+from plugin.platforms.by_keys import ConnectedByKeys
 from plugin.ports import AppKeys, Platform, PlatformDriver, StoreAccess, StoreConnection, Webhooks
 from tests.fakes import ALLOW, DENY
 from tests.platforms.toyshop.adapter import ToyshopPlatform
@@ -12,7 +13,7 @@ from tests.platforms.toyshop.shop import shop_path
 from tests.platforms.toyshop.webhooks import WEBHOOKS
 
 
-class ToyshopDriver:
+class ToyshopDriver(ConnectedByKeys):
     name: str = "toyshop"
     label: str = "Toy shop"
     webhooks: Webhooks = WEBHOOKS

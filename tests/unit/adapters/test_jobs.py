@@ -22,6 +22,7 @@ def test_each_job_is_registered_once_with_a_timeout() -> None:
         "reap_abandoned",
         "reconcile_all",
         "requeue_pending",
+        "warn_authorisations_all",
     ]
 
 

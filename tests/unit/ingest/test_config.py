@@ -250,14 +250,25 @@ def test_the_workers_knobs_and_mail_from_are_parsed_here(tmp_path: Path) -> None
             "BACKORDERS_RECONCILE_TICK": "11",
             "BACKORDERS_DELAY_TICK": "12",
             "BACKORDERS_MAINTENANCE_INTERVAL": "5",
+            "BACKORDERS_AUTHORISATION_TICK": "13",
+            "BACKORDERS_AUTHORISATION_WARNING": "86400",
             "MAIL_FROM": " Mug Shop <shop@mugs.test> ",
         }
     )
-    assert config.worker == WorkerTimings(0.5, 4.0, 1, 2, 10, 11, 12, 5)
+    assert config.worker == WorkerTimings(0.5, 4.0, 1, 2, 10, 11, 12, 5, 13, 86400.0)
     assert config.mail_from == "Mug Shop <shop@mugs.test>"
     # Below their floors the knobs are raised to them, as the worker always did.
-    floors = Config.from_env({**base, "BACKORDERS_REAP_TICK": "0", "BACKORDERS_HEARTBEAT": "0"})
+    floors = Config.from_env(
+        {
+            **base,
+            "BACKORDERS_REAP_TICK": "0",
+            "BACKORDERS_HEARTBEAT": "0",
+            "BACKORDERS_AUTHORISATION_TICK": "0",
+            "BACKORDERS_AUTHORISATION_WARNING": "-5",
+        }
+    )
     assert (floors.worker.reap_tick, floors.worker.heartbeat) == (0.2, 1)
+    assert (floors.worker.authorisation_tick, floors.worker.authorisation_warning) == (1, 0.0)
 
 
 @pytest.mark.parametrize("variable", ["BACKORDERS_REAP_TICK", "BACKORDERS_RECONCILE_TICK"])

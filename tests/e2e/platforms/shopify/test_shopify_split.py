@@ -7,11 +7,14 @@ is released and the rest captured."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 import run
 from plugin.platforms.shopify.client import ShopifyClient
@@ -35,8 +38,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite")]  # a whole stack:
 SHOP_DOMAIN = "backorders-sandbox.myshopify.com"
 
 
-@pytest.fixture
-def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
+@contextlib.contextmanager
+def running_stack(tmp_path: Path, extra_env: Mapping[str, str]) -> Iterator[run.Stack]:
     """Redis, migrations, web and one worker; no WooCommerce sandbox, no demo store (named
     apart from the WooCommerce tests' `stack`, whose checks expect that sandbox)."""
     supervisor = run.Supervisor(log_dir=tmp_path / "logs")
@@ -46,7 +49,7 @@ def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
         sandbox_port=free_port(),
         workers=1,
         supervisor=supervisor,
-        extra_env={"LOG_LEVEL": "INFO"},
+        extra_env={"LOG_LEVEL": "INFO", **extra_env},
     )
     from plugin.adapters.files import private_folder
 
@@ -63,6 +66,12 @@ def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
 
 
 @pytest.fixture
+def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
+    with running_stack(tmp_path, {}) as stack:
+        yield stack
+
+
+@pytest.fixture
 def shop() -> Iterator[Shop]:
     with running_shop() as running:
         yield running
@@ -73,31 +82,8 @@ def test_checkout_split_then_stock_arrives_and_the_rest_is_captured(
 ) -> None:
     stack = shopify_stack
     plugin = PluginDb(stack.config())
-    store = plugin.stores.create(
-        name="Sandbox shop",
-        base_url=shop.url,
-        consumer_key=SHOP_DOMAIN,
-        consumer_secret=DEMO_ACCESS_TOKEN,
-        webhook_secret=DEMO_CUSTOM_SECRET,  # the custom app's secret signs its deliveries
-        platform="shopify",
-    )
-    delivery_url = f"{stack.web_url}/webhooks/shopify/{store.id}"
-    ids = ShopifyConnection(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN)).register_webhooks(
-        delivery_url=delivery_url
-    )
-    plugin.stores.update(store.id, webhook_ids=[int(i) for i in ids])
-
-    name = shop.checkout([("MUG-BLUE", 1), ("BOARD-WALNUT", 3)], payment="card")
-    order_id = number(order_gid(shop, name))
-    shop.flush()
-
-    def split_done() -> Any:
-        records = plugin.ledger.for_order(store.id, order_id)
-        return records if records and records[0].state == SplitState.DONE else None
-
-    [record] = wait_for(split_done, what="the split", timeout=60)
-    held_id = record.backorder_order_id
-    assert held_id is not None and held_id.startswith("fo-")
+    store = connect_shop(stack, plugin, shop)
+    name, order_id, held_id = split_card_order(plugin, store, shop)
     after = view(shop, gid_of(order_id))
     assert [fo["status"] for fo in after["fulfillmentOrders"]["nodes"]] == ["ON_HOLD", "OPEN"]
     assert [t["amountSet"]["shopMoney"]["amount"] for t in after["transactions"]] == [
@@ -136,7 +122,131 @@ def test_checkout_split_then_stock_arrives_and_the_rest_is_captured(
     assert len(plugin.ledger.for_order(store.id, order_id)) == 1
 
 
+def connect_shop(stack: run.Stack, plugin: PluginDb, shop: Shop) -> Any:
+    """The sandbox shop as a store of the stack, with our subscriptions (the pasted token)."""
+    store = plugin.stores.create(
+        name="Sandbox shop",
+        base_url=shop.url,
+        consumer_key=SHOP_DOMAIN,
+        consumer_secret=DEMO_ACCESS_TOKEN,
+        webhook_secret=DEMO_CUSTOM_SECRET,  # the custom app's secret signs its deliveries
+        platform="shopify",
+    )
+    delivery_url = f"{stack.web_url}/webhooks/shopify/{store.id}"
+    ids = ShopifyConnection(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN)).register_webhooks(
+        delivery_url=delivery_url
+    )
+    plugin.stores.update(store.id, webhook_ids=[int(i) for i in ids])
+    return store
+
+
+def split_card_order(plugin: PluginDb, store: Any, shop: Shop) -> tuple[str, str, str]:
+    """A card checkout of a Blue Mug and three Walnut Boards, split by the worker: its name,
+    order id and held part's id."""
+    name = shop.checkout([("MUG-BLUE", 1), ("BOARD-WALNUT", 3)], payment="card")
+    order_id = number(order_gid(shop, name))
+    shop.flush()
+
+    def split_done() -> Any:
+        records = plugin.ledger.for_order(store.id, order_id)
+        return records if records and records[0].state == SplitState.DONE else None
+
+    [record] = wait_for(split_done, what="the split", timeout=60)
+    held_id = record.backorder_order_id
+    assert held_id is not None and held_id.startswith("fo-")
+    return name, order_id, held_id
+
+
 def plugin_releases(plugin: PluginDb) -> Any:
     from plugin.adapters.sql.releases import SqlReleaseLedger
 
     return SqlReleaseLedger(plugin.db)
+
+
+@pytest.fixture
+def warning_stack(tmp_path: Path) -> Iterator[run.Stack]:
+    """The stack with the lapsing-authorisation check every second and a warning 8 days ahead
+    (the sandbox's card authorisations last 7: the warning is due as soon as the split is)."""
+    env = {"BACKORDERS_AUTHORISATION_TICK": "1", "BACKORDERS_AUTHORISATION_WARNING": "691200"}
+    with running_stack(tmp_path, env) as stack:
+        yield stack
+
+
+def test_the_merchant_is_warned_once_and_a_release_after_the_lapse_sends_an_invoice(
+    warning_stack: run.Stack, shop: Shop
+) -> None:
+    import redis
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    from plugin.adapters.queue.jobs import QUEUE_NAME
+    from plugin.usecases.authorisations import ALERT_KIND
+
+    stack = warning_stack
+    plugin = PluginDb(stack.config())
+    store = connect_shop(stack, plugin, shop)
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)  # Shopify times are in seconds
+    name, order_id, held_id = split_card_order(plugin, store, shop)
+    [record] = plugin.ledger.for_order(store.id, order_id)
+    expires = record.payment_expires_at
+    assert expires is not None  # recorded at split time, from authorizationExpiresAt
+    assert dt.timedelta(days=7) <= expires - started <= dt.timedelta(days=7, minutes=2)
+
+    def warnings() -> list[Any]:
+        return [a for a in plugin.stores.list_alerts(store.id) if a.kind == ALERT_KIND]
+
+    [warning] = wait_for(warnings, what="the merchant's warning", timeout=30)
+    assert warning.order_id == order_id
+    assert warning.message.startswith(f"The card authorisation of order {order_id} lapses at ")
+    assert f"backorder {name}-001 still waits for stock" in warning.message
+
+    # Two more runs of the check later (each run schedules the next: its due time says so),
+    # still one warning.
+    connection = redis.Redis.from_url(stack.redis_url)
+    registry = ScheduledJobRegistry(queue=Queue(QUEUE_NAME, connection=connection))
+    warned_at = dt.datetime.now(dt.UTC).timestamp()
+
+    def two_more_runs() -> bool:
+        due = [
+            int(job_id.rsplit("-", 1)[1])
+            for job_id in registry.get_job_ids()
+            if job_id.startswith("periodic-warn_authorisations_all-")
+        ]
+        return bool(due) and max(due) >= warned_at + 3
+
+    wait_for(two_more_runs, what="two more runs of the check", timeout=30)
+    assert [w.id for w in warnings()] == [warning.id]
+    connection.close()
+
+    # Eight days on (the shop's clock), the stock arrives: the capture would fail, so the
+    # customer is sent Shopify's invoice for the rest instead, and the release is done.
+    split = view(shop, gid_of(order_id))
+    moved = requests.post(
+        f"{shop.url}/sandbox/shopify/clock", json={"advance_seconds": 8 * 86400}, timeout=5
+    )
+    assert moved.status_code == 200, moved.text
+    adjust(shop, "BOARD-WALNUT", locations(shop)["Warehouse"], 3)
+    shop.flush()
+
+    def released() -> Any:
+        found = [
+            r
+            for r in plugin_releases(plugin).for_order(store.id, held_id)
+            if r.state == ReleaseState.DONE
+        ]
+        return found or None
+
+    [release] = wait_for(released, what="the release", timeout=60)
+    final = view(shop, gid_of(order_id))
+    assert release.payment_url == final["statusPageUrl"]
+    assert final["transactions"] == split["transactions"]  # no capture was attempted
+    assert [fo["status"] for fo in final["fulfillmentOrders"]["nodes"]] == ["OPEN", "OPEN"]
+    [invoice] = requests.get(f"{shop.url}/sandbox/shopify/invoices", timeout=5).json()
+    assert (invoice["order"], invoice["amount"], invoice["to"]) == (
+        gid_of(order_id),
+        "135.00",
+        "ada@example.com",
+    )
+    assert [w.id for w in warnings()] == [warning.id]  # released: no warning more
+    errors = [e for e in plugin.audit.for_order(store.id, held_id) if e.kind == "error"]
+    assert errors == []

@@ -252,6 +252,18 @@ def test_a_release_after_the_authorisation_lapsed_asks_the_customer_to_pay(shop:
     assert released["transactions"] == split["transactions"]  # no capture was attempted
     assert released["displayFinancialStatus"] == "PARTIALLY_PAID"  # 12.00 of 147.00
     assert [fo["status"] for fo in released["fulfillmentOrders"]["nodes"]] == ["OPEN", "OPEN"]
+    # The customer is sent Shopify's invoice for what is owed, once: a repeated release (a
+    # retry) finds the tag and sends nothing more.
+    assert f"backorders-invoice-{held_id}" in released["tags"]
+    assert platform.release_order(held_id, "pending", "release-expired") == link
+    [invoice] = requests.get(f"{shop.url}/sandbox/shopify/invoices", timeout=5).json()
+    assert (invoice["order"], invoice["name"], invoice["amount"]) == (
+        gid_of(order_id),
+        f"#{name}",
+        "135.00",
+    )
+    assert invoice["to"] == "ada@example.com"
+    assert invoice["customMessage"].startswith("The items you ordered on backorder are in stock")
 
 
 def test_set_status_holds_and_releases_a_whole_order(shop: Shop) -> None:

@@ -266,8 +266,8 @@ class CrashingLedger(FakeLedger):
             self.crash_on = None
             raise Crash(what)
 
-    def start(self, store_id, original_order_id, split_key, plan):  # type: ignore[no-untyped-def]
-        record = super().start(store_id, original_order_id, split_key, plan)
+    def start(self, store_id, original_order_id, split_key, plan, **values):  # type: ignore[no-untyped-def]
+        record = super().start(store_id, original_order_id, split_key, plan, **values)
         self._maybe_crash(SplitState.PLANNED)
         return record
 
