@@ -56,7 +56,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0012",)]
+    assert version == [("0013",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
@@ -141,3 +141,20 @@ def test_0012_adds_reorder_points_and_its_downgrade_removes_them(database_url: s
     assert columns == {"id", "store_id", "product_id", "variant_id", "reorder_point", "order_up_to"}
     assert "reorder_points" not in before
     assert again == before | {"reorder_points"}
+
+
+def test_0013_adds_the_payment_expiry_columns_and_its_downgrade_removes_them(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    config = database.alembic_config()
+    database.migrate()
+    columns = {c["name"] for c in inspect(database.engine).get_columns("splits")}
+    command.downgrade(config, "0012")
+    before = {c["name"] for c in inspect(database.engine).get_columns("splits")}
+    database.migrate()
+    again = {c["name"] for c in inspect(database.engine).get_columns("splits")}
+    database.dispose()
+    assert before == columns - {"payment_expires_at", "expiry_warned_at"}
+    assert {"payment_expires_at", "expiry_warned_at"} <= columns
+    assert again == columns
