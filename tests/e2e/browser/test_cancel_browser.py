@@ -4,6 +4,7 @@ confirmation page to the backorder order cancelled in the sandbox store."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -17,9 +18,11 @@ from tests.e2e.helpers import Api, PluginDb, create_order, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
-def test_the_merchant_cancels_a_backorder_line_in_the_browser(
-    page: Page, stack: run.Stack, api: Api, plugin_db: PluginDb
-) -> None:
+def split_one_mug_two_kettles(
+    stack: run.Stack, api: Api, plugin_db: PluginDb
+) -> tuple[int, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """An order of a mug in stock and two kettles that are not, split: (store id, the kettle,
+    the original order, its backorder order)."""
     store_id = stack.store_id
     assert store_id is not None
     tag = uuid.uuid4().hex[:6]
@@ -34,6 +37,13 @@ def test_the_merchant_cancels_a_backorder_line_in_the_browser(
         what="the split",
     )
     [child] = api.children(order["id"])
+    return store_id, kettle, order, child
+
+
+def test_the_merchant_cancels_a_backorder_line_in_the_browser(
+    page: Page, stack: run.Stack, api: Api, plugin_db: PluginDb
+) -> None:
+    store_id, kettle, order, child = split_one_mug_two_kettles(stack, api, plugin_db)
     assert api.get(f"/products/{kettle['id']}")["stock_quantity"] == -2
 
     page.goto(f"{stack.web_url}/stores/{store_id}/orders/{order['id']}")
@@ -65,20 +75,7 @@ def test_the_merchant_cancels_a_backorder_line_in_the_browser(
 def test_the_merchant_cancels_one_of_two_backordered_units_in_the_browser(
     page: Page, stack: run.Stack, api: Api, plugin_db: PluginDb
 ) -> None:
-    store_id = stack.store_id
-    assert store_id is not None
-    tag = uuid.uuid4().hex[:6]
-    mug = api.create_product(f"Mug {tag}", price="10.00", stock=10, backorders="no")
-    kettle = api.create_product(f"Kettle {tag}", price="20.00", stock=0, backorders="yes")
-    order = create_order(api, [(mug["id"], 1), (kettle["id"], 2)])
-    wait_for(
-        lambda: (
-            [s.state for s in plugin_db.ledger.for_order(store_id, str(order["id"]))] == ["done"]
-        ),
-        timeout=60,
-        what="the split",
-    )
-    [child] = api.children(order["id"])
+    store_id, kettle, order, child = split_one_mug_two_kettles(stack, api, plugin_db)
     [line] = api.order(child["id"])["line_items"]
     assert (line["quantity"], line["total"]) == (2, "40.00")
 
