@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
 from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES, STOCK_STATUSES
-from plugin.platforms.woocommerce.client import WooCommerceClient
+from plugin.platforms.woocommerce.client import WooCommerceClient, kept_session
 from plugin.platforms.woocommerce.connect import (
     WooCommerceConnection,
     build_authorize_url,
@@ -31,6 +31,7 @@ class WooCommerceDriver:
             access.consumer_key,
             access.consumer_secret,
             timeout=access.timeout,
+            session=kept_session(access.base_url, access.allow_private_addresses),
             throttle=access.throttle,
             allow_private_addresses=access.allow_private_addresses,
         )
