@@ -14,9 +14,6 @@ from plugin.adapters.sql.models import (
     AuditEntry,
     utcnow,
 )
-from plugin.adapters.sql.statements import (
-    json_safe,
-)
 
 AUDIT_KINDS = ("decision", "call", "retry", "error", "info")
 # A split appends three entries: a Core insert built once, not an ORM object flushed by a Session.
@@ -50,7 +47,7 @@ class SqlAuditLog:
             "at": utcnow(),
             "kind": kind,
             "message": message,
-            "data": json_safe(data),
+            "data": data,  # JSON text with Decimal and dates as strings (`json_text`)
         }
         with self.db.transaction(write=True) as connection:
             connection.execute(_INSERT_ENTRY, entry)
