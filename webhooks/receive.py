@@ -167,7 +167,7 @@ def _record(
         return answer(202, {"duplicate": True})
 
     # The row is all this request writes: the relay (plugin/adapters/queue/relay.py `run_relay`,
-    # in the workers) moves 'pending' rows onto the queue within about 50 ms. So an accepted
+    # in the workers) moves 'pending' rows onto the queue within 20 to 50 ms. So an accepted
     # event waits in the database, not in Redis, and this answer depends on the database alone.
     logger.info(
         "event=webhook_accepted store_id=%s topic=%s resource_id=%s event_id=%s",

@@ -131,12 +131,14 @@ def _handle(
     stock_lock: StockLock | None,
     named: frozenset[ProductRef],
 ) -> EventResult:
+    # Read once: the caller holds the order's lock, so no other job records a split of it
+    # meanwhile (worker.process_event).
+    records = ledger.for_order(store_id, order_id)
     # The webhook is only a notification; the platform's current order is the truth.
-    order, early = _read_order(store_id, order_id, named, platform, ledger, releases, stock_lock)
+    order, early = _read_order(store_id, order_id, named, records, platform, releases, stock_lock)
     if order.links.is_backorder_order:
         log.info("order event ignored: own backorder order store=%s order=%s", store_id, order_id)
         return EventResult("ignored", order_id, detail="backorder order created by us")
-    records = ledger.for_order(store_id, order_id)
     if any(r.backorder_order_id == order_id for r in records):
         return EventResult("ignored", order_id, detail="backorder order created by us")
     hold = next((r for r in records if r.split_key == hold_key(order_id)), None)
@@ -237,8 +239,8 @@ def _read_order(
     store_id: int,
     order_id: str,
     named: frozenset[ProductRef],
+    records: Sequence[SplitRecord],
     platform: SplitPlatform,
-    ledger: SplitLedger,
     releases: ReleaseLedger,
     stock_lock: StockLock | None,
 ) -> tuple[Order, _EarlyStock | None]:
@@ -248,10 +250,10 @@ def _read_order(
     A split is three round trips at best (read, batch write, note); reading the order and then
     its stock made it four. The named products are read as `_free_stock` reads them (under
     their allocation locks, the held units first, then the figures), at the same time as the
-    order. An order with a split or a hold recorded reads no stock here: its events (our own
-    writes coming back, a resumed split) need none, or read it later as before.
+    order. An order with a split or a hold recorded (`records`) reads no stock here: its
+    events (our own writes coming back, a resumed split) need none, or read it later as before.
     """
-    if not named or ledger.for_order(store_id, order_id):
+    if not named or records:
         return platform.get_order(order_id), None
     refs = sorted(named, key=_ref_key)
     with _locked(stock_lock, refs):

@@ -10,9 +10,10 @@ SQL statement and nested schema it used, because what it built died with it. A s
 What stays as with the forking worker (tests/integration/worker, tests/e2e/test_worker_crash.py):
 - Heartbeats. RQ's `SimpleWorker` cannot beat while its only thread runs the job, so it sets one
   long TTL up front; the reaper (plugin/adapters/queue/reaper.py) would then take any job longer
-  than its `stale_after` for abandoned. Here a thread sends the forking worker's heartbeat
-  (worker, execution and job, `BaseWorker.maintain_heartbeats`) every `job_monitoring_interval`
-  while the job runs, and the TTLs are the forking worker's (`BaseWorker.get_heartbeat_ttl`).
+  than its `stale_after` for abandoned. Here a thread (`Heartbeats`) sends the forking worker's
+  heartbeat (worker, execution and job, `BaseWorker.maintain_heartbeats`) about every
+  `job_monitoring_interval` while the job runs, and the TTLs are the forking worker's
+  (`BaseWorker.get_heartbeat_ttl`).
 - A killed worker. SIGKILL of the worker kills its job with it (a forked horse, in a process
   group of its own, could outlive it): the job stays in the started registry without heartbeats,
   and the reaper or RQ's registry cleanup requeues it; every use case is idempotent.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
 from rq import SimpleWorker
@@ -43,19 +45,12 @@ class InProcessWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         execution = self.prepare_execution(job)
-        finished = threading.Event()
-        beats = threading.Thread(
-            target=self._beat_until,
-            args=(finished, job, execution),
-            name=f"heartbeat-{job.id}",
-            daemon=True,
-        )
-        beats.start()
+        beats = self._heartbeats()
+        beats.running(job, execution)
         try:
             self.perform_job(job, queue, execution)
         finally:
-            finished.set()
-            beats.join()
+            beats.over()
         self.set_state(WorkerStatus.IDLE)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
@@ -63,11 +58,53 @@ class InProcessWorker(SimpleWorker):
         # job timeout + 60 s, since it sends none).
         return BaseWorker.get_heartbeat_ttl(self, job, working_time)
 
-    def _beat_until(self, finished: threading.Event, job: Job, execution: Execution) -> None:
-        while not finished.wait(self.job_monitoring_interval):
-            try:
-                self.maintain_heartbeats(job, execution)
-            except redis.RedisError as exc:
-                # Redis away for a moment: the next beat tries again (a forking worker's
-                # monitor would fail the same way; the reaper waits several beats).
-                log.warning("heartbeat job=%s failed: %s", job.id, type(exc).__name__)
+    def _heartbeats(self) -> Heartbeats:
+        beats: Heartbeats | None = getattr(self, "_beats", None)
+        if beats is None:
+            beats = self._beats = Heartbeats(self)
+        return beats
+
+
+class Heartbeats:
+    """The heartbeats of the job a worker runs, sent by one thread for the worker's life.
+
+    A thread started and joined for every job cost a split (two jobs) more CPU than RQ's own
+    bookkeeping of a job (README "Benchmarks", `worker_cpu`). This one looks every quarter of
+    `job_monitoring_interval` and beats once the running job has gone that long without a beat,
+    so a job's beats are between one and one and a quarter intervals apart (a forking worker's
+    monitor beats every interval; its TTL, `get_heartbeat_ttl`, is the interval plus 60 s).
+    A job never gets a beat after `over`: a beat in flight is waited for."""
+
+    def __init__(self, worker: BaseWorker) -> None:
+        self.worker = worker
+        self._mutex = threading.Lock()  # held while a beat is sent, and to change the job
+        self._job: tuple[Job, Execution] | None = None
+        self._since = 0.0  # when the job started or last beat
+        self._thread: threading.Thread | None = None
+
+    def running(self, job: Job, execution: Execution) -> None:
+        with self._mutex:
+            self._job, self._since = (job, execution), time.monotonic()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="heartbeats", daemon=True)
+            self._thread.start()
+
+    def over(self) -> None:
+        with self._mutex:
+            self._job = None
+
+    def _run(self) -> None:
+        interval = self.worker.job_monitoring_interval
+        while True:
+            time.sleep(interval / 4)
+            with self._mutex:
+                if self._job is None or time.monotonic() - self._since < interval:
+                    continue
+                job, execution = self._job
+                try:
+                    self.worker.maintain_heartbeats(job, execution)
+                except redis.RedisError as exc:
+                    # Redis away for a moment: the next beat tries again (a forking worker's
+                    # monitor would fail the same way; the reaper waits several beats).
+                    log.warning("heartbeat job=%s failed: %s", job.id, type(exc).__name__)
+                self._since = time.monotonic()

@@ -9,7 +9,10 @@ runs, so a dead worker frees them within `ORDER_LOCK_TTL` seconds.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -44,23 +47,61 @@ def order_lock(
         yield
 
 
+class LockRenewer:
+    """One thread per process that extends every lock held through it to `ttl` seconds, every
+    third of it, while it is held.
+
+    A thread started and joined per held set of locks cost more CPU than the split's Redis
+    calls (README "Benchmarks", `worker_cpu`). A set is renewed within a third of the TTL of
+    being taken, as before; a lock let go (or taken over by another job after its expiry) is
+    never extended again: Redis extends a lock only for the token that holds it. A forked child
+    starts its own thread when it first holds a lock."""
+
+    def __init__(self, ttl: float = ORDER_LOCK_TTL) -> None:
+        self.ttl = ttl
+        self._held: dict[int, list[Any]] = {}
+        self._ids = itertools.count()
+        self._mutex = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def hold(self, locks: list[Any]) -> int:
+        """Renew `locks` until `let_go` is called with the id returned."""
+        with self._mutex:
+            token = next(self._ids)
+            self._held[token] = locks
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="lock-renewer", daemon=True)
+                self._thread.start()
+            return token
+
+    def let_go(self, token: int) -> None:
+        with self._mutex:
+            self._held.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.ttl / 3)
+            with self._mutex:
+                held = [lock for locks in self._held.values() for lock in locks]
+            for lock in held:
+                with contextlib.suppress(redis.RedisError):  # let go meanwhile, or Redis away
+                    lock.extend(self.ttl, replace_ttl=True)
+
+
+_RENEWER = LockRenewer()
+
+
 @contextlib.contextmanager
 def store_locks(
     connection: redis.Redis, store_id: int, names: Sequence[str], wait: float
 ) -> Iterator[None]:
     """Hold the locks `names` of a store (order ids, `product:<id>`), taken in that order and
-    renewed by one thread while the block runs; TransientError (reason "busy") when another
+    renewed while the block runs (`LockRenewer`); TransientError (reason "busy") when another
     job holds one for more than `wait` seconds (the ones taken are let go)."""
     held: list[Any] = []
-    stop = threading.Event()
-    renewer: threading.Thread | None = None
-
-    def renew() -> None:
-        while not stop.wait(ORDER_LOCK_TTL / 3):
-            for lock in held:
-                with contextlib.suppress(redis.RedisError):
-                    lock.extend(ORDER_LOCK_TTL, replace_ttl=True)
-
+    renewal: int | None = None
     try:
         for name in names:
             lock = connection.lock(
@@ -74,13 +115,11 @@ def store_locks(
                     f"order {name} is being processed by another job", reason="busy"
                 )
             held.append(lock)
-        renewer = threading.Thread(target=renew, name="order-lock", daemon=True)
-        renewer.start()
+        renewal = _RENEWER.hold(held)
         yield
     finally:
-        stop.set()
-        if renewer is not None:
-            renewer.join()
+        if renewal is not None:
+            _RENEWER.let_go(renewal)
         for lock in reversed(held):
             with contextlib.suppress(redis.RedisError):
                 lock.release()

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from plugin.adapters.files import private_file, private_folder
+from plugin.adapters.sql.statements import json_text
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         parsed = make_url(url)
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        # JSON columns take Decimal and dates as their text (`json_text`): the audit trail's
+        # entries go in as they are, without a JSON round trip each first.
+        kwargs: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": json_text}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 database_file = Path(parsed.database)

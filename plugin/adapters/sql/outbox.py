@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import OutboxMessage, Store, utcnow
@@ -41,7 +41,21 @@ class OutboxRecord:
     attachments: tuple[tuple[str, str, str], ...] = ()  # (file name, content type, text)
 
 
-def _record(row: OutboxMessage) -> OutboxRecord:
+# Each split's e-mail: its message written, read back by its job and settled. Core statements
+# built once (the ORM cost several times the database's work for each).
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_STORE_TABLE = cast(Table, Store.__table__)
+_MESSAGE = select(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
+_MESSAGE_ID = select(_OUTBOX.c.id).where(
+    _OUTBOX.c.store_id == bindparam("b_store"), _OUTBOX.c.message_key == bindparam("b_key")
+)
+_FINISH = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status == QUEUED)
+_STORE_MAIL = select(_STORE_TABLE.c.name, _STORE_TABLE.c.settings).where(
+    _STORE_TABLE.c.id == bindparam("b_store")
+)
+
+
+def _record(row: OutboxMessage | Row[Any]) -> OutboxRecord:
     return OutboxRecord(
         id=row.id,
         store_id=row.store_id,
@@ -86,23 +100,20 @@ class OutboxRepository:
             "attempts": 0,
             "created_at": utcnow(),
         }
-        with self.db.session(write=True) as session:
+        with self.db.transaction(write=True) as connection:
             new_id = insert_ignoring_conflict(
-                session, OutboxMessage.__table__, values, ("store_id", "message_key")
+                connection, _OUTBOX, values, ("store_id", "message_key")
             )
             if new_id is not None:
                 return new_id, True
-            existing = session.execute(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.store_id == message.store_id,
-                    OutboxMessage.message_key == message.key,
-                )
+            existing = connection.execute(
+                _MESSAGE_ID, {"b_store": message.store_id, "b_key": message.key}
             ).scalar_one()
             return int(existing), False
 
     def get(self, message_id: int) -> OutboxRecord | None:
-        with self.db.session() as session:
-            row = session.get(OutboxMessage, message_id)
+        with self.db.transaction() as connection:
+            row = connection.execute(_MESSAGE, {"b_id": message_id}).one_or_none()
             return _record(row) if row is not None else None
 
     def list(self, store_id: int, limit: int = 200) -> list[OutboxRecord]:
@@ -121,13 +132,9 @@ class OutboxRepository:
 
     def finish(self, message_id: int, status: str, error: str | None = None) -> bool:
         """Move a queued message to `status`; False when it was no longer queued."""
-        with self.db.session(write=True) as session:
-            result = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status == QUEUED)
-                .values(status=status, error=error, sent_at=utcnow())
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        values = {"b_id": message_id, "status": status, "error": error, "sent_at": utcnow()}
+        with self.db.transaction(write=True) as connection:
+            return bool(connection.execute(_FINISH, values).rowcount)
 
     def _set(self, message_id: int, **values: Any) -> None:
         with self.db.session(write=True) as session:
@@ -141,8 +148,8 @@ class OutboxRepository:
 
 def store_mail(db: Database, store_id: int) -> StoreMail:
     """Name, alert address and own wording of a store."""
-    with db.session() as session:
-        row = session.get(Store, store_id)
+    with db.transaction() as connection:
+        row = connection.execute(_STORE_MAIL, {"b_store": store_id}).one_or_none()
         if row is None:
             raise UnknownRecord(f"store {store_id} does not exist")
         settings = row.settings or {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import (
@@ -21,6 +21,22 @@ from plugin.core.model import (
     ProductRef,
 )
 
+# Read for every order a job plans (`policies_for`): built once, so SQLAlchemy reuses each one's
+# cache key instead of computing it per call.
+_STORE_SETTINGS = select(Store.settings).where(Store.id == bindparam("store"))
+_PRODUCT_POLICIES = (
+    select(ProductPolicyRow)
+    .where(
+        ProductPolicyRow.store_id == bindparam("store"),
+        ProductPolicyRow.product_id.in_(bindparam("products", expanding=True)),
+    )
+    .order_by(ProductPolicyRow.product_id, ProductPolicyRow.variant_id)
+)
+_CUSTOMER_POLICY = select(CustomerPolicyRow).where(
+    CustomerPolicyRow.store_id == bindparam("store"),
+    CustomerPolicyRow.customer_id == bindparam("customer"),
+)
+
 
 class SqlPolicyStore:
     """`plugin.ports.PolicyStore`, plus the writes the settings pages need."""
@@ -33,17 +49,12 @@ class SqlPolicyStore:
         refs = {line.ref for line in order.lines}
         product_ids = sorted({ref.product_id for ref in refs})
         with self.db.session() as session:
-            store = session.get(Store, store_id)
-            if store is None:
+            stored = session.execute(_STORE_SETTINGS, {"store": store_id}).one_or_none()
+            if stored is None:
                 raise UnknownRecord(f"store {store_id} does not exist")
-            settings = settings_from_dict(store.settings)
+            settings = settings_from_dict(stored.settings)
             rows = session.scalars(
-                select(ProductPolicyRow)
-                .where(
-                    ProductPolicyRow.store_id == store_id,
-                    ProductPolicyRow.product_id.in_(product_ids),
-                )
-                .order_by(ProductPolicyRow.product_id, ProductPolicyRow.variant_id)
+                _PRODUCT_POLICIES, {"store": store_id, "products": product_ids}
             ).all()
             # A product-level row (variant '') applies to all its variants; a variant row only
             # to that variant. Keep rows for refs on this order and their products.
@@ -55,10 +66,7 @@ class SqlPolicyStore:
             customer = None
             if order.customer.id is not None:
                 row_c = session.scalars(
-                    select(CustomerPolicyRow).where(
-                        CustomerPolicyRow.store_id == store_id,
-                        CustomerPolicyRow.customer_id == str(order.customer.id),
-                    )
+                    _CUSTOMER_POLICY, {"store": store_id, "customer": str(order.customer.id)}
                 ).one_or_none()
                 if row_c is not None:
                     customer = _customer_policy(row_c)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -131,6 +131,27 @@ def _supplier_id(supplier_id: str) -> int:
     if not str(supplier_id).isdigit():
         raise PurchasingError("unknown_supplier", f"There is no supplier {supplier_id}.")
     return int(supplier_id)
+
+
+# The purchase orders that can bring a new backorder its expected date: sent (or partly
+# received) and dated. Every split's e-mail asks (`next_expected`), so the statement is built
+# once: SQLAlchemy then reuses its cache key instead of computing it for each call.
+_DATED_SENT_ORDERS = (
+    select(PurchaseOrderRow)
+    .where(
+        PurchaseOrderRow.store_id == bindparam("store"),
+        # Equalities, not IN: SQLAlchemy renders an IN list anew at every execution.
+        or_(
+            *(
+                PurchaseOrderRow.status == status.value
+                for status in sorted(OPEN_STATUSES - {PurchaseOrderStatus.DRAFT})
+            )
+        ),
+        PurchaseOrderRow.expected_date.is_not(None),
+    )
+    .order_by(PurchaseOrderRow.id.desc())
+)
+_DATED_SENT_ORDER_IDS = _DATED_SENT_ORDERS.with_only_columns(PurchaseOrderRow.id).limit(1)
 
 
 class SqlPurchasing:
@@ -620,7 +641,13 @@ class SqlPurchasing:
         """Per product: the earliest date a sent purchase order brings units reserved for
         nobody yet, so a new backorder of it can expect them then (the storefront widget)."""
         found: dict[ProductRef, dt.date] = {}
-        for stored in self.purchase_orders(store_id):
+        with self.db.transaction() as connection:
+            if connection.execute(_DATED_SENT_ORDER_IDS, {"store": store_id}).first() is None:
+                return found  # most stores, most of the time: one light Core read
+        with self.db.session() as session:
+            rows = session.scalars(_DATED_SENT_ORDERS, {"store": store_id}).all()
+            candidates = self._load(session, rows)
+        for stored in candidates:
             order = stored.order
             date = order.expected_date
             if order.status is PurchaseOrderStatus.DRAFT or date is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
@@ -57,6 +57,15 @@ def _waiting_order(split: Split, line: Mapping[str, Any], removed: set[tuple[str
     if split.backorder_order_id is None or not _waits(split, line, removed):
         return ""
     return split.backorder_order_id
+
+
+# Every split reads these (`released_to_pay`, held units): built once, so SQLAlchemy reuses its
+# cache key instead of computing it per call.
+_RELEASED_TO_PAY = (
+    select(Release)
+    .where(Release.store_id == bindparam("store"), Release.target_status == "pending")
+    .order_by(Release.id)
+)
 
 
 class SqlReleaseLedger:
@@ -149,11 +158,7 @@ class SqlReleaseLedger:
     def released_to_pay(self, store_id: int) -> list[ReleaseRecord]:
         """Releases that set an order to `pending` (their stock may be given back meanwhile)."""
         with self.db.session() as session:
-            rows = session.scalars(
-                select(Release)
-                .where(Release.store_id == store_id, Release.target_status == "pending")
-                .order_by(Release.id)
-            ).all()
+            rows = session.scalars(_RELEASED_TO_PAY, {"store": store_id}).all()
             return [_record(row) for row in rows]
 
     def promised_units(self, store_id: int) -> dict[ProductRef, int]:

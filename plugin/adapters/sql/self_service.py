@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import (
@@ -46,6 +46,13 @@ def _link(row: CustomerLink) -> LinkRecord:
     )
 
 
+# Every split's e-mail links the customer's page (`get`): built once, so SQLAlchemy reuses its
+# cache key instead of computing it per call.
+_LINK = select(CustomerLink).where(
+    CustomerLink.store_id == bindparam("store"), CustomerLink.order_id == bindparam("order")
+)
+
+
 class SqlCustomerLinks:
     """One row per order a customer was sent a link for: its link version and e-mail digest."""
 
@@ -56,9 +63,9 @@ class SqlCustomerLinks:
         """The order's link record, made on first use (the number given then is kept; the
         digest follows the order's current e-mail, which every link names)."""
         now = utcnow()
-        with self.db.session(write=True) as session:
+        with self.db.transaction(write=True) as connection:
             inserted = insert_ignoring_conflict(
-                session,
+                connection,
                 CustomerLink.__table__,
                 {
                     "store_id": store_id,
@@ -72,7 +79,7 @@ class SqlCustomerLinks:
                 ("store_id", "order_id"),
             )
             if inserted is None:
-                session.execute(
+                connection.execute(
                     update(CustomerLink)
                     .where(
                         CustomerLink.store_id == store_id,
@@ -81,17 +88,15 @@ class SqlCustomerLinks:
                     )
                     .values(email_digest=digest, updated_at=now)
                 )
+        if inserted is not None:  # the record is what was written (every split's e-mail)
+            return LinkRecord(store_id, str(order_id), str(order_number), digest, 1, now)
         found = self.get(store_id, order_id)
         assert found is not None
         return found
 
     def get(self, store_id: int, order_id: str) -> LinkRecord | None:
         with self.db.session() as session:
-            row = session.scalars(
-                select(CustomerLink).where(
-                    CustomerLink.store_id == store_id, CustomerLink.order_id == str(order_id)
-                )
-            ).one_or_none()
+            row = session.scalars(_LINK, {"store": store_id, "order": str(order_id)}).one_or_none()
             return _link(row) if row is not None else None
 
     def by_number(self, store_id: int, order_number: str) -> list[LinkRecord]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row, Table, bindparam, exists, or_, select, update
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import (
@@ -47,7 +46,41 @@ def _states_before(state: str) -> tuple[str, ...]:
     return _FORWARD[: _FORWARD.index(state)]
 
 
-def _split_record(row: Split) -> SplitRecord:
+# The worker moves a split through its states with these Core statements, built once: each step
+# is one short transaction, and SQLAlchemy's ORM (a Session, identity map, bulk-update
+# bookkeeping) cost several times the database's own work for it (README "Benchmarks",
+# `worker_cpu`). Bound names are prefixed so they never collide with the SET columns an UPDATE
+# takes from its parameters.
+_SPLITS = cast(Table, Split.__table__)
+_BY_KEY = (_SPLITS.c.store_id == bindparam("b_store"), _SPLITS.c.split_key == bindparam("b_key"))
+_ROW = select(_SPLITS).where(*_BY_KEY)
+_ROW_FOR_UPDATE = _ROW.with_for_update(key_share=True)  # see `locked_store`
+# One per target state, each from the states before it; equalities rather than IN, which
+# SQLAlchemy would render again at every execution.
+_ADVANCE = {
+    state: update(_SPLITS).where(
+        *_BY_KEY, or_(*(_SPLITS.c.state == before for before in _states_before(state)))
+    )
+    for state in (*_FORWARD[1:], SplitState.FAILED)
+}
+_MARK_CREATE_ATTEMPTED = (
+    update(_SPLITS).where(*_BY_KEY).values(create_attempted=True, attempts=_SPLITS.c.attempts + 1)
+)
+_SET_ON_ROW = update(_SPLITS).where(_SPLITS.c.id == bindparam("b_id"))
+_FOR_ORDER = (
+    select(_SPLITS)
+    .where(
+        _SPLITS.c.store_id == bindparam("b_store"),
+        or_(
+            _SPLITS.c.original_order_id == bindparam("b_order"),
+            _SPLITS.c.backorder_order_id == bindparam("b_order"),
+        ),
+    )
+    .order_by(_SPLITS.c.id)
+)
+
+
+def _split_record(row: Split | Row[Any]) -> SplitRecord:
     return SplitRecord(
         store_id=row.store_id,
         original_order_id=row.original_order_id,
@@ -68,8 +101,8 @@ class SqlSplitLedger:
         self.db = db
 
     def get(self, store_id: int, split_key: str) -> SplitRecord | None:
-        with self.db.session() as session:
-            row = self._row(session, store_id, split_key)
+        with self.db.transaction() as connection:
+            row = self._row(connection, store_id, split_key)
             return _split_record(row) if row is not None else None
 
     def start(
@@ -95,21 +128,31 @@ class SqlSplitLedger:
             "created_at": now,
             "updated_at": now,
         }
-        with self.db.session(write=True) as session:
-            insert_ignoring_conflict(session, Split.__table__, values, ("store_id", "split_key"))
-            row = self._row(session, store_id, split_key)
-            assert row is not None  # inserted now or found by the conflict
+        with self.db.transaction(write=True) as connection:
+            inserted = insert_ignoring_conflict(
+                connection, _SPLITS, values, ("store_id", "split_key")
+            )
+            if inserted is not None:  # what was written is the record: no need to read it back
+                return SplitRecord(
+                    store_id=store_id,
+                    original_order_id=values["original_order_id"],
+                    split_key=split_key,
+                    state=SplitState.PLANNED,
+                    plan=values["plan"],
+                    payment_expires_at=payment_expires_at,
+                )
+            row = self._row(connection, store_id, split_key)
+            assert row is not None  # found by the conflict
             return _split_record(row)
 
     def mark_create_attempted(self, store_id: int, split_key: str) -> None:
         """Committed before the create call, so a retry knows to look for the order first."""
-        with self.db.session(write=True) as session:
-            result = session.execute(
-                update(Split)
-                .where(Split.store_id == store_id, Split.split_key == split_key)
-                .values(create_attempted=True, attempts=Split.attempts + 1, updated_at=utcnow())
+        with self.db.transaction(write=True) as connection:
+            result = connection.execute(
+                _MARK_CREATE_ATTEMPTED,
+                {"b_store": store_id, "b_key": split_key, "updated_at": utcnow()},
             )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+            if result.rowcount == 0:
                 raise UnknownRecord(f"split {split_key} of store {store_id} does not exist")
 
     def advance(
@@ -127,17 +170,16 @@ class SqlSplitLedger:
             values["backorder_order_id"] = str(backorder_order_id)
         if error is not None:
             values["error"] = error[:2000]
-        where = (Split.store_id == store_id, Split.split_key == split_key)
-        with self.db.session(write=True) as session:
+        key = {"b_store": store_id, "b_key": split_key}
+        with self.db.transaction(write=True) as connection:
             # One conditional UPDATE: of two workers racing, only one moves the row.
-            result = session.execute(
-                update(Split).where(*where, Split.state.in_(_states_before(state))).values(**values)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
+            _states_before(state)  # ValueError for an unknown state
+            advance = _ADVANCE.get(state)  # none to PLANNED, which nothing comes before
+            if advance is not None and connection.execute(advance, {**values, **key}).rowcount:
                 return
             # Locked until commit: a concurrent writer's backorder order id is seen, not
             # overwritten (SQLite's writer lock serialises this; PostgreSQL needs the lock).
-            row = self._row(session, store_id, split_key, for_update=True)
+            row = self._row(connection, store_id, split_key, for_update=True)
             if row is None:
                 raise UnknownRecord(f"split {split_key} of store {store_id} does not exist")
             if row.state != state:
@@ -149,26 +191,19 @@ class SqlSplitLedger:
                 raise InvalidTransition(
                     f"split {split_key} already has backorder order {row.backorder_order_id}"
                 )
+            fill: dict[str, Any] = {}
             if backorder_order_id is not None and row.backorder_order_id is None:
-                row.backorder_order_id = str(backorder_order_id)
+                fill["backorder_order_id"] = str(backorder_order_id)
             if error is not None:
-                row.error = error[:2000]
+                fill["error"] = error[:2000]
+            if fill:
+                connection.execute(_SET_ON_ROW, {**fill, "b_id": row.id, "updated_at": utcnow()})
 
     def for_order(self, store_id: int, order_id: str) -> list[SplitRecord]:
         """Splits whose original or backorder order is `order_id`, oldest first."""
-        query = (
-            select(Split)
-            .where(
-                Split.store_id == store_id,
-                or_(
-                    Split.original_order_id == str(order_id),
-                    Split.backorder_order_id == str(order_id),
-                ),
-            )
-            .order_by(Split.id)
-        )
-        with self.db.session() as session:
-            return [_split_record(row) for row in session.scalars(query)]
+        with self.db.transaction() as connection:
+            rows = connection.execute(_FOR_ORDER, {"b_store": store_id, "b_order": str(order_id)})
+            return [_split_record(row) for row in rows]
 
     def lineage(self, store_id: int, backorder_order_id: str) -> builtins.list[SplitRecord]:
         """The splits that made backorder order `backorder_order_id`, the first split of the
@@ -242,9 +277,7 @@ class SqlSplitLedger:
 
     @staticmethod
     def _row(
-        session: Session, store_id: int, split_key: str, *, for_update: bool = False
-    ) -> Split | None:
-        query = select(Split).where(Split.store_id == store_id, Split.split_key == split_key)
-        if for_update:
-            query = query.with_for_update(key_share=True)  # see `locked_store`
-        return session.scalars(query).one_or_none()
+        connection: Connection, store_id: int, split_key: str, *, for_update: bool = False
+    ) -> Row[Any] | None:
+        query = _ROW_FOR_UPDATE if for_update else _ROW
+        return connection.execute(query, {"b_store": store_id, "b_key": split_key}).one_or_none()

@@ -84,16 +84,23 @@ def upsert(
     session.execute(statement.on_conflict_do_update(index_elements=list(conflict), set_=changed))
 
 
+def _json_default(item: Any) -> Any:
+    if isinstance(item, Decimal):
+        return str(item)
+    if isinstance(item, dt.datetime | dt.date):
+        return item.isoformat()
+    if isinstance(item, set | frozenset | tuple):
+        return sorted(item) if isinstance(item, set | frozenset) else list(item)
+    raise TypeError(f"not JSON serialisable: {type(item).__name__}")
+
+
 def json_safe(value: Any) -> Any:
     """Plain JSON types only: Decimal and dates become strings."""
+    return json.loads(json_text(value))
 
-    def default(item: Any) -> Any:
-        if isinstance(item, Decimal):
-            return str(item)
-        if isinstance(item, dt.datetime | dt.date):
-            return item.isoformat()
-        if isinstance(item, set | frozenset | tuple):
-            return sorted(item) if isinstance(item, set | frozenset) else list(item)
-        raise TypeError(f"not JSON serialisable: {type(item).__name__}")
 
-    return json.loads(json.dumps(value, default=default))
+def json_text(value: Any) -> str:
+    """`value` as JSON text, Decimal and dates as strings: the engine's serializer of JSON
+    columns (`Database`), so a value written to one needs no `json_safe` first; the text is
+    the same as that of its `json_safe` form."""
+    return json.dumps(value, default=_json_default)

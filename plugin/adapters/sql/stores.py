@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Row, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from plugin.adapters.sql.db import Database
@@ -162,7 +162,11 @@ class AlertRecord:
     resolved_at: dt.datetime | None
 
 
-def _store_record(row: Store) -> StoreRecord:
+# Every job reads its store, and the store's credentials to reach it: Core reads, built once.
+_STORE_BY_ID = select(_STORES).where(_STORES.c.id == bindparam("store"))
+
+
+def _store_record(row: Store | Row[Any]) -> StoreRecord:
     return StoreRecord(
         id=row.id,
         merchant_id=row.merchant_id,
@@ -249,8 +253,8 @@ class StoreRepository:
 
     def get(self, store_id: int) -> StoreRecord | None:
         """The store, or None."""
-        with self.db.session() as session:
-            row = session.get(Store, store_id)
+        with self.db.transaction() as connection:
+            row = connection.execute(_STORE_BY_ID, {"store": store_id}).one_or_none()
             return _store_record(row) if row is not None else None
 
     def list(
@@ -267,8 +271,8 @@ class StoreRepository:
 
     def credentials(self, store_id: int) -> StoreCredentials:
         """Decrypted credentials; raises UnknownRecord for a missing store."""
-        with self.db.session() as session:
-            row = session.get(Store, store_id)
+        with self.db.transaction() as connection:
+            row = connection.execute(_STORE_BY_ID, {"store": store_id}).one_or_none()
             if row is None:
                 raise UnknownRecord(f"store {store_id} does not exist")
             return StoreCredentials(

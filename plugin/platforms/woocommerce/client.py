@@ -21,7 +21,9 @@ development an https store is called only at public addresses, checked on every 
 from __future__ import annotations
 
 import datetime as dt
+import http.cookiejar
 import logging
+import os
 import re
 import threading
 import time
@@ -67,6 +69,47 @@ def _format_param(value: Any) -> Any:
     return value
 
 
+def new_session(allow_private_addresses: bool) -> requests.Session:
+    """A requests Session for store calls. Outside development (`allow_private_addresses`
+    false) https hosts are resolved again and checked on every new connection, so a changed DNS
+    answer cannot lead into our network; http is loopback only (`WooCommerceClient`)."""
+    session = requests.Session()
+    if not allow_private_addresses:
+        session.mount("https://", PublicAddressAdapter())
+    return session
+
+
+# (process, store URL, private addresses allowed) → the Session every client of that store in
+# this process shares (`kept_session`).
+_KEPT: dict[tuple[int, str, bool], requests.Session] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_session(base_url: str, allow_private_addresses: bool) -> requests.Session:
+    """The store's Session of this process, kept across jobs: its connection pool stays open,
+    where a Session per job made a new TCP (and TLS) connection for every job. It keeps no
+    cookies (a store's REST API authenticates every request; nothing one job is told may reach
+    another's request). A forked child makes its own: connections are not shared across a fork.
+
+    The environment's proxy and CA bundle settings are read once, here, as requests would read
+    them for this store's URL on every call (`Session.merge_environment_settings`: a fifth of
+    the client's CPU a call, for settings a running process does not change)."""
+    url = base_url.strip().rstrip("/")
+    key = (os.getpid(), url, allow_private_addresses)
+    with _KEPT_LOCK:
+        session = _KEPT.get(key)
+        if session is None:
+            session = new_session(allow_private_addresses)
+            session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            session.proxies.update(requests.utils.get_environ_proxies(url))  # honours no_proxy
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle:
+                session.verify = bundle
+            session.trust_env = False  # the requests carry their own auth: no .netrc either
+            _KEPT[key] = session
+        return session
+
+
 class WooCommerceClient:
     """A store's REST API v3, authenticated with a consumer key and secret."""
 
@@ -92,13 +135,7 @@ class WooCommerceClient:
         self.api_url = self.base_url + API_PATH
         self._auth = (consumer_key, consumer_secret)
         self.timeout = timeout
-        if session is None:
-            session = requests.Session()
-            if not allow_private_addresses:
-                # http is loopback only (above); an https host is resolved again and checked
-                # on every connection, so a changed DNS answer cannot lead into our network.
-                session.mount("https://", PublicAddressAdapter())
-        self.session = session
+        self.session = session if session is not None else new_session(allow_private_addresses)
         self.throttle = throttle
         self.calls = 0  # platform calls made, counted before each request is sent
         # A split reads its order and its products' stock on two threads (plugin/platforms/

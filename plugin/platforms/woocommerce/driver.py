@@ -5,7 +5,7 @@ from __future__ import annotations
 from plugin.platforms.by_keys import ConnectedByKeys
 from plugin.platforms.woocommerce.adapter import WooCommercePlatform
 from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES, STOCK_STATUSES
-from plugin.platforms.woocommerce.client import WooCommerceClient
+from plugin.platforms.woocommerce.client import WooCommerceClient, kept_session
 from plugin.platforms.woocommerce.connect import (
     WooCommerceConnection,
     build_authorize_url,
@@ -32,6 +32,7 @@ class WooCommerceDriver(ConnectedByKeys):
             access.consumer_key,
             access.consumer_secret,
             timeout=access.timeout,
+            session=kept_session(access.base_url, access.allow_private_addresses),
             throttle=access.throttle,
             allow_private_addresses=access.allow_private_addresses,
         )

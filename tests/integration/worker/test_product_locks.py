@@ -4,6 +4,8 @@ or of the variation takes."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 
@@ -84,3 +86,27 @@ def test_an_allocation_job_runs_under_its_parents_lock_which_every_variation_sha
         pass
     assert again.value.reason == "busy"
     assert redis_client.exists(f"backorders:lock:order:{store.id}:product:31") == 0
+
+
+def test_held_locks_are_renewed_past_their_ttl_and_never_after_they_are_let_go(
+    redis_client: redis.Redis,
+) -> None:
+    """One renewer thread per process keeps every held lock alive (`LockRenewer`): a lock
+    held for over twice its TTL is still held, and one let go is no longer extended."""
+    renewer = locks.LockRenewer(ttl=0.6)
+    held = redis_client.lock("renewed", timeout=0.6, thread_local=False)
+    dropped = redis_client.lock("dropped", timeout=0.6, thread_local=False)
+    assert held.acquire(blocking=False) and dropped.acquire(blocking=False)
+    token = renewer.hold([held])
+    renewer.let_go(renewer.hold([dropped]))
+
+    deadline = time.monotonic() + 1.5  # two and a half TTLs
+    while time.monotonic() < deadline:
+        assert redis_client.exists("renewed") == 1
+        time.sleep(0.05)
+
+    assert redis_client.exists("dropped") == 0  # expired: never extended after `let_go`
+    assert held.owned()
+    renewer.let_go(token)
+    held.release()
+    assert redis_client.exists("renewed") == 0
