@@ -17,7 +17,7 @@ from plugin.core.model import ProductRef
 from plugin.errors import BackordersError
 from plugin.usecases.releasing import Preview, preview_allocation
 from web.auth import login_required, owned_store, services, store_platform
-from web.inputs import is_numeric_id, whole_number
+from web.inputs import is_numeric_id, is_order_id, whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ def move_up(store_id: int, product_id: str) -> BaseResponse:
     product_id = _product(product_id)
     order_id = request.form.get("order_id", "")
     ledger = SqlReleaseLedger(services().db)
-    if not is_numeric_id(order_id) or order_id not in ledger.backorder_orders_for(
+    if not is_order_id(order_id) or order_id not in ledger.backorder_orders_for(
         store.id, ProductRef(product_id)
     ):
         abort(404)

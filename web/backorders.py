@@ -33,7 +33,7 @@ from plugin.errors import BackordersError
 from plugin.ports import AdminLinks, OrderSummary, SplitRecord
 from plugin.usecases.cancelling import cancel_key
 from web.auth import login_required, owned_store, services, store_platform
-from web.inputs import is_numeric_id, whole_number
+from web.inputs import is_numeric_id, is_order_id, whole_number
 from web.purchasing import covered_by_free_stock
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ class BackorderLine:
     status: str
     line_id: str = ""  # the original's line id (the split plan's line)
     held: bool = False  # the original itself waits whole for stock (core.split.hold_key)
+    original_number: str = ""  # as the store shows it (Shopify: `1001` for id 10000000028)
 
     @property
     def age_bucket(self) -> str:
@@ -101,7 +102,7 @@ def age_bucket(days: int) -> str:
 
 def fetch_orders(store: StoreRecord, order_ids: Iterable[str]) -> dict[str, OrderSummary]:
     """Orders by id as the pages show them, read from the store at once; {} when unreachable."""
-    ids = {str(i) for i in order_ids if is_numeric_id(str(i))}
+    ids = {str(i) for i in order_ids if is_order_id(str(i))}
     if not ids or not store.is_connected:
         return {}
     try:
@@ -230,9 +231,23 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                     status=status or "unknown",
                     line_id=str(line.get("line_id", "")),
                     held=held,
+                    original_number=_original_number(
+                        split.plan, split.original_order_id, order if held else None
+                    ),
                 )
             )
     return lines
+
+
+def _original_number(
+    plan: Mapping[str, Any], original_order_id: str, original: OrderSummary | None
+) -> str:
+    """The original's number: its own, when read; else the backorder number's stem (`1042` of
+    `1042-001`); else its id."""
+    if original is not None and original.number:
+        return original.number
+    number = str(plan.get("backorder_number") or "")
+    return number.rsplit("-", 1)[0] if "-" in number else original_order_id
 
 
 def _waiting_value(line: Mapping[str, Any], quantity: int, held: bool, currency: str) -> Decimal:

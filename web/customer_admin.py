@@ -24,7 +24,7 @@ from plugin.ports import DateStyle, SelfServiceSettings
 from plugin.usecases.notifying import customer_email
 from web.auth import login_required, owned_store, services
 from web.customer import PAGE_TIMEOUT_S, PAGE_WAIT_S, links, send_link
-from web.inputs import is_numeric_id, whole_number
+from web.inputs import is_order_id, whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def revoke(store_id: int, order_id: str) -> BaseResponse:
     """Stop every link sent for this order, and send the customer a new one."""
     store = owned_store(store_id)
     back = redirect(url_for("backorders.order", store_id=store.id, order_id=order_id), 303)
-    if not is_numeric_id(order_id):
+    if not is_order_id(order_id):
         flash("No such order. Nothing was changed.", "error")
         return back
     records = SqlCustomerLinks(services().db)

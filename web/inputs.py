@@ -14,9 +14,19 @@ NUMERIC_ID = re.compile(r"[0-9]{1,18}")
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 
 
+# An order id as any platform makes it: WooCommerce's are digits, a Shopify held part's is
+# `fo-<digits>`. ASCII letters, digits and `-` only, so it is safe in a store URL's path.
+ORDER_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,63}")
+
+
 def is_numeric_id(value: str) -> bool:
     """True for 1 to 18 ASCII digits and nothing else."""
     return NUMERIC_ID.fullmatch(value) is not None
+
+
+def is_order_id(value: str) -> bool:
+    """True for an order id of any platform (`ORDER_ID`); the store says whether it exists."""
+    return ORDER_ID.fullmatch(value) is not None
 
 
 def whole_number(raw: str, *, maximum: int) -> int | None:

@@ -51,7 +51,7 @@ from plugin.ports import Message, Platform, ReceiptState
 from plugin.usecases import purchasing as usecase
 from plugin.usecases.releasing import Preview, free_in_stock, preview_allocation
 from web.auth import login_required, owned_store, services, store_platform
-from web.inputs import is_numeric_id
+from web.inputs import is_numeric_id, is_order_id
 
 logger = logging.getLogger(__name__)
 
@@ -573,7 +573,7 @@ def create_purchase_orders(store_id: int) -> BaseResponse:
         flash("Choose at least one line to order.", "error")
         return redirect(back, 303)
     chosen_orders = request.form.getlist("order")
-    if not all(is_numeric_id(order_id) for order_id in chosen_orders):
+    if not all(is_order_id(order_id) for order_id in chosen_orders):
         abort(400)
     drop_ship = request.form.get("drop_ship") == "yes"
     purchasing = _purchasing()
@@ -865,7 +865,7 @@ def product_names(store: StoreRecord, order_ids: Iterable[str]) -> dict[ProductR
     """Product names as the store's orders `order_ids` name their lines, the way the order page
     names them: one read of order summaries (per 100 orders, short timeout); {} when the store
     does not answer, and the pages show the ids alone."""
-    ids = sorted({str(i) for i in order_ids if is_numeric_id(str(i))})
+    ids = sorted({str(i) for i in order_ids if is_order_id(str(i))})
     if not ids or not store.is_connected:
         return {}
     try:

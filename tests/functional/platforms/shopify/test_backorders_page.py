@@ -84,3 +84,29 @@ def test_stock_at_another_location_is_marked_blue_with_its_units(
     adjust(shop, "BOARD-WALNUT", locations(shop)["Warehouse"], 3)
     row = board_row(alice.get(url).get_data(as_text=True), held_id)
     assert "at another location" not in row and "elsewhere" not in row
+
+
+def test_a_held_part_shows_its_order_number_product_customer_and_status(
+    app: Flask,  # noqa: F811
+    alice: Merchant,  # noqa: F811
+    shopify_shop: tuple[StoreRecord, Any],  # noqa: F811
+) -> None:
+    """Shopify's held parts have ids like `fo-10000000031`: the page read them as no order at
+    all (only digits were taken for order ids), so the row had no customer, "Product <id> /
+    <id>" for the product, status "unknown" and the original's id for its number."""
+    store, _sandbox = shopify_shop
+    shop = Shop(store.base_url)
+    name, held_id = split_in_the_shop(app, store, shop)
+    summary = ShopifyPlatform(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN)).order_summaries(
+        [held_id]
+    )[held_id]
+
+    row = board_row(
+        html.unescape(alice.get(f"/stores/{store.id}/backorders").get_data(as_text=True)), held_id
+    )
+
+    assert summary.customer and summary.store_status not in ("", "unknown")
+    cells = [cell.split(">", 1)[1] for cell in row.split("<td")[1:]]
+    assert f">#{name}</a>" in cells[0], cells[0]
+    assert f"<td>{summary.customer}</td><td>Walnut Board</td>" in row
+    assert f'<td class="status" data-label="Status">{summary.store_status}</td>' in row
