@@ -150,7 +150,7 @@ def check_store(context: DelayContext, now: dt.datetime) -> list[Decision]:
             if whole
             else sum((line.total + line.tax for line in order.lines), Decimal(0)),
             line_dates=dates,
-            cancel_lines=tuple(_cancel_lines(split, order_id, removed, held=whole)),
+            cancel_lines=tuple(self_service.cancel_lines(split, order_id, removed, held=whole)),
         )
         decisions.append(
             delay_notices.check_backorder(
@@ -185,32 +185,6 @@ def _held_lines(hold: Any, removed: set[tuple[str, str]]) -> set[str]:
         for line in hold.plan.get("lines", [])
         if int(line.get("waiting") or 0) > 0 and (order_id, str(line.get("line_id"))) not in removed
     }
-
-
-def _cancel_lines(
-    split: Any, order_id: str, removed: set[tuple[str, str]], *, held: bool = False
-) -> list[dict[str, Any]]:
-    """What the cancellation path needs per waiting line: the lines moved to a backorder
-    order; every line of an order held whole (nothing of it ships until all of it can, so a
-    cancellation takes the whole order: its last line cancels it)."""
-    lines = []
-    for plan_line in split.plan.get("lines", []):
-        units = int(plan_line.get("ordered" if held else "backorder") or 0)
-        line_id = str(plan_line.get("line_id"))
-        if not units or (order_id, line_id) in removed:
-            continue
-        ref = plan_line.get("ref") or {}
-        lines.append(
-            {
-                "backorder_order_id": order_id,
-                "original_order_id": split.original_order_id,
-                "line_id": line_id,
-                "product_id": str(ref.get("product_id", "")),
-                "variant_id": ref.get("variant_id") or None,
-                "quantity": units,
-            }
-        )
-    return lines
 
 
 def _notify(

@@ -161,7 +161,7 @@ def _page(opened: Opened) -> tuple[self_service.CustomerPage, str]:
         requests=SqlCustomerRequests(state.db).for_order(opened.store_id, original.id),
         cancellations=[
             c
-            for o in backorders
+            for o in [original, *backorders]  # the original: an order held whole
             for c in cancellations.for_order(opened.store_id, o.id)
             if c.backorder_order_id == o.id
         ],  # fmt: skip
@@ -278,7 +278,7 @@ def cancel(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
                         for ref, n in chosen.items()), Decimal(0)),
             currency=next(iter(offered.values()))[0].currency,
         )  # fmt: skip
-    payload_lines = _cancel_lines(opened, chosen, offered)
+    payload_lines = _cancel_lines(opened, chosen, offered, paid=shown.paid)
     if payload_lines is None:
         flash("These items can no longer be cancelled here. Nothing was cancelled.", "error")
         return _back(opened)
@@ -292,7 +292,8 @@ def cancel(store_id: int, token: str) -> BaseResponse | str | tuple[str, int]:
     )  # fmt: skip
     return _record(opened, got.email, key, self_service.CANCEL, {"lines": payload_lines}, (
         "Your cancellation is being made; this page shows it in a moment. "
-        + ("The refund for these items is due from the shop on your original order."
+        + (("The refund for these items is due from the shop on this order." if shown.held
+            else "The refund for these items is due from the shop on your original order.")
            if shown.paid else "You were not charged for these items.")
     ))  # fmt: skip
 
@@ -314,35 +315,36 @@ def _cancel_lines(
     opened: Opened,
     chosen: Mapping[str, int],
     offered: Mapping[str, tuple[self_service.PagePart, self_service.PageLine]],
+    *,
+    paid: bool,
 ) -> list[dict[str, Any]] | None:
-    """What the cancellation path needs per chosen line, from the split that made it: the
-    whole line, or `units` of the `waiting` units the page showed."""
+    """What the cancellation path needs per chosen line (`self_service.cancel_lines`, as the
+    delay notices cancel): from the split that made its backorder order, or from the hold of
+    the customer's order held whole (`paid`: charged as itself); the whole line, or `units` of
+    the `waiting` units the page showed."""
     db = services().db
     lines: list[dict[str, Any]] = []
     for ref, units in chosen.items():
         waiting = offered[ref][1].quantity
         order_id, _, line_id = ref.partition(":")
-        split = self_service.made_by(
-            order_id, SqlSplitLedger(db).for_order(opened.store_id, order_id)
-        )
+        splits = SqlSplitLedger(db).for_order(opened.store_id, order_id)
+        split = self_service.made_by(order_id, splits)
+        held = split is None and order_id == opened.claim.order_id
+        if held:
+            split = self_service.held_by(order_id, splits)
         if split is None:
             return None
-        plan_lines: list[Mapping[str, Any]] = list(split.plan.get("lines") or [])  # type: ignore[call-overload]
-        plan_line = next((p for p in plan_lines if str(p.get("line_id")) == line_id), None)
-        if plan_line is None or not int(plan_line.get("backorder") or 0):
+        found = self_service.cancel_lines(split, order_id, held=held)
+        line = next((dict(f) for f in found if f["line_id"] == line_id), None)
+        if line is None:
             return None
-        product = plan_line.get("ref") or {}
-        line: dict[str, Any] = {
-            "backorder_order_id": order_id,
-            "original_order_id": split.original_order_id,
-            "line_id": line_id,
-            "product_id": str(product.get("product_id", "")),
-            "variant_id": product.get("variant_id") or None,
-            "quantity": int(plan_line["backorder"]) if units >= waiting else units,
-            "paid": split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value,
-        }
         if units < waiting:
-            line.update(units=units, waiting=waiting)
+            line.update(quantity=units, units=units, waiting=waiting)
+        elif held:  # the line as it is now (units of it may have been cancelled already)
+            line.update(quantity=waiting)
+        line["paid"] = (
+            paid if held else split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value
+        )
         lines.append(line)
     return lines
 

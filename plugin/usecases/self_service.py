@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from plugin.core.cancellation import units_value
 from plugin.core.model import (
@@ -153,10 +153,11 @@ class CustomerPage:
     delivery: DeliveryCondition | None  # the condition in force for what waits
     can_cancel: bool
     can_change_delivery: bool
-    paid: bool  # the waiting units were paid with the original order
+    paid: bool  # the waiting units were paid with the original order (or, held whole, on it)
     requests: tuple[CustomerRequestRecord, ...] = ()
     cancellations: tuple[CancellationRecord, ...] = ()
     settings: SelfServiceSettings = field(default_factory=SelfServiceSettings)
+    held: bool = False  # the original waits whole for stock: its own lines wait, on it
 
     @property
     def waiting(self) -> tuple[PagePart, ...]:
@@ -198,6 +199,37 @@ def held_by(order_id: str, splits: Iterable[SplitRecord]) -> SplitRecord | None:
     put On Hold instead of split, its lines wait on it)."""
     key = hold_key(order_id)
     return next((s for s in splits if s.split_key == key and s.state == SplitState.DONE), None)
+
+
+def cancel_lines(
+    split: SplitRecord,
+    order_id: str,
+    removed: Collection[tuple[str, str]] = (),
+    *,
+    held: bool = False,
+) -> list[dict[str, Any]]:
+    """What the cancellation path needs per waiting line of `order_id` (not in `removed`,
+    `(order id, line id)` pairs already cancelled away): the lines `split` moved to that
+    backorder order; with `held`, every line of the original held whole by the hold record
+    `split` (nothing of it ships until all of it can, so its last line cancels the order)."""
+    lines = []
+    for plan_line in cast("list[Mapping[str, Any]]", split.plan.get("lines") or []):
+        units = int(plan_line.get("ordered" if held else "backorder") or 0)
+        line_id = str(plan_line.get("line_id"))
+        if not units or (order_id, line_id) in removed:
+            continue
+        ref = plan_line.get("ref") or {}
+        lines.append(
+            {
+                "backorder_order_id": order_id,
+                "original_order_id": split.original_order_id,
+                "line_id": line_id,
+                "product_id": str(ref.get("product_id", "")),
+                "variant_id": ref.get("variant_id") or None,
+                "quantity": units,
+            }
+        )
+    return lines
 
 
 # Per backorder order (or original held whole) and product: the open purchase order covering
@@ -252,8 +284,11 @@ def customer_page(
     po_dates = purchase_order_dates or {}
     first = made_by(backorders[0].id, splits) if backorders else None
     paid = bool(first and first.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value)
-    held = held_by(original.id, splits) is not None and not releases.get(original.id)
-    parts = [_original_part(original, held, policies, po_dates.get(original.id))]
+    hold = None if releases.get(original.id) else held_by(original.id, splits)
+    held = hold is not None
+    # An order held whole was charged (or not) as itself: a refund is due on it.
+    paid = paid or (held and original.payment_state is PaymentState.PAID)
+    parts = [_original_part(original, hold, policies, po_dates.get(original.id))]
     delivery: DeliveryCondition | None = original.delivery_override if held else None
     for order in backorders:
         released = releases.get(order.id) or ()
@@ -274,6 +309,7 @@ def customer_page(
         and any(line.cancel_ref for p in parts for line in p.lines),
         can_change_delivery=settings.allow_delivery and any_waiting,
         paid=paid,
+        held=held,
         requests=tuple(requests),
         cancellations=tuple(cancellations),
         settings=settings,
@@ -282,24 +318,34 @@ def customer_page(
 
 def _original_part(
     order: Order,
-    held: bool,
+    hold: SplitRecord | None,
     policies: Callable[[Order], Policies],
     po_dates: Mapping[ProductRef, dt.date] | None,
 ) -> PagePart:
-    found = policies(order) if held else None
+    """The original; `hold` when it waits whole for stock: then each of its lines may be
+    cancelled on the order itself (`<order id>:<line id>`, as the delay notices cancel it)."""
+    found = policies(order) if hold is not None else None
+    cancellable = (
+        {line["line_id"] for line in cancel_lines(hold, order.id, held=True)}
+        if hold is not None and order.status is Status.ON_HOLD
+        else set()
+    )
     lines = tuple(
         PageLine(
             line.name,
             line.quantity,
             expected_date(line.ref, found, po_dates) if found is not None else None,
             line.total + line.tax,
+            f"{order.id}:{line.line_id}" if line.line_id in cancellable else None,
+            line.total,
+            line.tax,
         )
         for line in order.lines
     )
     if order.status is Status.CANCELLED:
         return PagePart(order.id, order.number, "cancelled", "Cancelled", lines,
                         order.currency, "")  # fmt: skip
-    if held:
+    if hold is not None:
         heading = "Waits whole: everything ships together when it is all in stock"
         role = "waiting"
     elif order.status in (Status.DISPATCHED,):

@@ -872,3 +872,131 @@ def test_sending_or_cancelling_a_covering_purchase_order_queues_the_delay_check(
     delay_jobs = [j for j in event_queue(redis_client).job_ids if j.startswith("delays-")]
     expected = [] if queued is None else [f"delays-{live_store.store.id}-po-{number}-{queued}"]
     assert delay_jobs == expected
+
+
+# --- an order held whole ("wait and ship everything together") ----------------------------------
+
+
+def place_and_hold(app: Flask, live: LiveStore, *, paid: bool = False) -> dict:
+    """The order of `place_and_split`, of a customer who chose to wait and ship everything
+    together (`backorders_delivery` on the order): the real use case puts it On Hold whole
+    (`hold:<id>`, no backorder order). Returns the order and its page path (the link the delay
+    notice carries)."""
+    shop = live.shop
+    order = shop.create_order(
+        {
+            "status": "processing" if paid else "on-hold",
+            "set_paid": paid,
+            "payment_method": "card" if paid else "bacs",
+            "billing": {"first_name": "Ann", "last_name": "Lee", "email": CUSTOMER},
+            "meta_data": [{"key": "backorders_delivery", "value": "whole_order"}],
+            "line_items": [
+                {"product_id": live.product_id("MUG-BLUE"), "quantity": 1},
+                {"product_id": live.product_id("KETTLE-COPPER"), "quantity": 2},
+                {"product_id": live.product_id("BOARD-WALNUT"), "quantity": 1},
+            ],
+        }
+    )
+    if paid:
+        shop.update_order(order["id"], {"status": "on-hold"})
+    db = state(app).db
+    order_id = str(order["id"])
+    splitting.handle_order_event(
+        live.store.id, order_id, platform=_platform(live), ledger=SqlSplitLedger(db),
+        releases=SqlReleaseLedger(db), policies=SqlPolicyStore(db), audit=SqlAuditLog(db),
+    )  # fmt: skip
+    [hold] = SqlSplitLedger(db).for_order(live.store.id, order_id)
+    assert (hold.split_key, hold.state) == (f"hold:{order_id}", "done")
+    assert shop.order_json(order["id"])["status"] == "on-hold"
+    url = page_links(db, SECRET_KEY, state(app).config.public_url)(
+        live.store.id, order_id, str(order["number"]), CUSTOMER
+    )
+    lines = {item["name"]: str(item["id"]) for item in order["line_items"]}
+    return {"original": order_id, "path": urlsplit(url).path, "lines": lines}
+
+
+@pytest.mark.parametrize("paid", [False, True])
+def test_an_order_held_whole_offers_its_lines_for_cancellation(
+    app: Flask, live_store: LiveStore, customer: FlaskClient, redis_client: redis.Redis, paid: bool
+) -> None:
+    held = place_and_hold(app, live_store, paid=paid)
+    path, original = held["path"], held["original"]
+    html = customer.get(path).get_data(as_text=True)
+    assert "Waits whole: everything ships together when it is all in stock" in html
+    # Every line of the order waits on it: each may be cancelled, on the order itself.
+    refs = re.findall(r'name="line" value="([^"]+)"', html)
+    assert sorted(refs) == sorted(f"{original}:{line_id}" for line_id in held["lines"].values())
+    kettle = f"{original}:{held['lines']['Copper Kettle']}"
+    assert re.search(
+        rf'<input type="number" name="units:{kettle}" id="[^"]+" min="0" max="2" value="2"', html
+    )
+    if paid:
+        assert "You paid for these with this order: the shop owes you a refund" in html
+    else:
+        assert "You have not been charged for these items." in html
+    before = _side_effects(app, redis_client)
+
+    confirm = _choose(customer, path, "cancel", {"line": kettle, f"units:{kettle}": "1"})
+    page = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200, page
+    assert "1 of 2 × Copper Kettle" in page and ": 1 still wait" in page
+    if paid:
+        assert "You paid for them with this order: the shop refunds 89.00 USD on it." in page
+    else:
+        assert "You were not charged for them: nothing is refunded and nothing is due." in page
+    assert _side_effects(app, redis_client) == before  # nothing recorded before confirming
+
+    body = {"csrf_token": csrf_token(page), "line": kettle, f"units:{kettle}": "1",
+            "confirm": "yes"}  # fmt: skip
+    done = customer.post(f"{path}/cancel", data=body)
+    assert done.status_code == 303 and done.headers["Location"] == path
+    [record] = SqlCustomerRequests(state(app).db).for_order(live_store.store.id, original)
+    assert (record.kind, record.email, record.state) == ("cancel", CUSTOMER, "requested")
+    kettle_id = str(live_store.product_id("KETTLE-COPPER"))
+    assert record.payload == {
+        "lines": [
+            {"backorder_order_id": original, "original_order_id": original,
+             "line_id": held["lines"]["Copper Kettle"], "product_id": kettle_id,
+             "variant_id": None, "quantity": 1, "paid": paid, "units": 1, "waiting": 2}
+        ]
+    }  # fmt: skip
+    jobs = sorted(event_queue(redis_client).job_ids)
+    assert jobs == sorted([*before[3], request_job_id(live_store.store.id, record.request_key)])
+    flashed = customer.get(path).get_data(as_text=True)
+    if paid:
+        assert "The refund for these items is due from the shop on this order." in flashed
+    else:
+        assert "You were not charged for these items." in flashed
+    # The same confirmation again: no second request, no second job.
+    assert customer.post(f"{path}/cancel", data=body).status_code == 303
+    assert len(SqlCustomerRequests(state(app).db).for_order(live_store.store.id, original)) == 1
+    assert sorted(event_queue(redis_client).job_ids) == jobs
+
+
+@pytest.mark.parametrize(
+    ("units", "confirm"),
+    [("3", ""), ("-1", ""), ("1.5", ""), ("0", ""), ("3", "yes"), ("0", "yes")],
+)
+def test_a_bad_number_of_units_of_a_held_line_is_refused_and_changes_nothing(
+    app: Flask,
+    live_store: LiveStore,
+    customer: FlaskClient,
+    redis_client: redis.Redis,
+    units: str,
+    confirm: str,
+) -> None:
+    held = place_and_hold(app, live_store)
+    kettle = f"{held['original']}:{held['lines']['Copper Kettle']}"
+    before = _side_effects(app, redis_client)
+    response = _choose(
+        customer, held["path"], "cancel", {"line": kettle, f"units:{kettle}": units,
+                                           "confirm": confirm},
+    )  # fmt: skip
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400, html
+    assert 'class="flash error" role="alert"' in html and "Nothing was cancelled." in html
+    if units != "0":
+        assert "Copper Kettle: enter a whole number of units from 0 to 2" in html
+    assert "Cancel these items?" not in html
+    assert _side_effects(app, redis_client) == before
+    assert SqlCustomerRequests(state(app).db).for_order(live_store.store.id, held["original"]) == []
