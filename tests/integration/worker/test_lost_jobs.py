@@ -116,6 +116,7 @@ def test_the_guardian_seeds_periodic_chains_that_redis_lost(guardian: Instance) 
         "periodic-reap_abandoned",
         "periodic-reconcile_all",
         "periodic-requeue_pending",
+        "periodic-warn_authorisations_all",
     ]
     wait_until(lambda: chains() == expected, 5, "the chains to be seeded")
     guardian.redis.flushall()  # Redis came back empty

@@ -121,6 +121,7 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
         "periodic-reap_abandoned",
         "periodic-reconcile_all",
         "periodic-requeue_pending",
+        "periodic-warn_authorisations_all",
     ]
 
 
