@@ -95,6 +95,7 @@ _FULFILLMENT = {
 STATUS_NAMES = {
     Status.NEW: "Unfulfilled / partially fulfilled",
     Status.ON_HOLD: "On hold",
+    Status.NEW_BACKORDER: "On hold (waiting for stock)",  # a held part's fulfillment order
     Status.PICK: "In progress",
     Status.UNCOMMITTED: "Scheduled",
     Status.DISPATCHED: "Fulfilled or closed",
