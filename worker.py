@@ -551,7 +551,6 @@ def warn_authorisations_all() -> int:
     schedule_periodic(rt.redis, "warn_authorisations_all", rt.config.worker)
     warned = authorisations.warn_expiring(
         rt.ledger,
-        rt.stores,
         now=dt.datetime.now(dt.UTC),
         warn_before=dt.timedelta(seconds=rt.config.worker.authorisation_warning),
     )

@@ -161,8 +161,12 @@ class PaymentExpiries(Protocol):
         released and whose merchant was not warned yet, soonest first."""
         ...
 
-    def claim_expiry_warning(self, store_id: int, split_key: str, at: dt.datetime) -> bool:
-        """Mark the split's merchant warned at `at`; False when another run did it first."""
+    def claim_expiry_warning(
+        self, payment: ExpiringPayment, at: dt.datetime, *, alert_kind: str, message: str
+    ) -> bool:
+        """Mark the split's merchant warned at `at` and record the merchant's alert, in one
+        transaction: False, and nothing written, when another run did it first; a crash in
+        between writes neither, so the next run warns."""
         ...
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from plugin.ports import Alerts, ExpiringPayment, PaymentExpiries
+from plugin.ports import ExpiringPayment, PaymentExpiries
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +29,17 @@ def warning_text(payment: ExpiringPayment, now: dt.datetime) -> str:
 
 
 def warn_expiring(
-    expiries: PaymentExpiries, alerts: Alerts, *, now: dt.datetime, warn_before: dt.timedelta
+    expiries: PaymentExpiries, *, now: dt.datetime, warn_before: dt.timedelta
 ) -> list[ExpiringPayment]:
     """Alert the merchant of every waiting backorder whose authorisation lapses within
-    `warn_before` of `now`, once each (the claim comes first: of two runs, one alerts; a crash
-    between the claim and the alert loses that one warning rather than repeating it)."""
+    `warn_before` of `now`, once each: the claim and the alert are one write, so of two runs
+    one alerts, and a run that dies writing them leaves the warning to the next."""
     warned: list[ExpiringPayment] = []
     for payment in expiries.expiring(now + warn_before):
-        if not expiries.claim_expiry_warning(payment.store_id, payment.split_key, now):
+        if not expiries.claim_expiry_warning(
+            payment, now, alert_kind=ALERT_KIND, message=warning_text(payment, now)
+        ):
             continue
-        alerts.add_alert(
-            payment.store_id,
-            ALERT_KIND,
-            warning_text(payment, now),
-            order_id=payment.original_order_id,
-        )
         log.info(
             "authorisation expiring store=%s order=%s expires=%s",
             payment.store_id,

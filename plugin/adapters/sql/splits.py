@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, Table, bindparam, exists, or_, select, u
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import (
+    Alert,
     Release,
     Split,
     utcnow,
@@ -261,19 +262,33 @@ class SqlSplitLedger:
                 for row in session.scalars(query)
             ]
 
-    def claim_expiry_warning(self, store_id: int, split_key: str, at: dt.datetime) -> bool:
-        """One conditional UPDATE: of two runs racing, one warns."""
+    def claim_expiry_warning(
+        self, payment: ExpiringPayment, at: dt.datetime, *, alert_kind: str, message: str
+    ) -> bool:
+        """One conditional UPDATE (of two runs racing, one warns) and the alert, committed
+        together."""
         with self.db.session(write=True) as session:
             result = session.execute(
                 update(Split)
                 .where(
-                    Split.store_id == store_id,
-                    Split.split_key == split_key,
+                    Split.store_id == payment.store_id,
+                    Split.split_key == payment.split_key,
                     Split.expiry_warned_at.is_(None),
                 )
                 .values(expiry_warned_at=at)
             )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return False
+            session.add(
+                Alert(
+                    store_id=payment.store_id,
+                    order_id=payment.original_order_id,
+                    kind=alert_kind,
+                    message=message,
+                    created_at=utcnow(),
+                )
+            )
+            return True
 
     @staticmethod
     def _row(

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+from sqlalchemy import event
+
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.splits import SqlSplitLedger
@@ -39,7 +42,7 @@ def test_each_waiting_backorder_is_warned_once_within_the_window(
     releases.advance(store.id, "release:fo-6", "status_set")
     assert splits.get(store.id, "a").payment_expires_at == NOW + dt.timedelta(hours=47)  # type: ignore[union-attr]
 
-    warned = warn_expiring(splits, stores, now=NOW, warn_before=WINDOW)
+    warned = warn_expiring(splits, now=NOW, warn_before=WINDOW)
 
     assert [(p.original_order_id, p.backorder_number) for p in warned] == [
         ("3", "3-001"),
@@ -55,8 +58,46 @@ def test_each_waiting_backorder_is_warned_once_within_the_window(
     assert alerts[1].message.startswith("The card authorisation of order 3 lapsed at ")
 
     # Later runs warn of nothing twice; "b" comes into the window a day on.
-    assert warn_expiring(splits, stores, now=NOW, warn_before=WINDOW) == []
-    later = warn_expiring(splits, stores, now=NOW + dt.timedelta(days=1), warn_before=WINDOW)
+    assert warn_expiring(splits, now=NOW, warn_before=WINDOW) == []
+    later = warn_expiring(splits, now=NOW + dt.timedelta(days=1), warn_before=WINDOW)
     assert [p.original_order_id for p in later] == ["2"]
     assert len(stores.list_alerts(store.id)) == 3
-    assert not splits.claim_expiry_warning(store.id, "a", NOW)  # claimed once already
+    claimed = warned[1]  # "a": claimed once already, so nothing is written
+    assert not splits.claim_expiry_warning(claimed, NOW, alert_kind=ALERT_KIND, message="again")
+    assert len(stores.list_alerts(store.id)) == 3
+
+
+class Crash(Exception):
+    """The worker dying while the warning is written."""
+
+
+def test_a_crash_while_alerting_leaves_the_warning_to_the_next_run(
+    db: Database, store: StoreRecord, stores: StoreRepository
+) -> None:
+    """The claim and the merchant's alert are one write: a run that dies writing the alert
+    leaves the split unclaimed (the warning used to be lost: claimed, never said)."""
+    splits = SqlSplitLedger(db)
+    splits.start(
+        store.id, "1", "a", {"backorder_number": "1-001"},
+        payment_expires_at=NOW + dt.timedelta(hours=1),
+    )  # fmt: skip
+    splits.advance(store.id, "a", "done", backorder_order_id="fo-1")
+
+    def crash_on_alert(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO ALERTS"):
+            raise Crash
+
+    event.listen(db.engine, "before_cursor_execute", crash_on_alert)
+    try:
+        with pytest.raises(Crash):
+            warn_expiring(splits, now=NOW, warn_before=WINDOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", crash_on_alert)
+    assert stores.list_alerts(store.id) == []
+    assert [p.split_key for p in splits.expiring(NOW + WINDOW)] == ["a"]  # not claimed
+
+    warned = warn_expiring(splits, now=NOW, warn_before=WINDOW)
+
+    assert [p.split_key for p in warned] == ["a"]
+    assert [(a.kind, a.order_id) for a in stores.list_alerts(store.id)] == [(ALERT_KIND, "1")]
+    assert warn_expiring(splits, now=NOW, warn_before=WINDOW) == []
