@@ -36,7 +36,8 @@ def splits_of_store(
 
 
 def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[dict[str, object]]:
-    """Orders with audit entries, newest first: id, last entry time, last decision."""
+    """Orders with audit entries, newest first: id, label (a backorder order's number, else
+    `#<id>`), last entry time, last decision."""
     from plugin.adapters.sql.models import AuditEntry
 
     with db.session() as session:
@@ -60,6 +61,18 @@ def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[
                 .limit(1)
             ).first()
             result.append({"order_id": order_id, "at": at, "decision": decision or ""})
+        # A backorder order is named by its number (`1042-001`), as everywhere on the pages.
+        numbers = {
+            str(backorder_id): str(plan.get("backorder_number") or "")
+            for backorder_id, plan in session.execute(
+                select(Split.backorder_order_id, Split.plan).where(
+                    Split.store_id == store_id,
+                    Split.backorder_order_id.in_([row["order_id"] for row in result]),
+                )
+            )
+        }
+    for row in result:
+        row["label"] = numbers.get(str(row["order_id"])) or f"#{row['order_id']}"
     return result
 
 

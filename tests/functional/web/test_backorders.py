@@ -169,6 +169,30 @@ def test_backorders_page_lists_open_lines_with_totals_chart_and_links(
     assert html.index('data-original="200"') < html.index('data-original="100"')
 
 
+def test_recent_orders_name_a_backorder_order_by_its_number(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    """A backorder order's audit entries are under its own id (`113` on WooCommerce, `fo-…` on
+    Shopify); the list of recent orders named it by that id, which the merchant never sees."""
+    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
+    audit = SqlAuditLog(state(app).db)
+    audit.record(alice_store.id, "100", "decision", "Split: 2 units to backorder order 100-001.")
+    audit.record(alice_store.id, "101", "decision", "Order 101 gets nothing yet.")
+    audit.record(alice_store.id, "555", "decision", "Nothing to backorder.")
+
+    html = alice.get(f"/stores/{alice_store.id}/backorders").get_data(as_text=True)
+    recent = html.split('<ul id="recent-orders">', 1)[1].split("</ul>", 1)[0]
+
+    items = [re.sub(r"\s+", " ", item).strip() for item in recent.split("<li>")[1:]]
+    assert items == [
+        f'<a href="/stores/{alice_store.id}/orders/555">#555</a> Nothing to backorder.</li>',
+        f'<a href="/stores/{alice_store.id}/orders/101">100-001</a> Order 101 gets nothing '
+        "yet.</li>",
+        f'<a href="/stores/{alice_store.id}/orders/100">#100</a> Split: 2 units to backorder '
+        "order 100-001.</li>",
+    ]
+
+
 def test_filters_and_sorting(app: Flask, alice: Merchant, alice_store: StoreRecord) -> None:
     add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")], age_days=3)
     add_split(app, alice_store.id, "200", "201", [_line("9", 5, "55.50")], age_days=20)
