@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import InboxEvent, Release, Split
@@ -36,8 +36,8 @@ def splits_of_store(
 
 
 def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[dict[str, object]]:
-    """Orders with audit entries, newest first: id, label (a backorder order's number, else
-    `#<id>`), last entry time, last decision."""
+    """Orders with audit entries, newest first: id, label (a backorder order's number, an
+    original's `#<number>`, else `#<id>`), last entry time, last decision."""
     from plugin.adapters.sql.models import AuditEntry
 
     with db.session() as session:
@@ -61,16 +61,21 @@ def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[
                 .limit(1)
             ).first()
             result.append({"order_id": order_id, "at": at, "decision": decision or ""})
-        # A backorder order is named by its number (`1042-001`), as everywhere on the pages.
-        numbers = {
-            str(backorder_id): str(plan.get("backorder_number") or "")
-            for backorder_id, plan in session.execute(
-                select(Split.backorder_order_id, Split.plan).where(
-                    Split.store_id == store_id,
-                    Split.backorder_order_id.in_([row["order_id"] for row in result]),
-                )
+        # Named as on the pages: a backorder order by its number (`1042-001`), its original by
+        # that number's stem (`#1042`: on Shopify the id is not the number).
+        ids = [row["order_id"] for row in result]
+        numbers: dict[str, str] = {}
+        for original_id, backorder_id, plan in session.execute(
+            select(Split.original_order_id, Split.backorder_order_id, Split.plan).where(
+                Split.store_id == store_id,
+                or_(Split.backorder_order_id.in_(ids), Split.original_order_id.in_(ids)),
             )
-        }
+        ):
+            number = str(plan.get("backorder_number") or "")
+            if number and backorder_id is not None:
+                numbers[str(backorder_id)] = number
+            if "-" in number:
+                numbers.setdefault(str(original_id), "#" + number.rsplit("-", 1)[0])
     for row in result:
         row["label"] = numbers.get(str(row["order_id"])) or f"#{row['order_id']}"
     return result

@@ -179,12 +179,18 @@ def test_recent_orders_name_a_backorder_order_by_its_number(
     audit.record(alice_store.id, "100", "decision", "Split: 2 units to backorder order 100-001.")
     audit.record(alice_store.id, "101", "decision", "Order 101 gets nothing yet.")
     audit.record(alice_store.id, "555", "decision", "Nothing to backorder.")
+    # Shopify: the original's id is not its number, and the held part is `fo-<n>`.
+    ledger = SqlSplitLedger(state(app).db)
+    ledger.start(alice_store.id, "450789469", "450789469:1", {"backorder_number": "1001-001"})
+    ledger.advance(alice_store.id, "450789469:1", "done", backorder_order_id="fo-31")
+    audit.record(alice_store.id, "450789469", "decision", "Split: 1 unit held.")
 
     html = alice.get(f"/stores/{alice_store.id}/backorders").get_data(as_text=True)
     recent = html.split('<ul id="recent-orders">', 1)[1].split("</ul>", 1)[0]
 
     items = [re.sub(r"\s+", " ", item).strip() for item in recent.split("<li>")[1:]]
     assert items == [
+        f'<a href="/stores/{alice_store.id}/orders/450789469">#1001</a> Split: 1 unit held.</li>',
         f'<a href="/stores/{alice_store.id}/orders/555">#555</a> Nothing to backorder.</li>',
         f'<a href="/stores/{alice_store.id}/orders/101">100-001</a> Order 101 gets nothing '
         "yet.</li>",
