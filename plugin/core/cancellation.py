@@ -86,10 +86,18 @@ def plan_line_cancel(
 
 def units_share(amount: Decimal, quantity: int, units: int, currency: str) -> Decimal:
     """The part of a line's `amount` that `units` of its `quantity` carry, to the minor unit
-    (largest remainder: the parts of the units kept and cancelled add up to `amount`)."""
+    (largest remainder: the parts of the units kept and cancelled add up to `amount`). With no
+    `currency` (the store did not say), to the amount's own last digit: amounts are recorded
+    quantised to their currency's minor unit (`1000` yen, `10.00` dollars)."""
     if units >= quantity:
         return amount
-    return allocate(amount, (quantity - units, units), minor_unit(currency))[1]
+    unit = minor_unit(currency) if currency else Decimal(1).scaleb(min(0, _exponent(amount)))
+    return allocate(amount, (quantity - units, units), unit)[1]
+
+
+def _exponent(amount: Decimal) -> int:
+    exponent = amount.as_tuple().exponent
+    return exponent if isinstance(exponent, int) else 0
 
 
 def units_value(total: Decimal, tax: Decimal, quantity: int, units: int, currency: str) -> Decimal:

@@ -421,6 +421,19 @@ def test_the_form_offers_every_waiting_unit_by_default_and_each_count_s_money(
     assert '<li data-units="3">3 units: 10.00</li>' in html
 
 
+def test_with_the_store_unreachable_each_count_s_money_keeps_the_recorded_precision(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    """A yen line (recorded as `1000`, no decimals) on a store that does not answer (so no
+    currency is known): the counts were shared to the cent and shown with two decimals."""
+    add_split(app, alice_store.id, "100", "101", [_line("7", 3, "1000"), _line("8", 1, "500")])
+    html = alice.get(_cancel_path(alice_store)).get_data(as_text=True)
+    assert '<dd id="cancel-value">1000</dd>' in html
+    assert '<li data-units="1">1 unit: 333</li>' in html
+    assert '<li data-units="2">2 units: 667</li>' in html
+    assert '<li data-units="3">3 units: 1000</li>' in html
+
+
 def test_some_units_are_recorded_under_their_own_key_and_one_job(
     app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
 ) -> None:
