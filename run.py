@@ -320,6 +320,7 @@ class Stack:
     demo: DemoStore | None = None
     widget_url: str | None = None
     shopify_store_id: int | None = None
+    shopify_widget_url: str | None = None
     _worker_seq: int = 0
 
     # -- addresses ---------------------------------------------------------------------------
@@ -493,8 +494,13 @@ class Stack:
 
     def connect_demo_shop(self) -> int:
         """Connect the Shopify sandbox's demo shop as the custom app would (its pasted token;
-        reusing the connection on a restart) and give it to the demo merchant."""
+        reusing the connection on a restart), give it to the demo merchant and put our
+        storefront widget on its pages (as the app embed block of our theme app extension
+        would)."""
         self.shopify_store_id = _connect_in_process(self.env(), demo_shop(self.shopify_url))
+        self.shopify_widget_url = self._widget_url(self.shopify_store_id)
+        if self.shopify_widget_url:
+            set_sandbox_widget(self.shopify_url, self.shopify_widget_url)
         return self.shopify_store_id
 
     def _widget_url(self, store_id: int) -> str | None:
@@ -526,7 +532,7 @@ def set_sandbox_faults(sandbox_url: str, faults: Mapping[str, object]) -> None:
 
 
 def set_sandbox_widget(sandbox_url: str, widget_url: str | None) -> None:
-    """Set the script the sandbox's storefront pages load (see sandbox/woocommerce/admin.py)."""
+    """Set the script a sandbox's storefront pages load (either sandbox: sandbox/widget.py)."""
     response = requests.post(f"{sandbox_url}/sandbox/widget", json={"url": widget_url}, timeout=5)
     response.raise_for_status()
 

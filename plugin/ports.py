@@ -668,13 +668,16 @@ class CustomerEntry:
 class ShelfItem:
     """What a shopper sees of a published product or variation (the storefront widget): its
     stock figure, whether the store takes backorders and, for a product, its public
-    variations."""
+    variations. `ref` is how Backorders' own records (policies, open backorders, purchase
+    orders) name it when that is not (product id, variation id): a Shopify page names a
+    variant, the records its inventory item."""
 
     id: int
     figure: StockFigure
     counted_in_stock: bool  # not counted by the store, and shown as in stock
     backorders_allowed: bool
     variation_ids: tuple[int, ...] = ()
+    ref: ProductRef | None = None
 
 
 @dataclass(frozen=True)

@@ -1038,12 +1038,21 @@ class FakeStore(FakeReleaseStore):
 
     # -- the shop: what a merchant and customers do ----------------------------------------
     def add_product(
-        self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: str = DENY
+        self,
+        name: str,
+        *,
+        price: str = "10.00",
+        stock: int | None = None,
+        backorders: str = DENY,
+        published: bool = True,
     ) -> ProductRef:
+        """A product; `published=False` is one a shopper cannot open (a draft)."""
         with self._mutex:
             ref = ProductRef(str(self.next_product))
             self.next_product += 1
             self.products[ref] = {"name": name, "price": price, "backorders": backorders}
+            if not published:
+                self.products[ref]["published"] = False
             if stock is not None:
                 self.stock[ref] = stock
             return ref
@@ -1294,6 +1303,8 @@ class FakeStore(FakeReleaseStore):
             for product_id in product_ids:
                 ref = ProductRef(str(product_id))
                 product = self.products.get(ref)
+                if product is not None and product.get("published") is False:
+                    product = None  # a draft is answered like an unknown id
                 shelf[int(product_id)] = None if product is None else ShelfItem(
                     id=int(product_id), figure=StockFigure(ref, self.stock.get(ref)),
                     counted_in_stock=ref not in self.stock,

@@ -6,8 +6,10 @@ unauthenticated, so:
 
 - It answers only for what a shopper can open in the store: a published product without a
   password, and a published variation of such a product, as the platform tells them apart
-  (`Catalogue.shelf_products`; WooCommerce: plugin/platforms/woocommerce/catalogue.py). Any
-  other id is answered exactly like one that does not exist: left out.
+  (`Catalogue.shelf_products`; WooCommerce: plugin/platforms/woocommerce/catalogue.py; Shopify:
+  an ACTIVE product on the online store and its variants, named by variant number,
+  plugin/platforms/shopify/shelf.py). Any other id is answered exactly like one that does not
+  exist: left out.
 - Every answer, "not found" included, is cached in Redis for CACHE_S seconds per id, and a
   product's variation ids with it, so ids made up by the caller reach the store once at most.
 - One request reaches the store at most twice (its products in one call, the variations of at
@@ -183,17 +185,19 @@ def _answers(
         if item in unknown:
             continue
         product = found.get(item)
-        variant = None if item[1] is None else str(item[1])
+        # Our records' name for it (a Shopify variant's inventory item), else the page's ids.
+        ref = (product.ref if product is not None else None) or ProductRef(
+            str(item[0]), None if item[1] is None else str(item[1])
+        )
+        variant = ref.variant_id
         # A product-level policy applies to all its variations (plugin/adapters/sql/policies.py).
-        policy = policies.get((str(item[0]), variant)) or policies.get((str(item[0]), None))
+        policy = policies.get((ref.product_id, variant)) or policies.get((ref.product_id, None))
         answers[item] = (
-            _availability(product, str(item[0]), variant, policy, open_qty, promised)
+            _availability(product, ref.product_id, variant, policy, open_qty, promised)
             if product is not None
             else None
         )
-        po_date = po_dates.get(ProductRef(str(item[0]), variant)) or po_dates.get(
-            ProductRef(str(item[0]))
-        )
+        po_date = po_dates.get(ref) or po_dates.get(ProductRef(ref.product_id))
         if answers[item] is not None and po_date is not None:
             answers[item]["expected_date"] = po_date.isoformat()
         pipe.set(_cache_key(store.id, item), json.dumps(answers[item]), ex=CACHE_S)

@@ -1,7 +1,8 @@
 """Start the Shopify sandbox: ``python -m sandbox.shopify --port 8002 [--data-file shop.json]``.
 
 Options: ``--seed demo|none``, ``--faults JSON``, ``--shop-domain``, ``--redirect-url`` (repeat),
-``--compliance-url``, ``--bucket-size``, ``--restore-rate``, ``--retry-scale``. Credentials come
+``--compliance-url``, ``--bucket-size``, ``--restore-rate``, ``--retry-scale``, ``--widget-url``
+(a script every storefront page loads; also ``SANDBOX_SHOPIFY_WIDGET_URL``). Credentials come
 from ``SANDBOX_SHOPIFY_CLIENT_ID``/``_CLIENT_SECRET``/``_ACCESS_TOKEN``/``_CUSTOM_SECRET``
 (README, "Shopify sandbox", lists the demo defaults). One gunicorn worker with threads: the
 shop's state lives in that process.
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         default=1.0,
         help="multiplies the webhook retry schedule (8 retries over 4 hours)",
     )
+    parser.add_argument("--widget-url", default=None, help="script the storefront pages load")
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args(argv)
     factory_kwargs = {
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         "bucket_size": args.bucket_size,
         "restore_rate": args.restore_rate,
         "retry_scale": args.retry_scale,
+        "widget_url": args.widget_url,
     }
     serve(create_app, factory_kwargs, host=args.host, port=args.port, threads=args.threads)
 

@@ -6,7 +6,9 @@
 - ``POST /sandbox/deliveries/flush``: send every waiting attempt now (retries too) and wait
   until none is left (``?timeout=`` seconds, default 10): 200 ``{"idle": true}`` or 504.
 - ``POST /sandbox/shopify/products``: add a product (``title``, ``variants`` of ``title``,
-  ``sku``, ``price``, ``policy`` DENY/CONTINUE, ``tracked``, ``stock`` by location gid).
+  ``sku``, ``price``, ``policy`` DENY/CONTINUE, ``tracked``, ``stock`` by location gid;
+  ``status`` ACTIVE (default), DRAFT or ARCHIVED; ``online_store`` false leaves it unpublished
+  from the online store: no storefront page and a null ``onlineStoreUrl``).
 - ``POST /sandbox/shopify/stock``: ``{"sku", "location": name, "delta": n}`` receives (or takes
   away) available units of a variant at a location, as ``inventoryAdjustQuantities`` does (and
   with its ``inventory_levels/update`` webhook): for trying a release by hand.
@@ -20,6 +22,9 @@
 - ``POST /sandbox/shopify/compliance/<topic>`` (``customers-data-request``,
   ``customers-redact``, ``shop-redact``) with ``client_id`` and, for the customer topics,
   ``customer_id`` (a gid): delivers the mandatory compliance webhook to the app's address.
+- ``GET``/``POST /sandbox/widget`` ``{"url": ...}``: the script every storefront page loads (a
+  Shopify app's app embed block), changed while the shop runs; ``null`` removes it; 400 unless
+  an absolute http(s) URL or null (sandbox/widget.py).
 - ``POST /sandbox/shopify/uninstall`` ``{"client_id"}``: the merchant uninstalls the app: its
   tokens stop working, ``app/uninstalled`` goes to its subscriptions, which are then deleted.
 """
@@ -35,10 +40,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sandbox.shopify import catalog, rest, subscriptions
 from sandbox.shopify.shop import Event
 from sandbox.shopify.user_errors import UserErrors
+from sandbox.widget import widget_url_from
 
 bp = Blueprint("shopify_sandbox_admin", __name__)
 
 _MAX_FLUSH_SECONDS = 120.0
+PRODUCT_STATUSES = ("ACTIVE", "DRAFT", "ARCHIVED")  # ProductStatus (schema 2025-01)
 COMPLIANCE_TOPICS = {
     "customers-data-request": "customers/data_request",
     "customers-redact": "customers/redact",
@@ -107,6 +114,12 @@ def add_product() -> Any:
     shop = _state().shop
     if payload is None or not isinstance(payload.get("title"), str) or not payload["title"]:
         return _bad("expected {title, variants: [...]}")
+    status = payload.get("status", "ACTIVE")
+    if status not in PRODUCT_STATUSES:
+        return _bad("status must be ACTIVE, DRAFT or ARCHIVED")
+    online_store = payload.get("online_store", True)
+    if not isinstance(online_store, bool):
+        return _bad("online_store must be true or false")
     variants = payload.get("variants") or [{}]
     if not isinstance(variants, list) or not all(isinstance(v, dict) for v in variants):
         return _bad("variants must be a list of objects")
@@ -115,7 +128,14 @@ def add_product() -> Any:
         if problem:
             return _bad(problem)
     with shop.request():
-        product = catalog.create_product(shop, payload["title"], variants, tags=payload.get("tags"))
+        product = catalog.create_product(
+            shop,
+            payload["title"],
+            variants,
+            tags=payload.get("tags"),
+            status=status,
+            online_store=online_store,
+        )
     return jsonify(_describe(shop, product)), 201
 
 
@@ -173,10 +193,27 @@ def _describe(shop: Any, product: dict[str, Any]) -> dict[str, Any]:
     variants = shop.children("variants", product["_variants"])
     return {
         "id": product["id"],
+        "handle": product["handle"],
         "variants": [
             {"id": v["id"], "sku": v["sku"], "inventory_item_id": v["_item"]} for v in variants
         ],
     }
+
+
+@bp.get("/sandbox/widget")
+def get_widget() -> Response:
+    """The storefront's widget script URL, or null."""
+    return jsonify({"url": _state().widget_url})
+
+
+@bp.post("/sandbox/widget")
+def set_widget() -> Any:
+    """Set (or, with null, remove) the script every storefront page loads."""
+    try:
+        _state().widget_url = widget_url_from(request.get_json(silent=True))
+    except ValueError as error:
+        return _bad(str(error))
+    return jsonify({"url": _state().widget_url})
 
 
 @bp.post("/sandbox/shopify/clock")

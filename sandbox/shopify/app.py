@@ -34,6 +34,7 @@ class Sandbox:
     faults: Faults
     bucket: LeakyBucket
     deliverer: Deliverer
+    widget_url: str | None = None  # the script every storefront page loads (sandbox/widget.py)
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -53,12 +54,15 @@ def create_app(
     restore_rate: float = 100.0,
     retry_scale: float = 1.0,
     delivery_timeout: float = 5.0,
+    widget_url: str | None = None,
 ) -> Flask:
     """Build the sandbox shop: Admin GraphQL API, OAuth, storefront, webhooks, controls.
 
     Without `data_file` the shop lives in memory; with one it is read from and saved to that
     JSON file (a new file is seeded with `seed`). Credentials default to the environment
-    (``SANDBOX_SHOPIFY_*``) and then to the documented demo values.
+    (``SANDBOX_SHOPIFY_*``) and then to the documented demo values. `widget_url` (or
+    ``SANDBOX_SHOPIFY_WIDGET_URL``) is a script every storefront page loads, as a Shopify app's
+    app embed block adds one to the theme.
     """
     schema.admin_schema()  # fail at start, naming the file, when the schema is missing
     env = os.environ.get
@@ -96,7 +100,12 @@ def create_app(
     app = Flask(__name__)
     app.secret_key = env("SANDBOX_SHOPIFY_SECRET_KEY") or secrets.token_hex(32)
     app.extensions["shopify_sandbox"] = Sandbox(
-        shop, apps, faults_obj, LeakyBucket(bucket_size, restore_rate), deliverer
+        shop,
+        apps,
+        faults_obj,
+        LeakyBucket(bucket_size, restore_rate),
+        deliverer,
+        widget_url=widget_url or env("SANDBOX_SHOPIFY_WIDGET_URL") or None,
     )
     app.register_blueprint(graphql_api.bp)
     app.register_blueprint(oauth.bp)

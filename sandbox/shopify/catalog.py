@@ -80,6 +80,12 @@ def create_location(shop: Shop, name: str, city: str) -> dict[str, Any]:
     )
 
 
+def on_online_store(product: dict[str, Any]) -> bool:
+    """Whether a shopper can open the product in the storefront: ACTIVE (status "controls
+    visibility across all sales channels") and published to the online store."""
+    return product["status"] == "ACTIVE" and bool(product.get("_online_store", True))
+
+
 def locations(shop: Shop) -> list[dict[str, Any]]:
     """Every location, oldest first (the first is the shop's primary location)."""
     return list(shop.table("locations").values())
@@ -92,9 +98,12 @@ def create_product(
     *,
     vendor: str = "Backorders Sandbox",
     tags: list[str] | None = None,
+    status: str = "ACTIVE",
+    online_store: bool = True,
 ) -> dict[str, Any]:
     """A product with variants; each variant: title, sku, price, policy, tracked, stock
-    (``{location gid: available}``)."""
+    (``{location gid: available}``). `status` is ACTIVE, DRAFT or ARCHIVED; `online_store`
+    whether it is published to the online store sales channel."""
     now = shop.now_iso()
     product = shop.add(
         {
@@ -102,7 +111,7 @@ def create_product(
             "id": shop.new_gid("Product"),
             "title": title,
             "handle": re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"),
-            "status": "ACTIVE",
+            "status": status,
             "vendor": vendor,
             "productType": "",
             "tags": sorted(tags or []),
@@ -110,6 +119,7 @@ def create_product(
             "createdAt": now,
             "updatedAt": now,
             "_variants": [],
+            "_online_store": online_store,
         }
     )
     for position, spec in enumerate(variants, start=1):

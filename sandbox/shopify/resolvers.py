@@ -15,6 +15,7 @@ from dataclasses import field as dataclass_field
 from decimal import Decimal
 from typing import Any
 
+from flask import has_request_context, request
 from graphql import GraphQLError, GraphQLResolveInfo
 
 from sandbox.shopify import catalog, gid, metafields, orders, schema, subscriptions
@@ -540,9 +541,19 @@ def _description(
     return text[:truncateAt] if truncateAt else text
 
 
-@field("Product", "onlineStoreUrl", "onlineStorePreviewUrl")
+@field("Product", "onlineStorePreviewUrl")
 def _no_url(_obj: dict[str, Any], _info: GraphQLResolveInfo) -> None:
     return None
+
+
+@field("Product", "onlineStoreUrl")
+def _online_store_url(obj: dict[str, Any], info: GraphQLResolveInfo) -> str | None:
+    """The product page on the storefront (storefront.py); "If `null`, then the product isn't
+    published to the online store sales channel" (schema 2025-01)."""
+    if not obj.get("_online_store", True):
+        return None
+    root = request.url_root if has_request_context() else f"https://{shop_of(info).info.domain}/"
+    return f"{root}products/{obj['handle']}"
 
 
 @field("ProductVariant", "product")

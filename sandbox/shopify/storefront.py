@@ -9,6 +9,15 @@ none are and the policy is ``DENY``. Checkout offers three payments, as a shop h
 - ``manual``: a manual payment method (bank transfer): no transaction, PENDING;
 - ``paid``: automatic capture: a SALE, PAID.
 
+Each product a shopper can open (ACTIVE and on the online store: ``catalog.on_online_store``)
+has a page at its ``onlineStoreUrl``, ``/products/<handle>[?variant=<number>]``, as a theme's
+product template: ``#product[data-product-id][data-variation-id]`` (product and variant
+numbers, the variant left empty for a product with only the default variant; the ids the
+storefront widget asks about), ``#choose-variant`` (``select[name=variant]``), and
+``#add-to-cart-form`` with ``#quantity`` and ``#add-to-cart`` (``data-stock`` and label as
+below). When a widget URL is set (``--widget-url`` or ``POST /sandbox/widget``, as an app embed
+block adds an app's script), every page loads ``<script src="..." defer>``.
+
 Stable selectors: ``.variant[data-variant-id][data-stock]`` (``in_stock``, ``backorder``,
 ``sold_out``), its ``button.add`` ("Add to cart", "Backorder", "Sold out"), ``#cart-count``,
 ``#cart .cart-line[data-variant-id]``, ``#checkout-form`` (``#email``, ``#first_name``,
@@ -33,7 +42,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
-from sandbox.shopify import catalog, orders
+from sandbox.shopify import catalog, gid, orders
 from sandbox.shopify.shop import money
 from sandbox.shopify.user_errors import UserErrors
 
@@ -58,14 +67,28 @@ def stock_state(shop: Any, variant: dict[str, Any]) -> str:
     return "backorder" if variant["inventoryPolicy"] == "CONTINUE" else "sold_out"
 
 
+def _variant_view(shop: Any, variant: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": variant["id"],
+        "number": str(gid.number(variant["id"])),
+        "title": variant["title"],
+        "price": variant["price"],
+        "available": catalog.variant_available(shop, variant),
+        "state": stock_state(shop, variant),
+    }
+
+
 def _cart() -> dict[str, int]:
     cart = session.get("cart")
     return cart if isinstance(cart, dict) else {}
 
 
 @bp.app_context_processor
-def _cart_count() -> dict[str, Any]:
-    return {"cart_count": sum(_cart().values())}
+def _page_context() -> dict[str, Any]:
+    return {
+        "cart_count": sum(_cart().values()),
+        "widget_url": current_app.extensions["shopify_sandbox"].widget_url,
+    }
 
 
 @bp.get("/")
@@ -76,21 +99,49 @@ def catalogue() -> str:
         products = [
             {
                 "title": p["title"],
+                "handle": p["handle"],
                 "variants": [
-                    {
-                        "id": v["id"],
-                        "title": v["title"],
-                        "price": v["price"],
-                        "available": catalog.variant_available(shop, v),
-                        "state": stock_state(shop, v),
-                    }
-                    for v in shop.children("variants", p["_variants"])
+                    _variant_view(shop, v) for v in shop.children("variants", p["_variants"])
                 ],
             }
             for p in shop.table("products").values()
-            if p["status"] == "ACTIVE"
+            if catalog.on_online_store(p)
         ]
     return render_template("shopify/catalogue.html", products=products, shop=shop.info)
+
+
+@bp.get("/products/<handle>")
+def product_page(handle: str) -> Any:
+    """A product's page with its chosen variant (``?variant=``, else the first one available
+    for sale, else the first): 404 unless a shopper can open it."""
+    shop = _shop()
+    with shop.lock:
+        product = next(
+            (
+                p
+                for p in shop.table("products").values()
+                if p["handle"] == handle and catalog.on_online_store(p)
+            ),
+            None,
+        )
+        if product is None:
+            return render_template("shopify/oauth_error.html", message="No such product."), 404
+        variants = [_variant_view(shop, v) for v in shop.children("variants", product["_variants"])]
+    if not variants:
+        return render_template("shopify/oauth_error.html", message="No such product."), 404
+    asked = request.args.get("variant", "")
+    chosen = next((v for v in variants if v["number"] == asked), None) or next(
+        (v for v in variants if v["state"] != "sold_out"), variants[0]
+    )
+    only_default = len(variants) == 1 and variants[0]["title"] == "Default Title"
+    return render_template(
+        "shopify/product.html",
+        product={"title": product["title"], "handle": handle, "number": gid.number(product["id"])},
+        variants=variants,
+        chosen=chosen,
+        only_default=only_default,
+        shop=shop.info,
+    )
 
 
 @bp.post("/cart/add")

@@ -19,9 +19,10 @@ These endpoints are unauthenticated on purpose: the sandbox is a local test doub
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+from sandbox.widget import widget_url_from
 
 bp = Blueprint("sandbox_admin", __name__, template_folder="templates")
 
@@ -90,13 +91,9 @@ def get_widget() -> Response:
 @bp.post("/widget")
 def set_widget() -> tuple[Response, int] | Response:
     """Set (or, with null, remove) the script every storefront page loads."""
-    payload = request.get_json(silent=True)
-    url = payload.get("url", "") if isinstance(payload, dict) else ""
-    if url is not None and (
-        not isinstance(url, str)
-        or urlsplit(url).scheme not in ("http", "https")
-        or not urlsplit(url).netloc
-    ):
-        return jsonify({"error": 'expected {"url": an absolute http(s) URL or null}'}), 400
+    try:
+        url = widget_url_from(request.get_json(silent=True))
+    except ValueError as error:
+        return jsonify({"error": str(error)}), 400
     _sandbox()["widget_url"] = url
     return jsonify({"url": url})

@@ -137,6 +137,10 @@ def test_run_py_starts_connects_and_stops_on_ctrl_c_and_sigterm(home: Path) -> N
             "connected",
         )
         assert f"shopify storefront:  http://127.0.0.1:{shopify_port}/ (store {shop.id})" in text
+        # Our widget on the Shopify storefront too (an app embed block on a real shop).
+        shopify_page = requests.get(f"http://127.0.0.1:{shopify_port}/", timeout=5).text
+        widget = f'<script src="http://127.0.0.1:{port}/storefront/{shop.id}/widget.js" defer>'
+        assert widget in shopify_page
         subscriptions = shopify_subscriptions(shopify_port)
         assert sorted(subscriptions) == sorted(str(i) for i in shop.webhook_ids)
         assert set(subscriptions.values()) == {

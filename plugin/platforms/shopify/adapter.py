@@ -76,6 +76,7 @@ from plugin.platforms.shopify.mapping import (
     order_from_data,
     splits_of,
 )
+from plugin.platforms.shopify.shelf import ShopifyShelf
 from plugin.platforms.shopify.webhooks import order_fingerprint
 from plugin.ports import (
     FreeUnits,
@@ -626,14 +627,18 @@ class ShopifyPlatform(ShopifyCatalogue):
         return found
 
     def shelf_products(self, product_ids: Sequence[int]) -> dict[int, ShelfItem | None]:
-        """The storefront widget is WooCommerce's: a Shopify theme shows "Backorder" itself
-        on `CONTINUE` variants, so every id is answered as unknown (no read)."""
-        return {int(product_id): None for product_id in product_ids}
+        """Products a shopper can open (ACTIVE and on the online store), with their variants'
+        stock and policy, in one read (shelf.py); None for any other id."""
+        self._shelf = ShopifyShelf(self.client)  # one widget request's reads
+        return self._shelf.products(product_ids)
 
     def shelf_variations(
         self, product_id: int, variation_ids: Sequence[int], public: Sequence[int]
     ) -> dict[int, ShelfItem]:
-        return {}
+        """Variants (by variant number) of a product a shopper can open: from the read
+        `shelf_products` made, else one read (shelf.py)."""
+        shelf = getattr(self, "_shelf", None) or ShopifyShelf(self.client)
+        return shelf.variations(product_id, variation_ids, public)
 
     # -- reconciliation and subscriptions ---------------------------------------------------
 

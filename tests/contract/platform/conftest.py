@@ -11,6 +11,11 @@
 
 A new platform adds its harness fixture here (e.g. `shopify_sandbox`, and a `real_store`-marked
 real one) and one line in `IMPLEMENTATIONS`; tests/README.md, "Adding a platform".
+
+`SHELF_IMPLEMENTATIONS` (fixture `shelf_store`, test_shelf.py) are those the shelf reads of the
+storefront widget run on: every implementation above, and Shopify on its sandbox process
+(`shopify-sandbox`), whose harness makes products only (a `ShelfHarness`, harness.py) until it
+makes orders too and joins `IMPLEMENTATIONS`.
 """
 
 from __future__ import annotations
@@ -19,19 +24,25 @@ import contextlib
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from plugin.core.model import ProductRef
 from plugin.errors import NotFound
 from plugin.platforms.registry import Registry
+from plugin.platforms.shopify.adapter import ShopifyPlatform
+from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from plugin.platforms.woocommerce.signature import sign
 from plugin.platforms.woocommerce.webhooks import SIGNATURE_HEADER, TOPIC_HEADER
 from plugin.ports import Delivery, Platform, StoreAccess, StoreConnection, Webhooks
+from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.contract.woocommerce.conftest import StoreUnderTest
 from tests.contract.woocommerce.shop import Shop
 from tests.fakes import ALLOW, DENY, FakeDelivery, FakeStore, FakeWebhooks
+from tests.integration.sandbox_shopify.conftest import running_shop
 from tests.platforms.toyshop.driver import TOYSHOP
 from tests.platforms.toyshop.shop import create_shop, open_shop
 
@@ -44,14 +55,27 @@ IMPLEMENTATIONS: list[tuple[str, tuple[pytest.MarkDecorator, ...]]] = [
 ]
 
 
-@pytest.fixture(
-    params=[
+SHELF_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
+
+
+def _params(
+    implementations: list[tuple[str, tuple[pytest.MarkDecorator, ...]]],
+) -> list[Any]:
+    return [
         pytest.param(name, marks=marks, id=name.removesuffix("_harness").replace("_", "-"))
-        for name, marks in IMPLEMENTATIONS
-    ]  # fmt: skip
-)
+        for name, marks in implementations
+    ]
+
+
+@pytest.fixture(params=_params(IMPLEMENTATIONS))
 def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """The implementation under test, with a shop to make data on it (harness.py)."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=_params(SHELF_IMPLEMENTATIONS))
+def shelf_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """An implementation the shelf reads run on, with products to make (harness.py)."""
     return request.getfixturevalue(request.param)
 
 
@@ -90,6 +114,12 @@ class FakeHarness:
         unique, value = f"{name} {self.name}-{self.made}", ALLOW if backorders else DENY
         with self.session() as fake:
             return fake.add_product(unique, price=price, stock=stock, backorders=value)
+
+    def hidden_product(self, name: str, *, stock: int, backorders: bool) -> ProductRef:
+        self.made += 1
+        unique, value = f"{name} {self.name}-{self.made}", ALLOW if backorders else DENY
+        with self.session() as fake:
+            return fake.add_product(unique, stock=stock, backorders=value, published=False)
 
     def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
         with self.session() as fake:
@@ -201,6 +231,11 @@ class WooCommerceHarness:
                                  backorders="yes" if backorders else "no")  # fmt: skip
         return ProductRef(str(made["id"]))
 
+    def hidden_product(self, name: str, *, stock: int, backorders: bool) -> ProductRef:
+        made = self.shop.product(name, stock=stock, backorders="yes" if backorders else "no",
+                                 status="draft")  # fmt: skip
+        return ProductRef(str(made["id"]))
+
     def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
         items = [{"product_id": int(ref.product_id), "quantity": qty} for ref, qty in lines]
         if paid:
@@ -258,3 +293,69 @@ def woocommerce_real_harness(
 ) -> Iterator[WooCommerceHarness]:
     with _woocommerce(real_store, run_id) as harness:
         yield harness
+
+
+# --- Shopify ----------------------------------------------------------------------------------
+
+
+class ShopifySandboxHarness:
+    """The Shopify adapter (`ShopifyPlatform`) on a `python -m sandbox.shopify` process; its
+    products made with the sandbox's own control (`POST /sandbox/shopify/products`), as a
+    merchant makes them in the Shopify admin. A product is named as Backorders' records name a
+    Shopify line's: the product and its variant's inventory item."""
+
+    name = "shopify"
+
+    def __init__(self, url: str, run_id: str) -> None:
+        self.url = url
+        self.run_id = run_id
+        self.made = 0
+
+    def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
+        return ShopifyPlatform(ShopifyClient(self.url, DEMO_ACCESS_TOKEN), public_url=public_url)
+
+    def _make(self, name: str, stock: int | None, backorders: bool, **options: Any) -> ProductRef:
+        self.made += 1
+        unique = f"{name} {self.run_id}-{self.made}"
+        variant: dict[str, Any] = {
+            "sku": unique.replace(" ", "-").upper(),
+            "policy": "CONTINUE" if backorders else "DENY",
+            "tracked": stock is not None,
+        }
+        if stock:
+            location = requests.post(
+                f"{self.url}/admin/api/2025-01/graphql.json",
+                json={"query": "{ location { id } }"},
+                headers={"X-Shopify-Access-Token": DEMO_ACCESS_TOKEN},
+                timeout=10,
+            ).json()["data"]["location"]["id"]
+            variant["stock"] = {location: stock}
+        response = requests.post(
+            f"{self.url}/sandbox/shopify/products",
+            json={"title": unique, "variants": [variant], **options},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        made = response.json()
+        item = made["variants"][0]["inventory_item_id"]
+        return ProductRef(made["id"].rsplit("/", 1)[1], item.rsplit("/", 1)[1])
+
+    def product(
+        self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: bool
+    ) -> ProductRef:
+        return self._make(name, stock, backorders)
+
+    def hidden_product(self, name: str, *, stock: int, backorders: bool) -> ProductRef:
+        return self._make(name, stock, backorders, status="DRAFT")
+
+
+@pytest.fixture(scope="session")
+def shopify_sandbox() -> Iterator[str]:
+    """One `python -m sandbox.shopify` process for the run (its products have unique names)."""
+    with running_shop() as shop:
+        yield shop.url
+
+
+@pytest.fixture
+def shopify_sandbox_harness(shopify_sandbox: str, run_id: str) -> ShopifySandboxHarness:
+    return ShopifySandboxHarness(shopify_sandbox, run_id)

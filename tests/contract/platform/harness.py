@@ -16,25 +16,35 @@ from plugin.core.model import ProductRef
 from plugin.ports import Delivery, Platform, StoreConnection, Webhooks
 
 
-class Harness(Protocol):
+class ShelfHarness(Protocol):
+    """What the shelf reads (the storefront widget's) need: products a shopper can open and
+    one they cannot. `product` refs name products as Backorders' records do."""
+
     name: str
-    webhooks: Webhooks  # the driver's (`PlatformDriver.webhooks`)
-    allow_backorders: str  # the platform's own backorder setting that allows them ...
-    deny_backorders: str  # ... and the one that refuses them
-    delivery_url: str  # where a webhook subscription may point (the store need not reach it)
 
     def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
         """A fresh `Platform` of the store (as `PlatformDriver.open` gives a job)."""
-        ...
-
-    def connection(self) -> StoreConnection:
-        """The store as the connect flow reaches it (`PlatformDriver.connection`)."""
         ...
 
     def product(
         self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: bool
     ) -> ProductRef:
         """A published simple product (unique name), its stock counted unless `stock` is None."""
+        ...
+
+    def hidden_product(self, name: str, *, stock: int, backorders: bool) -> ProductRef:
+        """A simple product a shopper cannot open (a draft)."""
+        ...
+
+
+class Harness(ShelfHarness, Protocol):
+    webhooks: Webhooks  # the driver's (`PlatformDriver.webhooks`)
+    allow_backorders: str  # the platform's own backorder setting that allows them ...
+    deny_backorders: str  # ... and the one that refuses them
+    delivery_url: str  # where a webhook subscription may point (the store need not reach it)
+
+    def connection(self) -> StoreConnection:
+        """The store as the connect flow reaches it (`PlatformDriver.connection`)."""
         ...
 
     def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:

@@ -38,12 +38,19 @@ class Shop:
     # -- products -------------------------------------------------------------------------
 
     def product(
-        self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: str = "no"
+        self,
+        name: str,
+        *,
+        price: str = "10.00",
+        stock: int | None = None,
+        backorders: str = "no",
+        status: str = "publish",
     ) -> dict[str, Any]:
-        """A published simple product; `stock=None` leaves its stock unmanaged."""
+        """A simple product, published unless `status` says otherwise (products.md: draft,
+        pending, private, publish); `stock=None` leaves its stock unmanaged."""
         unique = self.unique(name)
         body: dict[str, Any] = {
-            "name": unique, "type": "simple", "regular_price": price, "status": "publish",
+            "name": unique, "type": "simple", "regular_price": price, "status": status,
             "sku": unique.replace(" ", "-").upper(),
         }  # fmt: skip
         if stock is None:
