@@ -752,6 +752,8 @@ class StoreAccess:
     pause: Callable[[float], object] | None = None
     timeout: float = 30.0
     allow_private_addresses: bool = False
+    # The store's choice among the driver's `split_modes` ('' = the platform's default).
+    split_mode: str = ""
 
 
 class Delivery(Protocol):
@@ -906,6 +908,9 @@ class PlatformDriver(Protocol):
     webhooks: Webhooks
     stock_statuses: tuple[str, ...]  # the products page's stock filter
     backorder_choices: tuple[tuple[str, str], ...]  # (value, label) of its backorder setting
+    # (value, label) of the ways it can write a split, the default first; () when it has one
+    # way only (the settings page offers the choice only when there is one to make).
+    split_modes: tuple[tuple[str, str], ...]
 
     def open(self, access: StoreAccess) -> Platform: ...
 

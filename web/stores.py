@@ -174,6 +174,9 @@ class SettingsSchema(Schema):
         required=True,
         validate=validate.Range(min=0.1, max=100, error="Between 0.1 and 100 requests a second."),
     )
+    # The platform's ways of writing a split (`PlatformDriver.split_modes`): none by default;
+    # `settings_schema` allows the store's platform's.
+    split_mode = fields.String(load_default="", validate=validate.OneOf([""]))
 
     @validates("numbering_pattern")
     def _pattern(self, value: str, **_: Any) -> None:
@@ -202,18 +205,26 @@ class SettingsSchema(Schema):
             alert_email=data["alert_email"].strip(),
             reconcile_interval_seconds=data["reconcile_interval_seconds"],
             api_rate_limit=data["api_rate_limit"],
+            split_mode=data["split_mode"],
         )
 
 
 @functools.cache
-def settings_schema(eligible: tuple[str, ...]) -> type[SettingsSchema]:
-    """The settings form of a platform whose merchants may make `eligible` statuses eligible."""
+def settings_schema(
+    eligible: tuple[str, ...], split_modes: tuple[str, ...] = ()
+) -> type[SettingsSchema]:
+    """The settings form of a platform whose merchants may make `eligible` statuses eligible
+    and choose among `split_modes` (none: the field must stay empty)."""
 
     class PlatformSettingsSchema(SettingsSchema):
         eligible_statuses = fields.List(
             fields.String(validate=validate.OneOf(eligible)),
             load_default=list,
             validate=validate.Length(min=1, error="Choose at least one status."),
+        )
+        split_mode = fields.String(
+            load_default=split_modes[0] if split_modes else "",
+            validate=validate.OneOf(split_modes or ("",), error="Choose one of the offered ways."),
         )
 
     return PlatformSettingsSchema
@@ -249,6 +260,7 @@ def _form_values(store: StoreRecord) -> dict[str, Any]:
         "alert_email": alert_email(services().db, store.id),
         "reconcile_interval_seconds": str(store.reconcile_interval_seconds),
         "api_rate_limit": f"{store.api_rate_limit:g}",
+        "split_mode": store.split_mode,
     }
 
 
@@ -265,13 +277,18 @@ def number_example(pattern: str) -> tuple[str, list[str]]:
 def settings(store_id: int) -> Response | str | tuple[str, int]:
     """Show and save a store's settings; nothing is saved when any field is invalid."""
     store = owned_store(store_id)
-    eligible_choices = services().registry.driver(store.platform).eligible_choices()
+    driver = services().registry.driver(store.platform)
+    eligible_choices = driver.eligible_choices()
+    split_modes = driver.split_modes
     errors: dict[str, list[str]] = {}
     values = _form_values(store)
     if request.method == "POST":
         data = _settings_input()
         values = {**values, **data}
-        schema = settings_schema(tuple(status for status, _label in eligible_choices))
+        schema = settings_schema(
+            tuple(status for status, _label in eligible_choices),
+            tuple(mode for mode, _label in split_modes),
+        )
         try:
             form: StoreSettingsForm = schema().load(data)
         except ValidationError as error:
@@ -290,6 +307,7 @@ def settings(store_id: int) -> Response | str | tuple[str, int]:
         eligible_choices=eligible_choices,
         delivery_choices=[(str(c), delivery_name(c)) for c in DeliveryCondition],
         oversold_choices=OVERSOLD_CHOICES,
+        split_modes=split_modes,
         example=example,
         example_number=EXAMPLE_NUMBER,
         known_fields=set(SettingsSchema().fields),

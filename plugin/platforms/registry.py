@@ -66,6 +66,9 @@ class StoreRow(Protocol):
     @property
     def webhook_ids(self) -> Sequence[int]: ...
 
+    @property
+    def split_mode(self) -> str: ...
+
 
 class Credentials(Protocol):
     @property
@@ -171,6 +174,7 @@ class Registry:
                 pause=limiter.pause,
                 timeout=timeout,
                 allow_private_addresses=self.allow_private_addresses,
+                split_mode=store.split_mode,
             )
         )
         return platform, limiter

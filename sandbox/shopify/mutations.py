@@ -283,6 +283,9 @@ def _order_create(
         test=bool(order.get("test")),
         processed_at=order.get("processedAt"),
     )
+    if order.get("name"):
+        # OrderCreateOrderInput.name: the order's name instead of the next "#<number>".
+        created["name"] = order["name"]
     entries = [{**m, "ownerId": created["id"]} for m in entries]
     metafield_store.set_metafields(shop, entries, info.context.app.namespace)
     return {"order": created}

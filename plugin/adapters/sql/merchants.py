@@ -112,6 +112,7 @@ class StoreSettingsForm:
     alert_email: str
     reconcile_interval_seconds: int
     api_rate_limit: float
+    split_mode: str = ""  # one of the platform driver's `split_modes` ('' = its default)
 
 
 ALERT_EMAIL_KEY = "alert_email"  # extra key in `stores.settings` JSON (ignored by the core)
@@ -126,7 +127,7 @@ def alert_email(db: Database, store_id: int) -> str:
 
 def save_store_settings(db: Database, store_id: int, form: StoreSettingsForm) -> bool:
     """Save the settings and the two per-store columns together; False if no store."""
-    from plugin.adapters.sql.stores import locked_store, settings_to_dict
+    from plugin.adapters.sql.stores import SPLIT_MODE_KEY, locked_store, settings_to_dict
 
     with db.session(write=True) as session:
         row = locked_store(session, store_id)
@@ -137,6 +138,7 @@ def save_store_settings(db: Database, store_id: int, form: StoreSettingsForm) ->
             **(row.settings or {}),
             **settings_to_dict(form.settings),
             ALERT_EMAIL_KEY: form.alert_email,
+            SPLIT_MODE_KEY: form.split_mode,
         }
         row.reconcile_interval_seconds = form.reconcile_interval_seconds
         row.api_rate_limit = form.api_rate_limit

@@ -54,6 +54,11 @@ TOUCH_STORE = (
 )
 
 
+# Extra key of `stores.settings` (ignored by the core): the driver's split mode, e.g. Shopify's
+# "linked" (plugin.ports.PlatformDriver.split_modes).
+SPLIT_MODE_KEY = "split_mode"
+
+
 def settings_to_dict(settings: StoreSettings) -> dict[str, Any]:
     """StoreSettings as the JSON stored in `stores.settings`."""
     return {
@@ -145,6 +150,7 @@ class StoreRecord:
     last_event_at: dt.datetime | None
     status: str
     created_at: dt.datetime
+    split_mode: str = ""  # the platform's way of writing a split ('' = its default)
 
     @property
     def is_connected(self) -> bool:
@@ -181,6 +187,7 @@ def _store_record(row: Store | Row[Any]) -> StoreRecord:
         last_event_at=row.last_event_at,
         status=row.status,
         created_at=row.created_at,
+        split_mode=str((row.settings or {}).get(SPLIT_MODE_KEY) or ""),
     )
 
 

@@ -1,7 +1,8 @@
 """`plugin.ports.Platform` for Shopify, over `ShopifyClient`: the split in Shopify's own terms.
 
 A split keeps the whole order and holds the backordered units for stock (the default mode of
-issue 16; a separate linked backorder order is not built yet). Requests per split, whatever the
+issue 16; a store in the "linked" mode gets a separate linked backorder order instead: linked.py,
+chosen by `split_mode`). Requests per split, whatever the
 number of lines (measured on the sandbox: 7 requests, 184 cost points):
 
 1. `order` query (lines, fulfillment orders, transactions, our metafield)        get_order
@@ -52,6 +53,7 @@ from plugin.platforms.shopify.catalogue import ShopifyCatalogue
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.connect import ShopifyConnection
 from plugin.platforms.shopify.ids import gid, number
+from plugin.platforms.shopify.linked import LINKED, LinkedSplits, order_of, origin_of
 from plugin.platforms.shopify.mapping import (
     BACKORDER_TAG,
     METAFIELD_KEY,
@@ -145,9 +147,13 @@ ORDERS_SINCE = """query changed($query: String!, $after: String) {
 class ShopifyPlatform(ShopifyCatalogue):
     """A Shopify shop in domain terms (implements `plugin.ports.Platform`)."""
 
-    def __init__(self, client: ShopifyClient, *, public_url: str = "") -> None:
+    def __init__(
+        self, client: ShopifyClient, *, public_url: str = "", split_mode: str = ""
+    ) -> None:
         self.client = client
         self.public_url = public_url.rstrip("/")
+        self.split_mode = split_mode  # linked.SPLIT_MODES; '' = held (the default)
+        self._linked = LinkedSplits(self)
         self._orders: dict[str, dict[str, Any]] = {}  # the latest read of each order
         self._primary: str | None = None
 
@@ -183,7 +189,7 @@ class ShopifyPlatform(ShopifyCatalogue):
     def get_order(self, order_id: str) -> Order:
         """An order, or (for `fo-<n>`) the part of one held for stock."""
         if not is_backorder_id(order_id):
-            return order_from_data(self._read(order_id))
+            return order_of(self._read(order_id))  # a linked backorder order, or any order
         data = self._read(self._parent_of(order_id))
         wanted = fulfillment_order_number(order_id)
         for fo in data["fulfillmentOrders"]["nodes"]:
@@ -290,7 +296,10 @@ class ShopifyPlatform(ShopifyCatalogue):
 
     def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
         """The part held under `split_key`: recorded in our metafield, or (before that was
-        written) the fulfillment order carrying our hold's handle."""
+        written) the fulfillment order carrying our hold's handle; in the linked mode the
+        separate backorder order (linked.py)."""
+        if self.split_mode == LINKED:
+            return self._linked.find(original_id, split_key)
         data = self._read(original_id)
         entry = splits_of(data).get(split_key)
         if entry and entry.get("fulfillment_order"):
@@ -313,6 +322,10 @@ class ShopifyPlatform(ShopifyCatalogue):
         in one request record the split on the order and capture what ships; the held part's
         id."""
         assert plan.split_key is not None and plan.backorder_number is not None
+        if self.split_mode == LINKED:
+            return self._linked.write_split(
+                original, plan, backorder_order_id=backorder_order_id, summary=summary
+            )
         data = self._read(original.id)
         if backorder_order_id is None:
             backorder_order_id = self._hold(data, plan, summary)
@@ -474,6 +487,8 @@ class ShopifyPlatform(ShopifyCatalogue):
         the payment request sent to them instead of a capture that would fail."""
         order_number = self._order_number(order_id)
         data = self._read(order_number)
+        if origin_of(data) is not None:
+            return self._linked.release(data)  # a linked backorder order
         wanted = fulfillment_order_number(order_id) if is_backorder_id(order_id) else None
         released = ZERO
         still_held = False
@@ -494,7 +509,9 @@ class ShopifyPlatform(ShopifyCatalogue):
             self._capture(data, auth, amount, final=not still_held)
         return None
 
-    def _request_payment(self, data: Mapping[str, Any], tag: str) -> None:
+    def _request_payment(
+        self, data: Mapping[str, Any], tag: str, message: str = INVOICE_MESSAGE
+    ) -> None:
         """Ask the customer to pay what the order owes (Shopify's invoice e-mail), once per
         released part: the tag written after it marks it sent (a crash between the two sends
         it again on the retry: a second e-mail rather than none)."""
@@ -502,7 +519,7 @@ class ShopifyPlatform(ShopifyCatalogue):
             return
         self.client.mutate(
             INVOICE,
-            {"id": data["id"], "email": {"customMessage": INVOICE_MESSAGE}},
+            {"id": data["id"], "email": {"customMessage": message}},
             "orderInvoiceSend",
         )
         self.client.mutate(INVOICED, {"id": data["id"], "tags": [tag]}, "tagsAdd")

@@ -23,6 +23,7 @@ from plugin.platforms.shopify.connect import (
     ShopifyConnection,
     shop_domain,
 )
+from plugin.platforms.shopify.linked import SPLIT_MODES
 from plugin.platforms.shopify.mapping import STATUS_NAMES
 from plugin.platforms.shopify.webhooks import ShopifyWebhooks
 from plugin.ports import (
@@ -76,6 +77,7 @@ class ShopifyDriver:
     webhooks: Webhooks = ShopifyWebhooks()
     stock_statuses: tuple[str, ...] = STOCK_STATUSES
     backorder_choices: tuple[tuple[str, str], ...] = BACKORDER_CHOICES
+    split_modes: tuple[tuple[str, str], ...] = SPLIT_MODES
     account_page: str | None = "connect/shopify.html"
     account_label: str = "Shop"
 
@@ -89,7 +91,7 @@ class ShopifyDriver:
             pause=access.pause,
             allow_private_addresses=access.allow_private_addresses,
         )
-        return ShopifyPlatform(client, public_url=access.public_url)
+        return ShopifyPlatform(client, public_url=access.public_url, split_mode=access.split_mode)
 
     def connection(
         self, base_url: str, consumer_key: str, consumer_secret: str, *, allow_private: bool

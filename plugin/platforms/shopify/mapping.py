@@ -70,6 +70,7 @@ ORDER_FIELDS = f"""
   transactions(first: 20) {{ id kind status createdAt amountSet {{ {MONEY} }}
     authorizationExpiresAt }}
   metafield(namespace: "{METAFIELD_NAMESPACE}", key: "{METAFIELD_KEY}") {{ value }}
+  origin: metafield(namespace: "{METAFIELD_NAMESPACE}", key: "origin") {{ value }}
 """
 
 _PAYMENT = {

@@ -24,6 +24,7 @@ class WooCommerceDriver(ConnectedByKeys):
     webhooks: Webhooks = WooCommerceWebhooks()
     stock_statuses: tuple[str, ...] = STOCK_STATUSES
     backorder_choices: tuple[tuple[str, str], ...] = BACKORDER_CHOICES
+    split_modes: tuple[tuple[str, str], ...] = ()  # always a separate backorder order
 
     def open(self, access: StoreAccess) -> Platform:
         """The store's platform over a REST client behind `access.throttle`."""

@@ -19,6 +19,7 @@ class ToyshopDriver(ConnectedByKeys):
     webhooks: Webhooks = WEBHOOKS
     stock_statuses: tuple[str, ...] = ("instock", "outofstock")
     backorder_choices: tuple[tuple[str, str], ...] = ((DENY, "Do not allow"), (ALLOW, "Allow"))
+    split_modes: tuple[tuple[str, str], ...] = ()
 
     def open(self, access: StoreAccess) -> Platform:
         return ToyshopPlatform(  # type: ignore[return-value]
