@@ -49,6 +49,7 @@ from plugin.core.model import (
 )
 from plugin.errors import NotFound, PermanentError, ValidationFailed
 from plugin.platforms.concurrent import both
+from plugin.platforms.shopify.cancelling import cancel_held, held_total, set_held_quantity
 from plugin.platforms.shopify.catalogue import ShopifyCatalogue
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.connect import ShopifyConnection
@@ -504,6 +505,11 @@ class ShopifyPlatform(ShopifyCatalogue):
             self._request_payment(data, invoice_tag(order_id))
             return str(data.get("statusPageUrl") or "") or None
         capturable = money(data.get("totalCapturableSet"), str(data["currencyCode"]))
+        # The authorisation is not lowered when held units are cancelled (an order edit): never
+        # capture more than the order still owes (`totalOutstandingSet`).
+        if data.get("totalOutstandingSet") is not None:
+            owed = money(data["totalOutstandingSet"], str(data["currencyCode"]))
+            capturable = min(capturable, owed)
         amount = capturable if not still_held else min(capturable, released)
         if auth is not None and amount > ZERO:
             self._capture(data, auth, amount, final=not still_held)
@@ -538,25 +544,28 @@ class ShopifyPlatform(ShopifyCatalogue):
         return {line.line_id: line.line_id for line in self.get_order(order_id).lines}
 
     def remove_line(self, order_id: str, line_id: str) -> str | None:
-        raise PermanentError(
-            f"backorder {order_id}: cancelling a line is not supported on Shopify yet",
-            reason="unsupported_on_shopify",
-        )
+        """Take a line's held units off the order (an order edit, restocked; cancelling.py),
+        unless none are held any more; the held part's total afterwards."""
+        return self.reduce_line(order_id, line_id, 0, ZERO, ZERO)
 
     def reduce_line(
         self, order_id: str, line_id: str, quantity: int, subtotal: Decimal, total: Decimal
     ) -> str | None:
-        raise PermanentError(
-            f"backorder {order_id}: cancelling some units of a line is not supported on "
-            "Shopify yet",
-            reason="unsupported_on_shopify",
-        )
+        """Leave `quantity` units of the line held (an order edit taking the others off,
+        restocked; Shopify re-prices the order itself), unless it holds that many already;
+        the held part's total afterwards."""
+        order_number = self._order_number(order_id)
+        data = self._read(order_number)
+        if set_held_quantity(self.client, data, order_id, line_id, quantity):
+            data = self._read(order_number)
+        return str(held_total(data, order_id))
 
     def cancel_order(self, order_id: str) -> None:
-        raise PermanentError(
-            f"backorder {order_id}: cancelling is not supported on Shopify yet",
-            reason="unsupported_on_shopify",
-        )
+        """Cancel every held unit of `order_id`: the order itself (`orderCancel`) when they are
+        all it has, else an edit taking them off (cancelling.py); no write when nothing is held."""
+        order_number = self._order_number(order_id)
+        cancel_held(self.client, self._read(order_number), order_id)
+        self._orders.pop(order_number, None)
 
     def held_units(self, promises: Sequence[Promise]) -> HeldUnits:
         """Shopify keeps an order's units committed until they ship or the order is cancelled,

@@ -54,6 +54,7 @@ ORDER_FIELDS = f"""
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet {{ {MONEY} }}
   totalCapturableSet {{ {MONEY} }}
+  totalOutstandingSet {{ {MONEY} }}
   paymentGatewayNames
   customer {{ id email }}
   lineItems(first: {LINES_PER_ORDER}) {{
@@ -190,9 +191,12 @@ def _lines(
             continue
         ref = line_ref(node)
         unit = money(node.get("originalUnitPriceSet"), currency)
+        # `discountedTotalSet` includes removed and refunded units (schema 2025-01): its
+        # share per unit is over `quantity`, not `currentQuantity`.
         total = money(node.get("discountedTotalSet"), currency)
-        if quantity != ordered and ordered:
-            total = (total * quantity / ordered).quantize(minor_unit(currency))
+        priced = int(node["quantity"])
+        if quantity != priced and priced:
+            total = (total * quantity / priced).quantize(minor_unit(currency))
         lines.append(
             Line(
                 line_id=line_id,
@@ -264,6 +268,10 @@ def held_part(data: Mapping[str, Any], fulfillment_order: Mapping[str, Any]) -> 
         "CANCELLED": Status.CANCELLED,
         "INCOMPLETE": Status.CANCELLED,
     }.get(str(fulfillment_order["status"]), Status.NEW)
+    if status is Status.DISPATCHED and not any(
+        int(n.get("totalQuantity", 1)) for n in fulfillment_order["lineItems"]["nodes"]
+    ):
+        status = Status.CANCELLED  # closed by an order edit that took off all its units
     order = order_from_data(data)
     return Order(
         id=backorder_id(fo_number),
