@@ -449,7 +449,7 @@ def _csv_safe(text: str) -> str:
 def order(store_id: int, order_id: str) -> str:
     """The order's audit trail: every decision with its reason, platform call and retry."""
     store = owned_store(store_id)
-    if not is_numeric_id(order_id):
+    if not is_order_id(order_id):  # a Shopify held part is `fo-<n>`
         abort(404)
     db = services().db
     splits = SqlSplitLedger(db).for_order(store.id, order_id)

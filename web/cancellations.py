@@ -26,7 +26,7 @@ from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitStat
 from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key, partial_cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
 from web.backorders import ON_HOLD_STATUSES, fetch_orders, product_name
-from web.inputs import is_numeric_id, units_typed
+from web.inputs import is_order_id, units_typed
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
 
 def _checked(store_id: int, order_id: str, line_id: str) -> tuple[StoreRecord, CancellableLine]:
     store = owned_store(store_id)
-    if not is_numeric_id(order_id) or LINE_ID.fullmatch(line_id) is None:
+    if not is_order_id(order_id) or LINE_ID.fullmatch(line_id) is None:
         abort(404)
     return store, _find(store, order_id, line_id)
 
