@@ -14,14 +14,16 @@ real one) and one line in `IMPLEMENTATIONS`; tests/README.md, "Adding a platform
 
 `SHELF_IMPLEMENTATIONS` (fixture `shelf_store`, test_shelf.py) are those the shelf reads of the
 storefront widget run on: every implementation above, and Shopify on its sandbox process
-(`shopify-sandbox`), whose harness makes products only (a `ShelfHarness`, harness.py) until it
-makes orders too and joins `IMPLEMENTATIONS`.
+(`shopify-sandbox`). `CANCELLING_IMPLEMENTATIONS` (fixture `cancelling_store`, the cancel tests
+of test_backorder_orders.py) likewise: its harness makes products and orders, and Shopify joins
+`IMPLEMENTATIONS` once it passes the rest of the contract (partial release, unpaid release).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,8 @@ from plugin.errors import NotFound
 from plugin.platforms.registry import Registry
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.client import ShopifyClient
+from plugin.platforms.shopify.connect import ShopifyConnection
+from plugin.platforms.shopify.driver import SHOPIFY
 from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from plugin.platforms.woocommerce.signature import sign
 from plugin.platforms.woocommerce.webhooks import SIGNATURE_HEADER, TOPIC_HEADER
@@ -42,6 +46,7 @@ from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.contract.woocommerce.conftest import StoreUnderTest
 from tests.contract.woocommerce.shop import Shop
 from tests.fakes import ALLOW, DENY, FakeDelivery, FakeStore, FakeWebhooks
+from tests.integration.sandbox_shopify.conftest import Shop as ShopifyShop
 from tests.integration.sandbox_shopify.conftest import running_shop
 from tests.platforms.toyshop.driver import TOYSHOP
 from tests.platforms.toyshop.shop import create_shop, open_shop
@@ -56,6 +61,7 @@ IMPLEMENTATIONS: list[tuple[str, tuple[pytest.MarkDecorator, ...]]] = [
 
 
 SHELF_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
+CANCELLING_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
 
 
 def _params(
@@ -76,6 +82,12 @@ def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
 @pytest.fixture(params=_params(SHELF_IMPLEMENTATIONS))
 def shelf_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """An implementation the shelf reads run on, with products to make (harness.py)."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=_params(CANCELLING_IMPLEMENTATIONS))
+def cancelling_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """An implementation the cancel tests run on: `store`'s, and Shopify's (harness.py)."""
     return request.getfixturevalue(request.param)
 
 
@@ -305,20 +317,31 @@ class ShopifySandboxHarness:
     Shopify line's: the product and its variant's inventory item."""
 
     name = "shopify"
+    allow_backorders, deny_backorders = "CONTINUE", "DENY"  # ProductVariant.inventoryPolicy
+    webhooks = SHOPIFY.webhooks
+    delivery_url = "http://127.0.0.1:9/webhooks/shopify/424242"
 
     def __init__(self, url: str, run_id: str) -> None:
         self.url = url
-        self.run_id = run_id
+        self.run_id = f"{run_id}-{uuid.uuid4().hex[:6]}"  # unique names in the run's sandbox
         self.made = 0
+        self.skus: dict[str, str] = {}  # product number -> its variant's SKU
+        self.shop = ShopifyShop(url)
 
     def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
         return ShopifyPlatform(ShopifyClient(self.url, DEMO_ACCESS_TOKEN), public_url=public_url)
 
-    def _make(self, name: str, stock: int | None, backorders: bool, **options: Any) -> ProductRef:
+    def connection(self) -> StoreConnection:
+        return ShopifyConnection(ShopifyClient(self.url, DEMO_ACCESS_TOKEN))
+
+    def _make(
+        self, name: str, stock: int | None, backorders: bool, price: str = "10.00", **options: Any
+    ) -> ProductRef:
         self.made += 1
         unique = f"{name} {self.run_id}-{self.made}"
         variant: dict[str, Any] = {
             "sku": unique.replace(" ", "-").upper(),
+            "price": price,
             "policy": "CONTINUE" if backorders else "DENY",
             "tracked": stock is not None,
         }
@@ -338,15 +361,58 @@ class ShopifySandboxHarness:
         assert response.status_code == 201, response.text
         made = response.json()
         item = made["variants"][0]["inventory_item_id"]
-        return ProductRef(made["id"].rsplit("/", 1)[1], item.rsplit("/", 1)[1])
+        ref = ProductRef(made["id"].rsplit("/", 1)[1], item.rsplit("/", 1)[1])
+        self.skus[ref.product_id] = str(made["variants"][0]["sku"])
+        return ref
 
     def product(
         self, name: str, *, price: str = "10.00", stock: int | None = None, backorders: bool
     ) -> ProductRef:
-        return self._make(name, stock, backorders)
+        return self._make(name, stock, backorders, price)
 
     def hidden_product(self, name: str, *, stock: int, backorders: bool) -> ProductRef:
         return self._make(name, stock, backorders, status="DRAFT")
+
+    def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
+        """A storefront checkout: paid at once, or by bank transfer (pending, unpaid)."""
+        name = self.shop.checkout(
+            [(self.skus[ref.product_id], quantity) for ref, quantity in lines],
+            payment="paid" if paid else "manual",
+        )
+        found = self.shop.data(
+            "query($q: String) { orders(first: 1, query: $q) { nodes { id } } }",
+            {"q": f"name:#{name}"},
+        )["orders"]["nodes"]
+        return str(found[0]["id"]).rsplit("/", 1)[1]
+
+    def stock(self, ref: ProductRef) -> int | None:
+        """Units `available` at the primary location, where the orders are fulfilled."""
+        primary = self.shop.data("{ location { id } }")["location"]["id"]
+        item = self.shop.data(
+            """query($id: ID!) { inventoryItem(id: $id) { tracked inventoryLevels(first: 10) {
+              nodes { location { id } quantities(names: ["available"]) { quantity } } } } }""",
+            {"id": f"gid://shopify/InventoryItem/{ref.variant_id}"},
+        )["inventoryItem"]
+        if not item["tracked"]:
+            return None
+        levels = item["inventoryLevels"]["nodes"]
+        return next(
+            (int(n["quantities"][0]["quantity"]) for n in levels if n["location"]["id"] == primary),
+            0,
+        )
+
+    def notes(self, order_id: str) -> list[str]:
+        """The order's staff note, a paragraph per note (how the adapter appends them)."""
+        note = self.shop.data(
+            "query($id: ID!) { order(id: $id) { note } }", {"id": f"gid://shopify/Order/{order_id}"}
+        )["order"]["note"]
+        return [text for text in str(note or "").split("\n\n") if text]
+
+    def adopt(self, order_id: str) -> None:
+        pass  # the run's own sandbox process: nothing to remove
+
+    def base_url(self) -> str:
+        return self.url
 
 
 @pytest.fixture(scope="session")
