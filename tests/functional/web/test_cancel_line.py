@@ -254,7 +254,8 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(
 def test_malformed_ids_are_404(app: Flask, alice: Merchant, alice_store: StoreRecord) -> None:
     _two_line_split(app, alice_store)
     for path in (
-        _cancel_path(alice_store, "10x1"),
+        _cancel_path(alice_store, "10.1"),  # `fo-10` (a Shopify held part) is an order id
+        _cancel_path(alice_store, "-101"),
         _cancel_path(alice_store, "101", "l7;drop"),
         _cancel_path(alice_store, "101", "x" * 65),
     ):
