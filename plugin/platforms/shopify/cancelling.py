@@ -30,7 +30,8 @@ from typing import Any
 from plugin.core.model import ZERO
 from plugin.errors import PermanentError
 from plugin.platforms.shopify.client import ShopifyClient
-from plugin.platforms.shopify.ids import gid, number
+from plugin.platforms.shopify.edits import edit_quantities
+from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.mapping import (
     captured,
     fulfillment_order_number,
@@ -39,14 +40,6 @@ from plugin.platforms.shopify.mapping import (
     order_from_data,
 )
 
-EDIT_BEGIN = """mutation editBegin($id: ID!) { orderEditBegin(id: $id) {
-  calculatedOrder { id } userErrors { field message } } }"""
-EDIT_SET_QUANTITY = """mutation editQuantity($id: ID!, $line: ID!, $quantity: Int!) {
-  orderEditSetQuantity(id: $id, lineItemId: $line, quantity: $quantity, restock: true) {
-    calculatedLineItem { id quantity } userErrors { field message } } }"""
-EDIT_COMMIT = """mutation editCommit($id: ID!, $note: String) {
-  orderEditCommit(id: $id, notifyCustomer: false, staffNote: $note) {
-    order { id } userErrors { field message } } }"""
 CANCEL = """mutation cancel($id: ID!, $refund: Boolean!, $note: String) {
   orderCancel(orderId: $id, refund: $refund, restock: true, reason: OTHER,
     notifyCustomer: false, staffNote: $note) {
@@ -96,28 +89,11 @@ def held_total(data: Mapping[str, Any], order_id: str) -> Decimal:
     return sum((line.total for line in order_from_data(data).lines), ZERO)
 
 
-def edit_quantities(
-    client: ShopifyClient, data: Mapping[str, Any], taken: Mapping[str, int]
-) -> None:
+def take_off(client: ShopifyClient, data: Mapping[str, Any], taken: Mapping[str, int]) -> None:
     """One order edit taking `taken` units (line number -> units) off the lines, restocked."""
     current = ordered_units(data)
-    taken = {line: units for line, units in taken.items() if units > 0}
-    if not taken:
-        return
-    calculated = client.mutate(EDIT_BEGIN, {"id": data["id"]}, "orderEditBegin")["calculatedOrder"]
-    for line, units in sorted(taken.items()):
-        client.mutate(
-            EDIT_SET_QUANTITY,
-            {
-                "id": calculated["id"],
-                # A calculated line item carries its line item's number (Shopify's "Edit
-                # existing orders" guide: `gid://shopify/CalculatedLineItem/<line item id>`).
-                "line": gid("CalculatedLineItem", line),
-                "quantity": current[line] - units,
-            },
-            "orderEditSetQuantity",
-        )
-    client.mutate(EDIT_COMMIT, {"id": calculated["id"], "note": EDIT_NOTE}, "orderEditCommit")
+    quantities = {line: current[line] - units for line, units in taken.items() if units > 0}
+    edit_quantities(client, str(data["id"]), quantities, restock=True, note=EDIT_NOTE)
 
 
 def set_held_quantity(
@@ -128,7 +104,7 @@ def set_held_quantity(
     held = held_units(data, order_id).get(str(line_id), 0)
     if held <= quantity:
         return False
-    edit_quantities(client, data, {str(line_id): held - quantity})
+    take_off(client, data, {str(line_id): held - quantity})
     return True
 
 
@@ -143,7 +119,7 @@ def cancel_held(client: ShopifyClient, data: Mapping[str, Any], order_id: str) -
         return
     ordered = ordered_units(data)
     if sum(held.values()) < sum(ordered.values()):
-        edit_quantities(client, data, held)
+        take_off(client, data, held)
         return
     answer = client.execute(
         CANCEL,

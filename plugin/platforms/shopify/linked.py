@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 from plugin.core.model import ZERO, Links, Order, PaymentAction, Plan, Status, minor_unit
 from plugin.errors import PermanentError
-from plugin.platforms.shopify.ids import gid, number
+from plugin.platforms.shopify.edits import edit_quantities
+from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.mapping import (
     BACKORDER_TAG,
     METAFIELD_KEY,
@@ -75,14 +76,6 @@ CREATE = f"""mutation create($order: OrderCreateOrderInput!, $options: OrderCrea
 HOLD = """mutation hold($id: ID!, $hold: FulfillmentOrderHoldInput!) {
   fulfillmentOrderHold(id: $id, fulfillmentHold: $hold) { fulfillmentOrder { id status }
     userErrors { field message code } } }"""
-EDIT_BEGIN = """mutation begin($id: ID!) { orderEditBegin(id: $id) { calculatedOrder { id }
-  userErrors { field message } } }"""
-EDIT_QUANTITY = """mutation quantity($id: ID!, $line: ID!, $quantity: Int!) {
-  orderEditSetQuantity(id: $id, lineItemId: $line, quantity: $quantity, restock: false) {
-    calculatedLineItem { id quantity } userErrors { field message } } }"""
-EDIT_COMMIT = """mutation commit($id: ID!, $note: String) {
-  orderEditCommit(id: $id, notifyCustomer: false, staffNote: $note) { order { id }
-    userErrors { field message } } }"""
 CAPTURE = """mutation capture($input: OrderCaptureInput!) {
   orderCapture(input: $input) { transaction { id status } userErrors { field message } } }"""
 RECORD = """mutation record($metafields: [MetafieldsSetInput!]!, $order: ID!, $tags: [String!]!) {
@@ -296,19 +289,12 @@ class LinkedSplits:
         staged = edits(data, plan)
         if not staged:
             return
-        calculated = self.client.mutate(EDIT_BEGIN, {"id": data["id"]}, "orderEditBegin")
-        edit_id = calculated["calculatedOrder"]["id"]
-        for line, quantity in sorted(staged.items()):
-            # An existing line's CalculatedLineItem has the line's own number.
-            self.client.mutate(
-                EDIT_QUANTITY,
-                {"id": edit_id, "line": gid("CalculatedLineItem", line), "quantity": quantity},
-                "orderEditSetQuantity",
-            )
-        self.client.mutate(
-            EDIT_COMMIT,
-            {"id": edit_id, "note": f"Backorders: moved to {plan.backorder_number}"},
-            "orderEditCommit",
+        edit_quantities(
+            self.client,
+            data["id"],
+            staged,
+            restock=False,
+            note=f"Backorders: moved to {plan.backorder_number}",
         )
 
     def _capture_shipped(self, data: Mapping[str, Any], plan: Plan) -> None:
