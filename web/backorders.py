@@ -82,6 +82,7 @@ class BackorderLine:
     line_id: str = ""  # the original's line id (the split plan's line)
     held: bool = False  # the original itself waits whole for stock (core.split.hold_key)
     original_number: str = ""  # as the store shows it (Shopify: `1001` for id 10000000028)
+    on_hold: bool = False  # the store holds it waiting (canonical status), so it can be cancelled
 
     @property
     def age_bucket(self) -> str:
@@ -231,6 +232,7 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                     status=status or "unknown",
                     line_id=str(line.get("line_id", "")),
                     held=held,
+                    on_hold=order is not None and order.status in ON_HOLD_STATUSES,
                     original_number=_original_number(
                         split.plan, split.original_order_id, order if held else None
                     ),

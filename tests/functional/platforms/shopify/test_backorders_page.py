@@ -111,3 +111,6 @@ def test_a_held_part_shows_its_order_number_product_customer_and_status(
     assert f">#{name}</a>" in cells[0], cells[0]
     assert f"<td>{summary.customer}</td><td>Walnut Board</td>" in row
     assert f'<td class="status" data-label="Status">{summary.store_status}</td>' in row
+    # Its line can be cancelled from the page (the link looked for WooCommerce's `on-hold`).
+    assert f'href="/stores/{store.id}/orders/{held_id}/lines/' in row
+    assert 'class="cancel-line">Cancel…</a>' in row
