@@ -79,6 +79,7 @@ from plugin.platforms.shopify.mapping import (
     order_from_data,
     splits_of,
 )
+from plugin.platforms.shopify.resplitting import split_off
 from plugin.platforms.shopify.shelf import ShopifyShelf
 from plugin.platforms.shopify.webhooks import order_fingerprint
 from plugin.ports import (
@@ -366,15 +367,17 @@ class ShopifyPlatform(ShopifyCatalogue):
         )
         return backorder_id(number(fo_id))
 
-    def _record(self, data: Mapping[str, Any], plan: Plan, fo_number: str) -> None:
+    def _record(
+        self, data: Mapping[str, Any], plan: Plan, fo_number: str, *, capture: bool = True
+    ) -> None:
         """Our metafield and tags, set to the same values on a repeat (no write when they are
         there), and the capture of what ships when one is due (`_shipped_capture`)."""
         splits = splits_of(data)
         entry = {"number": plan.backorder_number or "", "fulfillment_order": fo_number}
         tags = [BACKORDER_TAG, f"#{plan.backorder_number}"]
-        capture = self._shipped_capture(data, plan)
+        shipped = self._shipped_capture(data, plan) if capture else None
         recorded = splits.get(plan.split_key or "") == entry
-        if recorded and set(tags) <= set(data.get("tags") or ()) and capture is None:
+        if recorded and set(tags) <= set(data.get("tags") or ()) and shipped is None:
             return
         splits[plan.split_key or ""] = entry
         variables: dict[str, Any] = {
@@ -390,9 +393,9 @@ class ShopifyPlatform(ShopifyCatalogue):
             "order": data["id"],
             "tags": tags,
         }
-        if capture is not None:
-            variables["capture"] = capture
-        answer = self.client.execute(RECORD_AND_CAPTURE if capture else RECORD, variables)
+        if shipped is not None:
+            variables["capture"] = shipped
+        answer = self.client.execute(RECORD_AND_CAPTURE if shipped else RECORD, variables)
         for payload in ("metafieldsSet", "tagsAdd", "orderCapture"):
             errors = (answer.get(payload) or {}).get("userErrors")
             if errors:
@@ -400,7 +403,7 @@ class ShopifyPlatform(ShopifyCatalogue):
                     f"{payload}: {'; '.join(e['message'] for e in errors)}",
                     reason="record_refused",
                 )
-        if capture is not None:
+        if shipped is not None:
             log.info("shopify capture order=%s final=False", number(data["id"]))
 
     def _shipped_capture(self, data: Mapping[str, Any], plan: Plan) -> dict[str, Any] | None:
@@ -497,8 +500,10 @@ class ShopifyPlatform(ShopifyCatalogue):
             if wanted is not None and number(fo["id"]) != wanted:
                 still_held = still_held or fo["status"] == "ON_HOLD"
                 continue
-            released += held_part(data, fo).total
             if fo["status"] == "ON_HOLD":
+                # Only a part released now is captured for: a retry after a crash past the
+                # release captures nothing again (what it missed, the final capture takes).
+                released += held_part(data, fo).total
                 self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
         auth = authorisation(data)
         if authorisation_lapsed(data):
@@ -532,12 +537,23 @@ class ShopifyPlatform(ShopifyCatalogue):
         log.info("shopify authorisation expired order=%s: invoice sent", number(data["id"]))
 
     def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
-        """Releasing part of a held part is not built for Shopify yet: refused, saying so, so
-        the merchant releases it from Shopify's admin."""
-        raise PermanentError(
-            f"backorder {backorder.id}: a partial release is not supported on Shopify yet",
-            reason="unsupported_on_shopify",
-        )
+        """Partial release of the held part `backorder`: what still waits moves to a new held
+        fulfillment order (unless `new_order_id` holds it already; resplitting.py), recorded on
+        the order like a split (metafield and tags, no capture: the release of `backorder`
+        captures what it ships); the new held part's id."""
+        assert plan.split_key is not None and plan.backorder_number is not None
+        if not is_backorder_id(backorder.id):
+            raise PermanentError(
+                f"order {backorder.id}: a partial release of an order held whole is not "
+                "supported on Shopify yet",
+                reason="unsupported_on_shopify",
+            )
+        data = self._read(backorder.links.parent_id or self._parent_of(backorder.id))
+        if new_order_id is None:
+            part = fulfillment_order_number(backorder.id)
+            new_order_id = backorder_id(split_off(self.client, data, part, plan))
+        self._record(data, plan, fulfillment_order_number(new_order_id), capture=False)
+        return new_order_id
 
     def original_line_ids(self, order_id: str) -> Mapping[str, str]:
         """A held part's lines are its order's own lines."""
