@@ -81,6 +81,7 @@ from plugin.platforms.shopify.mapping import (
 )
 from plugin.platforms.shopify.resplitting import split_off
 from plugin.platforms.shopify.shelf import ShopifyShelf
+from plugin.platforms.shopify.stock_setting import set_available
 from plugin.platforms.shopify.webhooks import order_fingerprint
 from plugin.ports import (
     FreeUnits,
@@ -292,6 +293,11 @@ class ShopifyPlatform(ShopifyCatalogue):
         return StockFigure(
             ref, available_at(item["inventoryLevels"]["nodes"], self.primary_location())
         )
+
+    def set_stock(self, pool: ProductRef, quantity: int) -> None:
+        """Set the figure `stock_figure` reads (`available` at the primary location) to
+        `quantity`, compare-and-set (stock_setting.py): units a merchant sets aside."""
+        set_available(self.client, pool, self.primary_location(), quantity)
 
     def waiting_since(self, order_id: str) -> dt.datetime | None:
         return None  # a held part keeps its order's creation time
