@@ -69,7 +69,8 @@ def unrecorded_part(
     """A held fulfillment order of the order that no split recorded and that holds exactly
     `waiting`: what a split of `fulfillment_order` made before a crash."""
     recorded = {str(entry.get("fulfillment_order")) for entry in splits_of(data).values()}
-    for node in data["fulfillmentOrders"]["nodes"]:
+    nodes: list[Mapping[str, Any]] = data["fulfillmentOrders"]["nodes"]
+    for node in nodes:
         if node["id"] == fulfillment_order["id"] or number(node["id"]) in recorded:
             continue
         if node["status"] == "ON_HOLD" and quantities_of(node) == dict(waiting):

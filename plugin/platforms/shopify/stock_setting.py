@@ -18,7 +18,8 @@ from plugin.platforms.shopify.client import ShopifyUserErrors
 from plugin.platforms.shopify.ids import gid, number
 
 LEVEL = """query level($item: ID!, $location: ID!) { inventoryItem(id: $item) {
-  inventoryLevel(locationId: $location) { quantities(names: ["available"]) { name quantity } } } }"""
+  inventoryLevel(locationId: $location) { quantities(names: ["available"]) {
+    name quantity } } } }"""
 SET = """mutation setAvailable($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) { inventoryAdjustmentGroup { id }
     userErrors { field message code } } }"""

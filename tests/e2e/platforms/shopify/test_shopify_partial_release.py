@@ -55,7 +55,9 @@ def _parts(order: dict[str, Any]) -> list[tuple[str, int]]:
 
 def _captured(order: dict[str, Any]) -> list[str]:
     return [
-        t["amountSet"]["shopMoney"]["amount"] for t in order["transactions"] if t["kind"] == "CAPTURE"
+        t["amountSet"]["shopMoney"]["amount"]
+        for t in order["transactions"]
+        if t["kind"] == "CAPTURE"
     ]
 
 

@@ -49,7 +49,7 @@ def _parts(order: dict[str, Any]) -> list[tuple[str, list[int], list[str]]]:
 def _available(shop: Shop, sku: str, location: str) -> int:
     nodes = shop.data(
         "query($q: String, $l: ID!) { productVariants(first: 1, query: $q) { nodes { "
-        "inventoryItem { inventoryLevel(locationId: $l) { quantities(names: [\"available\"]) "
+        'inventoryItem { inventoryLevel(locationId: $l) { quantities(names: ["available"]) '
         "{ quantity } } } } } }",
         {"q": f"sku:{sku}", "l": location},
     )["productVariants"]["nodes"]
@@ -94,7 +94,9 @@ def test_two_of_five_mugs_put_on_backorder_by_hand_then_released(
         ("OPEN", [3], []),
     ]
     captures = [
-        t["amountSet"]["shopMoney"]["amount"] for t in after["transactions"] if t["kind"] == "CAPTURE"
+        t["amountSet"]["shopMoney"]["amount"]
+        for t in after["transactions"]
+        if t["kind"] == "CAPTURE"
     ]
     assert captures == ["36.0"]  # the 3 mugs that ship
     assert sorted(after["tags"]) == sorted(["backorder", f"#{name}-001"])
@@ -120,6 +122,8 @@ def test_two_of_five_mugs_put_on_backorder_by_hand_then_released(
     final = view(shop, gid_of(order_id))
     assert [status for status, _, _ in _parts(final)] == ["OPEN", "OPEN"]
     assert [
-        t["amountSet"]["shopMoney"]["amount"] for t in final["transactions"] if t["kind"] == "CAPTURE"
+        t["amountSet"]["shopMoney"]["amount"]
+        for t in final["transactions"]
+        if t["kind"] == "CAPTURE"
     ] == ["36.0", "24.0"]
     assert final["displayFinancialStatus"] == "PAID"
