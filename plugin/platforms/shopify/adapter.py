@@ -79,8 +79,9 @@ from plugin.platforms.shopify.mapping import (
     order_from_data,
     splits_of,
 )
-from plugin.platforms.shopify.resplitting import split_off
+from plugin.platforms.shopify.resplitting import recorded_parts, split_off
 from plugin.platforms.shopify.shelf import ShopifyShelf
+from plugin.platforms.shopify.stock_setting import set_available
 from plugin.platforms.shopify.stock_setting import set_available
 from plugin.platforms.shopify.webhooks import order_fingerprint
 from plugin.ports import (
@@ -500,10 +501,12 @@ class ShopifyPlatform(ShopifyCatalogue):
         if origin_of(data) is not None:
             return self._linked.release(data)  # a linked backorder order
         wanted = fulfillment_order_number(order_id) if is_backorder_id(order_id) else None
+        parts = recorded_parts(data)  # an order held whole keeps its split-off parts held
         released = ZERO
         still_held = False
         for fo in data["fulfillmentOrders"]["nodes"]:
-            if wanted is not None and number(fo["id"]) != wanted:
+            fo_number = number(fo["id"])
+            if fo_number != wanted if wanted is not None else fo_number in parts:
                 still_held = still_held or fo["status"] == "ON_HOLD"
                 continue
             if fo["status"] == "ON_HOLD":
@@ -543,20 +546,16 @@ class ShopifyPlatform(ShopifyCatalogue):
         log.info("shopify authorisation expired order=%s: invoice sent", number(data["id"]))
 
     def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
-        """Partial release of the held part `backorder`: what still waits moves to a new held
-        fulfillment order (unless `new_order_id` holds it already; resplitting.py), recorded on
-        the order like a split (metafield and tags, no capture: the release of `backorder`
-        captures what it ships); the new held part's id."""
+        """Partial release of the held part `backorder` (or of an order held whole): what still
+        waits moves to a new held fulfillment order (unless `new_order_id` holds it already;
+        resplitting.py), recorded on the order like a split (metafield and tags, no capture:
+        the release of `backorder` captures what it ships); the new held part's id."""
         assert plan.split_key is not None and plan.backorder_number is not None
-        if not is_backorder_id(backorder.id):
-            raise PermanentError(
-                f"order {backorder.id}: a partial release of an order held whole is not "
-                "supported on Shopify yet",
-                reason="unsupported_on_shopify",
-            )
-        data = self._read(backorder.links.parent_id or self._parent_of(backorder.id))
-        if new_order_id is None:
+        part: str | None = None  # an order held whole: its held fulfillment order
+        if is_backorder_id(backorder.id):
             part = fulfillment_order_number(backorder.id)
+        data = self._read(backorder.links.parent_id or self._order_number(backorder.id))
+        if new_order_id is None:
             new_order_id = backorder_id(split_off(self.client, data, part, plan))
         self._record(data, plan, fulfillment_order_number(new_order_id), capture=False)
         return new_order_id

@@ -68,7 +68,7 @@ def unrecorded_part(
 ) -> Mapping[str, Any] | None:
     """A held fulfillment order of the order that no split recorded and that holds exactly
     `waiting`: what a split of `fulfillment_order` made before a crash."""
-    recorded = {str(entry.get("fulfillment_order")) for entry in splits_of(data).values()}
+    recorded = recorded_parts(data)
     nodes: list[Mapping[str, Any]] = data["fulfillmentOrders"]["nodes"]
     for node in nodes:
         if node["id"] == fulfillment_order["id"] or number(node["id"]) in recorded:
@@ -78,27 +78,30 @@ def unrecorded_part(
     return None
 
 
-def split_off(client: Mutations, data: Mapping[str, Any], part: str, plan: Plan) -> str:
+def split_off(client: Mutations, data: Mapping[str, Any], part: str | None, plan: Plan) -> str:
     """Move what still waits of the held part `part` (a fulfillment order number of the order
-    `data`) to a new held fulfillment order, once; that fulfillment order's number."""
+    `data`; None: the order itself, held whole) to a new held fulfillment order, once; that
+    fulfillment order's number."""
     assert plan.split_key is not None
     handle = hold_handle(plan.split_key)
     made = _made(data, plan.split_key, handle)
     if made is not None:
         return made
+    kept, waiting = shares(plan)
+    whole = {line: kept.get(line, 0) + waiting.get(line, 0) for line in {*kept, *waiting}}
+    if part is None:
+        part = _held_whole(data, whole, kept)
     fulfillment_order = next(
         (fo for fo in data["fulfillmentOrders"]["nodes"] if number(fo["id"]) == part), None
     )
     if fulfillment_order is None:
         raise NotFound(f"backorder fo-{part} is not on its order", reason="not_found")
-    kept, waiting = shares(plan)
     units = quantities_of(fulfillment_order)
     done = unrecorded_part(data, fulfillment_order, waiting) if units == kept else None
     if done is not None:
         if not any(h.get("handle") == handle for h in done.get("fulfillmentHolds") or ()):
             _hold(client, str(done["id"]), handle, plan)
         return number(done["id"])
-    whole = {line: kept.get(line, 0) + waiting.get(line, 0) for line in {*kept, *waiting}}
     if units != whole or fulfillment_order["status"] != "ON_HOLD":
         raise PermanentError(
             f"backorder fo-{part} no longer holds what the partial release planned "
@@ -130,6 +133,30 @@ def split_off(client: Mutations, data: Mapping[str, Any], part: str, plan: Plan)
     rest = str(outcome["remainingFulfillmentOrder"]["id"])
     _hold(client, rest, handle, plan)
     return number(rest)
+
+
+def recorded_parts(data: Mapping[str, Any]) -> set[str]:
+    """Numbers of the fulfillment orders our splits recorded as held parts."""
+    return {str(entry.get("fulfillment_order")) for entry in splits_of(data).values()}
+
+
+def _held_whole(data: Mapping[str, Any], whole: Mapping[str, int], kept: Mapping[str, int]) -> str:
+    """The held fulfillment order of an order held whole (`ShopifyPlatform.set_status`) that
+    holds the units of the plan: all of them, or (split before a crash) those that ship."""
+    held = [
+        fo
+        for fo in data["fulfillmentOrders"]["nodes"]
+        if fo["status"] == "ON_HOLD" and number(fo["id"]) not in recorded_parts(data)
+    ]
+    for wanted in (whole, kept):
+        for fo in held:
+            if quantities_of(fo) == dict(wanted):
+                return number(fo["id"])
+    raise PermanentError(
+        f"order {data.get('name', '')}: the units of the partial release are not on one held "
+        "fulfillment order; release them from Shopify's admin",
+        reason="unsupported_split",
+    )
 
 
 def _made(data: Mapping[str, Any], split_key: str, handle: str) -> str | None:

@@ -11,17 +11,26 @@ from typing import Any
 
 import pytest
 
+from plugin.adapters.sql.db import Database
+from plugin.adapters.sql.stores import StoreRepository
 from plugin.core.model import Policies, Status, StoreSettings
-from plugin.core.split import plan_resplit, plan_split
+from plugin.core.split import plan_resplit, plan_split, resplit_key
 from plugin.errors import PermanentError
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.mapping import fulfillment_order_number
 from plugin.platforms.shopify.resplitting import SPLIT
-from plugin.ports import ReleaseAs
+from plugin.ports import ReleaseAs, ReleaseState, SplitState
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN
-from tests.integration.platforms.shopify.test_platform_sandbox import gid_of, order_gid, view
+from tests.integration.platforms.shopify.test_platform_sandbox import (
+    adjust,
+    gid_of,
+    locations,
+    order_gid,
+    view,
+)
+from tests.integration.platforms.shopify.test_usecases_sandbox import Plugin
 from tests.integration.sandbox_shopify.conftest import Shop, running_shop
 
 
@@ -178,21 +187,40 @@ def test_a_part_that_changed_since_the_plan_is_refused_and_nothing_written(shop:
     assert view(shop, gid_of(order_id)) == before
 
 
-def test_an_order_held_whole_is_refused_and_nothing_written(shop: Shop) -> None:
+@pytest.mark.database("sqlite")  # the Shopify writes; storage is covered on both elsewhere
+def test_an_order_held_whole_releases_what_arrived_and_holds_the_rest_as_001(
+    shop: Shop, db: Database, stores: StoreRepository
+) -> None:
+    plugin = Plugin(shop, db, stores)
     name = shop.checkout([("BOARD-WALNUT", 3)], payment="card")
     order_id = number(order_gid(shop, name))
-    platform = ShopifyPlatform(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN))
-    platform.set_status(order_id, Status.ON_HOLD)
-    order = platform.get_order(order_id)
-    [line] = order.lines
-    plan = plan_resplit(
-        order, {line.line_id: 1}, original_number=name, taken_numbers=[],
-        settings=StoreSettings(),
-    )  # fmt: skip
-    before = view(shop, gid_of(order_id))
+    assert plugin.handle(order_id).status == "hold"  # nothing in stock: it waits whole
+    [line] = plugin.platform.get_order(order_id).lines
+    warehouse = locations(shop)["Warehouse"]
 
-    with pytest.raises(PermanentError) as refused:
-        platform.write_resplit(order, plan, new_order_id=None)
+    adjust(shop, "BOARD-WALNUT", warehouse, 1)
+    plugin.allocate(line.ref.variant_id or "")
 
-    assert refused.value.reason == "unsupported_on_shopify"
-    assert view(shop, gid_of(order_id)) == before
+    record = plugin.splits.get(plugin.store_id, resplit_key(order_id))
+    assert record is not None and record.state == SplitState.DONE
+    new_id = str(record.backorder_order_id)
+    partly = view(shop, gid_of(order_id))
+    assert _parts(partly) == [
+        ("OPEN", [1], []),
+        ("ON_HOLD", [2], [f"backorders-hold-{order_id}", f"backorders-resplit-{order_id}"]),
+    ]
+    assert _captures(partly) == ["45.0"]  # exactly the board that ships
+    assert sorted(partly["tags"]) == sorted(["backorder", f"#{name}-001"])
+    [release] = plugin.releases.for_order(plugin.store_id, order_id)
+    assert release.state == ReleaseState.DONE
+    waiting = plugin.platform.get_order(new_id)
+    assert (waiting.number, [ln.quantity for ln in waiting.lines]) == (f"{name}-001", [2])
+
+    adjust(shop, "BOARD-WALNUT", warehouse, 2)
+    plugin.allocate(line.ref.variant_id or "")
+    [rest] = plugin.releases.for_order(plugin.store_id, new_id)
+    assert rest.state == ReleaseState.DONE
+    final = view(shop, gid_of(order_id))
+    assert [status for status, _, _ in _parts(final)] == ["OPEN", "OPEN"]
+    assert _captures(final) == ["45.0", "90.0"]
+    assert final["displayFinancialStatus"] == "PAID"

@@ -179,3 +179,25 @@ def test_a_part_that_is_not_as_planned_is_refused_and_nothing_written(held: Any)
         split_off(client, _data(held), "20", _plan({"7": 1, "8": 2}))
     assert refused.value.reason == "resplit_mismatch"
     assert client.calls == []
+
+
+def test_an_order_held_whole_splits_its_held_fulfillment_order() -> None:
+    client = Recorder()
+    held = _fo(40, "ON_HOLD", {7: 3, 8: 2}, ("backorders-hold-1",))
+    data = _data(_fo(20, "ON_HOLD", {9: 1}), held)  # fo 20: a recorded part, not this one
+
+    assert split_off(client, data, None, _plan({"7": 1, "8": 2})) == "31"
+
+    assert [(p, v.get("splits", [{}])[0].get("fulfillmentOrderId")) for p, v in client.calls] == [
+        ("fulfillmentOrderSplit", held["id"]),
+        ("fulfillmentOrderHold", None),
+    ]
+
+
+def test_an_order_held_whole_on_two_fulfillment_orders_is_refused_and_nothing_written() -> None:
+    client = Recorder()
+    data = _data(_fo(40, "ON_HOLD", {7: 3}), _fo(41, "ON_HOLD", {8: 2}))
+    with pytest.raises(PermanentError) as refused:
+        split_off(client, data, None, _plan({"7": 1, "8": 2}))
+    assert refused.value.reason == "unsupported_split"
+    assert client.calls == []
