@@ -83,7 +83,9 @@ def test_a_held_part_split_again_then_each_part_released_and_captured(shop: Shop
     assert plan.backorder_number == f"{name}-002"
     assert platform.find_backorder_order(order_id, str(plan.split_key)) is None
 
+    calls = platform.calls
     new_id = platform.write_resplit(backorder, plan, new_order_id=None)
+    assert platform.calls - calls == 4  # the order read, the split, the hold, the record
 
     after = view(shop, gid_of(order_id))
     assert _parts(after) == [
