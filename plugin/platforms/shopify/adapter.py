@@ -82,7 +82,6 @@ from plugin.platforms.shopify.mapping import (
 from plugin.platforms.shopify.resplitting import recorded_parts, split_off
 from plugin.platforms.shopify.shelf import ShopifyShelf
 from plugin.platforms.shopify.stock_setting import set_available
-from plugin.platforms.shopify.stock_setting import set_available
 from plugin.platforms.shopify.webhooks import order_fingerprint
 from plugin.ports import (
     FreeUnits,
