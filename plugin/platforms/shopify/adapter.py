@@ -550,10 +550,16 @@ class ShopifyPlatform(ShopifyCatalogue):
         resplitting.py), recorded on the order like a split (metafield and tags, no capture:
         the release of `backorder` captures what it ships); the new held part's id."""
         assert plan.split_key is not None and plan.backorder_number is not None
+        if backorder.links.is_backorder_order and not is_backorder_id(backorder.id):
+            raise PermanentError(
+                f"backorder order {backorder.id}: a partial release of a linked backorder order "
+                "is not supported on Shopify yet",
+                reason="unsupported_on_shopify",
+            )
         part: str | None = None  # an order held whole: its held fulfillment order
         if is_backorder_id(backorder.id):
             part = fulfillment_order_number(backorder.id)
-        data = self._read(backorder.links.parent_id or self._order_number(backorder.id))
+        data = self._read(backorder.links.parent_id or backorder.id)
         if new_order_id is None:
             new_order_id = backorder_id(split_off(self.client, data, part, plan))
         self._record(data, plan, fulfillment_order_number(new_order_id), capture=False)
