@@ -79,7 +79,9 @@ from plugin.platforms.shopify.mapping import (
     order_from_data,
     splits_of,
 )
+from plugin.platforms.shopify.resplitting import recorded_parts, split_off
 from plugin.platforms.shopify.shelf import ShopifyShelf
+from plugin.platforms.shopify.stock_setting import set_available
 from plugin.platforms.shopify.webhooks import order_fingerprint
 from plugin.ports import (
     FreeUnits,
@@ -292,6 +294,11 @@ class ShopifyPlatform(ShopifyCatalogue):
             ref, available_at(item["inventoryLevels"]["nodes"], self.primary_location())
         )
 
+    def set_stock(self, pool: ProductRef, quantity: int) -> None:
+        """Set the figure `stock_figure` reads (`available` at the primary location) to
+        `quantity`, compare-and-set (stock_setting.py): units a merchant sets aside."""
+        set_available(self.client, pool, self.primary_location(), quantity)
+
     def waiting_since(self, order_id: str) -> dt.datetime | None:
         return None  # a held part keeps its order's creation time
 
@@ -366,15 +373,17 @@ class ShopifyPlatform(ShopifyCatalogue):
         )
         return backorder_id(number(fo_id))
 
-    def _record(self, data: Mapping[str, Any], plan: Plan, fo_number: str) -> None:
+    def _record(
+        self, data: Mapping[str, Any], plan: Plan, fo_number: str, *, capture: bool = True
+    ) -> None:
         """Our metafield and tags, set to the same values on a repeat (no write when they are
         there), and the capture of what ships when one is due (`_shipped_capture`)."""
         splits = splits_of(data)
         entry = {"number": plan.backorder_number or "", "fulfillment_order": fo_number}
         tags = [BACKORDER_TAG, f"#{plan.backorder_number}"]
-        capture = self._shipped_capture(data, plan)
+        shipped = self._shipped_capture(data, plan) if capture else None
         recorded = splits.get(plan.split_key or "") == entry
-        if recorded and set(tags) <= set(data.get("tags") or ()) and capture is None:
+        if recorded and set(tags) <= set(data.get("tags") or ()) and shipped is None:
             return
         splits[plan.split_key or ""] = entry
         variables: dict[str, Any] = {
@@ -390,9 +399,9 @@ class ShopifyPlatform(ShopifyCatalogue):
             "order": data["id"],
             "tags": tags,
         }
-        if capture is not None:
-            variables["capture"] = capture
-        answer = self.client.execute(RECORD_AND_CAPTURE if capture else RECORD, variables)
+        if shipped is not None:
+            variables["capture"] = shipped
+        answer = self.client.execute(RECORD_AND_CAPTURE if shipped else RECORD, variables)
         for payload in ("metafieldsSet", "tagsAdd", "orderCapture"):
             errors = (answer.get(payload) or {}).get("userErrors")
             if errors:
@@ -400,7 +409,7 @@ class ShopifyPlatform(ShopifyCatalogue):
                     f"{payload}: {'; '.join(e['message'] for e in errors)}",
                     reason="record_refused",
                 )
-        if capture is not None:
+        if shipped is not None:
             log.info("shopify capture order=%s final=False", number(data["id"]))
 
     def _shipped_capture(self, data: Mapping[str, Any], plan: Plan) -> dict[str, Any] | None:
@@ -491,14 +500,18 @@ class ShopifyPlatform(ShopifyCatalogue):
         if origin_of(data) is not None:
             return self._linked.release(data)  # a linked backorder order
         wanted = fulfillment_order_number(order_id) if is_backorder_id(order_id) else None
+        parts = recorded_parts(data)  # an order held whole keeps its split-off parts held
         released = ZERO
         still_held = False
         for fo in data["fulfillmentOrders"]["nodes"]:
-            if wanted is not None and number(fo["id"]) != wanted:
+            fo_number = number(fo["id"])
+            if fo_number != wanted if wanted is not None else fo_number in parts:
                 still_held = still_held or fo["status"] == "ON_HOLD"
                 continue
-            released += held_part(data, fo).total
             if fo["status"] == "ON_HOLD":
+                # Only a part released now is captured for: a retry after a crash past the
+                # release captures nothing again (what it missed, the final capture takes).
+                released += held_part(data, fo).total
                 self.client.mutate(RELEASE_HOLD, {"id": fo["id"]}, "fulfillmentOrderReleaseHold")
         auth = authorisation(data)
         if authorisation_lapsed(data):
@@ -532,12 +545,25 @@ class ShopifyPlatform(ShopifyCatalogue):
         log.info("shopify authorisation expired order=%s: invoice sent", number(data["id"]))
 
     def write_resplit(self, backorder: Order, plan: Plan, *, new_order_id: str | None) -> str:
-        """Releasing part of a held part is not built for Shopify yet: refused, saying so, so
-        the merchant releases it from Shopify's admin."""
-        raise PermanentError(
-            f"backorder {backorder.id}: a partial release is not supported on Shopify yet",
-            reason="unsupported_on_shopify",
-        )
+        """Partial release of the held part `backorder` (or of an order held whole): what still
+        waits moves to a new held fulfillment order (unless `new_order_id` holds it already;
+        resplitting.py), recorded on the order like a split (metafield and tags, no capture:
+        the release of `backorder` captures what it ships); the new held part's id."""
+        assert plan.split_key is not None and plan.backorder_number is not None
+        if backorder.links.is_backorder_order and not is_backorder_id(backorder.id):
+            raise PermanentError(
+                f"backorder order {backorder.id}: a partial release of a linked backorder order "
+                "is not supported on Shopify yet",
+                reason="unsupported_on_shopify",
+            )
+        part: str | None = None  # an order held whole: its held fulfillment order
+        if is_backorder_id(backorder.id):
+            part = fulfillment_order_number(backorder.id)
+        data = self._read(backorder.links.parent_id or backorder.id)
+        if new_order_id is None:
+            new_order_id = backorder_id(split_off(self.client, data, part, plan))
+        self._record(data, plan, fulfillment_order_number(new_order_id), capture=False)
+        return new_order_id
 
     def original_line_ids(self, order_id: str) -> Mapping[str, str]:
         """A held part's lines are its order's own lines."""

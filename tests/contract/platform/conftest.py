@@ -16,7 +16,8 @@ real one) and one line in `IMPLEMENTATIONS`; tests/README.md, "Adding a platform
 storefront widget run on: every implementation above, and Shopify on its sandbox process
 (`shopify-sandbox`). `CANCELLING_IMPLEMENTATIONS` (fixture `cancelling_store`, the cancel tests
 of test_backorder_orders.py) likewise: its harness makes products and orders, and Shopify joins
-`IMPLEMENTATIONS` once it passes the rest of the contract (partial release, unpaid release).
+`IMPLEMENTATIONS` once it passes the rest of the contract (unpaid release).
+`RESPLIT_IMPLEMENTATIONS` (fixture `resplit_store`, the partial release's re-split) likewise.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ IMPLEMENTATIONS: list[tuple[str, tuple[pytest.MarkDecorator, ...]]] = [
 
 SHELF_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
 CANCELLING_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
+RESPLIT_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
 
 
 def _params(
@@ -88,6 +90,12 @@ def shelf_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
 @pytest.fixture(params=_params(CANCELLING_IMPLEMENTATIONS))
 def cancelling_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     """An implementation the cancel tests run on: `store`'s, and Shopify's (harness.py)."""
+    return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(params=_params(RESPLIT_IMPLEMENTATIONS))
+def resplit_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """An implementation a held part is split again on: `store`'s, and Shopify's."""
     return request.getfixturevalue(request.param)
 
 
