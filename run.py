@@ -311,6 +311,7 @@ class Stack:
     sandbox_port: int = 8001
     # The Shopify sandbox with its demo shop connected (issue 16); None starts none (tests).
     shopify_port: int | None = None
+    shopify_sandbox_args: tuple[str, ...] = ()  # e.g. ("--retry-scale", "0.001") for tests
     workers: int = 1
     supervisor: Supervisor = field(default_factory=Supervisor)
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -485,6 +486,7 @@ class Stack:
             "--host", "127.0.0.1",
             "--port", str(self.shopify_port),
             "--data-file", str(self.home / "shopify-sandbox.json"),
+            *self.shopify_sandbox_args,
         ]  # fmt: skip
         child = self.supervisor.spawn("shopify-sandbox", argv, env=self.env())
         self.supervisor.wait_until(

@@ -18,7 +18,13 @@ from plugin.adapters.sql.models import Release, ReleaseBump, Split, utcnow
 from plugin.adapters.sql.statements import insert_ignoring_conflict, upsert
 from plugin.core.model import ProductRef
 from plugin.core.split import hold_key
-from plugin.ports import ReleaseRecord, ReleaseState, SplitState, release_pool
+from plugin.ports import (
+    RELEASE_FINISHED,
+    ReleaseRecord,
+    ReleaseState,
+    SplitState,
+    release_pool,
+)
 
 
 def _record(row: Release) -> ReleaseRecord:
@@ -117,13 +123,18 @@ class SqlReleaseLedger:
         return str(product_id)
 
     def waiting_products(self, store_id: int) -> list[str]:
-        """Product ids (variation ids for variations) that unreleased backorder orders and
-        originals held whole wait for, in lines not cancelled (an allocation job for a
-        cancelled line finds nothing)."""
+        """Product ids (variation ids for variations) that backorder orders and originals held
+        whole wait for, in lines not cancelled (an allocation job for a cancelled line finds
+        nothing), unless released. A release begun and not finished (its job died or gave up)
+        still counts as waiting: the product's next allocation job finishes it first."""
         removed = SqlCancellationLedger(self.db).removed_lines(store_id)
         with self.db.session() as session:
             released = set(
-                session.scalars(select(Release.order_id).where(Release.store_id == store_id))
+                session.scalars(
+                    select(Release.order_id).where(
+                        Release.store_id == store_id, Release.state.in_(RELEASE_FINISHED)
+                    )
+                )
             )
             rows = session.scalars(
                 select(Split).where(Split.store_id == store_id, Split.state == SplitState.DONE)

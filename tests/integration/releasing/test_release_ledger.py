@@ -44,6 +44,11 @@ def test_waiting_orders_products_and_exactly_one_release(db: Database, store: St
     first = ledger.start(store.id, "release:11", "11", "pending", [{"line_id": "1", "units": 2}])
     again = ledger.start(store.id, "release:11", "11", "processing", [])
     assert (first, again.target_status, again.state) == (again, "pending", ReleaseState.PLANNED)
+    # Begun, not finished (its job died or gave up): the product is still looked at by the
+    # reconciliation's allocation jobs, which finish the release first.
+    assert ledger.waiting_products(store.id) == ["7", "81"]
+    ledger.advance(store.id, "release:11", ReleaseState.STATUS_SET)
+    assert ledger.waiting_products(store.id) == ["7", "81"]
     ledger.advance(store.id, "release:11", ReleaseState.DONE, payment_url="http://pay/11")
     assert ledger.for_order(store.id, "11")[0].payment_url == "http://pay/11"
     assert [r.order_id for r in ledger.released_to_pay(store.id)] == ["11"]

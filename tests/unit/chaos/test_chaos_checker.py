@@ -1,5 +1,6 @@
-"""The chaos run's own logic: what must become of an order, and the check that finds what
-went wrong (tests/e2e/chaos.py). The run itself is tests/e2e/test_chaos.py and `make chaos`."""
+"""The WooCommerce chaos run's own logic: what must become of an order, and the check that finds
+what went wrong (tests/e2e/chaos_woocommerce.py). The run itself is tests/e2e/test_chaos.py and
+`make chaos`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from tests.e2e.chaos import LineSpec, OrderSpec, Placed, outcome, plan_orders, violations
+from tests.e2e.chaos_woocommerce import (
+    LineSpec,
+    OrderSpec,
+    Placed,
+    outcome,
+    plan_orders,
+    violations,
+)
 
 STOCK = LineSpec("stock", 2, index=0)
 BACKORDER = LineSpec("backorder", 3, index=1)
