@@ -117,7 +117,7 @@ def test_a_step_whose_audit_entry_fails_is_not_recorded_and_the_retry_finishes_o
 
     records = ledger.for_order(store.id, "1042")
     assert [(r.state, r.create_attempted) for r in records] == (
-        [] if left_in is None else [(left_in, False if left_in == SplitState.PLANNED else True)]
+        [] if left_in is None else [(left_in, left_in != SplitState.PLANNED)]
     )
     audit = SqlAuditLog(db)
     assert not any(e.message.startswith(failing) for e in audit.for_order(store.id, "1042"))
