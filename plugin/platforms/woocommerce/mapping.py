@@ -172,7 +172,7 @@ def payment_state(order: Mapping[str, Any]) -> PaymentState:
 
 
 # One instance each, kept: a schema's loads keep no state, and making one deep-copies every
-# declared field and builds its nested schemas again (about a tenth of a split's worker CPU,
+# declared field and builds its nested schemas again (about 8 % of a split's worker CPU in cProfile,
 # README "Benchmarks", `worker_cpu`).
 _ORDER_SCHEMA = OrderSchema()
 
