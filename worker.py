@@ -245,6 +245,8 @@ def process_event(event_id: int) -> str:
                 stock_lock=lambda refs: product_locks(rt.redis, store.id, refs),
                 # Read with the order: the products its delivery named (inbox `products`).
                 named_products=event.products,
+                # A ledger record and its audit entries: one transaction (plugin/steps.py).
+                together=rt.db.together,
             )
     except PermanentError as exc:
         # Deliberately swallowed: the service recorded it for the merchant; a retry would

@@ -1051,6 +1051,13 @@ class AuditLog(Protocol):
         ...
 
 
+class Together(Protocol):
+    """Writes made through the ledgers and the audit log inside the block commit as one, or
+    none do (`Database.together`); a step's record and its audit entry go together."""
+
+    def __call__(self) -> AbstractContextManager[object]: ...
+
+
 class Alerts(Protocol):
     """Where the merchant is told about something needing attention."""
 

@@ -16,12 +16,13 @@ order the store created before it failed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from plugin.errors import PermanentError
-from plugin.ports import AuditLog, SplitLedger, SplitRecord, SplitState
+from plugin.ports import AuditLog, SplitLedger, SplitRecord, SplitState, Together
 
 
 class Record(Protocol):
@@ -33,7 +34,8 @@ class Record(Protocol):
 @dataclass(frozen=True)
 class Step:
     """One effect of a recorded run: it runs when the run is in one of `start`, and the run is
-    recorded in `end` with the values `action` returns; `then` runs once that is recorded."""
+    recorded in `end` with the values `action` returns; `then` (an audit entry) is written with
+    that record, in one transaction when `carry_out` is given `together`."""
 
     start: tuple[str, ...]
     end: str
@@ -41,18 +43,26 @@ class Step:
     then: Callable[[], object] | None = None
 
 
-def carry_out(state: str, steps: Sequence[Step], record: Record) -> str:
+def carry_out(
+    state: str, steps: Sequence[Step], record: Record, together: Together | None = None
+) -> str:
     """Run, in order, every step that starts from the run's current state, recording each one
-    before the next; returns the state reached (the given one when nothing was left to do)."""
+    (with its `then`, together) before the next; returns the state reached (the given one when
+    nothing was left to do)."""
     for step in steps:
         if state not in step.start:
             continue
         values = step.action() or {}
-        record(step.end, **values)
+        with _one(together):
+            record(step.end, **values)
+            if step.then is not None:
+                step.then()
         state = step.end
-        if step.then is not None:
-            step.then()
     return state
+
+
+def _one(together: Together | None) -> contextlib.AbstractContextManager[object]:
+    return together() if together is not None else contextlib.nullcontext()
 
 
 def created_order_id(exc: BaseException) -> str | None:
@@ -87,7 +97,7 @@ class SplitWrite:
 
     `create_attempted` is committed before a call that may create the backorder order, so a
     run that died during it looks for that order first (`find`, by the key written on it)
-    instead of creating a second one."""
+    instead of creating a second one; the audit entries of the call go with it (`together`)."""
 
     def __init__(
         self,
@@ -99,8 +109,10 @@ class SplitWrite:
         what: str,
         find: Callable[[], str | None],
         write: Callable[[str | None], str],
+        together: Together | None = None,
     ) -> None:
         self.record = record
+        self.together = together
         self.ledger = ledger
         self.audit = audit
         self.order_id = order_id
@@ -128,20 +140,22 @@ class SplitWrite:
     def _write(self) -> str:
         store_id, key = self.record.store_id, self.record.split_key
         existing = self.record.backorder_order_id
+        found = None
         if existing is None and self.record.create_attempted:
             # An earlier attempt may have created the order and died before recording it;
             # the key written on the order finds it.
-            existing = self.find()
-            if existing is not None:
+            existing = found = self.find()
+        with _one(self.together):
+            if found is not None:
                 self.audit.record(
                     store_id, self.order_id, "info",
-                    f"Found backorder order {existing} from an earlier attempt.", split_key=key,
+                    f"Found backorder order {found} from an earlier attempt.", split_key=key,
                 )  # fmt: skip
-        if existing is None:
-            # Committed before the call: if we die during it, the retry looks first.
-            self.ledger.mark_create_attempted(store_id, key)
-        self.audit.record(
-            store_id, self.order_id, "call", f"Writing the {self.what} to the store.",
-            split_key=key, existing_backorder_order=existing,
-        )  # fmt: skip
+            if existing is None:
+                # Committed before the call: if we die during it, the retry looks first.
+                self.ledger.mark_create_attempted(store_id, key)
+            self.audit.record(
+                store_id, self.order_id, "call", f"Writing the {self.what} to the store.",
+                split_key=key, existing_backorder_order=existing,
+            )  # fmt: skip
         return self.write(existing)

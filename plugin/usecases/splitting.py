@@ -39,6 +39,7 @@ from plugin.ports import (
     SplitRecord,
     SplitState,
     StockLock,
+    Together,
 )
 from plugin.steps import SplitWrite, Step, carry_out, record_failure
 from plugin.usecases.holding import carry_out_hold, hold_for_review
@@ -83,6 +84,7 @@ def handle_order_event(
     notifier: SplitNotifier | None = None,
     stock_lock: StockLock | None = None,
     named_products: Collection[ProductRef] = (),
+    together: Together | None = None,
 ) -> EventResult:
     """Re-fetch the order, decide, and carry the decision out exactly once.
 
@@ -90,13 +92,14 @@ def handle_order_event(
     `stock_lock` holds the allocation locks of the order's products while the free units are
     read (`_free_stock`). `named_products` are the products the event's delivery named: for an
     order not handled yet their stock is read at the same time as the order (`_read_order`),
-    and afterwards only what the fresh order adds.
+    and afterwards only what the fresh order adds. With `together`, a split's ledger records
+    and the audit entries that go with them are written in one transaction each.
     """
     alert_sink: Alerts = alerts if alerts is not None else NoAlerts()
     with failures_recorded(store_id, order_id, ledger, audit, alert_sink):
         return _handle(
             store_id, order_id, platform, ledger, releases, policies, audit, alert_sink,
-            notifier, stock_lock, frozenset(named_products),
+            notifier, stock_lock, frozenset(named_products), together,
         )  # fmt: skip
 
 
@@ -130,6 +133,7 @@ def _handle(
     notifier: SplitNotifier | None,
     stock_lock: StockLock | None,
     named: frozenset[ProductRef],
+    together: Together | None,
 ) -> EventResult:
     # Read once: the caller holds the order's lock, so no other job records a split of it
     # meanwhile (worker.process_event).
@@ -164,8 +168,9 @@ def _handle(
             store_id, order_id, "info", f"Resuming split {record.split_key} at {record.state}."
         )
         return carry_out_split(
-            store_id, order, record, platform, ledger, policies, audit, notifier, alerts
-        )
+            store_id, order, record, platform, ledger, policies, audit, notifier, alerts,
+            together,
+        )  # fmt: skip
     finished = [r for r in records if r.original_order_id == order_id]
     if finished:
         states = ",".join(sorted({r.state for r in finished}))
@@ -175,50 +180,62 @@ def _handle(
     stock, held = _free_stock(store_id, order, platform, releases, stock_lock, early)
     plan = plan_split(order, stock, policies, held)
     names = {line.line_id: line.name for line in order.lines}  # the order page shows them
-    audit.record(
-        store_id,
-        order_id,
-        "decision",
-        _decision_summary(plan),
-        outcome=plan.outcome.value,
-        split_key=plan.split_key,
-        reasons=[
-            {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
-        ],
-        lines=[
-            {"line_id": lp.line_id, "product": names.get(lp.line_id, ""), "ordered": lp.ordered,
-             "keep": lp.keep, "backorder": lp.backorder, "oversold": lp.oversold}
-            for lp in plan.lines
-        ],
-        held=[
-            {"product_id": ref.product_id, "variant_id": ref.variant_id, "units": units}
-            for ref, units in sorted(held.items(), key=lambda item: _ref_key(item[0]))
-        ],
-    )  # fmt: skip
+    # The merchant's alerts first: the decision is then written with the split's record.
     for reason in plan.alerts:
         alerts.add_alert(store_id, reason.code, reason.message, order_id=order_id)
     if notifier is not None and plan.alerts:
         notifier.order_not_backordered(store_id, order, plan.alerts)
+    # A split's (or a hold's) record is written with its decision, in one transaction.
+    with together() if together is not None else contextlib.nullcontext():
+        audit.record(
+            store_id,
+            order_id,
+            "decision",
+            _decision_summary(plan),
+            outcome=plan.outcome.value,
+            split_key=plan.split_key,
+            reasons=[
+                {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
+            ],
+            lines=[
+                {"line_id": lp.line_id, "product": names.get(lp.line_id, ""),
+                 "ordered": lp.ordered, "keep": lp.keep, "backorder": lp.backorder,
+                 "oversold": lp.oversold}
+                for lp in plan.lines
+            ],
+            held=[
+                {"product_id": ref.product_id, "variant_id": ref.variant_id, "units": units}
+                for ref, units in sorted(held.items(), key=lambda item: _ref_key(item[0]))
+            ],
+        )  # fmt: skip
+        started: SplitRecord | None = None
+        if plan.outcome is Outcome.SPLIT:
+            assert plan.split_key is not None  # a SPLIT plan always carries its key
+            started = ledger.start(
+                store_id, order_id, plan.split_key, plan_to_dict(plan),
+                # Issue 16: an authorisation lapses (Shopify: about 7 days); recorded now, the
+                # merchant is warned before it does (plugin/usecases/authorisations.py).
+                payment_expires_at=(
+                    order.payment_expires_at
+                    if order.payment_state is PaymentState.AUTHORISED else None
+                ),
+            )  # fmt: skip
+        elif plan.outcome is Outcome.HOLD and plan.awaits_stock:
+            started = ledger.start(store_id, order_id, hold_key(order_id), plan_to_dict(plan))
 
     if plan.outcome is Outcome.SPLIT:
-        assert plan.split_key is not None  # a SPLIT plan always carries its key
-        record = ledger.start(
-            store_id, order_id, plan.split_key, plan_to_dict(plan),
-            # Issue 16: an authorisation lapses (Shopify: about 7 days); recorded now, the
-            # merchant is warned before it does (plugin/usecases/authorisations.py).
-            payment_expires_at=(
-                order.payment_expires_at if order.payment_state is PaymentState.AUTHORISED else None
-            ),
-        )  # fmt: skip
-        if record.state in SPLIT_FINISHED:
-            return EventResult("ignored", order_id, split_key=record.split_key, detail=record.state)
+        assert started is not None
+        if started.state in SPLIT_FINISHED:
+            return EventResult(
+                "ignored", order_id, split_key=started.split_key, detail=started.state
+            )
         return carry_out_split(
-            store_id, order, record, platform, ledger, policies, audit, notifier, alerts
-        )
-    if plan.outcome is Outcome.HOLD and plan.awaits_stock:
-        record = ledger.start(store_id, order_id, hold_key(order_id), plan_to_dict(plan))
-        carry_out_hold(store_id, order, record, platform, ledger, audit)
-        return EventResult("hold", order_id, split_key=record.split_key)
+            store_id, order, started, platform, ledger, policies, audit, notifier, alerts,
+            together,
+        )  # fmt: skip
+    if started is not None:  # a hold that waits for stock
+        carry_out_hold(store_id, order, started, platform, ledger, audit)
+        return EventResult("hold", order_id, split_key=started.split_key)
     if plan.outcome is Outcome.HOLD:
         return EventResult(
             "hold", order_id, detail=hold_for_review(store_id, order, plan, platform, audit)
@@ -345,11 +362,13 @@ def carry_out_split(
     audit: AuditLog,
     notifier: SplitNotifier | None = None,
     alerts: Alerts | None = None,
+    together: Together | None = None,
 ) -> EventResult:
     """Move the split forward from its recorded state to DONE (plugin/steps.py): planned →
     backorder created → original updated (one batch) → noted → done; every step is safe to
     repeat. A split the merchant made by hand (`manual_splitting.py`) also sets its units aside
-    from the stock figures before the notes, and notes the backorder order too."""
+    from the stock figures before the notes, and notes the backorder order too. With
+    `together`, a record and its audit entries are one transaction."""
     key = record.split_key
     plan = plan_from_dict(record.plan)
     manual = manual_record(record.plan)
@@ -360,6 +379,7 @@ def carry_out_split(
         write=lambda existing: platform.write_split(
             order, plan, backorder_order_id=existing, summary=backorder_summary(plan, order)
         ),
+        together=together,
     )  # fmt: skip
 
     def note() -> None:
@@ -401,6 +421,7 @@ def carry_out_split(
             Step((SplitState.NOTED,), SplitState.DONE, notify, then=done),
         ],
         lambda state, **values: ledger.advance(store_id, key, state, **values),
+        together,
     )
     return EventResult(
         "split", order.id, split_key=key, backorder_order_id=write.backorder_order_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -68,6 +70,23 @@ def test_a_failing_step_leaves_the_state_recorded_before_it_and_nothing_after() 
     resumed = Run()
     assert carry_out("written", resumed.steps(), resumed.record) == "done"
     assert resumed.events[0] == "effect:note"  # the failed step runs again, the one before not
+
+
+def test_with_together_each_record_and_its_then_are_one_block_and_the_action_is_outside() -> None:
+    run = Run()
+
+    @contextlib.contextmanager
+    def together() -> Iterator[None]:
+        run.events.append("begin")
+        yield
+        run.events.append("commit")
+
+    assert carry_out("written", run.steps(), run.record, together) == "done"
+
+    assert run.events == [
+        "effect:note", "begin", "record:noted:note", "commit",
+        "effect:finish", "begin", "record:done:finish", "then", "commit",
+    ]  # fmt: skip
 
 
 def test_record_failure_audits_once_and_fails_every_record_keeping_the_created_order() -> None:

@@ -8,15 +8,22 @@ store and product being allocated, per store being reconciled, per periodic run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+import hashlib
+import json
+import threading
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
+from redis.exceptions import NoScriptError
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from rq.utils import utcformat
 
 QUEUE_NAME = "backorders"
 
@@ -65,6 +72,106 @@ class JobKind:
             )
         except DuplicateJobError:
             return None
+
+    def enqueue_many(
+        self,
+        connection: redis.Redis,
+        runs: Sequence[tuple[str, tuple[Any, ...], str]],
+        retry_intervals: Sequence[int] | None = None,
+    ) -> list[bool]:
+        """Enqueue runs `(job id, args, description)` in one Redis round trip, atomic, as
+        `enqueue` would one by one (the job hash RQ builds, `unique`); whether each job was
+        created. Raises redis.RedisError when Redis cannot be reached."""
+        if not runs:
+            return []
+        encode: Callable[[object], bytes] = connection.get_encoder().encode
+        now = encode(utcformat(dt.datetime.now(dt.UTC)))
+        keys: list[str | bytes] = [
+            Queue.redis_queue_namespace_prefix + QUEUE_NAME,
+            Queue.redis_queues_keys,
+        ]
+        arguments: list[str | bytes] = [_shared_job_fields(connection, self, retry_intervals)]
+        for job_id, args, description in runs:
+            keys.append(Job.key_for(job_id))
+            call = _serialize((self.name, None, args, {}))
+            arguments += (job_id, now, zlib.compress(call), description)
+        try:
+            created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
+        except NoScriptError:  # a new or restarted Redis: load the script once
+            connection.script_load(_ENQUEUE_UNIQUE)
+            created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
+        return [bool(flag) for flag in created]
+
+
+# RQ's `enqueue_call(unique=True)` costs two round trips per job: a pipeline registering the
+# queue name, then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py).
+# Here one script enqueues any number of jobs of one kind: for each, refuse when its hash
+# exists, otherwise write the hash RQ itself builds (`Job.to_dict`) and push the id onto the
+# queue; then register the queue. KEYS: the queue, the set of queues, then one job hash per run.
+# ARGV: the fields every job of the kind shares, as one JSON array of name and value (redis-py
+# packs each argument in Python: thirty of them per job cost more than the rest of the
+# enqueue), then per run its job id, time, data and description. Returns 1 (created) or 0 per
+# run.
+_ENQUEUE_UNIQUE = """
+local shared = cjson.decode(ARGV[1])
+local created = {}
+for i = 3, #KEYS do
+  local at = 2 + (i - 3) * 4
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    created[#created + 1] = 0
+  else
+    redis.call('HSET', KEYS[i], 'created_at', ARGV[at + 1], 'enqueued_at', ARGV[at + 1],
+      'data', ARGV[at + 2], 'description', ARGV[at + 3])
+    redis.call('HSET', KEYS[i], unpack(shared))
+    redis.call('RPUSH', KEYS[1], ARGV[at])
+    created[#created + 1] = 1
+  end
+end
+redis.call('SADD', KEYS[2], KEYS[1])
+return created
+"""
+# Redis names a loaded script by the SHA-1 of its text.
+_ENQUEUE_UNIQUE_SHA = hashlib.sha1(_ENQUEUE_UNIQUE.encode(), usedforsecurity=False).hexdigest()
+
+# The fields of `Job.to_dict` that differ between runs of a kind; RQ builds the others, the same
+# for every run of the kind (and retry policy), once per process (`_shared_job_fields`).
+_PER_RUN_FIELDS = ("created_at", "enqueued_at", "data", "description")
+_SHARED_FIELDS: dict[tuple[str, tuple[int, ...] | None], bytes] = {}
+_SHARED_FIELDS_LOCK = threading.Lock()
+_serialize = cast(Callable[[object], bytes], JSONSerializer.dumps)  # what RQ stores as `data`
+
+
+def _shared_job_fields(
+    connection: redis.Redis, kind: JobKind, retry_intervals: Sequence[int] | None
+) -> bytes:
+    """The hash fields every job of `kind` shares, as a JSON array of name and value."""
+    key = (kind.name, None if retry_intervals is None else tuple(retry_intervals))
+    shared = _SHARED_FIELDS.get(key)
+    if shared is None:
+        encode: Callable[[object], bytes] = connection.get_encoder().encode
+        template = Job.create(
+            kind.name,
+            args=(0,),
+            connection=connection,
+            id="template",
+            origin=QUEUE_NAME,
+            status=JobStatus.QUEUED,
+            retry=kind.retry(retry_intervals),
+            timeout=kind.timeout,
+            result_ttl=kind.result_ttl,
+            failure_ttl=kind.failure_ttl,
+            serializer=JSONSerializer,
+        )
+        fields = [
+            encode(item).decode()  # the text redis-py would send for it
+            for name, value in template.to_dict().items()
+            if value is not None and name not in _PER_RUN_FIELDS
+            for item in (name, value)
+        ]
+        shared = json.dumps(fields).encode()
+        with _SHARED_FIELDS_LOCK:
+            _SHARED_FIELDS[key] = shared
+    return shared
 
 
 # Transient failures (platform 5xx/429, timeouts, SMTP) are retried with growing pauses.
@@ -219,15 +326,14 @@ def enqueue_cancellation(
 def enqueue_mail(
     connection: redis.Redis, message_id: int, retry_intervals: Sequence[int] | None = None
 ) -> bool:
-    """Enqueue `worker.send_mail(message_id)`; False when that job exists already."""
-    job = SEND_MAIL.enqueue(
+    """Enqueue `worker.send_mail(message_id)`; False when that job exists already. One round
+    trip, as the relay enqueues events (`JobKind.enqueue_many`): it is every split's e-mail."""
+    [created] = SEND_MAIL.enqueue_many(
         connection,
-        message_id,
-        job_id=mail_job_id(message_id),
-        description=f"send outbox message {message_id}",
-        retry_intervals=retry_intervals,
+        [(mail_job_id(message_id), (message_id,), f"send outbox message {message_id}")],
+        retry_intervals,
     )
-    return job is not None
+    return created
 
 
 def enqueue_reconciliation(connection: redis.Redis, store_id: int) -> bool:

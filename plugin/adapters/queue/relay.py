@@ -5,59 +5,21 @@ jobs.py); job ids are deterministic so a second enqueue of one event is a no-op.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import hashlib
-import json
 import logging
 import os
 import threading
 import time
-import zlib
-from collections.abc import Callable, Sequence
-from typing import cast
+from collections.abc import Sequence
 
 import redis
-from redis.exceptions import NoScriptError
-from rq import Queue
-from rq.job import Job, JobStatus
-from rq.serializers import JSONSerializer
-from rq.utils import utcformat
+from rq.job import Job
 from sqlalchemy.exc import SQLAlchemyError
 
-from plugin.adapters.queue.jobs import PROCESS_EVENT, QUEUE_NAME, event_job_id
+from plugin.adapters.queue.jobs import PROCESS_EVENT, event_job_id
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.inbox import InboxRepository
 
 logger = logging.getLogger(__name__)
-
-# RQ's `enqueue_call(unique=True)` costs two round trips per job: a pipeline registering the
-# queue name, then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py).
-# Here one script enqueues any number of event jobs: for each, refuse when its hash exists,
-# otherwise write the hash RQ itself builds (`Job.to_dict`) and push the id onto the queue;
-# then register the queue. KEYS: the queue, the set of queues, then one job hash per event.
-# ARGV: the fields every event job shares, as one JSON array of name and value (redis-py packs
-# each argument in Python: thirty of them per job cost more than the rest of the enqueue), then
-# per event its job id, time, data and description. Returns 1 (created) or 0 per event.
-_ENQUEUE_UNIQUE = """
-local shared = cjson.decode(ARGV[1])
-local created = {}
-for i = 3, #KEYS do
-  local at = 2 + (i - 3) * 4
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    created[#created + 1] = 0
-  else
-    redis.call('HSET', KEYS[i], 'created_at', ARGV[at + 1], 'enqueued_at', ARGV[at + 1],
-      'data', ARGV[at + 2], 'description', ARGV[at + 3])
-    redis.call('HSET', KEYS[i], unpack(shared))
-    redis.call('RPUSH', KEYS[1], ARGV[at])
-    created[#created + 1] = 1
-  end
-end
-redis.call('SADD', KEYS[2], KEYS[1])
-return created
-"""
-# Redis names a loaded script by the SHA-1 of its text.
-_ENQUEUE_UNIQUE_SHA = hashlib.sha1(_ENQUEUE_UNIQUE.encode(), usedforsecurity=False).hexdigest()
 
 
 def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
@@ -71,59 +33,13 @@ def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
 
 def enqueue_events(connection: redis.Redis, event_ids: Sequence[int]) -> list[bool]:
     """`enqueue_event` for many events in one round trip: whether each one's job was created."""
-    if not event_ids:
-        return []
-    encode: Callable[[object], bytes] = connection.get_encoder().encode
-    now = encode(utcformat(dt.datetime.now(dt.UTC)))
-    keys: list[str | bytes] = [
-        Queue.redis_queue_namespace_prefix + QUEUE_NAME,
-        Queue.redis_queues_keys,
-    ]
-    arguments: list[str | bytes] = [_shared_job_fields(connection)]
-    for event_id in event_ids:
-        job_id = event_job_id(event_id)
-        keys.append(Job.key_for(job_id))
-        call = _serialize((PROCESS_EVENT.name, None, (event_id,), {}))
-        arguments += (job_id, now, zlib.compress(call), f"process inbox event {event_id}")
-    try:
-        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
-    except NoScriptError:  # a new or restarted Redis: load the script once
-        connection.script_load(_ENQUEUE_UNIQUE)
-        created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
-    return [bool(flag) for flag in created]
-
-
-# The fields of `Job.to_dict` that differ between event jobs; RQ builds the others, the same for
-# every event job, once per process (`_shared_job_fields`).
-_PER_EVENT_FIELDS = ("created_at", "enqueued_at", "data", "description")
-_shared_fields: bytes | None = None
-_serialize = cast(Callable[[object], bytes], JSONSerializer.dumps)  # what RQ stores as `data`
-
-
-def _shared_job_fields(connection: redis.Redis) -> bytes:
-    """The hash fields every event job shares, as a JSON array of name and value."""
-    global _shared_fields
-    if _shared_fields is None:
-        encode: Callable[[object], bytes] = connection.get_encoder().encode
-        template = Job.create(
-            PROCESS_EVENT.name,
-            args=(0,),
-            connection=connection,
-            id=event_job_id(0),
-            origin=QUEUE_NAME,
-            status=JobStatus.QUEUED,
-            retry=PROCESS_EVENT.retry(),
-            timeout=PROCESS_EVENT.timeout,
-            serializer=JSONSerializer,
-        )
-        shared = [
-            encode(item).decode()  # the text redis-py would send for it
-            for name, value in template.to_dict().items()
-            if value is not None and name not in _PER_EVENT_FIELDS
-            for item in (name, value)
-        ]
-        _shared_fields = json.dumps(shared).encode()
-    return _shared_fields
+    return PROCESS_EVENT.enqueue_many(
+        connection,
+        [
+            (event_job_id(event_id), (event_id,), f"process inbox event {event_id}")
+            for event_id in event_ids
+        ],
+    )
 
 
 def enqueue_pending(

@@ -55,6 +55,7 @@ class Database:
         self._write_lock: WriteLock | None = None
         self._checkpoint_lock = threading.Lock()
         self._writes_since_checkpoint = 0
+        self._together = threading.local()  # the connection of this thread's `together()`
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             self._write_lock = WriteLock(Path(str(parsed.database)).with_suffix(".writelock"))
 
@@ -87,9 +88,31 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Connection]:
-        """A Core connection inside one transaction, without the ORM (for hot paths)."""
+        """A Core connection inside one transaction, without the ORM (for hot paths). Inside
+        `together()` on this thread it is that block's connection and commits with it."""
+        joined: Connection | None = getattr(self._together, "connection", None)
+        if joined is not None:
+            yield joined
+            return
         with self._writing(write), self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """One write transaction for every `transaction()` this thread opens in the block: their
+        writes commit together when it ends, or none do when it raises (a step's ledger record
+        and its audit entry, plugin/steps.py). A block inside another joins the outer one.
+        Only `transaction()` joins: an ORM `session(write=True)` in the block would wait on the
+        block's own lock (SQLite), so none may be used there."""
+        if getattr(self._together, "connection", None) is not None:
+            yield
+            return
+        with self.transaction(write=True) as connection:
+            self._together.connection = connection
+            try:
+                yield
+            finally:
+                self._together.connection = None
 
     @contextmanager
     def driver_cursor(self, *, write: bool = False) -> Iterator[Any]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, bindparam, select
 
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import (
@@ -21,20 +23,24 @@ from plugin.core.model import (
     ProductRef,
 )
 
-# Read for every order a job plans (`policies_for`): built once, so SQLAlchemy reuses each one's
-# cache key instead of computing it per call.
-_STORE_SETTINGS = select(Store.settings).where(Store.id == bindparam("store"))
+# Read for every order a job plans (`policies_for`): Core statements built once, so SQLAlchemy
+# reuses each one's cache key, run without an ORM Session (its bookkeeping cost more than the
+# three reads; README "Benchmarks", `worker_cpu`).
+_STORES = cast(Table, Store.__table__)
+_PRODUCT_ROWS = cast(Table, ProductPolicyRow.__table__)
+_CUSTOMER_ROWS = cast(Table, CustomerPolicyRow.__table__)
+_STORE_SETTINGS = select(_STORES.c.settings).where(_STORES.c.id == bindparam("store"))
 _PRODUCT_POLICIES = (
-    select(ProductPolicyRow)
+    select(_PRODUCT_ROWS)
     .where(
-        ProductPolicyRow.store_id == bindparam("store"),
-        ProductPolicyRow.product_id.in_(bindparam("products", expanding=True)),
+        _PRODUCT_ROWS.c.store_id == bindparam("store"),
+        _PRODUCT_ROWS.c.product_id.in_(bindparam("products", expanding=True)),
     )
-    .order_by(ProductPolicyRow.product_id, ProductPolicyRow.variant_id)
+    .order_by(_PRODUCT_ROWS.c.product_id, _PRODUCT_ROWS.c.variant_id)
 )
-_CUSTOMER_POLICY = select(CustomerPolicyRow).where(
-    CustomerPolicyRow.store_id == bindparam("store"),
-    CustomerPolicyRow.customer_id == bindparam("customer"),
+_CUSTOMER_POLICY = select(_CUSTOMER_ROWS).where(
+    _CUSTOMER_ROWS.c.store_id == bindparam("store"),
+    _CUSTOMER_ROWS.c.customer_id == bindparam("customer"),
 )
 
 
@@ -48,12 +54,12 @@ class SqlPolicyStore:
         """Store settings, the policies of the order's products and its customer's policy."""
         refs = {line.ref for line in order.lines}
         product_ids = sorted({ref.product_id for ref in refs})
-        with self.db.session() as session:
-            stored = session.execute(_STORE_SETTINGS, {"store": store_id}).one_or_none()
+        with self.db.transaction() as connection:
+            stored = connection.execute(_STORE_SETTINGS, {"store": store_id}).one_or_none()
             if stored is None:
                 raise UnknownRecord(f"store {store_id} does not exist")
             settings = settings_from_dict(stored.settings)
-            rows = session.scalars(
+            rows = connection.execute(
                 _PRODUCT_POLICIES, {"store": store_id, "products": product_ids}
             ).all()
             # A product-level row (variant '') applies to all its variants; a variant row only
@@ -65,7 +71,7 @@ class SqlPolicyStore:
             )
             customer = None
             if order.customer.id is not None:
-                row_c = session.scalars(
+                row_c = connection.execute(
                     _CUSTOMER_POLICY, {"store": store_id, "customer": str(order.customer.id)}
                 ).one_or_none()
                 if row_c is not None:
@@ -125,7 +131,7 @@ class SqlPolicyStore:
             upsert(session, CustomerPolicyRow.__table__, values, ("store_id", "customer_id"))
 
 
-def _product_policy(row: ProductPolicyRow) -> ProductPolicy:
+def _product_policy(row: ProductPolicyRow | Row[Any]) -> ProductPolicy:
     return ProductPolicy(
         ref=ProductRef(row.product_id, row.variant_id or None),
         allow_backorder=row.allow_backorder,
@@ -135,7 +141,7 @@ def _product_policy(row: ProductPolicyRow) -> ProductPolicy:
     )
 
 
-def _customer_policy(row: CustomerPolicyRow) -> CustomerPolicy:
+def _customer_policy(row: CustomerPolicyRow | Row[Any]) -> CustomerPolicy:
     return CustomerPolicy(
         customer_id=row.customer_id,
         delivery_condition=(

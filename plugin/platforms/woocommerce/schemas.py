@@ -245,9 +245,12 @@ class ResourceStateSchema(_Base):
     date_modified_gmt = GmtDateTime(required=True)
 
 
+_PRODUCT_SCHEMA = ProductSchema()  # kept, as mapping.py keeps the order's: loads keep no state
+
+
 def load_product(payload: Any) -> dict[str, Any]:
     """Validate one product/variation JSON object."""
-    data: dict[str, Any] = ProductSchema().load(payload)
+    data: dict[str, Any] = _PRODUCT_SCHEMA.load(payload)
     return data
 
 

@@ -18,7 +18,14 @@ import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from plugin.adapters.queue.jobs import PROCESS_EVENT, QUEUE_NAME, event_job_id, event_queue
+from plugin.adapters.queue.jobs import (
+    PROCESS_EVENT,
+    QUEUE_NAME,
+    SEND_MAIL,
+    enqueue_mail,
+    event_job_id,
+    event_queue,
+)
 from plugin.adapters.queue.relay import (
     RELAY_LOCK,
     enqueue_event,
@@ -104,6 +111,41 @@ def test_job_is_saved_as_rqs_own_enqueue_saves_it(connection: redis.Redis) -> No
     assert connection.smembers("rq:queues") == {f"rq:queue:{QUEUE_NAME}".encode()}
     job = Job.fetch("event-2", connection=connection, serializer=JSONSerializer)
     assert (job.get_status(), job.args, job.timeout) == ("queued", [2], PROCESS_EVENT.timeout)
+
+
+@pytest.mark.parametrize("intervals", [None, [1, 2]])
+def test_a_mail_job_is_saved_as_rqs_own_enqueue_saves_it_in_one_round_trip(
+    connection: redis.Redis, intervals: list[int] | None
+) -> None:
+    # A split's e-mail job goes through the relay's script too (JobKind.enqueue_many).
+    SEND_MAIL.enqueue(
+        connection, 7, job_id="mail-7", description="send outbox message 8",
+        retry_intervals=intervals,
+    )  # fmt: skip
+    assert enqueue_mail(connection, 6) is True  # Redis loads the script on the first one
+    sent: list[object] = []
+    send = connection.connection_pool.connection_class.send_packed_command
+
+    def counted(self: object, *args: object, **kwargs: object) -> None:
+        sent.append(args)
+        send(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(connection.connection_pool.connection_class, "send_packed_command", counted)
+        assert enqueue_mail(connection, 8, retry_intervals=intervals) is True
+    assert len(sent) == 1
+    assert enqueue_mail(connection, 8, retry_intervals=intervals) is False
+    by_rq, ours = connection.hgetall("rq:job:mail-7"), connection.hgetall("rq:job:mail-8")
+    varying = {b"created_at", b"enqueued_at", b"data"}  # times, and the argument 7 vs 8
+    assert {k: v for k, v in ours.items() if k not in varying} == {
+        k: v for k, v in by_rq.items() if k not in varying
+    }
+    assert set(ours) == set(by_rq)
+    assert event_queue(connection).job_ids == ["mail-7", "mail-6", "mail-8"]
+    job = Job.fetch("mail-8", connection=connection, serializer=JSONSerializer)
+    assert (job.func_name, job.args, job.retry_intervals) == (
+        SEND_MAIL.name, [8], intervals or list(SEND_MAIL.retry_intervals),
+    )  # fmt: skip
 
 
 def test_many_events_in_one_call(connection: redis.Redis) -> None:
