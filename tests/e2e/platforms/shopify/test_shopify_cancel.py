@@ -7,8 +7,6 @@ the ledger and audit trail say what was done. Asking for more units than wait wr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +18,9 @@ from plugin.adapters.sql.merchants import MerchantRepository
 from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
 from plugin.usecases.cancelling import cancel_key, partial_cancel_key
 from tests.e2e.helpers import PluginDb, wait_for
-from tests.e2e.platforms.shopify.test_shopify_split import (
+from tests.e2e.platforms.shopify.stack import (
     connect_shop,
     plugin_releases,
-    running_stack,
     split_card_order,
 )
 from tests.e2e.test_cancel_line import TOKEN, _signed_in
@@ -35,21 +32,9 @@ from tests.integration.platforms.shopify.test_cancelling_sandbox import (
     warehouse,
 )
 from tests.integration.platforms.shopify.test_platform_sandbox import adjust, locations
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite")]  # a whole stack: one database
-
-
-@pytest.fixture
-def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
-    with running_stack(tmp_path, {}) as stack:
-        yield stack
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def _ask(session: requests.Session, url: str, data: dict[str, str]) -> requests.Response:

@@ -23,12 +23,12 @@ from plugin.platforms.shopify.webhooks import SUBSCRIBED_TOPICS
 from plugin.usecases.accounts import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_merchant
 from sandbox.shopify.app import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from tests.e2e.helpers import PluginDb, wait_for
+from tests.e2e.platforms.shopify.stack import SHOP_DOMAIN
 from tests.integration.sandbox_shopify.conftest import Shop, running_shop
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite")]  # a whole stack: one database
 
-SHOP_DOMAIN = "backorders-sandbox.myshopify.com"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -7,8 +7,6 @@ is sent Shopify's invoice for it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +18,9 @@ from plugin.core.model import StoreSettings
 from plugin.platforms.shopify.ids import number
 from plugin.ports import ReleaseState, SplitState
 from tests.e2e.helpers import PluginDb, wait_for
-from tests.e2e.platforms.shopify.test_shopify_split import (
+from tests.e2e.platforms.shopify.stack import (
     connect_shop,
     plugin_releases,
-    running_stack,
 )
 from tests.integration.platforms.shopify.test_linked_sandbox import (
     TAGGED,
@@ -37,21 +34,9 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     locations,
     order_gid,
 )
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite")]  # a whole stack: one database
-
-
-@pytest.fixture
-def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
-    with running_stack(tmp_path, {}) as stack:
-        yield stack
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def test_a_linked_store_splits_into_a_separate_order_once_and_releases_it(

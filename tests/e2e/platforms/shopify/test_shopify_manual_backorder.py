@@ -7,8 +7,6 @@ and 2 mugs arriving release them with the final capture."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +17,10 @@ from plugin.platforms.shopify.ids import number
 from plugin.ports import ReleaseState, SplitState
 from plugin.usecases.accounts import DEMO_EMAIL, ensure_demo_merchant
 from tests.e2e.helpers import PluginDb, wait_for
-from tests.e2e.platforms.shopify.test_shopify_split import (
+from tests.e2e.platforms.shopify.stack import (
+    captured,
     connect_shop,
     plugin_releases,
-    running_stack,
 )
 from tests.e2e.test_manual_backorder import TOKEN, _signed_in
 from tests.integration.platforms.shopify.test_manual_backorder_sandbox import _available
@@ -33,29 +31,9 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     order_gid,
     view,
 )
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite")]  # a whole stack: one database
-
-
-@pytest.fixture
-def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
-    with running_stack(tmp_path, {}) as stack:
-        yield stack
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
-
-
-def _captured(order: dict[str, Any]) -> list[str]:
-    return [
-        t["amountSet"]["shopMoney"]["amount"]
-        for t in order["transactions"]
-        if t["kind"] == "CAPTURE"
-    ]
 
 
 def test_two_of_five_mugs_on_backorder_by_hand_from_the_order_page(
@@ -101,7 +79,7 @@ def test_two_of_five_mugs_on_backorder_by_hand_from_the_order_page(
         (fo["status"], [n["remainingQuantity"] for n in fo["lineItems"]["nodes"]])
         for fo in after["fulfillmentOrders"]["nodes"]
     ] == [("ON_HOLD", [2]), ("OPEN", [3])]
-    assert _captured(after) == ["36.0"]
+    assert captured(after) == ["36.0"]
     assert _available(shop, "MUG-BLUE", warehouse) == -2
     assert f"{DEMO_EMAIL} put 2 units of order {name} on backorder by hand" in after["note"]
     releases = plugin_releases(plugin)
@@ -121,7 +99,7 @@ def test_two_of_five_mugs_on_backorder_by_hand_from_the_order_page(
     wait_for(released, what="the release", timeout=60)
     final = view(shop, gid_of(order_id))
     assert [fo["status"] for fo in final["fulfillmentOrders"]["nodes"]] == ["OPEN", "OPEN"]
-    assert _captured(final) == ["36.0", "24.0"]
+    assert captured(final) == ["36.0", "24.0"]
     assert final["displayFinancialStatus"] == "PAID"
 
 

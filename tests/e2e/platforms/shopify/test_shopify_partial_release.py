@@ -6,9 +6,7 @@ they are released with the final capture. The order's captures add up to its tot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +15,10 @@ import run
 from plugin.core.split import resplit_key
 from plugin.ports import ReleaseState, SplitState
 from tests.e2e.helpers import PluginDb, wait_for
-from tests.e2e.platforms.shopify.test_shopify_split import (
+from tests.e2e.platforms.shopify.stack import (
+    captured,
     connect_shop,
     plugin_releases,
-    running_stack,
     split_card_order,
 )
 from tests.integration.platforms.shopify.test_platform_sandbox import (
@@ -29,35 +27,15 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     locations,
     view,
 )
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.database("sqlite")]  # a whole stack: one database
-
-
-@pytest.fixture
-def shopify_stack(tmp_path: Path) -> Iterator[run.Stack]:
-    with running_stack(tmp_path, {}) as stack:
-        yield stack
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def _parts(order: dict[str, Any]) -> list[tuple[str, int]]:
     return [
         (fo["status"], sum(n["remainingQuantity"] for n in fo["lineItems"]["nodes"]))
         for fo in order["fulfillmentOrders"]["nodes"]
-    ]
-
-
-def _captured(order: dict[str, Any]) -> list[str]:
-    return [
-        t["amountSet"]["shopMoney"]["amount"]
-        for t in order["transactions"]
-        if t["kind"] == "CAPTURE"
     ]
 
 
@@ -93,7 +71,7 @@ def test_one_of_three_held_units_arrives_then_the_rest(
         ("INVENTORY_OUT_OF_STOCK", f"backorders-{order_id}-1"),
         ("INVENTORY_OUT_OF_STOCK", f"backorders-resplit-{held_id}"),
     }
-    assert _captured(partly) == ["12.0", "45.0"]  # the mug, then exactly 1 of 3 boards
+    assert captured(partly) == ["12.0", "45.0"]  # the mug, then exactly 1 of 3 boards
     assert partly["totalCapturableSet"]["shopMoney"]["amount"] == "90.0"
     assert sorted(partly["tags"]) == sorted(["backorder", f"#{name}-001", f"#{name}-002"])
     assert partly["metafield"]["jsonValue"][resplit_key(held_id)] == {
@@ -107,8 +85,8 @@ def test_one_of_three_held_units_arrives_then_the_rest(
     wait_for(lambda: released(waiting_id), what="the release of the rest", timeout=60)
     final = view(shop, gid_of(order_id))
     assert _parts(final) == [("OPEN", 1), ("OPEN", 1), ("OPEN", 2)]
-    assert _captured(final) == ["12.0", "45.0", "90.0"]
-    assert sum(Decimal(a) for a in _captured(final)) == Decimal("147.00")  # the order's total
+    assert captured(final) == ["12.0", "45.0", "90.0"]
+    assert sum(Decimal(a) for a in captured(final)) == Decimal("147.00")  # the order's total
     assert final["totalCapturableSet"]["shopMoney"]["amount"] == "0.0"
     assert final["displayFinancialStatus"] == "PAID"
     # One split, one re-split, one release each; no error for the merchant.
