@@ -30,7 +30,6 @@ order's note is not added again.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -57,8 +56,6 @@ from plugin.platforms.shopify.ids import gid, number
 from plugin.platforms.shopify.linked import LINKED, LinkedSplits, order_of, origin_of
 from plugin.platforms.shopify.mapping import (
     BACKORDER_TAG,
-    METAFIELD_KEY,
-    METAFIELD_NAMESPACE,
     ORDER_FIELDS,
     STATUS_NAMES,
     authorisation,
@@ -77,6 +74,7 @@ from plugin.platforms.shopify.mapping import (
     money,
     open_fulfillment_orders,
     order_from_data,
+    splits_metafield,
     splits_of,
 )
 from plugin.platforms.shopify.resplitting import recorded_parts, split_off
@@ -387,15 +385,7 @@ class ShopifyPlatform(ShopifyCatalogue):
             return
         splits[plan.split_key or ""] = entry
         variables: dict[str, Any] = {
-            "metafields": [
-                {
-                    "ownerId": data["id"],
-                    "namespace": METAFIELD_NAMESPACE,
-                    "key": METAFIELD_KEY,
-                    "type": "json",
-                    "value": json.dumps(splits, sort_keys=True),
-                }
-            ],
+            "metafields": [splits_metafield(data["id"], splits)],
             "order": data["id"],
             "tags": tags,
         }

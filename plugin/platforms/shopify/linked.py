@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,6 @@ from plugin.platforms.shopify.edits import edit_quantities
 from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.mapping import (
     BACKORDER_TAG,
-    METAFIELD_KEY,
     METAFIELD_NAMESPACE,
     ORDER_FIELDS,
     authorisation,
@@ -53,6 +53,7 @@ from plugin.platforms.shopify.mapping import (
     money,
     open_fulfillment_orders,
     order_from_data,
+    splits_metafield,
     splits_of,
 )
 
@@ -111,21 +112,11 @@ def order_of(data: Mapping[str, Any]) -> Order:
     if origin is None:
         return order
     status = Status.NEW_BACKORDER if order.status is Status.ON_HOLD else order.status
-    return Order(
-        id=order.id,
+    return replace(
+        order,
         number=str(origin.get("number") or order.number),
         status=status,
-        currency=order.currency,
-        created_at=order.created_at,
-        customer=order.customer,
-        payment_state=order.payment_state,
-        payment_method=order.payment_method,
-        billing=order.billing,
-        shipping=order.shipping,
-        lines=order.lines,
-        total=order.total,
         links=Links(parent_id=str(origin["order"]), is_backorder_order=True),
-        payment_expires_at=order.payment_expires_at,
     )
 
 
@@ -332,15 +323,7 @@ class LinkedSplits:
         answer = self.client.execute(
             RECORD,
             {
-                "metafields": [
-                    {
-                        "ownerId": data["id"],
-                        "namespace": METAFIELD_NAMESPACE,
-                        "key": METAFIELD_KEY,
-                        "type": "json",
-                        "value": json.dumps(splits, sort_keys=True),
-                    }
-                ],
+                "metafields": [splits_metafield(data["id"], splits)],
                 "order": data["id"],
                 "tags": tags,
             },

@@ -142,6 +142,17 @@ def splits_of(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     return value if isinstance(value, dict) else {}
 
 
+def splits_metafield(owner_id: str, splits: Mapping[str, Any]) -> dict[str, Any]:
+    """The `metafieldsSet` input that records `splits` (by split key) on the order `owner_id`."""
+    return {
+        "ownerId": owner_id,
+        "namespace": METAFIELD_NAMESPACE,
+        "key": METAFIELD_KEY,
+        "type": "json",
+        "value": json.dumps(splits, sort_keys=True),
+    }
+
+
 def hold_handle(split_key: str) -> str:
     """The handle of the fulfillment hold a split places (unique per app and fulfillment
     order, at most 64 characters)."""
