@@ -149,10 +149,16 @@ class ShopifyPlatform(ShopifyCatalogue):
     """A Shopify shop in domain terms (implements `plugin.ports.Platform`)."""
 
     def __init__(
-        self, client: ShopifyClient, *, public_url: str = "", split_mode: str = ""
+        self,
+        client: ShopifyClient,
+        *,
+        public_url: str = "",
+        split_mode: str = "",
+        webhook_ids: Sequence[int | str] = (),
     ) -> None:
         self.client = client
         self.public_url = public_url.rstrip("/")
+        self.webhook_ids = frozenset(str(i) for i in webhook_ids)  # the subscriptions recorded
         self.split_mode = split_mode  # linked.SPLIT_MODES; '' = held (the default)
         self._linked = LinkedSplits(self)
         self._orders: dict[str, dict[str, Any]] = {}  # the latest read of each order
@@ -712,11 +718,13 @@ class ShopifyPlatform(ShopifyCatalogue):
             after = page["pageInfo"]["endCursor"]
 
     def list_webhooks(self) -> list[WebhookInfo]:
-        """Our subscriptions (those delivering to us, when we know where that is)."""
+        """Our subscriptions: those we recorded, or delivering to our public URL (another
+        app's are not ours)."""
         return [
             WebhookInfo(id_, topic, "active", url)
             for id_, topic, url in ShopifyConnection(self.client).list_webhooks()
-            if not self.public_url or url.startswith(self.public_url + "/")
+            if id_ in self.webhook_ids
+            or (self.public_url and url.startswith(self.public_url + "/"))
         ]
 
     def activate_webhook(self, webhook_id: str) -> None:

@@ -122,7 +122,12 @@ class ShopifyCatalogue:
         ]
 
     def _variants_of(self, product_ids: Sequence[int]) -> dict[int, list[Mapping[str, Any]]]:
-        found: dict[int, list[Mapping[str, Any]]] = {}
+        return {
+            p: list(node["variants"]["nodes"]) for p, node in self._products(product_ids).items()
+        }
+
+    def _products(self, product_ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
+        found: dict[int, Mapping[str, Any]] = {}
         ids = list(dict.fromkeys(int(p) for p in product_ids))
         for start in range(0, len(ids), 10):  # each product may bring 100 variants
             chunk = ids[start : start + 10]
@@ -131,16 +136,21 @@ class ShopifyCatalogue:
             )["nodes"]
             for node in nodes:
                 if node:
-                    found[int(number(node["id"]))] = list(node["variants"]["nodes"])
+                    found[int(number(node["id"]))] = node
         return found
 
     def expand_products(self, product_ids: Sequence[int]) -> list[tuple[int, int | None]]:
-        """Each product and each of its variants (by inventory item)."""
-        variants = self._variants_of(product_ids)
+        """Each product and, after one with variants of its own (not only the default one), each
+        of its variants (by inventory item): a product with only its default variant is a
+        simple product, named alone."""
+        products = self._products(product_ids)
         expanded: list[tuple[int, int | None]] = []
         for product_id in product_ids:
             expanded.append((int(product_id), None))
-            for variant in variants.get(int(product_id), []):
+            product = products.get(int(product_id))
+            if product is None or product.get("hasOnlyDefaultVariant"):
+                continue
+            for variant in product["variants"]["nodes"]:
                 expanded.append((int(product_id), int(number(variant["inventoryItem"]["id"]))))
         return expanded
 

@@ -91,7 +91,12 @@ class ShopifyDriver:
             pause=access.pause,
             allow_private_addresses=access.allow_private_addresses,
         )
-        return ShopifyPlatform(client, public_url=access.public_url, split_mode=access.split_mode)
+        return ShopifyPlatform(
+            client,
+            public_url=access.public_url,
+            split_mode=access.split_mode,
+            webhook_ids=access.webhook_ids,
+        )
 
     def connection(
         self, base_url: str, consumer_key: str, consumer_secret: str, *, allow_private: bool
