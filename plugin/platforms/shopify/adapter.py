@@ -89,6 +89,7 @@ from plugin.ports import (
     ProductReading,
     Promise,
     PromiseState,
+    ReleaseAs,
     ShelfItem,
     WebhookInfo,
 )
@@ -136,6 +137,10 @@ INVOICE_MESSAGE = (
     "The items you ordered on backorder are in stock now. The card payment held for them has "
     "expired, so please pay the rest with the link below and we will ship them."
 )
+UNPAID_INVOICE_MESSAGE = (
+    "The items you ordered on backorder are in stock now. Please pay for them with the link "
+    "below and we will ship them."
+)
 NOTE = """mutation note($input: OrderInput!) { orderUpdate(input: $input) { order { id }
   userErrors { field message } } }"""
 ORDERS_SINCE = """query changed($query: String!, $after: String) {
@@ -143,6 +148,11 @@ ORDERS_SINCE = """query changed($query: String!, $after: String) {
     pageInfo { hasNextPage endCursor }
     nodes { id updatedAt displayFinancialStatus displayFulfillmentStatus cancelledAt closedAt
       lineItems(first: 30) { nodes { id quantity } } } } }"""
+
+
+def _owed(data: Mapping[str, Any]) -> Decimal:
+    """What the order still owes (`totalOutstandingSet`)."""
+    return money(data.get("totalOutstandingSet"), str(data["currencyCode"]))
 
 
 class ShopifyPlatform(ShopifyCatalogue):
@@ -490,7 +500,9 @@ class ShopifyPlatform(ShopifyCatalogue):
         value from an authorised payment, finally when nothing else of the order is held.
         Returns None, or, when the authorisation has lapsed (commonly after 7 days) and
         something is still owed, the order's status page, where the customer pays the balance:
-        the payment request sent to them instead of a capture that would fail."""
+        the payment request sent to them instead of a capture that would fail. Released to be
+        paid first (`ReleaseAs.UNPAID`) with nothing authorised and something owed, the same:
+        Shopify's invoice, once, and the status page."""
         order_number = self._order_number(order_id)
         data = self._read(order_number)
         if origin_of(data) is not None:
@@ -512,6 +524,10 @@ class ShopifyPlatform(ShopifyCatalogue):
         auth = authorisation(data)
         if authorisation_lapsed(data):
             self._request_payment(data, invoice_tag(order_id))
+            return str(data.get("statusPageUrl") or "") or None
+        if release_as == ReleaseAs.UNPAID and auth is None and _owed(data) > ZERO:
+            # Nothing authorised to capture (a bank transfer, say): the customer pays first.
+            self._request_payment(data, invoice_tag(order_id), UNPAID_INVOICE_MESSAGE)
             return str(data.get("statusPageUrl") or "") or None
         capturable = money(data.get("totalCapturableSet"), str(data["currencyCode"]))
         # The authorisation is not lowered when held units are cancelled (an order edit): never

@@ -20,6 +20,7 @@ from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.webhooks import parse
+from plugin.ports import ReleaseAs
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.integration.sandbox_shopify.conftest import Shop, running_shop
 from tests.unit.sandbox.receiver import Receiver
@@ -302,3 +303,31 @@ def test_notes_to_the_customer_write_nothing_and_missing_orders_are_not_found(sh
         platform.get_order("fo-999999999")
     with pytest.raises(NotFound):
         platform.release_order("fo-999999999", "processing", "k")
+
+
+def test_an_unpaid_held_part_released_unpaid_asks_the_customer_to_pay(shop: Shop) -> None:
+    """A bank-transfer order (pending, nothing authorised) split, its held part released to be
+    paid first: the hold is released and Shopify's invoice sent once for what the order owes,
+    and the release gives the order's status page, where the customer pays."""
+    name = shop.checkout([("MUG-BLUE", 1), ("BOARD-WALNUT", 3)], payment="manual")
+    order_id = number(order_gid(shop, name))
+    platform = ShopifyPlatform(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN))
+    order = platform.get_order(order_id)
+    assert order.payment_state is PaymentState.UNPAID
+    plan = plan_split(order, platform.get_stock(order), Policies())
+    held_id = platform.write_split(order, plan, backorder_order_id=None)
+    split = view(shop, gid_of(order_id))
+
+    link = platform.release_order(held_id, ReleaseAs.UNPAID, "release-unpaid")
+
+    released = view(shop, gid_of(order_id))
+    assert link == released["statusPageUrl"]
+    assert link == f"https://backorders-sandbox.myshopify.com/orders/{order_id}"
+    assert released["transactions"] == split["transactions"]  # nothing to capture
+    assert [fo["status"] for fo in released["fulfillmentOrders"]["nodes"]] == ["OPEN", "OPEN"]
+    assert f"backorders-invoice-{held_id}" in released["tags"]
+    # Repeated (a retry): the same page, no second invoice.
+    assert platform.release_order(held_id, ReleaseAs.UNPAID, "release-unpaid") == link
+    [invoice] = requests.get(f"{shop.url}/sandbox/shopify/invoices", timeout=5).json()
+    assert (invoice["order"], invoice["name"]) == (gid_of(order_id), f"#{name}")
+    assert invoice["customMessage"].startswith("The items you ordered on backorder are in stock")
