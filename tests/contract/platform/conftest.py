@@ -7,17 +7,16 @@
 - `toyshop`: the test-only platform of tests/platforms/toyshop, opened through the registry;
 - `woocommerce-sandbox`: the WooCommerce adapter against a `python -m sandbox.woocommerce` process;
 - `woocommerce-real` (marker `real_store`): the WooCommerce adapter against the store named by
-  `WOO_URL` etc. (tests/contract/woocommerce/conftest.py), skipped saying why when none is.
+  `WOO_URL` etc. (tests/contract/woocommerce/conftest.py), skipped saying why when none is;
+- `shopify-sandbox`: the Shopify driver against a `python -m sandbox.shopify` process (one per
+  run), its data made by the sandbox's product control, storefront checkouts and plain Admin
+  GraphQL calls, never by the adapter under test.
 
-A new platform adds its harness fixture here (e.g. `shopify_sandbox`, and a `real_store`-marked
-real one) and one line in `IMPLEMENTATIONS`; tests/README.md, "Adding a platform".
-
-`SHELF_IMPLEMENTATIONS` (fixture `shelf_store`, test_shelf.py) are those the shelf reads of the
-storefront widget run on: every implementation above, and Shopify on its sandbox process
-(`shopify-sandbox`). `CANCELLING_IMPLEMENTATIONS` (fixture `cancelling_store`, the cancel tests
-of test_backorder_orders.py) likewise: its harness makes products and orders, and Shopify joins
-`IMPLEMENTATIONS` once it passes the rest of the contract (unpaid release).
-`RESPLIT_IMPLEMENTATIONS` (fixture `resplit_store`, the partial release's re-split) likewise.
+A new platform adds its harness fixture here (and a `real_store`-marked real one) and one line in
+`IMPLEMENTATIONS`; tests/README.md, "The platform contract, and adding a platform". Where
+platforms differ in what they are, not in how well they do it, the harness says which way its
+store goes (`unpaid_status`, `stopped_webhooks_kept`, `holds_on_the_order`, `unpaid_keeps_units`,
+`payment_page`; harness.py) and the test asserts that way's exact outcome.
 """
 
 from __future__ import annotations
@@ -26,18 +25,17 @@ import contextlib
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from plugin.core.model import ProductRef
+from plugin.core.model import ProductRef, Status
 from plugin.errors import NotFound
 from plugin.platforms.registry import Registry
-from plugin.platforms.shopify.adapter import ShopifyPlatform
-from plugin.platforms.shopify.client import ShopifyClient
-from plugin.platforms.shopify.connect import ShopifyConnection
+from plugin.platforms.shopify import webhooks as shopify_webhooks
 from plugin.platforms.shopify.driver import SHOPIFY
 from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from plugin.platforms.woocommerce.signature import sign
@@ -51,6 +49,7 @@ from tests.integration.sandbox_shopify.conftest import Shop as ShopifyShop
 from tests.integration.sandbox_shopify.conftest import running_shop
 from tests.platforms.toyshop.driver import TOYSHOP
 from tests.platforms.toyshop.shop import create_shop, open_shop
+from tests.unit.sandbox.receiver import Receiver
 
 # (fixture name, marks): the implementations every contract test runs against, in this order.
 IMPLEMENTATIONS: list[tuple[str, tuple[pytest.MarkDecorator, ...]]] = [
@@ -58,12 +57,8 @@ IMPLEMENTATIONS: list[tuple[str, tuple[pytest.MarkDecorator, ...]]] = [
     ("toyshop_harness", ()),
     ("woocommerce_sandbox_harness", ()),
     ("woocommerce_real_harness", (pytest.mark.real_store,)),
+    ("shopify_sandbox_harness", ()),
 ]
-
-
-SHELF_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
-CANCELLING_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
-RESPLIT_IMPLEMENTATIONS = [*IMPLEMENTATIONS, ("shopify_sandbox_harness", ())]
 
 
 def _params(
@@ -81,24 +76,6 @@ def store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     return request.getfixturevalue(request.param)
 
 
-@pytest.fixture(params=_params(SHELF_IMPLEMENTATIONS))
-def shelf_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """An implementation the shelf reads run on, with products to make (harness.py)."""
-    return request.getfixturevalue(request.param)
-
-
-@pytest.fixture(params=_params(CANCELLING_IMPLEMENTATIONS))
-def cancelling_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """An implementation the cancel tests run on: `store`'s, and Shopify's (harness.py)."""
-    return request.getfixturevalue(request.param)
-
-
-@pytest.fixture(params=_params(RESPLIT_IMPLEMENTATIONS))
-def resplit_store(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    """An implementation a held part is split again on: `store`'s, and Shopify's."""
-    return request.getfixturevalue(request.param)
-
-
 # --- the in-memory fake -----------------------------------------------------------------------
 
 
@@ -107,6 +84,10 @@ class FakeHarness:
 
     name = "fake"
     allow_backorders, deny_backorders = ALLOW, DENY
+    unpaid_status = Status.ON_HOLD  # an unpaid order is placed on hold
+    stopped_webhooks_kept = True  # a webhook the store stops delivering stays, disabled
+    holds_on_the_order = False  # a split moves the backordered units to a new order
+    unpaid_keeps_units = False  # a pending order's units go back to the figure
     delivery_url = "http://127.0.0.1:9/webhooks/fake/424242"
 
     def __init__(self) -> None:
@@ -161,6 +142,9 @@ class FakeHarness:
     def disable_webhook(self, webhook_id: int) -> None:
         with self.session() as fake:
             fake.disable_webhook(str(webhook_id))
+
+    def payment_page(self, order_id: str) -> str | None:
+        return None  # the payment link names the order (`FakeStore.release_order`)
 
     def adopt(self, order_id: str) -> None:
         pass
@@ -224,6 +208,10 @@ class WooCommerceHarness:
     name = "woocommerce"
     webhooks = WOOCOMMERCE.webhooks
     allow_backorders, deny_backorders = "yes", "no"  # products.md `backorders`
+    unpaid_status = Status.ON_HOLD  # a bank transfer (`bacs`) order is placed "on-hold"
+    stopped_webhooks_kept = True  # webhooks.md: the store sets `status` "disabled" itself
+    holds_on_the_order = False  # a split moves the backordered units to a new order
+    unpaid_keeps_units = False  # a pending order's units go back to the figure
     # Nothing listens on port 9; a real store refuses to ping it (not an allowed port) and
     # keeps the webhook active (tests/contract/woocommerce/test_webhooks_admin.py).
     delivery_url = "http://127.0.0.1:9/webhooks/woocommerce/424242"
@@ -282,6 +270,9 @@ class WooCommerceHarness:
         # webhooks.md: `status` is writable; a store sets "disabled" itself after failures.
         self.woo.client().update_webhook(webhook_id, status="disabled")
 
+    def payment_page(self, order_id: str) -> str | None:
+        return None  # the order's `payment_url`, which names it (orders.md)
+
     def adopt(self, order_id: str) -> None:
         self.shop.adopt(order_id)
 
@@ -319,28 +310,68 @@ def woocommerce_real_harness(
 
 
 class ShopifySandboxHarness:
-    """The Shopify adapter (`ShopifyPlatform`) on a `python -m sandbox.shopify` process; its
-    products made with the sandbox's own control (`POST /sandbox/shopify/products`), as a
-    merchant makes them in the Shopify admin. A product is named as Backorders' records name a
-    Shopify line's: the product and its variant's inventory item."""
+    """The Shopify driver (`SHOPIFY.open`, `SHOPIFY.connection`) on a `python -m sandbox.shopify`
+    process; its products made with the sandbox's own control (`POST /sandbox/shopify/products`),
+    as a merchant makes them in the Shopify admin, its orders by storefront checkouts, and
+    everything else with plain Admin GraphQL calls. A product is named as Backorders' records
+    name a Shopify line's: the product and its variant's inventory item."""
 
     name = "shopify"
     allow_backorders, deny_backorders = "CONTINUE", "DENY"  # ProductVariant.inventoryPolicy
+    # A checkout paid by bank transfer is pending payment and unfulfilled: Shopify puts no hold
+    # on its fulfillment orders (`displayFulfillmentStatus` UNFULFILLED).
+    unpaid_status = Status.NEW
+    # Shopify deletes a subscription whose deliveries keep failing; `WebhookSubscription` has no
+    # status to pause one (schema 2025-01).
+    stopped_webhooks_kept = False
+    # The default split holds the backordered units on a held fulfillment order of the order,
+    # which stays one order with every line (README "What a split writes to Shopify").
+    holds_on_the_order = True
+    # An order's units stay committed until they ship or it is cancelled, paid or not.
+    unpaid_keeps_units = True
     webhooks = SHOPIFY.webhooks
     delivery_url = "http://127.0.0.1:9/webhooks/shopify/424242"
 
-    def __init__(self, url: str, run_id: str) -> None:
-        self.url = url
+    def __init__(self, sandbox: ShopifySandbox, run_id: str) -> None:
+        self.url = sandbox.url
+        self.deliveries = sandbox.deliveries
         self.run_id = f"{run_id}-{uuid.uuid4().hex[:6]}"  # unique names in the run's sandbox
         self.made = 0
         self.skus: dict[str, str] = {}  # product number -> its variant's SKU
-        self.shop = ShopifyShop(url)
+        self.shop = ShopifyShop(sandbox.url)
 
     def platform(self, *, webhook_ids: Sequence[int] = (), public_url: str = "") -> Platform:
-        return ShopifyPlatform(ShopifyClient(self.url, DEMO_ACCESS_TOKEN), public_url=public_url)
+        access = StoreAccess(1, self.url, "", DEMO_ACCESS_TOKEN, tuple(webhook_ids), public_url,
+                             allow_private_addresses=True)  # fmt: skip
+        return SHOPIFY.open(access)
 
     def connection(self) -> StoreConnection:
-        return ShopifyConnection(ShopifyClient(self.url, DEMO_ACCESS_TOKEN))
+        return SHOPIFY.connection(self.url, "", DEMO_ACCESS_TOKEN, allow_private=True)
+
+    def delivery(self, secret: str, topic: str, order_id: str) -> Delivery:
+        """The latest delivery the sandbox sent about the order (to the run's receiver,
+        subscribed to its order topics), as Shopify sends it, signed with `secret`."""
+        self.shop.flush()
+        sent = [
+            received for received in list(self.deliveries.requests)
+            if str(json.loads(received.body).get("id")) == order_id
+        ]  # fmt: skip
+        assert sent, f"no delivery about order {order_id}"
+        latest = max(sent, key=lambda r: json.loads(r.body)["updated_at"])  # the last if tied
+        headers = {k: v for k, v in latest.headers.items()
+                   if k.lower() not in (shopify_webhooks.HMAC_HEADER.lower(),
+                                        shopify_webhooks.TOPIC_HEADER.lower())}  # fmt: skip
+        headers[shopify_webhooks.HMAC_HEADER] = shopify_webhooks.sign(secret, latest.body)
+        headers[shopify_webhooks.TOPIC_HEADER] = SHOPIFY_TOPICS[topic]
+        return FakeDelivery(latest.body, headers)
+
+    def disable_webhook(self, webhook_id: int) -> None:
+        """What Shopify does to a subscription whose deliveries keep failing: deletes it."""
+        self.shop.data(
+            """mutation($id: ID!) { webhookSubscriptionDelete(id: $id) {
+              deletedWebhookSubscriptionId userErrors { message } } }""",
+            {"id": f"gid://shopify/WebhookSubscription/{webhook_id}"},
+        )
 
     def _make(
         self, name: str, stock: int | None, backorders: bool, price: str = "10.00", **options: Any
@@ -416,6 +447,22 @@ class ShopifySandboxHarness:
         )["order"]["note"]
         return [text for text in str(note or "").split("\n\n") if text]
 
+    def payment_page(self, order_id: str) -> str | None:
+        """The order's status page (`Order.statusPageUrl`), where its customer pays what it
+        owes; for a held part (`fo-<n>`), its order's."""
+        fulfillment = order_id.removeprefix("fo-")
+        if fulfillment != order_id:
+            order_id = self.shop.data(
+                "query($id: ID!) { fulfillmentOrder(id: $id) { orderId } }",
+                {"id": f"gid://shopify/FulfillmentOrder/{fulfillment}"},
+            )["fulfillmentOrder"]["orderId"].rsplit("/", 1)[1]
+        return str(
+            self.shop.data(
+                "query($id: ID!) { order(id: $id) { statusPageUrl } }",
+                {"id": f"gid://shopify/Order/{order_id}"},
+            )["order"]["statusPageUrl"]
+        )
+
     def adopt(self, order_id: str) -> None:
         pass  # the run's own sandbox process: nothing to remove
 
@@ -423,13 +470,30 @@ class ShopifySandboxHarness:
         return self.url
 
 
+@dataclass(frozen=True)
+class ShopifySandbox:
+    url: str
+    deliveries: Receiver  # every order topic's deliveries
+
+
+# The store's own topic of each neutral one the harness is asked for (webhooks.py `TOPICS`).
+SHOPIFY_TOPICS = {"order.updated": "orders/updated", "order.created": "orders/create"}
+
+
 @pytest.fixture(scope="session")
-def shopify_sandbox() -> Iterator[str]:
-    """One `python -m sandbox.shopify` process for the run (its products have unique names)."""
-    with running_shop() as shop:
-        yield shop.url
+def shopify_sandbox() -> Iterator[ShopifySandbox]:
+    """One `python -m sandbox.shopify` process for the run (its products have unique names),
+    its order topics subscribed (by another subscriber than the one under test) to a receiver."""
+    receiver = Receiver()
+    try:
+        with running_shop() as shop:
+            for topic in ("ORDERS_CREATE", "ORDERS_UPDATED"):
+                shop.subscribe(topic, receiver.url)
+            yield ShopifySandbox(shop.url, receiver)
+    finally:
+        receiver.close()
 
 
 @pytest.fixture
-def shopify_sandbox_harness(shopify_sandbox: str, run_id: str) -> ShopifySandboxHarness:
+def shopify_sandbox_harness(shopify_sandbox: ShopifySandbox, run_id: str) -> ShopifySandboxHarness:
     return ShopifySandboxHarness(shopify_sandbox, run_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from plugin.core.model import ProductRef
+from plugin.core.model import ProductRef, Status
 from plugin.ports import Delivery, Platform, StoreConnection, Webhooks
 
 
@@ -42,13 +42,24 @@ class Harness(ShelfHarness, Protocol):
     allow_backorders: str  # the platform's own backorder setting that allows them ...
     deny_backorders: str  # ... and the one that refuses them
     delivery_url: str  # where a webhook subscription may point (the store need not reach it)
+    unpaid_status: Status  # the status the store gives an order placed unpaid (`order`)
+    # Whether a webhook the store stops delivering stays, disabled (WooCommerce), or the store
+    # deletes it (Shopify, whose subscriptions have no status): `disable_webhook`.
+    stopped_webhooks_kept: bool
+    # Whether a split holds the backordered units on the original order itself, which keeps
+    # every line (Shopify's held fulfillment order), rather than moving them off it.
+    holds_on_the_order: bool
+    # Whether an order awaiting payment keeps its units taken from the store's figure (Shopify
+    # commits them until they ship or the order is cancelled) rather than giving them back.
+    unpaid_keeps_units: bool
 
     def connection(self) -> StoreConnection:
         """The store as the connect flow reaches it (`PlatformDriver.connection`)."""
         ...
 
     def order(self, lines: Sequence[tuple[ProductRef, int]], *, paid: bool) -> str:
-        """A customer's order: paid (ready to ship), or unpaid and held (a bank transfer)."""
+        """A customer's order: paid (ready to ship), or unpaid (a bank transfer), in the status
+        the store gives such an order (`unpaid_status`)."""
         ...
 
     def stock(self, ref: ProductRef) -> int | None:
@@ -65,7 +76,13 @@ class Harness(ShelfHarness, Protocol):
         ...
 
     def disable_webhook(self, webhook_id: int) -> None:
-        """The store stops delivering one of our webhooks (as after repeated failures)."""
+        """The store stops delivering one of our webhooks, as it does after repeated failures
+        (it disables it, or deletes it: `stopped_webhooks_kept`)."""
+        ...
+
+    def payment_page(self, order_id: str) -> str | None:
+        """The page the store keeps for an order, where its customer pays (read from the
+        store); None when a payment link is the platform's own making."""
         ...
 
     def adopt(self, order_id: str) -> None:

@@ -56,27 +56,32 @@ def test_release_unpaid_gives_a_payment_link_and_the_units_stay_promised(store: 
 
     url = platform.release_order(backorder_id, ReleaseAs.UNPAID, "release:unpaid")
 
-    assert isinstance(url, str) and url.startswith(store.base_url()) and backorder_id in url
+    page = store.payment_page(backorder_id)
+    if page is None:  # a payment link of the platform's own making, naming the order
+        assert isinstance(url, str) and url.startswith(store.base_url()) and backorder_id in url
+    else:  # the page the store keeps for the order, where its customer pays
+        assert url == page
     released = store.platform().get_order(backorder_id)
     assert (released.status, released.payment_state) == (Status.NEW, PaymentState.UNPAID)
-    # Awaiting payment, the order gave its units back to the figure, but they are promised.
-    assert store.stock(board) == 0
     line = backorder.lines[0]
     promise = Promise(backorder_id, ({"line_id": line.line_id, "product_id": board.product_id,
                                       "variant_id": None, "units": 2},))  # fmt: skip
     held = store.platform().held_units([promise])
+    # Awaiting payment, the units stay promised: the store keeps them taken from its figure,
+    # so nothing is held back; or it gave them back to the figure and the promise holds them.
+    after = -2 if store.unpaid_keeps_units else 0
+    assert store.stock(board) == after
     assert (dict(held.held), dict(held.states)) == (
-        {board: 2},
-        {backorder_id: PromiseState.HOLDING},
-    )
+        ({}, {backorder_id: PromiseState.SETTLED}) if store.unpaid_keeps_units
+        else ({board: 2}, {backorder_id: PromiseState.HOLDING})
+    )  # fmt: skip
     # Repeated: the same link, no change.
     assert store.platform().release_order(backorder_id, ReleaseAs.UNPAID, "release:unpaid") == url
     assert store.platform().get_order(backorder_id).status is Status.NEW
-    assert store.stock(board) == 0
+    assert store.stock(board) == after
 
 
-def test_split_a_backorder_order_again(resplit_store: Harness) -> None:
-    store = resplit_store  # also Shopify on its sandbox (conftest.py, RESPLIT_IMPLEMENTATIONS)
+def test_split_a_backorder_order_again(store: Harness) -> None:
     widget = store.product("Widget", price="10.00", stock=0, backorders=True)
     gadget = store.product("Gadget", price="4.00", stock=0, backorders=True)
     before, backorder_id = _split(store, [(widget, 3), (gadget, 2)], paid=True)
@@ -115,8 +120,7 @@ def test_split_a_backorder_order_again(resplit_store: Harness) -> None:
     assert [store.stock(ref) for ref in (widget, gadget)] == [-3, -2]
 
 
-def test_cancel_a_backorder_line_then_the_whole_order(cancelling_store: Harness) -> None:
-    store = cancelling_store  # every implementation, and Shopify (conftest.py)
+def test_cancel_a_backorder_line_then_the_whole_order(store: Harness) -> None:
     widget = store.product("Widget", price="10.00", stock=0, backorders=True)
     gadget = store.product("Gadget", price="4.00", stock=0, backorders=True)
     before, backorder_id = _split(store, [(widget, 3), (gadget, 2)], paid=True)
@@ -148,8 +152,7 @@ def test_cancel_a_backorder_line_then_the_whole_order(cancelling_store: Harness)
     assert [line.quantity for line in store.platform().get_order(original_id).lines] == [1]
 
 
-def test_reduce_a_backorder_line_gives_back_the_units_taken_off(cancelling_store: Harness) -> None:
-    store = cancelling_store  # every implementation, and Shopify (conftest.py)
+def test_reduce_a_backorder_line_gives_back_the_units_taken_off(store: Harness) -> None:
     widget = store.product("Widget", price="10.00", stock=0, backorders=True)
     gadget = store.product("Gadget", price="4.00", stock=0, backorders=True)
     _, backorder_id = _split(store, [(widget, 3), (gadget, 2)], paid=False)

@@ -18,15 +18,15 @@ def _seen(item: ShelfItem | None) -> tuple[object, ...]:
     return (item.figure.quantity, uncounted, item.backorders_allowed, item.variation_ids)
 
 
-def test_the_shelf_shows_published_products_and_nothing_else(shelf_store: ShelfHarness) -> None:
-    out = shelf_store.product("Stool", stock=0, backorders=True)
-    counted = shelf_store.product("Bench", stock=3, backorders=False)
-    loose = shelf_store.product("Cushion", backorders=False)  # stock not counted
-    draft = shelf_store.hidden_product("Draft stool", stock=0, backorders=True)
+def test_the_shelf_shows_published_products_and_nothing_else(store: ShelfHarness) -> None:
+    out = store.product("Stool", stock=0, backorders=True)
+    counted = store.product("Bench", stock=3, backorders=False)
+    loose = store.product("Cushion", backorders=False)  # stock not counted
+    draft = store.hidden_product("Draft stool", stock=0, backorders=True)
     refs = [out, counted, loose, draft]
     ids = [int(ref.product_id) for ref in refs] + [UNKNOWN]
 
-    shelf = shelf_store.platform().shelf_products(ids)
+    shelf = store.platform().shelf_products(ids)
 
     assert sorted(shelf) == sorted(ids)
     assert shelf[int(draft.product_id)] is None and shelf[UNKNOWN] is None
@@ -43,5 +43,5 @@ def test_the_shelf_shows_published_products_and_nothing_else(shelf_store: ShelfH
         assert item.id == int(ref.product_id)
 
 
-def test_the_shelf_of_nothing_asked_is_empty(shelf_store: ShelfHarness) -> None:
-    assert shelf_store.platform().shelf_products([UNKNOWN]) == {UNKNOWN: None}
+def test_the_shelf_of_nothing_asked_is_empty(store: ShelfHarness) -> None:
+    assert store.platform().shelf_products([UNKNOWN]) == {UNKNOWN: None}
