@@ -49,6 +49,13 @@ log = logging.getLogger(__name__)
 API_VERSION = "2025-01"
 DEFAULT_TIMEOUT = 30.0
 THROTTLED_RETRIES = 4  # THROTTLED answers waited out in place before RateLimited is raised
+# A query (never a mutation: one may have been carried out before its answer was lost) that
+# meets a transient fault (5xx, INTERNAL_SERVER_ERROR, a timeout) is sent again this many times,
+# after READ_BACKOFF, twice that, ... seconds (or the Retry-After asked, at most MAX_READ_WAIT):
+# a job reading dozens of orders then does not start over for one lost answer.
+READ_RETRIES = 2
+READ_BACKOFF = 0.5
+MAX_READ_WAIT = 10.0
 # Below this many points left in the bucket every worker holds back until they are restored, so
 # workers sharing the store's limiter stay inside one bucket instead of all meeting THROTTLED.
 LOW_WATER_POINTS = 100.0
@@ -124,6 +131,7 @@ class ShopifyClient:
         pause: Callable[[float], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         throttled_retries: int = THROTTLED_RETRIES,
+        read_retries: int = READ_RETRIES,
         low_water: float = LOW_WATER_POINTS,
         allow_private_addresses: bool = False,
     ) -> None:
@@ -150,6 +158,8 @@ class ShopifyClient:
         self.pause = pause
         self.sleep = sleep
         self.throttled_retries = throttled_retries
+        self.read_retries = read_retries
+        self.retried = 0  # queries sent again after a transient fault
         self.low_water = low_water
         self.calls = 0  # requests sent, counted before each is sent
         # A split reads its order and its products' stock on two threads (plugin/platforms/
@@ -212,7 +222,28 @@ class ShopifyClient:
 
     def execute(self, query: str, variables: Mapping[str, Any] | None = None) -> JSON:
         """Run a query or mutation and return its `data`; THROTTLED answers are waited out (at
-        most `throttled_retries` times, then RateLimited), other errors raised."""
+        most `throttled_retries` times, then RateLimited), a query's transient faults retried
+        (at most `read_retries` times), other errors raised."""
+        if _is_mutation(query):
+            return self._execute(query, variables)
+        failures = 0
+        while True:
+            try:
+                return self._execute(query, variables)
+            except TransientError as exc:
+                if failures >= self.read_retries or isinstance(exc, RateLimited):
+                    raise
+                wait = min(exc.retry_after or READ_BACKOFF * 2**failures, MAX_READ_WAIT)
+                failures += 1
+                with self._count_lock:
+                    self.retried += 1
+                log.info(
+                    "shopify read retried operation=%s reason=%s wait=%.2f",
+                    _operation_name(query), exc.reason, wait,
+                )  # fmt: skip
+                self.sleep(wait)
+
+    def _execute(self, query: str, variables: Mapping[str, Any] | None) -> JSON:
         operation = _operation_name(query)
         body: JSON = {"query": query, "variables": dict(variables or {})}
         attempt = 0
@@ -299,6 +330,10 @@ def _operation_name(query: str) -> str:
         return words[brace + 1]
     except (ValueError, IndexError):
         return "graphql"
+
+
+def _is_mutation(query: str) -> bool:
+    return query.lstrip().startswith("mutation")
 
 
 def _throttle_status(answer: Mapping[str, Any]) -> ThrottleStatus | None:
