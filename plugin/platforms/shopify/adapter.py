@@ -59,7 +59,6 @@ from plugin.platforms.shopify.mapping import (
     BACKORDER_TAG,
     METAFIELD_KEY,
     METAFIELD_NAMESPACE,
-    ORDER_FIELDS,
     STATUS_NAMES,
     authorisation,
     authorisation_lapsed,
@@ -79,7 +78,7 @@ from plugin.platforms.shopify.mapping import (
     order_from_data,
     splits_of,
 )
-from plugin.platforms.shopify.order_reads import read_orders
+from plugin.platforms.shopify.order_reads import read_order, read_orders
 from plugin.platforms.shopify.resplitting import recorded_parts, split_off
 from plugin.platforms.shopify.shelf import ShopifyShelf
 from plugin.platforms.shopify.stock_setting import set_available
@@ -103,7 +102,6 @@ log = logging.getLogger(__name__)
 REMEMBERED_ORDERS = 512
 REMEMBERED_PARENTS = 4096  # held part -> its order (a fulfillment order never changes order)
 
-ORDER_QUERY = f"query order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
 FULFILLMENT_ORDER_QUERY = (
     "query fulfillmentOrder($id: ID!) { fulfillmentOrder(id: $id) { id orderId } }"
 )
@@ -171,8 +169,9 @@ class ShopifyPlatform(ShopifyCatalogue):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _read(self, order_number: str) -> dict[str, Any]:
-        data = self.client.execute(ORDER_QUERY, {"id": gid("Order", order_number)})["order"]
+    def _read(self, order_number: str, *, whole: bool = False) -> dict[str, Any]:
+        """An order as the shop has it now (order_reads.py: small, whole when it is not)."""
+        data = read_order(self.client, gid("Order", order_number), whole=whole)
         if data is None:
             raise NotFound(f"order {order_number} does not exist", reason="not_found")
         return dict(self._remember(data))
@@ -226,8 +225,11 @@ class ShopifyPlatform(ShopifyCatalogue):
                 continue
         return orders
 
-    def _read_whole(self, order_gid: str) -> dict[str, Any]:
-        return self._read(number(order_gid))
+    def _read_whole(self, order_gid: str) -> dict[str, Any] | None:
+        try:
+            return self._read(number(order_gid), whole=True)
+        except NotFound:
+            return None
 
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         """Units the order committed per line: what its open fulfillment orders still ship

@@ -335,7 +335,9 @@ def test_a_query_meeting_transient_faults_is_sent_again_with_backoff(
     mocked: Any, hooks: Recorder
 ) -> None:
     mocked.post(ENDPOINT, body="<html>Bad Gateway</html>", status=502)
-    internal = {"errors": [{"message": "Internal", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}
+    internal = {
+        "errors": [{"message": "Internal", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+    }
     mocked.post(ENDPOINT, json=internal, status=500, headers={"Retry-After": "3"})
     mocked.post(ENDPOINT, json=ORDER)
     client = make(hooks)
