@@ -163,6 +163,17 @@ def test_throttled_too_often_raises_rate_limited_with_the_wait(
     assert [e for e in hooks.events if e[0] == "pause"] == [("pause", 2.02), ("pause", 2.02)]
 
 
+def test_ten_throttled_answers_are_waited_out_by_default(mocked: Any, hooks: Recorder) -> None:
+    # Workers sharing a bucket meet THROTTLED in turn; nothing ran, so waiting is safe.
+    for _ in range(10):
+        mocked.post(ENDPOINT, json=THROTTLED)
+    mocked.post(ENDPOINT, json={**ORDER, "extensions": cost(1500.0)})
+    client = make(hooks)
+
+    assert client.execute(QUERY, {"id": "x"})["order"]["name"] == "#1001"
+    assert (client.calls, client.throttled) == (11, 10)
+
+
 def test_an_emptied_bucket_waits_for_one_point_at_least(mocked: Any, hooks: Recorder) -> None:
     drained = {"errors": THROTTLED["errors"], "extensions": cost(0.0, requested=0, actual=None)}
     mocked.post(ENDPOINT, json=drained)
