@@ -172,6 +172,10 @@ class ShopifyClient:
         self.throttled = 0  # THROTTLED answers met
         self.cost = 0.0  # actual query cost spent, as the answers report it
         self.last_status: ThrottleStatus | None = None
+        # Requested cost per operation, as answers said: a THROTTLED answer that says 0 (a
+        # bucket emptied under us) waits for what the query will ask, not for one point, so
+        # the workers released by the pause do not all meet THROTTLED again at once.
+        self._requested: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"ShopifyClient({self.shop_url!r})"
@@ -269,7 +273,7 @@ class ShopifyClient:
                         f"holds ({status.maximum:g})",
                         reason="query_too_costly",
                     )
-                wait = _throttled_wait(answer, status)
+                wait = _throttled_wait(answer, status, self._requested.get(operation))
                 if attempt >= self.throttled_retries:
                     raise RateLimited(
                         f"{operation}: THROTTLED after {attempt + 1} tries",
@@ -282,6 +286,9 @@ class ShopifyClient:
                 continue
             with self._count_lock:
                 self.cost += _actual_cost(answer)
+                requested = _requested_cost(answer)
+                if requested:
+                    self._requested[operation] = requested
             if errors:
                 raise _graphql_error(operation, errors, answer.get("data"))
             if status is not None and status.available < self.low_water:
@@ -377,13 +384,17 @@ def _is_throttled(errors: Any) -> bool:
     return "THROTTLED" in _codes(errors)
 
 
-def _throttled_wait(answer: Mapping[str, Any], status: ThrottleStatus | None) -> float:
-    """Seconds until the bucket holds the requested cost again (1 s when it is not said)."""
+def _throttled_wait(
+    answer: Mapping[str, Any], status: ThrottleStatus | None, known: float | None = None
+) -> float:
+    """Seconds until the bucket holds the requested cost again (1 s when it is not said);
+    `known` is what the same operation requested before, for an answer that says 0."""
     requested = _requested_cost(answer)
     if status is None or requested is None:
         return 1.0
-    # A THROTTLED request that cost nothing (an emptied bucket) waits for one point at least.
-    wait = status.seconds_until(max(float(requested), 1.0))
+    # A THROTTLED request that cost nothing (an emptied bucket) waits for what the query asked
+    # before, else for one point at least.
+    wait = status.seconds_until(max(float(requested) or (known or 0.0), 1.0))
     return wait if math.isfinite(wait) else 1.0
 
 

@@ -185,6 +185,23 @@ def test_an_emptied_bucket_waits_for_one_point_at_least(mocked: Any, hooks: Reco
     assert ("pause", 0.01) in hooks.events
 
 
+def test_an_emptied_bucket_waits_for_what_the_query_asked_before(
+    mocked: Any, hooks: Recorder
+) -> None:
+    mocked.post(ENDPOINT, json={**ORDER, "extensions": cost(1500.0, requested=149, actual=31)})
+    drained = {"errors": THROTTLED["errors"], "extensions": cost(0.0, requested=0, actual=None)}
+    mocked.post(ENDPOINT, json=drained)
+    mocked.post(ENDPOINT, json={**ORDER, "extensions": cost(1500.0, requested=149, actual=31)})
+    client = make(hooks)
+
+    client.execute(QUERY, {"id": "x"})
+    client.execute(QUERY, {"id": "x"})
+
+    # 149 points at 100 a second, not one point: the others released with it would meet
+    # THROTTLED again at once.
+    assert [e for e in hooks.events if e[0] == "pause"] == [("pause", 1.49)]
+
+
 def test_a_bucket_running_low_holds_every_worker_until_it_refills(
     mocked: Any, hooks: Recorder
 ) -> None:
