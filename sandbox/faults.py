@@ -14,6 +14,8 @@ Every fault is off by default. Config keys (all optional, changeable at runtime 
 - ``delay_rate`` + ``delay_max_ms``: probability that a delivery is held back up to
   ``delay_max_ms`` milliseconds, so later deliveries overtake it (reordering).
 - ``fail_next``: the next N webhook deliveries fail without reaching the receiver.
+- ``api_fail_next``: the next N API requests are answered 503 (a fault at a chosen moment, where
+  ``error_rate`` picks moments at random).
 - ``delivery_delay_ms``: not a fault but how a real store delivers: each webhook waits in a
   queue this long before it is sent, as WooCommerce queues it in Action Scheduler and WP-Cron
   runs the queue later (see ``sandbox/woocommerce/delivery.py``). 0 (the default) sends at once.
@@ -46,6 +48,7 @@ _DEFAULTS: dict[str, Any] = {
     "delay_rate": 0.0,
     "delay_max_ms": 0,
     "fail_next": 0,
+    "api_fail_next": 0,
     "delivery_delay_ms": 0,
     "seed": None,
 }
@@ -134,6 +137,9 @@ class Faults:
             limited = self._rate_limited(consumer_key or "")
             if limited is not None:
                 return limited
+            if self._config["api_fail_next"] > 0:
+                self._config["api_fail_next"] -= 1
+                return _server_error(503)
             # Draw only when the fault is on, so seeded error sequences stay as they were.
             throttle_rate = self._config["throttle_rate"]
             if throttle_rate and self._api_rng.random() < throttle_rate:

@@ -245,6 +245,8 @@ class Settings:
     reconcile_interval: int = RECONCILE_INTERVAL
     delivery_delay_ms: int = DELIVERY_DELAY_MS  # WooCommerce's queue (Shopify sends at once)
     deadline: float = 2400.0  # seconds after the last order to become consistent
+    # Shopify: the store's default delivery condition (WooCommerce keeps the store's default).
+    shopify_delivery: str = "lines_complete"
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
 
@@ -456,6 +458,13 @@ def main(argv: list[str] | None = None) -> int:
         help="WooCommerce: how long each webhook waits in the sandbox's queue (0: sent at once);"
         " Shopify sends at once",
     )
+    parser.add_argument(
+        "--shopify-delivery",
+        choices=("lines_complete", "ship_available"),
+        default="lines_complete",
+        help="Shopify: the store's default delivery condition (ship_available releases part of"
+        " a held part)",
+    )
     parser.add_argument("--home", type=Path, help="instance folder (default: a temporary one)")
     args = parser.parse_args(argv)
     settings = Settings(
@@ -469,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         reconcile_interval=args.reconcile_interval,
         delivery_delay_ms=args.delivery_delay_ms,
         deadline=args.deadline,
+        shopify_delivery=args.shopify_delivery,
     )
     home = args.home or Path(tempfile.mkdtemp(prefix=f"bo-chaos-{args.platform}-"))
     # Ctrl-C or SIGTERM (also when started in the background) stops the stack cleanly.

@@ -14,9 +14,10 @@ fulfilling location, and the invariants read from the sandbox's own state (its d
   enough for every unit of the product ordered so far and a few more, with Shopify's
   `inventory_levels/update`.
 
-The store's default delivery condition is "lines complete" (a line is released only whole):
-releasing part of a held part is not built on Shopify yet (README, "Verified only against the
-sandbox, and not done yet"), and with one backordered line per order every release is whole.
+The store's default delivery condition is "lines complete" (a line is released only whole; with
+one backordered line per order every release is whole), chosen when partial release was not
+built on Shopify; `--shopify-delivery ship_available` runs with partial release
+(resplitting.py).
 
 The invariants (`violations`), in Shopify's terms:
 
@@ -49,6 +50,7 @@ from typing import Any
 import requests
 
 import run
+from plugin.core.model import DeliveryCondition
 from tests.e2e.chaos import NO_FAULTS, Settings
 
 CHAOS_FAULTS: dict[str, object] = {
@@ -408,7 +410,7 @@ class ShopifyChaos:
             for n in range(backorder_products(self.settings.orders))
         ]
         self.warehouse = warehouse
-        _lines_complete(stack, self.store_id(stack))
+        _delivery(stack, self.store_id(stack), DeliveryCondition(self.settings.shopify_delivery))
 
     def _product(
         self, title: str, sku: str, price: str, policy: str, location: str, stock: int
@@ -501,14 +503,13 @@ class ShopifyChaos:
         return self.retried  # the storefront and the sandbox's controls have no faults
 
 
-def _lines_complete(stack: run.Stack, store_id: int) -> None:
-    """The store's default delivery condition "lines complete", as on its settings page."""
+def _delivery(stack: run.Stack, store_id: int, condition: DeliveryCondition) -> None:
+    """The store's default delivery condition, as on its settings page."""
     import dataclasses
 
     from plugin.adapters.sql.db import Database
     from plugin.adapters.sql.stores import StoreRepository
     from plugin.adapters.vault import Vault
-    from plugin.core.model import DeliveryCondition
 
     config = stack.config()
     db = Database(config.database_url)
@@ -518,7 +519,7 @@ def _lines_complete(stack: run.Stack, store_id: int) -> None:
         assert store is not None
         stores.update_settings(
             store_id,
-            dataclasses.replace(store.settings, default_delivery=DeliveryCondition.LINES_COMPLETE),
+            dataclasses.replace(store.settings, default_delivery=condition),
         )
     finally:
         db.dispose()

@@ -56,7 +56,6 @@ from plugin.platforms.shopify.ids import gid, number
 from plugin.platforms.shopify.linked import LINKED, LinkedSplits, order_of, origin_of
 from plugin.platforms.shopify.mapping import (
     BACKORDER_TAG,
-    ORDER_FIELDS,
     STATUS_NAMES,
     authorisation,
     authorisation_lapsed,
@@ -77,6 +76,7 @@ from plugin.platforms.shopify.mapping import (
     splits_metafield,
     splits_of,
 )
+from plugin.platforms.shopify.order_reads import read_order, read_orders
 from plugin.platforms.shopify.resplitting import recorded_parts, split_off
 from plugin.platforms.shopify.shelf import ShopifyShelf
 from plugin.platforms.shopify.stock_setting import set_available
@@ -96,9 +96,11 @@ from plugin.ports import (
 
 log = logging.getLogger(__name__)
 
-REMEMBERED_ORDERS = 32  # latest reads kept: a job's writes and note start from them
+# Latest reads kept: a job's writes and note start from them, and allocation counts what the
+# parts it read in bulk committed from them (free_units) without reading them again.
+REMEMBERED_ORDERS = 512
+REMEMBERED_PARENTS = 4096  # held part -> its order (a fulfillment order never changes order)
 
-ORDER_QUERY = f"query order($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"
 FULFILLMENT_ORDER_QUERY = (
     "query fulfillmentOrder($id: ID!) { fulfillmentOrder(id: $id) { id orderId } }"
 )
@@ -172,6 +174,7 @@ class ShopifyPlatform(ShopifyCatalogue):
         self.split_mode = split_mode  # linked.SPLIT_MODES; '' = held (the default)
         self._linked = LinkedSplits(self)
         self._orders: dict[str, dict[str, Any]] = {}  # the latest read of each order
+        self._parents: dict[str, str] = {}  # fulfillment order number -> order number
         self._primary: str | None = None
 
     @property
@@ -180,21 +183,34 @@ class ShopifyPlatform(ShopifyCatalogue):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def _read(self, order_number: str) -> dict[str, Any]:
-        data = self.client.execute(ORDER_QUERY, {"id": gid("Order", order_number)})["order"]
+    def _read(self, order_number: str, *, whole: bool = False) -> dict[str, Any]:
+        """An order as the shop has it now (order_reads.py: small, whole when it is not)."""
+        data = read_order(self.client, gid("Order", order_number), whole=whole)
         if data is None:
             raise NotFound(f"order {order_number} does not exist", reason="not_found")
-        self._orders.pop(str(order_number), None)
-        self._orders[str(order_number)] = data
+        return dict(self._remember(data))
+
+    def _remember(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Keep an order's latest read, and which order each of its fulfillment orders is of."""
+        order_number = number(data["id"])
+        self._orders.pop(order_number, None)
+        self._orders[order_number] = data
         while len(self._orders) > REMEMBERED_ORDERS:  # a long-lived instance stays small
             self._orders.pop(next(iter(self._orders)))
-        return dict(data)
+        for fo in (data.get("fulfillmentOrders") or {}).get("nodes") or ():
+            self._parents[number(fo["id"])] = order_number
+        while len(self._parents) > REMEMBERED_PARENTS:
+            self._parents.pop(next(iter(self._parents)))
+        return data
 
     def _data(self, order_number: str) -> dict[str, Any]:
         return self._orders.get(str(order_number)) or self._read(order_number)
 
     def _parent_of(self, order_id: str) -> str:
-        """The order a `fo-<n>` backorder belongs to."""
+        """The order a `fo-<n>` backorder belongs to (remembered from an order read)."""
+        known = self._parents.get(fulfillment_order_number(order_id))
+        if known is not None:
+            return known
         data = self.client.execute(
             FULFILLMENT_ORDER_QUERY,
             {"id": gid("FulfillmentOrder", fulfillment_order_number(order_id))},
@@ -207,21 +223,27 @@ class ShopifyPlatform(ShopifyCatalogue):
         """An order, or (for `fo-<n>`) the part of one held for stock."""
         if not is_backorder_id(order_id):
             return order_of(self._read(order_id))  # a linked backorder order, or any order
-        data = self._read(self._parent_of(order_id))
-        wanted = fulfillment_order_number(order_id)
-        for fo in data["fulfillmentOrders"]["nodes"]:
-            if number(fo["id"]) == wanted:
-                return held_part(data, fo)
-        raise NotFound(f"backorder {order_id} is not on its order", reason="not_found")
+        return _part_of(self._read(self._parent_of(order_id)), order_id)
 
     def get_orders(self, order_ids: Sequence[str]) -> list[Order]:
+        """The orders (and held parts) that exist, in the order asked: a few bulk reads
+        (order_reads.py), not one or two requests each."""
         orders: list[Order] = []
-        for order_id in dict.fromkeys(str(i) for i in order_ids):
+        for order_id, data in read_orders(self.client, order_ids, self._read_whole):
+            data = self._remember(dict(data))
             try:
-                orders.append(self.get_order(order_id))
+                orders.append(
+                    _part_of(data, order_id) if is_backorder_id(order_id) else order_of(data)
+                )
             except NotFound:
                 continue
         return orders
+
+    def _read_whole(self, order_gid: str) -> dict[str, Any] | None:
+        try:
+            return self._read(number(order_gid), whole=True)
+        except NotFound:
+            return None
 
     def reduced_stock(self, order_id: str) -> Mapping[str, int]:
         """Units the order committed per line: what its open fulfillment orders still ship
@@ -302,11 +324,7 @@ class ShopifyPlatform(ShopifyCatalogue):
         """Units available at the primary location, where held fulfillment orders wait (stock
         at another location is not the fulfilling location's: never taken)."""
         item = self._items([ref]).get(ref.variant_id or "")
-        if item is None or not item["tracked"]:
-            return StockFigure(ref, None)
-        return StockFigure(
-            ref, available_at(item["inventoryLevels"]["nodes"], self.primary_location())
-        )
+        return StockFigure(ref, _figure(item, self.primary_location() if item else ""))
 
     def set_stock(self, pool: ProductRef, quantity: int) -> None:
         """Set the figure `stock_figure` reads (`available` at the primary location) to
@@ -622,10 +640,12 @@ class ShopifyPlatform(ShopifyCatalogue):
 
     def free_units(self, waiting: Sequence[Order], promises: Sequence[Promise]) -> FreeUnits:
         """Units free for the waiting held parts per inventory item: available at the
-        fulfilling (primary) location, plus what they committed there themselves. One read per
-        inventory item (`stock_figure`) and one per held part (`reduced_stock`)."""
+        fulfilling (primary) location, plus what they committed there themselves. One read of
+        the inventory items; the held parts as `get_orders` read them (remembered)."""
         refs = dict.fromkeys(line.ref for order in waiting for line in order.lines)
-        figures = {ref: self.stock_figure(ref).quantity for ref in refs}
+        items = self._items(refs)
+        primary = self.primary_location() if items else ""
+        figures = {ref: _figure(items.get(ref.variant_id or ""), primary) for ref in refs}
         taken: dict[ProductRef, int] = {}
         for order in waiting:
             reduced = self.reduced_stock(order.id)
@@ -751,3 +771,19 @@ class ShopifyPlatform(ShopifyCatalogue):
 
     def payment_state(self, order_id: str) -> PaymentState:
         return order_from_data(self._data(self._order_number(order_id))).payment_state
+
+
+def _part_of(data: Mapping[str, Any], order_id: str) -> Order:
+    """The held part `fo-<n>` of an order read."""
+    wanted = fulfillment_order_number(order_id)
+    for fo in data["fulfillmentOrders"]["nodes"]:
+        if number(fo["id"]) == wanted:
+            return held_part(data, fo)
+    raise NotFound(f"backorder {order_id} is not on its order", reason="not_found")
+
+
+def _figure(item: Mapping[str, Any] | None, location: str) -> int | None:
+    """An inventory item's `available` at `location` (None when its stock is not tracked)."""
+    if item is None or not item["tracked"]:
+        return None
+    return available_at(item["inventoryLevels"]["nodes"], location)

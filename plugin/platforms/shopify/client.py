@@ -48,7 +48,18 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2025-01"
 DEFAULT_TIMEOUT = 30.0
-THROTTLED_RETRIES = 4  # THROTTLED answers waited out in place before RateLimited is raised
+# THROTTLED answers waited out in place before RateLimited is raised. Nothing was executed, so
+# waiting is always safe; four was too few with four workers on one bucket (the chaos run, 200
+# orders: 63 jobs failed "THROTTLED after 5 tries" and started over), ten waits of a small read
+# (about 1.5 s each) stay far inside a job's 300 s.
+THROTTLED_RETRIES = 10
+# A query (never a mutation: one may have been carried out before its answer was lost) that
+# meets a transient fault (5xx, INTERNAL_SERVER_ERROR, a timeout) is sent again this many times,
+# after READ_BACKOFF, twice that, ... seconds (or the Retry-After asked, at most MAX_READ_WAIT):
+# a job reading dozens of orders then does not start over for one lost answer.
+READ_RETRIES = 2
+READ_BACKOFF = 0.5
+MAX_READ_WAIT = 10.0
 # Below this many points left in the bucket every worker holds back until they are restored, so
 # workers sharing the store's limiter stay inside one bucket instead of all meeting THROTTLED.
 LOW_WATER_POINTS = 100.0
@@ -124,6 +135,7 @@ class ShopifyClient:
         pause: Callable[[float], object] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         throttled_retries: int = THROTTLED_RETRIES,
+        read_retries: int = READ_RETRIES,
         low_water: float = LOW_WATER_POINTS,
         allow_private_addresses: bool = False,
     ) -> None:
@@ -150,6 +162,8 @@ class ShopifyClient:
         self.pause = pause
         self.sleep = sleep
         self.throttled_retries = throttled_retries
+        self.read_retries = read_retries
+        self.retried = 0  # queries sent again after a transient fault
         self.low_water = low_water
         self.calls = 0  # requests sent, counted before each is sent
         # A split reads its order and its products' stock on two threads (plugin/platforms/
@@ -158,6 +172,10 @@ class ShopifyClient:
         self.throttled = 0  # THROTTLED answers met
         self.cost = 0.0  # actual query cost spent, as the answers report it
         self.last_status: ThrottleStatus | None = None
+        # Requested cost per operation, as answers said: a THROTTLED answer that says 0 (a
+        # bucket emptied under us) waits for what the query will ask, not for one point, so
+        # the workers released by the pause do not all meet THROTTLED again at once.
+        self._requested: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"ShopifyClient({self.shop_url!r})"
@@ -212,7 +230,28 @@ class ShopifyClient:
 
     def execute(self, query: str, variables: Mapping[str, Any] | None = None) -> JSON:
         """Run a query or mutation and return its `data`; THROTTLED answers are waited out (at
-        most `throttled_retries` times, then RateLimited), other errors raised."""
+        most `throttled_retries` times, then RateLimited), a query's transient faults retried
+        (at most `read_retries` times), other errors raised."""
+        if _is_mutation(query):
+            return self._execute(query, variables)
+        failures = 0
+        while True:
+            try:
+                return self._execute(query, variables)
+            except TransientError as exc:
+                if failures >= self.read_retries or isinstance(exc, RateLimited):
+                    raise
+                wait = min(exc.retry_after or READ_BACKOFF * 2**failures, MAX_READ_WAIT)
+                failures += 1
+                with self._count_lock:
+                    self.retried += 1
+                log.info(
+                    "shopify read retried operation=%s reason=%s wait=%.2f",
+                    _operation_name(query), exc.reason, wait,
+                )  # fmt: skip
+                self.sleep(wait)
+
+    def _execute(self, query: str, variables: Mapping[str, Any] | None) -> JSON:
         operation = _operation_name(query)
         body: JSON = {"query": query, "variables": dict(variables or {})}
         attempt = 0
@@ -234,7 +273,7 @@ class ShopifyClient:
                         f"holds ({status.maximum:g})",
                         reason="query_too_costly",
                     )
-                wait = _throttled_wait(answer, status)
+                wait = _throttled_wait(answer, status, self._requested.get(operation))
                 if attempt >= self.throttled_retries:
                     raise RateLimited(
                         f"{operation}: THROTTLED after {attempt + 1} tries",
@@ -247,6 +286,9 @@ class ShopifyClient:
                 continue
             with self._count_lock:
                 self.cost += _actual_cost(answer)
+                requested = _requested_cost(answer)
+                if requested:
+                    self._requested[operation] = requested
             if errors:
                 raise _graphql_error(operation, errors, answer.get("data"))
             if status is not None and status.available < self.low_water:
@@ -301,6 +343,10 @@ def _operation_name(query: str) -> str:
         return "graphql"
 
 
+def _is_mutation(query: str) -> bool:
+    return query.lstrip().startswith("mutation")
+
+
 def _throttle_status(answer: Mapping[str, Any]) -> ThrottleStatus | None:
     cost = (answer.get("extensions") or {}).get("cost") or {}
     status = cost.get("throttleStatus")
@@ -338,13 +384,17 @@ def _is_throttled(errors: Any) -> bool:
     return "THROTTLED" in _codes(errors)
 
 
-def _throttled_wait(answer: Mapping[str, Any], status: ThrottleStatus | None) -> float:
-    """Seconds until the bucket holds the requested cost again (1 s when it is not said)."""
+def _throttled_wait(
+    answer: Mapping[str, Any], status: ThrottleStatus | None, known: float | None = None
+) -> float:
+    """Seconds until the bucket holds the requested cost again (1 s when it is not said);
+    `known` is what the same operation requested before, for an answer that says 0."""
     requested = _requested_cost(answer)
     if status is None or requested is None:
         return 1.0
-    # A THROTTLED request that cost nothing (an emptied bucket) waits for one point at least.
-    wait = status.seconds_until(max(float(requested), 1.0))
+    # A THROTTLED request that cost nothing (an emptied bucket) waits for what the query asked
+    # before, else for one point at least.
+    wait = status.seconds_until(max(float(requested) or (known or 0.0), 1.0))
     return wait if math.isfinite(wait) else 1.0
 
 

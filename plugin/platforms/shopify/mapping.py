@@ -49,7 +49,19 @@ LINES_PER_ORDER = 30  # lines read with an order (more is refused, saying so)
 FULFILLMENT_ORDERS_PER_ORDER = 5
 
 MONEY = "shopMoney { amount currencyCode }"
-ORDER_FIELDS = f"""
+TRANSACTIONS_PER_ORDER = 20
+
+
+def order_fields(
+    lines: int = LINES_PER_ORDER,
+    fulfillment_orders: int = FULFILLMENT_ORDERS_PER_ORDER,
+    fulfillment_lines: int = LINES_PER_ORDER,
+    transactions: int = TRANSACTIONS_PER_ORDER,
+) -> str:
+    """The fields an order is read with, its connections `first:` the sizes given (Shopify's
+    requested cost grows with each: shopify.dev "Cost calculation"). Each connection says
+    whether it has more (`truncated` tells), so a smaller read can be made whole again."""
+    return f"""
   id name createdAt updatedAt cancelledAt closedAt currencyCode email note tags statusPageUrl
   displayFinancialStatus displayFulfillmentStatus
   totalPriceSet {{ {MONEY} }}
@@ -57,22 +69,38 @@ ORDER_FIELDS = f"""
   totalOutstandingSet {{ {MONEY} }}
   paymentGatewayNames
   customer {{ id email }}
-  lineItems(first: {LINES_PER_ORDER}) {{
+  lineItems(first: {lines}) {{
     pageInfo {{ hasNextPage }}
     nodes {{ id sku name quantity currentQuantity
       originalUnitPriceSet {{ {MONEY} }}
       discountedTotalSet {{ {MONEY} }}
       variant {{ id inventoryPolicy inventoryItem {{ id tracked }} product {{ id }} }} }} }}
-  fulfillmentOrders(first: {FULFILLMENT_ORDERS_PER_ORDER}) {{ nodes {{
+  fulfillmentOrders(first: {fulfillment_orders}) {{ pageInfo {{ hasNextPage }} nodes {{
     id status assignedLocation {{ location {{ id }} }}
     fulfillmentHolds {{ id handle reason }}
-    lineItems(first: {LINES_PER_ORDER}) {{ nodes {{ id totalQuantity remainingQuantity
-      lineItem {{ id }} }} }} }} }}
-  transactions(first: 20) {{ id kind status createdAt amountSet {{ {MONEY} }}
+    lineItems(first: {fulfillment_lines}) {{ pageInfo {{ hasNextPage }}
+      nodes {{ id totalQuantity remainingQuantity lineItem {{ id }} }} }} }} }}
+  transactions(first: {transactions}) {{ id kind status createdAt amountSet {{ {MONEY} }}
     authorizationExpiresAt }}
   metafield(namespace: "{METAFIELD_NAMESPACE}", key: "{METAFIELD_KEY}") {{ value }}
   origin: metafield(namespace: "{METAFIELD_NAMESPACE}", key: "origin") {{ value }}
 """
+
+
+ORDER_FIELDS = order_fields()
+
+
+def truncated(data: Mapping[str, Any], transactions: int) -> bool:
+    """Whether an order read with `order_fields` left something out: a connection with a next
+    page, or as many transactions as were asked for (a list, without `pageInfo`)."""
+    fulfillment_orders = data["fulfillmentOrders"]
+    return (
+        bool(data["lineItems"]["pageInfo"]["hasNextPage"])
+        or bool(fulfillment_orders["pageInfo"]["hasNextPage"])
+        or any(fo["lineItems"]["pageInfo"]["hasNextPage"] for fo in fulfillment_orders["nodes"])
+        or len(data.get("transactions") or ()) >= transactions
+    )
+
 
 _PAYMENT = {
     "AUTHORIZED": PaymentState.AUTHORISED,

@@ -18,6 +18,7 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "delay_rate": 0.0,
     "delay_max_ms": 0,
     "fail_next": 0,
+    "api_fail_next": 0,
     "delivery_delay_ms": 0,
     "seed": None,
 }

@@ -145,6 +145,16 @@ def test_fail_next_counts_down_then_stops() -> None:
     assert faults.snapshot()["fail_next"] == 0
 
 
+def test_api_fail_next_answers_503_that_many_times_then_stops() -> None:
+    faults = Faults({"api_fail_next": 2})
+
+    answers = [faults.before_api_request("ck_a") for _ in range(3)]
+
+    assert [a.status_code if a is not None else None for a in answers] == [503, 503, None]
+    assert faults.snapshot()["api_fail_next"] == 0
+    assert faults.plan_delivery() == DeliveryPlan()  # deliveries are not touched
+
+
 def test_the_delivery_queue_delay_is_in_every_plan_and_changes_no_decision() -> None:
     config = {"seed": 9, "drop_rate": 0.3, "duplicate_rate": 0.3}
     plain = Faults(config)

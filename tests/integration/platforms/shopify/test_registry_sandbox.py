@@ -20,7 +20,7 @@ from tests.integration.sandbox_shopify.conftest import running_shop
 def test_registry_opens_a_shopify_store_behind_its_limiter(
     stores: StoreRepository, redis_client: redis.Redis
 ) -> None:
-    with running_shop("--bucket-size", "700", "--restore-rate", "5") as shop:
+    with running_shop("--bucket-size", "200", "--restore-rate", "5") as shop:
         store = stores.create(
             name="Sandbox shop",
             base_url=shop.url,
@@ -40,9 +40,9 @@ def test_registry_opens_a_shopify_store_behind_its_limiter(
         order = platform.get_order(number(order_gid(shop, name)))
         assert order.number == name
         assert redis_client.exists(limiter.bucket_key) == 1  # the request took a slot
-        # An order read asks for 641 points and spends about 40: the third read in a row
-        # finds too few of the 700 and is THROTTLED; every worker is paused until the bucket
-        # holds 641 again, and the read then succeeds.
+        # An order read asks for 149 points and spends about 30: the third read in a row
+        # finds too few of the 200 and is THROTTLED; every worker is paused until the bucket
+        # holds 149 again, and the read then succeeds.
         client = platform.client
         platform.get_order(order.id)
         platform.get_order(order.id)

@@ -163,6 +163,17 @@ def test_throttled_too_often_raises_rate_limited_with_the_wait(
     assert [e for e in hooks.events if e[0] == "pause"] == [("pause", 2.02), ("pause", 2.02)]
 
 
+def test_ten_throttled_answers_are_waited_out_by_default(mocked: Any, hooks: Recorder) -> None:
+    # Workers sharing a bucket meet THROTTLED in turn; nothing ran, so waiting is safe.
+    for _ in range(10):
+        mocked.post(ENDPOINT, json=THROTTLED)
+    mocked.post(ENDPOINT, json={**ORDER, "extensions": cost(1500.0)})
+    client = make(hooks)
+
+    assert client.execute(QUERY, {"id": "x"})["order"]["name"] == "#1001"
+    assert (client.calls, client.throttled) == (11, 10)
+
+
 def test_an_emptied_bucket_waits_for_one_point_at_least(mocked: Any, hooks: Recorder) -> None:
     drained = {"errors": THROTTLED["errors"], "extensions": cost(0.0, requested=0, actual=None)}
     mocked.post(ENDPOINT, json=drained)
@@ -172,6 +183,23 @@ def test_an_emptied_bucket_waits_for_one_point_at_least(mocked: Any, hooks: Reco
     client.execute(QUERY, {"id": "x"})
 
     assert ("pause", 0.01) in hooks.events
+
+
+def test_an_emptied_bucket_waits_for_what_the_query_asked_before(
+    mocked: Any, hooks: Recorder
+) -> None:
+    mocked.post(ENDPOINT, json={**ORDER, "extensions": cost(1500.0, requested=149, actual=31)})
+    drained = {"errors": THROTTLED["errors"], "extensions": cost(0.0, requested=0, actual=None)}
+    mocked.post(ENDPOINT, json=drained)
+    mocked.post(ENDPOINT, json={**ORDER, "extensions": cost(1500.0, requested=149, actual=31)})
+    client = make(hooks)
+
+    client.execute(QUERY, {"id": "x"})
+    client.execute(QUERY, {"id": "x"})
+
+    # 149 points at 100 a second, not one point: the others released with it would meet
+    # THROTTLED again at once.
+    assert [e for e in hooks.events if e[0] == "pause"] == [("pause", 1.49)]
 
 
 def test_a_bucket_running_low_holds_every_worker_until_it_refills(
@@ -289,7 +317,7 @@ def test_http_errors_are_mapped(
     else:
         mocked.post(ENDPOINT, json=body, status=status, headers={"Retry-After": "3"})
     with pytest.raises(kind) as raised:
-        ShopifyClient(SHOP, TOKEN).execute(QUERY, {"id": "x"})
+        ShopifyClient(SHOP, TOKEN, read_retries=0).execute(QUERY, {"id": "x"})
     assert type(raised.value) is kind
     assert isinstance(raised.value, BackordersError)
     assert raised.value.reason == reason
@@ -314,7 +342,7 @@ def test_graphql_errors_in_a_200_are_mapped(mocked: Any, code: str, kind: type[E
         json={"errors": [{"message": f"refused {code}", "extensions": {"code": code}}]},
     )
     with pytest.raises(kind) as raised:
-        ShopifyClient(SHOP, TOKEN).execute(QUERY, {"id": "x"})
+        ShopifyClient(SHOP, TOKEN, read_retries=0).execute(QUERY, {"id": "x"})
     assert type(raised.value) is kind
     assert f"refused {code}" in str(raised.value)
 
@@ -322,13 +350,57 @@ def test_graphql_errors_in_a_200_are_mapped(mocked: Any, code: str, kind: type[E
 def test_connection_errors_and_timeouts_are_transient(mocked: Any) -> None:
     mocked.post(ENDPOINT, body=requests.ConnectTimeout("slow"))
     mocked.post(ENDPOINT, body=requests.ConnectionError("refused"))
-    client = ShopifyClient(SHOP, TOKEN)
+    client = ShopifyClient(SHOP, TOKEN, read_retries=0)
     with pytest.raises(TransientError) as first:
         client.execute(QUERY, {"id": "x"})
     assert first.value.reason == "timeout"
     with pytest.raises(TransientError) as second:
         client.execute(QUERY, {"id": "x"})
     assert second.value.reason == "connection_error"
+
+
+def test_a_query_meeting_transient_faults_is_sent_again_with_backoff(
+    mocked: Any, hooks: Recorder
+) -> None:
+    mocked.post(ENDPOINT, body="<html>Bad Gateway</html>", status=502)
+    internal = {
+        "errors": [{"message": "Internal", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+    }
+    mocked.post(ENDPOINT, json=internal, status=500, headers={"Retry-After": "3"})
+    mocked.post(ENDPOINT, json=ORDER)
+    client = make(hooks)
+    assert client.execute(QUERY, {"id": "x"}) == ORDER["data"]
+    assert len(mocked.calls) == 3
+    assert client.retried == 2
+    # 0.5 s after the first fault, then the 3 s the shop asked for.
+    assert [e for e in hooks.events if e[0] == "sleep"] == [("sleep", 0.5), ("sleep", 3.0)]
+
+
+def test_a_query_failing_past_its_retries_raises_the_last_fault(
+    mocked: Any, hooks: Recorder
+) -> None:
+    for status in (503, 500, 502):
+        mocked.post(ENDPOINT, body="<html>down</html>", status=status)
+    client = make(hooks)
+    with pytest.raises(TransientError) as raised:
+        client.execute(QUERY, {"id": "x"})
+    assert raised.value.reason == "http_502"
+    assert len(mocked.calls) == 3  # the first try and READ_RETRIES (2) more
+    assert [e for e in hooks.events if e[0] == "sleep"] == [("sleep", 0.5), ("sleep", 1.0)]
+
+
+def test_a_mutation_meeting_a_transient_fault_is_not_sent_again(
+    mocked: Any, hooks: Recorder
+) -> None:
+    # It may have been carried out before its answer was lost: the job's ledger decides.
+    mocked.post(ENDPOINT, body="<html>Service Unavailable</html>", status=503)
+    client = make(hooks)
+    with pytest.raises(TransientError) as raised:
+        client.execute("mutation note($id: ID!) { tagsAdd(id: $id, tags: []) { node { id } } }")
+    assert raised.value.reason == "http_503"
+    assert len(mocked.calls) == 1
+    assert client.retried == 0
+    assert [e for e in hooks.events if e[0] == "sleep"] == []
 
 
 def test_redirects_are_not_followed(mocked: Any) -> None:
