@@ -62,7 +62,7 @@ from plugin.platforms.shopify.mapping import (
     available_at,
     backorder_id,
     backorder_mode,
-    captured,
+    capture_input,
     fulfillment_order_number,
     held_part,
     hold_handle,
@@ -73,6 +73,7 @@ from plugin.platforms.shopify.mapping import (
     money,
     open_fulfillment_orders,
     order_from_data,
+    shipped_capture,
     splits_metafield,
     splits_of,
 )
@@ -409,11 +410,11 @@ class ShopifyPlatform(ShopifyCatalogue):
         self, data: Mapping[str, Any], plan: Plan, fo_number: str, *, capture: bool = True
     ) -> None:
         """Our metafield and tags, set to the same values on a repeat (no write when they are
-        there), and the capture of what ships when one is due (`_shipped_capture`)."""
+        there), and the capture of what ships when one is due (`mapping.shipped_capture`)."""
         splits = splits_of(data)
         entry = {"number": plan.backorder_number or "", "fulfillment_order": fo_number}
         tags = [BACKORDER_TAG, f"#{plan.backorder_number}"]
-        shipped = self._shipped_capture(data, plan) if capture else None
+        shipped = shipped_capture(data, plan, final=False) if capture else None
         recorded = splits.get(plan.split_key or "") == entry
         if recorded and set(tags) <= set(data.get("tags") or ()) and shipped is None:
             return
@@ -436,39 +437,12 @@ class ShopifyPlatform(ShopifyCatalogue):
         if shipped is not None:
             log.info("shopify capture order=%s final=False", number(data["id"]))
 
-    def _shipped_capture(self, data: Mapping[str, Any], plan: Plan) -> dict[str, Any] | None:
-        """The capture of what ships now from an authorised payment, once (while nothing was
-        captured; a crash after it finds the capture and does not repeat it); None for a paid
-        order, which is not charged again."""
-        auth = authorisation(data)
-        if auth is None or captured(data) > ZERO or plan.original_totals is None:
-            return None
-        currency = str(data["currencyCode"])
-        amount = min(plan.original_totals.total, money(data.get("totalCapturableSet"), currency))
-        if amount <= ZERO:
-            return None
-        return {
-            "id": data["id"],
-            "parentTransactionId": auth["id"],
-            "amount": str(amount),
-            "currency": currency,
-            "finalCapture": False,
-        }
-
     def _capture(
         self, data: Mapping[str, Any], auth: Mapping[str, Any], amount: Decimal, *, final: bool
     ) -> None:
         self.client.mutate(
             CAPTURE,
-            {
-                "input": {
-                    "id": data["id"],
-                    "parentTransactionId": auth["id"],
-                    "amount": str(amount),
-                    "currency": data["currencyCode"],
-                    "finalCapture": final,
-                }
-            },
+            {"input": capture_input(data, auth, amount, final=final)},
             "orderCapture",
         )
         log.info("shopify capture order=%s final=%s", number(data["id"]), final)

@@ -53,6 +53,7 @@ from plugin.platforms.shopify.mapping import (
     money,
     open_fulfillment_orders,
     order_from_data,
+    shipped_capture,
     splits_metafield,
     splits_of,
 )
@@ -291,24 +292,12 @@ class LinkedSplits:
     def _capture_shipped(self, data: Mapping[str, Any], plan: Plan) -> None:
         """Capture what ships, once (nothing captured yet), finally: the authorisation's rest
         is not taken."""
-        auth = authorisation(data)
-        if auth is None or captured(data) > ZERO or plan.original_totals is None:
-            return
-        currency = str(data["currencyCode"])
-        amount = min(plan.original_totals.total, money(data.get("totalCapturableSet"), currency))
-        if amount <= ZERO:
+        capture = shipped_capture(data, plan, final=True)
+        if capture is None:
             return
         self.client.mutate(
             CAPTURE,
-            {
-                "input": {
-                    "id": data["id"],
-                    "parentTransactionId": auth["id"],
-                    "amount": str(amount),
-                    "currency": currency,
-                    "finalCapture": True,
-                }
-            },
+            {"input": capture},
             "orderCapture",
         )
         log.info("shopify capture order=%s final=True (linked split)", number(data["id"]))

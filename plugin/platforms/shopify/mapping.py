@@ -33,6 +33,7 @@ from plugin.core.model import (
     Links,
     Order,
     PaymentState,
+    Plan,
     ProductRef,
     Status,
     minor_unit,
@@ -394,6 +395,31 @@ def authorisation(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
 # then comes early or late, and a release after the real lapse still sends the invoice, because
 # the lapse itself is read from the shop's figures (`authorisation_lapsed`).
 AUTHORISATION_DAYS = 7
+
+
+def capture_input(
+    data: Mapping[str, Any], auth: Mapping[str, Any], amount: Decimal, *, final: bool
+) -> dict[str, Any]:
+    """`orderCapture`'s input: `amount` of the authorisation `auth` of the order `data`."""
+    return {
+        "id": data["id"],
+        "parentTransactionId": auth["id"],
+        "amount": str(amount),
+        "currency": str(data["currencyCode"]),
+        "finalCapture": final,
+    }
+
+
+def shipped_capture(data: Mapping[str, Any], plan: Plan, *, final: bool) -> dict[str, Any] | None:
+    """The capture of what ships now (the plan's original total) from an authorised payment,
+    once: None while something was captured already (a crash after it does not repeat it), for
+    a paid order (not charged again) and when nothing is left to capture."""
+    auth = authorisation(data)
+    if auth is None or captured(data) > ZERO or plan.original_totals is None:
+        return None
+    capturable = money(data.get("totalCapturableSet"), str(data["currencyCode"]))
+    amount = min(plan.original_totals.total, capturable)
+    return capture_input(data, auth, amount, final=final) if amount > ZERO else None
 
 
 def authorisation_expiry(data: Mapping[str, Any]) -> dt.datetime | None:
