@@ -27,10 +27,11 @@ from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.reports import recent_audited_orders, released_order_ids, splits_of_store
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.adapters.sql.stores import StoreRecord
+from plugin.core.cancellation import after_cancels
 from plugin.core.model import ProductPolicy, ProductRef, Status, minor_unit
 from plugin.core.split import hold_key
 from plugin.errors import BackordersError
-from plugin.ports import AdminLinks, OrderSummary, SplitRecord
+from plugin.ports import AdminLinks, CancelState, OrderSummary, SplitRecord
 from plugin.usecases.cancelling import cancel_key
 from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id, is_order_id, whole_number
@@ -190,9 +191,14 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
         [*(s.backorder_order_id or "" for s in splits), *(s.original_order_id for s in holds)],
     )
     policies = SqlPolicyStore(db).product_policies(store.id)
-    cancelled = {
-        c.cancel_key for c in SqlCancellationLedger(db).of_store(store.id) if c.removes_line
-    }
+    cancellations = SqlCancellationLedger(db).of_store(store.id)
+    cancelled = {c.cancel_key for c in cancellations if c.removes_line}
+    # Some units cancelled from a line (the cancel form, the customer's page): what waits is what
+    # those cancellations left, in order, as the cancel form counts it (`after_cancels`).
+    units_taken: dict[tuple[str, str], list[int]] = {}
+    for c in cancellations:
+        if c.units and c.state == CancelState.DONE and (c.outcome or {}).get("reduces_line"):
+            units_taken.setdefault((c.backorder_order_id, c.line_id), []).append(c.units)
     lines: list[BackorderLine] = []
     for split in [*splits, *holds]:
         held = split in holds
@@ -210,6 +216,16 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                 continue
             if cancel_key(waiting_id, str(line.get("line_id"))) in cancelled:
                 continue  # cancelled by the merchant (web/cancellations.py)
+            value = _waiting_value(line, quantity, held, currency)
+            taken = units_taken.get((waiting_id, str(line.get("line_id"))))
+            if taken and held:
+                quantity -= sum(taken)
+                value = _waiting_value(line, quantity, held, currency)
+            elif taken:
+                tax = Decimal(str((line.get("moved_amounts") or {}).get("tax", "0")))
+                value, _tax, quantity = after_cancels(value, tax, quantity, taken, currency)
+            if quantity <= 0:
+                continue
             ref = line.get("ref") or {}
             product_id = str(ref.get("product_id", ""))
             variant_id = ref.get("variant_id") or None
@@ -224,7 +240,7 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
                     product=product_name(order, product_id, variant_id),
                     customer=order.customer if order else "",
                     quantity=quantity,
-                    value=_waiting_value(line, quantity, held, currency),
+                    value=value,
                     currency=currency,
                     created_at=split.created_at,
                     age_days=max(0, (now - split.created_at).days),

@@ -522,3 +522,31 @@ def test_units_already_cancelled_are_no_longer_offered(
     assert response.status_code == 400 and _changes(app, redis_client) == before
     alice.post(path, {"reason": "the rest", "units": "1"}, token_from=path)
     assert ledger.get(alice_store.id, "cancel:101:l7:1of2") is not None
+
+
+def test_the_backorders_page_counts_only_the_units_still_waiting(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    """1 of 3 units cancelled: the page listed the line with all 3 units and their whole value
+    (its quantity came from the split alone), though only 2 wait."""
+    add_split(app, alice_store.id, "100", "101", [_line("7", 3, "10.00"), _line("8", 1, "5.00")])
+    ledger = SqlCancellationLedger(state(app).db)
+    ledger.request(
+        alice_store.id, "cancel:101:l7:1of3", backorder_order_id="101",
+        original_order_id="100", line_id="l7", product_id="7", variant_id=None, quantity=1,
+        reason="the customer", requested_by="the customer (c@example.com)", units=1,
+    )  # fmt: skip
+    page = f"/stores/{alice_store.id}/backorders"
+    # Not done yet: the store still has the 3 units.
+    assert "4 units · value 15.00" in alice.get(page).get_data(as_text=True)
+    ledger.advance(
+        alice_store.id, "cancel:101:l7:1of3", "done",
+        outcome={"reduces_line": True, "kept_quantity": 2, "amount": "3.33"},
+    )  # fmt: skip
+
+    html = alice.get(page).get_data(as_text=True)
+
+    assert "2 lines on 1 backorder order · 3 units · value 11.67" in html
+    row = html.split('data-product-id="7"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="num qty" data-label="Qty">2</td>' in row
+    assert '<td class="num value" data-label="Value">6.67 ' in row
