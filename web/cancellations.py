@@ -67,6 +67,12 @@ class CancellableLine:
         return units_value(self.waiting_total, self.waiting_tax, self.waiting, units, currency)
 
     @property
+    def label(self) -> str:
+        """The backorder order as the merchant knows it: its number (`1042-001`), not its id
+        (Shopify's held part is `fo-<n>`)."""
+        return str(self.split.plan.get("backorder_number") or f"#{self.split.backorder_order_id}")
+
+    @property
     def paid(self) -> bool:
         return self.split.plan.get("payment") == PaymentAction.PAID_FROM_ORIGINAL.value
 
@@ -279,14 +285,15 @@ def cancel_line(store_id: int, order_id: str, line_id: str) -> BaseResponse | st
     for audited in (order_id, found.split.original_order_id):
         audit.record(
             store.id, audited, "decision",
-            f"{merchant.email} asked to cancel {asked} on order #{order_id}. Reason: {reason}",
+            f"{merchant.email} asked to cancel {asked} on backorder order {found.label}. "
+            f"Reason: {reason}",
             cancel_key=key, requested_by=merchant.email,
         )  # fmt: skip
     try:
         enqueue_cancellation(state.redis, store.id, key, record.attempt)
         flash(
-            f"The backorder line is being cancelled in the store; order #{order_id} shows "
-            "the result here in a few seconds.",
+            f"The backorder line is being cancelled in the store; backorder order {found.label} "
+            "shows the result here in a few seconds.",
             "ok",
         )
     except redis.RedisError:

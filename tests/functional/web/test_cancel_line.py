@@ -48,6 +48,7 @@ def test_the_confirmation_page_says_what_will_happen(
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert '<dd id="cancel-quantity">2</dd>' in html
+    assert "<h1>Cancel a backorder line of backorder order 100-001</h1>" in html
     assert '<dd id="cancel-value">20.00</dd>' in html
     assert "The line is removed from the backorder order" in html
     assert "The customer was not charged for these units." in html
@@ -454,7 +455,7 @@ def test_some_units_are_recorded_under_their_own_key_and_one_job(
     order_page = alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True)
     assert (
         "alice@example.com asked to cancel 1 of the 2 backordered units of product 7 "
-        "(10.00) on order #101. Reason: Only one wanted"
+        "(10.00) on backorder order 100-001. Reason: Only one wanted"
     ) in order_page
     # Asked again (a second click): refused while the first is open, nothing more queued.
     before = _changes(app, redis_client)
