@@ -71,6 +71,7 @@ BACKORDER_PRICES = ("54.00", "8.75", "23.10", "31.00", "4.40", "66.60", "12.00",
 PAYMENTS = ("card", "card", "card", "paid")  # authorised at checkout three times in four
 HANDLE_PREFIX = "backorders-"  # our holds' handles (plugin/platforms/shopify/mapping.py)
 WHOLE_HOLD_PREFIX = "backorders-hold-"  # an order held whole: nothing could ship
+RESPLIT_PREFIX = "resplit:"  # a held part split again (plugin/core/split.py resplit_key)
 CENT = Decimal("0.01")
 
 
@@ -301,8 +302,11 @@ def _check_splits(
     number = int(order["_number"])
     problems: list[str] = []
     entries = split_entries(state, order)
-    if len(entries) > 1:
-        problems.append(f"order {name}: split {len(entries)} times, expected at most once")
+    # A partial release splits a held part again (`resplit:fo-<n>`, numbered on: -002, ...);
+    # the order itself is split at most once.
+    firsts = [key for key in entries if not key.startswith(RESPLIT_PREFIX)]
+    if len(firsts) > 1:
+        problems.append(f"order {name}: split {len(firsts)} times, expected at most once")
     recorded = sorted(str(e.get("number")) for e in entries.values())
     expected = [f"{number}-{n:03d}" for n in range(1, len(entries) + 1)]
     if recorded != expected:
@@ -313,7 +317,7 @@ def _check_splits(
         holders = our_holds.get(handle, [])
         if len(holders) > 1:
             problems.append(f"order {name}: split {key} holds {len(holders)} fulfillment orders")
-        if holders and holders != [str(entry.get("fulfillment_order"))]:
+        if holders and not set(holders) <= _parts_of(entries, key):
             problems.append(f"order {name}: split {key} recorded {entry}, held on {holders}")
         if f"#{entry.get('number')}" not in tags or "backorder" not in tags:
             problems.append(f"order {name}: tags {sorted(tags)} lack #{entry.get('number')}")
@@ -325,6 +329,22 @@ def _check_splits(
         elif handle not in keys:
             problems.append(f"order {name}: hold {handle} on {holders} not recorded as a split")
     return problems
+
+
+def _parts_of(entries: Mapping[str, Mapping[str, str]], key: str) -> set[str]:
+    """The fulfillment orders a split's hold may be on: the one recorded for it, and those its
+    re-splits recorded (splitting a held fulfillment order copies its holds to the new part)."""
+    parts: set[str] = set()
+    todo = [str(entries[key].get("fulfillment_order"))]
+    while todo:
+        part = todo.pop()
+        if part in parts:
+            continue
+        parts.add(part)
+        again = entries.get(f"{RESPLIT_PREFIX}fo-{part}")
+        if again is not None:
+            todo.append(str(again.get("fulfillment_order")))
+    return parts
 
 
 def _item_of(state: ShopState, line: Mapping[str, Any]) -> str | None:

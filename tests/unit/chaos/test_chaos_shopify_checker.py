@@ -89,7 +89,9 @@ class World:
         )
 
     def capture(self, order: dict[str, Any], amount: str) -> None:
-        [auth] = orders.transactions_of(self.shop, order)
+        [auth] = [
+            t for t in orders.transactions_of(self.shop, order) if t["kind"] == "AUTHORIZATION"
+        ]
         orders.capture(self.shop, order["id"], auth["id"], Decimal(amount), "USD", False)
 
     def receive(self, units: int) -> None:
@@ -230,3 +232,53 @@ def test_the_plan_is_seeded_with_at_most_one_backordered_line_per_order() -> Non
     arrivals = arrival_plan(random.Random(3), 300)
     assert sum(len(v) for v in arrivals.values()) == 15
     assert all(30 <= at < 300 for at in arrivals)
+
+
+def test_a_partial_release_with_its_re_split_passes() -> None:
+    """1 of 3 held boards arrives: the held fulfillment order is split (Shopify copies its holds
+    to the part split off), that part held again under the re-split's own handle and recorded
+    `-002`, the board that ships released and captured. The check named this "split 2 times"
+    and the first split's handle "held on" the re-split's part."""
+    world = World()
+    order = world.order(mugs=2, boards=3)
+    held = world.split(order)  # 3 boards wait on `held`
+    world.capture(order, "20.00")
+    [board] = [
+        e
+        for e in world.shop.children("fo_lines", world.shop.get(held, "FulfillmentOrder")["_lines"])
+        if e["remainingQuantity"]
+    ]
+    [result] = fulfillment.split(
+        world.shop,
+        [
+            {
+                "fulfillmentOrderId": held,
+                "fulfillmentOrderLineItems": [{"id": board["id"], "quantity": 1}],
+            }
+        ],
+    )
+    rest = result["remainingFulfillmentOrder"]
+    held_number = held.rsplit("/", 1)[-1]
+    fulfillment.hold(
+        world.shop,
+        rest["id"],
+        {"reason": "INVENTORY_OUT_OF_STOCK", "handle": f"backorders-resplit-fo-{held_number}"},
+        APP,
+    )
+    fulfillment.release_hold(world.shop, held, None, None, APP)
+    world.receive(1)
+    world.capture(order, "40.00")
+    number = order["_number"]
+    world.record(
+        order,
+        {
+            "1:1": {"number": f"{number}-001", "fulfillment_order": held},
+            f"resplit:fo-{held_number}": {
+                "number": f"{number}-002",
+                "fulfillment_order": rest["id"],
+            },
+        },
+    )
+    order["tags"] = ["backorder", f"#{number}-001", f"#{number}-002"]
+
+    assert world.check(order) == []
