@@ -246,7 +246,7 @@ class Settings:
     delivery_delay_ms: int = DELIVERY_DELAY_MS  # WooCommerce's queue (Shopify sends at once)
     deadline: float = 2400.0  # seconds after the last order to become consistent
     # Shopify: the store's default delivery condition (WooCommerce keeps the store's default).
-    shopify_delivery: str = "lines_complete"
+    shopify_delivery: str = "ship_available"
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
 
@@ -461,7 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--shopify-delivery",
         choices=("lines_complete", "ship_available"),
-        default="lines_complete",
+        default="ship_available",
         help="Shopify: the store's default delivery condition (ship_available releases part of"
         " a held part)",
     )

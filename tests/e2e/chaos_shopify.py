@@ -14,10 +14,9 @@ fulfilling location, and the invariants read from the sandbox's own state (its d
   enough for every unit of the product ordered so far and a few more, with Shopify's
   `inventory_levels/update`.
 
-The store's default delivery condition is "lines complete" (a line is released only whole; with
-one backordered line per order every release is whole), chosen when partial release was not
-built on Shopify; `--shopify-delivery ship_available` runs with partial release
-(resplitting.py).
+The store's default delivery condition is the stores' own default, "ship what is available",
+so a held part that stock covers only in part is released in part and the rest split off again
+(resplitting.py); `--shopify-delivery lines_complete` releases lines only whole.
 
 The invariants (`violations`), in Shopify's terms:
 
