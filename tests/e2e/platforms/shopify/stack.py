@@ -74,15 +74,20 @@ def split_card_order(plugin: PluginDb, store: Any, shop: Shop) -> tuple[str, str
     name = shop.checkout([("MUG-BLUE", 1), ("BOARD-WALNUT", 3)], payment="card")
     order_id = number(order_gid(shop, name))
     shop.flush()
+    held_id = split_done(plugin, store, order_id).backorder_order_id
+    assert held_id is not None and held_id.startswith("fo-")
+    return name, order_id, held_id
 
-    def split_done() -> Any:
+
+def split_done(plugin: PluginDb, store: Any, order_id: str) -> Any:
+    """The order's one split record, once the worker has done it."""
+
+    def done() -> Any:
         records = plugin.ledger.for_order(store.id, order_id)
         return records if records and records[0].state == SplitState.DONE else None
 
-    [record] = wait_for(split_done, what="the split", timeout=60)
-    held_id = record.backorder_order_id
-    assert held_id is not None and held_id.startswith("fo-")
-    return name, order_id, held_id
+    [record] = wait_for(done, what="the split", timeout=60)
+    return record
 
 
 def plugin_releases(plugin: PluginDb) -> Any:

@@ -16,11 +16,12 @@ import run
 from plugin.adapters.sql.merchants import StoreSettingsForm, save_store_settings
 from plugin.core.model import StoreSettings
 from plugin.platforms.shopify.ids import number
-from plugin.ports import ReleaseState, SplitState
+from plugin.ports import ReleaseState
 from tests.e2e.helpers import PluginDb, wait_for
 from tests.e2e.platforms.shopify.stack import (
     connect_shop,
     plugin_releases,
+    split_done,
 )
 from tests.integration.platforms.shopify.test_linked_sandbox import (
     TAGGED,
@@ -58,11 +59,7 @@ def test_a_linked_store_splits_into_a_separate_order_once_and_releases_it(
     order_id = number(order_gid(shop, name))
     shop.flush()
 
-    def split_done() -> Any:
-        records = plugin.ledger.for_order(store.id, order_id)
-        return records if records and records[0].state == SplitState.DONE else None
-
-    [record] = wait_for(split_done, what="the split", timeout=60)
+    record = split_done(plugin, store, order_id)
     new_id = record.backorder_order_id
     assert new_id is not None and not new_id.startswith("fo-")
     # Our own writes come back as webhooks (the edit, the capture, the new order), each twice.
