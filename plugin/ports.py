@@ -289,6 +289,14 @@ class CancellationRecord:
         return self.state != CancelState.DONE and self.error is None
 
     @property
+    def units_taken_off(self) -> int:
+        """The units this cancellation took off a line it kept (done, some units): what waits
+        on the line is lowered by them (`core.cancellation.after_cancels`); else 0."""
+        if self.state != CancelState.DONE or not (self.outcome or {}).get("reduces_line"):
+            return 0
+        return self.units or 0
+
+    @property
     def removes_line(self) -> bool:
         """The line is cancelled or being cancelled: only a refusal before the write keeps it.
         A cancellation of some units keeps the line (unless it asked for all it had left)."""

@@ -31,7 +31,7 @@ from plugin.core.cancellation import after_cancels
 from plugin.core.model import ProductPolicy, ProductRef, Status, minor_unit
 from plugin.core.split import hold_key
 from plugin.errors import BackordersError
-from plugin.ports import AdminLinks, CancelState, OrderSummary, SplitRecord
+from plugin.ports import AdminLinks, OrderSummary, SplitRecord
 from plugin.usecases.cancelling import cancel_key
 from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id, is_order_id, whole_number
@@ -197,8 +197,8 @@ def open_backorder_lines(store: StoreRecord, now: dt.datetime) -> list[Backorder
     # those cancellations left, in order, as the cancel form counts it (`after_cancels`).
     units_taken: dict[tuple[str, str], list[int]] = {}
     for c in cancellations:
-        if c.units and c.state == CancelState.DONE and (c.outcome or {}).get("reduces_line"):
-            units_taken.setdefault((c.backorder_order_id, c.line_id), []).append(c.units)
+        if c.units_taken_off:
+            units_taken.setdefault((c.backorder_order_id, c.line_id), []).append(c.units_taken_off)
     lines: list[BackorderLine] = []
     for split in [*splits, *holds]:
         held = split in holds

@@ -133,11 +133,7 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
         Decimal(str(amounts.get("total", "0"))),
         Decimal(str(amounts.get("tax", "0"))),
         int(line.get("backorder") or 0),
-        [
-            int(c.units or 0)
-            for c in partial
-            if c.state == CancelState.DONE and (c.outcome or {}).get("reduces_line")
-        ],
+        [c.units_taken_off for c in partial if c.units_taken_off],
         "",
     )
     if waiting <= 0:
