@@ -503,15 +503,26 @@ def reconcile_store(store_id: int) -> int:
         # tick runs it again (a failed job would also keep its unique id, blocking the store's
         # reconciliation until the failure expired).
         if isinstance(exc, RateLimited) and exc.retry_after:
-            limiter.pause(exc.retry_after)
+            with contextlib.suppress(redis.RedisError):
+                limiter.pause(exc.retry_after)
         log.warning(
             "reconcile store=%s transient reason=%s; the next pass retries", store_id, exc.reason
+        )
+        return 0
+    except redis.RedisError as exc:
+        # Redis away (restarting): the same, and what was recorded stays 'pending' in the inbox
+        # for the relay to queue once Redis is back.
+        log.warning(
+            "reconcile store=%s redis unavailable (%s); the next pass retries",
+            store_id,
+            type(exc).__name__,
         )
         return 0
     # A product.updated webhook may have been missed too: look again at every product that
     # open backorders wait for (each job is cheap when nothing arrived).
     for product_id in SqlReleaseLedger(rt.db).waiting_products(store_id):
-        enqueue_allocation(rt.redis, store_id, product_id)
+        with contextlib.suppress(redis.RedisError):  # the next pass looks again
+            enqueue_allocation(rt.redis, store_id, product_id)
     return result.added
 
 

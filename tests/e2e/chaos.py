@@ -216,7 +216,9 @@ class Plugin:
             for job_id in FailedJobRegistry(queue=queue).get_job_ids(cleanup=False):
                 try:
                     job = Job.fetch(job_id, connection=connection, serializer=queue.serializer)
-                    last = (job.exc_info or "").strip().splitlines()[-1:] or ["?"]
+                    result = job.latest_result()
+                    error = (result.exc_string if result else None) or ""
+                    last = error.strip().splitlines()[-1:] or ["?"]
                 except NoSuchJobError:
                     last = ["(expired)"]
                 described[job_id] = last[0]

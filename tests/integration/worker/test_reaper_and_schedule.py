@@ -232,3 +232,31 @@ def test_a_reconciliation_meeting_a_5xx_ends_quietly_and_the_next_pass_does_it(
     assert worker.reconcile_store(store_id) == 1
     [event] = InboxRepository(in_process.db).list(store_id)
     assert (event.resource_id, event.source) == (str(order["id"]), "reconcile")
+
+
+def test_a_reconciliation_losing_redis_midway_ends_quietly_and_the_relay_queues_its_event(
+    in_process: Instance, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Redis goes away (killed, restarting) after the store was read: the job must not fail (a
+    # failed job keeps its unique id and blocks the store's reconciliation until it expires).
+    store_id = in_process.store_id
+    checkpoint = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    in_process.stores.update(store_id, reconcile_checkpoint=checkpoint)
+    order = short_order(sandbox)  # its webhook never came
+
+    def redis_away(connection: redis.Redis, event_id: int) -> bool:
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(worker, "enqueue_event", redis_away)
+
+    assert worker.reconcile_store(store_id) == 0  # no exception: the job does not fail
+
+    store = in_process.stores.get(store_id)
+    assert store is not None and store.reconcile_checkpoint == checkpoint  # not moved on
+    [event] = InboxRepository(in_process.db).list(store_id)
+    assert (event.resource_id, event.source, event.status) == (
+        str(order["id"]),
+        "reconcile",
+        "pending",  # the relay puts it on the queue once Redis is back
+    )
+    assert in_process.redis.keys("rq:job:*") == []
