@@ -53,7 +53,13 @@ from plugin.platforms.shopify.catalogue import ShopifyCatalogue
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.connect import ShopifyConnection
 from plugin.platforms.shopify.ids import gid, number
-from plugin.platforms.shopify.linked import LINKED, LinkedSplits, order_of, origin_of
+from plugin.platforms.shopify.linked import (
+    LINKED,
+    LinkedSplits,
+    order_of,
+    origin_of,
+    written_mode,
+)
 from plugin.platforms.shopify.mapping import (
     BACKORDER_TAG,
     STATUS_NAMES,
@@ -336,20 +342,21 @@ class ShopifyPlatform(ShopifyCatalogue):
         return None  # a held part keeps its order's creation time
 
     def find_backorder_order(self, original_id: str, split_key: str) -> str | None:
-        """The part held under `split_key`: recorded in our metafield, or (before that was
-        written) the fulfillment order carrying our hold's handle; in the linked mode the
-        separate backorder order (linked.py)."""
-        if self.split_mode == LINKED:
-            return self._linked.find(original_id, split_key)
+        """The backorder of `split_key` in the mode it was written in, whatever the store's
+        mode is now: recorded in our metafield (a held part's fulfillment order, or a linked
+        order), else (written but not recorded yet) the fulfillment order carrying our hold's
+        handle, else the linked order carrying our tag (linked.py)."""
         data = self._read(original_id)
-        entry = splits_of(data).get(split_key)
-        if entry and entry.get("fulfillment_order"):
+        entry = splits_of(data).get(split_key) or {}
+        if entry.get("fulfillment_order"):
             return backorder_id(str(entry["fulfillment_order"]))
+        if entry.get("order"):
+            return str(entry["order"])
         handle = hold_handle(split_key)
         for fo in data["fulfillmentOrders"]["nodes"]:
             if any(h.get("handle") == handle for h in fo.get("fulfillmentHolds") or ()):
                 return backorder_id(number(fo["id"]))
-        return None
+        return self._linked.find(split_key)
 
     def backorder_numbers(self, original_id: str) -> list[str]:
         return sorted(e.get("number", "") for e in splits_of(self._read(original_id)).values())
@@ -361,9 +368,10 @@ class ShopifyPlatform(ShopifyCatalogue):
     ) -> str:
         """Hold the backordered units (unless `backorder_order_id` holds them already), then
         in one request record the split on the order and capture what ships; the held part's
-        id."""
+        id. A split goes on in the mode it was begun in (`written_mode`): the store's mode
+        decides only how a new one is written."""
         assert plan.split_key is not None and plan.backorder_number is not None
-        if self.split_mode == LINKED:
+        if written_mode(backorder_order_id, self.split_mode) == LINKED:
             return self._linked.write_split(
                 original, plan, backorder_order_id=backorder_order_id, summary=summary
             )

@@ -50,6 +50,7 @@ from plugin.platforms.shopify.mapping import (
     captured,
     hold_handle,
     invoice_tag,
+    is_backorder_id,
     money,
     open_fulfillment_orders,
     order_from_data,
@@ -103,6 +104,15 @@ def origin_of(data: Mapping[str, Any]) -> dict[str, str] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) and value.get("order") else None
+
+
+def written_mode(backorder_order_id: str | None, setting: str) -> str:
+    """The mode a split is written in: once its backorder exists, that backorder's (a held
+    part `fo-<n>` is HELD, an order of its own LINKED), so a split begun before the merchant
+    changed the setting goes on as it began; a new split takes the store's `setting`."""
+    if backorder_order_id is None:
+        return LINKED if setting == LINKED else HELD
+    return HELD if is_backorder_id(backorder_order_id) else LINKED
 
 
 def order_of(data: Mapping[str, Any]) -> Order:
@@ -224,12 +234,9 @@ class LinkedSplits:
         self.platform = platform
         self.client = platform.client
 
-    def find(self, original_id: str, split_key: str) -> str | None:
-        """The backorder order of `split_key`: recorded on the original, else (created but not
-        recorded yet) the order carrying our `backorders-<key>` tag."""
-        entry = splits_of(self.platform._read(original_id)).get(split_key) or {}
-        if entry.get("order"):
-            return str(entry["order"])
+    def find(self, split_key: str) -> str | None:
+        """The backorder order of `split_key` created but not recorded on its original yet:
+        the order carrying our `backorders-<key>` tag."""
         nodes = self.client.execute(FIND_BY_TAG, {"query": f"tag:'{hold_handle(split_key)}'"})[
             "orders"
         ]["nodes"]
