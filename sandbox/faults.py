@@ -16,6 +16,9 @@ Every fault is off by default. Config keys (all optional, changeable at runtime 
 - ``fail_next``: the next N webhook deliveries fail without reaching the receiver.
 - ``api_fail_next``: the next N API requests are answered 503 (a fault at a chosen moment, where
   ``error_rate`` picks moments at random).
+- ``api_fail_matching``: every API request whose body contains this text is answered 503 while
+  it is set ("" = off): a fault at a chosen step, such as one GraphQL mutation's root field
+  (honoured by the Shopify sandbox's GraphQL endpoint, `fails_body`).
 - ``delivery_delay_ms``: not a fault but how a real store delivers: each webhook waits in a
   queue this long before it is sent, as WooCommerce queues it in Action Scheduler and WP-Cron
   runs the queue later (see ``sandbox/woocommerce/delivery.py``). 0 (the default) sends at once.
@@ -49,6 +52,7 @@ _DEFAULTS: dict[str, Any] = {
     "delay_max_ms": 0,
     "fail_next": 0,
     "api_fail_next": 0,
+    "api_fail_matching": "",
     "delivery_delay_ms": 0,
     "seed": None,
 }
@@ -149,6 +153,12 @@ class Faults:
                 return _server_error(self._api_rng.choice(_SERVER_ERRORS))
         return None
 
+    def fails_body(self, body: str) -> Response | None:
+        """A 503 for an API request whose body contains ``api_fail_matching`` (while set)."""
+        with self._lock:
+            text = self._config["api_fail_matching"]
+        return _server_error(503) if text and text in body else None
+
     def _rate_limited(self, key: str) -> Response | None:
         limit = self._config["rate_limit_per_sec"]
         if not limit:
@@ -192,6 +202,10 @@ def _validate(key: str, value: Any) -> Any:
     if key == "seed":
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | str)):
             raise ValueError("seed must be an integer, a string or null")
+        return value
+    if key == "api_fail_matching":
+        if not isinstance(value, str):
+            raise ValueError("api_fail_matching must be a string")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{key} must be a number")

@@ -89,7 +89,9 @@ def graphql_endpoint(version: str) -> Response:
     if app is None:
         return _json({"errors": INVALID_TOKEN}, 401)
     bucket_key = f"{app.id}|{sandbox.shop.info.domain}"
-    fault = sandbox.faults.before_api_request(bucket_key)
+    fault = sandbox.faults.before_api_request(bucket_key) or sandbox.faults.fails_body(
+        request.get_data(as_text=True)
+    )
     if fault is not None:
         return _fault_response(fault.status_code, sandbox.bucket, bucket_key)
     body = _request_body()

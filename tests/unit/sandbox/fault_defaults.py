@@ -19,6 +19,7 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "delay_max_ms": 0,
     "fail_next": 0,
     "api_fail_next": 0,
+    "api_fail_matching": "",
     "delivery_delay_ms": 0,
     "seed": None,
 }

@@ -155,6 +155,19 @@ def test_api_fail_next_answers_503_that_many_times_then_stops() -> None:
     assert faults.plan_delivery() == DeliveryPlan()  # deliveries are not touched
 
 
+def test_api_fail_matching_answers_503_to_the_requests_naming_it_while_it_is_set() -> None:
+    faults = Faults({"api_fail_matching": "metafieldsSet"})
+
+    named = faults.fails_body('{"query": "mutation { metafieldsSet(metafields: []) { } }"}')
+    other = faults.fails_body('{"query": "mutation { tagsAdd(id: 1, tags: []) { } }"}')
+    assert (named.status_code if named is not None else None, other) == (503, None)
+    assert faults.fails_body("metafieldsSet") is not None  # again: until it is cleared
+    faults.update({"api_fail_matching": ""})
+    assert faults.fails_body("metafieldsSet") is None
+    with pytest.raises(ValueError, match="must be a string"):
+        faults.update({"api_fail_matching": 1})
+
+
 def test_the_delivery_queue_delay_is_in_every_plan_and_changes_no_decision() -> None:
     config = {"seed": 9, "drop_rate": 0.3, "duplicate_rate": 0.3}
     plain = Faults(config)
