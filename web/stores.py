@@ -24,7 +24,7 @@ from marshmallow import (
 from werkzeug.wrappers import Response
 
 from plugin.adapters.sql.merchants import StoreSettingsForm, alert_email, save_store_settings
-from plugin.adapters.sql.reports import inbox_counts
+from plugin.adapters.sql.reports import has_open_backorders, inbox_counts
 from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
 from plugin.core.rules import delivery_name
@@ -48,6 +48,11 @@ OVERSOLD_CHOICES = (
     (OversoldAction.HOLD, "Alert me and put the order on hold"),
 )
 EXAMPLE_NUMBER = "1042"
+# Said when the split mode changes while backorders are open (issue 16): each split keeps the
+# way it was written (plugin/platforms/shopify/linked.py `written_mode`).
+MODE_CHANGED_WITH_OPEN_BACKORDERS = (
+    "Open backorders keep the way they were split; the new way applies to new splits."
+)
 
 
 # -- stores page -----------------------------------------------------------------------------
@@ -294,9 +299,14 @@ def settings(store_id: int) -> Response | str | tuple[str, int]:
         except ValidationError as error:
             errors = form_errors(error)
         else:
+            default_mode = split_modes[0][0] if split_modes else ""
+            mode_changed = (store.split_mode or default_mode) != (form.split_mode or default_mode)
             save_store_settings(services().db, store.id, form)
             logger.info("event=settings_saved store_id=%s", store.id)
-            flash("Settings saved; they apply to the next order event.", "ok")
+            message = "Settings saved; they apply to the next order event."
+            if mode_changed and has_open_backorders(services().db, store.id):
+                message += f" {MODE_CHANGED_WITH_OPEN_BACKORDERS}"
+            flash(message, "ok")
             return redirect(url_for("stores.settings", store_id=store.id), code=303)
     example, example_errors = number_example(str(values["numbering_pattern"]))
     html = render_template(

@@ -113,3 +113,11 @@ def open_backorder_quantities(db: Database, store_id: int) -> dict[tuple[str, st
             key = (str(ref.get("product_id", "")), ref.get("variant_id") or None)
             totals[key] = totals.get(key, 0) + units
     return totals
+
+
+def has_open_backorders(db: Database, store_id: int) -> bool:
+    """Whether the store has a split being written or a backorder still waiting for stock."""
+    writing = ("planned", "backorder_created", "original_updated", "noted")
+    return bool(splits_of_store(db, store_id, states=writing)) or bool(
+        open_backorder_quantities(db, store_id)
+    )
