@@ -25,6 +25,10 @@ then writes, each step safe to repeat (Admin GraphQL 2025-01):
 5. `metafieldsSet` and `tagsAdd` on the original: `backorders.splits` gets the number and the
    new order per split key, the tags `backorder` and `#1042-001`.
 
+The store's mode decides only how a new split is written: a split goes on in the mode it was
+begun in (`written_mode`), and `ShopifyPlatform.find_backorder_order` finds a split of either
+mode, so a merchant switching modes while splits are open breaks none of them.
+
 Releasing the backorder order releases its holds and, while it owes money, sends Shopify's
 invoice (`orderInvoiceSend`) once, with its status page as the payment link.
 """
