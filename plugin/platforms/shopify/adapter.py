@@ -8,7 +8,8 @@ number of lines (measured on the sandbox: 7 requests, 184 cost points):
 1. `order` query (lines, fulfillment orders, transactions, our metafield)        get_order
 2. `nodes` query on the lines' inventory items (available per location)           get_stock
    (at the same time as 1 when the event named the products: read_order_and_products)
-3. `order` query again: is the split there already?        find_backorder_order
+3. `order` query again: is the split there already? (nothing on it: an `orders` search for
+   a linked order of the split key too; only when a split is resumed)  find_backorder_order
 4. `order` query: the current state the writes start from                         write_split
 5. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
    the backordered quantities: those units stay on the (now held) fulfillment order and what
