@@ -54,8 +54,8 @@ from plugin.adapters.queue.jobs import (
     enqueue_reconciliation,
     event_queue,
 )
-from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
 from plugin.adapters.queue.mail_sweep import requeue_unsent_mail
+from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
 from plugin.adapters.queue.relay import enqueue_event, enqueue_pending, requeue_vanished, run_relay
 from plugin.adapters.queue.retry import prepare_retry
 from plugin.adapters.queue.scheduler import ensure_schedules, schedule_periodic, start_guardian
@@ -71,7 +71,7 @@ from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.inbox import InboxRepository
-from plugin.adapters.sql.outbox import OutboxRepository, store_mail
+from plugin.adapters.sql.outbox import FAILED, OutboxRepository, store_mail
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.splits import SqlSplitLedger
@@ -436,7 +436,7 @@ def notifications(rt: Runtime) -> Notifications:
 
 def send_mail(message_id: int) -> str:
     """Send one outbox message by SMTP (or capture it in development); retried when the
-    SMTP server fails for now."""
+    SMTP server fails for now, and marked failed when the retries are used up."""
     rt = runtime()
     try:
         return deliver(
@@ -447,7 +447,11 @@ def send_mail(message_id: int) -> str:
             sender=rt.config.mail_from,
         )
     except TransientError as exc:
-        _prepare_retry(exc, None, rt)
+        gave_up = prepare_retry(exc)
+        if gave_up is not None:
+            # Settled, so the mail sweep (`requeue_pending`) never sends it once its failed
+            # job is gone, nor keeps looking at it; the merchant's outbox page shows why.
+            rt.outbox.finish(message_id, FAILED, gave_up)
         raise
 
 
