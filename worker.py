@@ -54,6 +54,7 @@ from plugin.adapters.queue.jobs import (
     enqueue_reconciliation,
     event_queue,
 )
+from plugin.adapters.queue.mail_sweep import requeue_unsent_mail
 from plugin.adapters.queue.reaper import reap_abandoned as reap_started_registry
 from plugin.adapters.queue.relay import enqueue_event, enqueue_pending, requeue_vanished, run_relay
 from plugin.adapters.queue.retry import prepare_retry
@@ -70,7 +71,7 @@ from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.inbox import InboxRepository
-from plugin.adapters.sql.outbox import OutboxRepository, store_mail
+from plugin.adapters.sql.outbox import FAILED, OutboxRepository, store_mail
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.splits import SqlSplitLedger
@@ -87,7 +88,9 @@ from plugin.usecases.notifying import KINDS, Notifications
 log = logging.getLogger("worker")
 
 WORKER_TTL = 35
-PENDING_OLDER_THAN = 30  # seconds an inbox event may stay 'pending' before it is re-enqueued
+# Seconds an inbox event may stay 'pending', or an outbox message 'queued' without a mail job,
+# before it is enqueued (again): both are what a Redis away at the moment of an enqueue leaves.
+PENDING_OLDER_THAN = 30
 # Seconds after its enqueue that an 'enqueued' event whose job is missing from Redis is enqueued
 # again (the job always exists from the moment the event is marked, so any age would do; this
 # keeps each pass to events that had time to be lost rather than in flight).
@@ -411,6 +414,7 @@ def notifications(rt: Runtime) -> Notifications:
             # without a job. The job id is fixed per message, so this never makes two.
             enqueue_mail(rt.redis, message_id)
         except redis.RedisError as exc:
+            # It stays queued: `requeue_pending` enqueues it once Redis is back.
             log.warning("mail id=%s not queued: %s", message_id, type(exc).__name__)
         return message_id
 
@@ -432,7 +436,7 @@ def notifications(rt: Runtime) -> Notifications:
 
 def send_mail(message_id: int) -> str:
     """Send one outbox message by SMTP (or capture it in development); retried when the
-    SMTP server fails for now."""
+    SMTP server fails for now, and marked failed when the retries are used up."""
     rt = runtime()
     try:
         return deliver(
@@ -443,7 +447,11 @@ def send_mail(message_id: int) -> str:
             sender=rt.config.mail_from,
         )
     except TransientError as exc:
-        _prepare_retry(exc, None, rt)
+        gave_up = prepare_retry(exc)
+        if gave_up is not None:
+            # Settled, so the mail sweep (`requeue_pending`) never sends it once its failed
+            # job is gone, nor keeps looking at it; the merchant's outbox page shows why.
+            rt.outbox.finish(message_id, FAILED, gave_up)
         raise
 
 
@@ -542,12 +550,14 @@ def reconcile_all() -> int:
 
 
 def requeue_pending() -> int:
-    """Enqueue inbox events left 'pending' (Redis was away when they arrived) and events whose
-    job Redis lost (it crashed or restarted); returns how many were queued."""
+    """Enqueue inbox events left 'pending' (Redis was away when they arrived), events whose
+    job Redis lost (it crashed or restarted), and the mail jobs of outbox messages missing for
+    either reason; returns how many were queued."""
     rt = runtime()
     schedule_periodic(rt.redis, "requeue_pending", rt.config.worker)
     pending = enqueue_pending(rt.db, rt.redis, older_than_s=PENDING_OLDER_THAN)
-    return pending + requeue_vanished(rt.db, rt.redis, older_than_s=VANISHED_OLDER_THAN)
+    vanished = requeue_vanished(rt.db, rt.redis, older_than_s=VANISHED_OLDER_THAN)
+    return pending + vanished + requeue_unsent_mail(rt.db, rt.redis, PENDING_OLDER_THAN)
 
 
 def check_delays_all() -> int:
@@ -601,6 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     db.migrate()
     enqueue_pending(db, connection, older_than_s=0)
     requeue_vanished(db, connection, older_than_s=0)
+    requeue_unsent_mail(db, connection, older_than_s=0)
     db.dispose()
     # Built once, before RQ's scheduler process is forked and before the first job.
     prepare()

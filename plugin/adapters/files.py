@@ -23,9 +23,18 @@ def private_folder(path: Path, *, tighten: bool = False) -> Path:
 
 def private_file(path: Path) -> Path:
     """Create `path` empty and owner-only unless it exists; an existing one loses group and
-    other access (it is ours: SQLite gives its -wal and -shm files the same mode)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
-    os.close(descriptor)
-    if path.stat().st_mode & 0o077:
-        path.chmod(FILE_MODE)
+    other access (it is ours: SQLite gives its -wal and -shm files the same mode).
+
+    An existing file is never opened: closing any descriptor of a file drops every POSIX lock
+    this process holds on it, so a second `Database` on the SQLite file would take the locks
+    of the first one's open connections away, and another process could then checkpoint and
+    reset the WAL under them, losing their commits (https://sqlite.org/howtocorrupt.html,
+    2.2; seen: a worker's sent e-mail read back as queued)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(FILE_MODE)
+    else:
+        os.close(descriptor)
     return path

@@ -102,6 +102,27 @@ class JobKind:
             created = connection.evalsha(_ENQUEUE_UNIQUE_SHA, len(keys), *keys, *arguments)
         return [bool(flag) for flag in created]
 
+    def enqueue_missing(
+        self, connection: redis.Redis, runs: Sequence[tuple[str, tuple[Any, ...], str]]
+    ) -> int:
+        """Enqueue again the runs `(job id, args, description)` whose job Redis no longer has;
+        returns how many were created. A job that exists in any state (queued, running,
+        waiting for a retry, failed) is left alone.
+
+        What a Redis that lost data (a crash within its fsync interval, a restart without
+        persistence, a flush) or was away at the moment of an enqueue leaves behind: nothing
+        else would ever run those. One round trip asks which jobs exist (EXISTS, pipelined);
+        one more enqueues the missing ones, where `unique` refuses an id that a concurrent
+        caller has just created. Raises redis.RedisError when Redis cannot be reached."""
+        if not runs:
+            return 0
+        pipeline = connection.pipeline(transaction=False)
+        for job_id, _args, _description in runs:
+            pipeline.exists(Job.key_for(job_id))
+        found = pipeline.execute()
+        missing = [run for run, exists in zip(runs, found, strict=True) if not exists]
+        return sum(self.enqueue_many(connection, missing))
+
 
 # RQ's `enqueue_call(unique=True)` costs two round trips per job: a pipeline registering the
 # queue name, then its atomic check-and-save script (rq/queue.py `enqueue_job`, rq/scripts.py).
@@ -323,16 +344,17 @@ def enqueue_cancellation(
     return job is not None
 
 
+def mail_run(message_id: int) -> tuple[str, tuple[Any, ...], str]:
+    """The `SEND_MAIL` run of one outbox message: (job id, args, description)."""
+    return mail_job_id(message_id), (message_id,), f"send outbox message {message_id}"
+
+
 def enqueue_mail(
     connection: redis.Redis, message_id: int, retry_intervals: Sequence[int] | None = None
 ) -> bool:
     """Enqueue `worker.send_mail(message_id)`; False when that job exists already. One round
     trip, as the relay enqueues events (`JobKind.enqueue_many`): it is every split's e-mail."""
-    [created] = SEND_MAIL.enqueue_many(
-        connection,
-        [(mail_job_id(message_id), (message_id,), f"send outbox message {message_id}")],
-        retry_intervals,
-    )
+    [created] = SEND_MAIL.enqueue_many(connection, [mail_run(message_id)], retry_intervals)
     return created
 
 

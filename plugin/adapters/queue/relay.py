@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 
 import redis
-from rq.job import Job
 from sqlalchemy.exc import SQLAlchemyError
 
 from plugin.adapters.queue.jobs import PROCESS_EVENT, event_job_id
@@ -33,13 +32,11 @@ def enqueue_event(connection: redis.Redis, event_id: int) -> bool:
 
 def enqueue_events(connection: redis.Redis, event_ids: Sequence[int]) -> list[bool]:
     """`enqueue_event` for many events in one round trip: whether each one's job was created."""
-    return PROCESS_EVENT.enqueue_many(
-        connection,
-        [
-            (event_job_id(event_id), (event_id,), f"process inbox event {event_id}")
-            for event_id in event_ids
-        ],
-    )
+    return PROCESS_EVENT.enqueue_many(connection, [_event_run(event_id) for event_id in event_ids])
+
+
+def _event_run(event_id: int) -> tuple[str, tuple[int], str]:
+    return event_job_id(event_id), (event_id,), f"process inbox event {event_id}"
 
 
 def enqueue_pending(
@@ -136,25 +133,10 @@ def run_relay(
 
 
 def requeue_vanished(db: Database, connection: redis.Redis, older_than_s: float = 30) -> int:
-    """Enqueue again the inbox events marked 'enqueued' whose job no longer exists in Redis;
-    returns how many were queued.
-
-    A Redis that lost data (a crash within its fsync interval, a restart without persistence,
-    a flush) leaves such events behind: nothing else would ever run them. A job that still
-    exists (queued, running, waiting for a retry, failed) is left alone, and `enqueue_event`
-    refuses an id that a concurrent caller has just re-created.
-    """
+    """Enqueue again the inbox events marked 'enqueued' whose job no longer exists in Redis
+    (`JobKind.enqueue_missing`); returns how many were queued."""
     events = InboxRepository(db).enqueued_older_than(older_than_s)
-    if not events:
-        return 0
-    pipeline = connection.pipeline(transaction=False)
-    for event in events:
-        pipeline.exists(Job.key_for(event_job_id(event.id)))
-    found = pipeline.execute()
-    queued = 0
-    for event, exists in zip(events, found, strict=True):
-        if not exists and enqueue_event(connection, event.id):
-            queued += 1
+    queued = PROCESS_EVENT.enqueue_missing(connection, [_event_run(event.id) for event in events])
     if queued:
         logger.warning("event=vanished_jobs_requeued count=%d", queued)
     return queued

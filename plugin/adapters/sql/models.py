@@ -247,6 +247,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("store_id", "message_key"),
         Index("ix_outbox_messages_store_id_created_at", "store_id", "created_at"),
+        Index("ix_outbox_messages_status_created_at", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
@@ -48,6 +49,14 @@ _STORE_TABLE = cast(Table, Store.__table__)
 _MESSAGE = select(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
 _MESSAGE_ID = select(_OUTBOX.c.id).where(
     _OUTBOX.c.store_id == bindparam("b_store"), _OUTBOX.c.message_key == bindparam("b_key")
+)
+# The mail sweep's look at the oldest queued messages (index ix_outbox_messages_status_created_at,
+# revision 0014: sent messages pile up, queued ones are few).
+_QUEUED_BEFORE = (
+    select(_OUTBOX.c.id)
+    .where(_OUTBOX.c.status == QUEUED, _OUTBOX.c.created_at <= bindparam("b_cutoff"))
+    .order_by(_OUTBOX.c.created_at, _OUTBOX.c.id)
+    .limit(bindparam("b_limit"))
 )
 _FINISH = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.status == QUEUED)
 _STORE_MAIL = select(_STORE_TABLE.c.name, _STORE_TABLE.c.settings).where(
@@ -126,6 +135,14 @@ class OutboxRepository:
                 .limit(limit)
             )
             return [_record(row) for row in rows]
+
+    def queued_ids(self, *, older_than_s: float, limit: int) -> builtins.list[int]:
+        """Ids of messages still 'queued' that were written at least `older_than_s` ago,
+        oldest first, at most `limit`."""
+        cutoff = utcnow() - dt.timedelta(seconds=older_than_s)
+        with self.db.transaction() as connection:
+            rows = connection.execute(_QUEUED_BEFORE, {"b_cutoff": cutoff, "b_limit": limit})
+            return [int(row.id) for row in rows]
 
     def count_attempt(self, message_id: int, error: str | None = None) -> None:
         self._set(message_id, attempts=OutboxMessage.attempts + 1, error=error)

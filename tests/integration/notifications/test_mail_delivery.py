@@ -16,6 +16,7 @@ from rq.serializers import JSONSerializer
 
 import worker
 from plugin.adapters.queue.jobs import enqueue_mail, event_queue, mail_job_id
+from plugin.adapters.queue.mail_sweep import requeue_unsent_mail
 from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
 from plugin.core.model import BackorderMode, Policies
 from plugin.ports import Message, TemplateText
@@ -219,6 +220,33 @@ def test_a_refused_message_is_failed_and_not_retried(
     assert record is not None
     assert (record.status, record.attempts, record.error) == ("failed", 1, "smtp_refused: SMTP 554")
     assert len(event_queue(smtp_setup.redis).scheduled_job_registry) == 0  # no retry
+    assert smtp_server.handler.received == []
+
+
+def test_a_message_whose_retries_are_used_up_is_failed_and_never_swept_again(
+    smtp_setup: Setup, smtp_server: SmtpServer
+) -> None:
+    smtp_server.handler.defer = 5  # every DATA gets 451
+    outbox = OutboxRepository(smtp_setup.db)
+    message_id, _ = outbox.add(
+        Message(smtp_setup.store.id, "k3", "stock_arrived", "owner@mugs.test", "S", "B\n")
+    )
+    enqueue_mail(smtp_setup.redis, message_id, retry_intervals=[])  # no retry left
+
+    run_jobs(smtp_setup.redis)
+
+    record = outbox.get(message_id)
+    assert record is not None
+    assert (record.status, record.attempts, record.error) == (
+        "failed",
+        1,
+        "gave up after retries: smtp_deferred: SMTP 451",
+    )
+    job = Job.fetch(mail_job_id(message_id), connection=smtp_setup.redis, serializer=JSONSerializer)
+    assert job.get_status() == JobStatus.FAILED
+    job.delete()  # its failure_ttl passed (or Redis lost it)
+    assert requeue_unsent_mail(smtp_setup.db, smtp_setup.redis, 0) == 0
+    assert event_queue(smtp_setup.redis).job_ids == []
     assert smtp_server.handler.received == []
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from plugin.adapters.sql.db import Database
 
-HEAD = "0013"  # the newest migration (tests/integration/storage/test_migrations.py checks it)
+HEAD = "0014"  # the newest migration (tests/integration/storage/test_migrations.py checks it)
 
 
 def _migrate(url: str) -> None:

@@ -56,7 +56,7 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     with database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
     database.dispose()
-    assert version == [("0013",)]
+    assert version == [("0014",)]
 
 
 def test_every_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
@@ -158,3 +158,21 @@ def test_0013_adds_the_payment_expiry_columns_and_its_downgrade_removes_them(
     assert before == columns - {"payment_expires_at", "expiry_warned_at"}
     assert {"payment_expires_at", "expiry_warned_at"} <= columns
     assert again == columns
+
+
+def test_0014_adds_the_queued_outbox_index_and_its_downgrade_removes_it(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    config = database.alembic_config()
+    database.migrate()
+    indexes = {i["name"]: i["column_names"] for i in inspect(database.engine).get_indexes(
+        "outbox_messages")}  # fmt: skip
+    command.downgrade(config, "0013")
+    before = {i["name"] for i in inspect(database.engine).get_indexes("outbox_messages")}
+    database.migrate()
+    again = {i["name"] for i in inspect(database.engine).get_indexes("outbox_messages")}
+    database.dispose()
+    assert indexes["ix_outbox_messages_status_created_at"] == ["status", "created_at"]
+    assert before == set(indexes) - {"ix_outbox_messages_status_created_at"}
+    assert again == set(indexes)

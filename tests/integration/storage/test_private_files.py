@@ -78,3 +78,37 @@ def test_the_development_instance_folder_is_created_and_kept_owner_only(
     (home / "secret_key").unlink()
     Config.from_env({"BACKORDERS_HOME": str(home), "DEVELOPMENT": "1"})
     assert mode(home) == 0o700
+
+
+def sqlite_locks_of_this_process(path: Path) -> list[str]:
+    """This process's POSIX locks on `path` (Linux /proc/locks: `... PID MAJ:MIN:INODE START
+    END`), which SQLite takes on the database file for each open connection."""
+    inode = f":{path.stat().st_ino} "
+    with open("/proc/locks") as locks:
+        return [
+            line.split(maxsplit=1)[1]
+            for line in locks
+            if f" {os.getpid()} " in line and inode in line
+        ]
+
+
+def test_opening_the_database_again_keeps_the_locks_of_its_open_connections(
+    tmp_path: Path,
+) -> None:
+    """Closing any descriptor of a file drops every POSIX lock the process holds on it: the
+    second `Database` of a process (the worker's relay, a test beside the worker's runtime)
+    made the first one's connections lose theirs, and another process then reset the WAL
+    under them (https://sqlite.org/howtocorrupt.html, 2.2): a worker's commits were lost."""
+    path = tmp_path / "backorders.db"
+    first = Database(f"sqlite:///{path}")
+    try:
+        first.migrate()
+        with first.engine.connect() as connection:
+            connection.execute(text("SELECT count(*) FROM stores")).scalar_one()
+            held = sqlite_locks_of_this_process(path)
+            assert held  # SQLite's shared lock of an open WAL connection
+            second = Database(f"sqlite:///{path}")
+            assert sqlite_locks_of_this_process(path) == held
+            second.dispose()
+    finally:
+        first.dispose()

@@ -25,6 +25,7 @@ from plugin.adapters.sql.inbox import InboxRecord, InboxRepository
 from plugin.adapters.sql.stores import StoreRepository
 from plugin.adapters.vault import Vault
 from plugin.platforms.woocommerce.client import WooCommerceClient
+from tests.integration.notifications.conftest import smtp_server  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[3]
 
