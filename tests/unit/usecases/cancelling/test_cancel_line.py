@@ -63,10 +63,11 @@ class FakeStore:
             self._write("reduce_line", order_id, line_id, str(quantity), str(subtotal), str(total))
         return f"{sum(line.total for line in lines):.2f}"
 
-    def cancel_order(self, order_id: str) -> None:
+    def cancel_order(self, order_id: str) -> bool:
         if self.order.status in (Status.NEW_BACKORDER, Status.ON_HOLD):
             self.order = dataclasses.replace(self.order, status=Status.CANCELLED)
             self._write("cancel_order", order_id)
+        return self.order.status is Status.CANCELLED
 
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
         self._write("add_note", order_id, text)
