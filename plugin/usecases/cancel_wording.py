@@ -88,7 +88,12 @@ def what_was_done(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
             )
         where = order if record.is_held_whole else f"backorder {order}"
         return f"Took {taken} off {where}; {left}" + _total(outcome, "its")
-    if outcome.get("cancels_order") and outcome.get("order_cancelled", True) and not part_of:
+    if outcome.get("cancels_order") and outcome.get("order_cancelled", not part_of):
+        if part_of:  # the held part was all the order had left
+            return (
+                f"Cancelled order #{part_of}: {product} × {count} in {held_part(outcome)} was "
+                "all it had left."
+            )
         if record.is_held_whole:
             return f"Cancelled {order}: {product} × {count} was its last waiting line."
         return f"Cancelled backorder {order}: {product} × {count} was its only line."

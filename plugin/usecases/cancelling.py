@@ -297,10 +297,17 @@ def _held_part_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> s
         cancelled = f"the backordered {_what(record, outcome)}"
         left = "the held part closes" if outcome.get("cancels_order") else "the rest still waits"
     total = outcome.get("new_total")
-    return (
+    head = (
         f"Backorders took {cancelled} off {held_part(outcome)} at the request of "
-        f"{record.requested_by}. Reason: {record.reason} The units will not be shipped and "
-        f"their stock is given back; {left}"
+        f"{record.requested_by}. Reason: {record.reason}"
+    )
+    if outcome.get("cancels_order") and outcome.get("order_cancelled"):
+        return (
+            f"{head} They were all this order had left, so the order is cancelled and its "
+            f"stock restored. {payment(record, outcome)}"
+        )
+    return (
+        f"{head} The units will not be shipped and their stock is given back; {left}"
         + (f" (the held part's total is now {total})" if total is not None else "")
         + f". This order is not cancelled: it keeps what ships now. {payment(record, outcome)}"
     )
