@@ -126,7 +126,7 @@ def test_the_last_open_line_cancels_the_backorder_order(
         as_text=True
     )
     assert (
-        "<p id=\"cancel-every-unit\"><strong>Every unit:</strong> It is the backorder order&#39;s "
+        '<p id="cancel-every-unit"><strong>Every unit:</strong> It is the backorder order&#39;s '
         "last open line, so the backorder order is cancelled in the store and its stock "
         "restored.</p>"
     ) in html

@@ -109,7 +109,8 @@ def test_a_figure_that_moved_for_another_reason_is_left_alone_and_the_merchant_t
     assert [(kind, order) for _, order, kind, _ in alerts.alerts] == [("set_aside_skipped", "77")]
     assert alerts.alerts[0][3] == (
         "The stock of 'Product 105' (SKU SKU-105) was 0 when 2 units were put on backorder by "
-        "hand on order 77, and it is 4 now: it moved for another reason too, so Backorders did not change it. "
+        "hand on order 77, and it is 4 now: it moved for another reason too, so Backorders did "
+        "not change it. "
         "Lower it by 2 in the store if those units are not for sale."
     )
 
