@@ -150,11 +150,16 @@ def test_the_merchant_cancels_backorder_lines_from_the_order_page(
     backorder = api.order(backorder_id)
     assert backorder["status"] == "cancelled"
     assert (_stock(api, kettle), _stock(api, board), _stock(api, mug)) == (0, 0, 9)
-    # A whole order of its own was cancelled: the order page says so.
-    assert (
-        f'done: <span class="cancel-result">Cancelled backorder order #{backorder_id}: '
-        f"{_label(lines[board['id']])} × 1 was its only line. The customer was not charged "
-        "for these units.</span>"
-    ) in html.unescape(session.get(order_page, timeout=10).text)
+    # The kettle's line was removed; a whole order of its own was cancelled: the order
+    # page says so, and where the refund is due.
+    due = f"The customer paid for these units with order #{order['id']}: refund"
+    assert re.findall(
+        r'cancel-result">([^<]*)', html.unescape(session.get(order_page, timeout=10).text)
+    ) == [
+        f"Removed {_label(lines[kettle['id']])} × 2 from backorder order #{backorder_id}; its "
+        f"total is now 8.00. {due} 60.00 USD from that order (Backorders moves no money).",
+        f"Cancelled backorder order #{backorder_id}: {_label(lines[board['id']])} × 1 was its "
+        f"only line. {due} 8.00 USD from that order (Backorders moves no money).",
+    ]
     listing = session.get(f"{stack.web_url}/stores/{store_id}/backorders", timeout=10).text
     assert f'data-backorder="{backorder_id}"' not in listing
