@@ -542,8 +542,10 @@ class CancelPlatform(Protocol):
         new total."""
         ...
 
-    def cancel_order(self, order_id: str) -> None:
-        """Set a held order to cancelled (no write when it is cancelled already)."""
+    def cancel_order(self, order_id: str) -> bool:
+        """Cancel every unit a held order still waits for (no write when it is cancelled
+        already): True when the order itself is cancelled in the store; False when it is a part
+        of its original (`Links.part_of`) that goes on without them."""
         ...
 
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None: ...
@@ -636,6 +638,8 @@ class OrderSummary:
     line_names: Mapping[tuple[str, str | None], str]  # (product id, variant id) -> line name
     lines: Mapping[str, str]  # line id -> name
     original_lines: Mapping[str, str]  # for a backorder order: the original's line id -> name
+    # For a backorder order that is a part of its original (`Links.part_of`): its number.
+    part_of: str | None = None
 
     def product_name(self, product_id: str, variant_id: str | None) -> str | None:
         """The name of the order's line of a product (any variation when none is named)."""

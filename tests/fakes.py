@@ -1251,11 +1251,12 @@ class FakeStore(FakeReleaseStore):
         url = super().release_order(order_id, release_as, release_key)
         return url and url.replace("http://store.test", self.base_url)
 
-    def cancel_order(self, order_id: str) -> None:
+    def cancel_order(self, order_id: str) -> bool:
         with self._mutex:
             self._step("cancel_order")
             if self.wc_status[order_id] == "on-hold":
                 self._move(order_id, "cancelled")
+            return self.wc_status[order_id] == "cancelled"
 
     # -- catalogue and admin ---------------------------------------------------------------
     def _item(self, ref: ProductRef) -> CatalogueItem:

@@ -32,6 +32,7 @@ from plugin.core.model import ProductPolicy, ProductRef, Status, minor_unit
 from plugin.core.split import hold_key
 from plugin.errors import BackordersError
 from plugin.ports import AdminLinks, OrderSummary, SplitRecord
+from plugin.usecases import cancel_wording
 from plugin.usecases.cancelling import cancel_key
 from web.auth import login_required, owned_store, services, store_platform
 from web.inputs import is_numeric_id, is_order_id, whole_number
@@ -481,6 +482,7 @@ def order(store_id: int, order_id: str) -> str:
         splits=splits,
         names=plan_line_names(store, splits),
         cancellations=cancellations,
+        cancel_results={c.cancel_key: cancel_wording.result(c) for c in cancellations},
         cancelled_keys={c.cancel_key for c in cancellations if c.removes_line},
         cancel_key=cancel_key,
         trail=trail,

@@ -21,11 +21,13 @@ from plugin.adapters.sql.releases import SqlReleaseLedger
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.cancellation import after_cancels, units_value
-from plugin.core.model import PaymentAction
+from plugin.core.model import PaymentAction, ProductRef
+from plugin.core.rules import product_label
 from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitState
+from plugin.usecases.cancel_wording import every_unit_effect, units
 from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key, partial_cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
-from web.backorders import ON_HOLD_STATUSES, fetch_orders, product_name
+from web.backorders import ON_HOLD_STATUSES, fetch_orders, plan_line_names, product_name
 from web.inputs import is_order_id, units_typed
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,10 @@ class CancellableLine:
     @property
     def variant_id(self) -> str | None:
         return (self.line.get("ref") or {}).get("variant_id") or None
+
+    @property
+    def ref(self) -> ProductRef:
+        return ProductRef(self.product_id, self.variant_id)
 
     @property
     def quantity(self) -> int:
@@ -191,6 +197,11 @@ def _page(
         currency=order.currency if order else "",
         status=order.store_status if order else "",
         on_hold=order is not None and order.status in ON_HOLD_STATUSES,
+        every_unit=every_unit_effect(
+            part_of=order.part_of if order else None,
+            last_line=found.open_lines <= 1,
+            known=order is not None,
+        ),
         errors=errors or {},
         reason=reason,
         reason_max=REASON_MAX_LENGTH,
@@ -200,6 +211,34 @@ def _page(
             for count in _counts_shown(found.waiting)
         ],
     )
+
+
+def _product(store: StoreRecord, found: CancellableLine) -> str:
+    """The line's product as the audit trail names it: its name and SKU as the split's
+    decision recorded them (`plan_line_names` reads the store for a split recorded without),
+    else its id."""
+    line_id = str(found.line.get("line_id"))
+    split_key = found.split.split_key
+    trail = SqlAuditLog(services().db).for_order(store.id, found.split.original_order_id)
+    sku = next(
+        (
+            str(line.get("sku") or "")
+            for entry in trail
+            if entry.kind == "decision" and entry.data.get("split_key") == split_key
+            for line in cast(list[Any], entry.data.get("lines") or [])
+            if str(line.get("line_id")) == line_id
+        ),
+        "",
+    )
+    name = plan_line_names(store, [found.split]).get(split_key, {}).get(line_id, "")
+    return product_label(name, sku if name else "", found.ref)
+
+
+def _units_of(count: int, waiting: int) -> str:
+    """`the 3 units waiting`, `1 of the 3 units waiting`."""
+    if count == waiting:
+        return f"the {units(waiting)} waiting"
+    return f"{count} of the {units(waiting)} waiting"
 
 
 def _counts_shown(waiting: int) -> list[int]:
@@ -271,11 +310,12 @@ def cancel_line(store_id: int, order_id: str, line_id: str) -> BaseResponse | st
     if record is None:  # another request won the race between the check and the insert
         flash("This backorder line is already being cancelled. Nothing else was changed.", "error")
         return _back(store, order_id)
+    product = _product(store, found)
     asked = (
-        f"{units} of the {found.waiting} backordered units of product {found.product_id} "
+        f"{units} of the {found.waiting} backordered units of {product} "
         f"({found.value_of(units, ''):.2f})"
         if some
-        else f"the backorder line of product {found.product_id} × {units}"
+        else f"the backorder line of {product} × {units}"
     )
     audit = SqlAuditLog(state.db)
     for audited in (order_id, found.split.original_order_id):
@@ -288,8 +328,8 @@ def cancel_line(store_id: int, order_id: str, line_id: str) -> BaseResponse | st
     try:
         enqueue_cancellation(state.redis, store.id, key, record.attempt)
         flash(
-            f"The backorder line is being cancelled in the store; backorder order {found.label} "
-            "shows the result here in a few seconds.",
+            f"Cancelling {_units_of(units, found.waiting)} of {product} on backorder order "
+            f"{found.label} in the store; this page shows what the store did in a few seconds.",
             "ok",
         )
     except redis.RedisError:

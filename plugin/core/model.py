@@ -181,6 +181,10 @@ class Links:
     parent_id: str | None = None  # for a backorder order: its original
     is_backorder_order: bool = False  # created by Backorders as a backorder order
     split_count: int = 0  # how many splits were already made from this original
+    # For a backorder order that is a part of its original (the units wait on that order
+    # itself, e.g. Shopify's held fulfillment order): the original's number. Cancelling them
+    # takes them off that order, which goes on; None when it is an order of its own.
+    part_of: str | None = None
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,17 @@ _BACKORDERS_ALLOWED = (BackorderMode.NOTIFY, BackorderMode.YES)
 _NO_PRODUCT = ("", "0")
 
 
+def product_label(name: str, sku: str, ref: ProductRef) -> str:
+    """How a product is named in messages: its name, and its SKU when it has one; its id
+    (and variant's) only when no name is known."""
+    if not name:
+        return f"product {ref.product_id}" + (f" / {ref.variant_id}" if ref.variant_id else "")
+    return f"'{name}' (SKU {sku})" if sku else f"'{name}'"
+
+
 def line_label(line: Line) -> str:
     """How a line is named in messages: its name, and its SKU when it has one."""
-    return f"'{line.name}' (SKU {line.sku})" if line.sku else f"'{line.name}'"
+    return product_label(line.name, line.sku, line.ref)
 
 
 # `_new(NamedTupleClass, (every field, in order))` makes a named tuple without running its

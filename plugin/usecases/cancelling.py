@@ -46,6 +46,14 @@ from plugin.ports import (
     ReleaseLedger,
 )
 from plugin.steps import Step, carry_out
+from plugin.usecases.cancel_wording import (
+    held_part,
+    money,
+    payment,
+    product_text,
+    units,
+    what_was_done,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +71,12 @@ def partial_cancel_key(backorder_order_id: str, line_id: str, units: int, waitin
 
 
 class CancelRefused(Exception):
-    """The cancellation cannot be carried out; nothing was changed."""
+    """The cancellation cannot be carried out; nothing was changed. `product`: the line's
+    name when the store's order was read."""
+
+    def __init__(self, message: str, *, product: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.product = product or {}
 
 
 def cancel_line(
@@ -89,8 +102,8 @@ def cancel_line(
             for order_id in (record.backorder_order_id, record.original_order_id):
                 audit.record(
                     store_id, order_id, "error",
-                    f"Cancelling the backorder line of product {_product_text(record)} was "
-                    f"refused, nothing was changed: {refusal}",
+                    f"Cancelling the backorder line of {product_text(record, refusal.product)} "
+                    f"was refused, nothing was changed: {refusal}",
                     cancel_key=key,
                 )  # fmt: skip
             log.info("cancel refused store=%s key=%s reason=%s", store_id, key, refusal)
@@ -113,10 +126,9 @@ def _carry_out(
             outcome = _plan(record, platform, releases)
             cancellations.mark_write_attempted(store_id, key, outcome)
         if outcome["cancels_order"]:
-            platform.cancel_order(order_id)
+            outcome["order_cancelled"] = platform.cancel_order(order_id)
             audit.record(
-                store_id, order_id, "call",
-                "Cancelled the backorder order: its only line was cancelled.", cancel_key=key,
+                store_id, order_id, "call", what_was_done(record, outcome), cancel_key=key
             )  # fmt: skip
         elif outcome.get("reduces_line"):
             new_total = platform.reduce_line(
@@ -128,20 +140,13 @@ def _carry_out(
             )
             outcome["new_total"] = new_total
             audit.record(
-                store_id, order_id, "call",
-                f"Reduced line {outcome['backorder_line_id']} of the backorder order from "
-                f"{outcome['line_quantity']} to {outcome['kept_quantity']} unit(s)"
-                + (f"; its total is now {new_total}." if new_total is not None else "."),
-                cancel_key=key,
+                store_id, order_id, "call", what_was_done(record, outcome), cancel_key=key
             )  # fmt: skip
         else:
             new_total = platform.remove_line(order_id, str(outcome["backorder_line_id"]))
             outcome["new_total"] = new_total
             audit.record(
-                store_id, order_id, "call",
-                f"Removed line {outcome['backorder_line_id']} from the backorder order"
-                + (f"; its total is now {new_total}." if new_total is not None else "."),
-                cancel_key=key,
+                store_id, order_id, "call", what_was_done(record, outcome), cancel_key=key
             )  # fmt: skip
         return {"outcome": outcome}
 
@@ -152,7 +157,8 @@ def _carry_out(
         )  # fmt: skip
 
     def note_original() -> None:
-        if record.is_held_whole:  # one order: its note says it all
+        # One order (held whole, or a held part of the original): its note says it all.
+        if record.is_held_whole or outcome.get("part_of"):
             return
         platform.add_note(record.original_order_id, original_note(record, outcome))
         audit.record(
@@ -192,7 +198,7 @@ def _plan(
         line = _find_line(order, platform.original_line_ids(order_id), record)
     if line is None:
         raise CancelRefused(
-            f"backorder order #{order_id} no longer has the line of product {_product_text(record)}"
+            f"backorder order #{order_id} no longer has the line of {product_text(record)}"
         )
     others = [other for other in order.lines if other.line_id != line.line_id]
     try:
@@ -200,10 +206,13 @@ def _plan(
             line, record.units, other_lines=len(others), currency=order.currency
         )
     except CancelError as error:
-        raise CancelRefused(str(error)) from error
+        raise CancelRefused(str(error), product={"product": line.name, "sku": line.sku}) from error
     outcome: dict[str, Any] = {
         "backorder_line_id": line.line_id,
         "product": line.name,
+        "sku": line.sku,
+        "number": order.number,
+        "part_of": order.links.part_of,
         "quantity": decided.cancelled_units,
         "amount": str(decided.amount),
         "currency": order.currency,
@@ -234,64 +243,73 @@ def _find_line(
     return same[0] if len(same) == 1 else None
 
 
-def _product_text(record: CancellationRecord) -> str:
-    return record.product_id + (f" / {record.variant_id}" if record.variant_id else "")
-
-
-def _money(outcome: Mapping[str, Any]) -> str:
-    return f"{Decimal(str(outcome['amount'])):.2f} {outcome['currency']}"
-
-
 def _what(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
-    name = str(outcome.get("product") or f"product {_product_text(record)}")
-    return f"{name} × {outcome['quantity']} ({_money(outcome)})"
-
-
-def _payment(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
-    if outcome.get("paid"):
-        return (
-            f"The customer paid for these units with order #{record.original_order_id}: "
-            f"refund {_money(outcome)} from that order (Backorders moves no money)."
-        )
-    return "The customer was not charged for these units."
+    return f"{product_text(record, outcome)} × {outcome['quantity']} ({money(outcome)})"
 
 
 def _some_units(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
-    name = str(outcome.get("product") or f"product {_product_text(record)}")
     return (
-        f"{outcome['quantity']} of the {outcome['line_quantity']} backordered units of {name} "
-        f"({_money(outcome)})"
+        f"{outcome['quantity']} of the {outcome['line_quantity']} backordered units of "
+        f"{product_text(record, outcome)} ({money(outcome)})"
     )
 
 
+def _total(outcome: Mapping[str, Any]) -> str:
+    total = outcome.get("new_total")
+    return f"; this order's total is now {total}." if total is not None else "."
+
+
 def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
-    """Private note on the backorder order (or the order held whole): what was cancelled, by
-    whom, why."""
+    """Private note on the backorder order (or the order held whole, or the original whose
+    held part it is): what was cancelled, by whom, why."""
     if record.is_held_whole:
         return _held_note(record, outcome)
+    if outcome.get("part_of"):
+        return _held_part_note(record, outcome)
     if outcome.get("reduces_line"):
-        total = outcome.get("new_total")
         return (
             f"Backorders cancelled {_some_units(record, outcome)} at the request of "
             f"{record.requested_by}. Reason: {record.reason} The line keeps "
             f"{outcome['kept_quantity']} unit(s), and the stock of the cancelled unit(s) is "
-            "given back"
-            + (f"; this order's total is now {total}." if total is not None else ".")
-            + " The cancelled units are no longer owed to the customer; original order "
-            f"#{record.original_order_id} is unchanged. {_payment(record, outcome)}"
+            f"given back{_total(outcome)} The cancelled units are no longer owed to the "
+            f"customer; original order #{record.original_order_id} is unchanged. "
+            f"{payment(record, outcome)}"
         )
     if outcome.get("cancels_order"):
         change = "It was this order's only line, so the order is cancelled and its stock restored."
     else:
-        total = outcome.get("new_total")
-        change = "The line is removed and its stock given back" + (
-            f"; this order's total is now {total}." if total is not None else "."
-        )
+        change = "The line is removed and its stock given back" + _total(outcome)
     return (
         f"Backorders cancelled the backorder line {_what(record, outcome)} at the request of "
         f"{record.requested_by}. Reason: {record.reason} {change} The units are no longer owed "
         f"to the customer; original order #{record.original_order_id} is unchanged. "
-        f"{_payment(record, outcome)}"
+        f"{payment(record, outcome)}"
+    )
+
+
+def _held_part_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    """The note on an original whose held part the units were taken off (`Links.part_of`):
+    one order, so one note."""
+    if outcome.get("reduces_line"):
+        cancelled = _some_units(record, outcome)
+        left = f"{units(int(outcome['kept_quantity']))} of them still wait"
+    else:
+        cancelled = f"the backordered {_what(record, outcome)}"
+        left = "the held part closes" if outcome.get("cancels_order") else "the rest still waits"
+    total = outcome.get("new_total")
+    head = (
+        f"Backorders took {cancelled} off {held_part(outcome)} at the request of "
+        f"{record.requested_by}. Reason: {record.reason}"
+    )
+    if outcome.get("cancels_order") and outcome.get("order_cancelled"):
+        return (
+            f"{head} They were all this order had left, so the order is cancelled and its "
+            f"stock restored. {payment(record, outcome)}"
+        )
+    return (
+        f"{head} The units will not be shipped and their stock is given back; {left}"
+        + (f" (the held part's total is now {total})" if total is not None else "")
+        + f". This order is not cancelled: it keeps what ships now. {payment(record, outcome)}"
     )
 
 
@@ -299,16 +317,16 @@ def _held_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     """The note on an order that waited whole for stock (`core.split.hold_key`)."""
     if outcome.get("reduces_line"):
         change = f"The line keeps {outcome['kept_quantity']} unit(s)"
-    elif outcome.get("cancels_order"):
+    elif outcome.get("cancels_order") and outcome.get("order_cancelled", True):
         change = "It was the order's last line, so the order is cancelled and its stock restored"
+    elif outcome.get("cancels_order"):
+        change = "It was the order's last waiting line; the order is not cancelled"
     else:
         change = "The line is removed and its stock given back"
-    total = outcome.get("new_total")
     return (
         f"Backorders cancelled {_what(record, outcome)} of this order, which waited whole for "
         f"stock, at the request of {record.requested_by}. Reason: {record.reason} {change}"
-        + (f"; this order's total is now {total}." if total is not None else ".")
-        + f" {_payment(record, outcome)}"
+        f"{_total(outcome)} {payment(record, outcome)}"
     )
 
 
@@ -318,12 +336,13 @@ def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
         return (
             f"Backorders cancelled {_some_units(record, outcome)} of backorder order "
             f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "
-            f"{record.reason} These units will not be shipped ({outcome['kept_quantity']} still "
-            f"wait); this order is unchanged. {_payment(record, outcome)}"
+            f"{record.reason} These units will not be shipped "
+            f"({outcome['kept_quantity']} still wait); this order is unchanged. "
+            f"{payment(record, outcome)}"
         )
     return (
         f"Backorders cancelled the backordered {_what(record, outcome)} of backorder order "
         f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "
         f"{record.reason} These units will not be shipped; this order is unchanged. "
-        f"{_payment(record, outcome)}"
+        f"{payment(record, outcome)}"
     )

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from plugin.core.model import Order, Outcome, Plan, ProductRef, Reason, StoreSettings
-from plugin.core.rules import eligibility
+from plugin.core.rules import eligibility, product_label
 from plugin.core.serialize import plan_to_dict, ref_to_dict
 from plugin.core.split import plan_manual_split
 from plugin.ports import (
@@ -209,6 +209,7 @@ def _set_aside_plan(platform: SplitPlatform, order: Order, plan: Plan) -> list[d
         if item is not None and item.managed:
             ordered[item.pool_ref] = ordered.get(item.pool_ref, 0) + line.quantity
     entries: dict[ProductRef, dict[str, Any]] = {}
+    lines = {line.line_id: line for line in order.lines}
     for lp in plan.lines:
         if not lp.backorder:
             continue
@@ -217,26 +218,29 @@ def _set_aside_plan(platform: SplitPlatform, order: Order, plan: Plan) -> list[d
         if figure.quantity is None or item is None or not item.managed:
             continue
         taken = item.available - figure.quantity
+        # The line names its figure only when the figure is its own (not a parent's shared
+        # stock, which its variation's name would misname).
+        named = lines.get(lp.line_id) if figure.pool == lp.ref else None
+        name, sku = (named.name, named.sku) if named is not None else ("", "")
         if taken < ordered.get(figure.pool, 0):
             raise ManualSplitRefused(
                 [
                     Reason(
                         "stock_not_taken",
-                        f"Order {order.number} has not taken its units of product "
-                        f"{_ref_text(figure.pool)} from the store's stock yet (e.g. it awaits "
+                        f"Order {order.number} has not taken its units of "
+                        f"{product_label(name, sku, figure.pool)} from the store's stock yet "
+                        "(e.g. it awaits "
                         "payment): put units on backorder by hand once it has.",
                         lp.line_id,
                     )
                 ]
             )
         entry = entries.setdefault(
-            figure.pool, {"pool": ref_to_dict(figure.pool), "units": 0, "base": figure.quantity}
+            figure.pool,
+            {"pool": ref_to_dict(figure.pool), "units": 0, "base": figure.quantity}
+            | ({"name": name, "sku": sku} if name else {}),
         )
         entry["units"] += lp.backorder
     for entry in entries.values():
         entry["target"] = entry["base"] - entry["units"]
     return list(entries.values())
-
-
-def _ref_text(ref: ProductRef) -> str:
-    return ref.product_id + (f" / {ref.variant_id}" if ref.variant_id else "")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from plugin.core.model import Plan
+from plugin.core.rules import product_label
 from plugin.core.serialize import ref_from_dict, ref_to_dict
 from plugin.ports import Alerts, AuditLog, StockSetAside
 
@@ -36,29 +37,30 @@ def set_aside_stock(
         assert isinstance(platform, StockSetAside)
         pool = ref_from_dict(entry["pool"])
         base, target, units = int(entry["base"]), int(entry["target"]), int(entry["units"])
-        name = pool.product_id + (f" / {pool.variant_id}" if pool.variant_id else "")
+        # Entries recorded before names were (and a parent's shared figure) have only the id.
+        name = product_label(str(entry.get("name") or ""), str(entry.get("sku") or ""), pool)
         now = platform.stock_figure(pool).quantity
         if now == target:
-            said.append(f"Stock of product {name}: {units} units set aside ({base} → {target}).")
+            said.append(f"Stock of {name}: {units} units set aside ({base} → {target}).")
             continue
         if now == base:
             platform.set_stock(pool, target)
             audit.record(
                 store_id, order_id, "call",
-                f"Set aside {units} units of product {name}: stock {base} → {target}.",
+                f"Set aside {units} units of {name}: stock {base} → {target}.",
                 pool=ref_to_dict(pool), base=base, target=target,
             )  # fmt: skip
-            said.append(f"Stock of product {name}: {units} units set aside ({base} → {target}).")
+            said.append(f"Stock of {name}: {units} units set aside ({base} → {target}).")
             continue
         message = (
-            f"The stock of product {name} was {base} when {units} units were put on backorder "
+            f"The stock of {name} was {base} when {units} units were put on backorder "
             f"by hand on order {order_id}, and it is {now} now: it moved for another reason "
             f"too, so Backorders did not change it. Lower it by {units} in the store if those "
             "units are not for sale."
         )
         audit.record(store_id, order_id, "error", message, pool=ref_to_dict(pool))
         alerts.add_alert(store_id, "set_aside_skipped", message, order_id=order_id)
-        said.append(f"Stock of product {name}: NOT set aside ({message})")
+        said.append(f"Stock of {name}: NOT set aside ({message})")
     return said
 
 

@@ -179,7 +179,8 @@ def _handle(
 
     stock, held = _free_stock(store_id, order, platform, releases, stock_lock, early)
     plan = plan_split(order, stock, policies, held)
-    names = {line.line_id: line.name for line in order.lines}  # the order page shows them
+    # The order page and the audit trail name the lines by them.
+    names = {line.line_id: (line.name, line.sku) for line in order.lines}
     # The merchant's alerts first: the decision is then written with the split's record.
     for reason in plan.alerts:
         alerts.add_alert(store_id, reason.code, reason.message, order_id=order_id)
@@ -198,7 +199,8 @@ def _handle(
                 {"code": r.code, "message": r.message, "line_id": r.line_id} for r in plan.reasons
             ],
             lines=[
-                {"line_id": lp.line_id, "product": names.get(lp.line_id, ""),
+                {"line_id": lp.line_id, "product": names.get(lp.line_id, ("", ""))[0],
+                 "sku": names.get(lp.line_id, ("", ""))[1],
                  "ordered": lp.ordered, "keep": lp.keep, "backorder": lp.backorder,
                  "oversold": lp.oversold}
                 for lp in plan.lines

@@ -4,6 +4,7 @@ stock right, notes on both orders."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from typing import Any
@@ -54,8 +55,16 @@ def _stock(api: Api, product: dict[str, Any]) -> int:
     return int(api.get(f"/products/{product['id']}")["stock_quantity"])
 
 
-def _cancel(session: requests.Session, stack: run.Stack, order_page: str, reason: str) -> str:
-    """Follow the order page's cancel link for the first open backorder line and confirm."""
+def _label(line: dict[str, Any]) -> str:
+    """A store's order line as the merchant app names its product (name, SKU when set)."""
+    return f"'{line['name']}' (SKU {line['sku']})" if line.get("sku") else f"'{line['name']}'"
+
+
+def _cancel(
+    session: requests.Session, stack: run.Stack, order_page: str, reason: str, says: str
+) -> str:
+    """Follow the order page's cancel link for the first open backorder line and confirm;
+    the page then flashes `says`."""
     page = session.get(order_page, timeout=10)
     assert page.status_code == 200
     link = re.search(r'href="([^"]+/cancel)" class="cancel-line"', page.text)
@@ -69,7 +78,8 @@ def _cancel(session: requests.Session, stack: run.Stack, order_page: str, reason
         data={"csrf_token": token.group(1), "reason": reason},
         timeout=10,
     )
-    assert done.status_code == 200 and "is being cancelled in the store" in done.text
+    assert done.status_code == 200
+    assert f'<p class="flash ok" role="status">{says}</p>' in html.unescape(done.text)
     return link.group(1)
 
 
@@ -91,8 +101,17 @@ def test_the_merchant_cancels_backorder_lines_from_the_order_page(
     order_page = f"{stack.web_url}/stores/{store_id}/orders/{backorder_id}"
     ledger = SqlCancellationLedger(plugin_db.db)
 
+    lines = {li["product_id"]: li for li in api.order(backorder_id)["line_items"]}
+    number = split.plan["backorder_number"]
+
+    def says(product: dict[str, Any], waiting: str) -> str:
+        return (
+            f"Cancelling the {waiting} waiting of {_label(lines[product['id']])} on backorder "
+            f"order {number} in the store; this page shows what the store did in a few seconds."
+        )
+
     # The kettle line first (the order page lists the plan's lines in order).
-    path = _cancel(session, stack, order_page, "Kettle model discontinued")
+    path = _cancel(session, stack, order_page, "Kettle model discontinued", says(kettle, "2 units"))
     line_id = path.split("/lines/")[1].split("/")[0]
     key = cancel_key(str(backorder_id), line_id)
 
@@ -124,12 +143,23 @@ def test_the_merchant_cancels_backorder_lines_from_the_order_page(
     assert f'data-backorder="{backorder_id}" data-product-id="{board["id"]}"' in listing
 
     # The board line, the last one: the backorder order is cancelled and its stock restored.
-    path = _cancel(session, stack, order_page, "Customer no longer wants it")
+    path = _cancel(session, stack, order_page, "Customer no longer wants it", says(board, "1 unit"))
     key = cancel_key(str(backorder_id), path.split("/lines/")[1].split("/")[0])
     record = wait_for(lambda: finished(key), what="the board's cancellation")
     assert (record.state, record.error) == ("done", None)
     backorder = api.order(backorder_id)
     assert backorder["status"] == "cancelled"
     assert (_stock(api, kettle), _stock(api, board), _stock(api, mug)) == (0, 0, 9)
+    # The kettle's line was removed; a whole order of its own was cancelled: the order
+    # page says so, and where the refund is due.
+    due = f"The customer paid for these units with order #{order['id']}: refund"
+    assert re.findall(
+        r'cancel-result">([^<]*)', html.unescape(session.get(order_page, timeout=10).text)
+    ) == [
+        f"Removed {_label(lines[kettle['id']])} × 2 from backorder order #{backorder_id}; its "
+        f"total is now 8.00. {due} 60.00 USD from that order (Backorders moves no money).",
+        f"Cancelled backorder order #{backorder_id}: {_label(lines[board['id']])} × 1 was its "
+        f"only line. {due} 8.00 USD from that order (Backorders moves no money).",
+    ]
     listing = session.get(f"{stack.web_url}/stores/{store_id}/backorders", timeout=10).text
     assert f'data-backorder="{backorder_id}"' not in listing

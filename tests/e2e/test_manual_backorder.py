@@ -89,6 +89,12 @@ def test_two_of_five_in_stock_units_go_on_backorder_by_hand(
 
     original = api.order(order_id)
     backorder = api.order(backorder_id)
+    [mug_line] = original["line_items"]
+    mug_label = (
+        f"'{mug_line['name']}' (SKU {mug_line['sku']})"
+        if mug_line.get("sku")
+        else f"'{mug_line['name']}'"
+    )
     assert [(li["product_id"], li["quantity"]) for li in original["line_items"]] == [(mug["id"], 3)]
     assert original["total"] == "36.00"
     assert (backorder["status"], backorder["parent_id"]) == ("on-hold", order_id)
@@ -105,7 +111,7 @@ def test_two_of_five_in_stock_units_go_on_backorder_by_hand(
         texts = [n["note"] for n in api.notes(noted) if n["note"].startswith("Backorders")]
         assert len(texts) == 1, (noted, texts)
         assert "on backorder by hand" in texts[0] and DEMO_EMAIL in texts[0]
-        assert "Stock of product" in texts[0] and "2 units set aside (0 → -2)." in texts[0]
+        assert f"Stock of {mug_label}: 2 units set aside (0 → -2)." in texts[0]
     trail = [e.message for e in plugin_db.audit.for_order(store_id, str(order_id))]
     assert f"{DEMO_EMAIL} put 2 units on backorder by hand: backorder order " in " ".join(trail)
     assert any(m.startswith(f"{DEMO_EMAIL} asked to put 2 × Mug {tag}") for m in trail), trail

@@ -599,12 +599,14 @@ class ShopifyPlatform(ShopifyCatalogue):
             data = self._read(order_number)
         return str(held_total(data, order_id))
 
-    def cancel_order(self, order_id: str) -> None:
+    def cancel_order(self, order_id: str) -> bool:
         """Cancel every held unit of `order_id`: the order itself (`orderCancel`) when they are
-        all it has, else an edit taking them off (cancelling.py); no write when nothing is held."""
+        all it has, else an edit taking them off (cancelling.py); no write when nothing is held.
+        True when the order itself is cancelled."""
         order_number = self._order_number(order_id)
-        cancel_held(self.client, self._read(order_number), order_id)
+        cancelled = cancel_held(self.client, self._read(order_number), order_id)
         self._orders.pop(order_number, None)
+        return cancelled
 
     def held_units(self, promises: Sequence[Promise]) -> HeldUnits:
         """Shopify keeps an order's units committed until they ship or the order is cancelled,
@@ -690,6 +692,7 @@ class ShopifyPlatform(ShopifyCatalogue):
                 line_names={(line.product_id, line.variant_id): line.name for line in order.lines},
                 lines=names,
                 original_lines=names if order.links.is_backorder_order else {},
+                part_of=order.links.part_of,
             )
         return found
 

@@ -108,19 +108,20 @@ def set_held_quantity(
     return True
 
 
-def cancel_held(client: ShopifyClient, data: Mapping[str, Any], order_id: str) -> None:
+def cancel_held(client: ShopifyClient, data: Mapping[str, Any], order_id: str) -> bool:
     """Cancel every unit `order_id` still holds: the whole order when they are all it has left
     (`orderCancel`), else an edit taking them off (the order keeps its other part). No write
-    when nothing is held any more or the order is cancelled already."""
+    when nothing is held any more or the order is cancelled already. True when the order
+    itself is cancelled, False when it goes on without the held units."""
     if data.get("cancelledAt"):
-        return
+        return True
     held = held_units(data, order_id)
     if not any(held.values()):
-        return
+        return False
     ordered = ordered_units(data)
     if sum(held.values()) < sum(ordered.values()):
         take_off(client, data, held)
-        return
+        return False
     answer = client.execute(
         CANCEL,
         {"id": data["id"], "refund": captured(data) <= ZERO, "note": CANCEL_NOTE},
@@ -131,3 +132,4 @@ def cancel_held(client: ShopifyClient, data: Mapping[str, Any], order_id: str) -
             f"orderCancel: {'; '.join(str(e.get('message')) for e in errors)}",
             reason="cancel_refused",
         )
+    return True

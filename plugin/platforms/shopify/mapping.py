@@ -326,7 +326,7 @@ def held_part(data: Mapping[str, Any], fulfillment_order: Mapping[str, Any]) -> 
         shipping=order.shipping,
         lines=lines,
         total=sum((line.total for line in lines), ZERO),
-        links=Links(parent_id=order.id, is_backorder_order=True),
+        links=Links(parent_id=order.id, is_backorder_order=True, part_of=order.number),
     )
 
 

@@ -455,13 +455,17 @@ class WooCommercePlatform:
         value = answer.get("total")
         return str(value) if value is not None else None
 
-    def cancel_order(self, order_id: str) -> None:
+    def cancel_order(self, order_id: str) -> bool:
         """Set a held (on-hold) order to `cancelled`, which restores the stock it reduced
-        (`wc_maybe_increase_stock_levels`); no write when it is no longer on hold."""
+        (`wc_maybe_increase_stock_levels`); no write when it is no longer on hold. True when
+        the order is cancelled (a backorder order is always an order of its own here)."""
         answer = self.client.get_order(order_id)
-        if answer.get("status") == ON_HOLD:
+        status = answer.get("status")
+        if status == ON_HOLD:
             self.client.update_order(order_id, {"status": CANCELLED})
+            status = CANCELLED
         self._orders.pop(str(order_id), None)
+        return status == CANCELLED
 
     # -- a customer's delivery choice (plugin/usecases/self_service.py) ----------------------------
 

@@ -142,11 +142,16 @@ def test_cancel_a_backorder_line_then_the_whole_order(store: Harness) -> None:
     assert Decimal(store.platform().remove_line(backorder_id, lines[widget]) or "") == Decimal("8")
     assert [store.stock(ref) for ref in (widget, gadget)] == [0, -2]
 
-    store.platform().cancel_order(backorder_id)
+    # A backorder order that is a held part of its original (`holds_on_the_order`) names it;
+    # cancelling its last units closes that part, and the order goes on: not cancelled.
+    own = not store.holds_on_the_order
+    assert backorder.links.part_of == (None if own else before.number)
+    assert store.platform().cancel_order(backorder_id) is own
 
     assert store.platform().get_order(backorder_id).status is Status.CANCELLED
     assert [store.stock(ref) for ref in (widget, gadget)] == [0, 0]
-    store.platform().cancel_order(backorder_id)  # cancelled already: no write
+    # Cancelled already: no write, the same answer.
+    assert store.platform().cancel_order(backorder_id) is own
     assert store.platform().get_order(backorder_id).status is Status.CANCELLED
     assert [store.stock(ref) for ref in (widget, gadget)] == [0, 0]
     assert [line.quantity for line in store.platform().get_order(original_id).lines] == [1]

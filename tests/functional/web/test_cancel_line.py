@@ -4,6 +4,7 @@ that writes to it is tested in tests/integration/worker and tests/e2e."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import redis
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from plugin.adapters.queue.jobs import event_queue
+from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.cancellations import SqlCancellationLedger
 from plugin.adapters.sql.models import AuditEntry, Cancellation
 from plugin.adapters.sql.releases import SqlReleaseLedger
@@ -50,7 +52,12 @@ def test_the_confirmation_page_says_what_will_happen(
     assert '<dd id="cancel-quantity">2</dd>' in html
     assert "<h1>Cancel a backorder line of backorder order 100-001</h1>" in html
     assert '<dd id="cancel-value">20.00</dd>' in html
-    assert "The line is removed from the backorder order" in html
+    # The store does not answer here: the page does not guess what the store will do.
+    assert (
+        '<p id="cancel-every-unit"><strong>Every unit:</strong> The units are cancelled in the '
+        "store and their stock given back; the order page then says exactly what the store "
+        "did.</p>"
+    ) in html
     assert "The customer was not charged for these units." in html
     assert (
         f'<dd id="cancel-original"><a href="/stores/{alice_store.id}/orders/100">#100</a> '
@@ -99,11 +106,30 @@ def test_a_resplit_line_names_the_first_original_as_where_the_refund_is_due(
 
 
 def test_the_last_open_line_cancels_the_backorder_order(
-    app: Flask, alice: Merchant, alice_store: StoreRecord
+    app: Flask, alice: Merchant, live_store: Any
 ) -> None:
-    add_split(app, alice_store.id, "100", "101", [_line("7", 2, "20.00")])
-    html = alice.get(_cancel_path(alice_store)).get_data(as_text=True)
-    assert "the backorder order is <strong>cancelled</strong>" in html
+    import requests
+
+    from tests.functional.web.conftest import DEMO_KEY, DEMO_SECRET
+
+    kettle = live_store.product_id("KETTLE-COPPER")
+    created = requests.post(
+        f"{live_store.url}/wp-json/wc/v3/orders",
+        auth=(DEMO_KEY, DEMO_SECRET),
+        json={"status": "on-hold", "line_items": [{"product_id": kettle, "quantity": 2}]},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    backorder_id = str(created.json()["id"])
+    add_split(app, live_store.store.id, "77", backorder_id, [_line(str(kettle), 2, "178.00")])
+    html = alice.get(_cancel_path(live_store.store, backorder_id, f"l{kettle}")).get_data(
+        as_text=True
+    )
+    assert (
+        '<p id="cancel-every-unit"><strong>Every unit:</strong> It is the backorder order&#39;s '
+        "last open line, so the backorder order is cancelled in the store and its stock "
+        "restored.</p>"
+    ) in html
 
 
 def test_confirming_records_the_cancellation_queues_one_job_and_hides_the_line(
@@ -128,7 +154,11 @@ def test_confirming_records_the_cancellation_queues_one_job_and_hides_the_line(
         [alice_store.id, "cancel:101:l7"],
     )
     order_page = alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True)
-    assert "The backorder line is being cancelled in the store" in order_page
+    assert (
+        '<p class="flash ok" role="status">Cancelling the 2 units waiting of product 7 on '
+        "backorder order 100-001 in the store; this page shows what the store did in a few "
+        "seconds.</p>"
+    ) in order_page
     html = alice.get(listing).get_data(as_text=True)
     assert html.count('class="backorder-line"') == 1
     assert 'data-product-id="8"' in html and 'data-product-id="7"' not in html
@@ -405,6 +435,58 @@ def test_the_order_page_names_a_cancelled_product_once_the_job_has_read_it(
     assert "Copper Kettle (product 7) × 2 of backorder order" in html
     assert "Product 8 × 1 of backorder order" in html
     assert "Product 7 × 2" not in html
+
+
+def test_the_request_names_the_product_as_the_split_decision_recorded_it(
+    app: Flask, alice: Merchant, alice_store: StoreRecord, redis_client: redis.Redis
+) -> None:
+    add_split(app, alice_store.id, "100", "101", [_line("7", 3, "30.00")])
+    # The split's decision names its lines (plugin/usecases/splitting.py).
+    SqlAuditLog(state(app).db).record(
+        alice_store.id, "100", "decision", "Split: 3 units to backorder order 100-001.",
+        split_key="100:1",
+        lines=[{"line_id": "l7", "product": "Copper Kettle", "sku": "KETTLE-COPPER"}],
+    )  # fmt: skip
+    path = _cancel_path(alice_store)
+    response = alice.post(path, {"reason": "Too many", "units": "1"}, token_from=path)
+    assert response.status_code == 303
+    page = html.unescape(alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True))
+    assert (
+        '<p class="flash ok" role="status">Cancelling 1 of the 3 units waiting of \'Copper '
+        "Kettle' (SKU KETTLE-COPPER) on backorder order 100-001 in the store; this page shows "
+        "what the store did in a few seconds.</p>"
+    ) in page
+    assert (
+        f"{alice.email} asked to cancel 1 of the 3 backordered units of 'Copper Kettle' (SKU "
+        "KETTLE-COPPER) (10.00) on backorder order 100-001. Reason: Too many"
+    ) in page
+    assert "product 7" not in page.split('id="audit-trail"')[1]
+
+
+def test_the_order_page_says_what_a_done_cancellation_did(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    _two_line_split(app, alice_store)
+    ledger = SqlCancellationLedger(state(app).db)
+    ledger.request(
+        alice_store.id, "cancel:101:l7", backorder_order_id="101", original_order_id="100",
+        line_id="l7", product_id="7", variant_id=None, quantity=2, reason="Discontinued",
+        requested_by=alice.email,
+    )  # fmt: skip
+    outcome = {
+        "backorder_line_id": "b7", "product": "Copper Kettle", "sku": "KETTLE-COPPER",
+        "number": "100-001", "part_of": None, "quantity": 2, "amount": "20.00",
+        "currency": "USD", "paid": False, "cancels_order": False, "new_total": "5.00",
+    }  # fmt: skip
+    ledger.mark_write_attempted(alice_store.id, "cancel:101:l7", outcome)
+    for step in ("written", "noted", "done"):
+        ledger.advance(alice_store.id, "cancel:101:l7", step, outcome=outcome)
+    page = html.unescape(alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True))
+    assert (
+        "done: <span class=\"cancel-result\">Removed 'Copper Kettle' (SKU KETTLE-COPPER) × 2 "
+        "from backorder order #101; its total is now 5.00. The customer was not charged for "
+        "these units.</span>"
+    ) in page
 
 
 # --- some units of a line (the units field, the customer's page's validation) ---------------

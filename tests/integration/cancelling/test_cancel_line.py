@@ -139,12 +139,12 @@ def test_a_worker_removes_the_line_then_cancels_the_emptied_order_each_once(
     assert original_after["line_items"] == original_before["line_items"]
     assert original_after["total"] == original_before["total"]
     [note] = notes(sandbox, backorder_id, "Backorders cancelled the backorder line")
-    assert f"Widget × 2 (20.00 USD) at the request of {MERCHANT}" in note
+    assert f"'Widget' × 2 (20.00 USD) at the request of {MERCHANT}" in note
     assert "Reason: Discontinued by the maker" in note
     assert "refund 20.00 USD from that order (Backorders moves no money)" in note
     assert f"this order's total is now {after['total']}" in note
     [original_note] = notes(sandbox, original_id, "Backorders cancelled the backordered")
-    assert f"Widget × 2 (20.00 USD) of backorder order #{backorder_id}" in original_note
+    assert f"'Widget' × 2 (20.00 USD) of backorder order #{backorder_id}" in original_note
     assert "These units will not be shipped; this order is unchanged." in original_note
     widget = record(instance, widget.cancel_key)
     assert (widget.state, widget.error, widget.write_attempted) == ("done", None, True)
@@ -168,7 +168,7 @@ def test_a_worker_removes_the_line_then_cancels_the_emptied_order_each_once(
         (world["pen"], 1)
     ]
     assert (stock(sandbox, world["widget"]), stock(sandbox, world["pen"])) == (0, 0)
-    [pen_note] = notes(sandbox, backorder_id, "Backorders cancelled the backorder line Pen")
+    [pen_note] = notes(sandbox, backorder_id, "Backorders cancelled the backorder line 'Pen'")
     assert "so the order is cancelled and its stock restored" in pen_note
     assert len(notes(sandbox, original_id, "Backorders cancelled the backordered")) == 2
 

@@ -100,7 +100,7 @@ def test_a_customer_cancels_units_then_lines_of_an_order_held_whole_once(
         assert after["total"] == "14.00"
         assert stock(sandbox, world["widget"]) == -1 and stock(sandbox, world["gadget"]) == 49
         [note] = notes(sandbox, world["order"], "Backorders cancelled")
-        assert note.startswith("Backorders cancelled Widget × 1 (10.00 USD) of this order")
+        assert note.startswith("Backorders cancelled 'Widget' × 1 (10.00 USD) of this order")
         assert f"at the request of the customer ({SHOPPER})" in note
         assert f"with order #{order_id}: refund 10.00 USD from that order" in note
         html = customer.get(path).get_data(as_text=True)

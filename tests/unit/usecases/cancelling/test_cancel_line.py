@@ -29,6 +29,7 @@ class FakeStore:
     original_lines: dict[str, str]
     calls: list[tuple[str, ...]] = field(default_factory=list)
     crash_at: int | None = None  # die right after this many writes
+    part_is_everything: bool = False  # a held part that is all its order has left
 
     def _write(self, *call: str) -> None:
         self.calls.append(call)
@@ -63,10 +64,13 @@ class FakeStore:
             self._write("reduce_line", order_id, line_id, str(quantity), str(subtotal), str(total))
         return f"{sum(line.total for line in lines):.2f}"
 
-    def cancel_order(self, order_id: str) -> None:
+    def cancel_order(self, order_id: str) -> bool:
+        """A held part of an order (`Links.part_of`) closes; the order goes on, unless
+        `part_is_everything` (its held part was all it had left)."""
         if self.order.status in (Status.NEW_BACKORDER, Status.ON_HOLD):
             self.order = dataclasses.replace(self.order, status=Status.CANCELLED)
             self._write("cancel_order", order_id)
+        return self.order.links.part_of is None or self.part_is_everything
 
     def add_note(self, order_id: str, text: str, *, customer: bool = False) -> None:
         self._write("add_note", order_id, text)
@@ -144,14 +148,16 @@ def run(
 
 
 BACKORDER_NOTE = (
-    "Backorders cancelled the backorder line Kettle × 2 (20.00 USD) at the request of "
+    "Backorders cancelled the backorder line 'Kettle' (SKU SKU-7)"
+    " × 2 (20.00 USD) at the request of "
     "alice@example.com. Reason: Discontinued The line is removed and its stock given back; this "
     "order's total is now 3.00. The units are no longer owed to the customer; original order "
     "#2000 is unchanged. The customer paid for these units with order #2000: refund 20.00 USD "
     "from that order (Backorders moves no money)."
 )
 ORIGINAL_NOTE = (
-    "Backorders cancelled the backordered Kettle × 2 (20.00 USD) of backorder order #2001 at "
+    "Backorders cancelled the backordered 'Kettle' (SKU SKU-7)"
+    " × 2 (20.00 USD) of backorder order #2001 at "
     "the request of alice@example.com. Reason: Discontinued These units will not be shipped; "
     "this order is unchanged. The customer paid for these units with order #2000: refund 20.00 "
     "USD from that order (Backorders moves no money)."
@@ -170,9 +176,13 @@ def test_a_line_of_a_two_line_order_is_removed_and_noted_on_both_orders() -> Non
         ("add_note", "2000", ORIGINAL_NOTE),
     ]
     assert record.outcome == {
-        "backorder_line_id": "21", "product": "Kettle", "quantity": 2, "amount": "20.00",
-        "currency": "USD", "paid": True, "cancels_order": False, "new_total": "3.00",
+        "backorder_line_id": "21", "product": "Kettle", "sku": "SKU-7", "number": "2001",
+        "part_of": None, "quantity": 2, "amount": "20.00", "currency": "USD", "paid": True,
+        "cancels_order": False, "new_total": "3.00",
     }  # fmt: skip
+    assert audit.entries[0].message == (
+        "Removed 'Kettle' (SKU SKU-7) × 2 from backorder order #2001; its total is now 3.00."
+    )
     assert [(e.order_id, e.kind) for e in audit.entries] == [
         ("2001", "call"),
         ("2001", "info"),
@@ -307,14 +317,16 @@ def test_some_units_reduce_the_line_once_and_the_notes_say_what_is_left() -> Non
     assert store.calls[0] == ("reduce_line", "2001", "21", "2", "20.00", "20.00")
     assert [line.quantity for line in store.order.lines] == [2, 1]
     assert record.outcome == {
-        "backorder_line_id": "21", "product": "Kettle", "quantity": 1, "amount": "10.00",
+        "backorder_line_id": "21", "product": "Kettle", "sku": "SKU-7", "number": "2001",
+        "part_of": None, "quantity": 1, "amount": "10.00",
         "currency": "USD", "paid": True, "cancels_order": False, "reduces_line": True,
         "line_quantity": 3, "kept_quantity": 2, "kept_subtotal": "20.00", "kept_total": "20.00",
         "new_total": "23.00",
     }  # fmt: skip
     assert store.calls[1] == (
         "add_note", "2001",
-        "Backorders cancelled 1 of the 3 backordered units of Kettle (10.00 USD) at the "
+        "Backorders cancelled 1 of the 3 backordered units of 'Kettle' (SKU SKU-7)"
+        " (10.00 USD) at the "
         "request of alice@example.com. Reason: Discontinued The line keeps 2 unit(s), and the "
         "stock of the cancelled unit(s) is given back; this order's total is now 23.00. The "
         "cancelled units are no longer owed to the customer; original order #2000 is unchanged. "
@@ -323,7 +335,8 @@ def test_some_units_reduce_the_line_once_and_the_notes_say_what_is_left() -> Non
     )  # fmt: skip
     assert store.calls[2] == (
         "add_note", "2000",
-        "Backorders cancelled 1 of the 3 backordered units of Kettle (10.00 USD) of backorder "
+        "Backorders cancelled 1 of the 3 backordered units of 'Kettle' (SKU SKU-7)"
+        " (10.00 USD) of backorder "
         "order #2001 at the request of alice@example.com. Reason: Discontinued These units "
         "will not be shipped (2 still wait); this order is unchanged. The customer paid for "
         "these units with order #2000: refund 10.00 USD from that order (Backorders moves no "
@@ -332,7 +345,10 @@ def test_some_units_reduce_the_line_once_and_the_notes_say_what_is_left() -> Non
     assert [(e.order_id, e.kind) for e in audit.entries] == [
         ("2001", "call"), ("2001", "info"), ("2000", "info"),
     ]  # fmt: skip
-    assert "Reduced line 21 of the backorder order from 3 to 2 unit(s)" in audit.entries[0].message
+    assert audit.entries[0].message == (
+        "Took 1 of the 3 waiting units of 'Kettle' (SKU SKU-7) off backorder order #2001; "
+        "2 units still wait; its total is now 23.00."
+    )
     assert run(store, ledger, key=PARTIAL) == record and len(store.calls) == 3
 
 
@@ -428,7 +444,8 @@ def test_a_line_of_an_order_held_whole_is_removed_from_it_with_one_note() -> Non
     assert record is not None and record.is_held_whole
     assert (record.state, record.error) == ("done", None)
     note = (
-        "Backorders cancelled Kettle × 2 (20.00 USD) of this order, which waited whole for "
+        "Backorders cancelled 'Kettle' (SKU SKU-7)"
+        " × 2 (20.00 USD) of this order, which waited whole for "
         "stock, at the request of Backorders. Reason: No consent The line is removed and its "
         "stock given back; this order's total is now 3.00. The customer paid for these units "
         "with order #2000: refund 20.00 USD from that order (Backorders moves no money)."

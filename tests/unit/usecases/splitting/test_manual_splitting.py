@@ -50,13 +50,23 @@ def test_two_of_five_in_stock_units_go_on_backorder_and_leave_the_stock_figure()
     assert record.plan["manual"] == {
         "requested_by": MERCHANT,
         "set_aside": [
-            {"pool": {"product_id": "105", "variant_id": None}, "units": 2, "base": 0, "target": -2}
+            {
+                "pool": {"product_id": "105", "variant_id": None},
+                "units": 2,
+                "base": 0,
+                "name": "Product 105",
+                "sku": "SKU-105",
+                "target": -2,
+            }
         ],
     }
     notes = dict(store.notes)
     assert notes["77"].startswith("Backorders split this order (key 77:1)")
     assert f"{MERCHANT} put 2 of 5 units on backorder by hand" in notes["77"]
-    assert notes["77"].endswith("Stock of product 105: 2 units set aside (0 → -2).")
+    assert notes["77"].endswith("Stock of 'Product 105' (SKU SKU-105): 2 units set aside (0 → -2).")
+    assert [e.message for e in audit.entries if e.kind == "call" and "Set aside" in e.message] == [
+        "Set aside 2 units of 'Product 105' (SKU SKU-105): stock 0 → -2."
+    ]
     assert notes[child.id].startswith(
         f"Backorders: {MERCHANT} put 2 units of order 77 on backorder by hand"
     )
@@ -98,8 +108,9 @@ def test_a_figure_that_moved_for_another_reason_is_left_alone_and_the_merchant_t
     assert "set_stock" not in store.calls
     assert [(kind, order) for _, order, kind, _ in alerts.alerts] == [("set_aside_skipped", "77")]
     assert alerts.alerts[0][3] == (
-        "The stock of product 105 was 0 when 2 units were put on backorder by hand on order 77, "
-        "and it is 4 now: it moved for another reason too, so Backorders did not change it. "
+        "The stock of 'Product 105' (SKU SKU-105) was 0 when 2 units were put on backorder by "
+        "hand on order 77, and it is 4 now: it moved for another reason too, so Backorders did "
+        "not change it. "
         "Lower it by 2 in the store if those units are not for sale."
     )
 
@@ -172,8 +183,8 @@ def test_an_order_that_has_not_taken_its_stock_is_refused() -> None:
 
     assert result.status == "refused"
     assert result.detail == (
-        "Order 77 has not taken its units of product 105 from the store's stock yet (e.g. it "
-        "awaits payment): put units on backorder by hand once it has."
+        "Order 77 has not taken its units of 'Product 105' (SKU SKU-105) from the store's "
+        "stock yet (e.g. it awaits payment): put units on backorder by hand once it has."
     )
     assert store.stock == {MUG: 5, KETTLE: 10} and ledger.records == {}
     assert "write_split" not in store.calls and "set_stock" not in store.calls

@@ -1,0 +1,127 @@
+"""What cancelling backorder units does and did, in the merchant's words.
+
+One place for these texts: the cancel form says what the store will do, the order page and the
+audit trail what it did. They are built from what the platform answered, never from its name:
+`Links.part_of` (the backorder order is the held part of its original, which goes on: Shopify's
+held fulfillment order) and `CancelPlatform.cancel_order` (whether the order itself was
+cancelled), as `plugin.usecases.cancelling` saves them in the cancellation's outcome.
+
+An outcome saved before these words existed has no `sku`, `part_of`, `number` or
+`order_cancelled`: it reads as an order of its own, cancelled when the plan said so, which is
+what every such outcome was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from plugin.core.rules import product_label
+from plugin.ports import CancellationRecord
+
+
+def units(count: int) -> str:
+    """`1 unit`, `3 units`."""
+    return f"{count} unit" + ("" if count == 1 else "s")
+
+
+def product_text(record: CancellationRecord, outcome: Mapping[str, Any] | None = None) -> str:
+    """The product cancelled: its name and SKU once the job read the line, else its id."""
+    found = outcome or {}
+    return product_label(str(found.get("product") or ""), str(found.get("sku") or ""), record.ref)
+
+
+def money(outcome: Mapping[str, Any]) -> str:
+    return f"{Decimal(str(outcome['amount'])):.2f} {outcome['currency']}"
+
+
+def held_part(outcome: Mapping[str, Any]) -> str:
+    """`the held part 1001-1 of order #1001` (an outcome with `part_of`)."""
+    number = outcome.get("number")
+    named = f" {number}" if number else ""
+    return f"the held part{named} of order #{outcome['part_of']}"
+
+
+def every_unit_effect(*, part_of: str | None, last_line: bool, known: bool = True) -> str:
+    """What cancelling every unit still waiting on a line does in the store (the cancel form);
+    `known` False when the store could not be read to tell."""
+    if not known:
+        return (
+            "The units are cancelled in the store and their stock given back; the order page "
+            "then says exactly what the store did."
+        )
+    if part_of is not None:
+        return (
+            f"The units are taken off the held part of order #{part_of} and their stock is "
+            f"given back{'; the held part closes' if last_line else ''}. Order #{part_of} "
+            "itself is not cancelled: it keeps what ships now."
+        )
+    if last_line:
+        return (
+            "It is the backorder order's last open line, so the backorder order is cancelled "
+            "in the store and its stock restored."
+        )
+    return (
+        "The line is removed from the backorder order in the store, its total shrinks and its "
+        "stock is given back."
+    )
+
+
+def _total(outcome: Mapping[str, Any], whose: str) -> str:
+    total = outcome.get("new_total")
+    return f"; {whose} total is now {total}." if total is not None else "."
+
+
+def what_was_done(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    """What the store did, in one sentence (the audit trail's call, the order page)."""
+    product = product_text(record, outcome)
+    count = int(outcome["quantity"])
+    part_of = outcome.get("part_of")
+    order = f"order #{record.backorder_order_id}"
+    if outcome.get("reduces_line"):
+        taken = f"{count} of the {outcome['line_quantity']} waiting units of {product}"
+        left = f"{units(int(outcome['kept_quantity']))} still wait"
+        if part_of:
+            return f"Took {taken} off {held_part(outcome)}; {left}" + _total(
+                outcome, "the held part's"
+            )
+        where = order if record.is_held_whole else f"backorder {order}"
+        return f"Took {taken} off {where}; {left}" + _total(outcome, "its")
+    if outcome.get("cancels_order") and outcome.get("order_cancelled", not part_of):
+        if part_of:  # the held part was all the order had left
+            return (
+                f"Cancelled order #{part_of}: {product} × {count} in {held_part(outcome)} was "
+                "all it had left."
+            )
+        if record.is_held_whole:
+            return f"Cancelled {order}: {product} × {count} was its last waiting line."
+        return f"Cancelled backorder {order}: {product} × {count} was its only line."
+    if part_of:
+        closes = ", which closes" if outcome.get("cancels_order") else ""
+        return (
+            f"Took {product} × {count} off {held_part(outcome)}{closes}; order #{part_of} is "
+            "not cancelled and keeps what ships now" + _total(outcome, "the held part's")
+        )
+    where = order if record.is_held_whole else f"backorder {order}"
+    if outcome.get("cancels_order"):  # the store kept the order going (not cancelled)
+        return f"Took {product} × {count} off {where}, which is not cancelled."
+    return f"Removed {product} × {count} from {where}" + _total(outcome, "its")
+
+
+def payment(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
+    """Who pays back what for the units cancelled (Backorders moves no money)."""
+    if outcome.get("paid"):
+        paid_on = outcome.get("part_of") or record.original_order_id
+        return (
+            f"The customer paid for these units with order #{paid_on}: refund "
+            f"{money(outcome)} from that order (Backorders moves no money)."
+        )
+    return "The customer was not charged for these units."
+
+
+def result(record: CancellationRecord) -> str | None:
+    """What a done cancellation did and what is owed (the order page); None before."""
+    if record.outcome is None or "quantity" not in record.outcome:
+        return None
+    return f"{what_was_done(record, record.outcome)} {payment(record, record.outcome)}"
