@@ -24,7 +24,7 @@ from plugin.core.cancellation import after_cancels, units_value
 from plugin.core.model import PaymentAction, ProductRef
 from plugin.core.rules import product_label
 from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitState
-from plugin.usecases.cancel_wording import every_unit_effect, units
+from plugin.usecases.cancel_wording import every_unit_effect, noted_on, units
 from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key, partial_cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
 from web.backorders import ON_HOLD_STATUSES, fetch_orders, plan_line_names, product_name
@@ -201,6 +201,10 @@ def _page(
             part_of=order.part_of if order else None,
             last_line=found.open_lines <= 1,
             known=order is not None,
+        ),
+        noted_on=noted_on(
+            part_of=order.part_of if order else None,
+            split_from=split_from.label if split_from else None,
         ),
         errors=errors or {},
         reason=reason,

@@ -43,6 +43,16 @@ def held_part(outcome: Mapping[str, Any]) -> str:
     return f"the held part{named} of order #{outcome['part_of']}"
 
 
+def noted_on(*, part_of: str | None, split_from: str | None) -> str:
+    """Which orders get the cancellation's private note (the cancel form): a held part's note
+    goes on its one order; `split_from` names the backorder order a re-split came from."""
+    if part_of is not None:
+        return f"A private note on order #{part_of}"
+    if split_from is not None:
+        return f"A private note on this backorder order and on {split_from}"
+    return "A private note on both orders"
+
+
 def every_unit_effect(*, part_of: str | None, last_line: bool, known: bool = True) -> str:
     """What cancelling every unit still waiting on a line does in the store (the cancel form);
     `known` False when the store could not be read to tell."""

@@ -59,6 +59,9 @@ def test_cancelling_held_units_says_they_leave_the_held_part_and_the_order_goes_
         f"part of order #{number} and their stock is given back; the held part closes. Order "
         f"#{number} itself is not cancelled: it keeps what ships now.</p>"
     ) in page
+    # The held part and what ships are one order in Shopify: one note, on that order.
+    assert f"A private note on order #{number} and the audit trail record who" in page
+    assert "both orders" not in page
 
     ledger = SqlCancellationLedger(state(app).db)
     order_page = f"/stores/{store.id}/orders/{held_id}"
