@@ -24,7 +24,12 @@ from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.models import utcnow
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.purchasing import SqlPurchasing
-from plugin.adapters.sql.reports import recent_audited_orders, released_order_ids, splits_of_store
+from plugin.adapters.sql.reports import (
+    order_labels,
+    recent_audited_orders,
+    released_order_ids,
+    splits_of_store,
+)
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.cancellation import after_cancels
@@ -475,10 +480,14 @@ def order(store_id: int, order_id: str) -> str:
     trail = SqlAuditLog(db).for_order(store.id, order_id)
     events = [e for e in InboxRepository(db).list(store.id, limit=500) if e.resource_id == order_id]
     cancellations = SqlCancellationLedger(db).for_order(store.id, order_id)
+    named = [order_id]
+    named += [i for s in splits for i in (s.original_order_id, s.backorder_order_id) if i]
+    named += [c.backorder_order_id for c in cancellations]
     return render_template(
         "backorders/order.html",
         store=store,
         order_id=order_id,
+        labels=order_labels(db, store.id, named),
         splits=splits,
         names=plan_line_names(store, splits),
         cancellations=cancellations,

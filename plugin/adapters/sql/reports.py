@@ -61,10 +61,19 @@ def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[
                 .limit(1)
             ).first()
             result.append({"order_id": order_id, "at": at, "decision": decision or ""})
-        # Named as on the pages: a backorder order by its number (`1042-001`), its original by
-        # that number's stem (`#1042`: on Shopify the id is not the number).
-        ids = [row["order_id"] for row in result]
-        numbers: dict[str, str] = {}
+    labels = order_labels(db, store_id, [str(row["order_id"]) for row in result])
+    for row in result:
+        row["label"] = labels[str(row["order_id"])]
+    return result
+
+
+def order_labels(db: Database, store_id: int, order_ids: Iterable[str]) -> dict[str, str]:
+    """How the pages name each order: a backorder order by its number (`1042-001`), an
+    original by that number's stem (`#1042`: on Shopify the id is not the number and a held
+    part is `fo-<n>`), an order no split names by its id (`#<id>`)."""
+    ids = sorted(set(order_ids))
+    numbers: dict[str, str] = {}
+    with db.session() as session:
         for original_id, backorder_id, plan in session.execute(
             select(Split.original_order_id, Split.backorder_order_id, Split.plan).where(
                 Split.store_id == store_id,
@@ -73,12 +82,10 @@ def recent_audited_orders(db: Database, store_id: int, limit: int = 20) -> list[
         ):
             number = str(plan.get("backorder_number") or "")
             if number and backorder_id is not None:
-                numbers[str(backorder_id)] = number
+                numbers[str(backorder_id)] = number  # a backorder order's own number wins
             if "-" in number:
                 numbers.setdefault(str(original_id), "#" + number.rsplit("-", 1)[0])
-    for row in result:
-        row["label"] = numbers.get(str(row["order_id"])) or f"#{row['order_id']}"
-    return result
+    return {order_id: numbers.get(order_id) or f"#{order_id}" for order_id in ids}
 
 
 def released_order_ids(db: Database, store_id: int) -> set[str]:

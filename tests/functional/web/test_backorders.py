@@ -445,3 +445,36 @@ def test_customer_and_product_come_from_the_store_and_csv_cells_cannot_be_formul
         timeout=10,
     ).raise_for_status()
     assert 'class="backorder-line"' not in alice.get(path).get_data(as_text=True)
+
+
+def test_order_page_names_orders_by_their_numbers(
+    app: Flask, alice: Merchant, alice_store: StoreRecord
+) -> None:
+    """On Shopify an order's id is not its number and a held part is `fo-<n>`: the order page
+    named the original, the backorder order and a re-split by those ids."""
+    ledger = SqlSplitLedger(state(app).db)
+    ledger.start(alice_store.id, "450789469", "450789469:1", {"backorder_number": "1001-001"})
+    ledger.advance(alice_store.id, "450789469:1", "done", backorder_order_id="fo-31")
+    ledger.start(alice_store.id, "fo-31", "resplit:fo-31", {"backorder_number": "1001-002"})
+    ledger.advance(alice_store.id, "resplit:fo-31", "done", backorder_order_id="fo-42")
+
+    page = alice.get(f"/stores/{alice_store.id}/orders/fo-31").get_data(as_text=True)
+    original = alice.get(f"/stores/{alice_store.id}/orders/450789469").get_data(as_text=True)
+
+    assert "<h1>Order 1001-001</h1>" in page
+    assert "<title>Order 1001-001 · " in page
+    links = [
+        re.sub(r"\s+", " ", text).strip()
+        for text in re.findall(r"<p>Original (.*?)\(<a", page, re.S)
+    ]
+    store = alice_store.id
+    assert links == [
+        f'<a href="/stores/{store}/orders/450789469">#1001</a> → backorder order '
+        f'<a href="/stores/{store}/orders/fo-31">1001-001</a>',
+        f'<a href="/stores/{store}/orders/fo-31">1001-001</a> → backorder order '
+        f'<a href="/stores/{store}/orders/fo-42">1001-002</a>',
+    ]
+    assert "<h1>Order #1001</h1>" in original
+    # An order nothing names yet keeps its id.
+    unknown = alice.get(f"/stores/{store}/orders/777").get_data(as_text=True)
+    assert "<h1>Order #777</h1>" in unknown
