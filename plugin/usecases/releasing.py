@@ -607,7 +607,7 @@ def _carry_out_steps(
         platform.add_note(record.order_id, release_note(record, payment_url))
         audit.record(
             store_id, record.order_id, "info",
-            f"Released: Backorder Approved, store status {record.target_status}.",
+            f"Released: Backorder Approved; {goes_on(record.target_status)}.",
             release_key=key, payment_url=payment_url,
         )  # fmt: skip
         if on_released is not None:
@@ -624,12 +624,20 @@ def _carry_out_steps(
     )
 
 
+def goes_on(target_status: str) -> str:
+    """How a released order goes on, in no platform's words (`ReleaseAs` keeps WooCommerce's
+    status names only as the stored values; each adapter maps them onto its own statuses)."""
+    if target_status == ReleaseAs.UNPAID:
+        return "the customer pays before it ships"
+    return "it is paid and ships now"
+
+
 def release_note(record: ReleaseRecord, payment_url: str | None) -> str:
     """Private note on a released backorder order."""
     units = sum(int(line["units"]) for line in record.lines)
     text = (
         f"Backorders released this order (key {record.release_key}): all {units} unit(s) are "
-        f"in stock; status set to {record.target_status} (Backorder Approved)."
+        f"in stock (Backorder Approved); {goes_on(record.target_status)}."
     )
     if payment_url:
         text += f" The customer pays on release: {payment_url}"

@@ -293,3 +293,28 @@ def test_two_jobs_at_once_under_the_lock_allocate_each_unit_once() -> None:
         ("503", "on-hold", "processing"),
     ]
     assert world.store.wc_status["501"] == "on-hold"
+
+
+def test_the_release_note_and_audit_say_how_the_order_goes_on_in_no_platform_s_words() -> None:
+    """They said "status set to pending" / "store status processing": WooCommerce's status
+    names, which a Shopify merchant never sees (ReleaseAs keeps them only as stored values)."""
+    world = World()
+    world.store.restock("77", 4)
+
+    world.run()
+
+    notes = dict(world.store.notes)
+    assert notes["502"] == (
+        f"Backorders released this order (key {release_key('502')}): all 2 unit(s) are in "
+        "stock (Backorder Approved); the customer pays before it ships. The customer pays on "
+        f"release: {PAY.format('502')}"
+    )
+    assert notes["503"] == (
+        f"Backorders released this order (key {release_key('503')}): all 2 unit(s) are in "
+        "stock (Backorder Approved); it is paid and ships now."
+    )
+    released = [(e.order_id, e.message) for e in world.audit.entries if e.kind == "info"]
+    assert released == [
+        ("502", "Released: Backorder Approved; the customer pays before it ships."),
+        ("503", "Released: Backorder Approved; it is paid and ships now."),
+    ]
