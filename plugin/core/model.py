@@ -185,6 +185,9 @@ class Links:
     # itself, e.g. Shopify's held fulfillment order): the original's number. Cancelling them
     # takes them off that order, which goes on; None when it is an order of its own.
     part_of: str | None = None
+    # False when the platform cannot release part of this backorder order (Shopify's linked
+    # backorder orders): it then waits until all its units are in, whatever the customer chose.
+    releases_in_part: bool = True
 
 
 @dataclass(frozen=True)

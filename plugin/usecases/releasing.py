@@ -290,6 +290,8 @@ def _open_backorder(
         or (customer.delivery_condition if customer is not None else None)
         or policies.settings.default_delivery
     )
+    if not order.links.releases_in_part:
+        delivery = DeliveryCondition.WHOLE_ORDER  # no partial release to give it
     priority = (customer.priority if customer is not None else 0) + bumps.get(order.id, 0)
     return OpenBackorder(
         order_id=order.id,

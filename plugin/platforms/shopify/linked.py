@@ -131,7 +131,10 @@ def order_of(data: Mapping[str, Any]) -> Order:
         order,
         number=str(origin.get("number") or order.number),
         status=status,
-        links=Links(parent_id=str(origin["order"]), is_backorder_order=True),
+        # Not split again on a partial arrival (Shopify.write_resplit): it is released whole.
+        links=Links(
+            parent_id=str(origin["order"]), is_backorder_order=True, releases_in_part=False
+        ),
     )
 
 

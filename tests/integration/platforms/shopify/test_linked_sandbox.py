@@ -122,6 +122,7 @@ def test_linked_split_reduces_the_original_creates_one_order_and_releases_it(sho
         order_id,
     )
     assert backorder.links.is_backorder_order
+    assert not backorder.links.releases_in_part  # released whole: no partial release yet
     assert platform.reduced_stock(new_id) == {backorder.lines[0].line_id: 3}
 
     link = platform.release_order(new_id, "processing", "release-1")

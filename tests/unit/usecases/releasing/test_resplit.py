@@ -323,3 +323,33 @@ def test_an_order_another_job_is_changing_waits_for_this_run_without_a_write() -
     )
     # The next run, with the order free again, splits it.
     assert world.run().split_again == (("503", "900"),)
+
+
+def test_a_backorder_order_its_platform_cannot_release_in_part_waits_whole() -> None:
+    """Shopify's linked backorder orders cannot be split again (`Links.releases_in_part`
+    False): the re-split was tried and failed, leaving a failed `1503-002` on the order page.
+    Such an order now waits until all its units are in, then is released whole."""
+    import dataclasses
+
+    world = World()
+    order = world.store.orders["503"]
+    world.store.orders["503"] = dataclasses.replace(
+        order, links=dataclasses.replace(order.links, releases_in_part=False)
+    )
+    world.store.restock("77", 3)  # -6 → -3: 502 gets 2, 503 would get 1 of its 2
+
+    result = world.run()
+
+    # 503 takes nothing and does not block 501 (lowest priority), which ships what is left.
+    assert (result.released, result.split_again) == (("502", "501"), (("501", "900"),))
+    assert result.waiting == ("503",)
+    assert world.splits.get(1, "resplit:503") is None
+    assert world.quantities("503") == [("77", 2)]
+    [decision] = [e for e in world.audit.entries if e.order_id == "503" and e.kind == "decision"]
+    assert decision.message.startswith(
+        "Order 503 gets nothing yet: it ships as a whole and not all of it is available"
+    )
+
+    world.store.restock("77", 2)
+    assert world.run().released == ("503",)
+    assert world.quantities("503") == [("77", 2)]
