@@ -210,3 +210,16 @@ def instance(
     yield result
     result.stop_all()
     db.dispose()
+
+
+@pytest.fixture
+def in_process(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
+    """Run job functions in this process, with the instance's environment."""
+    import worker
+
+    for key, value in instance.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(worker, "_runtime", None)
+    yield instance
+    if worker._runtime is not None:
+        worker._runtime.db.dispose()

@@ -5,7 +5,6 @@ again, once (issue 17)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -19,17 +18,6 @@ from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.ports import Message
 from tests.integration.notifications.conftest import SmtpServer
 from tests.integration.worker.conftest import Instance, wait_until
-
-
-@pytest.fixture
-def in_worker(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
-    """The worker's runtime of this process, on the instance's database and Redis."""
-    for key, value in instance.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(worker, "_runtime", None)
-    yield instance
-    if worker._runtime is not None:
-        worker._runtime.db.dispose()
 
 
 def message(instance: Instance, key: str) -> Message:
@@ -58,9 +46,9 @@ def statuses(instance: Instance, *message_ids: int) -> list[str]:
 
 
 def test_a_message_posted_while_redis_is_away_is_queued_by_the_periodic_requeue_once(
-    in_worker: Instance, monkeypatch: pytest.MonkeyPatch
+    in_process: Instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    instance = in_worker
+    instance = in_process
     outbox = OutboxRepository(instance.db)
     unqueued = post_while_redis_is_away(instance, "away")
     assert statuses(instance, unqueued) == ["queued"]
@@ -101,8 +89,8 @@ def test_a_message_posted_while_redis_is_away_is_queued_by_the_periodic_requeue_
     assert not Job.exists(mail_job_id(failed), connection=instance.redis)
 
 
-def test_a_pass_takes_the_oldest_messages_up_to_its_limit(in_worker: Instance) -> None:
-    instance = in_worker
+def test_a_pass_takes_the_oldest_messages_up_to_its_limit(in_process: Instance) -> None:
+    instance = in_process
     first, second, third = (post_while_redis_is_away(instance, key) for key in "abc")
 
     assert requeue_unsent_mail(instance.db, instance.redis, 0, limit=2) == 2
@@ -120,9 +108,9 @@ def test_a_pass_takes_the_oldest_messages_up_to_its_limit(in_worker: Instance) -
 
 @pytest.mark.database("sqlite")  # worker processes and Redis under test, not storage
 def test_a_worker_delivers_over_smtp_a_message_posted_while_redis_was_away(
-    in_worker: Instance, smtp_server: SmtpServer
+    in_process: Instance, smtp_server: SmtpServer
 ) -> None:
-    instance = in_worker
+    instance = in_process
     message_id = post_while_redis_is_away(instance, "away")
     assert event_queue(instance.redis).job_ids == []
 

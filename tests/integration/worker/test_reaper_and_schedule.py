@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -135,17 +134,6 @@ def test_retry_delay_is_jittered_around_the_interval_and_honours_retry_after() -
     assert len(set(delays)) >= 4  # really jittered
     assert retry.retry_delay(10, 30.0, rng) == 30
     assert retry.retry_delay(0, 0.2, rng) == 1
-
-
-@pytest.fixture
-def in_process(instance: Instance, monkeypatch: pytest.MonkeyPatch) -> Iterator[Instance]:
-    """Run job functions in this process, with the instance's environment."""
-    for key, value in instance.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setattr(worker, "_runtime", None)
-    yield instance
-    if worker._runtime is not None:
-        worker._runtime.db.dispose()
 
 
 def test_reconcile_all_enqueues_only_stores_that_are_due(in_process: Instance) -> None:

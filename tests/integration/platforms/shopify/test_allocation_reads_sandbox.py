@@ -5,7 +5,7 @@ Shopify platform, the release use case and the plugin's storage (SQLite)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     order_gid,
 )
 from tests.integration.platforms.shopify.test_usecases_sandbox import Plugin
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,6 @@ class Recording(requests.Session):
 
 
 READS = ("orders", "order", "fulfillmentOrder", "stock", "primary")
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def waiting_parts(shop: Shop, plugin: Plugin, split: int, whole: int) -> list[str]:

@@ -6,11 +6,8 @@ write repeated after a crash writes nothing more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-
-import pytest
 
 from plugin.core.model import Policies, Status
 from plugin.core.split import plan_split
@@ -24,7 +21,7 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     locations,
     order_gid,
 )
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 STATE = """query state($id: ID!) { order(id: $id) { cancelledAt displayFinancialStatus edited
   totalCapturableSet { shopMoney { amount } } totalOutstandingSet { shopMoney { amount } }
@@ -36,12 +33,6 @@ STATE = """query state($id: ID!) { order(id: $id) { cancelledAt displayFinancial
 AVAILABLE = """query available($q: String) { productVariants(first: 1, query: $q) { nodes {
   inventoryItem { inventoryLevels(first: 5) { nodes { location { name }
     quantities(names: ["available", "committed"]) { name quantity } } } } } } }"""
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def state(shop: Shop, order_id: str) -> dict[str, Any]:

@@ -3,8 +3,6 @@ lists them, the bulk backorder setting (`inventoryPolicy`), customers and order 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from plugin.core.model import ProductRef, Status
@@ -13,13 +11,7 @@ from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import number
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.integration.platforms.shopify.test_platform_sandbox import order_gid
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
+from tests.integration.sandbox_shopify.conftest import Shop
 
 
 @pytest.fixture

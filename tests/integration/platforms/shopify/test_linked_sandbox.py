@@ -7,7 +7,6 @@ reduction; the release lifts the hold and sends the invoice once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import number
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.integration.platforms.shopify.test_platform_sandbox import gid_of, order_gid
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 LINKED_VIEW = """query view($id: ID!) { order(id: $id) { name tags note statusPageUrl
   displayFinancialStatus email customer { id }
@@ -33,12 +32,6 @@ LINKED_VIEW = """query view($id: ID!) { order(id: $id) { name tags note statusPa
   fulfillmentOrders(first: 5) { nodes { status fulfillmentHolds { reason handle }
     lineItems(first: 10) { nodes { remainingQuantity lineItem { sku } } } } } } }"""
 TAGGED = "query($q: String) { orders(first: 10, query: $q) { nodes { id name } } }"
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def linked_view(shop: Shop, order_id: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ allocation does not release them at once, and they are released when 2 mugs arri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,15 +23,9 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     view,
 )
 from tests.integration.platforms.shopify.test_usecases_sandbox import Plugin
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 MERCHANT = "merchant@example.com"
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def _parts(order: dict[str, Any]) -> list[tuple[str, list[int], list[str]]]:

@@ -6,7 +6,6 @@ location; stock at another location is not counted."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +21,7 @@ from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.webhooks import parse
 from plugin.ports import ReleaseAs
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 from tests.unit.sandbox.receiver import Receiver
 
 ORDER_VIEW = """query view($id: ID!) { order(id: $id) { tags note statusPageUrl
@@ -35,12 +34,6 @@ ORDER_VIEW = """query view($id: ID!) { order(id: $id) { tags note statusPageUrl
 ADJUST = """mutation adjust($input: InventoryAdjustQuantitiesInput!) {
   inventoryAdjustQuantities(input: $input) { userErrors { field message code } } }"""
 LOCATIONS = "query { locations(first: 5) { nodes { id name isPrimary } } }"
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 def order_gid(shop: Shop, name: str) -> str:

@@ -6,7 +6,6 @@ and the releases capture exactly each part, the last one finally."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,13 +30,7 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     view,
 )
 from tests.integration.platforms.shopify.test_usecases_sandbox import Plugin
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
+from tests.integration.sandbox_shopify.conftest import Shop
 
 
 def _held(shop: Shop, payment: str) -> tuple[str, str, str, ShopifyPlatform]:

@@ -8,7 +8,6 @@ Shopify's invoice. A new order after the switch is split the new way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -36,15 +35,9 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     view,
 )
 from tests.integration.platforms.shopify.test_usecases_sandbox import Plugin
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
+from tests.integration.sandbox_shopify.conftest import Shop
 
 EVERY_ORDER = "query { orders(first: 50) { nodes { id name } } }"
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
 
 
 class DyingClient(ShopifyClient):

@@ -5,7 +5,6 @@ nothing; stock arriving at the fulfilling location releases the hold and capture
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,13 +29,7 @@ from tests.integration.platforms.shopify.test_platform_sandbox import (
     order_gid,
     view,
 )
-from tests.integration.sandbox_shopify.conftest import Shop, running_shop
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with running_shop() as running:
-        yield running
+from tests.integration.sandbox_shopify.conftest import Shop
 
 
 class Plugin:
