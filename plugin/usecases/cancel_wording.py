@@ -26,6 +26,11 @@ def units(count: int) -> str:
     return f"{count} unit" + ("" if count == 1 else "s")
 
 
+def waits(count: int) -> str:
+    """`1 unit still waits`, `2 units still wait`."""
+    return "waits" if count == 1 else "wait"
+
+
 def product_text(record: CancellationRecord, outcome: Mapping[str, Any] | None = None) -> str:
     """The product cancelled: its name and SKU once the job read the line, else its id."""
     found = outcome or {}
@@ -91,7 +96,8 @@ def what_was_done(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
     order = f"order #{record.backorder_order_id}"
     if outcome.get("reduces_line"):
         taken = f"{count} of the {outcome['line_quantity']} waiting units of {product}"
-        left = f"{units(int(outcome['kept_quantity']))} still wait"
+        kept = int(outcome["kept_quantity"])
+        left = f"{units(kept)} still {waits(kept)}"
         if part_of:
             return f"Took {taken} off {held_part(outcome)}; {left}" + _total(
                 outcome, "the held part's"

@@ -52,6 +52,7 @@ from plugin.usecases.cancel_wording import (
     payment,
     product_text,
     units,
+    waits,
     what_was_done,
 )
 
@@ -292,7 +293,8 @@ def _held_part_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> s
     one order, so one note."""
     if outcome.get("reduces_line"):
         cancelled = _some_units(record, outcome)
-        left = f"{units(int(outcome['kept_quantity']))} of them still wait"
+        kept = int(outcome["kept_quantity"])
+        left = f"{units(kept)} of them still {waits(kept)}"
     else:
         cancelled = f"the backordered {_what(record, outcome)}"
         left = "the held part closes" if outcome.get("cancels_order") else "the rest still waits"
@@ -337,7 +339,8 @@ def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
             f"Backorders cancelled {_some_units(record, outcome)} of backorder order "
             f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "
             f"{record.reason} These units will not be shipped "
-            f"({outcome['kept_quantity']} still wait); this order is unchanged. "
+            f"({outcome['kept_quantity']} still {waits(int(outcome['kept_quantity']))}); this "
+            "order is unchanged. "
             f"{payment(record, outcome)}"
         )
     return (

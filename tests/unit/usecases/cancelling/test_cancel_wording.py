@@ -199,3 +199,22 @@ def test_a_product_is_named_by_name_and_sku_and_by_id_only_when_nothing_else_is_
     assert product_label("Kettle", "", ref) == "'Kettle'"
     assert product_label("", "KET-1", ref) == "product 7 / 70"
     assert product_label("", "", ProductRef("7")) == "product 7"
+
+
+def test_one_unit_left_still_waits() -> None:
+    """By hand on WooCommerce: "Took 1 of the 2 waiting units of 'Walnut Board' off backorder
+    order #113; 1 unit still wait"."""
+    record = CancellationRecord(
+        store_id=STORE, cancel_key=partial_cancel_key("113", "1", 1, 2), backorder_order_id="113",
+        original_order_id="112", line_id="1", product_id="104", variant_id=None, quantity=1,
+        reason="x", requested_by="alice@example.com", state=CancelState.DONE,
+        outcome={"product": "Walnut Board", "sku": "BOARD-WALNUT", "number": "113",
+                 "part_of": None, "quantity": 1, "amount": "45.00", "currency": "USD",
+                 "paid": False, "cancels_order": False, "reduces_line": True,
+                 "line_quantity": 2, "kept_quantity": 1, "new_total": "45.00"},
+    )  # fmt: skip
+    assert result(record) == (
+        "Took 1 of the 2 waiting units of 'Walnut Board' (SKU BOARD-WALNUT) off backorder order "
+        "#113; 1 unit still waits; its total is now 45.00. The customer was not charged for "
+        "these units."
+    )
