@@ -69,7 +69,7 @@ def order_fields(
   totalCapturableSet {{ {MONEY} }}
   totalOutstandingSet {{ {MONEY} }}
   paymentGatewayNames
-  customer {{ id email }}
+  customer {{ id email firstName lastName }}
   lineItems(first: {lines}) {{
     pageInfo {{ hasNextPage }}
     nodes {{ id sku name quantity currentQuantity
@@ -261,6 +261,17 @@ def _customer(data: Mapping[str, Any]) -> Customer:
     return Customer(number(customer["id"]) if customer.get("id") else None, email)
 
 
+def _addressed(data: Mapping[str, Any], email: str) -> Address:
+    """Whom the customer's messages greet: the customer's name (the order's addresses are not
+    read: the name is all a message needs) and e-mail."""
+    customer = data.get("customer") or {}
+    return Address(
+        first_name=str(customer.get("firstName") or ""),
+        last_name=str(customer.get("lastName") or ""),
+        email=email,
+    )
+
+
 def order_from_data(data: Mapping[str, Any]) -> Order:
     """An order read with ORDER_FIELDS as the core's Order."""
     currency = str(data["currencyCode"])
@@ -274,7 +285,7 @@ def order_from_data(data: Mapping[str, Any]) -> Order:
         customer=customer,
         payment_state=payment_of(data),
         payment_method=", ".join(data.get("paymentGatewayNames") or ()),
-        billing=Address(email=customer.email),
+        billing=_addressed(data, customer.email),
         shipping=Address(email=customer.email),
         lines=_lines(data),
         total=money(data.get("totalPriceSet"), currency),

@@ -20,6 +20,7 @@ from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.webhooks import parse
 from plugin.ports import ReleaseAs
+from plugin.usecases.notifying import customer_name
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.integration.sandbox_shopify.conftest import Shop
 from tests.unit.sandbox.receiver import Receiver
@@ -177,6 +178,26 @@ def test_a_paid_order_is_not_charged_again(shop: Shop) -> None:
     held_id = platform.write_split(order, plan, backorder_order_id=None)
     platform.release_order(held_id, "processing", "r")
     assert view(shop, gid_of(order_id))["transactions"] == before
+
+
+def test_an_order_and_its_held_part_name_the_customer(shop: Shop) -> None:
+    """Customer e-mails greet by name (notifying.customer_name): a Shopify order gave none, so
+    they said "Hello customer"."""
+    name = shop.checkout([("MUG-BLUE", 1), ("BOARD-WALNUT", 2)], payment="card")
+    order_id = number(order_gid(shop, name))
+    platform = ShopifyPlatform(ShopifyClient(shop.url, DEMO_ACCESS_TOKEN))
+    order = platform.get_order(order_id)
+    held_id = platform.write_split(
+        order, plan_split(order, platform.get_stock(order), Policies()), backorder_order_id=None
+    )
+
+    for read in (order, platform.get_order(held_id)):
+        assert (read.billing.first_name, read.billing.last_name, read.billing.email) == (
+            "Ada",
+            "Lovelace",
+            "ada@example.com",
+        )
+        assert customer_name(read) == "Ada Lovelace"
 
 
 def test_orders_modified_since_give_the_webhooks_state_and_missing_orders(shop: Shop) -> None:
