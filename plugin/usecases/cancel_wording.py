@@ -83,7 +83,8 @@ def every_unit_effect(*, part_of: str | None, last_line: bool, known: bool = Tru
     )
 
 
-def _total(outcome: Mapping[str, Any], whose: str) -> str:
+def total_now(outcome: Mapping[str, Any], whose: str) -> str:
+    """`; its total is now 45.00.` when the store answered a new total, else `.`."""
     total = outcome.get("new_total")
     return f"; {whose} total is now {total}." if total is not None else "."
 
@@ -99,11 +100,11 @@ def what_was_done(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
         kept = int(outcome["kept_quantity"])
         left = f"{units(kept)} still {waits(kept)}"
         if part_of:
-            return f"Took {taken} off {held_part(outcome)}; {left}" + _total(
+            return f"Took {taken} off {held_part(outcome)}; {left}" + total_now(
                 outcome, "the held part's"
             )
         where = order if record.is_held_whole else f"backorder {order}"
-        return f"Took {taken} off {where}; {left}" + _total(outcome, "its")
+        return f"Took {taken} off {where}; {left}" + total_now(outcome, "its")
     if outcome.get("cancels_order") and outcome.get("order_cancelled", not part_of):
         if part_of:  # the held part was all the order had left
             return (
@@ -117,12 +118,12 @@ def what_was_done(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
         closes = ", which closes" if outcome.get("cancels_order") else ""
         return (
             f"Took {product} × {count} off {held_part(outcome)}{closes}; order #{part_of} is "
-            "not cancelled and keeps what ships now" + _total(outcome, "the held part's")
+            "not cancelled and keeps what ships now" + total_now(outcome, "the held part's")
         )
     where = order if record.is_held_whole else f"backorder {order}"
     if outcome.get("cancels_order"):  # the store kept the order going (not cancelled)
         return f"Took {product} × {count} off {where}, which is not cancelled."
-    return f"Removed {product} × {count} from {where}" + _total(outcome, "its")
+    return f"Removed {product} × {count} from {where}" + total_now(outcome, "its")
 
 
 def payment(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:

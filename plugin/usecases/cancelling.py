@@ -51,12 +51,15 @@ from plugin.usecases.cancel_wording import (
     money,
     payment,
     product_text,
+    total_now,
     units,
     waits,
     what_was_done,
 )
 
 log = logging.getLogger(__name__)
+
+THIS_ORDERS = "this order's"  # whose total a note on the order itself gives
 
 REASON_MAX_LENGTH = 500
 
@@ -255,11 +258,6 @@ def _some_units(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     )
 
 
-def _total(outcome: Mapping[str, Any]) -> str:
-    total = outcome.get("new_total")
-    return f"; this order's total is now {total}." if total is not None else "."
-
-
 def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     """Private note on the backorder order (or the order held whole, or the original whose
     held part it is): what was cancelled, by whom, why."""
@@ -272,14 +270,14 @@ def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> st
             f"Backorders cancelled {_some_units(record, outcome)} at the request of "
             f"{record.requested_by}. Reason: {record.reason} The line keeps "
             f"{outcome['kept_quantity']} unit(s), and the stock of the cancelled unit(s) is "
-            f"given back{_total(outcome)} The cancelled units are no longer owed to the "
-            f"customer; original order #{record.original_order_id} is unchanged. "
+            f"given back{total_now(outcome, THIS_ORDERS)} The cancelled units are no longer "
+            f"owed to the customer; original order #{record.original_order_id} is unchanged. "
             f"{payment(record, outcome)}"
         )
     if outcome.get("cancels_order"):
         change = "It was this order's only line, so the order is cancelled and its stock restored."
     else:
-        change = "The line is removed and its stock given back" + _total(outcome)
+        change = "The line is removed and its stock given back" + total_now(outcome, THIS_ORDERS)
     return (
         f"Backorders cancelled the backorder line {_what(record, outcome)} at the request of "
         f"{record.requested_by}. Reason: {record.reason} {change} The units are no longer owed "
@@ -328,7 +326,7 @@ def _held_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     return (
         f"Backorders cancelled {_what(record, outcome)} of this order, which waited whole for "
         f"stock, at the request of {record.requested_by}. Reason: {record.reason} {change}"
-        f"{_total(outcome)} {payment(record, outcome)}"
+        f"{total_now(outcome, THIS_ORDERS)} {payment(record, outcome)}"
     )
 
 
