@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.models import InboxEvent, Release, Split
 from plugin.core.split import hold_key
+from plugin.ports import SplitState
 
 
 def inbox_counts(db: Database, store_id: int) -> dict[str, int]:
@@ -124,7 +125,12 @@ def open_backorder_quantities(db: Database, store_id: int) -> dict[tuple[str, st
 
 def has_open_backorders(db: Database, store_id: int) -> bool:
     """Whether the store has a split being written or a backorder still waiting for stock."""
-    writing = ("planned", "backorder_created", "original_updated", "noted")
+    writing = (
+        SplitState.PLANNED,
+        SplitState.BACKORDER_CREATED,
+        SplitState.ORIGINAL_UPDATED,
+        SplitState.NOTED,
+    )
     return bool(splits_of_store(db, store_id, states=writing)) or bool(
         open_backorder_quantities(db, store_id)
     )
