@@ -127,6 +127,17 @@ def product_name(order: OrderSummary | None, product_id: str, variant_id: str | 
     return f"Product {product_id}" + (f" / {variant_id}" if variant_id else "")
 
 
+def decision_lines(trail: Iterable[Any], split_key: str) -> list[Any]:
+    """The lines a split's decision in the audit trail records (plugin/usecases/splitting.py):
+    each with its line id and, when recorded, the product's name and SKU."""
+    return [
+        line
+        for entry in trail
+        if entry.kind == "decision" and entry.data.get("split_key") == split_key
+        for line in cast(list[Any], entry.data.get("lines") or [])
+    ]
+
+
 def plan_line_names(store: StoreRecord, splits: Iterable[SplitRecord]) -> dict[str, dict[str, str]]:
     """Product names per split key and plan line id. A split's decision in the audit trail
     names them (plugin/usecases/splitting.py); for a split recorded without (a re-split, or
@@ -142,9 +153,7 @@ def plan_line_names(store: StoreRecord, splits: Iterable[SplitRecord]) -> dict[s
             trails[split.original_order_id] = audit.for_order(store.id, split.original_order_id)
         names[split.split_key] = found = {
             str(line.get("line_id")): str(line["product"])
-            for entry in trails[split.original_order_id]
-            if entry.kind == "decision" and entry.data.get("split_key") == split.split_key
-            for line in cast(list[Any], entry.data.get("lines") or [])
+            for line in decision_lines(trails[split.original_order_id], split.split_key)
             if line.get("product")
         }
         planned = cast(list[Any], split.plan.get("lines") or [])

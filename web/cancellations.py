@@ -27,7 +27,13 @@ from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitStat
 from plugin.usecases.cancel_wording import every_unit_effect, noted_on, units
 from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key, partial_cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
-from web.backorders import ON_HOLD_STATUSES, fetch_orders, plan_line_names, product_name
+from web.backorders import (
+    ON_HOLD_STATUSES,
+    decision_lines,
+    fetch_orders,
+    plan_line_names,
+    product_name,
+)
 from web.inputs import is_order_id, units_typed
 
 logger = logging.getLogger(__name__)
@@ -224,17 +230,15 @@ def _product(store: StoreRecord, found: CancellableLine) -> str:
     line_id = str(found.line.get("line_id"))
     split_key = found.split.split_key
     trail = SqlAuditLog(services().db).for_order(store.id, found.split.original_order_id)
-    sku = next(
-        (
-            str(line.get("sku") or "")
-            for entry in trail
-            if entry.kind == "decision" and entry.data.get("split_key") == split_key
-            for line in cast(list[Any], entry.data.get("lines") or [])
-            if str(line.get("line_id")) == line_id
-        ),
-        "",
+    recorded: Any = next(
+        (line for line in decision_lines(trail, split_key) if str(line.get("line_id")) == line_id),
+        {},
     )
-    name = plan_line_names(store, [found.split]).get(split_key, {}).get(line_id, "")
+    sku = str(recorded.get("sku") or "")
+    # The decision's name, else (a split recorded without names) one read of the store.
+    name = str(recorded.get("product") or "") or (
+        plan_line_names(store, [found.split]).get(split_key, {}).get(line_id, "")
+    )
     return product_label(name, sku if name else "", found.ref)
 
 
