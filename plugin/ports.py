@@ -786,6 +786,18 @@ class Rejected(Exception):
         self.reason = reason
 
 
+class StoreSentError(Exception):
+    """A signed delivery whose payload is the store's own error instead of the resource (e.g.
+    WooCommerce's `rest_no_route` when it could not read the order it delivers): it names
+    nothing to record, and it is not the sender's mistake. Answered 200, so the store does not
+    count a failure against its webhook; reconciliation finds the change."""
+
+    def __init__(self, code: str, status: int | None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+
+
 class DeliveryTopic(NamedTuple):
     """A delivery's topic as the platform sent it (`name`), the neutral topic it becomes (None:
     no work for us, answered 204), and whether it is one we know needs none (for the log).

@@ -6,10 +6,13 @@ topic and payload into a neutral event. `/webhooks/woocommerce/<store id>`, the 
 every WooCommerce store was given, is this route.
 
 A short guard sequence: size, ping, store and signature (on the raw bytes, before parsing),
-topic, payload. An unknown or disconnected store, or one of another platform, is refused exactly
-like a bad signature (same status, body and HMAC work), so store ids cannot be enumerated. An
-accepted event becomes one inbox row (unique per resource state: its id, its modification moment
-and its content's fingerprint) and the answer is 202; the workers' relay then queues its job.
+topic, payload. A signed payload that is the store's own error instead of the resource
+(`StoreSentError`) is answered 200 and recorded nowhere, so the store does not count it as a
+failed delivery (WooCommerce disables a webhook after five). An unknown or disconnected
+store, or one of another platform, is refused exactly like a bad signature (same status, body
+and HMAC work), so store ids cannot be enumerated. An accepted event becomes one inbox row
+(unique per resource state: its id, its modification moment and its content's fingerprint) and
+the answer is 202; the workers' relay then queues its job.
 The request never calls the platform nor Redis.
 """
 
@@ -29,7 +32,7 @@ from plugin.adapters.sql.privacy import SqlPrivacyStore
 from plugin.adapters.sql.stores import StoreChanged
 from plugin.adapters.vault import DecryptionFailed
 from plugin.platforms.registry import UnknownPlatform
-from plugin.ports import Rejected, Webhooks
+from plugin.ports import Rejected, StoreSentError, Webhooks
 
 if TYPE_CHECKING:
     from app import Backorders
@@ -140,7 +143,17 @@ def _record(
         logger.info("event=webhook_topic_%s store_id=%s topic=%s", kind, store_id, name[:64])
         return answer(204, None)
 
-    resource = webhooks.parse(topic, delivery)
+    try:
+        resource = webhooks.parse(topic, delivery)
+    except StoreSentError as error:
+        logger.warning(
+            "event=webhook_store_error store_id=%s topic=%s code=%s status=%s",
+            store_id,
+            topic,
+            error.code,
+            error.status,
+        )
+        return answer(200, {"recorded": False, "store_error": error.code})
 
     try:
         event_id = state.events.receive(

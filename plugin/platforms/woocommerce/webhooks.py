@@ -35,7 +35,15 @@ from plugin.platforms.woocommerce.fingerprint import order_fingerprint, product_
 from plugin.platforms.woocommerce.mapping import META_ROLE, ROLE_BACKORDER
 from plugin.platforms.woocommerce.schemas import ResourceStateSchema, summarise
 from plugin.platforms.woocommerce.signature import verify
-from plugin.ports import Delivery, DeliveryTopic, Rejected, ResourceState, Topic, resource_of
+from plugin.ports import (
+    Delivery,
+    DeliveryTopic,
+    Rejected,
+    ResourceState,
+    StoreSentError,
+    Topic,
+    resource_of,
+)
 
 SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 TOPIC_HEADER = "X-WC-Webhook-Topic"
@@ -111,6 +119,7 @@ class WooCommerceWebhooks:
             raise Rejected(400, "body has a number too long to read") from None
         if not isinstance(payload, dict):
             raise Rejected(400, "payload is not a JSON object")
+        _raise_store_error(payload)
         try:
             data: dict[str, Any] = _RESOURCE_STATE.load(payload)
         except ValidationError as error:
@@ -121,6 +130,29 @@ class WooCommerceWebhooks:
             raise Rejected(400, "body is nested too deeply") from None
         products = named_products(payload) if resource_of(topic) == "order" else ()
         return ResourceState(str(data["id"]), data["date_modified_gmt"], fingerprint, products)
+
+
+_ERROR_CODE = re.compile(r"[a-z0-9_]{1,64}")  # WordPress's REST error codes
+
+
+def _raise_store_error(payload: dict[str, Any]) -> None:
+    """StoreSentError for a WordPress REST error in place of the resource: `{"code", "message",
+    "data": {"status"}}` and no `id`. WooCommerce 9.9 builds a payload with an internal REST
+    read, and during a Store API checkout delivered in the same request that read has no route
+    (`rest_no_route`, 404), so the delivery carries the error (README, "Against a real
+    WooCommerce store")."""
+    code, data = payload.get("code"), payload.get("data")
+    if (
+        "id" in payload
+        or not isinstance(code, str)
+        or not isinstance(payload.get("message"), str)
+        or not isinstance(data, dict)
+        or _ERROR_CODE.fullmatch(code) is None
+    ):
+        return
+    status = data.get("status")
+    valid_status = isinstance(status, int) and not isinstance(status, bool) and 0 < status < 1000
+    raise StoreSentError(code, status if valid_status else None)
 
 
 # More lines than one `include=` read takes (client.py MAX_PER_PAGE): the job reads the order

@@ -324,6 +324,40 @@ def test_fields_the_job_re_fetches_are_not_validated_on_receipt(
     assert relayed_job_keys(app, redis_client) == [f"rq:job:event-{event.id}"]
 
 
+# What WooCommerce 9.9.5 signs and sends for a Store API checkout when it delivers inside the
+# request (seen on the real store, README "Against a real WooCommerce store"): its internal
+# `GET /wc/v3/orders/<id>` finds no route, and the error is the payload.
+NO_ROUTE = {
+    "code": "rest_no_route",
+    "message": "No route was found matching the URL and request method.",
+    "data": {"status": 404},
+}
+
+
+@pytest.mark.parametrize("topic", ["order.created", "order.updated", "product.updated"])
+def test_the_stores_own_rest_error_in_place_of_the_resource_is_200_and_records_nothing(
+    app: Flask,
+    client: FlaskClient,
+    store: StoreRecord,
+    redis_client: redis.Redis,
+    topic: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Answered 400, each such delivery counted a failure against the store's webhook, which a
+    store disables after five in a row. It names no order to record: 200, nothing recorded, a
+    warning logged; reconciliation finds the order."""
+    with caplog.at_level("WARNING", logger="webhooks.receive"):
+        response = deliver(client, store.id, NO_ROUTE, topic=topic)
+    assert (response.status_code, response.get_json()) == (
+        200,
+        {"recorded": False, "store_error": "rest_no_route"},
+    )
+    assert_nothing_recorded(app, redis_client)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"event=webhook_store_error store_id={store.id} topic={topic} code=rest_no_route status=404"
+    ]
+
+
 @pytest.mark.parametrize(
     "topic",
     ["coupon.created", "action.woocommerce_add_to_cart", "order.deleted", "product.created"],
