@@ -8,7 +8,7 @@ every WooCommerce store was given, is this route.
 A short guard sequence: size, ping, store and signature (on the raw bytes, before parsing),
 topic, payload. A signed payload that is the store's own error instead of the resource
 (`StoreSentError`) is answered 200 and recorded nowhere, so the store does not count it as a
-failed delivery (WooCommerce disables a webhook after five). An unknown or disconnected
+failed delivery (WooCommerce disables a webhook after more than five). An unknown or disconnected
 store, or one of another platform, is refused exactly like a bad signature (same status, body
 and HMAC work), so store ids cannot be enumerated. An accepted event becomes one inbox row
 (unique per resource state: its id, its modification moment and its content's fingerprint) and
