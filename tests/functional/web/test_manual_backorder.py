@@ -8,10 +8,10 @@ from typing import Any
 
 import redis
 from flask import Flask
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from sqlalchemy import func, select
 
+from plugin.adapters.queue.inprocess import InProcessWorker
 from plugin.adapters.queue.jobs import event_queue, manual_split_job_id
 from plugin.adapters.sql.models import AuditEntry, Split
 from plugin.adapters.sql.splits import SqlSplitLedger
@@ -128,8 +128,8 @@ def test_the_form_refuses_what_does_not_fit_and_queues_one_job_that_splits_the_o
     ]
     assert _stock(live_store, mug) == 0  # nothing changes before the job runs
 
-    worker = SimpleWorker([event_queue(redis_client)], connection=redis_client,
-                          serializer=JSONSerializer)  # fmt: skip
+    worker = InProcessWorker([event_queue(redis_client)], connection=redis_client,
+                             serializer=JSONSerializer)  # fmt: skip
     assert worker.work(burst=True) is True
 
     [split] = SqlSplitLedger(state(app).db).for_order(store.id, str(order_id))
