@@ -20,6 +20,13 @@ What stays as with the forking worker (tests/integration/worker, tests/e2e/test_
 - Timeouts: the job's timeout is RQ's death penalty (SIGALRM) in the worker's main thread, as in
   a horse. Shutdown: SIGTERM lets the running job finish (a second one stops it).
 
+Stopping: RQ's pubsub listener (the thread that takes commands such as stop-job) looks at its stop
+flag between waits of `sleep_time`, 60 s in RQ; if it has already read the reply to RQ's
+UNSUBSCRIBE when the worker tears down, it waits that long for a new subscription, and
+redis-py's `PubSubWorkerThread.stop()` waits for it: a worker asked to stop (SIGTERM, the end of
+a burst) took up to a minute, and a supervisor's 15 s grace ended in SIGKILL. Here it waits
+`PUBSUB_WAIT` (tests/integration/worker/test_worker_stop.py).
+
 What differs: a job that crashes the interpreter (not an exception) takes the worker down with
 it; the process manager (run.py's supervisor, systemd) starts it again and the job is reaped.
 """
@@ -39,6 +46,9 @@ from rq.worker import BaseWorker, WorkerStatus
 
 log = logging.getLogger(__name__)
 
+# Seconds RQ's pubsub listener waits between looks at its stop flag (RQ's own: 60).
+PUBSUB_WAIT = 0.5
+
 
 class InProcessWorker(SimpleWorker):
     """Runs each job in this process, beating every `job_monitoring_interval` meanwhile."""
@@ -52,6 +62,15 @@ class InProcessWorker(SimpleWorker):
         finally:
             beats.over()
         self.set_state(WorkerStatus.IDLE)
+
+    def subscribe(self) -> None:
+        # RQ's `subscribe` with a short listener wait (PUBSUB_WAIT, the module's docstring).
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment] # RQ: None
+            sleep_time=PUBSUB_WAIT, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # The forking worker's TTL: beats come while the job runs (SimpleWorker's is the whole

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 import worker
+from plugin.adapters.queue.inprocess import InProcessWorker
 from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.redis.connection import EmbeddedRedis
 from plugin.adapters.sql.outbox import OutboxRepository, store_mail
@@ -54,7 +54,7 @@ def test_development_outbox_captures_a_message_and_the_page_shows_it(
             )  # fmt: skip
         )
         connection = redis_server.client()
-        SimpleWorker(
+        InProcessWorker(
             [event_queue(connection)], connection=connection, serializer=JSONSerializer
         ).work(burst=True)
         connection.close()

@@ -9,9 +9,9 @@ import json
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from plugin.adapters.queue.inprocess import InProcessWorker
 from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.core.model import CustomerPolicy, DeliveryCondition, ProductPolicy, ProductRef
@@ -152,7 +152,7 @@ def test_bulk_change_runs_as_a_job_and_reports_progress_per_product(
     assert (queued["status"], queued["done"], queued["total"]) == ("queued", 0, 1)
     assert bob.get(f"{path}/bulk/{job_id}").status_code == 404
 
-    worker = SimpleWorker(
+    worker = InProcessWorker(
         [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
     )
     assert worker.work(burst=True) is True
@@ -231,7 +231,7 @@ def test_bulk_job_records_a_failed_product_and_carries_on(
     job_id = start_bulk_backorders(
         RedisBulkJobs(redis_client), live_store.store.id, [999999, mug], "yes", choices=WOOCOMMERCE
     )
-    worker = SimpleWorker(
+    worker = InProcessWorker(
         [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
     )
     assert worker.work(burst=True) is True
@@ -303,7 +303,7 @@ def test_bulk_change_reaches_each_variation_of_a_variable_product_by_batch(
     queued = alice.get(f"{path}/bulk/{job_id}").get_json()
     assert (queued["status"], queued["done"], queued["total"]) == ("queued", 0, 1)
 
-    worker = SimpleWorker(
+    worker = InProcessWorker(
         [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
     )
     assert worker.work(burst=True) is True
@@ -354,7 +354,7 @@ def test_bulk_batch_records_a_failed_variation_and_carries_on(
             "total": 5,
         },
     )
-    worker = SimpleWorker(
+    worker = InProcessWorker(
         [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
     )
     assert worker.work(burst=True) is True

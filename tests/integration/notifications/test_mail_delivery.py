@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 
 import worker
+from plugin.adapters.queue.inprocess import InProcessWorker
 from plugin.adapters.queue.jobs import enqueue_mail, event_queue, mail_job_id
 from plugin.adapters.queue.mail_sweep import requeue_unsent_mail
 from plugin.adapters.sql.outbox import OutboxRepository, save_email_template, store_mail
@@ -60,9 +60,9 @@ def smtp_setup(
 
 def run_jobs(connection: redis.Redis) -> None:
     """Run every queued job in this process, as a worker would."""
-    SimpleWorker([event_queue(connection)], connection=connection, serializer=JSONSerializer).work(
-        burst=True
-    )
+    InProcessWorker(
+        [event_queue(connection)], connection=connection, serializer=JSONSerializer
+    ).work(burst=True)
 
 
 def split_order(setup: Setup) -> FakePlatform:

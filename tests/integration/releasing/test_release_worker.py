@@ -20,7 +20,7 @@ from plugin.adapters.sql.models import Release
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.core.model import CustomerPolicy
-from tests.integration.worker.conftest import Instance, Sandbox, wait_until
+from tests.integration.worker.conftest import FAST_REAPER, Instance, Sandbox, wait_until
 
 
 def backordered_world(instance: Instance, sandbox: Sandbox) -> dict[str, Any]:
@@ -272,7 +272,7 @@ def test_partial_release_splits_again_with_002_once_when_the_job_runs_again(
 def test_a_worker_killed_mid_resplit_leaves_one_002(instance: Instance, sandbox: Sandbox) -> None:
     """SIGKILL the worker while it splits c's backorder order again; the requeued job finishes
     the re-split from its ledger state and releases c once."""
-    victim = instance.start_worker("w-victim")
+    victim = instance.start_worker("w-victim", **FAST_REAPER)
     world = _resplit_world(instance, sandbox)
     sandbox.faults.update({"latency_ms": 600})  # slow calls: the kill lands mid-way
     instance.add_event(str(world["widget"]), world["product_modified"], "product.updated")
@@ -298,7 +298,7 @@ def test_a_worker_killed_mid_resplit_leaves_one_002(instance: Instance, sandbox:
     assert at_kill is not None and at_kill.state != "done"
     killed_at = time.monotonic()
     sandbox.faults.update({"latency_ms": 0})
-    instance.start_worker("w-survivor")
+    instance.start_worker("w-survivor", **FAST_REAPER)
 
     wait_until(lambda: done_releases(instance) == 2, 150, "the survivor to finish")
     recovered_in = time.monotonic() - killed_at

@@ -46,6 +46,16 @@ PYTHON = sys.executable
 
 SECRET_KEY = "worker-integration-secret-key-0123456789"
 
+# Workers that find the job of a killed worker within seconds rather than RQ's and the reaper's
+# defaults (a heartbeat every 10 s, stale after 40 s, a pass every 10 s: about 50 s of waiting):
+# a heartbeat every second, stale after four missed ones, a pass every half second. The same
+# settings as the e2e stack's (tests/e2e/conftest.py); the reaper's rule is the same.
+FAST_REAPER = {
+    "BACKORDERS_HEARTBEAT": "1",
+    "BACKORDERS_REAP_STALE": "4",
+    "BACKORDERS_REAP_TICK": "0.5",
+}
+
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> float:
     """Poll `predicate` until truthy; returns the seconds it took. Fails after `timeout`."""

@@ -14,6 +14,7 @@ from rq.serializers import JSONSerializer
 import worker
 from plugin.adapters.queue.jobs import event_queue, mail_job_id
 from plugin.adapters.queue.mail_sweep import requeue_unsent_mail
+from plugin.adapters.redis.connection import connect_redis
 from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.ports import Message
 from tests.integration.notifications.conftest import SmtpServer
@@ -26,9 +27,13 @@ def message(instance: Instance, key: str) -> Message:
 
 
 def post_while_redis_is_away(instance: Instance, key: str) -> int:
-    """`post` as the worker does, its Redis a socket nobody listens on."""
-    away = redis.Redis(unix_socket_path=str(instance.home / "no-redis.sock"))
-    notifier = worker.notifications(dataclasses.replace(worker.runtime(), redis=away))
+    """`post` as the worker does, its Redis a socket nobody listens on: the worker's own client
+    and retries (`worker._build_runtime`), not redis-py's defaults (10 retries, about 3 s)."""
+    rt = worker.runtime()
+    away = connect_redis(
+        rt.config.replace(redis_url=f"unix://{instance.home / 'no-redis.sock'}"), retries=3
+    )
+    notifier = worker.notifications(dataclasses.replace(rt, redis=away))
     message_id = notifier.post(message(instance, key))
     away.close()
     return message_id

@@ -20,7 +20,7 @@ from plugin.adapters.sql.audit import SqlAuditLog
 from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.ports import SplitState
-from tests.integration.worker.conftest import Instance, Sandbox, wait_until
+from tests.integration.worker.conftest import FAST_REAPER, Instance, Sandbox, wait_until
 
 
 def short_order(sandbox: Sandbox) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
     # Every API call takes 3 s: a split (4 calls) lasts 12 s, and the worker dies right after
     # its first call, so the job is certainly mid-way even on a busy machine.
     sandbox.faults.update({"latency_ms": 3000})
-    victim = instance.start_worker("w-victim")
+    victim = instance.start_worker("w-victim", **FAST_REAPER)
     event_id = instance.add_event(str(order["id"]), order["date_modified_gmt"])
     job_id = event_job_id(event_id)
     wait_until(
@@ -170,7 +170,7 @@ def test_a_job_of_a_killed_worker_is_picked_up_again(instance: Instance, sandbox
     killed_at = time.monotonic()
     assert instance.event(event_id).status != "done"  # killed mid-job, not after it
     sandbox.faults.update({"latency_ms": 0})
-    survivor = instance.start_worker("w-survivor")
+    survivor = instance.start_worker("w-survivor", **FAST_REAPER)
 
     wait_until(lambda: instance.event(event_id).status == "done", 120, "the survivor to finish")
     recovered_in = time.monotonic() - killed_at

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import redis
 from flask import Flask
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from plugin.adapters.queue.inprocess import InProcessWorker
 from plugin.adapters.queue.jobs import event_queue
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.stores import StoreRecord
@@ -142,7 +142,7 @@ def test_the_bulk_job_sets_every_variant_of_a_shopify_store(
     )
     assert response.status_code == 303
     job_id = parse_qs(urlsplit(response.headers["Location"]).query)["job"][0]
-    worker = SimpleWorker(
+    worker = InProcessWorker(
         [event_queue(redis_client)], connection=redis_client, serializer=JSONSerializer
     )
     assert worker.work(burst=True) is True
