@@ -632,7 +632,9 @@ class OrderSummary:
     order_id: str
     number: str
     status: Any  # the canonical `Status`
-    store_status: str  # the platform's own status name, as the merchant knows it
+    # The platform's own name of its status, as its admin shows it to the merchant (never a raw
+    # slug: each adapter names its statuses, e.g. "On hold (waiting for stock)").
+    store_status: str
     currency: str
     customer: str  # name, else e-mail, else "customer <id>"
     line_names: Mapping[tuple[str, str | None], str]  # (product id, variant id) -> line name

@@ -374,7 +374,7 @@ def test_the_confirmation_page_names_the_product_and_warns_when_the_order_is_not
         timeout=10,
     ).raise_for_status()
     html = alice.get(path).get_data(as_text=True)
-    assert "The store shows this backorder order as “processing”, not on hold" in html
+    assert "The store shows this backorder order as “Processing”, not on hold" in html
 
 
 def test_a_resplit_line_names_the_original_by_the_number_the_store_gives(
