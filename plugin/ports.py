@@ -925,6 +925,12 @@ class PlatformDriver(Protocol):
     # (value, label) of the ways it can write a split, the default first; () when it has one
     # way only (the settings page offers the choice only when there is one to make).
     split_modes: tuple[tuple[str, str], ...]
+    # Whether it can add an order note that the store e-mails to the customer (the setting
+    # "customer_note_on_split" is offered only then; Shopify's orders have no such note).
+    customer_notes: bool
+    # Store API calls a split makes on the happy path without that note, as its adapter counts
+    # them (the settings page's hint); None when it is not one figure.
+    split_calls: int | None
 
     def open(self, access: StoreAccess) -> Platform: ...
 
