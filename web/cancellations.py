@@ -23,8 +23,9 @@ from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.cancellation import after_cancels, units_value
 from plugin.core.model import PaymentAction, ProductRef
 from plugin.core.rules import product_label
+from plugin.core.wording import units
 from plugin.ports import CancellationRecord, CancelState, SplitRecord, SplitState
-from plugin.usecases.cancel_wording import every_unit_effect, noted_on, units
+from plugin.usecases.cancel_wording import every_unit_effect, noted_on
 from plugin.usecases.cancelling import REASON_MAX_LENGTH, cancel_key, partial_cancel_key
 from web.auth import current_merchant, login_required, owned_store, services
 from web.backorders import (

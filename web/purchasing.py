@@ -46,6 +46,7 @@ from plugin.core.purchasing import (
     plan_proposal,
 )
 from plugin.core.release import OpenBackorder
+from plugin.core.wording import counted
 from plugin.errors import BackordersError
 from plugin.ports import Message, Platform, ReceiptState
 from plugin.usecases import purchasing as usecase
@@ -751,8 +752,9 @@ def cancel_order(store_id: int, number: str) -> BaseResponse:
     if freed and stored.order.status is not PurchaseOrderStatus.DRAFT:
         _check_delays(store.id, number, "cancelled")  # its orders lost the date it promised
     flash(
-        f"Purchase order {number} cancelled; {sum(f.units for f in freed)} reserved unit(s) "
-        "freed: the proposal shows their demand again.",
+        f"Purchase order {number} cancelled; "
+        f"{counted(sum(f.units for f in freed), 'reserved unit')} freed: the proposal shows "
+        "their demand again.",
         "ok",
     )
     return redirect(back, 303)
@@ -778,7 +780,7 @@ def shorten(store_id: int, number: str) -> BaseResponse:
         return _refused(exc, back)
     flash(
         f"{usecase.ref_label(ref).capitalize()} lowered to {quantity}; "
-        f"{sum(f.units for f in freed)} reserved unit(s) freed.",
+        f"{counted(sum(f.units for f in freed), 'reserved unit')} freed.",
         "ok",
     )
     return redirect(back, 303)

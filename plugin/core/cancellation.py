@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from plugin.core import wording
 from plugin.core.model import Amounts, Line, minor_unit
 from plugin.core.split import allocate
 
@@ -71,7 +72,8 @@ def plan_line_cancel(
         )
     if wanted > quantity:
         raise CancelError(
-            "units_too_many", f"The line has {quantity} unit(s) waiting: {wanted} is too many."
+            "units_too_many",
+            f"The line has {wording.units(quantity)} waiting: {wanted} is too many.",
         )
     whole = Amounts(line.subtotal, line.subtotal_tax, line.total, line.tax)
     kept_units = quantity - wanted

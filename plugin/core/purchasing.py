@@ -51,6 +51,7 @@ from typing import NamedTuple
 from plugin.core.model import ZERO, ProductRef, Reason, minor_unit
 from plugin.core.release import OpenBackorder, queue_key
 from plugin.core.split import backorder_number, next_backorder_seq, numbering_pattern_errors
+from plugin.core.wording import units
 
 DEFAULT_PURCHASE_NUMBERING_PATTERN = "PO-{number}-{seq:03d}"  # {number}: the day, YYYYMMDD
 
@@ -934,8 +935,8 @@ def _cover(
     stock_left = free if free > 0 else 0
     unreserved = on_order - sum(held.values())
     covers: list[_Cover] = []
-    for order_id, units in waiting.items():
-        short = units - held[order_id]
+    for order_id, waiting_units in waiting.items():
+        short = waiting_units - held[order_id]
         in_stock = short if short <= stock_left else stock_left
         stock_left -= in_stock
         short -= in_stock
@@ -960,7 +961,7 @@ def _proposal_reason(
     parts = []
     if demand:
         parts.append(
-            f"{_units(demand)} wait on {orders} backorder order{'s' if orders != 1 else ''}"
+            f"{units(demand)} wait on {orders} backorder order{'s' if orders != 1 else ''}"
         )
     if reorder_point.point and reorder_point.target > reorder_point.point:
         parts.append(f"reorder point {reorder_point.point}, ordered up to {reorder_point.target}")
@@ -1131,20 +1132,20 @@ def _draft_line(
     quantity = line.quantity
     if orders is not None:
         covers = tuple(r for r in covers if r.order_id in orders)
-        units = sum(r.units for r in covers)
+        covered = sum(r.units for r in covers)
         quantity = (
-            units if drop_ship else order_quantity(units, link.pack_size, link.minimum_quantity)
+            covered if drop_ship else order_quantity(covered, link.pack_size, link.minimum_quantity)
         )
         if (
             drop_ship
-            and units
-            and order_quantity(units, link.pack_size, link.minimum_quantity) != units
+            and covered
+            and order_quantity(covered, link.pack_size, link.minimum_quantity) != covered
         ):
             warnings.append(
                 Reason(
                     "drop_ship_off_pack",
-                    f"{_cap(_label(line.ref))}: {_units(units)} to drop-ship, but the supplier "
-                    f"sells {_pack_rules(link, units)}: check that the supplier accepts it.",
+                    f"{_cap(_label(line.ref))}: {units(covered)} to drop-ship, but the supplier "
+                    f"sells {_pack_rules(link, covered)}: check that the supplier accepts it.",
                 )
             )
     if not quantity:
@@ -1253,7 +1254,3 @@ def _label(ref: ProductRef) -> str:
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def _units(n: int) -> str:
-    return "1 unit" if n == 1 else f"{n} units"

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from plugin.core.model import DeliveryCondition, ProductRef, Reason
+from plugin.core.wording import all_units, units
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,6 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _units(n: int) -> str:
-    return "1 unit" if n == 1 else f"{n} units"
-
-
 def plan_release(
     available: Mapping[ProductRef, int], backorders: Iterable[OpenBackorder]
 ) -> ReleaseResult:
@@ -188,7 +185,7 @@ def _reason(
     if allocated == requested:
         return Reason(
             "release_complete",
-            f"Order {name} gets all {_units(requested)} it waits for ({why}).",
+            f"Order {name} gets {all_units(requested)} it waits for ({why}).",
         )
     condition = backorder.delivery
     if allocated:
@@ -199,7 +196,7 @@ def _reason(
         ) + "; the rest moves to a new backorder order and waits for more stock"
         return Reason(
             "release_partial",
-            f"Order {name} gets {allocated} of {_units(requested)} ({why}); {rule}.",
+            f"Order {name} gets {allocated} of {units(requested)} ({why}); {rule}.",
         )
     if condition is DeliveryCondition.WHOLE_ORDER:
         cause = "it ships as a whole and not all of it is available"

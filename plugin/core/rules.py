@@ -22,6 +22,7 @@ from plugin.core.model import (
     StoreSettings,
     free_units,
 )
+from plugin.core.wording import agree, all_units, units
 
 _STATUS_NAMES = {
     Status.QUOTE: "Quote",
@@ -149,10 +150,6 @@ def line_label(line: Line) -> str:
 _new = tuple.__new__
 
 
-def _units(n: int) -> str:
-    return "1 unit" if n == 1 else f"{n} units"
-
-
 def _kept(line: Line, ref: ProductRef, code: str, message: str) -> LineDecision:
     return LineDecision(
         line,
@@ -270,10 +267,10 @@ def decide_lines(
             continue
         free = pool.free
         label = f"'{line.name}' (SKU {line.sku})" if line.sku else f"'{line.name}'"  # line_label
-        units = "1 unit" if qty == 1 else f"{qty} units"  # _units(qty)
         if qty <= free:
             pool.free = free - qty
-            reason = _new(Reason, ("in_stock", f"{label}: all {units} are in stock.", line.line_id))
+            text = f"{label}: {all_units(qty, ('is', 'are'))} in stock."
+            reason = _new(Reason, ("in_stock", text, line.line_id))
             append(_new(LineDecision, (line, ref, qty, 0, 0, reason, None)))
             continue
         shortfall = qty - free
@@ -297,10 +294,10 @@ def decide_lines(
         from_stock = keep if keep <= free else free
         pool.free = free - from_stock
         oversold = keep - from_stock
-        short_text = f"{shortfall} of {units} {'is' if shortfall == 1 else 'are'} out of stock"
+        short_text = f"{shortfall} of {units(qty)} {agree(shortfall, 'is', 'are')} out of stock"
         if pool.held:
             short_text += (
-                f" ({_units(pool.held)} in stock "
+                f" ({units(pool.held)} in stock "
                 f"{'is' if pool.held == 1 else 'are'} promised to released backorder "
                 "orders awaiting payment)"
             )
@@ -315,7 +312,7 @@ def decide_lines(
         elif backorder < wanted:
             assert policy is not None and policy.cap is not None  # only a cap limits `backorder`
             message = (
-                f"{label}: {short_text}; the backorder cap of {_units(policy.cap)} "
+                f"{label}: {short_text}; the backorder cap of {units(policy.cap)} "
                 f"({already} already on backorder) leaves room for "
                 f"{backorder}, so {backorder} go on backorder and {oversold} stay on the "
                 f"order without stock (oversold)."
@@ -324,12 +321,15 @@ def decide_lines(
             alert = reason
         elif lines_complete:
             message = (
-                f"{label}: {short_text} and only complete lines ship, so all {units} "
-                "go on backorder."
+                f"{label}: {short_text} and only complete lines ship, so "
+                f"{all_units(qty, ('goes', 'go'))} on backorder."
             )
             reason = _new(Reason, ("line_backordered", message, line.line_id))
         else:
-            message = f"{label}: {short_text}; {keep} ship now and {backorder} go on backorder."
+            message = (
+                f"{label}: {short_text}; {keep} {agree(keep, 'ships', 'ship')} now and "
+                f"{backorder} {agree(backorder, 'goes', 'go')} on backorder."
+            )
             code = "partly_backordered" if keep else "line_backordered"
             reason = _new(Reason, (code, message, line.line_id))
         append(_new(LineDecision, (line, ref, keep, backorder, oversold, reason, alert)))

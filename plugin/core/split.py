@@ -56,6 +56,7 @@ from plugin.core.rules import (
     eligibility,
     line_label,
 )
+from plugin.core.wording import all_units
 
 _ZERO = Decimal(0)
 
@@ -634,7 +635,9 @@ def plan_resplit(
             )
         else:
             reason = Reason(
-                "resplit_ships", f"{line_label(line)}: all {keep} units ship now.", line.line_id
+                "resplit_ships",
+                f"{line_label(line)}: {all_units(keep, ('ships', 'ship'))} now.",
+                line.line_id,
             )
         kept_amounts, moved_amounts = _split_line_amounts(line, keep, rest, exponent, unit)
         kept.append(kept_amounts)
@@ -803,7 +806,8 @@ def plan_manual_split(
                 f"by hand; {line.quantity - units} ship now."
             )
         else:
-            code, message = "manual_kept", f"{label}: all {line.quantity} units ship now."
+            code = "manual_kept"
+            message = f"{label}: {all_units(line.quantity, ('ships', 'ship'))} now."
         decisions.append(
             LineDecision(
                 line, line.ref, line.quantity - units, units, 0,

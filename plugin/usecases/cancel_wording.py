@@ -23,12 +23,15 @@ from decimal import Decimal
 from typing import Any
 
 from plugin.core.rules import product_label
+from plugin.core.wording import units
 from plugin.ports import CancellationRecord
 
 
-def units(count: int) -> str:
-    """`1 unit`, `3 units`."""
-    return f"{count} unit" + ("" if count == 1 else "s")
+def sentence(text: str) -> str:
+    """Free text (a cancel reason) ending as a sentence, so the note's next sentence does not
+    run into it: `Discontinued` gives `Discontinued.`."""
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
 
 
 def waits(count: int) -> str:

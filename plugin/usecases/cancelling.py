@@ -36,6 +36,7 @@ from typing import Any
 
 from plugin.core.cancellation import CancelError, CancelWrite, plan_line_cancel
 from plugin.core.model import Line, Order, PaymentState, Status
+from plugin.core.wording import units
 from plugin.ports import (
     AuditLog,
     CancellationLedger,
@@ -52,8 +53,8 @@ from plugin.usecases.cancel_wording import (
     order_name,
     payment,
     product_text,
+    sentence,
     total_now,
-    units,
     waits,
     what_was_done,
 )
@@ -279,9 +280,9 @@ def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> st
     if outcome.get("reduces_line"):
         return (
             f"Backorders cancelled {_some_units(record, outcome)} at the request of "
-            f"{record.requested_by}. Reason: {record.reason} The line keeps "
-            f"{outcome['kept_quantity']} unit(s), and the stock of the cancelled unit(s) is "
-            f"given back{total_now(outcome, THIS_ORDERS)} The cancelled units are no longer "
+            f"{record.requested_by}. Reason: {sentence(record.reason)} The line keeps "
+            f"{units(outcome['kept_quantity'])}, and the stock of what was cancelled is given "
+            f"back{total_now(outcome, THIS_ORDERS)} The cancelled units are no longer "
             f"owed to the customer; original order #{record.original_order_id} is unchanged. "
             f"{payment(record, outcome)}"
         )
@@ -291,8 +292,8 @@ def backorder_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> st
         change = "The line is removed and its stock given back" + total_now(outcome, THIS_ORDERS)
     return (
         f"Backorders cancelled the backorder line {_what(record, outcome)} at the request of "
-        f"{record.requested_by}. Reason: {record.reason} {change} The units are no longer owed "
-        f"to the customer; original order #{record.original_order_id} is unchanged. "
+        f"{record.requested_by}. Reason: {sentence(record.reason)} {change} The units are no "
+        f"longer owed to the customer; original order #{record.original_order_id} is unchanged. "
         f"{payment(record, outcome)}"
     )
 
@@ -310,7 +311,7 @@ def _held_part_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> s
     total = outcome.get("new_total")
     head = (
         f"Backorders took {cancelled} off {held_part(outcome)} at the request of "
-        f"{record.requested_by}. Reason: {record.reason}"
+        f"{record.requested_by}. Reason: {sentence(record.reason)}"
     )
     if outcome.get("cancels_order") and outcome.get("order_cancelled"):
         return (
@@ -327,7 +328,7 @@ def _held_part_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> s
 def _held_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     """The note on an order that waited whole for stock (`core.split.hold_key`)."""
     if outcome.get("reduces_line"):
-        change = f"The line keeps {outcome['kept_quantity']} unit(s)"
+        change = f"The line keeps {units(outcome['kept_quantity'])}"
     elif outcome.get("cancels_order") and outcome.get("order_cancelled", True):
         change = "It was the order's last line, so the order is cancelled and its stock restored"
     elif outcome.get("cancels_order"):
@@ -336,7 +337,8 @@ def _held_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
         change = "The line is removed and its stock given back"
     return (
         f"Backorders cancelled {_what(record, outcome)} of this order, which waited whole for "
-        f"stock, at the request of {record.requested_by}. Reason: {record.reason} {change}"
+        f"stock, at the request of {record.requested_by}. Reason: {sentence(record.reason)} "
+        f"{change}"
         f"{total_now(outcome, THIS_ORDERS)} {payment(record, outcome)}"
     )
 
@@ -347,7 +349,7 @@ def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
         return (
             f"Backorders cancelled {_some_units(record, outcome)} of backorder order "
             f"{order_name(record, outcome)} at the request of {record.requested_by}. Reason: "
-            f"{record.reason} These units will not be shipped "
+            f"{sentence(record.reason)} These units will not be shipped "
             f"({outcome['kept_quantity']} still {waits(int(outcome['kept_quantity']))}); this "
             "order is unchanged. "
             f"{payment(record, outcome)}"
@@ -355,6 +357,6 @@ def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
     return (
         f"Backorders cancelled the backordered {_what(record, outcome)} of backorder order "
         f"{order_name(record, outcome)} at the request of {record.requested_by}. Reason: "
-        f"{record.reason} These units will not be shipped; this order is unchanged. "
+        f"{sentence(record.reason)} These units will not be shipped; this order is unchanged. "
         f"{payment(record, outcome)}"
     )

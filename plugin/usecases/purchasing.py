@@ -47,6 +47,7 @@ from plugin.core.purchasing import (
     send,
     shorten,
 )
+from plugin.core.wording import agree, units
 from plugin.errors import NotFound, PermanentError
 from plugin.ports import (
     Alerts,
@@ -249,12 +250,13 @@ def _audit_reserved(
 def _audit_freed(
     audit: AuditLog, store_id: int, number: str, freed: Sequence[ReservedUnits], what: str
 ) -> None:
-    for units in freed:
+    for reserved in freed:
         audit.record(
-            store_id, units.order_id, "info",
-            f"Purchase order {number} was {what}: {units.units} unit(s) of "
-            f"{ref_label(units.ref)} are no longer reserved for this order.",
-            purchase_order=number, product_id=units.ref.product_id,
+            store_id, reserved.order_id, "info",
+            f"Purchase order {number} was {what}: {units(reserved.units)} of "
+            f"{ref_label(reserved.ref)} {agree(reserved.units, 'is', 'are')} no longer reserved "
+            "for this order.",
+            purchase_order=number, product_id=reserved.ref.product_id,
         )  # fmt: skip
 
 

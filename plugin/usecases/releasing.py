@@ -55,6 +55,7 @@ from plugin.core.model import (
 from plugin.core.release import OpenBackorder, OpenLine, OrderRelease, plan_release
 from plugin.core.serialize import plan_from_dict, ref_to_dict
 from plugin.core.split import resplit_key
+from plugin.core.wording import all_units
 from plugin.errors import NotFound, PermanentError, TransientError
 from plugin.ports import (
     RELEASE_FINISHED,
@@ -638,8 +639,9 @@ def release_note(record: ReleaseRecord, payment_url: str | None) -> str:
     """Private note on a released backorder order."""
     units = sum(int(line["units"]) for line in record.lines)
     text = (
-        f"Backorders released this order (key {record.release_key}): all {units} unit(s) are "
-        f"in stock (Backorder Approved); {goes_on(record.target_status)}."
+        f"Backorders released this order (key {record.release_key}): "
+        f"{all_units(units, ('is', 'are'))} in stock (Backorder Approved); "
+        f"{goes_on(record.target_status)}."
     )
     if payment_url:
         text += f" The customer pays on release: {payment_url}"

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from plugin.core.model import Order, Plan, StoreSettings
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import plan_resplit, resplit_key
+from plugin.core.wording import agree, counted
 from plugin.errors import PermanentError
 from plugin.ports import AuditLog, ResplitPlatform, SplitLedger, SplitRecord, SplitState
 from plugin.steps import SplitWrite, Step, carry_out
@@ -172,6 +173,7 @@ def customer_resplit_note(plan: Plan) -> str:
     """Note to the customer: part of the backorder ships now, the rest follows."""
     waiting = sum(lp.backorder for lp in plan.lines)
     return (
-        f"Part of your backorder is in stock and ships now. The other {waiting} item(s) follow "
+        f"Part of your backorder is in stock and ships now. The other {counted(waiting, 'item')} "
+        f"{agree(waiting, 'follows', 'follow')} "
         f"in order {plan.backorder_number} as soon as they are in stock."
     )

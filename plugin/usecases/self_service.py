@@ -38,6 +38,7 @@ from plugin.core.model import (
 )
 from plugin.core.rules import delivery_name
 from plugin.core.split import hold_key
+from plugin.core.wording import counted
 from plugin.ports import (
     AuditLog,
     CancellationRecord,
@@ -465,7 +466,7 @@ def _cancel(
         cancelled = sum(1 for r in results if r["state"] == "done" and not r["error"])
         audit.record(
             store_id, record.order_id, "info",
-            f"Request of {who} to cancel {len(results)} backordered line(s) carried out: "
+            f"Request of {who} to cancel {counted(len(results), 'backordered line')} carried out: "
             f"{cancelled} cancelled, {len(results) - cancelled} refused.",
             request_key=key, requested_by=record.email,
         )  # fmt: skip

@@ -25,6 +25,7 @@ from plugin.core.model import (
 )
 from plugin.core.serialize import plan_from_dict, plan_to_dict
 from plugin.core.split import hold_key, plan_split
+from plugin.core.wording import counted
 from plugin.errors import PermanentError, TransientError
 from plugin.ports import (
     SPLIT_FINISHED,
@@ -505,6 +506,6 @@ def customer_split_note(plan: Plan) -> str:
     """Note to the customer: what ships now and what follows as a backorder."""
     moved = sum(lp.backorder for lp in plan.lines)
     return (
-        f"Part of your order is on backorder: {moved} item(s) will follow in order "
+        f"Part of your order is on backorder: {counted(moved, 'item')} will follow in order "
         f"{plan.backorder_number} as soon as they are in stock. Everything else ships now."
     )

@@ -9,7 +9,8 @@ thread, so it works the same in a web request and in the worker):
   body (each loop pass, each branch taken, each macro call; see `_BudgetedCodeGenerator`),
   and every filter or function call spends one too. A render may take `MAX_STEPS`, and as
   a backstop `MAX_CPU_SECONDS` of the rendering thread's own CPU time (`time.thread_time`,
-  checked at each step, so a busy machine does not fail a small template).
+  checked at each step, so a busy machine does not fail a small template; the garbage
+  collector is paused meanwhile, so a collection of the whole process is not charged to it).
 - **sizes**: no value a template makes may exceed `MAX_VALUE_CHARS` characters or items, and
   this is checked *before* the value is made where it could be large: `*`, `**`, `+` and `~`
   (concatenation), `range` (at most `MAX_RANGE` items), `join` and `replace`, numeric
@@ -26,6 +27,8 @@ says which limit was met.
 from __future__ import annotations
 
 import contextvars
+import gc
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sized
 from dataclasses import dataclass, field
@@ -278,11 +281,42 @@ def _binop_problem(operator: str, left: Any, right: Any) -> str | None:
     return None
 
 
+class _CollectorPaused:
+    """The garbage collector off while any thread renders, on again when the last one ends
+    (if it was on). A full collection costs CPU time in proportion to the whole process's
+    memory, seconds in a large one, and the thread it lands in pays it: charged to a render,
+    it would refuse a small template as too much work. A render makes at most
+    `MAX_TEXT_CHARS` of text and values of `MAX_VALUE_CHARS`, so what it leaves to collect
+    is bounded; the next allocation after it collects as usual."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._renders = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._renders == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._renders += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._renders -= 1
+            if self._renders == 0 and self._was_enabled:
+                gc.enable()
+
+
+_collector_paused = _CollectorPaused()
+
+
 def render_within_budget(template: Template, context: Mapping[str, Any]) -> str:
     """Render `template` (from a `BudgetedSandbox`) or raise RenderBudgetExceeded."""
-    budget = _Budget()
-    token = _budget.set(budget)
-    try:
-        return "".join(budget.write(text) for text in template.generate(context))
-    finally:
-        _budget.reset(token)
+    with _collector_paused:
+        budget = _Budget()
+        token = _budget.set(budget)
+        try:
+            return "".join(budget.write(text) for text in template.generate(context))
+        finally:
+            _budget.reset(token)

@@ -241,7 +241,9 @@ class InboxRepository:
         with self.db.driver_cursor(write=True) as cursor:
             if sealed_secret is not None:
                 row = self._target.execute(cursor, {"store": store_id}).fetchone()
-                if row is None or tuple(row) != ("connected", sealed_secret):
+                # WEBHOOK_TARGET's row is (status, sealed secret, platform); a store's platform
+                # never changes.
+                if row is None or (row[0], row[1]) != ("connected", sealed_secret):
                     raise StoreChanged(f"store {store_id} changed")
             inserted = self._insert.execute(cursor, values).fetchone()
             if touch:

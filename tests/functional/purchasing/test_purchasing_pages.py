@@ -263,7 +263,7 @@ def test_a_receipt_on_a_cancelled_order_is_refused_and_cancel_frees_reservations
     _draft(app, alice_store, supplier)
     page = f"{_base(alice_store)}/orders/PO-1"
     html = _flash(alice.post(f"{page}/cancel", {}, token_from=page), alice)
-    assert "Purchase order PO-1 cancelled; 5 reserved unit(s) freed" in html
+    assert "Purchase order PO-1 cancelled; 5 reserved units freed" in html
     assert _purchasing(app).reserved_orders(alice_store.id) == {}
     html = _flash(alice.post(f"{page}/receive", {"received-11": "1"}, token_from=page), alice)
     assert "No receipt can be recorded on purchase order PO-1: it is cancelled" in html
@@ -364,7 +364,7 @@ def test_shortening_a_line_frees_the_last_served_reservations(
     page = f"{_base(alice_store)}/orders/PO-1"
     form = {"product_id": "11", "variant_id": "", "quantity": "3"}
     html = _flash(alice.post(f"{page}/shorten", form, token_from=page), alice)
-    assert "Product 11 lowered to 3; 2 reserved unit(s) freed." in html
+    assert "Product 11 lowered to 3; 2 reserved units freed." in html
     stored = _purchasing(app).get(alice_store.id, "PO-1")
     assert stored is not None
     assert stored.order.lines[0].quantity == 3

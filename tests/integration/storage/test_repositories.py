@@ -14,7 +14,12 @@ from plugin.adapters.sql.models import InboxEvent, Split, Store
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.adapters.sql.statements import InvalidTransition, UnknownRecord
-from plugin.adapters.sql.stores import StoreCredentials, StoreRecord, StoreRepository
+from plugin.adapters.sql.stores import (
+    StoreChanged,
+    StoreCredentials,
+    StoreRecord,
+    StoreRepository,
+)
 from plugin.adapters.vault import DecryptionFailed, Vault
 from plugin.core.model import (
     Address,
@@ -279,6 +284,44 @@ def test_receiving_records_the_stores_last_event_to_the_minute(
     late.receive(store.id, "order.created", "5", "2026-03-01T10:00:00", at=at("10:00:59"))
     assert last_event() == at("10:01:02")
     assert _count(db, InboxEvent) == 5
+
+
+def test_an_event_checked_with_the_stores_cached_secret_is_recorded_in_one_go(
+    db: Database, stores: StoreRepository, store: StoreRecord
+) -> None:
+    """The webhook's cached path: `receive(sealed_secret=...)` checks in its own transaction
+    that the store is still connected with the secret the signature was checked with. It
+    records the event when so (one attempt, no second fresh pass), and nothing otherwise."""
+    inbox = InboxRepository(db)
+    target = stores.webhook_target(store.id)
+    assert target is not None and target.connected
+    event_id = inbox.receive(
+        store.id, "order.created", "1", "2026-03-01T10:00:00", sealed_secret=target.sealed_secret
+    )
+    assert event_id is not None
+    assert [e.id for e in inbox.list(store.id)] == [event_id]
+
+    stores.update_credentials(store.id, webhook_secret="a-new-secret")
+    with pytest.raises(StoreChanged):
+        inbox.receive(
+            store.id,
+            "order.created",
+            "2",
+            "2026-03-01T10:00:00",
+            sealed_secret=target.sealed_secret,
+        )
+    renewed = stores.webhook_target(store.id)
+    assert renewed is not None
+    stores.set_status(store.id, "disconnected")
+    with pytest.raises(StoreChanged):
+        inbox.receive(
+            store.id,
+            "order.created",
+            "3",
+            "2026-03-01T10:00:00",
+            sealed_secret=renewed.sealed_secret,
+        )
+    assert [e.id for e in inbox.list(store.id)] == [event_id]
 
 
 def test_inbox_status_moves(db: Database, store: StoreRecord) -> None:

@@ -441,7 +441,7 @@ def test_held_units_count_per_variation_and_never_for_unmanaged_stock() -> None:
     ]
     assert plan.lines[0].reason.message == (
         "'Product C' (SKU SKU-C): 1 of 1 unit is out of stock (1 unit in stock is promised to "
-        "released backorder orders awaiting payment); 0 ship now and 1 go on backorder."
+        "released backorder orders awaiting payment); 0 ship now and 1 goes on backorder."
     )
 
 
@@ -461,4 +461,20 @@ def test_a_line_without_a_product_stays_on_the_original() -> None:
     assert [(lp.line_id, lp.keep, lp.backorder, lp.reason.code) for lp in plan.lines] == [
         ("1", 1, 0, "no_product"),
         ("2", 0, 2, "line_backordered"),
+    ]
+
+
+def test_a_single_unit_is_counted_in_the_singular() -> None:
+    """One unit in stock is "the 1 unit is", never "all 1 unit are"; one unit shipping and one
+    going on backorder "ships" and "goes"."""
+    plan = plan_split(
+        order(line("1", "A", 1, "10.00"), line("2", "B", 2, "20.00")),
+        dict([stock("A", 5), stock("B", 1)]),
+        Policies(),
+    )
+
+    assert [lp.reason.message for lp in plan.lines] == [
+        "'Product A' (SKU SKU-A): the 1 unit is in stock.",
+        "'Product B' (SKU SKU-B): 1 of 2 units is out of stock; 1 ships now and 1 goes on "
+        "backorder.",
     ]

@@ -150,7 +150,7 @@ def run(
 BACKORDER_NOTE = (
     "Backorders cancelled the backorder line 'Kettle' (SKU SKU-7)"
     " × 2 (20.00 USD) at the request of "
-    "alice@example.com. Reason: Discontinued The line is removed and its stock given back; this "
+    "alice@example.com. Reason: Discontinued. The line is removed and its stock given back; this "
     "order's total is now 3.00. The units are no longer owed to the customer; original order "
     "#2000 is unchanged. The customer paid for these units with order #2000: refund 20.00 USD "
     "from that order (Backorders moves no money)."
@@ -158,7 +158,7 @@ BACKORDER_NOTE = (
 ORIGINAL_NOTE = (
     "Backorders cancelled the backordered 'Kettle' (SKU SKU-7)"
     " × 2 (20.00 USD) of backorder order #2001 at "
-    "the request of alice@example.com. Reason: Discontinued These units will not be shipped; "
+    "the request of alice@example.com. Reason: Discontinued. These units will not be shipped; "
     "this order is unchanged. The customer paid for these units with order #2000: refund 20.00 "
     "USD from that order (Backorders moves no money)."
 )
@@ -359,8 +359,8 @@ def test_some_units_reduce_the_line_once_and_the_notes_say_what_is_left() -> Non
         "add_note", "2001",
         "Backorders cancelled 1 of the 3 backordered units of 'Kettle' (SKU SKU-7)"
         " (10.00 USD) at the "
-        "request of alice@example.com. Reason: Discontinued The line keeps 2 unit(s), and the "
-        "stock of the cancelled unit(s) is given back; this order's total is now 23.00. The "
+        "request of alice@example.com. Reason: Discontinued. The line keeps 2 units, and the "
+        "stock of what was cancelled is given back; this order's total is now 23.00. The "
         "cancelled units are no longer owed to the customer; original order #2000 is unchanged. "
         "The customer paid for these units with order #2000: refund 10.00 USD from that order "
         "(Backorders moves no money).",
@@ -369,7 +369,7 @@ def test_some_units_reduce_the_line_once_and_the_notes_say_what_is_left() -> Non
         "add_note", "2000",
         "Backorders cancelled 1 of the 3 backordered units of 'Kettle' (SKU SKU-7)"
         " (10.00 USD) of backorder "
-        "order #2001 at the request of alice@example.com. Reason: Discontinued These units "
+        "order #2001 at the request of alice@example.com. Reason: Discontinued. These units "
         "will not be shipped (2 still wait); this order is unchanged. The customer paid for "
         "these units with order #2000: refund 10.00 USD from that order (Backorders moves no "
         "money).",
@@ -430,7 +430,7 @@ def test_more_units_than_the_line_has_now_are_refused_without_a_change() -> None
     record = run(store, ledger, audit, key=key)
     assert record is not None
     assert (record.state, record.write_attempted) == ("requested", False)
-    assert record.error == "The line has 2 unit(s) waiting: 3 is too many."
+    assert record.error == "The line has 2 units waiting: 3 is too many."
     assert store.calls == [] and store.order == before
     assert [(e.order_id, e.kind) for e in audit.entries] == [("2001", "error"), ("2000", "error")]
 
@@ -478,7 +478,7 @@ def test_a_line_of_an_order_held_whole_is_removed_from_it_with_one_note() -> Non
     note = (
         "Backorders cancelled 'Kettle' (SKU SKU-7)"
         " × 2 (20.00 USD) of this order, which waited whole for "
-        "stock, at the request of Backorders. Reason: No consent The line is removed and its "
+        "stock, at the request of Backorders. Reason: No consent. The line is removed and its "
         "stock given back; this order's total is now 3.00. The customer paid for these units "
         "with order #2000: refund 20.00 USD from that order (Backorders moves no money)."
     )

@@ -63,7 +63,7 @@ def test_the_last_held_units_close_the_held_part_and_the_order_is_not_said_cance
     assert record.outcome is not None and record.outcome["order_cancelled"] is False
     note = (
         "Backorders took the backordered 'Kettle' (SKU SKU-7) × 3 (30.00 USD) off the held part "
-        "1001-1 of order #1001 at the request of alice@example.com. Reason: Changed their mind "
+        "1001-1 of order #1001 at the request of alice@example.com. Reason: Changed their mind. "
         "The units will not be shipped and their stock is given back; the held part closes. "
         "This order is not cancelled: it keeps what ships now. The customer was not charged "
         "for these units."
@@ -102,7 +102,7 @@ def test_some_held_units_say_how_many_were_taken_off_and_what_is_refunded() -> N
         HELD,
         "Backorders took 1 of the 3 backordered units of 'Kettle' (SKU SKU-7) (10.00 USD) off "
         "the held part 1001-1 of order #1001 at the request of alice@example.com. Reason: "
-        "Changed their mind The units will not be shipped and their stock is given back; 2 "
+        "Changed their mind. The units will not be shipped and their stock is given back; 2 "
         "units of them still wait (the held part's total is now 20.00). This order is not "
         "cancelled: it keeps what ships now. The customer paid for these units with order "
         "#1001: refund 10.00 USD from that order (Backorders moves no money).",

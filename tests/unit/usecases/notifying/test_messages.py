@@ -231,7 +231,7 @@ def test_stock_arrived_alerts_the_merchant() -> None:
     )
     assert message.subject == "Stock arrived for open backorders: product 17 variation 21"
     assert message.body == (
-        "5 unit(s) of product 17 variation 21 arrived at Mug Shop; open backorders of this"
+        "5 units of product 17 variation 21 arrived at Mug Shop; open backorders of this"
         " product are being released.\n"
     )
 

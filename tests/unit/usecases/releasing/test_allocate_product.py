@@ -305,12 +305,12 @@ def test_the_release_note_and_audit_say_how_the_order_goes_on_in_no_platform_s_w
 
     notes = dict(world.store.notes)
     assert notes["502"] == (
-        f"Backorders released this order (key {release_key('502')}): all 2 unit(s) are in "
+        f"Backorders released this order (key {release_key('502')}): all 2 units are in "
         "stock (Backorder Approved); the customer pays before it ships. The customer pays on "
         f"release: {PAY.format('502')}"
     )
     assert notes["503"] == (
-        f"Backorders released this order (key {release_key('503')}): all 2 unit(s) are in "
+        f"Backorders released this order (key {release_key('503')}): all 2 units are in "
         "stock (Backorder Approved); it is paid and ships now."
     )
     released = [(e.order_id, e.message) for e in world.audit.entries if e.kind == "info"]
