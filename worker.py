@@ -74,6 +74,7 @@ from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.outbox import FAILED, OutboxRepository, store_mail
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.reports import order_labels
 from plugin.adapters.sql.splits import SqlSplitLedger
 from plugin.adapters.sql.stores import OpenAlerts, StoreRecord, StoreRepository
 from plugin.config import Config, configure_logging
@@ -357,6 +358,11 @@ def cancel_locks(rt: Runtime, store_id: int, backorder_order_id: str) -> Iterato
         yield
 
 
+def order_label(rt: Runtime, store_id: int, order_id: str) -> str:
+    """The order as the pages name it (`112-001`, `#112`), for what a job writes about it."""
+    return order_labels(rt.db, store_id, [order_id])[order_id]
+
+
 def cancel_line(store_id: int, cancel_key: str) -> str:
     """Carry out a merchant's cancellation of one backorder line (issue 5); returns its state."""
     rt = runtime()
@@ -379,6 +385,7 @@ def cancel_line(store_id: int, cancel_key: str) -> str:
             releases=SqlReleaseLedger(rt.db),
             audit=rt.audit,
             lock=lambda: cancel_locks(rt, store_id, record.backorder_order_id),
+            label=order_label(rt, store_id, record.backorder_order_id),
         )
     except PermanentError as exc:
         ledger.fail(store_id, cancel_key, f"{exc.reason}: {exc}")

@@ -94,12 +94,13 @@ def cancel_line_for(
             requested_by=who,
             units=units,
         )
+        label = worker.order_label(rt, store_id, order_id)
         if asked is not None:
             for audited in (order_id, str(line["original_order_id"])):
                 rt.audit.record(
                     store_id, audited, "decision",
                     f"{who} asked to cancel the backorder line of product {line['product_id']} "
-                    f"× {line['quantity']}{some} on order #{order_id}.",
+                    f"× {line['quantity']}{some} on order {label}.",
                     cancel_key=key, requested_by=email or who, request_key=request_key,
                 )  # fmt: skip
         return cancelling.cancel_line(
@@ -110,6 +111,7 @@ def cancel_line_for(
             releases=SqlReleaseLedger(rt.db),
             audit=rt.audit,
             lock=lambda: worker.cancel_locks(rt, store_id, order_id),
+            label=label,
         )
 
     return cancel_line

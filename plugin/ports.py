@@ -632,7 +632,9 @@ class OrderSummary:
     order_id: str
     number: str
     status: Any  # the canonical `Status`
-    store_status: str  # the platform's own status name, as the merchant knows it
+    # The platform's own name of its status, as its admin shows it to the merchant (never a raw
+    # slug: each adapter names its statuses, e.g. "On hold (waiting for stock)").
+    store_status: str
     currency: str
     customer: str  # name, else e-mail, else "customer <id>"
     line_names: Mapping[tuple[str, str | None], str]  # (product id, variant id) -> line name
@@ -935,6 +937,12 @@ class PlatformDriver(Protocol):
     # (value, label) of the ways it can write a split, the default first; () when it has one
     # way only (the settings page offers the choice only when there is one to make).
     split_modes: tuple[tuple[str, str], ...]
+    # Whether it can add an order note that the store e-mails to the customer (the setting
+    # "customer_note_on_split" is offered only then; Shopify's orders have no such note).
+    customer_notes: bool
+    # Store API calls a split makes on the happy path without that note, as its adapter counts
+    # them (the settings page's hint); None when it is not one figure.
+    split_calls: int | None
 
     def open(self, access: StoreAccess) -> Platform: ...
 

@@ -35,6 +35,7 @@ from plugin.core.model import (
 )
 from plugin.errors import NotFound, PermanentError
 from plugin.platforms.woocommerce import stock as woocommerce_stock
+from plugin.platforms.woocommerce.statuses import status_name
 from plugin.ports import (
     BackorderOutcome,
     CatalogueItem,
@@ -1330,7 +1331,12 @@ class FakeStore(FakeReleaseStore):
                 original_lines = dict(self.original_line_ids(order.id))
                 found[order.id] = OrderSummary(
                     order_id=order.id, number=order.number, status=order.status,
-                    store_status=self.store_status(order.id), currency=order.currency,
+                    # Its WooCommerce-like status, named as that adapter names it.
+                    store_status=status_name(
+                        self.store_status(order.id),
+                        is_backorder_order=order.links.is_backorder_order,
+                    ),
+                    currency=order.currency,
                     customer=f"{order.billing.first_name} {order.billing.last_name}".strip(),
                     line_names={line.ref: line.name for line in reversed(order.lines)},
                     lines={line.line_id: line.name for line in order.lines},

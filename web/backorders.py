@@ -492,15 +492,19 @@ def order(store_id: int, order_id: str) -> str:
     named = [order_id]
     named += [i for s in splits for i in (s.original_order_id, s.backorder_order_id) if i]
     named += [c.backorder_order_id for c in cancellations]
+    labels = order_labels(db, store.id, named)
     return render_template(
         "backorders/order.html",
         store=store,
         order_id=order_id,
-        labels=order_labels(db, store.id, named),
+        labels=labels,
         splits=splits,
         names=plan_line_names(store, splits),
         cancellations=cancellations,
-        cancel_results={c.cancel_key: cancel_wording.result(c) for c in cancellations},
+        cancel_results={
+            c.cancel_key: cancel_wording.result(c, labels[c.backorder_order_id])
+            for c in cancellations
+        },
         cancelled_keys={c.cancel_key for c in cancellations if c.removes_line},
         cancel_key=cancel_key,
         trail=trail,

@@ -81,9 +81,7 @@ class CancellableLine:
 
     @property
     def label(self) -> str:
-        """The backorder order as the merchant knows it: its number (`1042-001`), not its id
-        (Shopify's held part is `fo-<n>`)."""
-        return str(self.split.plan.get("backorder_number") or f"#{self.split.backorder_order_id}")
+        return split_label(self.split)
 
     @property
     def paid(self) -> bool:
@@ -96,6 +94,12 @@ class OrderName:
 
     order_id: str
     label: str  # its number, e.g. "#112" or "112-001"
+
+
+def split_label(split: SplitRecord) -> str:
+    """The backorder order of `split` as the merchant knows it: its number (`1042-001`), not
+    its id (WooCommerce's `#113`; Shopify's held part is `fo-<n>`)."""
+    return str(split.plan.get("backorder_number") or f"#{split.backorder_order_id}")
 
 
 class Refused(Exception):
@@ -115,19 +119,21 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
     )
     if split is None:
         raise Refused(f"Order #{order_id} is not a backorder order made by Backorders.")
+    name = split_label(split)
+    this_line = f"This backorder line of backorder order {name}"
     lines = cast(list[Any], split.plan.get("lines") or [])
     moved = [line for line in lines if int(line.get("backorder") or 0) > 0]
     line = next((m for m in moved if str(m.get("line_id")) == line_id), None)
     if line is None:
-        raise Refused(f"Backorder order #{order_id} has no backorder line {line_id}.")
+        raise Refused(f"Backorder order {name} has no backorder line {line_id}.")
     ledger = SqlCancellationLedger(db)
     existing = ledger.get(store.id, cancel_key(order_id, line_id))
     if existing is not None and existing.state == CancelState.DONE:
-        raise Refused(f"This backorder line of order #{order_id} was already cancelled.")
+        raise Refused(f"{this_line} was already cancelled.")
     if existing is not None and (existing.is_open or existing.write_attempted):
-        raise Refused(f"This backorder line of order #{order_id} is already being cancelled.")
+        raise Refused(f"{this_line} is already being cancelled.")
     if SqlReleaseLedger(db).for_order(store.id, order_id):
-        raise Refused(f"Backorder order #{order_id} was already released; it cannot change now.")
+        raise Refused(f"Backorder order {name} was already released; it cannot change now.")
     cancelled = {
         c.line_id for c in ledger.for_order(store.id, order_id) if c.backorder_order_id == order_id
         and c.removes_line
@@ -140,7 +146,7 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
         if c.backorder_order_id == order_id and c.line_id == line_id and c.units is not None
     ]  # fmt: skip
     if any(c.is_open for c in partial):
-        raise Refused(f"This backorder line of order #{order_id} is already being cancelled.")
+        raise Refused(f"{this_line} is already being cancelled.")
     amounts = line.get("moved_amounts") or {}
     total, tax, waiting = after_cancels(
         Decimal(str(amounts.get("total", "0"))),
@@ -150,7 +156,7 @@ def _find(store: StoreRecord, order_id: str, line_id: str) -> CancellableLine:
         "",
     )
     if waiting <= 0:
-        raise Refused(f"This backorder line of order #{order_id} was already cancelled.")
+        raise Refused(f"{this_line} was already cancelled.")
     return CancellableLine(split, line, existing, open_lines, waiting, total, tax)
 
 

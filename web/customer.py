@@ -32,6 +32,7 @@ from plugin.adapters.sql.outbox import OutboxRepository
 from plugin.adapters.sql.policies import SqlPolicyStore
 from plugin.adapters.sql.purchasing import SqlPurchasing
 from plugin.adapters.sql.releases import SqlReleaseLedger
+from plugin.adapters.sql.reports import order_labels
 from plugin.adapters.sql.self_service import (
     LinkRecord,
     SqlCustomerLinks,
@@ -459,7 +460,7 @@ def _record(
     SqlAuditLog(state.db).record(
         opened.store_id, opened.claim.order_id, "decision",
         f"{self_service.customer_label(email)} asked on their order page: {kind} "
-        f"({_describe(kind, payload)}).",
+        f"({_describe(kind, payload, _labels(opened.store_id, payload))}).",
         request_key=key, requested_by=email,
     )  # fmt: skip
     try:
@@ -472,11 +473,17 @@ def _record(
     return _back(opened)
 
 
-def _describe(kind: str, payload: Mapping[str, Any]) -> str:
+def _labels(store_id: int, payload: Mapping[str, Any]) -> dict[str, str]:
+    """The orders a request's lines are on, as the merchant's pages name them (`112-001`)."""
+    order_ids = [str(line["backorder_order_id"]) for line in payload.get("lines", [])]
+    return order_labels(services().db, store_id, order_ids)
+
+
+def _describe(kind: str, payload: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     if kind == self_service.CANCEL:
         return ", ".join(
-            f"order #{line['backorder_order_id']} product {line['product_id']} × {line['quantity']}"
-            + (f" of {line['waiting']}" if "units" in line else "")
+            f"order {labels[str(line['backorder_order_id'])]} product {line['product_id']} "
+            f"× {line['quantity']}" + (f" of {line['waiting']}" if "units" in line else "")
             for line in payload.get("lines", [])
         )
     return f"delivery {payload.get('condition')} for orders {', '.join(payload.get('orders', []))}"

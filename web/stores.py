@@ -318,6 +318,8 @@ def settings(store_id: int) -> Response | str | tuple[str, int]:
         delivery_choices=[(str(c), delivery_name(c)) for c in DeliveryCondition],
         oversold_choices=OVERSOLD_CHOICES,
         split_modes=split_modes,
+        customer_notes=driver.customer_notes,
+        split_calls=driver.split_calls,
         example=example,
         example_number=EXAMPLE_NUMBER,
         known_fields=set(SettingsSchema().fields),

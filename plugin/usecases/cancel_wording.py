@@ -6,9 +6,14 @@ audit trail what it did. They are built from what the platform answered, never f
 held fulfillment order) and `CancelPlatform.cancel_order` (whether the order itself was
 cancelled), as `plugin.usecases.cancelling` saves them in the cancellation's outcome.
 
-An outcome saved before these words existed has no `sku`, `part_of`, `number` or
+An order is named as the pages name it (`order_name`): by the label the job was given
+(`plugin.adapters.sql.reports.order_labels`: a backorder order by its number `112-001`, an order
+held whole by `#112`), saved in the outcome as `label`; on WooCommerce its id (`#113`) is not
+what the merchant knows it by.
+
+An outcome saved before these words existed has no `sku`, `part_of`, `number`, `label` or
 `order_cancelled`: it reads as an order of its own, cancelled when the plan said so, which is
-what every such outcome was.
+what every such outcome was; the order page gives it the label it names the order by.
 """
 
 from __future__ import annotations
@@ -42,6 +47,12 @@ def product_text(record: CancellationRecord, outcome: Mapping[str, Any] | None =
 
 def money(outcome: Mapping[str, Any]) -> str:
     return f"{Decimal(str(outcome['amount'])):.2f} {outcome['currency']}"
+
+
+def order_name(record: CancellationRecord, outcome: Mapping[str, Any] | None = None) -> str:
+    """The order the units were cancelled on as the merchant knows it: `112-001` (its label),
+    else `#<id>`."""
+    return str((outcome or {}).get("label") or f"#{record.backorder_order_id}")
 
 
 def held_part(outcome: Mapping[str, Any]) -> str:
@@ -97,7 +108,7 @@ def what_was_done(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
     product = product_text(record, outcome)
     count = int(outcome["quantity"])
     part_of = outcome.get("part_of")
-    order = f"order #{record.backorder_order_id}"
+    order = f"order {order_name(record, outcome)}"
     if outcome.get("reduces_line"):
         taken = f"{count} of the {outcome['line_quantity']} waiting units of {product}"
         kept = int(outcome["kept_quantity"])
@@ -140,8 +151,10 @@ def payment(record: CancellationRecord, outcome: Mapping[str, Any]) -> str:
     return "The customer was not charged for these units."
 
 
-def result(record: CancellationRecord) -> str | None:
-    """What a done cancellation did and what is owed (the order page); None before."""
+def result(record: CancellationRecord, label: str | None = None) -> str | None:
+    """What a done cancellation did and what is owed (the order page, which names the order
+    `label`, as its heading does); None before."""
     if record.outcome is None or "quantity" not in record.outcome:
         return None
-    return f"{what_was_done(record, record.outcome)} {payment(record, record.outcome)}"
+    outcome = {**record.outcome, "label": label} if label else record.outcome
+    return f"{what_was_done(record, outcome)} {payment(record, outcome)}"

@@ -50,6 +50,7 @@ from plugin.steps import Step, carry_out
 from plugin.usecases.cancel_wording import (
     held_part,
     money,
+    order_name,
     payment,
     product_text,
     sentence,
@@ -93,15 +94,18 @@ def cancel_line(
     releases: ReleaseLedger,
     audit: AuditLog,
     lock: Lock | None = None,
+    label: str | None = None,
 ) -> CancellationRecord | None:
-    """Carry out the recorded cancellation `key` from wherever it stopped; returns the record."""
+    """Carry out the recorded cancellation `key` from wherever it stopped; returns the record.
+    `label`: the order as the pages name it (`112-001`; `reports.order_labels`), for what the
+    merchant and the customer read."""
     guard = lock() if lock is not None else contextlib.nullcontext()
     with guard:
         record = cancellations.get(store_id, key)
         if record is None or not record.is_open:
             return record
         try:
-            _carry_out(record, platform, cancellations, releases, audit)
+            _carry_out(record, platform, cancellations, releases, audit, label)
         except CancelRefused as refusal:
             cancellations.fail(store_id, key, str(refusal))
             for order_id in (record.backorder_order_id, record.original_order_id):
@@ -121,6 +125,7 @@ def _carry_out(
     cancellations: CancellationLedger,
     releases: ReleaseLedger,
     audit: AuditLog,
+    label: str | None,
 ) -> None:
     store_id, key, order_id = record.store_id, record.cancel_key, record.backorder_order_id
     outcome: dict[str, Any] = dict(record.outcome or {})
@@ -128,7 +133,7 @@ def _carry_out(
     def write() -> dict[str, Any]:
         nonlocal outcome
         if not record.write_attempted:
-            outcome = _plan(record, platform, releases)
+            outcome = _plan(record, platform, releases, label)
             cancellations.mark_write_attempted(store_id, key, outcome)
         if outcome["cancels_order"]:
             outcome["order_cancelled"] = platform.cancel_order(order_id)
@@ -184,17 +189,22 @@ def _carry_out(
 
 
 def _plan(
-    record: CancellationRecord, platform: CancelPlatform, releases: ReleaseLedger
+    record: CancellationRecord,
+    platform: CancelPlatform,
+    releases: ReleaseLedger,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Check that the line can be cancelled now and decide the write (raises CancelRefused)."""
     order_id = record.backorder_order_id
+    named = {"label": label} if label else {}
+    name = order_name(record, named)
     if releases.for_order(record.store_id, order_id):
-        raise CancelRefused(f"backorder order #{order_id} was already released")
+        raise CancelRefused(f"backorder order {name} was already released")
     order = platform.get_order(order_id)
     held = record.is_held_whole
     if order.status is not (Status.ON_HOLD if held else Status.NEW_BACKORDER):
         raise CancelRefused(
-            f"{'order' if held else 'backorder order'} #{order_id} is no longer waiting on "
+            f"{'order' if held else 'backorder order'} {name} is no longer waiting on "
             f"hold (status {order.status.value})"
         )
     if held:  # the original's own line: no meta to follow
@@ -203,7 +213,7 @@ def _plan(
         line = _find_line(order, platform.original_line_ids(order_id), record)
     if line is None:
         raise CancelRefused(
-            f"backorder order #{order_id} no longer has the line of {product_text(record)}"
+            f"backorder order {name} no longer has the line of {product_text(record)}"
         )
     others = [other for other in order.lines if other.line_id != line.line_id]
     try:
@@ -223,6 +233,7 @@ def _plan(
         "currency": order.currency,
         "paid": order.payment_state is PaymentState.PAID,
         "cancels_order": decided.write is CancelWrite.CANCEL_ORDER,
+        **named,
     }
     if decided.write is CancelWrite.REDUCE_LINE:
         outcome.update(
@@ -337,7 +348,7 @@ def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
     if outcome.get("reduces_line"):
         return (
             f"Backorders cancelled {_some_units(record, outcome)} of backorder order "
-            f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "
+            f"{order_name(record, outcome)} at the request of {record.requested_by}. Reason: "
             f"{sentence(record.reason)} These units will not be shipped "
             f"({outcome['kept_quantity']} still {waits(int(outcome['kept_quantity']))}); this "
             "order is unchanged. "
@@ -345,7 +356,7 @@ def original_note(record: CancellationRecord, outcome: Mapping[str, Any]) -> str
         )
     return (
         f"Backorders cancelled the backordered {_what(record, outcome)} of backorder order "
-        f"#{record.backorder_order_id} at the request of {record.requested_by}. Reason: "
+        f"{order_name(record, outcome)} at the request of {record.requested_by}. Reason: "
         f"{sentence(record.reason)} These units will not be shipped; this order is unchanged. "
         f"{payment(record, outcome)}"
     )

@@ -153,12 +153,13 @@ def test_the_merchant_cancels_backorder_lines_from_the_order_page(
     # The kettle's line was removed; a whole order of its own was cancelled: the order
     # page says so, and where the refund is due.
     due = f"The customer paid for these units with order #{order['id']}: refund"
+    number = f"{order['number']}-001"  # as the page's heading names it, not `#<id>`
     assert re.findall(
         r'cancel-result">([^<]*)', html.unescape(session.get(order_page, timeout=10).text)
     ) == [
-        f"Removed {_label(lines[kettle['id']])} × 2 from backorder order #{backorder_id}; its "
+        f"Removed {_label(lines[kettle['id']])} × 2 from backorder order {number}; its "
         f"total is now 8.00. {due} 60.00 USD from that order (Backorders moves no money).",
-        f"Cancelled backorder order #{backorder_id}: {_label(lines[board['id']])} × 1 was its "
+        f"Cancelled backorder order {number}: {_label(lines[board['id']])} × 1 was its "
         f"only line. {due} 8.00 USD from that order (Backorders moves no money).",
     ]
     listing = session.get(f"{stack.web_url}/stores/{store_id}/backorders", timeout=10).text

@@ -80,6 +80,10 @@ class ShopifyDriver:
     split_modes: tuple[tuple[str, str], ...] = SPLIT_MODES
     account_page: str | None = "connect/shopify.html"
     account_label: str = "Shop"
+    # An order has no note e-mailed to the customer (`ShopifyPlatform.add_note` logs one).
+    customer_notes: bool = False
+    # Not one figure: 7 requests in the held mode (adapter.py), more in the linked (linked.py).
+    split_calls: int | None = None
 
     def open(self, access: StoreAccess) -> Platform:
         """The shop's platform over a GraphQL client behind the store's shared limiter."""

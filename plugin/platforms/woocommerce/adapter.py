@@ -8,6 +8,7 @@ Platform calls per split (happy path, counted by `client.calls`), whatever the n
 3. `POST /orders/batch` {create: [backorder], update: [original]}   write_split
 4. `POST /orders/<original>/notes`             add_note (the private note naming the new order)
 (+1 `POST /orders/<original>/notes` with `customer_note: true` when the store asks for it.)
+`SPLIT_CALLS` states that count (the settings page's hint; bench/calls_per_split.py measures it).
 Calls 1 and 2 are one round trip when the event's delivery named the products
 (`read_order_and_products`: two requests in flight, each through the store's rate limiter);
 a product the fresh order has and the delivery did not name costs one more read.
@@ -109,6 +110,8 @@ from plugin.ports import (
 )
 
 log = logging.getLogger(__name__)
+
+SPLIT_CALLS = 4  # a split's calls without the customer note (module docstring)
 
 _REMEMBERED_ORDERS = 32
 

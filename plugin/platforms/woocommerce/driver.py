@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plugin.platforms.by_keys import ConnectedByKeys
-from plugin.platforms.woocommerce.adapter import WooCommercePlatform
+from plugin.platforms.woocommerce.adapter import SPLIT_CALLS, WooCommercePlatform
 from plugin.platforms.woocommerce.catalogue import BACKORDER_CHOICES, STOCK_STATUSES
 from plugin.platforms.woocommerce.client import WooCommerceClient, kept_session
 from plugin.platforms.woocommerce.connect import (
@@ -25,6 +25,8 @@ class WooCommerceDriver(ConnectedByKeys):
     stock_statuses: tuple[str, ...] = STOCK_STATUSES
     backorder_choices: tuple[tuple[str, str], ...] = BACKORDER_CHOICES
     split_modes: tuple[tuple[str, str], ...] = ()  # always a separate backorder order
+    customer_notes: bool = True  # a customer note is e-mailed to the buyer (add_note)
+    split_calls: int | None = SPLIT_CALLS
 
     def open(self, access: StoreAccess) -> Platform:
         """The store's platform over a REST client behind `access.throttle`."""

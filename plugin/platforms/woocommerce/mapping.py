@@ -74,7 +74,7 @@ from plugin.core.model import (
     minor_unit,
 )
 from plugin.platforms.woocommerce.schemas import OrderSchema
-from plugin.platforms.woocommerce.statuses import ON_HOLD, canonical_status
+from plugin.platforms.woocommerce.statuses import ON_HOLD, canonical_status, status_name
 from plugin.ports import OrderSummary
 
 # Meta keys we write (PIPELINE.md); no leading underscore so the REST API always returns them.
@@ -512,13 +512,12 @@ def order_summary(record: Mapping[str, Any]) -> OrderSummary:
             original_lines.setdefault(str(original), name)
     billing = record.get("billing") or {}
     customer = f"{billing.get('first_name', '')} {billing.get('last_name', '')}".strip()
+    is_backorder_order = meta_value(meta, META_ROLE) == ROLE_BACKORDER
     return OrderSummary(
         order_id=str(record.get("id", "")),
         number=str(record.get("number") or record.get("id", "")),
-        status=canonical_status(
-            store_status, is_backorder_order=meta_value(meta, META_ROLE) == ROLE_BACKORDER
-        ),
-        store_status=store_status,
+        status=canonical_status(store_status, is_backorder_order=is_backorder_order),
+        store_status=status_name(store_status, is_backorder_order=is_backorder_order),
         currency=str(record.get("currency", "")),
         customer=customer
         or str(billing.get("email", ""))

@@ -6,7 +6,9 @@ backorder order we created (meta `backorders_role` = "backorder"); `completed` �
 plugins → UNCOMMITTED (never eligible for a split, so an unknown status cannot cause one).
 Writing: the WooCommerce status that stands for a canonical one (`set_status`), and the ones a
 release moves an order to (`release_status`: paid → `processing`, unpaid → `pending`, orders.md
-`status`). The labels are how a WooCommerce merchant knows the statuses.
+`status`). The labels are how a WooCommerce merchant knows the statuses: `status_name` gives
+the one the pages show for an order (`OrderSummary.store_status`), as WooCommerce's admin names
+it (`wc_get_order_statuses`), a backorder order on hold as waiting for stock.
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ _CANONICAL = {
     "failed": Status.CANCELLED,
     "trash": Status.CANCELLED,
 }
+
+# WooCommerce's own names of its statuses (its admin's order list; `wc_get_order_statuses`).
+STATUS_NAMES = {
+    PENDING: "Pending payment",
+    PROCESSING: "Processing",
+    ON_HOLD: "On hold",
+    "completed": "Completed",
+    CANCELLED: "Cancelled",
+    "refunded": "Refunded",
+    "failed": "Failed",
+    "checkout-draft": "Draft",
+    "trash": "Trash",
+}
+WAITING_FOR_STOCK = "On hold (waiting for stock)"  # a backorder order we made, on hold
 
 # Canonical status → the WooCommerce status we set (set_status).
 _WOOCOMMERCE = {
@@ -62,6 +78,14 @@ def canonical_status(wc_status: str, *, is_backorder_order: bool = False) -> Sta
     if status is Status.ON_HOLD and is_backorder_order:
         return Status.NEW_BACKORDER
     return status
+
+
+def status_name(wc_status: str, *, is_backorder_order: bool = False) -> str:
+    """How the merchant knows an order's WooCommerce status; a status another plugin added is
+    shown as its slug (WooCommerce shows that plugin's own label, which the API does not give)."""
+    if wc_status == ON_HOLD and is_backorder_order:
+        return WAITING_FOR_STOCK
+    return STATUS_NAMES.get(wc_status, wc_status)
 
 
 def wc_status(canonical: str) -> str:

@@ -128,6 +128,8 @@ def test_write_a_split_and_retry_it(store: Harness) -> None:
     before = {line.ref: line for line in original.lines}
     assert (summaries[order_id].number, summaries[order_id].status) == (original_number, Status.NEW)
     assert summaries[backorder_id].status is Status.NEW_BACKORDER
+    # Named as the platform's admin names it, never a raw status slug (`on-hold`).
+    assert summaries[backorder_id].store_status == "On hold (waiting for stock)"
     assert dict(summaries[backorder_id].original_lines) == {
         before[ref].line_id: before[ref].name for ref in (short, none_left)
     }

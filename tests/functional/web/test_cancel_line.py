@@ -262,7 +262,7 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(
     add_split(app, alice_store.id, "300", None, [_line("9", 1, "9")], state_="failed")
     before = _changes(app, redis_client)
     cases: list[tuple[str, str, str]] = [
-        ("101", "l99", "Backorder order #101 has no backorder line l99."),
+        ("101", "l99", "Backorder order 100-001 has no backorder line l99."),
         ("100", "l7", "Order #100 is not a backorder order made by Backorders."),
         ("555", "l7", "Order #555 is not a backorder order made by Backorders."),
         ("300", "l9", "Order #300 is not a backorder order made by Backorders."),
@@ -274,11 +274,11 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(
     # A line that moved nothing (backorder 0) is not a backorder line either.
     add_split(app, alice_store.id, "200", "201", [_line("5", 0, "0"), _line("6", 1, "3.00")])
     page = _refused(alice, alice_store, _cancel_path(alice_store, "201", "l5"), "201")
-    assert "Backorder order #201 has no backorder line l5." in page
+    assert "Backorder order 200-001 has no backorder line l5." in page
     # Released already: it cannot change now.
     SqlReleaseLedger(state(app).db).start(alice_store.id, "release:101", "101", "processing", [])
     page = _refused(alice, alice_store, _cancel_path(alice_store), "101")
-    assert "Backorder order #101 was already released; it cannot change now." in page
+    assert "Backorder order 100-001 was already released; it cannot change now." in page
     assert _changes(app, redis_client) == before
 
 
@@ -374,7 +374,7 @@ def test_the_confirmation_page_names_the_product_and_warns_when_the_order_is_not
         timeout=10,
     ).raise_for_status()
     html = alice.get(path).get_data(as_text=True)
-    assert "The store shows this backorder order as “processing”, not on hold" in html
+    assert "The store shows this backorder order as “Processing”, not on hold" in html
 
 
 def test_a_resplit_line_names_the_original_by_the_number_the_store_gives(
@@ -484,7 +484,7 @@ def test_the_order_page_says_what_a_done_cancellation_did(
     page = html.unescape(alice.get(f"/stores/{alice_store.id}/orders/101").get_data(as_text=True))
     assert (
         "done: <span class=\"cancel-result\">Removed 'Copper Kettle' (SKU KETTLE-COPPER) × 2 "
-        "from backorder order #101; its total is now 5.00. The customer was not charged for "
+        "from backorder order 100-001; its total is now 5.00. The customer was not charged for "
         "these units.</span>"
     ) in page
 
@@ -592,7 +592,7 @@ def test_units_already_cancelled_are_no_longer_offered(
     path = _cancel_path(alice_store)
     before = _changes(app, redis_client)
     page = _refused(alice, alice_store, path, "101")
-    assert "This backorder line of order #101 is already being cancelled." in page
+    assert "This backorder line of backorder order 100-001 is already being cancelled." in page
     assert _changes(app, redis_client) == before
     ledger.advance(
         alice_store.id, "cancel:101:l7:1of3", "done",

@@ -107,6 +107,7 @@ def place_and_split(app: Flask, live: LiveStore, *, paid: bool = False, mugs: in
     return {
         "original": str(order["id"]),
         "backorder": str(split.backorder_order_id),
+        "number": str(split.plan["backorder_number"]),
         "path": urlsplit(url.group(0)).path,
         "body": body,
     }
@@ -282,7 +283,9 @@ def test_cancelling_asks_for_confirmation_then_records_one_request_and_one_job(
     )
     audit = SqlAuditLog(state(app).db)
     trail = [e.message for e in audit.for_order(live_store.store.id, split["original"])]
-    assert any(f"the customer ({CUSTOMER}) asked on their order page: cancel" in m for m in trail)
+    # The backorder order named by its number, as the merchant's pages name it (not `#<id>`).
+    asked = f"the customer ({CUSTOMER}) asked on their order page: cancel (order {split['number']} "
+    assert any(m.startswith(asked) for m in trail), trail
     # The same confirmation again: no second request, no second job.
     jobs = sorted(event_queue(redis_client).job_ids)
     again = customer.post(f"{path}/cancel", data=body)

@@ -152,3 +152,16 @@ def test_the_mode_kept_or_no_backorder_open_says_nothing_more(app: Flask, alice:
         alice.post(other_path, _valid(split_mode="held"), token_from=other_path).status_code == 303
     )
     assert KEEP not in alice.get(other_path).get_data(as_text=True)
+
+
+def test_a_shopify_store_is_not_offered_a_customer_note_it_cannot_add(
+    app: Flask, alice: Merchant
+) -> None:
+    """The hint "one more store API call per split (4 without it)" is WooCommerce's figure,
+    and Shopify has no order note to the customer (the adapter only logs one): the page
+    offered that setting, with WooCommerce's figure, on a Shopify store."""
+    store = _shopify_store(app, alice.id)
+    html = alice.get(f"/stores/{store.id}/settings").get_data(as_text=True)
+    assert 'id="customer_note_on_split"' not in html
+    assert 'id="customer_note_on_split-hint"' not in html
+    assert "API call" not in html

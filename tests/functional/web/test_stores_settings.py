@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from plugin.adapters.sql.merchants import alert_email
 from plugin.adapters.sql.stores import StoreRecord
 from plugin.core.model import DeliveryCondition, OversoldAction, Status, StoreSettings
+from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from tests.functional.web.conftest import LiveStore, Merchant, add_store, state
 
 VALID = {
@@ -79,7 +80,12 @@ def test_settings_page_shows_the_current_settings_with_woocommerce_names(
     assert '<output id="number-example">1042-001</output>' in html
     # The customer note costs a call per split: off unless the merchant turns it on.
     assert 'id="customer_note_on_split" >' in html
-    assert "each note is one more store API call per split (4 without it)" in html
+    assert (
+        '<span class="hint" id="customer_note_on_split-hint">The store e-mails that note to the '
+        "customer, who already gets Backorders' split e-mail. Off by default: each note is one "
+        "more store API call per split (4 without it).</span>"
+    ) in html
+    assert WOOCOMMERCE.split_calls == 4  # the adapter's count (bench/calls_per_split.py)
 
 
 def test_valid_settings_are_saved_and_read_back_by_the_policy_store(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from bench.calls_per_split import AUTH, SplitCounter
+from plugin.platforms.woocommerce.driver import WOOCOMMERCE
 from tests.processes import running_sandbox
 
 
@@ -24,6 +25,7 @@ def test_a_split_costs_four_calls_whatever_the_line_count(
 ) -> None:
     # GET order, GET products (include=), POST orders/batch, POST note on the original.
     assert counter.split_calls(lines) == 4
+    assert WOOCOMMERCE.split_calls == 4  # what the settings page tells the merchant
 
 
 def test_the_customer_note_costs_one_more_call(counter: SplitCounter) -> None:

@@ -144,7 +144,9 @@ def test_a_worker_removes_the_line_then_cancels_the_emptied_order_each_once(
     assert "refund 20.00 USD from that order (Backorders moves no money)" in note
     assert f"this order's total is now {after['total']}" in note
     [original_note] = notes(sandbox, original_id, "Backorders cancelled the backordered")
-    assert f"'Widget' × 2 (20.00 USD) of backorder order #{backorder_id}" in original_note
+    # Named as the pages name it (its number), not by its WooCommerce id.
+    number = f"{original_id}-001"
+    assert f"'Widget' × 2 (20.00 USD) of backorder order {number} at" in original_note
     assert "These units will not be shipped; this order is unchanged." in original_note
     widget = record(instance, widget.cancel_key)
     assert (widget.state, widget.error, widget.write_attempted) == ("done", None, True)
@@ -248,7 +250,7 @@ def test_a_released_or_changed_backorder_order_is_refused_without_a_change(
     assert run_job(instance, widget.cancel_key, 1).return_value() == "failed"
     refused = record(instance, widget.cancel_key)
     assert refused.error == (
-        f"backorder order #{world['backorder']} is no longer waiting on hold (status new)"
+        f"backorder order {world['original']}-001 is no longer waiting on hold (status new)"
     )
     assert not refused.write_attempted
     after = client.get_order(world["backorder"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -122,6 +123,49 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
         "periodic-requeue_pending",
         "periodic-warn_authorisations_all",
     ]
+
+
+def test_a_backlog_holds_one_run_of_each_periodic_job(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chaos run's backlog held 111 queued `reconcile_all`: every seeding scheduled the next
+    run while the last one still waited in the queue behind the backlog."""
+    queue = queue_of(redis_client)
+    registry = ScheduledJobRegistry(queue=queue)
+    timings = WorkerTimings()
+    start = time.time()
+    longest = max(scheduler.periodic_intervals(timings).values())
+    for tick in range(5):  # five of the longest intervals: every chain is due five times
+        now = start + tick * longest
+        monkeypatch.setattr(scheduler, "time", SimpleNamespace(time=lambda at=now: at))
+        scheduler.ensure_schedules(redis_client, timings)
+        # RQ's scheduler moves each due run into the queue, where the backlog keeps it.
+        for job_id in registry.get_job_ids(cleanup=False):
+            job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
+            registry.remove(job)
+            queue.enqueue_job(job)
+
+    names = sorted(i.rsplit("-", 1)[0] for i in queue.get_job_ids())
+    assert names == [
+        "periodic-check_delays_all",
+        "periodic-reap_abandoned",
+        "periodic-reconcile_all",
+        "periodic-requeue_pending",
+        "periodic-warn_authorisations_all",
+    ]
+    assert scheduled(redis_client) == []
+    # A worker takes the queued run: it schedules its successor as its first step.
+    [waiting] = [i for i in queue.get_job_ids() if i.startswith("periodic-reconcile_all-")]
+    job = Job.fetch(waiting, connection=redis_client, serializer=JSONSerializer)
+    queue.remove(job)
+    job.set_status(JobStatus.STARTED)
+    assert scheduler.schedule_periodic(redis_client, "reconcile_all", timings) is True
+    assert [i.rsplit("-", 1)[0] for i in scheduled(redis_client)] == ["periodic-reconcile_all"]
+    assert scheduler.schedule_periodic(redis_client, "reconcile_all", timings) is False
+    # A run Redis lost from the queue (its hash still says queued) does not stop the chain.
+    [lost] = [i for i in queue.get_job_ids() if i.startswith("periodic-reap_abandoned-")]
+    queue.remove(lost)
+    assert scheduler.schedule_periodic(redis_client, "reap_abandoned", timings) is True
 
 
 def test_retry_delay_is_jittered_around_the_interval_and_honours_retry_after() -> None:

@@ -20,6 +20,8 @@ class ToyshopDriver(ConnectedByKeys):
     stock_statuses: tuple[str, ...] = ("instock", "outofstock")
     backorder_choices: tuple[tuple[str, str], ...] = ((DENY, "Do not allow"), (ALLOW, "Allow"))
     split_modes: tuple[tuple[str, str], ...] = ()
+    customer_notes: bool = True
+    split_calls: int | None = None  # not counted
 
     def open(self, access: StoreAccess) -> Platform:
         return ToyshopPlatform(  # type: ignore[return-value]

@@ -24,7 +24,12 @@ from plugin.core.model import (
     Stock,
     StockFigure,
 )
-from plugin.platforms.woocommerce.mapping import load_order, order_from_json, payment_state
+from plugin.platforms.woocommerce.mapping import (
+    load_order,
+    order_from_json,
+    order_summary,
+    payment_state,
+)
 from plugin.platforms.woocommerce.schemas import load_product, summarise
 from plugin.platforms.woocommerce.statuses import canonical_status, wc_status
 from plugin.platforms.woocommerce.stock import stock_figure, stock_for_order
@@ -121,6 +126,34 @@ def test_backorder_order_on_hold_is_new_backorder() -> None:
     order = order_from_json(order_json(status="on-hold", parent_id=1042, meta_data=meta))
     assert order.status is Status.NEW_BACKORDER
     assert order.links == Links(parent_id="1042", is_backorder_order=True)
+
+
+@pytest.mark.parametrize(
+    ("wc", "backorder", "shown"),
+    [
+        ("pending", False, "Pending payment"),
+        ("processing", False, "Processing"),
+        ("on-hold", False, "On hold"),
+        ("on-hold", True, "On hold (waiting for stock)"),
+        ("processing", True, "Processing"),
+        ("completed", False, "Completed"),
+        ("cancelled", True, "Cancelled"),
+        ("refunded", False, "Refunded"),
+        ("failed", False, "Failed"),
+        ("checkout-draft", False, "Draft"),
+        ("trash", False, "Trash"),
+        ("shipped-by-plugin", False, "shipped-by-plugin"),
+    ],
+)
+def test_order_summary_names_the_status_as_the_merchant_knows_it(
+    wc: str, backorder: bool, shown: str
+) -> None:
+    """The pages showed WooCommerce's slug (`on-hold`) where Shopify's said "On hold (waiting
+    for stock)": the adapter names its statuses."""
+    meta = [{"id": 1, "key": "backorders_role", "value": "backorder"}] if backorder else []
+    summary = order_summary(order_json(status=wc, meta_data=meta))
+    assert summary.store_status == shown
+    assert summary.status is canonical_status(wc, is_backorder_order=backorder)
 
 
 @pytest.mark.parametrize(

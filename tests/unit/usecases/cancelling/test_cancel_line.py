@@ -190,6 +190,38 @@ def test_a_line_of_a_two_line_order_is_removed_and_noted_on_both_orders() -> Non
     ]
 
 
+def test_the_backorder_order_is_named_by_its_number_as_the_pages_name_it() -> None:
+    """On WooCommerce the result and the original's note named backorder order 2000-001 by its
+    id, `#2001`, where the order page's heading says `2000-001`."""
+    store, ledger = world()
+    audit = FakeAudit()
+    record = cancel_line(
+        STORE, KEY, platform=store, cancellations=ledger, releases=FakeReleases(), audit=audit,
+        label="2000-001",
+    )  # fmt: skip
+    assert record is not None and record.state == "done"
+    assert record.outcome is not None and record.outcome["label"] == "2000-001"
+    assert audit.entries[0].message == (
+        "Removed 'Kettle' (SKU SKU-7) × 2 from backorder order 2000-001; its total is now 3.00."
+    )
+    named = ORIGINAL_NOTE.replace("backorder order #2001", "backorder order 2000-001")
+    assert store.calls[2] == ("add_note", "2000", named)
+    assert "#2001" not in " ".join(entry.message for entry in audit.entries)
+
+
+def test_a_refusal_names_the_backorder_order_by_its_number() -> None:
+    store, ledger = world()
+    releases = FakeReleases()
+    releases.released.add("2001")
+    record = cancel_line(
+        STORE, KEY, platform=store, cancellations=ledger, releases=releases, audit=FakeAudit(),
+        label="2000-001",
+    )  # fmt: skip
+    assert record is not None
+    assert record.error == "backorder order 2000-001 was already released"
+    assert store.calls == []
+
+
 def test_the_last_line_cancels_the_backorder_order_and_says_so() -> None:
     store, ledger = world(make_line("21", "7", 2, "10.00", name="Kettle"), paid=False)
     record = run(store, ledger)

@@ -218,3 +218,25 @@ def test_one_unit_left_still_waits() -> None:
         "#113; 1 unit still waits; its total is now 45.00. The customer was not charged for "
         "these units."
     )
+
+
+def test_the_backorder_order_is_named_by_its_number_not_its_woocommerce_id() -> None:
+    """The same cancellation as the page heading names it: backorder order 112-001 (its
+    label, saved by the job; or the page's, for an outcome saved without one)."""
+    outcome = {"product": "Walnut Board", "sku": "BOARD-WALNUT", "number": "113",
+               "part_of": None, "quantity": 1, "amount": "45.00", "currency": "USD",
+               "paid": False, "cancels_order": False, "reduces_line": True,
+               "line_quantity": 2, "kept_quantity": 1, "new_total": "45.00"}  # fmt: skip
+    record = CancellationRecord(
+        store_id=STORE, cancel_key=partial_cancel_key("113", "1", 1, 2), backorder_order_id="113",
+        original_order_id="112", line_id="1", product_id="104", variant_id=None, quantity=1,
+        reason="x", requested_by="alice@example.com", state=CancelState.DONE,
+        outcome={**outcome, "label": "112-001"},
+    )  # fmt: skip
+    expected = (
+        "Took 1 of the 2 waiting units of 'Walnut Board' (SKU BOARD-WALNUT) off backorder order "
+        "112-001; 1 unit still waits; its total is now 45.00. The customer was not charged for "
+        "these units."
+    )
+    assert result(record) == expected
+    assert result(dataclasses.replace(record, outcome=outcome), "112-001") == expected
