@@ -182,6 +182,9 @@ class ShopifyPlatform(ShopifyCatalogue):
         self.split_mode = split_mode  # linked.SPLIT_MODES; '' = held (the default)
         self._linked = LinkedSplits(self)
         self._orders: dict[str, dict[str, Any]] = {}  # the latest read of each order
+        # Order number -> the client's mutations when it was read: a read no write was sent
+        # after is current for this instance's job (`_current`).
+        self._read_at: dict[str, int] = {}
         self._parents: dict[str, str] = {}  # fulfillment order number -> order number
         self._primary: str | None = None
 
@@ -203,13 +206,26 @@ class ShopifyPlatform(ShopifyCatalogue):
         order_number = number(data["id"])
         self._orders.pop(order_number, None)
         self._orders[order_number] = data
+        self._read_at[order_number] = self.client.mutations
         while len(self._orders) > REMEMBERED_ORDERS:  # a long-lived instance stays small
-            self._orders.pop(next(iter(self._orders)))
+            oldest = next(iter(self._orders))
+            self._orders.pop(oldest)
+            self._read_at.pop(oldest, None)
         for fo in (data.get("fulfillmentOrders") or {}).get("nodes") or ():
             self._parents[number(fo["id"])] = order_number
         while len(self._parents) > REMEMBERED_PARENTS:
             self._parents.pop(next(iter(self._parents)))
         return data
+
+    def _current(self, order_number: str) -> dict[str, Any]:
+        """The order as this instance last read it when no mutation was sent since (a split's
+        job read it a moment ago, then decided: no need to ask again), else read now. An
+        instance serves one job (registry.for_store), so no read outlives it."""
+        order_number = str(order_number)
+        data = self._orders.get(order_number)
+        if data is not None and self._read_at.get(order_number) == self.client.mutations:
+            return dict(data)
+        return self._read(order_number)
 
     def _data(self, order_number: str) -> dict[str, Any]:
         return self._orders.get(str(order_number)) or self._read(order_number)
@@ -346,8 +362,9 @@ class ShopifyPlatform(ShopifyCatalogue):
         """The backorder of `split_key` in the mode it was written in, whatever the store's
         mode is now: recorded in our metafield (a held part's fulfillment order, or a linked
         order), else (written but not recorded yet) the fulfillment order carrying our hold's
-        handle, else the linked order carrying our tag (linked.py)."""
-        data = self._read(original_id)
+        handle, else the linked order carrying our tag (linked.py). The order as the job read
+        it when nothing was written since (`_current`): a resumed split read it just before."""
+        data = self._current(original_id)
         entry = splits_of(data).get(split_key) or {}
         if entry.get("fulfillment_order"):
             return backorder_id(str(entry["fulfillment_order"]))
@@ -376,7 +393,9 @@ class ShopifyPlatform(ShopifyCatalogue):
             return self._linked.write_split(
                 original, plan, backorder_order_id=backorder_order_id, summary=summary
             )
-        data = self._read(original.id)
+        # The job read the order a moment ago and wrote nothing since: that read is the state
+        # the writes start from (`_current`); after a write of ours it is read again.
+        data = self._current(original.id)
         if backorder_order_id is None:
             backorder_order_id = self._hold(data, plan, summary)
         self._record(data, plan, fulfillment_order_number(backorder_order_id))
