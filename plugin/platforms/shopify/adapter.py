@@ -3,22 +3,25 @@
 A split keeps the whole order and holds the backordered units for stock (the default mode of
 issue 16; a store in the "linked" mode gets a separate linked backorder order instead: linked.py,
 chosen by `split_mode`). Requests per split, whatever the
-number of lines (measured on the sandbox: 7 requests, 184 cost points):
+number of lines (measured on the sandbox, 2026-12-05: 5 requests, 110 cost points; 6 and 150
+until then, when the writes read the order again):
 
 1. `order` query (lines, fulfillment orders, transactions, our metafield)        get_order
 2. `nodes` query on the lines' inventory items (available per location)           get_stock
    (at the same time as 1 when the event named the products: read_order_and_products)
-3. `order` query again: is the split there already? (nothing on it: an `orders` search for
-   a linked order of the split key too; only when a split is resumed)  find_backorder_order
-4. `order` query: the current state the writes start from                         write_split
-5. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
+3. only when a split is resumed: is the split there already? On the order read in 1 (nothing
+   was written since: `_current`); nothing on it, an `orders` search for a linked order of
+   the split key                                                         find_backorder_order
+4. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
    the backordered quantities: those units stay on the (now held) fulfillment order and what
    ships now moves to a new open one, so the hold is the split (`fulfillmentOrderSplit` and the
-   hold in one call)                                                               write_split
-6. one request: `metafieldsSet` (backorders.splits: number and held fulfillment order per split
+   hold in one call); it starts from the order read in 1 (`_current`)            write_split
+5. one request: `metafieldsSet` (backorders.splits: number and held fulfillment order per split
    key), `tagsAdd` (`backorder`, `#1042-001`) and, for an authorised payment nothing was
    captured from yet, `orderCapture` of what ships (`finalCapture: false`)         write_split
-7. `orderUpdate` appending the staff note to the note just read                   add_note
+6. `orderUpdate` appending the staff note to the note just read                   add_note
+The events these writes cause (orders/updated, orders/paid) read nothing: the finished split
+decides them (plugin/usecases/splitting.py `_settled`).
 The held fulfillment order is the core's backorder order (`fo-<number>`, mapping.py); releasing it
 releases the hold and captures the rest.
 

@@ -1,14 +1,16 @@
 """What one split order costs in Shopify requests, counted by operation: the sandbox process
 delivers its webhooks to a real receiver, each delivery goes into the plugin's inbox (one row per
 order state, as the webhook route records it) and each new row is handled as a worker job does,
-by `handle_order_event` with a Platform of its own. The split's job, then the events the split's
-own writes cause (orders/updated for the hold, the record and capture, the note; orders/paid)."""
+by `handle_order_event` with a Platform of its own. The split's job, a split resumed after a
+failed write, then the events the split's own writes cause (orders/updated for the record and
+capture and for the note; the hold changes a fulfillment order, not the order) and a later
+change of the merchant's."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import requests
@@ -16,11 +18,11 @@ import requests
 from plugin.adapters.sql.db import Database
 from plugin.adapters.sql.inbox import InboxRepository
 from plugin.adapters.sql.stores import StoreRepository
+from plugin.errors import TransientError
 from plugin.platforms.shopify.adapter import ShopifyPlatform
 from plugin.platforms.shopify.client import ShopifyClient
 from plugin.platforms.shopify.ids import number
 from plugin.platforms.shopify.webhooks import TOPIC_HEADER, parse
-from plugin.errors import TransientError
 from plugin.ports import SplitState
 from sandbox.shopify.app import DEMO_ACCESS_TOKEN
 from tests.integration.platforms.shopify.test_platform_sandbox import gid_of, order_gid, view
@@ -89,7 +91,7 @@ class Worker:
 
 
 @pytest.fixture
-def worker(shop: Shop, db: Database, stores: StoreRepository) -> Any:
+def worker(shop: Shop, db: Database, stores: StoreRepository) -> Iterator[Worker]:
     running = Worker(shop, db, stores)
     yield running
     running.close()
