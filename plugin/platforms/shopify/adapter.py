@@ -496,8 +496,9 @@ class ShopifyPlatform(ShopifyCatalogue):
 
     def set_status(self, order_id: str, canonical_status: str) -> None:
         """On hold: every open fulfillment order of the order is held for stock; new: our holds
-        are released."""
-        data = self._read(self._order_number(order_id))
+        are released. From the order as the job read it when nothing was written since
+        (`_current`: a hold's job read it to decide)."""
+        data = self._current(self._order_number(order_id))
         if canonical_status == Status.ON_HOLD:
             for fo in open_fulfillment_orders(data):
                 if fo["status"] == "OPEN":

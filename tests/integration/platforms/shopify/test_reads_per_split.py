@@ -102,6 +102,10 @@ CANCEL = """mutation cancel($id: ID!) { orderCancel(orderId: $id, refund: false,
     orderCancelUserErrors { field message } } }"""
 
 
+NOTE = """mutation note($input: OrderInput!) { orderUpdate(input: $input) {
+  userErrors { field message } } }"""
+
+
 def ignored_unread(jobs: list[Job]) -> bool:
     return all((job.status, job.operations) == ("ignored", Counter()) for job in jobs)
 
@@ -174,3 +178,33 @@ def test_a_resumed_split_reads_its_order_once(shop: Shop, worker: Worker) -> Non
         "12.0",
     ]
     assert ignored_unread(worker.run())
+
+
+@pytest.mark.database("sqlite")  # requests to the shop, whatever the storage
+def test_an_order_held_whole_reads_its_order_once_and_its_note_coming_back_reads_nothing(
+    shop: Shop, worker: Worker
+) -> None:
+    name = shop.checkout([("BOARD-WALNUT", 2)], payment="card")
+    order_id = number(order_gid(shop, name))
+
+    [created, *echoes] = worker.run()
+
+    assert (created.topic, created.status) == ("orders/create", "hold")
+    after = view(shop, gid_of(order_id))
+    assert [fo["status"] for fo in after["fulfillmentOrders"]["nodes"]] == ["ON_HOLD"]
+    assert after["note"].startswith("Backorders put this order On Hold")
+    # Until 2026-12-05 the hold read the order again before holding it: 5 requests.
+    assert created.operations == Counter({"order": 1, "stock": 1, "hold": 1, "note": 1})
+    # Its note comes back as orders/updated, one inbox row when it falls in another second than
+    # the order's creation (an order read until 2026-12-05).
+    assert ignored_unread(echoes)
+
+    # The merchant's note, a minute later: the hold is finished, it waits for stock, unread.
+    requests.post(f"{shop.url}/sandbox/shopify/clock", json={"advance_seconds": 60}, timeout=10)
+    noted = shop.data(NOTE, {"input": {"id": gid_of(order_id), "note": "Gift wrap"}})
+    assert noted["orderUpdate"]["userErrors"] == []
+    [later] = worker.run()
+    assert (later.topic, later.status, later.operations) == ("orders/updated", "ignored", Counter())
+    assert [fo["status"] for fo in view(shop, gid_of(order_id))["fulfillmentOrders"]["nodes"]] == [
+        "ON_HOLD"
+    ]
