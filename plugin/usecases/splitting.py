@@ -139,6 +139,13 @@ def _handle(
     # Read once: the caller holds the order's lock, so no other job records a split of it
     # meanwhile (worker.process_event).
     records = ledger.for_order(store_id, order_id)
+    settled = _settled(order_id, records)
+    if settled is not None:
+        # Nothing the order holds now could change this (our own writes coming back, a
+        # retried delivery, any later change of a finished split's order): no read.
+        log.info("order event ignored unread: %s store=%s order=%s", settled.detail, store_id,
+                 order_id)  # fmt: skip
+        return settled
     # The webhook is only a notification; the platform's current order is the truth.
     order, early = _read_order(store_id, order_id, named, records, platform, releases, stock_lock)
     if order.links.is_backorder_order:
@@ -244,6 +251,27 @@ def _handle(
             "hold", order_id, detail=hold_for_review(store_id, order, plan, platform, audit)
         )
     return EventResult("no_change", order_id, detail=plan.reasons[-1].code if plan.reasons else "")
+
+
+def _settled(order_id: str, records: Sequence[SplitRecord]) -> EventResult | None:
+    """What an event of the order comes to when what we recorded decides it alone: every split
+    and hold recorded for it (as original or as backorder order) finished, DONE or FAILED. Such
+    an event is ignored whatever the order holds now, as `_handle` does after its read, with the
+    same result; None when nothing is recorded or something is left to do (then the order is
+    read: a resumed split starts from it, a new one plans from it)."""
+    if not records or any(r.state not in SPLIT_FINISHED for r in records):
+        return None
+    if any(r.backorder_order_id == order_id for r in records):
+        return EventResult("ignored", order_id, detail="backorder order created by us")
+    hold = next((r for r in records if r.split_key == hold_key(order_id)), None)
+    if hold is not None:
+        detail = "waits for stock" if hold.state == SplitState.DONE else hold.state
+        return EventResult("ignored", order_id, split_key=hold.split_key, detail=detail)
+    finished = [r for r in records if r.original_order_id == order_id]
+    if not finished:
+        return None
+    states = ",".join(sorted({r.state for r in finished}))
+    return EventResult("ignored", order_id, split_key=finished[0].split_key, detail=states)
 
 
 @dataclass(frozen=True)

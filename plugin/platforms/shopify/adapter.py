@@ -3,22 +3,25 @@
 A split keeps the whole order and holds the backordered units for stock (the default mode of
 issue 16; a store in the "linked" mode gets a separate linked backorder order instead: linked.py,
 chosen by `split_mode`). Requests per split, whatever the
-number of lines (measured on the sandbox: 7 requests, 184 cost points):
+number of lines (measured on the sandbox, 2026-12-05: 5 requests, 110 cost points; 6 and 150
+until then, when the writes read the order again):
 
 1. `order` query (lines, fulfillment orders, transactions, our metafield)        get_order
 2. `nodes` query on the lines' inventory items (available per location)           get_stock
    (at the same time as 1 when the event named the products: read_order_and_products)
-3. `order` query again: is the split there already? (nothing on it: an `orders` search for
-   a linked order of the split key too; only when a split is resumed)  find_backorder_order
-4. `order` query: the current state the writes start from                         write_split
-5. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
+3. only when a split is resumed: is the split there already? On the order read in 1 (nothing
+   was written since: `_current`); nothing on it, an `orders` search for a linked order of
+   the split key                                                         find_backorder_order
+4. `fulfillmentOrderHold` with reason `INVENTORY_OUT_OF_STOCK`, handle `backorders-<key>` and
    the backordered quantities: those units stay on the (now held) fulfillment order and what
    ships now moves to a new open one, so the hold is the split (`fulfillmentOrderSplit` and the
-   hold in one call)                                                               write_split
-6. one request: `metafieldsSet` (backorders.splits: number and held fulfillment order per split
+   hold in one call); it starts from the order read in 1 (`_current`)            write_split
+5. one request: `metafieldsSet` (backorders.splits: number and held fulfillment order per split
    key), `tagsAdd` (`backorder`, `#1042-001`) and, for an authorised payment nothing was
    captured from yet, `orderCapture` of what ships (`finalCapture: false`)         write_split
-7. `orderUpdate` appending the staff note to the note just read                   add_note
+6. `orderUpdate` appending the staff note to the note just read                   add_note
+The events these writes cause (orders/updated, orders/paid) read nothing: the finished split
+decides them (plugin/usecases/splitting.py `_settled`).
 The held fulfillment order is the core's backorder order (`fo-<number>`, mapping.py); releasing it
 releases the hold and captures the rest.
 
@@ -182,6 +185,9 @@ class ShopifyPlatform(ShopifyCatalogue):
         self.split_mode = split_mode  # linked.SPLIT_MODES; '' = held (the default)
         self._linked = LinkedSplits(self)
         self._orders: dict[str, dict[str, Any]] = {}  # the latest read of each order
+        # Order number -> the client's mutations when it was read: a read no write was sent
+        # after is current for this instance's job (`_current`).
+        self._read_at: dict[str, int] = {}
         self._parents: dict[str, str] = {}  # fulfillment order number -> order number
         self._primary: str | None = None
 
@@ -203,13 +209,26 @@ class ShopifyPlatform(ShopifyCatalogue):
         order_number = number(data["id"])
         self._orders.pop(order_number, None)
         self._orders[order_number] = data
+        self._read_at[order_number] = self.client.mutations
         while len(self._orders) > REMEMBERED_ORDERS:  # a long-lived instance stays small
-            self._orders.pop(next(iter(self._orders)))
+            oldest = next(iter(self._orders))
+            self._orders.pop(oldest)
+            self._read_at.pop(oldest, None)
         for fo in (data.get("fulfillmentOrders") or {}).get("nodes") or ():
             self._parents[number(fo["id"])] = order_number
         while len(self._parents) > REMEMBERED_PARENTS:
             self._parents.pop(next(iter(self._parents)))
         return data
+
+    def _current(self, order_number: str) -> dict[str, Any]:
+        """The order as this instance last read it when no mutation was sent since (a split's
+        job read it a moment ago, then decided: no need to ask again), else read now. An
+        instance serves one job (registry.for_store), so no read outlives it."""
+        order_number = str(order_number)
+        data = self._orders.get(order_number)
+        if data is not None and self._read_at.get(order_number) == self.client.mutations:
+            return dict(data)
+        return self._read(order_number)
 
     def _data(self, order_number: str) -> dict[str, Any]:
         return self._orders.get(str(order_number)) or self._read(order_number)
@@ -346,8 +365,9 @@ class ShopifyPlatform(ShopifyCatalogue):
         """The backorder of `split_key` in the mode it was written in, whatever the store's
         mode is now: recorded in our metafield (a held part's fulfillment order, or a linked
         order), else (written but not recorded yet) the fulfillment order carrying our hold's
-        handle, else the linked order carrying our tag (linked.py)."""
-        data = self._read(original_id)
+        handle, else the linked order carrying our tag (linked.py). The order as the job read
+        it when nothing was written since (`_current`): a resumed split read it just before."""
+        data = self._current(original_id)
         entry = splits_of(data).get(split_key) or {}
         if entry.get("fulfillment_order"):
             return backorder_id(str(entry["fulfillment_order"]))
@@ -376,7 +396,9 @@ class ShopifyPlatform(ShopifyCatalogue):
             return self._linked.write_split(
                 original, plan, backorder_order_id=backorder_order_id, summary=summary
             )
-        data = self._read(original.id)
+        # The job read the order a moment ago and wrote nothing since: that read is the state
+        # the writes start from (`_current`); after a write of ours it is read again.
+        data = self._current(original.id)
         if backorder_order_id is None:
             backorder_order_id = self._hold(data, plan, summary)
         self._record(data, plan, fulfillment_order_number(backorder_order_id))
@@ -474,8 +496,9 @@ class ShopifyPlatform(ShopifyCatalogue):
 
     def set_status(self, order_id: str, canonical_status: str) -> None:
         """On hold: every open fulfillment order of the order is held for stock; new: our holds
-        are released."""
-        data = self._read(self._order_number(order_id))
+        are released. From the order as the job read it when nothing was written since
+        (`_current`: a hold's job read it to decide)."""
+        data = self._current(self._order_number(order_id))
         if canonical_status == Status.ON_HOLD:
             for fo in open_fulfillment_orders(data):
                 if fo["status"] == "OPEN":

@@ -26,6 +26,7 @@ import logging
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -166,6 +167,10 @@ class ShopifyClient:
         self.retried = 0  # queries sent again after a transient fault
         self.low_water = low_water
         self.calls = 0  # requests sent, counted before each is sent
+        self.operations: Counter[str] = Counter()  # the same, by operation name (`order`)
+        # Mutations sent (counted before each is sent, whatever came of it): a read made when
+        # this was the same is one no write of this client has changed since (adapter.py).
+        self.mutations = 0
         # A split reads its order and its products' stock on two threads (plugin/platforms/
         # concurrent.py): the count stays exact.
         self._count_lock = threading.Lock()
@@ -188,6 +193,7 @@ class ShopifyClient:
             self.throttle()
         with self._count_lock:
             self.calls += 1
+            self.operations[operation] += 1
         started = time.monotonic()
         try:
             response = self.session.post(
@@ -233,6 +239,8 @@ class ShopifyClient:
         most `throttled_retries` times, then RateLimited), a query's transient faults retried
         (at most `read_retries` times), other errors raised."""
         if _is_mutation(query):
+            with self._count_lock:
+                self.mutations += 1
             return self._execute(query, variables)
         failures = 0
         while True:

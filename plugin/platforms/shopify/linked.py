@@ -255,7 +255,7 @@ class LinkedSplits:
         """Create (once) and hold the backorder order, reduce the original to what ships,
         capture that, and record the split on the original; the backorder order's id."""
         assert plan.split_key is not None and plan.backorder_number is not None
-        data = self.platform._read(original.id)
+        data = self.platform._current(original.id)
         if backorder_order_id is None:
             created = self._create(data, plan, summary)
         else:

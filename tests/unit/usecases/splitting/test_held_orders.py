@@ -52,9 +52,12 @@ def test_a_whole_order_that_waits_is_put_on_hold_and_recorded_once() -> None:
     assert world.store.stock[WIDGET] == -2  # its units wait, taken from the figure
     assert world.releases.backorder_orders_for(STORE, WIDGET) == []  # fake: see the SQL test
 
-    # Our own status change (and any later edit) comes back as an event: nothing again.
+    # Our own status change (and any later edit) comes back as an event: nothing again, and
+    # nothing read (the finished hold decides it).
+    calls = len(world.store.calls)
     again = world.split("801")
     assert (again.status, again.detail) == ("ignored", "waits for stock")
+    assert world.store.calls[calls:] == []
     assert len([n for n in world.store.notes if n[0] == "801"]) == 1
     assert world.store.transitions == [("801", "processing", "on-hold")]
 

@@ -100,9 +100,9 @@ def test_a_delivery_naming_a_product_the_order_no_longer_has_plans_on_the_fresh_
     assert world.store.stock == {WIDGET: 0, MUG: 48}  # nothing written
 
 
-def test_an_order_with_a_split_recorded_reads_its_order_only() -> None:
+def test_an_order_with_a_split_recorded_reads_nothing() -> None:
     """Our own writes come back as order webhooks naming the products: the split is in the
-    ledger, so nothing but the order is read (as before this change)."""
+    ledger, finished, so nothing is read (the order was, until 2026-12-05)."""
     world = World()
     world.store.stock[WIDGET] = 1
     world.place("1050", [(WIDGET, 3), (MUG, 1)])
@@ -112,7 +112,7 @@ def test_an_order_with_a_split_recorded_reads_its_order_only() -> None:
     again = split(world, "1050", [WIDGET, MUG])
 
     assert (again.status, again.detail) == ("ignored", "done")
-    assert world.store.calls[calls_before:] == ["get_order"]
+    assert world.store.calls[calls_before:] == []
     assert world.locks.taken == [("77", "88")]  # no lock taken for it
 
 
