@@ -224,9 +224,13 @@ def order_from_data(data: Mapping[str, Any]) -> Order:
             )
         )
 
+    # A backorder order is named by its backorder number (`1042-001`), as on every platform, in
+    # what the customer and the merchant read (release e-mails, allocation decisions, the
+    # customer's page); WooCommerce's own `number` is its post id.
+    own_number = meta_value(meta, META_NUMBER) if is_backorder_order else None
     return Order(
         id=str(data["id"]),
-        number=str(data.get("number") or data["id"]),
+        number=str(own_number or data.get("number") or data["id"]),
         status=canonical_status(str(data["status"]), is_backorder_order=is_backorder_order),
         currency=currency,
         created_at=data.get("date_created_gmt") or _EPOCH,

@@ -158,7 +158,10 @@ def test_first_notice_silence_second_delay_and_cancellation_without_consent(
     number = client.get_order(world["original"])["number"]
     assert len(alerts) == 1 and f"refund 23.00 USD on order {number} by " in alerts[0].message
     trail = [e.message for e in audit.for_order(store_id, original_id)]
-    cancelled = [m for m in trail if m.startswith(f"Waiting lines of order {after['number']}")]
+    # Named by its backorder number (`<original>-001`), not WooCommerce's own.
+    label = next(m["value"] for m in after["meta_data"] if m["key"] == "backorders_number")
+    assert label == f"{number}-001"
+    cancelled = [m for m in trail if m.startswith(f"Waiting lines of order {label}")]
     assert len(cancelled) == 1
     assert f"A refund of 23.00 USD is due on order #{number} by " in cancelled[0]
     notes = [n["note"] for n in client.get(f"/orders/{world['original']}/notes")]

@@ -128,6 +128,26 @@ def test_backorder_order_on_hold_is_new_backorder() -> None:
     assert order.links == Links(parent_id="1042", is_backorder_order=True)
 
 
+def test_a_backorder_order_is_named_by_its_backorder_number() -> None:
+    """WooCommerce's `number` is the post id (`1043`); the customer and the merchant know the
+    backorder order as `1042-001` (the split e-mail, the pages, Shopify's parts): the release
+    e-mail and the allocation's decisions name it so. An original, and a backorder order
+    written before its number was recorded, keep WooCommerce's."""
+    meta = [
+        {"id": 1, "key": "backorders_role", "value": "backorder"},
+        {"id": 2, "key": "backorders_number", "value": "1042-001"},
+    ]
+    backorder = order_json(id=1043, number="1043", status="on-hold", parent_id=1042, meta_data=meta)
+    original_meta = [{"id": 1, "key": "backorders_role", "value": "original"}]
+    original = order_json(id=1042, number="1042", meta_data=original_meta)
+    unnumbered = order_json(id=1044, number="1044", parent_id=1042, meta_data=meta[:1])
+    assert [order_from_json(o).number for o in (backorder, original, unnumbered)] == [
+        "1042-001",
+        "1042",
+        "1044",
+    ]
+
+
 @pytest.mark.parametrize(
     ("wc", "backorder", "shown"),
     [
