@@ -24,6 +24,15 @@ from plugin.config import WorkerTimings
 from tests.integration.worker.conftest import Instance, Sandbox, wait_until
 from tests.integration.worker.test_worker_process import short_order
 
+# One run of each periodic job, by its id's prefix, in name order.
+ONE_RUN_OF_EACH_CHAIN = [
+    "periodic-check_delays_all",
+    "periodic-reap_abandoned",
+    "periodic-reconcile_all",
+    "periodic-requeue_pending",
+    "periodic-warn_authorisations_all",
+]
+
 
 def queue_of(client: redis.Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=client, serializer=JSONSerializer)
@@ -116,13 +125,7 @@ def test_a_periodic_job_is_scheduled_once_on_the_next_multiple_of_its_interval(
     scheduler.ensure_schedules(redis_client, WorkerTimings())
     scheduler.ensure_schedules(redis_client, WorkerTimings())
     names = [i.rsplit("-", 1)[0] for i in scheduled(redis_client)]
-    assert names == [
-        "periodic-check_delays_all",
-        "periodic-reap_abandoned",
-        "periodic-reconcile_all",
-        "periodic-requeue_pending",
-        "periodic-warn_authorisations_all",
-    ]
+    assert names == ONE_RUN_OF_EACH_CHAIN
 
 
 def test_a_backlog_holds_one_run_of_each_periodic_job(
@@ -146,13 +149,7 @@ def test_a_backlog_holds_one_run_of_each_periodic_job(
             queue.enqueue_job(job)
 
     names = sorted(i.rsplit("-", 1)[0] for i in queue.get_job_ids())
-    assert names == [
-        "periodic-check_delays_all",
-        "periodic-reap_abandoned",
-        "periodic-reconcile_all",
-        "periodic-requeue_pending",
-        "periodic-warn_authorisations_all",
-    ]
+    assert names == ONE_RUN_OF_EACH_CHAIN
     assert scheduled(redis_client) == []
     # A worker takes the queued run: it schedules its successor as its first step.
     [waiting] = [i for i in queue.get_job_ids() if i.startswith("periodic-reconcile_all-")]
