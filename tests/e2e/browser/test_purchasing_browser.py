@@ -55,7 +55,8 @@ def test_the_merchant_walks_proposal_purchase_order_and_receipt(
     line = page.locator(f"tr.proposal-line[data-product='{lamp['id']}']")
     expect(line).to_have_attribute("data-quantity", "4")  # 3 waiting, packs of 2
     line.locator("summary").click()
-    expect(line.locator("table.behind")).to_contain_text(str(child["number"]))
+    # Named by its backorder number (`<original>-001`), not WooCommerce's own.
+    expect(line.locator("table.behind")).to_contain_text(f"{order['number']}-001")
     screenshot(page, "purchasing-proposal")
     # Only this test's line: the shared stack may hold other tests' demand.
     for box in page.locator("input[name='product']").all():
