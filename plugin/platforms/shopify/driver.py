@@ -82,7 +82,7 @@ class ShopifyDriver:
     account_label: str = "Shop"
     # An order has no note e-mailed to the customer (`ShopifyPlatform.add_note` logs one).
     customer_notes: bool = False
-    # Not one figure: 7 requests in the held mode (adapter.py), more in the linked (linked.py).
+    # Not one figure: 5 requests in the held mode (adapter.py), more in the linked (linked.py).
     split_calls: int | None = None
 
     def open(self, access: StoreAccess) -> Platform:
